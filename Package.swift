@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
+//   KramaaCLI (the `kramaa` executable)
+//   KramaaChain      – transactions, blocks, receipts
+//   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
+//   CSecp256k1       – the system libsecp256k1 (with its recovery module)
+let package = Package(
+    name: "kramaa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kramaa", targets: ["KramaaCLI"]),
+        .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
+        .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
+        .library(name: "KramaaChain", targets: ["KramaaChain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"])]
+        ),
+        .target(
+            name: "KramaaPrimitives",
+            dependencies: [
+                "CSecp256k1",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
+            name: "KramaaChain",
+            dependencies: ["KramaaPrimitives"]
+        ),
+        .executableTarget(
+            name: "KramaaCLI",
+            dependencies: [
+                "KramaaPrimitives",
+                "KramaaChain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "KramaaBench",
+            dependencies: ["KramaaPrimitives", "KramaaChain"]
+        ),
+        .target(
+            name: "KramaaTestSupport",
+            dependencies: ["KramaaPrimitives"],
+            path: "Tests/KramaaTestSupport"
+        ),
+        .testTarget(
+            name: "KramaaPrimitivesTests",
+            dependencies: [
+                "KramaaPrimitives", "KramaaTestSupport",
+                .product(name: "BigInt", package: "BigInt"),
+            ]
+        ),
+        .testTarget(
+            name: "KramaaChainTests",
+            dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,2 @@
+import KramaaPrimitives
+print("bench")

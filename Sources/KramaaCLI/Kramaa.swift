@@ -1,0 +1,31 @@
+import ArgumentParser
+import KramaaPrimitives
+
+/// The `kramaa` command: node, devnet, API server and client in one binary.
+@main
+struct Kramaa: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kramaa",
+        abstract: "Identity and history of physical assets and IoT devices on a hybrid blockchain.",
+        discussion: """
+            One binary is the node, the devnet, the API server and the command-line client.
+            Run `kramaa help <command>` for the details of a command.
+            """,
+        version: KramaaVersion.string,
+        subcommands: [VersionCommand.self, KeysCommand.self]
+    )
+}
+
+/// Release identity of this build.
+enum KramaaVersion {
+    static let string = "0.1.0"
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Print the version of this kramaa binary.")
+
+    func run() throws {
+        print("kramaa \(KramaaVersion.string)")
+    }
+}
