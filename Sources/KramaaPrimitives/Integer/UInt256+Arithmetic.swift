@@ -1,0 +1,262 @@
+/// Full 64×64→128 multiply-accumulate: x·y + acc + carry, which always fits in 128 bits.
+@inlinable @inline(__always)
+func mulAdd(_ x: UInt64, _ y: UInt64, _ acc: UInt64, _ carry: UInt64) -> (low: UInt64, high: UInt64) {
+    let (h, l) = x.multipliedFullWidth(by: y)
+    let (l1, c1) = l.addingReportingOverflow(acc)
+    let (l2, c2) = l1.addingReportingOverflow(carry)
+    return (l2, h &+ (c1 ? 1 : 0) &+ (c2 ? 1 : 0))
+}
+
+extension UInt256 {
+    /// Sum and whether it overflowed 256 bits.
+    @inlinable @inline(__always)
+    public func addingReportingOverflow(_ b: UInt256) -> (partialValue: UInt256, overflow: Bool) {
+        let (r0, c0) = limbs.0.addingReportingOverflow(b.limbs.0)
+        let (t1, c1a) = limbs.1.addingReportingOverflow(b.limbs.1)
+        let (r1, c1b) = t1.addingReportingOverflow(c0 ? 1 : 0)
+        let (t2, c2a) = limbs.2.addingReportingOverflow(b.limbs.2)
+        let (r2, c2b) = t2.addingReportingOverflow((c1a || c1b) ? 1 : 0)
+        let (t3, c3a) = limbs.3.addingReportingOverflow(b.limbs.3)
+        let (r3, c3b) = t3.addingReportingOverflow((c2a || c2b) ? 1 : 0)
+        return (UInt256(limbs: (r0, r1, r2, r3)), c3a || c3b)
+    }
+
+    /// Difference and whether it borrowed (b > self).
+    @inlinable @inline(__always)
+    public func subtractingReportingOverflow(_ b: UInt256) -> (partialValue: UInt256, overflow: Bool) {
+        let (r0, c0) = limbs.0.subtractingReportingOverflow(b.limbs.0)
+        let (t1, c1a) = limbs.1.subtractingReportingOverflow(b.limbs.1)
+        let (r1, c1b) = t1.subtractingReportingOverflow(c0 ? 1 : 0)
+        let (t2, c2a) = limbs.2.subtractingReportingOverflow(b.limbs.2)
+        let (r2, c2b) = t2.subtractingReportingOverflow((c1a || c1b) ? 1 : 0)
+        let (t3, c3a) = limbs.3.subtractingReportingOverflow(b.limbs.3)
+        let (r3, c3b) = t3.subtractingReportingOverflow((c2a || c2b) ? 1 : 0)
+        return (UInt256(limbs: (r0, r1, r2, r3)), c3a || c3b)
+    }
+
+    /// Product and whether it overflowed 256 bits.
+    @inlinable
+    public func multipliedReportingOverflow(by b: UInt256) -> (partialValue: UInt256, overflow: Bool) {
+        let wide = multipliedFullWidth(by: b)
+        return (wide.low, !wide.high.isZero)
+    }
+
+    /// Sum modulo 2^256.
+    @inlinable @inline(__always)
+    public static func &+ (a: UInt256, b: UInt256) -> UInt256 { a.addingReportingOverflow(b).partialValue }
+
+    /// Difference modulo 2^256.
+    @inlinable @inline(__always)
+    public static func &- (a: UInt256, b: UInt256) -> UInt256 { a.subtractingReportingOverflow(b).partialValue }
+
+    /// Two's-complement negation (0 - self).
+    @inlinable @inline(__always)
+    public var negated: UInt256 { UInt256.zero &- self }
+
+    /// Product modulo 2^256 (the low half of the full product), computed without the high half.
+    @inlinable @inline(__always)
+    public static func &* (a: UInt256, b: UInt256) -> UInt256 {
+        let (a0, a1, a2, a3) = a.limbs
+        let (b0, b1, b2, b3) = b.limbs
+        var c: UInt64
+        var r0, r1, r2, r3: UInt64
+        (r0, c) = mulAdd(a0, b0, 0, 0)
+        (r1, c) = mulAdd(a1, b0, 0, c)
+        (r2, c) = mulAdd(a2, b0, 0, c)
+        r3 = a3 &* b0 &+ c
+        (r1, c) = mulAdd(a0, b1, r1, 0)
+        (r2, c) = mulAdd(a1, b1, r2, c)
+        r3 = r3 &+ a2 &* b1 &+ c
+        (r2, c) = mulAdd(a0, b2, r2, 0)
+        r3 = r3 &+ a1 &* b2 &+ c
+        r3 = r3 &+ a0 &* b3
+        return UInt256(limbs: (r0, r1, r2, r3))
+    }
+
+    /// The exact 512-bit product as (high, low) halves.
+    @inlinable
+    public func multipliedFullWidth(by b: UInt256) -> (high: UInt256, low: UInt256) {
+        var r: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &r) { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            for i in 0..<4 {
+                let bi = b[limb: i]
+                var carry: UInt64 = 0
+                for j in 0..<4 {
+                    let (lo, hi) = mulAdd(self[limb: j], bi, out[i + j], carry)
+                    out[i + j] = lo
+                    carry = hi
+                }
+                out[i + 4] = carry
+            }
+        }
+        return (UInt256(limbs: (r.4, r.5, r.6, r.7)), UInt256(limbs: (r.0, r.1, r.2, r.3)))
+    }
+
+    /// Quotient and remainder of unsigned division; `divisor` must not be zero.
+    @inlinable
+    public func quotientAndRemainder(dividingBy divisor: UInt256) -> (quotient: UInt256, remainder: UInt256) {
+        precondition(!divisor.isZero, "UInt256 division by zero")
+        if self < divisor { return (.zero, self) }
+        if fitsInUInt64 {  // then the divisor fits too
+            return (UInt256(limbs.0 / divisor.limbs.0), UInt256(limbs.0 % divisor.limbs.0))
+        }
+        var q = UInt256.zero
+        var r = UInt256.zero
+        withUnsafeBytes(of: limbs) { u in
+            withUnsafeBytes(of: divisor.limbs) { v in
+                withUnsafeMutableBytes(of: &q.limbs) { qp in
+                    withUnsafeMutableBytes(of: &r.limbs) { rp in
+                        divideLimbs(
+                            u.baseAddress!.assumingMemoryBound(to: UInt64.self), 4,
+                            v.baseAddress!.assumingMemoryBound(to: UInt64.self), 4,
+                            qp.baseAddress!.assumingMemoryBound(to: UInt64.self),
+                            rp.baseAddress!.assumingMemoryBound(to: UInt64.self))
+                    }
+                }
+            }
+        }
+        return (q, r)
+    }
+
+    /// Unsigned quotient; traps on a zero divisor.
+    @inlinable
+    public static func / (a: UInt256, b: UInt256) -> UInt256 { a.quotientAndRemainder(dividingBy: b).quotient }
+
+    /// Unsigned remainder; traps on a zero divisor.
+    @inlinable
+    public static func % (a: UInt256, b: UInt256) -> UInt256 { a.quotientAndRemainder(dividingBy: b).remainder }
+
+    /// `(high·2^256 + low) mod m` for a non-zero modulus: the 512-by-256-bit reduction behind `mulmod`.
+    @inlinable
+    public static func reduce(high: UInt256, low: UInt256, modulo m: UInt256) -> UInt256 {
+        precondition(!m.isZero, "UInt256 reduction by zero")
+        if high.isZero { return low % m }
+        let u = (low.limbs.0, low.limbs.1, low.limbs.2, low.limbs.3, high.limbs.0, high.limbs.1, high.limbs.2, high.limbs.3)
+        var q: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var r = UInt256.zero
+        withUnsafeBytes(of: u) { up in
+            withUnsafeBytes(of: m.limbs) { v in
+                withUnsafeMutableBytes(of: &q) { qp in
+                    withUnsafeMutableBytes(of: &r.limbs) { rp in
+                        divideLimbs(
+                            up.baseAddress!.assumingMemoryBound(to: UInt64.self), 8,
+                            v.baseAddress!.assumingMemoryBound(to: UInt64.self), 4,
+                            qp.baseAddress!.assumingMemoryBound(to: UInt64.self),
+                            rp.baseAddress!.assumingMemoryBound(to: UInt64.self))
+                    }
+                }
+            }
+        }
+        return r
+    }
+}
+
+/// Long division of `u` (`uCount` limbs) by `v` (`vCount` limbs, not zero), least significant
+/// limb first: Knuth's Algorithm D (TAOCP vol. 2, 4.3.1) on 64-bit digits. Writes the quotient
+/// (up to `uCount` limbs, the rest left as given) and the remainder (`vCount` limbs, zero-filled).
+/// Scratch space is on the stack.
+@usableFromInline
+func divideLimbs(
+    _ u: UnsafePointer<UInt64>, _ uCount: Int,
+    _ v: UnsafePointer<UInt64>, _ vCount: Int,
+    _ q: UnsafeMutablePointer<UInt64>, _ r: UnsafeMutablePointer<UInt64>
+) {
+    var n = vCount
+    while n > 0 && v[n - 1] == 0 { n -= 1 }
+    precondition(n > 0, "division by zero")
+    var m = uCount
+    while m > 0 && u[m - 1] == 0 { m -= 1 }
+    for i in 0..<vCount { r[i] = 0 }
+    if m < n {  // dividend smaller than divisor
+        for i in 0..<m { r[i] = u[i] }
+        return
+    }
+    if n == 1 {
+        let d = v[0]
+        var rem: UInt64 = 0
+        var i = m - 1
+        while i >= 0 {
+            (q[i], rem) = d.dividingFullWidth((rem, u[i]))
+            i -= 1
+        }
+        r[0] = rem
+        return
+    }
+    let shift = UInt64(v[n - 1].leadingZeroBitCount)
+    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: m + 1 + n) { scratch in
+        let un = scratch.baseAddress!
+        let vn = un + (m + 1)
+        // D1: normalise so the divisor's top limb has its top bit set.
+        if shift == 0 {
+            for i in 0..<n { vn[i] = v[i] }
+            for i in 0..<m { un[i] = u[i] }
+            un[m] = 0
+        } else {
+            for i in stride(from: n - 1, to: 0, by: -1) { vn[i] = (v[i] << shift) | (v[i - 1] >> (64 - shift)) }
+            vn[0] = v[0] << shift
+            un[m] = u[m - 1] >> (64 - shift)
+            for i in stride(from: m - 1, to: 0, by: -1) { un[i] = (u[i] << shift) | (u[i - 1] >> (64 - shift)) }
+            un[0] = u[0] << shift
+        }
+        let vTop = vn[n - 1], vNext = vn[n - 2]
+        var j = m - n
+        while j >= 0 {
+            // D3: estimate the quotient digit from the top two limbs, then correct it.
+            var qhat: UInt64
+            var rhat: UInt64
+            var rhatOverflow = false
+            if un[j + n] >= vTop {
+                qhat = .max
+                // un[j+n] == vTop here (the remainder invariant keeps it from exceeding vTop),
+                // so the remainder of the estimate is vTop + un[j+n-1].
+                (rhat, rhatOverflow) = un[j + n - 1].addingReportingOverflow(vTop)
+            } else {
+                (qhat, rhat) = vTop.dividingFullWidth((un[j + n], un[j + n - 1]))
+            }
+            while !rhatOverflow {
+                let (ph, pl) = qhat.multipliedFullWidth(by: vNext)
+                if ph > rhat || (ph == rhat && pl > un[j + n - 2]) {
+                    qhat &-= 1
+                    (rhat, rhatOverflow) = rhat.addingReportingOverflow(vTop)
+                } else {
+                    break
+                }
+            }
+            // D4: multiply and subtract.
+            var carry: UInt64 = 0
+            var borrow: UInt64 = 0
+            for i in 0..<n {
+                let (pl, ph) = mulAdd(qhat, vn[i], 0, carry)
+                carry = ph
+                let (t1, b1) = un[i + j].subtractingReportingOverflow(pl)
+                let (t2, b2) = t1.subtractingReportingOverflow(borrow)
+                un[i + j] = t2
+                borrow = (b1 ? 1 : 0) &+ (b2 ? 1 : 0)
+            }
+            let (t1, b1) = un[j + n].subtractingReportingOverflow(carry)
+            let (t2, b2) = t1.subtractingReportingOverflow(borrow)
+            un[j + n] = t2
+            // D6: add back when the estimate was one too large.
+            if b1 || b2 {
+                qhat &-= 1
+                var c: UInt64 = 0
+                for i in 0..<n {
+                    let (s1, o1) = un[i + j].addingReportingOverflow(vn[i])
+                    let (s2, o2) = s1.addingReportingOverflow(c)
+                    un[i + j] = s2
+                    c = (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
+                }
+                un[j + n] &+= c
+            }
+            q[j] = qhat
+            j -= 1
+        }
+        // D8: unnormalise the remainder.
+        if shift == 0 {
+            for i in 0..<n { r[i] = un[i] }
+        } else {
+            for i in 0..<n { r[i] = (un[i] >> shift) | (un[i + 1] << (64 - shift)) }
+        }
+    }
+}
