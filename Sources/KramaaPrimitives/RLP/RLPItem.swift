@@ -1,0 +1,92 @@
+/// An RLP value as a tree: a byte string or a list of items.
+public enum RLPItem: Equatable, Sendable {
+    case bytes([UInt8])
+    case list([RLPItem])
+
+    /// Decodes exactly one item that spans all of `bytes`.
+    public static func decode(_ bytes: [UInt8]) throws(RLPError) -> RLPItem {
+        var reader = RLPReader(bytes)
+        let item = try reader.readItem()
+        try reader.finish()
+        return item
+    }
+
+    /// The canonical encoding.
+    public var encoded: [UInt8] {
+        var w = RLPWriter()
+        w.append(self)
+        return w.bytes
+    }
+
+    /// An integer item: minimal big-endian bytes.
+    public static func uint(_ v: UInt256) -> RLPItem { .bytes(v.minimalBigEndianBytes) }
+}
+
+/// An RLP encoder that appends items to a growing byte buffer.
+public struct RLPWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(reservingCapacity n: Int = 0) { bytes.reserveCapacity(n) }
+
+    /// Appends a byte string (a single byte below 0x80 stands for itself).
+    public mutating func append(bytes b: some Collection<UInt8>) {
+        if b.count == 1, let only = b.first, only < 0x80 {
+            bytes.append(only)
+        } else {
+            appendHeader(length: b.count, shortBase: 0x80)
+            bytes.append(contentsOf: b)
+        }
+    }
+
+    /// Appends an integer as minimal big-endian bytes (zero is the empty string).
+    public mutating func append(uint v: UInt256) {
+        if v.fitsInUInt64 { return append(uint: v.low64) }
+        append(bytes: v.minimalBigEndianBytes)
+    }
+
+    /// Appends an integer as minimal big-endian bytes (zero is the empty string).
+    public mutating func append(uint v: UInt64) {
+        if v == 0 { bytes.append(0x80); return }
+        if v < 0x80 { bytes.append(UInt8(v)); return }
+        let n = (64 - v.leadingZeroBitCount + 7) / 8
+        bytes.append(0x80 + UInt8(n))
+        for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+    }
+
+    /// Appends an address (20 bytes).
+    public mutating func append(address a: Address) { a.withUnsafeBytes { append(bytes: $0) } }
+
+    /// Appends a 32-byte value.
+    public mutating func append(bytes32 b: Bytes32) { b.withUnsafeBytes { append(bytes: $0) } }
+
+    /// Appends an already-encoded item verbatim.
+    public mutating func append(encoded: some Collection<UInt8>) { bytes.append(contentsOf: encoded) }
+
+    /// Appends a list whose elements `body` writes.
+    public mutating func appendList(_ body: (inout RLPWriter) throws -> Void) rethrows {
+        let start = bytes.count
+        try body(&self)
+        let length = bytes.count - start
+        var header = RLPWriter()
+        header.appendHeader(length: length, shortBase: 0xc0)
+        bytes.insert(contentsOf: header.bytes, at: start)
+    }
+
+    /// Appends an item tree.
+    public mutating func append(_ item: RLPItem) {
+        switch item {
+        case .bytes(let b): append(bytes: b)
+        case .list(let items): appendList { w in for i in items { w.append(i) } }
+        }
+    }
+
+    mutating func appendHeader(length: Int, shortBase: UInt8) {
+        if length < 56 {
+            bytes.append(shortBase + UInt8(length))
+        } else {
+            let n = (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
+            bytes.append(shortBase + 55 + UInt8(n))
+            for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(UInt8(truncatingIfNeeded: length >> (8 * i))) }
+        }
+    }
+}
