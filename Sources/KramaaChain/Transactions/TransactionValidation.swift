@@ -1,0 +1,69 @@
+import KramaaPrimitives
+
+/// Gas and size rules of the Cancun fork that a transaction must meet before execution.
+public enum CancunRules {
+    public static let txGas: UInt64 = 21_000
+    public static let txCreateGas: UInt64 = 53_000
+    public static let txDataZeroGas: UInt64 = 4
+    public static let txDataNonZeroGas: UInt64 = 16
+    public static let accessListAddressGas: UInt64 = 2_400
+    public static let accessListStorageKeyGas: UInt64 = 1_900
+    /// EIP-3860: gas per 32-byte word of init code.
+    public static let initCodeWordGas: UInt64 = 2
+    /// EIP-3860: twice EIP-170's code size limit.
+    public static let maxInitCodeSize = 49_152
+    /// secp256k1 group order n, and n/2 (EIP-2: s above it is malleable and refused).
+    public static let secp256k1N = try! UInt256(hex: "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+    public static let secp256k1HalfN = secp256k1N >> 1
+}
+
+extension Transaction {
+    /// Gas charged before execution: base cost, data bytes, access list, and for a create
+    /// the creation cost plus EIP-3860's per-word init code cost.
+    public var intrinsicGas: UInt64 {
+        var gas = isCreate ? CancunRules.txCreateGas : CancunRules.txGas
+        var zeros: UInt64 = 0
+        for b in data where b == 0 { zeros += 1 }
+        let nonZeros = UInt64(data.count) - zeros
+        gas += zeros * CancunRules.txDataZeroGas + nonZeros * CancunRules.txDataNonZeroGas
+        if isCreate { gas += CancunRules.initCodeWordGas * ((UInt64(data.count) + 31) / 32) }
+        for e in accessList {
+            gas += CancunRules.accessListAddressGas + UInt64(e.storageKeys.count) * CancunRules.accessListStorageKeyGas
+        }
+        return gas
+    }
+
+    /// Checks what does not depend on chain state: signature values, chain id, nonce range,
+    /// gas and fee arithmetic, init code size and blob fields.
+    public func validate(chainId expected: UInt64) throws(TransactionError) {
+        guard let sig = signature else { throw .unsigned }
+        let r = sig.r, s = sig.s
+        guard !r.isZero, !s.isZero, r < CancunRules.secp256k1N, s <= CancunRules.secp256k1HalfN,
+              yParity != nil
+        else { throw .invalidSignatureValues }
+        if type == .legacy {
+            if let id = chainId, id != expected { throw .invalidChainId(expected: expected, actual: id) }
+            if chainId != nil, let v = sig.v.uint64Value, v != 35 + 2 * expected && v != 36 + 2 * expected {
+                throw .invalidSignatureValues
+            }
+        } else if chainId != expected {
+            throw .invalidChainId(expected: expected, actual: chainId)
+        }
+        if nonce == .max { throw .nonceMax }
+        if maxPriorityFeePerGas > maxFeePerGas { throw .priorityFeeGreaterThanMaxFee }
+        if maxFeePerGas.multipliedReportingOverflow(by: UInt256(gasLimit)).overflow {
+            throw .gasLimitPriceProductOverflow
+        }
+        if isCreate && data.count > CancunRules.maxInitCodeSize {
+            throw .initcodeTooLarge(size: data.count, limit: CancunRules.maxInitCodeSize)
+        }
+        if type == .blob {
+            if isCreate { throw .blobTransactionCreate }
+            if blobVersionedHashes.isEmpty || blobVersionedHashes.contains(where: { $0.bytes[0] != 0x01 }) {
+                throw .invalidBlobVersionedHashes
+            }
+        }
+        let intrinsic = intrinsicGas
+        if gasLimit < intrinsic { throw .intrinsicGasTooLow(gasLimit: gasLimit, intrinsic: intrinsic) }
+    }
+}
