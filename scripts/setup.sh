@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what Kramaa needs on a fresh Debian machine, only where it is missing.
+# Sourced by run.sh, test.sh and bench.sh; safe to run again.
+set -euo pipefail
+
+KRAMAA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export KRAMAA_ROOT
+export KRAMAA_VENV="${KRAMAA_VENV:-$KRAMAA_ROOT/.venv}"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "error: need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+# System libraries: libsecp256k1 with its recovery module (Debian's libsecp256k1-dev has it).
+ensure_system_packages() {
+    local missing=()
+    [ -f /usr/include/secp256k1_recovery.h ] || missing+=(libsecp256k1-dev)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    command -v openssl >/dev/null || missing+=(openssl)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "==> installing ${missing[*]} with apt-get"
+        as_root apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+            as_root apt-get update >/dev/null
+            as_root apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+        }
+    fi
+    command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:/opt/swift/bin:$PATH"
+    command -v swift >/dev/null || { echo "error: swift not found (expected under /opt/swift)" >&2; return 1; }
+}
+
+# Python packages for tests and tools only, in a local virtual environment.
+ensure_python_venv() {
+    local stamp="$KRAMAA_VENV/.kramaa-requirements"
+    if [ ! -x "$KRAMAA_VENV/bin/python" ]; then
+        echo "==> creating Python virtual environment in $KRAMAA_VENV"
+        python3 -m venv "$KRAMAA_VENV"
+    fi
+    if ! cmp -s "$KRAMAA_ROOT/tests/python/requirements.txt" "$stamp" 2>/dev/null; then
+        echo "==> installing Python test packages"
+        "$KRAMAA_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$KRAMAA_ROOT/tests/python/requirements.txt"
+        cp "$KRAMAA_ROOT/tests/python/requirements.txt" "$stamp"
+    fi
+    export KRAMAA_PYTHON="$KRAMAA_VENV/bin/python"
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every test: Swift unit, property and vector tests, then the Python tests against the binary.
+# Test vectors are read from $KRAMAA_VECTORS (default ../shared/vectors); missing vectors fail.
+source "$(dirname "$0")/setup.sh"
+ensure_system_packages
+ensure_python_venv
+cd "$KRAMAA_ROOT"
+export KRAMAA_VECTORS="${KRAMAA_VECTORS:-$KRAMAA_ROOT/../shared/vectors}"
+if [ ! -d "$KRAMAA_VECTORS" ]; then
+    echo "error: test vectors not found at $KRAMAA_VECTORS; set KRAMAA_VECTORS" >&2
+    exit 1
+fi
+
+echo "==> swift test"
+swift build --build-tests
+swift test --skip-build
+
+echo "==> release build and Python tests against the kramaa binary"
+swift build -c release --product kramaa
+export KRAMAA_BIN="$KRAMAA_ROOT/.build/release/kramaa"
+"$KRAMAA_PYTHON" -m pytest -q tests/python
+echo "==> all tests passed"
