@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "KramaaPrimitives", "KramaaTestSupport",
                 .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
