@@ -115,7 +115,8 @@ public struct RLPReader: Sendable {
 
     /// Reads a 20-byte address.
     public mutating func readAddress() throws(RLPError) -> Address {
-        try! Address(readBytes(length: 20))
+        let b = try readBytes(length: 20)
+        return try! Address(b)  // length checked above
     }
 
     /// Reads a 32-byte value.
