@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "kramaa", targets: ["KramaaCLI"]),
         .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
+        .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
     ],
     dependencies: [
@@ -35,8 +36,13 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
+            name: "KramaaEVM",
+            dependencies: ["KramaaPrimitives"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
             name: "KramaaChain",
-            dependencies: ["KramaaPrimitives"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM"]
         ),
         .executableTarget(
             name: "KramaaCLI",
