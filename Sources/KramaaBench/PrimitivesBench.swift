@@ -60,7 +60,7 @@ enum PrimitivesBench {
     // MARK: UInt256
 
     static func uint256(quick: Bool) -> [Row] {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         func word() -> UInt256 { UInt256(limbs: (rng.next(), rng.next(), rng.next(), rng.next())) }
         let a = (0..<1024).map { _ in word() }
         let b = (0..<1024).map { _ in UInt256(limbs: (rng.next(), rng.next(), rng.next() >> 7, 0)) }
@@ -124,7 +124,7 @@ enum PrimitivesBench {
     static func rlp(quick: Bool) -> [Row] {
         // A block-body-like payload: 2,000 transaction-shaped lists.
         var w = RLPWriter()
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         w.appendList { w in
             for i in 0..<2000 {
                 w.appendList { w in
