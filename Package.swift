@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "kramaa", targets: ["KramaaCLI"]),
         .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
+        .executable(name: "kramaa-statetest", targets: ["KramaaStateTest"]),
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
         .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
@@ -51,6 +52,15 @@ let package = Package(
                 "KramaaChain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(
+            name: "KramaaState",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaTrie"]
+        ),
+        .executableTarget(
+            name: "KramaaStateTest",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "KramaaBench",
