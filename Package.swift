@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
 //   KramaaChain      – transactions, blocks, receipts
+//   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
 //   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
 //   CSecp256k1       – the system libsecp256k1 (with its recovery module)
 let package = Package(
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
         .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
+        .library(name: "KramaaTrie", targets: ["KramaaTrie"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +36,11 @@ let package = Package(
                 "CSecp256k1",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
+            name: "KramaaTrie",
+            dependencies: ["KramaaPrimitives"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -64,7 +71,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie"]
         ),
         .target(
             name: "KramaaTestSupport",
@@ -82,6 +89,10 @@ let package = Package(
         .testTarget(
             name: "KramaaChainTests",
             dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaTrieTests",
+            dependencies: ["KramaaTrie", "KramaaPrimitives", "KramaaTestSupport"]
         ),
     ]
 )

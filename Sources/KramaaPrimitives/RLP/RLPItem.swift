@@ -72,6 +72,28 @@ public struct RLPWriter: Sendable {
         bytes.insert(contentsOf: header.bytes, at: start)
     }
 
+    /// Appends only the header of a list whose `payloadLength` bytes of encoded items the
+    /// caller appends next. Encoders that know their sizes use it to avoid `appendList`'s byte move.
+    public mutating func appendListHeader(payloadLength: Int) {
+        appendHeader(length: payloadLength, shortBase: 0xc0)
+    }
+
+    /// Empties the buffer and keeps its capacity, so one writer can encode many items without allocating.
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    /// The number of bytes `append(bytes:)` writes for a string of `count` bytes starting with `first`.
+    public static func encodedLength(ofString count: Int, first: UInt8?) -> Int {
+        if count == 1, let first, first < 0x80 { return 1 }
+        return headerLength(count) + count
+    }
+
+    /// The number of bytes `appendListHeader(payloadLength:)` writes.
+    public static func listHeaderLength(payloadLength: Int) -> Int { headerLength(payloadLength) }
+
+    static func headerLength(_ length: Int) -> Int {
+        length < 56 ? 1 : 1 + (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
+    }
+
     /// Appends an item tree.
     public mutating func append(_ item: RLPItem) {
         switch item {

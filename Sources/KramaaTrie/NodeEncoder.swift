@@ -1,0 +1,136 @@
+import KramaaPrimitives
+
+/// Encodes trie nodes (Yellow Paper, appendix D) into one reused buffer:
+/// a leaf is `[hp(path, leaf), value]`, an extension `[hp(path), child]`, a branch
+/// `[child0, ..., child15, value]`, where a child is its hash or, under 32 bytes, its encoding.
+///
+/// Payload lengths are computed first so that each header is written once, in place; encoding
+/// a node then allocates nothing once the buffer has grown to the largest node.
+struct NodeEncoder {
+    private(set) var writer = RLPWriter(reservingCapacity: 1024)
+
+    /// The last encoding.
+    var bytes: [UInt8] { writer.bytes }
+
+    /// The reference a parent holds for the last encoding.
+    var ref: NodeRef { writer.bytes.withUnsafeBytes { NodeRef(encoding: $0) } }
+
+    mutating func encodeLeaf(path: NibblePath, value: [UInt8]) {
+        writer.removeAll()
+        let payload = Self.pathLength(path, isLeaf: true) + RLPWriter.encodedLength(ofString: value.count, first: value.first)
+        writer.appendListHeader(payloadLength: payload)
+        appendPath(path, isLeaf: true)
+        writer.append(bytes: value)
+    }
+
+    mutating func encodeExtension(path: NibblePath, child: NodeRef) {
+        writer.removeAll()
+        writer.appendListHeader(payloadLength: Self.pathLength(path, isLeaf: false) + child.encodedLength)
+        appendPath(path, isLeaf: false)
+        child.append(to: &writer)
+    }
+
+    /// Encodes a branch whose child in slot `i` has reference `child(i)` (`.none` for empty).
+    mutating func encodeBranch(value: [UInt8]?, child: (Int) -> NodeRef) {
+        writer.removeAll()
+        var payload = value.map { RLPWriter.encodedLength(ofString: $0.count, first: $0.first) } ?? 1
+        for i in 0..<16 {
+            let r = child(i)
+            payload += r.isComputed ? r.encodedLength : 1
+        }
+        writer.appendListHeader(payloadLength: payload)
+        for i in 0..<16 {
+            let r = child(i)
+            if r.isComputed { r.append(to: &writer) } else { writer.append(encoded: CollectionOfOne(0x80)) }
+        }
+        if let value { writer.append(bytes: value) } else { writer.append(encoded: CollectionOfOne(0x80)) }
+    }
+
+    /// Encodes a node whose children's references are computed.
+    mutating func encode(_ node: TrieNode) {
+        switch node {
+        case .empty:
+            writer.removeAll()
+            writer.append(encoded: CollectionOfOne(0x80))
+        case .leaf(let leaf):
+            encodeLeaf(path: leaf.path, value: leaf.value)
+        case .ext(let ext):
+            encodeExtension(path: ext.path, child: ext.child.ref)
+        case .branch(let branch):
+            encodeBranch(value: branch.value) { branch.children[$0].ref }
+        }
+    }
+
+    /// Bytes of the RLP string holding the hex-prefix encoding of `path`.
+    private static func pathLength(_ path: NibblePath, isLeaf: Bool) -> Int {
+        RLPWriter.encodedLength(ofString: HexPrefix.encodedCount(nibbleCount: path.count), first: HexPrefix.firstByte(path, isLeaf: isLeaf))
+    }
+
+    private mutating func appendPath(_ path: NibblePath, isLeaf: Bool) {
+        let n = HexPrefix.encodedCount(nibbleCount: path.count)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { buf in
+            HexPrefix.write(path, isLeaf: isLeaf, into: buf)
+            writer.append(bytes: UnsafeBufferPointer(buf))
+        }
+    }
+}
+
+extension TrieNode {
+    /// This node's reference, computing and caching it (and those of changed descendants) if
+    /// needed. Nodes whose reference is already cached are not visited.
+    mutating func computeRef(_ encoder: inout NodeEncoder) -> NodeRef {
+        switch self {
+        case .empty:
+            return .none
+        case .leaf(var leaf):
+            if leaf.ref.isComputed { return leaf.ref }
+            self = .empty
+            makeUnique(&leaf)
+            encoder.encodeLeaf(path: leaf.path, value: leaf.value)
+            leaf.ref = encoder.ref
+            self = .leaf(leaf)
+            return leaf.ref
+        case .ext(var ext):
+            if ext.ref.isComputed { return ext.ref }
+            self = .empty
+            makeUnique(&ext)
+            let child = ext.child.computeRef(&encoder)
+            encoder.encodeExtension(path: ext.path, child: child)
+            ext.ref = encoder.ref
+            self = .ext(ext)
+            return ext.ref
+        case .branch(var branch):
+            if branch.ref.isComputed { return branch.ref }
+            self = .empty
+            makeUnique(&branch)
+            for i in 0..<16 where !branch.children[i].isEmpty {
+                _ = branch.children[i].computeRef(&encoder)
+            }
+            encoder.encodeBranch(value: branch.value) { branch.children[$0].ref }
+            branch.ref = encoder.ref
+            self = .branch(branch)
+            return branch.ref
+        }
+    }
+}
+
+extension TrieNode {
+    /// This node's reference, computed (where not cached) without caching it.
+    func peekRef(_ encoder: inout NodeEncoder) -> NodeRef {
+        let cached = ref
+        if cached.isComputed { return cached }
+        switch self {
+        case .empty:
+            return .none
+        case .leaf(let leaf):
+            encoder.encodeLeaf(path: leaf.path, value: leaf.value)
+        case .ext(let ext):
+            let child = ext.child.peekRef(&encoder)
+            encoder.encodeExtension(path: ext.path, child: child)
+        case .branch(let branch):
+            let children = branch.children.map { $0.peekRef(&encoder) }
+            encoder.encodeBranch(value: branch.value) { children[$0] }
+        }
+        return encoder.ref
+    }
+}
