@@ -113,7 +113,8 @@ struct StateTestRunner {
             guard let s = env[key], let v = try? UInt256(parsing: s) else { throw FormatError.field("env.\(key)", test: test) }
             return v
         }
-        let random = env["currentRandom"].flatMap { try? UInt256(parsing: $0) } ?? (try number("currentDifficulty"))
+        let random: UInt256
+        if let r = env["currentRandom"].flatMap({ try? UInt256(parsing: $0) }) { random = r } else { random = try number("currentDifficulty") }
         let excess = env["currentExcessBlobGas"].flatMap { try? UInt256(parsing: $0) }?.uint64Value ?? 0
         guard let coinbase = env["currentCoinbase"].flatMap({ try? Address(hex: $0.lowercased()) }) else {
             throw FormatError.field("env.currentCoinbase", test: test)
