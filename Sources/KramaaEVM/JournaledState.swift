@@ -246,13 +246,11 @@ public final class JournaledState {
     public func selfDestruct(_ address: Address, beneficiary: Address) {
         let a = account(address)
         let amount = a.balance
-        addBalance(beneficiary, amount)
+        setBalance(address, .zero)
+        addBalance(beneficiary, amount)  // touches the beneficiary even for zero; to itself it nets out
         if a.createdInTransaction {
-            setBalance(address, .zero)
             journal.append(.selfDestruct(address, a.selfDestructed))
             a.selfDestructed = true
-        } else if address != beneficiary {
-            setBalance(address, .zero)
         }
     }
 
