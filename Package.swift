@@ -45,7 +45,10 @@ let package = Package(
         ),
         .target(
             name: "KramaaEVM",
-            dependencies: ["KramaaPrimitives"],
+            dependencies: [
+                "KramaaPrimitives",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -84,6 +87,13 @@ let package = Package(
                 "KramaaPrimitives", "KramaaTestSupport",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "KramaaEVMTests",
+            dependencies: [
+                "KramaaEVM", "KramaaPrimitives", "KramaaTestSupport",
+                .product(name: "BigInt", package: "BigInt"),
             ]
         ),
         .testTarget(
