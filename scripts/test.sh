@@ -15,8 +15,14 @@ echo "==> swift test"
 swift build --build-tests
 swift test --skip-build
 
-echo "==> release build and Python tests against the kramaa binary"
+echo "==> release build: Ethereum GeneralStateTests (Cancun) through kramaa-statetest"
 swift build -c release --product kramaa
+swift build -c release --product kramaa-statetest
+"$KRAMAA_ROOT/.build/release/kramaa-statetest" --quiet \
+    --known-failures "$KRAMAA_ROOT/Tests/StateTests/known-failures.txt" \
+    "$KRAMAA_VECTORS/ethereum/GeneralStateTests"
+
+echo "==> Python tests against the kramaa binary"
 export KRAMAA_BIN="$KRAMAA_ROOT/.build/release/kramaa"
 "$KRAMAA_PYTHON" -m pytest -q tests/python
 echo "==> all tests passed"
