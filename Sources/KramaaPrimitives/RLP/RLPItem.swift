@@ -103,9 +103,6 @@ public struct RLPWriter: Sendable {
         return headerLength(count) + count
     }
 
-    /// The number of bytes `appendListHeader(payloadLength:)` writes.
-    public static func listHeaderLength(payloadLength: Int) -> Int { headerLength(payloadLength) }
-
     static func headerLength(_ length: Int) -> Int {
         length < 56 ? 1 : 1 + (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
     }
