@@ -13,7 +13,9 @@ let package = Package(
     products: [
         .executable(name: "kramaa", targets: ["KramaaCLI"]),
         .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
+        .executable(name: "kramaa-statetest", targets: ["KramaaStateTest"]),
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
+        .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
         .library(name: "KramaaTrie", targets: ["KramaaTrie"]),
     ],
@@ -42,8 +44,13 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
+            name: "KramaaEVM",
+            dependencies: ["KramaaPrimitives"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
             name: "KramaaChain",
-            dependencies: ["KramaaPrimitives"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM"]
         ),
         .executableTarget(
             name: "KramaaCLI",
@@ -52,6 +59,15 @@ let package = Package(
                 "KramaaChain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(
+            name: "KramaaState",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaTrie"]
+        ),
+        .executableTarget(
+            name: "KramaaStateTest",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "KramaaBench",

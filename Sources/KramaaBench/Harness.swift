@@ -1,4 +1,5 @@
 import Foundation
+import KramaaPrimitives
 
 /// Timing and reporting shared by every benchmark. Each figure is reported beside a reference
 /// measured in the same run, because these machines are shared and noisy.
@@ -45,7 +46,7 @@ enum Harness {
 
     /// A deterministic byte pattern of `count` bytes.
     static func bytes(_ count: Int, seed: UInt64 = 0x5eed) -> [UInt8] {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         var out = [UInt8](repeating: 0, count: count)
         out.withUnsafeMutableBytes { raw in
             let words = raw.bindMemory(to: UInt64.self)
@@ -55,17 +56,6 @@ enum Harness {
     }
 }
 
-/// SplitMix64: a small deterministic generator for benchmark inputs.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One row of a results table: our figure, the reference's, and their ratio.
 struct Row {

@@ -38,6 +38,11 @@ enum PrimitivesBench {
             reference: refDigest.isEmpty ? nil : Double(size) / refSeconds, referenceName: "openssl dgst -sha3-256",
             goal: "≥ 0.5")
         if !agree { bulk.name += " — DIGEST MISMATCH with openssl" }
+        // The same, against OpenSSL's in-memory hashing of 16 KiB blocks (no file reading).
+        let refBlocks = Harness.run("openssl", ["speed", "-mr", "-seconds", "2", "-bytes", "16384", "-evp", "sha3-256"])
+            .flatMap { parseOpenSSL($0, prefix: "+F:", field: 3) }
+        let blocks = Row(name: "Keccak-256 bulk, in memory", ours: Double(size) / ourSeconds, unit: "B/s",
+                         reference: refBlocks, referenceName: "openssl speed sha3-256 16 KiB blocks", goal: "≥ 0.5")
         // Small inputs: what tries and the EVM hash.
         let small = Array(data.prefix(64))
         let ours64 = Harness.rate(batch: 1000) {
@@ -49,13 +54,13 @@ enum PrimitivesBench {
             .flatMap { parseOpenSSL($0, prefix: "+F:", field: 3) }.map { $0 / 64 }
         let smallRow = Row(name: "Keccak-256 of 64 bytes", ours: ours64, unit: "hash/s", reference: ref64,
                            referenceName: "openssl speed sha3-256 64 B")
-        return [bulk, smallRow]
+        return [bulk, blocks, smallRow]
     }
 
     // MARK: UInt256
 
     static func uint256(quick: Bool) -> [Row] {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         func word() -> UInt256 { UInt256(limbs: (rng.next(), rng.next(), rng.next(), rng.next())) }
         let a = (0..<1024).map { _ in word() }
         let b = (0..<1024).map { _ in UInt256(limbs: (rng.next(), rng.next(), rng.next() >> 7, 0)) }
@@ -119,7 +124,7 @@ enum PrimitivesBench {
     static func rlp(quick: Bool) -> [Row] {
         // A block-body-like payload: 2,000 transaction-shaped lists.
         var w = RLPWriter()
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         w.appendList { w in
             for i in 0..<2000 {
                 w.appendList { w in
@@ -186,5 +191,43 @@ func blackHole<T>(_ value: T) {
 }
 
 extension PrimitivesBench {
-    static func signatures(quick: Bool) -> [Row] { [] }
+    /// Signature throughput against `openssl speed` in the same run. OpenSSL has no secp256k1
+    /// benchmark, so recovery is set beside OpenSSL's P-256 verify: the same kind of work
+    /// (a double scalar multiplication on a 256-bit curve).
+    static func signatures(quick: Bool) -> [Row] {
+        let digests = (0..<256).map { i in Keccak256.hash(Harness.bytes(32, seed: UInt64(i))) }
+        let k1 = Secp256k1.PrivateKey()
+        let k1Sigs = digests.map { k1.sign(digest: $0) }
+        let recover = Harness.rate(batch: 256) {
+            for i in 0..<256 {
+                let s = k1Sigs[i]
+                blackHole(try? Secp256k1.recoverAddress(digest: digests[i], r: s.r, s: s.s, recoveryId: s.recoveryId))
+            }
+        }
+        let p256 = Secp256r1.PrivateKey()
+        let p256Public = p256.publicKey
+        let p256Sigs = digests.map { p256.sign(digest: $0) }
+        let p256Verify = Harness.rate(batch: 256) {
+            for i in 0..<256 { blackHole(p256Public.isValidSignature(p256Sigs[i], digest: digests[i])) }
+        }
+        let ed = Ed25519.PrivateKey()
+        let edPublic = ed.publicKey
+        let messages = digests.map(\.bytes)
+        let edSigs = messages.map { ed.sign(message: $0) }
+        let edVerify = Harness.rate(batch: 256) {
+            for i in 0..<256 { blackHole(edPublic.isValidSignature(edSigs[i], message: messages[i])) }
+        }
+        let p256Ref = Harness.run("openssl", ["speed", "-mr", "-seconds", "1", "ecdsap256"])
+            .flatMap { parseOpenSSL($0, prefix: "+F4:", field: 4) }
+        let edRef = Harness.run("openssl", ["speed", "-mr", "-seconds", "1", "ed25519"])
+            .flatMap { parseOpenSSL($0, prefix: "+F6:", field: 5) }
+        return [
+            Row(name: "secp256k1 recover → address (libsecp256k1)", ours: recover, unit: "op/s", reference: p256Ref,
+                referenceName: "openssl P-256 verify"),
+            Row(name: "P-256 ECDSA verify (swift-crypto)", ours: p256Verify, unit: "op/s", reference: p256Ref,
+                referenceName: "openssl speed ecdsap256 verify"),
+            Row(name: "Ed25519 verify (swift-crypto)", ours: edVerify, unit: "op/s", reference: edRef,
+                referenceName: "openssl speed ed25519 verify"),
+        ]
+    }
 }

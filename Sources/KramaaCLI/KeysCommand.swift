@@ -1,8 +1,89 @@
 import ArgumentParser
+import Foundation
+import KramaaPrimitives
 
 /// `kramaa keys ...`: device and account key management.
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Create and inspect key files (secp256k1, P-256, Ed25519).",
-        subcommands: [])
+        subcommands: [New.self, Show.self])
+
+    /// The lines printed for a key: its type, public key, address and did:key.
+    static func summary(of key: PublicKey) -> String {
+        var lines = [
+            "type:         \(key.type)",
+            "public key:   \(Hex.encode(key.bytes))",
+        ]
+        switch key {
+        case .secp256k1(let k): lines.append("uncompressed: \(Hex.encode(k.uncompressedRepresentation))")
+        case .p256(let k): lines.append("uncompressed: \(Hex.encode(k.uncompressedRepresentation))")
+        case .ed25519: break
+        }
+        lines.append("address:      \(key.address)")
+        lines.append("did:          \(key.didKey)")
+        return lines.joined(separator: "\n")
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+extension KeysCommand {
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "new",
+            abstract: "Generate a key and write it to a key file readable only by you.",
+            discussion: """
+                The key file is JSON with the key type, the private key and the public key in hex, \
+                created with permissions 0600. Without --out the key file goes to standard output \
+                (a file made by redirection gets your umask, so prefer --out) and the summary to \
+                standard error.
+
+                The address of a secp256k1 key is its Ethereum address. For p256 and ed25519 keys \
+                it is the last 20 bytes of keccak256 of the multicodec-prefixed public key (as in \
+                did:key), which is how Kramaa names such devices on chain.
+                """)
+
+        @Option(help: "Key type: secp256k1, p256 or ed25519.", transform: { try KeyType(parsing: $0) })
+        var type: KeyType
+
+        @Option(help: "The key file to create.")
+        var out: String?
+
+        @Flag(help: "Replace the key file if it exists.")
+        var force = false
+
+        func run() throws {
+            let key = SigningKey(generating: type)
+            let file = KeyFile(key)
+            guard let out else {
+                KeysCommand.printError(KeysCommand.summary(of: key.publicKey))
+                FileHandle.standardOutput.write(Data(file.encoded()))
+                return
+            }
+            try file.write(to: out, overwrite: force)
+            print(KeysCommand.summary(of: key.publicKey))
+            print("key file:     \(out)")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Print the public key, address and did:key of a key file.")
+
+        @Argument(help: "The key file.")
+        var file: String
+
+        func run() throws {
+            let keyFile = try KeyFile.read(path: file)
+            let exposed = try KeyFile.exposedPermissions(path: file)
+            if exposed != 0 {
+                KeysCommand.printError(
+                    "warning: \(file) is accessible to group or others (permission bits 0\(String(exposed, radix: 8, uppercase: false))); run chmod 600 \(file)")
+            }
+            print(KeysCommand.summary(of: keyFile.key.publicKey))
+        }
+    }
 }

@@ -1,0 +1,140 @@
+import KramaaEVM
+import KramaaPrimitives
+
+/// Why a transaction cannot be included in a block: it is rejected before execution and
+/// changes nothing. Wording follows geth's core errors.
+public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
+    case transaction(TransactionError)
+    case nonceTooLow(expected: UInt64, got: UInt64)
+    case nonceTooHigh(expected: UInt64, got: UInt64)
+    case insufficientFunds(have: UInt256, want: UInt256)
+    /// EIP-3607: the sender has code.
+    case senderNotEOA(Address)
+    case feeCapTooLow(maxFeePerGas: UInt256, baseFee: UInt256)
+    case gasLimitReached(txGas: UInt64, blockGasLimit: UInt64)
+    case blobFeeCapTooLow(maxFeePerBlobGas: UInt256, blobBaseFee: UInt256)
+    case tooManyBlobs(Int)
+
+    public var description: String {
+        switch self {
+        case .transaction(let e): return e.description
+        case .nonceTooLow(let expected, let got): return "nonce too low: next nonce \(expected), tx nonce \(got)"
+        case .nonceTooHigh(let expected, let got): return "nonce too high: next nonce \(expected), tx nonce \(got)"
+        case .insufficientFunds(let have, let want): return "insufficient funds for gas * price + value: have \(have) want \(want)"
+        case .senderNotEOA(let a): return "sender not an eoa: address \(a) has code"
+        case .feeCapTooLow(let cap, let base): return "max fee per gas less than block base fee: maxFeePerGas: \(cap), baseFee: \(base)"
+        case .gasLimitReached(let gas, let limit): return "gas limit reached: tx gas \(gas) above block gas limit \(limit)"
+        case .blobFeeCapTooLow(let cap, let fee): return "max fee per blob gas less than block blob gas fee: \(cap) < \(fee)"
+        case .tooManyBlobs(let n): return "too many blobs in transaction: \(n)"
+        }
+    }
+}
+
+/// What executing an included transaction produced.
+public struct TransactionReceiptData: Sendable {
+    public var success: Bool
+    public var gasUsed: UInt64
+    public var logs: [Log]
+    public var createdAddress: Address?
+    /// Return data, or the revert reason.
+    public var output: [UInt8]
+}
+
+/// EIP-4844 constants of Cancun.
+public enum BlobRules {
+    public static let gasPerBlob: UInt64 = 131_072
+    public static let maxBlobsPerBlock = 6
+    public static let minBlobBaseFee = UInt256.one
+    public static let blobBaseFeeUpdateFraction = UInt256(3_338_477)
+
+    /// The blob base fee for `excessBlobGas`: fake_exponential(1, excess, 3338477).
+    public static func blobBaseFee(excessBlobGas: UInt64) -> UInt256 {
+        let factor = minBlobBaseFee, numerator = UInt256(excessBlobGas), denominator = blobBaseFeeUpdateFraction
+        var i = UInt256.one
+        var output = UInt256.zero
+        var accum = factor &* denominator
+        while !accum.isZero {
+            output = output &+ accum
+            accum = (accum &* numerator) / (denominator &* i)
+            i = i &+ .one
+        }
+        return output / denominator
+    }
+}
+
+/// Applies one transaction to a `JournaledState` under Cancun rules: checks it against the
+/// state (nonce, balance, fee caps), buys gas, runs it, refunds and pays the coinbase, and
+/// ends the transaction (EIP-161 cleanup). Geth calls this the state transition.
+public struct StateTransition {
+    public let block: BlockContext
+    public let precompiles: [Address: PrecompileFunction]
+
+    public init(block: BlockContext, precompiles: [Address: PrecompileFunction]) {
+        self.block = block
+        self.precompiles = precompiles
+    }
+
+    public func apply(_ tx: Transaction, sender: Address, to state: JournaledState) throws(InvalidTransactionError) -> TransactionReceiptData {
+        do { try tx.validate(chainId: block.chainId) } catch { throw .transaction(error) }
+        if tx.maxFeePerGas < block.baseFee { throw .feeCapTooLow(maxFeePerGas: tx.maxFeePerGas, baseFee: block.baseFee) }
+        if tx.gasLimit > block.gasLimit { throw .gasLimitReached(txGas: tx.gasLimit, blockGasLimit: block.gasLimit) }
+        let nonce = state.nonce(sender)
+        if tx.nonce < nonce { throw .nonceTooLow(expected: nonce, got: tx.nonce) }
+        if tx.nonce > nonce { throw .nonceTooHigh(expected: nonce, got: tx.nonce) }
+        if nonce == UInt64.max { throw .transaction(.nonceMax) }
+        if state.codeHash(sender) != AccountInfo.emptyCodeHash { throw .senderNotEOA(sender) }
+        let blobGas = BlobRules.gasPerBlob * UInt64(tx.blobVersionedHashes.count)
+        if tx.type == .blob {
+            if tx.blobVersionedHashes.count > BlobRules.maxBlobsPerBlock { throw .tooManyBlobs(tx.blobVersionedHashes.count) }
+            if tx.maxFeePerBlobGas < block.blobBaseFee {
+                throw .blobFeeCapTooLow(maxFeePerBlobGas: tx.maxFeePerBlobGas, blobBaseFee: block.blobBaseFee)
+            }
+        }
+        // The balance must cover the worst case: every unit of gas at the fee cap, the value and the blob fee cap.
+        let gasLimit = UInt256(tx.gasLimit)
+        var (want, o1) = (gasLimit &* tx.maxFeePerGas, false)
+        (want, o1) = want.addingReportingOverflow(tx.value)
+        let (blobMax, o2) = UInt256(blobGas).multipliedReportingOverflow(by: tx.maxFeePerBlobGas)
+        let (total, o3) = want.addingReportingOverflow(blobMax)
+        let have = state.balance(sender)
+        if o1 || o2 || o3 || have < total { throw .insufficientFunds(have: have, want: total) }
+
+        let gasPrice = tx.effectiveGasPrice(baseFee: block.baseFee)!
+        let prepaid = gasLimit &* gasPrice &+ UInt256(blobGas) &* block.blobBaseFee
+        state.setBalance(sender, have &- prepaid)
+        state.setNonce(sender, nonce + 1)
+
+        // EIP-2929/2930/3651: what is warm before the first instruction.
+        state.warm(sender)
+        if let to = tx.to { state.warm(to) }
+        state.warm(block.coinbase)
+        for address in precompiles.keys { state.warm(address) }
+        for entry in tx.accessList {
+            state.warm(entry.address)
+            for key in entry.storageKeys { state.warm(entry.address, slot: UInt256(key)) }
+        }
+
+        let evm = EVM(state: state, block: block,
+                      transaction: TransactionContext(origin: sender, gasPrice: gasPrice, blobHashes: tx.blobVersionedHashes),
+                      precompiles: precompiles)
+        let gas = Int64(tx.gasLimit - tx.intrinsicGas)
+        let result: ExecutionResult
+        if let to = tx.to {
+            result = evm.call(Message(kind: .call, caller: sender, recipient: to, codeAddress: to, value: tx.value,
+                                      input: tx.data, gas: gas, depth: 0))
+        } else {
+            result = evm.create(caller: sender, value: tx.value, initCode: tx.data, gas: gas, salt: nil, depth: 0,
+                                incrementNonce: false)
+        }
+        // EIP-3529: refunds are capped at a fifth of the gas used.
+        var gasUsed = tx.gasLimit - UInt64(result.gasLeft)
+        let refund = UInt64(max(state.refund, 0))
+        gasUsed -= min(refund, gasUsed / 5)
+        state.addBalance(sender, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
+        state.addBalance(block.coinbase, UInt256(gasUsed) &* (gasPrice &- block.baseFee))
+        let logs = state.finishTransaction()
+        return TransactionReceiptData(
+            success: result.status == .success, gasUsed: gasUsed, logs: logs,
+            createdAddress: result.createdAddress, output: result.output)
+    }
+}

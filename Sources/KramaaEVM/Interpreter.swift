@@ -1,0 +1,400 @@
+import KramaaPrimitives
+
+/// The interpreter loop: one call frame, from its first instruction to STOP, RETURN, REVERT
+/// or an exceptional halt. Stack slots are inline `UInt256` values in one buffer; gas is an
+/// `Int64` counter charged per instruction; jump destinations come from `AnalyzedCode`.
+extension EVM {
+    // swiftlint:disable:next function_body_length cyclomatic_complexity
+    func interpret(_ msg: Message, code: AnalyzedCode) -> ExecutionResult {
+        let stack = UnsafeMutablePointer<UInt256>.allocate(capacity: Gas.stackLimit)
+        defer { stack.deallocate() }
+        var memory = Memory()
+        var sp = 0
+        var pc = 0
+        var gas = msg.gas
+        var returnData: [UInt8] = []
+        let state = self.state
+        let codeBytes = code.padded
+        let codeCount = code.bytes.count
+
+        func halt(_ error: EVMError) -> ExecutionResult { ExecutionResult(status: .failure(error), gasLeft: 0) }
+
+        /// Charges memory expansion to cover [offset, offset+size); false when out of gas.
+        @inline(__always)
+        func expand(_ offset: UInt256, _ size: UInt256) -> Bool {
+            if size.isZero { return true }
+            guard offset.fitsInUInt64, size.fitsInUInt64, offset.low64 <= 0xFFFF_FFFF, size.low64 <= 0xFFFF_FFFF else { return false }
+            let end = Int(offset.low64 + size.low64)
+            if end <= memory.size { return true }
+            let cost = Gas.memoryCost(words: Gas.words(Int64(end))) - Gas.memoryCost(words: Int64(memory.size / 32))
+            gas -= cost
+            if gas < 0 { return false }
+            memory.grow(to: end)
+            return true
+        }
+
+        return codeBytes.withUnsafeBufferPointer { codeBuffer -> ExecutionResult in
+            let codePtr = codeBuffer.baseAddress!
+            while true {
+                let op = codePtr[pc]
+                // Stack bounds and base gas come from the tables for every opcode.
+                let info = OpcodeTable.entries[Int(op)]
+                if !info.defined { return halt(.invalidOpcode(op)) }
+                if sp < info.inputs { return halt(.stackUnderflow) }
+                if sp - info.inputs + info.outputs > Gas.stackLimit { return halt(.stackOverflow) }
+                gas -= info.gas
+                if gas < 0 { return halt(.outOfGas) }
+
+                switch op {
+                case 0x00:  // STOP
+                    return ExecutionResult(status: .success, gasLeft: gas)
+                case 0x01: sp -= 1; stack[sp - 1] = stack[sp] &+ stack[sp - 1]
+                case 0x02: sp -= 1; stack[sp - 1] = stack[sp] &* stack[sp - 1]
+                case 0x03: sp -= 1; stack[sp - 1] = stack[sp] &- stack[sp - 1]
+                case 0x04: sp -= 1; stack[sp - 1] = stack[sp].div(stack[sp - 1])
+                case 0x05: sp -= 1; stack[sp - 1] = stack[sp].sdiv(stack[sp - 1])
+                case 0x06: sp -= 1; stack[sp - 1] = stack[sp].mod(stack[sp - 1])
+                case 0x07: sp -= 1; stack[sp - 1] = stack[sp].smod(stack[sp - 1])
+                case 0x08: sp -= 2; stack[sp - 1] = stack[sp + 1].addmod(stack[sp], stack[sp - 1])
+                case 0x09: sp -= 2; stack[sp - 1] = stack[sp + 1].mulmod(stack[sp], stack[sp - 1])
+                case 0x0a:  // EXP
+                    let exponent = stack[sp - 2]
+                    gas -= Gas.expByte * Int64(exponent.byteWidthUsed)
+                    if gas < 0 { return halt(.outOfGas) }
+                    sp -= 1
+                    stack[sp - 1] = stack[sp].power(exponent)
+                case 0x0b: sp -= 1; stack[sp - 1] = stack[sp].signExtend(stack[sp - 1])
+                case 0x10: sp -= 1; stack[sp - 1] = stack[sp] < stack[sp - 1] ? .one : .zero
+                case 0x11: sp -= 1; stack[sp - 1] = stack[sp - 1] < stack[sp] ? .one : .zero
+                case 0x12: sp -= 1; stack[sp - 1] = stack[sp].signedLessThan(stack[sp - 1]) ? .one : .zero
+                case 0x13: sp -= 1; stack[sp - 1] = stack[sp - 1].signedLessThan(stack[sp]) ? .one : .zero
+                case 0x14: sp -= 1; stack[sp - 1] = stack[sp] == stack[sp - 1] ? .one : .zero
+                case 0x15: stack[sp - 1] = stack[sp - 1].isZero ? .one : .zero
+                case 0x16: sp -= 1; stack[sp - 1] = stack[sp] & stack[sp - 1]
+                case 0x17: sp -= 1; stack[sp - 1] = stack[sp] | stack[sp - 1]
+                case 0x18: sp -= 1; stack[sp - 1] = stack[sp] ^ stack[sp - 1]
+                case 0x19: stack[sp - 1] = ~stack[sp - 1]
+                case 0x1a: sp -= 1; stack[sp - 1] = stack[sp].byte(of: stack[sp - 1])
+                case 0x1b: sp -= 1; stack[sp - 1] = stack[sp].shl(stack[sp - 1])
+                case 0x1c: sp -= 1; stack[sp - 1] = stack[sp].shr(stack[sp - 1])
+                case 0x1d: sp -= 1; stack[sp - 1] = stack[sp].sar(stack[sp - 1])
+                case 0x20:  // KECCAK256
+                    let offset = stack[sp - 1], size = stack[sp - 2]
+                    if !expand(offset, size) { return halt(.outOfGas) }
+                    let n = Int(size.low64)
+                    gas -= Gas.keccakWord * Gas.words(Int64(n))
+                    if gas < 0 { return halt(.outOfGas) }
+                    sp -= 1
+                    let h = n == 0 ? Keccak256.hash([UInt8]()) :
+                        Keccak256.hash(UnsafeRawBufferPointer(start: memory.base + Int(offset.low64), count: n))
+                    stack[sp - 1] = UInt256(h)
+                case 0x30: stack[sp] = UInt256(msg.recipient); sp += 1
+                case 0x31:  // BALANCE
+                    let a = Address(word: stack[sp - 1])
+                    if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    stack[sp - 1] = state.balance(a)
+                case 0x32: stack[sp] = UInt256(transaction.origin); sp += 1
+                case 0x33: stack[sp] = UInt256(msg.caller); sp += 1
+                case 0x34: stack[sp] = msg.value; sp += 1
+                case 0x35:  // CALLDATALOAD
+                    stack[sp - 1] = loadWord(msg.input, at: stack[sp - 1])
+                case 0x36: stack[sp] = UInt256(msg.input.count); sp += 1
+                case 0x37, 0x39, 0x3e:  // CALLDATACOPY, CODECOPY, RETURNDATACOPY
+                    let dest = stack[sp - 1], src = stack[sp - 2], size = stack[sp - 3]
+                    sp -= 3
+                    if op == 0x3e {
+                        let (end, overflow) = src.addingReportingOverflow(size)
+                        if overflow || end > UInt256(returnData.count) { return halt(.returnDataOutOfBounds) }
+                    }
+                    if !expand(dest, size) { return halt(.outOfGas) }
+                    gas -= Gas.copyWord * Gas.words(Int64(size.low64))
+                    if gas < 0 { return halt(.outOfGas) }
+                    let source = op == 0x37 ? msg.input : op == 0x39 ? code.bytes : returnData
+                    memory.write(source, sourceOffset: src, count: Int(size.low64), at: Int(dest.low64))
+                case 0x38: stack[sp] = UInt256(codeCount); sp += 1
+                case 0x3a: stack[sp] = transaction.gasPrice; sp += 1
+                case 0x3b:  // EXTCODESIZE
+                    let a = Address(word: stack[sp - 1])
+                    if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    stack[sp - 1] = UInt256(state.code(a).bytes.count)
+                case 0x3c:  // EXTCODECOPY
+                    let a = Address(word: stack[sp - 1])
+                    let dest = stack[sp - 2], src = stack[sp - 3], size = stack[sp - 4]
+                    sp -= 4
+                    if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    if !expand(dest, size) { return halt(.outOfGas) }
+                    gas -= Gas.copyWord * Gas.words(Int64(size.low64))
+                    if gas < 0 { return halt(.outOfGas) }
+                    memory.write(state.code(a).bytes, sourceOffset: src, count: Int(size.low64), at: Int(dest.low64))
+                case 0x3d: stack[sp] = UInt256(returnData.count); sp += 1
+                case 0x3f:  // EXTCODEHASH
+                    let a = Address(word: stack[sp - 1])
+                    if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    stack[sp - 1] = state.isDead(a) ? .zero : UInt256(state.codeHash(a))
+                case 0x40:  // BLOCKHASH
+                    let n = stack[sp - 1]
+                    var result = UInt256.zero
+                    if n.fitsInUInt64, n.low64 < block.number, n.low64 + 256 >= block.number,
+                       let h = state.backend.blockHash(n.low64) {
+                        result = UInt256(h)
+                    }
+                    stack[sp - 1] = result
+                case 0x41: stack[sp] = UInt256(block.coinbase); sp += 1
+                case 0x42: stack[sp] = UInt256(block.timestamp); sp += 1
+                case 0x43: stack[sp] = UInt256(block.number); sp += 1
+                case 0x44: stack[sp] = UInt256(block.prevRandao); sp += 1
+                case 0x45: stack[sp] = UInt256(block.gasLimit); sp += 1
+                case 0x46: stack[sp] = UInt256(block.chainId); sp += 1
+                case 0x47: stack[sp] = state.balance(msg.recipient); sp += 1
+                case 0x48: stack[sp] = block.baseFee; sp += 1
+                case 0x49:  // BLOBHASH
+                    let i = stack[sp - 1]
+                    stack[sp - 1] = i.fitsInUInt64 && i.low64 < UInt64(transaction.blobHashes.count)
+                        ? UInt256(transaction.blobHashes[Int(i.low64)]) : .zero
+                case 0x4a: stack[sp] = block.blobBaseFee; sp += 1
+                case 0x50: sp -= 1
+                case 0x51:  // MLOAD
+                    let offset = stack[sp - 1]
+                    if !expand(offset, 32) { return halt(.outOfGas) }
+                    stack[sp - 1] = UInt256(bigEndian: UnsafeRawBufferPointer(start: memory.base + Int(offset.low64), count: 32))
+                case 0x52:  // MSTORE
+                    let offset = stack[sp - 1]
+                    if !expand(offset, 32) { return halt(.outOfGas) }
+                    stack[sp - 2].storeBigEndian(to: memory.base + Int(offset.low64))
+                    sp -= 2
+                case 0x53:  // MSTORE8
+                    let offset = stack[sp - 1]
+                    if !expand(offset, 1) { return halt(.outOfGas) }
+                    memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: Int(offset.low64), as: UInt8.self)
+                    sp -= 2
+                case 0x54:  // SLOAD
+                    let slot = stack[sp - 1]
+                    gas -= state.warm(msg.recipient, slot: slot) ? Gas.coldSload : Gas.warmAccess
+                    if gas < 0 { return halt(.outOfGas) }
+                    stack[sp - 1] = state.storage(msg.recipient, slot)
+                case 0x55:  // SSTORE
+                    if msg.isStatic { return halt(.writeInStaticContext) }
+                    if gas <= Gas.sstoreSentry { return halt(.outOfGas) }
+                    let slot = stack[sp - 1], value = stack[sp - 2]
+                    sp -= 2
+                    if !sstore(msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
+                case 0x56:  // JUMP
+                    let target = stack[sp - 1]
+                    sp -= 1
+                    if !code.isJumpdest(target) { return halt(.invalidJump) }
+                    pc = Int(target.low64)
+                    continue
+                case 0x57:  // JUMPI
+                    let target = stack[sp - 1], condition = stack[sp - 2]
+                    sp -= 2
+                    if !condition.isZero {
+                        if !code.isJumpdest(target) { return halt(.invalidJump) }
+                        pc = Int(target.low64)
+                        continue
+                    }
+                case 0x58: stack[sp] = UInt256(pc); sp += 1
+                case 0x59: stack[sp] = UInt256(memory.size); sp += 1
+                case 0x5a: stack[sp] = UInt256(UInt64(gas)); sp += 1
+                case 0x5b: break  // JUMPDEST
+                case 0x5c:  // TLOAD
+                    stack[sp - 1] = state.transientStorage(msg.recipient, stack[sp - 1])
+                case 0x5d:  // TSTORE
+                    if msg.isStatic { return halt(.writeInStaticContext) }
+                    state.setTransientStorage(msg.recipient, stack[sp - 1], stack[sp - 2])
+                    sp -= 2
+                case 0x5e:  // MCOPY
+                    let dest = stack[sp - 1], src = stack[sp - 2], size = stack[sp - 3]
+                    sp -= 3
+                    if !size.isZero {
+                        let (srcEnd, o1) = src.addingReportingOverflow(size)
+                        let (dstEnd, o2) = dest.addingReportingOverflow(size)
+                        if o1 || o2 { return halt(.outOfGas) }
+                        if !expand(.zero, Swift.max(srcEnd, dstEnd)) { return halt(.outOfGas) }
+                    }
+                    gas -= Gas.copyWord * Gas.words(Int64(size.low64))
+                    if gas < 0 { return halt(.outOfGas) }
+                    if !size.isZero {
+                        (memory.base + Int(dest.low64)).copyMemory(from: memory.base + Int(src.low64), byteCount: Int(size.low64))
+                    }
+                case 0x5f: stack[sp] = .zero; sp += 1
+                case 0x60...0x7f:  // PUSH1...PUSH32
+                    let n = Int(op - 0x5f)
+                    stack[sp] = UInt256(bigEndian: UnsafeRawBufferPointer(start: codePtr + pc + 1, count: n))
+                    sp += 1
+                    pc += n
+                case 0x80...0x8f:  // DUP
+                    stack[sp] = stack[sp - Int(op - 0x7f)]
+                    sp += 1
+                case 0x90...0x9f:  // SWAP
+                    let other = sp - 1 - Int(op - 0x8f)
+                    let top = stack[sp - 1]
+                    stack[sp - 1] = stack[other]
+                    stack[other] = top
+                case 0xa0...0xa4:  // LOG0...LOG4
+                    if msg.isStatic { return halt(.writeInStaticContext) }
+                    let topicCount = Int(op - 0xa0)
+                    let offset = stack[sp - 1], size = stack[sp - 2]
+                    if !expand(offset, size) { return halt(.outOfGas) }
+                    gas -= Gas.logTopic * Int64(topicCount) + Gas.logByte * Int64(size.low64)
+                    if gas < 0 { return halt(.outOfGas) }
+                    var topics: [Bytes32] = []
+                    topics.reserveCapacity(topicCount)
+                    for i in 0..<topicCount { topics.append(stack[sp - 3 - i].bytes32) }
+                    sp -= 2 + topicCount
+                    state.addLog(Log(address: msg.recipient, topics: topics, data: memory.bytes(Int(offset.low64), Int(size.low64))))
+                case 0xf0, 0xf5:  // CREATE, CREATE2
+                    if msg.isStatic { return halt(.writeInStaticContext) }
+                    let value = stack[sp - 1], offset = stack[sp - 2], size = stack[sp - 3]
+                    let salt = op == 0xf5 ? stack[sp - 4] : .zero
+                    sp -= op == 0xf5 ? 3 : 2
+                    if !expand(offset, size) { return halt(.outOfGas) }
+                    if size.low64 > UInt64(Gas.maxInitCodeSize) || !size.fitsInUInt64 { return halt(.outOfGas) }
+                    let words = Gas.words(Int64(size.low64))
+                    gas -= Gas.initCodeWord * words + (op == 0xf5 ? Gas.keccakWord * words : 0)
+                    if gas < 0 { return halt(.outOfGas) }
+                    let initCode = memory.bytes(Int(offset.low64), Int(size.low64))
+                    let callGas = gas - gas / 64
+                    gas -= callGas
+                    let result = create(
+                        caller: msg.recipient, value: value, initCode: initCode, gas: callGas,
+                        salt: op == 0xf5 ? salt : nil, depth: msg.depth + 1)
+                    gas += result.gasLeft
+                    returnData = result.status == .revert ? result.output : []
+                    stack[sp - 1] = result.createdAddress.map { UInt256($0) } ?? .zero
+                case 0xf1, 0xf2, 0xf4, 0xfa:  // CALL, CALLCODE, DELEGATECALL, STATICCALL
+                    let hasValue = op == 0xf1 || op == 0xf2
+                    let requested = stack[sp - 1]
+                    let target = Address(word: stack[sp - 2])
+                    let value = hasValue ? stack[sp - 3] : .zero
+                    let base = hasValue ? sp - 4 : sp - 3
+                    let inOffset = stack[base], inSize = stack[base - 1]
+                    let outOffset = stack[base - 2], outSize = stack[base - 3]
+                    sp = base - 3
+                    if op == 0xf1 && msg.isStatic && !value.isZero { return halt(.writeInStaticContext) }
+                    if !expand(inOffset, inSize) || !expand(outOffset, outSize) { return halt(.outOfGas) }
+                    if !chargeAccess(target, &gas) { return halt(.outOfGas) }
+                    if !value.isZero {
+                        gas -= Gas.callValue
+                        if op == 0xf1 && state.isDead(target) { gas -= Gas.newAccount }
+                        if gas < 0 { return halt(.outOfGas) }
+                    }
+                    let cap = gas - gas / 64
+                    var callGas = requested.fitsInUInt64 && requested.low64 < UInt64(cap) ? Int64(requested.low64) : cap
+                    gas -= callGas
+                    if !value.isZero { callGas += Gas.callStipend }
+                    let input = memory.bytes(Int(inOffset.low64), Int(inSize.low64))
+                    var child: Message
+                    switch op {
+                    case 0xf1:
+                        child = Message(kind: .call, caller: msg.recipient, recipient: target, codeAddress: target,
+                                        value: value, input: input, gas: callGas, isStatic: msg.isStatic, depth: msg.depth + 1)
+                    case 0xf2:
+                        child = Message(kind: .callCode, caller: msg.recipient, recipient: msg.recipient, codeAddress: target,
+                                        value: value, input: input, gas: callGas, isStatic: msg.isStatic, depth: msg.depth + 1)
+                    case 0xf4:
+                        child = Message(kind: .delegateCall, caller: msg.caller, recipient: msg.recipient, codeAddress: target,
+                                        value: msg.value, input: input, gas: callGas, isStatic: msg.isStatic,
+                                        depth: msg.depth + 1, transfersValue: false)
+                    default:
+                        child = Message(kind: .staticCall, caller: msg.recipient, recipient: target, codeAddress: target,
+                                        value: .zero, input: input, gas: callGas, isStatic: true, depth: msg.depth + 1)
+                    }
+                    let result = call(child)
+                    gas += result.gasLeft
+                    returnData = result.output
+                    let n = Swift.min(Int(outSize.low64), result.output.count)
+                    if n > 0 { memory.write(result.output, sourceOffset: .zero, count: n, at: Int(outOffset.low64)) }
+                    stack[sp] = result.status == .success ? .one : .zero
+                    sp += 1
+                case 0xf3, 0xfd:  // RETURN, REVERT
+                    let offset = stack[sp - 1], size = stack[sp - 2]
+                    if !expand(offset, size) { return halt(.outOfGas) }
+                    let output = memory.bytes(Int(offset.low64), Int(size.low64))
+                    return ExecutionResult(status: op == 0xf3 ? .success : .revert, gasLeft: gas, output: output)
+                case 0xfe:
+                    return halt(.invalidOpcode(op))
+                case 0xff:  // SELFDESTRUCT
+                    if msg.isStatic { return halt(.writeInStaticContext) }
+                    let beneficiary = Address(word: stack[sp - 1])
+                    if state.warm(beneficiary) { gas -= Gas.coldAccountAccess }
+                    if !state.balance(msg.recipient).isZero && state.isDead(beneficiary) { gas -= Gas.newAccount }
+                    if gas < 0 { return halt(.outOfGas) }
+                    state.selfDestruct(msg.recipient, beneficiary: beneficiary)
+                    return ExecutionResult(status: .success, gasLeft: gas)
+                default:
+                    return halt(.invalidOpcode(op))
+                }
+                pc += 1
+            }
+        }
+    }
+
+    /// EIP-2929: 100 for a warm account, 2600 (and warming it) for a cold one, on top of the
+    /// warm cost already in the opcode table. False when out of gas.
+    @inline(__always)
+    func chargeAccess(_ address: Address, _ gas: inout Int64) -> Bool {
+        if state.warm(address) {
+            gas -= Gas.coldAccountAccess - Gas.warmAccess
+        }
+        return gas >= 0
+    }
+
+    /// SSTORE gas and refunds: EIP-2200 net metering with EIP-2929 cold slots and EIP-3529 refunds.
+    func sstore(_ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
+        var cost: Int64 = 0
+        if state.warm(address, slot: slot) { cost += Gas.coldSload }
+        let current = state.storage(address, slot)
+        let original = state.originalStorage(address, slot)
+        if current == value {
+            cost += Gas.warmAccess
+        } else if original == current {
+            if original.isZero {
+                cost += Gas.sstoreSet
+            } else {
+                cost += Gas.sstoreReset
+                if value.isZero { state.addRefund(Gas.sstoreClearsRefund) }
+            }
+        } else {
+            cost += Gas.warmAccess
+            if !original.isZero {
+                if current.isZero { state.addRefund(-Gas.sstoreClearsRefund) }
+                else if value.isZero { state.addRefund(Gas.sstoreClearsRefund) }
+            }
+            if original == value {
+                state.addRefund(original.isZero ? Gas.sstoreSet - Gas.warmAccess : Gas.sstoreReset - Gas.warmAccess)
+            }
+        }
+        gas -= cost
+        if gas < 0 { return false }
+        state.setStorage(address, slot, value)
+        return true
+    }
+
+    /// 32 bytes of `data` from `offset`, zero-padded past the end (CALLDATALOAD).
+    @inline(__always)
+    func loadWord(_ data: [UInt8], at offset: UInt256) -> UInt256 {
+        guard offset.fitsInUInt64, offset.low64 < UInt64(data.count) else { return .zero }
+        let start = Int(offset.low64)
+        let n = Swift.min(32, data.count - start)
+        var word = [UInt8](repeating: 0, count: 32)
+        for i in 0..<n { word[i] = data[start + i] }
+        return word.withUnsafeBytes { UInt256(bigEndian: $0) }
+    }
+}
+
+extension Address {
+    /// The low 20 bytes of an EVM word.
+    @inline(__always)
+    public init(word: UInt256) {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        bytes.withUnsafeMutableBytes { word.storeBigEndian(to: $0.baseAddress!) }
+        try! self.init(bytes[12..<32])
+    }
+}
+
+extension UInt256 {
+    /// An address as an EVM word (left-padded with zeros).
+    public init(_ address: Address) {
+        self = address.withUnsafeBytes { UInt256(bigEndian: $0) }
+    }
+}

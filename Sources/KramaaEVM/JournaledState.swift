@@ -1,0 +1,337 @@
+import KramaaPrimitives
+
+/// One account as the EVM sees it during a block: cached from the backend, changed in place.
+public final class CachedAccount {
+    public var nonce: UInt64
+    public var balance: UInt256
+    public var code: AnalyzedCode?
+    public var codeHash: Bytes32
+    /// Slots read or written in this block: current values.
+    public var storage: [UInt256: UInt256] = [:]
+    /// Values at the start of the transaction (EIP-2200's "original value").
+    var originalStorage: [UInt256: UInt256] = [:]
+    /// False for an account that does not exist (a cached miss, or deleted).
+    public var exists: Bool
+    /// Created in the current transaction (EIP-6780 lets SELFDESTRUCT delete only these).
+    var createdInTransaction = false
+    /// Storage of the backend is void: the account was (re)created or deleted in this block.
+    public var storageCleared = false
+    var selfDestructed = false
+
+    init(info: AccountInfo?) {
+        nonce = info?.nonce ?? 0
+        balance = info?.balance ?? .zero
+        codeHash = info?.codeHash ?? AccountInfo.emptyCodeHash
+        exists = info != nil
+    }
+
+    /// EIP-161: no code, zero nonce, zero balance.
+    public var isEmpty: Bool { nonce == 0 && balance.isZero && codeHash == AccountInfo.emptyCodeHash }
+
+    public var info: AccountInfo { AccountInfo(nonce: nonce, balance: balance, codeHash: codeHash) }
+}
+
+/// A change that `revert(to:)` undoes.
+enum JournalEntry {
+    case created(Address, previous: (exists: Bool, cleared: Bool, created: Bool, nonce: UInt64, balance: UInt256,
+                                     codeHash: Bytes32, code: AnalyzedCode?, storage: [UInt256: UInt256]))
+    case balance(Address, UInt256)
+    case nonce(Address, UInt64)
+    case storage(Address, UInt256, UInt256?)
+    case code(Address, Bytes32, AnalyzedCode?)
+    case touched(Address)
+    case warmAddress(Address)
+    case warmSlot(Address, UInt256)
+    case transient(Address, UInt256, UInt256)
+    case refund(Int64)
+    case log
+    case selfDestruct(Address, Bool)
+}
+
+/// A slot of one account, for access lists and transient storage.
+struct SlotKey: Hashable {
+    var address: Address
+    var slot: UInt256
+}
+
+/// The EVM's view of the world during a block: accounts cached from a `StateBackend`, every
+/// change journaled so a failed call frame reverts exactly its own effects, plus the
+/// per-transaction sets of EIP-2929 (warm accounts and slots), EIP-1153 (transient storage),
+/// logs and the refund counter.
+public final class JournaledState {
+    public let backend: StateBackend
+    public private(set) var accounts: [Address: CachedAccount] = [:]
+    var journal: [JournalEntry] = []
+    var warmAddresses: Set<Address> = []
+    var warmSlots: Set<SlotKey> = []
+    var transientStorage: [SlotKey: UInt256] = [:]
+    var touched: Set<Address> = []
+    public internal(set) var logs: [Log] = []
+    public internal(set) var refund: Int64 = 0
+    var codeCache: [Bytes32: AnalyzedCode] = [:]
+
+    public init(backend: StateBackend) { self.backend = backend }
+
+    // MARK: Accounts
+
+    @inline(__always)
+    public func account(_ address: Address) -> CachedAccount {
+        if let a = accounts[address] { return a }
+        let a = CachedAccount(info: backend.account(address))
+        accounts[address] = a
+        return a
+    }
+
+    public func exists(_ address: Address) -> Bool { account(address).exists }
+
+    /// EIP-161 "dead": absent, or present and empty.
+    public func isDead(_ address: Address) -> Bool {
+        let a = account(address)
+        return !a.exists || a.isEmpty
+    }
+
+    public func balance(_ address: Address) -> UInt256 { account(address).balance }
+
+    public func nonce(_ address: Address) -> UInt64 { account(address).nonce }
+
+    public func code(_ address: Address) -> AnalyzedCode {
+        let a = account(address)
+        if let c = a.code { return c }
+        if a.codeHash == AccountInfo.emptyCodeHash { a.code = .empty; return .empty }
+        if let c = codeCache[a.codeHash] { a.code = c; return c }
+        let c = AnalyzedCode(backend.code(hash: a.codeHash), hash: a.codeHash)
+        codeCache[a.codeHash] = c
+        a.code = c
+        return c
+    }
+
+    public func codeHash(_ address: Address) -> Bytes32 { account(address).codeHash }
+
+    /// Marks an account touched (EIP-161: touched empty accounts are deleted at the end).
+    public func touch(_ address: Address) {
+        let a = account(address)
+        if !a.exists {
+            journal.append(.created(address, previous: (false, a.storageCleared, a.createdInTransaction, a.nonce, a.balance, a.codeHash, a.code, a.storage)))
+            a.exists = true
+        }
+        if touched.insert(address).inserted { journal.append(.touched(address)) }
+    }
+
+    public func setBalance(_ address: Address, _ value: UInt256) {
+        let a = account(address)
+        touch(address)
+        journal.append(.balance(address, a.balance))
+        a.balance = value
+    }
+
+    public func addBalance(_ address: Address, _ value: UInt256) {
+        setBalance(address, balance(address) &+ value)
+    }
+
+    /// Moves `value` from one account to another; false (and nothing changed) if `from` lacks it.
+    public func transfer(from: Address, to: Address, value: UInt256) -> Bool {
+        let fromBalance = balance(from)
+        if fromBalance < value { return false }
+        setBalance(from, fromBalance &- value)
+        addBalance(to, value)
+        return true
+    }
+
+    public func setNonce(_ address: Address, _ value: UInt64) {
+        let a = account(address)
+        touch(address)
+        journal.append(.nonce(address, a.nonce))
+        a.nonce = value
+    }
+
+    public func setCode(_ address: Address, _ bytes: [UInt8]) {
+        let a = account(address)
+        journal.append(.code(address, a.codeHash, a.code))
+        let c = AnalyzedCode(bytes)
+        codeCache[c.hash] = c
+        a.code = c
+        a.codeHash = c.hash
+    }
+
+    /// Creates (or re-creates over a pre-existing balance) a contract account: storage cleared,
+    /// nonce 1 (EIP-161), balance kept.
+    public func createContractAccount(_ address: Address) {
+        let a = account(address)
+        journal.append(.created(address, previous: (a.exists, a.storageCleared, a.createdInTransaction, a.nonce, a.balance, a.codeHash, a.code, a.storage)))
+        a.exists = true
+        a.storageCleared = true
+        a.createdInTransaction = true
+        a.storage = [:]
+        a.nonce = 1
+        a.codeHash = AccountInfo.emptyCodeHash
+        a.code = .empty
+        if touched.insert(address).inserted { journal.append(.touched(address)) }
+    }
+
+    /// True when the address has code or a nonce, or storage (EIP-7610 collision rule for CREATE).
+    public func hasCollision(_ address: Address) -> Bool {
+        let a = account(address)
+        return a.nonce != 0 || a.codeHash != AccountInfo.emptyCodeHash
+    }
+
+    // MARK: Storage
+
+    public func storage(_ address: Address, _ slot: UInt256) -> UInt256 {
+        let a = account(address)
+        if let v = a.storage[slot] { return v }
+        let v = a.storageCleared ? UInt256.zero : backend.storage(address, slot: slot)
+        a.storage[slot] = v
+        if a.originalStorage[slot] == nil { a.originalStorage[slot] = v }
+        return v
+    }
+
+    /// The slot's value at the start of the transaction.
+    public func originalStorage(_ address: Address, _ slot: UInt256) -> UInt256 {
+        let a = account(address)
+        if let v = a.originalStorage[slot] { return v }
+        let v = a.storageCleared ? UInt256.zero : backend.storage(address, slot: slot)
+        a.originalStorage[slot] = v
+        return v
+    }
+
+    public func setStorage(_ address: Address, _ slot: UInt256, _ value: UInt256) {
+        let a = account(address)
+        _ = originalStorage(address, slot)
+        journal.append(.storage(address, slot, a.storage[slot]))
+        a.storage[slot] = value
+    }
+
+    public func transientStorage(_ address: Address, _ slot: UInt256) -> UInt256 {
+        transientStorage[SlotKey(address: address, slot: slot)] ?? .zero
+    }
+
+    public func setTransientStorage(_ address: Address, _ slot: UInt256, _ value: UInt256) {
+        let key = SlotKey(address: address, slot: slot)
+        journal.append(.transient(address, slot, transientStorage[key] ?? .zero))
+        transientStorage[key] = value
+    }
+
+    // MARK: Access lists (EIP-2929)
+
+    /// Warms an address; returns true if it was cold.
+    @discardableResult
+    public func warm(_ address: Address) -> Bool {
+        guard warmAddresses.insert(address).inserted else { return false }
+        journal.append(.warmAddress(address))
+        return true
+    }
+
+    /// Warms a slot; returns true if it was cold.
+    @discardableResult
+    public func warm(_ address: Address, slot: UInt256) -> Bool {
+        guard warmSlots.insert(SlotKey(address: address, slot: slot)).inserted else { return false }
+        journal.append(.warmSlot(address, slot))
+        return true
+    }
+
+    // MARK: Logs, refunds, self-destruct
+
+    public func addLog(_ log: Log) {
+        journal.append(.log)
+        logs.append(log)
+    }
+
+    public func addRefund(_ delta: Int64) {
+        journal.append(.refund(refund))
+        refund += delta
+    }
+
+    /// EIP-6780: the balance always moves to the beneficiary; the account is deleted only if it
+    /// was created in this transaction.
+    public func selfDestruct(_ address: Address, beneficiary: Address) {
+        let a = account(address)
+        let amount = a.balance
+        setBalance(address, .zero)
+        addBalance(beneficiary, amount)  // touches the beneficiary even for zero; to itself it nets out
+        if a.createdInTransaction {
+            journal.append(.selfDestruct(address, a.selfDestructed))
+            a.selfDestructed = true
+        }
+    }
+
+    // MARK: Snapshots
+
+    /// A point to return to with `revert(to:)`.
+    public func snapshot() -> Int { journal.count }
+
+    /// Undoes every change made after `snapshot`.
+    public func revert(to snapshot: Int) {
+        while journal.count > snapshot {
+            switch journal.removeLast() {
+            case .created(let address, let p):
+                let a = accounts[address]!
+                a.exists = p.exists
+                a.storageCleared = p.cleared
+                a.createdInTransaction = p.created
+                a.nonce = p.nonce
+                a.balance = p.balance
+                a.codeHash = p.codeHash
+                a.code = p.code
+                a.storage = p.storage
+            case .balance(let address, let old): accounts[address]!.balance = old
+            case .nonce(let address, let old): accounts[address]!.nonce = old
+            case .storage(let address, let slot, let old): accounts[address]!.storage[slot] = old
+            case .code(let address, let hash, let code):
+                accounts[address]!.codeHash = hash
+                accounts[address]!.code = code
+            case .touched(let address): touched.remove(address)
+            case .warmAddress(let address): warmAddresses.remove(address)
+            case .warmSlot(let address, let slot): warmSlots.remove(SlotKey(address: address, slot: slot))
+            case .transient(let address, let slot, let old): transientStorage[SlotKey(address: address, slot: slot)] = old
+            case .refund(let old): refund = old
+            case .log: logs.removeLast()
+            case .selfDestruct(let address, let old): accounts[address]!.selfDestructed = old
+            }
+        }
+    }
+
+    // MARK: Transaction boundaries
+
+    /// Ends a transaction: deletes self-destructed accounts and touched empty ones (EIP-161),
+    /// makes current storage the new original, and clears the per-transaction sets.
+    /// Returns the logs the transaction emitted.
+    @discardableResult
+    public func finishTransaction() -> [Log] {
+        for (address, a) in accounts {
+            if a.selfDestructed || (touched.contains(address) && a.exists && a.isEmpty) {
+                a.exists = false
+                a.storageCleared = true
+                a.storage = [:]
+                a.nonce = 0
+                a.balance = .zero
+                a.codeHash = AccountInfo.emptyCodeHash
+                a.code = .empty
+                a.selfDestructed = false
+            }
+            a.createdInTransaction = false
+            a.originalStorage = a.storage
+        }
+        let emitted = logs
+        journal.removeAll(keepingCapacity: true)
+        warmAddresses.removeAll(keepingCapacity: true)
+        warmSlots.removeAll(keepingCapacity: true)
+        transientStorage.removeAll(keepingCapacity: true)
+        touched.removeAll(keepingCapacity: true)
+        logs.removeAll(keepingCapacity: true)
+        refund = 0
+        return emitted
+    }
+}
+
+/// A log record emitted by LOG0...LOG4.
+public struct Log: Equatable, Sendable {
+    public var address: Address
+    public var topics: [Bytes32]
+    public var data: [UInt8]
+
+    public init(address: Address, topics: [Bytes32], data: [UInt8]) {
+        self.address = address
+        self.topics = topics
+        self.data = data
+    }
+}

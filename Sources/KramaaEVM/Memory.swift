@@ -1,0 +1,52 @@
+import KramaaPrimitives
+
+/// A frame's byte-addressed memory: grows in 32-byte words, zero-filled, one buffer.
+struct Memory: ~Copyable {
+    private(set) var base: UnsafeMutableRawPointer
+    /// Active size in bytes (always a multiple of 32): what MSIZE reports.
+    private(set) var size: Int = 0
+    private var capacity: Int
+
+    init() {
+        capacity = 4096
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Grows the active size to cover `end` bytes (rounded up to a word), zero-filling.
+    mutating func grow(to end: Int) {
+        let newSize = (end + 31) & ~31
+        guard newSize > size else { return }
+        if newSize > capacity {
+            var newCapacity = capacity * 2
+            while newCapacity < newSize { newCapacity *= 2 }
+            let fresh = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            fresh.copyMemory(from: base, byteCount: size)
+            base.deallocate()
+            base = fresh
+            capacity = newCapacity
+        }
+        (base + size).initializeMemory(as: UInt8.self, repeating: 0, count: newSize - size)
+        size = newSize
+    }
+
+    /// A copy of `count` bytes at `offset` (which must be inside the active size).
+    func bytes(_ offset: Int, _ count: Int) -> [UInt8] {
+        guard count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base + offset, count: count))
+    }
+
+    /// Copies `count` bytes from `source` (zero-padded past its end, starting at `sourceOffset`) to `offset`.
+    func write(_ source: [UInt8], sourceOffset: UInt256, count: Int, at offset: Int) {
+        guard count > 0 else { return }
+        let start = sourceOffset.fitsInUInt64 && sourceOffset.low64 < UInt64(source.count) ? Int(sourceOffset.low64) : source.count
+        let available = min(count, source.count - start)
+        if available > 0 {
+            source.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress! + start, byteCount: available) }
+        }
+        if available < count {
+            (base + offset + max(available, 0)).initializeMemory(as: UInt8.self, repeating: 0, count: count - max(available, 0))
+        }
+    }
+}
