@@ -9,7 +9,7 @@ enum TrieBench {
     static func run(quick: Bool) -> Section {
         var section = Section(title: "Trie", command: "scripts/bench.sh trie")
         let n = quick ? 20_000 : 100_000
-        var rng = SplitMix(state: 0x7e1e)
+        var rng = SplitMix64(seed: 0x7e1e)
         let keys = (0..<n).map { _ in Harness.bytes(32, seed: rng.next()) }
         let values = (0..<n).map { _ in Harness.bytes(32, seed: rng.next()) }
 
