@@ -103,6 +103,32 @@ import KramaaTrie
         #expect(pending == d.rootHash && pending != b.rootHash)
     }
 
+    /// Copies sent to concurrent tasks share nodes with pending (uncached) hashes; each task
+    /// hashes and mutates its own copy. Copy-on-write must keep them apart (run under
+    /// `--sanitize=thread` to check for races).
+    @Test func copiesHashAndMutateConcurrently() async {
+        var rng = SplitMix64(seed: 11)
+        var base = MerklePatriciaTrie()
+        for _ in 0..<2000 { base[rng.bytes(32)] = Self.value(&rng) }
+        _ = base.rootHash
+        for _ in 0..<50 { base[rng.bytes(32)] = Self.value(&rng) }  // dirty paths, shared below
+        let expected = base.computeRootHash()
+        let shared = base
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<4 {
+                group.addTask {
+                    var copy = shared
+                    let before = copy.rootHash
+                    copy[[UInt8(i)]] = [UInt8(i) + 1]
+                    return before == expected && copy.rootHash != expected && copy.count == shared.count + 1
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results == [true, true, true, true])
+        #expect(shared.computeRootHash() == expected)
+    }
+
     /// An empty value deletes, as in Ethereum.
     @Test func emptyValueRemovesTheKey() {
         var trie = MerklePatriciaTrie()
