@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|all] [--quick] [--out BENCHMARKS.md]`: runs benchmarks and writes
+/// `kramaa-bench [primitives|trie|all] [--quick] [--out BENCHMARKS.md]`: runs benchmarks and writes
 /// their section of BENCHMARKS.md. Always run from a release build.
 var arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
@@ -17,6 +17,12 @@ let machine = "on \(ProcessInfo.processInfo.activeProcessorCount) × \(cpu), \(d
 
 if which.contains("all") || which.contains("primitives") {
     let section = PrimitivesBench.run(quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
+if which.contains("all") || which.contains("trie") {
+    let section = TrieBench.run(quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }

@@ -11,7 +11,8 @@ import KramaaPrimitives
 ///
 /// Each node caches its hash (or short inline encoding); a mutation clears the cache only
 /// along its path, so `rootHash` after a few updates re-hashes a few paths, not the trie.
-/// Computing and caching hashes mutates the nodes, hence the `mutating` getters.
+/// Computing and caching hashes mutates the nodes, hence the `mutating` getters (`rootHash`,
+/// `proof(forKey:)`); `computeRootHash()` serves a trie that cannot be mutated, without caching.
 ///
 /// An empty value means "no value": storing one removes the key, as in Ethereum.
 public struct MerklePatriciaTrie: Sendable {

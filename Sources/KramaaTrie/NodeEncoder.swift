@@ -9,6 +9,9 @@ import KramaaPrimitives
 struct NodeEncoder {
     private(set) var writer = RLPWriter(reservingCapacity: 1024)
 
+    /// An empty slot or absent value: the empty string.
+    private static let none: [UInt8] = []
+
     /// The last encoding.
     var bytes: [UInt8] { writer.bytes }
 
@@ -41,9 +44,9 @@ struct NodeEncoder {
         writer.appendListHeader(payloadLength: payload)
         for i in 0..<16 {
             let r = child(i)
-            if r.isComputed { r.append(to: &writer) } else { writer.append(encoded: CollectionOfOne(0x80)) }
+            if r.isComputed { r.append(to: &writer) } else { writer.append(bytes: Self.none) }
         }
-        if let value { writer.append(bytes: value) } else { writer.append(encoded: CollectionOfOne(0x80)) }
+        writer.append(bytes: value ?? Self.none)
     }
 
     /// Encodes a node whose children's references are computed.
@@ -51,7 +54,7 @@ struct NodeEncoder {
         switch node {
         case .empty:
             writer.removeAll()
-            writer.append(encoded: CollectionOfOne(0x80))
+            writer.append(bytes: Self.none)
         case .leaf(let leaf):
             encodeLeaf(path: leaf.path, value: leaf.value)
         case .ext(let ext):
@@ -70,7 +73,7 @@ struct NodeEncoder {
         let n = HexPrefix.encodedCount(nibbleCount: path.count)
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { buf in
             HexPrefix.write(path, isLeaf: isLeaf, into: buf)
-            writer.append(bytes: UnsafeBufferPointer(buf))
+            writer.append(bytes: UnsafeRawBufferPointer(buf))
         }
     }
 }
@@ -103,10 +106,14 @@ extension TrieNode {
             if branch.ref.isComputed { return branch.ref }
             self = .empty
             makeUnique(&branch)
-            for i in 0..<16 where !branch.children[i].isEmpty {
-                _ = branch.children[i].computeRef(&encoder)
+            // Work on the children outside the object: one access instead of one per child.
+            var children = branch.children
+            branch.children = []
+            withUnsafeTemporaryAllocation(of: NodeRef.self, capacity: 16) { refs in
+                for i in 0..<16 { refs.initializeElement(at: i, to: children[i].computeRef(&encoder)) }
+                encoder.encodeBranch(value: branch.value) { refs[$0] }
             }
-            encoder.encodeBranch(value: branch.value) { branch.children[$0].ref }
+            branch.children = children
             branch.ref = encoder.ref
             self = .branch(branch)
             return branch.ref

@@ -77,6 +77,6 @@ public struct SecureTrie: Sendable {
 
     /// The root of a secure trie holding `entries` (unhashed keys), without building nodes.
     public static func root(of entries: some Sequence<MerklePatriciaTrie.Entry>) -> Bytes32 {
-        MerklePatriciaTrie.root(of: entries.lazy.map { (hashedKey($0.key).bytes, $0.value) })
+        MerklePatriciaTrie.root(of: entries.map { (key: hashedKey($0.key).bytes, value: $0.value) })
     }
 }

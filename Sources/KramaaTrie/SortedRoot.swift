@@ -25,20 +25,43 @@ extension MerklePatriciaTrie {
 
     /// The root of the trie holding `entries`, computed without building nodes (faster than
     /// inserting them when the whole content is at hand). Later duplicates win; empty values are absent.
-    public static func root(of entries: some Sequence<Entry>) -> Bytes32 {
-        // A stable sort keeps duplicates in input order, so the last of a run wins.
-        let sorted = entries.enumerated().sorted { a, b in
-            a.element.key == b.element.key ? a.offset < b.offset : a.element.key.lexicographicallyPrecedes(b.element.key)
+    public static func root(of entries: some Sequence<Entry>) -> Bytes32 { root(of: Array(entries)) }
+
+    /// The root of the trie holding `entries` (see `root(of:)` for any sequence).
+    public static func root(of entries: [Entry]) -> Bytes32 {
+        // Sort positions by key, ties by position, so the last of a run of duplicates wins.
+        var order = Array(entries.indices)
+        order.sort { a, b in
+            let c = compareBytes(entries[a].key, entries[b].key)
+            return c != 0 ? c < 0 : a < b
         }
         var keys: [[UInt8]] = []
         var values: [[UInt8]] = []
-        for (i, e) in sorted.enumerated() {
-            if i + 1 < sorted.count && sorted[i + 1].element.key == e.element.key { continue }
-            if e.element.value.isEmpty { continue }
-            keys.append(e.element.key)
-            values.append(e.element.value)
+        keys.reserveCapacity(entries.count)
+        values.reserveCapacity(entries.count)
+        for (i, at) in order.enumerated() {
+            let e = entries[at]
+            if i + 1 < order.count && entries[order[i + 1]].key == e.key { continue }
+            if e.value.isEmpty { continue }
+            keys.append(e.key)
+            values.append(e.value)
         }
         return sortedRoot(keys: keys, values: values)
+    }
+
+    /// Bytewise comparison: negative, zero or positive as `a` sorts before, with or after `b`.
+    static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                let n = Swift.min(x.count, y.count)
+                var i = 0
+                while i < n {
+                    if x[i] != y[i] { return Int(x[i]) - Int(y[i]) }
+                    i += 1
+                }
+                return x.count - y.count
+            }
+        }
     }
 
     /// The root of the trie holding `values[i]` under `keys[i]`; keys strictly ascending, values non-empty.

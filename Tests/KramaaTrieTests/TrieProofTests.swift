@@ -16,7 +16,7 @@ import KramaaTrie
     }
 
     static func randomTrie(seed: UInt64, count: Int) -> (MerklePatriciaTrie, [[UInt8]: [UInt8]]) {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var model: [[UInt8]: [UInt8]] = [:]
         for _ in 0..<count { model[TriePropertyTests.key(&rng)] = TriePropertyTests.value(&rng) }
         return (MerklePatriciaTrie(model.map { ($0.key, $0.value) }), model)
@@ -26,7 +26,7 @@ import KramaaTrie
     func proofsOfPresentAndAbsentKeysVerify(seed: UInt64) throws {
         var (trie, model) = Self.randomTrie(seed: seed, count: 300)
         let root = trie.rootHash
-        var rng = SplitMix(seed: 1000 + seed)
+        var rng = SplitMix64(seed: 1000 + seed)
         for (key, value) in model {
             #expect(try MerklePatriciaTrie.verifyProof(root: root, key: key, proof: trie.proof(forKey: key)) == value)
         }
@@ -74,7 +74,7 @@ import KramaaTrie
     @Test func alteredProofsAreRejected() throws {
         var (trie, model) = Self.randomTrie(seed: 42, count: 400)
         let root = trie.rootHash
-        var rng = SplitMix(seed: 43)
+        var rng = SplitMix64(seed: 43)
         var checked = 0
         for key in model.keys.prefix(80) {
             let proof = trie.proof(forKey: key)
@@ -143,7 +143,7 @@ import KramaaTrie
     /// Random bytes in random places: verification never crashes, and a proof it accepts is
     /// one whose every node hashes to its reference.
     @Test func fuzzedProofsNeverCrash() {
-        var rng = SplitMix(seed: 99)
+        var rng = SplitMix64(seed: 99)
         var (trie, model) = Self.randomTrie(seed: 98, count: 200)
         let root = trie.rootHash
         let keys = Array(model.keys)

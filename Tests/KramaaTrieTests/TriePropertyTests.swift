@@ -7,7 +7,7 @@ import KramaaTrie
 @Suite struct TriePropertyTests {
     /// Keys that collide in interesting ways: short keys over a tiny alphabet (so keys are
     /// prefixes of one another and branches carry values), and 32-byte keys sharing long prefixes.
-    static func key(_ rng: inout SplitMix) -> [UInt8] {
+    static func key(_ rng: inout SplitMix64) -> [UInt8] {
         switch rng.next() % 4 {
         case 0, 1:
             return (0..<Int(rng.next() % 4)).map { _ in [0x00, 0x01, 0x10, 0x11][Int(rng.next() % 4)] }
@@ -21,7 +21,7 @@ import KramaaTrie
     }
 
     /// Values short enough to make inline (under 32 bytes) nodes and long enough to be hashed.
-    static func value(_ rng: inout SplitMix) -> [UInt8] { rng.bytes(1 + Int(rng.next() % 40)) }
+    static func value(_ rng: inout SplitMix64) -> [UInt8] { rng.bytes(1 + Int(rng.next() % 40)) }
 
     static func sortedEntries(_ model: [[UInt8]: [UInt8]]) -> [MerklePatriciaTrie.Entry] {
         model.map { (key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
@@ -32,7 +32,7 @@ import KramaaTrie
     /// order and the sorted builder; lookups, count and iteration match the model.
     @Test(arguments: 0..<12)
     func randomOperationsMatchRebuild(seed: UInt64) {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var trie = MerklePatriciaTrie()
         var model: [[UInt8]: [UInt8]] = [:]
         for step in 0..<400 {
@@ -63,7 +63,7 @@ import KramaaTrie
     /// Deleting every key, in random order, leaves exactly the empty root.
     @Test(arguments: 0..<6)
     func deletingEverythingGivesEmptyRoot(seed: UInt64) {
-        var rng = SplitMix(seed: 100 + seed)
+        var rng = SplitMix64(seed: 100 + seed)
         var trie = MerklePatriciaTrie()
         var keys: Set<[UInt8]> = []
         for _ in 0..<300 {
@@ -83,7 +83,7 @@ import KramaaTrie
 
     /// A copy keeps its content and root while the original changes (copy-on-write nodes).
     @Test func copiesAreIndependent() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var a = MerklePatriciaTrie()
         for _ in 0..<500 { a[rng.bytes(32)] = Self.value(&rng) }
         let rootBefore = a.rootHash
@@ -103,6 +103,32 @@ import KramaaTrie
         #expect(pending == d.rootHash && pending != b.rootHash)
     }
 
+    /// Copies sent to concurrent tasks share nodes with pending (uncached) hashes; each task
+    /// hashes and mutates its own copy. Copy-on-write must keep them apart (run under
+    /// `--sanitize=thread` to check for races).
+    @Test func copiesHashAndMutateConcurrently() async {
+        var rng = SplitMix64(seed: 11)
+        var base = MerklePatriciaTrie()
+        for _ in 0..<2000 { base[rng.bytes(32)] = Self.value(&rng) }
+        _ = base.rootHash
+        for _ in 0..<50 { base[rng.bytes(32)] = Self.value(&rng) }  // dirty paths, shared below
+        let expected = base.computeRootHash()
+        let shared = base
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<4 {
+                group.addTask {
+                    var copy = shared
+                    let before = copy.rootHash
+                    copy[[UInt8(i)]] = [UInt8(i) + 1]
+                    return before == expected && copy.rootHash != expected && copy.count == shared.count + 1
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results == [true, true, true, true])
+        #expect(shared.computeRootHash() == expected)
+    }
+
     /// An empty value deletes, as in Ethereum.
     @Test func emptyValueRemovesTheKey() {
         var trie = MerklePatriciaTrie()
@@ -115,7 +141,7 @@ import KramaaTrie
     /// and absent probes.
     @Test(arguments: 0..<4)
     func neighboursMatchSortedOrder(seed: UInt64) {
-        var rng = SplitMix(seed: 200 + seed)
+        var rng = SplitMix64(seed: 200 + seed)
         var model: [[UInt8]: [UInt8]] = [:]
         for _ in 0..<200 { model[Self.key(&rng)] = Self.value(&rng) }
         let trie = MerklePatriciaTrie(model.map { ($0.key, $0.value) })
@@ -133,7 +159,7 @@ import KramaaTrie
 
     /// The ordered-list root equals a trie keyed by rlp(index), across the rlp(i) length changes.
     @Test func orderedRootMatchesIndexKeyedTrie() {
-        var rng = SplitMix(seed: 300)
+        var rng = SplitMix64(seed: 300)
         for n in [0, 1, 2, 3, 16, 127, 128, 129, 255, 256, 257, 600] {
             let items = (0..<n).map { _ in Self.value(&rng) }
             var trie = MerklePatriciaTrie()
@@ -157,4 +183,9 @@ import KramaaTrie
         #expect(trie.rootHash == (try Bytes32(hex: "8aad789dff2f538bca5d8ea56e8abe10f4c7ba3a5dea95fea4cd6e7c3a1168d3")))
         #expect(MerklePatriciaTrie().computeRootHash() == Keccak256.hash([0x80]))
     }
+}
+
+extension SplitMix64 {
+    /// `count` random bytes.
+    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
 }

@@ -38,6 +38,22 @@ public struct RLPWriter: Sendable {
         }
     }
 
+    /// Appends a byte string from raw memory: the non-generic fast path of `append(bytes:)`.
+    public mutating func append(bytes raw: UnsafeRawBufferPointer) {
+        if raw.count == 1, raw[0] < 0x80 {
+            bytes.append(raw[0])
+        } else {
+            appendHeader(length: raw.count, shortBase: 0x80)
+            bytes.append(contentsOf: raw)
+        }
+    }
+
+    /// Appends a byte string (non-generic fast path).
+    public mutating func append(bytes b: [UInt8]) { b.withUnsafeBytes { append(bytes: $0) } }
+
+    /// Appends already-encoded bytes from raw memory verbatim (non-generic fast path).
+    public mutating func append(encoded raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+
     /// Appends an integer as minimal big-endian bytes (zero is the empty string).
     public mutating func append(uint v: UInt256) {
         if v.fitsInUInt64 { return append(uint: v.low64) }
@@ -86,9 +102,6 @@ public struct RLPWriter: Sendable {
         if count == 1, let first, first < 0x80 { return 1 }
         return headerLength(count) + count
     }
-
-    /// The number of bytes `appendListHeader(payloadLength:)` writes.
-    public static func listHeaderLength(payloadLength: Int) -> Int { headerLength(payloadLength) }
 
     static func headerLength(_ length: Int) -> Int {
         length < 56 ? 1 : 1 + (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
