@@ -77,6 +77,7 @@ let package = Package(
             dependencies: [
                 "KramaaEVM", "KramaaPrimitives", "KramaaTestSupport",
                 .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
