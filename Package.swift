@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "KramaaEVM", "KramaaPrimitives", "KramaaTestSupport",
                 .product(name: "BigInt", package: "BigInt"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

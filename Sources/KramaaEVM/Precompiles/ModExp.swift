@@ -22,7 +22,11 @@ extension Precompiles {
               let expLength = header.exponent.uint64Value.flatMap(Int.init(exactly:)),
               let modLength = header.modulus.uint64Value.flatMap(Int.init(exactly:)),
               baseLength <= 1 << 34, modLength <= 1 << 34, expLength <= Int.max / 2
-        else { return nil }
+        else {
+            // Only reachable with more than 2⁶¹ gas (a 2³⁴-byte operand costs 2⁶²/3):
+            // refuse rather than allocate that much.
+            return nil
+        }
         if modLength == 0 { return (used, []) }
 
         let baseStart = 96
@@ -45,10 +49,10 @@ extension Precompiles {
         let header = lengthWords(input)
         let longest = max(header.base, header.modulus)
         if longest.isZero { return 200 }
-        // ⌈x/8⌉² overflows 64 bits long before x reaches 2⁶⁴; anything that large is unaffordable.
-        guard let x = longest.uint64Value, x <= 1 << 34 else { return .max }
-        let words = (x + 7) / 8
-        let complexity = UInt256(words * words)
+        // A length beyond 64 bits gives a complexity of at least 2¹²² / 3: unaffordable.
+        guard let x = longest.uint64Value else { return .max }
+        let words = UInt256(x / 8 + (x % 8 == 0 ? 0 : 1))
+        let complexity = words &* words
 
         // The exponent's first min(32, expLength) bytes, as a number.
         var head = UInt256.zero
