@@ -150,19 +150,19 @@ struct Divisor {
             }
             // un[j ... j+n] -= qhat · v
             var carry: UInt64 = 0
-            var borrow = false
+            var borrow: UInt64 = 0
             for i in 0..<n {
                 let (high, low) = multiplyAdd(qhat, v[i], carry, 0)
                 carry = high
-                (un[i + j], borrow) = subtractWithBorrow(un[i + j], low, borrow)
+                (un[i + j], borrow) = subtractingWithBorrow(un[i + j], low, borrow)
             }
-            let (top, negative) = subtractWithBorrow(un[j + n], carry, borrow)
+            let (top, negative) = subtractingWithBorrow(un[j + n], carry, borrow)
             un[j + n] = top
-            if negative {
+            if negative != 0 {
                 // qhat was one too large: add v back.
-                var c = false
-                for i in 0..<n { (un[i + j], c) = addWithCarry(un[i + j], v[i], c) }
-                un[j + n] = un[j + n] &+ (c ? 1 : 0)
+                var c: UInt64 = 0
+                for i in 0..<n { (un[i + j], c) = addingWithCarry(un[i + j], v[i], c) }
+                un[j + n] = un[j + n] &+ c
             }
         }
     }
@@ -318,8 +318,8 @@ final class Montgomery: ModularReducer {
                 }
             }
             if geq {
-                var borrow = false
-                for j in 0..<n { (out[j], borrow) = subtractWithBorrow(t[j], m[j], borrow) }
+                var borrow: UInt64 = 0
+                for j in 0..<n { (out[j], borrow) = subtractingWithBorrow(t[j], m[j], borrow) }
             } else {
                 out.update(from: t, count: n)
             }
