@@ -20,7 +20,12 @@ enum ModularExponentiation {
         if b.isEmpty { return [UInt8](repeating: 0, count: outputLength) }
 
         let result: [UInt64]
-        if m[0] & 1 == 1 {
+        if m.count == 1 && m[0] & 1 == 1 {
+            // One odd limb, the cheapest case to pay for: keep everything in registers.
+            let r = SingleLimbMontgomery(modulus: m[0])
+                .power(remainder(b, m)[0], exponent: exponent, trailingZeroBytes: exponentTrailingZeroBytes)
+            result = [r]
+        } else if m[0] & 1 == 1 {
             result = Montgomery(modulus: m).power(b, exponent: exponent, trailingZeroBytes: exponentTrailingZeroBytes)
         } else {
             result = PlainReducer(modulus: m).power(b, exponent: exponent, trailingZeroBytes: exponentTrailingZeroBytes)
@@ -242,6 +247,55 @@ extension ModularReducer {
     private func square(_ acc: UnsafeMutablePointer<UInt64>, _ tmp: UnsafeMutablePointer<UInt64>) {
         multiply(acc, acc, into: tmp)
         acc.update(from: tmp, count: n)
+    }
+}
+
+/// Montgomery arithmetic modulo an odd m below 2⁶⁴, without memory traffic.
+struct SingleLimbMontgomery {
+    let m: UInt64
+    /// −m⁻¹ mod 2⁶⁴.
+    let mInv: UInt64
+
+    init(modulus m: UInt64) {
+        self.m = m
+        var inv: UInt64 = 1
+        for _ in 0..<6 { inv = inv &* (2 &- m &* inv) }
+        mInv = 0 &- inv
+    }
+
+    /// `a·b·2⁻⁶⁴ mod m` for a, b < m.
+    @inline(__always)
+    func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (hi, lo) = a.multipliedFullWidth(by: b)
+        let q = lo &* mInv
+        let (qh, _) = q.multipliedFullWidth(by: m)
+        // lo + q·m ≡ 0 mod 2⁶⁴, carrying exactly when lo ≠ 0.
+        let (s1, o1) = hi.addingReportingOverflow(qh)
+        let (s2, o2) = s1.addingReportingOverflow(lo == 0 ? 0 : 1)
+        // The true value is below 2m; it may have needed a 65th bit when m ≥ 2⁶³.
+        return (o1 || o2 || s2 >= m) ? s2 &- m : s2
+    }
+
+    /// `base^exponent mod m` for base < m, the exponent big-endian then
+    /// `trailingZeroBytes` zero bytes.
+    func power(_ base: UInt64, exponent: ArraySlice<UInt8>, trailingZeroBytes: Int) -> UInt64 {
+        let one = m.dividingFullWidth((1, 0)).remainder  // R mod m
+        let b = m.dividingFullWidth((base, 0)).remainder  // base·R mod m
+        var acc = one
+        for byte in exponent {
+            for bit in stride(from: 7, through: 0, by: -1) {
+                acc = multiply(acc, acc)
+                if (byte >> UInt8(bit)) & 1 == 1 { acc = multiply(acc, b) }
+            }
+        }
+        if acc != one {
+            var remaining = trailingZeroBytes * 8
+            while remaining > 0 {
+                acc = multiply(acc, acc)
+                remaining -= 1
+            }
+        }
+        return multiply(acc, 1)
     }
 }
 
