@@ -206,6 +206,64 @@ import Testing
         #expect(base.power(bigEndian: BN254.order.bigEndianBytes).isOne)
     }
 
+    @Test func cyclotomicSquaringMatchesSquaring() {
+        var rng = SplitMix(state: 10)
+        for _ in 0..<3 {
+            let f = Self.randomFp12(&rng)
+            // The easy part of the final exponentiation lands in the cyclotomic subgroup.
+            var t = f.conjugate * f.inverse()
+            t = t.frobenius(2) * t
+            #expect(t.cyclotomicSquared() == t.squared())
+            #expect(t.cyclotomicPower(BN254Pairing.u) == t.power(BN254Pairing.u))
+            #expect(t.cyclotomicPower(1) == t)
+        }
+    }
+
+    /// A square root in Fp2 through the norm (p ≡ 3 mod 4), for making twist points.
+    static func squareRoot(_ a: Fp2) -> Fp2? {
+        if a.c1.isZero {
+            if let r = a.c0.squareRoot() { return Fp2(r, .zero) }
+            if let r = (-a.c0).squareRoot() { return Fp2(.zero, r) }
+            return nil
+        }
+        guard let alpha = (a.c0.squared() + a.c1.squared()).squareRoot() else { return nil }
+        for root in [alpha, -alpha] {
+            guard let x0 = (a.c0 + root).halved().squareRoot(), !x0.isZero else { continue }
+            let candidate = Fp2(x0, a.c1 * x0.doubled().inverse())
+            if candidate.squared() == a { return candidate }
+        }
+        return nil
+    }
+
+    /// A random point of the twist E'(Fp2), almost surely outside G2.
+    static func randomTwistPoint(_ rng: inout SplitMix) -> G2Affine {
+        while true {
+            let x = Fp2(randomFp(&rng), randomFp(&rng))
+            if let y = squareRoot(x.squared() * x + Fp2.curveB) { return G2Affine(x: x, y: y) }
+        }
+    }
+
+    @Test func g2SubgroupTestMatchesTheDefinition() {
+        var rng = SplitMix(state: 12)
+        let g = JacobianPoint(BN254.g2Generator)
+        for i in 0..<6 {
+            // In G2: multiples of the generator.
+            let k = UInt256(limbs: (rng.next(), rng.next(), rng.next(), rng.next() >> 3))
+            let q = g.multiplied(by: k).affine
+            #expect(BN254.isInG2Subgroup(q) && BN254.isInG2SubgroupByOrder(q), "multiple \(i)")
+            // Outside: a random twist point, its cofactor-torsion part [r]R, and G2 + torsion.
+            let r = Self.randomTwistPoint(&rng)
+            #expect(r.isOnCurve)
+            let torsion = JacobianPoint(r).multiplied(by: BN254.order)
+            #expect(!torsion.isInfinity)
+            let mixed = (JacobianPoint(q) + torsion).affine
+            for (name, point) in [("random", r), ("torsion", torsion.affine), ("mixed", mixed)] {
+                #expect(BN254.isInG2Subgroup(point) == BN254.isInG2SubgroupByOrder(point), "\(name) \(i)")
+                #expect(!BN254.isInG2Subgroup(point), "\(name) \(i)")
+            }
+        }
+    }
+
     @Test func generatorsAreValid() {
         #expect(BN254.g1Generator.isOnCurve)
         #expect(BN254.g2Generator.isOnCurve)

@@ -118,6 +118,21 @@ import Testing
         }
     }
 
+    @Test func singleLimbModuliNearTwoToThe64() {
+        // The one-limb Montgomery path needs a 65th bit for moduli of 2⁶³ and above.
+        var rng = SplitMix(state: 6)
+        let moduli: [UInt64] = [.max, .max - 58, (1 << 63) + 1, (1 << 63) - 1, 3, 0xffff_ffff_0000_0001]
+        for m in moduli {
+            for _ in 0..<200 {
+                let b = UInt256(rng.next()), e = UInt256(limbs: (rng.next(), rng.next() % 4, 0, 0))
+                let out = ModularExponentiation.power(base: Self.bytes(b, length: 8), exponent: Self.bytes(e, length: 16),
+                                                      modulus: Self.bytes(UInt256(m), length: 8))
+                let got = out.withUnsafeBytes { UInt256(bigEndian: $0) }
+                #expect(got == Self.reference(b, e, UInt256(m)), "\(b)^\(e) mod \(m)")
+            }
+        }
+    }
+
     @Test func smallValues() {
         // Every base, exponent and modulus below 12, one byte each.
         for m in 0..<12 {

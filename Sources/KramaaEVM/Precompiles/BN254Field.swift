@@ -91,41 +91,40 @@ struct Fp: BN254FieldElement, CustomStringConvertible {
     }
 
     /// `self - p` if that does not borrow, else `self`; brings a value in `0 ..< 2p` below p.
+    /// Branch-free: the borrow becomes a mask that selects one of the two.
     @inline(__always)
     func reducedOnce() -> Fp {
-        let (d0, b0) = l0.subtractingReportingOverflow(Fp.p0)
-        let (t1, c1) = l1.subtractingReportingOverflow(Fp.p1)
-        let (d1, e1) = t1.subtractingReportingOverflow(b0 ? 1 : 0)
-        let b1 = c1 || e1
-        let (t2, c2) = l2.subtractingReportingOverflow(Fp.p2)
-        let (d2, e2) = t2.subtractingReportingOverflow(b1 ? 1 : 0)
-        let b2 = c2 || e2
-        let (t3, c3) = l3.subtractingReportingOverflow(Fp.p3)
-        let (d3, e3) = t3.subtractingReportingOverflow(b2 ? 1 : 0)
-        return (c3 || e3) ? self : Fp(limbs: d0, d1, d2, d3)
+        let (d0, b0) = subtractingWithBorrow(l0, Fp.p0, 0)
+        let (d1, b1) = subtractingWithBorrow(l1, Fp.p1, b0)
+        let (d2, b2) = subtractingWithBorrow(l2, Fp.p2, b1)
+        let (d3, b3) = subtractingWithBorrow(l3, Fp.p3, b2)
+        let keep = 0 &- b3  // all ones when self < p
+        return Fp(limbs: (l0 & keep) | (d0 & ~keep), (l1 & keep) | (d1 & ~keep),
+                  (l2 & keep) | (d2 & ~keep), (l3 & keep) | (d3 & ~keep))
     }
 
     @inline(__always)
     static func + (a: Fp, b: Fp) -> Fp {
         // p < 2²⁵⁴, so the sum of two reduced values cannot carry out of 256 bits.
-        let (s0, c0) = a.l0.addingReportingOverflow(b.l0)
-        let (s1, c1) = addWithCarry(a.l1, b.l1, c0)
-        let (s2, c2) = addWithCarry(a.l2, b.l2, c1)
-        let (s3, _) = addWithCarry(a.l3, b.l3, c2)
+        let (s0, c0) = addingWithCarry(a.l0, b.l0, 0)
+        let (s1, c1) = addingWithCarry(a.l1, b.l1, c0)
+        let (s2, c2) = addingWithCarry(a.l2, b.l2, c1)
+        let s3 = a.l3 &+ b.l3 &+ c2
         return Fp(limbs: s0, s1, s2, s3).reducedOnce()
     }
 
     @inline(__always)
     static func - (a: Fp, b: Fp) -> Fp {
-        let (d0, b0) = a.l0.subtractingReportingOverflow(b.l0)
-        let (d1, b1) = subtractWithBorrow(a.l1, b.l1, b0)
-        let (d2, b2) = subtractWithBorrow(a.l2, b.l2, b1)
-        let (d3, b3) = subtractWithBorrow(a.l3, b.l3, b2)
-        guard b3 else { return Fp(limbs: d0, d1, d2, d3) }
-        let (s0, c0) = d0.addingReportingOverflow(p0)
-        let (s1, c1) = addWithCarry(d1, p1, c0)
-        let (s2, c2) = addWithCarry(d2, p2, c1)
-        let (s3, _) = addWithCarry(d3, p3, c2)
+        let (d0, b0) = subtractingWithBorrow(a.l0, b.l0, 0)
+        let (d1, b1) = subtractingWithBorrow(a.l1, b.l1, b0)
+        let (d2, b2) = subtractingWithBorrow(a.l2, b.l2, b1)
+        let (d3, b3) = subtractingWithBorrow(a.l3, b.l3, b2)
+        // On borrow, add p back (masked, so there is no branch).
+        let mask = 0 &- b3
+        let (s0, c0) = addingWithCarry(d0, p0 & mask, 0)
+        let (s1, c1) = addingWithCarry(d1, p1 & mask, c0)
+        let (s2, c2) = addingWithCarry(d2, p2 & mask, c1)
+        let s3 = d3 &+ (p3 & mask) &+ c2
         return Fp(limbs: s0, s1, s2, s3)
     }
 
@@ -135,20 +134,16 @@ struct Fp: BN254FieldElement, CustomStringConvertible {
     @inline(__always)
     func doubled() -> Fp { self + self }
 
-    /// `self / 2`: halving the Montgomery representation halves the value.
+    /// `self / 2`: halving the Montgomery representation halves the value. An odd value
+    /// gets p added first (p is odd), which p < 2²⁵⁴ keeps within 256 bits.
     @inline(__always)
     func halved() -> Fp {
-        var a = self
-        var top: UInt64 = 0
-        if a.l0 & 1 == 1 {
-            let (s0, c0) = a.l0.addingReportingOverflow(Fp.p0)
-            let (s1, c1) = addWithCarry(a.l1, Fp.p1, c0)
-            let (s2, c2) = addWithCarry(a.l2, Fp.p2, c1)
-            let (s3, c3) = addWithCarry(a.l3, Fp.p3, c2)
-            a = Fp(limbs: s0, s1, s2, s3)
-            top = c3 ? 1 : 0
-        }
-        return Fp(limbs: a.l0 >> 1 | a.l1 << 63, a.l1 >> 1 | a.l2 << 63, a.l2 >> 1 | a.l3 << 63, a.l3 >> 1 | top << 63)
+        let mask = 0 &- (l0 & 1)
+        let (s0, c0) = addingWithCarry(l0, Fp.p0 & mask, 0)
+        let (s1, c1) = addingWithCarry(l1, Fp.p1 & mask, c0)
+        let (s2, c2) = addingWithCarry(l2, Fp.p2 & mask, c1)
+        let s3 = l3 &+ (Fp.p3 & mask) &+ c2
+        return Fp(limbs: s0 >> 1 | s1 << 63, s1 >> 1 | s2 << 63, s2 >> 1 | s3 << 63, s3 >> 1)
     }
 
     /// Montgomery product `a·b·R⁻¹ mod p`, by coarsely integrated operand scanning. The top
@@ -218,16 +213,19 @@ func multiplyAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> (high: U
     return (h &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0), l2)
 }
 
+/// `a + b + carry` (carry 0 or 1) and the carry out, as integers so that the compiler
+/// emits add-with-carry chains rather than branches.
 @inline(__always)
-func addWithCarry(_ a: UInt64, _ b: UInt64, _ carry: Bool) -> (UInt64, Bool) {
+func addingWithCarry(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
     let (s, o1) = a.addingReportingOverflow(b)
-    let (t, o2) = s.addingReportingOverflow(carry ? 1 : 0)
-    return (t, o1 || o2)
+    let (t, o2) = s.addingReportingOverflow(carry)
+    return (t, (o1 ? 1 : 0) &+ (o2 ? 1 : 0))
 }
 
+/// `a − b − borrow` (borrow 0 or 1) and the borrow out.
 @inline(__always)
-func subtractWithBorrow(_ a: UInt64, _ b: UInt64, _ borrow: Bool) -> (UInt64, Bool) {
+func subtractingWithBorrow(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
     let (d, o1) = a.subtractingReportingOverflow(b)
-    let (e, o2) = d.subtractingReportingOverflow(borrow ? 1 : 0)
-    return (e, o1 || o2)
+    let (e, o2) = d.subtractingReportingOverflow(borrow)
+    return (e, (o1 ? 1 : 0) &+ (o2 ? 1 : 0))
 }

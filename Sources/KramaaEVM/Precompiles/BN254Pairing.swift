@@ -138,16 +138,16 @@ enum BN254Pairing {
         return hardPart(t)
     }
 
-    /// `t^((p⁴ − p² + 1)/r)` with the exponent written in base p with coefficients that are
-    /// polynomials in u (Devegili, Scott and Dahab, 2007).
+    /// `t^((p⁴ − p² + 1)/r)` for t in the cyclotomic subgroup, with the exponent written in
+    /// base p with coefficients that are polynomials in u (Devegili, Scott and Dahab, 2007).
     static func hardPart(_ t: Fp12) -> Fp12 {
         let fp = t.frobenius()
         let fp2 = t.frobenius(2)
         let fp3 = fp2.frobenius()
 
-        let fu = t.power(u)
-        let fu2 = fu.power(u)
-        let fu3 = fu2.power(u)
+        let fu = t.cyclotomicPower(u)
+        let fu2 = fu.cyclotomicPower(u)
+        let fu3 = fu2.cyclotomicPower(u)
 
         let y0 = fp * fp2 * fp3
         let y1 = t.conjugate
@@ -157,12 +157,12 @@ enum BN254Pairing {
         let y5 = fu2.conjugate
         let y6 = (fu3 * fu3.frobenius()).conjugate
 
-        var t0 = y6.squared() * y4 * y5
+        var t0 = y6.cyclotomicSquared() * y4 * y5
         var t1 = y3 * y5 * t0
         t0 = t0 * y2
-        t1 = (t1.squared() * t0).squared()
+        t1 = (t1.cyclotomicSquared() * t0).cyclotomicSquared()
         t0 = t1 * y1
         t1 = t1 * y0
-        return t0.squared() * t1
+        return t0.cyclotomicSquared() * t1
     }
 }

@@ -229,6 +229,56 @@ struct Fp12: Equatable, Sendable {
         return r
     }
 
+    /// The square of an element of the cyclotomic subgroup (order p⁴ − p² + 1, where the
+    /// final exponentiation's hard part works), by Granger and Scott: viewing Fp12 as
+    /// Fp4[w]/(w³ − s) with Fp4 = Fp2[s]/(s² − ξ) and self = A + B·w + C·w²,
+    /// `A' = 3A² − 2Ā`, `B' = 3s·C² + 2B̄`, `C' = 3B² − 2C̄` (bar: conjugation over Fp2).
+    /// Nine Fp2 squarings instead of two Fp6 products. Wrong outside that subgroup.
+    func cyclotomicSquared() -> Fp12 {
+        // Coefficient of w^k: k = 0, 2, 4 in c0; k = 1, 3, 5 in c1. A = (w⁰, w³), B = (w¹, w⁴), C = (w², w⁵).
+        let (ax, ay) = (c0.c0, c1.c1)
+        let (bx, by) = (c1.c0, c0.c2)
+        let (cx, cy) = (c0.c1, c1.c2)
+        let a2 = Fp12.fp4Squared(ax, ay)
+        let b2 = Fp12.fp4Squared(bx, by)
+        let c2 = Fp12.fp4Squared(cx, cy)
+        // A' = 3A² − 2Ā
+        let nax = Fp12.triple(a2.x) - ax.doubled()
+        let nay = Fp12.triple(a2.y) + ay.doubled()
+        // B' = 3s·C² + 2B̄, with s·(x + y·s) = ξy + x·s
+        let nbx = Fp12.triple(c2.y.mulByXi()) + bx.doubled()
+        let nby = Fp12.triple(c2.x) - by.doubled()
+        // C' = 3B² − 2C̄
+        let ncx = Fp12.triple(b2.x) - cx.doubled()
+        let ncy = Fp12.triple(b2.y) + cy.doubled()
+        return Fp12(Fp6(nax, ncx, nby), Fp6(nbx, nay, ncy))
+    }
+
+    /// `(x + y·s)² = (x² + ξy²) + 2xy·s` in Fp4, with three Fp2 squarings.
+    @inline(__always)
+    private static func fp4Squared(_ x: Fp2, _ y: Fp2) -> (x: Fp2, y: Fp2) {
+        let x2 = x.squared()
+        let y2 = y.squared()
+        return (x2 + y2.mulByXi(), (x + y).squared() - x2 - y2)
+    }
+
+    @inline(__always)
+    private static func triple(_ a: Fp2) -> Fp2 { a.doubled() + a }
+
+    /// `self^e` in the cyclotomic subgroup (cyclotomic squarings).
+    func cyclotomicPower(_ e: UInt64) -> Fp12 {
+        var result = Fp12.one
+        var started = false
+        for i in stride(from: 63, through: 0, by: -1) {
+            if started { result = result.cyclotomicSquared() }
+            if (e >> UInt64(i)) & 1 == 1 {
+                result = started ? result * self : self
+                started = true
+            }
+        }
+        return result
+    }
+
     /// `self^e` for a 64-bit exponent, square and multiply.
     func power(_ e: UInt64) -> Fp12 {
         var result = Fp12.one

@@ -15,8 +15,9 @@ extension Precompiles {
         let used = Int64(price)
 
         let header = lengthWords(input)
-        // A price that fits in Int64 implies lengths that fit in memory, except when both
-        // base and modulus are empty, where the exponent's length is free.
+        // Paying the price bounds the lengths (a 2³⁴-byte operand alone costs 2⁶²/3 gas),
+        // except when base and modulus are both empty: then the exponent's length is free,
+        // and nothing is read.
         if header.base.isZero && header.modulus.isZero { return (used, []) }
         guard let baseLength = header.base.uint64Value.flatMap(Int.init(exactly:)),
               let expLength = header.exponent.uint64Value.flatMap(Int.init(exactly:)),

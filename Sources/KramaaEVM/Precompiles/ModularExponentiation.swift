@@ -20,7 +20,12 @@ enum ModularExponentiation {
         if b.isEmpty { return [UInt8](repeating: 0, count: outputLength) }
 
         let result: [UInt64]
-        if m[0] & 1 == 1 {
+        if m.count == 1 && m[0] & 1 == 1 {
+            // One odd limb, the cheapest case to pay for: keep everything in registers.
+            let r = SingleLimbMontgomery(modulus: m[0])
+                .power(remainder(b, m)[0], exponent: exponent, trailingZeroBytes: exponentTrailingZeroBytes)
+            result = [r]
+        } else if m[0] & 1 == 1 {
             result = Montgomery(modulus: m).power(b, exponent: exponent, trailingZeroBytes: exponentTrailingZeroBytes)
         } else {
             result = PlainReducer(modulus: m).power(b, exponent: exponent, trailingZeroBytes: exponentTrailingZeroBytes)
@@ -150,19 +155,19 @@ struct Divisor {
             }
             // un[j ... j+n] -= qhat · v
             var carry: UInt64 = 0
-            var borrow = false
+            var borrow: UInt64 = 0
             for i in 0..<n {
                 let (high, low) = multiplyAdd(qhat, v[i], carry, 0)
                 carry = high
-                (un[i + j], borrow) = subtractWithBorrow(un[i + j], low, borrow)
+                (un[i + j], borrow) = subtractingWithBorrow(un[i + j], low, borrow)
             }
-            let (top, negative) = subtractWithBorrow(un[j + n], carry, borrow)
+            let (top, negative) = subtractingWithBorrow(un[j + n], carry, borrow)
             un[j + n] = top
-            if negative {
+            if negative != 0 {
                 // qhat was one too large: add v back.
-                var c = false
-                for i in 0..<n { (un[i + j], c) = addWithCarry(un[i + j], v[i], c) }
-                un[j + n] = un[j + n] &+ (c ? 1 : 0)
+                var c: UInt64 = 0
+                for i in 0..<n { (un[i + j], c) = addingWithCarry(un[i + j], v[i], c) }
+                un[j + n] = un[j + n] &+ c
             }
         }
     }
@@ -245,6 +250,55 @@ extension ModularReducer {
     }
 }
 
+/// Montgomery arithmetic modulo an odd m below 2⁶⁴, without memory traffic.
+struct SingleLimbMontgomery {
+    let m: UInt64
+    /// −m⁻¹ mod 2⁶⁴.
+    let mInv: UInt64
+
+    init(modulus m: UInt64) {
+        self.m = m
+        var inv: UInt64 = 1
+        for _ in 0..<6 { inv = inv &* (2 &- m &* inv) }
+        mInv = 0 &- inv
+    }
+
+    /// `a·b·2⁻⁶⁴ mod m` for a, b < m.
+    @inline(__always)
+    func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (hi, lo) = a.multipliedFullWidth(by: b)
+        let q = lo &* mInv
+        let (qh, _) = q.multipliedFullWidth(by: m)
+        // lo + q·m ≡ 0 mod 2⁶⁴, carrying exactly when lo ≠ 0.
+        let (s1, o1) = hi.addingReportingOverflow(qh)
+        let (s2, o2) = s1.addingReportingOverflow(lo == 0 ? 0 : 1)
+        // The true value is below 2m; it may have needed a 65th bit when m ≥ 2⁶³.
+        return (o1 || o2 || s2 >= m) ? s2 &- m : s2
+    }
+
+    /// `base^exponent mod m` for base < m, the exponent big-endian then
+    /// `trailingZeroBytes` zero bytes.
+    func power(_ base: UInt64, exponent: ArraySlice<UInt8>, trailingZeroBytes: Int) -> UInt64 {
+        let one = m.dividingFullWidth((1, 0)).remainder  // R mod m
+        let b = m.dividingFullWidth((base, 0)).remainder  // base·R mod m
+        var acc = one
+        for byte in exponent {
+            for bit in stride(from: 7, through: 0, by: -1) {
+                acc = multiply(acc, acc)
+                if (byte >> UInt8(bit)) & 1 == 1 { acc = multiply(acc, b) }
+            }
+        }
+        if acc != one {
+            var remaining = trailingZeroBytes * 8
+            while remaining > 0 {
+                acc = multiply(acc, acc)
+                remaining -= 1
+            }
+        }
+        return multiply(acc, 1)
+    }
+}
+
 /// Montgomery arithmetic modulo an odd m: x is represented by `x·R mod m`, R = 2^(64n).
 final class Montgomery: ModularReducer {
     let n: Int
@@ -318,8 +372,8 @@ final class Montgomery: ModularReducer {
                 }
             }
             if geq {
-                var borrow = false
-                for j in 0..<n { (out[j], borrow) = subtractWithBorrow(t[j], m[j], borrow) }
+                var borrow: UInt64 = 0
+                for j in 0..<n { (out[j], borrow) = subtractingWithBorrow(t[j], m[j], borrow) }
             } else {
                 out.update(from: t, count: n)
             }

@@ -32,7 +32,6 @@ public enum Precompiles {
     }
 
     /// `base + perWord·⌈length/32⌉`, the price shape of the hash and copy precompiles.
-    @inlinable
     static func wordPrice(base: Int64, perWord: Int64, length: Int) -> Int64 {
         base + perWord * Int64((length + 31) / 32)
     }
