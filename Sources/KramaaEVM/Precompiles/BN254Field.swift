@@ -201,31 +201,3 @@ struct Fp: BN254FieldElement, CustomStringConvertible {
         return root.squared() == self ? root : nil
     }
 }
-
-// MARK: - Limb helpers shared by the field code
-
-/// `a·b + c + d` as a 128-bit (high, low) pair; it cannot overflow.
-@inline(__always)
-func multiplyAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> (high: UInt64, low: UInt64) {
-    let (h, l) = a.multipliedFullWidth(by: b)
-    let (l1, o1) = l.addingReportingOverflow(c)
-    let (l2, o2) = l1.addingReportingOverflow(d)
-    return (h &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0), l2)
-}
-
-/// `a + b + carry` (carry 0 or 1) and the carry out, as integers so that the compiler
-/// emits add-with-carry chains rather than branches.
-@inline(__always)
-func addingWithCarry(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
-    let (s, o1) = a.addingReportingOverflow(b)
-    let (t, o2) = s.addingReportingOverflow(carry)
-    return (t, (o1 ? 1 : 0) &+ (o2 ? 1 : 0))
-}
-
-/// `a − b − borrow` (borrow 0 or 1) and the borrow out.
-@inline(__always)
-func subtractingWithBorrow(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
-    let (d, o1) = a.subtractingReportingOverflow(b)
-    let (e, o2) = d.subtractingReportingOverflow(borrow)
-    return (e, (o1 ? 1 : 0) &+ (o2 ? 1 : 0))
-}

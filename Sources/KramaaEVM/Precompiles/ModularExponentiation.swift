@@ -1,3 +1,5 @@
+import KramaaPrimitives
+
 /// `base^exponent mod modulus` on unsigned integers of any length, for the 0x05 precompile.
 ///
 /// Numbers are little-endian arrays of 64-bit limbs. An odd modulus uses Montgomery
@@ -115,7 +117,7 @@ struct Divisor {
             if n == 1 {
                 divideBySingleLimb(un, count: count + 1, v[0])
             } else {
-                divide(un, count: count + 1, v.baseAddress!)
+                divideNormalizedLimbs(un, count: count + 1, by: v.baseAddress!, n: n, quotient: nil)
             }
         }
         // The remainder is un[0 ..< n] >> shift.
@@ -132,44 +134,6 @@ struct Divisor {
             un[i] = 0
         }
         un[0] = r
-    }
-
-    /// Algorithm D on the normalised numbers; the remainder is left in `un[0 ..< n]`.
-    private func divide(_ un: UnsafeMutablePointer<UInt64>, count: Int, _ v: UnsafePointer<UInt64>) {
-        let vTop = v[n - 1], vNext = v[n - 2]
-        for j in stride(from: count - 1 - n, through: 0, by: -1) {
-            // Estimate the quotient digit from the top two limbs, then correct it with the third.
-            var qhat: UInt64, rhat: UInt64
-            var rhatOverflow = false
-            if un[j + n] >= vTop {
-                qhat = .max
-                (rhat, rhatOverflow) = un[j + n - 1].addingReportingOverflow(vTop)
-            } else {
-                (qhat, rhat) = vTop.dividingFullWidth((un[j + n], un[j + n - 1]))
-            }
-            while !rhatOverflow {
-                let (ph, pl) = qhat.multipliedFullWidth(by: vNext)
-                guard ph > rhat || (ph == rhat && pl > un[j + n - 2]) else { break }
-                qhat -= 1
-                (rhat, rhatOverflow) = rhat.addingReportingOverflow(vTop)
-            }
-            // un[j ... j+n] -= qhat · v
-            var carry: UInt64 = 0
-            var borrow: UInt64 = 0
-            for i in 0..<n {
-                let (high, low) = multiplyAdd(qhat, v[i], carry, 0)
-                carry = high
-                (un[i + j], borrow) = subtractingWithBorrow(un[i + j], low, borrow)
-            }
-            let (top, negative) = subtractingWithBorrow(un[j + n], carry, borrow)
-            un[j + n] = top
-            if negative != 0 {
-                // qhat was one too large: add v back.
-                var c: UInt64 = 0
-                for i in 0..<n { (un[i + j], c) = addingWithCarry(un[i + j], v[i], c) }
-                un[j + n] = un[j + n] &+ c
-            }
-        }
     }
 }
 

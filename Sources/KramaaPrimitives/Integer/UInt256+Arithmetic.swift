@@ -1,12 +1,3 @@
-/// Full 64×64→128 multiply-accumulate: x·y + acc + carry, which always fits in 128 bits.
-@inlinable @inline(__always)
-func mulAdd(_ x: UInt64, _ y: UInt64, _ acc: UInt64, _ carry: UInt64) -> (low: UInt64, high: UInt64) {
-    let (h, l) = x.multipliedFullWidth(by: y)
-    let (l1, c1) = l.addingReportingOverflow(acc)
-    let (l2, c2) = l1.addingReportingOverflow(carry)
-    return (l2, h &+ (c1 ? 1 : 0) &+ (c2 ? 1 : 0))
-}
-
 extension UInt256 {
     /// Sum and whether it overflowed 256 bits.
     @inlinable @inline(__always)
@@ -60,14 +51,14 @@ extension UInt256 {
         let (b0, b1, b2, b3) = b.limbs
         var c: UInt64
         var r0, r1, r2, r3: UInt64
-        (r0, c) = mulAdd(a0, b0, 0, 0)
-        (r1, c) = mulAdd(a1, b0, 0, c)
-        (r2, c) = mulAdd(a2, b0, 0, c)
+        (c, r0) = multiplyAdd(a0, b0, 0, 0)
+        (c, r1) = multiplyAdd(a1, b0, 0, c)
+        (c, r2) = multiplyAdd(a2, b0, 0, c)
         r3 = a3 &* b0 &+ c
-        (r1, c) = mulAdd(a0, b1, r1, 0)
-        (r2, c) = mulAdd(a1, b1, r2, c)
+        (c, r1) = multiplyAdd(a0, b1, r1, 0)
+        (c, r2) = multiplyAdd(a1, b1, r2, c)
         r3 = r3 &+ a2 &* b1 &+ c
-        (r2, c) = mulAdd(a0, b2, r2, 0)
+        (c, r2) = multiplyAdd(a0, b2, r2, 0)
         r3 = r3 &+ a1 &* b2 &+ c
         r3 = r3 &+ a0 &* b3
         return UInt256(limbs: (r0, r1, r2, r3))
@@ -83,7 +74,7 @@ extension UInt256 {
                 let bi = b[limb: i]
                 var carry: UInt64 = 0
                 for j in 0..<4 {
-                    let (lo, hi) = mulAdd(self[limb: j], bi, out[i + j], carry)
+                    let (hi, lo) = multiplyAdd(self[limb: j], bi, out[i + j], carry)
                     out[i + j] = lo
                     carry = hi
                 }
@@ -199,59 +190,8 @@ func divideLimbs(
             for i in stride(from: m - 1, to: 0, by: -1) { un[i] = (u[i] << shift) | (u[i - 1] >> (64 - shift)) }
             un[0] = u[0] << shift
         }
-        let vTop = vn[n - 1], vNext = vn[n - 2]
-        var j = m - n
-        while j >= 0 {
-            // D3: estimate the quotient digit from the top two limbs, then correct it.
-            var qhat: UInt64
-            var rhat: UInt64
-            var rhatOverflow = false
-            if un[j + n] >= vTop {
-                qhat = .max
-                // un[j+n] == vTop here (the remainder invariant keeps it from exceeding vTop),
-                // so the remainder of the estimate is vTop + un[j+n-1].
-                (rhat, rhatOverflow) = un[j + n - 1].addingReportingOverflow(vTop)
-            } else {
-                (qhat, rhat) = vTop.dividingFullWidth((un[j + n], un[j + n - 1]))
-            }
-            while !rhatOverflow {
-                let (ph, pl) = qhat.multipliedFullWidth(by: vNext)
-                if ph > rhat || (ph == rhat && pl > un[j + n - 2]) {
-                    qhat &-= 1
-                    (rhat, rhatOverflow) = rhat.addingReportingOverflow(vTop)
-                } else {
-                    break
-                }
-            }
-            // D4: multiply and subtract.
-            var carry: UInt64 = 0
-            var borrow: UInt64 = 0
-            for i in 0..<n {
-                let (pl, ph) = mulAdd(qhat, vn[i], 0, carry)
-                carry = ph
-                let (t1, b1) = un[i + j].subtractingReportingOverflow(pl)
-                let (t2, b2) = t1.subtractingReportingOverflow(borrow)
-                un[i + j] = t2
-                borrow = (b1 ? 1 : 0) &+ (b2 ? 1 : 0)
-            }
-            let (t1, b1) = un[j + n].subtractingReportingOverflow(carry)
-            let (t2, b2) = t1.subtractingReportingOverflow(borrow)
-            un[j + n] = t2
-            // D6: add back when the estimate was one too large.
-            if b1 || b2 {
-                qhat &-= 1
-                var c: UInt64 = 0
-                for i in 0..<n {
-                    let (s1, o1) = un[i + j].addingReportingOverflow(vn[i])
-                    let (s2, o2) = s1.addingReportingOverflow(c)
-                    un[i + j] = s2
-                    c = (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
-                }
-                un[j + n] &+= c
-            }
-            q[j] = qhat
-            j -= 1
-        }
+        // D2-D7, shared with arbitrary-length division.
+        divideNormalizedLimbs(un, count: m + 1, by: vn, n: n, quotient: q)
         // D8: unnormalise the remainder.
         if shift == 0 {
             for i in 0..<n { r[i] = un[i] }
