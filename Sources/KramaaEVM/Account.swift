@@ -30,6 +30,8 @@ public protocol StateBackend: AnyObject {
     func storage(_ address: Address, slot: UInt256) -> UInt256
     /// The code with this hash (empty for the empty code hash).
     func code(hash: Bytes32) -> [UInt8]
+    /// Whether the account has any non-zero storage slot (EIP-7610: creating over it collides).
+    func hasStorage(_ address: Address) -> Bool
     /// The hash of block `number` for BLOCKHASH, if known.
     func blockHash(_ number: UInt64) -> Bytes32?
 }

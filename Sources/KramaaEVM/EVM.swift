@@ -17,9 +17,6 @@ public final class EVM {
         self.precompiles = precompiles
     }
 
-    /// Addresses of the precompiled contracts (warm from the start of every transaction).
-    public var precompileAddresses: Dictionary<Address, PrecompileFunction>.Keys { precompiles.keys }
-
     /// Runs a CALL-family message: value transfer, then the code at `codeAddress` (or a precompile).
     /// On failure or revert, every state change of the frame is undone.
     public func call(_ msg: Message) -> ExecutionResult {
@@ -77,15 +74,14 @@ public final class EVM {
 
     /// Runs contract creation from `caller`: new address, init code, code deposit (EIP-170 size,
     /// EIP-3541 no 0xEF prefix). `salt` selects CREATE2.
-    public func create(caller: Address, value: UInt256, initCode: [UInt8], gas: Int64, salt: UInt256?, depth: Int,
-                       incrementNonce: Bool = true) -> ExecutionResult {
+    public func create(caller: Address, value: UInt256, initCode: [UInt8], gas: Int64, salt: UInt256?, depth: Int) -> ExecutionResult {
         if depth > Gas.maxDepth { return ExecutionResult(status: .failure(.callDepthExceeded), gasLeft: gas) }
         if state.balance(caller) < value { return ExecutionResult(status: .failure(.insufficientBalance), gasLeft: gas) }
         let nonce = state.nonce(caller)
         if nonce == UInt64.max { return ExecutionResult(status: .failure(.nonceOverflow), gasLeft: gas) }
         let address = salt.map { EVM.create2Address(sender: caller, salt: $0, initCode: initCode) }
-            ?? EVM.createAddress(sender: caller, nonce: incrementNonce ? nonce : nonce - 1)
-        if incrementNonce { state.setNonce(caller, nonce + 1) }
+            ?? EVM.createAddress(sender: caller, nonce: nonce)
+        state.setNonce(caller, nonce + 1)
         state.warm(address)
         if state.hasCollision(address) || state.storageNonEmpty(address) {
             return ExecutionResult(status: .failure(.contractAddressCollision), gasLeft: 0)
@@ -127,11 +123,6 @@ extension JournaledState {
     func storageNonEmpty(_ address: Address) -> Bool {
         let a = account(address)
         if a.storageCleared { return a.storage.values.contains { !$0.isZero } }
-        return (backend as? StorageEmptinessQuery)?.hasStorage(address) ?? false
+        return backend.hasStorage(address)
     }
-}
-
-/// Optional capability of a `StateBackend`: whether an account has any storage (for EIP-7610).
-public protocol StorageEmptinessQuery {
-    func hasStorage(_ address: Address) -> Bool
 }

@@ -376,25 +376,7 @@ extension EVM {
         guard offset.fitsInUInt64, offset.low64 < UInt64(data.count) else { return .zero }
         let start = Int(offset.low64)
         let n = Swift.min(32, data.count - start)
-        var word = [UInt8](repeating: 0, count: 32)
-        for i in 0..<n { word[i] = data[start + i] }
-        return word.withUnsafeBytes { UInt256(bigEndian: $0) }
-    }
-}
-
-extension Address {
-    /// The low 20 bytes of an EVM word.
-    @inline(__always)
-    public init(word: UInt256) {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        bytes.withUnsafeMutableBytes { word.storeBigEndian(to: $0.baseAddress!) }
-        try! self.init(bytes[12..<32])
-    }
-}
-
-extension UInt256 {
-    /// An address as an EVM word (left-padded with zeros).
-    public init(_ address: Address) {
-        self = address.withUnsafeBytes { UInt256(bigEndian: $0) }
+        let word = data.withUnsafeBytes { UInt256(bigEndian: UnsafeRawBufferPointer(rebasing: $0[start..<start + n])) }
+        return word << (8 * (32 - n))
     }
 }

@@ -41,12 +41,10 @@ struct Memory: ~Copyable {
     func write(_ source: [UInt8], sourceOffset: UInt256, count: Int, at offset: Int) {
         guard count > 0 else { return }
         let start = sourceOffset.fitsInUInt64 && sourceOffset.low64 < UInt64(source.count) ? Int(sourceOffset.low64) : source.count
-        let available = min(count, source.count - start)
-        if available > 0 {
-            source.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress! + start, byteCount: available) }
+        let copied = min(count, source.count - start)
+        if copied > 0 {
+            source.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress! + start, byteCount: copied) }
         }
-        if available < count {
-            (base + offset + max(available, 0)).initializeMemory(as: UInt8.self, repeating: 0, count: count - max(available, 0))
-        }
+        (base + offset + copied).initializeMemory(as: UInt8.self, repeating: 0, count: count - copied)
     }
 }

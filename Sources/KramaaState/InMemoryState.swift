@@ -5,7 +5,7 @@ import KramaaTrie
 /// A complete world state held in memory: accounts, storage and code, with the Merkle
 /// Patricia state root. It backs the EVM's `JournaledState` and takes its changes back with
 /// `commit(_:)`. The state tests run on it; the node will put persistence beneath it.
-public final class InMemoryState: StateBackend, StorageEmptinessQuery {
+public final class InMemoryState: StateBackend {
     public struct Account: Equatable, Sendable {
         public var info: AccountInfo
         public var storage: [UInt256: UInt256]

@@ -36,11 +36,12 @@ struct StateTestRunner {
             guard let post = test["post"] as? [String: Any], let entries = post[fork] as? [[String: Any]] else { continue }
             let pre = try Self.preState(test["pre"], test: name)
             let block = try Self.blockContext(test["env"], test: name)
+            let hashes = Self.blockHashes(below: block.number)
             for entry in entries {
                 let idx = entry["indexes"] as? [String: Int] ?? [:]
                 let index = "d\(idx["data"] ?? 0) g\(idx["gas"] ?? 0) v\(idx["value"] ?? 0)"
                 var outcome = CaseOutcome(test: name, index: index, failure: nil)
-                outcome.failure = runCase(entry, pre: pre, block: block)
+                outcome.failure = runCase(entry, pre: pre, block: block, blockHashes: hashes)
                 outcomes.append(outcome)
             }
         }
@@ -49,7 +50,7 @@ struct StateTestRunner {
 
     /// nil when the case passes, else why it failed.
     func runCase(_ entry: [String: Any], pre: [(Address, UInt64, UInt256, [UInt8], [UInt256: UInt256])],
-                 block: BlockContext) -> String? {
+                 block: BlockContext, blockHashes: [UInt64: Bytes32]) -> String? {
         let expectedException = entry["expectException"] as? String
         guard let txHex = entry["txbytes"] as? String, let raw = try? Hex.decode(txHex) else {
             return "missing txbytes"
@@ -58,11 +59,7 @@ struct StateTestRunner {
         for (address, nonce, balance, code, storage) in pre {
             state.set(address, nonce: nonce, balance: balance, code: code, storage: storage)
         }
-        if block.number > 0 {
-            for n in (block.number > 256 ? block.number - 256 : 0)..<block.number {
-                state.blockHashes[n] = Keccak256.hash(Array(String(n).utf8))
-            }
-        }
+        state.blockHashes = blockHashes
         let journaled = JournaledState(backend: state)
         let transition = StateTransition(block: block, precompiles: precompiles)
         do {
@@ -86,6 +83,16 @@ struct StateTestRunner {
         } catch {
             return expectedException == nil ? "rejected a valid transaction: \(error)" : nil
         }
+    }
+
+    /// The hashes BLOCKHASH can see below block `number`; the state tests (like geth's runner)
+    /// take keccak256 of the decimal block number.
+    static func blockHashes(below number: UInt64) -> [UInt64: Bytes32] {
+        var hashes: [UInt64: Bytes32] = [:]
+        for n in (number > 256 ? number - 256 : 0)..<number {
+            hashes[n] = Keccak256.hash(Array(String(n).utf8))
+        }
+        return hashes
     }
 
     static func preState(_ json: Any?, test: String) throws -> [(Address, UInt64, UInt256, [UInt8], [UInt256: UInt256])] {

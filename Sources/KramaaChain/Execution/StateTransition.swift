@@ -92,8 +92,8 @@ public struct StateTransition {
         }
         // The balance must cover the worst case: every unit of gas at the fee cap, the value and the blob fee cap.
         let gasLimit = UInt256(tx.gasLimit)
-        var (want, o1) = (gasLimit &* tx.maxFeePerGas, false)
-        (want, o1) = want.addingReportingOverflow(tx.value)
+        // gasLimit × maxFee cannot overflow: validate() refused that.
+        let (want, o1) = (gasLimit &* tx.maxFeePerGas).addingReportingOverflow(tx.value)
         let (blobMax, o2) = UInt256(blobGas).multipliedReportingOverflow(by: tx.maxFeePerBlobGas)
         let (total, o3) = want.addingReportingOverflow(blobMax)
         let have = state.balance(sender)
@@ -102,7 +102,6 @@ public struct StateTransition {
         let gasPrice = tx.effectiveGasPrice(baseFee: block.baseFee)!
         let prepaid = gasLimit &* gasPrice &+ UInt256(blobGas) &* block.blobBaseFee
         state.setBalance(sender, have &- prepaid)
-        state.setNonce(sender, nonce + 1)
 
         // EIP-2929/2930/3651: what is warm before the first instruction.
         state.warm(sender)
@@ -120,11 +119,11 @@ public struct StateTransition {
         let gas = Int64(tx.gasLimit - tx.intrinsicGas)
         let result: ExecutionResult
         if let to = tx.to {
+            state.setNonce(sender, nonce + 1)  // a create increments it itself, after deriving the address
             result = evm.call(Message(kind: .call, caller: sender, recipient: to, codeAddress: to, value: tx.value,
                                       input: tx.data, gas: gas, depth: 0))
         } else {
-            result = evm.create(caller: sender, value: tx.value, initCode: tx.data, gas: gas, salt: nil, depth: 0,
-                                incrementNonce: false)
+            result = evm.create(caller: sender, value: tx.value, initCode: tx.data, gas: gas, salt: nil, depth: 0)
         }
         // EIP-3529: refunds are capped at a fifth of the gas used.
         var gasUsed = tx.gasLimit - UInt64(result.gasLeft)

@@ -28,9 +28,7 @@ extension Transaction {
     /// so a malleated signature never recovers a sender.
     public func sender() throws(TransactionError) -> Address {
         guard let sig = signature else { throw .unsigned }
-        guard let parity = yParity, !sig.r.isZero, !sig.s.isZero,
-              sig.r < CancunRules.secp256k1N, sig.s <= CancunRules.secp256k1HalfN
-        else { throw .invalidSignatureValues }
+        guard hasValidSignatureValues, let parity = yParity else { throw .invalidSignatureValues }
         do {
             return try Secp256k1.recoverAddress(
                 digest: signingHash, r: sig.r.bytes32, s: sig.s.bytes32, recoveryId: parity)
@@ -43,6 +41,6 @@ extension Transaction {
     /// or block executor needs before it looks at state.
     public func validatedSender(chainId: UInt64) throws(TransactionError) -> Address {
         try validate(chainId: chainId)
-        return try sender()
+        return try sender()  // repeats only the cheap range check before recovery
     }
 }

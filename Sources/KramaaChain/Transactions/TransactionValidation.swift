@@ -13,8 +13,8 @@ public enum CancunRules {
     /// EIP-3860: twice EIP-170's code size limit.
     public static let maxInitCodeSize = 49_152
     /// secp256k1 group order n, and n/2 (EIP-2: s above it is malleable and refused).
-    public static let secp256k1N = try! UInt256(hex: "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
-    public static let secp256k1HalfN = secp256k1N >> 1
+    public static let secp256k1N = UInt256(Secp256k1.order)
+    public static let secp256k1HalfN = UInt256(Secp256k1.halfOrder)
 }
 
 extension Transaction {
@@ -33,14 +33,18 @@ extension Transaction {
         return gas
     }
 
+    /// EIP-2 ranges: r and s in [1, n-1], s at most n/2, and a well-formed v.
+    var hasValidSignatureValues: Bool {
+        guard let sig = signature else { return false }
+        return !sig.r.isZero && !sig.s.isZero && sig.r < CancunRules.secp256k1N
+            && sig.s <= CancunRules.secp256k1HalfN && yParity != nil
+    }
+
     /// Checks what does not depend on chain state: signature values, chain id, nonce range,
     /// gas and fee arithmetic, init code size and blob fields.
     public func validate(chainId expected: UInt64) throws(TransactionError) {
         guard let sig = signature else { throw .unsigned }
-        let r = sig.r, s = sig.s
-        guard !r.isZero, !s.isZero, r < CancunRules.secp256k1N, s <= CancunRules.secp256k1HalfN,
-              yParity != nil
-        else { throw .invalidSignatureValues }
+        guard hasValidSignatureValues else { throw .invalidSignatureValues }
         if type == .legacy {
             if let id = chainId, id != expected { throw .invalidChainId(expected: expected, actual: id) }
             if chainId != nil, let v = sig.v.uint64Value, v != 35 + 2 * expected && v != 36 + 2 * expected {

@@ -41,6 +41,14 @@ public struct Address: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// Copies exactly 20 bytes from raw memory.
+    @inlinable
+    public init(copying raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == 20, "an address is 20 bytes")
+        self.init(high: 0, mid: 0, low: 0)
+        withUnsafeMutableStorage { $0.copyMemory(from: raw) }
+    }
+
     /// Parses `0x`-prefixed (or bare) hex. All-lower or all-upper case is accepted as is;
     /// mixed case must carry a correct EIP-55 checksum.
     public init(hex: some StringProtocol) throws(AddressError) {

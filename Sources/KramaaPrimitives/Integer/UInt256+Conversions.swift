@@ -39,7 +39,10 @@ extension UInt256 {
 
     /// Reads 32 bytes as a big-endian word (the EVM's view of a hash or storage slot).
     @inlinable
-    public init(_ word: Bytes32) { self = word.withUnsafeBytes { UInt256(bigEndian: $0) } }
+    public init(_ word: Bytes32) {
+        let s = word.storage
+        limbs = (UInt64(bigEndian: s.3), UInt64(bigEndian: s.2), UInt64(bigEndian: s.1), UInt64(bigEndian: s.0))
+    }
 
     /// Writes the 32-byte big-endian form at `p`.
     @inlinable @inline(__always)
@@ -63,9 +66,7 @@ extension UInt256 {
 
     /// The word as 32 bytes.
     public var bytes32: Bytes32 {
-        var w = Bytes32.zero
-        withUnsafeMutableBytes(of: &w) { storeBigEndian(to: $0.baseAddress!) }
-        return w
+        Bytes32(storage: (limbs.3.bigEndian, limbs.2.bigEndian, limbs.1.bigEndian, limbs.0.bigEndian))
     }
 
     /// Parses `0x`-prefixed hex (any number of digits, leading zeros allowed) or plain decimal.

@@ -63,51 +63,11 @@ public struct ECDSASignature<Curve: ECDSACurve>: Hashable, Sendable, CustomStrin
 
     /// True when `s ≤ n/2`: the one of the two equivalent signatures `(r, s)` and
     /// `(r, n - s)` that Ethereum and Bitcoin accept.
-    public var isLowS: Bool { s <= Curve.order.shiftedRightOne }
+    public var isLowS: Bool { UInt256(s) <= UInt256(Curve.order) >> 1 }
 
     /// The low-S form of this signature (itself if already low-S). It verifies for the
     /// same key and digest.
-    public var lowS: Self { isLowS ? self : Self(unchecked: r, s: Curve.order.subtracting(s)) }
+    public var lowS: Self { isLowS ? self : Self(unchecked: r, s: (UInt256(Curve.order) &- UInt256(s)).bytes32) }
 
     public var description: String { "ECDSA(r: \(r), s: \(s))" }
-}
-
-// MARK: - 256-bit big-endian arithmetic on Bytes32, for order checks
-
-extension Bytes32 {
-    /// The four 64-bit limbs, most significant first.
-    @inlinable
-    var bigEndianLimbs: (UInt64, UInt64, UInt64, UInt64) {
-        (UInt64(bigEndian: storage.0), UInt64(bigEndian: storage.1),
-         UInt64(bigEndian: storage.2), UInt64(bigEndian: storage.3))
-    }
-
-    @inlinable
-    init(bigEndianLimbs l: (UInt64, UInt64, UInt64, UInt64)) {
-        self.init(storage: (l.0.bigEndian, l.1.bigEndian, l.2.bigEndian, l.3.bigEndian))
-    }
-
-    /// `self - other` modulo 2²⁵⁶, reading both as big-endian integers.
-    @usableFromInline
-    func subtracting(_ other: Bytes32) -> Bytes32 {
-        let a = bigEndianLimbs, b = other.bigEndianLimbs
-        let (d3, b3) = a.3.subtractingReportingOverflow(b.3)
-        var (d2, b2) = a.2.subtractingReportingOverflow(b.2)
-        var c: Bool
-        (d2, c) = d2.subtractingReportingOverflow(b3 ? 1 : 0)
-        let br2 = b2 || c
-        var (d1, b1) = a.1.subtractingReportingOverflow(b.1)
-        (d1, c) = d1.subtractingReportingOverflow(br2 ? 1 : 0)
-        let br1 = b1 || c
-        let d0 = a.0 &- b.0 &- (br1 ? 1 : 0)
-        return Bytes32(bigEndianLimbs: (d0, d1, d2, d3))
-    }
-
-    /// `self >> 1`, reading it as a big-endian integer.
-    @usableFromInline
-    var shiftedRightOne: Bytes32 {
-        let l = bigEndianLimbs
-        return Bytes32(bigEndianLimbs: (
-            l.0 >> 1, l.1 >> 1 | l.0 << 63, l.2 >> 1 | l.1 << 63, l.3 >> 1 | l.2 << 63))
-    }
 }

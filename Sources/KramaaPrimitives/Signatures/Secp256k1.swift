@@ -10,7 +10,7 @@ public enum Secp256k1 {
     public typealias Signature = ECDSASignature<Secp256k1>
 
     /// Half the group order: the largest `s` of a low-S signature.
-    public static let halfOrder = order.shiftedRightOne
+    public static let halfOrder = (UInt256(order) >> 1).bytes32
 }
 
 extension Secp256k1 {

@@ -80,9 +80,8 @@ extension Secp256k1 {
     /// input (`hash ‖ v ‖ r ‖ s`): any word other than 27 or 28 is an invalid recovery id.
     @inlinable
     public static func ecrecover(digest: Bytes32, v: Bytes32, r: Bytes32, s: Bytes32) throws(SignatureError) -> Address {
-        let limbs = v.bigEndianLimbs
-        guard limbs.0 == 0, limbs.1 == 0, limbs.2 == 0 else { throw .invalidRecoveryId(.max) }
-        return try ecrecover(digest: digest, v: limbs.3, r: r, s: s)
+        guard let small = UInt256(v).uint64Value else { throw .invalidRecoveryId(.max) }
+        return try ecrecover(digest: digest, v: small, r: r, s: s)
     }
 
     /// True when `s ≤ n/2` (Ethereum's rule for transaction signatures since Homestead).
