@@ -115,26 +115,16 @@ enum Edwards25519 {
 
     static func rawSub(_ a: Element, _ b: Element) -> (Element, borrow: Bool) {
         var out = a
-        var borrow = false
-        for i in 0..<4 {
-            let (d1, o1) = a[i].subtractingReportingOverflow(b[i])
-            let (d2, o2) = d1.subtractingReportingOverflow(borrow ? 1 : 0)
-            out[i] = d2
-            borrow = o1 || o2
-        }
-        return (out, borrow)
+        var borrow: UInt64 = 0
+        for i in 0..<4 { (out[i], borrow) = subtractingWithBorrow(a[i], b[i], borrow) }
+        return (out, borrow != 0)
     }
 
     static func rawAdd(_ a: Element, _ b: Element) -> (Element, carry: Bool) {
         var out = a
-        var carry = false
-        for i in 0..<4 {
-            let (s1, o1) = a[i].addingReportingOverflow(b[i])
-            let (s2, o2) = s1.addingReportingOverflow(carry ? 1 : 0)
-            out[i] = s2
-            carry = o1 || o2
-        }
-        return (out, carry)
+        var carry: UInt64 = 0
+        for i in 0..<4 { (out[i], carry) = addingWithCarry(a[i], b[i], carry) }
+        return (out, carry != 0)
     }
 
     static func add(_ a: Element, _ b: Element) -> Element {
@@ -151,25 +141,13 @@ enum Edwards25519 {
         var t = [UInt64](repeating: 0, count: 8)
         for i in 0..<4 {
             var carry: UInt64 = 0
-            for j in 0..<4 {
-                let (hi, lo) = a[i].multipliedFullWidth(by: b[j])
-                let (s1, o1) = t[i + j].addingReportingOverflow(lo)
-                let (s2, o2) = s1.addingReportingOverflow(carry)
-                t[i + j] = s2
-                carry = hi &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
-            }
+            for j in 0..<4 { (carry, t[i + j]) = multiplyAdd(a[i], b[j], t[i + j], carry) }
             t[i + 4] = carry
         }
         // Fold the high half in: t_hi · 2²⁵⁶ ≡ t_hi · 38.
         var out = Array(t[0..<4])
         var carry: UInt64 = 0
-        for i in 0..<4 {
-            let (hi, lo) = t[i + 4].multipliedFullWidth(by: 38)
-            let (s1, o1) = out[i].addingReportingOverflow(lo)
-            let (s2, o2) = s1.addingReportingOverflow(carry)
-            out[i] = s2
-            carry = hi &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
-        }
+        for i in 0..<4 { (carry, out[i]) = multiplyAdd(t[i + 4], 38, out[i], carry) }
         while carry != 0 {
             let (s, c) = rawAdd(out, [carry &* 38, 0, 0, 0])
             out = s
