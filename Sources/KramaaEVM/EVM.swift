@@ -83,7 +83,7 @@ public final class EVM {
             ?? EVM.createAddress(sender: caller, nonce: nonce)
         state.setNonce(caller, nonce + 1)
         state.warm(address)
-        if state.hasCollision(address) || state.storageNonEmpty(address) {
+        if state.hasCollision(address) {
             return ExecutionResult(status: .failure(.contractAddressCollision), gasLeft: 0)
         }
         let snapshot = state.snapshot()
@@ -113,16 +113,5 @@ public final class EVM {
         state.revert(to: snapshot)
         if case .failure = result.status { result.gasLeft = 0 }
         return result
-    }
-}
-
-extension JournaledState {
-    /// True when the account has storage in the backend that a creation would collide with
-    /// (EIP-7610: non-empty storage counts as a collision). Only the backend can know this;
-    /// an account created or cleared in this block has none there.
-    func storageNonEmpty(_ address: Address) -> Bool {
-        let a = account(address)
-        if a.storageCleared { return a.storage.values.contains { !$0.isZero } }
-        return backend.hasStorage(address)
     }
 }

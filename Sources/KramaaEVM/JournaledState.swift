@@ -168,10 +168,14 @@ public final class JournaledState {
         if touched.insert(address).inserted { journal.append(.touched(address)) }
     }
 
-    /// True when the address has code or a nonce, or storage (EIP-7610 collision rule for CREATE).
+    /// True when creating a contract at `address` collides with what is there: a nonce or code
+    /// (EIP-684), or storage (EIP-7610). An account created or cleared in this block has no
+    /// backend storage, only what it wrote since.
     public func hasCollision(_ address: Address) -> Bool {
         let a = account(address)
-        return a.nonce != 0 || a.codeHash != AccountInfo.emptyCodeHash
+        if a.nonce != 0 || a.codeHash != AccountInfo.emptyCodeHash { return true }
+        if a.storageCleared { return a.storage.values.contains { !$0.isZero } }
+        return backend.hasStorage(address)
     }
 
     // MARK: Storage

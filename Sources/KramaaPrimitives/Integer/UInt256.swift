@@ -40,11 +40,6 @@ public struct UInt256: Hashable, Sendable {
     /// The value as `UInt64` if it fits, else nil.
     @inlinable public var uint64Value: UInt64? { fitsInUInt64 ? limbs.0 : nil }
 
-    /// The value as `Int`, saturating at `Int.max`: handy for sizes and offsets checked later.
-    @inlinable public var clampedInt: Int {
-        fitsInUInt64 && limbs.0 <= UInt64(Int.max) ? Int(limbs.0) : Int.max
-    }
-
     /// Number of leading zero bits (256 for zero).
     @inlinable public var leadingZeroBitCount: Int {
         if limbs.3 != 0 { return limbs.3.leadingZeroBitCount }
