@@ -74,7 +74,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState"]
         ),
         .target(
             name: "KramaaTestSupport",

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs the benchmarks from a release build and writes their sections of BENCHMARKS.md.
-# Usage: scripts/bench.sh [primitives|trie|all] [--quick]
+# Usage: scripts/bench.sh [primitives|trie|evm|all] [--quick]
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
 cd "$KRAMAA_ROOT"
+export KRAMAA_VECTORS="${KRAMAA_VECTORS:-$KRAMAA_ROOT/../shared/vectors}"
 swift build -c release --product kramaa-bench
-exec "$KRAMAA_ROOT/.build/release/kramaa-bench" "$@" --out "$KRAMAA_ROOT/BENCHMARKS.md"
+# The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.
+mkdir -p .build/contracts
+"$KRAMAA_ROOT/.venv/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin
+exec "$KRAMAA_ROOT/.build/release/kramaa-bench" "$@" --erc20 .build/contracts/ERC20.bin --out "$KRAMAA_ROOT/BENCHMARKS.md"

@@ -1,12 +1,20 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|all] [--quick] [--out BENCHMARKS.md]`: runs benchmarks and writes
-/// their section of BENCHMARKS.md. Always run from a release build.
+/// `kramaa-bench [primitives|trie|evm|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex]`:
+/// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
+/// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
-var out = "BENCHMARKS.md"
-if let i = arguments.firstIndex(of: "--out"), i + 1 < arguments.count { out = arguments[i + 1] }
-arguments.removeAll { $0.hasPrefix("--") || $0 == out }
+/// The value after `flag`, removed from the arguments with it.
+@MainActor func option(_ flag: String) -> String? {
+    guard let i = arguments.firstIndex(of: flag), i + 1 < arguments.count else { return nil }
+    let value = arguments[i + 1]
+    arguments.removeSubrange(i...i + 1)
+    return value
+}
+let out = option("--out") ?? "BENCHMARKS.md"
+let erc20InitCode = option("--erc20")
+arguments.removeAll { $0.hasPrefix("--") }
 let which = Set(arguments.isEmpty ? ["all"] : arguments)
 
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
@@ -23,6 +31,14 @@ if which.contains("all") || which.contains("primitives") {
 
 if which.contains("all") || which.contains("trie") {
     let section = TrieBench.run(quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
+if which.contains("all") || which.contains("evm") {
+    let environment = ProcessInfo.processInfo.environment
+    let section = EVMBench.run(vectors: environment["KRAMAA_VECTORS"] ?? "../shared/vectors",
+                               python: environment["KRAMAA_PYTHON"], erc20InitCode: erc20InitCode, quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
