@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(
             name: "KramaaEVMTests",
             dependencies: [
-                "KramaaEVM", "KramaaPrimitives", "KramaaTestSupport",
+                "KramaaEVM", "KramaaPrimitives", "KramaaState", "KramaaTestSupport",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -30,7 +30,7 @@ enum EVMBench {
         var dataIndex: Int
     }
 
-    static func run(vectors: String, python: String?, erc20InitCode: String?, quick: Bool) -> Section {
+    static func run(vectors: String, python: String?, erc20InitCode: String?, only: String? = nil, quick: Bool) -> Section {
         var section = Section(title: "EVM execution", command: "scripts/bench.sh evm")
         let root = vectors + "/evm-benchmarks/benchmarks"
         var workloads: [Workload] = []
@@ -44,7 +44,7 @@ enum EVMBench {
                 do { workloads += try load(dir + "/" + file) } catch { section.notes.append("\(file): \(error)") }
             }
         }
-        for workload in workloads {
+        for workload in workloads where only.map({ workload.name.contains($0) }) ?? true {
             let (gasUsed, rate, status) = measure(workload, seconds: quick ? 0.2 : 1.0)
             var reference: Double?
             var referenceName = "evmone baseline (published)"
@@ -58,8 +58,10 @@ enum EVMBench {
             section.rows.append(Row(name: "\(workload.name) (\(Row.format(Double(gasUsed))) gas, \(status))",
                                     ours: rate, unit: "gas/s", reference: reference, referenceName: referenceName, goal: goal))
         }
-        section.rows.append(contentsOf: ERC20Bench.rows(initCodePath: erc20InitCode, quick: quick))
-        section.notes.append("Gas per second of execution: one message per iteration against a fresh journal over the fixture's pre-state, best of 3 rounds.")
+        if only == nil || "ERC-20".contains(only!) {
+            section.rows.append(contentsOf: ERC20Bench.rows(initCodePath: erc20InitCode, quick: quick))
+        }
+        section.notes.append("Gas per second of execution: one message per iteration against a fresh journal over the fixture's pre-state, code analysed once per code hash (as in the node), best of 3 rounds.")
         section.notes.append("py-evm rows are measured in the same run (tools/bench/pyevm_gas_rate.py); the other rows compare with evmone's published baseline-interpreter figure for this kind of machine, not a same-run measurement.")
         return section
     }
@@ -76,8 +78,8 @@ enum EVMBench {
     }
 
     /// Runs the workload's message once: returns gas used and the status.
-    static func execute(_ w: Workload, backend: InMemoryState) -> (Int64, ExecutionStatus) {
-        let state = JournaledState(backend: backend)
+    static func execute(_ w: Workload, backend: InMemoryState, cache: CodeCache) -> (Int64, ExecutionStatus) {
+        let state = JournaledState(backend: backend, codeCache: cache)
         state.warm(w.sender)
         state.warm(w.target)
         let evm = EVM(state: state, block: w.block, transaction: TransactionContext(origin: w.sender, gasPrice: .one),
@@ -92,8 +94,9 @@ enum EVMBench {
         for account in w.pre {
             backend.set(account.address, nonce: account.nonce, balance: account.balance, code: account.code, storage: account.storage)
         }
-        let (gasUsed, status) = execute(w, backend: backend)
-        let perRun = Harness.rate(batch: 1, seconds: seconds * 3) { _ = execute(w, backend: backend) }
+        let cache = CodeCache()  // as in the node: code is analysed once per code hash
+        let (gasUsed, status) = execute(w, backend: backend, cache: cache)
+        let perRun = Harness.rate(batch: 1, seconds: seconds * 3) { _ = execute(w, backend: backend, cache: cache) }
         let label = status == .success ? "success" : "\(status)"
         return (gasUsed, perRun * Double(gasUsed), label)
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|evm|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex]`:
+/// `kramaa-bench [primitives|trie|evm|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME]`:
 /// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
 /// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -14,6 +14,8 @@ let quick = arguments.contains("--quick")
 }
 let out = option("--out") ?? "BENCHMARKS.md"
 let erc20InitCode = option("--erc20")
+/// Runs only the workloads whose name contains this text (EVM section).
+let only = option("--only")
 arguments.removeAll { $0.hasPrefix("--") }
 let which = Set(arguments.isEmpty ? ["all"] : arguments)
 
@@ -38,7 +40,7 @@ if which.contains("all") || which.contains("trie") {
 if which.contains("all") || which.contains("evm") {
     let environment = ProcessInfo.processInfo.environment
     let section = EVMBench.run(vectors: environment["KRAMAA_VECTORS"] ?? "../shared/vectors",
-                               python: environment["KRAMAA_PYTHON"], erc20InitCode: erc20InitCode, quick: quick)
+                               python: environment["KRAMAA_PYTHON"], erc20InitCode: erc20InitCode, only: only, quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }

@@ -2,7 +2,8 @@ import KramaaPrimitives
 
 /// The interpreter loop: one call frame, from its first instruction to STOP, RETURN, REVERT
 /// or an exceptional halt. Stack slots are inline `UInt256` values in one buffer; gas is an
-/// `Int64` counter charged per instruction; jump destinations come from `AnalyzedCode`.
+/// `Int64` counter. Constant gas and stack bounds are checked once per basic block (see
+/// `AnalyzedCode`); dynamic costs (memory, copies, cold access) by the instructions.
 extension EVM {
     // swiftlint:disable:next function_body_length cyclomatic_complexity
     func interpret(_ msg: Message, code: AnalyzedCode) -> ExecutionResult {
@@ -14,10 +15,29 @@ extension EVM {
         var gas = msg.gas
         var returnData: [UInt8] = []
         let state = self.state
-        let codeBytes = code.padded
+        let codePtr = code.start
+        let blocks = code.blocks
         let codeCount = code.bytes.count
 
         func halt(_ error: EVMError) -> ExecutionResult { ExecutionResult(status: .failure(error), gasLeft: 0) }
+
+        /// Charges the block starting at `at` and checks its stack bounds.
+        @inline(__always)
+        func enterBlock(_ at: Int) -> EVMError? {
+            let block = blocks[at]
+            gas -= Int64(block.gas)
+            if gas < 0 { return .outOfGas }
+            if sp < Int(block.required) { return .stackUnderflow }
+            if sp + Int(block.growth) > Gas.stackLimit { return .stackOverflow }
+            return nil
+        }
+
+        /// Moves to the next instruction, which starts a block (a JUMPDEST charges itself).
+        @inline(__always)
+        func enterNextBlock() -> EVMError? {
+            pc += 1
+            return codePtr[pc] == 0x5b ? nil : enterBlock(pc)
+        }
 
         /// Charges memory expansion to cover [offset, offset+size); false when out of gas.
         @inline(__always)
@@ -33,18 +53,10 @@ extension EVM {
             return true
         }
 
-        return codeBytes.withUnsafeBufferPointer { codeBuffer -> ExecutionResult in
-            let codePtr = codeBuffer.baseAddress!
+        if codePtr[0] != 0x5b, let error = enterBlock(0) { return halt(error) }
+        do {
             while true {
                 let op = codePtr[pc]
-                // Stack bounds and base gas come from the tables for every opcode.
-                let info = OpcodeTable.entries[Int(op)]
-                if !info.defined { return halt(.invalidOpcode(op)) }
-                if sp < info.inputs { return halt(.stackUnderflow) }
-                if sp - info.inputs + info.outputs > Gas.stackLimit { return halt(.stackOverflow) }
-                gas -= info.gas
-                if gas < 0 { return halt(.outOfGas) }
-
                 switch op {
                 case 0x00:  // STOP
                     return ExecutionResult(status: .success, gasLeft: gas)
@@ -156,7 +168,7 @@ extension EVM {
                 case 0x51:  // MLOAD
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
-                    stack[sp - 1] = UInt256(bigEndian: UnsafeRawBufferPointer(start: memory.base + Int(offset.low64), count: 32))
+                    stack[sp - 1] = UInt256(bigEndianWordAt: memory.base + Int(offset.low64))
                 case 0x52:  // MSTORE
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
@@ -178,6 +190,8 @@ extension EVM {
                     let slot = stack[sp - 1], value = stack[sp - 2]
                     sp -= 2
                     if !sstore(msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
+                    if let error = enterNextBlock() { return halt(error) }
+                    continue
                 case 0x56:  // JUMP
                     let target = stack[sp - 1]
                     sp -= 1
@@ -192,10 +206,16 @@ extension EVM {
                         pc = Int(target.low64)
                         continue
                     }
+                    if let error = enterNextBlock() { return halt(error) }
+                    continue
                 case 0x58: stack[sp] = UInt256(pc); sp += 1
                 case 0x59: stack[sp] = UInt256(memory.size); sp += 1
-                case 0x5a: stack[sp] = UInt256(UInt64(gas)); sp += 1
-                case 0x5b: break  // JUMPDEST
+                case 0x5a:  // GAS
+                    stack[sp] = UInt256(UInt64(gas)); sp += 1
+                    if let error = enterNextBlock() { return halt(error) }
+                    continue
+                case 0x5b:  // JUMPDEST
+                    if let error = enterBlock(pc) { return halt(error) }
                 case 0x5c:  // TLOAD
                     stack[sp - 1] = state.transientStorage(msg.recipient, stack[sp - 1])
                 case 0x5d:  // TSTORE
@@ -219,7 +239,7 @@ extension EVM {
                 case 0x5f: stack[sp] = .zero; sp += 1
                 case 0x60...0x7f:  // PUSH1...PUSH32
                     let n = Int(op - 0x5f)
-                    stack[sp] = UInt256(bigEndian: UnsafeRawBufferPointer(start: codePtr + pc + 1, count: n))
+                    stack[sp] = UInt256(pushData: UnsafeRawPointer(codePtr + pc + 1), count: n)
                     sp += 1
                     pc += n
                 case 0x80...0x8f:  // DUP
@@ -261,6 +281,8 @@ extension EVM {
                     gas += result.gasLeft
                     returnData = result.status == .revert ? result.output : []
                     stack[sp - 1] = result.createdAddress.map { UInt256($0) } ?? .zero
+                    if let error = enterNextBlock() { return halt(error) }
+                    continue
                 case 0xf1, 0xf2, 0xf4, 0xfa:  // CALL, CALLCODE, DELEGATECALL, STATICCALL
                     let hasValue = op == 0xf1 || op == 0xf2
                     let requested = stack[sp - 1]
@@ -306,6 +328,8 @@ extension EVM {
                     if n > 0 { memory.write(result.output, sourceOffset: .zero, count: n, at: Int(outOffset.low64)) }
                     stack[sp] = result.status == .success ? .one : .zero
                     sp += 1
+                    if let error = enterNextBlock() { return halt(error) }
+                    continue
                 case 0xf3, 0xfd:  // RETURN, REVERT
                     let offset = stack[sp - 1], size = stack[sp - 2]
                     if !expand(offset, size) { return halt(.outOfGas) }

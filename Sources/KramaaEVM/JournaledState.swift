@@ -68,9 +68,13 @@ public final class JournaledState {
     var touched: Set<Address> = []
     public internal(set) var logs: [Log] = []
     public internal(set) var refund: Int64 = 0
-    var codeCache: [Bytes32: AnalyzedCode] = [:]
+    /// Analysed code by hash; share one cache across transactions so analysis happens once.
+    public let codeCache: CodeCache
 
-    public init(backend: StateBackend) { self.backend = backend }
+    public init(backend: StateBackend, codeCache: CodeCache = CodeCache()) {
+        self.backend = backend
+        self.codeCache = codeCache
+    }
 
     // MARK: Accounts
 
@@ -98,9 +102,7 @@ public final class JournaledState {
         let a = account(address)
         if let c = a.code { return c }
         if a.codeHash == AccountInfo.emptyCodeHash { a.code = .empty; return .empty }
-        if let c = codeCache[a.codeHash] { a.code = c; return c }
-        let c = AnalyzedCode(backend.code(hash: a.codeHash), hash: a.codeHash)
-        codeCache[a.codeHash] = c
+        let c = codeCache.code(hash: a.codeHash) { backend.code(hash: a.codeHash) }
         a.code = c
         return c
     }
@@ -148,7 +150,7 @@ public final class JournaledState {
         let a = account(address)
         journal.append(.code(address, a.codeHash, a.code))
         let c = AnalyzedCode(bytes)
-        codeCache[c.hash] = c
+        codeCache.insert(c)
         a.code = c
         a.codeHash = c.hash
     }

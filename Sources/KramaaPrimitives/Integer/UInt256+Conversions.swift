@@ -30,6 +30,32 @@ extension UInt256 {
         self = r
     }
 
+    /// Reads the 32-byte big-endian word at `p` (no alignment needed): MLOAD.
+    @inlinable @inline(__always)
+    public init(bigEndianWordAt p: UnsafeRawPointer) {
+        limbs = (UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)),
+                 UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                 UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                 UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+    }
+
+    /// The `count` (1...32) big-endian bytes at `p`, read as whole words: the 32 bytes before
+    /// `p + count` must be readable (EVM code is padded in front for PUSH).
+    @inlinable @inline(__always)
+    public init(pushData p: UnsafeRawPointer, count: Int) {
+        if count <= 8 {
+            let word = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+            self.init(limbs: (count == 8 ? word : word & ((1 << UInt64(8 * count)) - 1), 0, 0, 0))
+            return
+        }
+        let w = UInt256(bigEndianWordAt: p + (count - 32)).limbs
+        let keep = UInt64(count)  // bytes to keep, from the low end
+        func mask(_ limb: UInt64) -> UInt64 {
+            keep >= 8 * (limb + 1) ? .max : keep <= 8 * limb ? 0 : (1 << (8 * (keep - 8 * limb))) - 1
+        }
+        self.init(limbs: (w.0, w.1 & mask(1), w.2 & mask(2), w.3 & mask(3)))
+    }
+
     /// Reads big-endian bytes; more than 32 significant bytes is an overflow.
     public init(bigEndianBytes bytes: some Collection<UInt8>) throws(UInt256Error) {
         let significant = bytes.drop { $0 == 0 }
