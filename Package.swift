@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "KramaaChain",
-            dependencies: ["KramaaPrimitives", "KramaaEVM"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaTrie", "KramaaState"]
         ),
         .executableTarget(
             name: "KramaaCLI",
@@ -100,6 +100,10 @@ let package = Package(
         .testTarget(
             name: "KramaaChainTests",
             dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaStateTests",
+            dependencies: ["KramaaState", "KramaaEVM", "KramaaTrie", "KramaaPrimitives"]
         ),
         .testTarget(
             name: "KramaaTrieTests",

@@ -3,8 +3,10 @@ import KramaaPrimitives
 import KramaaTrie
 
 /// A complete world state held in memory: accounts, storage and code, with the Merkle
-/// Patricia state root. It backs the EVM's `JournaledState` and takes its changes back with
-/// `commit(_:)`. The state tests run on it; the node will put persistence beneath it.
+/// Patricia tries kept up to date incrementally, so a block's state root costs what the block
+/// changed, not the size of the state. It backs the EVM's `JournaledState`, takes its changes
+/// back with `commit(_:)`, answers EIP-1186 proofs, and hands what changed since the last call
+/// to `takeChanges()` so storage can persist it.
 public final class InMemoryState: StateBackend {
     public struct Account: Equatable, Sendable {
         public var info: AccountInfo
@@ -21,14 +23,27 @@ public final class InMemoryState: StateBackend {
     /// Block hashes BLOCKHASH may return.
     public var blockHashes: [UInt64: Bytes32] = [:]
 
+    private var accountTrie = SecureTrie()
+    private var storageTries: [Address: SecureTrie] = [:]
+    /// Accounts and slots changed since the tries were last brought up to date.
+    private var dirtySlots: [Address: Set<UInt256>] = [:]
+    private var dirtyAccounts: Set<Address> = []
+    private var rebuildStorage: Set<Address> = []
+    private var pending = StateChanges()
+
     public init() {}
 
-    /// Sets an account, its code and storage (genesis allocations, test pre-states).
+    /// Sets an account, its code and storage (genesis allocations, test pre-states, loading).
     public func set(_ address: Address, nonce: UInt64, balance: UInt256, code: [UInt8], storage: [UInt256: UInt256]) {
         let hash = Keccak256.hash(code)
-        codes[hash] = code
-        accounts[address] = Account(info: AccountInfo(nonce: nonce, balance: balance, codeHash: hash),
-                                    storage: storage.filter { !$0.value.isZero })
+        if codes[hash] == nil { codes[hash] = code; pending.code[hash] = code }
+        let kept = storage.filter { !$0.value.isZero }
+        accounts[address] = Account(info: AccountInfo(nonce: nonce, balance: balance, codeHash: hash), storage: kept)
+        dirtyAccounts.insert(address)
+        rebuildStorage.insert(address)
+        pending.accounts[address] = accounts[address]!.info
+        pending.clearedStorage.insert(address)
+        pending.storage[address] = kept
     }
 
     // MARK: StateBackend
@@ -43,51 +58,162 @@ public final class InMemoryState: StateBackend {
 
     public func hasStorage(_ address: Address) -> Bool { !(accounts[address]?.storage.isEmpty ?? true) }
 
-    // MARK: Commit and root
+    // MARK: Commit
 
     /// Writes every change a `JournaledState` holds (after `finishTransaction`) into this state.
     public func commit(_ journaled: JournaledState) {
         for (address, cached) in journaled.accounts {
             guard cached.exists else {
-                accounts[address] = nil
+                if accounts.removeValue(forKey: address) != nil {
+                    dirtyAccounts.insert(address)
+                    rebuildStorage.insert(address)
+                    pending.accounts[address] = .some(nil)
+                    pending.clearedStorage.insert(address)
+                    pending.storage[address] = nil
+                }
                 continue
             }
-            var account = cached.storageCleared ? Account(info: cached.info) : (accounts[address] ?? Account(info: cached.info))
-            account.info = cached.info
-            for (slot, value) in cached.storage {
-                account.storage[slot] = value.isZero ? nil : value
+            var account: Account
+            if cached.storageCleared {
+                account = Account(info: cached.info)
+                rebuildStorage.insert(address)
+                pending.clearedStorage.insert(address)
+                pending.storage[address] = [:]
+            } else {
+                account = accounts[address] ?? Account(info: cached.info)
             }
-            if let code = cached.code, !code.bytes.isEmpty { codes[code.hash] = code.bytes }
+            let infoChanged = account.info != cached.info || accounts[address] == nil
+            account.info = cached.info
+            var slots = dirtySlots[address] ?? []
+            for (slot, value) in cached.storage where account.storage[slot] ?? .zero != value {
+                account.storage[slot] = value.isZero ? nil : value
+                slots.insert(slot)
+                pending.storage[address, default: [:]][slot] = value
+            }
+            if !slots.isEmpty { dirtySlots[address] = slots }
+            if let code = cached.code, !code.bytes.isEmpty, codes[code.hash] == nil {
+                codes[code.hash] = code.bytes
+                pending.code[code.hash] = code.bytes
+            }
+            if infoChanged || !slots.isEmpty || cached.storageCleared {
+                dirtyAccounts.insert(address)
+                pending.accounts[address] = account.info
+            }
             accounts[address] = account
         }
     }
 
+    /// What changed since the last call (for persistence), and forgets it.
+    public func takeChanges() -> StateChanges {
+        defer { pending = StateChanges() }
+        return pending
+    }
+
+    // MARK: Roots and proofs
+
     /// The root of the secure account trie: each account is rlp([nonce, balance, storageRoot, codeHash]).
     public var stateRoot: Bytes32 {
-        var trie = SecureTrie()
-        for (address, account) in accounts {
-            var w = RLPWriter()
-            w.appendList { w in
-                w.append(uint: account.info.nonce)
-                w.append(uint: account.info.balance)
-                w.append(bytes32: InMemoryState.storageRoot(account.storage))
-                w.append(bytes32: account.info.codeHash)
+        for address in dirtyAccounts {
+            guard let account = accounts[address] else {
+                storageTries[address] = nil
+                _ = accountTrie.removeValue(forKey: address.bytes)
+                continue
             }
-            trie.updateValue(w.bytes, forKey: address.bytes)
+            let root = updateStorageTrie(address, account)
+            _ = accountTrie.updateValue(InMemoryState.encode(account.info, storageRoot: root), forKey: address.bytes)
         }
-        return trie.rootHash
+        dirtyAccounts.removeAll(keepingCapacity: true)
+        dirtySlots.removeAll(keepingCapacity: true)
+        rebuildStorage.removeAll(keepingCapacity: true)
+        return accountTrie.rootHash
+    }
+
+    private func updateStorageTrie(_ address: Address, _ account: Account) -> Bytes32 {
+        var trie: SecureTrie
+        if rebuildStorage.contains(address) || storageTries[address] == nil {
+            trie = SecureTrie()
+            for (slot, value) in account.storage { _ = trie.updateValue(InMemoryState.encode(value), forKey: slot.bigEndianBytes) }
+        } else {
+            trie = storageTries.removeValue(forKey: address)!
+            for slot in dirtySlots[address] ?? [] {
+                if let value = account.storage[slot] {
+                    _ = trie.updateValue(InMemoryState.encode(value), forKey: slot.bigEndianBytes)
+                } else {
+                    _ = trie.removeValue(forKey: slot.bigEndianBytes)
+                }
+            }
+        }
+        let root = trie.rootHash
+        storageTries[address] = trie
+        return root
+    }
+
+    /// An EIP-1186 proof of `address` and `slots` against `stateRoot`.
+    public func proof(_ address: Address, slots: [UInt256]) -> AccountProof {
+        _ = stateRoot
+        var storageTrie = storageTries[address] ?? SecureTrie()
+        let storageProofs = slots.map { slot in
+            StorageProof(slot: slot, value: storage(address, slot: slot), proof: storageTrie.proof(forKey: slot.bigEndianBytes))
+        }
+        return AccountProof(
+            address: address, info: accounts[address]?.info ?? AccountInfo(),
+            storageRoot: accounts[address] == nil ? MerklePatriciaTrie.emptyRootHash : storageTrie.rootHash,
+            accountProof: accountTrie.proof(forKey: address.bytes), storageProofs: storageProofs)
     }
 
     /// The root of a storage trie: key keccak256(slot), value rlp(minimal big-endian value).
     public static func storageRoot(_ storage: [UInt256: UInt256]) -> Bytes32 {
         var trie = SecureTrie()
-        for (slot, value) in storage where !value.isZero {
-            var w = RLPWriter()
-            w.append(uint: value)
-            trie.updateValue(w.bytes, forKey: slot.bigEndianBytes)
-        }
+        for (slot, value) in storage where !value.isZero { _ = trie.updateValue(encode(value), forKey: slot.bigEndianBytes) }
         return trie.rootHash
     }
+
+    static func encode(_ value: UInt256) -> [UInt8] {
+        var w = RLPWriter()
+        w.append(uint: value)
+        return w.bytes
+    }
+
+    static func encode(_ info: AccountInfo, storageRoot: Bytes32) -> [UInt8] {
+        var w = RLPWriter()
+        w.appendList { w in
+            w.append(uint: info.nonce)
+            w.append(uint: info.balance)
+            w.append(bytes32: storageRoot)
+            w.append(bytes32: info.codeHash)
+        }
+        return w.bytes
+    }
+}
+
+/// What a state changed since it was last asked: the unit storage persists after a block.
+public struct StateChanges: Sendable {
+    /// New account contents; `.some(nil)` for a deleted account.
+    public var accounts: [Address: AccountInfo?] = [:]
+    /// Accounts whose every slot was dropped before `storage` applies.
+    public var clearedStorage: Set<Address> = []
+    /// Slot values written (zero means deleted).
+    public var storage: [Address: [UInt256: UInt256]] = [:]
+    /// Code by hash, first seen.
+    public var code: [Bytes32: [UInt8]] = [:]
+
+    public init() {}
+    public var isEmpty: Bool { accounts.isEmpty && storage.isEmpty && code.isEmpty && clearedStorage.isEmpty }
+}
+
+/// An account and some of its slots with Merkle proofs (EIP-1186, `eth_getProof`).
+public struct AccountProof: Sendable {
+    public var address: Address
+    public var info: AccountInfo
+    public var storageRoot: Bytes32
+    public var accountProof: [[UInt8]]
+    public var storageProofs: [StorageProof]
+}
+
+public struct StorageProof: Sendable {
+    public var slot: UInt256
+    public var value: UInt256
+    public var proof: [[UInt8]]
 }
 
 extension Log {

@@ -1,0 +1,73 @@
+import KramaaPrimitives
+import KramaaTrie
+
+/// A block: its header and transactions (no ommers or withdrawals on this chain; both lists
+/// are encoded empty so the block has Ethereum's shape).
+public struct Block: Equatable, Sendable {
+    public var header: BlockHeader
+    public var transactions: [Transaction]
+
+    public init(header: BlockHeader, transactions: [Transaction]) {
+        self.header = header
+        self.transactions = transactions
+    }
+
+    public var hash: Bytes32 { header.hash }
+    public var number: UInt64 { header.number }
+
+    /// The body: `rlp([transactions, ommers, withdrawals])`, transactions in their block form.
+    public var encodedBody: [UInt8] {
+        var w = RLPWriter()
+        w.appendList { w in
+            w.appendList { w in
+                for tx in transactions { Block.append(tx, to: &w) }
+            }
+            w.appendList { _ in }
+            w.appendList { _ in }
+        }
+        return w.bytes
+    }
+
+    /// The whole block: `rlp([header, transactions, ommers, withdrawals])`.
+    public var encoded: [UInt8] {
+        let header = self.header.encoded
+        let body = encodedBody
+        var reader = RLPReader(body)
+        let inner = try! reader.readHeader().payload  // the body is a list we just wrote
+        var w = RLPWriter(reservingCapacity: header.count + body.count + 8)
+        w.appendListHeader(payloadLength: header.count + inner.count)
+        w.append(encoded: header)
+        w.append(encoded: body[inner])
+        return w.bytes
+    }
+
+    /// A typed transaction is an RLP string holding its envelope; a legacy one is its list.
+    static func append(_ tx: Transaction, to w: inout RLPWriter) {
+        if tx.type == .legacy { w.append(encoded: tx.encoded) } else { w.append(bytes: tx.encoded) }
+    }
+
+    /// Decodes a body written by `encodedBody`.
+    public static func decodeBody(_ raw: [UInt8]) throws(TransactionError) -> [Transaction] {
+        var transactions: [Transaction] = []
+        do {
+            var outer = RLPReader(raw)
+            var body = try outer.readList()
+            var list = try body.readList()
+            while !list.isAtEnd {
+                let h = try list.readHeader()
+                let bytes = h.isList ? Array(raw[h.start..<h.payload.upperBound]) : Array(raw[h.payload])
+                transactions.append(try Transaction.decode(bytes))
+            }
+        } catch let error as TransactionError {
+            throw error
+        } catch {
+            throw .malformed(field: "block body", error as! RLPError)
+        }
+        return transactions
+    }
+
+    /// The transactions root of a header.
+    public static func transactionsRoot(_ transactions: [Transaction]) -> Bytes32 {
+        MerklePatriciaTrie.orderedRoot(transactions.map(\.encoded))
+    }
+}
