@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaChainTests",
-            dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaTestSupport"]
+            dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaState", "KramaaTrie", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaStateTests",

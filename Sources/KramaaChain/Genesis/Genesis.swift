@@ -120,10 +120,16 @@ public struct Genesis: Equatable, Sendable {
         case let s as String:
             guard let v = try? UInt256(parsing: s) else { throw FormatError(field: field, problem: "not a number: \(s)") }
             return v
-        case let n as NSNumber where n.int64Value >= 0 && !(n is Bool) && n.doubleValue == Double(n.int64Value):
+        case let n as NSNumber where n.int64Value >= 0 && !Genesis.isBoolean(n) && n.doubleValue == Double(n.int64Value):
             return UInt256(UInt64(n.int64Value))
         default: throw FormatError(field: field, problem: "must be a hex or decimal number")
         }
+    }
+
+    /// JSON `true`/`false` arrive as NSNumber too; tell them apart by their stored type.
+    static func isBoolean(_ n: NSNumber) -> Bool {
+        let type = String(cString: n.objCType)
+        return type == "c" || type == "B"
     }
 
     static func uint64(_ value: Any?, _ field: String) throws(FormatError) -> UInt64? {

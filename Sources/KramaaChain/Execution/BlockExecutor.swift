@@ -1,0 +1,162 @@
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+
+/// A transaction with its sender, recovered once when it entered the node.
+public struct SignedTransaction: Sendable, Equatable {
+    public var transaction: Transaction
+    public var sender: Address
+    public var hash: Bytes32
+
+    public init(_ transaction: Transaction, sender: Address, hash: Bytes32? = nil) {
+        self.transaction = transaction
+        self.sender = sender
+        self.hash = hash ?? transaction.hash
+    }
+
+    /// Recovers the sender and checks the signature and chain id.
+    public init(validating transaction: Transaction, chainId: UInt64) throws(TransactionError) {
+        self.init(transaction, sender: try transaction.validatedSender(chainId: chainId))
+    }
+}
+
+/// What executing one included transaction gave, beyond its consensus receipt.
+public struct TransactionOutcome: Sendable, Equatable {
+    public var gasUsed: UInt64
+    public var effectiveGasPrice: UInt256
+    public var createdAddress: Address?
+    /// Return data, or the revert data of a failed call.
+    public var output: [UInt8]
+}
+
+/// A block executed against a state: the sealed header, its transactions and receipts.
+public struct ExecutedBlock: Sendable {
+    public var block: Block
+    public var senders: [Address]
+    public var receipts: [Receipt]
+    public var outcomes: [TransactionOutcome]
+    /// Candidates left out because they can never be included as they are (nonce too low,
+    /// insufficient funds, ...), with the reason.
+    public var rejected: [(hash: Bytes32, error: InvalidTransactionError)]
+}
+
+/// Builds and executes blocks under the chain's rules: each transaction through the state
+/// transition, receipts, roots and the header.
+public struct BlockExecutor {
+    public let config: ChainConfig
+    public let precompiles: [Address: PrecompileFunction]
+    public let codeCache: CodeCache
+
+    public init(config: ChainConfig, precompiles: [Address: PrecompileFunction] = Precompiles.cancun,
+                codeCache: CodeCache = CodeCache()) {
+        self.config = config
+        self.precompiles = precompiles
+        self.codeCache = codeCache
+    }
+
+    /// The header fields of the child of `parent` that do not depend on its transactions.
+    public func childHeader(of parent: BlockHeader, timestamp: UInt64, coinbase: Address) -> BlockHeader {
+        var header = BlockHeader(
+            parentHash: parent.hash, coinbase: coinbase, stateRoot: .zero, number: parent.number + 1,
+            gasLimit: parent.gasLimit, timestamp: max(timestamp, parent.timestamp + 1),
+            baseFeePerGas: FeeMarket.nextBaseFee(parent: parent, policy: config.feePolicy))
+        header.mixHash = Keccak256.hash(parent.hash.bytes + header.number.bigEndianBytes)
+        return header
+    }
+
+    func context(_ header: BlockHeader) -> BlockContext {
+        BlockContext(coinbase: header.coinbase, number: header.number, timestamp: header.timestamp,
+                     gasLimit: header.gasLimit, baseFee: header.baseFeePerGas, prevRandao: header.mixHash,
+                     chainId: config.chainId, blobBaseFee: BlobRules.blobBaseFee(excessBlobGas: 0))
+    }
+
+    /// Builds a block on `header` (from `childHeader`) from `candidates` in order: a candidate
+    /// that does not fit the gas left is skipped; one that can never be valid is rejected.
+    /// Commits the result to `state` and fills in the header's roots.
+    public func build(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState) -> ExecutedBlock {
+        var run = Run(executor: self, header: header, state: state)
+        // Once one of a sender's transactions is left out, its later nonces cannot run either.
+        var skipped: Set<Address> = []
+        for candidate in candidates where !skipped.contains(candidate.sender) {
+            guard run.gasUsed + candidate.transaction.gasLimit <= header.gasLimit, config.mayTransact(candidate.sender) else {
+                skipped.insert(candidate.sender)
+                continue
+            }
+            do {
+                try run.apply(candidate)
+            } catch {
+                skipped.insert(candidate.sender)
+                switch error {
+                case .nonceTooHigh, .feeCapTooLow, .gasLimitReached: break  // may fit a later block
+                default: run.rejected.append((candidate.hash, error))
+                }
+            }
+        }
+        return run.seal()
+    }
+
+    /// One block's execution in progress over one journal.
+    struct Run {
+        let executor: BlockExecutor
+        var header: BlockHeader
+        let state: InMemoryState
+        let journaled: JournaledState
+        let transition: StateTransition
+        var gasUsed: UInt64 = 0
+        var included: [SignedTransaction] = []
+        var receipts: [Receipt] = []
+        var outcomes: [TransactionOutcome] = []
+        var rejected: [(hash: Bytes32, error: InvalidTransactionError)] = []
+
+        init(executor: BlockExecutor, header: BlockHeader, state: InMemoryState) {
+            self.executor = executor
+            self.header = header
+            self.state = state
+            journaled = JournaledState(backend: state, codeCache: executor.codeCache)
+            transition = StateTransition(block: executor.context(header), precompiles: executor.precompiles)
+        }
+
+        mutating func apply(_ candidate: SignedTransaction) throws(InvalidTransactionError) {
+            let tx = candidate.transaction
+            if tx.type == .blob { throw .transaction(.typeNotSupported(tx.type.rawValue)) }
+            let result = try transition.apply(tx, sender: candidate.sender, to: journaled)
+            gasUsed += result.gasUsed
+            included.append(candidate)
+            receipts.append(Receipt(type: tx.type, success: result.success, cumulativeGasUsed: gasUsed, logs: result.logs))
+            outcomes.append(TransactionOutcome(
+                gasUsed: result.gasUsed, effectiveGasPrice: tx.effectiveGasPrice(baseFee: header.baseFeePerGas) ?? .zero,
+                createdAddress: result.createdAddress, output: result.output))
+        }
+
+        mutating func seal() -> ExecutedBlock {
+            state.commit(journaled)
+            header.gasUsed = gasUsed
+            header.stateRoot = state.stateRoot
+            let transactions = included.map(\.transaction)
+            header.transactionsRoot = Block.transactionsRoot(transactions)
+            header.receiptsRoot = Receipt.root(receipts)
+            var bloom = Bloom()
+            for r in receipts { bloom.formUnion(r.bloom) }
+            header.logsBloom = bloom
+            return ExecutedBlock(block: Block(header: header, transactions: transactions), senders: included.map(\.sender),
+                                 receipts: receipts, outcomes: outcomes, rejected: rejected)
+        }
+    }
+}
+
+extension Genesis {
+    /// Writes the allocations into `state` and returns block 0.
+    public func makeBlock(into state: InMemoryState) -> Block {
+        for (address, a) in alloc {
+            state.set(address, nonce: a.nonce, balance: a.balance, code: a.code, storage: a.storage)
+        }
+        var header = BlockHeader(parentHash: .zero, coinbase: coinbase, stateRoot: state.stateRoot, number: 0,
+                                 gasLimit: gasLimit, timestamp: timestamp, baseFeePerGas: baseFeePerGas)
+        header.extraData = extraData
+        return Block(header: header, transactions: [])
+    }
+}
+
+extension UInt64 {
+    var bigEndianBytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (56 - 8 * UInt64($0))) } }
+}

@@ -1,0 +1,216 @@
+import KramaaEVM
+import KramaaPrimitives
+
+/// Limits and prices the pool enforces.
+public struct TxPoolConfig: Sendable {
+    /// Most transactions held, pending and queued together.
+    public var capacity = 20_000
+    /// Most future-nonce transactions one sender may hold.
+    public var maxQueuedPerSender = 64
+    /// Largest encoded transaction accepted (geth: 128 KiB).
+    public var maxTransactionSize = 128 * 1024
+    /// Percent by which a replacement must raise both the tip and the fee cap.
+    public var priceBumpPercent: UInt64 = 10
+    /// Smallest tip accepted (zero under the zero-fee policy).
+    public var minimumTip: UInt256 = .zero
+    /// Whether legacy transactions without EIP-155 chain id protection are accepted.
+    public var allowUnprotected = false
+
+    public init() {}
+}
+
+/// Transactions waiting for a block, per sender in nonce order: pending ones can run next
+/// (no nonce gap from the account's nonce), queued ones wait for the gap to close. Pure: the
+/// caller passes the state to check against and tells it what blocks included.
+public final class TxPool {
+    public struct Entry: Sendable {
+        public var signed: SignedTransaction
+        /// Arrival order, to break ties between equal tips.
+        var sequence: UInt64
+    }
+
+    public let chain: ChainConfig
+    public let config: TxPoolConfig
+    /// Per sender, by nonce.
+    private var bySender: [Address: [UInt64: Entry]] = [:]
+    private var byHash: [Bytes32: Address] = [:]
+    private var sequence: UInt64 = 0
+
+    public init(chain: ChainConfig, config: TxPoolConfig = TxPoolConfig()) {
+        self.chain = chain
+        self.config = config
+    }
+
+    public var count: Int { byHash.count }
+    public func contains(_ hash: Bytes32) -> Bool { byHash[hash] != nil }
+
+    /// The transaction with this hash, if the pool holds it.
+    public func transaction(_ hash: Bytes32) -> SignedTransaction? {
+        guard let sender = byHash[hash] else { return nil }
+        return bySender[sender]?.values.first { $0.signed.hash == hash }?.signed
+    }
+
+    /// The nonce the sender's next transaction should carry: the account nonce plus its
+    /// consecutive pending transactions.
+    public func nextNonce(_ sender: Address, state: StateBackend) -> UInt64 {
+        var nonce = state.account(sender)?.nonce ?? 0
+        while bySender[sender]?[nonce] != nil { nonce += 1 }
+        return nonce
+    }
+
+    /// Validates and adds a transaction; returns the hash of a transaction it replaced.
+    @discardableResult
+    public func add(_ tx: Transaction, encodedSize: Int, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
+        let hash = tx.hash
+        if byHash[hash] != nil { throw .alreadyKnown }
+        if encodedSize > config.maxTransactionSize { throw .oversizedData(size: encodedSize, limit: config.maxTransactionSize) }
+        if tx.type == .blob { throw .typeNotSupported(tx.type) }
+        if tx.type == .legacy && tx.chainId == nil && !config.allowUnprotected { throw .unprotected }
+        let sender: Address
+        do { sender = try tx.validatedSender(chainId: chain.chainId) } catch { throw .invalid(error) }
+        if !chain.mayTransact(sender) { throw .senderNotAllowed(sender) }
+        if tx.gasLimit > head.gasLimit { throw .exceedsBlockGasLimit(gas: tx.gasLimit, limit: head.gasLimit) }
+        if tx.maxPriorityFeePerGas < config.minimumTip { throw .underpriced(tip: tx.maxPriorityFeePerGas, minimum: config.minimumTip) }
+        if tx.maxFeePerGas < head.baseFeePerGas { throw .feeCapBelowBaseFee(feeCap: tx.maxFeePerGas, baseFee: head.baseFeePerGas) }
+        let account = state.account(sender)
+        let accountNonce = account?.nonce ?? 0
+        if tx.nonce < accountNonce { throw .nonceTooLow(next: accountNonce, got: tx.nonce) }
+        let cost = UInt256(tx.gasLimit) &* tx.maxFeePerGas &+ tx.value
+        let balance = account?.balance ?? .zero
+        if balance < cost { throw .insufficientFunds(have: balance, want: cost) }
+
+        var replaced: Bytes32?
+        if let existing = bySender[sender]?[tx.nonce] {
+            let old = existing.signed.transaction
+            guard Self.bumped(tx.maxFeePerGas, over: old.maxFeePerGas, percent: config.priceBumpPercent),
+                  Self.bumped(tx.maxPriorityFeePerGas, over: old.maxPriorityFeePerGas, percent: config.priceBumpPercent)
+            else { throw .replacementUnderpriced }
+            replaced = existing.signed.hash
+        } else {
+            let next = nextNonce(sender, state: state)
+            if tx.nonce > next {
+                let queued = (bySender[sender] ?? [:]).keys.filter { $0 > next }.count
+                if queued >= config.maxQueuedPerSender { throw .accountLimitExceeded(sender) }
+            }
+            if byHash.count >= config.capacity { try evictCheaperThan(tx, sender: sender) }
+        }
+        if let replaced { byHash[replaced] = nil }
+        sequence += 1
+        bySender[sender, default: [:]][tx.nonce] = Entry(signed: SignedTransaction(tx, sender: sender, hash: hash), sequence: sequence)
+        byHash[hash] = sender
+        return replaced
+    }
+
+    /// `new` ≥ `old` × (100 + percent) / 100.
+    static func bumped(_ new: UInt256, over old: UInt256, percent: UInt64) -> Bool {
+        new &* UInt256(100) >= old &* UInt256(100 + percent)
+    }
+
+    /// Makes room by dropping the cheapest last-nonce transaction of another sender, if it is
+    /// cheaper than `tx`; dropping only last nonces never opens a gap.
+    private func evictCheaperThan(_ tx: Transaction, sender: Address) throws(TxPoolError) {
+        var cheapest: (Address, UInt64, UInt256)?
+        for (other, entries) in bySender where other != sender {
+            guard let last = entries.keys.max(), let entry = entries[last] else { continue }
+            let price = entry.signed.transaction.maxFeePerGas
+            if cheapest == nil || price < cheapest!.2 { cheapest = (other, last, price) }
+        }
+        guard let (victim, nonce, price) = cheapest, price < tx.maxFeePerGas else { throw .full }
+        remove(victim, nonce: nonce)
+    }
+
+    private func remove(_ sender: Address, nonce: UInt64) {
+        guard let entry = bySender[sender]?.removeValue(forKey: nonce) else { return }
+        byHash[entry.signed.hash] = nil
+        if bySender[sender]?.isEmpty == true { bySender[sender] = nil }
+    }
+
+    /// Removes a transaction (for example one a block builder found can never be included).
+    public func remove(hash: Bytes32) {
+        guard let sender = byHash[hash], let nonce = bySender[sender]?.first(where: { $0.value.signed.hash == hash })?.key else { return }
+        remove(sender, nonce: nonce)
+    }
+
+    /// After a block: drops every transaction whose nonce the state has passed.
+    public func prune(state: StateBackend) {
+        for sender in Array(bySender.keys) {
+            let nonce = state.account(sender)?.nonce ?? 0
+            for stale in bySender[sender]!.keys where stale < nonce { remove(sender, nonce: stale) }
+        }
+    }
+
+    /// The transactions that can run now, in the order a block should try them: per sender by
+    /// nonce, across senders by the tip they pay at `baseFee` (then by arrival).
+    public func pending(state: StateBackend, baseFee: UInt256) -> [SignedTransaction] {
+        var queues: [[Entry]] = []
+        for (sender, entries) in bySender {
+            var nonce = state.account(sender)?.nonce ?? 0
+            var run: [Entry] = []
+            while let e = entries[nonce] { run.append(e); nonce += 1 }
+            if !run.isEmpty { queues.append(run) }
+        }
+        func tip(_ e: Entry) -> UInt256 {
+            let t = e.signed.transaction
+            return t.maxFeePerGas < baseFee ? .zero : Swift.min(t.maxPriorityFeePerGas, t.maxFeePerGas &- baseFee)
+        }
+        // Heads ordered best first: higher tip, then earlier arrival.
+        func better(_ a: Entry, _ b: Entry) -> Bool {
+            let ta = tip(a), tb = tip(b)
+            return ta != tb ? ta > tb : a.sequence < b.sequence
+        }
+        var heap = Heap<(Int, Int)>(by: { better(queues[$0.0][$0.1], queues[$1.0][$1.1]) })
+        for i in queues.indices { heap.push((i, 0)) }
+        var out: [SignedTransaction] = []
+        while let (q, i) = heap.pop() {
+            out.append(queues[q][i].signed)
+            if i + 1 < queues[q].count { heap.push((q, i + 1)) }
+        }
+        return out
+    }
+
+    /// Counts of transactions that can run now and that wait for a nonce gap.
+    public func counts(state: StateBackend) -> (pending: Int, queued: Int) {
+        var pending = 0
+        for (sender, entries) in bySender {
+            var nonce = state.account(sender)?.nonce ?? 0
+            while entries[nonce] != nil { pending += 1; nonce += 1 }
+        }
+        return (pending, byHash.count - pending)
+    }
+}
+
+/// A binary heap ordered by `areInOrder` (the first element is the one that should come first).
+struct Heap<Element> {
+    private var items: [Element] = []
+    private let areInOrder: (Element, Element) -> Bool
+
+    init(by areInOrder: @escaping (Element, Element) -> Bool) { self.areInOrder = areInOrder }
+
+    mutating func push(_ e: Element) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard areInOrder(items[i], items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var best = i
+            if l < items.count && areInOrder(items[l], items[best]) { best = l }
+            if r < items.count && areInOrder(items[r], items[best]) { best = r }
+            if best == i { break }
+            items.swapAt(i, best)
+            i = best
+        }
+        return top
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import KramaaChain
+import KramaaPrimitives
+import KramaaState
+import KramaaTrie
+import Testing
+
+@Suite struct BlockExecutorTests {
+    typealias F = ChainFixtures
+
+    @Test func buildsABlockWhoseHeaderCommitsToItsContents() throws {
+        let (state, genesis) = F.chain()
+        let executor = BlockExecutor(config: F.genesis().config)
+        let txs = [F.transfer(from: 0, nonce: 0, value: 5), F.transfer(from: 1, nonce: 0, value: 7), F.transfer(from: 0, nonce: 1, value: 1)]
+        let header = executor.childHeader(of: genesis, timestamp: 10, coinbase: Address(word: UInt256(0xc0)))
+        let built = executor.build(header, candidates: txs.enumerated().map { SignedTransaction($1, sender: F.addresses[$0 == 1 ? 1 : 0]) },
+                                   state: state)
+        let block = built.block
+        #expect(block.transactions.count == 3 && built.rejected.isEmpty)
+        #expect(block.header.gasUsed == 63_000)
+        #expect(built.receipts.map(\.cumulativeGasUsed) == [21_000, 42_000, 63_000])
+        #expect(block.header.transactionsRoot == MerklePatriciaTrie.orderedRoot(txs.map(\.encoded)))
+        #expect(block.header.receiptsRoot == Receipt.root(built.receipts))
+        #expect(block.header.stateRoot == state.stateRoot)
+        #expect(block.header.parentHash == genesis.hash && block.header.number == 1)
+        #expect(state.account(Address(word: UInt256(0xbeef)))?.balance == UInt256(13))
+        #expect(try BlockHeader.decode(block.header.encoded) == block.header)
+        #expect(try Block.decodeBody(block.encodedBody) == block.transactions)
+        for r in built.receipts { #expect(try Receipt.decode(r.encoded) == r) }
+    }
+
+    @Test func aSendersGapOrFailureSkipsItsLaterNoncesAndDropsOnlyHopelessOnes() {
+        let (state, genesis) = F.chain()
+        let executor = BlockExecutor(config: F.genesis().config)
+        let header = executor.childHeader(of: genesis, timestamp: 10, coinbase: .zero)
+        let candidates = [
+            SignedTransaction(F.transfer(from: 0, nonce: 1), sender: F.addresses[0]),  // gap: kept for later
+            SignedTransaction(F.transfer(from: 0, nonce: 2), sender: F.addresses[0]),
+            SignedTransaction(F.transfer(from: 1, nonce: 0, value: UInt64.max), sender: F.addresses[1]),  // can never pay
+        ]
+        let built = executor.build(header, candidates: candidates, state: state)
+        #expect(built.block.transactions.isEmpty)
+        #expect(built.rejected.map(\.hash) == [candidates[2].hash])
+    }
+
+    @Test func baseFeeFollowsEIP1559AndStaysZeroUnderTheZeroFeePolicy() {
+        var parent = BlockHeader(parentHash: .zero, coinbase: .zero, stateRoot: .zero, number: 1, gasLimit: 30_000_000,
+                                 timestamp: 1, baseFeePerGas: UInt256(1_000_000_000))
+        parent.gasUsed = 30_000_000
+        #expect(FeeMarket.nextBaseFee(parent: parent, policy: .eip1559) == UInt256(1_125_000_000))
+        parent.gasUsed = 0
+        #expect(FeeMarket.nextBaseFee(parent: parent, policy: .eip1559) == UInt256(875_000_000))
+        parent.gasUsed = 15_000_000
+        #expect(FeeMarket.nextBaseFee(parent: parent, policy: .eip1559) == UInt256(1_000_000_000))
+        #expect(FeeMarket.nextBaseFee(parent: parent, policy: .zero) == .zero)
+    }
+
+    @Test func zeroFeeChainAcceptsGasPriceZero() {
+        let genesis = F.genesis(policy: .zero)
+        let (state, head) = F.chain(genesis)
+        let executor = BlockExecutor(config: genesis.config)
+        let tx = F.transfer(from: 0, nonce: 0, value: 3, tip: 0, feeCap: 0)
+        let built = executor.build(executor.childHeader(of: head, timestamp: 5, coinbase: .zero),
+                                   candidates: [SignedTransaction(tx, sender: F.addresses[0])], state: state)
+        #expect(built.block.transactions.count == 1)
+        #expect(state.account(F.addresses[0])?.balance == F.funds &- UInt256(3))
+    }
+
+    @Test func genesisFileParsesAndNamesTheBadField() throws {
+        let good = """
+        {"config":{"chainId":99,"kramaa":{"blockPeriodSeconds":0,"emptyBlocks":true,"feePolicy":"zero",
+         "validators":["0x0000000000000000000000000000000000000001"],"allowList":["0x00000000000000000000000000000000000000aa"]}},
+         "gasLimit":"0x1c9c380","alloc":{"00000000000000000000000000000000000000aa":{"balance":"1000","storage":{"0x1":"0x2"}}}}
+        """
+        let g = try Genesis.parse(Data(good.utf8))
+        #expect(g.config.chainId == 99 && g.config.blockPeriodSeconds == 0 && g.config.emptyBlocks && g.config.feePolicy == .zero)
+        #expect(g.baseFeePerGas == .zero && g.gasLimit == 30_000_000)
+        #expect(g.alloc[Address(word: UInt256(0xaa))]?.storage[UInt256(1)] == UInt256(2))
+        let bad: [(String, String)] = [
+            ("[]", "(document)"),
+            (#"{"alloc":{}}"#, "config"),
+            (#"{"config":{"chainId":0}}"#, "config.chainId"),
+            (#"{"config":{"chainId":1,"kramaa":{"feePolicy":"free"}}}"#, "config.kramaa.feePolicy"),
+            (#"{"config":{"chainId":1},"alloc":{"0x12":{}}}"#, "alloc[0x12]"),
+            (#"{"config":{"chainId":1},"gasLimit":"lots"}"#, "gasLimit"),
+        ]
+        for (text, field) in bad {
+            #expect(throws: Genesis.FormatError.self) { try Genesis.parse(Data(text.utf8)) }
+            do { _ = try Genesis.parse(Data(text.utf8)) } catch { #expect(error.field == field, "\(error)") }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import KramaaChain
+import KramaaPrimitives
+import Testing
+
+@Suite struct TxPoolTests {
+    typealias F = ChainFixtures
+
+
+    @Test func futureNonceWaitsUntilTheGapCloses() throws {
+        let (state, head) = F.chain()
+        let pool = TxPool(chain: F.genesis().config)
+        try pool.add(F.transfer(from: 0, nonce: 1), encodedSize: 100, state: state, head: head)
+        #expect(pool.counts(state: state) == (pending: 0, queued: 1))
+        #expect(pool.pending(state: state, baseFee: head.baseFeePerGas).isEmpty)
+        try pool.add(F.transfer(from: 0, nonce: 0), encodedSize: 100, state: state, head: head)
+        #expect(pool.counts(state: state) == (pending: 2, queued: 0))
+        #expect(pool.pending(state: state, baseFee: head.baseFeePerGas).map(\.transaction.nonce) == [0, 1])
+        #expect(pool.nextNonce(F.addresses[0], state: state) == 2)
+    }
+
+    @Test func refusalsCarryGethsMessagesAndLeaveThePoolUnchanged() throws {
+        let (state, head) = F.chain(F.genesis(allowList: Set(F.addresses.prefix(3))))
+        let pool = TxPool(chain: F.genesis(allowList: Set(F.addresses.prefix(3))).config)
+        try pool.add(F.transfer(from: 0, nonce: 0), encodedSize: 100, state: state, head: head)
+        let legacy = Transaction(type: .legacy, chainId: nil, nonce: 0, maxFeePerGas: UInt256(10_000_000_000), gasLimit: 21_000,
+                                 to: .zero).signed(with: F.keys[1])
+        let cases: [(Transaction, Int, String)] = [
+            (F.transfer(from: 0, nonce: 0), 100, "already known"),
+            (F.transfer(from: 1, nonce: 0, chainId: 1), 100, "invalid chain id for signer"),
+            (F.transfer(from: 1, nonce: 0, gas: 20_000), 100, "intrinsic gas too low"),
+            (F.transfer(from: 1, nonce: 0, gas: 40_000_000), 100, "exceeds block gas limit"),
+            (F.transfer(from: 1, nonce: 0, value: UInt64.max, feeCap: UInt64.max / 1_000_000), 100, "insufficient funds for gas * price + value"),
+            (F.transfer(from: 1, nonce: 0, tip: 1, feeCap: 1), 100, "transaction underpriced"),
+            (F.transfer(from: 1, nonce: 0), 200_000, "oversized data"),
+            (F.transfer(from: 3, nonce: 0), 100, "sender not allowed"),
+            (legacy, 100, "only replay-protected (EIP-155) transactions allowed over RPC"),
+        ]
+        for (tx, size, message) in cases {
+            #expect(throws: TxPoolError.self) { try pool.add(tx, encodedSize: size, state: state, head: head) }
+            do {
+                try pool.add(tx, encodedSize: size, state: state, head: head)
+            } catch {
+                #expect(error.description.hasPrefix(message), "\(error.description)")
+            }
+            #expect(pool.count == 1)
+        }
+    }
+
+    @Test func nonceBelowTheAccountsIsRefused() throws {
+        let (state, head) = F.chain()
+        let executor = BlockExecutor(config: F.genesis().config)
+        let built = executor.build(executor.childHeader(of: head, timestamp: 1, coinbase: .zero),
+                                   candidates: [SignedTransaction(F.transfer(from: 0, nonce: 0), sender: F.addresses[0])], state: state)
+        #expect(built.block.transactions.count == 1)
+        let pool = TxPool(chain: F.genesis().config)
+        #expect(throws: TxPoolError.nonceTooLow(next: 1, got: 0)) {
+            try pool.add(F.transfer(from: 0, nonce: 0, value: 2), encodedSize: 100, state: state, head: built.block.header)
+        }
+    }
+
+    @Test func replacementNeedsTenPercentMoreOnTipAndFeeCap() throws {
+        let (state, head) = F.chain()
+        let pool = TxPool(chain: F.genesis().config)
+        try pool.add(F.transfer(from: 0, nonce: 0, tip: 1_000_000_000, feeCap: 10_000_000_000), encodedSize: 100, state: state, head: head)
+        #expect(throws: TxPoolError.replacementUnderpriced) {
+            try pool.add(F.transfer(from: 0, nonce: 0, tip: 1_050_000_000, feeCap: 11_000_000_000), encodedSize: 100, state: state, head: head)
+        }
+        let better = F.transfer(from: 0, nonce: 0, tip: 1_100_000_000, feeCap: 11_000_000_000)
+        let replaced = try pool.add(better, encodedSize: 100, state: state, head: head)
+        #expect(replaced != nil && pool.count == 1)
+        #expect(pool.pending(state: state, baseFee: head.baseFeePerGas).first?.hash == better.hash)
+    }
+
+    @Test func fullPoolEvictsOnlyForABetterPrice() throws {
+        let (state, head) = F.chain()
+        var config = TxPoolConfig()
+        config.capacity = 2
+        let pool = TxPool(chain: F.genesis().config, config: config)
+        try pool.add(F.transfer(from: 0, nonce: 0, feeCap: 5_000_000_000), encodedSize: 100, state: state, head: head)
+        try pool.add(F.transfer(from: 1, nonce: 0, feeCap: 6_000_000_000), encodedSize: 100, state: state, head: head)
+        #expect(throws: TxPoolError.full) {
+            try pool.add(F.transfer(from: 2, nonce: 0, feeCap: 4_000_000_000), encodedSize: 100, state: state, head: head)
+        }
+        try pool.add(F.transfer(from: 2, nonce: 0, feeCap: 7_000_000_000), encodedSize: 100, state: state, head: head)
+        #expect(pool.count == 2)
+        #expect(!pool.pending(state: state, baseFee: head.baseFeePerGas).contains { $0.sender == F.addresses[0] })
+    }
+
+    @Test func pendingOrderPrefersHigherTipsThenArrival() throws {
+        let (state, head) = F.chain()
+        let pool = TxPool(chain: F.genesis().config)
+        try pool.add(F.transfer(from: 0, nonce: 0, tip: 1), encodedSize: 100, state: state, head: head)
+        try pool.add(F.transfer(from: 0, nonce: 1, tip: 9_000_000_000), encodedSize: 100, state: state, head: head)
+        try pool.add(F.transfer(from: 1, nonce: 0, tip: 2), encodedSize: 100, state: state, head: head)
+        try pool.add(F.transfer(from: 2, nonce: 0, tip: 2), encodedSize: 100, state: state, head: head)
+        let order = pool.pending(state: state, baseFee: head.baseFeePerGas).map { ($0.sender, $0.transaction.nonce) }
+        let a = F.addresses
+        #expect(order.map(\.0) == [a[1], a[2], a[0], a[0]])
+        #expect(order.map(\.1) == [0, 0, 0, 1])
+    }
+}
