@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -67,6 +68,13 @@ let package = Package(
             name: "KramaaState",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaTrie"]
         ),
+        .target(
+            name: "KramaaStorage",
+            dependencies: [
+                "KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "KramaaStateTest",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState"],
@@ -100,6 +108,10 @@ let package = Package(
         .testTarget(
             name: "KramaaChainTests",
             dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaState", "KramaaTrie", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaStorageTests",
+            dependencies: ["KramaaStorage", "KramaaChain", "KramaaState", "KramaaEVM", "KramaaPrimitives"]
         ),
         .testTarget(
             name: "KramaaStateTests",

@@ -27,6 +27,13 @@ public struct TransactionOutcome: Sendable, Equatable {
     public var createdAddress: Address?
     /// Return data, or the revert data of a failed call.
     public var output: [UInt8]
+
+    public init(gasUsed: UInt64, effectiveGasPrice: UInt256, createdAddress: Address?, output: [UInt8]) {
+        self.gasUsed = gasUsed
+        self.effectiveGasPrice = effectiveGasPrice
+        self.createdAddress = createdAddress
+        self.output = output
+    }
 }
 
 /// A block executed against a state: the sealed header, its transactions and receipts.

@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+
+extension ChainStore {
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try db.read { db in try body(db) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .decode("\(error)")
+        }
+    }
+
+    /// The genesis document the chain was initialised with, nil for an empty database.
+    public func genesisDocument() throws(StoreError) -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'genesis'") }
+    }
+
+    /// The highest stored block number.
+    public func headNumber() throws(StoreError) -> UInt64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(number) FROM headers").map { UInt64($0) } }
+    }
+
+    public func header(number: UInt64) throws(StoreError) -> BlockHeader? {
+        try read { db in
+            try Data.fetchOne(db, sql: "SELECT rlp FROM headers WHERE number = ?", arguments: [Int64(number)])
+                .map { try BlockHeader.decode(Array($0)) }
+        }
+    }
+
+    public func number(ofHash hash: Bytes32) throws(StoreError) -> UInt64? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT number FROM headers WHERE hash = ?", arguments: [Data(hash.bytes)]).map { UInt64($0) }
+        }
+    }
+
+    public func block(number: UInt64) throws(StoreError) -> Block? {
+        guard let header = try header(number: number) else { return nil }
+        let body = try read { db in
+            try Data.fetchOne(db, sql: "SELECT rlp FROM bodies WHERE number = ?", arguments: [Int64(number)])
+        }
+        guard let body else { throw .decode("block \(number) has a header but no body") }
+        do {
+            return Block(header: header, transactions: try Block.decodeBody(Array(body)))
+        } catch {
+            throw .decode("body of block \(number): \(error)")
+        }
+    }
+
+    public func receipts(number: UInt64) throws(StoreError) -> StoredReceipts? {
+        try read { db in
+            try Data.fetchOne(db, sql: "SELECT rlp FROM receipts WHERE number = ?", arguments: [Int64(number)])
+                .map { try StoredReceipts.decode(Array($0)) }
+        }
+    }
+
+    /// Where a transaction was included: block number and index.
+    public func transactionLocation(_ hash: Bytes32) throws(StoreError) -> (number: UInt64, index: Int)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT number, idx FROM transactions WHERE hash = ?", arguments: [Data(hash.bytes)])
+                .map { (UInt64($0["number"] as Int64), $0["idx"] as Int) }
+        }
+    }
+
+    /// Logs matching `filter`, in chain order. The index narrows the blocks by address or
+    /// first topic; each candidate block's receipts give the logs themselves.
+    public func logs(_ filter: LogFilter, limit: Int = 10_000) throws(StoreError) -> [LocatedLog] {
+        let from = Int64(filter.fromBlock), to = Int64(min(filter.toBlock, UInt64(Int64.max)))
+        let numbers: [Int64] = try read { db in
+            if !filter.addresses.isEmpty {
+                let marks = filter.addresses.map { _ in "?" }.joined(separator: ",")
+                var args: [DatabaseValueConvertible] = filter.addresses.map { Data($0.bytes) }
+                args += [from, to]
+                return try Int64.fetchAll(db, sql: "SELECT DISTINCT number FROM logs WHERE address IN (\(marks)) AND number BETWEEN ? AND ? ORDER BY number",
+                                          arguments: StatementArguments(args))
+            }
+            if let first = filter.topics.first, let wanted = first, !wanted.isEmpty {
+                let marks = wanted.map { _ in "?" }.joined(separator: ",")
+                var args: [DatabaseValueConvertible] = wanted.map { Data($0.bytes) }
+                args += [from, to]
+                return try Int64.fetchAll(db, sql: "SELECT DISTINCT number FROM logs WHERE topic0 IN (\(marks)) AND number BETWEEN ? AND ? ORDER BY number",
+                                          arguments: StatementArguments(args))
+            }
+            return try Int64.fetchAll(db, sql: "SELECT DISTINCT number FROM logs WHERE number BETWEEN ? AND ? ORDER BY number",
+                                      arguments: [from, to])
+        }
+        var out: [LocatedLog] = []
+        for n in numbers {
+            guard let block = try block(number: UInt64(n)), let stored = try receipts(number: UInt64(n)) else { continue }
+            out += Self.locate(block: block, receipts: stored.receipts).filter { filter.matches($0.log) }
+            if out.count > limit { throw .decode("query returned more than \(limit) results") }
+        }
+        return out
+    }
+
+    /// Every log of a block with its position.
+    public static func locate(block: Block, receipts: [Receipt]) -> [LocatedLog] {
+        var out: [LocatedLog] = []
+        var index = 0
+        let hash = block.hash
+        for (i, receipt) in receipts.enumerated() {
+            let txHash = block.transactions[i].hash
+            for log in receipt.logs {
+                out.append(LocatedLog(log: log, blockNumber: block.number, blockHash: hash, transactionHash: txHash,
+                                      transactionIndex: i, logIndex: index))
+                index += 1
+            }
+        }
+        return out
+    }
+
+    /// Loads the flat state into `state` and checks it against the head's state root.
+    public func loadState(into state: InMemoryState, head: BlockHeader) throws(StoreError) {
+        try read { db in
+            var storage: [Data: [UInt256: UInt256]] = [:]
+            let slots = try Row.fetchCursor(db, sql: "SELECT address, slot, value FROM storage")
+            while let row = try slots.next() {
+                let slot = try UInt256(bigEndianBytes: row["slot"] as Data)
+                storage[row["address"] as Data, default: [:]][slot] = try UInt256(bigEndianBytes: row["value"] as Data)
+            }
+            let accounts = try Row.fetchCursor(db, sql: "SELECT a.address, a.nonce, a.balance, a.code_hash, c.bytes FROM accounts a LEFT JOIN code c ON c.hash = a.code_hash")
+            while let row = try accounts.next() {
+                let key = row["address"] as Data
+                state.set(try Address(key), nonce: UInt64(bitPattern: row["nonce"] as Int64),
+                          balance: try UInt256(bigEndianBytes: row["balance"] as Data),
+                          code: Array((row["bytes"] as Data?) ?? Data()), storage: storage[key] ?? [:])
+            }
+        }
+        _ = state.takeChanges()
+        let root = state.stateRoot
+        if root != head.stateRoot {
+            throw .stateMismatch(head: head.number, expected: head.stateRoot.description, found: root.description)
+        }
+    }
+}

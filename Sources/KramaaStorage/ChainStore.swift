@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+
+/// The chain on disk: SQLite through GRDB in WAL mode. Headers, bodies, receipts, a
+/// transaction index, a logs index and the flat world state (accounts, storage, code).
+/// A block and the state changes it made are written in one SQLite transaction with
+/// `synchronous=FULL`, so a block reported as stored survives kill -9 and power loss.
+public final class ChainStore: Sendable {
+    public let path: String
+    let db: DatabasePool
+
+    /// Opens (creating if needed) the database at `path`, migrates it, and checks it.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            db = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+        do {
+            let check = try db.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
+            if check != "ok" { throw StoreError.corrupt(path: path, reason: check ?? "quick_check gave nothing") }
+            try Self.migrator.migrate(db)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .corrupt(path: path, reason: "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                CREATE TABLE headers(number INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, rlp BLOB NOT NULL);
+                CREATE TABLE bodies(number INTEGER PRIMARY KEY, rlp BLOB NOT NULL);
+                CREATE TABLE receipts(number INTEGER PRIMARY KEY, rlp BLOB NOT NULL);
+                CREATE TABLE transactions(hash BLOB PRIMARY KEY, number INTEGER NOT NULL, idx INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE logs(number INTEGER NOT NULL, log_index INTEGER NOT NULL, address BLOB NOT NULL,
+                                  topic0 BLOB, PRIMARY KEY(number, log_index)) WITHOUT ROWID;
+                CREATE INDEX logs_by_address ON logs(address, number);
+                CREATE INDEX logs_by_topic0 ON logs(topic0, number);
+                CREATE TABLE accounts(address BLOB PRIMARY KEY, nonce INTEGER NOT NULL, balance BLOB NOT NULL,
+                                      code_hash BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE storage(address BLOB NOT NULL, slot BLOB NOT NULL, value BLOB NOT NULL,
+                                     PRIMARY KEY(address, slot)) WITHOUT ROWID;
+                CREATE TABLE code(hash BLOB PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }
+
+    // MARK: Writing
+
+    /// Stores the genesis document, block 0 and the genesis state; fails if a chain is there.
+    public func initialize(genesisDocument: Data, block: Block, changes: StateChanges) throws(StoreError) {
+        try write { db in
+            if try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'genesis'") != nil {
+                throw StoreError.alreadyInitialized(path: self.path)
+            }
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('genesis', ?)", arguments: [genesisDocument])
+            try Self.insert(block: block, receipts: StoredReceipts(receipts: [], senders: [], outcomes: []), db: db)
+            try Self.apply(changes, db: db)
+        }
+    }
+
+    /// Appends an executed block and the state changes it made, atomically.
+    public func append(_ executed: ExecutedBlock, changes: StateChanges) throws(StoreError) {
+        try write { db in
+            let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
+            try Self.insert(block: executed.block, receipts: stored, db: db)
+            try Self.apply(changes, db: db)
+        }
+    }
+
+    private func write(_ body: (Database) throws -> Void) throws(StoreError) {
+        do {
+            try db.write { db in try body(db) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .write("\(error)")
+        }
+    }
+
+    static func insert(block: Block, receipts: StoredReceipts, db: Database) throws {
+        let n = Int64(block.number)
+        let hash = block.hash
+        try db.execute(sql: "INSERT INTO headers(number, hash, rlp) VALUES (?, ?, ?)",
+                       arguments: [n, Data(hash.bytes), Data(block.header.encoded)])
+        try db.execute(sql: "INSERT INTO bodies(number, rlp) VALUES (?, ?)", arguments: [n, Data(block.encodedBody)])
+        try db.execute(sql: "INSERT INTO receipts(number, rlp) VALUES (?, ?)", arguments: [n, Data(receipts.encoded)])
+        var logIndex = 0
+        for (i, tx) in block.transactions.enumerated() {
+            try db.execute(sql: "INSERT OR REPLACE INTO transactions(hash, number, idx) VALUES (?, ?, ?)",
+                           arguments: [Data(tx.hash.bytes), n, i])
+            for log in receipts.receipts[i].logs {
+                try db.execute(sql: "INSERT INTO logs(number, log_index, address, topic0) VALUES (?, ?, ?, ?)",
+                               arguments: [n, logIndex, Data(log.address.bytes), log.topics.first.map { Data($0.bytes) }])
+                logIndex += 1
+            }
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('head', ?)", arguments: [Data(String(n).utf8)])
+    }
+
+    static func apply(_ changes: StateChanges, db: Database) throws {
+        for (hash, bytes) in changes.code {
+            try db.execute(sql: "INSERT OR IGNORE INTO code(hash, bytes) VALUES (?, ?)", arguments: [Data(hash.bytes), Data(bytes)])
+        }
+        for address in changes.clearedStorage {
+            try db.execute(sql: "DELETE FROM storage WHERE address = ?", arguments: [Data(address.bytes)])
+        }
+        for (address, info) in changes.accounts {
+            let key = Data(address.bytes)
+            if let info {
+                try db.execute(sql: "INSERT OR REPLACE INTO accounts(address, nonce, balance, code_hash) VALUES (?, ?, ?, ?)",
+                               arguments: [key, Int64(bitPattern: info.nonce), Data(info.balance.bigEndianBytes), Data(info.codeHash.bytes)])
+            } else {
+                try db.execute(sql: "DELETE FROM accounts WHERE address = ?", arguments: [key])
+            }
+        }
+        for (address, slots) in changes.storage {
+            let key = Data(address.bytes)
+            for (slot, value) in slots {
+                if value.isZero {
+                    try db.execute(sql: "DELETE FROM storage WHERE address = ? AND slot = ?", arguments: [key, Data(slot.bigEndianBytes)])
+                } else {
+                    try db.execute(sql: "INSERT OR REPLACE INTO storage(address, slot, value) VALUES (?, ?, ?)",
+                                   arguments: [key, Data(slot.bigEndianBytes), Data(value.bigEndianBytes)])
+                }
+            }
+        }
+    }
+}

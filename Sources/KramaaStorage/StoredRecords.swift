@@ -1,0 +1,97 @@
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+
+/// A block's receipts with what RPC needs beyond consensus: senders and per-transaction
+/// outcomes (gas used, created contract, effective price).
+public struct StoredReceipts: Sendable {
+    public var receipts: [Receipt]
+    public var senders: [Address]
+    public var outcomes: [TransactionOutcome]
+
+    public init(receipts: [Receipt], senders: [Address], outcomes: [TransactionOutcome]) {
+        self.receipts = receipts
+        self.senders = senders
+        self.outcomes = outcomes
+    }
+
+    /// rlp([[receipt...], [sender...], [[gasUsed, price, created, output]...]]).
+    var encoded: [UInt8] {
+        var w = RLPWriter()
+        w.appendList { w in
+            w.appendList { w in for r in receipts { w.append(bytes: r.encoded) } }
+            w.appendList { w in for s in senders { w.append(address: s) } }
+            w.appendList { w in
+                for o in outcomes {
+                    w.appendList { w in
+                        w.append(uint: o.gasUsed)
+                        w.append(uint: o.effectiveGasPrice)
+                        if let c = o.createdAddress { w.append(address: c) } else { w.append(bytes: [UInt8]()) }
+                        w.append(bytes: o.output)
+                    }
+                }
+            }
+        }
+        return w.bytes
+    }
+
+    static func decode(_ raw: [UInt8]) throws(RLPError) -> StoredReceipts {
+        var outer = RLPReader(raw)
+        var list = try outer.readList()
+        var rs = try list.readList()
+        var receipts: [Receipt] = []
+        while !rs.isAtEnd { receipts.append(try Receipt.decode(Array(try rs.readBytes()))) }
+        var ss = try list.readList()
+        var senders: [Address] = []
+        while !ss.isAtEnd { senders.append(try ss.readAddress()) }
+        var os = try list.readList()
+        var outcomes: [TransactionOutcome] = []
+        while !os.isAtEnd {
+            var o = try os.readList()
+            let gas = try o.readUInt64()
+            let price = try o.readUInt256()
+            let created = try o.readBytes()
+            let output = Array(try o.readBytes())
+            outcomes.append(TransactionOutcome(gasUsed: gas, effectiveGasPrice: price,
+                                               createdAddress: created.isEmpty ? nil : try? Address(created), output: output))
+        }
+        return StoredReceipts(receipts: receipts, senders: senders, outcomes: outcomes)
+    }
+}
+
+/// Which logs `eth_getLogs` and log filters want: a block range, addresses (any of), and
+/// topics by position (each position any of its values; nil matches anything).
+public struct LogFilter: Sendable, Equatable {
+    public var fromBlock: UInt64
+    public var toBlock: UInt64
+    public var addresses: [Address]
+    public var topics: [[Bytes32]?]
+
+    public init(fromBlock: UInt64, toBlock: UInt64, addresses: [Address] = [], topics: [[Bytes32]?] = []) {
+        self.fromBlock = fromBlock
+        self.toBlock = toBlock
+        self.addresses = addresses
+        self.topics = topics
+    }
+
+    /// Whether `log` matches the address and topic conditions.
+    public func matches(_ log: Log) -> Bool {
+        if !addresses.isEmpty && !addresses.contains(log.address) { return false }
+        for (i, wanted) in topics.enumerated() {
+            guard let wanted, !wanted.isEmpty else { continue }
+            guard i < log.topics.count, wanted.contains(log.topics[i]) else { return false }
+        }
+        return true
+    }
+}
+
+/// A log with where it sits on chain, as `eth_getLogs` reports it.
+public struct LocatedLog: Sendable, Equatable {
+    public var log: Log
+    public var blockNumber: UInt64
+    public var blockHash: Bytes32
+    public var transactionHash: Bytes32
+    public var transactionIndex: Int
+    /// Index of the log in its block.
+    public var logIndex: Int
+}
