@@ -75,6 +75,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "KramaaNode",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "KramaaStateTest",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState"],
@@ -108,6 +113,10 @@ let package = Package(
         .testTarget(
             name: "KramaaChainTests",
             dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaState", "KramaaTrie", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaNodeTests",
+            dependencies: ["KramaaNode", "KramaaChain", "KramaaState", "KramaaStorage", "KramaaPrimitives"]
         ),
         .testTarget(
             name: "KramaaStorageTests",

@@ -1,0 +1,84 @@
+import Foundation
+import KramaaChain
+import KramaaNode
+import KramaaPrimitives
+import KramaaState
+import Testing
+
+@Suite struct NodeTests {
+    static let key = try! Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0, count: 31) + [9])
+    /// Calls itself with all its gas, as deep as gas allows (hundreds of frames).
+    static let recursive: [UInt8] = [0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x30, 0x5a, 0xf1, 0x00]
+
+    static func genesisDocument() -> Data {
+        Data("""
+        {"config":{"chainId":77,"kramaa":{"blockPeriodSeconds":0}},"gasLimit":"0x1c9c380",
+         "alloc":{"\(key.publicKey.address)":{"balance":"0x3635c9adc5dea00000"},
+                  "0x000000000000000000000000000000000000dEE9":{"code":"0x\(Hex.encode(recursive, prefix: false))"}}}
+        """.utf8)
+    }
+
+    static func freshDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("kramaa-node-\(UUID().uuidString)")
+    }
+
+    func tx(_ nonce: UInt64, to: String, gas: UInt64 = 21_000) -> [UInt8] {
+        Transaction(type: .dynamicFee, chainId: 77, nonce: nonce, maxPriorityFeePerGas: .one, maxFeePerGas: UInt256(5_000_000_000),
+                    gasLimit: gas, to: try! Address(hex: to.lowercased()), value: .one).signed(with: Self.key).encoded
+    }
+
+    @Test func blocksSurviveARestartWithTheSameHeadAndStateRoot() throws {
+        let dir = Self.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
+        var head: BlockHeader
+        do {
+            let node = try Node(dataDirectory: dir)
+            #expect(node.latest.number == 0)
+            for n in 0..<3 { _ = try node.submit(raw: tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+            #expect(node.pendingNonce(Self.key.publicKey.address) == 3)
+            let built = try #require(try node.produceBlock(timestamp: 100, allowEmpty: false))
+            #expect(built.block.transactions.count == 3)
+            #expect(try node.produceBlock(timestamp: 101, allowEmpty: false) == nil)
+            #expect(try node.produceBlock(timestamp: 102, allowEmpty: true)?.block.transactions.isEmpty == true)
+            head = node.latest
+        }
+        let reopened = try Node(dataDirectory: dir)
+        #expect(reopened.latest == head)
+        #expect(reopened.withState { state, _ in state.stateRoot } == head.stateRoot)
+        #expect(reopened.pendingNonce(Self.key.publicKey.address) == 3)
+        #expect(throws: NodeError.self) { try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument()) }
+    }
+
+    @Test func refusedTransactionsChangeNothing() throws {
+        let dir = Self.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
+        let node = try Node(dataDirectory: dir)
+        #expect(throws: NodeError.self) { try node.submit(raw: [0xc0, 0x01]) }
+        #expect(throws: NodeError.self) { try node.submit(raw: tx(5, to: "0x00000000000000000000000000000000000000aa", gas: 1_000)) }
+        #expect(try node.produceBlock(timestamp: 1, allowEmpty: false) == nil)
+        #expect(node.latest.number == 0)
+    }
+
+    @Test func deepContractRecursionRunsOnTheLargeStack() throws {
+        let dir = Self.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
+        let node = try Node(dataDirectory: dir)
+        _ = try node.submit(raw: tx(0, to: "0x000000000000000000000000000000000000dEE9", gas: 30_000_000))
+        let built = try #require(try node.produceBlock(timestamp: 1, allowEmpty: false))
+        #expect(built.receipts.first?.success == true)
+        // Each frame spends at least 114 gas (five PUSH0, ADDRESS, GAS, a warm CALL): 500+ frames deep.
+        #expect(built.outcomes[0].gasUsed >= 21_000 + 500 * 114)
+    }
+
+    @Test func aMissingOrBadDataDirectoryIsExplained() {
+        do {
+            _ = try Node(dataDirectory: Self.freshDirectory())
+            Issue.record("opened a node with no chain")
+        } catch {
+            #expect(error.description.contains("kramaa init"))
+        }
+        #expect(throws: NodeError.self) {
+            try Node.initialize(dataDirectory: Self.freshDirectory(), genesisDocument: Data(#"{"config":{}}"#.utf8))
+        }
+    }
+}
