@@ -20,13 +20,13 @@ func runCode(_ code: String, input: [UInt8] = [], gas: Int64 = 1_000_000, pre ex
     /// A zero-size copy, hash, log, return or create ignores its offset, even one past 2^63
     /// (the offset was converted to Int before the size was looked at: a trap in checked builds).
     @Test(arguments: [
-        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff5f37",  // CALLDATACOPY
-        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff5f39",  // CODECOPY
+        "5f5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff37",  // CALLDATACOPY
+        "5f5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff39",  // CODECOPY
         "5f5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff3e",  // RETURNDATACOPY
-        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff20",    // KECCAK256
-        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa0",    // LOG0
+        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff20",  // KECCAK256
+        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa0",  // LOG0
         "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff5ff0",  // CREATE
-        "5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff5e",    // MCOPY (size 0)
+        "5f5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff5e",  // MCOPY (size 0)
     ])
     func zeroSizeAtHugeOffset(_ code: String) {
         let outcome = runCode(code + "00")
@@ -35,7 +35,7 @@ func runCode(_ code: String, input: [UInt8] = [], gas: Int64 = 1_000_000, pre ex
     }
 
     @Test func zeroSizeReturnAtHugeOffset() {
-        let outcome = runCode("5f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff3")
+        let outcome = runCode("5f7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff3")
         #expect(outcome.status == .success)
         #expect(outcome.output.isEmpty)
         #expect(outcome.gasUsed == 5)
