@@ -52,7 +52,8 @@ struct ProgramGenerator {
 
     /// A program of about `length` instruction groups. `depth` > 0 builds init code (no creates).
     mutating func program(length: Int, depth: Int = 0) -> [UInt8] {
-        var code: [UInt8] = []
+        // A few values below everything else, so most DUPs, SWAPs and pops find a stack.
+        var code: [UInt8] = operands(2 + below(6))
         var jumpdests: [Int] = []
         var forwardJumps: [Int] = []  // offsets of PUSH2 placeholders to patch
         for _ in 0..<length {
@@ -134,7 +135,7 @@ struct ProgramGenerator {
         switch below(6) {
         case 0: return operands(3) + [0x37]
         case 1: return operands(3) + [0x39]
-        case 2: return operands(3) + [0x3e]
+        case 2: return (chance(70) ? [0x3d, 0x5f] : operands(2)) + operand() + [0x3e]  // mostly in bounds
         case 3: return operands(3) + addressOperand() + [0x3c]
         case 4: return operand() + [0x35]
         default: return [0x3d]
@@ -185,8 +186,8 @@ struct ProgramGenerator {
 
     mutating func stackOp() -> [UInt8] {
         switch below(3) {
-        case 0: return [UInt8(0x80 + below(16))]
-        case 1: return [UInt8(0x90 + below(16))]
+        case 0: return [UInt8(0x80 + (chance(90) ? below(4) : below(16)))]
+        case 1: return [UInt8(0x90 + (chance(90) ? below(4) : below(16)))]
         default: return [0x50]
         }
     }
