@@ -97,7 +97,7 @@ def test_evm_run_prints_the_result(kramaa):
     code = "0x600160020160005260206000a060206000f3"
     result = json.loads(kramaa("evm", "run", "--code", code, "--gas", "100000", "--json").stdout)
     assert result["status"] == "success" and result["output"] == "0x" + "00" * 31 + "03"
-    pushes, add, mstore, memory, log = 8 * 3, 3, 3, 3, 375 + 8 * 32
+    pushes, add, mstore, memory, log = 7 * 3, 3, 3, 3, 375 + 8 * 32
     assert result["gasUsed"] == pushes + add + mstore + memory + log
     text = kramaa("evm", "run", "--code", "0x5f5ffd", "--gas", "100").stdout
     assert "status:   revert" in text and "gas used: 4" in text
