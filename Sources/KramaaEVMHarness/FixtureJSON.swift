@@ -28,8 +28,11 @@ public struct FixtureError: Error, CustomStringConvertible {
 public struct PreAccount: Sendable {
     public var address: Address
     public var nonce: UInt64
+    /// In wei.
     public var balance: UInt256
+    /// Deployed code (empty for an externally owned account).
     public var code: [UInt8]
+    /// Slot to value; zero values are dropped when the state is built.
     public var storage: [UInt256: UInt256]
 
     public init(address: Address, nonce: UInt64 = 0, balance: UInt256 = .zero, code: [UInt8] = [],

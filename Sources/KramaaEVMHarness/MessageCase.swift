@@ -18,15 +18,22 @@ import KramaaState
 public struct MessageCase {
     /// Echoed in the result line (any JSON value).
     public var id: Any?
+    /// The accounts that exist before the message.
     public var pre: [PreAccount]
     public var block: BlockContext
+    /// ORIGIN, GASPRICE and the blob hashes.
     public var transaction: TransactionContext
+    /// CALLER of the first frame.
     public var caller: Address
     /// The called account; nil for contract creation.
     public var to: Address?
+    /// Wei moved from the caller to the called (or created) account.
     public var value: UInt256
+    /// Call data, or the init code of a creation.
     public var data: [UInt8]
+    /// Gas given to the first frame (no intrinsic gas is taken from it).
     public var gas: Int64
+    /// Whether the first frame runs as STATICCALL.
     public var isStatic: Bool
 
     public init(id: Any? = nil, pre: [PreAccount], block: BlockContext, transaction: TransactionContext,
@@ -122,6 +129,7 @@ public struct MessageCase {
 /// end-of-transaction rules applied (EIP-6780 deletions, EIP-161 touched empty accounts).
 public struct MessageOutcome {
     public var status: ExecutionStatus
+    /// The gas the message was given.
     public var gas: Int64
     public var gasLeft: Int64
     /// The refund counter at the end (EIP-3529), before any cap.
