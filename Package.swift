@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "kramaa", targets: ["KramaaCLI"]),
         .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
         .executable(name: "kramaa-statetest", targets: ["KramaaStateTest"]),
+        .executable(name: "kramaa-evmfuzz", targets: ["KramaaEVMFuzz"]),
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
         .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
@@ -61,6 +62,8 @@ let package = Package(
             dependencies: [
                 "KramaaPrimitives",
                 "KramaaChain",
+                "KramaaEVM",
+                "KramaaEVMHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,10 +83,21 @@ let package = Package(
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // Shared by the tools that run EVM fixtures: state-test JSON (pre, env), message cases
+        // and their results (`kramaa evm`, kramaa-statetest, kramaa-evmfuzz).
+        .target(
+            name: "KramaaEVMHarness",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState"]
+        ),
         .executableTarget(
             name: "KramaaStateTest",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState"],
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaChain", "KramaaState", "KramaaEVMHarness"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // Run as a debug build in the tests: checked arithmetic and bounds turn bugs into traps.
+        .executableTarget(
+            name: "KramaaEVMFuzz",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaEVMHarness"]
         ),
         .executableTarget(
             name: "KramaaBench",
@@ -105,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "KramaaEVMTests",
             dependencies: [
-                "KramaaEVM", "KramaaPrimitives", "KramaaState", "KramaaTestSupport",
+                "KramaaEVM", "KramaaPrimitives", "KramaaTestSupport", "KramaaEVMHarness", "KramaaState",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

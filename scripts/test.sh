@@ -18,11 +18,15 @@ swift test --skip-build
 echo "==> release build: Ethereum GeneralStateTests (Cancun) through kramaa-statetest"
 swift build -c release --product kramaa
 swift build -c release --product kramaa-statetest
+swift build -c release --product kramaa-evmfuzz
 "$KRAMAA_ROOT/.build/release/kramaa-statetest" --quiet \
     --known-failures "$KRAMAA_ROOT/Tests/StateTests/known-failures.txt" \
     "$KRAMAA_VECTORS/ethereum/GeneralStateTests"
 
-echo "==> Python tests against the kramaa binary"
+echo "==> EVM fuzzing: random programs with invariants (debug build: checked arithmetic and bounds)"
+"$KRAMAA_ROOT/.build/debug/kramaa-evmfuzz" --seconds "${KRAMAA_FUZZ_SECONDS:-30}" --seed "${KRAMAA_FUZZ_SEED:-$RANDOM}"
+
+echo "==> Python tests against the kramaa binary (EVM differential tests against py-evm included)"
 export KRAMAA_BIN="$KRAMAA_ROOT/.build/release/kramaa"
 "$KRAMAA_PYTHON" -m pytest -q tests/python
 echo "==> all tests passed"

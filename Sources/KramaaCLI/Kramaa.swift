@@ -12,7 +12,7 @@ struct Kramaa: ParsableCommand {
             Run `kramaa help <command>` for the details of a command.
             """,
         version: KramaaVersion.string,
-        subcommands: [VersionCommand.self, KeysCommand.self]
+        subcommands: [VersionCommand.self, KeysCommand.self, EVMCommand.self]
     )
 }
 

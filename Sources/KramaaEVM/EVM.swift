@@ -8,6 +8,13 @@ public final class EVM {
     public let block: BlockContext
     public var transaction: TransactionContext
     let precompiles: [Address: PrecompileFunction]
+    /// Instructions executed by this EVM so far, over all frames (for fuzzers and benchmarks).
+    public internal(set) var instructionsExecuted: UInt64 = 0
+
+    /// EIP-170: the longest deployed code.
+    public static let maxCodeSize = Gas.maxCodeSize
+    /// EIP-3860: the longest init code.
+    public static let maxInitCodeSize = Gas.maxInitCodeSize
 
     public init(state: JournaledState, block: BlockContext, transaction: TransactionContext,
                 precompiles: [Address: PrecompileFunction] = [:]) {

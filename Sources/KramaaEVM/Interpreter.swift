@@ -18,6 +18,8 @@ extension EVM {
         let codePtr = code.start
         let blocks = code.blocks
         let codeCount = code.bytes.count
+        var steps: UInt64 = 0
+        defer { instructionsExecuted &+= steps }
 
         func halt(_ error: EVMError) -> ExecutionResult { ExecutionResult(status: .failure(error), gasLeft: 0) }
 
@@ -57,6 +59,7 @@ extension EVM {
         do {
             while true {
                 let op = codePtr[pc]
+                steps &+= 1
                 switch op {
                 case 0x00:  // STOP
                     return ExecutionResult(status: .success, gasLeft: gas)
@@ -93,12 +96,12 @@ extension EVM {
                 case 0x20:  // KECCAK256
                     let offset = stack[sp - 1], size = stack[sp - 2]
                     if !expand(offset, size) { return halt(.outOfGas) }
-                    let n = Int(size.low64)
+                    let n = index(size)
                     gas -= Gas.keccakWord * Gas.words(Int64(n))
                     if gas < 0 { return halt(.outOfGas) }
                     sp -= 1
                     let h = n == 0 ? Keccak256.hash([UInt8]()) :
-                        Keccak256.hash(UnsafeRawBufferPointer(start: memory.base + Int(offset.low64), count: n))
+                        Keccak256.hash(UnsafeRawBufferPointer(start: memory.base + index(offset), count: n))
                     stack[sp - 1] = UInt256(h)
                 case 0x30: stack[sp] = UInt256(msg.recipient); sp += 1
                 case 0x31:  // BALANCE
@@ -122,7 +125,7 @@ extension EVM {
                     gas -= Gas.copyWord * Gas.words(Int64(size.low64))
                     if gas < 0 { return halt(.outOfGas) }
                     let source = op == 0x37 ? msg.input : op == 0x39 ? code.bytes : returnData
-                    memory.write(source, sourceOffset: src, count: Int(size.low64), at: Int(dest.low64))
+                    memory.write(source, sourceOffset: src, count: index(size), at: index(dest))
                 case 0x38: stack[sp] = UInt256(codeCount); sp += 1
                 case 0x3a: stack[sp] = transaction.gasPrice; sp += 1
                 case 0x3b:  // EXTCODESIZE
@@ -137,7 +140,7 @@ extension EVM {
                     if !expand(dest, size) { return halt(.outOfGas) }
                     gas -= Gas.copyWord * Gas.words(Int64(size.low64))
                     if gas < 0 { return halt(.outOfGas) }
-                    memory.write(state.code(a).bytes, sourceOffset: src, count: Int(size.low64), at: Int(dest.low64))
+                    memory.write(state.code(a).bytes, sourceOffset: src, count: index(size), at: index(dest))
                 case 0x3d: stack[sp] = UInt256(returnData.count); sp += 1
                 case 0x3f:  // EXTCODEHASH
                     let a = Address(word: stack[sp - 1])
@@ -168,16 +171,16 @@ extension EVM {
                 case 0x51:  // MLOAD
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
-                    stack[sp - 1] = UInt256(bigEndianWordAt: memory.base + Int(offset.low64))
+                    stack[sp - 1] = UInt256(bigEndianWordAt: memory.base + index(offset))
                 case 0x52:  // MSTORE
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
-                    stack[sp - 2].storeBigEndian(to: memory.base + Int(offset.low64))
+                    stack[sp - 2].storeBigEndian(to: memory.base + index(offset))
                     sp -= 2
                 case 0x53:  // MSTORE8
                     let offset = stack[sp - 1]
                     if !expand(offset, 1) { return halt(.outOfGas) }
-                    memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: Int(offset.low64), as: UInt8.self)
+                    memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: index(offset), as: UInt8.self)
                     sp -= 2
                 case 0x54:  // SLOAD
                     let slot = stack[sp - 1]
@@ -234,7 +237,7 @@ extension EVM {
                     gas -= Gas.copyWord * Gas.words(Int64(size.low64))
                     if gas < 0 { return halt(.outOfGas) }
                     if !size.isZero {
-                        (memory.base + Int(dest.low64)).copyMemory(from: memory.base + Int(src.low64), byteCount: Int(size.low64))
+                        (memory.base + index(dest)).copyMemory(from: memory.base + index(src), byteCount: index(size))
                     }
                 case 0x5f: stack[sp] = .zero; sp += 1
                 case 0x60...0x7f:  // PUSH1...PUSH32
@@ -261,7 +264,7 @@ extension EVM {
                     topics.reserveCapacity(topicCount)
                     for i in 0..<topicCount { topics.append(stack[sp - 3 - i].bytes32) }
                     sp -= 2 + topicCount
-                    state.addLog(Log(address: msg.recipient, topics: topics, data: memory.bytes(Int(offset.low64), Int(size.low64))))
+                    state.addLog(Log(address: msg.recipient, topics: topics, data: memory.bytes(index(offset), index(size))))
                 case 0xf0, 0xf5:  // CREATE, CREATE2
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let value = stack[sp - 1], offset = stack[sp - 2], size = stack[sp - 3]
@@ -272,7 +275,7 @@ extension EVM {
                     let words = Gas.words(Int64(size.low64))
                     gas -= Gas.initCodeWord * words + (op == 0xf5 ? Gas.keccakWord * words : 0)
                     if gas < 0 { return halt(.outOfGas) }
-                    let initCode = memory.bytes(Int(offset.low64), Int(size.low64))
+                    let initCode = memory.bytes(index(offset), index(size))
                     let callGas = gas - gas / 64
                     gas -= callGas
                     let result = create(
@@ -304,7 +307,7 @@ extension EVM {
                     var callGas = requested.fitsInUInt64 && requested.low64 < UInt64(cap) ? Int64(requested.low64) : cap
                     gas -= callGas
                     if !value.isZero { callGas += Gas.callStipend }
-                    let input = memory.bytes(Int(inOffset.low64), Int(inSize.low64))
+                    let input = memory.bytes(index(inOffset), index(inSize))
                     var child: Message
                     switch op {
                     case 0xf1:
@@ -324,8 +327,8 @@ extension EVM {
                     let result = call(child)
                     gas += result.gasLeft
                     returnData = result.output
-                    let n = Swift.min(Int(outSize.low64), result.output.count)
-                    if n > 0 { memory.write(result.output, sourceOffset: .zero, count: n, at: Int(outOffset.low64)) }
+                    let n = Swift.min(index(outSize), result.output.count)
+                    if n > 0 { memory.write(result.output, sourceOffset: .zero, count: n, at: index(outOffset)) }
                     stack[sp] = result.status == .success ? .one : .zero
                     sp += 1
                     if let error = enterNextBlock() { return halt(error) }
@@ -333,7 +336,7 @@ extension EVM {
                 case 0xf3, 0xfd:  // RETURN, REVERT
                     let offset = stack[sp - 1], size = stack[sp - 2]
                     if !expand(offset, size) { return halt(.outOfGas) }
-                    let output = memory.bytes(Int(offset.low64), Int(size.low64))
+                    let output = memory.bytes(index(offset), index(size))
                     return ExecutionResult(status: op == 0xf3 ? .success : .revert, gasLeft: gas, output: output)
                 case 0xfe:
                     return halt(.invalidOpcode(op))
@@ -352,6 +355,12 @@ extension EVM {
             }
         }
     }
+
+    /// A memory offset or size as an index. Meaningful once `expand` accepted the range (both
+    /// below 2^32); with a zero size the offset may be any word and is not used, so it is
+    /// truncated rather than checked.
+    @inline(__always)
+    func index(_ value: UInt256) -> Int { Int(truncatingIfNeeded: value.low64) }
 
     /// EIP-2929: 100 for a warm account, 2600 (and warming it) for a cold one, on top of the
     /// warm cost already in the opcode table. False when out of gas.
@@ -398,7 +407,7 @@ extension EVM {
     @inline(__always)
     func loadWord(_ data: [UInt8], at offset: UInt256) -> UInt256 {
         guard offset.fitsInUInt64, offset.low64 < UInt64(data.count) else { return .zero }
-        let start = Int(offset.low64)
+        let start = index(offset)
         let n = Swift.min(32, data.count - start)
         let word = data.withUnsafeBytes { UInt256(bigEndian: UnsafeRawBufferPointer(rebasing: $0[start..<start + n])) }
         return word << (8 * (32 - n))

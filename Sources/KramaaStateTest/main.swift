@@ -51,7 +51,7 @@ for path in arguments {
 }
 files.sort { $0.path < $1.path }
 
-let runner = StateTestRunner(fork: fork, precompiles: StateTestPrecompiles.table)
+let runner = StateTestRunner(fork: fork, precompiles: Precompiles.ethereumCancun)
 var passed = 0, failed = 0, knownFailed = 0
 var fixed: [String] = []
 var perFolder: [String: (passed: Int, failed: Int)] = [:]

@@ -23,6 +23,11 @@ public enum Precompiles {
         address(0x100): p256Verify,
     ]
 
+    /// Ethereum's Cancun precompiles as far as they are built (0x01-0x09): `cancun` without
+    /// RIP-7212's P256VERIFY, which Ethereum does not have (there 0x100 is a plain, cold account).
+    /// Point evaluation (0x0a, EIP-4844 KZG) is not built.
+    public static let ethereumCancun: [Address: PrecompileFunction] = cancun.filter { $0.key != address(0x100) }
+
     /// The address `0x00…00n`.
     public static func address(_ n: UInt16) -> Address {
         var bytes = [UInt8](repeating: 0, count: 20)

@@ -1,0 +1,1 @@
+"""Differential testing of Kramaa's EVM against py-evm (Cancun): cases, runners, comparison."""
