@@ -135,6 +135,10 @@ def precompile_cases():
                 yield case(f"precompile-{n}-input{i}-gas{gas:x}", code)
 
 
+    # 0x0a (point evaluation) is not built: a plain, cold, empty account on both sides.
+    yield case("point-evaluation-address", results(["GAS 0x0a BALANCE POP GAS SWAP1 SUB", "0x0a EXTCODEHASH"]))
+
+
 def halt_cases():
     for op in [0x0C, 0x0F, 0x1E, 0x21, 0x4B, 0xA5, 0xB0, 0xEF, 0xF6, 0xFB, 0xFE]:
         yield case(f"invalid-opcode-{op:02x}", asm(f"1 0 SSTORE raw:{op:02x}"))

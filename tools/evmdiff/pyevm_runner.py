@@ -1,6 +1,8 @@
 """Runs a `kramaa evm batch` case in py-evm's Cancun VM and reports the result in the same shape.
 
-The case's message is applied directly with CancunComputation.apply_message (or
+The VM is py-evm's Cancun with the precompiles Kramaa builds (0x01-0x09, see EthereumSetComputation).
+
+The case's message is applied directly with the Cancun computation's apply_message (or
 apply_create_message without `to`), under the same rules as Kramaa's MessageRunner: the caller,
 the called account, the coinbase and the precompiles start warm; no gas is bought and no nonce
 bumped for a call; afterwards the transaction ends as py-evm ends one (self-destructed accounts
@@ -14,12 +16,30 @@ from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
 from eth.db.atomic import AtomicDB
 from eth.exceptions import InsufficientFunds, Revert, StackDepthLimit
 from eth.vm.execution_context import ExecutionContext
-from eth.vm.forks.cancun.computation import CancunComputation
+from eth._utils.address import force_bytes_to_address
+from eth.vm.forks.cancun.computation import CANCUN_PRECOMPILES, CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
 from eth.vm.forks.spurious_dragon._utils import collect_touched_accounts
 from eth.vm.message import Message
 from eth_hash.auto import keccak
+
+POINT_EVALUATION = force_bytes_to_address(b"\x0a")
+
+
+class EthereumSetComputation(CancunComputation):
+    """Cancun with the precompiles of `kramaa evm batch --precompiles ethereum`: 0x01-0x09.
+
+    Kramaa does not build point evaluation (0x0a, EIP-4844 KZG); without this py-evm would treat
+    0x0a as a warm precompile and Kramaa as a plain cold account.
+    """
+
+    _precompiles = {a: f for a, f in CANCUN_PRECOMPILES.items() if a != POINT_EVALUATION}
+
+
+class EthereumSetState(CancunState):
+    computation_class = EthereumSetComputation
+
 
 DEFAULT_ENV = {
     "currentCoinbase": "0x00000000000000000000000000000000c014ba5e",
@@ -70,7 +90,7 @@ def build_state(case: dict):
         base_fee_per_gas=quantity(env.get("currentBaseFee", "0x0")),
         excess_blob_gas=quantity(env.get("currentExcessBlobGas", "0x0")),
     )
-    state = CancunState(AtomicDB(), context, BLANK_ROOT_HASH)
+    state = EthereumSetState(AtomicDB(), context, BLANK_ROOT_HASH)
     for key, account in case.get("pre", {}).items():
         a = address(key)
         state.touch_account(a)
@@ -122,9 +142,9 @@ def execute(case: dict):
         if message.is_create:
             if state.has_code_or_nonce(message.storage_address):
                 return state, "contractAddressCollision", extra
-            computation = CancunComputation.apply_create_message(state, message, context)
+            computation = EthereumSetComputation.apply_create_message(state, message, context)
         else:
-            computation = CancunComputation.apply_message(state, message, context)
+            computation = EthereumSetComputation.apply_message(state, message, context)
     except (InsufficientFunds, StackDepthLimit) as error:
         return state, type(error).__name__, extra
     return state, computation, extra
