@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaRPCTests",
-            dependencies: ["KramaaRPC", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["KramaaRPC", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .testTarget(
             name: "KramaaTrieTests",
