@@ -89,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaRPC"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaRPC", "KramaaTestSupport"]
         ),
         .target(
             name: "KramaaTestSupport",
@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaRPCTests",
-            dependencies: ["KramaaRPC", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["KramaaRPC", "KramaaTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .testTarget(
             name: "KramaaTrieTests",

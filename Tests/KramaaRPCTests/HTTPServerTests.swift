@@ -1,5 +1,6 @@
 import Foundation
 import KramaaRPC
+import KramaaTestSupport
 import Testing
 
 /// The server over real loopback sockets, HTTP side.
@@ -8,7 +9,7 @@ import Testing
         try await withServer { server in
             #expect(server.port > 0)
             let reply = try await offload { [port = server.port] in
-                try TestSocket(port: port).request(body: callBody("echo", #"[1,"two"]"#, id: #""abc""#))
+                try LoopbackSocket(port: port).request(body: callBody("echo", #"[1,"two"]"#, id: #""abc""#))
             }
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"] == "application/json")
@@ -19,19 +20,19 @@ import Testing
     @Test func keepAliveAndPipelining() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 for i in 0..<5 {
                     let reply = try socket.request(body: callBody("add", #"["0x\#(i)","0x1"]"#, id: "\(i)"))
                     #expect(try reply.json() == ["jsonrpc": "2.0", "id": .number(JSONNumber(i)), "result": .quantity(UInt64(i + 1))])
                     #expect(reply.headers["connection"] == nil)
                 }
                 // Three requests in one write come back in order.
-                try socket.send((0..<3).map { TestSocket.requestText(body: callBody("echo", "[\($0)]", id: "\($0)")) }.joined())
+                try socket.send((0..<3).map { LoopbackSocket.requestText(body: callBody("echo", "[\($0)]", id: "\($0)")) }.joined())
                 for i in 0..<3 {
                     #expect(try socket.readResponse().json()["result"] == [.number(JSONNumber(i))])
                 }
                 // A request split across writes is reassembled.
-                let text = Array(TestSocket.requestText(body: callBody("echo", "[9]")).utf8)
+                let text = Array(LoopbackSocket.requestText(body: callBody("echo", "[9]")).utf8)
                 try socket.send(Array(text[0..<30]))
                 Thread.sleep(forTimeInterval: 0.05)
                 try socket.send(Array(text[30...]))
@@ -43,7 +44,7 @@ import Testing
     @Test func http10WithoutKeepAliveIsClosed() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let body = callBody("echo")
                 try socket.send("POST / HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
                 let reply = try socket.readResponse()
@@ -57,7 +58,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             let reply = try await offload { [port = server.port] in
-                try TestSocket(port: port).request(body: #"{"jsonrpc":"2.0","method":"notify","params":["http"]}"#)
+                try LoopbackSocket(port: port).request(body: #"{"jsonrpc":"2.0","method":"notify","params":["http"]}"#)
             }
             #expect(reply.status == 200 && reply.body.isEmpty && reply.headers["content-type"] == nil)
             #expect(probe.contains(#"notified "http""#))
@@ -67,7 +68,7 @@ import Testing
     @Test func batchAndErrorsOverHTTP() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let batch = "[\(callBody("echo", "[1]", id: "1")),\(callBody("nope", id: "2")),{\"jsonrpc\":\"2.0\",\"method\":\"notify\"}]"
                 let answers = try #require(try socket.request(body: batch).json().arrayValue)
                 #expect(answers.count == 2)
@@ -95,13 +96,13 @@ import Testing
             try await offload { [port = server.port] in
                 // Declared too large: refused before reading, then the connection closes.
                 let big = String(repeating: " ", count: 64 * 1024 + 1)
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let reply = try socket.request(body: big)
                 #expect(reply.status == 413 && reply.headers["connection"] == "close")
                 #expect(try reply.json()["error"] == ["code": -32600, "message": "content length too large (65537>65536)"])
                 #expect(try socket.waitForClose())
                 // Chunked, growing past the limit while streaming.
-                let chunked = try TestSocket(port: port)
+                let chunked = try LoopbackSocket(port: port)
                 var request = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                 for _ in 0..<3 { request += String(32 * 1024, radix: 16) + "\r\n" + String(repeating: " ", count: 32 * 1024) + "\r\n" }
                 try chunked.send(request + "0\r\n\r\n")
@@ -110,7 +111,7 @@ import Testing
                 #expect(try streamed.json()["error"]?["message"] == "request body too large (> 65536 bytes)")
                 // Exactly at the limit is fine.
                 let padded = callBody("echo", "[1]") + String(repeating: " ", count: 64 * 1024 - callBody("echo", "[1]").utf8.count)
-                #expect(try TestSocket(port: port).request(body: padded).json()["result"] == [1])
+                #expect(try LoopbackSocket(port: port).request(body: padded).json()["result"] == [1])
             }
         }
     }
@@ -119,11 +120,11 @@ import Testing
         try await withServer { server in
             #expect(server.configuration.maxBodyBytes == 5 * 1024 * 1024)
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let reply = try socket.request(body: "[" + String(repeating: " ", count: 6 * 1024 * 1024) + "]")
                 #expect(reply.status == 413)
                 #expect(try reply.json()["error"]?["message"] == "content length too large (6291458>5242880)")
-                #expect(try TestSocket(port: port).request(body: callBody("echo")).status == 200)
+                #expect(try LoopbackSocket(port: port).request(body: callBody("echo")).status == 200)
             }
         }
     }
@@ -131,7 +132,7 @@ import Testing
     @Test func methodsPathsAndContentTypes() async throws {
         try await withServer(configure: { $0.path = "/rpc" }) { server in
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let health = try socket.request("GET", path: "/rpc", contentType: nil)
                 #expect(health.status == 200 && health.text == #"{"status":"ok"}"#)
                 let wrongType = try socket.request(path: "/rpc", body: callBody("echo"), contentType: "text/plain")
@@ -155,7 +156,7 @@ import Testing
     @Test func corsWithAnyOrigin() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let preflight = try socket.request("OPTIONS", headers: [
                     "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
                     "Access-Control-Request-Headers": "content-type, x-custom",
@@ -176,7 +177,7 @@ import Testing
     @Test func corsWithAllowedOrigins() async throws {
         try await withServer(configure: { $0.allowedOrigins = ["https://good.example"] }) { server in
             try await offload { [port = server.port] in
-                let socket = try TestSocket(port: port)
+                let socket = try LoopbackSocket(port: port)
                 let good = try socket.request(body: callBody("echo"), headers: ["Origin": "https://GOOD.example"])
                 #expect(good.status == 200)
                 #expect(good.headers["access-control-allow-origin"] == "https://GOOD.example" && good.headers["vary"] == "Origin")
@@ -195,10 +196,10 @@ import Testing
         try await withServer(configure: { $0.threads = 1 }) { server in
             let port = server.port
             let started = Date()
-            async let slow = offload { try TestSocket(port: port).request(body: callBody("slow", #"["0x5dc"]"#)) }  // 1.5 s
+            async let slow = offload { try LoopbackSocket(port: port).request(body: callBody("slow", #"["0x5dc"]"#)) }  // 1.5 s
             try await Task.sleep(for: .milliseconds(100))
             let fast = try await offload {
-                (0..<20).map { _ in (try? TestSocket(port: port).request(body: callBody("echo", "[1]")))?.status }
+                (0..<20).map { _ in (try? LoopbackSocket(port: port).request(body: callBody("echo", "[1]")))?.status }
             }
             let fastDone = Date().timeIntervalSince(started)
             #expect(fast.allSatisfy { $0 == 200 })
@@ -211,15 +212,15 @@ import Testing
     @Test func garbageIsRefusedAndOthersAreStillServed() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let garbage = try TestSocket(port: port)
+                let garbage = try LoopbackSocket(port: port)
                 try garbage.send((0..<256).map { UInt8(($0 * 37 + 11) % 256) })
                 #expect(try garbage.waitForClose())
-                let junkLine = try TestSocket(port: port)
+                let junkLine = try LoopbackSocket(port: port)
                 try junkLine.send("HELLO WORLD\r\n\r\n")
                 #expect(try junkLine.readResponse().status == 400)
                 // A client that connects and leaves without a word.
-                _ = try TestSocket(port: port)
-                #expect(try TestSocket(port: port).request(body: callBody("echo", "[2]")).json()["result"] == [2])
+                _ = try LoopbackSocket(port: port)
+                #expect(try LoopbackSocket(port: port).request(body: callBody("echo", "[2]")).json()["result"] == [2])
             }
         }
     }
@@ -227,7 +228,7 @@ import Testing
     @Test func shutdownAnswersCallsInFlight() async throws {
         let server = try await RPCServer.start(handler: testRouter(), configuration: .init(host: "127.0.0.1", port: 0))
         let port = server.port
-        async let slow = offload { try TestSocket(port: port).request(body: callBody("slow", #"["0x12c"]"#)) }  // 300 ms
+        async let slow = offload { try LoopbackSocket(port: port).request(body: callBody("slow", #"["0x12c"]"#)) }  // 300 ms
         try await Task.sleep(for: .milliseconds(100))
         let started = Date()
         await server.shutdown(gracePeriod: .seconds(5))
@@ -237,7 +238,7 @@ import Testing
         #expect(reply.headers["connection"] == "close")
         #expect(Date().timeIntervalSince(started) < 4)
         #expect(server.connectionCount == 0)
-        await #expect(throws: TestClientError.self) { try await offload { _ = try TestSocket(port: port) } }
+        await #expect(throws: LoopbackClientError.self) { try await offload { _ = try LoopbackSocket(port: port) } }
         await server.shutdown()  // a second call is harmless
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KramaaRPC
+import KramaaTestSupport
 import Testing
 
 /// The server over real loopback sockets, WebSocket side.
@@ -7,7 +8,7 @@ import Testing
     @Test func callsAndBatchesOverWebSocket() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 #expect(try ws.call(callBody("add", #"["0x2","0x2"]"#, id: #""w""#)) == ["jsonrpc": "2.0", "id": "w", "result": "0x4"])
                 let batch = try ws.call("[\(callBody("echo", "[1]", id: "1")),\(callBody("nope", id: "2"))]")
                 #expect(batch.arrayValue?.count == 2 && batch[1]?["error"]?["code"] == -32601)
@@ -33,7 +34,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 try ws.sendText(#"{"jsonrpc":"2.0","method":"notify","params":["ws"]}"#)
                 // The next message is the answer to the next call, not something for the notification.
                 #expect(try ws.call(callBody("echo", "[1]", id: #""after""#))["id"] == "after")
@@ -46,7 +47,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 for round in 0..<5 {
                     let answer = try ws.call(callBody("subscribeCount", #"["0x64"]"#, id: "\(round)"))
                     let id = try #require(answer["result"]?.stringValue, "\(answer)")
@@ -65,7 +66,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             let id = try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 let id = try #require(try ws.call(callBody("subscribeTicks"))["result"]?.stringValue)
                 let first = try ws.readJSON()
                 #expect(first["method"] == "test_tick" && first["params"]?["subscription"] == .string(id))
@@ -87,7 +88,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             let ids = try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 let ids = try (0..<3).map { i in
                     try #require(try ws.answer(to: callBody("subscribeTicks", id: "\(i)"))["result"]?.stringValue)
                 }
@@ -105,7 +106,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             let id = try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 let id = try #require(try ws.call(callBody("subscribeTicks"))["result"]?.stringValue)
                 try ws.sendFrame(opcode: 0x8, payload: [0x03, 0xe8])
                 var frame = try ws.readFrame()
@@ -122,7 +123,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe) { server in
             try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 #expect(try ws.call(callBody("subscribeThenFail"))["error"]?["message"] == "failed after subscribing")
             }
             let made = try #require(probe.all.first { $0.hasPrefix("made ") }?.dropFirst(5))
@@ -134,7 +135,7 @@ import Testing
         let probe = Probe()
         try await withServer(probe: probe, configure: { $0.maxWebSocketPendingBytes = 1024 * 1024 }) { server in
             let id = try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port, timeoutSeconds: 20)
+                let ws = try LoopbackWebSocket(port: port, timeoutSeconds: 20)
                 let id = try #require(try ws.call(callBody("subscribeFlood"))["result"]?.stringValue)
                 return (id, ws)  // stop reading; keep the socket open
             }
@@ -151,7 +152,7 @@ import Testing
     @Test func slowCallDoesNotBlockTheSameConnection() async throws {
         try await withServer { server in
             try await offload { [port = server.port] in
-                let ws = try TestWebSocket(port: port)
+                let ws = try LoopbackWebSocket(port: port)
                 try ws.sendText(callBody("slow", #"["0x1f4"]"#, id: #""slow""#))
                 try ws.sendText(callBody("echo", "[1]", id: #""fast""#))
                 #expect(try ws.readJSON()["id"] == "fast")
@@ -163,15 +164,15 @@ import Testing
     @Test func oversizedMessageClosesWith1009() async throws {
         try await withServer(configure: { $0.maxWebSocketMessageBytes = 1024 }) { server in
             try await offload { [port = server.port] in
-                let single = try TestWebSocket(port: port)
+                let single = try LoopbackWebSocket(port: port)
                 try single.sendText(callBody("echo", "[\"" + String(repeating: "a", count: 2000) + "\"]"))
                 let close = try single.readFrame()
                 #expect(close.opcode == 0x8 && close.payload == [0x03, 0xf1])
-                let fragmented = try TestWebSocket(port: port)
+                let fragmented = try LoopbackWebSocket(port: port)
                 for i in 0..<3 { try fragmented.sendFrame(opcode: i == 0 ? 0x1 : 0x0, payload: [UInt8](repeating: 0x20, count: 500), fin: false) }
                 let close2 = try fragmented.readFrame()
                 #expect(close2.opcode == 0x8 && close2.payload == [0x03, 0xf1])
-                #expect(try TestWebSocket(port: port).call(callBody("echo", "[1]"))["result"] == [1])
+                #expect(try LoopbackWebSocket(port: port).call(callBody("echo", "[1]"))["result"] == [1])
             }
         }
     }
@@ -179,14 +180,14 @@ import Testing
     @Test func upgradeRefusals() async throws {
         try await withServer(configure: { $0.allowedOrigins = ["https://good.example"] }) { server in
             try await offload { [port = server.port] () throws -> Void in
-                #expect(throws: TestClientError.self) { _ = try TestWebSocket(port: port, path: "/elsewhere") }
-                #expect(throws: TestClientError.self) { _ = try TestWebSocket(port: port, origin: "https://evil.example") }
-                #expect(try TestWebSocket(port: port, origin: "https://good.example").call(callBody("echo"))["id"] == 1)
+                #expect(throws: LoopbackClientError.self) { _ = try LoopbackWebSocket(port: port, path: "/elsewhere") }
+                #expect(throws: LoopbackClientError.self) { _ = try LoopbackWebSocket(port: port, origin: "https://evil.example") }
+                #expect(try LoopbackWebSocket(port: port, origin: "https://good.example").call(callBody("echo"))["id"] == 1)
             }
         }
         try await withServer(configure: { $0.webSocketEnabled = false }) { server in
             try await offload { [port = server.port] in
-                #expect(throws: TestClientError.self) { _ = try TestWebSocket(port: port) }
+                #expect(throws: LoopbackClientError.self) { _ = try LoopbackWebSocket(port: port) }
             }
         }
     }
@@ -196,7 +197,7 @@ import Testing
         let server = try await RPCServer.start(handler: testRouter(probe: probe), configuration: .init(host: "127.0.0.1", port: 0))
         let port = server.port
         let (ws, id) = try await offload {
-            let ws = try TestWebSocket(port: port)
+            let ws = try LoopbackWebSocket(port: port)
             return (ws, try #require(try ws.call(callBody("subscribeTicks"))["result"]?.stringValue))
         }
         await server.shutdown(gracePeriod: .seconds(5))
