@@ -100,7 +100,7 @@ public final class RPCServer: Sendable {
             }
         do {
             let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-            logger.info("JSON-RPC server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            logger.debug("JSON-RPC server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             return RPCServer(configuration: configuration, group: group, serverChannel: channel,
                              connections: connections, logger: logger)
         } catch {
@@ -132,7 +132,7 @@ public final class RPCServer: Sendable {
         }
         for channel in connections.all() { try? await channel.close() }
         try? await group.shutdownGracefully()
-        logger.info("JSON-RPC server stopped")
+        logger.debug("JSON-RPC server stopped")
     }
 }
 

@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
@@ -109,6 +110,7 @@ public final class RPCSubscription: Sendable {
 final class RPCConnection: Sendable {
     private let channel: Channel
     let maxPendingBytes: Int
+    private let logger: Logger
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -117,9 +119,10 @@ final class RPCConnection: Sendable {
         var closed = false
     }
 
-    init(channel: Channel, maxPendingBytes: Int) {
+    init(channel: Channel, maxPendingBytes: Int, logger: Logger) {
         self.channel = channel
         self.maxPendingBytes = maxPendingBytes
+        self.logger = logger
     }
 
     /// Queues a text frame. Returns `false` if the connection is closed, or is being closed now
@@ -130,16 +133,13 @@ final class RPCConnection: Sendable {
         let accepted = state.withLockedValue { state -> Bool in
             if state.closed { return false }
             // One message larger than the limit still goes out on an idle connection.
-            if state.pendingBytes > 0 && state.pendingBytes + size > maxPendingBytes {
-                state.closed = true
-                return false
-            }
+            if state.pendingBytes > 0 && state.pendingBytes + size > maxPendingBytes { return false }
             state.pendingBytes += size
             return true
         }
         guard accepted else {
             // Over the limit (or already closed): drop the client; closing ends its subscriptions.
-            channel.close(promise: nil)
+            drop()
             return false
         }
         let frame = WebSocketFrame(fin: true, opcode: .text, data: payload)
@@ -151,7 +151,14 @@ final class RPCConnection: Sendable {
 
     /// Closes the connection because its client has fallen too far behind.
     func drop() {
-        state.withLockedValue { $0.closed = true }
+        let (wasOpen, pending) = state.withLockedValue { state in
+            defer { state.closed = true }
+            return (!state.closed, state.pendingBytes)
+        }
+        guard wasOpen else { return }
+        logger.notice("dropping a WebSocket client that is not reading", metadata: [
+            "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")", "queuedBytes": "\(pending)", "limit": "\(maxPendingBytes)",
+        ])
         channel.close(promise: nil)
     }
 

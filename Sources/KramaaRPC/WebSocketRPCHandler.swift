@@ -23,7 +23,8 @@ final class WebSocketRPCHandler: ChannelDuplexHandler {
 
     init(core: ServerCore, channel: Channel) {
         self.core = core
-        self.connection = RPCConnection(channel: channel, maxPendingBytes: core.configuration.maxWebSocketPendingBytes)
+        self.connection = RPCConnection(channel: channel, maxPendingBytes: core.configuration.maxWebSocketPendingBytes,
+                                        logger: core.logger)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

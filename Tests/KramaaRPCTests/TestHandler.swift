@@ -61,14 +61,16 @@ func testRouter(probe: Probe = Probe()) -> RPCRouter {
     router.register("big") { params, _ in
         .string(String(repeating: "x", count: Int(try params.quantity(0))))
     }
-    // Subscribes and emits `count` notifications (results 0x0, 0x1, …) from another task, at once:
-    // the server must still deliver the subscription id first.
+    // Subscribes and emits `count` notifications (results 0x0, 0x1, …): the first half before the
+    // call even returns, the rest from another task at once. The client must still get the
+    // subscription id first.
     router.register("subscribeCount") { params, context in
         let count = try params.quantity(0)
         let subscription = try context.subscribe()
         subscription.onCancel { probe.record("cancelled \(subscription.id)") }
+        for i in 0..<count / 2 { subscription.send(.quantity(i)) }
         Task {
-            for i in 0..<count { subscription.send(.quantity(i)) }
+            for i in count / 2..<count { subscription.send(.quantity(i)) }
         }
         return .string(subscription.id)
     }
