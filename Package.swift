@@ -122,7 +122,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaRPCTests",
-            dependencies: ["KramaaRPC", "KramaaTestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "KramaaRPC", "KramaaTestSupport", "KramaaPrimitives",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "KramaaTrieTests",

@@ -1,4 +1,5 @@
 import Foundation
+import KramaaPrimitives
 import Testing
 @testable import KramaaRPC
 
@@ -124,25 +125,14 @@ import Testing
 
 /// Random documents: serialize, parse, compare; and our escaping read back by Foundation.
 @Suite struct JSONRoundTripTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     static let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{00}", "\u{1f}", "\u{7f}",
                                         "é", "中", "😀", "\u{2028}", "{", "}", "[", ":", ","]
 
-    static func randomString(_ rng: inout SplitMix) -> String {
+    static func randomString(_ rng: inout SplitMix64) -> String {
         String((0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
     }
 
-    static func randomNumber(_ rng: inout SplitMix) -> JSONNumber {
+    static func randomNumber(_ rng: inout SplitMix64) -> JSONNumber {
         switch Int.random(in: 0..<4, using: &rng) {
         case 0: return JSONNumber(Int64.random(in: .min ... .max, using: &rng))
         case 1: return JSONNumber(UInt64.random(in: 0 ... .max, using: &rng))
@@ -154,7 +144,7 @@ import Testing
         }
     }
 
-    static func randomValue(_ rng: inout SplitMix, depth: Int) -> JSON {
+    static func randomValue(_ rng: inout SplitMix64, depth: Int) -> JSON {
         switch Int.random(in: 0..<(depth < 4 ? 7 : 5), using: &rng) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &rng))
@@ -169,7 +159,7 @@ import Testing
     }
 
     @Test func randomValuesSurviveSerializeThenParse() throws {
-        var rng = SplitMix(state: 0x4a50_4e52)
+        var rng = SplitMix64(seed: 0x4a50_4e52)
         for i in 0..<3000 {
             let value = Self.randomValue(&rng, depth: 0)
             let bytes = value.serialized()
@@ -180,7 +170,7 @@ import Testing
     }
 
     @Test func foundationReadsOurStringsBack() throws {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<2000 {
             let text = Self.randomString(&rng)
             let decoded = try JSONSerialization.jsonObject(with: Data(JSON.string(text).serialized()), options: .fragmentsAllowed)
@@ -189,7 +179,7 @@ import Testing
     }
 
     @Test func weReadFoundationsOutputBack() throws {
-        var rng = SplitMix(state: 11)
+        var rng = SplitMix64(seed: 11)
         for _ in 0..<500 {
             let strings = (0..<5).map { _ in Self.randomString(&rng) }
             let number = Int64.random(in: .min ... .max, using: &rng)

@@ -22,6 +22,13 @@ extension LoopbackWebSocket {
         }
     }
 
+    /// Calls a subscribing test method and returns the subscription id.
+    func subscribe(_ method: String = "subscribeTicks", id: String = "1") throws -> String {
+        let answer = try answer(to: callBody(method, id: id))
+        guard case .string(let subscription)? = answer["result"] else { throw LoopbackClientError.malformed("\(answer)") }
+        return subscription
+    }
+
     /// Sends a call and reads the next message (which must be its answer).
     func call(_ text: String) throws -> JSON {
         try sendText(text)

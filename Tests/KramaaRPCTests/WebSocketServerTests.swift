@@ -67,7 +67,7 @@ import Testing
         try await withServer(probe: probe) { server in
             let id = try await offload { [port = server.port] in
                 let ws = try LoopbackWebSocket(port: port)
-                let id = try #require(try ws.call(callBody("subscribeTicks"))["result"]?.stringValue)
+                let id = try ws.subscribe()
                 let first = try ws.readJSON()
                 #expect(first["method"] == "test_tick" && first["params"]?["subscription"] == .string(id))
                 try ws.sendText(callBody("unsubscribe", "[\"\(id)\"]", id: #""u""#))
@@ -89,9 +89,7 @@ import Testing
         try await withServer(probe: probe) { server in
             let ids = try await offload { [port = server.port] in
                 let ws = try LoopbackWebSocket(port: port)
-                let ids = try (0..<3).map { i in
-                    try #require(try ws.answer(to: callBody("subscribeTicks", id: "\(i)"))["result"]?.stringValue)
-                }
+                let ids = try (0..<3).map { try ws.subscribe(id: "\($0)") }
                 _ = try ws.readJSON()
                 return ids  // the socket closes here, without a close frame
             }
@@ -107,7 +105,7 @@ import Testing
         try await withServer(probe: probe) { server in
             let id = try await offload { [port = server.port] in
                 let ws = try LoopbackWebSocket(port: port)
-                let id = try #require(try ws.call(callBody("subscribeTicks"))["result"]?.stringValue)
+                let id = try ws.subscribe()
                 try ws.sendFrame(opcode: 0x8, payload: [0x03, 0xe8])
                 var frame = try ws.readFrame()
                 while frame.opcode == 0x1 { frame = try ws.readFrame() }
@@ -136,7 +134,7 @@ import Testing
         try await withServer(probe: probe, configure: { $0.maxWebSocketPendingBytes = 1024 * 1024 }) { server in
             let id = try await offload { [port = server.port] in
                 let ws = try LoopbackWebSocket(port: port, timeoutSeconds: 20)
-                let id = try #require(try ws.call(callBody("subscribeFlood"))["result"]?.stringValue)
+                let id = try ws.subscribe("subscribeFlood")
                 return (id, ws)  // stop reading; keep the socket open
             }
             #expect(await probe.wait(for: "cancelled \(id.0)", seconds: 20))
@@ -198,7 +196,7 @@ import Testing
         let port = server.port
         let (ws, id) = try await offload {
             let ws = try LoopbackWebSocket(port: port)
-            return (ws, try #require(try ws.call(callBody("subscribeTicks"))["result"]?.stringValue))
+            return (ws, try ws.subscribe())
         }
         await server.shutdown(gracePeriod: .seconds(5))
         try await offload {
