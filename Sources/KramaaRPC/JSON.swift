@@ -14,14 +14,18 @@ public enum JSON: Sendable, Equatable {
     case array([JSON])
     case object(JSONObject)
 
+    /// Nesting allowed by default: far beyond any Ethereum JSON-RPC payload, shallow enough that
+    /// recursion cannot exhaust a thread's stack.
+    public static let defaultMaxDepth = 128
+
     /// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = JSONParser.defaultMaxDepth) throws(JSONParseError) -> JSON {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = JSON.defaultMaxDepth) throws(JSONParseError) -> JSON {
         var parser = JSONParser(bytes, maxDepth: maxDepth)
         return try parser.parseDocument()
     }
 
     /// Parses one JSON document from bytes.
-    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = JSONParser.defaultMaxDepth) throws(JSONParseError) -> JSON {
+    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = JSON.defaultMaxDepth) throws(JSONParseError) -> JSON {
         let result: Result<JSON, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
             Result { () throws(JSONParseError) -> JSON in try parse(UnsafeRawBufferPointer(buffer), maxDepth: maxDepth) }
         }
@@ -32,7 +36,7 @@ public enum JSON: Sendable, Equatable {
     }
 
     /// Parses one JSON document from text.
-    public static func parse(_ text: String, maxDepth: Int = JSONParser.defaultMaxDepth) throws(JSONParseError) -> JSON {
+    public static func parse(_ text: String, maxDepth: Int = JSON.defaultMaxDepth) throws(JSONParseError) -> JSON {
         var text = text
         return try text.withUTF8 { buffer in
             Result { () throws(JSONParseError) -> JSON in try parse(UnsafeRawBufferPointer(buffer), maxDepth: maxDepth) }
@@ -68,6 +72,7 @@ extension JSON {
         return nil
     }
 
+    // Typed views: the payload when the value is of that kind, else nil.
     public var isNull: Bool { if case .null = self { true } else { false } }
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
     public var numberValue: JSONNumber? { if case .number(let n) = self { n } else { nil } }
@@ -130,6 +135,7 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
         self.text = text
     }
 
+    /// The integer's decimal text.
     public init(_ value: Int) { self.text = String(value) }
     public init(_ value: Int64) { self.text = String(value) }
     public init(_ value: UInt64) { self.text = String(value) }

@@ -37,16 +37,12 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// A recursive-descent JSON parser over raw bytes (RFC 8259), used through ``JSON/parse(_:maxDepth:)-(UnsafeRawBufferPointer,_)``.
+/// A recursive-descent JSON parser over raw bytes (RFC 8259), used through `JSON.parse`.
 ///
 /// It reads straight from the request buffer: strings without escapes become `String`s in one
 /// copy, numbers keep their text. Invalid UTF-8 inside strings is replaced by U+FFFD, as Go's
 /// encoding/json (and so geth) does, rather than rejected.
-public struct JSONParser {
-    /// Nesting allowed by default: far beyond any Ethereum JSON-RPC payload, shallow enough that
-    /// recursion cannot exhaust a thread's stack.
-    public static let defaultMaxDepth = 128
-
+struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
     private let maxDepth: Int

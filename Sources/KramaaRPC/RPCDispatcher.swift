@@ -19,7 +19,7 @@ public struct RPCDispatcher: Sendable {
         /// `BatchResponseMaxSize`, 25 MB).
         public var maxBatchResponseBytes: Int = 25 * 1000 * 1000
         /// Nesting depth of the request JSON.
-        public var maxDepth: Int = JSONParser.defaultMaxDepth
+        public var maxDepth: Int = JSON.defaultMaxDepth
 
         public init() {}
     }

@@ -16,6 +16,8 @@ public struct RPCRequest: Sendable, Equatable {
     /// The id as sent (string, number or `null`); `nil` for a notification, which gets no answer.
     public var id: JSON?
 
+    /// A call; the defaults (no params, id 1) suit calling a handler directly in tests. Pass
+    /// `id: nil` for a notification.
     public init(method: String, params: RPCParams = RPCParams(nil), id: JSON? = .number(JSONNumber(1))) {
         self.method = method
         self.params = params

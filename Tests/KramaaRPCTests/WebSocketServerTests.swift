@@ -151,7 +151,7 @@ import Testing
         try await withServer { server in
             try await offload { [port = server.port] in
                 let ws = try LoopbackWebSocket(port: port)
-                try ws.sendText(callBody("slow", #"["0x1f4"]"#, id: #""slow""#))
+                try ws.sendText(callBody("slow", #"["0x3e8"]"#, id: #""slow""#))
                 try ws.sendText(callBody("echo", "[1]", id: #""fast""#))
                 #expect(try ws.readJSON()["id"] == "fast")
                 #expect(try ws.readJSON()["id"] == "slow")
