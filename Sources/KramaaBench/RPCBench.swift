@@ -97,6 +97,7 @@ enum RPCBench {
         section.rows.append(Row(name: "HTTP keep-alive, \(clients) connections in parallel, one call per request",
                                 ours: Double(clients * perClient) / parallelSeconds, unit: "call/s",
                                 reference: single, referenceName: "one connection", goal: "≥ 3,000"))
+        section.notes.append("Loopback figures swing by tens of percent between runs on a shared 2-core machine (client, event loop and task pool threads compete for the cores); compare the ratios.")
         section.notes.append("Client and server share the machine's \(ProcessInfo.processInfo.activeProcessorCount) cores; the server runs \(configuration.threads) event loops and runs handlers on Swift's task pool.")
         return section
     }
