@@ -142,9 +142,13 @@ final class RPCConnection: Sendable {
             drop()
             return false
         }
+        // Always through the event loop's queue, even when called on it: the caller may hold a
+        // subscription's lock, and a write or close run in place could re-enter it.
         let frame = WebSocketFrame(fin: true, opcode: .text, data: payload)
-        channel.writeAndFlush(frame).whenComplete { [state] _ in
-            state.withLockedValue { $0.pendingBytes -= size }
+        channel.eventLoop.execute { [channel, state] in
+            channel.writeAndFlush(frame).whenComplete { _ in
+                state.withLockedValue { $0.pendingBytes -= size }
+            }
         }
         return true
     }
@@ -159,7 +163,7 @@ final class RPCConnection: Sendable {
         logger.notice("dropping a WebSocket client that is not reading", metadata: [
             "remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")", "queuedBytes": "\(pending)", "limit": "\(maxPendingBytes)",
         ])
-        channel.close(promise: nil)
+        channel.eventLoop.execute { [channel] in channel.close(promise: nil) }
     }
 
     /// Bytes queued and not yet written to the socket.
