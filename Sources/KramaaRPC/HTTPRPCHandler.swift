@@ -79,6 +79,13 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case IdleStateHandler.IdleStateEvent.read = event else { return context.fireUserInboundEventTriggered(event) }
+        // Silent for the idle timeout: close, unless our own call is still being worked on.
+        if case .calling = state { return }
+        context.close(promise: nil)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         core.logger.debug("HTTP connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)

@@ -49,6 +49,10 @@ public final class RPCServer: Sendable {
         /// Calls of one WebSocket connection running at once; past this the server stops
         /// reading from that connection until some finish.
         public var maxWebSocketConcurrentCalls: Int = 64
+        /// An HTTP connection that sends nothing for this long while no call of its own is
+        /// running is closed (geth's idle timeout, 120 s): idle keep-alive connections and
+        /// half-sent requests do not pile up. WebSocket connections are not timed out.
+        public var idleTimeout: Duration = .seconds(120)
         /// Event loop threads (one per core by default).
         public var threads: Int = System.coreCount
 
@@ -159,6 +163,7 @@ extension RPCServer.Configuration {
         guard maxWebSocketMessageBytes <= Int(UInt32.max) else {
             throw .invalidConfiguration("maxWebSocketMessageBytes must fit 32 bits")
         }
+        guard idleTimeout > .zero else { throw .invalidConfiguration("idleTimeout must be positive") }
         guard maxWebSocketConcurrentCalls > 0, threads > 0, limits.maxBatchItems > 0 else {
             throw .invalidConfiguration("counts must be positive")
         }
@@ -187,6 +192,8 @@ struct ServerCore: Sendable {
     func configurePipeline(_ channel: Channel) throws {
         let http = HTTPRPCHandler(core: self)
         let sync = channel.pipeline.syncOperations
+        let (seconds, attoseconds) = configuration.idleTimeout.components
+        try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
         guard configuration.webSocketEnabled else {
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try sync.addHandler(http)

@@ -229,6 +229,24 @@ import Testing
         }
     }
 
+    @Test func idleConnectionsAreClosed() async throws {
+        try await withServer(configure: { $0.idleTimeout = .milliseconds(300) }) { server in
+            try await offload { [port = server.port] in
+                // Idle after a call, and half-way through a request: both closed.
+                let idle = try LoopbackSocket(port: port)
+                #expect(try idle.request(body: callBody("echo")).status == 200)
+                let partial = try LoopbackSocket(port: port)
+                try partial.send("POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+                let started = Date()
+                #expect(try idle.waitForClose() && partial.waitForClose())
+                #expect(Date().timeIntervalSince(started) < 5)
+                // A call running longer than the timeout is still answered.
+                let slow = try LoopbackSocket(port: port)
+                #expect(try slow.request(body: callBody("slow", #"["0x320"]"#)).json()["result"] == "slow done")
+            }
+        }
+    }
+
     @Test func shutdownAnswersCallsInFlight() async throws {
         let server = try await RPCServer.start(handler: testRouter(), configuration: .init(host: "127.0.0.1", port: 0))
         let port = server.port

@@ -30,6 +30,16 @@ import Testing
         }
     }
 
+    @Test func webSocketsAreNotClosedForIdleness() async throws {
+        try await withServer(configure: { $0.idleTimeout = .milliseconds(200) }) { server in
+            try await offload { [port = server.port] in
+                let ws = try LoopbackWebSocket(port: port)
+                Thread.sleep(forTimeInterval: 0.7)
+                #expect(try ws.call(callBody("echo", "[1]"))["result"] == [1])
+            }
+        }
+    }
+
     @Test func notificationsAreNotAnsweredOverWebSocket() async throws {
         let probe = Probe()
         try await withServer(probe: probe) { server in
