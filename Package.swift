@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
+//   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
 //   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
@@ -19,12 +20,15 @@ let package = Package(
         .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
         .library(name: "KramaaTrie", targets: ["KramaaTrie"]),
+        .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -99,9 +103,20 @@ let package = Package(
             name: "KramaaEVMFuzz",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaEVMHarness"]
         ),
+        .target(
+            name: "KramaaRPC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaRPC", "KramaaTestSupport"]
         ),
         .target(
             name: "KramaaTestSupport",
@@ -139,6 +154,13 @@ let package = Package(
         .testTarget(
             name: "KramaaStateTests",
             dependencies: ["KramaaState", "KramaaEVM", "KramaaTrie", "KramaaPrimitives"]
+        ),
+        .testTarget(
+            name: "KramaaRPCTests",
+            dependencies: [
+                "KramaaRPC", "KramaaTestSupport", "KramaaPrimitives",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "KramaaTrieTests",

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|evm|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME]`:
+/// `kramaa-bench [primitives|trie|evm|rpc|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME]`:
 /// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
 /// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -41,6 +41,12 @@ if which.contains("all") || which.contains("evm") {
     let environment = ProcessInfo.processInfo.environment
     let section = EVMBench.run(vectors: environment["KRAMAA_VECTORS"] ?? "../shared/vectors",
                                python: environment["KRAMAA_PYTHON"], erc20InitCode: erc20InitCode, only: only, quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
+if which.contains("all") || which.contains("rpc") {
+    let section = RPCBench.run(quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }

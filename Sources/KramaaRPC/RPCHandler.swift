@@ -1,0 +1,106 @@
+/// What the server calls for each request: the one thing an API layer (the eth_* methods)
+/// implements. Usually an ``RPCRouter``.
+///
+/// `handle` runs in its own task per request, so it may suspend for as long as it needs
+/// without holding up other connections. Return the `result`; throw ``RPCError`` to choose the
+/// error object, or anything else to answer -32000 with its description. Over WebSocket a
+/// connection's requests run concurrently; within an HTTP batch they run in order.
+public protocol RPCHandler: Sendable {
+    func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON
+}
+
+/// One call: its method, its arguments and (unless a notification) its id.
+public struct RPCRequest: Sendable, Equatable {
+    public var method: String
+    public var params: RPCParams
+    /// The id as sent (string, number or `null`); `nil` for a notification, which gets no answer.
+    public var id: JSON?
+
+    /// A call; the defaults (no params, id 1) suit calling a handler directly in tests. Pass
+    /// `id: nil` for a notification.
+    public init(method: String, params: RPCParams = RPCParams(nil), id: JSON? = .number(JSONNumber(1))) {
+        self.method = method
+        self.params = params
+        self.id = id
+    }
+
+    public var isNotification: Bool { id == nil }
+}
+
+/// The connection a call came in on, and what it allows: subscriptions exist only on
+/// WebSocket connections, and end with them.
+public struct RPCContext: Sendable {
+    public enum Transport: Sendable, Equatable {
+        case http
+        case webSocket
+        /// Called directly through ``RPCDispatcher`` (tests, in-process clients).
+        case inProcess
+    }
+
+    public let transport: Transport
+    /// The peer's address (`127.0.0.1:53122`), when known.
+    public let remoteAddress: String?
+    let connection: RPCConnection?
+    let created: SubscriptionCollector?
+
+    init(transport: Transport, remoteAddress: String?, connection: RPCConnection?, created: SubscriptionCollector?) {
+        self.transport = transport
+        self.remoteAddress = remoteAddress
+        self.connection = connection
+        self.created = created
+    }
+
+    /// A context for calling a handler directly (no connection, so no subscriptions).
+    public static func inProcess() -> RPCContext {
+        RPCContext(transport: .inProcess, remoteAddress: nil, connection: nil, created: nil)
+    }
+
+    /// Whether ``subscribe(notificationMethod:)`` can work here (a WebSocket connection).
+    public var supportsSubscriptions: Bool { connection != nil }
+
+    /// Creates a subscription on this connection and returns it; answer the call with its
+    /// ``RPCSubscription/id`` (as `eth_subscribe` does). Notifications sent before that answer
+    /// is written are held back and delivered after it, so the client always learns the id
+    /// first; if the call then fails, the subscription is cancelled.
+    ///
+    /// - Parameter notificationMethod: the `method` of the notifications (`eth_subscription`).
+    /// - Throws: -32601 `notifications not supported` when the call did not come over WebSocket.
+    public func subscribe(notificationMethod: String = "eth_subscription") throws(RPCError) -> RPCSubscription {
+        guard let connection, let created else { throw .notificationsNotSupported }
+        let subscription = try connection.makeSubscription(notificationMethod: notificationMethod)
+        created.append(subscription)
+        return subscription
+    }
+
+    /// Cancels the subscription `id` if this connection owns it; `false` if there is none
+    /// (the answer of `eth_unsubscribe`). Over HTTP throws `notifications not supported`.
+    public func unsubscribe(_ id: String) throws(RPCError) -> Bool {
+        guard let connection else { throw .notificationsNotSupported }
+        return connection.cancelSubscription(id)
+    }
+}
+
+/// A handler made of named methods: register closures, and unknown methods are answered with
+/// -32601 `the method X does not exist/is not available`. Register everything before serving
+/// (it is a value; the server keeps the copy it was given).
+public struct RPCRouter: RPCHandler {
+    /// A method's implementation: the arguments and the connection in, the result out.
+    public typealias Method = @Sendable (RPCParams, RPCContext) async throws -> JSON
+
+    private var methods: [String: Method] = [:]
+
+    public init() {}
+
+    /// Registers `body` as `name`; registering a name again replaces the earlier method.
+    public mutating func register(_ name: String, _ body: @escaping Method) {
+        methods[name] = body
+    }
+
+    /// The registered method names, sorted (for `rpc_modules`-style listings and tests).
+    public var methodNames: [String] { methods.keys.sorted() }
+
+    public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
+        guard let method = methods[request.method] else { throw RPCError.methodNotFound(request.method) }
+        return try await method(request.params, context)
+    }
+}
