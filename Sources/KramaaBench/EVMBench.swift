@@ -1,5 +1,6 @@
 import Foundation
 import KramaaEVM
+import KramaaEVMHarness
 import KramaaPrimitives
 import KramaaState
 
@@ -20,7 +21,7 @@ enum EVMBench {
 
     struct Workload {
         var name: String
-        var pre: [BenchFixture.Account]
+        var pre: [PreAccount]
         var block: BlockContext
         var sender: Address
         var target: Address
@@ -90,10 +91,7 @@ enum EVMBench {
     }
 
     static func measure(_ w: Workload, seconds: Double) -> (Int64, Double, String) {
-        let backend = InMemoryState()
-        for account in w.pre {
-            backend.set(account.address, nonce: account.nonce, balance: account.balance, code: account.code, storage: account.storage)
-        }
+        let backend = InMemoryState(pre: w.pre)
         let cache = CodeCache()  // as in the node: code is analysed once per code hash
         let (gasUsed, status) = execute(w, backend: backend, cache: cache)
         let perRun = Harness.rate(batch: 1, seconds: seconds * 3) { _ = execute(w, backend: backend, cache: cache) }

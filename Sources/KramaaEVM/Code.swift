@@ -10,6 +10,8 @@ struct BlockCost {
     var required: Int16
     /// The most the stack grows above its entry height within the block (clamped likewise).
     var growth: Int16
+    /// Instructions in the block (code is at most 49,152 bytes, so this fits).
+    var instructions: UInt16
 }
 
 /// Contract code prepared for execution once per code hash: padded so PUSH never reads past
@@ -51,7 +53,7 @@ public final class AnalyzedCode: @unchecked Sendable {
         jumpdests = .allocate(capacity: words)
         jumpdests.initialize(repeating: 0, count: words)
         blocks = .allocate(capacity: count + 1)
-        blocks.initialize(repeating: BlockCost(gas: 0, required: 0, growth: 0), count: count + 1)
+        blocks.initialize(repeating: BlockCost(gas: 0, required: 0, growth: 0, instructions: 0), count: count + 1)
         analyze()
     }
 
@@ -67,11 +69,12 @@ public final class AnalyzedCode: @unchecked Sendable {
         let count = bytes.count
         let table = OpcodeTable.entries
         var blockStart = 0
-        var gas = 0, height = 0, required = 0, growth = 0
+        var gas = 0, height = 0, required = 0, growth = 0, instructions = 0
         func close() {
             let limit = Gas.stackLimit + 1
-            blocks[blockStart] = BlockCost(gas: Int32(gas), required: Int16(min(required, limit)), growth: Int16(min(growth, limit)))
-            gas = 0; height = 0; required = 0; growth = 0
+            blocks[blockStart] = BlockCost(gas: Int32(gas), required: Int16(min(required, limit)), growth: Int16(min(growth, limit)),
+                                           instructions: UInt16(instructions))
+            gas = 0; height = 0; required = 0; growth = 0; instructions = 0
         }
         var i = 0, open = false
         while i <= count {
@@ -85,6 +88,7 @@ public final class AnalyzedCode: @unchecked Sendable {
             }
             open = true
             let info = table[Int(op)]
+            instructions += 1
             gas += Int(info.gas)
             required = max(required, info.inputs - height)
             height += info.outputs - info.inputs

@@ -26,8 +26,7 @@ public final class CodeCache: Sendable {
         return analysed
     }
 
-    /// Adds code the caller analysed itself (for example code just deployed).
-    public func insert(_ code: AnalyzedCode) {
+    private func insert(_ code: AnalyzedCode) {
         contents.withLock { c in
             guard c.entries.updateValue(code, forKey: code.hash) == nil else { return }
             c.order.append(code.hash)

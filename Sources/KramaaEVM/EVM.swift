@@ -8,7 +8,8 @@ public final class EVM {
     public let block: BlockContext
     public var transaction: TransactionContext
     let precompiles: [Address: PrecompileFunction]
-    /// Instructions executed by this EVM so far, over all frames (for fuzzers and benchmarks).
+    /// Instructions of the basic blocks this EVM entered, over all frames (for fuzzers and
+    /// benchmarks; counted per block, so a block left by an exceptional halt counts in full).
     public internal(set) var instructionsExecuted: UInt64 = 0
 
     /// EIP-170: the longest deployed code.

@@ -27,6 +27,7 @@ extension EVM {
         @inline(__always)
         func enterBlock(_ at: Int) -> EVMError? {
             let block = blocks[at]
+            steps &+= UInt64(block.instructions)
             gas -= Int64(block.gas)
             if gas < 0 { return .outOfGas }
             if sp < Int(block.required) { return .stackUnderflow }
@@ -59,7 +60,6 @@ extension EVM {
         do {
             while true {
                 let op = codePtr[pc]
-                steps &+= 1
                 switch op {
                 case 0x00:  // STOP
                     return ExecutionResult(status: .success, gasLeft: gas)

@@ -149,8 +149,7 @@ public final class JournaledState {
     public func setCode(_ address: Address, _ bytes: [UInt8]) {
         let a = account(address)
         journal.append(.code(address, a.codeHash, a.code))
-        let c = AnalyzedCode(bytes)
-        codeCache.insert(c)
+        let c = codeCache.code(hash: Keccak256.hash(bytes)) { bytes }  // a factory's copies share one analysis
         a.code = c
         a.codeHash = c.hash
     }
@@ -339,5 +338,16 @@ public struct Log: Equatable, Sendable {
         self.address = address
         self.topics = topics
         self.data = data
+    }
+}
+
+extension Log {
+    /// Appends `rlp([address, [topics], data])`: the log as receipts and the logs hash encode it.
+    public func appendRLP(to w: inout RLPWriter) {
+        w.appendList { w in
+            w.append(address: address)
+            w.appendList { w in for topic in topics { w.append(bytes32: topic) } }
+            w.append(bytes: data)
+        }
     }
 }

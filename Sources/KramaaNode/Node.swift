@@ -100,9 +100,9 @@ public final class Node: @unchecked Sendable {
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
         lock.lock()
         defer { lock.unlock() }
-        let candidates = pool.pending(state: state, baseFee: executor.childHeader(of: head, timestamp: timestamp, coinbase: .zero).baseFeePerGas)
-        if candidates.isEmpty && !allowEmpty { return nil }
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: genesis.config.validators.first ?? genesis.coinbase)
+        let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
+        if candidates.isEmpty && !allowEmpty { return nil }
         let state = self.state, executor = self.executor
         let executed = evmThread.run { executor.build(header, candidates: candidates, state: state) }
         for rejected in executed.rejected { pool.remove(hash: rejected.hash) }

@@ -161,13 +161,6 @@ public final class InMemoryState: StateBackend {
             accountProof: accountTrie.proof(forKey: address.bytes), storageProofs: storageProofs)
     }
 
-    /// The root of a storage trie: key keccak256(slot), value rlp(minimal big-endian value).
-    public static func storageRoot(_ storage: [UInt256: UInt256]) -> Bytes32 {
-        var trie = SecureTrie()
-        for (slot, value) in storage where !value.isZero { _ = trie.updateValue(encode(value), forKey: slot.bigEndianBytes) }
-        return trie.rootHash
-    }
-
     static func encode(_ value: UInt256) -> [UInt8] {
         var w = RLPWriter()
         w.append(uint: value)
@@ -221,13 +214,7 @@ extension Log {
     public static func hash(_ logs: [Log]) -> Bytes32 {
         var w = RLPWriter()
         w.appendList { w in
-            for log in logs {
-                w.appendList { w in
-                    w.append(address: log.address)
-                    w.appendList { w in for t in log.topics { w.append(bytes32: t) } }
-                    w.append(bytes: log.data)
-                }
-            }
+            for log in logs { log.appendRLP(to: &w) }
         }
         return Keccak256.hash(w.bytes)
     }

@@ -71,23 +71,21 @@ extension ChainStore {
     /// first topic; each candidate block's receipts give the logs themselves.
     public func logs(_ filter: LogFilter, limit: Int = 10_000) throws(StoreError) -> [LocatedLog] {
         let from = Int64(filter.fromBlock), to = Int64(min(filter.toBlock, UInt64(Int64.max)))
+        // The index narrows by address if any are given, else by first topic, else by range only.
+        var keyed: (column: String, values: [Data])?
+        if !filter.addresses.isEmpty {
+            keyed = ("address", filter.addresses.map { Data($0.bytes) })
+        } else if let first = filter.topics.first, let wanted = first, !wanted.isEmpty {
+            keyed = ("topic0", wanted.map { Data($0.bytes) })
+        }
         let numbers: [Int64] = try read { db in
-            if !filter.addresses.isEmpty {
-                let marks = filter.addresses.map { _ in "?" }.joined(separator: ",")
-                var args: [DatabaseValueConvertible] = filter.addresses.map { Data($0.bytes) }
-                args += [from, to]
-                return try Int64.fetchAll(db, sql: "SELECT DISTINCT number FROM logs WHERE address IN (\(marks)) AND number BETWEEN ? AND ? ORDER BY number",
-                                          arguments: StatementArguments(args))
+            var sql = "SELECT DISTINCT number FROM logs WHERE number BETWEEN ? AND ?"
+            var args: [DatabaseValueConvertible] = [from, to]
+            if let keyed {
+                sql += " AND \(keyed.column) IN (\(keyed.values.map { _ in "?" }.joined(separator: ",")))"
+                args += keyed.values as [DatabaseValueConvertible]
             }
-            if let first = filter.topics.first, let wanted = first, !wanted.isEmpty {
-                let marks = wanted.map { _ in "?" }.joined(separator: ",")
-                var args: [DatabaseValueConvertible] = wanted.map { Data($0.bytes) }
-                args += [from, to]
-                return try Int64.fetchAll(db, sql: "SELECT DISTINCT number FROM logs WHERE topic0 IN (\(marks)) AND number BETWEEN ? AND ? ORDER BY number",
-                                          arguments: StatementArguments(args))
-            }
-            return try Int64.fetchAll(db, sql: "SELECT DISTINCT number FROM logs WHERE number BETWEEN ? AND ? ORDER BY number",
-                                      arguments: [from, to])
+            return try Int64.fetchAll(db, sql: sql + " ORDER BY number", arguments: StatementArguments(args))
         }
         var out: [LocatedLog] = []
         for n in numbers {

@@ -39,14 +39,15 @@ private let returnTop: [UInt8] = [0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]  // PUSH0 
     }
 
     @Test func sstoreSentryIsJudgedOnTheGasLeftAtTheSstore() {
-        // PUSH1 1, PUSH0, SSTORE with exactly 2300 + 5 gas left at the SSTORE: the sentry fails it.
-        let code: [UInt8] = [0x60, 0x01, 0x5f, 0x55, 0x00]
-        let (atSentry, slot) = execute(code, gas: 2_300 + 5)
+        // PUSH0, PUSH0, SSTORE (a no-op write to a cold slot: 2,100 + 100 gas), then PUSH0, POP.
+        // The write itself would fit in 2,300 gas, so only EIP-2200's sentry (fail at ≤ 2,300
+        // left) refuses it; the 4 gas after it must not be charged before the SSTORE looks.
+        let code: [UInt8] = [0x5f, 0x5f, 0x55, 0x5f, 0x50, 0x00]
+        let (atSentry, _) = execute(code, gas: 4 + 2_300)
         #expect(atSentry.status == .failure(.outOfGas))
-        #expect(slot == .zero)
-        let (enough, stored) = execute(code, gas: 2_100 + 20_000 + 5)
-        #expect(enough.status == .success)
-        #expect(stored == .one)
+        let (above, _) = execute(code, gas: 4 + 2_301)
+        #expect(above.status == .success)
+        #expect(above.gasLeft == 2_301 - 2_200 - 4)
     }
 
     @Test func outOfGasInsideABlockConsumesAllGasAndKeepsNoWrite() {

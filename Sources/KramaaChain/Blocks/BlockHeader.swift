@@ -60,9 +60,7 @@ public struct BlockHeader: Equatable, Hashable, Sendable {
             w.append(uint: timestamp)
             w.append(bytes: extraData)
             w.append(bytes32: mixHash)
-            var nonceBytes = [UInt8](repeating: 0, count: 8)
-            for i in 0..<8 { nonceBytes[i] = UInt8(truncatingIfNeeded: nonce >> (56 - 8 * UInt64(i))) }
-            w.append(bytes: nonceBytes)
+            w.append(bytes: nonce.bigEndianBytes)  // the 8-byte nonce is a fixed-size string, not an integer
             w.append(uint: baseFeePerGas)
             w.append(bytes32: withdrawalsRoot)
             w.append(uint: blobGasUsed)
@@ -105,4 +103,9 @@ public struct BlockHeader: Equatable, Hashable, Sendable {
         try r.finish()
         return h
     }
+}
+
+extension UInt64 {
+    /// The 8 bytes, most significant first.
+    var bigEndianBytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (56 - 8 * UInt64($0))) } }
 }

@@ -29,18 +29,10 @@ public struct Receipt: Equatable, Sendable {
             w.append(uint: cumulativeGasUsed)
             w.append(bytes: bloom.bytes)
             w.appendList { w in
-                for log in logs { Receipt.append(log, to: &w) }
+                for log in logs { log.appendRLP(to: &w) }
             }
         }
         return w.bytes
-    }
-
-    static func append(_ log: Log, to w: inout RLPWriter) {
-        w.appendList { w in
-            w.append(address: log.address)
-            w.appendList { w in for topic in log.topics { w.append(bytes32: topic) } }
-            w.append(bytes: log.data)
-        }
     }
 
     public static func decode(_ raw: [UInt8]) throws(RLPError) -> Receipt {

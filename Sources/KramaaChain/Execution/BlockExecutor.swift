@@ -13,11 +13,6 @@ public struct SignedTransaction: Sendable, Equatable {
         self.sender = sender
         self.hash = hash ?? transaction.hash
     }
-
-    /// Recovers the sender and checks the signature and chain id.
-    public init(validating transaction: Transaction, chainId: UInt64) throws(TransactionError) {
-        self.init(transaction, sender: try transaction.validatedSender(chainId: chainId))
-    }
 }
 
 /// What executing one included transaction gave, beyond its consensus receipt.
@@ -162,8 +157,4 @@ extension Genesis {
         header.extraData = extraData
         return Block(header: header, transactions: [])
     }
-}
-
-extension UInt64 {
-    var bigEndianBytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (56 - 8 * UInt64($0))) } }
 }

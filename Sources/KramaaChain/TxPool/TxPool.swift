@@ -33,7 +33,7 @@ public final class TxPool {
     public let config: TxPoolConfig
     /// Per sender, by nonce.
     private var bySender: [Address: [UInt64: Entry]] = [:]
-    private var byHash: [Bytes32: Address] = [:]
+    private var byHash: [Bytes32: (sender: Address, nonce: UInt64)] = [:]
     private var sequence: UInt64 = 0
 
     public init(chain: ChainConfig, config: TxPoolConfig = TxPoolConfig()) {
@@ -46,8 +46,8 @@ public final class TxPool {
 
     /// The transaction with this hash, if the pool holds it.
     public func transaction(_ hash: Bytes32) -> SignedTransaction? {
-        guard let sender = byHash[hash] else { return nil }
-        return bySender[sender]?.values.first { $0.signed.hash == hash }?.signed
+        guard let (sender, nonce) = byHash[hash] else { return nil }
+        return bySender[sender]?[nonce]?.signed
     }
 
     /// The nonce the sender's next transaction should carry: the account nonce plus its
@@ -97,7 +97,7 @@ public final class TxPool {
         if let replaced { byHash[replaced] = nil }
         sequence += 1
         bySender[sender, default: [:]][tx.nonce] = Entry(signed: SignedTransaction(tx, sender: sender, hash: hash), sequence: sequence)
-        byHash[hash] = sender
+        byHash[hash] = (sender, tx.nonce)
         return replaced
     }
 
@@ -127,7 +127,7 @@ public final class TxPool {
 
     /// Removes a transaction (for example one a block builder found can never be included).
     public func remove(hash: Bytes32) {
-        guard let sender = byHash[hash], let nonce = bySender[sender]?.first(where: { $0.value.signed.hash == hash })?.key else { return }
+        guard let (sender, nonce) = byHash[hash] else { return }
         remove(sender, nonce: nonce)
     }
 
@@ -142,13 +142,7 @@ public final class TxPool {
     /// The transactions that can run now, in the order a block should try them: per sender by
     /// nonce, across senders by the tip they pay at `baseFee` (then by arrival).
     public func pending(state: StateBackend, baseFee: UInt256) -> [SignedTransaction] {
-        var queues: [[Entry]] = []
-        for (sender, entries) in bySender {
-            var nonce = state.account(sender)?.nonce ?? 0
-            var run: [Entry] = []
-            while let e = entries[nonce] { run.append(e); nonce += 1 }
-            if !run.isEmpty { queues.append(run) }
-        }
+        let queues = bySender.map { executableRun($0.key, $0.value, state: state) }.filter { !$0.isEmpty }
         func tip(_ e: Entry) -> UInt256 {
             let t = e.signed.transaction
             return t.maxFeePerGas < baseFee ? .zero : Swift.min(t.maxPriorityFeePerGas, t.maxFeePerGas &- baseFee)
@@ -170,12 +164,16 @@ public final class TxPool {
 
     /// Counts of transactions that can run now and that wait for a nonce gap.
     public func counts(state: StateBackend) -> (pending: Int, queued: Int) {
-        var pending = 0
-        for (sender, entries) in bySender {
-            var nonce = state.account(sender)?.nonce ?? 0
-            while entries[nonce] != nil { pending += 1; nonce += 1 }
-        }
+        let pending = bySender.reduce(0) { $0 + executableRun($1.key, $1.value, state: state).count }
         return (pending, byHash.count - pending)
+    }
+
+    /// A sender's transactions that can run now: consecutive nonces from the account's.
+    private func executableRun(_ sender: Address, _ entries: [UInt64: Entry], state: StateBackend) -> [Entry] {
+        var nonce = state.account(sender)?.nonce ?? 0
+        var run: [Entry] = []
+        while let e = entries[nonce] { run.append(e); nonce += 1 }
+        return run
     }
 }
 
