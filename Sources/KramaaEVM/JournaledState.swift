@@ -8,7 +8,8 @@ public final class CachedAccount {
     public var codeHash: Bytes32
     /// Slots read or written in this block: current values.
     public var storage: [UInt256: UInt256] = [:]
-    /// Values at the start of the transaction (EIP-2200's "original value").
+    /// Values at the start of the transaction (EIP-2200's "original value") of the slots this
+    /// transaction wrote; any other slot's original value is its current one.
     var originalStorage: [UInt256: UInt256] = [:]
     /// False for an account that does not exist (a cached miss, or deleted).
     public var exists: Bool
@@ -66,6 +67,8 @@ public final class JournaledState {
     var warmSlots: Set<SlotKey> = []
     var transientStorage: [SlotKey: UInt256] = [:]
     var touched: Set<Address> = []
+    /// Accounts whose `originalStorage` this transaction filled (cleared when it ends).
+    var storageWritten: Set<Address> = []
     public internal(set) var logs: [Log] = []
     public internal(set) var refund: Int64 = 0
     /// Analysed code by hash; share one cache across transactions so analysis happens once.
@@ -186,22 +189,21 @@ public final class JournaledState {
         if let v = a.storage[slot] { return v }
         let v = a.storageCleared ? UInt256.zero : backend.storage(address, slot: slot)
         a.storage[slot] = v
-        if a.originalStorage[slot] == nil { a.originalStorage[slot] = v }
         return v
     }
 
     /// The slot's value at the start of the transaction.
     public func originalStorage(_ address: Address, _ slot: UInt256) -> UInt256 {
-        let a = account(address)
-        if let v = a.originalStorage[slot] { return v }
-        let v = a.storageCleared ? UInt256.zero : backend.storage(address, slot: slot)
-        a.originalStorage[slot] = v
-        return v
+        account(address).originalStorage[slot] ?? storage(address, slot)
     }
 
     public func setStorage(_ address: Address, _ slot: UInt256, _ value: UInt256) {
         let a = account(address)
-        _ = originalStorage(address, slot)
+        // The first write of a transaction sees the value the transaction started with.
+        if a.originalStorage[slot] == nil {
+            a.originalStorage[slot] = storage(address, slot)
+            storageWritten.insert(address)
+        }
         journal.append(.storage(address, slot, a.storage[slot]))
         a.storage[slot] = value
     }
@@ -298,12 +300,16 @@ public final class JournaledState {
     // MARK: Transaction boundaries
 
     /// Ends a transaction: deletes self-destructed accounts and touched empty ones (EIP-161),
-    /// makes current storage the new original, and clears the per-transaction sets.
+    /// makes current storage the new original, and clears the per-transaction sets. Only the
+    /// accounts this transaction touched or wrote are visited (a created or self-destructed
+    /// account is always touched), so the cost does not grow with the block.
     /// Returns the logs the transaction emitted.
     @discardableResult
     public func finishTransaction() -> [Log] {
-        for (address, a) in accounts {
-            if a.selfDestructed || (touched.contains(address) && a.exists && a.isEmpty) {
+        for address in storageWritten { accounts[address]!.originalStorage.removeAll() }
+        for address in touched {
+            let a = accounts[address]!
+            if a.selfDestructed || (a.exists && a.isEmpty) {
                 a.exists = false
                 a.storageCleared = true
                 a.storage = [:]
@@ -314,8 +320,8 @@ public final class JournaledState {
                 a.selfDestructed = false
             }
             a.createdInTransaction = false
-            a.originalStorage = a.storage
         }
+        storageWritten.removeAll(keepingCapacity: true)
         let emitted = logs
         journal.removeAll(keepingCapacity: true)
         warmAddresses.removeAll(keepingCapacity: true)
