@@ -33,11 +33,31 @@ public final class InMemoryState: StateBackend {
 
     public init() {}
 
+    /// Records what `address` held before its first change since the last `takeChanges()`, so
+    /// the state before a block can be viewed (`HistoricalState`).
+    private func rememberAccount(_ address: Address) {
+        if pending.undo.accounts[address] == nil { pending.undo.accounts[address] = .some(accounts[address]?.info) }
+    }
+
+    private func rememberStorage(_ address: Address) {
+        guard pending.undo.clearedStorage[address] == nil else { return }
+        var prior = accounts[address]?.storage ?? [:]
+        for (slot, old) in pending.undo.storage.removeValue(forKey: address) ?? [:] { prior[slot] = old.isZero ? nil : old }
+        pending.undo.clearedStorage[address] = prior
+    }
+
+    private func rememberSlot(_ address: Address, _ slot: UInt256, _ old: UInt256) {
+        guard pending.undo.clearedStorage[address] == nil else { return }
+        if pending.undo.storage[address]?[slot] == nil { pending.undo.storage[address, default: [:]][slot] = old }
+    }
+
     /// Sets an account, its code and storage (genesis allocations, test pre-states, loading).
     public func set(_ address: Address, nonce: UInt64, balance: UInt256, code: [UInt8], storage: [UInt256: UInt256]) {
         let hash = Keccak256.hash(code)
         if codes[hash] == nil { codes[hash] = code; pending.code[hash] = code }
         let kept = storage.filter { !$0.value.isZero }
+        rememberAccount(address)
+        rememberStorage(address)
         accounts[address] = Account(info: AccountInfo(nonce: nonce, balance: balance, codeHash: hash), storage: kept)
         dirtyAccounts.insert(address)
         rebuildStorage.insert(address)
@@ -64,7 +84,10 @@ public final class InMemoryState: StateBackend {
     public func commit(_ journaled: JournaledState) {
         for (address, cached) in journaled.accounts {
             guard cached.exists else {
-                if accounts.removeValue(forKey: address) != nil {
+                if accounts[address] != nil {
+                    rememberAccount(address)
+                    rememberStorage(address)
+                    accounts[address] = nil
                     dirtyAccounts.insert(address)
                     rebuildStorage.insert(address)
                     pending.accounts[address] = .some(nil)
@@ -73,8 +96,10 @@ public final class InMemoryState: StateBackend {
                 }
                 continue
             }
+            rememberAccount(address)
             var account: Account
             if cached.storageCleared {
+                rememberStorage(address)
                 account = Account(info: cached.info)
                 rebuildStorage.insert(address)
                 pending.clearedStorage.insert(address)
@@ -86,6 +111,7 @@ public final class InMemoryState: StateBackend {
             account.info = cached.info
             var slots = dirtySlots[address] ?? []
             for (slot, value) in cached.storage where account.storage[slot] ?? .zero != value {
+                rememberSlot(address, slot, account.storage[slot] ?? .zero)
                 account.storage[slot] = value.isZero ? nil : value
                 slots.insert(slot)
                 pending.storage[address, default: [:]][slot] = value
@@ -189,9 +215,24 @@ public struct StateChanges: Sendable {
     public var storage: [Address: [UInt256: UInt256]] = [:]
     /// Code by hash, first seen.
     public var code: [Bytes32: [UInt8]] = [:]
+    /// What the changed accounts and slots held before (to view the earlier state).
+    public var undo = StateUndo()
 
     public init() {}
     public var isEmpty: Bool { accounts.isEmpty && storage.isEmpty && code.isEmpty && clearedStorage.isEmpty }
+}
+
+/// The values a set of changes overwrote: applied newest first over the live state, undos
+/// give the state as it was before those changes (see `HistoricalState`).
+public struct StateUndo: Sendable {
+    /// Each changed account's previous contents; `.some(nil)` when it did not exist.
+    public var accounts: [Address: AccountInfo?] = [:]
+    /// The previous values of changed slots (zero when unset), for accounts not in `clearedStorage`.
+    public var storage: [Address: [UInt256: UInt256]] = [:]
+    /// The whole previous storage of accounts whose storage was dropped or replaced.
+    public var clearedStorage: [Address: [UInt256: UInt256]] = [:]
+
+    public init() {}
 }
 
 /// An account and some of its slots with Merkle proofs (EIP-1186, `eth_getProof`).

@@ -17,6 +17,26 @@ import Testing
         return fresh.stateRoot
     }
 
+    /// Commits one block of random writes: balances, slots, nonces, contract creation over
+    /// existing accounts, and accounts emptied so EIP-161 deletes them.
+    static func commitRandomBlock(to state: InMemoryState, addresses: [Address], rng: inout SplitMix64) {
+        let journaled = JournaledState(backend: state)
+        for _ in 0..<(1 + rng.next() % 30) {
+            let a = addresses[Int(rng.next() % UInt64(addresses.count))]
+            switch rng.next() % 6 {
+            case 0: journaled.setBalance(a, UInt256(rng.next() % 100))
+            case 1, 2: journaled.setStorage(a, UInt256(rng.next() % 8), UInt256(rng.next() % 3))
+            case 3: journaled.setNonce(a, journaled.nonce(a) + 1)
+            case 4: journaled.createContractAccount(a)
+            default:  // an empty touched account is deleted at the end of the transaction (EIP-161)
+                if journaled.code(a).bytes.isEmpty { journaled.setBalance(a, .zero); journaled.setNonce(a, 0) }
+            }
+            if rng.next() % 4 == 0 { journaled.finishTransaction() }
+        }
+        journaled.finishTransaction()
+        state.commit(journaled)
+    }
+
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func incrementalRootMatchesRootFromScratch(seed: UInt64) {
         var rng = SplitMix64(seed: seed)
@@ -39,21 +59,7 @@ import Testing
         }
         persist(state.takeChanges())
         for block in 0..<20 {
-            let journaled = JournaledState(backend: state)
-            for _ in 0..<(1 + rng.next() % 30) {
-                let a = addresses[Int(rng.next() % UInt64(addresses.count))]
-                switch rng.next() % 6 {
-                case 0: journaled.setBalance(a, UInt256(rng.next() % 100))
-                case 1, 2: journaled.setStorage(a, UInt256(rng.next() % 8), UInt256(rng.next() % 3))
-                case 3: journaled.setNonce(a, journaled.nonce(a) + 1)
-                case 4: journaled.createContractAccount(a)
-                default:  // an empty touched account is deleted at the end of the transaction (EIP-161)
-                    if journaled.code(a).bytes.isEmpty { journaled.setBalance(a, .zero); journaled.setNonce(a, 0) }
-                }
-                if rng.next() % 4 == 0 { journaled.finishTransaction() }
-            }
-            journaled.finishTransaction()
-            state.commit(journaled)
+            Self.commitRandomBlock(to: state, addresses: addresses, rng: &rng)
             if block % 3 != 2 {  // sometimes two commits share one root computation
                 #expect(state.stateRoot == Self.rootFromScratch(state), "seed \(seed) block \(block)")
             }

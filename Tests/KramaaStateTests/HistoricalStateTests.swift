@@ -1,0 +1,53 @@
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+import Testing
+
+/// A view through the undo records of later blocks must read exactly what the state held
+/// after the viewed block.
+@Suite struct HistoricalStateTests {
+    @Test(arguments: [11, 12, 13, 14, 15, 16] as [UInt64])
+    func viewOfEveryEarlierBlockReadsWhatTheStateThenHeld(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let addresses = (0..<10).map { Address(word: UInt256($0 + 1) << 90) }
+        let state = InMemoryState()
+        for a in addresses.prefix(5) {
+            state.set(a, nonce: 1, balance: UInt256(rng.next() % 1000), code: [], storage: [UInt256(1): UInt256(4), UInt256(3): UInt256(2)])
+        }
+        _ = state.takeChanges()
+        var snapshots = [state.accounts]
+        var undos: [StateUndo] = []
+        for _ in 0..<15 {
+            // Sometimes two commits (two journals) make one block, as with a re-executed block.
+            IncrementalRootTests.commitRandomBlock(to: state, addresses: addresses, rng: &rng)
+            if rng.next() % 3 == 0 { IncrementalRootTests.commitRandomBlock(to: state, addresses: addresses, rng: &rng) }
+            undos.append(state.takeChanges().undo)
+            snapshots.append(state.accounts)
+        }
+        for block in snapshots.indices {
+            let view = HistoricalState(live: state, undos: Array(undos[block...]))
+            let then = snapshots[block]
+            for a in addresses {
+                #expect(view.account(a) == then[a]?.info, "seed \(seed) block \(block) account \(a)")
+                for slot in 0..<8 {
+                    #expect(view.storage(a, slot: UInt256(slot)) == then[a]?.storage[UInt256(slot)] ?? .zero,
+                            "seed \(seed) block \(block) \(a) slot \(slot)")
+                }
+                #expect(view.storageSnapshot(a) == (then[a]?.storage ?? [:]), "seed \(seed) block \(block) \(a) storage")
+            }
+        }
+    }
+
+    @Test func setOverAnAccountIsUndoneWholly() {
+        let state = InMemoryState()
+        let a = Address(word: UInt256(7))
+        state.set(a, nonce: 1, balance: UInt256(5), code: [], storage: [UInt256(1): UInt256(9)])
+        _ = state.takeChanges()
+        state.set(a, nonce: 2, balance: UInt256(6), code: [0x00], storage: [UInt256(2): UInt256(3)])
+        let view = HistoricalState(live: state, undos: [state.takeChanges().undo])
+        #expect(view.account(a)?.nonce == 1)
+        #expect(view.storage(a, slot: UInt256(1)) == UInt256(9))
+        #expect(view.storage(a, slot: UInt256(2)) == .zero)
+        #expect(view.hasStorage(a))
+    }
+}
