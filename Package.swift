@@ -68,7 +68,11 @@ let package = Package(
                 "KramaaChain",
                 "KramaaEVM",
                 "KramaaEVMHarness",
+                "KramaaNode",
+                "KramaaAPI",
+                "KramaaRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -113,6 +117,11 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
+        .target(
+            name: "KramaaAPI",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC"]
         ),
         .executableTarget(
             name: "KramaaBench",

@@ -9,17 +9,24 @@ import KramaaStorage
 /// builder, kept consistent under one lock. The API and the block producer call into it.
 ///
 /// Data directory layout: `chain.sqlite` (with its `-wal` and `-shm` files) holds the genesis
-/// document, every block, receipt and index, and the current state.
+/// document, every block, receipt and index, and the current state (see docs/DATA.md).
 public final class Node: @unchecked Sendable {
+    /// How many recent blocks' states can be read besides the head (geth keeps 128 in memory).
+    public static let historyDepth: UInt64 = 128
+
     public let dataDirectory: URL
     public let genesis: Genesis
     public let store: ChainStore
     let state = InMemoryState()
     let pool: TxPool
+    let poolConfig: TxPoolConfig
     let executor: BlockExecutor
     let lock = NSLock()
     let evmThread = LargeStackThread(name: "kramaa-evm")
     private(set) var head: BlockHeader
+    /// The undo record of each recent block (by number), to read the state before it.
+    var history: [UInt64: StateUndo] = [:]
+    private let observers = Observers()
 
     static func databasePath(_ dir: URL) -> String { dir.appendingPathComponent("chain.sqlite").path }
 
@@ -42,6 +49,11 @@ public final class Node: @unchecked Sendable {
         }
     }
 
+    /// Whether `dataDirectory` holds an initialised chain.
+    public static func isInitialized(dataDirectory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: databasePath(dataDirectory))
+    }
+
     /// Opens the chain in `dataDirectory`: loads the state and checks it against the head.
     public init(dataDirectory: URL, poolConfig: TxPoolConfig? = nil) throws(NodeError) {
         self.dataDirectory = dataDirectory
@@ -53,6 +65,7 @@ public final class Node: @unchecked Sendable {
                   let head = try store.header(number: number) else { throw StoreError.notInitialized(path: dataDirectory.path) }
             do { genesis = try Genesis.parse(document) } catch { throw NodeError.genesis(error) }
             try store.loadState(into: state, head: head)
+            _ = state.takeChanges()
             self.head = head
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }
@@ -64,24 +77,40 @@ public final class Node: @unchecked Sendable {
         } catch {
             throw .dataDirectory("\(error)")
         }
-        let config = poolConfig ?? TxPoolConfig()
-        pool = TxPool(chain: genesis.config, config: config)
+        self.poolConfig = poolConfig ?? TxPoolConfig()
+        pool = TxPool(chain: genesis.config, config: self.poolConfig)
         executor = BlockExecutor(config: genesis.config)
     }
 
     public var chainId: UInt64 { genesis.config.chainId }
+    public var config: ChainConfig { genesis.config }
 
     /// The latest stored block's header.
     public var latest: BlockHeader { lock.withLock { head } }
 
-    /// Decodes, checks and pools a signed transaction (eth_sendRawTransaction).
+    // MARK: Transactions
+
+    /// Decodes, checks and pools a signed transaction (eth_sendRawTransaction). The signature
+    /// is checked before the node's lock is taken, so submissions recover senders in parallel.
     public func submit(raw: [UInt8]) throws(NodeError) -> Bytes32 {
         let tx: Transaction
         do { tx = try Transaction.decode(raw) } catch { throw .decode(error) }
+        let signed: SignedTransaction
+        do {
+            signed = try TxPool.check(tx, encodedSize: raw.count, hash: Keccak256.hash(raw), chain: genesis.config, config: poolConfig)
+        } catch {
+            throw .pool(error)
+        }
         lock.lock()
-        defer { lock.unlock() }
-        do { try pool.add(tx, encodedSize: raw.count, state: state, head: head) } catch { throw .pool(error) }
-        return tx.hash
+        do {
+            try pool.add(checked: signed, state: state, head: head)
+        } catch {
+            lock.unlock()
+            throw .pool(error)
+        }
+        lock.unlock()
+        observers.notify(.newTransaction(signed))
+        return signed.hash
     }
 
     /// The nonce an account's next transaction should carry, counting pooled ones.
@@ -94,36 +123,95 @@ public final class Node: @unchecked Sendable {
         lock.withLock { pool.counts(state: state).pending > 0 }
     }
 
+    /// Transactions that can run now and those waiting for a nonce gap to close.
+    public var poolCounts: (pending: Int, queued: Int) {
+        lock.withLock { pool.counts(state: state) }
+    }
+
+    /// A transaction waiting in the pool.
+    public func pooledTransaction(_ hash: Bytes32) -> SignedTransaction? {
+        lock.withLock { pool.transaction(hash) }
+    }
+
+    // MARK: Blocks
+
     /// Builds a block from the pool on the head, stores it durably, then makes it the head.
     /// Returns nil when there is nothing to include and empty blocks are not wanted.
     @discardableResult
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
         lock.lock()
-        defer { lock.unlock() }
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: genesis.config.validators.first ?? genesis.coinbase)
         let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
-        if candidates.isEmpty && !allowEmpty { return nil }
+        if candidates.isEmpty && !allowEmpty {
+            lock.unlock()
+            return nil
+        }
         let state = self.state, executor = self.executor
         let executed = evmThread.run { executor.build(header, candidates: candidates, state: state) }
         for rejected in executed.rejected { pool.remove(hash: rejected.hash) }
+        let changes = state.takeChanges()
         if executed.block.transactions.isEmpty && !allowEmpty {
-            _ = state.takeChanges()
+            lock.unlock()
             return nil
         }
         do {
-            try store.append(executed, changes: state.takeChanges())
+            try store.append(executed, changes: changes)
         } catch {
+            lock.unlock()
             throw .store(error)
         }
         head = executed.block.header
+        history[head.number] = changes.undo
+        if head.number >= Node.historyDepth { history[head.number - Node.historyDepth] = nil }
         state.blockHashes[head.number] = executed.block.hash
         state.blockHashes[head.number &- 257] = nil
         pool.prune(state: state)
+        lock.unlock()
+        observers.notify(.newBlock(executed))
         return executed
     }
 
-    /// Reads the live state under the node's lock.
-    public func withState<T>(_ body: (InMemoryState, BlockHeader) -> T) -> T {
-        lock.withLock { body(state, head) }
+    // MARK: Events
+
+    /// Calls `body` for every new block and every transaction the pool accepts, on the thread
+    /// that caused it, after the node's lock is released. Keep it short: it delays that thread.
+    /// Returns a token for `removeObserver`.
+    @discardableResult
+    public func addObserver(_ body: @escaping @Sendable (NodeEvent) -> Void) -> Int {
+        observers.add(body)
+    }
+
+    public func removeObserver(_ token: Int) {
+        observers.remove(token)
+    }
+}
+
+/// What happened on a node, for subscriptions, filters and the block producer.
+public enum NodeEvent: Sendable {
+    /// A block became the head (already stored durably).
+    case newBlock(ExecutedBlock)
+    /// The pool accepted a transaction.
+    case newTransaction(SignedTransaction)
+}
+
+/// The observer list, under its own lock so notifying never waits for the node.
+final class Observers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private var bodies: [Int: @Sendable (NodeEvent) -> Void] = [:]
+
+    func add(_ body: @escaping @Sendable (NodeEvent) -> Void) -> Int {
+        lock.withLock {
+            next += 1
+            bodies[next] = body
+            return next
+        }
+    }
+
+    func remove(_ token: Int) { lock.withLock { bodies[token] = nil } }
+
+    func notify(_ event: NodeEvent) {
+        let current = lock.withLock { Array(bodies.values) }
+        for body in current { body(event) }
     }
 }

@@ -51,3 +51,28 @@ import Testing
         #expect(view.hasStorage(a))
     }
 }
+
+@Suite struct OverriddenStateTests {
+    @Test func overridesReplaceOnlyWhatTheyName() {
+        let base = InMemoryState()
+        let a = Address(word: UInt256(1)), b = Address(word: UInt256(2))
+        base.set(a, nonce: 3, balance: UInt256(10), code: [0x00], storage: [UInt256(1): UInt256(5), UInt256(2): UInt256(6)])
+        base.set(b, nonce: 1, balance: UInt256(1), code: [], storage: [UInt256(1): UInt256(7)])
+        let code: [UInt8] = [0x60, 0x01, 0x00]
+        let view = OverriddenState(base: base, overrides: [
+            a: AccountOverride(balance: UInt256(99), stateDiff: [UInt256(2): UInt256(8)]),
+            b: AccountOverride(nonce: 9, code: code, state: [UInt256(4): UInt256(4)]),
+        ])
+        #expect(view.account(a) == AccountInfo(nonce: 3, balance: UInt256(99), codeHash: Keccak256.hash([0x00] as [UInt8])))
+        #expect(view.storage(a, slot: UInt256(1)) == UInt256(5))
+        #expect(view.storage(a, slot: UInt256(2)) == UInt256(8))
+        #expect(view.account(b)?.nonce == 9)
+        #expect(view.code(hash: view.account(b)!.codeHash) == code)
+        #expect(view.storage(b, slot: UInt256(1)) == .zero, "a full state override hides the old slots")
+        #expect(view.storage(b, slot: UInt256(4)) == UInt256(4))
+        #expect(base.account(a)?.balance == UInt256(10) && base.storage(b, slot: UInt256(1)) == UInt256(7), "the base is untouched")
+        let fresh = Address(word: UInt256(3))
+        let funded = OverriddenState(base: base, overrides: [fresh: AccountOverride(balance: UInt256(5))])
+        #expect(funded.account(fresh) == AccountInfo(balance: UInt256(5)), "an override creates a missing account")
+    }
+}

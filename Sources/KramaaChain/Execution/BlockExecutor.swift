@@ -66,7 +66,8 @@ public struct BlockExecutor {
         return header
     }
 
-    func context(_ header: BlockHeader) -> BlockContext {
+    /// What the EVM sees of `header` (COINBASE, NUMBER, BASEFEE, ...).
+    public func context(_ header: BlockHeader) -> BlockContext {
         BlockContext(coinbase: header.coinbase, number: header.number, timestamp: header.timestamp,
                      gasLimit: header.gasLimit, baseFee: header.baseFeePerGas, prevRandao: header.mixHash,
                      chainId: config.chainId, blobBaseFee: BlobRules.blobBaseFee(excessBlobGas: 0))

@@ -32,14 +32,30 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
 
 /// What executing an included transaction produced.
 public struct TransactionReceiptData: Sendable {
-    public var success: Bool
+    /// How the top frame ended: success, revert, or the exceptional halt that ended it.
+    public var status: ExecutionStatus
+    /// Gas used after the refund.
     public var gasUsed: UInt64
+    /// Gas refunded (EIP-3529, capped at a fifth of the gas used before it).
+    public var refunded: UInt64
     public var logs: [Log]
     public var createdAddress: Address?
     /// Return data, or the revert reason.
     public var output: [UInt8]
+
+    public var success: Bool { status == .success }
 }
 
+/// How strictly `StateTransition` checks what it runs.
+public enum TransitionMode: Sendable {
+    /// A transaction in a block: signed, with the sender's next nonce, from an account
+    /// without code, fee cap at least the base fee, gas within the block's limit.
+    case block
+    /// An unsigned message (eth_call, eth_estimateGas, debug_traceCall), as geth runs them:
+    /// no signature, nonce or EOA check, no block gas limit, and when every fee field is zero
+    /// the base fee counts as zero (geth's NoBaseFee), so a call needs no balance for gas.
+    case call
+}
 /// EIP-4844 constants of Cancun.
 public enum BlobRules {
     public static let gasPerBlob: UInt64 = 131_072
@@ -74,15 +90,24 @@ public struct StateTransition {
         self.precompiles = precompiles
     }
 
-    public func apply(_ tx: Transaction, sender: Address, to state: JournaledState) throws(InvalidTransactionError) -> TransactionReceiptData {
-        do { try tx.validate(chainId: block.chainId) } catch { throw .transaction(error) }
-        if tx.maxFeePerGas < block.baseFee { throw .feeCapTooLow(maxFeePerGas: tx.maxFeePerGas, baseFee: block.baseFee) }
-        if tx.gasLimit > block.gasLimit { throw .gasLimitReached(txGas: tx.gasLimit, blockGasLimit: block.gasLimit) }
+    /// Checks `tx` against the state, runs it and ends the transaction. Throws, changing nothing, when `tx` cannot run.
+    public func apply(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode = .block) throws(InvalidTransactionError) -> TransactionReceiptData {
+        var block = self.block
         let nonce = state.nonce(sender)
-        if tx.nonce < nonce { throw .nonceTooLow(expected: nonce, got: tx.nonce) }
-        if tx.nonce > nonce { throw .nonceTooHigh(expected: nonce, got: tx.nonce) }
+        switch mode {
+        case .block:
+            do { try tx.validate(chainId: block.chainId) } catch { throw .transaction(error) }
+            if tx.maxFeePerGas < block.baseFee { throw .feeCapTooLow(maxFeePerGas: tx.maxFeePerGas, baseFee: block.baseFee) }
+            if tx.gasLimit > block.gasLimit { throw .gasLimitReached(txGas: tx.gasLimit, blockGasLimit: block.gasLimit) }
+            if tx.nonce < nonce { throw .nonceTooLow(expected: nonce, got: tx.nonce) }
+            if tx.nonce > nonce { throw .nonceTooHigh(expected: nonce, got: tx.nonce) }
+            if state.codeHash(sender) != AccountInfo.emptyCodeHash { throw .senderNotEOA(sender) }
+        case .call:
+            do { try tx.validateFields() } catch { throw .transaction(error) }
+            if tx.maxFeePerGas.isZero && tx.maxPriorityFeePerGas.isZero { block.baseFee = .zero }
+            if tx.maxFeePerGas < block.baseFee { throw .feeCapTooLow(maxFeePerGas: tx.maxFeePerGas, baseFee: block.baseFee) }
+        }
         if nonce == UInt64.max { throw .transaction(.nonceMax) }
-        if state.codeHash(sender) != AccountInfo.emptyCodeHash { throw .senderNotEOA(sender) }
         let blobGas = BlobRules.gasPerBlob * UInt64(tx.blobVersionedHashes.count)
         if tx.type == .blob {
             if tx.blobVersionedHashes.count > BlobRules.maxBlobsPerBlock { throw .tooManyBlobs(tx.blobVersionedHashes.count) }
@@ -128,12 +153,13 @@ public struct StateTransition {
         // EIP-3529: refunds are capped at a fifth of the gas used.
         var gasUsed = tx.gasLimit - UInt64(result.gasLeft)
         let refund = UInt64(max(state.refund, 0))
-        gasUsed -= min(refund, gasUsed / 5)
+        let refunded = min(refund, gasUsed / 5)
+        gasUsed -= refunded
         state.addBalance(sender, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
         state.addBalance(block.coinbase, UInt256(gasUsed) &* (gasPrice &- block.baseFee))
         let logs = state.finishTransaction()
         return TransactionReceiptData(
-            success: result.status == .success, gasUsed: gasUsed, logs: logs,
+            status: result.status, gasUsed: gasUsed, refunded: refunded, logs: logs,
             createdAddress: result.createdAddress, output: result.output)
     }
 }

@@ -53,6 +53,12 @@ extension Transaction {
         } else if chainId != expected {
             throw .invalidChainId(expected: expected, actual: chainId)
         }
+        try validateFields()
+    }
+
+    /// The checks of `validate(chainId:)` that an unsigned message (eth_call) must pass too:
+    /// nonce range, fee and gas arithmetic, init code size, blob fields and intrinsic gas.
+    public func validateFields() throws(TransactionError) {
         if nonce == .max { throw .nonceMax }
         if maxPriorityFeePerGas > maxFeePerGas { throw .priorityFeeGreaterThanMaxFee }
         if maxFeePerGas.multipliedReportingOverflow(by: UInt256(gasLimit)).overflow {

@@ -61,13 +61,29 @@ public final class TxPool {
     /// Validates and adds a transaction; returns the hash of a transaction it replaced.
     @discardableResult
     public func add(_ tx: Transaction, encodedSize: Int, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
-        let hash = tx.hash
-        if byHash[hash] != nil { throw .alreadyKnown }
+        try add(checked: Self.check(tx, encodedSize: encodedSize, chain: chain, config: config), state: state, head: head)
+    }
+
+    /// The checks that need neither the pool nor the state: size, type, replay protection,
+    /// signature, chain id and field ranges; recovers the sender. Pass `hash` when the
+    /// encoding is at hand (keccak of the raw bytes) to spare re-encoding. Costs an ecrecover, so a
+    /// node runs it before taking its lock, then hands the result to `add(checked:)`.
+    public static func check(_ tx: Transaction, encodedSize: Int, hash: Bytes32? = nil, chain: ChainConfig,
+                             config: TxPoolConfig) throws(TxPoolError) -> SignedTransaction {
         if encodedSize > config.maxTransactionSize { throw .oversizedData(size: encodedSize, limit: config.maxTransactionSize) }
         if tx.type == .blob { throw .typeNotSupported(tx.type) }
         if tx.type == .legacy && tx.chainId == nil && !config.allowUnprotected { throw .unprotected }
         let sender: Address
         do { sender = try tx.validatedSender(chainId: chain.chainId) } catch { throw .invalid(error) }
+        return SignedTransaction(tx, sender: sender, hash: hash)
+    }
+
+    /// Adds a transaction that passed `check`: the checks against the state and the pool.
+    /// Returns the hash of the transaction it replaced, if any.
+    @discardableResult
+    public func add(checked signed: SignedTransaction, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
+        let tx = signed.transaction, sender = signed.sender, hash = signed.hash
+        if byHash[hash] != nil { throw .alreadyKnown }
         if !chain.mayTransact(sender) { throw .senderNotAllowed(sender) }
         if tx.gasLimit > head.gasLimit { throw .exceedsBlockGasLimit(gas: tx.gasLimit, limit: head.gasLimit) }
         if tx.maxPriorityFeePerGas < config.minimumTip { throw .underpriced(tip: tx.maxPriorityFeePerGas, minimum: config.minimumTip) }
@@ -96,7 +112,7 @@ public final class TxPool {
         }
         if let replaced { byHash[replaced] = nil }
         sequence += 1
-        bySender[sender, default: [:]][tx.nonce] = Entry(signed: SignedTransaction(tx, sender: sender, hash: hash), sequence: sequence)
+        bySender[sender, default: [:]][tx.nonce] = Entry(signed: signed, sequence: sequence)
         byHash[hash] = (sender, tx.nonce)
         return replaced
     }

@@ -1,0 +1,172 @@
+import Foundation
+import KramaaChain
+import KramaaEVM
+import KramaaNode
+import KramaaPrimitives
+import KramaaRPC
+import KramaaState
+import KramaaStorage
+
+/// Ethereum's JSON-RPC API (eth_*, net_*, web3_*, debug_*) over one node, as geth answers it:
+/// same methods, shapes, tags and error texts, so wallets, web3 libraries and tools work
+/// unchanged. `router()` gives the handler to serve.
+public final class EthAPI: Sendable {
+    public let node: Node
+    /// Keys the node signs with for eth_sendTransaction and eth_sign (devnet only; empty on a
+    /// real node, where those methods answer `unknown account`).
+    public let devAccounts: DevAccounts
+    let filters: FilterManager
+    /// The most gas a simulated call may use (geth's --rpc.gascap).
+    public let gasCap: UInt64 = 50_000_000
+    public static let clientVersion = "kramaa/v0.1.0/linux/swift6"
+
+    public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: [])) {
+        self.node = node
+        self.devAccounts = devAccounts
+        self.filters = FilterManager(node: node)
+    }
+
+    /// Every method, registered on a router ready to serve.
+    public func router() -> RPCRouter {
+        var router = RPCRouter()
+        registerChain(&router)
+        registerBlocks(&router)
+        registerCalls(&router)
+        registerFees(&router)
+        filters.register(&router, api: self)
+        return router
+    }
+
+    // MARK: Block selection
+
+    /// The block number a selector names for reading state; `pending`, `safe` and `finalized`
+    /// are the head (a single node's blocks are final when stored).
+    func number(_ selector: BlockSelector) throws -> UInt64 {
+        switch selector {
+        case .latest, .pending, .safe, .finalized: return node.latest.number
+        case .earliest: return 0
+        case .number(let n): return n
+        case .hash(let hash, _):
+            guard let n = try node.store.number(ofHash: hash) else { throw RPCError.server("header for hash not found") }
+            return n
+        }
+    }
+
+    /// The block number for a state read (`latest` when the argument is absent); refuses a
+    /// block beyond the head with geth's `header not found`.
+    func stateBlock(_ params: RPCParams, _ index: Int) throws -> UInt64 {
+        let n = try number(params.decodeIfPresent(index, as: BlockSelector.self) ?? .latest)
+        guard n <= node.latest.number else { throw RPCError.server("header not found") }
+        return n
+    }
+
+    // MARK: Chain and state
+
+    private func registerChain(_ r: inout RPCRouter) {
+        let node = self.node
+        r.register("web3_clientVersion") { _, _ in .string(EthAPI.clientVersion) }
+        r.register("web3_sha3") { p, _ in try p.expect(atMost: 1); return .hash(Keccak256.hash(try p.data(0))) }
+        r.register("net_version") { _, _ in .string(String(node.chainId)) }
+        r.register("net_listening") { _, _ in .bool(true) }
+        r.register("net_peerCount") { _, _ in .quantity(UInt64(0)) }
+        r.register("eth_chainId") { _, _ in .quantity(node.chainId) }
+        r.register("eth_syncing") { _, _ in .bool(false) }
+        r.register("eth_mining") { _, _ in .bool(true) }
+        r.register("eth_blockNumber") { _, _ in .quantity(node.latest.number) }
+        r.register("eth_coinbase") { _, _ in .address(node.config.validators.first ?? node.genesis.coinbase) }
+        r.register("eth_accounts") { [devAccounts] _, _ in .array(devAccounts.addresses.map { .address($0) }) }
+        r.register("eth_getBalance") { [self] p, _ in
+            try p.expect(atMost: 2)
+            let address = try p.decode(0, as: Address.self)
+            return .quantity(try node.withState(at: stateBlock(p, 1)) { s, _ in s.account(address)?.balance ?? .zero })
+        }
+        r.register("eth_getTransactionCount") { [self] p, _ in
+            try p.expect(atMost: 2)
+            let address = try p.decode(0, as: Address.self)
+            if try p.decodeIfPresent(1, as: BlockSelector.self) == .pending { return .quantity(node.pendingNonce(address)) }
+            return .quantity(try node.withState(at: stateBlock(p, 1)) { s, _ in s.account(address)?.nonce ?? 0 })
+        }
+        r.register("eth_getCode") { [self] p, _ in
+            try p.expect(atMost: 2)
+            let address = try p.decode(0, as: Address.self)
+            return .data(try node.withState(at: stateBlock(p, 1)) { s, _ in
+                s.account(address).map { s.code(hash: $0.codeHash) } ?? []
+            })
+        }
+        r.register("eth_getStorageAt") { [self] p, _ in
+            try p.expect(atMost: 3)
+            let address = try p.decode(0, as: Address.self)
+            let slot = try p.decode(1, as: StorageSlot.self).value
+            return .hash(try node.withState(at: stateBlock(p, 2)) { s, _ in s.storage(address, slot: slot) }.bytes32)
+        }
+        r.register("eth_getProof") { [self] p, _ in
+            try p.expect(atMost: 3)
+            let address = try p.decode(0, as: Address.self)
+            let slots = try p.decode(1, as: [StorageSlot].self)
+            let n = try stateBlock(p, 2)
+            let (proof, head) = node.proof(address, slots: slots.map(\.value))
+            guard n == head.number else {
+                throw RPCError.server("proofs are served for the latest block only (\(head.number)); block \(n) is older")
+            }
+            return .object([
+                "address": .address(address), "balance": .quantity(proof.info.balance), "nonce": .quantity(proof.info.nonce),
+                "codeHash": .hash(proof.info.codeHash), "storageHash": .hash(proof.storageRoot),
+                "accountProof": .array(proof.accountProof.map { .data($0) }),
+                "storageProof": .array(proof.storageProofs.map { sp in
+                    .object(["key": .quantity(sp.slot), "value": .quantity(sp.value), "proof": .array(sp.proof.map { .data($0) })])
+                }),
+            ])
+        }
+        r.register("eth_sendRawTransaction") { p, _ in
+            try p.expect(atMost: 1)
+            return .hash(try node.submit(raw: p.data(0)))
+        }
+    }
+}
+
+extension NodeError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .reverted(let output): RPCError.executionReverted(reason: RevertReason.decode(output), data: output)
+        default: RPCError.server(description)
+        }
+    }
+}
+
+extension StoreError: RPCErrorConvertible {
+    public var rpcError: RPCError { RPCError.server(description) }
+}
+
+/// The text of a revert: `Error(string)` as its string, `Panic(uint256)` as Solidity names it.
+public enum RevertReason {
+    public static func decode(_ output: [UInt8]) -> String? {
+        guard output.count >= 4 else { return nil }
+        let selector = Array(output[0..<4])
+        if selector == [0x08, 0xc3, 0x79, 0xa0], output.count >= 68 {
+            let offset = UInt256(bytes32At: output, 4)
+            guard let o = offset.uint64Value, o <= UInt64(output.count), Int(o) + 4 + 32 <= output.count else { return nil }
+            let length = UInt256(bytes32At: output, 4 + Int(o))
+            guard let n = length.uint64Value, 4 + Int(o) + 32 + Int(n) <= output.count else { return nil }
+            let start = 4 + Int(o) + 32
+            return String(decoding: output[start..<(start + Int(n))], as: UTF8.self)
+        }
+        if selector == [0x4e, 0x48, 0x7b, 0x71], output.count == 36 {
+            let code = UInt256(bytes32At: output, 4).uint64Value ?? .max
+            let known: [UInt64: String] = [
+                0x00: "generic panic", 0x01: "assert(false)", 0x11: "arithmetic underflow or overflow",
+                0x12: "division or modulo by zero", 0x21: "enum overflow", 0x22: "invalid encoded storage byte array accessed",
+                0x31: "out-of-bounds array access; popping on an empty array", 0x32: "out-of-bounds access of an array or bytesN",
+                0x41: "out of memory", 0x51: "uninitialized function",
+            ]
+            return known[code] ?? "unknown panic code: 0x\(String(code, radix: 16))"
+        }
+        return nil
+    }
+}
+
+extension UInt256 {
+    /// The 32-byte big-endian word at `offset` of `bytes` (which must hold it).
+    init(bytes32At bytes: [UInt8], _ offset: Int) {
+        self = bytes.withUnsafeBytes { UInt256(bigEndianWordAt: $0.baseAddress! + offset) }
+    }
+}

@@ -1,0 +1,119 @@
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaRPC
+import KramaaStorage
+
+// The JSON shapes of geth's API (internal/ethapi: RPCMarshalBlock, newRPCTransaction,
+// MarshalReceipt), so clients decode them as they decode geth's.
+
+extension JSON {
+    static func quantity(_ value: UInt256) -> JSON { .string(RPCHex.encodeQuantity(bigEndian: value.bigEndianBytes)) }
+    static func quantity(_ value: Int) -> JSON { .quantity(UInt64(value)) }
+    static func address(_ value: Address) -> JSON { .string("0x" + value.lowercased) }
+    static func hash(_ value: Bytes32) -> JSON { .data(value.bytes) }
+}
+
+enum EthJSON {
+    static func header(_ h: BlockHeader, size: Int? = nil) -> JSONObject {
+        var o: JSONObject = [
+            "number": .quantity(h.number), "hash": .hash(h.hash), "parentHash": .hash(h.parentHash),
+            "nonce": .data(withUnsafeBytes(of: h.nonce.bigEndian) { Array($0) }), "mixHash": .hash(h.mixHash), "sha3Uncles": .hash(h.ommersHash),
+            "logsBloom": .data(h.logsBloom.bytes), "stateRoot": .hash(h.stateRoot), "miner": .address(h.coinbase),
+            "difficulty": .quantity(h.difficulty), "extraData": .data(h.extraData), "gasLimit": .quantity(h.gasLimit),
+            "gasUsed": .quantity(h.gasUsed), "timestamp": .quantity(h.timestamp), "transactionsRoot": .hash(h.transactionsRoot),
+            "receiptsRoot": .hash(h.receiptsRoot), "baseFeePerGas": .quantity(h.baseFeePerGas),
+            "withdrawalsRoot": .hash(h.withdrawalsRoot), "blobGasUsed": .quantity(h.blobGasUsed),
+            "excessBlobGas": .quantity(h.excessBlobGas), "parentBeaconBlockRoot": .hash(h.parentBeaconBlockRoot),
+            "totalDifficulty": .quantity(UInt64(0)),
+        ]
+        if let size { o["size"] = .quantity(size) }
+        return o
+    }
+
+    /// A block with its transactions as hashes or (`full`) as objects.
+    static func block(_ block: Block, senders: [Address], full: Bool) -> JSON {
+        var o = header(block.header, size: block.encoded.count)
+        let hash = block.hash
+        if full {
+            o["transactions"] = .array(block.transactions.enumerated().map { i, tx in
+                transaction(tx, sender: senders[i], location: (hash, block.number, i), baseFee: block.header.baseFeePerGas)
+            })
+        } else {
+            o["transactions"] = .array(block.transactions.map { .hash($0.hash) })
+        }
+        o["uncles"] = .array([])
+        o["withdrawals"] = .array([])
+        return .object(o)
+    }
+
+    /// A transaction; `location` (block hash, number, index) is nil while it is pending.
+    static func transaction(_ tx: Transaction, sender: Address, location: (Bytes32, UInt64, Int)?, baseFee: UInt256?) -> JSON {
+        var o: JSONObject = [
+            "blockHash": location.map { .hash($0.0) } ?? .null,
+            "blockNumber": location.map { .quantity($0.1) } ?? .null,
+            "transactionIndex": location.map { .quantity($0.2) } ?? .null,
+            "from": .address(sender), "gas": .quantity(tx.gasLimit), "hash": .hash(tx.hash), "input": .data(tx.data),
+            "nonce": .quantity(tx.nonce), "to": tx.to.map { .address($0) } ?? .null, "value": .quantity(tx.value),
+            "type": .quantity(UInt64(tx.type.rawValue)),
+        ]
+        if let sig = tx.signature {
+            o["v"] = .quantity(sig.v)
+            o["r"] = .quantity(sig.r)
+            o["s"] = .quantity(sig.s)
+        }
+        if let chainId = tx.chainId { o["chainId"] = .quantity(chainId) }
+        if tx.type == .legacy {
+            o["gasPrice"] = .quantity(tx.maxFeePerGas)
+        } else {
+            o["accessList"] = accessList(tx.accessList)
+            if let parity = tx.yParity { o["yParity"] = .quantity(UInt64(parity)) }
+            if tx.type == .accessList {
+                o["gasPrice"] = .quantity(tx.maxFeePerGas)
+            } else {
+                o["maxFeePerGas"] = .quantity(tx.maxFeePerGas)
+                o["maxPriorityFeePerGas"] = .quantity(tx.maxPriorityFeePerGas)
+                // In a block the price paid; pending, the cap (as geth reports them).
+                let paid = location != nil ? baseFee.flatMap { tx.effectiveGasPrice(baseFee: $0) } : nil
+                o["gasPrice"] = .quantity(paid ?? tx.maxFeePerGas)
+            }
+        }
+        return .object(o)
+    }
+
+    static func accessList(_ list: [AccessListEntry]) -> JSON {
+        .array(list.map { .object(["address": .address($0.address), "storageKeys": .array($0.storageKeys.map { .hash($0) })]) })
+    }
+
+    static func log(_ l: LocatedLog, removed: Bool = false) -> JSON {
+        .object([
+            "address": .address(l.log.address), "topics": .array(l.log.topics.map { .hash($0) }), "data": .data(l.log.data),
+            "blockNumber": .quantity(l.blockNumber), "transactionHash": .hash(l.transactionHash),
+            "transactionIndex": .quantity(l.transactionIndex), "blockHash": .hash(l.blockHash),
+            "logIndex": .quantity(l.logIndex), "removed": .bool(removed),
+        ])
+    }
+
+    /// Every receipt of a block, in order.
+    static func receipts(_ block: Block, _ stored: StoredReceipts) -> [JSON] {
+        let logs = ChainStore.locate(block: block, receipts: stored.receipts)
+        var logIndex = 0
+        var previousGas: UInt64 = 0
+        return block.transactions.enumerated().map { i, tx in
+            let r = stored.receipts[i], outcome = stored.outcomes[i]
+            let mine = logs[logIndex..<(logIndex + r.logs.count)]
+            logIndex += r.logs.count
+            defer { previousGas = r.cumulativeGasUsed }
+            return .object([
+                "blockHash": .hash(block.hash), "blockNumber": .quantity(block.number), "transactionHash": .hash(tx.hash),
+                "transactionIndex": .quantity(i), "from": .address(stored.senders[i]),
+                "to": tx.to.map { .address($0) } ?? .null,
+                "cumulativeGasUsed": .quantity(r.cumulativeGasUsed), "gasUsed": .quantity(r.cumulativeGasUsed - previousGas),
+                "effectiveGasPrice": .quantity(outcome.effectiveGasPrice),
+                "contractAddress": outcome.createdAddress.map { .address($0) } ?? .null,
+                "logs": .array(mine.map { log($0) }), "logsBloom": .data(r.bloom.bytes),
+                "status": .quantity(r.success ? UInt64(1) : 0), "type": .quantity(UInt64(tx.type.rawValue)),
+            ])
+        }
+    }
+}

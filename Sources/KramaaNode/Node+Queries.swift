@@ -1,0 +1,122 @@
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+import KramaaStorage
+
+/// Reads of the chain and its state at a block, and simulated calls (eth_call,
+/// eth_estimateGas): everything the API asks that does not change the chain.
+extension Node {
+    /// The header of block `number`, or nil when there is no such block yet.
+    public func header(number: UInt64) throws(NodeError) -> BlockHeader? {
+        let head = latest
+        if number == head.number { return head }
+        if number > head.number { return nil }
+        do { return try store.header(number: number) } catch { throw .store(error) }
+    }
+
+    /// Runs `body` with the state as of block `number` and that block's header, under the
+    /// node's lock. The head's state is always there; earlier ones for `historyDepth` blocks.
+    public func withState<T>(at number: UInt64, _ body: (StateBackend, BlockHeader) -> T) throws(NodeError) -> T {
+        guard let header = try header(number: number) else { throw .unknownBlock(number) }
+        lock.lock()
+        defer { lock.unlock() }
+        let view: StateBackend
+        if number == head.number {
+            view = state
+        } else {
+            var undos: [StateUndo] = []
+            for n in (number + 1)...head.number {
+                guard let undo = history[n] else {
+                    throw .historicalStateUnavailable(number, oldest: history.keys.min().map { $0 - 1 } ?? head.number)
+                }
+                undos.append(undo)
+            }
+            view = HistoricalState(live: state, undos: undos)
+        }
+        return body(view, header)
+    }
+
+    /// Reads the live state under the node's lock.
+    public func withState<T>(_ body: (InMemoryState, BlockHeader) -> T) -> T {
+        lock.withLock { body(state, head) }
+    }
+
+    /// An EIP-1186 proof of `address` and `slots` against the head's state root.
+    public func proof(_ address: Address, slots: [UInt256]) -> (AccountProof, BlockHeader) {
+        lock.withLock { (state.proof(address, slots: slots), head) }
+    }
+
+    /// Runs `tx` (unsigned; its gas limit is the gas given) from `sender` on the state of block
+    /// `number` with `overrides`, as eth_call does, and discards every change.
+    public func call(_ tx: Transaction, from sender: Address, at number: UInt64,
+                     overrides: [Address: AccountOverride] = [:]) throws(NodeError) -> TransactionReceiptData {
+        try simulate(at: number, overrides: overrides) { run in run(tx, sender) }.get()
+    }
+
+    /// The least gas limit with which `tx` succeeds on the state of block `number`, found as
+    /// geth finds it: one run at `tx.gasLimit` (the cap), an optimistic guess from its gas
+    /// used, then a binary search to within 1.5 %.
+    public func estimateGas(_ tx: Transaction, from sender: Address, at number: UInt64,
+                            overrides: [Address: AccountOverride] = [:]) throws(NodeError) -> UInt64 {
+        try simulate(at: number, overrides: overrides) { run -> Result<UInt64, NodeError> in
+            let cap = tx.gasLimit
+            var probe = tx
+            func succeeds(_ gas: UInt64) -> Bool {
+                probe.gasLimit = gas
+                if case .success(let r) = run(probe, sender), r.success { return true }
+                return false
+            }
+            let first: TransactionReceiptData
+            switch run(tx, sender) {
+            case .failure(let error): return .failure(error)
+            case .success(let result): first = result
+            }
+            switch first.status {
+            case .success: break
+            case .revert: return .failure(.reverted(output: first.output))
+            case .failure(let error):
+                return .failure(error == .outOfGas ? .gasRequiredExceedsAllowance(cap) : .executionFailed(error))
+            }
+            var lo = first.gasUsed - 1, hi = cap
+            let optimistic = (first.gasUsed + first.refunded + 2300) * 64 / 63
+            if optimistic < hi {
+                if succeeds(optimistic) { hi = optimistic } else { lo = optimistic }
+            }
+            while lo + 1 < hi {
+                if Double(hi - lo) / Double(hi) < 0.015 { break }
+                var mid = lo + (hi - lo) / 2
+                if mid > lo * 2 { mid = lo * 2 }  // the answer is usually near the gas used
+                if succeeds(mid) { hi = mid } else { lo = mid }
+            }
+            return .success(hi)
+        }.get()
+    }
+
+    /// Runs `body` on the EVM thread, under the lock, with a function that executes one
+    /// message on a fresh journal over the state of block `number` with `overrides`.
+    private func simulate<T: Sendable>(
+        at number: UInt64, overrides: [Address: AccountOverride],
+        _ body: @escaping (_ run: (Transaction, Address) -> Result<TransactionReceiptData, NodeError>) -> Result<T, NodeError>
+    ) throws(NodeError) -> Result<T, NodeError> {
+        let executor = self.executor, thread = evmThread
+        return try withState(at: number) { view, header in
+            let backend: StateBackend = overrides.isEmpty ? view : OverriddenState(base: view, overrides: overrides)
+            let transition = StateTransition(block: executor.context(header), precompiles: executor.precompiles)
+            nonisolated(unsafe) let unsafeBackend = backend
+            return thread.run {
+                body { tx, sender in
+                    let journal = JournaledState(backend: unsafeBackend, codeCache: executor.codeCache)
+                    return Result { () throws(InvalidTransactionError) in
+                        try transition.apply(tx, sender: sender, to: journal, mode: .call)
+                    }.mapError { NodeError.invalidCall($0) }
+                }
+            }
+        }
+    }
+}
+
+extension Node {
+    /// The least tip the pool accepts.
+    public var poolMinimumTip: UInt256 { poolConfig.minimumTip }
+}
