@@ -10,7 +10,7 @@ import KramaaStorage
 extension JSON {
     static func quantity(_ value: UInt256) -> JSON { .string(RPCHex.encodeQuantity(bigEndian: value.bigEndianBytes)) }
     static func quantity(_ value: Int) -> JSON { .quantity(UInt64(value)) }
-    static func address(_ value: Address) -> JSON { .string("0x" + value.lowercased) }
+    static func address(_ value: Address) -> JSON { .string(value.lowercased) }
     static func hash(_ value: Bytes32) -> JSON { .data(value.bytes) }
 }
 

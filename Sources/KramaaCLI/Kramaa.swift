@@ -3,7 +3,7 @@ import KramaaPrimitives
 
 /// The `kramaa` command: node, devnet, API server and client in one binary.
 @main
-struct Kramaa: ParsableCommand {
+struct Kramaa: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kramaa",
         abstract: "Identity and history of physical assets and IoT devices on a hybrid blockchain.",
@@ -12,7 +12,7 @@ struct Kramaa: ParsableCommand {
             Run `kramaa help <command>` for the details of a command.
             """,
         version: KramaaVersion.string,
-        subcommands: [VersionCommand.self, KeysCommand.self, EVMCommand.self]
+        subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
     )
 }
 

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import KramaaAPI
+import KramaaNode
+import KramaaPrimitives
+
+/// `kramaa devnet`: a local chain for development in one command.
+struct DevnetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnet",
+        abstract: "Start a local development chain with funded accounts, serving JSON-RPC on 127.0.0.1:8545.",
+        discussion: """
+            The chain lives in --datadir and continues where it stopped on the next run; --fresh \
+            starts over. The dev accounts' keys are printed at start: they are the same on every \
+            run, publicly known, and must never hold anything of value. The node signs for them \
+            (eth_sendTransaction, eth_sign).
+            """)
+
+    @Option(help: "Where the chain's data is kept.") var datadir = ".kramaa/devnet"
+    @Flag(help: "Delete the data directory first and start from a new genesis.") var fresh = false
+    @Option(help: "Number of funded dev accounts.") var accounts = 10
+    @Option(help: "Balance of each dev account, in ether.") var balance: UInt64 = 10_000
+    @Option(name: .customLong("chain-id"), help: "Chain id of a new devnet.") var chainId: UInt64 = 1337
+    @Option(name: .customLong("block-time"), help: "Seconds between blocks; 0 seals a block as soon as transactions arrive.")
+    var blockTime: UInt64 = 0
+    @Option(name: .customLong("gas-limit"), help: "Block gas limit of a new devnet.") var gasLimit: UInt64 = 60_000_000
+    @OptionGroup var rpc: RPCOptions
+    @Flag(help: "Print nothing per block.") var quiet = false
+
+    func run() async throws {
+        guard (1...1000).contains(accounts) else { throw ValidationError("--accounts must be between 1 and 1000") }
+        let dir = URL(fileURLWithPath: datadir)
+        if fresh { try? FileManager.default.removeItem(at: dir) }
+        let dev = DevAccounts.derived(count: accounts)
+        if !Node.isInitialized(dataDirectory: dir) {
+            do { try Node.initialize(dataDirectory: dir, genesisDocument: genesisDocument(dev)) } catch {
+                throw ValidationError(error.description)
+            }
+            Console.line("new devnet (chain id \(chainId)) in \(dir.path)")
+        } else {
+            Console.line("continuing the devnet in \(dir.path) (--fresh starts over)")
+        }
+        let node: Node
+        do { node = try Node(dataDirectory: dir) } catch { throw ValidationError(error.description) }
+        Console.line("\nAvailable accounts (\(balance) ETH each at genesis)\n==================")
+        for (i, key) in dev.keys.enumerated() { Console.line("(\(i)) \(key.publicKey.address)") }
+        Console.line("\nPrivate keys (publicly known: for development only)\n==================")
+        for (i, key) in dev.keys.enumerated() { Console.line("(\(i)) \(Hex.encode(key.rawRepresentation))") }
+        Console.line("")
+        try await NodeRunner(node: node, accounts: dev, quiet: quiet).run(rpc.configuration)
+    }
+
+    func genesisDocument(_ dev: DevAccounts) -> Data {
+        let wei = UInt256(balance) &* UInt256(1_000_000_000_000_000_000 as UInt64)
+        let alloc = dev.addresses.map { "\"\($0)\": {\"balance\": \"\(Hex.encode(wei.minimalBigEndianBytes))\"}" }
+        return Data("""
+            {"config": {"chainId": \(chainId), "kramaa": {"blockPeriodSeconds": \(blockTime), "emptyBlocks": false,
+             "validators": ["\(dev.addresses[0])"], "feePolicy": "eip1559"}},
+             "gasLimit": "0x\(String(gasLimit, radix: 16))", "timestamp": "0x\(String(UInt64(Date().timeIntervalSince1970), radix: 16))",
+             "alloc": {\(alloc.joined(separator: ", "))}}
+            """.utf8)
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import KramaaAPI
+import KramaaChain
+import KramaaNode
+import KramaaPrimitives
+import KramaaRPC
+import Logging
+
+/// Options of the JSON-RPC server shared by `kramaa node` and `kramaa devnet`.
+struct RPCOptions: ParsableArguments {
+    @Option(name: .customLong("rpc-host"), help: "Address the JSON-RPC server binds (HTTP and WebSocket on one port).")
+    var host = "127.0.0.1"
+
+    @Option(name: .customLong("rpc-port"), help: "Port of the JSON-RPC server; 0 picks a free one.")
+    var port = 8545
+
+    @Option(name: .customLong("cors"), parsing: .upToNextOption,
+            help: "Origins browsers may call from (CORS and WebSocket); `*` allows any.")
+    var allowedOrigins: [String] = ["*"]
+
+    var configuration: RPCServer.Configuration {
+        var c = RPCServer.Configuration(host: host, port: port)
+        c.allowedOrigins = allowedOrigins
+        return c
+    }
+}
+
+/// `kramaa init`: creates a chain's data directory from a genesis file.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a chain in a data directory from a genesis file.",
+        discussion: "The genesis file is geth's JSON shape with a `config.kramaa` section; see docs/DATA.md.")
+
+    @Option(help: "The genesis JSON file.") var genesis: String
+    @Option(help: "The data directory to create.") var datadir: String
+
+    func run() throws {
+        let document: Data
+        do { document = try Data(contentsOf: URL(fileURLWithPath: genesis)) } catch {
+            throw ValidationError("cannot read the genesis file \(genesis): \(error.localizedDescription)")
+        }
+        let dir = URL(fileURLWithPath: datadir)
+        do { try Node.initialize(dataDirectory: dir, genesisDocument: document) } catch {
+            throw ValidationError(error.description)
+        }
+        let node = try Node(dataDirectory: dir)
+        Console.line("initialised chain \(node.chainId) in \(dir.path): genesis block \(node.latest.hash)")
+    }
+}
+
+/// `kramaa node`: runs a chain from its data directory and serves JSON-RPC.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Run a node from a data directory made by `kramaa init`, serving JSON-RPC.")
+
+    @Option(help: "The data directory (made by `kramaa init`).") var datadir: String
+    @OptionGroup var rpc: RPCOptions
+    @Flag(help: "Print nothing per block.") var quiet = false
+
+    func run() async throws {
+        let node: Node
+        do { node = try Node(dataDirectory: URL(fileURLWithPath: datadir)) } catch { throw ValidationError(error.description) }
+        try await NodeRunner(node: node, accounts: DevAccounts(keys: []), quiet: quiet).run(rpc.configuration)
+    }
+}
+
+/// Runs a node until SIGINT or SIGTERM: the block producer, and the API on the RPC server.
+struct NodeRunner {
+    let node: Node
+    let accounts: DevAccounts
+    let quiet: Bool
+
+    func run(_ configuration: RPCServer.Configuration) async throws {
+        let failure = Failure()
+        let producer = BlockProducer(node: node) { error in
+            KeysCommand.printError("block production stopped: \(error)")
+            failure.raise()
+        }
+        if !quiet {
+            node.addObserver { event in
+                guard case .newBlock(let executed) = event else { return }
+                let h = executed.block.header
+                Console.line("block \(h.number) \(h.hash) txs=\(executed.block.transactions.count) gas=\(h.gasUsed)")
+            }
+        }
+        let server: RPCServer
+        do {
+            var logger = Logger(label: "kramaa.rpc")
+            logger.logLevel = .warning
+            server = try await RPCServer.start(handler: EthAPI(node: node, devAccounts: accounts).router(),
+                                               configuration: configuration, logger: logger)
+        } catch {
+            throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
+        }
+        producer.start()
+        Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
+        Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
+        await failure.waitForSignalOrFailure()
+        Console.line("stopping")
+        producer.stop()
+        await server.shutdown(gracePeriod: .seconds(2))
+        if failure.raised { throw ExitCode.failure }
+    }
+}
+
+/// Ends `run` on SIGINT, SIGTERM or a fatal error of the producer.
+final class Failure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var done = false
+    private(set) var raised = false
+    private var sources: [DispatchSourceSignal] = []
+
+    func raise() {
+        lock.withLock { raised = true }
+        finish()
+    }
+
+    private func finish() {
+        let c = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+            if done { return nil }
+            done = true
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume()
+    }
+
+    func waitForSignalOrFailure() async {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.finish() }
+            source.resume()
+            sources.append(source)
+        }
+        await withCheckedContinuation { c in
+            let resumeNow = lock.withLock { () -> Bool in
+                if done { return true }
+                continuation = c
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+    }
+}
+
+/// Unbuffered standard output: lines appear at once even when it is a pipe or a file.
+enum Console {
+    static func line(_ text: String = "") {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}
