@@ -172,6 +172,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "KramaaAPITests",
+            dependencies: ["KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        .testTarget(
             name: "KramaaTrieTests",
             dependencies: ["KramaaTrie", "KramaaPrimitives", "KramaaTestSupport"]
         ),

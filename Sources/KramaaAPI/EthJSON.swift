@@ -8,10 +8,12 @@ import KramaaStorage
 // MarshalReceipt), so clients decode them as they decode geth's.
 
 extension JSON {
-    static func quantity(_ value: UInt256) -> JSON { .string(RPCHex.encodeQuantity(bigEndian: value.bigEndianBytes)) }
-    static func quantity(_ value: Int) -> JSON { .quantity(UInt64(value)) }
-    static func address(_ value: Address) -> JSON { .string(value.lowercased) }
-    static func hash(_ value: Bytes32) -> JSON { .data(value.bytes) }
+    /// A 256-bit quantity (`hexutil.Big`).
+    public static func quantity(_ value: UInt256) -> JSON { .string(RPCHex.encodeQuantity(bigEndian: value.bigEndianBytes)) }
+    public static func quantity(_ value: Int) -> JSON { .quantity(UInt64(value)) }
+    /// An address in lower case, as geth writes it.
+    public static func address(_ value: Address) -> JSON { .string(value.lowercased) }
+    public static func hash(_ value: Bytes32) -> JSON { .data(value.bytes) }
 }
 
 enum EthJSON {

@@ -78,6 +78,8 @@ extension Node {
             case .failure(let error):
                 return .failure(error == .outOfGas ? .gasRequiredExceedsAllowance(cap) : .executionFailed(error))
             }
+            // Execution that used no gas (a transfer to an account without code) needs no more.
+            if first.gasUsed == tx.intrinsicGas && first.refunded == 0 { return .success(first.gasUsed) }
             var lo = first.gasUsed - 1, hi = cap
             let optimistic = (first.gasUsed + first.refunded + 2300) * 64 / 63
             if optimistic < hi {
