@@ -125,7 +125,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC", "KramaaTestSupport"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC", "KramaaTestSupport", "KramaaNode", "KramaaAPI"]
         ),
         .target(
             name: "KramaaTestSupport",

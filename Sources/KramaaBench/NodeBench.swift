@@ -1,0 +1,214 @@
+import Foundation
+import KramaaAPI
+import KramaaChain
+import KramaaEVM
+import KramaaNode
+import KramaaPrimitives
+import KramaaRPC
+import KramaaTestSupport
+
+/// One node end to end: signed transactions sent over JSON-RPC (HTTP, batches of 100 on 4
+/// connections) until every one is included in a stored block, and read calls (eth_call,
+/// eth_getLogs). The ceiling measured in the same run is the machine's ecrecover rate, the
+/// one cost per transaction nothing can avoid; reads are compared with eth_chainId, which
+/// touches no state.
+enum NodeBench {
+    static let chainId: UInt64 = 1337
+    static let senders = 100
+
+    final class Chain: @unchecked Sendable {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kramaa-bench-\(UUID().uuidString)")
+        let node: Node
+        let server: RPCServer
+        let producer: BlockProducer
+        let keys: [Secp256k1.PrivateKey]
+        let included = NSCondition()
+        var count = 0
+        var failed = 0
+        var blocks = 0
+
+        init(keys: [Secp256k1.PrivateKey]) throws {
+            self.keys = keys
+            let alloc = keys.map { "\"\($0.publicKey.address)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
+            let genesis = """
+                {"config": {"chainId": \(NodeBench.chainId), "kramaa": {"blockPeriodSeconds": 0}}, "gasLimit": "0x3938700",
+                 "alloc": {\(alloc.joined(separator: ","))}}
+                """
+            try Node.initialize(dataDirectory: directory, genesisDocument: Data(genesis.utf8))
+            node = try Node(dataDirectory: directory)
+            var configuration = RPCServer.Configuration(host: "127.0.0.1", port: 0)
+            configuration.limits.maxBatchItems = 1000
+            let router = EthAPI(node: node).router()
+            server = RPCBench.blocking { [configuration] in try! await RPCServer.start(handler: router, configuration: configuration) }
+            producer = BlockProducer(node: node) { error in fatalError("block production failed: \(error)") }
+            node.addObserver { [weak self] event in
+                guard let self, case .newBlock(let executed) = event else { return }
+                included.lock()
+                count += executed.block.transactions.count
+                failed += executed.receipts.filter { !$0.success }.count
+                blocks += 1
+                included.broadcast()
+                included.unlock()
+            }
+            producer.start()
+        }
+
+        func waitForIncluded(_ total: Int) {
+            included.lock()
+            while count < total { included.wait() }
+            included.unlock()
+        }
+
+        func stop() {
+            producer.stop()
+            RPCBench.blocking { [server] in await server.shutdown() }
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    static func signed(_ key: Secp256k1.PrivateKey, nonce: UInt64, to: Address, data: [UInt8] = [], gas: UInt64) -> [UInt8] {
+        Transaction(type: .dynamicFee, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1),
+                    maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: gas, to: to, value: data.isEmpty ? .one : .zero,
+                    data: data).signed(with: key).encoded
+    }
+
+    /// Sends `transactions` (per sender, in nonce order) on `connections` HTTP connections in
+    /// batches, and returns the seconds until the last one is in a stored block.
+    static func submit(_ transactions: [[[UInt8]]], to chain: Chain, connections: Int = 4, batch: Int = 100) -> Double {
+        let total = transactions.reduce(0) { $0 + $1.count } + chain.count
+        // Each connection takes a share of the senders and interleaves them nonce by nonce.
+        let shares: [[[UInt8]]] = (0..<connections).map { c in
+            let mine = stride(from: c, to: transactions.count, by: connections).map { transactions[$0] }
+            let depth = mine.map(\.count).max() ?? 0
+            return (0..<depth).flatMap { i in mine.compactMap { i < $0.count ? $0[i] : nil } }
+        }
+        let port = chain.server.port
+        return Harness.time {
+            DispatchQueue.concurrentPerform(iterations: connections) { c in
+                let socket = try! LoopbackSocket(port: port, timeoutSeconds: 60)
+                for start in stride(from: 0, to: shares[c].count, by: batch) {
+                    let body = "[" + shares[c][start..<min(start + batch, shares[c].count)].enumerated().map { i, raw in
+                        #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raw) + #""]}"#
+                    }.joined(separator: ",") + "]"
+                    try! socket.send(LoopbackSocket.requestText(body: body))
+                    let reply = try! socket.readResponse()
+                    precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
+                }
+            }
+            chain.waitForIncluded(total)
+        }
+    }
+
+    /// Requests per second of one JSON-RPC call repeated on 4 connections.
+    static func requestRate(port: Int, body: String, seconds: Double) -> Double {
+        let request = Array(LoopbackSocket.requestText(body: body).utf8)
+        let clients = 4
+        let counts = Counts(clients)
+        let elapsed = Harness.time {
+            DispatchQueue.concurrentPerform(iterations: clients) { c in
+                let socket = try! LoopbackSocket(port: port)
+                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+                var n = 0
+                repeat {
+                    try! socket.send(request)
+                    let reply = try! socket.readResponse()
+                    precondition(reply.status == 200 && !reply.text.contains("\"error\""), "failed: \(reply.text.prefix(300))")
+                    n += 1
+                } while DispatchTime.now().uptimeNanoseconds < deadline
+                counts.set(c, n)
+            }
+        }
+        return Double(counts.total) / elapsed
+    }
+
+    static func run(erc20InitCode: String?, quick: Bool) -> Section {
+        var section = Section(title: "Node over JSON-RPC", command: "scripts/bench.sh node")
+        let keys = (0..<senders).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench sender \(i)".utf8))) }
+        let perSender = quick ? 20 : 100
+
+        // The ceiling: recovering each transaction's sender, on one core and on all.
+        let tx = try! Transaction.decode(signed(keys[0], nonce: 0, to: keys[1].publicKey.address, gas: 21_000))
+        let recoverOne = Harness.rate(batch: 1, seconds: quick ? 0.3 : 1) { blackHole(try! tx.sender()) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let recoverAll = Double(cores) * recoverOne
+
+        // Plain transfers.
+        do {
+            let chain = try! Chain(keys: keys)
+            defer { chain.stop() }
+            let txs = keys.enumerated().map { i, key in
+                (0..<perSender).map { n in signed(key, nonce: UInt64(n), to: keys[(i + 1) % keys.count].publicKey.address, gas: 21_000) }
+            }
+            let seconds = submit(txs, to: chain)
+            let total = Double(senders * perSender)
+            section.rows.append(Row(name: "Plain transfers included (\(Int(total)) txs from \(senders) senders, \(chain.blocks) blocks, \(chain.failed) failed)",
+                                    ours: total / seconds, unit: "tx/s", reference: recoverAll,
+                                    referenceName: "ecrecover on \(cores) cores"))
+        }
+
+        guard let erc20InitCode, let text = try? String(contentsOfFile: erc20InitCode, encoding: .utf8),
+              let initCode = try? Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            section.notes.append("ERC-20 rows need the compiled token: run through scripts/bench.sh.")
+            return section
+        }
+        let chain = try! Chain(keys: keys)
+        defer { chain.stop() }
+        // Setup (not timed): deploy the token from sender 0, give every sender tokens.
+        let deployer = keys[0]
+        let args = ABI.encode([.string("Kramaa Token"), .string("KRM"), .uint(UInt256(1) << 128)])
+        let token = EVM.createAddress(sender: deployer.publicKey.address, nonce: 0)
+        var setup = [[signed(deployer, nonce: 0, to: .zero, data: [], gas: 0)]]
+        setup[0][0] = Transaction(type: .dynamicFee, chainId: chainId, nonce: 0, maxPriorityFeePerGas: .one,
+                                  maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: 5_000_000, to: nil,
+                                  data: initCode + args).signed(with: deployer).encoded
+        for (i, key) in keys.enumerated().dropFirst() {
+            setup[0].append(signed(deployer, nonce: UInt64(i), to: token,
+                                   data: ABI.call("transfer(address,uint256)", [.address(key.publicKey.address), .uint(UInt256(1) << 100)]),
+                                   gas: 100_000))
+        }
+        _ = submit(setup, to: chain, connections: 1)
+        precondition(chain.failed == 0, "token setup failed")
+        let txs = keys.enumerated().map { i, key in
+            let first: UInt64 = i == 0 ? UInt64(senders) : 0
+            return (0..<perSender).map { n in
+                let to = Address(word: UInt256(UInt64(i * 1_000_000 + n + 1)) &+ (UInt256(0xbeef) << 100))
+                return signed(key, nonce: first + UInt64(n), to: token,
+                              data: ABI.call("transfer(address,uint256)", [.address(to), .uint(UInt256(1))]), gas: 100_000)
+            }
+        }
+        let blocksBefore = chain.blocks
+        let seconds = submit(txs, to: chain)
+        let total = Double(senders * perSender)
+        section.rows.append(Row(name: "ERC-20 transfers included (Vyper token, \(Int(total)) txs from \(senders) senders, \(chain.blocks - blocksBefore) blocks, \(chain.failed) failed)",
+                                ours: total / seconds, unit: "tx/s", reference: recoverAll,
+                                referenceName: "ecrecover on \(cores) cores", goal: "≥ 3,000"))
+
+        // Reads against the chain just built.
+        let port = chain.server.port
+        let readSeconds = quick ? 0.5 : 2
+        let baseline = requestRate(port: port, body: #"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#, seconds: readSeconds)
+        let balanceOf = RPCHex.encodeData(ABI.call("balanceOf(address)", [.address(keys[1].publicKey.address)]))
+        let call = requestRate(port: port, body: #"{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"\#(token.lowercased)","input":"\#(balanceOf)"},"latest"]}"#,
+                               seconds: readSeconds)
+        section.rows.append(Row(name: "eth_call ERC-20 balanceOf, 4 connections", ours: call, unit: "req/s", reference: baseline,
+                                referenceName: "eth_chainId (no state)"))
+        let head = chain.node.latest.number
+        let logs = requestRate(port: port, body: #"{"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[{"fromBlock":"\#(RPCHex.encodeQuantity(head))","toBlock":"latest","address":"\#(token.lowercased)"}]}"#,
+                               seconds: readSeconds)
+        let logsPerBlock = (try? chain.node.store.receipts(number: head))??.receipts.reduce(0) { $0 + $1.logs.count } ?? 0
+        section.rows.append(Row(name: "eth_getLogs Transfer events of the last block (\(logsPerBlock) logs), 4 connections", ours: logs,
+                                unit: "req/s", reference: baseline, referenceName: "eth_chainId (no state)"))
+        section.notes.append("Transactions are signed before timing and sent as batches of 100 eth_sendRawTransaction calls on 4 HTTP connections; time runs until the last one is in a stored block (SQLite, synchronous=FULL). Blocks are sealed as soon as transactions wait (block period 0), each holding what arrived while the previous one was built.")
+        section.notes.append("Client, server, block producer and SQLite share the machine's \(cores) cores. The ecrecover ceiling is \(Row.format(recoverOne)) recoveries/s on one core × \(cores).")
+        return section
+    }
+}
+
+/// Per-thread counters written from concurrent loops.
+final class Counts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int]
+    init(_ n: Int) { values = Array(repeating: 0, count: n) }
+    func set(_ i: Int, _ v: Int) { lock.withLock { values[i] = v } }
+    var total: Int { lock.withLock { values.reduce(0, +) } }
+}
