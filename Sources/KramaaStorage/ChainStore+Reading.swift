@@ -89,11 +89,20 @@ extension ChainStore {
         }
         var out: [LocatedLog] = []
         for n in numbers {
-            guard let block = try block(number: UInt64(n)), let stored = try receipts(number: UInt64(n)) else { continue }
-            out += Self.locate(block: block, receipts: stored.receipts).filter { filter.matches($0.log) }
+            out += try locatedLogs(number: UInt64(n)).filter { filter.matches($0.log) }
             if out.count > limit { throw .decode("query returned more than \(limit) results") }
         }
         return out
+    }
+
+    /// Every log of block `number` with its position; recent blocks' answers are cached
+    /// (blocks never change once stored).
+    public func locatedLogs(number: UInt64) throws(StoreError) -> [LocatedLog] {
+        if let cached = logCache.get(number) { return cached }
+        guard let block = try block(number: number), let stored = try receipts(number: number) else { return [] }
+        let logs = Self.locate(block: block, receipts: stored.receipts)
+        logCache.put(number, logs)
+        return logs
     }
 
     /// Every log of a block with its position.
@@ -101,7 +110,7 @@ extension ChainStore {
         var out: [LocatedLog] = []
         var index = 0
         let hash = block.hash
-        for (i, receipt) in receipts.enumerated() {
+        for (i, receipt) in receipts.enumerated() where !receipt.logs.isEmpty {
             let txHash = block.transactions[i].hash
             for log in receipt.logs {
                 out.append(LocatedLog(log: log, blockNumber: block.number, blockHash: hash, transactionHash: txHash,

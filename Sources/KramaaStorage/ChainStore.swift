@@ -12,6 +12,7 @@ import KramaaState
 public final class ChainStore: Sendable {
     public let path: String
     let db: DatabasePool
+    let logCache = BlockCache<[LocatedLog]>(capacity: 256)
 
     /// Opens (creating if needed) the database at `path`, migrates it, and checks it.
     public init(path: String) throws(StoreError) {
@@ -138,6 +139,24 @@ public final class ChainStore: Sendable {
                                    arguments: [key, Data(slot.bigEndianBytes), Data(value.bigEndianBytes)])
                 }
             }
+        }
+    }
+}
+
+/// A small cache of per-block answers, keyed by block number; the oldest numbers go first.
+final class BlockCache<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [UInt64: Value] = [:]
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func get(_ number: UInt64) -> Value? { lock.withLock { entries[number] } }
+
+    func put(_ number: UInt64, _ value: Value) {
+        lock.withLock {
+            if entries.count >= capacity, let oldest = entries.keys.min() { entries[oldest] = nil }
+            entries[number] = value
         }
     }
 }
