@@ -11,6 +11,13 @@ public final class EVM {
     /// Instructions of the basic blocks this EVM entered, over all frames (for fuzzers and
     /// benchmarks; counted per block, so a block left by an exceptional halt counts in full).
     public internal(set) var instructionsExecuted: UInt64 = 0
+    /// Receives every frame, instruction and log while set (`debug_traceTransaction`); messages
+    /// then run through the traced compilation of the interpreter, with the same results. Nil
+    /// (the default) runs the fast interpreter.
+    public var tracer: (any EVMTracer)?
+    /// geth's text for the failure of the frame being left, when it says more than the
+    /// `EVMError` (stack sizes, the reentrancy sentry, code storage); traced runs only.
+    var traceFailureMessage: String?
 
     /// EIP-170: the longest deployed code.
     public static let maxCodeSize = Gas.maxCodeSize
@@ -28,6 +35,11 @@ public final class EVM {
     /// Runs a CALL-family message: value transfer, then the code at `codeAddress` (or a precompile).
     /// On failure or revert, every state change of the frame is undone.
     public func call(_ msg: Message) -> ExecutionResult {
+        guard let tracer else { return callFrame(msg) }
+        return traceFrame(tracer, TraceFrameStart(msg)) { callFrame(msg) }
+    }
+
+    func callFrame(_ msg: Message) -> ExecutionResult {
         if msg.depth > Gas.maxDepth { return ExecutionResult(status: .failure(.callDepthExceeded), gasLeft: msg.gas) }
         if msg.transfersValue && !msg.value.isZero && state.balance(msg.caller) < msg.value {
             return ExecutionResult(status: .failure(.insufficientBalance), gasLeft: msg.gas)
@@ -49,10 +61,11 @@ public final class EVM {
                 result = ExecutionResult(status: .success, gasLeft: msg.gas - used, output: output)
             } else {
                 result = ExecutionResult(status: .failure(.precompileFailure), gasLeft: 0)
+                if tracer != nil { traceFailureMessage = EVM.precompileFailureMessage(msg.codeAddress) }
             }
         } else {
             let code = state.code(msg.codeAddress)
-            result = code.bytes.isEmpty ? ExecutionResult(status: .success, gasLeft: msg.gas) : interpret(msg, code: code)
+            result = code.bytes.isEmpty ? ExecutionResult(status: .success, gasLeft: msg.gas) : run(msg, code: code)
         }
         if result.status != .success {
             state.revert(to: snapshot)
@@ -83,6 +96,18 @@ public final class EVM {
     /// Runs contract creation from `caller`: new address, init code, code deposit (EIP-170 size,
     /// EIP-3541 no 0xEF prefix). `salt` selects CREATE2.
     public func create(caller: Address, value: UInt256, initCode: [UInt8], gas: Int64, salt: UInt256?, depth: Int) -> ExecutionResult {
+        guard let tracer else { return createFrame(caller: caller, value: value, initCode: initCode, gas: gas, salt: salt, depth: depth) }
+        // geth reports the new address on entry, even when the creation fails before using it.
+        let address = salt.map { EVM.create2Address(sender: caller, salt: $0, initCode: initCode) }
+            ?? EVM.createAddress(sender: caller, nonce: state.nonce(caller))
+        let frame = TraceFrameStart(kind: salt == nil ? .create : .create2, from: caller, to: address, input: initCode,
+                                    gas: gas, value: value, depth: depth)
+        return traceFrame(tracer, frame) {
+            createFrame(caller: caller, value: value, initCode: initCode, gas: gas, salt: salt, depth: depth)
+        }
+    }
+
+    func createFrame(caller: Address, value: UInt256, initCode: [UInt8], gas: Int64, salt: UInt256?, depth: Int) -> ExecutionResult {
         if depth > Gas.maxDepth { return ExecutionResult(status: .failure(.callDepthExceeded), gasLeft: gas) }
         if state.balance(caller) < value { return ExecutionResult(status: .failure(.insufficientBalance), gasLeft: gas) }
         let nonce = state.nonce(caller)
@@ -100,7 +125,7 @@ public final class EVM {
         let msg = Message(kind: salt == nil ? .create : .create2, caller: caller, recipient: address, codeAddress: address,
                           value: value, input: [], gas: gas, depth: depth)
         var result = initCode.isEmpty ? ExecutionResult(status: .success, gasLeft: gas)
-            : interpret(msg, code: AnalyzedCode(initCode, hash: nil))
+            : run(msg, code: AnalyzedCode(initCode, hash: nil))
         if result.status == .success {
             let code = result.output
             let depositCost = Gas.codeDeposit * Int64(code.count)
@@ -109,6 +134,7 @@ public final class EVM {
             } else if code.first == 0xef {
                 result = ExecutionResult(status: .failure(.invalidCodePrefix), gasLeft: 0)
             } else if result.gasLeft < depositCost {
+                if tracer != nil { traceFailureMessage = "contract creation code storage out of gas" }
                 result = ExecutionResult(status: .failure(.outOfGas), gasLeft: 0)
             } else {
                 result.gasLeft -= depositCost

@@ -4,9 +4,15 @@ import KramaaPrimitives
 /// or an exceptional halt. Stack slots are inline `UInt256` values in one buffer; gas is an
 /// `Int64` counter. Constant gas and stack bounds are checked once per basic block (see
 /// `AnalyzedCode`); dynamic costs (memory, copies, cold access) by the instructions.
+///
+/// `Mode` selects one of two compilations of the same loop. `UntracedMode` is the fast path:
+/// every `if Mode.traced` below is folded away. `TracedMode` (an `EVMTracer` is set) checks the
+/// stack and charges constant gas per instruction instead of per block, as geth does, and hands
+/// each instruction to the tracer once its whole cost is known (after the dynamic charges,
+/// before any effect), so the tracer sees geth's `gas` and `gasCost`.
 extension EVM {
     // swiftlint:disable:next function_body_length cyclomatic_complexity
-    func interpret(_ msg: Message, code: AnalyzedCode) -> ExecutionResult {
+    func interpret<Mode: InterpreterMode>(_ msg: Message, code: AnalyzedCode, mode: Mode.Type) -> ExecutionResult {
         let stack = UnsafeMutablePointer<UInt256>.allocate(capacity: Gas.stackLimit)
         defer { stack.deallocate() }
         var memory = Memory()
@@ -20,12 +26,30 @@ extension EVM {
         let codeCount = code.bytes.count
         var steps: UInt64 = 0
         defer { instructionsExecuted &+= steps }
+        /// The instruction being traced (traced mode only).
+        var step = TraceStepRecord()
 
-        func halt(_ error: EVMError) -> ExecutionResult { ExecutionResult(status: .failure(error), gasLeft: 0) }
+        /// Hands the current instruction to the tracer, before its effects (traced mode only).
+        @inline(__always)
+        func traceStep() {
+            if Mode.traced {
+                traceInstruction(&step, cost: step.gas - gas, error: nil, msg: msg, stack: stack, memory: memory.base, returnData: returnData)
+            }
+        }
 
-        /// Charges the block starting at `at` and checks its stack bounds.
+        @inline(__always)
+        func halt(_ error: EVMError) -> ExecutionResult {
+            if Mode.traced {
+                traceInstruction(&step, cost: step.gas - gas, error: error, msg: msg, stack: stack, memory: memory.base, returnData: returnData)
+            }
+            return ExecutionResult(status: .failure(error), gasLeft: 0)
+        }
+
+        /// Charges the block starting at `at` and checks its stack bounds (untraced mode; the
+        /// traced mode does both per instruction).
         @inline(__always)
         func enterBlock(_ at: Int) -> EVMError? {
+            if Mode.traced { return nil }
             let block = blocks[at]
             steps &+= UInt64(block.instructions)
             gas -= Int64(block.gas)
@@ -60,6 +84,18 @@ extension EVM {
         do {
             while true {
                 let op = codePtr[pc]
+                if Mode.traced {
+                    steps &+= 1
+                    let info = OpcodeTable.entries[Int(op)]
+                    step = TraceStepRecord(pc: pc, op: op, gas: gas, sp: sp, memorySize: memory.size)
+                    if let error = EVM.stackError(info, sp: sp) {  // geth checks the stack before the gas
+                        traceInstruction(&step, cost: info.gas, error: error, msg: msg, stack: stack, memory: memory.base, returnData: returnData)
+                        return ExecutionResult(status: .failure(error), gasLeft: 0)
+                    }
+                    gas -= info.gas
+                    if gas < 0 { return halt(.outOfGas) }
+                    if !OpcodeTable.hasDynamicGas(op) { traceStep() }
+                }
                 switch op {
                 case 0x00:  // STOP
                     return ExecutionResult(status: .success, gasLeft: gas)
@@ -76,6 +112,7 @@ extension EVM {
                     let exponent = stack[sp - 2]
                     gas -= Gas.expByte * Int64(exponent.byteWidthUsed)
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     sp -= 1
                     stack[sp - 1] = stack[sp].power(exponent)
                 case 0x0b: sp -= 1; stack[sp - 1] = stack[sp].signExtend(stack[sp - 1])
@@ -99,6 +136,7 @@ extension EVM {
                     let n = index(size)
                     gas -= Gas.keccakWord * Gas.words(Int64(n))
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     sp -= 1
                     let h = n == 0 ? Keccak256.hash([UInt8]()) :
                         Keccak256.hash(UnsafeRawBufferPointer(start: memory.base + index(offset), count: n))
@@ -107,6 +145,7 @@ extension EVM {
                 case 0x31:  // BALANCE
                     let a = Address(word: stack[sp - 1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    traceStep()
                     stack[sp - 1] = state.balance(a)
                 case 0x32: stack[sp] = UInt256(transaction.origin); sp += 1
                 case 0x33: stack[sp] = UInt256(msg.caller); sp += 1
@@ -124,6 +163,7 @@ extension EVM {
                     if !expand(dest, size) { return halt(.outOfGas) }
                     gas -= Gas.copyWord * Gas.words(Int64(size.low64))
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     let source = op == 0x37 ? msg.input : op == 0x39 ? code.bytes : returnData
                     memory.write(source, sourceOffset: src, count: index(size), at: index(dest))
                 case 0x38: stack[sp] = UInt256(codeCount); sp += 1
@@ -131,6 +171,7 @@ extension EVM {
                 case 0x3b:  // EXTCODESIZE
                     let a = Address(word: stack[sp - 1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    traceStep()
                     stack[sp - 1] = UInt256(state.code(a).bytes.count)
                 case 0x3c:  // EXTCODECOPY
                     let a = Address(word: stack[sp - 1])
@@ -140,11 +181,13 @@ extension EVM {
                     if !expand(dest, size) { return halt(.outOfGas) }
                     gas -= Gas.copyWord * Gas.words(Int64(size.low64))
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     memory.write(state.code(a).bytes, sourceOffset: src, count: index(size), at: index(dest))
                 case 0x3d: stack[sp] = UInt256(returnData.count); sp += 1
                 case 0x3f:  // EXTCODEHASH
                     let a = Address(word: stack[sp - 1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
+                    traceStep()
                     stack[sp - 1] = state.isDead(a) ? .zero : UInt256(state.codeHash(a))
                 case 0x40:  // BLOCKHASH
                     let n = stack[sp - 1]
@@ -171,28 +214,37 @@ extension EVM {
                 case 0x51:  // MLOAD
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
+                    traceStep()
                     stack[sp - 1] = UInt256(bigEndianWordAt: memory.base + index(offset))
                 case 0x52:  // MSTORE
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
+                    traceStep()
                     stack[sp - 2].storeBigEndian(to: memory.base + index(offset))
                     sp -= 2
                 case 0x53:  // MSTORE8
                     let offset = stack[sp - 1]
                     if !expand(offset, 1) { return halt(.outOfGas) }
+                    traceStep()
                     memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: index(offset), as: UInt8.self)
                     sp -= 2
                 case 0x54:  // SLOAD
                     let slot = stack[sp - 1]
                     gas -= state.warm(msg.recipient, slot: slot) ? Gas.coldSload : Gas.warmAccess
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     stack[sp - 1] = state.storage(msg.recipient, slot)
                 case 0x55:  // SSTORE
                     if msg.isStatic { return halt(.writeInStaticContext) }
-                    if gas <= Gas.sstoreSentry { return halt(.outOfGas) }
+                    if gas <= Gas.sstoreSentry {
+                        if Mode.traced { traceFailureMessage = "out of gas: not enough gas for reentrancy sentry" }
+                        return halt(.outOfGas)
+                    }
                     let slot = stack[sp - 1], value = stack[sp - 2]
                     sp -= 2
-                    if !sstore(msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
+                    if !chargeSstore(msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
+                    traceStep()
+                    state.setStorage(msg.recipient, slot, value)
                     if let error = enterNextBlock() { return halt(error) }
                     continue
                 case 0x56:  // JUMP
@@ -236,6 +288,7 @@ extension EVM {
                     }
                     gas -= Gas.copyWord * Gas.words(Int64(size.low64))
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     if !size.isZero {
                         (memory.base + index(dest)).copyMemory(from: memory.base + index(src), byteCount: index(size))
                     }
@@ -260,21 +313,28 @@ extension EVM {
                     if !expand(offset, size) { return halt(.outOfGas) }
                     gas -= Gas.logTopic * Int64(topicCount) + Gas.logByte * Int64(size.low64)
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     var topics: [Bytes32] = []
                     topics.reserveCapacity(topicCount)
                     for i in 0..<topicCount { topics.append(stack[sp - 3 - i].bytes32) }
                     sp -= 2 + topicCount
-                    state.addLog(Log(address: msg.recipient, topics: topics, data: memory.bytes(index(offset), index(size))))
+                    let log = Log(address: msg.recipient, topics: topics, data: memory.bytes(index(offset), index(size)))
+                    state.addLog(log)
+                    if Mode.traced { tracer?.onLog(log) }
                 case 0xf0, 0xf5:  // CREATE, CREATE2
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let value = stack[sp - 1], offset = stack[sp - 2], size = stack[sp - 3]
                     let salt = op == 0xf5 ? stack[sp - 4] : .zero
                     sp -= op == 0xf5 ? 3 : 2
                     if !expand(offset, size) { return halt(.outOfGas) }
-                    if size.low64 > UInt64(Gas.maxInitCodeSize) || !size.fitsInUInt64 { return halt(.outOfGas) }
+                    if size.low64 > UInt64(Gas.maxInitCodeSize) || !size.fitsInUInt64 {
+                        if Mode.traced { traceFailureMessage = "out of gas: max initcode size exceeded: size \(size)" }
+                        return halt(.outOfGas)
+                    }
                     let words = Gas.words(Int64(size.low64))
                     gas -= Gas.initCodeWord * words + (op == 0xf5 ? Gas.keccakWord * words : 0)
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     let initCode = memory.bytes(index(offset), index(size))
                     let callGas = gas - gas / 64
                     gas -= callGas
@@ -306,6 +366,7 @@ extension EVM {
                     let cap = gas - gas / 64
                     var callGas = requested.fitsInUInt64 && requested.low64 < UInt64(cap) ? Int64(requested.low64) : cap
                     gas -= callGas
+                    traceStep()  // geth's cost of a call includes the gas it forwards (without the stipend)
                     if !value.isZero { callGas += Gas.callStipend }
                     let input = memory.bytes(index(inOffset), index(inSize))
                     var child: Message
@@ -336,6 +397,7 @@ extension EVM {
                 case 0xf3, 0xfd:  // RETURN, REVERT
                     let offset = stack[sp - 1], size = stack[sp - 2]
                     if !expand(offset, size) { return halt(.outOfGas) }
+                    traceStep()
                     let output = memory.bytes(index(offset), index(size))
                     return ExecutionResult(status: op == 0xf3 ? .success : .revert, gasLeft: gas, output: output)
                 case 0xfe:
@@ -346,6 +408,7 @@ extension EVM {
                     if state.warm(beneficiary) { gas -= Gas.coldAccountAccess }
                     if !state.balance(msg.recipient).isZero && state.isDead(beneficiary) { gas -= Gas.newAccount }
                     if gas < 0 { return halt(.outOfGas) }
+                    traceStep()
                     state.selfDestruct(msg.recipient, beneficiary: beneficiary)
                     return ExecutionResult(status: .success, gasLeft: gas)
                 default:
@@ -373,7 +436,9 @@ extension EVM {
     }
 
     /// SSTORE gas and refunds: EIP-2200 net metering with EIP-2929 cold slots and EIP-3529 refunds.
-    func sstore(_ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
+    /// Charges and adjusts the refund counter (as geth's gas function does, so a tracer sees the
+    /// new refund); the caller writes the slot. False when out of gas.
+    func chargeSstore(_ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
         var cost: Int64 = 0
         if state.warm(address, slot: slot) { cost += Gas.coldSload }
         let current = state.storage(address, slot)
@@ -398,9 +463,7 @@ extension EVM {
             }
         }
         gas -= cost
-        if gas < 0 { return false }
-        state.setStorage(address, slot, value)
-        return true
+        return gas >= 0
     }
 
     /// 32 bytes of `data` from `offset`, zero-padded past the end (CALLDATALOAD).
