@@ -33,6 +33,7 @@ public final class EthAPI: Sendable {
         registerBlocks(&router)
         registerCalls(&router)
         registerFees(&router)
+        registerTracing(&router)
         filters.register(&router, api: self)
         return router
     }
@@ -127,7 +128,7 @@ public final class EthAPI: Sendable {
 extension NodeError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch self {
-        case .reverted(let output): RPCError.executionReverted(reason: RevertReason.decode(output), data: output)
+        case .reverted(let output): RPCError.executionReverted(reason: Opcodes.revertReason(output), data: output)
         default: RPCError.server(description)
         }
     }
@@ -135,38 +136,4 @@ extension NodeError: RPCErrorConvertible {
 
 extension StoreError: RPCErrorConvertible {
     public var rpcError: RPCError { RPCError.server(description) }
-}
-
-/// The text of a revert: `Error(string)` as its string, `Panic(uint256)` as Solidity names it.
-public enum RevertReason {
-    public static func decode(_ output: [UInt8]) -> String? {
-        guard output.count >= 4 else { return nil }
-        let selector = Array(output[0..<4])
-        if selector == [0x08, 0xc3, 0x79, 0xa0], output.count >= 68 {
-            let offset = UInt256(bytes32At: output, 4)
-            guard let o = offset.uint64Value, o <= UInt64(output.count), Int(o) + 4 + 32 <= output.count else { return nil }
-            let length = UInt256(bytes32At: output, 4 + Int(o))
-            guard let n = length.uint64Value, 4 + Int(o) + 32 + Int(n) <= output.count else { return nil }
-            let start = 4 + Int(o) + 32
-            return String(decoding: output[start..<(start + Int(n))], as: UTF8.self)
-        }
-        if selector == [0x4e, 0x48, 0x7b, 0x71], output.count == 36 {
-            let code = UInt256(bytes32At: output, 4).uint64Value ?? .max
-            let known: [UInt64: String] = [
-                0x00: "generic panic", 0x01: "assert(false)", 0x11: "arithmetic underflow or overflow",
-                0x12: "division or modulo by zero", 0x21: "enum overflow", 0x22: "invalid encoded storage byte array accessed",
-                0x31: "out-of-bounds array access; popping on an empty array", 0x32: "out-of-bounds access of an array or bytesN",
-                0x41: "out of memory", 0x51: "uninitialized function",
-            ]
-            return known[code] ?? "unknown panic code: 0x\(String(code, radix: 16))"
-        }
-        return nil
-    }
-}
-
-extension UInt256 {
-    /// The 32-byte big-endian word at `offset` of `bytes` (which must hold it).
-    init(bytes32At bytes: [UInt8], _ offset: Int) {
-        self = bytes.withUnsafeBytes { UInt256(bigEndianWordAt: $0.baseAddress! + offset) }
-    }
 }

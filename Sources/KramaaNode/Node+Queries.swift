@@ -51,7 +51,45 @@ extension Node {
     /// `number` with `overrides`, as eth_call does, and discards every change.
     public func call(_ tx: Transaction, from sender: Address, at number: UInt64,
                      overrides: [Address: AccountOverride] = [:]) throws(NodeError) -> TransactionReceiptData {
-        try simulate(at: number, overrides: overrides) { run in run(tx, sender) }.get()
+        try simulate(at: number, overrides: overrides) { run in run(tx, sender, nil) }.get()
+    }
+
+    /// `call` with `tracer` watching every frame and instruction (debug_traceCall).
+    public func trace(call tx: Transaction, from sender: Address, at number: UInt64,
+                      overrides: [Address: AccountOverride] = [:], tracer: EVMTracer) throws(NodeError) -> TransactionReceiptData {
+        nonisolated(unsafe) let tracer = tracer
+        return try simulate(at: number, overrides: overrides) { run in run(tx, sender, tracer) }.get()
+    }
+
+    /// Re-executes an included transaction on the state before it (its block's parent state
+    /// plus the transactions before it in the block) with `tracer` attached
+    /// (debug_traceTransaction). Nil when no block holds the transaction.
+    public func trace(transaction hash: Bytes32, tracer: EVMTracer) throws(NodeError) -> TransactionReceiptData? {
+        let found: (Block, StoredReceipts, Int)?
+        do {
+            guard let (number, index) = try store.transactionLocation(hash), let block = try store.block(number: number),
+                  let stored = try store.receipts(number: number) else { return nil }
+            found = (block, stored, index)
+        } catch {
+            throw .store(error)
+        }
+        guard let (block, stored, index) = found, block.number > 0 else { return nil }
+        let executor = self.executor, thread = evmThread
+        nonisolated(unsafe) let tracer = tracer
+        let result = try withState(at: block.number - 1) { view, _ -> Result<TransactionReceiptData, NodeError> in
+            nonisolated(unsafe) let view = view
+            return thread.run {
+                let journal = JournaledState(backend: view, codeCache: executor.codeCache)
+                let transition = StateTransition(block: executor.context(block.header), precompiles: executor.precompiles)
+                for i in 0..<index {
+                    _ = try? transition.apply(block.transactions[i], sender: stored.senders[i], to: journal)
+                }
+                return Result { () throws(InvalidTransactionError) in
+                    try transition.apply(block.transactions[index], sender: stored.senders[index], to: journal, tracer: tracer)
+                }.mapError { NodeError.invalidCall($0) }
+            }
+        }
+        return try result.get()
     }
 
     /// The least gas limit with which `tx` succeeds on the state of block `number`, found as
@@ -64,11 +102,11 @@ extension Node {
             var probe = tx
             func succeeds(_ gas: UInt64) -> Bool {
                 probe.gasLimit = gas
-                if case .success(let r) = run(probe, sender), r.success { return true }
+                if case .success(let r) = run(probe, sender, nil), r.success { return true }
                 return false
             }
             let first: TransactionReceiptData
-            switch run(tx, sender) {
+            switch run(tx, sender, nil) {
             case .failure(let error): return .failure(error)
             case .success(let result): first = result
             }
@@ -99,7 +137,7 @@ extension Node {
     /// message on a fresh journal over the state of block `number` with `overrides`.
     private func simulate<T: Sendable>(
         at number: UInt64, overrides: [Address: AccountOverride],
-        _ body: @escaping (_ run: (Transaction, Address) -> Result<TransactionReceiptData, NodeError>) -> Result<T, NodeError>
+        _ body: @escaping (_ run: (Transaction, Address, EVMTracer?) -> Result<TransactionReceiptData, NodeError>) -> Result<T, NodeError>
     ) throws(NodeError) -> Result<T, NodeError> {
         let executor = self.executor, thread = evmThread
         return try withState(at: number) { view, header in
@@ -107,10 +145,10 @@ extension Node {
             let transition = StateTransition(block: executor.context(header), precompiles: executor.precompiles)
             nonisolated(unsafe) let unsafeBackend = backend
             return thread.run {
-                body { tx, sender in
+                body { tx, sender, tracer in
                     let journal = JournaledState(backend: unsafeBackend, codeCache: executor.codeCache)
                     return Result { () throws(InvalidTransactionError) in
-                        try transition.apply(tx, sender: sender, to: journal, mode: .call)
+                        try transition.apply(tx, sender: sender, to: journal, mode: .call, tracer: tracer)
                     }.mapError { NodeError.invalidCall($0) }
                 }
             }

@@ -40,26 +40,3 @@ public enum NodeError: Error, CustomStringConvertible {
         }
     }
 }
-
-extension EVMError {
-    /// The text geth gives for this halt (core/vm/errors.go).
-    public var gethMessage: String {
-        switch self {
-        case .outOfGas: "out of gas"
-        case .stackUnderflow: "stack underflow"
-        case .stackOverflow: "stack limit reached 1024 (1023)"
-        case .invalidJump: "invalid jump destination"
-        case .invalidOpcode(let op): op == 0xfe ? "invalid opcode: INVALID" : "invalid opcode: opcode 0x\(String(op, radix: 16)) not defined"
-        case .writeInStaticContext: "write protection"
-        case .returnDataOutOfBounds: "return data out of bounds"
-        case .callDepthExceeded: "max call depth exceeded"
-        case .insufficientBalance: "insufficient balance for transfer"
-        case .contractAddressCollision: "contract address collision"
-        case .codeSizeExceeded: "max code size exceeded"
-        case .initCodeSizeExceeded: "max initcode size exceeded"
-        case .invalidCodePrefix: "invalid code: must not begin with 0xef"
-        case .nonceOverflow: "nonce uint64 overflow"
-        case .precompileFailure: "precompile failed"
-        }
-    }
-}

@@ -90,8 +90,10 @@ public struct StateTransition {
         self.precompiles = precompiles
     }
 
-    /// Checks `tx` against the state, runs it and ends the transaction. Throws, changing nothing, when `tx` cannot run.
-    public func apply(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode = .block) throws(InvalidTransactionError) -> TransactionReceiptData {
+    /// Checks `tx` against the state, runs it and ends the transaction; `tracer`, when given, sees
+    /// every frame and instruction (debug tracing). Throws, changing nothing, when `tx` cannot run.
+    public func apply(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode = .block,
+                      tracer: EVMTracer? = nil) throws(InvalidTransactionError) -> TransactionReceiptData {
         var block = self.block
         let nonce = state.nonce(sender)
         switch mode {
@@ -141,6 +143,8 @@ public struct StateTransition {
         let evm = EVM(state: state, block: block,
                       transaction: TransactionContext(origin: sender, gasPrice: gasPrice, blobHashes: tx.blobVersionedHashes),
                       precompiles: precompiles)
+        evm.tracer = tracer
+        tracer?.onTransactionStart(gasLimit: tx.gasLimit)
         let gas = Int64(tx.gasLimit - tx.intrinsicGas)
         let result: ExecutionResult
         if let to = tx.to {
@@ -157,6 +161,7 @@ public struct StateTransition {
         gasUsed -= refunded
         state.addBalance(sender, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
         state.addBalance(block.coinbase, UInt256(gasUsed) &* (gasPrice &- block.baseFee))
+        tracer?.onTransactionEnd(gasUsed: gasUsed)
         let logs = state.finishTransaction()
         return TransactionReceiptData(
             status: result.status, gasUsed: gasUsed, refunded: refunded, logs: logs,
