@@ -4,8 +4,9 @@ the debug_trace* methods (skipped only while the node answers -32601 for them)."
 import asyncio
 
 import pytest
+import rlp
 from eth_account import Account
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from web3 import AsyncWeb3, WebSocketProvider
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
@@ -61,10 +62,13 @@ def test_erc20_events_everywhere(devnet, w3):
     async def scenario():
         async with AsyncWeb3(WebSocketProvider(devnet.ws_url)) as aw3:
             heads_id = await aw3.eth.subscribe("newHeads")
-            # filters and subscriptions installed before the contract exists: select by topic
-            transfer_filter = devnet.rpc("eth_newFilter", {"topics": [TRANSFER_TOPIC]})
+            # filters and subscriptions installed before the contract exists, for the address
+            # it will have (CREATE: keccak(rlp([sender, nonce]))[12:])
+            nonce = w3.eth.get_transaction_count(owner, "pending")
+            predicted = to_checksum_address(keccak(rlp.encode([hexbytes(owner), nonce]))[12:])
+            transfer_filter = devnet.rpc("eth_newFilter", {"address": predicted, "topics": [TRANSFER_TOPIC]})
             block_filter = devnet.rpc("eth_newBlockFilter")
-            logs_id = await aw3.eth.subscribe("logs", {"topics": [TRANSFER_TOPIC]})
+            logs_id = await aw3.eth.subscribe("logs", {"address": predicted, "topics": [TRANSFER_TOPIC]})
 
             def transactions():
                 token = deploy(w3, owner_key, "ERC20.vy", "Kramaa Test", "KTT", 10**21)
@@ -76,6 +80,7 @@ def test_erc20_events_everywhere(devnet, w3):
                 return token, receipts
 
             token, receipts = await asyncio.to_thread(transactions)
+            assert token.address == predicted
             assert all(r["status"] == 1 for r in receipts)
             end = receipts[-1]["blockNumber"]
             heads, logs = [], []
@@ -131,8 +136,8 @@ def test_erc20_events_everywhere(devnet, w3):
     assert [(e.args.receiver, e.args.value) for e in web3_logs] == [(owner, 10**21), (alice, 1000), (bob, 300)]
 
     # the filter saw the three transfers since it was installed, once
-    changes = devnet.rpc("eth_getFilterChanges", transfer_filter)
-    ours = [l for l in changes if l["address"].lower() == token.address.lower()]
+    ours = devnet.rpc("eth_getFilterChanges", transfer_filter)
+    assert all(l["address"].lower() == token.address.lower() for l in ours)
     assert [qty(l["data"]) for l in ours] == [10**21, 1000, 300]
     assert devnet.rpc("eth_getFilterChanges", transfer_filter) == []
     filter_logs = devnet.rpc("eth_getFilterLogs", transfer_filter)
@@ -153,7 +158,8 @@ def test_erc20_events_everywhere(devnet, w3):
     devnet.rpc("eth_uninstallFilter", block_filter)
 
     # the WebSocket subscriptions saw the same
-    ws_ours = [l for l in ws_logs if l["address"].lower() == token.address.lower()]
+    ws_ours = ws_logs
+    assert all(l["address"] == token.address for l in ws_ours)
     assert [int.from_bytes(l["data"], "big") for l in ws_ours] == [10**21, 1000, 300]
     assert [l["transactionHash"].to_0x_hex() for l in ws_ours] == [l["transactionHash"] for l in by_address if l["topics"][0] == TRANSFER_TOPIC]
     head_numbers = [h["number"] for h in heads]

@@ -116,7 +116,7 @@ def test_signed_transaction_types(devnet, w3, kind):
         tx["accessList"] = [{"address": recipient, "storageKeys": ["0x" + "00" * 31 + "01"]}]
         tx["type"] = 1
     else:
-        tx.update(maxFeePerGas=3 * base, maxPriorityFeePerGas=10**9)
+        tx.update(maxFeePerGas=3 * base + 10**9, maxPriorityFeePerGas=10**9)
     before = w3.eth.get_balance(sender)
     nonce = w3.eth.get_transaction_count(sender)
     tx_hash, receipt = send_signed(w3, key, tx)
@@ -218,8 +218,10 @@ def test_send_transaction_from_dev_account(devnet, w3):
     assert w3.eth.get_balance(recipient) == 10**15
     assert w3.eth.get_balance(sender) == before - 10**15 - receipt["gasUsed"] * receipt["effectiveGasPrice"]
     # a legacy one when gasPrice is given
-    tx_hash = w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1, "gasPrice": w3.eth.gas_price})
-    assert wait_receipt(w3, tx_hash)["type"] == 0
+    price = 2 * w3.eth.get_block("latest")["baseFeePerGas"]
+    tx_hash = w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1, "gasPrice": price})
+    receipt = wait_receipt(w3, tx_hash)
+    assert receipt["type"] == 0 and receipt["effectiveGasPrice"] == price
     err = devnet.call("eth_sendTransaction", {"from": Account.create().address, "to": recipient, "gas": "0x5208"})["error"]
     assert err == {"code": -32000, "message": "unknown account"}
 
@@ -268,6 +270,25 @@ def test_fee_methods(devnet, w3):
     assert len(parsed["baseFeePerGas"]) == 3 and len(parsed["reward"]) == 2
     no_percentiles = devnet.rpc("eth_feeHistory", "0x1", "latest")
     assert "reward" not in no_percentiles
+
+
+@pytest.mark.xfail(strict=True, reason="api-bugs.md #3")
+def test_gas_price_suggestion_is_usable(node_factory):
+    """eth_gasPrice is the tip plus the head's base fee (geth); a transaction priced with it
+    passes eth_estimateGas and eth_sendTransaction even while the base fee is falling."""
+    node = node_factory("devnet", ["--accounts", "2"], fresh=True)
+    w3 = node.web3()
+    # a block well under its gas target, paying no tip: the base fee falls, the suggested tip is 0
+    base = w3.eth.get_block("latest")["baseFeePerGas"]
+    send_signed(w3, node.keys[1], {"to": node.accounts[0], "value": 1, "gas": 21000,
+                                   "maxFeePerGas": 2 * base, "maxPriorityFeePerGas": 0})
+    assert w3.eth.max_priority_fee == 0
+    head = w3.eth.get_block("latest")
+    price = w3.eth.gas_price
+    assert price >= head["baseFeePerGas"]
+    call = {"from": node.accounts[1], "to": node.accounts[0], "value": 1, "gasPrice": price}
+    assert w3.eth.estimate_gas(call) == 21000
+    assert wait_receipt(w3, w3.eth.send_transaction(call))["status"] == 1
 
 
 def test_eip1559_effective_price_and_tip_to_coinbase(devnet, w3):
