@@ -11,7 +11,7 @@ from web3 import AsyncWeb3, WebSocketProvider
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from rpc_helpers import ZERO_ADDRESS, deploy, hexbytes, qty, send_signed, transact, wait_receipt
+from rpc_helpers import ZERO_ADDRESS, deploy, hexbytes, qty, transact
 
 RECEIVER = """# pragma version ~=0.4.3
 event Received:

@@ -8,7 +8,7 @@ import rlp
 from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 
-from rpc_helpers import fee_fields, hexbytes, send_signed, wait_receipt
+from rpc_helpers import fee_fields, send_signed, wait_receipt
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 

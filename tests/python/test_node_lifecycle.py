@@ -7,7 +7,7 @@ import signal
 import pytest
 from eth_account import Account
 
-from rpc_helpers import deploy, hexbytes, mapping_slot, send_signed, storage_layout, transact, wait_receipt
+from rpc_helpers import deploy, mapping_slot, send_signed, storage_layout, transact, wait_receipt
 
 
 def snapshot(node, w3, addresses, token):
