@@ -52,7 +52,7 @@ extension EthAPI {
             }
             r.register("eth_getTransactionByBlock\(byHash ? "Hash" : "Number")AndIndex") { [self] p, _ in
                 try p.expect(atMost: 2)
-                let index = try p.quantity(1)
+                let index = try p.decode(1, as: HexIndex.self).value
                 guard let n = try blockArgument(p, byHash: byHash), let (block, stored) = try storedBlock(n),
                       index < UInt64(block.transactions.count) else { return .null }
                 let i = Int(index)

@@ -120,7 +120,7 @@ extension EthAPI {
             if args.gasPrice == nil && args.maxFeePerGas == nil {
                 let tip = args.maxPriorityFeePerGas ?? suggestedTip()
                 tx.maxPriorityFeePerGas = tip
-                tx.maxFeePerGas = tip &+ nextBaseFee() &* UInt256(2)
+                tx.maxFeePerGas = tip &+ max(nextBaseFee(), node.latest.baseFeePerGas) &* UInt256(2)
             } else if args.gasPrice == nil && args.maxFeePerGas != nil && args.maxPriorityFeePerGas == nil {
                 tx.maxPriorityFeePerGas = min(suggestedTip(), tx.maxFeePerGas)
             }

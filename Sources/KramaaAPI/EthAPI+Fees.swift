@@ -28,7 +28,8 @@ extension EthAPI {
     }
 
     func registerFees(_ r: inout RPCRouter) {
-        r.register("eth_gasPrice") { [self] _, _ in .quantity(suggestedTip() &+ nextBaseFee()) }
+        // geth: the tip plus the head's base fee, so the price passes a simulation on the head.
+        r.register("eth_gasPrice") { [self] _, _ in .quantity(suggestedTip() &+ node.latest.baseFeePerGas) }
         r.register("eth_maxPriorityFeePerGas") { [self] _, _ in .quantity(suggestedTip()) }
         r.register("eth_blobBaseFee") { _, _ in .quantity(BlobRules.blobBaseFee(excessBlobGas: 0)) }
         r.register("eth_feeHistory") { [self] p, _ in

@@ -24,7 +24,9 @@ extension UInt256: RPCParamDecodable {
     /// A quantity of up to 256 bits (`hexutil.Big`).
     public init(rpcParam value: JSON) throws {
         guard case .string(let text) = value else { throw RPCParamTypeError(found: "non-string", expected: "hexutil.Big") }
-        self = try UInt256(bigEndianBytes: RPCHex.decodeQuantityBytes(text))
+        do { self = try UInt256(bigEndianBytes: RPCHex.decodeQuantityBytes(text)) } catch {
+            throw RPCParamTypeError(found: "\(error)", expected: "hexutil.Big")
+        }
     }
 }
 
@@ -44,13 +46,29 @@ struct StorageSlot: RPCParamDecodable {
 }
 
 extension RPCHex {
-    /// Fixed-length data with geth's message for the type (`… want 40 for common.Address`).
+    /// Fixed-length data checked in geth's order (`UnmarshalFixedJSON`): prefix and even length,
+    /// then the length (`… want 40 for common.Address`), then the digits; the first and last
+    /// kinds of error come wrapped as Go's json package words them.
     static func decodeFixed(_ text: String, length: Int, typeName: String) throws -> [UInt8] {
-        let bytes = try RPCHex.decodeData(text)
-        guard bytes.count == length else {
-            throw APIError.invalidArgument("hex string has length \(2 * bytes.count), want \(2 * length) for \(typeName)")
+        let digits = text.utf8.count - 2
+        guard text.hasPrefix("0x") || text.hasPrefix("0X") else {
+            throw RPCParamTypeError(found: KramaaRPC.HexError.missingPrefix.description, expected: typeName)
         }
-        return bytes
+        guard digits % 2 == 0 else { throw RPCParamTypeError(found: KramaaRPC.HexError.oddLength.description, expected: typeName) }
+        guard digits == 2 * length else {
+            throw APIError.invalidArgument("hex string has length \(digits), want \(2 * length) for \(typeName)")
+        }
+        do { return try RPCHex.decodeData(text) } catch { throw RPCParamTypeError(found: error.description, expected: typeName) }
+    }
+}
+
+/// An index argument (geth's `hexutil.Uint`).
+struct HexIndex: RPCParamDecodable {
+    var value: UInt64
+
+    init(rpcParam value: JSON) throws {
+        guard case .string(let text) = value else { throw RPCParamTypeError(found: "non-string", expected: "hexutil.Uint") }
+        do { self.value = try RPCHex.decodeQuantity(text) } catch { throw RPCParamTypeError(found: error.description, expected: "hexutil.Uint") }
     }
 }
 

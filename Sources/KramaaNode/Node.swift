@@ -12,7 +12,7 @@ import KramaaStorage
 /// document, every block, receipt and index, and the current state (see docs/DATA.md).
 public final class Node: @unchecked Sendable {
     /// How many recent blocks' states can be read besides the head (geth keeps 128 in memory).
-    public static let historyDepth: UInt64 = 128
+    public static let historyDepth = ChainStore.undoDepth
 
     public let dataDirectory: URL
     public let genesis: Genesis
@@ -66,6 +66,7 @@ public final class Node: @unchecked Sendable {
             do { genesis = try Genesis.parse(document) } catch { throw NodeError.genesis(error) }
             try store.loadState(into: state, head: head)
             _ = state.takeChanges()
+            history = try store.undoRecords()
             self.head = head
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }

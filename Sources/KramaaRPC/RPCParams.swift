@@ -103,8 +103,9 @@ public protocol RPCParamDecodable {
     init(rpcParam value: JSON) throws
 }
 
-/// An argument of the wrong JSON type, worded as Go's encoding/json words it
-/// (`json: cannot unmarshal number into Go value of type string`).
+/// An argument of the wrong JSON type, or a malformed hex value, worded as Go's encoding/json
+/// words it (`json: cannot unmarshal number into Go value of type string`, `json: cannot
+/// unmarshal hex string without 0x prefix into Go value of type hexutil.Bytes`).
 public struct RPCParamTypeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was sent: a JSON kind (`number`, `object`, …) or `non-string` for hex types.
     public var found: String
@@ -127,7 +128,7 @@ public struct HexData: RPCParamDecodable, Sendable, Equatable {
 
     public init(rpcParam value: JSON) throws {
         guard case .string(let text) = value else { throw RPCParamTypeError(found: "non-string", expected: "hexutil.Bytes") }
-        bytes = try RPCHex.decodeData(text)
+        do { bytes = try RPCHex.decodeData(text) } catch { throw RPCParamTypeError(found: error.description, expected: "hexutil.Bytes") }
     }
 }
 
@@ -135,7 +136,7 @@ extension UInt64: RPCParamDecodable {
     /// Decodes a hex quantity (geth's `hexutil.Uint64`); JSON numbers are refused, as in geth.
     public init(rpcParam value: JSON) throws {
         guard case .string(let text) = value else { throw RPCParamTypeError(found: "non-string", expected: "hexutil.Uint64") }
-        self = try RPCHex.decodeQuantity(text)
+        do { self = try RPCHex.decodeQuantity(text) } catch { throw RPCParamTypeError(found: error.description, expected: "hexutil.Uint64") }
     }
 }
 

@@ -59,6 +59,17 @@ extension ChainStore {
         }
     }
 
+    /// The undo records of the recent blocks (see `undoDepth`), by block number.
+    public func undoRecords() throws(StoreError) -> [UInt64: StateUndo] {
+        try read { db in
+            var out: [UInt64: StateUndo] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT number, rlp FROM undo") {
+                out[UInt64(row["number"] as Int64)] = try StateUndo.decode(Array(row["rlp"] as Data))
+            }
+            return out
+        }
+    }
+
     /// Where a transaction was included: block number and index.
     public func transactionLocation(_ hash: Bytes32) throws(StoreError) -> (number: UInt64, index: Int)? {
         try read { db in

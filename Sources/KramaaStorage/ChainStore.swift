@@ -57,8 +57,14 @@ public final class ChainStore: Sendable {
                 CREATE TABLE code(hash BLOB PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v2: undo records") { db in
+            try db.execute(sql: "CREATE TABLE undo(number INTEGER PRIMARY KEY, rlp BLOB NOT NULL)")
+        }
         return m
     }
+
+    /// How many recent blocks keep their undo records (the state before them stays readable).
+    public static let undoDepth: UInt64 = 128
 
     // MARK: Writing
 
@@ -80,6 +86,11 @@ public final class ChainStore: Sendable {
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
             try Self.insert(block: executed.block, receipts: stored, db: db)
             try Self.apply(changes, db: db)
+            let n = executed.block.number
+            try db.execute(sql: "INSERT INTO undo(number, rlp) VALUES (?, ?)", arguments: [Int64(n), Data(changes.undo.encoded)])
+            if n > Self.undoDepth {
+                try db.execute(sql: "DELETE FROM undo WHERE number <= ?", arguments: [Int64(n - Self.undoDepth)])
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import KramaaChain
 import KramaaEVM
 import KramaaPrimitives
+import KramaaState
 
 /// A block's receipts with what RPC needs beyond consensus: senders and per-transaction
 /// outcomes (gas used, created contract, effective price).
@@ -94,4 +95,73 @@ public struct LocatedLog: Sendable, Equatable {
     public var transactionIndex: Int
     /// Index of the log in its block.
     public var logIndex: Int
+}
+
+extension StateUndo {
+    /// rlp([[address, exists, nonce, balance, codeHash]...], [[address, [[slot, value]...]]...] ×2
+    /// (changed slots, then whole storages of cleared accounts)).
+    var encoded: [UInt8] {
+        var w = RLPWriter()
+        func slots(_ w: inout RLPWriter, _ map: [Address: [UInt256: UInt256]]) {
+            w.appendList { w in
+                for (address, values) in map {
+                    w.appendList { w in
+                        w.append(address: address)
+                        w.appendList { w in
+                            for (slot, value) in values { w.appendList { w in w.append(uint: slot); w.append(uint: value) } }
+                        }
+                    }
+                }
+            }
+        }
+        w.appendList { w in
+            w.appendList { w in
+                for (address, info) in accounts {
+                    w.appendList { w in
+                        w.append(address: address)
+                        w.append(uint: info == nil ? 0 as UInt64 : 1)
+                        w.append(uint: info?.nonce ?? 0)
+                        w.append(uint: info?.balance ?? .zero)
+                        w.append(bytes32: info?.codeHash ?? AccountInfo.emptyCodeHash)
+                    }
+                }
+            }
+            slots(&w, storage)
+            slots(&w, clearedStorage)
+        }
+        return w.bytes
+    }
+
+    static func decode(_ raw: [UInt8]) throws(RLPError) -> StateUndo {
+        var undo = StateUndo()
+        var outer = RLPReader(raw)
+        var list = try outer.readList()
+        var accounts = try list.readList()
+        while !accounts.isAtEnd {
+            var a = try accounts.readList()
+            let address = try a.readAddress()
+            let exists = try a.readUInt64() == 1
+            let info = AccountInfo(nonce: try a.readUInt64(), balance: try a.readUInt256(), codeHash: try a.readBytes32())
+            undo.accounts[address] = .some(exists ? info : nil)
+        }
+        func slots(_ list: inout RLPReader) throws(RLPError) -> [Address: [UInt256: UInt256]] {
+            var out: [Address: [UInt256: UInt256]] = [:]
+            var entries = try list.readList()
+            while !entries.isAtEnd {
+                var e = try entries.readList()
+                let address = try e.readAddress()
+                var values = try e.readList()
+                var map: [UInt256: UInt256] = [:]
+                while !values.isAtEnd {
+                    var pair = try values.readList()
+                    map[try pair.readUInt256()] = try pair.readUInt256()
+                }
+                out[address] = map
+            }
+            return out
+        }
+        undo.storage = try slots(&list)
+        undo.clearedStorage = try slots(&list)
+        return undo
+    }
 }

@@ -49,6 +49,23 @@ import Testing
         #expect(throws: NodeError.self) { try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument()) }
     }
 
+    @Test func recentStatesStayReadableAfterARestart() throws {
+        let dir = Self.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
+        let recipient = try Address(hex: "0x00000000000000000000000000000000000000aa")
+        do {
+            let node = try Node(dataDirectory: dir)
+            for n in 0..<3 {
+                _ = try node.submit(raw: tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa"))
+                try node.produceBlock(timestamp: UInt64(10 + n), allowEmpty: false)
+            }
+        }
+        let node = try Node(dataDirectory: dir)
+        for n in 0...3 as ClosedRange<UInt64> {
+            #expect(try node.withState(at: n) { s, _ in s.account(recipient)?.balance ?? .zero } == UInt256(n), "block \(n)")
+        }
+    }
+
     @Test func refusedTransactionsChangeNothing() throws {
         let dir = Self.freshDirectory()
         try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())

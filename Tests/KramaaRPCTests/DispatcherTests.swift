@@ -108,7 +108,7 @@ import Testing
         #expect(try await answer(callBody("failPool"))?["error"] == ["code": -32000, "message": "nonce too low"])
         #expect(try await answer(callBody("revert"))?["error"] == ["code": 3, "message": "execution reverted: nope", "data": "0x08c379a0"])
         #expect(try await answer(callBody("add", #"["0x1","1"]"#))?["error"]
-            == ["code": -32602, "message": "invalid argument 1: hex string without 0x prefix"])
+            == ["code": -32602, "message": "invalid argument 1: json: cannot unmarshal hex string without 0x prefix into Go value of type hexutil.Uint64"])
         #expect(try await answer(callBody("add", #"["0x1","0x1","0x1"]"#))?["error"]
             == ["code": -32602, "message": "too many arguments, want at most 2"])
         #expect(RPCError.executionReverted(reason: nil, data: []).message == "execution reverted")

@@ -81,16 +81,21 @@ import Testing
 
     @Test func errorsNameTheArgumentAndReasonLikeGeth() {
         let params = RPCParams(["2a", 5, "0x1", "0x12345"])
-        #expect(message { _ = try params.quantity(0) } == "invalid argument 0: hex string without 0x prefix")
-        #expect(message { _ = try params.data(0) } == "invalid argument 0: hex string without 0x prefix")
+        // Hex errors come wrapped as Go's json package words them (geth's wrapTypeError).
+        #expect(message { _ = try params.quantity(0) }
+            == "invalid argument 0: json: cannot unmarshal hex string without 0x prefix into Go value of type hexutil.Uint64")
+        #expect(message { _ = try params.data(0) }
+            == "invalid argument 0: json: cannot unmarshal hex string without 0x prefix into Go value of type hexutil.Bytes")
         #expect(message { _ = try params.quantity(1) }
             == "invalid argument 1: json: cannot unmarshal non-string into Go value of type hexutil.Uint64")
         #expect(message { _ = try params.data(1) }
             == "invalid argument 1: json: cannot unmarshal non-string into Go value of type hexutil.Bytes")
         #expect(message { _ = try params.string(1) } == "invalid argument 1: json: cannot unmarshal number into Go value of type string")
         #expect(message { _ = try params.bool(0) } == "invalid argument 0: json: cannot unmarshal string into Go value of type bool")
-        #expect(message { _ = try params.data(2) } == "invalid argument 2: hex string of odd length")
-        #expect(message { _ = try params.data(2, length: 20) } == "invalid argument 2: hex string of odd length")
+        #expect(message { _ = try params.data(2) }
+            == "invalid argument 2: json: cannot unmarshal hex string of odd length into Go value of type hexutil.Bytes")
+        #expect(message { _ = try params.data(2, length: 20) }
+            == "invalid argument 2: json: cannot unmarshal hex string of odd length into Go value of type hexutil.Bytes")
         #expect(message { _ = try RPCParams(["0x1234"]).data(0, length: 20) } == "invalid argument 0: hex string has length 4, want 40")
         #expect(message { _ = try params.quantity(7) } == "missing value for required argument 7")
         #expect(message { _ = try RPCParams(["0x1", nil]).quantity(1) } == "missing value for required argument 1")
