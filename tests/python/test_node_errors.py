@@ -101,7 +101,6 @@ GETH_WRAPPED_HEX_ERRORS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="api-bugs.md #1")
 @pytest.mark.parametrize("method,params,message", GETH_WRAPPED_HEX_ERRORS, ids=["address-without-0x", "bytes-bad-hex", "uint-without-0x", "hash-length-first"])
 def test_wrong_parameters_wrapped_hex(devnet, serving, method, params, message):
     assert error_of(devnet, method, *params) == {"code": -32602, "message": message}

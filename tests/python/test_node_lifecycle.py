@@ -103,7 +103,6 @@ def test_sigkill_loses_nothing_receipted(node_factory):
     assert w3.eth.get_block(receipt["blockNumber"])["parentHash"].to_0x_hex() == head["hash"]
 
 
-@pytest.mark.xfail(strict=True, reason="api-bugs.md #2")
 def test_restart_keeps_recent_state_history(node_factory):
     """The node serves the state of its 128 most recent blocks (eth_getBalance, eth_call, ... at
     a block number); a clean restart should not make the blocks before it unreadable."""

@@ -272,7 +272,6 @@ def test_fee_methods(devnet, w3):
     assert "reward" not in no_percentiles
 
 
-@pytest.mark.xfail(strict=True, reason="api-bugs.md #3")
 def test_gas_price_suggestion_is_usable(node_factory):
     """eth_gasPrice is the tip plus the head's base fee (geth); a transaction priced with it
     passes eth_estimateGas and eth_sendTransaction even while the base fee is falling."""
