@@ -5,6 +5,9 @@ import KramaaState
 /// Runs `MessageCase`s on a fresh in-memory state each.
 public struct MessageRunner {
     public let precompiles: [Address: PrecompileFunction]
+    /// Messages run here: 1024 nested frames need far more stack than a default thread has,
+    /// the more so in debug builds.
+    private let thread = LargeStackThread(name: "kramaa-message-runner")
 
     /// `precompiles`: `Precompiles.cancun` (Kramaa's chain) or `Precompiles.ethereumCancun`.
     public init(precompiles: [Address: PrecompileFunction]) {
@@ -29,12 +32,12 @@ public struct MessageRunner {
         state.warm(c.block.coinbase)
         for address in precompiles.keys { state.warm(address) }
         let evm = EVM(state: state, block: c.block, transaction: c.transaction, precompiles: precompiles)
-        let result: ExecutionResult
-        if let to = c.to {
-            result = evm.call(Message(kind: .call, caller: c.caller, recipient: to, codeAddress: to, value: c.value,
-                                      input: c.data, gas: c.gas, isStatic: c.isStatic))
-        } else {
-            result = evm.create(caller: c.caller, value: c.value, initCode: c.data, gas: c.gas, salt: nil, depth: 0)
+        let result: ExecutionResult = thread.run {
+            if let to = c.to {
+                return evm.call(Message(kind: .call, caller: c.caller, recipient: to, codeAddress: to, value: c.value,
+                                        input: c.data, gas: c.gas, isStatic: c.isStatic))
+            }
+            return evm.create(caller: c.caller, value: c.value, initCode: c.data, gas: c.gas, salt: nil, depth: 0)
         }
         let refund = state.refund
         let touched = state.accounts.keys.sorted()
