@@ -1,14 +1,19 @@
 import Foundation
 
 /// Seals blocks on a single node at the pace the genesis asks for: with a block period of
-/// zero, as soon as transactions wait (all that arrived while the previous block was built go
-/// into the next one); otherwise once per period, empty or not as `emptyBlocks` says.
+/// zero, as soon as transactions wait, once they stop arriving for `settle` (at most
+/// `maxDelay` after the first), so a burst goes into one block rather than one block per
+/// transaction; otherwise once per period, empty or not as `emptyBlocks` says.
 /// It runs on its own thread; the validator network (consensus) replaces it.
 public final class BlockProducer: @unchecked Sendable {
     private let node: Node
     private let condition = NSCondition()
     private var stopped = false
     private var wake = false
+    private var lastArrival: UInt64 = 0
+    /// Period 0: how long the pool must be quiet before sealing, and the longest wait.
+    public var settle: Duration = .milliseconds(2)
+    public var maxDelay: Duration = .milliseconds(50)
     private var observer: Int?
     private var thread: Thread?
     private let onError: @Sendable (NodeError) -> Void
@@ -44,8 +49,13 @@ public final class BlockProducer: @unchecked Sendable {
     private func signal() {
         condition.lock()
         wake = true
+        lastArrival = DispatchTime.now().uptimeNanoseconds
         condition.signal()
         condition.unlock()
+    }
+
+    private static func nanoseconds(_ d: Duration) -> UInt64 {
+        UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
     }
 
     private func loop() {
@@ -57,6 +67,14 @@ public final class BlockProducer: @unchecked Sendable {
             condition.lock()
             if period == 0 {
                 while !wake && !stopped { condition.wait() }
+                wake = false
+                let latest = DispatchTime.now().uptimeNanoseconds + Self.nanoseconds(maxDelay)
+                while !stopped {
+                    let quietUntil = lastArrival + Self.nanoseconds(settle)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if now >= quietUntil || now >= latest { break }
+                    _ = condition.wait(until: Date().addingTimeInterval(Double(min(quietUntil, latest) - now) / 1e9))
+                }
                 wake = false
             } else {
                 while !stopped && Date() < next { _ = condition.wait(until: next) }

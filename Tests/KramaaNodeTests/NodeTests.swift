@@ -99,3 +99,42 @@ import Testing
         }
     }
 }
+
+@Suite struct BlockProducerTests {
+    @Test func aBurstOfTransactionsIsSealedTogetherAndEveryOneIncluded() throws {
+        let dir = NodeTests.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: NodeTests.genesisDocument())
+        let node = try Node(dataDirectory: dir)
+        let producer = BlockProducer(node: node) { error in Issue.record("producer failed: \(error)") }
+        producer.start()
+        let sent = 200
+        for n in 0..<sent { _ = try node.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+        let deadline = Date().addingTimeInterval(10)
+        while node.pendingNonce(NodeTests.key.publicKey.address) != UInt64(sent) || node.hasPendingTransactions {
+            guard Date() < deadline else { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        producer.stop()
+        let head = node.latest.number
+        var included = 0
+        for n in 1...max(head, 1) { included += try node.store.block(number: n)?.transactions.count ?? 0 }
+        #expect(included == sent)
+        #expect(head >= 1 && head < 50, "\(sent) transactions sent at once went into \(head) blocks")
+        #expect(node.withState { s, _ in s.account(NodeTests.key.publicKey.address)?.nonce } == UInt64(sent))
+    }
+
+    @Test func aFixedPeriodSealsEmptyBlocksWhenAsked() throws {
+        let dir = NodeTests.freshDirectory()
+        let genesis = String(decoding: NodeTests.genesisDocument(), as: UTF8.self)
+            .replacingOccurrences(of: #""blockPeriodSeconds":0"#, with: #""blockPeriodSeconds":1,"emptyBlocks":true"#)
+        try Node.initialize(dataDirectory: dir, genesisDocument: Data(genesis.utf8))
+        let node = try Node(dataDirectory: dir)
+        let producer = BlockProducer(node: node) { error in Issue.record("producer failed: \(error)") }
+        producer.start()
+        Thread.sleep(forTimeInterval: 2.5)
+        producer.stop()
+        let head = node.latest.number
+        #expect(head >= 2 && head <= 3, "one block a second for 2.5 s, got \(head)")
+        #expect(try node.store.block(number: 1)?.transactions.isEmpty == true)
+    }
+}
