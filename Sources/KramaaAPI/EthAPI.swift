@@ -105,7 +105,7 @@ public final class EthAPI: Sendable {
             let address = try p.decode(0, as: Address.self)
             let slots = try p.decode(1, as: [StorageSlot].self)
             let n = try stateBlock(p, 2)
-            let (proof, head) = node.proof(address, slots: slots.map(\.value))
+            let (proof, head) = try node.proof(address, slots: slots.map(\.value))
             guard n == head.number else {
                 throw RPCError.server("proofs are served for the latest block only (\(head.number)); block \(n) is older")
             }

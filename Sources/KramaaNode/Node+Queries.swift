@@ -21,19 +21,18 @@ extension Node {
         guard let header = try header(number: number) else { throw .unknownBlock(number) }
         lock.lock()
         defer { lock.unlock() }
-        let view: StateBackend
-        if number == head.number {
-            view = state
-        } else {
-            var undos: [StateUndo] = []
+        var undos: [StateUndo] = []
+        if number < head.number {
             for n in (number + 1)...head.number {
                 guard let undo = history[n] else {
                     throw .historicalStateUnavailable(number, oldest: history.keys.min().map { $0 - 1 } ?? head.number)
                 }
                 undos.append(undo)
             }
-            view = HistoricalState(live: state, undos: undos)
         }
+        // A validator's executed but uncommitted block is not part of any stored state.
+        if candidate != nil { undos.append(state.uncommittedUndo) }
+        let view: StateBackend = undos.isEmpty ? state : HistoricalState(live: state, undos: undos)
         return body(view, header)
     }
 
@@ -42,9 +41,13 @@ extension Node {
         lock.withLock { body(state, head) }
     }
 
-    /// An EIP-1186 proof of `address` and `slots` against the head's state root.
-    public func proof(_ address: Address, slots: [UInt256]) -> (AccountProof, BlockHeader) {
-        lock.withLock { (state.proof(address, slots: slots), head) }
+    /// An EIP-1186 proof of `address` and `slots` against the head's state root. Refused for
+    /// the moment a validator holds an executed but uncommitted block (the tries include it).
+    public func proof(_ address: Address, slots: [UInt256]) throws(NodeError) -> (AccountProof, BlockHeader) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard candidate == nil else { throw .busy("a block is being validated on top of the head; retry") }
+        return (state.proof(address, slots: slots), head)
     }
 
     /// Runs `tx` (unsigned; its gas limit is the gas given) from `sender` on the state of block

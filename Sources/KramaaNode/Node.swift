@@ -26,7 +26,9 @@ public final class Node: @unchecked Sendable {
     private(set) var head: BlockHeader
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
-    private let observers = Observers()
+    /// A block executed on the head but not yet committed (validators; see Node+Validation).
+    var candidate: ExecutedBlock?
+    let observers = Observers()
 
     static func databasePath(_ dir: URL) -> String { dir.appendingPathComponent("chain.sqlite").path }
 
@@ -141,6 +143,7 @@ public final class Node: @unchecked Sendable {
     @discardableResult
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
         lock.lock()
+        discardCandidate()
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: genesis.config.validators.first ?? genesis.coinbase)
         let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
         if candidates.isEmpty && !allowEmpty {
@@ -156,9 +159,22 @@ public final class Node: @unchecked Sendable {
             return nil
         }
         do {
-            try store.append(executed, changes: changes)
+            try publish(executed, changes: changes, certificate: nil)
         } catch {
             lock.unlock()
+            throw error
+        }
+        lock.unlock()
+        observers.notify(.newBlock(executed))
+        return executed
+    }
+
+    /// Stores an executed block durably, then makes it the head. Call with the lock held.
+    func publish(_ executed: ExecutedBlock, changes: StateChanges, certificate: [UInt8]?) throws(NodeError) {
+        do {
+            try store.append(executed, changes: changes, certificate: certificate)
+        } catch {
+            state.revert(changes.undo)  // the head stays where it was, and so does the state
             throw .store(error)
         }
         head = executed.block.header
@@ -167,9 +183,6 @@ public final class Node: @unchecked Sendable {
         state.blockHashes[head.number] = executed.block.hash
         state.blockHashes[head.number &- 257] = nil
         pool.prune(state: state)
-        lock.unlock()
-        observers.notify(.newBlock(executed))
-        return executed
     }
 
     // MARK: Events

@@ -20,6 +20,10 @@ public enum NodeError: Error, CustomStringConvertible {
     case reverted(output: [UInt8])
     /// A simulated call halted exceptionally.
     case executionFailed(EVMError)
+    /// The node cannot answer this now; the text says why.
+    case busy(String)
+    /// A block from another validator does not check out.
+    case invalidBlock(BlockValidationError)
     /// eth_estimateGas: the call fails even with all the gas allowed.
     case gasRequiredExceedsAllowance(UInt64)
 
@@ -36,6 +40,8 @@ public enum NodeError: Error, CustomStringConvertible {
         case .invalidCall(let e): return e.description
         case .reverted: return "execution reverted"
         case .executionFailed(let e): return e.gethMessage
+        case .invalidBlock(let e): return "invalid block: \(e)"
+        case .busy(let reason): return reason
         case .gasRequiredExceedsAllowance(let cap): return "gas required exceeds allowance (\(cap))"
         }
     }

@@ -129,6 +129,46 @@ public final class InMemoryState: StateBackend {
         }
     }
 
+    /// What the changes since the last `takeChanges()` overwrote: a view through it reads the
+    /// state without them (a validator's executed but uncommitted block).
+    public var uncommittedUndo: StateUndo { pending.undo }
+
+    /// Undoes every change since the last `takeChanges()` (a block that failed validation, or
+    /// a proposal that was not committed): accounts, storage and tries return to what they
+    /// were; code stays known (it is keyed by hash and harmless).
+    public func discardChanges() {
+        revert(pending.undo)
+        pending = StateChanges()
+    }
+
+    /// Applies an undo record: the accounts and slots it names get their earlier values
+    /// back. Used to undo a block whose changes were taken but could not be stored.
+    public func revert(_ undo: StateUndo) {
+        for (address, previous) in undo.accounts {
+            dirtyAccounts.insert(address)
+            guard let previous else {
+                accounts[address] = nil
+                rebuildStorage.insert(address)
+                continue
+            }
+            var account = accounts[address] ?? Account(info: previous)
+            account.info = previous
+            accounts[address] = account
+        }
+        for (address, storage) in undo.clearedStorage where accounts[address] != nil {
+            accounts[address]!.storage = storage
+            rebuildStorage.insert(address)
+            dirtyAccounts.insert(address)
+        }
+        for (address, slots) in undo.storage where accounts[address] != nil {
+            for (slot, value) in slots {
+                accounts[address]!.storage[slot] = value.isZero ? nil : value
+                dirtySlots[address, default: []].insert(slot)
+            }
+            dirtyAccounts.insert(address)
+        }
+    }
+
     /// What changed since the last call (for persistence), and forgets it.
     public func takeChanges() -> StateChanges {
         defer { pending = StateChanges() }

@@ -70,6 +70,13 @@ extension ChainStore {
         }
     }
 
+    /// The commit certificate stored with block `number`, if any.
+    public func certificate(number: UInt64) throws(StoreError) -> [UInt8]? {
+        try read { db in
+            try Data.fetchOne(db, sql: "SELECT rlp FROM certificates WHERE number = ?", arguments: [Int64(number)]).map { Array($0) }
+        }
+    }
+
     /// Where a transaction was included: block number and index.
     public func transactionLocation(_ hash: Bytes32) throws(StoreError) -> (number: UInt64, index: Int)? {
         try read { db in

@@ -60,6 +60,9 @@ public final class ChainStore: Sendable {
         m.registerMigration("v2: undo records") { db in
             try db.execute(sql: "CREATE TABLE undo(number INTEGER PRIMARY KEY, rlp BLOB NOT NULL)")
         }
+        m.registerMigration("v3: commit certificates") { db in
+            try db.execute(sql: "CREATE TABLE certificates(number INTEGER PRIMARY KEY, rlp BLOB NOT NULL)")
+        }
         return m
     }
 
@@ -81,12 +84,16 @@ public final class ChainStore: Sendable {
     }
 
     /// Appends an executed block and the state changes it made, atomically.
-    public func append(_ executed: ExecutedBlock, changes: StateChanges) throws(StoreError) {
+    /// `certificate` is the consensus commit certificate that finalised the block, if any.
+    public func append(_ executed: ExecutedBlock, changes: StateChanges, certificate: [UInt8]? = nil) throws(StoreError) {
         try write { db in
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
             try Self.insert(block: executed.block, receipts: stored, db: db)
             try Self.apply(changes, db: db)
             let n = executed.block.number
+            if let certificate {
+                try db.execute(sql: "INSERT INTO certificates(number, rlp) VALUES (?, ?)", arguments: [Int64(n), Data(certificate)])
+            }
             try db.execute(sql: "INSERT INTO undo(number, rlp) VALUES (?, ?)", arguments: [Int64(n), Data(changes.undo.encoded)])
             if n > Self.undoDepth {
                 try db.execute(sql: "DELETE FROM undo WHERE number <= ?", arguments: [Int64(n - Self.undoDepth)])

@@ -138,3 +138,64 @@ import Testing
         #expect(try node.store.block(number: 1)?.transactions.isEmpty == true)
     }
 }
+
+@Suite struct ValidatorPathTests {
+    /// Two nodes on the same genesis, as two validators.
+    static func pair() throws -> (Node, Node) {
+        let a = NodeTests.freshDirectory(), b = NodeTests.freshDirectory()
+        try Node.initialize(dataDirectory: a, genesisDocument: NodeTests.genesisDocument())
+        try Node.initialize(dataDirectory: b, genesisDocument: NodeTests.genesisDocument())
+        return (try Node(dataDirectory: a), try Node(dataDirectory: b))
+    }
+
+    @Test func aProposedBlockValidatesAndCommitsOnAnotherNode() throws {
+        let (proposer, follower) = try Self.pair()
+        for n in 0..<5 { _ = try proposer.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+        let coinbase = Address(word: UInt256(0xc0))
+        let block = try #require(proposer.propose(timestamp: 50, coinbase: coinbase, allowEmpty: false))
+        #expect(block.transactions.count == 5)
+        #expect(proposer.latest.number == 0, "a proposal is not the head until committed")
+        #expect(try proposer.withState(at: 0) { s, _ in s.account(NodeTests.key.publicKey.address)?.nonce } == 0,
+                "reads do not see the uncommitted block")
+        try follower.validate(block)
+        let certificate: [UInt8] = [0xc1, 0x01]
+        try proposer.commit(block, certificate: certificate)
+        try follower.commit(block, certificate: certificate)
+        #expect(proposer.latest == follower.latest && follower.latest.hash == block.hash)
+        #expect(follower.withState { s, _ in s.stateRoot } == block.header.stateRoot)
+        #expect(try follower.certificate(number: 1) == certificate)
+        // A follower that never validated it executes it at commit.
+        let (_, late) = try Self.pair()
+        try late.commit(block, certificate: certificate)
+        #expect(late.latest.hash == block.hash)
+    }
+
+    @Test func aTamperedBlockIsRefusedAndChangesNothing() throws {
+        let (proposer, follower) = try Self.pair()
+        _ = try proposer.submit(raw: NodeTests().tx(0, to: "0x00000000000000000000000000000000000000aa"))
+        let block = try #require(proposer.propose(timestamp: 50, coinbase: .zero, allowEmpty: false))
+        let root = follower.withState { s, _ in s.stateRoot }
+        var badRoot = block
+        badRoot.header.stateRoot = Keccak256.hash([1] as [UInt8])
+        var badGas = block
+        badGas.header.gasUsed += 1
+        var badParent = block
+        badParent.header.parentHash = .zero
+        var badTx = block
+        badTx.transactions[0].value = UInt256(2)  // the signature no longer recovers the same sender
+        for (bad, expected) in [(badRoot, "state root"), (badGas, "gas used"), (badParent, "parent"), (badTx, "transaction 0")] {
+            do {
+                try follower.validate(bad)
+                Issue.record("accepted a block with a wrong \(expected)")
+            } catch {
+                #expect(error.description.hasPrefix("invalid block"), "\(error)")
+                #expect(error.description.contains(expected), "\(error)")
+            }
+            #expect(follower.withState { s, _ in s.stateRoot } == root)
+            #expect(follower.latest.number == 0)
+        }
+        try follower.validate(block)
+        try follower.commit(block, certificate: [])
+        #expect(follower.latest.hash == block.hash)
+    }
+}

@@ -76,3 +76,26 @@ import Testing
         #expect(funded.account(fresh) == AccountInfo(balance: UInt256(5)), "an override creates a missing account")
     }
 }
+
+@Suite struct DiscardChangesTests {
+    @Test(arguments: [21, 22, 23, 24] as [UInt64])
+    func discardingABlockRestoresAccountsStorageAndRoot(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let addresses = (0..<10).map { Address(word: UInt256($0 + 1) << 70) }
+        let state = InMemoryState()
+        for a in addresses.prefix(5) {
+            state.set(a, nonce: 1, balance: UInt256(rng.next() % 1000), code: [], storage: [UInt256(1): UInt256(4)])
+        }
+        for _ in 0..<3 { IncrementalRootTests.commitRandomBlock(to: state, addresses: addresses, rng: &rng) }
+        _ = state.takeChanges()
+        let accounts = state.accounts, root = state.stateRoot
+        for _ in 0..<5 {
+            IncrementalRootTests.commitRandomBlock(to: state, addresses: addresses, rng: &rng)
+            if rng.next() % 2 == 0 { _ = state.stateRoot }  // sometimes the tries saw the block
+            state.discardChanges()
+            #expect(state.accounts == accounts, "seed \(seed)")
+            #expect(state.stateRoot == root, "seed \(seed)")
+            #expect(state.takeChanges().isEmpty)
+        }
+    }
+}

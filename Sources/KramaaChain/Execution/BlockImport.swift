@@ -1,0 +1,76 @@
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+
+/// Why a block received from another validator cannot follow the head: the first header
+/// field or transaction that does not check out.
+public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
+    case wrongParent(expected: Bytes32, got: Bytes32)
+    case wrongNumber(expected: UInt64, got: UInt64)
+    case timestampNotAfterParent(parent: UInt64, got: UInt64)
+    case wrongGasLimit(expected: UInt64, got: UInt64)
+    case wrongBaseFee(expected: UInt256, got: UInt256)
+    case extraDataTooLong(Int)
+    case invalidTransaction(index: Int, InvalidTransactionError)
+    case senderNotAllowed(index: Int, Address)
+    case gasLimitExceeded(used: UInt64, limit: UInt64)
+    case mismatch(field: String, expected: Bytes32, got: Bytes32)
+    case wrongGasUsed(computed: UInt64, header: UInt64)
+
+    public var description: String {
+        switch self {
+        case .wrongParent(let e, let g): "block's parent is \(g), the head is \(e)"
+        case .wrongNumber(let e, let g): "block number \(g), expected \(e)"
+        case .timestampNotAfterParent(let p, let g): "timestamp \(g) is not after the parent's \(p)"
+        case .wrongGasLimit(let e, let g): "gas limit \(g), the chain's is \(e)"
+        case .wrongBaseFee(let e, let g): "base fee \(g), expected \(e)"
+        case .extraDataTooLong(let n): "extra data of \(n) bytes, at most \(BlockHeader.maxExtraDataSize)"
+        case .invalidTransaction(let i, let e): "transaction \(i): \(e)"
+        case .senderNotAllowed(let i, let a): "transaction \(i): sender \(a) is not on the allow-list"
+        case .gasLimitExceeded(let used, let limit): "transactions use \(used) gas, over the block's \(limit)"
+        case .mismatch(let field, let e, let g): "\(field) is \(g), executing the block gives \(e)"
+        case .wrongGasUsed(let c, let h): "header says \(h) gas used, executing the block gives \(c)"
+        }
+    }
+}
+
+extension BlockExecutor {
+    /// Executes a block built elsewhere on `state` (which must be the state of `parent`):
+    /// every transaction must apply, in order, and every root the header claims must be what
+    /// execution gives. On success the state holds the block's changes; on failure the
+    /// caller discards them (`InMemoryState.discardChanges()`). `senders` are the
+    /// transactions' recovered senders (recovered once, when they arrived).
+    public func execute(_ block: Block, senders: [Address], parent: BlockHeader,
+                        state: InMemoryState) throws(BlockValidationError) -> ExecutedBlock {
+        let header = block.header
+        guard header.parentHash == parent.hash else { throw .wrongParent(expected: parent.hash, got: header.parentHash) }
+        guard header.number == parent.number + 1 else { throw .wrongNumber(expected: parent.number + 1, got: header.number) }
+        guard header.timestamp > parent.timestamp else { throw .timestampNotAfterParent(parent: parent.timestamp, got: header.timestamp) }
+        guard header.gasLimit == parent.gasLimit else { throw .wrongGasLimit(expected: parent.gasLimit, got: header.gasLimit) }
+        let baseFee = FeeMarket.nextBaseFee(parent: parent, policy: config.feePolicy)
+        guard header.baseFeePerGas == baseFee else { throw .wrongBaseFee(expected: baseFee, got: header.baseFeePerGas) }
+        guard header.extraData.count <= BlockHeader.maxExtraDataSize else { throw .extraDataTooLong(header.extraData.count) }
+
+        var template = header
+        template.gasUsed = 0
+        var run = Run(executor: self, header: template, state: state)
+        for (i, tx) in block.transactions.enumerated() {
+            guard config.mayTransact(senders[i]) else { throw .senderNotAllowed(index: i, senders[i]) }
+            guard run.gasUsed + tx.gasLimit <= header.gasLimit else {
+                throw .gasLimitExceeded(used: run.gasUsed + tx.gasLimit, limit: header.gasLimit)
+            }
+            do { try run.apply(SignedTransaction(tx, sender: senders[i])) } catch { throw .invalidTransaction(index: i, error) }
+        }
+        let executed = run.seal()
+        let got = executed.block.header
+        if got.gasUsed != header.gasUsed { throw .wrongGasUsed(computed: got.gasUsed, header: header.gasUsed) }
+        for (field, computed, claimed) in [("state root", got.stateRoot, header.stateRoot),
+                                           ("transactions root", got.transactionsRoot, header.transactionsRoot),
+                                           ("receipts root", got.receiptsRoot, header.receiptsRoot),
+                                           ("logs bloom", Keccak256.hash(got.logsBloom.bytes), Keccak256.hash(header.logsBloom.bytes))]
+        where computed != claimed {
+            throw .mismatch(field: field, expected: computed, got: claimed)
+        }
+        return ExecutedBlock(block: block, senders: senders, receipts: executed.receipts, outcomes: executed.outcomes, rejected: [])
+    }
+}

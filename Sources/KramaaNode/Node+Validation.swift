@@ -1,0 +1,100 @@
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+import KramaaStorage
+
+/// The validator's side of the node: proposing a block without storing it, executing a
+/// block another validator proposed, committing the block consensus finalised (with its
+/// certificate), and importing finalised blocks while catching up. At most one executed,
+/// uncommitted block is held at a time (the current height's candidate).
+extension Node {
+    /// Builds a block on the head from the pool and executes it, holding the result until
+    /// `commit`; nil when the pool has nothing and `allowEmpty` is false.
+    public func propose(timestamp: UInt64, coinbase: Address, allowEmpty: Bool) -> Block? {
+        lock.lock()
+        defer { lock.unlock() }
+        discardCandidate()
+        let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: coinbase)
+        let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
+        if candidates.isEmpty && !allowEmpty { return nil }
+        let state = self.state, executor = self.executor
+        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state) }
+        for rejected in executed.rejected { pool.remove(hash: rejected.hash) }
+        if executed.block.transactions.isEmpty && !allowEmpty {
+            state.discardChanges()
+            return nil
+        }
+        candidate = executed
+        return executed.block
+    }
+
+    /// Executes a block proposed by another validator on the head and checks every root; on
+    /// success holds the result for `commit`. Senders come from the pool when known (each
+    /// recovered once), else are recovered here.
+    public func validate(_ block: Block) throws(NodeError) {
+        lock.lock()
+        defer { lock.unlock() }
+        try executeCandidate(block)
+    }
+
+    /// Stores `block` (finalised by consensus, with its certificate) and makes it the head.
+    /// Reuses the held candidate when it is this block; otherwise executes it first.
+    @discardableResult
+    public func commit(_ block: Block, certificate: [UInt8]) throws(NodeError) -> ExecutedBlock {
+        lock.lock()
+        let executed: ExecutedBlock
+        do {
+            if candidate?.block.hash != block.hash { try executeCandidate(block) }
+            executed = candidate!
+            candidate = nil
+            try publish(executed, changes: state.takeChanges(), certificate: certificate)
+        } catch {
+            lock.unlock()
+            throw error
+        }
+        lock.unlock()
+        observers.notify(.newBlock(executed))
+        return executed
+    }
+
+    /// The certificate stored with block `number` (nil for genesis and single-node blocks).
+    public func certificate(number: UInt64) throws(NodeError) -> [UInt8]? {
+        do { return try store.certificate(number: number) } catch { throw .store(error) }
+    }
+
+    /// Executes `block` on the head as the held candidate. Call with the lock held.
+    private func executeCandidate(_ block: Block) throws(NodeError) {
+        discardCandidate()
+        var senders: [Address] = []
+        senders.reserveCapacity(block.transactions.count)
+        for (i, tx) in block.transactions.enumerated() {
+            if let known = pool.transaction(tx.hash) {
+                senders.append(known.sender)
+                continue
+            }
+            do { senders.append(try tx.validatedSender(chainId: chainId)) } catch {
+                throw .invalidBlock(.invalidTransaction(index: i, .transaction(error)))
+            }
+        }
+        let state = self.state, executor = self.executor, parent = head
+        let result = evmThread.run { () -> Result<ExecutedBlock, BlockValidationError> in
+            Result { () throws(BlockValidationError) in try executor.execute(block, senders: senders, parent: parent, state: state) }
+        }
+        switch result {
+        case .success(let executed):
+            candidate = executed
+        case .failure(let error):
+            state.discardChanges()
+            throw .invalidBlock(error)
+        }
+    }
+
+    /// Drops the held candidate and its state changes. Call with the lock held.
+    func discardCandidate() {
+        if candidate != nil {
+            state.discardChanges()
+            candidate = nil
+        }
+    }
+}
