@@ -24,14 +24,25 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(name: .customLong("block-time"), help: "Seconds between blocks; 0 seals a block as soon as transactions arrive.")
     var blockTime: UInt64 = 0
     @Option(name: .customLong("gas-limit"), help: "Block gas limit of a new devnet.") var gasLimit: UInt64 = 60_000_000
+    @Option(help: "Validator processes; more than one runs BFT consensus between them on loopback.")
+    var validators = 1
+    @Option(name: .customLong("p2p-port"), help: "Peer port of the first validator (the next ones count up).")
+    var p2pPort = 30303
     @OptionGroup var rpc: RPCOptions
     @Flag(help: "Print nothing per block.") var quiet = false
 
     func run() async throws {
         guard (1...1000).contains(accounts) else { throw ValidationError("--accounts must be between 1 and 1000") }
+        guard (1...32).contains(validators) else { throw ValidationError("--validators must be between 1 and 32") }
         let dir = URL(fileURLWithPath: datadir)
         if fresh { try? FileManager.default.removeItem(at: dir) }
         let dev = DevAccounts.derived(count: accounts)
+        if validators > 1 {
+            printAccounts(dev)
+            try await DevnetNetwork(count: validators, directory: dir, genesis: { genesisDocument(dev, validators: $0) },
+                                    rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet).run()
+            return
+        }
         if !Node.isInitialized(dataDirectory: dir) {
             do { try Node.initialize(dataDirectory: dir, genesisDocument: genesisDocument(dev)) } catch {
                 throw ValidationError(error.description)
@@ -42,20 +53,24 @@ struct DevnetCommand: AsyncParsableCommand {
         }
         let node: Node
         do { node = try Node(dataDirectory: dir) } catch { throw ValidationError(error.description) }
+        printAccounts(dev)
+        try await NodeRunner(node: node, accounts: dev, quiet: quiet).run(rpc.configuration)
+    }
+
+    func printAccounts(_ dev: DevAccounts) {
         Console.line("\nAvailable accounts (\(balance) ETH each at genesis)\n==================")
         for (i, key) in dev.keys.enumerated() { Console.line("(\(i)) \(key.publicKey.address)") }
         Console.line("\nPrivate keys (publicly known: for development only)\n==================")
         for (i, key) in dev.keys.enumerated() { Console.line("(\(i)) \(Hex.encode(key.rawRepresentation))") }
         Console.line("")
-        try await NodeRunner(node: node, accounts: dev, quiet: quiet).run(rpc.configuration)
     }
 
-    func genesisDocument(_ dev: DevAccounts) -> Data {
+    func genesisDocument(_ dev: DevAccounts, validators: [Address]? = nil) -> Data {
         let wei = UInt256(balance) &* UInt256(1_000_000_000_000_000_000 as UInt64)
         let alloc = dev.addresses.map { "\"\($0)\": {\"balance\": \"\(Hex.encode(wei.minimalBigEndianBytes))\"}" }
         return Data("""
             {"config": {"chainId": \(chainId), "kramaa": {"blockPeriodSeconds": \(blockTime), "emptyBlocks": false,
-             "validators": ["\(dev.addresses[0])"], "feePolicy": "eip1559"}},
+             "validators": [\((validators ?? [dev.addresses[0]]).map { "\"\($0)\"" }.joined(separator: ", "))], "feePolicy": "eip1559"}},
              "gasLimit": "0x\(String(gasLimit, radix: 16))", "timestamp": "0x\(String(UInt64(Date().timeIntervalSince1970), radix: 16))",
              "alloc": {\(alloc.joined(separator: ", "))}}
             """.utf8)

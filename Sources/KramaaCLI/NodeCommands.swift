@@ -5,6 +5,7 @@ import KramaaChain
 import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
+import KramaaValidator
 import Logging
 
 /// Options of the JSON-RPC server shared by `kramaa node` and `kramaa devnet`.
@@ -56,12 +57,24 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(help: "The data directory (made by `kramaa init`).") var datadir: String
     @OptionGroup var rpc: RPCOptions
+    @OptionGroup var p2p: P2POptions
     @Flag(help: "Print nothing per block.") var quiet = false
 
     func run() async throws {
         let node: Node
         do { node = try Node(dataDirectory: URL(fileURLWithPath: datadir)) } catch { throw ValidationError(error.description) }
-        try await NodeRunner(node: node, accounts: DevAccounts(keys: []), quiet: quiet).run(rpc.configuration)
+        let key = try p2p.key()
+        if key == nil && node.config.validators.count > 1 {
+            throw ValidationError("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
+        }
+        var runner = NodeRunner(node: node, accounts: DevAccounts(keys: []), quiet: quiet)
+        if let key {
+            var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
+            configuration.listenHost = p2p.host
+            configuration.bootnodes = try p2p.parsedBootnodes()
+            runner.validator = (key, configuration)
+        }
+        try await runner.run(rpc.configuration)
     }
 }
 
@@ -70,6 +83,14 @@ struct NodeRunner {
     let node: Node
     let accounts: DevAccounts
     let quiet: Bool
+    /// With a key and a peer network: consensus seals blocks, not the single-node producer.
+    var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
+
+    init(node: Node, accounts: DevAccounts, quiet: Bool) {
+        self.node = node
+        self.accounts = accounts
+        self.quiet = quiet
+    }
 
     func run(_ configuration: RPCServer.Configuration) async throws {
         let failure = Failure()
@@ -93,12 +114,27 @@ struct NodeRunner {
         } catch {
             throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }
-        producer.start()
+        var runtime: ValidatorRuntime?
+        if let (key, configuration) = validator {
+            do {
+                let r = try ValidatorRuntime(node: node, key: key, configuration: configuration)
+                try await r.start()
+                runtime = r
+            } catch {
+                await server.shutdown(gracePeriod: .seconds(1))
+                throw ValidationError("cannot start the validator: \(error)")
+            }
+            let role = node.config.validators.contains(key.publicKey.address) ? "validator" : "follower (not in the validator set)"
+            Console.line("\(role) \(key.publicKey.address), peer network on \(configuration.listenHost):\(configuration.listenPort)")
+        } else {
+            producer.start()
+        }
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()
+        await runtime?.stop()
         await server.shutdown(gracePeriod: .seconds(2))
         if failure.raised { throw ExitCode.failure }
     }

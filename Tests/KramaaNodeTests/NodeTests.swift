@@ -199,3 +199,17 @@ import Testing
         #expect(follower.latest.hash == block.hash)
     }
 }
+
+@Suite struct BlockCodecTests {
+    @Test func aBlockDecodesToItselfAndGarbageIsRefused() throws {
+        let (proposer, _) = try ValidatorPathTests.pair()
+        for n in 0..<3 { _ = try proposer.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+        let block = try #require(proposer.propose(timestamp: 9, coinbase: .zero, allowEmpty: false))
+        #expect(try Block.decode(block.encoded) == block)
+        let empty = try #require(proposer.propose(timestamp: 9, coinbase: .zero, allowEmpty: true))
+        #expect(try Block.decode(empty.encoded) == empty)
+        #expect(throws: TransactionError.self) { try Block.decode(Array(block.encoded.dropLast())) }
+        #expect(throws: TransactionError.self) { try Block.decode(block.encoded + [0x00]) }
+        #expect(throws: TransactionError.self) { try Block.decode([0xc0]) }
+    }
+}

@@ -66,6 +66,29 @@ public struct Block: Equatable, Sendable {
         return transactions
     }
 
+    /// Decodes a block written by `encoded`.
+    public static func decode(_ raw: [UInt8]) throws(TransactionError) -> Block {
+        let header: BlockHeader
+        let rest: Range<Int>
+        do {
+            var outer = RLPReader(raw)
+            let whole = try outer.readHeader()
+            guard whole.isList else { throw RLPError.expectedList(at: 0) }
+            guard whole.payload.upperBound == raw.count else { throw RLPError.trailingBytes(at: whole.payload.upperBound) }
+            var items = RLPReader(Array(raw[whole.payload]))
+            let first = try items.readHeader()
+            let offset = whole.payload.lowerBound
+            header = try BlockHeader.decode(Array(raw[(offset + first.start)..<(offset + first.payload.upperBound)]))
+            rest = (offset + first.payload.upperBound)..<raw.count
+        } catch {
+            throw .malformed(field: "block", error as? RLPError ?? .expectedList(at: 0))
+        }
+        var body = RLPWriter(reservingCapacity: rest.count + 8)
+        body.appendListHeader(payloadLength: rest.count)
+        body.append(encoded: raw[rest])
+        return Block(header: header, transactions: try decodeBody(body.bytes))
+    }
+
     /// The transactions root of a header.
     public static func transactionsRoot(_ transactions: [Transaction]) -> Bytes32 {
         MerklePatriciaTrie.orderedRoot(transactions.map(\.encoded))

@@ -1,0 +1,189 @@
+import Foundation
+import KramaaChain
+import KramaaConsensus
+import KramaaNetwork
+import KramaaNode
+import KramaaPrimitives
+
+/// Transaction gossip, chain status, block sync and re-gossip of stuck heights.
+extension ValidatorRuntime {
+    static let maxBlocksPerResponse: UInt64 = 64
+    static let transactionBatchDelay = 0.002
+
+    // MARK: Transactions
+
+    /// A transaction entered the local pool (RPC or a peer): batch it for the peers. The
+    /// pool refuses what it already holds, so a transaction crosses each link at most twice.
+    func transactionArrived(_ signed: SignedTransaction) {
+        outgoingTransactions.append(signed.transaction.encoded)
+        if !flushScheduled {
+            flushScheduled = true
+            queue.asyncAfter(deadline: .now() + Self.transactionBatchDelay) { [weak self] in self?.flushTransactions() }
+        }
+        if started == nil { maybeStartHeight() }
+    }
+
+    func flushTransactions() {
+        flushScheduled = false
+        guard !outgoingTransactions.isEmpty else { return }
+        var w = RLPWriter()
+        w.appendList { w in for raw in outgoingTransactions { w.append(bytes: raw) } }
+        outgoingTransactions.removeAll(keepingCapacity: true)
+        network?.broadcast(type: MessageType.transaction, payload: w.bytes)
+    }
+
+    func receiveTransactions(_ payload: [UInt8]) {
+        var outer = RLPReader(payload)
+        guard var list = try? outer.readList() else { return }
+        let node = self.node
+        var raws: [[UInt8]] = []
+        while !list.isAtEnd, let raw = try? list.readBytes() { raws.append(Array(raw)) }
+        // Senders are recovered off the consensus queue; the pool takes each once.
+        DispatchQueue.global().async {
+            for raw in raws { _ = try? node.submit(raw: raw) }
+        }
+    }
+
+    // MARK: Status and sync
+
+    func sendStatus(to peer: Address) {
+        var w = RLPWriter()
+        w.appendList { w in w.append(uint: node.latest.number) }
+        network?.send(to: peer, type: MessageType.status, payload: w.bytes)
+    }
+
+    func receiveStatus(_ payload: [UInt8], from peer: Address) {
+        var outer = RLPReader(payload)
+        guard var list = try? outer.readList(), let head = try? list.readUInt64() else { return }
+        if head > node.latest.number { requestBlocks(from: peer) }
+    }
+
+    /// Asks `peer` (or every peer) for the blocks after the head, with their certificates.
+    func requestBlocks(from peer: Address? = nil) {
+        syncing = true
+        var w = RLPWriter()
+        w.appendList { w in
+            w.append(uint: node.latest.number + 1)
+            w.append(uint: Self.maxBlocksPerResponse)
+        }
+        if let peer {
+            network?.send(to: peer, type: MessageType.blockRequest, payload: w.bytes)
+        } else {
+            network?.broadcast(type: MessageType.blockRequest, payload: w.bytes)
+        }
+    }
+
+    func answerBlockRequest(_ payload: [UInt8], from peer: Address) {
+        var outer = RLPReader(payload)
+        guard var list = try? outer.readList(), let first = try? list.readUInt64(), let count = try? list.readUInt64() else { return }
+        let head = node.latest.number
+        guard first <= head, first > 0 else { return }
+        let last = min(head, first + min(count, Self.maxBlocksPerResponse) - 1)
+        let node = self.node, network = self.network
+        DispatchQueue.global().async {
+            var w = RLPWriter()
+            w.appendList { w in
+                for n in first...last {
+                    guard let block = try? node.store.block(number: n), let certificate = try? node.certificate(number: n) else { break }
+                    w.appendList { w in
+                        w.append(bytes: block.encoded)
+                        w.append(bytes: certificate)
+                    }
+                }
+            }
+            network?.send(to: peer, type: MessageType.blockResponse, payload: w.bytes)
+        }
+    }
+
+    /// Blocks with certificates from a peer: each goes to the core, which checks the
+    /// certificate against the validator set and answers with a commit.
+    func receiveBlocks(_ payload: [UInt8]) {
+        var outer = RLPReader(payload)
+        guard var list = try? outer.readList() else { return }
+        var received = 0
+        while !list.isAtEnd {
+            guard var item = try? list.readList(), let raw = try? item.readBytes(), let cert = try? item.readBytes(),
+                  let certificate = try? CommitCertificate(rlp: Array(cert)) else { return }
+            let next = node.latest.number + 1
+            guard certificate.height == next else { continue }
+            if started != next { maybeStartHeight(force: true) }
+            let before = node.latest.number
+            perform(core.handle(.commitReceived(certificate, block: Array(raw))))
+            if node.latest.number == before { return }  // refused: stop here
+            received += 1
+        }
+        if received == 0 { syncing = false }
+        if received > 0 { requestBlocks() } else { syncing = false }
+    }
+
+    // MARK: Timers
+
+    /// Re-sends the current height's messages while it has not committed, so validators that
+    /// missed some (loss, restart, partition) catch up.
+    func scheduleRegossip() {
+        queue.asyncAfter(deadline: .now() + Self.seconds(configuration.regossipInterval)) { [weak self] in
+            guard let self, !stopped else { return }
+            if started != nil && elapsedSinceProgress() >= configuration.regossipInterval {
+                for message in core.gossipMessages() {
+                    switch message {
+                    case .proposal: network?.broadcast(type: MessageType.proposal, payload: message.encoded)
+                    case .vote: network?.broadcast(type: MessageType.vote, payload: message.encoded)
+                    }
+                }
+                for peer in network?.connectedPeers ?? [] { sendStatus(to: peer.address) }
+            }
+            scheduleRegossip()
+        }
+    }
+
+    /// Starts a height when transactions arrived while none was running, or when empty
+    /// blocks are due.
+    func scheduleIdleCheck() {
+        queue.asyncAfter(deadline: .now() + 0.05) { [weak self] in
+            guard let self, !stopped else { return }
+            if started == nil || started! <= node.latest.number { maybeStartHeight() }
+            scheduleIdleCheck()
+        }
+    }
+}
+
+/// The consensus safety state on disk: written to a temporary file, synced, renamed over
+/// the previous one and the directory synced, so a crash leaves the old or the new state,
+/// never a torn one.
+struct SafetyStore {
+    let path: URL
+
+    func load() throws -> SafetyState? {
+        guard let data = FileManager.default.contents(atPath: path.path) else { return nil }
+        do { return try SafetyState(rlp: Array(data)) } catch {
+            throw ValidatorError.corruptSafetyState(path: path.path, reason: "\(error)")
+        }
+    }
+
+    func save(_ state: SafetyState) throws {
+        let temporary = path.path + ".tmp"
+        let bytes = state.encoded
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw ValidatorError.io("open \(temporary): errno \(errno)") }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == bytes.count, synced == 0 else { throw ValidatorError.io("write \(temporary): errno \(errno)") }
+        guard rename(temporary, path.path) == 0 else { throw ValidatorError.io("rename to \(path.path): errno \(errno)") }
+        let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
+        if dir >= 0 { _ = fsync(dir); close(dir) }
+    }
+}
+
+public enum ValidatorError: Error, CustomStringConvertible {
+    case corruptSafetyState(path: String, reason: String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .corruptSafetyState(let path, let reason):
+            "the consensus safety state \(path) cannot be read (\(reason)); a validator must not sign without it — restore it or stop validating with this key"
+        case .io(let reason): "consensus safety state: \(reason)"
+        }
+    }
+}
