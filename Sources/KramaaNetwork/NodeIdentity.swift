@@ -17,8 +17,8 @@ import X509
 ///                                -- keccak256("kramaa-tls-handshake:" ‖ DER(SubjectPublicKeyInfo))
 /// ```
 ///
-/// under the object identifier ``IdentityCertificate/extensionOID`` (2.25.<UUID>, a UUID-based
-/// OID that needs no registration), marked critical. The TLS handshake proves that the peer holds
+/// under the object identifier ``IdentityCertificate/extensionOID`` (1.3.6.1.4.1.4242424.1.1,
+/// provisional), marked critical. The TLS handshake proves that the peer holds
 /// the P-256 key of its certificate; the extension proves that the holder of the node key chose
 /// that P-256 key. See docs/NETWORK.md.
 public struct NodeIdentity: Sendable {
@@ -81,12 +81,11 @@ public enum IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Making and checking the self-signed certificates that bind a TLS key to a node key.
 public enum IdentityCertificate {
-    /// 2.25.259951442529311763633134707917488402940 (UUID c390d3a4-465f-4640-8a5d-1b6d0e7831fc).
-    public static let extensionOID: ASN1ObjectIdentifier = {
-        let der: [UInt8] = [0x06, 0x14, 0x69, 0x83, 0x87, 0x90, 0xe9, 0xe9, 0x88, 0xe5, 0xfa, 0x99, 0x81,
-                            0x8a, 0xae, 0xc6, 0xed, 0xd0, 0xf3, 0xe0, 0xe3, 0x7c]
-        return try! ASN1ObjectIdentifier(derEncoded: der)
-    }()
+    /// 1.3.6.1.4.1.4242424.1.1: provisional, in a Private Enterprise Number arc that IANA has
+    /// not assigned (swift-asn1 cannot hold a UUID arc, 2.25.<128 bits>). Only Kramaa nodes read
+    /// it, in the self-signed certificates they exchange; replace it with an assigned PEN before
+    /// interoperating with anything else.
+    public static let extensionOID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 4242424, 1, 1]
 
     /// Prepended to the SubjectPublicKeyInfo before hashing (domain separation).
     public static let signaturePrefix = Array("kramaa-tls-handshake:".utf8)
