@@ -138,6 +138,8 @@ final class PeerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context.writeAndFlush(wrapOutboundOut(Frame(type: MessageType.pong, payload: frame.payload)), promise: nil)
             case MessageType.pong:
                 break
+            case MessageType.hello:
+                close(context: context, reason: .protocolViolation("a second handshake message"))
             case MessageType.disconnect:
                 closeReason = .remoteRequested(frame.payload.first ?? 0)
                 phase = .closing

@@ -220,7 +220,7 @@ import X509
 
     @Test func aSecondHandshakeMessageDropsThePeer() async throws {
         try await misbehave(Hello(protocolVersion: 1, chainId: 4242, listenPort: 1).frame.encoded) {
-            $0 == .protocolViolation("unknown message type 240")
+            $0 == .protocolViolation("a second handshake message")
         }
     }
 
