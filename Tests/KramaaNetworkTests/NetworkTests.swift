@@ -141,6 +141,32 @@ import X509
         await b.network.stop()
     }
 
+    @Test(arguments: [false, true])
+    func aSecondConnectionReplacesTheFirstOnlyIfTheLowerAddressDialedIt(lowDialsFirst: Bool) async throws {
+        let n0 = try await startNode(0, testConfiguration())
+        let n1 = try await startNode(1, testConfiguration())
+        let (low, high) = n0.address < n1.address ? (n0, n1) : (n1, n0)
+        let (first, second) = lowDialsFirst ? (low, high) : (high, low)
+        let target = { (node: TestNode) in node.address == low.address ? high : low }
+        first.network.addBootnode(target(first).bootnode)
+        #expect(await eventually { low.network.isConnected(high.address) && high.network.isConnected(low.address) })
+        #expect(low.network.connectedPeers.first?.outbound == (first.address == low.address))
+        // Without an expected address the second dials although the first is connected.
+        second.network.addBootnode(Bootnode(host: "127.0.0.1", port: target(second).port))
+        #expect(await eventually { second.log.failures.contains { $0.reason == .duplicate || $0.reason == .remoteRequested(DisconnectCode.duplicate) }
+            || (low.network.connectedPeers.first?.outbound == true && high.network.connectedPeers.first?.outbound == false
+                && low.network.openConnectionCount == 1 && high.network.openConnectionCount == 1) })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(low.network.openConnectionCount == 1 && high.network.openConnectionCount == 1)
+        #expect(low.network.connectedPeers.first?.outbound == true)
+        #expect(high.network.connectedPeers.first?.outbound == false)
+        // The replacement was invisible to the application: one connected event, no disconnection.
+        #expect(low.log.connections.count == 1 && high.log.connections.count == 1)
+        #expect(low.log.disconnections.isEmpty && high.log.disconnections.isEmpty)
+        await n0.network.stop()
+        await n1.network.stop()
+    }
+
     @Test func peersReconnectAfterARestart() async throws {
         var a = try await startNode(0, testConfiguration())
         let port = a.port
