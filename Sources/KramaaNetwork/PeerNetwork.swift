@@ -253,6 +253,10 @@ public final class PeerNetwork: Sendable {
         var channels: [ObjectIdentifier: Channel] = [:]
         var banned: [Address: ContinuousClock.Instant] = [:]
         var waiters: [Address: [CheckedContinuation<Void, Never>]] = [:]
+        /// Peers whose connection the peer closed as a duplicate: the connection replacing it
+        /// is expected; until it comes (or a grace period passes) nothing is reported.
+        var replacing: [Address: UInt64] = [:]
+        var replacements: UInt64 = 0
         var stopping = false
     }
 
@@ -379,6 +383,14 @@ public final class PeerNetwork: Sendable {
         return true
     }
 
+    /// Dials `bootnode` too and keeps it connected like the configured ones, until ``stop()``.
+    public func addBootnode(_ bootnode: Bootnode) {
+        let task = Task { await keepDialling(bootnode) }
+        let stopping = state.withLockedValue { $0.stopping }
+        if stopping { task.cancel() }
+        dialTasks.withLockedValue { $0.append(task) }
+    }
+
     /// Disconnects a peer (no ban).
     public func disconnect(_ peer: Address) {
         state.withLockedValue { $0.peers[peer] }?.close(reason: .closed)
@@ -490,9 +502,11 @@ public final class PeerNetwork: Sendable {
                 return (.accepted, existing)
             }
             state.peers[peer] = connection
-            return (.accepted, nil)
+            return (.accepted, state.replacing.removeValue(forKey: peer) != nil ? connection : nil)
         }
-        if let replaced {
+        if replaced === connection {
+            logger.debug("duplicate connection replaced by the peer", metadata: ["peer": "\(peer)"])
+        } else if let replaced {
             logger.debug("replacing duplicate connection", metadata: ["peer": "\(peer)"])
             replaced.close(reason: .duplicate)
         } else if result == .accepted {
@@ -505,17 +519,41 @@ public final class PeerNetwork: Sendable {
     /// A registered connection closed.
     func unregister(_ connection: PeerConnection, reason: DisconnectReason) {
         let peer = connection.info.address
-        let (removed, waiters): (Bool, [CheckedContinuation<Void, Never>]) = state.withLockedValue { state in
+        let (removed, waiters, replacement): (Bool, [CheckedContinuation<Void, Never>], UInt64?) = state.withLockedValue { state in
             if reason.isMisbehaviour { state.banned[peer] = ContinuousClock.now + configuration.banDuration }
-            guard state.peers[peer] === connection else { return (false, []) }
+            guard state.peers[peer] === connection else { return (false, [], nil) }
             state.peers[peer] = nil
-            return (true, state.waiters.removeValue(forKey: peer) ?? [])
+            if reason == .remoteRequested(DisconnectCode.duplicate) && !state.stopping {
+                // The peer kept our other connection (both dialed): it is about to complete here too.
+                state.replacements += 1
+                state.replacing[peer] = state.replacements
+                return (true, [], state.replacements)
+            }
+            return (true, state.waiters.removeValue(forKey: peer) ?? [], nil)
+        }
+        if let replacement {
+            let grace = min(configuration.handshakeTimeout, .seconds(2))
+            group.next().scheduleTask(in: .nanoseconds(Int64(Backoff.seconds(grace) * 1e9))) { [self] in
+                replacementMissed(peer, replacement, reason: reason)
+            }
+            return
         }
         for waiter in waiters { waiter.resume() }
         if removed {
             logger.debug("peer disconnected", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
             handler.network(self, didReceive: .disconnected(peer, reason))
         }
+    }
+
+    /// No connection replaced the one the peer closed as a duplicate: it is disconnected after all.
+    private func replacementMissed(_ peer: Address, _ replacement: UInt64, reason: DisconnectReason) {
+        let (missed, waiters): (Bool, [CheckedContinuation<Void, Never>]) = state.withLockedValue { state in
+            guard state.replacing[peer] == replacement else { return (false, []) }
+            state.replacing[peer] = nil
+            return (true, state.waiters.removeValue(forKey: peer) ?? [])
+        }
+        for waiter in waiters { waiter.resume() }
+        if missed { handler.network(self, didReceive: .disconnected(peer, reason)) }
     }
 
     /// A connection ended before it became a peer's.
@@ -588,7 +626,7 @@ public final class PeerNetwork: Sendable {
     func waitUntilDisconnected(_ peer: Address) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLockedValue { state in
-                if state.stopping || state.peers[peer] == nil { return true }
+                if state.stopping || (state.peers[peer] == nil && state.replacing[peer] == nil) { return true }
                 state.waiters[peer, default: []].append(continuation)
                 return false
             }
