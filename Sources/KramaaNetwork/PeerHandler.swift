@@ -21,6 +21,8 @@ enum TLSSetup {
         // the chain and host name checks.
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .certificates([])
+        // Closing waits this long for the peer's close_notify (a peer that stopped reading sends none).
+        configuration.shutdownTimeout = .seconds(1)
         return configuration
     }
 }
@@ -196,6 +198,8 @@ final class PeerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let wasTLS = phase == .tls
         phase = .closing
         closeReason = reason
+        // Reported now: TLS may take a while to close a connection whose peer is not reading.
+        finish(reason: reason)
         let code: UInt8? = switch reason {
         case .handshakeFailed: DisconnectCode.handshakeFailed
         case .protocolViolation: DisconnectCode.protocolViolation
@@ -228,8 +232,18 @@ final class PeerHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         keepalive?.cancel()
-        let reason = closeReason ?? .closed
         phase = .closing
+        finish(reason: closeReason ?? .closed)
+        currentContext = nil
+        context.fireChannelInactive()
+    }
+
+    private var finished = false
+
+    /// Reports the end of this connection, once.
+    private func finish(reason: DisconnectReason) {
+        guard !finished else { return }
+        finished = true
         if let connection {
             network.unregister(connection, reason: reason)
         } else {
@@ -237,8 +251,6 @@ final class PeerHandler: ChannelInboundHandler, RemovableChannelHandler {
             established?.fail(PeerConnectionFailure(reason: reason))
             established = nil
         }
-        currentContext = nil
-        context.fireChannelInactive()
     }
 }
 

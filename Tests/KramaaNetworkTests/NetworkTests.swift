@@ -202,6 +202,39 @@ import X509
     }
 }
 
+@Suite(.timeLimit(.minutes(1))) struct SlowPeerTests {
+    /// A peer that stops reading is disconnected once its unsent data passes the bound; one
+    /// that reads is not, for the same traffic.
+    @Test(arguments: [false, true])
+    func aPeerThatStopsReadingIsDisconnected(reads: Bool) async throws {
+        var configuration = testConfiguration()
+        configuration.maxPendingBytes = 512 * 1024
+        configuration.pingTimeout = .seconds(30)
+        let node = try await startNode(0, configuration)
+        let identity = try NodeIdentity(nodeKey: nodeKey(1))
+        let raw = try await RawPeer.connect(port: node.port, identity: identity)
+        try await raw.write(Hello(protocolVersion: 1, chainId: 4242, listenPort: 1).frame.encoded)
+        #expect(await eventually { node.network.isConnected(identity.address) })
+        if !reads { try await raw.channel.setOption(ChannelOptions.autoRead, value: false).get() }
+        let payload = [UInt8](repeating: 0xAB, count: 64 * 1024)
+        var sent = 0
+        while sent < 600 && node.network.isConnected(identity.address) {   // up to ~37 MiB
+            node.network.send(to: identity.address, type: MessageType.blockResponse, payload: payload)
+            sent += 1
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        if reads {
+            #expect(sent == 600 && node.network.isConnected(identity.address))
+            #expect(await eventually { raw.frames.filter { $0.type == MessageType.blockResponse }.count == 600 })
+        } else {
+            #expect(await eventually { node.log.disconnections.contains { $0 == (identity.address, .slowPeer) } })
+            #expect(sent < 600)
+        }
+        await raw.close()
+        await node.network.stop()
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct MisbehaviourTests {
     /// Connects a raw peer with a valid identity, completes the handshake message, then sends `bytes`.
     func misbehave(_ bytes: [UInt8], configuration: PeerNetwork.Configuration = testConfiguration(),
