@@ -248,7 +248,7 @@ final class PeerHandler: ChannelInboundHandler, RemovableChannelHandler {
             network.unregister(connection, reason: reason)
         } else {
             network.failed(peer: verification.address, remote: remote, reason: reason)
-            established?.fail(PeerConnectionFailure(reason: reason))
+            established?.fail(PeerConnectionFailure(peer: verification.address, reason: reason))
             established = nil
         }
     }
@@ -256,5 +256,7 @@ final class PeerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
 /// A dial that did not become a peer.
 struct PeerConnectionFailure: Error {
+    /// The peer's address if its certificate was valid.
+    let peer: Address?
     let reason: DisconnectReason
 }

@@ -616,6 +616,8 @@ public final class PeerNetwork: Sendable {
                 // A connection that did not last counts as a failure, so a flapping peer backs off.
                 attempt = ContinuousClock.now - since >= configuration.reconnect.maximum ? 0 : attempt + 1
             } catch {
+                // Learn who answers even when it was refused, so a ban holds off the next dial.
+                if known == nil, let failure = error as? PeerConnectionFailure, let peer = failure.peer { known = peer }
                 logger.trace("dial failed", metadata: ["bootnode": "\(bootnode)", "error": "\(error)"])
                 attempt += 1
             }

@@ -299,14 +299,31 @@ import X509
         await server.close()
     }
 
-    @Test func aBootnodeThatIsDownIsRedialledWithBackoff() async throws {
-        // Control for the test above: a server that closes each connection at once is redialled.
+    @Test func aBootnodeThatFailsTheHandshakeIsNotRedialled() async throws {
+        // Something other than hello first: refused before it ever was a peer, and banned.
         let identity = try NodeIdentity(nodeKey: nodeKey(1))
-        let server = try await RawServer(identity: identity, script: Frame(type: 0xF3, payload: [9]).encoded)
+        let server = try await RawServer(identity: identity, script: Frame(type: 0x01, payload: [9]).encoded)
         var configuration = testConfiguration(bootnodes: [Bootnode(host: "127.0.0.1", port: server.port)])
         configuration.reconnect = Backoff(initial: .milliseconds(20), maximum: .milliseconds(40))
         let node = try await startNode(0, configuration)
-        #expect(await eventually { server.accepted.withLockedValue { $0 } >= 3 })
+        #expect(await eventually { node.log.failures.contains { $0.peer == identity.address && $0.reason.isMisbehaviour } })
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(server.accepted.withLockedValue { $0 } == 1)
+        #expect(node.log.connections.isEmpty && node.network.isBanned(identity.address))
+        await node.network.stop()
+        await server.close()
+    }
+
+    @Test func aBootnodeThatClosesIsRedialledWithBackoff() async throws {
+        // Control for the two tests above: a server that closes each connection after TLS (no
+        // misbehaviour) is redialled, the delay growing to the cap (20, 40, 40, … ms, jittered).
+        let identity = try NodeIdentity(nodeKey: nodeKey(1))
+        let server = try await RawServer(identity: identity, script: [], closeAfter: true)
+        var configuration = testConfiguration(bootnodes: [Bootnode(host: "127.0.0.1", port: server.port)])
+        configuration.reconnect = Backoff(initial: .milliseconds(20), maximum: .milliseconds(40))
+        let node = try await startNode(0, configuration)
+        #expect(await eventually { server.accepted.withLockedValue { $0 } >= 5 })
+        #expect(node.log.failures.allSatisfy { !$0.reason.isMisbehaviour } && !node.network.isBanned(identity.address))
         await node.network.stop()
         await server.close()
     }

@@ -168,11 +168,16 @@ final class RawServer: Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
         let script: [UInt8]
-        init(script: [UInt8]) { self.script = script }
+        let closeAfter: Bool
+        init(script: [UInt8], closeAfter: Bool) {
+            self.script = script
+            self.closeAfter = closeAfter
+        }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: script)), promise: nil)
+                if closeAfter { context.close(promise: nil) }
             }
             context.fireUserInboundEventTriggered(event)
         }
@@ -180,7 +185,7 @@ final class RawServer: Sendable {
         func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
     }
 
-    init(identity: NodeIdentity, script: [UInt8]) async throws {
+    init(identity: NodeIdentity, script: [UInt8], closeAfter: Bool = false) async throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let context = try NIOSSLContext(configuration: TLSSetup.configuration(identity: identity, server: true))
         let accepted = self.accepted
@@ -191,7 +196,7 @@ final class RawServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOSSLServerHandler(context: context, customVerificationCallback: { _, promise in promise.succeed(.certificateVerified) }))
-                    try channel.pipeline.syncOperations.addHandler(Scripted(script: script))
+                    try channel.pipeline.syncOperations.addHandler(Scripted(script: script, closeAfter: closeAfter))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
