@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
         .library(name: "KramaaTrie", targets: ["KramaaTrie"]),
         .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
+        .library(name: "KramaaNetwork", targets: ["KramaaNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(
@@ -118,6 +122,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The validators' peer network: TLS 1.3 with identities bound to secp256k1 node keys,
+        // framed typed messages, peer management, flood gossip. Knows nothing of blocks or votes.
+        .target(
+            name: "KramaaNetwork",
+            dependencies: [
+                "KramaaPrimitives",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(
             name: "KramaaAPI",
@@ -174,6 +195,21 @@ let package = Package(
         .testTarget(
             name: "KramaaAPITests",
             dependencies: ["KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaNetworkTests",
+            dependencies: [
+                "KramaaNetwork", "KramaaPrimitives",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "KramaaTrieTests",
