@@ -16,11 +16,13 @@ let package = Package(
         .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
         .executable(name: "kramaa-statetest", targets: ["KramaaStateTest"]),
         .executable(name: "kramaa-evmfuzz", targets: ["KramaaEVMFuzz"]),
+        .executable(name: "kramaa-consensus-sim", targets: ["KramaaConsensusSimCLI"]),
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
         .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
         .library(name: "KramaaTrie", targets: ["KramaaTrie"]),
         .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
+        .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -174,6 +176,24 @@ let package = Package(
         .testTarget(
             name: "KramaaAPITests",
             dependencies: ["KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        // Tendermint BFT as a pure state machine (docs/CONSENSUS.md), its deterministic simulator
+        // (a library the tests use) and the simulator's command line.
+        .target(
+            name: "KramaaConsensus",
+            dependencies: ["KramaaPrimitives"]
+        ),
+        .target(
+            name: "KramaaConsensusSim",
+            dependencies: ["KramaaConsensus", "KramaaPrimitives"]
+        ),
+        .executableTarget(
+            name: "KramaaConsensusSimCLI",
+            dependencies: ["KramaaConsensusSim", "KramaaConsensus", "KramaaPrimitives"]
+        ),
+        .testTarget(
+            name: "KramaaConsensusTests",
+            dependencies: ["KramaaConsensus", "KramaaConsensusSim", "KramaaPrimitives"]
         ),
         .testTarget(
             name: "KramaaTrieTests",
