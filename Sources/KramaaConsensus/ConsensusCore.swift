@@ -1,16 +1,40 @@
 import KramaaPrimitives
 
-/// The votes of one (round, kind), at most one counted per validator (the first received).
+/// The votes of one (round, kind). The first vote of each validator counts for "2f+1 of any" and for
+/// its value. A different vote of the same validator (equivocation) is evidence, and also counts for
+/// its own value (up to `maxConflicting` per validator): in the paper a quorum for v is 2f+1 of power
+/// sending a vote for v, so an equivocator counts towards each value it voted for. This stays safe
+/// (two quorums for different values would share a correct validator) and keeps correct validators
+/// that saw different first votes of an equivocator from disagreeing forever on whether a polka exists.
 struct VoteSet: Sendable {
-    var votes: [Address: Vote] = [:]
+    var first: [Address: Vote] = [:]
+    var conflicting: [Address: [Vote]] = [:]
     var powerFor: [Bytes32: UInt64] = [:]
     var nilPower: UInt64 = 0
     var totalPower: UInt64 = 0
 
-    mutating func add(_ vote: Vote, power: UInt64) {
-        votes[vote.validator] = vote
+    static let maxConflicting = 3
+
+    /// Adds a verified vote; false when it is a duplicate (or one conflicting vote too many).
+    mutating func add(_ vote: Vote, power: UInt64) -> Bool {
+        if let existing = first[vote.validator] {
+            guard existing.blockHash != vote.blockHash else { return false }
+            var others = conflicting[vote.validator] ?? []
+            guard !others.contains(where: { $0.blockHash == vote.blockHash }), others.count < Self.maxConflicting else { return false }
+            others.append(vote)
+            conflicting[vote.validator] = others
+        } else {
+            first[vote.validator] = vote
+            totalPower += power
+        }
         if let h = vote.blockHash { powerFor[h, default: 0] += power } else { nilPower += power }
-        totalPower += power
+        return true
+    }
+
+    /// The stored vote of `validator` for `hash`, if any.
+    func vote(of validator: Address, for hash: Bytes32?) -> Vote? {
+        if let v = first[validator], v.blockHash == hash { return v }
+        return conflicting[validator]?.first { $0.blockHash == hash }
     }
 
     func power(for hash: Bytes32?) -> UInt64 {
@@ -101,10 +125,21 @@ public struct ConsensusCore: Sendable {
         validatorSet?.proposer(height: height, round: round).address == signer.address
     }
 
-    /// The counted votes of (current height, `round`, `kind`), in validator-set order.
+    /// The stored votes of (current height, `round`, `kind`), in validator-set order (an equivocator's
+    /// conflicting votes after its first).
     public func votes(round: Int, kind: VoteKind) -> [Vote] {
         let set = kind == .prevote ? prevotes[round] : precommits[round]
         return sortedVotes(set)
+    }
+
+    /// One line for logs: height, round, step, lock and valid value, and the decision if any.
+    public var summary: String {
+        let lock = safety.lockedHash.map { "\(String($0.description.prefix(10)))@\(safety.lockedRound)" } ?? "-"
+        let valid = safety.validHash.map { "\(String($0.description.prefix(10)))@\(safety.validRound)" } ?? "-"
+        let pv = prevotes[round].map { "\($0.first.count)+\($0.conflicting.count)" } ?? "0"
+        let pc = precommits[round].map { "\($0.first.count)+\($0.conflicting.count)" } ?? "0"
+        return "h\(height) r\(round) \(step) locked \(lock) valid \(valid) prevotes \(pv) precommits \(pc)"
+            + (decision.map { " decided r\($0.round)" } ?? "")
     }
 
     /// The proposals kept for `round` of the current height, first received first.
@@ -151,9 +186,15 @@ public struct ConsensusCore: Sendable {
         return out
     }
 
+    /// Every stored vote of a slot (first votes, then conflicting ones), in validator-set order.
     private func sortedVotes(_ set: VoteSet?) -> [Vote] {
         guard let set, let vs = validatorSet else { return [] }
-        return set.votes.values.sorted { (vs.index(of: $0.validator) ?? 0) < (vs.index(of: $1.validator) ?? 0) }
+        let all = Array(set.first.values) + set.conflicting.values.flatMap { $0 }
+        return all.sorted {
+            let (a, b) = (vs.index(of: $0.validator) ?? 0, vs.index(of: $1.validator) ?? 0)
+            if a != b { return a < b }
+            return ($0.blockHash?.bytes ?? []).lexicographicallyPrecedes($1.blockHash?.bytes ?? [])
+        }
     }
 
     // MARK: - Start, resume, rounds
@@ -302,31 +343,23 @@ public struct ConsensusCore: Sendable {
     private mutating func receive(_ v: Vote) {
         guard let set = validatorSet, decision == nil, v.height == height, v.round <= ConsensusLimits.maxRound,
               set.contains(v.validator) else { return }
-        let existing = (v.kind == .prevote ? prevotes[v.round] : precommits[v.round])?.votes[v.validator]
-        if let existing {
-            // A duplicate needs no signature check; a conflicting vote is evidence once verified.
-            if existing.blockHash != v.blockHash, v.hasValidSignature(chainId: chainId) {
-                record(.conflictingVotes(existing, v))
-            }
-            return
-        }
+        let slot = v.kind == .prevote ? prevotes[v.round] : precommits[v.round]
+        // A duplicate needs no signature check.
+        if slot?.vote(of: v.validator, for: v.blockHash) != nil { return }
         guard v.hasValidSignature(chainId: chainId) else { return }
+        if let first = slot?.first[v.validator] { record(.conflictingVotes(first, v)) }
         add(v)
     }
 
-    /// Counts a verified vote (the first of its validator in its slot).
+    /// Counts a verified vote.
     private mutating func add(_ v: Vote) {
         guard let set = validatorSet else { return }
         let power = set.power(of: v.validator)
         guard power > 0 else { return }
-        if v.kind == .prevote {
-            guard prevotes[v.round]?.votes[v.validator] == nil else { return }
-            prevotes[v.round, default: VoteSet()].add(v, power: power)
-        } else {
-            guard precommits[v.round]?.votes[v.validator] == nil else { return }
-            precommits[v.round, default: VoteSet()].add(v, power: power)
-        }
-        noteSender(v.validator, round: v.round)
+        let added = v.kind == .prevote
+            ? prevotes[v.round, default: VoteSet()].add(v, power: power)
+            : precommits[v.round, default: VoteSet()].add(v, power: power)
+        if added { noteSender(v.validator, round: v.round) }
     }
 
     /// Line 55's count: the power of distinct validators that sent a message of round `r`.
@@ -391,7 +424,6 @@ public struct ConsensusCore: Sendable {
         guard let set = validatorSet else { return false }
         for r in precommits.keys.sorted() {
             let vs = precommits[r]!
-            guard set.isQuorum(vs.totalPower - vs.nilPower) else { continue }
             for (hash, power) in vs.powerFor.sorted(by: { $0.key < $1.key }) where set.isQuorum(power) {
                 guard let block = blocks[hash] else { continue }
                 switch verdicts[hash] {
