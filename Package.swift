@@ -16,12 +16,14 @@ let package = Package(
         .executable(name: "kramaa-bench", targets: ["KramaaBench"]),
         .executable(name: "kramaa-statetest", targets: ["KramaaStateTest"]),
         .executable(name: "kramaa-evmfuzz", targets: ["KramaaEVMFuzz"]),
+        .executable(name: "kramaa-consensus-sim", targets: ["KramaaConsensusSimCLI"]),
         .library(name: "KramaaPrimitives", targets: ["KramaaPrimitives"]),
         .library(name: "KramaaEVM", targets: ["KramaaEVM"]),
         .library(name: "KramaaChain", targets: ["KramaaChain"]),
         .library(name: "KramaaTrie", targets: ["KramaaTrie"]),
         .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
         .library(name: "KramaaNetwork", targets: ["KramaaNetwork"]),
+        .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -75,6 +77,8 @@ let package = Package(
                 "KramaaNode",
                 "KramaaAPI",
                 "KramaaRPC",
+                "KramaaNetwork",
+                "KramaaValidator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -195,6 +199,32 @@ let package = Package(
         .testTarget(
             name: "KramaaAPITests",
             dependencies: ["KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        // A validator: consensus driven by the peer network and the node.
+        .target(
+            name: "KramaaValidator",
+            dependencies: [
+                "KramaaPrimitives", "KramaaChain", "KramaaNode", "KramaaConsensus", "KramaaNetwork",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Tendermint BFT as a pure state machine (docs/CONSENSUS.md), its deterministic simulator
+        // (a library the tests use) and the simulator's command line.
+        .target(
+            name: "KramaaConsensus",
+            dependencies: ["KramaaPrimitives"]
+        ),
+        .target(
+            name: "KramaaConsensusSim",
+            dependencies: ["KramaaConsensus", "KramaaPrimitives"]
+        ),
+        .executableTarget(
+            name: "KramaaConsensusSimCLI",
+            dependencies: ["KramaaConsensusSim", "KramaaConsensus", "KramaaPrimitives"]
+        ),
+        .testTarget(
+            name: "KramaaConsensusTests",
+            dependencies: ["KramaaConsensus", "KramaaConsensusSim", "KramaaPrimitives"]
         ),
         .testTarget(
             name: "KramaaNetworkTests",
