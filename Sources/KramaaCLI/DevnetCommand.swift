@@ -40,7 +40,7 @@ struct DevnetCommand: AsyncParsableCommand {
         if validators > 1 {
             printAccounts(dev)
             try await DevnetNetwork(count: validators, directory: dir, genesis: { genesisDocument(dev, validators: $0) },
-                                    rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet).run()
+                                    rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, devAccounts: accounts).run()
             return
         }
         if !Node.isInitialized(dataDirectory: dir) {

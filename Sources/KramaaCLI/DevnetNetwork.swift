@@ -13,6 +13,7 @@ struct DevnetNetwork {
     let rpcPort: Int
     let p2pPort: Int
     let quiet: Bool
+    let devAccounts: Int
 
     /// Validator i's key: keccak256("kramaa devnet validator " ‖ i), stable across runs.
     static func validatorKey(_ i: Int) -> Secp256k1.PrivateKey {
@@ -36,6 +37,7 @@ struct DevnetNetwork {
                              "--key", keyPath.path]
             for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
             if quiet { arguments.append("--quiet") }
+            arguments += ["--dev-accounts", String(devAccounts)]
             commands.append(arguments)
         }
         Console.line("\(count) validators on loopback:")

@@ -58,6 +58,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The data directory (made by `kramaa init`).") var datadir: String
     @OptionGroup var rpc: RPCOptions
     @OptionGroup var p2p: P2POptions
+    @Option(name: .customLong("dev-accounts"), help: ArgumentHelp("Sign for the first N devnet accounts (development only).", visibility: .hidden))
+    var devAccounts = 0
     @Flag(help: "Print nothing per block.") var quiet = false
 
     func run() async throws {
@@ -67,7 +69,7 @@ struct NodeCommand: AsyncParsableCommand {
         if key == nil && node.config.validators.count > 1 {
             throw ValidationError("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
-        var runner = NodeRunner(node: node, accounts: DevAccounts(keys: []), quiet: quiet)
+        var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host

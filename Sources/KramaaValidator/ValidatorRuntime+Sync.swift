@@ -39,8 +39,9 @@ extension ValidatorRuntime {
         var raws: [[UInt8]] = []
         while !list.isAtEnd, let raw = try? list.readBytes() { raws.append(Array(raw)) }
         // Senders are recovered off the consensus queue; the pool takes each once.
+        let batch = raws
         DispatchQueue.global().async {
-            for raw in raws { _ = try? node.submit(raw: raw) }
+            for raw in batch { _ = try? node.submit(raw: raw) }
         }
     }
 

@@ -75,7 +75,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
                                                listenPort: configuration.listenPort, bootnodes: configuration.bootnodes)
         config.allowedPeers = nil  // full nodes may follow; only validators' signatures count
         network = try await PeerNetwork.start(configuration: config, nodeKey: key, logger: logger) { [weak self] _, event in
-            self?.queue.async { self?.handle(event) }
+            guard let self else { return }
+            queue.async { self.handle(event) }
         }
         observer = node.addObserver { [weak self] event in
             guard let self else { return }
