@@ -69,6 +69,9 @@ public final class ValidatorRuntime: @unchecked Sendable {
 
     public var address: Address { key.publicKey.address }
 
+    /// Peers connected now.
+    public var peerCount: Int { network?.connectedPeers.count ?? 0 }
+
     /// Listens, dials the bootnodes and starts consensus at the height after the head.
     public func start() async throws {
         var config = PeerNetwork.Configuration(chainId: node.chainId, listenHost: configuration.listenHost,

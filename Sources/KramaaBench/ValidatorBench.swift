@@ -1,0 +1,197 @@
+import Foundation
+import KramaaAPI
+import KramaaChain
+import KramaaEVM
+import KramaaNetwork
+import KramaaNode
+import KramaaPrimitives
+import KramaaRPC
+import KramaaTestSupport
+import KramaaValidator
+
+/// Four validators in one process (each with its own data folder, peer port over TLS on
+/// loopback, consensus core and JSON-RPC server), sharing the machine's cores. Signed
+/// ERC-20 transfers go to the four RPC servers round-robin; a transaction is final when
+/// validator 0 stores the block holding it. Measures finalised transactions per second at
+/// full load, then finality latency (p50, p99) at half that rate. The ceiling: the
+/// machine's ecrecover rate (every validator recovers every sender once).
+enum ValidatorBench {
+    final class Network: @unchecked Sendable {
+        let nodes: [Node]
+        let runtimes: [ValidatorRuntime]
+        let servers: [RPCServer]
+        let directories: [URL]
+        let lock = NSCondition()
+        var finalisedAt: [Bytes32: UInt64] = [:]
+        var count = 0
+        var blocks = 0
+
+        init(validators: Int, senders: [Secp256k1.PrivateKey], basePort: Int) throws {
+            let keys = (0..<validators).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench validator \(i)".utf8))) }
+            let alloc = senders.map { "\"\($0.publicKey.address)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
+            let genesis = """
+                {"config": {"chainId": \(NodeBench.chainId), "kramaa": {"validators": [\(keys.map { "\"\($0.publicKey.address)\"" }.joined(separator: ","))]}},
+                 "gasLimit": "0x3938700", "alloc": {\(alloc.joined(separator: ","))}}
+                """
+            directories = (0..<validators).map { _ in
+                FileManager.default.temporaryDirectory.appendingPathComponent("kramaa-vbench-\(UUID().uuidString)")
+            }
+            var nodes: [Node] = [], runtimes: [ValidatorRuntime] = [], servers: [RPCServer] = []
+            for i in 0..<validators {
+                try Node.initialize(dataDirectory: directories[i], genesisDocument: Data(genesis.utf8))
+                let node = try Node(dataDirectory: directories[i])
+                var configuration = ValidatorRuntime.Configuration(listenPort: basePort + i)
+                configuration.bootnodes = (0..<validators).filter { $0 != i }.map {
+                    Bootnode(host: "127.0.0.1", port: basePort + $0, address: keys[$0].publicKey.address)
+                }
+                let runtime = try ValidatorRuntime(node: node, key: keys[i], configuration: configuration)
+                var rpc = RPCServer.Configuration(host: "127.0.0.1", port: 0)
+                rpc.limits.maxBatchItems = 1000
+                let router = EthAPI(node: node).router()
+                servers.append(RPCBench.blocking { [rpc] in try! await RPCServer.start(handler: router, configuration: rpc) })
+                RPCBench.blocking { try! await runtime.start() }
+                nodes.append(node)
+                runtimes.append(runtime)
+            }
+            self.nodes = nodes
+            self.runtimes = runtimes
+            self.servers = servers
+            nodes[0].addObserver { [weak self] event in
+                guard let self, case .newBlock(let executed) = event else { return }
+                let now = DispatchTime.now().uptimeNanoseconds
+                lock.lock()
+                for tx in executed.block.transactions { finalisedAt[tx.hash] = now }
+                count += executed.block.transactions.count
+                blocks += 1
+                lock.broadcast()
+                lock.unlock()
+            }
+            // Wait until every validator has its peers.
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline && runtimes.contains(where: { $0.peerCount < validators - 1 }) { Thread.sleep(forTimeInterval: 0.05) }
+        }
+
+        func waitFor(_ total: Int, timeout: TimeInterval = 120) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            lock.lock()
+            defer { lock.unlock() }
+            while count < total { if !lock.wait(until: deadline) { return false } }
+            return true
+        }
+
+        func stop() {
+            for r in runtimes { RPCBench.blocking { await r.stop() } }
+            for s in servers { RPCBench.blocking { await s.shutdown() } }
+            for d in directories { try? FileManager.default.removeItem(at: d) }
+        }
+    }
+
+    /// Sends raw transactions as batches to the servers round-robin; returns each one's send time.
+    static func send(_ raws: [[UInt8]], hashes: [Bytes32], to ports: [Int], batch: Int, pace: Double?) -> [Bytes32: UInt64] {
+        var sentAt: [Bytes32: UInt64] = [:]
+        let sockets = ports.map { try! LoopbackSocket(port: $0, timeoutSeconds: 60) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for (b, first) in stride(from: 0, to: raws.count, by: batch).enumerated() {
+            let range = first..<min(first + batch, raws.count)
+            if let pace {  // transactions per second
+                let due = start + UInt64(Double(first) / pace * 1e9)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
+            }
+            let body = "[" + range.map { i in
+                #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raws[i]) + #""]}"#
+            }.joined(separator: ",") + "]"
+            let socket = sockets[b % sockets.count]
+            let now = DispatchTime.now().uptimeNanoseconds
+            try! socket.send(LoopbackSocket.requestText(body: body))
+            let reply = try! socket.readResponse()
+            precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
+            for i in range { sentAt[hashes[i]] = now }
+        }
+        return sentAt
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    }
+
+    static func run(erc20InitCode: String?, quick: Bool) -> Section {
+        var section = Section(title: "Validators (4, BFT consensus)", command: "scripts/bench.sh validators")
+        guard let erc20InitCode, let text = try? String(contentsOfFile: erc20InitCode, encoding: .utf8),
+              let initCode = try? Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            section.notes.append("Needs the compiled token: run through scripts/bench.sh.")
+            return section
+        }
+        let senders = (0..<100).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench sender \(i)".utf8))) }
+        let network = try! Network(validators: 4, senders: senders, basePort: 31_300 + Int(getpid() % 500) * 8)
+        defer { network.stop() }
+        let ports = network.servers.map(\.port)
+        let probe = try! Transaction.decode(NodeBench.signed(senders[0], nonce: 0, to: senders[1].publicKey.address, gas: 21_000))
+        let recoverOne = Harness.rate(batch: 1, seconds: quick ? 0.3 : 1) { blackHole(try! probe.sender()) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+
+        // Setup: deploy the token and fund every sender (not timed).
+        let deployer = senders[0]
+        let token = EVM.createAddress(sender: deployer.publicKey.address, nonce: 0)
+        let args = ABI.encode([.string("Kramaa Token"), .string("KRM"), .uint(UInt256(1) << 128)])
+        var setup = [Transaction(type: .dynamicFee, chainId: NodeBench.chainId, nonce: 0, maxPriorityFeePerGas: .one,
+                                 maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: 5_000_000, to: nil,
+                                 data: initCode + args).signed(with: deployer).encoded]
+        for (i, key) in senders.enumerated().dropFirst() {
+            setup.append(NodeBench.signed(deployer, nonce: UInt64(i), to: token, data: ABI.call("transfer(address,uint256)",
+                [.address(key.publicKey.address), .uint(UInt256(1) << 100)]), gas: 100_000))
+        }
+        _ = send(setup, hashes: setup.map { Keccak256.hash($0) }, to: [ports[0]], batch: 100, pace: nil)
+        guard network.waitFor(setup.count) else {
+            section.notes.append("setup transactions were not finalised within 120 s")
+            return section
+        }
+
+        var nonces = [UInt64](repeating: 0, count: senders.count)
+        nonces[0] = UInt64(senders.count)
+        var recipient: UInt64 = 1
+        func transfers(_ n: Int) -> ([[UInt8]], [Bytes32]) {
+            var raws: [[UInt8]] = []
+            for k in 0..<n {
+                let s = k % senders.count
+                let to = Address(word: UInt256(recipient) &+ (UInt256(0xbeef) << 100))
+                recipient += 1
+                raws.append(NodeBench.signed(senders[s], nonce: nonces[s], to: token,
+                                             data: ABI.call("transfer(address,uint256)", [.address(to), .uint(.one)]), gas: 100_000))
+                nonces[s] += 1
+            }
+            return (raws, raws.map { Keccak256.hash($0) })
+        }
+
+        // Full load.
+        let total = quick ? 3_000 : 12_000
+        let (raws, hashes) = transfers(total)
+        let before = network.count, blocksBefore = network.blocks
+        let started = DispatchTime.now().uptimeNanoseconds
+        _ = send(raws, hashes: hashes, to: ports, batch: 100, pace: nil)
+        let finished = network.waitFor(before + total)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let rate = Double(total) / seconds
+        section.rows.append(Row(name: "ERC-20 transfers finalised, 4 validators (\(total) txs, \(network.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
+                                ours: rate, unit: "tx/s", reference: recoverOne * Double(cores),
+                                referenceName: "ecrecover on \(cores) cores", goal: "≥ 2,000"))
+
+        // Latency at half that rate.
+        let paced = quick ? 1_500 : 6_000
+        let (raws2, hashes2) = transfers(paced)
+        let before2 = network.count
+        let sentAt = send(raws2, hashes: hashes2, to: ports, batch: 20, pace: rate / 2)
+        _ = network.waitFor(before2 + paced)
+        let latencies = network.lock.withLock {
+            hashes2.compactMap { h in network.finalisedAt[h].flatMap { f in sentAt[h].map { Double(f &- $0) / 1e9 } } }
+        }.sorted()
+        let p50 = percentile(latencies, 0.5), p99 = percentile(latencies, 0.99)
+        section.rows.append(Row(name: "Finality latency p50 at \(Int(rate / 2)) tx/s (send → stored on validator 0)", ours: p50 * 1000,
+                                unit: "ms", reference: nil, referenceName: "-", goal: "< 500 ms"))
+        section.rows.append(Row(name: "Finality latency p99 at \(Int(rate / 2)) tx/s", ours: p99 * 1000, unit: "ms",
+                                reference: nil, referenceName: "-", goal: "< 1,500 ms"))
+        section.notes.append("Four validators in one process, each with its own SQLite data folder, TLS peer connections on loopback, consensus core and JSON-RPC server; client and validators share the machine's \(cores) cores. Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate).")
+        section.notes.append("Ceiling: \(Row.format(recoverOne)) ecrecover/s on one core; each validator recovers each sender once (when the transaction reaches its pool).")
+        return section
+    }
+}
