@@ -109,7 +109,8 @@ public struct SimulationResult: Sendable, CustomStringConvertible {
 ///
 /// Checked at every step: no two correct nodes commit different blocks at one height; every commit's
 /// certificate verifies against that height's validator set; heights are committed in order; no
-/// correct validator signs two different votes (or proposals) for one slot, or appears in evidence;
+/// correct validator signs two different votes (or proposals) for one slot, appears in evidence, or
+/// even tries to (its core's double-sign guard never refuses anything);
 /// after the heal, a new height is committed at least every `livenessBound` and the run reaches its
 /// target heights before `maxVirtualTime`.
 public final class Simulation {
@@ -408,7 +409,11 @@ public final class Simulation {
     }
 
     private func checkEvidence(_ node: Node) {
-        guard !node.byzantine, let core = node.core, core.evidence.count > node.evidenceChecked else { return }
+        guard !node.byzantine, let core = node.core else { return }
+        if core.refusedSignatures > 0 {
+            return fail("correct node \(node.index) tried to sign a message conflicting with its persisted state (\(core.refusedSignatures) refused)")
+        }
+        guard core.evidence.count > node.evidenceChecked else { return }
         for e in core.evidence[node.evidenceChecked...] {
             let culprit: Address
             switch e {
