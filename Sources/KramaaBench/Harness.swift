@@ -29,6 +29,16 @@ enum Harness {
         return best
     }
 
+    /// Runs `body(i)` for i in 0..<count, each on its own thread, all at once; returns when all end.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            Thread { body(i); group.leave() }.start()
+        }
+        group.wait()
+    }
+
     /// Runs a command and returns its standard output, or nil if it could not run or failed.
     static func run(_ executable: String, _ arguments: [String]) -> String? {
         let process = Process()

@@ -211,4 +211,5 @@ final class Counts: @unchecked Sendable {
     init(_ n: Int) { values = Array(repeating: 0, count: n) }
     func set(_ i: Int, _ v: Int) { lock.withLock { values[i] = v } }
     var total: Int { lock.withLock { values.reduce(0, +) } }
+    func value(_ i: Int) -> Int { lock.withLock { values[i] } }
 }

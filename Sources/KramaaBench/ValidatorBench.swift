@@ -26,7 +26,7 @@ enum ValidatorBench {
         var count = 0
         var blocks = 0
 
-        init(validators: Int, senders: [Secp256k1.PrivateKey], basePort: Int) throws {
+        init(validators: Int, senders: [Secp256k1.PrivateKey]) throws {
             let keys = (0..<validators).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench validator \(i)".utf8))) }
             let alloc = senders.map { "\"\($0.publicKey.address)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
             let genesis = """
@@ -40,10 +40,7 @@ enum ValidatorBench {
             for i in 0..<validators {
                 try Node.initialize(dataDirectory: directories[i], genesisDocument: Data(genesis.utf8))
                 let node = try Node(dataDirectory: directories[i])
-                var configuration = ValidatorRuntime.Configuration(listenPort: basePort + i)
-                configuration.bootnodes = (0..<validators).filter { $0 != i }.map {
-                    Bootnode(host: "127.0.0.1", port: basePort + $0, address: keys[$0].publicKey.address)
-                }
+                let configuration = ValidatorRuntime.Configuration(listenPort: 0)
                 let runtime = try ValidatorRuntime(node: node, key: keys[i], configuration: configuration)
                 var rpc = RPCServer.Configuration(host: "127.0.0.1", port: 0)
                 rpc.limits.maxBatchItems = 1000
@@ -53,6 +50,11 @@ enum ValidatorBench {
                 nodes.append(node)
                 runtimes.append(runtime)
             }
+            for (i, runtime) in runtimes.enumerated() {
+                for (j, other) in runtimes.enumerated() where j != i {
+                    runtime.addBootnode(Bootnode(host: "127.0.0.1", port: other.p2pPort!, address: keys[j].publicKey.address))
+                }
+            }
             self.nodes = nodes
             self.runtimes = runtimes
             self.servers = servers
@@ -61,6 +63,9 @@ enum ValidatorBench {
                 let now = DispatchTime.now().uptimeNanoseconds
                 lock.lock()
                 for tx in executed.block.transactions { finalisedAt[tx.hash] = now }
+                if ProcessInfo.processInfo.environment["KRAMAA_BENCH_DEBUG"] != nil {
+                    print("commit \(executed.block.number) txs \(executed.block.transactions.count) at \(now / 1_000_000 % 100_000) ms")
+                }
                 count += executed.block.transactions.count
                 blocks += 1
                 lock.broadcast()
@@ -86,28 +91,38 @@ enum ValidatorBench {
         }
     }
 
-    /// Sends raw transactions as batches to the servers round-robin; returns each one's send time.
+    /// Sends raw transactions as batches, batch k to server k mod n, one client thread per
+    /// server, optionally paced (transactions per second overall); returns each one's send time.
     static func send(_ raws: [[UInt8]], hashes: [Bytes32], to ports: [Int], batch: Int, pace: Double?) -> [Bytes32: UInt64] {
-        var sentAt: [Bytes32: UInt64] = [:]
-        let sockets = ports.map { try! LoopbackSocket(port: $0, timeoutSeconds: 60) }
+        let batches = stride(from: 0, to: raws.count, by: batch).map { $0..<min($0 + batch, raws.count) }
+        let times = Counts(raws.count)
         let start = DispatchTime.now().uptimeNanoseconds
-        for (b, first) in stride(from: 0, to: raws.count, by: batch).enumerated() {
-            let range = first..<min(first + batch, raws.count)
-            if let pace {  // transactions per second
-                let due = start + UInt64(Double(first) / pace * 1e9)
+        // One thread per server (concurrentPerform would run only as many at once as there are cores).
+        Harness.onThreads(ports.count) { c in
+            let socket = try! LoopbackSocket(port: ports[c], timeoutSeconds: 60)
+            for k in stride(from: c, to: batches.count, by: ports.count) {
+                let range = batches[k]
+                if let pace {
+                    let due = start + UInt64(Double(range.lowerBound) / pace * 1e9)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
+                }
+                let body = "[" + range.map { i in
+                    #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raws[i]) + #""]}"#
+                }.joined(separator: ",") + "]"
                 let now = DispatchTime.now().uptimeNanoseconds
-                if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
+                try! socket.send(LoopbackSocket.requestText(body: body))
+                let reply = try! socket.readResponse()
+                precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
+                let took = (DispatchTime.now().uptimeNanoseconds - now) / 1_000_000
+                if took > 300 && ProcessInfo.processInfo.environment["KRAMAA_BENCH_DEBUG"] != nil {
+                    print("request of batch \(k) to port \(ports[c]) took \(took) ms (sent at \(now / 1_000_000 % 100_000))")
+                }
+                for i in range { times.set(i, Int(now)) }
             }
-            let body = "[" + range.map { i in
-                #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raws[i]) + #""]}"#
-            }.joined(separator: ",") + "]"
-            let socket = sockets[b % sockets.count]
-            let now = DispatchTime.now().uptimeNanoseconds
-            try! socket.send(LoopbackSocket.requestText(body: body))
-            let reply = try! socket.readResponse()
-            precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
-            for i in range { sentAt[hashes[i]] = now }
         }
+        var sentAt: [Bytes32: UInt64] = [:]
+        for (i, h) in hashes.enumerated() { sentAt[h] = UInt64(times.value(i)) }
         return sentAt
     }
 
@@ -123,7 +138,7 @@ enum ValidatorBench {
             return section
         }
         let senders = (0..<100).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench sender \(i)".utf8))) }
-        let network = try! Network(validators: 4, senders: senders, basePort: 31_300 + Int(getpid() % 500) * 8)
+        let network = try! Network(validators: 4, senders: senders)
         defer { network.stop() }
         let ports = network.servers.map(\.port)
         let probe = try! Transaction.decode(NodeBench.signed(senders[0], nonce: 0, to: senders[1].publicKey.address, gas: 21_000))
@@ -186,10 +201,20 @@ enum ValidatorBench {
             hashes2.compactMap { h in network.finalisedAt[h].flatMap { f in sentAt[h].map { Double(f &- $0) / 1e9 } } }
         }.sorted()
         let p50 = percentile(latencies, 0.5), p99 = percentile(latencies, 0.99)
+        if ProcessInfo.processInfo.environment["KRAMAA_BENCH_DEBUG"] != nil {
+            let t0 = sentAt.values.min() ?? 0
+            let slow = hashes2.enumerated().compactMap { i, h -> (Int, Double, Double)? in
+                guard let f = network.lock.withLock({ network.finalisedAt[h] }), let s0 = sentAt[h] else { return nil }
+                return (i, Double(s0 - t0) / 1e6, Double(f - t0) / 1e6)
+            }.sorted { $0.2 - $0.1 > $1.2 - $1.1 }.prefix(10)
+            for (i, s0, f) in slow { print("slow tx \(i) sender \(i % senders.count): sent \(Int(s0)) ms, final \(Int(f)) ms") }
+        }
         section.rows.append(Row(name: "Finality latency p50 at \(Int(rate / 2)) tx/s (send → stored on validator 0)", ours: p50 * 1000,
                                 unit: "ms", reference: nil, referenceName: "-", goal: "< 500 ms"))
         section.rows.append(Row(name: "Finality latency p99 at \(Int(rate / 2)) tx/s", ours: p99 * 1000, unit: "ms",
                                 reference: nil, referenceName: "-", goal: "< 1,500 ms"))
+        let rounds = network.runtimes.map { $0.statistics }
+        section.notes.append("Heights committed per validator: \(rounds.map(\.commits)); rounds beyond the first: \(rounds.map(\.extraRounds)).")
         section.notes.append("Four validators in one process, each with its own SQLite data folder, TLS peer connections on loopback, consensus core and JSON-RPC server; client and validators share the machine's \(cores) cores. Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate).")
         section.notes.append("Ceiling: \(Row.format(recoverOne)) ecrecover/s on one core; each validator recovers each sender once (when the transaction reaches its pool).")
         return section

@@ -85,6 +85,8 @@ public final class Node: @unchecked Sendable {
         executor = BlockExecutor(config: genesis.config)
     }
 
+    static let tracing = ProcessInfo.processInfo.environment["KRAMAA_CONSENSUS_TRACE"] != nil
+
     public var chainId: UInt64 { genesis.config.chainId }
     public var config: ChainConfig { genesis.config }
 
@@ -104,7 +106,11 @@ public final class Node: @unchecked Sendable {
         } catch {
             throw .pool(error)
         }
+        let waited = DispatchTime.now().uptimeNanoseconds
         lock.lock()
+        if Node.tracing, DispatchTime.now().uptimeNanoseconds - waited > 20_000_000 {
+            print("submit waited \((DispatchTime.now().uptimeNanoseconds - waited) / 1_000_000) ms for the node lock")
+        }
         do {
             try pool.add(checked: signed, state: state, head: head)
         } catch {
@@ -129,6 +135,12 @@ public final class Node: @unchecked Sendable {
     /// Transactions that can run now and those waiting for a nonce gap to close.
     public var poolCounts: (pending: Int, queued: Int) {
         lock.withLock { pool.counts(state: state) }
+    }
+
+    /// For diagnosis: a few senders' nonces in the state and in the pool, and whether a
+    /// validator's candidate block is held.
+    public var poolSummary: String {
+        lock.withLock { "candidate \(candidate?.block.number.description ?? "none"); " + pool.summary(state: state) }
     }
 
     /// A transaction waiting in the pool.

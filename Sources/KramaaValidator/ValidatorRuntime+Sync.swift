@@ -18,7 +18,7 @@ extension ValidatorRuntime {
         outgoingTransactions.append(signed.transaction.encoded)
         if !flushScheduled {
             flushScheduled = true
-            queue.asyncAfter(deadline: .now() + Self.transactionBatchDelay) { [weak self] in self?.flushTransactions() }
+            queue.asyncAfter(seconds: Self.transactionBatchDelay) { [weak self] in self?.flushTransactions() }
         }
         if started == nil { maybeStartHeight() }
     }
@@ -122,7 +122,7 @@ extension ValidatorRuntime {
     /// Re-sends the current height's messages while it has not committed, so validators that
     /// missed some (loss, restart, partition) catch up.
     func scheduleRegossip() {
-        queue.asyncAfter(deadline: .now() + Self.seconds(configuration.regossipInterval)) { [weak self] in
+        queue.asyncAfter(seconds: Self.seconds(configuration.regossipInterval)) { [weak self] in
             guard let self, !stopped else { return }
             if started != nil && elapsedSinceProgress() >= configuration.regossipInterval {
                 for message in core.gossipMessages() {
@@ -140,9 +140,14 @@ extension ValidatorRuntime {
     /// Starts a height when transactions arrived while none was running, or when empty
     /// blocks are due.
     func scheduleIdleCheck() {
-        queue.asyncAfter(deadline: .now() + 0.05) { [weak self] in
+        queue.asyncAfter(seconds: 0.05) { [weak self] in
             guard let self, !stopped else { return }
-            if started == nil || started! <= node.latest.number { maybeStartHeight() }
+            if started == nil || started! <= node.latest.number {
+                maybeStartHeight()
+                if Self.tracing && started == nil && elapsedSinceProgress() > .milliseconds(300) {
+                    trace("idle: pool \(node.poolCounts) head \(node.latest.number) \(node.poolSummary)")
+                }
+            }
             scheduleIdleCheck()
         }
     }
@@ -161,18 +166,21 @@ struct SafetyStore {
         }
     }
 
-    func save(_ state: SafetyState) throws {
+    /// Replaces the stored state; with `sync`, returns only once it is on disk.
+    func save(_ state: SafetyState, sync: Bool) throws {
         let temporary = path.path + ".tmp"
         let bytes = state.encoded
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ValidatorError.io("open \(temporary): errno \(errno)") }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
+        let synced = sync ? fsync(fd) : 0
         close(fd)
         guard written == bytes.count, synced == 0 else { throw ValidatorError.io("write \(temporary): errno \(errno)") }
         guard rename(temporary, path.path) == 0 else { throw ValidatorError.io("rename to \(path.path): errno \(errno)") }
-        let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
-        if dir >= 0 { _ = fsync(dir); close(dir) }
+        if sync {
+            let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
+            if dir >= 0 { _ = fsync(dir); close(dir) }
+        }
     }
 }
 

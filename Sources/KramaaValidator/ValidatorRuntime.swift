@@ -31,7 +31,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
     let node: Node
     let key: Secp256k1.PrivateKey
     let configuration: Configuration
-    let queue = DispatchQueue(label: "kramaa.consensus")
+    let queue = WorkThread(name: "kramaa-consensus")
     let safety: SafetyStore
     let logger: Logger
     var core: ConsensusCore
@@ -45,6 +45,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
     var syncing = false
     var stopped = false
     var lastProgress = DispatchTime.now()
+    /// Heights committed by this runtime, and rounds beyond the first they needed.
+    public private(set) var statistics = (commits: 0, extraRounds: 0)
     private var observer: Int?
 
     /// - Parameter dataDirectory: where the consensus safety state is kept (`consensus.rlp`).
@@ -68,6 +70,12 @@ public final class ValidatorRuntime: @unchecked Sendable {
     }
 
     public var address: Address { key.publicKey.address }
+
+    /// The port the peer network listens on (the real one when 0 was configured).
+    public var p2pPort: Int? { network?.port }
+
+    /// Dials `bootnode` from now on (and again after disconnections).
+    public func addBootnode(_ bootnode: Bootnode) { network?.addBootnode(bootnode) }
 
     /// Peers connected now.
     public var peerCount: Int { network?.connectedPeers.count ?? 0 }
@@ -94,7 +102,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
 
     /// Stops sending and receiving; a later `start` on a new runtime resumes from disk.
     public func stop() async {
-        queue.sync { stopped = true }
+        queue.sync { self.stopped = true }
+        queue.stop()
         if let observer { node.removeObserver(observer) }
         await network?.stop()
     }
@@ -111,6 +120,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         guard wanted else { return }
         started = next
         lastProgress = DispatchTime.now()
+        trace("start \(next) pending=\(node.hasPendingTransactions) future=\(future.count) force=\(force)")
         perform(core.handle(.start(height: next, validatorSet: validatorSet)))
         let replay = future.filter { $0.height == next }
         future.removeAll { $0.height <= next }
@@ -124,28 +134,45 @@ public final class ValidatorRuntime: @unchecked Sendable {
         }
     }
 
-    /// Performs the core's actions in order; `persist` is synced before anything after it.
+    /// Performs the core's actions in order. A persisted state is written at once and synced
+    /// to disk before anything signed leaves the node (the double-sign guard); states that
+    /// precede no signature (a step or round moving on) are written without waiting for the
+    /// disk, which changes nothing a crash could make unsafe: the signed votes, the lock and
+    /// the proposal only change together with a signature.
     func perform(_ actions: [ConsensusAction]) {
+        var unsynced: SafetyState?
+        func syncIfNeeded() -> Bool {
+            guard let state = unsynced else { return true }
+            unsynced = nil
+            do { try safety.save(state, sync: true) } catch {
+                // Without the safety state on disk nothing signed may leave: stop here.
+                logger.critical("cannot persist the consensus state, stopping consensus: \(error)")
+                stopped = true
+                return false
+            }
+            return true
+        }
+        defer {
+            if let state = unsynced, !stopped { try? safety.save(state, sync: false) }
+        }
         for action in actions {
             guard !stopped else { return }
             switch action {
             case .persist(let state):
-                do { try safety.save(state) } catch {
-                    // Without the safety state on disk nothing signed may leave: stop here.
-                    logger.critical("cannot persist the consensus state, stopping consensus: \(error)")
-                    stopped = true
-                    return
-                }
+                unsynced = state
             case .broadcastProposal(let p):
+                guard syncIfNeeded() else { return }
                 network?.broadcast(type: MessageType.proposal, payload: ConsensusMessage.proposal(p).encoded)
             case .broadcastVote(let v):
+                guard syncIfNeeded() else { return }
                 network?.broadcast(type: MessageType.vote, payload: ConsensusMessage.vote(v).encoded)
             case .scheduleTimeout(let t, let after):
-                queue.asyncAfter(deadline: .now() + Self.seconds(after)) { [weak self] in
+                queue.asyncAfter(seconds: Self.seconds(after)) { [weak self] in
                     guard let self, !stopped else { return }
                     perform(core.handle(.timeout(t)))
                 }
             case .buildBlock(let height, let round):
+                trace("build \(height)/\(round)")
                 let block = node.propose(timestamp: UInt64(Date().timeIntervalSince1970), coinbase: address, allowEmpty: true)!
                 perform(core.handle(.blockBuilt(height: height, round: round, block: block.encoded, hash: block.hash)))
             case .validateBlock(let height, let hash, let bytes):
@@ -157,6 +184,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
                 }
                 perform(core.handle(.blockValidated(height: height, hash: hash, valid: valid)))
             case .commit(let height, let bytes, let hash, let certificate):
+                trace("commit \(height)")
                 guard let block = try? Block.decode(bytes), block.hash == hash else {
                     logger.critical("committed block \(hash) at \(height) does not decode; stopping consensus")
                     stopped = true
@@ -170,6 +198,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
                     return
                 }
                 lastProgress = DispatchTime.now()
+                statistics.commits += 1
+                statistics.extraRounds += certificate.round
                 started = nil
                 maybeStartHeight()
                 if syncing { requestBlocks() }
@@ -206,9 +236,18 @@ public final class ValidatorRuntime: @unchecked Sendable {
             deliver(message)
         } else if message.height >= next && message.height < next + 64 {
             if future.count < 10_000 { future.append(message) }
-            if message.height == next { maybeStartHeight() } else { requestBlocks(from: peer) }
+            // One height ahead is normal (the peer committed first); two or more means catching up.
+            if message.height == next { maybeStartHeight() } else if message.height > next + 1 { requestBlocks(from: peer) }
         }
     }
+
+    /// Timeline of heights for diagnosis (KRAMAA_CONSENSUS_TRACE=1).
+    func trace(_ text: @autoclosure () -> String) {
+        guard Self.tracing else { return }
+        print("\(DispatchTime.now().uptimeNanoseconds / 1_000_000 % 100_000) \(address.lowercased.prefix(8)) \(text())")
+    }
+
+    static let tracing = ProcessInfo.processInfo.environment["KRAMAA_CONSENSUS_TRACE"] != nil
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

@@ -185,6 +185,13 @@ public final class TxPool {
     }
 
     /// A sender's transactions that can run now: consecutive nonces from the account's.
+    /// For diagnosis: a few senders' account nonces and the nonces the pool holds for them.
+    public func summary(state: StateBackend, senders limit: Int = 3) -> String {
+        bySender.prefix(limit).map { sender, entries in
+            "\(sender.lowercased.prefix(8)): account \(state.account(sender)?.nonce ?? 0), pooled \(entries.keys.sorted().prefix(6))"
+        }.joined(separator: "; ")
+    }
+
     private func executableRun(_ sender: Address, _ entries: [UInt64: Entry], state: StateBackend) -> [Entry] {
         var nonce = state.account(sender)?.nonce ?? 0
         var run: [Entry] = []
