@@ -30,7 +30,7 @@ struct DevnetNetwork {
             let keyPath = dir.appendingPathComponent("node-key.json")
             if !Node.isInitialized(dataDirectory: dir) {
                 do { try Node.initialize(dataDirectory: dir, genesisDocument: document) } catch { throw ValidationError(error.description) }
-                FileManager.default.createFile(atPath: keyPath.path, contents: Data(KeyFile(.secp256k1(keys[i])).encoded()),
+                _ = FileManager.default.createFile(atPath: keyPath.path, contents: Data(KeyFile(.secp256k1(keys[i])).encoded()),
                                                attributes: [.posixPermissions: 0o600])
             }
             var arguments = ["node", "--datadir", dir.path, "--rpc-port", String(rpcPort + i), "--p2p-port", String(p2pPort + i),

@@ -31,7 +31,7 @@ extension Node {
             }
         }
         // A validator's executed but uncommitted block is not part of any stored state.
-        if candidate != nil { undos.append(state.uncommittedUndo) }
+        if candidate != nil { undos.append(storing ?? state.uncommittedUndo) }
         let view: StateBackend = undos.isEmpty ? state : HistoricalState(live: state, undos: undos)
         return body(view, header)
     }

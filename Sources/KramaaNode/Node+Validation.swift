@@ -44,15 +44,30 @@ extension Node {
     public func commit(_ block: Block, certificate: [UInt8]) throws(NodeError) -> ExecutedBlock {
         lock.lock()
         let executed: ExecutedBlock
+        let changes: StateChanges
         do {
             if candidate?.block.hash != block.hash { try executeCandidate(block) }
             executed = candidate!
-            candidate = nil
-            try publish(executed, changes: state.takeChanges(), certificate: certificate)
+            changes = state.takeChanges()
+            storing = changes.undo  // reads keep excluding the block until it is stored
         } catch {
             lock.unlock()
             throw error
         }
+        lock.unlock()
+        // The database write (and its fsync) happens outside the lock: submissions and reads go
+        // on meanwhile. Only this thread changes the state, and reads exclude the block.
+        let stored: StoreError?
+        do { try store.append(executed, changes: changes, certificate: certificate); stored = nil } catch { stored = error }
+        lock.lock()
+        candidate = nil
+        storing = nil
+        if let stored {
+            state.revert(changes.undo)
+            lock.unlock()
+            throw .store(stored)
+        }
+        advanceHead(executed, undo: changes.undo)
         lock.unlock()
         observers.notify(.newBlock(executed))
         return executed

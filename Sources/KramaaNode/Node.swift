@@ -28,6 +28,8 @@ public final class Node: @unchecked Sendable {
     var history: [UInt64: StateUndo] = [:]
     /// A block executed on the head but not yet committed (validators; see Node+Validation).
     var candidate: ExecutedBlock?
+    /// The undo record of the candidate while it is being stored (its changes are taken).
+    var storing: StateUndo?
     let observers = Observers()
 
     static func databasePath(_ dir: URL) -> String { dir.appendingPathComponent("chain.sqlite").path }
@@ -189,8 +191,13 @@ public final class Node: @unchecked Sendable {
             state.revert(changes.undo)  // the head stays where it was, and so does the state
             throw .store(error)
         }
+        advanceHead(executed, undo: changes.undo)
+    }
+
+    /// Makes a stored block the head. Call with the lock held.
+    func advanceHead(_ executed: ExecutedBlock, undo: StateUndo) {
         head = executed.block.header
-        history[head.number] = changes.undo
+        history[head.number] = undo
         if head.number >= Node.historyDepth { history[head.number - Node.historyDepth] = nil }
         state.blockHashes[head.number] = executed.block.hash
         state.blockHashes[head.number &- 257] = nil

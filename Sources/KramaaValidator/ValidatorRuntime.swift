@@ -134,11 +134,11 @@ public final class ValidatorRuntime: @unchecked Sendable {
         }
     }
 
-    /// Performs the core's actions in order. A persisted state is written at once and synced
-    /// to disk before anything signed leaves the node (the double-sign guard); states that
-    /// precede no signature (a step or round moving on) are written without waiting for the
-    /// disk, which changes nothing a crash could make unsafe: the signed votes, the lock and
-    /// the proposal only change together with a signature.
+    /// Performs the core's actions in order. A state to persist is written and synced to disk
+    /// before anything signed leaves the node (the double-sign guard). States that precede no
+    /// signature (a step or round moving on) are not written: the signed votes, the lock and
+    /// the proposal only change together with a signature, and after a crash the core resumes
+    /// from the last signed state, which is safe.
     func perform(_ actions: [ConsensusAction]) {
         var unsynced: SafetyState?
         func syncIfNeeded() -> Bool {
@@ -151,9 +151,6 @@ public final class ValidatorRuntime: @unchecked Sendable {
                 return false
             }
             return true
-        }
-        defer {
-            if let state = unsynced, !stopped { try? safety.save(state, sync: false) }
         }
         for action in actions {
             guard !stopped else { return }
