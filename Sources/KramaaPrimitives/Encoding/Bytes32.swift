@@ -15,6 +15,10 @@ public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Copies exactly 32 bytes; anything else is an error naming both lengths.
     public init(_ bytes: some Collection<UInt8>) throws(HexError) {
         guard bytes.count == 32 else { throw .wrongLength(expected: 32, actual: bytes.count) }
+        if let copied = bytes.withContiguousStorageIfAvailable({ Bytes32(copying: UnsafeRawBufferPointer($0)) }) {
+            self = copied  // arrays and slices: one copy, no per-byte iteration
+            return
+        }
         self.storage = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &storage) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }

@@ -35,6 +35,10 @@ public struct Address: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Exactly 20 bytes.
     public init(_ bytes: some Collection<UInt8>) throws(AddressError) {
         guard bytes.count == 20 else { throw .wrongLength(bytes.count) }
+        if let copied = bytes.withContiguousStorageIfAvailable({ Address(copying: UnsafeRawBufferPointer($0)) }) {
+            self = copied  // arrays and slices: one copy, no per-byte iteration
+            return
+        }
         self.init(high: 0, mid: 0, low: 0)
         withUnsafeMutableStorage { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
