@@ -45,6 +45,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
     var syncing = false
     var stopped = false
     var lastProgress = DispatchTime.now()
+    /// Blocks decoded while validating, by hash, for the commit that follows.
+    var decoded: [Bytes32: Block] = [:]
     /// Heights committed by this runtime, and rounds beyond the first they needed.
     public private(set) var statistics = (commits: 0, extraRounds: 0)
     private var observer: Int?
@@ -60,7 +62,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         let restored = try safety.load()
         core = ConsensusCore(chainId: node.chainId, signer: PrivateKeySigner(key), safety: restored,
                              config: configuration.consensus) { bytes in
-            (try? Block.decode(bytes))?.hash ?? Keccak256.hash(bytes)
+            Block.hash(ofEncoded: bytes) ?? Keccak256.hash(bytes)  // header only: no transaction decoding
         }
     }
 
@@ -171,18 +173,21 @@ public final class ValidatorRuntime: @unchecked Sendable {
             case .buildBlock(let height, let round):
                 trace("build \(height)/\(round)")
                 let block = node.propose(timestamp: UInt64(Date().timeIntervalSince1970), coinbase: address, allowEmpty: true)!
+                decoded[block.hash] = block
                 perform(core.handle(.blockBuilt(height: height, round: round, block: block.encoded, hash: block.hash)))
             case .validateBlock(let height, let hash, let bytes):
                 var valid = false
                 if node.candidateHash == hash {
                     valid = true
                 } else if let block = try? Block.decode(bytes), block.hash == hash {
+                    if decoded.count > 16 { decoded.removeAll() }
+                    decoded[hash] = block
                     do { try node.validate(block); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
                 }
                 perform(core.handle(.blockValidated(height: height, hash: hash, valid: valid)))
             case .commit(let height, let bytes, let hash, let certificate):
                 trace("commit \(height)")
-                guard let block = try? Block.decode(bytes), block.hash == hash else {
+                guard let block = decoded[hash] ?? (try? Block.decode(bytes)), block.hash == hash else {
                     logger.critical("committed block \(hash) at \(height) does not decode; stopping consensus")
                     stopped = true
                     return
@@ -194,6 +199,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
                     stopped = true
                     return
                 }
+                decoded.removeAll()
                 lastProgress = DispatchTime.now()
                 statistics.commits += 1
                 statistics.extraRounds += certificate.round

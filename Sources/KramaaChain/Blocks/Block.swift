@@ -66,6 +66,17 @@ public struct Block: Equatable, Sendable {
         return transactions
     }
 
+    /// The hash of an encoded block (keccak256 of its header's RLP), read without decoding
+    /// its transactions; nil when the bytes do not start with a list holding a list.
+    public static func hash(ofEncoded raw: [UInt8]) -> Bytes32? {
+        var outer = RLPReader(raw)
+        guard let whole = try? outer.readHeader(), whole.isList else { return nil }
+        var items = RLPReader(Array(raw[whole.payload]))
+        guard let first = try? items.readHeader(), first.isList else { return nil }
+        let offset = whole.payload.lowerBound
+        return raw.withUnsafeBytes { Keccak256.hash(UnsafeRawBufferPointer(rebasing: $0[(offset + first.start)..<(offset + first.payload.upperBound)])) }
+    }
+
     /// Decodes a block written by `encoded`.
     public static func decode(_ raw: [UInt8]) throws(TransactionError) -> Block {
         let header: BlockHeader
