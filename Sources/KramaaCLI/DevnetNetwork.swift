@@ -52,7 +52,8 @@ struct DevnetNetwork {
             process.executableURL = executable
             process.arguments = arguments
             process.terminationHandler = { p in
-                Console.line("validator \(i) exited (status \(p.terminationStatus))")
+                // Reported here only when it ends on its own while the devnet runs.
+                if !stopping.stopRequested { Console.line("validator \(i) exited (status \(p.terminationStatus))") }
             }
             do { try process.run() } catch {
                 for p in processes { p.terminate() }
@@ -61,8 +62,12 @@ struct DevnetNetwork {
             processes.append(process)
         }
         await stopping.waitForSignalOrFailure()
+        stopping.stopRequested = true
         Console.line("stopping \(count) validators")
         for p in processes where p.isRunning { p.terminate() }
-        for p in processes { p.waitUntilExit() }
+        for (i, p) in processes.enumerated() {
+            p.waitUntilExit()
+            Console.line("validator \(i) exited (status \(p.terminationStatus))")
+        }
     }
 }

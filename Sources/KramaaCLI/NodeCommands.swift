@@ -148,6 +148,12 @@ final class Failure: @unchecked Sendable {
     private var continuation: CheckedContinuation<Void, Never>?
     private var done = false
     private(set) var raised = false
+    /// Set once the owner starts stopping (so exits after it are expected).
+    var stopRequested: Bool {
+        get { lock.withLock { stopping } }
+        set { lock.withLock { stopping = newValue } }
+    }
+    private var stopping = false
     private var sources: [DispatchSourceSignal] = []
 
     func raise() {
