@@ -1,0 +1,182 @@
+"""Four validators under faults: kill -9 and restart under steady load, one validator stopped
+(the chain goes on), two stopped (the chain halts without forking, then resumes), and at the
+end every validator on the same chain with every accepted transaction exactly once; plus
+`kramaa devnet --validators 4` starting and stopping its validator processes.
+
+Short form by default (CI, about a minute in all). KRAMAA_FAULT_ROUNDS=N runs N kill/restart
+rounds with longer load between faults and a longer halt."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from validators_support import Cluster, Load, check_final_consistency, children_of, cmdline, port_block, process_alive, rpc, \
+    wait_until
+
+ROUNDS = int(os.environ.get("KRAMAA_FAULT_ROUNDS") or 0)
+LONG = ROUNDS > 0
+ROUNDS = ROUNDS or 2
+STEADY = 6.0 if LONG else 1.0   # seconds of load between faults
+HALT = 8.0 if LONG else 4.0     # seconds the halted chain is watched
+
+
+@pytest.fixture
+def cluster(kramaa_bin, tmp_path):
+    c = Cluster(kramaa_bin, tmp_path / "net", count=4, accounts=6).create()
+    c.start_all()
+    yield c
+    for v in c:
+        if v.proc is not None:
+            try:
+                v.stop(timeout=10)
+            except AssertionError:
+                pass
+
+
+def phase(started, what):
+    print(f"  [{time.monotonic() - started:5.1f} s] {what}", flush=True)
+
+
+def report(summary, started, what):
+    print(f"\n{what}: {time.monotonic() - started:.1f} s, {summary}")
+
+
+def test_kill9_and_restart_under_load(cluster):
+    started = time.monotonic()
+    load = Load(cluster, senders=4, rate=40)
+    load.start()
+    try:
+        cluster.wait_progress(list(cluster), blocks=2, timeout=30)
+        phase(started, f"load running {cluster.heads()}")
+        for r in range(ROUNDS):
+            victim = cluster[(r + 1) % cluster.count]
+            others = [v for v in cluster if v is not victim]
+            load.pause_target(victim.index)
+            phase(started, f"round {r}: kill -9 validator {victim.index} at {cluster.heads()}")
+            assert victim.kill() == -signal.SIGKILL
+            # the other three go on finalising blocks
+            cluster.wait_progress(others, blocks=3, timeout=30)
+            phase(started, f"round {r}: three went on {cluster.heads()}")
+            time.sleep(STEADY)
+            victim.start()
+            phase(started, f"round {r}: restarted {victim.index}")
+            # the restarted one syncs up to where the others are, then takes part again
+            cluster.wait_caught_up(victim, others, timeout=30)
+            phase(started, f"round {r}: caught up {cluster.heads()}")
+            load.resume_target(victim.index)
+            cluster.wait_progress(list(cluster), blocks=2, timeout=30)
+            phase(started, f"round {r}: all four progress {cluster.heads()}")
+            time.sleep(STEADY)
+        assert [v.starts for v in cluster] == [1 + sum(1 for r in range(ROUNDS) if (r + 1) % cluster.count == i) for i in range(cluster.count)]
+    finally:
+        load.stop()
+    phase(started, "load stopped")
+    summary = check_final_consistency(cluster, load, by_hash=None if LONG else 200)
+    phase(started, "checked")
+    assert summary["transactions"] > 20
+    codes = cluster.shutdown()
+    assert codes == {i: 0 for i in range(cluster.count)}, f"exit codes on SIGTERM: {codes}"
+    report(summary, started, f"{ROUNDS} kill -9 rounds")
+
+
+def test_one_stopped_goes_on_two_stopped_halts_then_resumes(cluster):
+    started = time.monotonic()
+    load = Load(cluster, senders=4, rate=40)
+    load.start()
+    try:
+        cluster.wait_progress(list(cluster), blocks=2, timeout=30)
+        phase(started, f"load running {cluster.heads()}")
+        # f = 1 stopped: the other three go on
+        load.pause_target(3)
+        assert cluster[3].stop() == 0
+        three = [cluster[0], cluster[1], cluster[2]]
+        cluster.wait_progress(three, blocks=3, timeout=30)
+        time.sleep(STEADY)
+        cluster.wait_progress(three, blocks=2, timeout=30)
+        phase(started, f"three went on {cluster.heads()}")
+
+        # f + 1 = 2 stopped (this one with kill -9): no quorum, no new block, no fork
+        load.pause_target(2)
+        assert cluster[2].kill() == -signal.SIGKILL
+        two = [cluster[0], cluster[1]]
+        time.sleep(1.0)  # a height already precommitted by three may still complete
+        number, head_hash, _ = cluster.wait_same_head(two, timeout=15)
+        phase(started, f"two left, halted at {number}")
+        sent_before = load.sent()
+        time.sleep(HALT)
+        for v in two:
+            assert v.number() == number, f"validator {v.index} made block {v.number()} with 2 of 4 validators"
+            assert v.block_hash(number) == head_hash
+        assert load.sent() > sent_before, "the load sent nothing during the halt"
+        waiting = [int(v.rpc("eth_getTransactionCount", load.senders[0].address, "pending"), 16)
+                   - int(v.rpc("eth_getTransactionCount", load.senders[0].address, "latest"), 16) for v in two]
+        assert all(w > 0 for w in waiting), f"no transactions waiting during the halt: {waiting}"
+
+        # restart both: the chain resumes from the same head
+        cluster[2].start()
+        cluster[3].start()
+        load.resume_target(2)
+        load.resume_target(3)
+        phase(started, f"restarted 2 and 3 {cluster.heads()}")
+        cluster.wait_progress(list(cluster), blocks=3, timeout=60)
+        phase(started, f"resumed {cluster.heads()}")
+        for v in cluster:
+            assert v.block_hash(number) == head_hash, f"validator {v.index} has another block at {number}"
+        time.sleep(STEADY)
+    finally:
+        load.stop()
+    phase(started, "load stopped")
+    summary = check_final_consistency(cluster, load, by_hash=None if LONG else 200)
+    phase(started, "checked")
+    codes = cluster.shutdown()
+    assert codes == {i: 0 for i in range(cluster.count)}, f"exit codes on SIGTERM: {codes}"
+    report(summary, started, f"f and f+1 stopped (halt watched {HALT} s)")
+
+
+@pytest.mark.skip(reason="double signing across kill -9 is not observable over JSON-RPC (no votes or evidence exposed); "
+                         "the Swift consensus simulator crashes validators mid-batch and checks it")
+def test_no_double_signing_across_kill9():
+    pass
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_devnet_validators_start_and_stop(kramaa_bin, tmp_path, sig):
+    base = port_block(8)
+    log = tmp_path / "devnet.log"
+    args = [kramaa_bin, "devnet", "--validators", "4", "--datadir", str(tmp_path / "net"), "--rpc-port", str(base),
+            "--p2p-port", str(base + 4), "--accounts", "3", "--quiet"]
+    with open(log, "wb") as out:
+        devnet = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: all(rpc(base + i, "eth_chainId", timeout=1) == hex(1337) for i in range(4)), 30,
+                   message="4 validators answering")
+        children = children_of(devnet.pid)
+        assert len(children) == 4, f"devnet children: {children}"
+        datadirs = set()
+        for pid in children:
+            argv = cmdline(pid)
+            assert argv[1:2] == [b"node"], argv
+            datadirs.add(argv[argv.index(b"--datadir") + 1].decode())
+        assert datadirs == {str(tmp_path / "net" / f"validator-{i}") for i in range(4)}
+        # they agree on blocks: a transfer sent to one is in the same block on all
+        tx_hash = rpc(base + 1, "eth_sendTransaction", {"from": rpc(base, "eth_accounts")[0], "to": "0x" + "11" * 20,
+                                                         "value": "0x1", "gas": "0x5208"})
+        receipts = wait_until(lambda: all(r := [rpc(base + i, "eth_getTransactionReceipt", tx_hash) for i in range(4)]) and r, 20,
+                              message="the receipt on every validator")
+        assert len({r["blockHash"] for r in receipts}) == 1
+        devnet.send_signal(sig)
+        code = devnet.wait(20)
+    finally:
+        if devnet.poll() is None:
+            devnet.kill()
+            devnet.wait()
+    text = log.read_text(errors="replace")
+    assert code == 0, f"devnet exited {code} on {sig.name}:\n{text}"
+    left = [pid for pid, t in children.items() if process_alive(pid, t)]
+    assert not left, f"validator processes left running: {left}"
+    for i in range(4):
+        assert f"validator {i} exited (status 0)" in text, text
+        with pytest.raises(OSError):
+            rpc(base + i, "eth_blockNumber", timeout=1)
