@@ -277,6 +277,13 @@ class Cluster:
     def running(self):
         return [v for v in self.validators if v.running]
 
+    def kill_all(self):
+        """SIGKILL to every running validator at once, then waits for them."""
+        running = [v for v in self.validators if v.proc is not None]
+        for v in running:
+            v.proc.send_signal(signal.SIGKILL)
+        return {v.index: v.kill() for v in running}
+
     def shutdown(self):
         """SIGTERM to every running validator; returns {index: exit code}."""
         return {v.index: v.stop() for v in self.validators if v.proc is not None}
@@ -339,6 +346,8 @@ class Load(threading.Thread):
         self.accepted = {}  # hash -> (sender, nonce): eth_sendRawTransaction answered the hash
         self.settled = {}   # hash -> (sender, nonce, message): a resend answered already known / nonce too low
         self.by_nonce = {}  # (sender, nonce) -> hash
+        self.raw = {}       # (sender, nonce) -> the signed bytes
+        self.resubmitted = 0
         self.refusals = []  # (validator, sender, nonce, message) of refusals later retried
         self.no_answer = 0
         self.error = None
@@ -353,6 +362,28 @@ class Load(threading.Thread):
         with self.lock:
             self.targets.discard(index)
         time.sleep(settle)
+
+    def pause_all(self):
+        with self.lock:
+            self.targets.clear()
+
+    def resubmit(self, validators):
+        """Sends again (same signed bytes, so the same hashes) every transaction not yet in a
+        block, as a wallet does after the nodes holding its pending transactions crashed:
+        pools are not kept across kill -9. Call with the load paused."""
+        for a in self.senders:
+            latest = int(validators[0].rpc("eth_getTransactionCount", a.address, "latest"), 16)
+            for n in range(latest, self.next_nonce[a.address]):
+                v = validators[n % len(validators)]
+                try:
+                    v.rpc("eth_sendRawTransaction", self.raw[(a.address, n)])
+                    self.resubmitted += 1
+                except RPCError as e:
+                    assert e.message == "already known", f"resubmitting {a.address} nonce {n} to validator {v.index}: {e.message}"
+
+    def resume_all(self):
+        with self.lock:
+            self.targets = set(range(self.cluster.count))
 
     def resume_target(self, index):
         with self.lock:
@@ -414,6 +445,7 @@ class Load(threading.Thread):
                   "value": 1000 + nonce, "gas": 21000, "maxFeePerGas": 200 * GWEI, "maxPriorityFeePerGas": GWEI}
             signed = Account.sign_transaction(tx, sender.key)
             raw, tx_hash = "0x" + signed.raw_transaction.hex(), signed.hash.to_0x_hex()
+            self.raw[(sender.address, nonce)] = raw
             self._send(sender.address, nonce, raw, tx_hash)
             self.stopping.wait(self.interval)
 
@@ -534,5 +566,5 @@ def check_final_consistency(cluster, load, timeout=60, by_hash=None):
         for n, h in by_sender[s].items():
             assert load.by_nonce[(s, n)] == h, f"{s} nonce {n}: included {h}, the load sent {load.by_nonce[(s, n)]}"
     return {"head": number, "hash": head_hash, "stateRoot": state_root, "transactions": len(wanted),
-            "settled_by_resend": len(load.settled), "refusals": len(load.refusals), "no_answer": load.no_answer,
+            "settled_by_resend": len(load.settled), "resubmitted": load.resubmitted, "refusals": len(load.refusals), "no_answer": load.no_answer,
             "blocks_with_txs": len({b for b in where.values()}), "check_seconds": round(time.monotonic() - t0, 1)}
