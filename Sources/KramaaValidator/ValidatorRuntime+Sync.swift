@@ -59,9 +59,14 @@ extension ValidatorRuntime {
         if head > node.latest.number { requestBlocks(from: peer) }
     }
 
-    /// Asks `peer` (or every peer) for the blocks after the head, with their certificates.
-    func requestBlocks(from peer: Address? = nil) {
+    /// Asks `peer` (or every peer) for the blocks after the head, with their certificates. One
+    /// request is outstanding at a time; the answer is applied and the next one asked for at
+    /// once (`receiveBlocks`), and a lost request is repeated after a second.
+    func requestBlocks(from peer: Address? = nil, force: Bool = false) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard force || !syncing || now - lastSyncRequest > 1_000_000_000 else { return }
         syncing = true
+        lastSyncRequest = now
         var w = RLPWriter()
         w.appendList { w in
             w.append(uint: node.latest.number + 1)
@@ -98,23 +103,27 @@ extension ValidatorRuntime {
 
     /// Blocks with certificates from a peer: each goes to the core, which checks the
     /// certificate against the validator set and answers with a commit.
-    func receiveBlocks(_ payload: [UInt8]) {
+    func receiveBlocks(_ payload: [UInt8], from peer: Address) {
         var outer = RLPReader(payload)
         guard var list = try? outer.readList() else { return }
         var received = 0
         while !list.isAtEnd {
             guard var item = try? list.readList(), let raw = try? item.readBytes(), let cert = try? item.readBytes(),
-                  let certificate = try? CommitCertificate(rlp: Array(cert)) else { return }
+                  let certificate = try? CommitCertificate(rlp: Array(cert)) else { break }
             let next = node.latest.number + 1
             guard certificate.height == next else { continue }
             if started != next { maybeStartHeight(force: true) }
             let before = node.latest.number
             perform(core.handle(.commitReceived(certificate, block: Array(raw))))
-            if node.latest.number == before { return }  // refused: stop here
+            if node.latest.number == before { break }  // refused: ask again later, maybe elsewhere
             received += 1
         }
-        if received == 0 { syncing = false }
-        if received > 0 { requestBlocks() } else { syncing = false }
+        // A full answer means the peer may have more: ask it at once for the next ones.
+        if received > 0 && received == Int(Self.maxBlocksPerResponse) {
+            requestBlocks(from: peer, force: true)
+        } else {
+            syncing = false
+        }
     }
 
     // MARK: Timers

@@ -43,6 +43,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
     var outgoingTransactions: [[UInt8]] = []
     var flushScheduled = false
     var syncing = false
+    /// When the last block request went out (one outstanding request at a time).
+    var lastSyncRequest: UInt64 = 0
     var stopped = false
     var lastProgress = DispatchTime.now()
     /// Blocks decoded while validating, by hash, for the commit that follows.
@@ -205,7 +207,6 @@ public final class ValidatorRuntime: @unchecked Sendable {
                 statistics.extraRounds += certificate.round
                 started = nil
                 maybeStartHeight()
-                if syncing { requestBlocks() }
             }
         }
     }
@@ -227,7 +228,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
                 receive(message, from: from)
             case MessageType.status: receiveStatus(payload, from: from)
             case MessageType.blockRequest: answerBlockRequest(payload, from: from)
-            case MessageType.blockResponse: receiveBlocks(payload)
+            case MessageType.blockResponse: receiveBlocks(payload, from: from)
             default: break
             }
         }
