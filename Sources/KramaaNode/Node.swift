@@ -100,11 +100,15 @@ public final class Node: @unchecked Sendable {
     /// Decodes, checks and pools a signed transaction (eth_sendRawTransaction). The signature
     /// is checked before the node's lock is taken, so submissions recover senders in parallel.
     public func submit(raw: [UInt8]) throws(NodeError) -> Bytes32 {
+        let hash = Keccak256.hash(raw)
+        // A transaction gossiped by several peers arrives several times: refuse the copies
+        // before paying for the signature recovery.
+        if lock.withLock({ pool.contains(hash) }) { throw .pool(.alreadyKnown) }
         let tx: Transaction
         do { tx = try Transaction.decode(raw) } catch { throw .decode(error) }
         let signed: SignedTransaction
         do {
-            signed = try TxPool.check(tx, encodedSize: raw.count, hash: Keccak256.hash(raw), chain: genesis.config, config: poolConfig)
+            signed = try TxPool.check(tx, encodedSize: raw.count, hash: hash, chain: genesis.config, config: poolConfig)
         } catch {
             throw .pool(error)
         }

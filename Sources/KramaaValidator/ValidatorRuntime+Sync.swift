@@ -15,12 +15,14 @@ extension ValidatorRuntime {
     /// A transaction entered the local pool (RPC or a peer): batch it for the peers. The
     /// pool refuses what it already holds, so a transaction crosses each link at most twice.
     func transactionArrived(_ signed: SignedTransaction) {
+        if started == nil { maybeStartHeight() }
+        // Validators dial each other, so what came from a peer has reached them all already.
+        if fromPeers.remove(signed.hash) != nil { return }
         outgoingTransactions.append(signed.transaction.encoded)
         if !flushScheduled {
             flushScheduled = true
             queue.asyncAfter(seconds: Self.transactionBatchDelay) { [weak self] in self?.flushTransactions() }
         }
-        if started == nil { maybeStartHeight() }
     }
 
     func flushTransactions() {
@@ -39,6 +41,8 @@ extension ValidatorRuntime {
         var raws: [[UInt8]] = []
         while !list.isAtEnd, let raw = try? list.readBytes() { raws.append(Array(raw)) }
         // Senders are recovered off the consensus queue; the pool takes each once.
+        for raw in raws { fromPeers.insert(Keccak256.hash(raw)) }
+        if fromPeers.count > 200_000 { fromPeers.removeAll() }  // bounded; a stale entry only costs one re-broadcast
         let batch = raws
         DispatchQueue.global().async {
             for raw in batch { _ = try? node.submit(raw: raw) }

@@ -41,6 +41,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
     /// Messages for heights the core has not started yet.
     var future: [ConsensusMessage] = []
     var outgoingTransactions: [[UInt8]] = []
+    /// Hashes of transactions received from peers, not to be sent back out.
+    var fromPeers: Set<Bytes32> = []
     var flushScheduled = false
     var syncing = false
     /// When the last block request went out (one outstanding request at a time).
