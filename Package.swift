@@ -224,7 +224,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaConsensusTests",
-            dependencies: ["KramaaConsensus", "KramaaConsensusSim", "KramaaPrimitives"]
+            dependencies: ["KramaaConsensus", "KramaaConsensusSim", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaNetworkTests",

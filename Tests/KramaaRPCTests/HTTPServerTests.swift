@@ -208,8 +208,9 @@ import Testing
             let (slowReply, slowDone) = try await slow
             #expect(fast.allSatisfy { $0 == 200 })
             #expect(try slowReply.json()["result"] == "slow done")
-            // The fast calls were answered while the slow one was still running.
-            #expect(slowDone >= 3 && fastDone < 2.5, "fast calls done after \(fastDone) s, slow after \(slowDone) s")
+            // The fast calls were answered while the slow one was still running (compared with the
+            // slow call's end rather than a fixed time: other suites load the machine meanwhile).
+            #expect(slowDone >= 3 && fastDone < slowDone, "fast calls done after \(fastDone) s, slow after \(slowDone) s")
         }
     }
 

@@ -45,7 +45,7 @@ public final class LoopbackSocket: @unchecked Sendable {
     private var received: [UInt8] = []
     private var chunk = [UInt8](repeating: 0, count: 65536)
 
-    public init(port: Int, timeoutSeconds: Int = 10) throws {
+    public init(port: Int, timeoutSeconds: Int = 60) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LoopbackClientError.system("socket", errno) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -164,7 +164,7 @@ public final class LoopbackWebSocket: @unchecked Sendable {
     public let socket: LoopbackSocket
 
     /// Opens the connection and performs the upgrade; throws unless the server answers 101.
-    public init(port: Int, path: String = "/", origin: String? = nil, timeoutSeconds: Int = 10) throws {
+    public init(port: Int, path: String = "/", origin: String? = nil, timeoutSeconds: Int = 60) throws {
         socket = try LoopbackSocket(port: port, timeoutSeconds: timeoutSeconds)
         var headers = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
                        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="]
