@@ -82,7 +82,7 @@ extension EthAPI {
             guard let (number, index) = try node.store.transactionLocation(hash), let (block, stored) = try storedBlock(number) else {
                 return .null
             }
-            return EthJSON.receipts(block, stored)[index]
+            return EthJSON.receipt(block, stored, index: index)
         }
         r.register("eth_getBlockReceipts") { [self] p, _ in
             try p.expect(atMost: 1)

@@ -98,24 +98,29 @@ enum EthJSON {
 
     /// Every receipt of a block, in order.
     static func receipts(_ block: Block, _ stored: StoredReceipts) -> [JSON] {
-        let logs = ChainStore.locate(block: block, receipts: stored.receipts)
-        var logIndex = 0
-        var previousGas: UInt64 = 0
-        return block.transactions.enumerated().map { i, tx in
-            let r = stored.receipts[i], outcome = stored.outcomes[i]
-            let mine = logs[logIndex..<(logIndex + r.logs.count)]
-            logIndex += r.logs.count
-            defer { previousGas = r.cumulativeGasUsed }
-            return .object([
-                "blockHash": .hash(block.hash), "blockNumber": .quantity(block.number), "transactionHash": .hash(tx.hash),
-                "transactionIndex": .quantity(i), "from": .address(stored.senders[i]),
-                "to": tx.to.map { .address($0) } ?? .null,
-                "cumulativeGasUsed": .quantity(r.cumulativeGasUsed), "gasUsed": .quantity(r.cumulativeGasUsed - previousGas),
-                "effectiveGasPrice": .quantity(outcome.effectiveGasPrice),
-                "contractAddress": outcome.createdAddress.map { .address($0) } ?? .null,
-                "logs": .array(mine.map { log($0) }), "logsBloom": .data(r.bloom.bytes),
-                "status": .quantity(r.success ? UInt64(1) : 0), "type": .quantity(UInt64(tx.type.rawValue)),
-            ])
+        block.transactions.indices.map { receipt(block, stored, index: $0) }
+    }
+
+    /// The receipt of transaction `index` of a block; the logs and gas before it are counted,
+    /// not encoded, so one receipt costs one receipt.
+    static func receipt(_ block: Block, _ stored: StoredReceipts, index i: Int) -> JSON {
+        let tx = block.transactions[i], r = stored.receipts[i], outcome = stored.outcomes[i]
+        let previousGas = i > 0 ? stored.receipts[i - 1].cumulativeGasUsed : 0
+        let firstLog = stored.receipts[..<i].reduce(0) { $0 + $1.logs.count }
+        let hash = block.hash, txHash = tx.hash
+        let logs = r.logs.enumerated().map { k, log in
+            EthJSON.log(LocatedLog(log: log, blockNumber: block.number, blockHash: hash, transactionHash: txHash,
+                                   transactionIndex: i, logIndex: firstLog + k))
         }
+        return .object([
+            "blockHash": .hash(hash), "blockNumber": .quantity(block.number), "transactionHash": .hash(txHash),
+            "transactionIndex": .quantity(i), "from": .address(stored.senders[i]),
+            "to": tx.to.map { .address($0) } ?? .null,
+            "cumulativeGasUsed": .quantity(r.cumulativeGasUsed), "gasUsed": .quantity(r.cumulativeGasUsed - previousGas),
+            "effectiveGasPrice": .quantity(outcome.effectiveGasPrice),
+            "contractAddress": outcome.createdAddress.map { .address($0) } ?? .null,
+            "logs": .array(logs), "logsBloom": .data(r.bloom.bytes),
+            "status": .quantity(r.success ? UInt64(1) : 0), "type": .quantity(UInt64(tx.type.rawValue)),
+        ])
     }
 }

@@ -95,6 +95,15 @@ public struct LocatedLog: Sendable, Equatable {
     public var transactionIndex: Int
     /// Index of the log in its block.
     public var logIndex: Int
+
+    public init(log: Log, blockNumber: UInt64, blockHash: Bytes32, transactionHash: Bytes32, transactionIndex: Int, logIndex: Int) {
+        self.log = log
+        self.blockNumber = blockNumber
+        self.blockHash = blockHash
+        self.transactionHash = transactionHash
+        self.transactionIndex = transactionIndex
+        self.logIndex = logIndex
+    }
 }
 
 extension StateUndo {
