@@ -319,6 +319,7 @@ public struct ConsensusCore: Sendable {
     private mutating func receive(_ p: Proposal) {
         guard let set = validatorSet, decision == nil, p.height == height,
               p.round <= ConsensusLimits.maxRound, p.validRound >= -1, p.validRound < p.round else { return }
+        guard admitsFutureRound(p.round, from: set.proposer(height: height, round: p.round).address) else { return }
         let existing = proposals[p.round] ?? []
         if existing.contains(p) { return }
         let proposer = set.proposer(height: height, round: p.round).address
@@ -343,6 +344,7 @@ public struct ConsensusCore: Sendable {
     private mutating func receive(_ v: Vote) {
         guard let set = validatorSet, decision == nil, v.height == height, v.round <= ConsensusLimits.maxRound,
               set.contains(v.validator) else { return }
+        guard admitsFutureRound(v.round, from: v.validator) else { return }
         let slot = v.kind == .prevote ? prevotes[v.round] : precommits[v.round]
         // A duplicate needs no signature check.
         if slot?.vote(of: v.validator, for: v.blockHash) != nil { return }
@@ -360,6 +362,19 @@ public struct ConsensusCore: Sendable {
             ? prevotes[v.round, default: VoteSet()].add(v, power: power)
             : precommits[v.round, default: VoteSet()].add(v, power: power)
         if added { noteSender(v.validator, round: v.round) }
+    }
+
+    /// Messages of rounds beyond the next one are kept from each validator for at most this many
+    /// distinct rounds (CometBFT's peer catch-up rounds): enough for the round skip of line 55,
+    /// while a Byzantine validator cannot fill memory with votes or blocks for countless rounds.
+    /// Refused messages come back through the runner's re-gossip once the round catches up.
+    static let futureRoundsPerValidator = 2
+
+    private func admitsFutureRound(_ r: Int, from validator: Address) -> Bool {
+        guard r > round + 1 else { return true }
+        if roundSenders[r]?.contains(validator) == true { return true }
+        let used = roundSenders.reduce(0) { $0 + ($1.key > round + 1 && $1.value.contains(validator) ? 1 : 0) }
+        return used < Self.futureRoundsPerValidator
     }
 
     /// Line 55's count: the power of distinct validators that sent a message of round `r`.

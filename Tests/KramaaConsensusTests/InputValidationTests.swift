@@ -53,6 +53,24 @@ import KramaaPrimitives
         expectUnchanged(.proposal(p), "proposal for chain 8")
     }
 
+    @Test func aValidatorCannotFillMemoryWithFarFutureRounds() {
+        var (core, me) = prepared()
+        let byzantine = f.others(than: me)[1]
+        // Votes for many distinct future rounds: only the first two such rounds are kept.
+        for r in [10, 20, 30, 40, 50] { _ = core.deliver([f.vote(.prevote, a.hash, by: byzantine, round: r)]) }
+        #expect(core.votes(round: 10, kind: .prevote).count == 1 && core.votes(round: 20, kind: .prevote).count == 1)
+        for r in [30, 40, 50] { #expect(core.votes(round: r, kind: .prevote).isEmpty, "round \(r) kept") }
+        // More messages in a round it already holds are still taken; another validator has its own allowance.
+        _ = core.deliver([f.vote(.precommit, a.hash, by: byzantine, round: 20)])
+        #expect(core.votes(round: 20, kind: .precommit).count == 1)
+        let other = f.others(than: me)[2]
+        _ = core.deliver([f.vote(.prevote, a.hash, by: other, round: 30)])
+        #expect(core.votes(round: 30, kind: .prevote).count == 1)
+        // The next round is never limited.
+        _ = core.deliver([f.vote(.prevote, a.hash, by: byzantine, round: 1)])
+        #expect(core.votes(round: 1, kind: .prevote).count == 1)
+    }
+
     @Test func votesForOtherHeightsChangeNothing() {
         let (_, me) = prepared()
         let other = f.others(than: me)[1]
