@@ -10,9 +10,7 @@ enum ERC20Bench {
     static let sender = try! Address(hex: "0x00000000000000000000000000000000000a11ce")
 
     static func rows(initCodePath: String?, quick: Bool) -> [Row] {
-        guard let initCodePath, let text = try? String(contentsOfFile: initCodePath, encoding: .utf8),
-              let initCode = try? Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
+        guard let initCode = TokenWorkload.initCode(at: initCodePath) else {
             return [Row(name: "ERC-20 transfer: no compiled token (run through scripts/bench.sh)", ours: 0, unit: "gas/s",
                         reference: nil, referenceName: "-")]
         }

@@ -13,7 +13,6 @@ import KramaaTestSupport
 /// one cost per transaction nothing can avoid; reads are compared with eth_chainId, which
 /// touches no state.
 enum NodeBench {
-    static let chainId: UInt64 = 1337
     static let senders = 100
 
     final class Chain: @unchecked Sendable {
@@ -31,7 +30,7 @@ enum NodeBench {
             self.keys = keys
             let alloc = keys.map { "\"\($0.publicKey.address)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
             let genesis = """
-                {"config": {"chainId": \(NodeBench.chainId), "kramaa": {"blockPeriodSeconds": 0}}, "gasLimit": "0x3938700",
+                {"config": {"chainId": \(BenchTransactions.chainId), "kramaa": {"blockPeriodSeconds": 0}}, "gasLimit": "0x3938700",
                  "alloc": {\(alloc.joined(separator: ","))}}
                 """
             try Node.initialize(dataDirectory: directory, genesisDocument: Data(genesis.utf8))
@@ -66,12 +65,6 @@ enum NodeBench {
         }
     }
 
-    static func signed(_ key: Secp256k1.PrivateKey, nonce: UInt64, to: Address, data: [UInt8] = [], gas: UInt64) -> [UInt8] {
-        Transaction(type: .dynamicFee, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1),
-                    maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: gas, to: to, value: data.isEmpty ? .one : .zero,
-                    data: data).signed(with: key).encoded
-    }
-
     /// Sends `transactions` (per sender, in nonce order) on `connections` HTTP connections in
     /// batches, and returns the seconds until the last one is in a stored block.
     static func submit(_ transactions: [[[UInt8]]], to chain: Chain, connections: Int = 4, batch: Int = 100) -> Double {
@@ -84,15 +77,10 @@ enum NodeBench {
         }
         let port = chain.server.port
         return Harness.time {
-            DispatchQueue.concurrentPerform(iterations: connections) { c in
+            Harness.onThreads(connections) { c in
                 let socket = try! LoopbackSocket(port: port, timeoutSeconds: 60)
                 for start in stride(from: 0, to: shares[c].count, by: batch) {
-                    let body = "[" + shares[c][start..<min(start + batch, shares[c].count)].enumerated().map { i, raw in
-                        #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raw) + #""]}"#
-                    }.joined(separator: ",") + "]"
-                    try! socket.send(LoopbackSocket.requestText(body: body))
-                    let reply = try! socket.readResponse()
-                    precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
+                    BenchTransactions.sendBatch(shares[c][start..<min(start + batch, shares[c].count)], on: socket)
                 }
             }
             chain.waitForIncluded(total)
@@ -105,7 +93,7 @@ enum NodeBench {
         let clients = 4
         let counts = Counts(clients)
         let elapsed = Harness.time {
-            DispatchQueue.concurrentPerform(iterations: clients) { c in
+            Harness.onThreads(clients) { c in
                 let socket = try! LoopbackSocket(port: port)
                 let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
                 var n = 0
@@ -123,11 +111,11 @@ enum NodeBench {
 
     static func run(erc20InitCode: String?, quick: Bool) -> Section {
         var section = Section(title: "Node over JSON-RPC", command: "scripts/bench.sh node")
-        let keys = (0..<senders).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench sender \(i)".utf8))) }
+        let keys = BenchTransactions.senders(senders)
         let perSender = quick ? 20 : 100
 
         // The ceiling: recovering each transaction's sender, on one core and on all.
-        let tx = try! Transaction.decode(signed(keys[0], nonce: 0, to: keys[1].publicKey.address, gas: 21_000))
+        let tx = try! Transaction.decode(BenchTransactions.signed(keys[0], nonce: 0, to: keys[1].publicKey.address, gas: 21_000))
         let recoverOne = Harness.rate(batch: 1, seconds: quick ? 0.3 : 1) { blackHole(try! tx.sender()) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let recoverAll = Double(cores) * recoverOne
@@ -137,7 +125,9 @@ enum NodeBench {
             let chain = try! Chain(keys: keys)
             defer { chain.stop() }
             let txs = keys.enumerated().map { i, key in
-                (0..<perSender).map { n in signed(key, nonce: UInt64(n), to: keys[(i + 1) % keys.count].publicKey.address, gas: 21_000) }
+                (0..<perSender).map { n in
+                    BenchTransactions.signed(key, nonce: UInt64(n), to: keys[(i + 1) % keys.count].publicKey.address, gas: 21_000)
+                }
             }
             let seconds = submit(txs, to: chain)
             let total = Double(senders * perSender)
@@ -146,36 +136,18 @@ enum NodeBench {
                                     referenceName: "ecrecover on \(cores) cores"))
         }
 
-        guard let erc20InitCode, let text = try? String(contentsOfFile: erc20InitCode, encoding: .utf8),
-              let initCode = try? Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let initCode = TokenWorkload.initCode(at: erc20InitCode) else {
             section.notes.append("ERC-20 rows need the compiled token: run through scripts/bench.sh.")
             return section
         }
         let chain = try! Chain(keys: keys)
         defer { chain.stop() }
         // Setup (not timed): deploy the token from sender 0, give every sender tokens.
-        let deployer = keys[0]
-        let args = ABI.encode([.string("Kramaa Token"), .string("KRM"), .uint(UInt256(1) << 128)])
-        let token = EVM.createAddress(sender: deployer.publicKey.address, nonce: 0)
-        var setup = [[signed(deployer, nonce: 0, to: .zero, data: [], gas: 0)]]
-        setup[0][0] = Transaction(type: .dynamicFee, chainId: chainId, nonce: 0, maxPriorityFeePerGas: .one,
-                                  maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: 5_000_000, to: nil,
-                                  data: initCode + args).signed(with: deployer).encoded
-        for (i, key) in keys.enumerated().dropFirst() {
-            setup[0].append(signed(deployer, nonce: UInt64(i), to: token,
-                                   data: ABI.call("transfer(address,uint256)", [.address(key.publicKey.address), .uint(UInt256(1) << 100)]),
-                                   gas: 100_000))
-        }
-        _ = submit(setup, to: chain, connections: 1)
+        var workload = TokenWorkload(senders: keys, initCode: initCode)
+        let token = workload.token
+        _ = submit([workload.setup()], to: chain, connections: 1)
         precondition(chain.failed == 0, "token setup failed")
-        let txs = keys.enumerated().map { i, key in
-            let first: UInt64 = i == 0 ? UInt64(senders) : 0
-            return (0..<perSender).map { n in
-                let to = Address(word: UInt256(UInt64(i * 1_000_000 + n + 1)) &+ (UInt256(0xbeef) << 100))
-                return signed(key, nonce: first + UInt64(n), to: token,
-                              data: ABI.call("transfer(address,uint256)", [.address(to), .uint(UInt256(1))]), gas: 100_000)
-            }
-        }
+        let txs = workload.transfers(perSender: perSender)
         let blocksBefore = chain.blocks
         let seconds = submit(txs, to: chain)
         let total = Double(senders * perSender)

@@ -86,7 +86,7 @@ enum RPCBench {
         let clients = 4
         let perClient = quick ? 1_000 : 4_000
         let parallelSeconds = Harness.time {
-            DispatchQueue.concurrentPerform(iterations: clients) { _ in
+            Harness.onThreads(clients) { _ in
                 let socket = try! LoopbackSocket(port: port)
                 for _ in 0..<perClient {
                     try! socket.send(request)

@@ -30,7 +30,7 @@ enum ValidatorBench {
             let keys = (0..<validators).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench validator \(i)".utf8))) }
             let alloc = senders.map { "\"\($0.publicKey.address)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
             let genesis = """
-                {"config": {"chainId": \(NodeBench.chainId), "kramaa": {"validators": [\(keys.map { "\"\($0.publicKey.address)\"" }.joined(separator: ","))]}},
+                {"config": {"chainId": \(BenchTransactions.chainId), "kramaa": {"validators": [\(keys.map { "\"\($0.publicKey.address)\"" }.joined(separator: ","))]}},
                  "gasLimit": "0x3938700", "alloc": {\(alloc.joined(separator: ","))}}
                 """
             directories = (0..<validators).map { _ in
@@ -63,9 +63,6 @@ enum ValidatorBench {
                 let now = DispatchTime.now().uptimeNanoseconds
                 lock.lock()
                 for tx in executed.block.transactions { finalisedAt[tx.hash] = now }
-                if ProcessInfo.processInfo.environment["KRAMAA_BENCH_DEBUG"] != nil {
-                    print("commit \(executed.block.number) txs \(executed.block.transactions.count) at \(now / 1_000_000 % 100_000) ms")
-                }
                 count += executed.block.transactions.count
                 blocks += 1
                 lock.broadcast()
@@ -107,17 +104,8 @@ enum ValidatorBench {
                     let now = DispatchTime.now().uptimeNanoseconds
                     if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
                 }
-                let body = "[" + range.map { i in
-                    #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raws[i]) + #""]}"#
-                }.joined(separator: ",") + "]"
                 let now = DispatchTime.now().uptimeNanoseconds
-                try! socket.send(LoopbackSocket.requestText(body: body))
-                let reply = try! socket.readResponse()
-                precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
-                let took = (DispatchTime.now().uptimeNanoseconds - now) / 1_000_000
-                if took > 300 && ProcessInfo.processInfo.environment["KRAMAA_BENCH_DEBUG"] != nil {
-                    print("request of batch \(k) to port \(ports[c]) took \(took) ms (sent at \(now / 1_000_000 % 100_000))")
-                }
+                BenchTransactions.sendBatch(raws[range], on: socket)
                 for i in range { times.set(i, Int(now)) }
             }
         }
@@ -132,49 +120,30 @@ enum ValidatorBench {
 
     static func run(erc20InitCode: String?, quick: Bool) -> Section {
         var section = Section(title: "Validators (4, BFT consensus)", command: "scripts/bench.sh validators")
-        guard let erc20InitCode, let text = try? String(contentsOfFile: erc20InitCode, encoding: .utf8),
-              let initCode = try? Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let initCode = TokenWorkload.initCode(at: erc20InitCode) else {
             section.notes.append("Needs the compiled token: run through scripts/bench.sh.")
             return section
         }
-        let senders = (0..<100).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench sender \(i)".utf8))) }
+        let senders = BenchTransactions.senders(100)
         let network = try! Network(validators: 4, senders: senders)
         defer { network.stop() }
         let ports = network.servers.map(\.port)
-        let probe = try! Transaction.decode(NodeBench.signed(senders[0], nonce: 0, to: senders[1].publicKey.address, gas: 21_000))
+        let probe = try! Transaction.decode(BenchTransactions.signed(senders[0], nonce: 0, to: senders[1].publicKey.address, gas: 21_000))
         let recoverOne = Harness.rate(batch: 1, seconds: quick ? 0.3 : 1) { blackHole(try! probe.sender()) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
 
         // Setup: deploy the token and fund every sender (not timed).
-        let deployer = senders[0]
-        let token = EVM.createAddress(sender: deployer.publicKey.address, nonce: 0)
-        let args = ABI.encode([.string("Kramaa Token"), .string("KRM"), .uint(UInt256(1) << 128)])
-        var setup = [Transaction(type: .dynamicFee, chainId: NodeBench.chainId, nonce: 0, maxPriorityFeePerGas: .one,
-                                 maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: 5_000_000, to: nil,
-                                 data: initCode + args).signed(with: deployer).encoded]
-        for (i, key) in senders.enumerated().dropFirst() {
-            setup.append(NodeBench.signed(deployer, nonce: UInt64(i), to: token, data: ABI.call("transfer(address,uint256)",
-                [.address(key.publicKey.address), .uint(UInt256(1) << 100)]), gas: 100_000))
-        }
+        var workload = TokenWorkload(senders: senders, initCode: initCode)
+        let setup = workload.setup()
         _ = send(setup, hashes: setup.map { Keccak256.hash($0) }, to: [ports[0]], batch: 100, pace: nil)
         guard network.waitFor(setup.count) else {
             section.notes.append("setup transactions were not finalised within 120 s")
             return section
         }
-
-        var nonces = [UInt64](repeating: 0, count: senders.count)
-        nonces[0] = UInt64(senders.count)
-        var recipient: UInt64 = 1
+        /// `n` transfers, senders taking turns (each sender's nonces in order).
         func transfers(_ n: Int) -> ([[UInt8]], [Bytes32]) {
-            var raws: [[UInt8]] = []
-            for k in 0..<n {
-                let s = k % senders.count
-                let to = Address(word: UInt256(recipient) &+ (UInt256(0xbeef) << 100))
-                recipient += 1
-                raws.append(NodeBench.signed(senders[s], nonce: nonces[s], to: token,
-                                             data: ABI.call("transfer(address,uint256)", [.address(to), .uint(.one)]), gas: 100_000))
-                nonces[s] += 1
-            }
+            let lists = workload.transfers(perSender: n / senders.count)
+            let raws = (0..<(n / senders.count)).flatMap { k in lists.map { $0[k] } }
             return (raws, raws.map { Keccak256.hash($0) })
         }
 
@@ -201,14 +170,6 @@ enum ValidatorBench {
             hashes2.compactMap { h in network.finalisedAt[h].flatMap { f in sentAt[h].map { Double(f &- $0) / 1e9 } } }
         }.sorted()
         let p50 = percentile(latencies, 0.5), p99 = percentile(latencies, 0.99)
-        if ProcessInfo.processInfo.environment["KRAMAA_BENCH_DEBUG"] != nil {
-            let t0 = sentAt.values.min() ?? 0
-            let slow = hashes2.enumerated().compactMap { i, h -> (Int, Double, Double)? in
-                guard let f = network.lock.withLock({ network.finalisedAt[h] }), let s0 = sentAt[h] else { return nil }
-                return (i, Double(s0 - t0) / 1e6, Double(f - t0) / 1e6)
-            }.sorted { $0.2 - $0.1 > $1.2 - $1.1 }.prefix(10)
-            for (i, s0, f) in slow { print("slow tx \(i) sender \(i % senders.count): sent \(Int(s0)) ms, final \(Int(f)) ms") }
-        }
         section.rows.append(Row(name: "Finality latency p50 at \(Int(rate / 2)) tx/s (send → stored on validator 0)", ours: p50 * 1000,
                                 unit: "ms", reference: nil, referenceName: "-", goal: "< 500 ms"))
         section.rows.append(Row(name: "Finality latency p99 at \(Int(rate / 2)) tx/s", ours: p99 * 1000, unit: "ms",

@@ -1,0 +1,85 @@
+import Foundation
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaRPC
+import KramaaTestSupport
+
+/// Signed transactions for the node and validator benchmarks, and the JSON-RPC batch that
+/// carries them.
+enum BenchTransactions {
+    static let chainId: UInt64 = 1337
+
+    /// `count` sender keys, the same in every run.
+    static func senders(_ count: Int) -> [Secp256k1.PrivateKey] {
+        (0..<count).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench sender \(i)".utf8))) }
+    }
+
+    /// An EIP-1559 transaction; without data it sends 1 wei.
+    static func signed(_ key: Secp256k1.PrivateKey, nonce: UInt64, to: Address?, data: [UInt8] = [], gas: UInt64) -> [UInt8] {
+        Transaction(type: .dynamicFee, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1),
+                    maxFeePerGas: UInt256(1_000_000_000_000), gasLimit: gas, to: to, value: data.isEmpty && to != nil ? .one : .zero,
+                    data: data).signed(with: key).encoded
+    }
+
+    /// Sends `raws` as one batch of eth_sendRawTransaction calls and requires every one accepted.
+    static func sendBatch(_ raws: some Collection<[UInt8]>, on socket: LoopbackSocket) {
+        let body = "[" + raws.enumerated().map { i, raw in
+            #"{"jsonrpc":"2.0","id":\#(i),"method":"eth_sendRawTransaction","params":[""# + RPCHex.encodeData(raw) + #""]}"#
+        }.joined(separator: ",") + "]"
+        try! socket.send(LoopbackSocket.requestText(body: body))
+        let reply = try! socket.readResponse()
+        precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
+    }
+}
+
+/// The Vyper ERC-20 of contracts/ (compiled by scripts/bench.sh) as a workload: deployed by the
+/// first sender, every other sender funded, then transfers of 1 token to ever-new recipients.
+struct TokenWorkload {
+    let senders: [Secp256k1.PrivateKey]
+    let initCode: [UInt8]
+    var nonces: [UInt64]
+    private var recipient: UInt64 = 1
+
+    /// The compiled init code at `path` (hex), or nil when the bench script did not provide it.
+    static func initCode(at path: String?) -> [UInt8]? {
+        guard let path, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return try? Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    init(senders: [Secp256k1.PrivateKey], initCode: [UInt8]) {
+        self.senders = senders
+        self.initCode = initCode
+        nonces = Array(repeating: 0, count: senders.count)
+    }
+
+    var token: Address { EVM.createAddress(sender: senders[0].publicKey.address, nonce: 0) }
+
+    /// The deployment and one funding transfer per other sender, all from the first sender.
+    mutating func setup() -> [[UInt8]] {
+        let args = ABI.encode([.string("Kramaa Token"), .string("KRM"), .uint(UInt256(1) << 128)])
+        var raws = [BenchTransactions.signed(senders[0], nonce: 0, to: nil, data: initCode + args, gas: 5_000_000)]
+        for key in senders.dropFirst() {
+            raws.append(transfer(from: 0, to: key.publicKey.address, amount: UInt256(1) << 100, nonce: UInt64(raws.count)))
+        }
+        nonces[0] = UInt64(raws.count)
+        return raws
+    }
+
+    /// `perSender` transfers from every sender, each sender's list in nonce order.
+    mutating func transfers(perSender: Int) -> [[[UInt8]]] {
+        senders.indices.map { s in
+            (0..<perSender).map { _ in
+                let to = Address(word: UInt256(recipient) &+ (UInt256(0xbeef) << 100))
+                recipient += 1
+                defer { nonces[s] += 1 }
+                return transfer(from: s, to: to, amount: .one, nonce: nonces[s])
+            }
+        }
+    }
+
+    private func transfer(from s: Int, to: Address, amount: UInt256, nonce: UInt64) -> [UInt8] {
+        BenchTransactions.signed(senders[s], nonce: nonce, to: token,
+                                 data: ABI.call("transfer(address,uint256)", [.address(to), .uint(amount)]), gas: 100_000)
+    }
+}
