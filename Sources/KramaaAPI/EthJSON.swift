@@ -98,22 +98,30 @@ enum EthJSON {
 
     /// Every receipt of a block, in order.
     static func receipts(_ block: Block, _ stored: StoredReceipts) -> [JSON] {
-        block.transactions.indices.map { receipt(block, stored, index: $0) }
+        let hash = block.hash
+        var firstLog = 0
+        return block.transactions.indices.map { i in
+            defer { firstLog += stored.receipts[i].logs.count }
+            return receipt(block, stored, index: i, blockHash: hash, firstLog: firstLog)
+        }
     }
 
-    /// The receipt of transaction `index` of a block; the logs and gas before it are counted,
-    /// not encoded, so one receipt costs one receipt.
+    /// The receipt of transaction `index` of a block; the logs before it are counted, not
+    /// encoded, so one receipt costs one receipt.
     static func receipt(_ block: Block, _ stored: StoredReceipts, index i: Int) -> JSON {
+        receipt(block, stored, index: i, blockHash: block.hash, firstLog: stored.receipts[..<i].reduce(0) { $0 + $1.logs.count })
+    }
+
+    private static func receipt(_ block: Block, _ stored: StoredReceipts, index i: Int, blockHash: Bytes32, firstLog: Int) -> JSON {
         let tx = block.transactions[i], r = stored.receipts[i], outcome = stored.outcomes[i]
         let previousGas = i > 0 ? stored.receipts[i - 1].cumulativeGasUsed : 0
-        let firstLog = stored.receipts[..<i].reduce(0) { $0 + $1.logs.count }
-        let hash = block.hash, txHash = tx.hash
+        let txHash = tx.hash
         let logs = r.logs.enumerated().map { k, log in
-            EthJSON.log(LocatedLog(log: log, blockNumber: block.number, blockHash: hash, transactionHash: txHash,
+            EthJSON.log(LocatedLog(log: log, blockNumber: block.number, blockHash: blockHash, transactionHash: txHash,
                                    transactionIndex: i, logIndex: firstLog + k))
         }
         return .object([
-            "blockHash": .hash(hash), "blockNumber": .quantity(block.number), "transactionHash": .hash(txHash),
+            "blockHash": .hash(blockHash), "blockNumber": .quantity(block.number), "transactionHash": .hash(txHash),
             "transactionIndex": .quantity(i), "from": .address(stored.senders[i]),
             "to": tx.to.map { .address($0) } ?? .null,
             "cumulativeGasUsed": .quantity(r.cumulativeGasUsed), "gasUsed": .quantity(r.cumulativeGasUsed - previousGas),

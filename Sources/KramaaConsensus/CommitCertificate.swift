@@ -37,7 +37,7 @@ public enum CertificateError: Error, Hashable, CustomStringConvertible {
 /// Proof that `blockHash` was committed at `height`: precommits for it in `round` from validators
 /// holding more than 2/3 of the voting power. Anyone with the height's validator set and the chain
 /// id can check it.
-public struct CommitCertificate: Sendable, Hashable, CustomStringConvertible {
+public struct CommitCertificate: Sendable, Hashable, CustomStringConvertible, ConsensusRLP {
     public let height: UInt64
     public let round: Int
     public let blockHash: Bytes32
@@ -66,11 +66,7 @@ public struct CommitCertificate: Sendable, Hashable, CustomStringConvertible {
         for p in precommits {
             guard validatorSet.contains(p.validator) else { throw .unknownValidator(p.validator) }
             guard seen.insert(p.validator).inserted else { throw .duplicateSigner(p.validator) }
-            guard Secp256k1.isLowS(p.signature.s),
-                  let signer = try? Secp256k1.recoverAddress(digest: digest, r: p.signature.r, s: p.signature.s,
-                                                             recoveryId: p.signature.recoveryId),
-                  signer == p.validator
-            else { throw .badSignature(p.validator) }
+            guard p.signature.signer(of: digest) == p.validator else { throw .badSignature(p.validator) }
             power += validatorSet.power(of: p.validator)
         }
         guard validatorSet.isQuorum(power) else { throw .insufficientPower(signed: power, total: validatorSet.totalPower) }
@@ -82,13 +78,7 @@ public struct CommitCertificate: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: RLP: [height, round, blockHash, [[validator, signature(65)], ...]]
 
-    public var encoded: [UInt8] {
-        var w = RLPWriter()
-        append(to: &w)
-        return w.bytes
-    }
-
-    func append(to w: inout RLPWriter) {
+    public func append(to w: inout RLPWriter) {
         w.appendList { w in
             w.append(uint: height)
             w.append(round: round)
@@ -104,11 +94,7 @@ public struct CommitCertificate: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public init(rlp bytes: [UInt8]) throws(ConsensusDecodingError) {
-        self = try decodeWhole(bytes) { (r: inout RLPReader) throws(ConsensusDecodingError) in try CommitCertificate(reader: &r) }
-    }
-
-    init(reader r: inout RLPReader) throws(ConsensusDecodingError) {
+    public init(reader r: inout RLPReader) throws(ConsensusDecodingError) {
         var l = try r.list()
         let height = try l.uint64()
         let round = try l.round()

@@ -110,3 +110,27 @@ func decodeWhole<T>(_ bytes: [UInt8], _ body: (inout RLPReader) throws(Consensus
     try reader.end()
     return value
 }
+
+/// A consensus value with an RLP form that nests inside other lists (votes inside a safety
+/// state or a message, proposals inside a message): each type writes and reads its own list,
+/// and gets its standalone encoding and decoding from here.
+public protocol ConsensusRLP {
+    /// Appends this value as one RLP item.
+    func append(to w: inout RLPWriter)
+    /// Reads one item written by `append(to:)`.
+    init(reader r: inout RLPReader) throws(ConsensusDecodingError)
+}
+
+extension ConsensusRLP {
+    /// The standalone RLP encoding.
+    public var encoded: [UInt8] {
+        var w = RLPWriter()
+        append(to: &w)
+        return w.bytes
+    }
+
+    /// Decodes exactly one value from `bytes` (trailing bytes are an error).
+    public init(rlp bytes: [UInt8]) throws(ConsensusDecodingError) {
+        self = try decodeWhole(bytes) { (r: inout RLPReader) throws(ConsensusDecodingError) in try Self(reader: &r) }
+    }
+}

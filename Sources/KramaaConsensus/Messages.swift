@@ -52,7 +52,7 @@ public enum VoteKind: UInt8, Sendable, Hashable, Comparable, CustomStringConvert
 let signDomain: [UInt8] = Array("kramaa/consensus/v1".utf8)
 
 /// A prevote or precommit for a block hash (or nil) at (height, round), signed by `validator`.
-public struct Vote: Sendable, Hashable, CustomStringConvertible {
+public struct Vote: Sendable, Hashable, CustomStringConvertible, ConsensusRLP {
     public let kind: VoteKind
     public let height: UInt64
     public let round: Int
@@ -104,9 +104,7 @@ public struct Vote: Sendable, Hashable, CustomStringConvertible {
 
     /// The address that signed this vote on `chainId` (nil if the signature does not recover).
     public func signer(chainId: UInt64) -> Address? {
-        guard Secp256k1.isLowS(signature.s) else { return nil }
-        return try? Secp256k1.recoverAddress(digest: signDigest(chainId: chainId), r: signature.r, s: signature.s,
-                                             recoveryId: signature.recoveryId)
+        signature.signer(of: signDigest(chainId: chainId))
     }
 
     /// True when `validator` signed this vote on `chainId`.
@@ -123,13 +121,7 @@ public struct Vote: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: RLP: [kind, height, round, blockHash or "", validator, signature(65)]
 
-    public var encoded: [UInt8] {
-        var w = RLPWriter()
-        append(to: &w)
-        return w.bytes
-    }
-
-    func append(to w: inout RLPWriter) {
+    public func append(to w: inout RLPWriter) {
         w.appendList { w in
             w.append(uint: UInt64(kind.rawValue))
             w.append(uint: height)
@@ -140,11 +132,7 @@ public struct Vote: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public init(rlp bytes: [UInt8]) throws(ConsensusDecodingError) {
-        self = try decodeWhole(bytes) { (r: inout RLPReader) throws(ConsensusDecodingError) in try Vote(reader: &r) }
-    }
-
-    init(reader r: inout RLPReader) throws(ConsensusDecodingError) {
+    public init(reader r: inout RLPReader) throws(ConsensusDecodingError) {
         var l = try r.list()
         let k = try l.uint64()
         guard k <= 0xff, let kind = VoteKind(rawValue: UInt8(k)) else { throw .unknownVoteKind(k) }
@@ -160,7 +148,7 @@ public struct Vote: Sendable, Hashable, CustomStringConvertible {
 
 /// A block proposed at (height, round) by that round's proposer. `validRound` is the round of the
 /// polka the proposer saw for this block (-1 if none): a re-proposal of its valid value.
-public struct Proposal: Sendable, Hashable, CustomStringConvertible {
+public struct Proposal: Sendable, Hashable, CustomStringConvertible, ConsensusRLP {
     public let height: UInt64
     public let round: Int
     /// -1 = none.
@@ -215,9 +203,7 @@ public struct Proposal: Sendable, Hashable, CustomStringConvertible {
 
     /// The address that signed this proposal on `chainId` (nil if the signature does not recover).
     public func signer(chainId: UInt64) -> Address? {
-        guard Secp256k1.isLowS(signature.s) else { return nil }
-        return try? Secp256k1.recoverAddress(digest: signDigest(chainId: chainId), r: signature.r, s: signature.s,
-                                             recoveryId: signature.recoveryId)
+        signature.signer(of: signDigest(chainId: chainId))
     }
 
     public var description: String {
@@ -226,13 +212,7 @@ public struct Proposal: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: RLP: [height, round, validRound + 1, blockHash, block, signature(65)]
 
-    public var encoded: [UInt8] {
-        var w = RLPWriter()
-        append(to: &w)
-        return w.bytes
-    }
-
-    func append(to w: inout RLPWriter) {
+    public func append(to w: inout RLPWriter) {
         w.appendList { w in
             w.append(uint: height)
             w.append(round: round)
@@ -243,11 +223,7 @@ public struct Proposal: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public init(rlp bytes: [UInt8]) throws(ConsensusDecodingError) {
-        self = try decodeWhole(bytes) { (r: inout RLPReader) throws(ConsensusDecodingError) in try Proposal(reader: &r) }
-    }
-
-    init(reader r: inout RLPReader) throws(ConsensusDecodingError) {
+    public init(reader r: inout RLPReader) throws(ConsensusDecodingError) {
         var l = try r.list()
         let height = try l.uint64()
         let round = try l.round()

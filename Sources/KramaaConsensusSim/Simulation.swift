@@ -172,7 +172,7 @@ public final class Simulation {
     }
 
     private var rng: SplitMix64
-    private var queue = EventQueue<Event>()
+    private var queue = TimedQueue<Event>()
     private var now: UInt64 = 0
     private var steps = 0
     private var delivered = 0

@@ -1,4 +1,5 @@
 import Foundation
+import KramaaPrimitives
 
 /// Seals blocks on a single node at the pace the genesis asks for: with a block period of
 /// zero, as soon as transactions wait, once they stop arriving for `settle` (at most
@@ -54,10 +55,6 @@ public final class BlockProducer: @unchecked Sendable {
         condition.unlock()
     }
 
-    private static func nanoseconds(_ d: Duration) -> UInt64 {
-        UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
-    }
-
     private func loop() {
         defer { finished.signal() }
         let period = node.config.blockPeriodSeconds
@@ -68,9 +65,9 @@ public final class BlockProducer: @unchecked Sendable {
             if period == 0 {
                 while !wake && !stopped { condition.wait() }
                 wake = false
-                let latest = DispatchTime.now().uptimeNanoseconds + Self.nanoseconds(maxDelay)
+                let latest = DispatchTime.now().uptimeNanoseconds + UInt64(maxDelay.inNanoseconds)
                 while !stopped {
-                    let quietUntil = lastArrival + Self.nanoseconds(settle)
+                    let quietUntil = lastArrival + UInt64(settle.inNanoseconds)
                     let now = DispatchTime.now().uptimeNanoseconds
                     if now >= quietUntil || now >= latest { break }
                     _ = condition.wait(until: Date().addingTimeInterval(Double(min(quietUntil, latest) - now) / 1e9))

@@ -12,8 +12,13 @@ extension Node {
     /// Builds a block on the head from the pool and executes it, holding the result until
     /// `commit`; nil when the pool has nothing and `allowEmpty` is false.
     public func propose(timestamp: UInt64, coinbase: Address, allowEmpty: Bool) -> Block? {
-        lock.lock()
-        defer { lock.unlock() }
+        lock.withLock { buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty)?.block }
+    }
+
+    /// Builds a block on the head from the pool and executes it on the live state as the held
+    /// candidate (replacing any earlier one). Nil, leaving the state as it was, when nothing
+    /// could be included and `allowEmpty` is false. Call with the lock held.
+    func buildCandidate(timestamp: UInt64, coinbase: Address, allowEmpty: Bool) -> ExecutedBlock? {
         discardCandidate()
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: coinbase)
         let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
@@ -26,7 +31,7 @@ extension Node {
             return nil
         }
         candidate = executed
-        return executed.block
+        return executed
     }
 
     /// Executes a block proposed by another validator on the head and checks every root; on

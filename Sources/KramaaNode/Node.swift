@@ -87,8 +87,6 @@ public final class Node: @unchecked Sendable {
         executor = BlockExecutor(config: genesis.config)
     }
 
-    static let tracing = ProcessInfo.processInfo.environment["KRAMAA_CONSENSUS_TRACE"] != nil
-
     public var chainId: UInt64 { genesis.config.chainId }
     public var config: ChainConfig { genesis.config }
 
@@ -112,11 +110,7 @@ public final class Node: @unchecked Sendable {
         } catch {
             throw .pool(error)
         }
-        let waited = DispatchTime.now().uptimeNanoseconds
         lock.lock()
-        if Node.tracing, DispatchTime.now().uptimeNanoseconds - waited > 20_000_000 {
-            print("submit waited \((DispatchTime.now().uptimeNanoseconds - waited) / 1_000_000) ms for the node lock")
-        }
         do {
             try pool.add(checked: signed, state: state, head: head)
         } catch {
@@ -143,12 +137,6 @@ public final class Node: @unchecked Sendable {
         lock.withLock { pool.counts(state: state) }
     }
 
-    /// For diagnosis: a few senders' nonces in the state and in the pool, and whether a
-    /// validator's candidate block is held.
-    public var poolSummary: String {
-        lock.withLock { "candidate \(candidate?.block.number.description ?? "none"); " + pool.summary(state: state) }
-    }
-
     /// A transaction waiting in the pool.
     public func pooledTransaction(_ hash: Bytes32) -> SignedTransaction? {
         lock.withLock { pool.transaction(hash) }
@@ -161,23 +149,14 @@ public final class Node: @unchecked Sendable {
     @discardableResult
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
         lock.lock()
-        discardCandidate()
-        let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: genesis.config.validators.first ?? genesis.coinbase)
-        let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
-        if candidates.isEmpty && !allowEmpty {
+        let coinbase = genesis.config.validators.first ?? genesis.coinbase
+        guard let executed = buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty) else {
             lock.unlock()
             return nil
         }
-        let state = self.state, executor = self.executor
-        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state) }
-        for rejected in executed.rejected { pool.remove(hash: rejected.hash) }
-        let changes = state.takeChanges()
-        if executed.block.transactions.isEmpty && !allowEmpty {
-            lock.unlock()
-            return nil
-        }
+        candidate = nil
         do {
-            try publish(executed, changes: changes, certificate: nil)
+            try publish(executed, changes: state.takeChanges(), certificate: nil)
         } catch {
             lock.unlock()
             throw error

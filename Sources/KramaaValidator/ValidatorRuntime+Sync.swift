@@ -135,7 +135,7 @@ extension ValidatorRuntime {
     /// Re-sends the current height's messages while it has not committed, so validators that
     /// missed some (loss, restart, partition) catch up.
     func scheduleRegossip() {
-        queue.asyncAfter(seconds: Self.seconds(configuration.regossipInterval)) { [weak self] in
+        queue.asyncAfter(seconds: configuration.regossipInterval.inSeconds) { [weak self] in
             guard let self, !stopped else { return }
             if started != nil && elapsedSinceProgress() >= configuration.regossipInterval {
                 for message in core.gossipMessages() {
@@ -158,7 +158,7 @@ extension ValidatorRuntime {
             if started == nil || started! <= node.latest.number {
                 maybeStartHeight()
                 if Self.tracing && started == nil && elapsedSinceProgress() > .milliseconds(300) {
-                    trace("idle: pool \(node.poolCounts) head \(node.latest.number) \(node.poolSummary)")
+                    trace("idle: pool \(node.poolCounts) head \(node.latest.number)")
                 }
             }
             scheduleIdleCheck()
@@ -179,21 +179,19 @@ struct SafetyStore {
         }
     }
 
-    /// Replaces the stored state; with `sync`, returns only once it is on disk.
-    func save(_ state: SafetyState, sync: Bool) throws {
+    /// Replaces the stored state; returns once it is on disk.
+    func save(_ state: SafetyState) throws {
         let temporary = path.path + ".tmp"
         let bytes = state.encoded
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ValidatorError.io("open \(temporary): errno \(errno)") }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = sync ? fsync(fd) : 0
+        let synced = fsync(fd)
         close(fd)
         guard written == bytes.count, synced == 0 else { throw ValidatorError.io("write \(temporary): errno \(errno)") }
         guard rename(temporary, path.path) == 0 else { throw ValidatorError.io("rename to \(path.path): errno \(errno)") }
-        if sync {
-            let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
-            if dir >= 0 { _ = fsync(dir); close(dir) }
-        }
+        let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
+        if dir >= 0 { _ = fsync(dir); close(dir) }
     }
 }
 

@@ -150,7 +150,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         func syncIfNeeded() -> Bool {
             guard let state = unsynced else { return true }
             unsynced = nil
-            do { try safety.save(state, sync: true) } catch {
+            do { try safety.save(state) } catch {
                 // Without the safety state on disk nothing signed may leave: stop here.
                 logger.critical("cannot persist the consensus state, stopping consensus: \(error)")
                 stopped = true
@@ -170,7 +170,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
                 guard syncIfNeeded() else { return }
                 network?.broadcast(type: MessageType.vote, payload: ConsensusMessage.vote(v).encoded)
             case .scheduleTimeout(let t, let after):
-                queue.asyncAfter(seconds: Self.seconds(after)) { [weak self] in
+                queue.asyncAfter(seconds: after.inSeconds) { [weak self] in
                     guard let self, !stopped else { return }
                     perform(core.handle(.timeout(t)))
                 }
@@ -254,10 +254,6 @@ public final class ValidatorRuntime: @unchecked Sendable {
     }
 
     static let tracing = ProcessInfo.processInfo.environment["KRAMAA_CONSENSUS_TRACE"] != nil
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 
     func elapsedSinceProgress() -> Duration {
         .nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - lastProgress.uptimeNanoseconds))

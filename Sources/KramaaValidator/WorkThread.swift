@@ -1,4 +1,5 @@
 import Foundation
+import KramaaPrimitives
 
 /// A dedicated thread that runs submitted work in order, with timers. Consensus runs here
 /// rather than on a dispatch queue: queues share the global pool's few threads with
@@ -6,8 +7,7 @@ import Foundation
 final class WorkThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var work: [() -> Void] = []
-    private var timers: [(deadline: UInt64, sequence: UInt64, body: () -> Void)] = []
-    private var sequence: UInt64 = 0
+    private var timers = TimedQueue<() -> Void>()
     private var stopped = false
     private var thread: Thread?
 
@@ -30,8 +30,7 @@ final class WorkThread: @unchecked Sendable {
     func asyncAfter(seconds: Double, _ body: @escaping () -> Void) {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9)
         condition.lock()
-        sequence += 1
-        timers.append((deadline, sequence, body))
+        timers.push(body, at: deadline)
         condition.signal()
         condition.unlock()
     }
@@ -53,28 +52,31 @@ final class WorkThread: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Takes everything due (timers first, then submitted work, in order) in one go, so a long
+    /// queue costs no per-item removal from the front of an array.
     private func loop() {
+        var batch: [() -> Void] = []
         while true {
             condition.lock()
-            var next: (() -> Void)?
-            while next == nil {
+            while batch.isEmpty {
                 let now = DispatchTime.now().uptimeNanoseconds
-                if let i = timers.indices.min(by: { (timers[$0].deadline, timers[$0].sequence) < (timers[$1].deadline, timers[$1].sequence) }),
-                   timers[i].deadline <= now {
-                    next = timers.remove(at: i).body
-                } else if !work.isEmpty {
-                    next = work.removeFirst()
-                } else if stopped {
+                while let due = timers.nextTime, due <= now { batch.append(timers.pop()!.element) }
+                batch += work
+                work.removeAll(keepingCapacity: true)
+                if !batch.isEmpty { break }
+                if stopped {
                     condition.unlock()
                     return
-                } else if let earliest = timers.map(\.deadline).min() {
+                }
+                if let earliest = timers.nextTime {
                     _ = condition.wait(until: Date().addingTimeInterval(Double(earliest - now) / 1e9))
                 } else {
                     condition.wait()
                 }
             }
             condition.unlock()
-            next!()
+            for item in batch { item() }
+            batch.removeAll(keepingCapacity: true)
         }
     }
 }

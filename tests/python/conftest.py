@@ -46,8 +46,22 @@ class RPCError(Exception):
     def __init__(self, error):
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.code = error.get("code")
-        self.message = error.get("message")
+        self.message = error.get("message") or ""
         self.data = error.get("data")
+
+
+def stop_process(proc, sig, timeout, name):
+    """Sends `sig` to `proc` (None: nothing to stop) and returns its exit code (negative: the
+    signal); kills it and fails when it has not exited within `timeout` seconds."""
+    if proc is None:
+        return None
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{name} did not stop within {timeout} s of signal {sig}")
 
 
 class NodeProcess:
@@ -105,15 +119,7 @@ class NodeProcess:
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Sends `sig` and waits; returns the exit code."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        proc.send_signal(sig)
-        try:
-            return proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"kramaa {self.command} did not stop within {timeout} s of signal {sig}")
+        return stop_process(proc, sig, timeout, f"kramaa {self.command}")
 
     def kill(self):
         return self.stop(signal.SIGKILL)

@@ -20,17 +20,10 @@ import urllib.request
 
 from eth_account import Account
 
-from conftest import parse_dev_accounts
+from conftest import RPCError, parse_dev_accounts, stop_process
 
 CHAIN_ID = 1337
 GWEI = 10**9
-
-
-class RPCError(Exception):
-    def __init__(self, error):
-        super().__init__(f"{error.get('code')}: {error.get('message')}")
-        self.code = error.get("code")
-        self.message = error.get("message") or ""
 
 
 def rpc(port, method, *params, timeout=5):
@@ -180,16 +173,9 @@ class Validator:
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Sends `sig`, waits and returns the exit code (negative: the signal)."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        proc.send_signal(sig)
-        try:
-            code = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"validator {self.index} did not stop within {timeout} s of signal {sig}")
-        self.exit_codes.append(code)
+        code = stop_process(proc, sig, timeout, f"validator {self.index}")
+        if code is not None:
+            self.exit_codes.append(code)
         return code
 
     def kill(self):

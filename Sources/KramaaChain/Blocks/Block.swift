@@ -67,37 +67,41 @@ public struct Block: Equatable, Sendable {
     }
 
     /// The hash of an encoded block (keccak256 of its header's RLP), read without decoding
-    /// its transactions; nil when the bytes do not start with a list holding a list.
+    /// its transactions; nil when the bytes are not a block's outer shape.
     public static func hash(ofEncoded raw: [UInt8]) -> Bytes32? {
-        var outer = RLPReader(raw)
-        guard let whole = try? outer.readHeader(), whole.isList else { return nil }
-        var items = RLPReader(Array(raw[whole.payload]))
-        guard let first = try? items.readHeader(), first.isList else { return nil }
-        let offset = whole.payload.lowerBound
-        return raw.withUnsafeBytes { Keccak256.hash(UnsafeRawBufferPointer(rebasing: $0[(offset + first.start)..<(offset + first.payload.upperBound)])) }
+        guard let range = try? headerRange(ofEncoded: raw) else { return nil }
+        return raw.withUnsafeBytes { Keccak256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
     /// Decodes a block written by `encoded`.
     public static func decode(_ raw: [UInt8]) throws(TransactionError) -> Block {
         let header: BlockHeader
-        let rest: Range<Int>
+        let range: Range<Int>
         do {
-            var outer = RLPReader(raw)
-            let whole = try outer.readHeader()
-            guard whole.isList else { throw RLPError.expectedList(at: 0) }
-            guard whole.payload.upperBound == raw.count else { throw RLPError.trailingBytes(at: whole.payload.upperBound) }
-            var items = RLPReader(Array(raw[whole.payload]))
-            let first = try items.readHeader()
-            let offset = whole.payload.lowerBound
-            header = try BlockHeader.decode(Array(raw[(offset + first.start)..<(offset + first.payload.upperBound)]))
-            rest = (offset + first.payload.upperBound)..<raw.count
+            range = try headerRange(ofEncoded: raw)
+            header = try BlockHeader.decode(Array(raw[range]))
         } catch {
-            throw .malformed(field: "block", error as? RLPError ?? .expectedList(at: 0))
+            throw .malformed(field: "block", error)
         }
+        let rest = range.upperBound..<raw.count
         var body = RLPWriter(reservingCapacity: rest.count + 8)
         body.appendListHeader(payloadLength: rest.count)
         body.append(encoded: raw[rest])
         return Block(header: header, transactions: try decodeBody(body.bytes))
+    }
+
+    /// Where the header item lies in an encoded block: the first item of the one outer list,
+    /// itself a list.
+    static func headerRange(ofEncoded raw: [UInt8]) throws(RLPError) -> Range<Int> {
+        var outer = RLPReader(raw)
+        let whole = try outer.readHeader()
+        guard whole.isList else { throw .expectedList(at: 0) }
+        guard whole.payload.upperBound == raw.count else { throw .trailingBytes(at: whole.payload.upperBound) }
+        var items = RLPReader(Array(raw[whole.payload]))
+        let first = try items.readHeader()
+        guard first.isList else { throw .expectedList(at: whole.payload.lowerBound) }
+        let offset = whole.payload.lowerBound
+        return (offset + first.start)..<(offset + first.payload.upperBound)
     }
 
     /// The transactions root of a header.

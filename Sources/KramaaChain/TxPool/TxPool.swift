@@ -185,53 +185,10 @@ public final class TxPool {
     }
 
     /// A sender's transactions that can run now: consecutive nonces from the account's.
-    /// For diagnosis: a few senders' account nonces and the nonces the pool holds for them.
-    public func summary(state: StateBackend, senders limit: Int = 3) -> String {
-        bySender.prefix(limit).map { sender, entries in
-            "\(sender.lowercased.prefix(8)): account \(state.account(sender)?.nonce ?? 0), pooled \(entries.keys.sorted().prefix(6))"
-        }.joined(separator: "; ")
-    }
-
     private func executableRun(_ sender: Address, _ entries: [UInt64: Entry], state: StateBackend) -> [Entry] {
         var nonce = state.account(sender)?.nonce ?? 0
         var run: [Entry] = []
         while let e = entries[nonce] { run.append(e); nonce += 1 }
         return run
-    }
-}
-
-/// A binary heap ordered by `areInOrder` (the first element is the one that should come first).
-struct Heap<Element> {
-    private var items: [Element] = []
-    private let areInOrder: (Element, Element) -> Bool
-
-    init(by areInOrder: @escaping (Element, Element) -> Bool) { self.areInOrder = areInOrder }
-
-    mutating func push(_ e: Element) {
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard areInOrder(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Element? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < items.count && areInOrder(items[l], items[best]) { best = l }
-            if r < items.count && areInOrder(items[r], items[best]) { best = r }
-            if best == i { break }
-            items.swapAt(i, best)
-            i = best
-        }
-        return top
     }
 }

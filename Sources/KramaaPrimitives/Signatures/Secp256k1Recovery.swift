@@ -46,6 +46,13 @@ extension Secp256k1 {
             try Secp256k1.recover(digest: digest, r: r, s: s, recoveryId: recoveryId)
         }
 
+        /// The address that made this signature over `digest`, under Ethereum's rule that `s`
+        /// is low (so a malleated copy never names a signer); nil when it does not recover.
+        public func signer(of digest: Bytes32) -> Address? {
+            guard Secp256k1.isLowS(s) else { return nil }
+            return try? Secp256k1.recoverAddress(digest: digest, r: r, s: s, recoveryId: recoveryId)
+        }
+
         public var description: String { "Secp256k1.RecoverableSignature(r: \(r), s: \(s), recoveryId: \(recoveryId))" }
     }
 
