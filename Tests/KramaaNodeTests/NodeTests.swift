@@ -202,13 +202,14 @@ import Testing
 
 @Suite struct BlockCodecTests {
     @Test func aBlockDecodesToItselfAndGarbageIsRefused() throws {
-        let (proposer, _) = try ValidatorPathTests.pair()
+        let (proposer, idle) = try ValidatorPathTests.pair()
         for n in 0..<3 { _ = try proposer.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
         let block = try #require(proposer.propose(timestamp: 9, coinbase: .zero, allowEmpty: false))
         #expect(try Block.decode(block.encoded) == block)
         #expect(Block.hash(ofEncoded: block.encoded) == block.hash)
         #expect(Block.hash(ofEncoded: [0xc0]) == nil && Block.hash(ofEncoded: [0x80]) == nil)
-        let empty = try #require(proposer.propose(timestamp: 9, coinbase: .zero, allowEmpty: true))
+        let empty = try #require(idle.propose(timestamp: 9, coinbase: .zero, allowEmpty: true))
+        #expect(empty.transactions.isEmpty)
         #expect(try Block.decode(empty.encoded) == empty)
         #expect(throws: TransactionError.self) { try Block.decode(Array(block.encoded.dropLast())) }
         #expect(throws: TransactionError.self) { try Block.decode(block.encoded + [0x00]) }

@@ -234,28 +234,3 @@ def devnet(kramaa_bin, tmp_path_factory):
     if node.proc is not None:
         code = node.stop()
         assert code == 0, f"devnet exited {code} on SIGTERM: {node.stderr()}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Tests of methods still being built
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "needs_tracing(*methods): uses debug_traceTransaction/debug_traceCall (or the methods named); "
-        "skipped only while the node answers -32601 (method not found) for one of them")
-
-
-@pytest.fixture(autouse=True)
-def _skip_until_tracing_exists(request):
-    marker = request.node.get_closest_marker("needs_tracing")
-    if marker is None:
-        return
-    node = request.getfixturevalue("devnet")
-    methods = marker.args or ("debug_traceTransaction", "debug_traceCall")
-    probes = {"debug_traceTransaction": ["0x" + "00" * 32], "debug_traceCall": [{"to": "0x" + "00" * 20}, "latest"]}
-    for method in methods:
-        answer = node.call(method, *probes.get(method, []))
-        if answer.get("error", {}).get("code") == -32601:
-            pytest.skip(f"{method} not implemented yet (-32601: {answer['error'].get('message')})")

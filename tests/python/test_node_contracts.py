@@ -1,6 +1,6 @@
 """Contracts on the node through web3.py: ERC-20 and ERC-721 (Vyper, compiled during the test),
 their events seen by eth_getLogs, filters and WebSocket subscriptions, revert reasons, and
-the debug_trace* methods (skipped only while the node answers -32601 for them)."""
+the debug_trace* methods."""
 import asyncio
 
 import pytest
@@ -316,7 +316,6 @@ def traced(devnet, w3, erc20):
     return ok, failed
 
 
-@pytest.mark.needs_tracing("debug_traceTransaction")
 def test_trace_transaction_struct_logger(devnet, traced):
     ok, failed = traced
     trace = devnet.rpc("debug_traceTransaction", ok["transactionHash"].to_0x_hex())
@@ -343,7 +342,6 @@ def test_trace_transaction_struct_logger(devnet, traced):
     assert err["code"] == -32000 and "not found" in err["message"]
 
 
-@pytest.mark.needs_tracing("debug_traceTransaction")
 def test_trace_transaction_call_tracer(devnet, w3, nft, traced):
     ok, failed = traced
     trace = devnet.rpc("debug_traceTransaction", ok["transactionHash"].to_0x_hex(), {"tracer": "callTracer"})
@@ -375,7 +373,6 @@ def test_trace_transaction_call_tracer(devnet, w3, nft, traced):
     assert "calls" not in top or top["calls"] == []
 
 
-@pytest.mark.needs_tracing("debug_traceCall")
 def test_trace_call(devnet, w3, erc20):
     data = erc20.encode_abi("balanceOf", [devnet.accounts[7]])
     call = {"from": devnet.accounts[7], "to": erc20.address, "data": data}
