@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
+//   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
 //   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
@@ -48,6 +49,10 @@ let package = Package(
                 "CSecp256k1",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
+            name: "KramaaJSON",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -118,6 +123,7 @@ let package = Package(
         .target(
             name: "KramaaRPC",
             dependencies: [
+                "KramaaJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

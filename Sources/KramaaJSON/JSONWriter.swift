@@ -3,15 +3,15 @@
 ///
 /// Strings are escaped as RFC 8259 requires (quote, backslash, control characters); everything
 /// else, including non-ASCII text, is written as UTF-8.
-struct JSONWriter {
-    private(set) var bytes: [UInt8]
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8]
 
-    init(capacity: Int = 256) {
+    public init(capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func write(_ value: JSON) {
+    public mutating func write(_ value: JSON) {
         switch value {
         case .null: writeRaw("null")
         case .bool(let b): writeRaw(b ? "true" : "false")
@@ -41,17 +41,17 @@ struct JSONWriter {
     }
 
     /// Appends ASCII text as is (punctuation and literals of the envelope).
-    mutating func writeRaw(_ text: StaticString) {
+    public mutating func writeRaw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends already-serialized JSON bytes.
-    mutating func writeRaw(_ serialized: some Sequence<UInt8>) {
+    public mutating func writeRaw(_ serialized: some Sequence<UInt8>) {
         bytes.append(contentsOf: serialized)
     }
 
     /// Drops everything written after the first `count` bytes.
-    mutating func truncate(to count: Int) {
+    public mutating func truncate(to count: Int) {
         bytes.removeSubrange(count...)
     }
 
@@ -61,7 +61,7 @@ struct JSONWriter {
     }
 
     /// Appends `text` as a quoted, escaped JSON string.
-    mutating func writeString(_ text: String) {
+    public mutating func writeString(_ text: String) {
         var text = text
         bytes.append(UInt8(ascii: "\""))
         text.withUTF8 { utf8 in

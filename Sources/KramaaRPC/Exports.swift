@@ -1,0 +1,2 @@
+// The JSON value and hex quantities are part of this module's API (requests and results are JSON).
+@_exported import KramaaJSON
