@@ -196,6 +196,10 @@ let package = Package(
             dependencies: ["KramaaState", "KramaaEVM", "KramaaTrie", "KramaaPrimitives"]
         ),
         .testTarget(
+            name: "KramaaJSONTests",
+            dependencies: ["KramaaJSON", "KramaaPrimitives"]
+        ),
+        .testTarget(
             name: "KramaaRPCTests",
             dependencies: [
                 "KramaaRPC", "KramaaTestSupport", "KramaaPrimitives",

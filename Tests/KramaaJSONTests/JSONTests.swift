@@ -1,7 +1,7 @@
 import Foundation
 import KramaaPrimitives
 import Testing
-@testable import KramaaRPC
+@testable import KramaaJSON
 
 @Suite struct JSONParsingTests {
     @Test func parsesEveryKindOfValue() throws {
