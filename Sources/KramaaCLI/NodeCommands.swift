@@ -126,7 +126,7 @@ struct NodeRunner {
                 await server.shutdown(gracePeriod: .seconds(1))
                 throw ValidationError("cannot start the validator: \(error)")
             }
-            let role = node.config.validators.contains(key.publicKey.address) ? "validator" : "follower (not in the validator set)"
+            let role = node.validators(forHeight: node.latest.number + 1).contains(key.publicKey.address) ? "validator" : "follower (not in the validator set)"
             Console.line("\(role) \(key.publicKey.address), peer network on \(configuration.listenHost):\(configuration.listenPort)")
         } else {
             producer.start()

@@ -8,6 +8,7 @@ public final class EVM {
     public let block: BlockContext
     public var transaction: TransactionContext
     let precompiles: [Address: PrecompileFunction]
+    let systemContracts: [Address: any SystemContract]
     /// Instructions of the basic blocks this EVM entered, over all frames (for fuzzers and
     /// benchmarks; counted per block, so a block left by an exceptional halt counts in full).
     public internal(set) var instructionsExecuted: UInt64 = 0
@@ -25,11 +26,12 @@ public final class EVM {
     public static let maxInitCodeSize = Gas.maxInitCodeSize
 
     public init(state: JournaledState, block: BlockContext, transaction: TransactionContext,
-                precompiles: [Address: PrecompileFunction] = [:]) {
+                precompiles: [Address: PrecompileFunction] = [:], systemContracts: SystemContracts = .none) {
         self.state = state
         self.block = block
         self.transaction = transaction
         self.precompiles = precompiles
+        self.systemContracts = systemContracts.byAddress
     }
 
     /// Runs a CALL-family message: value transfer, then the code at `codeAddress` (or a precompile).
@@ -56,7 +58,9 @@ public final class EVM {
             _ = state.transfer(from: msg.caller, to: msg.recipient, value: msg.value)
         }
         var result: ExecutionResult
-        if let precompile {
+        if !systemContracts.isEmpty, let system = systemContracts[msg.codeAddress] {
+            result = runSystemContract(system, msg)
+        } else if let precompile {
             if let (used, output) = precompile(msg.input, msg.gas), used <= msg.gas {
                 result = ExecutionResult(status: .success, gasLeft: msg.gas - used, output: output)
             } else {

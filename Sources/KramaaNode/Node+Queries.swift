@@ -83,7 +83,7 @@ extension Node {
             nonisolated(unsafe) let view = view
             return thread.run {
                 let journal = JournaledState(backend: view, codeCache: executor.codeCache)
-                let transition = StateTransition(block: executor.context(block.header), precompiles: executor.precompiles)
+                let transition = executor.transition(block.header)
                 for i in 0..<index {
                     _ = try? transition.apply(block.transactions[i], sender: stored.senders[i], to: journal)
                 }
@@ -145,7 +145,7 @@ extension Node {
         let executor = self.executor, thread = evmThread
         return try withState(at: number) { view, header in
             let backend: StateBackend = overrides.isEmpty ? view : OverriddenState(base: view, overrides: overrides)
-            let transition = StateTransition(block: executor.context(header), precompiles: executor.precompiles)
+            let transition = executor.transition(header)
             nonisolated(unsafe) let unsafeBackend = backend
             return thread.run {
                 body { tx, sender, tracer in

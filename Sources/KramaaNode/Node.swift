@@ -44,7 +44,7 @@ public final class Node: @unchecked Sendable {
             throw .dataDirectory("cannot create \(dataDirectory.path): \(error.localizedDescription)")
         }
         let state = InMemoryState()
-        let block = genesis.makeBlock(into: state)
+        let block = genesis.installing(Node.systemContracts).makeBlock(into: state)
         do {
             let store = try ChainStore(path: databasePath(dataDirectory))
             try store.initialize(genesisDocument: genesisDocument, block: block, changes: state.takeChanges())
@@ -84,8 +84,11 @@ public final class Node: @unchecked Sendable {
         }
         self.poolConfig = poolConfig ?? TxPoolConfig()
         pool = TxPool(chain: genesis.config, config: self.poolConfig)
-        executor = BlockExecutor(config: genesis.config)
+        executor = BlockExecutor(config: genesis.config, systemContracts: Node.systemContracts)
     }
+
+    /// The native contracts every node of a Kramaa chain runs (see docs/SYSTEM-CONTRACTS.md).
+    public static let systemContracts = SystemContracts.governance
 
     public var chainId: UInt64 { genesis.config.chainId }
     public var config: ChainConfig { genesis.config }

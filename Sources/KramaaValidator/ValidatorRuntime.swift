@@ -70,9 +70,10 @@ public final class ValidatorRuntime: @unchecked Sendable {
         }
     }
 
-    /// The validator set of every height: the genesis validators, one vote each.
-    var validatorSet: ValidatorSet {
-        try! ValidatorSet(node.config.validators.map { Validator(address: $0, power: 1) })
+    /// The validator set of `height` (one vote each), as the validator set contract says in
+    /// the head's state: genesis validators, changed by approved proposals.
+    func validatorSet(forHeight height: UInt64) -> ValidatorSet {
+        try! ValidatorSet(node.validators(forHeight: height).map { Validator(address: $0, power: 1) })
     }
 
     public var address: Address { key.publicKey.address }
@@ -127,7 +128,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         started = next
         lastProgress = DispatchTime.now()
         trace("start \(next) pending=\(node.hasPendingTransactions) future=\(future.count) force=\(force)")
-        perform(core.handle(.start(height: next, validatorSet: validatorSet)))
+        perform(core.handle(.start(height: next, validatorSet: validatorSet(forHeight: next))))
         let replay = future.filter { $0.height == next }
         future.removeAll { $0.height <= next }
         for message in replay { deliver(message) }

@@ -47,12 +47,15 @@ public struct ExecutedBlock: Sendable {
 public struct BlockExecutor {
     public let config: ChainConfig
     public let precompiles: [Address: PrecompileFunction]
+    /// The native contracts of this chain (governance, platform), by address.
+    public let systemContracts: SystemContracts
     public let codeCache: CodeCache
 
     public init(config: ChainConfig, precompiles: [Address: PrecompileFunction] = Precompiles.cancun,
-                codeCache: CodeCache = CodeCache()) {
+                systemContracts: SystemContracts = .none, codeCache: CodeCache = CodeCache()) {
         self.config = config
         self.precompiles = precompiles
+        self.systemContracts = systemContracts
         self.codeCache = codeCache
     }
 
@@ -71,6 +74,11 @@ public struct BlockExecutor {
         BlockContext(coinbase: header.coinbase, number: header.number, timestamp: header.timestamp,
                      gasLimit: header.gasLimit, baseFee: header.baseFeePerGas, prevRandao: header.mixHash,
                      chainId: config.chainId, blobBaseFee: BlobRules.blobBaseFee(excessBlobGas: 0))
+    }
+
+    /// The state transition for transactions of the block with `header`.
+    public func transition(_ header: BlockHeader) -> StateTransition {
+        StateTransition(block: context(header), precompiles: precompiles, systemContracts: systemContracts)
     }
 
     /// Builds a block on `header` (from `childHeader`) from `candidates` in order: a candidate
@@ -116,7 +124,7 @@ public struct BlockExecutor {
             self.header = header
             self.state = state
             journaled = JournaledState(backend: state, codeCache: executor.codeCache)
-            transition = StateTransition(block: executor.context(header), precompiles: executor.precompiles)
+            transition = executor.transition(header)
         }
 
         mutating func apply(_ candidate: SignedTransaction) throws(InvalidTransactionError) {

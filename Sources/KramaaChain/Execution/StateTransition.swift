@@ -84,10 +84,12 @@ public enum BlobRules {
 public struct StateTransition {
     public let block: BlockContext
     public let precompiles: [Address: PrecompileFunction]
+    public let systemContracts: SystemContracts
 
-    public init(block: BlockContext, precompiles: [Address: PrecompileFunction]) {
+    public init(block: BlockContext, precompiles: [Address: PrecompileFunction], systemContracts: SystemContracts = .none) {
         self.block = block
         self.precompiles = precompiles
+        self.systemContracts = systemContracts
     }
 
     /// Checks `tx` against the state, runs it and ends the transaction; `tracer`, when given, sees
@@ -142,7 +144,7 @@ public struct StateTransition {
 
         let evm = EVM(state: state, block: block,
                       transaction: TransactionContext(origin: sender, gasPrice: gasPrice, blobHashes: tx.blobVersionedHashes),
-                      precompiles: precompiles)
+                      precompiles: precompiles, systemContracts: systemContracts)
         evm.tracer = tracer
         tracer?.onTransactionStart(gasLimit: tx.gasLimit)
         let gas = Int64(tx.gasLimit - tx.intrinsicGas)

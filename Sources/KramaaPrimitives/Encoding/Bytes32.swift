@@ -69,3 +69,10 @@ public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
         a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.lexicographicallyPrecedes(y) } }
     }
 }
+
+extension Bytes32 {
+    /// A 256-bit word as its 32 big-endian bytes (an indexed event topic, a storage value).
+    public init(_ word: UInt256) {
+        self = word.bigEndianBytes.withUnsafeBytes { Bytes32(copying: $0) }
+    }
+}

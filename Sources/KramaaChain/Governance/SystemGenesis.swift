@@ -1,0 +1,29 @@
+import KramaaEVM
+import KramaaPrimitives
+
+extension SystemContracts {
+    /// The chain's own governance contracts (the validator set).
+    public static let governance = SystemContracts([ValidatorSetContract.address: ValidatorSetContract()])
+
+    /// The union of two sets of contracts (`other` wins where both have an address).
+    public func merging(_ other: SystemContracts) -> SystemContracts {
+        SystemContracts(byAddress.merging(other.byAddress) { _, new in new })
+    }
+}
+
+extension Genesis {
+    /// This genesis with `contracts` installed: each address gets the marker code (unless the
+    /// document allocates it already), and the validator set contract starts with the
+    /// configured validators.
+    public func installing(_ contracts: SystemContracts) -> Genesis {
+        var genesis = self
+        for address in contracts.byAddress.keys where genesis.alloc[address] == nil {
+            genesis.alloc[address] = Allocation(code: SystemContracts.marker)
+        }
+        if contracts.byAddress[ValidatorSetContract.address] != nil, !config.validators.isEmpty {
+            genesis.alloc[ValidatorSetContract.address]?.storage
+                .merge(ValidatorSetContract.genesisStorage(validators: config.validators)) { old, _ in old }
+        }
+        return genesis
+    }
+}

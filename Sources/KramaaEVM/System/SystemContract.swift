@@ -1,0 +1,203 @@
+import KramaaPrimitives
+
+/// A contract implemented natively in Swift at a fixed address: the chain's governance and
+/// platform logic (validators, organisations, devices, assets, provenance).
+///
+/// It is called like any contract — by transactions and by EVM code, with the Solidity ABI — and
+/// keeps its data in its own account's storage, so the state root commits to it, proofs cover
+/// it and every node replicates it. Its events are ordinary logs. Gas is charged at EVM prices
+/// for what it reads, writes and emits, plus a per-call base.
+public protocol SystemContract: Sendable {
+    /// Runs one call. Return the ABI-encoded output; throw ``SystemCallError/revert(_:)`` to undo
+    /// every change of the call and return revert data.
+    func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8]
+}
+
+/// How a system-contract call stops early.
+public enum SystemCallError: Error, Equatable, Sendable {
+    /// Undo the call's changes and return this data (usually Solidity's `Error(string)`).
+    case revert([UInt8])
+    /// The call's gas ran out: all of it is consumed, changes undone.
+    case outOfGas
+
+    /// A revert with Solidity's `Error(string)` carrying `reason`, which clients (web3.py,
+    /// ethers) show to the user.
+    public static func reverted(_ reason: String) -> SystemCallError { .revert(ABI.errorString(reason)) }
+}
+
+/// Native contracts by address, handed to the EVM next to the precompiles.
+public struct SystemContracts: Sendable {
+    public var byAddress: [Address: any SystemContract]
+
+    public init(_ byAddress: [Address: any SystemContract] = [:]) { self.byAddress = byAddress }
+
+    public static let none = SystemContracts()
+
+    /// Code placed at each system contract's address in genesis: the single byte INVALID (0xfe),
+    /// so the account is a contract (EXTCODESIZE > 0, as Solidity's callers check) but its code
+    /// never runs — the EVM dispatches to the native implementation first.
+    public static let marker: [UInt8] = [0xfe]
+
+    /// The address `0x000000000000000000000000000000004b52nnnn` of system contract `n` ("KR").
+    public static func address(_ n: UInt16) -> Address {
+        var bytes = [UInt8](repeating: 0, count: 20)
+        bytes[16] = 0x4b
+        bytes[17] = 0x52
+        bytes[18] = UInt8(n >> 8)
+        bytes[19] = UInt8(truncatingIfNeeded: n)
+        return try! Address(bytes)
+    }
+}
+
+/// One call into a system contract: who called with what, and metered access to state.
+///
+/// Reads of any account's storage are allowed (system contracts consult each other); writes go
+/// to the contract's own storage only, and are refused in a static call.
+public final class SystemCall {
+    /// The system contract's address.
+    public let address: Address
+    public let caller: Address
+    public let value: UInt256
+    public let input: [UInt8]
+    public let isStatic: Bool
+    public private(set) var gasLeft: Int64
+    let evm: EVM
+    let depth: Int
+
+    /// Gas every call pays before doing anything (as a minimal contract's dispatch would).
+    public static let baseGas: Int64 = 700
+
+    init(evm: EVM, message: Message) {
+        self.evm = evm
+        self.address = message.recipient
+        self.caller = message.caller
+        self.value = message.value
+        self.input = message.input
+        self.isStatic = message.isStatic
+        self.gasLeft = message.gas
+        self.depth = message.depth
+    }
+
+    /// The transaction's sender (ORIGIN).
+    public var origin: Address { evm.transaction.origin }
+    public var blockNumber: UInt64 { evm.block.number }
+    public var timestamp: UInt64 { evm.block.timestamp }
+    public var chainId: UInt64 { evm.block.chainId }
+
+    /// The 4-byte function selector, or nil when the input is shorter.
+    public var selector: UInt32? {
+        guard input.count >= 4 else { return nil }
+        return input[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    /// A decoder over the arguments after the selector.
+    public var arguments: ABIDecoder { ABIDecoder(calldata: input) }
+
+    public func charge(_ gas: Int64) throws(SystemCallError) {
+        guard gas <= gasLeft else { gasLeft = 0; throw .outOfGas }
+        gasLeft -= gas
+    }
+
+    /// Charges for hashing `bytes` bytes with Keccak-256, as the KECCAK256 opcode would.
+    public func chargeHashing(_ bytes: Int) throws(SystemCallError) {
+        try charge(Gas.keccak + Gas.keccakWord * Gas.words(Int64(bytes)))
+    }
+
+    /// A storage slot of `account` (another system contract), priced as SLOAD (EIP-2929).
+    public func load(_ slot: UInt256, of account: Address) throws(SystemCallError) -> UInt256 {
+        try charge(evm.state.warm(account, slot: slot) ? Gas.coldSload : Gas.warmAccess)
+        return evm.state.storage(account, slot)
+    }
+
+    /// Writes one of this contract's storage slots, priced as SSTORE without refunds.
+    public func store(_ slot: UInt256, _ value: UInt256) throws(SystemCallError) {
+        guard !isStatic else { throw .reverted("state change in a static call") }
+        let cold = evm.state.warm(address, slot: slot)
+        let current = evm.state.storage(address, slot)
+        var price = current == value ? Gas.warmAccess
+            : (evm.state.originalStorage(address, slot).isZero && current.isZero ? Gas.sstoreSet : Gas.sstoreReset)
+        if cold { price += Gas.coldSload }
+        try charge(price)
+        if current != value { evm.state.setStorage(address, slot, value) }
+    }
+
+    /// Emits a log from this contract, priced as LOGn.
+    public func emit(_ topics: [Bytes32], _ data: [UInt8] = []) throws(SystemCallError) {
+        guard !isStatic else { throw .reverted("log in a static call") }
+        try charge(Gas.log + Gas.logTopic * Int64(topics.count) + Gas.logByte * Int64(data.count))
+        let log = Log(address: address, topics: topics, data: data)
+        evm.state.addLog(log)
+        evm.tracer?.onLog(log)
+    }
+
+    /// Whether `account` has code (a contract, possibly another system contract).
+    public func hasCode(_ account: Address) throws(SystemCallError) -> Bool {
+        try charge(evm.state.warm(account) ? Gas.coldAccountAccess : Gas.warmAccess)
+        return !evm.state.code(account).bytes.isEmpty
+    }
+
+    /// Calls another contract from this one (e.g. ERC-721's `onERC721Received`), forwarding at
+    /// most 63/64 of the gas left (EIP-150); the gas it uses is charged here.
+    public func call(_ target: Address, input: [UInt8], value: UInt256 = .zero) throws(SystemCallError) -> ExecutionResult {
+        try charge(evm.state.warm(target) ? Gas.coldAccountAccess : Gas.warmAccess)
+        if !value.isZero {
+            guard !isStatic else { throw .reverted("value transfer in a static call") }
+            try charge(Gas.callValue)
+        }
+        let forwarded = gasLeft - gasLeft / 64
+        let result = evm.call(Message(kind: .call, caller: address, recipient: target, codeAddress: target, value: value,
+                                      input: input, gas: forwarded, isStatic: isStatic, depth: depth + 1))
+        gasLeft -= forwarded - result.gasLeft
+        return result
+    }
+}
+
+extension EVM {
+    /// Runs a message whose code address is a system contract. DELEGATECALL and CALLCODE are
+    /// refused: a system contract acts on its own storage only.
+    func runSystemContract(_ contract: any SystemContract, _ msg: Message) -> ExecutionResult {
+        guard msg.kind == .call || msg.kind == .staticCall, msg.recipient == msg.codeAddress else {
+            return ExecutionResult(status: .revert, gasLeft: msg.gas,
+                                   output: ABI.errorString("system contracts cannot be called by DELEGATECALL or CALLCODE"))
+        }
+        let call = SystemCall(evm: self, message: msg)
+        do {
+            try call.charge(SystemCall.baseGas)
+            let output = try contract.execute(call)
+            return ExecutionResult(status: .success, gasLeft: call.gasLeft, output: output)
+        } catch .revert(let data) {
+            return ExecutionResult(status: .revert, gasLeft: call.gasLeft, output: data)
+        } catch {
+            return ExecutionResult(status: .failure(.outOfGas), gasLeft: 0)
+        }
+    }
+}
+
+/// A function of a system contract: its Solidity signature and selector, for dispatch tables.
+public struct SystemMethod: Sendable {
+    public let signature: String
+    public let selector: UInt32
+
+    public init(_ signature: String) {
+        self.signature = signature
+        self.selector = ABI.selectorValue(signature)
+    }
+}
+
+extension SystemCall {
+    /// Decodes the arguments with `body`; malformed calldata reverts with what was wrong.
+    public func decode<T>(_ body: (inout ABIDecoder) throws(ABIDecodingError) -> T) throws(SystemCallError) -> T {
+        var decoder = arguments
+        do { return try body(&decoder) } catch { throw .reverted("invalid arguments: \(error)") }
+    }
+
+    /// Reverts with `reason` unless `condition` holds.
+    public func require(_ condition: Bool, _ reason: @autoclosure () -> String) throws(SystemCallError) {
+        if !condition { throw .reverted(reason()) }
+    }
+
+    /// Refuses ether sent to a function that does not take it.
+    public func requireNoValue() throws(SystemCallError) {
+        try require(value.isZero, "this function does not accept value")
+    }
+}

@@ -1,0 +1,178 @@
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+import Testing
+
+/// The validator set contract, driven by signed transactions in built blocks, as on a chain.
+@Suite struct ValidatorSetContractTests {
+    typealias F = ChainFixtures
+    static let contract = ValidatorSetContract.address
+    static let newcomer = Address(word: UInt256(0xabcdef))
+
+    /// A chain whose 4 validators are the fixture keys, with the governance contracts installed.
+    final class Chain {
+        let executor = BlockExecutor(config: Chain.config, systemContracts: .governance)
+        let state = InMemoryState()
+        var head: BlockHeader
+        var nonces = [UInt64](repeating: 0, count: F.keys.count)
+
+        static var config: ChainConfig {
+            var config = F.genesis().config
+            config.validators = F.addresses
+            return config
+        }
+
+        init() {
+            var genesis = F.genesis()
+            genesis.config = Chain.config
+            head = genesis.installing(.governance).makeBlock(into: state).header
+        }
+
+        /// Mines one block holding a call from each `(key, calldata)`; returns the outcomes.
+        @discardableResult
+        func mine(_ calls: [(key: Int, data: [UInt8])] = []) -> ExecutedBlock {
+            let txs = calls.map { call -> SignedTransaction in
+                let tx = F.transfer(from: call.key, nonce: nonces[call.key], to: contract, value: 0, gas: 500_000, data: call.data)
+                nonces[call.key] += 1
+                return SignedTransaction(tx, sender: F.addresses[call.key])
+            }
+            let built = executor.build(executor.childHeader(of: head, timestamp: head.timestamp + 1, coinbase: .zero),
+                                       candidates: txs, state: state)
+            _ = state.takeChanges()
+            head = built.block.header
+            return built
+        }
+
+        func validators(forHeight height: UInt64) throws -> [Address] {
+            try ValidatorSetContract.validators(forHeight: height, in: SlotReader { self.state.storage(contract, slot: $0) })
+        }
+
+        func proposal(_ id: UInt64) throws -> ValidatorSetContract.Proposal? {
+            try ValidatorSetContract.proposal(id, in: SlotReader { self.state.storage(contract, slot: $0) })
+        }
+    }
+
+    static func revertReason(_ output: [UInt8]) -> String? {
+        guard output.count >= 4, Array(output.prefix(4)) == ABI.selector("Error(string)") else { return nil }
+        var decoder = ABIDecoder(calldata: output)
+        return try? decoder.nextString()
+    }
+
+    static let proposeAdd = ABI.call("proposeAddValidator(address)", [.address(newcomer)])
+    static func approve(_ id: UInt64) -> [UInt8] { ABI.call("approve(uint256)", [.uint(UInt256(id))]) }
+
+    @Test func genesisInstallsTheConfiguredValidators() throws {
+        let chain = Chain()
+        #expect(try chain.validators(forHeight: 1) == F.addresses)
+        #expect(chain.state.code(hash: try #require(chain.state.account(Self.contract)).codeHash) == SystemContracts.marker)
+    }
+
+    @Test func aChangeApprovedByMoreThanTwoThirdsTakesEffectTwoBlocksLater() throws {
+        let chain = Chain()
+        let proposed = chain.mine([(0, Self.proposeAdd)])  // block 1: proposer's own approval, 1 of 4
+        #expect(proposed.receipts[0].success)
+        var id = ABIDecoder(proposed.outcomes[0].output[...])
+        #expect(try id.nextUInt64() == 1)
+        #expect(proposed.receipts[0].logs.map(\.topics[0]) == [ValidatorSetContract.Event.proposed, ValidatorSetContract.Event.approved])
+        chain.mine([(1, Self.approve(1))])  // block 2: 2 of 4 is not more than two thirds
+        #expect(try chain.proposal(1)?.status == .open)
+        #expect(try chain.proposal(1)?.approvals == 2)
+        let approved = chain.mine([(2, Self.approve(1))])  // block 3: 3 of 4
+        #expect(approved.receipts[0].logs.map(\.topics[0]).last == ValidatorSetContract.Event.scheduled)
+        #expect(try chain.proposal(1) == .init(validator: Self.newcomer, add: true, status: .executed, approvals: 3))
+        // The set of height 4 is still the old one; from height 5 on the newcomer is in.
+        #expect(try chain.validators(forHeight: 4) == F.addresses)
+        #expect(try chain.validators(forHeight: 5) == F.addresses + [Self.newcomer])
+        chain.mine()
+        chain.mine()  // block 5
+        #expect(try chain.validators(forHeight: 6) == F.addresses + [Self.newcomer])
+    }
+
+    @Test func removalNeedsFourOfFiveOnceTheSetHasGrown() throws {
+        let chain = Chain()
+        chain.mine([(0, Self.proposeAdd)])
+        chain.mine([(1, Self.approve(1)), (2, Self.approve(1))])  // executed at block 2, effective at 4
+        chain.mine()
+        chain.mine()
+        // Remove validator 3: with 5 validators, 3 approvals are not enough (9 > 10 is false).
+        chain.mine([(0, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
+        chain.mine([(1, Self.approve(2)), (2, Self.approve(2))])
+        #expect(try chain.proposal(2)?.status == .open)
+        chain.mine([(3, Self.approve(2))])  // the leaving validator's approval counts while it is in
+        #expect(try chain.proposal(2)?.status == .executed)
+        #expect(try chain.validators(forHeight: chain.head.number + 2) == [F.addresses[0], F.addresses[1], F.addresses[2], Self.newcomer])
+    }
+
+    @Test func refusalsRevertWithAReasonAndChangeNothing() throws {
+        let chain = Chain()
+        chain.mine([(0, Self.proposeAdd)])
+        chain.mine([(1, Self.approve(1)), (2, Self.approve(1))])  // proposal 1 executed
+        chain.mine([(0, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])  // proposal 2, open
+        let cases: [(key: Int, data: [UInt8], reason: String)] = [
+            (3, Self.approve(1), "proposal 1 is no longer open"),
+            (0, Self.approve(2), "\(F.addresses[0]) has already approved proposal 2"),
+            (1, Self.approve(9), "no proposal 9"),
+            (1, Self.proposeAdd, "\(Self.newcomer) is already a validator"),
+            (1, ABI.call("proposeRemoveValidator(address)", [.address(Address(word: UInt256(0x1234)))]),
+             "\(Address(word: UInt256(0x1234))) is not a validator"),
+            (1, ABI.call("proposeAddValidator(address)", [.address(.zero)]), "the zero address cannot be a validator"),
+            (1, ABI.call("validatorsAt(uint256)", [.uint(UInt256(1))]), "validatorsAt answers for the current block and later ones only"),
+            (1, ABI.selector("approve(uint256)") + [1, 2], "invalid arguments: ABI data ends at byte 0 before all arguments were read"),
+            (1, ABI.selector("nothing()"), "unknown function of the validator set contract"),
+        ]
+        for c in cases {
+            let storage = chain.state.accounts[Self.contract]?.storage
+            let block = chain.mine([(c.key, c.data)])
+            #expect(!block.receipts[0].success, "\(c.reason)")
+            #expect(Self.revertReason(block.outcomes[0].output) == c.reason)
+            #expect(block.receipts[0].logs.isEmpty)
+            #expect(chain.state.accounts[Self.contract]?.storage == storage, "\(c.reason)")
+        }
+        #expect(try chain.proposal(1)?.approvals == 3)
+        #expect(try chain.proposal(2)?.approvals == 1)
+        #expect(try chain.proposal(3) == nil)
+    }
+
+    @Test func onlyCurrentValidatorsMayProposeOrApprove() throws {
+        let chain = Chain()
+        // Key 3 becomes the outsider: remove it first.
+        chain.mine([(0, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
+        chain.mine([(1, Self.approve(1)), (2, Self.approve(1))])
+        chain.mine()
+        chain.mine()
+        #expect(try chain.validators(forHeight: chain.head.number + 1) == Array(F.addresses.prefix(3)))
+        let refused = chain.mine([(3, Self.proposeAdd)])
+        #expect(Self.revertReason(refused.outcomes[0].output) == "only a current validator may propose a validator change")
+        chain.mine([(0, Self.proposeAdd)])
+        let notCounted = chain.mine([(3, Self.approve(2))])
+        #expect(Self.revertReason(notCounted.outcomes[0].output) == "only a current validator may approve a validator change")
+        chain.mine([(1, Self.approve(2))])
+        #expect(try chain.proposal(2)?.status == .open, "2 of 3 is exactly two thirds, not more")
+        chain.mine([(2, Self.approve(2))])
+        #expect(try chain.proposal(2)?.status == .executed)
+    }
+
+    @Test func readsWorkFromEVMCodeAndWritesAreRefusedInStaticCalls() throws {
+        let chain = Chain()
+        let journal = JournaledState(backend: chain.state, codeCache: CodeCache())
+        let evm = EVM(state: journal, block: chain.executor.context(chain.head),
+                      transaction: TransactionContext(origin: F.addresses[0], gasPrice: .zero),
+                      systemContracts: .governance)
+        let read = evm.call(Message(kind: .staticCall, caller: F.addresses[0], recipient: Self.contract, codeAddress: Self.contract,
+                                    value: .zero, input: ABI.call("getValidators()", []), gas: 100_000, isStatic: true))
+        #expect(read.status == .success)
+        #expect(read.output == ABI.encode([.array(F.addresses.map(ABIValue.address))]))
+        let write = evm.call(Message(kind: .staticCall, caller: F.addresses[0], recipient: Self.contract, codeAddress: Self.contract,
+                                     value: .zero, input: Self.proposeAdd, gas: 100_000, isStatic: true))
+        #expect(write.status == .revert)
+        #expect(Self.revertReason(write.output) == "state change in a static call")
+        let delegated = evm.call(Message(kind: .delegateCall, caller: F.addresses[0], recipient: F.addresses[1], codeAddress: Self.contract,
+                                         value: .zero, input: ABI.call("getValidators()", []), gas: 100_000, transfersValue: false))
+        #expect(delegated.status == .revert)
+        let starved = evm.call(Message(kind: .call, caller: F.addresses[0], recipient: Self.contract, codeAddress: Self.contract,
+                                       value: .zero, input: Self.proposeAdd, gas: 3_000))
+        #expect(starved.status == .failure(.outOfGas))
+        #expect(journal.logs.isEmpty)
+    }
+}
