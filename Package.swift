@@ -152,7 +152,8 @@ let package = Package(
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(
             name: "KramaaAPI",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC",
+                           "KramaaConsensus"]
         ),
         .executableTarget(
             name: "KramaaBench",

@@ -34,6 +34,7 @@ public final class EthAPI: Sendable {
         registerCalls(&router)
         registerFees(&router)
         registerTracing(&router)
+        registerConsensus(&router)
         filters.register(&router, api: self)
         return router
     }

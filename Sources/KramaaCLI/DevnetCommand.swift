@@ -14,6 +14,12 @@ struct DevnetCommand: AsyncParsableCommand {
             starts over. The dev accounts' keys are printed at start: they are the same on every \
             run, publicly known, and must never hold anything of value. The node signs for them \
             (eth_sendTransaction, eth_sign).
+
+            By default the devnet is a network of 4 validator processes on loopback that agree on \
+            every block by BFT consensus (JSON-RPC on --rpc-port and the next ports, peers on \
+            --p2p-port and up, data in DATADIR/validator-N); --validators 1 runs a single node \
+            in this process instead. Validators are funded so they can send governance \
+            transactions (`kramaa validators`).
             """)
 
     @Option(help: "Where the chain's data is kept.") var datadir = ".kramaa/devnet"
@@ -25,7 +31,7 @@ struct DevnetCommand: AsyncParsableCommand {
     var blockTime: UInt64 = 0
     @Option(name: .customLong("gas-limit"), help: "Block gas limit of a new devnet.") var gasLimit: UInt64 = 60_000_000
     @Option(help: "Validator processes; more than one runs BFT consensus between them on loopback.")
-    var validators = 1
+    var validators = 4
     @Option(name: .customLong("p2p-port"), help: "Peer port of the first validator (the next ones count up).")
     var p2pPort = 30303
     @OptionGroup var rpc: RPCOptions
@@ -67,7 +73,8 @@ struct DevnetCommand: AsyncParsableCommand {
 
     func genesisDocument(_ dev: DevAccounts, validators: [Address]? = nil) -> Data {
         let wei = UInt256(balance) &* UInt256(1_000_000_000_000_000_000 as UInt64)
-        let alloc = dev.addresses.map { "\"\($0)\": {\"balance\": \"\(Hex.encode(wei.minimalBigEndianBytes))\"}" }
+        let funded = dev.addresses + (validators ?? []).filter { !dev.addresses.contains($0) }
+        let alloc = funded.map { "\"\($0)\": {\"balance\": \"\(Hex.encode(wei.minimalBigEndianBytes))\"}" }
         return Data("""
             {"config": {"chainId": \(chainId), "kramaa": {"blockPeriodSeconds": \(blockTime), "emptyBlocks": false,
              "validators": [\((validators ?? [dev.addresses[0]]).map { "\"\($0)\"" }.joined(separator: ", "))], "feePolicy": "eip1559"}},

@@ -24,6 +24,12 @@ struct DevnetNetwork {
         let keys = (0..<count).map(Self.validatorKey)
         let addresses = keys.map(\.publicKey.address)
         let document = genesis(addresses)
+        // The genesis of a new network, kept so other nodes can join it (`kramaa init --genesis`).
+        let genesisPath = directory.appendingPathComponent("genesis.json")
+        if !Node.isInitialized(dataDirectory: directory.appendingPathComponent("validator-0")) {
+            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try document.write(to: genesisPath)
+        }
         var commands: [[String]] = []
         for i in 0..<count {
             let dir = directory.appendingPathComponent("validator-\(i)")
@@ -40,7 +46,7 @@ struct DevnetNetwork {
             arguments += ["--dev-accounts", String(devAccounts)]
             commands.append(arguments)
         }
-        Console.line("\(count) validators on loopback:")
+        Console.line("\(count) validators on loopback (genesis: \(genesisPath.path)):")
         for i in 0..<count {
             Console.line("  validator \(i) \(addresses[i]): JSON-RPC http://127.0.0.1:\(rpcPort + i), peers 127.0.0.1:\(p2pPort + i), data \(directory.path)/validator-\(i)")
         }

@@ -20,16 +20,7 @@ struct P2POptions: ParsableArguments {
 
     /// The key from `--key`, or nil when not given.
     func key() throws -> Secp256k1.PrivateKey? {
-        guard let keyFile else { return nil }
-        guard let data = FileManager.default.contents(atPath: keyFile) else {
-            throw ValidationError("cannot read the key file \(keyFile)")
-        }
-        let file: KeyFile
-        do { file = try KeyFile(decoding: Array(data)) } catch { throw ValidationError("\(keyFile): \(error)") }
-        guard case .secp256k1(let key) = file.key else {
-            throw ValidationError("\(keyFile) holds a \(file.key.publicKey.type) key; a node key is secp256k1")
-        }
-        return key
+        try keyFile.map(readSecp256k1Key)
     }
 
     func parsedBootnodes() throws -> [Bootnode] {
@@ -48,4 +39,17 @@ struct P2POptions: ParsableArguments {
         }
         return Bootnode(host: String(rest[..<colon]), port: port, address: address)
     }
+}
+
+/// Reads a secp256k1 key file (a node's or an account's key), with a clear error otherwise.
+func readSecp256k1Key(_ path: String) throws -> Secp256k1.PrivateKey {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationError("cannot read the key file \(path)")
+    }
+    let file: KeyFile
+    do { file = try KeyFile(decoding: Array(data)) } catch { throw ValidationError("\(path): \(error)") }
+    guard case .secp256k1(let key) = file.key else {
+        throw ValidationError("\(path) holds a \(file.key.publicKey.type) key; a secp256k1 key is needed here")
+    }
+    return key
 }

@@ -3,11 +3,11 @@ import KramaaEVM
 import KramaaPrimitives
 
 extension Node {
-    /// The validators of `height`, from the validator set contract in the head's state (which
-    /// must be `height - 1` or later and not yet past `height`); the genesis validators when the
-    /// contract holds no set.
+    /// The validators of `height`, from the validator set contract in the state after block
+    /// `height - 1` (or the head's, for later heights); the genesis validators when the contract
+    /// holds no set or that state is no longer kept.
     public func validators(forHeight height: UInt64) -> [Address] {
-        let fromContract = (try? withState(at: latest.number) { state, _ in
+        let fromContract = (try? withState(at: min(height > 0 ? height - 1 : 0, latest.number)) { state, _ in
             try? ValidatorSetContract.validators(forHeight: height, in: SlotReader {
                 state.storage(ValidatorSetContract.address, slot: $0)
             })

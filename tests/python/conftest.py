@@ -90,6 +90,8 @@ class NodeProcess:
         args = [self.binary, self.command, "--datadir", str(self.datadir), "--rpc-port", str(port), "--quiet"]
         if fresh:
             args.append("--fresh")
+        if self.command == "devnet":
+            args += ["--validators", "1"]  # these tests restart and kill one process: the single-node devnet
         args += self.extra_args
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)

@@ -224,11 +224,11 @@ def test_all_killed_at_once_then_resume(cluster, observer):
 
 
 def run_devnet_validators(kramaa_bin, directory, sig, transfer=True):
-    """Starts `kramaa devnet --validators 4`, waits until the 4 validators answer, optionally
+    """Starts plain `kramaa devnet` (4 validators by default), waits until the 4 validators answer, optionally
     sends a transfer, stops it with `sig`; returns (exit code, output, {child pid: start time})."""
     base = port_block(8)
     log = directory / "devnet.log"
-    args = [kramaa_bin, "devnet", "--validators", "4", "--datadir", str(directory / "net"), "--rpc-port", str(base),
+    args = [kramaa_bin, "devnet", "--datadir", str(directory / "net"), "--rpc-port", str(base),
             "--p2p-port", str(base + 4), "--accounts", "3", "--quiet"]
     with open(log, "wb") as out:
         devnet = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
