@@ -5,6 +5,7 @@ import PackageDescription
 //   KramaaCLI (the `kramaa` executable)
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
+//   KramaaGS1        – GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
 //   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
         .library(name: "KramaaNetwork", targets: ["KramaaNetwork"]),
         .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
+        .library(name: "KramaaGS1", targets: ["KramaaGS1"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,6 +56,11 @@ let package = Package(
         .target(
             name: "KramaaJSON",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // GS1 identifiers (pure): check digits, Application Identifiers, element strings, Digital Link
+        // URIs (parse, render, compression, the EPCIS hash normaliser) and EPC URIs.
+        .target(
+            name: "KramaaGS1"
         ),
         .target(
             name: "KramaaTrie",
@@ -251,6 +258,10 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "KramaaGS1Tests",
+            dependencies: ["KramaaGS1", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",

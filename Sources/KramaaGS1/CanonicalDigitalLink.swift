@@ -1,0 +1,59 @@
+/// The constrained canonical GS1 Digital Link used inside EPCIS event hash pre-hash strings
+/// (GS1 CBV 2.0 "EPCIS Event Hash ID", as the reference implementation RalphTro/epcis-event-hash-generator
+/// normalises identifiers).
+///
+/// Any EPC URI (pure identity, LGTIN class, pattern) or GS1 Digital Link URI becomes
+/// `https://id.gs1.org/<key>/<value>[/<qualifier>/<value>]` with
+/// - numeric AIs instead of short names, GTIN-8/12/13 padded to GTIN-14;
+/// - the query string, fragment, custom domain and path prefix dropped;
+/// - only the finest identification level: for GTIN and ITIP the CPV (22) is dropped, and the lot (10)
+///   too when a serial (21) is present; other keys keep their qualifier (254, 8011, 8019);
+/// - values percent-encoded except letters, digits and `-` `.` `_` `~` `'` `;` `=`.
+///
+/// Like the reference, the normaliser checks syntax (AI formats, key-qualifier order) but not check
+/// digits, since identifiers are only rewritten, not judged.
+public enum CanonicalDigitalLink {
+    /// The stem of every normalised link.
+    public static let stem = DigitalLink.canonicalStem
+
+    private static let options: DigitalLink.ParseOptions = {
+        var options = DigitalLink.ParseOptions.digitalLinkJS
+        options.verifyCheckDigits = false
+        options.validateQuery = false
+        return options
+    }()
+
+    /// The normalised Digital Link of an EPC URI or GS1 Digital Link URI, or nil if `uri` is neither
+    /// (the EPCIS hash then keeps the string as it is).
+    public static func normalise(_ uri: String) -> String? {
+        if uri.hasPrefix("urn:epc:") {
+            return (try? EPCURI.parse(uri)).flatMap(normalise(epcURI:))
+        }
+        guard let link = try? DigitalLink.parse(uri, options: options) else { return nil }
+        return normalise(digitalLink: link)
+    }
+
+    /// The normalised Digital Link of an EPC URI; nil if its AIs do not form a valid Digital Link.
+    public static func normalise(epcURI: EPCURI) -> String? {
+        guard let values = try? epcURI.elementString(), let link = try? DigitalLink(elementString: values) else { return nil }
+        return normalise(digitalLink: link)
+    }
+
+    /// The normalised form of a parsed Digital Link.
+    public static func normalise(digitalLink link: DigitalLink) -> String {
+        var qualifiers = link.keyQualifiers
+        if ["01", "8006"].contains(link.primaryKey.ai) {
+            qualifiers.removeAll { $0.ai == "22" }
+            if qualifiers.contains(where: { $0.ai == "21" }) { qualifiers.removeAll { $0.ai == "10" } }
+        }
+        var out = stem
+        for value in [link.primaryKey] + qualifiers {
+            out += "/" + value.ai + "/" + URIPercentEncoding.escape(value.value, in: .path, keeping: keepsRaw)
+        }
+        return out
+    }
+
+    private static func keepsRaw(_ byte: UInt8) -> Bool {
+        URIPercentEncoding.isUnreserved(byte) || byte == UInt8(ascii: "'") || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "=")
+    }
+}

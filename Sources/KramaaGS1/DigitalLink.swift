@@ -1,0 +1,200 @@
+/// A GS1 Digital Link URI (GS1 Digital Link Standard 1.x): a primary key with its key qualifiers in the
+/// path and data attributes in the query string, under any stem (scheme, domain, optional path prefix).
+public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
+    /// The GS1 resolver stem used for canonical Digital Links.
+    public static let canonicalStem = "https://id.gs1.org"
+
+    /// Scheme, domain and any path prefix before the primary key.
+    public var stem: String
+    public var primaryKey: AIValue
+    /// Key qualifiers in path order, e.g. (22) CPV, (10) lot, (21) serial after a GTIN.
+    public var keyQualifiers: [AIValue]
+    /// AI data attributes from the query string, in the order given.
+    public var dataAttributes: [AIValue]
+    /// Non-AI query parameters (e.g. `linkType`), unescaped; nil value for a parameter without `=`.
+    public var otherParameters: [QueryParameter]
+    public var fragment: String?
+
+    /// A query parameter that is not an AI.
+    public struct QueryParameter: Hashable, Sendable {
+        public let name: String
+        public let value: String?
+    }
+
+    /// Parser options; the defaults are the strict reading of the standard (as the GS1 Syntax Engine).
+    public struct ParseOptions: Sendable, Equatable {
+        /// Accept GTIN-8, -12 and -13 in AI (01) and pad them to GTIN-14.
+        public var permitZeroSuppressedGTIN = false
+        /// Accept short names such as `gtin`, `lot`, `ser` in the path (deprecated in the standard).
+        public var permitConvenienceAlphas = false
+        /// Accept AIs missing from the GS1 table (as X..90).
+        public var permitUnknownAIs = false
+        /// Accept unknown AIs as query-string data attributes (needs `permitUnknownAIs`).
+        public var permitUnknownAIsAsDataAttributes = false
+        /// Ignore one `/` at the end of the path.
+        public var permitTrailingSlash = false
+        /// Verify check digits and GMN check characters.
+        public var verifyCheckDigits = true
+        /// Check query-string data attributes (values, duplicates, placement); false ignores the query string.
+        public var validateQuery = true
+
+        public init() {}
+
+        /// The GS1 Syntax Engine's default reading.
+        public static let strict = ParseOptions()
+
+        /// The profile of digital-link.js `isValid()`: short names, zero-suppressed GTINs, trailing slash.
+        public static let digitalLinkJS: ParseOptions = {
+            var options = ParseOptions()
+            options.permitZeroSuppressedGTIN = true
+            options.permitConvenienceAlphas = true
+            options.permitTrailingSlash = true
+            return options
+        }()
+    }
+
+    public init(stem: String = DigitalLink.canonicalStem, primaryKey: AIValue, keyQualifiers: [AIValue] = [],
+                dataAttributes: [AIValue] = [], otherParameters: [QueryParameter] = [], fragment: String? = nil) {
+        self.stem = stem
+        self.primaryKey = primaryKey
+        self.keyQualifiers = keyQualifiers
+        self.dataAttributes = dataAttributes
+        self.otherParameters = otherParameters
+        self.fragment = fragment
+    }
+
+    /// The AIs in Digital Link order: primary key, key qualifiers, data attributes.
+    public var elementString: GS1ElementString {
+        GS1ElementString([primaryKey] + keyQualifiers + dataAttributes)
+    }
+
+    /// The `linkType` query parameter, if any.
+    public var linkType: String? {
+        otherParameters.first { $0.name == "linkType" }?.value
+    }
+
+    /// Parses and validates a Digital Link URI.
+    public static func parse(_ uri: String, options: ParseOptions = .strict) throws(GS1Error) -> DigitalLink {
+        let syntax = try DigitalLinkSyntax.split(
+            uri, convenienceAlphas: options.permitConvenienceAlphas, permitUnknownAIs: options.permitUnknownAIs,
+            trailingSlash: options.permitTrailingSlash)
+        var path: [AIValue] = []
+        for pair in syntax.pathPairs {
+            guard !pair.value.isEmpty else { throw .emptyValue(ai: pair.ai.code) }
+            let value = try decode(pair.value, ai: pair.ai, in: .path, options: options)
+            try pair.ai.validate(value, verifyCheckDigits: options.verifyCheckDigits)
+            path.append(AIValue(pair.ai.code, value))
+        }
+        let key = syntax.pathPairs[0].ai
+        let qualifiers = path.dropFirst().map(\.ai)
+        guard key.acceptsKeyQualifiers(qualifiers) else {
+            throw .invalidKeyQualifierSequence(primaryKey: key.code, qualifiers: qualifiers)
+        }
+        var attributes: [AIValue] = []
+        var others: [QueryParameter] = []
+        for (name, written) in syntax.query {
+            guard let written, options.validateQuery else {
+                others.append(QueryParameter(name: name, value: written.flatMap { URIPercentEncoding.unescape($0, in: .query) }))
+                continue
+            }
+            guard name.isAllDigits else {
+                others.append(QueryParameter(name: name, value: URIPercentEncoding.unescape(written, in: .query)))
+                continue
+            }
+            let ai = try ApplicationIdentifier.resolve(name, permitUnknown: options.permitUnknownAIs)
+            guard !written.isEmpty else { throw .emptyValue(ai: name) }
+            let value = try decode(written, ai: ai, in: .query, options: options)
+            try ai.validate(value, verifyCheckDigits: options.verifyCheckDigits)
+            if path.contains(where: { $0.ai == name }) || attributes.contains(where: { $0.ai == name }) {
+                throw .duplicateAI(name)
+            }
+            guard ai.isDataAttribute || (ai.isUnknown && options.permitUnknownAIsAsDataAttributes) else {
+                throw .notADataAttribute(name)
+            }
+            for position in 1...(qualifiers.count + 1) {
+                var trial = qualifiers
+                trial.insert(name, at: position - 1)
+                if key.acceptsKeyQualifiers(trial) { throw .attributeBelongsInPath(name) }
+            }
+            attributes.append(AIValue(name, value))
+        }
+        let link = DigitalLink(stem: syntax.stem, primaryKey: path[0], keyQualifiers: Array(path.dropFirst()),
+                               dataAttributes: attributes, otherParameters: others, fragment: syntax.fragment)
+        try link.elementString.checkAssociations()
+        return link
+    }
+
+    /// Whether `uri` is a valid Digital Link under `options`.
+    public static func isValid(_ uri: String, options: ParseOptions = .strict) -> Bool {
+        (try? parse(uri, options: options)) != nil
+    }
+
+    private static func decode(_ written: String, ai: ApplicationIdentifier, in component: URIPercentEncoding.Component,
+                               options: ParseOptions) throws(GS1Error) -> String {
+        guard var value = URIPercentEncoding.unescape(written, in: component) else {
+            throw .invalidValue(ai: ai.code, value: written, reason: "its percent-encoding decodes to bytes that are not GS1 characters")
+        }
+        if options.permitZeroSuppressedGTIN, ai.code == "01", [8, 12, 13].contains(value.utf8.count), value.isAllDigits {
+            value = String(repeating: "0", count: 14 - value.utf8.count) + value
+        }
+        return value
+    }
+
+    /// Builds a Digital Link from AI data as the GS1 Syntax Engine does: the first primary key AI is the key,
+    /// the longest valid run of its key qualifiers goes in the path, other AIs become data attributes
+    /// (predefined-length AIs first, then the others, each in the order given; repeats dropped).
+    public init(elementString: GS1ElementString, stem: String = DigitalLink.canonicalStem,
+                permitUnknownAIs: Bool = false, permitUnknownAIsAsDataAttributes: Bool = false) throws(GS1Error) {
+        try elementString.validate(permitUnknownAIs: permitUnknownAIs)
+        let values = elementString.values
+        guard let key = values.first(where: { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }),
+              let keyAI = ApplicationIdentifier.lookup(key.ai), let alternatives = keyAI.keyQualifierSequences else {
+            throw .missingPrimaryKey
+        }
+        let present = Set(values.map(\.ai))
+        var best: [String] = []
+        for alternative in alternatives {
+            let candidate = alternative.filter(present.contains)
+            if candidate.count > best.count || (candidate.count == best.count && !candidate.isEmpty
+                && candidate.joined(separator: " ") < best.joined(separator: " ")) {
+                best = candidate
+            }
+        }
+        let pathAIs = Set([key.ai] + best)
+        var attributes: [AIValue] = []
+        for fixedFirst in [true, false] {
+            for value in values where !pathAIs.contains(value.ai) && !attributes.contains(where: { $0.ai == value.ai }) {
+                let ai = try ApplicationIdentifier.resolve(value.ai, permitUnknown: permitUnknownAIs)
+                guard ai.requiresFNC1 != fixedFirst else { continue }
+                guard ai.isDataAttribute || (ai.isUnknown && permitUnknownAIsAsDataAttributes) else {
+                    throw .notADataAttribute(value.ai)
+                }
+                attributes.append(value)
+            }
+        }
+        let qualifiers = best.compactMap { code in values.first { $0.ai == code } }
+        var trimmed = stem
+        if trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.init(stem: trimmed, primaryKey: key, keyQualifiers: qualifiers, dataAttributes: attributes)
+    }
+
+    /// The URI with every AI value percent-encoded except unreserved characters (the GS1 canonical escaping),
+    /// under `stem` (default: this link's own stem). Non-AI parameters and the fragment are kept.
+    public func uri(stem: String? = nil) -> String {
+        var out = stem.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? self.stem
+        for value in [primaryKey] + keyQualifiers {
+            out += "/" + value.ai + "/" + URIPercentEncoding.escape(value.value, in: .path)
+        }
+        var query = dataAttributes.map { $0.ai + "=" + URIPercentEncoding.escape($0.value, in: .query) }
+        query += otherParameters.map { parameter in
+            URIPercentEncoding.escape(parameter.name, in: .query)
+                + (parameter.value.map { "=" + URIPercentEncoding.escape($0, in: .query) } ?? "")
+        }
+        if !query.isEmpty { out += "?" + query.joined(separator: "&") }
+        if let fragment { out += "#" + fragment }
+        return out
+    }
+
+    /// The URI under its own stem.
+    public var description: String { uri() }
+}
