@@ -120,17 +120,17 @@ public enum RPCHex {
         }
     }
 
-    // MARK: Internals shared with the JSON code
+    // MARK: Single digits
 
     /// The lowercase hex digit for a value 0...15.
     @inline(__always)
-    static func digit(_ value: UInt8) -> UInt8 {
+    public static func digit(_ value: UInt8) -> UInt8 {
         value < 10 ? 0x30 + value : 0x57 + value
     }
 
     /// The value of a hex digit (either case), or `nil`.
     @inline(__always)
-    static func digitValue(_ byte: UInt8) -> UInt8? {
+    public static func digitValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case 0x30...0x39: byte - 0x30
         case 0x61...0x66: byte - 0x57

@@ -12,6 +12,8 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         case idle
         /// Reading a JSON-RPC body (kept in `body`).
         case receiving(HTTPRequestHead)
+        /// Reading the body of a request for another endpoint (REST, pages).
+        case receivingForEndpoint(HTTPRequestHead, any HTTPEndpoint)
         /// Already answered (an error, a preflight, a health check); the rest of the request
         /// is read and dropped, up to `budget` bytes, then the connection closes if `close`.
         case discarding(budget: Int, close: Bool)
@@ -39,7 +41,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
             begin(context: context, head: head)
         case .body(var chunk):
             switch state {
-            case .receiving(let head):
+            case .receiving(let head), .receivingForEndpoint(let head, _):
                 let limit = core.configuration.maxBodyBytes
                 if body.readableBytes + chunk.readableBytes > limit {
                     body = ByteBuffer()
@@ -64,6 +66,11 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let request = body
                 body = ByteBuffer()
                 dispatch(context: context, head: head, body: request)
+            case .receivingForEndpoint(let head, let endpoint):
+                state = .calling
+                let request = body
+                body = ByteBuffer()
+                serve(context: context, head: head, endpoint: endpoint, body: request)
             case .discarding(_, let close):
                 state = .idle
                 if close { closeAfterWrites(context: context) }
@@ -95,6 +102,9 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func begin(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let configuration = core.configuration
+        if !core.pathMatches(head.uri), let endpoint = core.routes.endpoint(for: HTTPRequest.split(uri: head.uri).path) {
+            return beginForEndpoint(context: context, head: head, endpoint: endpoint)
+        }
         guard core.pathMatches(head.uri) else {
             return reject(context: context, head: head, status: .notFound, error: .invalidRequest("not found"))
         }
@@ -130,6 +140,53 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         default:
             reject(context: context, head: head, status: .methodNotAllowed, headers: ["allow": "POST, GET, OPTIONS"],
                    error: .invalidRequest("method not allowed"))
+        }
+    }
+
+    /// A request for another endpoint: any method; the body is read (within the limit) and the
+    /// endpoint answers. Preflights are answered here, as for JSON-RPC.
+    private func beginForEndpoint(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: any HTTPEndpoint) {
+        guard core.originAllowed(head.headers.first(name: "origin")) else {
+            return reject(context: context, head: head, status: .forbidden, error: .invalidRequest("origin not allowed"))
+        }
+        if head.method == .OPTIONS && head.headers.contains(name: "access-control-request-method") {
+            var headers = HTTPHeaders()
+            headers.add(name: "access-control-allow-methods", value: "GET, POST, PUT, DELETE, OPTIONS")
+            headers.add(name: "access-control-allow-headers", value: head.headers.first(name: "access-control-request-headers") ?? "content-type")
+            headers.add(name: "access-control-max-age", value: "600")
+            return answerWithoutBody(context: context, head: head, status: .noContent, headers: headers, body: nil)
+        }
+        let length = head.headers.first(name: "content-length").flatMap { Int($0) }
+        if let length, length > core.configuration.maxBodyBytes {
+            return reject(context: context, head: head, status: .payloadTooLarge, close: true,
+                          error: .invalidRequest("content length too large (\(length)>\(core.configuration.maxBodyBytes))"))
+        }
+        body = context.channel.allocator.buffer(capacity: min(length ?? 0, core.configuration.maxBodyBytes))
+        state = .receivingForEndpoint(head, endpoint)
+    }
+
+    private func serve(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: any HTTPEndpoint, body: ByteBuffer) {
+        let (path, query) = HTTPRequest.split(uri: head.uri)
+        let request = HTTPRequest(method: head.method.rawValue, path: path, query: query,
+                                  headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                  body: Array(body.readableBytesView))
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        call = Task {
+            let response = await endpoint.respond(to: request)
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.call = nil
+                guard case .calling = handler.state else { return }
+                handler.state = .idle
+                var headers = HTTPHeaders()
+                var contentType: String?
+                for (name, value) in response.headers {
+                    if name.lowercased() == "content-type" { contentType = value } else { headers.add(name: name, value: value) }
+                }
+                handler.write(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status), headers: headers,
+                              body: head.method == .HEAD ? [] : response.body, contentType: contentType, close: false)
+            }
         }
     }
 

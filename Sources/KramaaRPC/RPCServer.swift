@@ -85,11 +85,12 @@ public final class RPCServer: Sendable {
     }
 
     /// Binds and starts serving `handler`. Returns once the socket is listening.
-    public static func start(handler: some RPCHandler, configuration: Configuration = Configuration(),
+    /// `routes` serve other paths of the same port over plain HTTP (REST interfaces, pages).
+    public static func start(handler: some RPCHandler, routes: HTTPRoutes = HTTPRoutes(), configuration: Configuration = Configuration(),
                              logger: Logger = Logger(label: "kramaa.rpc")) async throws(RPCServerError) -> RPCServer {
         try configuration.validate()
         let core = ServerCore(dispatcher: RPCDispatcher(handler: handler, limits: configuration.limits),
-                              configuration: configuration, logger: logger)
+                              configuration: configuration, routes: routes, logger: logger)
         let connections = ConnectionTracker()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let bootstrap = ServerBootstrap(group: group)
@@ -174,6 +175,7 @@ extension RPCServer.Configuration {
 struct ServerCore: Sendable {
     let dispatcher: RPCDispatcher
     let configuration: RPCServer.Configuration
+    let routes: HTTPRoutes
     let logger: Logger
 
     /// Whether a request carrying this `Origin` header (or none) may be served.

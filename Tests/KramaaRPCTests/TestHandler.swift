@@ -120,12 +120,13 @@ func testRouter(probe: Probe = Probe()) -> RPCRouter {
 
 /// Starts a server on an ephemeral port with the test methods, runs `body`, and shuts it down.
 @discardableResult
-func withServer<T: Sendable>(probe: Probe = Probe(), configure: (inout RPCServer.Configuration) -> Void = { _ in },
+func withServer<T: Sendable>(probe: Probe = Probe(), routes: HTTPRoutes = HTTPRoutes(),
+                             configure: (inout RPCServer.Configuration) -> Void = { _ in },
                              _ body: (RPCServer) async throws -> T) async throws -> T {
     var configuration = RPCServer.Configuration(host: "127.0.0.1", port: 0)
     configuration.threads = 1
     configure(&configuration)
-    let server = try await RPCServer.start(handler: testRouter(probe: probe), configuration: configuration)
+    let server = try await RPCServer.start(handler: testRouter(probe: probe), routes: routes, configuration: configuration)
     do {
         let result = try await body(server)
         await server.shutdown(gracePeriod: .seconds(2))

@@ -1,0 +1,109 @@
+/// A plain HTTP request for an endpoint served next to JSON-RPC on the same port (REST APIs,
+/// pages): the node serves JSON-RPC at `/` and its other interfaces under their own paths.
+public struct HTTPRequest: Sendable {
+    /// `GET`, `POST`, `PUT`, `DELETE`, ...
+    public var method: String
+    /// The path, percent-decoded per segment is left to the endpoint (as received).
+    public var path: String
+    /// The query items in order (names and values percent-decoded; `+` is a space).
+    public var query: [(name: String, value: String)]
+    /// Header names in lower case.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [(name: String, value: String)] = [],
+                headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header of that (lower-case) name.
+    public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+
+    /// The first query item of that name.
+    public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
+
+    /// Splits `/path?query` into the path and decoded query items.
+    public static func split(uri: String) -> (path: String, query: [(name: String, value: String)]) {
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = String(parts.first ?? "")
+        guard parts.count > 1 else { return (path, []) }
+        let items = parts[1].split(separator: "&").map { item -> (name: String, value: String) in
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (formDecode(pair[0]), pair.count > 1 ? formDecode(pair[1]) : "")
+        }
+        return (path, items)
+    }
+
+    /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; malformed
+    /// escapes are kept as written.
+    public static func formDecode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = Array(text.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                      let high = RPCHex.digitValue(iterator[iterator.startIndex]),
+                      let low = RPCHex.digitValue(iterator[iterator.startIndex + 1]) {
+                bytes.append(high << 4 | low)
+                iterator.removeFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// An HTTP response from an endpoint.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON answer.
+    public static func json(_ value: JSON, status: Int = 200, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("content-type", "application/json")] + headers, body: value.serialized())
+    }
+
+    /// A body of the given media type.
+    public static func text(_ text: String, contentType: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("content-type", contentType)], body: Array(text.utf8))
+    }
+}
+
+/// Serves the requests whose path starts with one of its prefixes.
+public protocol HTTPEndpoint: Sendable {
+    func respond(to request: HTTPRequest) async -> HTTPResponse
+}
+
+/// HTTP endpoints by path prefix (`/api/v1`, `/epcis`, `/verify`): the longest matching
+/// prefix wins; a prefix matches the path itself or the path followed by `/`.
+public struct HTTPRoutes: Sendable {
+    public var prefixes: [(prefix: String, endpoint: any HTTPEndpoint)] = []
+
+    public init() {}
+
+    public mutating func mount(_ prefix: String, _ endpoint: any HTTPEndpoint) {
+        prefixes.append((prefix, endpoint))
+        prefixes.sort { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// The endpoint serving `path`, if any.
+    public func endpoint(for path: String) -> (any HTTPEndpoint)? {
+        prefixes.first { path == $0.prefix || path.hasPrefix($0.prefix + "/") }?.endpoint
+    }
+
+    public var isEmpty: Bool { prefixes.isEmpty }
+}
