@@ -7,6 +7,7 @@ import PackageDescription
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
+//   KramaaNFC        – NTAG 424 DNA SUN verification (AN12196 AES, AN12304 LRP), tap classification
 //   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
 //   CSecp256k1       – the system libsecp256k1 (with its recovery module)
 let package = Package(
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
         .library(name: "KramaaNetwork", targets: ["KramaaNetwork"]),
         .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
+        .library(name: "KramaaNFC", targets: ["KramaaNFC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,6 +60,16 @@ let package = Package(
         .target(
             name: "KramaaTrie",
             dependencies: ["KramaaPrimitives"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // Layer 1, pure: NFC tag authentication (NXP NTAG 424 DNA Secure Dynamic Messaging).
+        .target(
+            name: "KramaaNFC",
+            dependencies: [
+                "KramaaPrimitives",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -250,6 +262,10 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "KramaaNFCTests",
+            dependencies: ["KramaaNFC", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",
