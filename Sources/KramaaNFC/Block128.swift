@@ -23,13 +23,17 @@ extension SIMD16 where Scalar == UInt8 {
     /// The block as one big-endian 128-bit number shifted left by one bit, reduced by the
     /// CMAC polynomial (x^128 + x^7 + x^2 + x + 1): the `dbl` of RFC 4493's subkey generation.
     var doubled: Block128 {
-        var out = Block128(repeating: 0)
-        var carry: UInt8 = 0
-        for i in stride(from: 15, through: 0, by: -1) {
-            out[i] = self[i] << 1 | carry
-            carry = self[i] >> 7
+        var (high, low) = Swift.withUnsafeBytes(of: self) {
+            (UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         }
-        if carry != 0 { out[15] ^= 0x87 }
+        let carry = high >> 63
+        high = high << 1 | low >> 63
+        low = low << 1 ^ (0x87 & (0 &- carry))
+        var out = Block128(repeating: 0)
+        Swift.withUnsafeMutableBytes(of: &out) {
+            $0.storeBytes(of: high.bigEndian, as: UInt64.self)
+            $0.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
         return out
     }
 }
@@ -59,7 +63,7 @@ enum AESBlock {
 
     private static func permute(_ block: inout Block128, key: SymmetricKey, forward: Bool) {
         withUnsafeMutableBytes(of: &block) { raw in
-            var buffer = raw.bindMemory(to: UInt8.self)
+            var buffer = PermutationBuffer(base: raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self))
             do {
                 if forward {
                     try AES.permute(&buffer, key: key)
@@ -92,10 +96,23 @@ enum AESBlock {
     }
 }
 
-/// Compares two byte buffers in time that does not depend on where they differ.
-func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
-    guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for (x, y) in zip(a, b) { difference |= x ^ y }
-    return difference == 0
+/// The 16 bytes of a block (on the caller's stack) as handed to swift-crypto's generic,
+/// unspecialised permutation: a non-generic collection whose contiguous-storage hook calls
+/// no generic code. With an `UnsafeMutableBufferPointer` the call spent more time in runtime
+/// metadata look-ups than in AES.
+struct PermutationBuffer: MutableCollection, RandomAccessCollection {
+    let base: UnsafeMutablePointer<UInt8>
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { 16 }
+
+    subscript(position: Int) -> UInt8 {
+        get { base[position] }
+        nonmutating set { base[position] = newValue }
+    }
+
+    func withContiguousMutableStorageIfAvailable<R>(_ body: (inout UnsafeMutableBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+        var buffer = UnsafeMutableBufferPointer(start: base, count: 16)
+        return try body(&buffer)
+    }
 }

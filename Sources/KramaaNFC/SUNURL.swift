@@ -36,70 +36,105 @@ public struct SUNURL: Sendable {
     public let encFileData: Field?
     public let cmac: Field
 
-    private static let piccNames: Set<String> = ["picc_data", "e", "p"]
-    private static let macNames: Set<String> = ["cmac", "c"]
-
     /// Splits `url` into its SDM fields; throws when no MAC or no PICC data/UID/counter is found.
     public init(_ url: String) throws(SUNError) {
+        var url = url
+        url.makeContiguousUTF8()
         self.url = url
-        var fields: [String: Field] = [:]
-        let utf8 = url.utf8
-        let queryStart = utf8.firstIndex(of: UInt8(ascii: "?")).map { utf8.index(after: $0) }
-        let end = utf8.firstIndex(of: UInt8(ascii: "#")) ?? utf8.endIndex
-        if let queryStart, queryStart <= end {
-            for pair in url[queryStart..<end].split(separator: "&", omittingEmptySubsequences: true) {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = parts[0].lowercased()
-                let value = parts.count > 1 ? parts[1] : pair[pair.endIndex...]
-                let key: String
-                switch name {
-                case _ where Self.piccNames.contains(name): key = "picc"
-                case _ where Self.macNames.contains(name): key = "cmac"
-                case "enc", "uid", "ctr", "m": key = name
-                default: continue
+        let bytes = Array(url.utf8)
+        var fields = Fields()
+        let end = bytes.firstIndex(of: UInt8(ascii: "#")) ?? bytes.count
+        if let question = bytes.firstIndex(of: UInt8(ascii: "?")), question < end {
+            var position = question + 1
+            while position < end {
+                let pairEnd = bytes[position..<end].firstIndex(of: UInt8(ascii: "&")) ?? end
+                let equals = bytes[position..<pairEnd].firstIndex(of: UInt8(ascii: "="))
+                let valueStart = equals.map { $0 + 1 } ?? pairEnd
+                if let slot = Fields.Slot(name: bytes[position..<(equals ?? pairEnd)]) {
+                    guard fields[slot] == nil else {
+                        let name = String(decoding: bytes[position..<(equals ?? pairEnd)], as: UTF8.self)
+                        throw .malformedURL("parameter '\(name)' (or an alias of it) appears twice")
+                    }
+                    fields[slot] = valueStart..<pairEnd
                 }
-                guard fields[key] == nil else { throw .malformedURL("parameter '\(name)' (or an alias of it) appears twice") }
-                fields[key] = Field(value: value, offset: utf8.distance(from: utf8.startIndex, to: value.startIndex))
+                position = pairEnd + 1
             }
         }
-        if let compact = fields["m"] ?? (fields.isEmpty ? Self.lastSegment(of: url, before: end) : nil) {
-            try Self.splitCompact(compact, into: &fields)
+        if let compact = fields[.compact] ?? (fields.isEmpty ? Self.lastSegment(of: bytes, before: end) : nil) {
+            try Self.splitCompact(bytes, compact, into: &fields)
         }
-        guard let cmac = fields["cmac"] else { throw .malformedURL("no MAC parameter (cmac or c) in '\(url)'") }
-        guard fields["picc"] != nil || fields["uid"] != nil || fields["ctr"] != nil else {
+        func field(_ slot: Fields.Slot) -> Field? {
+            fields[slot].map { range in
+                let utf8 = url.utf8
+                let lower = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
+                return Field(value: url[lower..<utf8.index(lower, offsetBy: range.count)], offset: range.lowerBound)
+            }
+        }
+        guard let cmac = field(.cmac) else { throw .malformedURL("no MAC parameter (cmac or c) in '\(url)'") }
+        guard fields[.picc] != nil || fields[.uid] != nil || fields[.counter] != nil else {
             throw .malformedURL("no PICC data (picc_data, e or p) and no plain uid/ctr in '\(url)'")
         }
         self.cmac = cmac
-        piccData = fields["picc"]
-        uid = fields["uid"]
-        readCounter = fields["ctr"]
-        encFileData = fields["enc"]
+        piccData = field(.picc)
+        uid = field(.uid)
+        readCounter = field(.counter)
+        encFileData = field(.enc)
     }
 
-    /// The text after the last `/` that follows `://`, as a field.
-    private static func lastSegment(of url: String, before end: String.Index) -> Field? {
-        let utf8 = url.utf8
-        let scheme = url.firstRange(of: "://")
-        let searchStart = scheme?.upperBound ?? url.startIndex
-        let path = url[searchStart..<end]
-        let start = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let segment = url[start..<end]
-        guard !segment.isEmpty else { return nil }
-        return Field(value: segment, offset: utf8.distance(from: utf8.startIndex, to: start))
+    /// The byte ranges of the recognised fields while parsing.
+    private struct Fields {
+        enum Slot: Int, CaseIterable {
+            case picc, enc, cmac, uid, counter, compact
+
+            /// The slot of a parameter name (ASCII, case-insensitive), nil for other parameters.
+            init?(name: ArraySlice<UInt8>) {
+                func `is`(_ candidate: StaticString) -> Bool {
+                    guard candidate.utf8CodeUnitCount == name.count else { return false }
+                    return zip(name, UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+                        .allSatisfy { (0x41...0x5A ~= $0 ? $0 | 0x20 : $0) == $1 }
+                }
+                if `is`("picc_data") || `is`("e") || `is`("p") { self = .picc }
+                else if `is`("cmac") || `is`("c") { self = .cmac }
+                else if `is`("enc") { self = .enc }
+                else if `is`("uid") { self = .uid }
+                else if `is`("ctr") { self = .counter }
+                else if `is`("m") { self = .compact }
+                else { return nil }
+            }
+        }
+
+        private var ranges: [Range<Int>?] = Array(repeating: nil, count: Slot.allCases.count)
+
+        subscript(slot: Slot) -> Range<Int>? {
+            get { ranges[slot.rawValue] }
+            set { ranges[slot.rawValue] = newValue }
+        }
+
+        var isEmpty: Bool { ranges.allSatisfy { $0 == nil } }
+    }
+
+    /// The text after the last `/` that follows `://`.
+    private static func lastSegment(of bytes: [UInt8], before end: Int) -> Range<Int>? {
+        let slash = UInt8(ascii: "/")
+        var start = 0
+        if let scheme = (0..<max(0, end - 2)).first(where: { bytes[$0] == UInt8(ascii: ":") && bytes[$0 + 1] == slash && bytes[$0 + 2] == slash }) {
+            start = scheme + 3
+        }
+        if let last = bytes[start..<end].lastIndex(of: slash) { start = last + 1 }
+        return start < end ? start..<end : nil
     }
 
     /// `PICC x MAC` or `PICC x ENC x MAC`.
-    private static func splitCompact(_ field: Field, into fields: inout [String: Field]) throws(SUNError) {
-        let parts = field.value.split(separator: "x", omittingEmptySubsequences: false)
-        guard parts.count == 2 || parts.count == 3 else {
-            throw .malformedURL("compact SUN data must be PICCxMAC or PICCxENCxMAC, got \(parts.count) segment(s)")
+    private static func splitCompact(_ bytes: [UInt8], _ range: Range<Int>, into fields: inout Fields) throws(SUNError) {
+        let separators = range.filter { bytes[$0] == UInt8(ascii: "x") }
+        guard separators.count == 1 || separators.count == 2 else {
+            throw .malformedURL("compact SUN data must be PICCxMAC or PICCxENCxMAC, got \(separators.count + 1) segment(s)")
         }
-        func make(_ part: Substring) -> Field {
-            Field(value: part, offset: field.offset + field.value.utf8.distance(from: field.value.startIndex, to: part.startIndex))
-        }
-        for (key, part) in zip(parts.count == 2 ? ["picc", "cmac"] : ["picc", "enc", "cmac"], parts) {
-            guard fields[key] == nil else { throw .malformedURL("the compact form repeats a field given as a parameter") }
-            fields[key] = make(part)
+        let bounds = [range.lowerBound - 1] + separators + [range.upperBound]
+        let slots: [Fields.Slot] = separators.count == 1 ? [.picc, .cmac] : [.picc, .enc, .cmac]
+        for (i, slot) in slots.enumerated() {
+            guard fields[slot] == nil else { throw .malformedURL("the compact form repeats a field given as a parameter") }
+            fields[slot] = (bounds[i] + 1)..<bounds[i + 1]
         }
     }
 
@@ -119,7 +154,7 @@ public struct SUNURL: Sendable {
             guard let encFileData else { return [] }
             from = encFileData.offset
         case .afterScheme:
-            guard let scheme = url.firstRange(of: "://") else { throw .malformedURL("no '://' in '\(url)'") }
+            guard let scheme = url.utf8.firstRange(of: "://".utf8) else { throw .malformedURL("no '://' in '\(url)'") }
             from = url.utf8.distance(from: url.utf8.startIndex, to: scheme.upperBound)
         case .offset(let offset):
             from = offset
@@ -127,7 +162,9 @@ public struct SUNURL: Sendable {
         guard from >= 0, from <= cmac.offset else {
             throw .malformedURL("the MAC input would start at offset \(from), after the MAC at \(cmac.offset)")
         }
-        return Array(url.utf8.dropFirst(from).prefix(cmac.offset - from))
+        let utf8 = url.utf8
+        let lower = utf8.index(utf8.startIndex, offsetBy: from)
+        return Array(utf8[lower..<utf8.index(lower, offsetBy: cmac.offset - from)])
     }
 
     /// The SUN message of this URL, with the MAC input taken from `macInputStart`.

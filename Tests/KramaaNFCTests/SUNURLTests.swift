@@ -7,7 +7,7 @@ import KramaaNFC
     @Test func aliasesOfTheParametersAreRecognised() throws {
         let picc = "EF963FF7828658A599F3041510671E88", mac = "94EED9EE65337086"
         for url in ["https://ntag.nxp.com/424?e=\(picc)&c=\(mac)", "https://x.example/?p=\(picc)&c=\(mac)",
-                    "https://x.example/t?picc_data=\(picc)&cmac=\(mac)&other=1#frag", "https://x.example/?m=\(picc)x\(mac)"] {
+                    "https://x.example/t?picc_data=\(picc)&cmac=\(mac)&other=1#frag", "https://x.example/?m=\(picc)x\(mac)", "https://x.example/?PICC_DATA=\(picc)&CMAC=\(mac)"] {
             let parsed = try SUNURL(url)
             #expect(parsed.piccData?.value == picc[...], "\(url)")
             #expect(parsed.cmac.value == mac[...], "\(url)")
