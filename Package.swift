@@ -8,6 +8,7 @@ import PackageDescription
 //   KramaaGS1        – GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
+//   KramaaNFC        – NTAG 424 DNA SUN verification (AN12196 AES, AN12304 LRP), tap classification
 //   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
 //   CSecp256k1       – the system libsecp256k1 (with its recovery module)
 let package = Package(
@@ -27,6 +28,7 @@ let package = Package(
         .library(name: "KramaaNetwork", targets: ["KramaaNetwork"]),
         .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
         .library(name: "KramaaGS1", targets: ["KramaaGS1"]),
+        .library(name: "KramaaNFC", targets: ["KramaaNFC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +67,16 @@ let package = Package(
         .target(
             name: "KramaaTrie",
             dependencies: ["KramaaPrimitives"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // Layer 1, pure: NFC tag authentication (NXP NTAG 424 DNA Secure Dynamic Messaging).
+        .target(
+            name: "KramaaNFC",
+            dependencies: [
+                "KramaaPrimitives",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -262,6 +274,10 @@ let package = Package(
         .testTarget(
             name: "KramaaGS1Tests",
             dependencies: ["KramaaGS1", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaNFCTests",
+            dependencies: ["KramaaNFC", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",
