@@ -6,6 +6,7 @@ import PackageDescription
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 //   KramaaGS1        – GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
+//   KramaaPlatform   – the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
 //   KramaaNFC        – NTAG 424 DNA SUN verification (AN12196 AES, AN12304 LRP), tap classification
@@ -29,6 +30,7 @@ let package = Package(
         .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
         .library(name: "KramaaGS1", targets: ["KramaaGS1"]),
         .library(name: "KramaaNFC", targets: ["KramaaNFC"]),
+        .library(name: "KramaaPlatform", targets: ["KramaaPlatform"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -90,6 +92,10 @@ let package = Package(
         .target(
             name: "KramaaChain",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaTrie", "KramaaState"]
+        ),
+        .target(
+            name: "KramaaPlatform",
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaGS1"]
         ),
         .executableTarget(
             name: "KramaaCLI",
@@ -270,6 +276,10 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "KramaaPlatformTests",
+            dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1"]
         ),
         .testTarget(
             name: "KramaaGS1Tests",

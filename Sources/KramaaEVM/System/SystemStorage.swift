@@ -102,3 +102,16 @@ public struct SlotReader: StorageReader {
     public init(_ read: @escaping (UInt256) -> UInt256) { self.read = read }
     public func load(_ slot: UInt256) throws(SystemCallError) -> UInt256 { read(slot) }
 }
+
+/// Another contract's storage read through a call (metered like SLOAD): how system contracts
+/// consult each other (the asset registry checking roles in the organisation registry).
+public struct ForeignStorage: StorageReader {
+    let call: SystemCall
+    let account: Address
+    public func load(_ slot: UInt256) throws(SystemCallError) -> UInt256 { try call.load(slot, of: account) }
+}
+
+extension SystemCall {
+    /// `account`'s storage, read through this call.
+    public func reading(_ account: Address) -> ForeignStorage { ForeignStorage(call: self, account: account) }
+}
