@@ -126,7 +126,7 @@ let package = Package(
         ),
         .target(
             name: "KramaaNode",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage"],
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaPlatform"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // Shared by the tools that run EVM fixtures: state-test JSON (pre, env), message cases
@@ -186,7 +186,7 @@ let package = Package(
         ),
         .target(
             name: "KramaaTestSupport",
-            dependencies: ["KramaaPrimitives"],
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain"],
             path: "Tests/KramaaTestSupport"
         ),
         .testTarget(

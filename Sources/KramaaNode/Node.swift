@@ -1,6 +1,7 @@
 import Foundation
 import KramaaChain
 import KramaaEVM
+import KramaaPlatform
 import KramaaPrimitives
 import KramaaState
 import KramaaStorage
@@ -88,7 +89,7 @@ public final class Node: @unchecked Sendable {
     }
 
     /// The native contracts every node of a Kramaa chain runs (see docs/SYSTEM-CONTRACTS.md).
-    public static let systemContracts = SystemContracts.governance
+    public static let systemContracts = SystemContracts.governance.merging(.platform)
 
     public var chainId: UInt64 { genesis.config.chainId }
     public var config: ChainConfig { genesis.config }

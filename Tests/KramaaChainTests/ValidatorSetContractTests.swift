@@ -2,6 +2,7 @@ import KramaaChain
 import KramaaEVM
 import KramaaPrimitives
 import KramaaState
+import KramaaTestSupport
 import Testing
 
 /// The validator set contract, driven by signed transactions in built blocks, as on a chain.
@@ -11,74 +12,30 @@ import Testing
     static let newcomer = Address(word: UInt256(0xabcdef))
 
     /// A chain whose 4 validators are the fixture keys, with the governance contracts installed.
-    final class Chain {
-        let executor = BlockExecutor(config: Chain.config, systemContracts: .governance)
-        let state = InMemoryState()
-        var head: BlockHeader
-        var nonces = [UInt64](repeating: 0, count: F.keys.count)
+    static func Chain() -> ContractChain { ContractChain(contracts: .governance, validators: [0, 1, 2, 3]) }
 
-        static var config: ChainConfig {
-            var config = F.genesis().config
-            config.validators = F.addresses
-            return config
-        }
-
-        init() {
-            var genesis = F.genesis()
-            genesis.config = Chain.config
-            head = genesis.installing(.governance).makeBlock(into: state).header
-        }
-
-        /// Mines one block holding a call from each `(key, calldata)`; returns the outcomes.
-        @discardableResult
-        func mine(_ calls: [(key: Int, data: [UInt8])] = []) -> ExecutedBlock {
-            let txs = calls.map { call -> SignedTransaction in
-                let tx = F.transfer(from: call.key, nonce: nonces[call.key], to: contract, value: 0, gas: 500_000, data: call.data)
-                nonces[call.key] += 1
-                return SignedTransaction(tx, sender: F.addresses[call.key])
-            }
-            let built = executor.build(executor.childHeader(of: head, timestamp: head.timestamp + 1, coinbase: .zero),
-                                       candidates: txs, state: state)
-            _ = state.takeChanges()
-            head = built.block.header
-            return built
-        }
-
-        func validators(forHeight height: UInt64) throws -> [Address] {
-            try ValidatorSetContract.validators(forHeight: height, in: SlotReader { self.state.storage(contract, slot: $0) })
-        }
-
-        func proposal(_ id: UInt64) throws -> ValidatorSetContract.Proposal? {
-            try ValidatorSetContract.proposal(id, in: SlotReader { self.state.storage(contract, slot: $0) })
-        }
-    }
-
-    static func revertReason(_ output: [UInt8]) -> String? {
-        guard output.count >= 4, Array(output.prefix(4)) == ABI.selector("Error(string)") else { return nil }
-        var decoder = ABIDecoder(calldata: output)
-        return try? decoder.nextString()
-    }
+    static func revertReason(_ output: [UInt8]) -> String? { ContractChain.revertReason(output) }
 
     static let proposeAdd = ABI.call("proposeAddValidator(address)", [.address(newcomer)])
     static func approve(_ id: UInt64) -> [UInt8] { ABI.call("approve(uint256)", [.uint(UInt256(id))]) }
 
     @Test func genesisInstallsTheConfiguredValidators() throws {
-        let chain = Chain()
+        let chain = Self.Chain()
         #expect(try chain.validators(forHeight: 1) == F.addresses)
         #expect(chain.state.code(hash: try #require(chain.state.account(Self.contract)).codeHash) == SystemContracts.marker)
     }
 
     @Test func aChangeApprovedByMoreThanTwoThirdsTakesEffectTwoBlocksLater() throws {
-        let chain = Chain()
-        let proposed = chain.mine([(0, Self.proposeAdd)])  // block 1: proposer's own approval, 1 of 4
+        let chain = Self.Chain()
+        let proposed = chain.mine([(0, Self.contract, Self.proposeAdd)])  // block 1: proposer's own approval, 1 of 4
         #expect(proposed.receipts[0].success)
         var id = ABIDecoder(proposed.outcomes[0].output[...])
         #expect(try id.nextUInt64() == 1)
         #expect(proposed.receipts[0].logs.map(\.topics[0]) == [ValidatorSetContract.Event.proposed, ValidatorSetContract.Event.approved])
-        chain.mine([(1, Self.approve(1))])  // block 2: 2 of 4 is not more than two thirds
+        chain.mine([(1, Self.contract, Self.approve(1))])  // block 2: 2 of 4 is not more than two thirds
         #expect(try chain.proposal(1)?.status == .open)
         #expect(try chain.proposal(1)?.approvals == 2)
-        let approved = chain.mine([(2, Self.approve(1))])  // block 3: 3 of 4
+        let approved = chain.mine([(2, Self.contract, Self.approve(1))])  // block 3: 3 of 4
         #expect(approved.receipts[0].logs.map(\.topics[0]).last == ValidatorSetContract.Event.scheduled)
         #expect(try chain.proposal(1) == .init(validator: Self.newcomer, add: true, status: .executed, approvals: 3))
         // The set of height 4 is still the old one; from height 5 on the newcomer is in.
@@ -90,25 +47,25 @@ import Testing
     }
 
     @Test func removalNeedsFourOfFiveOnceTheSetHasGrown() throws {
-        let chain = Chain()
-        chain.mine([(0, Self.proposeAdd)])
-        chain.mine([(1, Self.approve(1)), (2, Self.approve(1))])  // executed at block 2, effective at 4
+        let chain = Self.Chain()
+        chain.mine([(0, Self.contract, Self.proposeAdd)])
+        chain.mine([(1, Self.contract, Self.approve(1)), (2, Self.contract, Self.approve(1))])  // executed at block 2, effective at 4
         chain.mine()
         chain.mine()
         // Remove validator 3: with 5 validators, 3 approvals are not enough (9 > 10 is false).
-        chain.mine([(0, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
-        chain.mine([(1, Self.approve(2)), (2, Self.approve(2))])
+        chain.mine([(0, Self.contract, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
+        chain.mine([(1, Self.contract, Self.approve(2)), (2, Self.contract, Self.approve(2))])
         #expect(try chain.proposal(2)?.status == .open)
-        chain.mine([(3, Self.approve(2))])  // the leaving validator's approval counts while it is in
+        chain.mine([(3, Self.contract, Self.approve(2))])  // the leaving validator's approval counts while it is in
         #expect(try chain.proposal(2)?.status == .executed)
         #expect(try chain.validators(forHeight: chain.head.number + 2) == [F.addresses[0], F.addresses[1], F.addresses[2], Self.newcomer])
     }
 
     @Test func refusalsRevertWithAReasonAndChangeNothing() throws {
-        let chain = Chain()
-        chain.mine([(0, Self.proposeAdd)])
-        chain.mine([(1, Self.approve(1)), (2, Self.approve(1))])  // proposal 1 executed
-        chain.mine([(0, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])  // proposal 2, open
+        let chain = Self.Chain()
+        chain.mine([(0, Self.contract, Self.proposeAdd)])
+        chain.mine([(1, Self.contract, Self.approve(1)), (2, Self.contract, Self.approve(1))])  // proposal 1 executed
+        chain.mine([(0, Self.contract, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])  // proposal 2, open
         let cases: [(key: Int, data: [UInt8], reason: String)] = [
             (3, Self.approve(1), "proposal 1 is no longer open"),
             (0, Self.approve(2), "\(F.addresses[0]) has already approved proposal 2"),
@@ -122,12 +79,12 @@ import Testing
             (1, ABI.selector("nothing()"), "unknown function of the validator set contract"),
         ]
         for c in cases {
-            let storage = chain.state.accounts[Self.contract]?.storage
-            let block = chain.mine([(c.key, c.data)])
+            let storage = chain.storage(Self.contract)
+            let block = chain.mine([(c.key, Self.contract, c.data)])
             #expect(!block.receipts[0].success, "\(c.reason)")
             #expect(Self.revertReason(block.outcomes[0].output) == c.reason)
             #expect(block.receipts[0].logs.isEmpty)
-            #expect(chain.state.accounts[Self.contract]?.storage == storage, "\(c.reason)")
+            #expect(chain.storage(Self.contract) == storage, "\(c.reason)")
         }
         #expect(try chain.proposal(1)?.approvals == 3)
         #expect(try chain.proposal(2)?.approvals == 1)
@@ -135,26 +92,26 @@ import Testing
     }
 
     @Test func onlyCurrentValidatorsMayProposeOrApprove() throws {
-        let chain = Chain()
+        let chain = Self.Chain()
         // Key 3 becomes the outsider: remove it first.
-        chain.mine([(0, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
-        chain.mine([(1, Self.approve(1)), (2, Self.approve(1))])
+        chain.mine([(0, Self.contract, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
+        chain.mine([(1, Self.contract, Self.approve(1)), (2, Self.contract, Self.approve(1))])
         chain.mine()
         chain.mine()
         #expect(try chain.validators(forHeight: chain.head.number + 1) == Array(F.addresses.prefix(3)))
-        let refused = chain.mine([(3, Self.proposeAdd)])
+        let refused = chain.mine([(3, Self.contract, Self.proposeAdd)])
         #expect(Self.revertReason(refused.outcomes[0].output) == "only a current validator may propose a validator change")
-        chain.mine([(0, Self.proposeAdd)])
-        let notCounted = chain.mine([(3, Self.approve(2))])
+        chain.mine([(0, Self.contract, Self.proposeAdd)])
+        let notCounted = chain.mine([(3, Self.contract, Self.approve(2))])
         #expect(Self.revertReason(notCounted.outcomes[0].output) == "only a current validator may approve a validator change")
-        chain.mine([(1, Self.approve(2))])
+        chain.mine([(1, Self.contract, Self.approve(2))])
         #expect(try chain.proposal(2)?.status == .open, "2 of 3 is exactly two thirds, not more")
-        chain.mine([(2, Self.approve(2))])
+        chain.mine([(2, Self.contract, Self.approve(2))])
         #expect(try chain.proposal(2)?.status == .executed)
     }
 
     @Test func readsWorkFromEVMCodeAndWritesAreRefusedInStaticCalls() throws {
-        let chain = Chain()
+        let chain = Self.Chain()
         let journal = JournaledState(backend: chain.state, codeCache: CodeCache())
         let evm = EVM(state: journal, block: chain.executor.context(chain.head),
                       transaction: TransactionContext(origin: F.addresses[0], gasPrice: .zero),
@@ -174,5 +131,15 @@ import Testing
                                        value: .zero, input: Self.proposeAdd, gas: 3_000))
         #expect(starved.status == .failure(.outOfGas))
         #expect(journal.logs.isEmpty)
+    }
+}
+
+extension ContractChain {
+    func validators(forHeight height: UInt64) throws -> [Address] {
+        try ValidatorSetContract.validators(forHeight: height, in: SlotReader { self.state.storage(ValidatorSetContract.address, slot: $0) })
+    }
+
+    func proposal(_ id: UInt64) throws -> ValidatorSetContract.Proposal? {
+        try ValidatorSetContract.proposal(id, in: SlotReader { self.state.storage(ValidatorSetContract.address, slot: $0) })
     }
 }

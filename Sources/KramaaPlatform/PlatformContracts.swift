@@ -1,0 +1,10 @@
+import KramaaEVM
+
+extension SystemContracts {
+    /// The platform's contracts: organisations, devices, assets.
+    public static let platform = SystemContracts([
+        OrganizationRegistry.address: OrganizationRegistry(),
+        DeviceRegistry.address: DeviceRegistry(),
+        AssetRegistry.address: AssetRegistry(),
+    ])
+}

@@ -1,0 +1,75 @@
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+import KramaaState
+
+/// A chain in memory for contract tests: funded keys, the given system contracts installed
+/// at genesis, and blocks built from calls signed by those keys, as a node would build them.
+public final class ContractChain {
+    public static let chainId: UInt64 = 1337
+    public let keys: [Secp256k1.PrivateKey]
+    public let executor: BlockExecutor
+    public let state = InMemoryState()
+    public private(set) var head: BlockHeader
+    private var nonces: [UInt64]
+
+    public var addresses: [Address] { keys.map { $0.publicKey.address } }
+
+    /// - Parameter validators: indices of `keys` that are the genesis validators.
+    public init(contracts: SystemContracts, keyCount: Int = 4, validators: [Int] = []) {
+        let keys = (1...keyCount).map { i in
+            try! Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0, count: 31) + [UInt8(i)])
+        }
+        self.keys = keys
+        var config = ChainConfig(chainId: Self.chainId)
+        config.validators = validators.map { keys[$0].publicKey.address }
+        var genesis = Genesis(config: config)
+        for key in keys { genesis.alloc[key.publicKey.address] = Genesis.Allocation(balance: UInt256(10_000_000_000_000_000_000 as UInt64)) }
+        executor = BlockExecutor(config: config, systemContracts: contracts)
+        head = genesis.installing(contracts).makeBlock(into: state).header
+        nonces = [UInt64](repeating: 0, count: keyCount)
+    }
+
+    /// Mines one block holding a call from each `(key, to, calldata)`; returns the block.
+    @discardableResult
+    public func mine(_ calls: [(key: Int, to: Address, data: [UInt8])] = []) -> ExecutedBlock {
+        let txs = calls.map { call -> SignedTransaction in
+            let tx = Transaction(type: .dynamicFee, chainId: Self.chainId, nonce: nonces[call.key], maxPriorityFeePerGas: UInt256(1),
+                                 maxFeePerGas: UInt256(10_000_000_000 as UInt64), gasLimit: 2_000_000, to: call.to, data: call.data)
+                .signed(with: keys[call.key])
+            nonces[call.key] += 1
+            return SignedTransaction(tx, sender: addresses[call.key])
+        }
+        let built = executor.build(executor.childHeader(of: head, timestamp: head.timestamp + 1, coinbase: .zero),
+                                   candidates: txs, state: state)
+        _ = state.takeChanges()
+        head = built.block.header
+        return built
+    }
+
+    /// One call in its own block; returns (success, output, logs).
+    @discardableResult
+    public func send(_ key: Int, _ to: Address, _ data: [UInt8]) -> (success: Bool, output: [UInt8], logs: [Log]) {
+        let block = mine([(key, to, data)])
+        return (block.receipts[0].success, block.outcomes[0].output, block.receipts[0].logs)
+    }
+
+    /// A read-only call against the head state (not mined).
+    public func read(_ to: Address, _ data: [UInt8], from: Address = .zero) -> ExecutionResult {
+        let journal = JournaledState(backend: state, codeCache: CodeCache())
+        let evm = EVM(state: journal, block: executor.context(head), transaction: TransactionContext(origin: from, gasPrice: .zero),
+                      precompiles: executor.precompiles, systemContracts: executor.systemContracts)
+        return evm.call(Message(kind: .staticCall, caller: from, recipient: to, codeAddress: to, value: .zero,
+                                input: data, gas: 10_000_000, isStatic: true))
+    }
+
+    /// A contract's storage slots now (to show that a refused call changed nothing).
+    public func storage(_ address: Address) -> [UInt256: UInt256] { state.accounts[address]?.storage ?? [:] }
+
+    /// The reason of a Solidity `Error(string)` revert, or nil.
+    public static func revertReason(_ output: [UInt8]) -> String? {
+        guard output.count >= 4, Array(output.prefix(4)) == ABI.selector("Error(string)") else { return nil }
+        var decoder = ABIDecoder(calldata: output)
+        return try? decoder.nextString()
+    }
+}
