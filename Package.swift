@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
+//   KramaaEPCIS      – GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 //   KramaaChain      – transactions, blocks, receipts
 //   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "KramaaRPC", targets: ["KramaaRPC"]),
         .library(name: "KramaaNetwork", targets: ["KramaaNetwork"]),
         .library(name: "KramaaConsensus", targets: ["KramaaConsensus"]),
+        .library(name: "KramaaEPCIS", targets: ["KramaaEPCIS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,6 +56,12 @@ let package = Package(
         .target(
             name: "KramaaJSON",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // GS1 EPCIS 2.0 (JSON/JSON-LD): a draft-07 JSON Schema validator, the event model with CBV
+        // values in one canonical form, the query language as a pure filter, capture job results.
+        .target(
+            name: "KramaaEPCIS",
+            dependencies: ["KramaaJSON", "KramaaPrimitives"]
         ),
         .target(
             name: "KramaaTrie",
@@ -250,6 +258,10 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "KramaaEPCISTests",
+            dependencies: ["KramaaEPCIS", "KramaaJSON", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",
