@@ -47,6 +47,8 @@ struct SchemaCompiler {
     /// Registers `documents` (the first is the main schema) and their `$id`s.
     init(documents: [JSON]) {
         self.documents = documents
+        // A main schema without `$id` is the resource that `#...` references name.
+        resources[""] = Location(document: 0, pointer: JSONPointer())
         for index in documents.indices {
             register(documents[index], at: Location(document: index, pointer: JSONPointer()), base: "")
         }
