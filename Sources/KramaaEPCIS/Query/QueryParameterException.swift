@@ -32,6 +32,11 @@ public struct QueryTooLargeException: Error, Sendable, Equatable, CustomStringCo
     public var limit: Int
     public var matching: Int
 
+    public init(limit: Int, matching: Int) {
+        self.limit = limit
+        self.matching = matching
+    }
+
     public static let problemType = "epcisException:QueryTooLargeException"
 
     public var description: String {
