@@ -113,9 +113,7 @@ public struct JSONSchemaValidator: Sendable {
 
         var valid = true
         func fail(_ keyword: String, _ message: @autoclosure () -> String) -> Bool {
-            valid = false
-            if collect { out.append(violation(node, keyword, path, message())) }
-            return collect
+            failed(node, keyword, path, message(), &out, collect, &valid)
         }
 
         if let types = node.types, !types.admits(value) {
@@ -195,11 +193,7 @@ public struct JSONSchemaValidator: Sendable {
 
     private func checkString(_ node: SchemaNode, _ text: String, _ path: JSONPointer,
                              _ out: inout [JSONSchemaViolation], collect: Bool, _ valid: inout Bool) -> Bool {
-        func fail(_ keyword: String, _ message: String) -> Bool {
-            valid = false
-            if collect { out.append(violation(node, keyword, path, message)) }
-            return collect
-        }
+        func fail(_ keyword: String, _ message: String) -> Bool { failed(node, keyword, path, message, &out, collect, &valid) }
         if node.minLength != nil || node.maxLength != nil {
             let length = text.unicodeScalars.count
             if let minimum = node.minLength, length < minimum,
@@ -216,11 +210,7 @@ public struct JSONSchemaValidator: Sendable {
 
     private func checkNumber(_ node: SchemaNode, _ number: JSONNumber, _ path: JSONPointer,
                              _ out: inout [JSONSchemaViolation], collect: Bool, _ valid: inout Bool) -> Bool {
-        func fail(_ keyword: String, _ message: String) -> Bool {
-            valid = false
-            if collect { out.append(violation(node, keyword, path, message)) }
-            return collect
-        }
+        func fail(_ keyword: String, _ message: String) -> Bool { failed(node, keyword, path, message, &out, collect, &valid) }
         let value = number.double
         if let bound = node.minimum, value < bound, !fail("minimum", "must be at least \(bound), not \(number)") { return false }
         if let bound = node.maximum, value > bound, !fail("maximum", "must be at most \(bound), not \(number)") { return false }
@@ -238,11 +228,7 @@ public struct JSONSchemaValidator: Sendable {
 
     private func checkObject(_ node: SchemaNode, _ object: JSONObject, _ path: inout JSONPointer,
                              _ out: inout [JSONSchemaViolation], collect: Bool, _ valid: inout Bool) -> Bool {
-        func fail(_ keyword: String, _ message: String) -> Bool {
-            valid = false
-            if collect { out.append(violation(node, keyword, path, message)) }
-            return collect
-        }
+        func fail(_ keyword: String, _ message: String) -> Bool { failed(node, keyword, path, message, &out, collect, &valid) }
         for name in node.required where object[name] == nil {
             guard fail("required", "missing required property \"\(name)\"") else { return false }
         }
@@ -310,11 +296,7 @@ public struct JSONSchemaValidator: Sendable {
 
     private func checkArray(_ node: SchemaNode, _ array: [JSON], _ path: inout JSONPointer,
                             _ out: inout [JSONSchemaViolation], collect: Bool, _ valid: inout Bool) -> Bool {
-        func fail(_ keyword: String, _ message: String) -> Bool {
-            valid = false
-            if collect { out.append(violation(node, keyword, path, message)) }
-            return collect
-        }
+        func fail(_ keyword: String, _ message: String) -> Bool { failed(node, keyword, path, message, &out, collect, &valid) }
         if let minimum = node.minItems, array.count < minimum,
            !fail("minItems", "must have at least \(minimum) item\(minimum == 1 ? "" : "s"), not \(array.count)") { return false }
         if let maximum = node.maxItems, array.count > maximum,
@@ -355,6 +337,15 @@ public struct JSONSchemaValidator: Sendable {
             for j in array.indices where j > i && schemaEqual(array[i], array[j]) { return (i, j) }
         }
         return nil
+    }
+
+    /// Records that `keyword` of `node` failed at `path` (when collecting) and returns whether
+    /// evaluation goes on: when collecting every failure is wanted, otherwise the first ends it.
+    private func failed(_ node: SchemaNode, _ keyword: String, _ path: JSONPointer, _ message: @autoclosure () -> String,
+                        _ out: inout [JSONSchemaViolation], _ collect: Bool, _ valid: inout Bool) -> Bool {
+        valid = false
+        if collect { out.append(violation(node, keyword, path, message())) }
+        return collect
     }
 
     private func violation(_ node: SchemaNode, _ keyword: String, _ path: JSONPointer, _ message: String,
