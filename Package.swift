@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
+//   KramaaEPCIS      – GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 //   KramaaGS1        – GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
 //   KramaaPlatform   – the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
@@ -31,6 +32,7 @@ let package = Package(
         .library(name: "KramaaGS1", targets: ["KramaaGS1"]),
         .library(name: "KramaaNFC", targets: ["KramaaNFC"]),
         .library(name: "KramaaPlatform", targets: ["KramaaPlatform"]),
+        .library(name: "KramaaEPCIS", targets: ["KramaaEPCIS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +67,12 @@ let package = Package(
         // URIs (parse, render, compression, the EPCIS hash normaliser) and EPC URIs.
         .target(
             name: "KramaaGS1"
+        ),
+        // GS1 EPCIS 2.0 (JSON/JSON-LD): a draft-07 JSON Schema validator, the event model with CBV
+        // values in one canonical form, the query language as a pure filter, capture job results.
+        .target(
+            name: "KramaaEPCIS",
+            dependencies: ["KramaaJSON", "KramaaPrimitives"]
         ),
         .target(
             name: "KramaaTrie",
@@ -288,6 +296,10 @@ let package = Package(
         .testTarget(
             name: "KramaaNFCTests",
             dependencies: ["KramaaNFC", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        .testTarget(
+            name: "KramaaEPCISTests",
+            dependencies: ["KramaaEPCIS", "KramaaJSON", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",
