@@ -159,8 +159,8 @@ public enum DigitalLinkCompression {
                     }
                 }
             }
-            guard reader.remaining < 6, reader.restIsZero else { throw .trailingData }
             guard !ais.isEmpty || !others.isEmpty else { throw .empty }
+            guard reader.remaining < 6, reader.restIsZero else { throw .trailingData }
         } catch {
             throw .malformedCompressedDigitalLink(String(segment), reason: error)
         }
