@@ -152,7 +152,7 @@ public enum DigitalLinkCompression {
                 } else if high == 0xF {
                     others.append(try readParameter(lengthHigh: low, from: &reader))
                 } else {
-                    let code = String(hexDigit(high)) + String(hexDigit(low))
+                    let code = String(decoding: [hexDigits[high], hexDigits[low]], as: UTF8.self)
                     guard let sequence = DigitalLinkCompressionTables.optimisationsByCode[code] else { throw .unknownOptimisation(code) }
                     for ai in sequence {
                         ais.append(AIValue(ai, try readValue(of: ApplicationIdentifier.lookup(ai)!, from: &reader)))
@@ -261,7 +261,7 @@ public enum DigitalLinkCompression {
         var code = firstDigits
         for _ in 2..<length {
             let digit = try reader.read(bits: 4)
-            code.append(hexDigit(digit))
+            code.append(Character(Unicode.Scalar(hexDigits[digit])))
             guard digit <= 9 else { throw .nonDigitInAI(code) }
         }
         guard let ai = ApplicationIdentifier.lookup(code) else { throw .unknownAI(code) }
@@ -311,9 +311,10 @@ public enum DigitalLinkCompression {
         case .digits:
             return try readNumber(digits: count, from: &reader)
         case .lowerHex, .upperHex:
+            let lowerCase: UInt8 = encoding == .lowerHex ? 0x20 : 0
             for _ in 0..<count {
-                let digit = hexDigit(try reader.read(bits: 4))
-                text.append(encoding == .lowerHex ? digit.lowercased().utf8.first! : digit.asciiValue!)
+                let digit = try reader.read(bits: 4)
+                text.append(digit > 9 ? hexDigits[digit] | lowerCase : hexDigits[digit])
             }
         case .base64URL:
             for _ in 0..<count { text.append(DigitalLinkCompressionTables.base64URL[try reader.read(bits: 6)]) }
@@ -323,9 +324,7 @@ public enum DigitalLinkCompression {
         return String(decoding: text, as: UTF8.self)
     }
 
-    private static func hexDigit(_ value: Int) -> Character {
-        Character(Unicode.Scalar(Array("0123456789ABCDEF".utf8)[value]))
-    }
+    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     /// digital-link.js orders the AI attributes of a decompressed link as JavaScript orders object keys:
     /// AIs without a leading zero by number, then the others as they came.

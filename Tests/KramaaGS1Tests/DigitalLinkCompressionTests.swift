@@ -129,6 +129,10 @@ import Testing
             }
         }
         #expect(checked > 300)
+        for optimisation in DigitalLinkCompressionTables.optimisations {
+            #expect(optimisation.ais.allSatisfy { ApplicationIdentifier.lookup($0) != nil }, "\(optimisation.code)")
+        }
+        #expect(DigitalLinkCompressionTables.optimisations.count == 52)
     }
 
     @Test func aiLengthsByPrefixMatchThePrototypeTable() {
