@@ -1,7 +1,7 @@
 /// GS1 Digital Link compression (GS1 "Digital Link: compression" technical note, the algorithm of
 /// gs1/GS1DigitalLinkCompressionPrototype as digital-link.js uses it): the AIs of a Digital Link, and
 /// optionally its other query parameters, packed into bits and written as one base64url path segment,
-/// e.g. `https://id.gs1.org/01/09780345418913/10/231` ⇄ `https://id.gs1.org/ARHKVAdpQgIAc4`.
+/// e.g. `https://id.gs1.org/01/09780345418913/21/43786?foo=bar` ⇄ `https://id.gs1.org/DBHKVAdpQgqrCvBv0UMG21W`.
 ///
 /// Each entry is an AI (one 4-bit digit each) or an optimisation code (two hex digits standing for a
 /// common AI sequence) followed by the values in the AI's compression layout; a non-GS1 parameter is
