@@ -19,6 +19,11 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
     public struct QueryParameter: Hashable, Sendable {
         public let name: String
         public let value: String?
+
+        public init(name: String, value: String?) {
+            self.name = name
+            self.value = value
+        }
     }
 
     /// Parser options; the defaults are the strict reading of the standard (as the GS1 Syntax Engine).
@@ -180,19 +185,31 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
 
     /// The URI with every AI value percent-encoded except unreserved characters (the GS1 canonical escaping),
     /// under `stem` (default: this link's own stem). Non-AI parameters and the fragment are kept.
-    public func uri(stem: String? = nil) -> String {
+    /// - Parameter shortNames: write AIs that have one as their convenience alpha (`/gtin/`, `/lot/`), as
+    ///   digital-link.js does on request; deprecated in the standard, so off by default.
+    public func uri(stem: String? = nil, shortNames: Bool = false) -> String {
         var out = stem.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? self.stem
         for value in [primaryKey] + keyQualifiers {
-            out += "/" + value.ai + "/" + URIPercentEncoding.escape(value.value, in: .path)
+            out += "/" + Self.name(of: value.ai, shortNames: shortNames) + "/" + URIPercentEncoding.escape(value.value, in: .path)
         }
-        var query = dataAttributes.map { $0.ai + "=" + URIPercentEncoding.escape($0.value, in: .query) }
-        query += otherParameters.map { parameter in
-            URIPercentEncoding.escape(parameter.name, in: .query)
-                + (parameter.value.map { "=" + URIPercentEncoding.escape($0, in: .query) } ?? "")
-        }
-        if !query.isEmpty { out += "?" + query.joined(separator: "&") }
+        out += Self.queryString(dataAttributes.map { QueryParameter(name: Self.name(of: $0.ai, shortNames: shortNames), value: $0.value) }
+                                + otherParameters)
         if let fragment { out += "#" + fragment }
         return out
+    }
+
+    /// `?name=value&…` with names and values escaped as query components, or "" for no parameters.
+    static func queryString(_ parameters: [QueryParameter]) -> String {
+        guard !parameters.isEmpty else { return "" }
+        return "?" + parameters.map { parameter in
+            URIPercentEncoding.escape(parameter.name, in: .query)
+                + (parameter.value.map { "=" + URIPercentEncoding.escape($0, in: .query) } ?? "")
+        }.joined(separator: "&")
+    }
+
+    private static func name(of ai: String, shortNames: Bool) -> String {
+        guard shortNames, let short = ApplicationIdentifier.lookup(ai)?.shortName else { return ai }
+        return short
     }
 
     /// The URI under its own stem.

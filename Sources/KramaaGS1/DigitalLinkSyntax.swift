@@ -12,40 +12,11 @@ struct DigitalLinkSyntax {
     let query: [(name: String, value: String?)]
     let fragment: String?
 
-    /// Every character allowed anywhere in a URI (RFC 3986), including `%`.
-    private static let uriCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%".utf8)
-    /// URI characters that may not appear in a domain.
-    private static let badDomainCharacters = Set("_~?#@!$&'()*+,;=%".utf8)
-
     /// Splits `uri`. The primary key is found by walking `/AI/value` pairs back from the end of the path
     /// until one is a primary key; a segment that is not an AI stops the walk.
     static func split(_ uri: String, convenienceAlphas: Bool, permitUnknownAIs: Bool, trailingSlash: Bool) throws(GS1Error) -> DigitalLinkSyntax {
-        if let bad = uri.utf8.first(where: { !uriCharacters.contains($0) }) {
-            throw .notADigitalLink(uri, reason: "character '\(Character(Unicode.Scalar(bad)))' is not allowed in a URI")
-        }
-        let schemes = ["https://", "HTTPS://", "http://", "HTTP://"]
-        guard let scheme = schemes.first(where: { uri.hasPrefix($0) }) else {
-            throw .notADigitalLink(uri, reason: "it must start with http:// or https://")
-        }
-        var rest = Substring(uri.dropFirst(scheme.count))
-        guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex else {
-            throw .notADigitalLink(uri, reason: "it has no domain name followed by a path")
-        }
-        let host = rest[..<slash]
-        if host.utf8.contains(where: badDomainCharacters.contains) {
-            throw .notADigitalLink(uri, reason: "domain '\(host)' contains a character not allowed in a domain name")
-        }
-        rest = rest[slash...]
-        var fragment: String?
-        if let hash = rest.firstIndex(of: "#") {
-            fragment = String(rest[rest.index(after: hash)...])
-            rest = rest[..<hash]
-        }
-        var queryText: Substring?
-        if let mark = rest.firstIndex(of: "?") {
-            queryText = rest[rest.index(after: mark)...]
-            rest = rest[..<mark]
-        }
+        let parts = try URIParts.split(uri)
+        var rest = parts.path
         if trailingSlash, rest.count > 1, rest.hasSuffix("/") { rest = rest.dropLast() }
         let segments = rest.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         var start: Int?
@@ -68,16 +39,8 @@ struct DigitalLinkSyntax {
             position += 2
         }
         let prefix = segments[..<start].map { "/" + $0 }.joined()
-        let domain = scheme + host
-        var query: [(name: String, value: String?)] = []
-        for parameter in (queryText ?? "").split(separator: "&") {
-            if let equals = parameter.firstIndex(of: "=") {
-                query.append((String(parameter[..<equals]), String(parameter[parameter.index(after: equals)...])))
-            } else {
-                query.append((String(parameter), nil))
-            }
-        }
-        return DigitalLinkSyntax(stem: domain + prefix, domain: domain, pathPairs: pairs, query: query, fragment: fragment)
+        return DigitalLinkSyntax(stem: parts.domain + prefix, domain: parts.domain, pathPairs: pairs, query: parts.query,
+                                 fragment: parts.fragment)
     }
 
     /// The AI a path segment names: digits, or (when permitted) a convenience alpha such as `gtin`.
@@ -88,5 +51,57 @@ struct DigitalLinkSyntax {
         }
         if let ai = ApplicationIdentifier.lookup(segment) { return ai }
         return try? ApplicationIdentifier.resolve(String(segment), permitUnknown: permitUnknownAIs)
+    }
+}
+
+/// The generic parts of an http(s) URI, split before anything GS1-specific is looked at.
+struct URIParts {
+    /// Scheme and host, e.g. `https://example.com`.
+    let domain: String
+    /// The path from the `/` after the host, without query string and fragment.
+    let path: Substring
+    /// Query parameters in order: name and still-escaped value (nil for a parameter without `=`).
+    let query: [(name: String, value: String?)]
+    let fragment: String?
+
+    /// Every character allowed anywhere in a URI (RFC 3986), including `%`.
+    private static let uriCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%".utf8)
+    /// URI characters that may not appear in a domain.
+    private static let badDomainCharacters = Set("_~?#@!$&'()*+,;=%".utf8)
+
+    static func split(_ uri: String) throws(GS1Error) -> URIParts {
+        if let bad = uri.utf8.first(where: { !uriCharacters.contains($0) }) {
+            throw .notADigitalLink(uri, reason: "character '\(Character(Unicode.Scalar(bad)))' is not allowed in a URI")
+        }
+        let schemes = ["https://", "HTTPS://", "http://", "HTTP://"]
+        guard let scheme = schemes.first(where: { uri.hasPrefix($0) }) else {
+            throw .notADigitalLink(uri, reason: "it must start with http:// or https://")
+        }
+        var rest = Substring(uri.dropFirst(scheme.count))
+        guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex else {
+            throw .notADigitalLink(uri, reason: "it has no domain name followed by a path")
+        }
+        let host = rest[..<slash]
+        if host.utf8.contains(where: badDomainCharacters.contains) {
+            throw .notADigitalLink(uri, reason: "domain '\(host)' contains a character not allowed in a domain name")
+        }
+        rest = rest[slash...]
+        var fragment: String?
+        if let hash = rest.firstIndex(of: "#") {
+            fragment = String(rest[rest.index(after: hash)...])
+            rest = rest[..<hash]
+        }
+        var query: [(name: String, value: String?)] = []
+        if let mark = rest.firstIndex(of: "?") {
+            for parameter in rest[rest.index(after: mark)...].split(separator: "&") {
+                if let equals = parameter.firstIndex(of: "=") {
+                    query.append((String(parameter[..<equals]), String(parameter[parameter.index(after: equals)...])))
+                } else {
+                    query.append((String(parameter), nil))
+                }
+            }
+            rest = rest[..<mark]
+        }
+        return URIParts(domain: scheme + host, path: rest, query: query, fragment: fragment)
     }
 }

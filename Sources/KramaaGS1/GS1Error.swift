@@ -43,8 +43,55 @@ public enum GS1Error: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidCompanyPrefixLength(Int, reason: String)
     /// AIs that no EPC URI scheme represents.
     case noEPCScheme(primaryKey: String)
-    /// A compressed Digital Link that cannot be decompressed, or a URI that cannot be compressed.
-    case compression(String)
+    /// A URI that is not a compressed GS1 Digital Link, or whose compressed path segment does not decode.
+    case malformedCompressedDigitalLink(String, reason: CompressionProblem)
+    /// An AI value or query parameter that the Digital Link compression format cannot represent.
+    case notCompressible(String, reason: String)
+
+    /// What is wrong with a compressed Digital Link segment (GS1 Digital Link compression format).
+    public enum CompressionProblem: Error, Equatable, Sendable, CustomStringConvertible {
+        /// The URI is an uncompressed Digital Link, or its last path segment is not base64url.
+        case notCompressed
+        /// The segment holds no data.
+        case empty
+        /// A character outside the base64url alphabet `A-Z a-z 0-9 - _`.
+        case invalidCharacter(Character)
+        /// The bits end in the middle of an entry.
+        case truncated
+        /// Two digits that no AI starts with.
+        case unknownAIPrefix(String)
+        /// An AI whose later digits are not decimal digits.
+        case nonDigitInAI(String)
+        /// An AI that is not in the GS1 table.
+        case unknownAI(String)
+        /// A two-hex-digit code outside 00-99 that is not in the optimisation table and is not `F` (non-GS1 pair).
+        case unknownOptimisation(String)
+        /// An encoding indicator other than 0-4 (digits, lower hex, upper hex, base64url, 7-bit ASCII).
+        case invalidEncoding(Int)
+        /// A non-GS1 query parameter with an empty name.
+        case emptyParameterName
+        /// A binary number with more decimal digits than the value's stated length.
+        case numberTooLarge(digits: Int)
+        /// Bits left after the last entry that are not zero padding.
+        case trailingData
+
+        public var description: String {
+            switch self {
+            case .notCompressed: return "it is not a compressed Digital Link (its last path segment must be the base64url data)"
+            case .empty: return "the compressed segment holds no data"
+            case .invalidCharacter(let character): return "'\(character)' is not a base64url character (A-Z a-z 0-9 - _)"
+            case .truncated: return "the data ends in the middle of an entry"
+            case .unknownAIPrefix(let digits): return "no GS1 AI starts with \(digits)"
+            case .nonDigitInAI(let digits): return "AI digits \(digits) contain a hexadecimal letter"
+            case .unknownAI(let code): return "(\(code)) is not a known GS1 AI"
+            case .unknownOptimisation(let code): return "\(code) is not a defined optimisation code"
+            case .invalidEncoding(let value): return "encoding indicator \(value) is undefined (0-4 are)"
+            case .emptyParameterName: return "a non-GS1 query parameter has an empty name"
+            case .numberTooLarge(let digits): return "a number has more than its \(digits) digits"
+            case .trailingData: return "bits after the last entry are not zero padding"
+            }
+        }
+    }
 
     public var description: String {
         switch self {
@@ -88,8 +135,10 @@ public enum GS1Error: Error, Equatable, Sendable, CustomStringConvertible {
             return "GS1 Company Prefix length \(length) is invalid: \(reason)"
         case .noEPCScheme(let key):
             return "no EPC URI scheme represents primary key AI (\(key)) with these qualifiers"
-        case .compression(let reason):
-            return "Digital Link compression failed: \(reason)"
+        case .malformedCompressedDigitalLink(let input, let problem):
+            return "'\(input)' cannot be decompressed: \(problem)"
+        case .notCompressible(let input, let reason):
+            return "'\(input)' cannot be compressed: \(reason)"
         }
     }
 
