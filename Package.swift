@@ -186,7 +186,7 @@ let package = Package(
         .target(
             name: "KramaaAPI",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus"]
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1"]
         ),
         .executableTarget(
             name: "KramaaBench",

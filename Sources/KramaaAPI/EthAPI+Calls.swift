@@ -110,26 +110,7 @@ extension EthAPI {
         }
         r.register("eth_sendTransaction") { [self] p, _ in
             try p.expect(atMost: 1)
-            let args = try p.decode(0, as: TransactionArgs.self)
-            guard let from = args.from else { throw RPCError.server("from not specified") }
-            guard let key = devAccounts.key(for: from) else { throw RPCError.server("unknown account") }
-            var tx = args.transaction(chainId: node.chainId, gas: args.gas ?? 0, nonce: args.nonce ?? node.pendingNonce(from))
-            if let chainId = args.chainId, chainId != node.chainId {
-                throw RPCError.invalidParams("chainId does not match node's (have=\(chainId), want=\(node.chainId))")
-            }
-            if args.gasPrice == nil && args.maxFeePerGas == nil {
-                let tip = args.maxPriorityFeePerGas ?? suggestedTip()
-                tx.maxPriorityFeePerGas = tip
-                tx.maxFeePerGas = tip &+ max(nextBaseFee(), node.latest.baseFeePerGas) &* UInt256(2)
-            } else if args.gasPrice == nil && args.maxFeePerGas != nil && args.maxPriorityFeePerGas == nil {
-                tx.maxPriorityFeePerGas = min(suggestedTip(), tx.maxFeePerGas)
-            }
-            if args.gas == nil {
-                var probe = tx
-                probe.gasLimit = min(node.latest.gasLimit, gasCap)
-                tx.gasLimit = try node.estimateGas(probe, from: from, at: node.latest.number)
-            }
-            return .hash(try node.submit(raw: tx.signed(with: key).encoded))
+            return .hash(try sendFromHeldAccount(p.decode(0, as: TransactionArgs.self)))
         }
         r.register("eth_sign") { [self] p, _ in
             try p.expect(atMost: 2)
@@ -139,6 +120,32 @@ extension EthAPI {
             try p.expect(atMost: 3)
             return try sign(p.decode(1, as: Address.self), p.data(0))
         }
+    }
+
+    /// Fills in what `args` leave out (nonce, fees, gas by estimation plus `gasHeadroom` percent),
+    /// signs with the held key of `args.from` and submits: eth_sendTransaction (no headroom, as
+    /// geth), and the REST API's writes (whose state may move between estimate and inclusion).
+    func sendFromHeldAccount(_ args: TransactionArgs, gasHeadroom: UInt64 = 0) throws -> Bytes32 {
+        guard let from = args.from else { throw RPCError.server("from not specified") }
+        guard let key = devAccounts.key(for: from) else { throw RPCError.server("unknown account") }
+        var tx = args.transaction(chainId: node.chainId, gas: args.gas ?? 0, nonce: args.nonce ?? node.pendingNonce(from))
+        if let chainId = args.chainId, chainId != node.chainId {
+            throw RPCError.invalidParams("chainId does not match node's (have=\(chainId), want=\(node.chainId))")
+        }
+        if args.gasPrice == nil && args.maxFeePerGas == nil {
+            let tip = args.maxPriorityFeePerGas ?? suggestedTip()
+            tx.maxPriorityFeePerGas = tip
+            tx.maxFeePerGas = tip &+ max(nextBaseFee(), node.latest.baseFeePerGas) &* UInt256(2)
+        } else if args.gasPrice == nil && args.maxFeePerGas != nil && args.maxPriorityFeePerGas == nil {
+            tx.maxPriorityFeePerGas = min(suggestedTip(), tx.maxFeePerGas)
+        }
+        if args.gas == nil {
+            var probe = tx
+            probe.gasLimit = min(node.latest.gasLimit, gasCap)
+            let estimate = try node.estimateGas(probe, from: from, at: node.latest.number)
+            tx.gasLimit = min(estimate + estimate * gasHeadroom / 100, probe.gasLimit)
+        }
+        return try node.submit(raw: tx.signed(with: key).encoded)
     }
 
     private func sign(_ address: Address, _ message: [UInt8]) throws -> JSON {

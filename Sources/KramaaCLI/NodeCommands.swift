@@ -111,8 +111,10 @@ struct NodeRunner {
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            server = try await RPCServer.start(handler: EthAPI(node: node, devAccounts: accounts).router(),
-                                               configuration: configuration, logger: logger)
+            let api = EthAPI(node: node, devAccounts: accounts)
+            var routes = HTTPRoutes()
+            routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api))
+            server = try await RPCServer.start(handler: api.router(), routes: routes, configuration: configuration, logger: logger)
         } catch {
             throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }

@@ -11,8 +11,10 @@ public enum AssetStatus: UInt64, Sendable {
 /// URIs (`urn:epc:id:sgtin:…`, SSCC, GRAI, ...), with metadata by content hash, bound devices
 /// and NFC tags, and custody (who holds it) kept apart from ownership (who owns it).
 ///
-/// The token id is keccak256 of the EPC URI in its canonical form, so anyone holding the EPC
-/// (from a Digital Link in a QR code or on a tag) finds the token without asking a server.
+/// The token id is keccak256 of the item's GS1 key as a constrained canonical Digital Link
+/// (`https://id.gs1.org/01/…/21/…`, as the EPCIS event hash writes identifiers), so the EPC URI
+/// and every Digital Link of the item (from a QR code or a tag, any domain) name the same token
+/// without asking a server, and without knowing the company prefix length.
 ///
 /// ERC-721 (with metadata): `balanceOf`, `ownerOf`, `transferFrom`, `safeTransferFrom` (both),
 /// `approve`, `setApprovalForAll`, `getApproved`, `isApprovedForAll`, `supportsInterface`,
@@ -99,12 +101,22 @@ public struct AssetRegistry: SystemContract {
 
     public init() {}
 
-    /// The token id of an EPC URI (pure identity, checked and written canonically).
+    /// The token id of an EPC URI (pure identity, checked), with the URI written canonically.
     public static func tokenId(epc: String) throws(GS1Error) -> (UInt256, String) {
         let parsed = try EPCURI.parse(epc)
         guard parsed.form == .id else { throw GS1Error.malformedEPCURI(epc, reason: "an asset needs a pure-identity EPC (urn:epc:id:...)") }
-        return (UInt256(Keccak256.hash(Array(parsed.urn.utf8))), parsed.urn)
+        guard let link = CanonicalDigitalLink.normalise(epcURI: parsed) else {
+            throw GS1Error.malformedEPCURI(epc, reason: "this EPC scheme has no GS1 Digital Link form")
+        }
+        return (tokenId(canonicalDigitalLink: link), parsed.urn)
     }
+
+    /// The token id of a GS1 Digital Link (any domain; checked).
+    public static func tokenId(digitalLink: String) throws(GS1Error) -> UInt256 {
+        tokenId(canonicalDigitalLink: CanonicalDigitalLink.normalise(digitalLink: try DigitalLink.parse(digitalLink)))
+    }
+
+    static func tokenId(canonicalDigitalLink link: String) -> UInt256 { UInt256(Keccak256.hash(Array(link.utf8))) }
 
     public func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8] {
         guard let selector = call.selector else { throw .reverted("the asset registry takes no plain transfers") }

@@ -137,7 +137,7 @@ public struct OrganizationRegistry: SystemContract {
         try call.store(nameSlot, id)
         try call.storeString(Slot.name(id), name)
         try call.store(Slot.founder(id), call.caller)
-        try call.store(Slot.createdAt(id), call.blockNumber)
+        try call.store(Slot.createdAt(id), max(call.blockNumber, 1))
         try call.store(Slot.admins(id), UInt64(1))
         try call.store(Slot.roles(id, call.caller), OrganizationRoles.admin.rawValue)
         try call.emit([Event.registered, Bytes32(UInt256(id)), Bytes32(UInt256(call.caller))], ABI.encode([.string(name)]))

@@ -146,7 +146,7 @@ import Testing
         let chain = Self.withOrganisations()
         let minted = Self.mint(chain)
         #expect(minted.success)
-        let token = UInt256(Keccak256.hash(Array(Self.epc.utf8)))
+        let token = try AssetRegistry.tokenId(epc: Self.epc).0
         var d = ABIDecoder(minted.output[...])
         #expect(try d.nextUInt() == token)
         #expect(minted.logs.first?.topics == [AssetRegistry.Event.transfer, .zero, Bytes32(UInt256(chain.addresses[0])), Bytes32(token)])
@@ -179,7 +179,7 @@ import Testing
     @Test func tagsAndDevicesBindToAssets() throws {
         let chain = Self.withOrganisations()
         #expect(Self.mint(chain).success)
-        let token = UInt256(Keccak256.hash(Array(Self.epc.utf8)))
+        let token = try AssetRegistry.tokenId(epc: Self.epc).0
         let uid = try Bytes32([0x04, 0xde, 0x5f, 0x1e, 0xac, 0xc0, 0x40] + [UInt8](repeating: 0, count: 25))
         #expect(chain.send(1, Self.assets, ABI.call("bindTag(uint256,bytes7)", [.uint(token), .fixedBytes(uid)])).success)
         #expect(try Self.decode(chain.read(Self.assets, ABI.call("assetOfTag(bytes7)", [.fixedBytes(uid)]))) { try $0.nextUInt() } == token)

@@ -1,0 +1,252 @@
+import KramaaGS1
+import KramaaPlatform
+import KramaaPrimitives
+import KramaaRPC
+
+/// The platform's REST API under `/api/v1` (described by docs/openapi.yaml): organisations,
+/// devices and assets over the system contracts. Reads answer from the head state; writes are
+/// transactions from an account the node holds (`from`), answered once included, or refused
+/// with the contract's reason (422) before anything is sent.
+public struct PlatformEndpoints: HTTPEndpoint {
+    public static let prefix = "/api/v1"
+    let calls: PlatformCalls
+
+    public init(api: EthAPI) { calls = PlatformCalls(api: api) }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch {
+            return RESTProblem(status: 500, title: "Internal error", detail: "\(error)").response
+        }
+    }
+
+    private func route(_ r: HTTPRequest) async throws -> HTTPResponse {
+        let path = PathMatch(r.path, under: Self.prefix)
+        switch r.method {
+        case "GET":
+            if let p = path.match("organizations/*") { return .json(try organization(try Self.number(p[0]))) }
+            if let p = path.match("organizations/*/members/*") { return .json(try member(try Self.number(p[0]), try Self.address(p[1]))) }
+            if let p = path.match("devices/*") { return .json(try device(try Self.address(p[0]))) }
+            if let p = path.match("keys/*") { return .json(try key(try Self.address(p[0]), atBlock: r.queryValue("atBlock"))) }
+            if let p = path.match("assets/*") { return .json(try asset(try tokenId(p[0]))) }
+        case "POST":
+            let body = try r.jsonBody()
+            let from = try body.address("from")
+            if path.match("organizations") != nil { return try await createOrganization(body, from: from) }
+            if path.match("devices") != nil { return try await registerDevice(body, from: from) }
+            if let p = path.match("devices/*/status") { return try await deviceStatus(try Self.address(p[0]), body, from: from) }
+            if let p = path.match("devices/*/key") { return try await rotateKey(try Self.address(p[0]), body, from: from) }
+            if path.match("assets") != nil { return try await mint(body, from: from) }
+            if let p = path.match("assets/*/*") { return try await assetAction(try tokenId(p[0]), p[1], body, from: from) }
+        case "PUT":
+            if let p = path.match("organizations/*/members/*") {
+                let body = try r.jsonBody()
+                return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: try body.address("from"))
+            }
+        default:
+            return RESTProblem(status: 405, title: "Method not allowed", detail: "\(r.method) is not served under \(Self.prefix)").response
+        }
+        throw RESTProblem.notFound("no resource \(r.method) \(r.path)")
+    }
+
+    // MARK: Organisations
+
+    private func organization(_ id: UInt64) throws -> JSON {
+        var d = try calls.read(OrganizationRegistry.address, ABI.call("getOrganization(uint256)", [.uint(UInt256(id))]))
+        return ["id": .int(id), "name": .string(try d.nextString()), "founder": .address(try d.nextAddress()),
+                "createdAt": .int(try d.nextUInt64()), "admins": .int(try d.nextUInt64())]
+    }
+
+    private func member(_ org: UInt64, _ account: Address) throws -> JSON {
+        _ = try organization(org)
+        var d = try calls.read(OrganizationRegistry.address, ABI.call("rolesOf(uint256,address)", [.uint(UInt256(org)), .address(account)]))
+        let roles = OrganizationRoles(rawValue: try d.nextUInt64())
+        return ["organization": .int(org), "account": .address(account), "roles": .array(roles.names.map(JSON.string))]
+    }
+
+    private func createOrganization(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        let sent = try await calls.write(from: from, OrganizationRegistry.address,
+                                         ABI.call("registerOrganization(string)", [.string(try body.string("name"))]))
+        var d = ABIDecoder(sent.output[...])
+        let id = try d.nextUInt64()
+        return .json(try organization(id).merging(sent), status: 201, headers: [("location", "\(Self.prefix)/organizations/\(id)")])
+    }
+
+    private func setRoles(_ org: UInt64, _ account: Address, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        guard let names = body["roles"]?.arrayValue else { throw RESTProblem.badRequest("\"roles\" must be a list of role names") }
+        var roles = OrganizationRoles()
+        for name in names {
+            guard let text = name.stringValue, let role = OrganizationRoles.named.first(where: { $0.0 == text })?.1 else {
+                throw RESTProblem.badRequest("unknown role \(name); roles are \(OrganizationRoles.named.map(\.0).joined(separator: ", "))")
+            }
+            roles.insert(role)
+        }
+        let sent = try await calls.write(from: from, OrganizationRegistry.address, ABI.call("setMemberRoles(uint256,address,uint256)",
+                                                                                           [.uint(UInt256(org)), .address(account), .uint(UInt256(roles.rawValue))]))
+        return .json(try member(org, account).merging(sent))
+    }
+
+    // MARK: Devices
+
+    private func device(_ address: Address) throws -> JSON {
+        var d = try calls.read(DeviceRegistry.address, ABI.call("getDevice(address)", [.address(address)]))
+        let org = try d.nextUInt64(), status = try d.nextUInt64(), current = try d.nextAddress()
+        let model = try d.nextString(), firmware = try d.nextBytes32(), registeredAt = try d.nextUInt64()
+        var out: JSONObject = ["device": .address(address), "organization": .int(org),
+                               "status": .string(DeviceStatus(rawValue: status).map { "\($0)" } ?? "unknown"),
+                               "currentKey": .address(current), "model": .string(model), "firmwareHash": .hash(firmware),
+                               "registeredAt": .int(registeredAt)]
+        if case .object(let k) = try key(current, atBlock: nil) {
+            out["keyType"] = k["keyType"]
+            out["publicKey"] = k["publicKey"]
+            out["did"] = k["did"]
+        }
+        return .object(out)
+    }
+
+    private func key(_ address: Address, atBlock: String?) throws -> JSON {
+        var d = try calls.read(DeviceRegistry.address, ABI.call("getKey(address)", [.address(address)]))
+        let device = try d.nextAddress(), code = try d.nextUInt64(), bytes = try d.nextBytes()
+        let from = try d.nextUInt64(), until = try d.nextUInt64()
+        var out: JSONObject = ["key": .address(address), "device": .address(device), "publicKey": .data(bytes),
+                               "validFrom": .int(from), "validUntil": until == 0 ? .null : .int(until)]
+        if let type = DeviceKeyType.type(code), let key = try? PublicKey(type: type, bytes: bytes) {
+            out["keyType"] = .string(type.rawValue)
+            out["did"] = .string(key.didKey.string)
+        }
+        if let atBlock {
+            guard let block = UInt64(atBlock) else { throw RESTProblem.badRequest("atBlock must be a block number") }
+            var v = try calls.read(DeviceRegistry.address, ABI.call("keyValidAt(address,uint256)", [.address(address), .uint(UInt256(block))]))
+            out["validAtBlock"] = ["block": .int(block), "valid": .bool(try v.nextBool())]
+        }
+        return .object(out)
+    }
+
+    private func registerDevice(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        let typeName = try body.string("keyType")
+        let type: KeyType
+        do { type = try KeyType(parsing: typeName) } catch { throw RESTProblem.badRequest("\"keyType\": \(error)") }
+        let sent = try await calls.write(from: from, DeviceRegistry.address, ABI.call("registerDevice(uint256,uint8,bytes,string,bytes32)", [
+            .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")),
+            .string(body["model"]?.stringValue ?? ""), .fixedBytes(try body.bytes32("firmwareHash", default: .zero)),
+        ]))
+        var d = ABIDecoder(sent.output[...])
+        let address = try d.nextAddress()
+        return .json(try device(address).merging(sent), status: 201, headers: [("location", "\(Self.prefix)/devices/\(address)")])
+    }
+
+    private func deviceStatus(_ address: Address, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        let name = try body.string("status")
+        guard let status = [("active", DeviceStatus.active), ("suspended", .suspended), ("revoked", .revoked)].first(where: { $0.0 == name })?.1 else {
+            throw RESTProblem.badRequest("\"status\" must be active, suspended or revoked")
+        }
+        let sent = try await calls.write(from: from, DeviceRegistry.address,
+                                         ABI.call("setDeviceStatus(address,uint8)", [.address(address), .uint(UInt256(status.rawValue))]))
+        return .json(try device(address).merging(sent))
+    }
+
+    private func rotateKey(_ address: Address, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        let type: KeyType
+        do { type = try KeyType(parsing: try body.string("keyType")) } catch let e as RESTProblem { throw e } catch {
+            throw RESTProblem.badRequest("\"keyType\": \(error)")
+        }
+        let sent = try await calls.write(from: from, DeviceRegistry.address, ABI.call("rotateDeviceKey(address,uint8,bytes,bytes)", [
+            .address(address), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
+        ]))
+        return .json(try device(address).merging(sent))
+    }
+
+    // MARK: Assets
+
+    /// A token id from a decimal or 0x-hex number, an EPC URI or a GS1 Digital Link.
+    private func tokenId(_ text: String) throws -> UInt256 {
+        if text.hasPrefix("0x"), let id = try? UInt256(hex: text) { return id }
+        if let id = try? UInt256(decimal: text) { return id }
+        do {
+            if text.hasPrefix("http://") || text.hasPrefix("https://") { return try AssetRegistry.tokenId(digitalLink: text) }
+            return try AssetRegistry.tokenId(epc: text).0
+        } catch {
+            throw RESTProblem.badRequest("\(text): \(error)")
+        }
+    }
+
+    private func asset(_ token: UInt256) throws -> JSON {
+        var d = try calls.read(AssetRegistry.address, ABI.call("getAsset(uint256)", [.uint(token)]))
+        let epc = try d.nextString(), org = try d.nextUInt64(), owner = try d.nextAddress(), custodian = try d.nextAddress()
+        let metadata = try d.nextBytes32(), status = try d.nextUInt64(), minted = try d.nextUInt64()
+        var uri = try calls.read(AssetRegistry.address, ABI.call("tokenURI(uint256)", [.uint(token)]))
+        var out: JSONObject = ["tokenId": .string(Hex.encode(token.bigEndianBytes)), "epc": .string(epc), "organization": .int(org),
+                               "owner": .address(owner), "custodian": .address(custodian), "metadataHash": .hash(metadata),
+                               "status": .string(AssetStatus(rawValue: status).map { "\($0)" } ?? "unknown"),
+                               "mintedAt": .int(minted), "tokenURI": .string(try uri.nextString())]
+        if let dl = try? EPCURI.parse(epc).digitalLinkURI(stem: "https://id.gs1.org") { out["digitalLink"] = .string(dl) }
+        return .object(out)
+    }
+
+    private func mint(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        let epc: String
+        if let link = body["digitalLink"]?.stringValue {
+            guard let length = body["companyPrefixLength"]?.numberValue?.int else {
+                throw RESTProblem.badRequest("\"companyPrefixLength\" is required with \"digitalLink\" (to write the EPC URI)")
+            }
+            do { epc = try EPCURI(digitalLink: DigitalLink.parse(link), companyPrefixLength: length).urn } catch {
+                throw RESTProblem.badRequest("\"digitalLink\": \(error)")
+            }
+        } else {
+            epc = try body.string("epc")
+        }
+        let owner = body["owner"] == nil ? from : try body.address("owner")
+        let sent = try await calls.write(from: from, AssetRegistry.address, ABI.call("mintAsset(uint256,string,address,bytes32,string)", [
+            .uint(UInt256(try body.uint64("organization"))), .string(epc), .address(owner),
+            .fixedBytes(try body.bytes32("metadataHash", default: .zero)), .string(body["tokenURI"]?.stringValue ?? ""),
+        ]))
+        var d = ABIDecoder(sent.output[...])
+        let token = try d.nextUInt()
+        return .json(try asset(token).merging(sent), status: 201,
+                     headers: [("location", "\(Self.prefix)/assets/\(Hex.encode(token.bigEndianBytes))")])
+    }
+
+    /// `POST /assets/{id}/transfer|custody|status|devices|tags`.
+    private func assetAction(_ token: UInt256, _ action: String, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
+        let data: [UInt8]
+        switch action {
+        case "transfer":
+            var d = try calls.read(AssetRegistry.address, ABI.call("ownerOf(uint256)", [.uint(token)]))
+            data = ABI.call("transferFrom(address,address,uint256)", [.address(try d.nextAddress()), .address(try body.address("to")), .uint(token)])
+        case "custody": data = ABI.call("transferCustody(uint256,address)", [.uint(token), .address(try body.address("to"))])
+        case "status":
+            let name = try body.string("status")
+            guard let status = [("recalled", AssetStatus.recalled), ("destroyed", .destroyed), ("consumed", .consumed)].first(where: { $0.0 == name })?.1 else {
+                throw RESTProblem.badRequest("\"status\" must be recalled, destroyed or consumed")
+            }
+            data = ABI.call("setAssetStatus(uint256,uint8)", [.uint(token), .uint(UInt256(status.rawValue))])
+        case "devices": data = ABI.call("bindDevice(uint256,address)", [.uint(token), .address(try body.address("device"))])
+        case "tags":
+            let uid = try body.bytes("uid")
+            guard uid.count == 7 else { throw RESTProblem.badRequest("\"uid\" must be the tag's 7-byte UID in hex") }
+            data = ABI.call("bindTag(uint256,bytes7)", [.uint(token), .fixedBytes(try! Bytes32(uid + [UInt8](repeating: 0, count: 25)))])
+        default:
+            throw RESTProblem.notFound("no asset action \(action)")
+        }
+        let sent = try await calls.write(from: from, AssetRegistry.address, data)
+        return .json(try asset(token).merging(sent))
+    }
+
+    static func number(_ text: String) throws(RESTProblem) -> UInt64 {
+        guard let n = UInt64(text) else { throw .badRequest("\(text) is not a number") }
+        return n
+    }
+
+    static func address(_ text: String) throws(RESTProblem) -> Address {
+        do { return try Address(hex: text) } catch { throw .badRequest("\(text): \(error)") }
+    }
+}
+
+extension JSON {
+    /// This object with the transaction that changed it.
+    func merging(_ sent: (hash: Bytes32, block: UInt64, output: [UInt8])) -> JSON {
+        guard case .object(var o) = self else { return self }
+        o["transactionHash"] = .hash(sent.hash)
+        o["blockNumber"] = .int(sent.block)
+        return .object(o)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import KramaaChain
+import KramaaEVM
+import KramaaNode
+import KramaaPrimitives
+import KramaaRPC
+
+/// What a REST handler answers with when a request cannot be served: an HTTP status and an
+/// RFC 7807 problem body saying what was wrong.
+struct RESTProblem: Error {
+    let status: Int
+    let title: String
+    let detail: String
+
+    static func badRequest(_ detail: String) -> RESTProblem { RESTProblem(status: 400, title: "Bad request", detail: detail) }
+    static func notFound(_ detail: String) -> RESTProblem { RESTProblem(status: 404, title: "Not found", detail: detail) }
+    /// The contract refused the call (its revert reason): nothing changed.
+    static func refused(_ detail: String) -> RESTProblem { RESTProblem(status: 422, title: "Refused by the chain", detail: detail) }
+
+    var response: HTTPResponse {
+        .json(["type": "about:blank", "title": .string(title), "status": .int(status), "detail": .string(detail)],
+              status: status, headers: [("content-type", "application/problem+json")])
+    }
+}
+
+/// The plumbing the platform's REST handlers share: JSON bodies, contract reads through
+/// `eth_call` semantics, and writes as transactions from an account the node holds, answered
+/// once the transaction is in a block.
+struct PlatformCalls: Sendable {
+    let api: EthAPI
+    /// How long a write waits for its transaction to be included.
+    var inclusionTimeout: Duration = .seconds(30)
+
+    var node: Node { api.node }
+
+    /// Calls a view function at the head; a revert becomes a 404 or 422 with the reason.
+    func read(_ contract: Address, _ data: [UInt8], notFound: (String) -> Bool = { $0.hasPrefix("no ") }) throws(RESTProblem) -> ABIDecoder {
+        let tx = Transaction(type: .dynamicFee, chainId: node.chainId, nonce: 0, maxFeePerGas: .zero, gasLimit: 10_000_000,
+                             to: contract, data: data)
+        let result: TransactionReceiptData
+        do { result = try node.call(tx, from: .zero, at: node.latest.number) } catch {
+            throw .badRequest("\(error)")
+        }
+        guard result.success else {
+            let reason = Opcodes.revertReason(result.output) ?? "the call reverted"
+            throw notFound(reason) ? .notFound(reason) : .refused(reason)
+        }
+        return ABIDecoder(result.output[...])
+    }
+
+    /// Sends `data` to `contract` from `from` (an account whose key the node holds), waits for
+    /// inclusion and returns the transaction hash and block number. Refused calls (the estimate
+    /// reverts) are answered 422 with the contract's reason before anything is sent.
+    func write(from: Address, _ contract: Address, _ data: [UInt8]) async throws(RESTProblem) -> (hash: Bytes32, block: UInt64, output: [UInt8]) {
+        let hash: Bytes32
+        do {
+            let args = try TransactionArgs(rpcParam: ["from": .address(from), "to": .address(contract), "data": .data(data)])
+            hash = try api.sendFromHeldAccount(args, gasHeadroom: 25)
+        } catch let error as NodeError {
+            if case .reverted(let output) = error { throw .refused(Opcodes.revertReason(output) ?? "the call reverted") }
+            throw .badRequest("\(error)")
+        } catch let error as RPCError {
+            throw error.message == "unknown account" ? .badRequest("the node holds no key for \(from)") : .badRequest(error.message)
+        } catch {
+            throw .badRequest("\(error)")
+        }
+        let deadline = ContinuousClock.now + inclusionTimeout
+        while ContinuousClock.now < deadline {
+            if let (number, index) = try? node.store.transactionLocation(hash), let stored = try? node.store.receipts(number: number) {
+                guard stored.receipts[index].success else {
+                    throw .refused(Opcodes.revertReason(stored.outcomes[index].output) ?? "transaction \(hash) failed")
+                }
+                return (hash, number, stored.outcomes[index].output)
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        throw RESTProblem(status: 504, title: "Not included", detail: "transaction \(hash) was not included within \(inclusionTimeout)")
+    }
+}
+
+/// Reading request bodies and path parameters.
+extension HTTPRequest {
+    /// The body as a JSON object.
+    func jsonBody() throws(RESTProblem) -> JSONObject {
+        guard let value = try? JSON.parse(body), let object = value.objectValue else {
+            throw .badRequest("the body must be a JSON object")
+        }
+        return object
+    }
+}
+
+extension JSONObject {
+    func string(_ name: String) throws(RESTProblem) -> String {
+        guard let value = self[name]?.stringValue else { throw .badRequest("\"\(name)\" is required and must be a string") }
+        return value
+    }
+
+    func address(_ name: String) throws(RESTProblem) -> Address {
+        let text = try string(name)
+        do { return try Address(hex: text) } catch { throw .badRequest("\"\(name)\": \(error)") }
+    }
+
+    func uint64(_ name: String) throws(RESTProblem) -> UInt64 {
+        if let n = self[name]?.numberValue?.uint64 { return n }
+        if let s = self[name]?.stringValue, let n = UInt64(s) { return n }
+        throw .badRequest("\"\(name)\" is required and must be a non-negative integer")
+    }
+
+    func bytes(_ name: String) throws(RESTProblem) -> [UInt8] {
+        let text = try string(name)
+        do { return try Hex.decode(text) } catch { throw .badRequest("\"\(name)\": \(error)") }
+    }
+
+    func bytes32(_ name: String, default fallback: Bytes32? = nil) throws(RESTProblem) -> Bytes32 {
+        if self[name] == nil, let fallback { return fallback }
+        let raw = try bytes(name)
+        guard raw.count == 32 else { throw .badRequest("\"\(name)\" must be 32 bytes of hex") }
+        return try! Bytes32(raw)
+    }
+}
+
+/// Path matching: `/api/v1/assets/{id}/custody` against a pattern's segments.
+struct PathMatch {
+    let segments: [Substring]
+
+    init(_ path: String, under prefix: String) {
+        segments = path.dropFirst(prefix.count).split(separator: "/")
+    }
+
+    /// The parameters where `pattern` has `*`, when every other segment matches.
+    func match(_ pattern: String) -> [String]? {
+        let parts = pattern.split(separator: "/")
+        guard parts.count == segments.count else { return nil }
+        var parameters: [String] = []
+        for (part, segment) in zip(parts, segments) {
+            if part == "*" { parameters.append(String(HTTPRequest.formDecode(segment))) } else if part != segment { return nil }
+        }
+        return parameters
+    }
+}
+
+extension JSON {
+    /// A plain JSON number (REST answers; JSON-RPC writes quantities as hex instead).
+    static func int(_ value: Int) -> JSON { .number(JSONNumber(value)) }
+    static func int(_ value: UInt64) -> JSON { .number(JSONNumber(value)) }
+}
