@@ -108,6 +108,7 @@ let package = Package(
         .executableTarget(
             name: "KramaaCLI",
             dependencies: [
+                "KramaaPlatform",
                 "KramaaPrimitives",
                 "KramaaChain",
                 "KramaaEVM",

@@ -171,3 +171,28 @@ def test_every_documented_operation_was_exercised():
     documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
     missing = documented - exercised
     assert not missing, f"operations in docs/openapi.yaml not exercised by the tests: {sorted(missing)}"
+
+
+def test_cli_covers_organisations_devices_and_assets(node_factory, kramaa, tmp_path):
+    node = node_factory("devnet", ["--accounts", "3"], fresh=True)
+    brand, _, factory = node.rpc("eth_accounts")
+    url = ["--rpc", f"http://127.0.0.1:{node.port}"]
+
+    def cli(*args, check=True):
+        proc = kramaa(*args, *url, check=check)
+        return json.loads(proc.stdout) if check else proc
+
+    assert cli("org", "create", "--name", "Acme", "--from", brand)["id"] == 1
+    assert cli("org", "member", "1", factory, "--roles", "manufacturer,deviceManager", "--from", brand)["roles"] == ["manufacturer", "deviceManager"]
+    kramaa("keys", "new", "--type", "p256", "--out", str(tmp_path / "device.json"))
+    kramaa("keys", "new", "--type", "ed25519", "--out", str(tmp_path / "next.json"))
+    device = cli("device", "register", "--org", "1", "--key", str(tmp_path / "device.json"), "--model", "Tag reader", "--from", factory)
+    assert device["keyType"] == "p256"
+    rotated = cli("device", "rotate", device["device"], "--new-key", str(tmp_path / "next.json"), "--from", factory)
+    assert rotated["keyType"] == "ed25519" and rotated["currentKey"] != device["currentKey"]
+    assert cli("device", "key", device["device"], "--at-block", str(rotated["blockNumber"]))["validAtBlock"]["valid"] is False
+    asset = cli("asset", "mint", "--org", "1", "--epc", EPC, "--from", factory, "--owner", brand)
+    assert cli("asset", "show", DIGITAL_LINK)["tokenId"] == asset["tokenId"]
+    assert cli("asset", "do", EPC, "custody", factory, "--from", brand)["custodian"] == factory.lower()
+    refused = cli("asset", "do", EPC, "custody", brand, "--from", brand, check=False)
+    assert refused.returncode != 0 and "only the custodian" in refused.stderr

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import KramaaPlatform
+import KramaaPrimitives
+import KramaaRPC
+
+/// Options every platform command shares: the node and the account that acts.
+struct PlatformConnection: ParsableArguments {
+    @Option(help: "The node's URL (JSON-RPC and the REST API share it).")
+    var rpc = "http://127.0.0.1:8545"
+
+    /// Calls `/api/v1{path}`; prints the answer as JSON; a problem answer becomes the error.
+    func rest(_ method: String, _ path: String, _ body: JSON? = nil) throws -> JSON {
+        let client = try NodeClient(rpc)
+        let (status, bytes) = try client.request(method, path: "/api/v1" + path, body: body?.serialized())
+        guard let answer = try? JSON.parse(bytes) else { throw ClientError("the node answered HTTP \(status) without JSON") }
+        guard (200..<300).contains(status) else {
+            throw ClientError("\(answer["title"]?.stringValue ?? "HTTP \(status)"): \(answer["detail"]?.stringValue ?? answer.description)")
+        }
+        print(String(decoding: answer.serialized(), as: UTF8.self))
+        return answer
+    }
+}
+
+/// The acting account: one whose key the node holds (a dev account on the devnet).
+struct Actor: ParsableArguments {
+    @Option(help: "The acting account (the node must hold its key).") var from: String
+}
+
+/// `kramaa org ...`
+struct OrgCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "org", abstract: "Organisations, members and roles.",
+                                                    subcommands: [Create.self, Show.self, Member.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an organisation; the acting account becomes its admin.")
+        @Option var name: String
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.rest("POST", "/organizations", ["from": .string(actor.from), "name": .string(name)]) }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an organisation.")
+        @Argument var id: UInt64
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.rest("GET", "/organizations/\(id)") }
+    }
+
+    struct Member: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a member's roles, or set them with --roles (admins only).")
+        @Argument var id: UInt64
+        @Argument var account: String
+        @Option(help: "Comma-separated: \(OrganizationRoles.named.map(\.0).joined(separator: ", ")); empty removes.")
+        var roles: String?
+        @Option(help: "The acting account (with --roles).") var from: String?
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            guard let roles else { _ = try connection.rest("GET", "/organizations/\(id)/members/\(account)"); return }
+            guard let from else { throw ValidationError("--roles needs --from (an admin of the organisation)") }
+            let list = roles.split(separator: ",").map { JSON.string(String($0).trimmingCharacters(in: .whitespaces)) }
+            _ = try connection.rest("PUT", "/organizations/\(id)/members/\(account)", ["from": .string(from), "roles": .array(list)])
+        }
+    }
+}
+
+/// `kramaa device ...`
+struct DeviceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "device", abstract: "Devices, their keys and status.",
+                                                    subcommands: [Register.self, Show.self, Status.self, Rotate.self, Key.self])
+
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a device by its key file's public key (`kramaa keys new`).")
+        @Option var org: UInt64
+        @Option(name: .customLong("key"), help: "The device's key file (only its public key is sent).") var keyFile: String
+        @Option var model = ""
+        @Option(name: .customLong("firmware-hash"), help: "32-byte hex digest of the firmware.") var firmwareHash: String?
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            let key = try readKeyFile(keyFile).publicKey
+            var body: JSONObject = ["from": .string(actor.from), "organization": .number(JSONNumber(org)), "keyType": .string(key.type.rawValue),
+                                    "publicKey": .data(key.bytes), "model": .string(model)]
+            if let firmwareHash { body["firmwareHash"] = .string(firmwareHash) }
+            _ = try connection.rest("POST", "/devices", .object(body))
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a device.")
+        @Argument var device: String
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.rest("GET", "/devices/\(device)") }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a device's status: active, suspended or revoked (final).")
+        @Argument var device: String
+        @Argument var status: String
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            _ = try connection.rest("POST", "/devices/\(device)/status", ["from": .string(actor.from), "status": .string(status)])
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rotate a device's key; the new key file signs the proof of possession.")
+        @Argument var device: String
+        @Option(name: .customLong("new-key"), help: "The new key file.") var newKeyFile: String
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            let address: Address
+            do { address = try Address(hex: device) } catch { throw ValidationError("\(device): \(error)") }
+            let key = try readKeyFile(newKeyFile)
+            let chainId = try RPCHex.decodeQuantity(try NodeClient(connection.rpc).call("eth_chainId").stringValue ?? "")
+            let proof = key.signature(for: DeviceRegistry.rotationMessage(chainId: chainId, device: address, newKey: key.publicKey))
+            _ = try connection.rest("POST", "/devices/\(device)/key", ["from": .string(actor.from), "keyType": .string(key.type.rawValue),
+                                                                      "publicKey": .data(key.publicKey.bytes), "proof": .data(proof)])
+        }
+    }
+
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a device key, and whether it was valid at --at-block.")
+        @Argument var key: String
+        @Option(name: .customLong("at-block")) var atBlock: UInt64?
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.rest("GET", "/keys/\(key)" + (atBlock.map { "?atBlock=\($0)" } ?? "")) }
+    }
+}
+
+/// `kramaa asset ...`
+struct AssetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "asset", abstract: "Assets: ERC-721 tokens named by GS1 EPCs.",
+                                                    subcommands: [Mint.self, Show.self, Act.self])
+
+    struct Mint: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mint an asset (manufacturers of the organisation).")
+        @Option var org: UInt64
+        @Option(help: "Pure-identity EPC URI (urn:epc:id:sgtin:...).") var epc: String
+        @Option(help: "The first owner (default: the acting account).") var owner: String?
+        @Option(name: .customLong("metadata-hash")) var metadataHash: String?
+        @Option(name: .customLong("token-uri")) var tokenURI: String?
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            var body: JSONObject = ["from": .string(actor.from), "organization": .number(JSONNumber(org)), "epc": .string(epc)]
+            if let owner { body["owner"] = .string(owner) }
+            if let metadataHash { body["metadataHash"] = .string(metadataHash) }
+            if let tokenURI { body["tokenURI"] = .string(tokenURI) }
+            _ = try connection.rest("POST", "/assets", .object(body))
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an asset by token id, EPC URI or Digital Link.")
+        @Argument var asset: String
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.rest("GET", "/assets/" + escape(asset)) }
+    }
+
+    struct Act: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "do", abstract: "transfer TO | custody TO | status recalled|destroyed|consumed | bind-device DEVICE | bind-tag UID")
+        @Argument var asset: String
+        @Argument var action: String
+        @Argument var value: String
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            let (path, field): (String, String) = switch action {
+            case "transfer": ("transfer", "to")
+            case "custody": ("custody", "to")
+            case "status": ("status", "status")
+            case "bind-device": ("devices", "device")
+            case "bind-tag": ("tags", "uid")
+            default: throw ValidationError("unknown action \(action): transfer, custody, status, bind-device or bind-tag")
+            }
+            _ = try connection.rest("POST", "/assets/\(escape(asset))/\(path)", ["from": .string(actor.from), field: .string(value)])
+        }
+    }
+}
+
+private func escape(_ segment: String) -> String {
+    segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? segment
+}
+
+/// Any key file (`kramaa keys new`): the device's key or a new key.
+func readKeyFile(_ path: String) throws -> SigningKey {
+    do { return try KeyFile.read(path: path).key } catch { throw ValidationError("\(path): \(error)") }
+}
