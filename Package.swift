@@ -69,10 +69,11 @@ let package = Package(
             name: "KramaaGS1"
         ),
         // GS1 EPCIS 2.0 (JSON/JSON-LD): a draft-07 JSON Schema validator, the event model with CBV
-        // values in one canonical form, the query language as a pure filter, capture job results.
+        // values in one canonical form, the query language as a pure filter, capture job results,
+        // and the CBV 2.0 EPCIS Event Hash ID (JSON-LD and XML documents).
         .target(
             name: "KramaaEPCIS",
-            dependencies: ["KramaaJSON", "KramaaPrimitives"]
+            dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaGS1"]
         ),
         .target(
             name: "KramaaTrie",

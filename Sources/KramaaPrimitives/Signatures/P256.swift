@@ -153,7 +153,7 @@ extension Secp256r1 {
     }
 
     static func sha256(_ message: some Sequence<UInt8>) -> Bytes32 {
-        SHA256.hash(data: Array(message)).withUnsafeBytes { Bytes32(copying: $0) }
+        SHA256Digest.hash(message)
     }
 }
 

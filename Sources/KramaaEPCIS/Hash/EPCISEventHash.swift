@@ -1,0 +1,81 @@
+import KramaaPrimitives
+
+/// The EPCIS Event Hash ID of GS1 CBV 2.0: a fingerprint of an event that does not depend on its
+/// syntax (JSON-LD or XML), member order, time zone, timestamp precision, URN vs Web URI
+/// vocabulary or EPC URI vs Digital Link identifiers.
+///
+/// Each event becomes a canonical *pre-hash string* (its fields in the CBV property order, values
+/// canonical, lists sorted, user extensions last, `eventID`, `recordTime`, `errorDeclaration` and
+/// comments left out); the ID is `ni:///sha-256;<hex>?ver=CBV2.0` over the string's UTF-8 bytes.
+/// Behaviour follows the reference implementation (RalphTro/epcis-event-hash-generator) where
+/// the standard leaves room.
+public enum EPCISEventHash {
+    /// The hash algorithm and CBV version the ID names.
+    public static let prefix = "ni:///sha-256;"
+    public static let suffix = "?ver=CBV2.0"
+
+    /// The pre-hash string of a JSON-LD event.
+    public static func preHash(of event: EPCISEvent) -> String {
+        EPCISPreHashBuilder().preHash(eventType: event.type.name, children: EPCISHashNode.eventChildren(of: event))
+    }
+
+    /// The pre-hash string of an event already read into hash nodes (from XML, say). `ignoring`
+    /// names event members to leave out besides the standard ones (`{namespace}local`).
+    public static func preHash(of event: EPCISHashEvent, ignoring: Set<String> = []) -> String {
+        EPCISPreHashBuilder(ignoredFields: ignoring).preHash(eventType: event.type, children: event.children)
+    }
+
+    /// The SHA-256 digest of a pre-hash string (what the chain stores as bytes32).
+    public static func digest(ofPreHash preHash: String) -> Bytes32 {
+        SHA256Digest.hash(utf8: preHash)
+    }
+
+    /// `ni:///sha-256;<64 lowercase hex digits>?ver=CBV2.0` for a digest.
+    public static func hashID(digest: Bytes32) -> String {
+        prefix + digest.withUnsafeBytes { Hex.encode($0, prefix: false) } + suffix
+    }
+
+    /// The raw 32-byte event hash of a JSON-LD event.
+    public static func digest(of event: EPCISEvent) -> Bytes32 { digest(ofPreHash: preHash(of: event)) }
+
+    /// The EPCIS Event Hash ID of a JSON-LD event.
+    public static func hashID(of event: EPCISEvent) -> String { hashID(digest: digest(of: event)) }
+
+    /// The EPCIS Event Hash ID of an event read into hash nodes.
+    public static func hashID(of event: EPCISHashEvent, ignoring: Set<String> = []) -> String {
+        hashID(digest: digest(ofPreHash: preHash(of: event, ignoring: ignoring)))
+    }
+
+    /// The digest inside an Event Hash ID, or nil when `id` is not a SHA-256 CBV 2.0 hash ID.
+    public static func digest(fromHashID id: String) -> Bytes32? {
+        guard id.hasPrefix(prefix), id.hasSuffix(suffix), id.utf8.count == prefix.utf8.count + 64 + suffix.utf8.count else { return nil }
+        let hex = id.dropFirst(prefix.utf8.count).dropLast(suffix.utf8.count)
+        guard hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        return try? Bytes32(hex: hex)
+    }
+}
+
+extension EPCISDocument {
+    /// The pre-hash string of every event, in document order.
+    public var eventPreHashes: [String] { events.map(EPCISEventHash.preHash(of:)) }
+
+    /// The EPCIS Event Hash ID of every event, in document order.
+    public var eventHashIDs: [String] { events.map(EPCISEventHash.hashID(of:)) }
+}
+
+/// An event read into hash nodes: its type name and its members (see ``EPCISHashNode``).
+public struct EPCISHashEvent: Sendable, Equatable {
+    /// `ObjectEvent`, `AggregationEvent`, … (or an extension event's element name).
+    public var type: String
+    public var children: [EPCISHashNode]
+
+    public init(type: String, children: [EPCISHashNode]) {
+        self.type = type
+        self.children = children
+    }
+
+    /// The hash nodes of a JSON-LD event.
+    public init(_ event: EPCISEvent) {
+        self.init(type: event.type.name, children: EPCISHashNode.eventChildren(of: event))
+    }
+}
