@@ -104,7 +104,7 @@ let package = Package(
         ),
         .target(
             name: "KramaaPlatform",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaGS1"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaGS1", "KramaaEPCIS", "KramaaJSON"]
         ),
         .executableTarget(
             name: "KramaaCLI",
@@ -289,7 +289,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaPlatformTests",
-            dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1"]
+            dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1", "KramaaEPCIS",
+                           "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaGS1Tests",

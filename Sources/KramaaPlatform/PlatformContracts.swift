@@ -1,10 +1,11 @@
 import KramaaEVM
 
 extension SystemContracts {
-    /// The platform's contracts: organisations, devices, assets.
+    /// The platform's contracts: organisations, devices, assets, provenance.
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
         AssetRegistry.address: AssetRegistry(),
+        ProvenanceRegistry.address: ProvenanceRegistry(),
     ])
 }

@@ -34,14 +34,19 @@ extension StorageReader {
     public func loadBool(_ slot: UInt256) throws(SystemCallError) -> Bool { !(try load(slot)).isZero }
     public func loadUInt64(_ slot: UInt256) throws(SystemCallError) -> UInt64 { (try load(slot)).uint64Value ?? .max }
 
-    /// A dynamic array of addresses: its length at `base`, its elements from keccak256(base).
-    public func loadAddressArray(_ base: UInt256) throws(SystemCallError) -> [Address] {
+    /// A dynamic array of words: its length at `base`, its elements from keccak256(base).
+    public func loadWordArray(_ base: UInt256) throws(SystemCallError) -> [UInt256] {
         let count = Int(min(try loadUInt64(base), 1 << 16))
         let first = StorageSlot.elements(base)
-        var out: [Address] = []
+        var out: [UInt256] = []
         out.reserveCapacity(count)
-        for i in 0..<count { out.append(try loadAddress(StorageSlot.offset(first, i))) }
+        for i in 0..<count { out.append(try load(StorageSlot.offset(first, i))) }
         return out
+    }
+
+    /// A dynamic array of addresses, laid out as ``loadWordArray(_:)``.
+    public func loadAddressArray(_ base: UInt256) throws(SystemCallError) -> [Address] {
+        try loadWordArray(base).map { Address(word: $0) }
     }
 
     /// A byte string: its length at `base`, its bytes in 32-byte words from keccak256(base).
@@ -68,13 +73,18 @@ extension SystemCall {
     public func store(_ slot: UInt256, _ flag: Bool) throws(SystemCallError) { try store(slot, flag ? .one : .zero) }
     public func store(_ slot: UInt256, _ value: UInt64) throws(SystemCallError) { try store(slot, UInt256(value)) }
 
-    /// Replaces the address array at `base` (clearing elements past the new length).
-    public func storeAddressArray(_ base: UInt256, _ addresses: [Address]) throws(SystemCallError) {
+    /// Replaces the word array at `base` (clearing elements past the new length).
+    public func storeWordArray(_ base: UInt256, _ words: [UInt256]) throws(SystemCallError) {
         let old = Int(min(try loadUInt64(base), 1 << 16))
         let first = StorageSlot.elements(base)
-        for (i, address) in addresses.enumerated() { try store(StorageSlot.offset(first, i), address) }
-        if old > addresses.count { for i in addresses.count..<old { try store(StorageSlot.offset(first, i), UInt256.zero) } }
-        try store(base, UInt64(addresses.count))
+        for (i, word) in words.enumerated() { try store(StorageSlot.offset(first, i), word) }
+        if old > words.count { for i in words.count..<old { try store(StorageSlot.offset(first, i), UInt256.zero) } }
+        try store(base, UInt64(words.count))
+    }
+
+    /// Replaces the address array at `base`.
+    public func storeAddressArray(_ base: UInt256, _ addresses: [Address]) throws(SystemCallError) {
+        try storeWordArray(base, addresses.map { UInt256($0) })
     }
 
     /// Writes a byte string at `base` (clearing words past the new end).

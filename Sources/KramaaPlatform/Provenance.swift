@@ -1,0 +1,182 @@
+import KramaaEPCIS
+import KramaaEVM
+import KramaaGS1
+import KramaaPrimitives
+
+/// The provenance registry (`0x…4b520013`): GS1 EPCIS 2.0 events captured on chain.
+///
+/// A capture is a transaction carrying an EPCIS document (JSON-LD), signed by a device (its
+/// current key, the device active) or by a member of the organisation. The document itself is
+/// replicated with the chain as the transaction's input; the contract commits to each event's
+/// CBV 2.0 event hash (so anyone holding the event can check it against a finalised block),
+/// refuses an event recorded before, tracks aggregation (items in a case on a pallet) and moves
+/// custody of assets on receiving steps, down the aggregation to the items inside.
+///
+/// ```
+/// function captureEvents(uint256 org, bytes document) returns (bytes32[] eventHashes)   // org 0: the device's own
+/// function eventRecord(bytes32 eventHash) view returns (uint256 blockNumber, uint256 org, address recorder, address device)
+/// function childrenOf(bytes32 epcKey) view returns (bytes32[] children)                  // epcKey: AssetRegistry token id of an EPC
+/// event EPCISEventRecorded(bytes32 indexed eventHash, uint256 indexed org, address indexed recorder, address device, uint256 index)
+/// event AssetEventRecorded(uint256 indexed tokenId, bytes32 indexed eventHash)
+/// ```
+public struct ProvenanceRegistry: SystemContract {
+    public static let address = SystemContracts.address(0x13)
+    /// Events one capture may hold (the rest of a larger document goes in further captures).
+    public static let maxEventsPerCapture = 100
+    /// Business steps that give the recorder custody (canonical CBV URIs).
+    public static let custodySteps: Set<String> = [
+        "https://ref.gs1.org/cbv/BizStep-receiving", "https://ref.gs1.org/cbv/BizStep-accepting",
+    ]
+    /// How deep custody follows aggregation (pallet → case → item), and how many EPCs at most.
+    static let maxAggregationDepth = 4, maxCustodyMoves = 2_000
+
+    enum Slot {
+        static let events = StorageSlot.named("kramaa.provenance.events")
+        static let children = StorageSlot.named("kramaa.provenance.children")
+        static func event(_ hash: Bytes32) -> UInt256 { StorageSlot.mapping(events, hash) }
+        static func children(_ key: UInt256) -> UInt256 { StorageSlot.mapping(children, key) }
+    }
+
+    enum Method {
+        static let capture = SystemMethod("captureEvents(uint256,bytes)")
+        static let record = SystemMethod("eventRecord(bytes32)")
+        static let children = SystemMethod("childrenOf(bytes32)")
+    }
+
+    public enum Event {
+        public static let recorded = ABI.eventTopic("EPCISEventRecorded(bytes32,uint256,address,address,uint256)")
+        public static let assetEvent = ABI.eventTopic("AssetEventRecorded(uint256,bytes32)")
+    }
+
+    public init() {}
+
+    /// The key of an EPC (URN or Digital Link) in the asset and aggregation maps, if it is a
+    /// GS1 identifier with a Digital Link form.
+    public static func key(ofEPC epc: String) -> UInt256? {
+        if epc.hasPrefix("urn:epc:id:") { return try? AssetRegistry.tokenId(epc: epc).0 }
+        if epc.hasPrefix("http://") || epc.hasPrefix("https://") { return try? AssetRegistry.tokenId(digitalLink: epc) }
+        return nil
+    }
+
+    public func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8] {
+        switch call.selector {
+        case Method.capture.selector:
+            try call.requireNoValue()
+            let (org, document) = try call.decode { d throws(ABIDecodingError) in (try d.nextUInt64(), try d.nextBytes()) }
+            return ABI.encode([.array(try capture(org: org, document, call).map { .fixedBytes($0) })])
+        case Method.record.selector:
+            let hash = try call.decode { d throws(ABIDecodingError) in try d.nextBytes32() }
+            let base = Slot.event(hash)
+            let block = try call.loadUInt64(base)
+            try call.require(block != 0, "no event \(EPCISEventHash.hashID(digest: hash))")
+            return ABI.encode([.uint(UInt256(block)), .uint(try call.load(StorageSlot.offset(base, 1))),
+                               .address(try call.loadAddress(StorageSlot.offset(base, 2))), .address(try call.loadAddress(StorageSlot.offset(base, 3)))])
+        case Method.children.selector:
+            let key = try call.decode { d throws(ABIDecodingError) in try d.nextBytes32() }
+            return ABI.encode([.array(try children(of: UInt256(key), call).map { .fixedBytes(Bytes32($0)) })])
+        default:
+            throw .reverted("unknown function of the provenance registry")
+        }
+    }
+
+    /// Who records: the device whose current key is the caller (its organisation), or a member.
+    private func recorder(org: UInt64, _ call: SystemCall) throws(SystemCallError) -> (org: UInt64, device: Address) {
+        let devices = call.reading(DeviceRegistry.address)
+        if try devices.loadAddress(DeviceRegistry.Slot.keyDevice(call.caller)) != .zero {
+            guard let (device, deviceOrg) = try DeviceRegistry.activeDevice(forKey: call.caller, devices) else {
+                throw .reverted("key \(call.caller) is not the current key of an active device: its events are refused")
+            }
+            try call.require(org == 0 || org == deviceOrg, "device \(device) belongs to organisation \(deviceOrg), not \(org)")
+            return (deviceOrg, device)
+        }
+        let orgs = call.reading(OrganizationRegistry.address)
+        try call.require(try OrganizationRegistry.exists(org, orgs), "no organisation \(org)")
+        try call.require(!(try OrganizationRegistry.roles(of: call.caller, in: org, orgs)).isEmpty,
+                         "\(call.caller) is not a member of organisation \(org)")
+        return (org, .zero)
+    }
+
+    private func capture(org: UInt64, _ bytes: [UInt8], _ call: SystemCall) throws(SystemCallError) -> [Bytes32] {
+        let (org, device) = try recorder(org: org, call)
+        try call.charge(8 * Int64(bytes.count))  // parsing and hashing the document
+        let document: EPCISDocument
+        do { document = try EPCISDocument(bytes: bytes) } catch { throw .reverted("invalid EPCIS document: \(error)") }
+        try call.require(!document.events.isEmpty, "the EPCIS document holds no events")
+        try call.require(document.events.count <= Self.maxEventsPerCapture,
+                         "a capture holds at most \(Self.maxEventsPerCapture) events (this one \(document.events.count))")
+        var hashes: [Bytes32] = []
+        for (index, event) in document.events.enumerated() {
+            try call.charge(3_000)
+            let hash = EPCISEventHash.digest(of: event)
+            let base = Slot.event(hash)
+            try call.require(try call.loadUInt64(base) == 0, "event \(index) (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
+            try call.store(base, max(call.blockNumber, 1))
+            try call.store(StorageSlot.offset(base, 1), org)
+            try call.store(StorageSlot.offset(base, 2), call.caller)
+            try call.store(StorageSlot.offset(base, 3), device)
+            try call.emit([Event.recorded, hash, Bytes32(UInt256(org)), Bytes32(UInt256(call.caller))],
+                          ABI.encode([.address(device), .uint(UInt256(UInt64(index)))]))
+            try aggregate(event, call)
+            try linkAssets(event, hash: hash, call)
+            hashes.append(hash)
+        }
+        return hashes
+    }
+
+    /// Every identifier an event names, as keys.
+    static func keys(of event: EPCISEvent) -> [UInt256] {
+        var epcs = event.epcList + event.childEPCs + event.inputEPCList + event.outputEPCList
+        if let parent = event.parentID { epcs.append(parent) }
+        var seen = Set<UInt256>()
+        return epcs.compactMap(key(ofEPC:)).filter { seen.insert($0).inserted }
+    }
+
+    /// Emits the asset link of every minted asset the event names, and moves custody on receiving.
+    private func linkAssets(_ event: EPCISEvent, hash: Bytes32, _ call: SystemCall) throws(SystemCallError) {
+        let assets = call.reading(AssetRegistry.address)
+        let receiving = event.bizStep.map(Self.custodySteps.contains) ?? false
+        var moves = 0
+        for key in Self.keys(of: event) {
+            if try assets.loadAddress(AssetRegistry.Slot.owner(key)) != .zero {
+                try call.emit([Event.assetEvent, Bytes32(key), hash])
+            }
+            guard receiving else { continue }
+            try moveCustody(key, depth: 0, moves: &moves, call)
+        }
+    }
+
+    /// Gives the recorder custody of `key` (if it is an asset) and of what is aggregated in it.
+    private func moveCustody(_ key: UInt256, depth: Int, moves: inout Int, _ call: SystemCall) throws(SystemCallError) {
+        moves += 1
+        try call.require(moves <= Self.maxCustodyMoves, "receiving would move custody of more than \(Self.maxCustodyMoves) EPCs")
+        if try call.reading(AssetRegistry.address).loadAddress(AssetRegistry.Slot.owner(key)) != .zero {
+            let result = try call.call(AssetRegistry.address, input: ABI.call("transferCustody(uint256,address)", [.uint(key), .address(call.caller)]))
+            guard result.status == .success else { throw .revert(result.output) }
+        }
+        guard depth < Self.maxAggregationDepth else { return }
+        for child in try children(of: key, call) { try moveCustody(child, depth: depth + 1, moves: &moves, call) }
+    }
+
+    /// AggregationEvent ADD puts the children in the parent; DELETE takes them out (all of them
+    /// when the event lists none, as EPCIS says).
+    private func aggregate(_ event: EPCISEvent, _ call: SystemCall) throws(SystemCallError) {
+        guard case .aggregation = event.type, let parentID = event.parentID, let parent = Self.key(ofEPC: parentID) else { return }
+        let listed = event.childEPCs.compactMap(Self.key(ofEPC:))
+        var children = try children(of: parent, call)
+        switch event.action {
+        case .add?: for child in listed where !children.contains(child) { children.append(child) }
+        case .delete?: children = listed.isEmpty ? [] : children.filter { !listed.contains($0) }
+        default: return
+        }
+        try call.require(children.count <= 1_000, "an aggregation holds at most 1000 children")
+        try storeChildren(children, of: parent, call)
+    }
+
+    private func children(of key: UInt256, _ call: SystemCall) throws(SystemCallError) -> [UInt256] {
+        try call.loadWordArray(Slot.children(key))
+    }
+
+    private func storeChildren(_ children: [UInt256], of key: UInt256, _ call: SystemCall) throws(SystemCallError) {
+        try call.storeWordArray(Slot.children(key), children)
+    }
+}

@@ -1,0 +1,107 @@
+import KramaaChain
+import KramaaEPCIS
+import KramaaEVM
+import KramaaPlatform
+import KramaaPrimitives
+import KramaaTestSupport
+import Testing
+
+/// EPCIS capture on chain: hashes, recorders, duplicates, aggregation and custody.
+@Suite struct ProvenanceContractTests {
+    typealias P = PlatformContractTests
+    static let provenance = ProvenanceRegistry.address
+    static let pallet = "urn:epc:id:sscc:0614141.1234567890"
+
+    static func document(_ events: String) -> String {
+        """
+        {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+         "schemaVersion": "2.0", "creationDate": "2026-11-25T10:00:00Z", "epcisBody": {"eventList": [\(events)]}}
+        """
+    }
+
+    static func objectEvent(_ epcs: [String], bizStep: String, time: String = "2026-11-25T09:00:00.000Z") -> String {
+        """
+        {"type": "ObjectEvent", "eventTime": "\(time)", "eventTimeZoneOffset": "+01:00",
+         "epcList": [\(epcs.map { "\"\($0)\"" }.joined(separator: ","))], "action": "OBSERVE", "bizStep": "\(bizStep)",
+         "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"}}
+        """
+    }
+
+    static func capture(_ org: UInt64, _ document: String) -> [UInt8] {
+        ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(org)), .bytes(Array(document.utf8))])
+    }
+
+    /// The brand/carrier chain of PlatformContractTests with the asset minted; key 2 (carrier admin) holds custody rights.
+    static func chain() -> (ContractChain, UInt256) {
+        let chain = P.withOrganisations()
+        #expect(P.mint(chain).success)
+        return (chain, try! AssetRegistry.tokenId(epc: P.epc).0)
+    }
+
+    @Test func capturedEventsAreCommittedByTheirCBVHash() throws {
+        let (chain, token) = Self.chain()
+        let text = Self.document(Self.objectEvent([P.epc], bizStep: "commissioning"))
+        let result = chain.send(1, Self.provenance, Self.capture(1, text))
+        #expect(result.success, "\(ContractChain.revertReason(result.output) ?? "")")
+        let event = try #require(try EPCISDocument(bytes: Array(text.utf8)).events.first)
+        let hash = EPCISEventHash.digest(of: event)
+        var d = ABIDecoder(result.output[...])
+        #expect(try d.nextArray { d throws(ABIDecodingError) in try d.nextBytes32() } == [hash])
+        #expect(result.logs.map(\.topics) == [
+            [ProvenanceRegistry.Event.recorded, hash, Bytes32(UInt256(1)), Bytes32(UInt256(chain.addresses[1]))],
+            [ProvenanceRegistry.Event.assetEvent, Bytes32(token), hash],
+        ])
+        var record = ABIDecoder(chain.read(Self.provenance, ABI.call("eventRecord(bytes32)", [.fixedBytes(hash)])).output[...])
+        #expect(try record.nextUInt64() == chain.head.number && record.nextUInt64() == 1 && record.nextAddress() == chain.addresses[1])
+        // The same event again, even written differently (another time zone spelling), is refused.
+        let again = Self.document(Self.objectEvent([P.epc], bizStep: "https://ref.gs1.org/cbv/BizStep-commissioning", time: "2026-11-25T10:00:00+01:00"))
+        P.expectRefusal(chain, 1, Self.provenance, Self.capture(1, again), "event 0 (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
+    }
+
+    @Test func devicesRecordWithTheirCurrentKeyOnly() throws {
+        let (chain, _) = Self.chain()
+        // Key 3 is a device of the brand (a secp256k1 device key can send ordinary transactions).
+        let deviceKey = PublicKey.secp256k1(chain.keys[3].publicKey)
+        #expect(P.registerDevice(chain, deviceKey).success)
+        let first = chain.send(3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting"))))
+        #expect(first.success)
+        #expect(first.logs.first?.data == ABI.encode([.address(chain.addresses[3]), .uint(.zero)]))
+        P.expectRefusal(chain, 3, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:01:00Z"))),
+                        "device \(chain.addresses[3]) belongs to organisation 1, not 2")
+        #expect(chain.send(1, DeviceRegistry.address, ABI.call("setDeviceStatus(address,uint8)", [.address(chain.addresses[3]), .uint(UInt256(3))])).success)
+        P.expectRefusal(chain, 3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:02:00Z"))),
+                        "key \(chain.addresses[3]) is not the current key of an active device: its events are refused")
+    }
+
+    @Test func receivingAPalletGivesCustodyOfTheItemsInIt() throws {
+        let (chain, token) = Self.chain()
+        let packing = """
+            {"type": "AggregationEvent", "eventTime": "2026-11-25T08:00:00Z", "eventTimeZoneOffset": "+00:00",
+             "parentID": "\(Self.pallet)", "childEPCs": ["\(P.epc)"], "action": "ADD", "bizStep": "packing"}
+            """
+        #expect(chain.send(1, Self.provenance, Self.capture(1, Self.document(packing))).success)
+        let palletKey = try #require(ProvenanceRegistry.key(ofEPC: Self.pallet))
+        var children = ABIDecoder(chain.read(Self.provenance, ABI.call("childrenOf(bytes32)", [.fixedBytes(Bytes32(palletKey))])).output[...])
+        #expect(try children.nextArray { d throws(ABIDecodingError) in try d.nextBytes32() } == [Bytes32(token)])
+        // The carrier (key 2, admin of organisation 2) receives the pallet and so holds the item.
+        let received = chain.send(2, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([Self.pallet], bizStep: "receiving"))))
+        #expect(received.success, "\(ContractChain.revertReason(received.output) ?? "")")
+        #expect(received.logs.contains { $0.address == AssetRegistry.address && $0.topics[0] == AssetRegistry.Event.custodyChanged })
+        var asset = ABIDecoder(chain.read(AssetRegistry.address, ABI.call("getAsset(uint256)", [.uint(token)])).output[...])
+        _ = try asset.nextString(); _ = try asset.nextUInt(); _ = try asset.nextAddress()
+        #expect(try asset.nextAddress() == chain.addresses[2])
+    }
+
+    @Test func badCapturesAreRefusedAndChangeNothing() {
+        let (chain, _) = Self.chain()
+        P.expectRefusal(chain, 3, Self.provenance, Self.capture(1, Self.document(Self.objectEvent([P.epc], bizStep: "shipping"))),
+                        "\(chain.addresses[3]) is not a member of organisation 1")
+        P.expectRefusal(chain, 1, Self.provenance, Self.capture(9, Self.document(Self.objectEvent([P.epc], bizStep: "shipping"))),
+                        "no organisation 9")
+        P.expectRefusal(chain, 1, Self.provenance, Self.capture(1, Self.document("")), "the EPCIS document holds no events")
+        let broken = chain.send(1, Self.provenance, Self.capture(1, "{\"type\": \"EPCISDocument\""))
+        #expect(!broken.success && ContractChain.revertReason(broken.output)?.hasPrefix("invalid EPCIS document:") == true)
+        let noTime = chain.send(1, Self.provenance, Self.capture(1, Self.document(#"{"type": "ObjectEvent", "action": "OBSERVE", "epcList": []}"#)))
+        #expect(!noTime.success && ContractChain.revertReason(noTime.output)?.hasPrefix("invalid EPCIS document:") == true)
+    }
+}
