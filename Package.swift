@@ -188,7 +188,7 @@ let package = Package(
         .target(
             name: "KramaaAPI",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1"]
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS"]
         ),
         .executableTarget(
             name: "KramaaBench",

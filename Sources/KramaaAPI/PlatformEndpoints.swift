@@ -1,3 +1,5 @@
+import KramaaEPCIS
+import KramaaEVM
 import KramaaGS1
 import KramaaPlatform
 import KramaaPrimitives
@@ -10,8 +12,12 @@ import KramaaRPC
 public struct PlatformEndpoints: HTTPEndpoint {
     public static let prefix = "/api/v1"
     let calls: PlatformCalls
+    let index: EPCISIndex?
 
-    public init(api: EthAPI) { calls = PlatformCalls(api: api) }
+    public init(api: EthAPI, index: EPCISIndex? = nil) {
+        calls = PlatformCalls(api: api)
+        self.index = index
+    }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch {
@@ -28,6 +34,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             if let p = path.match("devices/*") { return .json(try device(try Self.address(p[0]))) }
             if let p = path.match("keys/*") { return .json(try key(try Self.address(p[0]), atBlock: r.queryValue("atBlock"))) }
             if let p = path.match("assets/*") { return .json(try asset(try tokenId(p[0]))) }
+            if let p = path.match("assets/*/history") { return .json(try history(try tokenId(p[0]))) }
         case "POST":
             let body = try r.jsonBody()
             let from = try body.address("from")
@@ -203,6 +210,27 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let token = try d.nextUInt()
         return .json(try asset(token).merging(sent), status: 201,
                      headers: [("location", "\(Self.prefix)/assets/\(Hex.encode(token.bigEndianBytes))")])
+    }
+
+    /// The EPCIS events of an asset (and of what it was aggregated in), oldest first, each with
+    /// what proves it: the block and transaction, the event's CBV hash, and the storage slot of
+    /// its record in the provenance contract (`eth_getProof` against the block's state root;
+    /// `kramaa_getCommitCertificate` shows the block final).
+    private func history(_ token: UInt256) throws -> JSON {
+        _ = try asset(token)
+        guard let index else { throw RESTProblem(status: 503, title: "No EPCIS index", detail: "this node does not index EPCIS events") }
+        return .array(index.history(of: token).map { entry in
+            let slot = ProvenanceRegistry.recordSlot(entry.hash)
+            return [
+                "event": entry.event.json, "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),
+                "organization": .int(entry.organization), "recorder": .address(entry.recorder),
+                "device": entry.device == .zero ? .null : .address(entry.device),
+                "proof": ["blockNumber": .int(entry.blockNumber), "blockHash": .hash(entry.blockHash),
+                          "transactionHash": .hash(entry.transactionHash), "transactionIndex": .int(entry.transactionIndex),
+                          "contract": .address(ProvenanceRegistry.address), "recordSlot": .hash(Bytes32(slot)),
+                          "eventHashHex": .hash(entry.hash)],
+            ]
+        })
     }
 
     /// `POST /assets/{id}/transfer|custody|status|devices|tags`.

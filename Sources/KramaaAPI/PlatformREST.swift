@@ -51,24 +51,24 @@ struct PlatformCalls: Sendable {
     /// Sends `data` to `contract` from `from` (an account whose key the node holds), waits for
     /// inclusion and returns the transaction hash and block number. Refused calls (the estimate
     /// reverts) are answered 422 with the contract's reason before anything is sent.
-    func write(from: Address, _ contract: Address, _ data: [UInt8]) async throws(RESTProblem) -> (hash: Bytes32, block: UInt64, output: [UInt8]) {
+    func write(from: Address, _ contract: Address, _ data: [UInt8]) async throws -> (hash: Bytes32, block: UInt64, output: [UInt8]) {
         let hash: Bytes32
         do {
             let args = try TransactionArgs(rpcParam: ["from": .address(from), "to": .address(contract), "data": .data(data)])
             hash = try api.sendFromHeldAccount(args, gasHeadroom: 25)
         } catch let error as NodeError {
-            if case .reverted(let output) = error { throw .refused(Opcodes.revertReason(output) ?? "the call reverted") }
-            throw .badRequest("\(error)")
+            if case .reverted(let output) = error { throw RESTProblem.refused(Opcodes.revertReason(output) ?? "the call reverted") }
+            throw RESTProblem.badRequest("\(error)")
         } catch let error as RPCError {
-            throw error.message == "unknown account" ? .badRequest("the node holds no key for \(from)") : .badRequest(error.message)
+            throw error.message == "unknown account" ? RESTProblem.badRequest("the node holds no key for \(from)") : RESTProblem.badRequest(error.message)
         } catch {
-            throw .badRequest("\(error)")
+            throw RESTProblem.badRequest("\(error)")
         }
         let deadline = ContinuousClock.now + inclusionTimeout
         while ContinuousClock.now < deadline {
             if let (number, index) = try? node.store.transactionLocation(hash), let stored = try? node.store.receipts(number: number) {
                 guard stored.receipts[index].success else {
-                    throw .refused(Opcodes.revertReason(stored.outcomes[index].output) ?? "transaction \(hash) failed")
+                    throw RESTProblem.refused(Opcodes.revertReason(stored.outcomes[index].output) ?? "transaction \(hash) failed")
                 }
                 return (hash, number, stored.outcomes[index].output)
             }
@@ -143,4 +143,5 @@ extension JSON {
     /// A plain JSON number (REST answers; JSON-RPC writes quantities as hex instead).
     static func int(_ value: Int) -> JSON { .number(JSONNumber(value)) }
     static func int(_ value: UInt64) -> JSON { .number(JSONNumber(value)) }
+    static func int(_ value: UInt256) -> JSON { value.uint64Value.map { .number(JSONNumber($0)) } ?? .string(value.description) }
 }

@@ -113,7 +113,9 @@ struct NodeRunner {
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts)
             var routes = HTTPRoutes()
-            routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api))
+            let index = EPCISIndex(node: node)
+            routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api, index: index))
+            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: EPCISEndpoints.schemaFromEnvironment()))
             server = try await RPCServer.start(handler: api.router(), routes: routes, configuration: configuration, logger: logger)
         } catch {
             throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")

@@ -50,6 +50,10 @@ public struct ProvenanceRegistry: SystemContract {
 
     public init() {}
 
+    /// The storage slot of an event's record (block, organisation, recorder, device follow it),
+    /// for `eth_getProof` against a block's state root.
+    public static func recordSlot(_ hash: Bytes32) -> UInt256 { Slot.event(hash) }
+
     /// The key of an EPC (URN or Digital Link) in the asset and aggregation maps, if it is a
     /// GS1 identifier with a Digital Link form.
     public static func key(ofEPC epc: String) -> UInt256? {
@@ -124,7 +128,7 @@ public struct ProvenanceRegistry: SystemContract {
     }
 
     /// Every identifier an event names, as keys.
-    static func keys(of event: EPCISEvent) -> [UInt256] {
+    public static func keys(of event: EPCISEvent) -> [UInt256] {
         var epcs = event.epcList + event.childEPCs + event.inputEPCList + event.outputEPCList
         if let parent = event.parentID { epcs.append(parent) }
         var seen = Set<UInt256>()

@@ -1,0 +1,133 @@
+import Foundation
+import KramaaEPCIS
+import KramaaPlatform
+import KramaaPrimitives
+import KramaaRPC
+
+/// The EPCIS 2.0 REST interface under `/epcis` (GS1's OpenAPI): `POST /capture` (capture jobs,
+/// `GS1-Capture-Error-Behaviour` rollback or proceed), `GET /capture/{id}`, `GET /capture`,
+/// `GET /events?…` (the query language's parameters) and `GET /events/{eventID}`.
+///
+/// A capture is validated against the EPCIS 2.0 JSON schema, then its accepted events go on
+/// chain in one `captureEvents` transaction sent from `Kramaa-From` (an account the node holds)
+/// for organisation `Kramaa-Organization`; the job finishes when the block is in. Queries read
+/// the node's index of the chain's events.
+public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
+    public static let prefix = "/epcis"
+    let calls: PlatformCalls
+    let index: EPCISIndex
+    let validator: EPCISValidator?
+    private let lock = NSLock()
+    private var jobs: [String: CaptureJob] = [:]
+    private var jobOrder: [String] = []
+    /// Capture jobs kept for `GET /capture/{id}`.
+    static let keptJobs = 10_000
+
+    /// - Parameter schema: the EPCIS 2.0 JSON schema (GS1's EPCIS-JSON-Schema.json); without it
+    ///   captures are refused with a problem saying so.
+    public init(api: EthAPI, index: EPCISIndex, schema: JSON?) throws {
+        calls = PlatformCalls(api: api)
+        self.index = index
+        validator = try schema.map { try EPCISValidator(schema: $0) }
+    }
+
+    /// The schema from `$KRAMAA_EPCIS_SCHEMA`, when set.
+    public static func schemaFromEnvironment() throws -> JSON? {
+        guard let path = ProcessInfo.processInfo.environment["KRAMAA_EPCIS_SCHEMA"], !path.isEmpty else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RESTProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)")
+        }
+        return try JSON.parse(Array(data))
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let path = PathMatch(request.path, under: Self.prefix)
+        do {
+            switch request.method {
+            case "POST" where path.match("capture") != nil: return try await capture(request)
+            case "GET" where path.match("capture") != nil:
+                return .json(.array(lock.withLock { jobOrder.suffix(100).compactMap { jobs[$0]?.json } }))
+            case "GET":
+                if let p = path.match("capture/*") {
+                    guard let job = lock.withLock({ jobs[p[0]] }) else { throw RESTProblem.notFound("no capture job \(p[0])") }
+                    return .json(job.json)
+                }
+                if path.match("events") != nil { return try query(request.query) }
+                if let p = path.match("events/*") { return try query([("eventID", p[0])]) }
+            default: break
+            }
+            throw RESTProblem.notFound("no resource \(request.method) \(request.path)")
+        } catch let problem as RESTProblem {
+            return problem.response
+        } catch let rejection as CaptureRejection {
+            return .json(rejection.problem.json, status: rejection.status, headers: [("content-type", "application/problem+json")])
+        } catch let exception as QueryParameterException {
+            return .json(EPCISProblem(type: QueryParameterException.problemType, title: "Invalid query", status: 400, detail: "\(exception)").json,
+                         status: 400, headers: [("content-type", "application/problem+json")])
+        } catch {
+            return RESTProblem(status: 400, title: "Bad request", detail: "\(error)").response
+        }
+    }
+
+    private func capture(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let validator else {
+            throw RESTProblem(status: 503, title: "Capture unavailable",
+                              detail: "this node has no EPCIS 2.0 JSON schema: start it with KRAMAA_EPCIS_SCHEMA set to GS1's EPCIS-JSON-Schema.json")
+        }
+        guard let fromText = request.header("kramaa-from"), let from = try? Address(hex: fromText) else {
+            throw RESTProblem.badRequest("the Kramaa-From header must name the capturing account (one whose key the node holds)")
+        }
+        let organization = request.header("kramaa-organization").flatMap(UInt64.init) ?? 0
+        let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
+        let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,
+                                         captureLimit: ProvenanceRegistry.maxEventsPerCapture)
+        let created = EPCISEndpoints.now()
+        let id = UUID().uuidString.lowercased()
+        var job = plan.job(captureID: id, createdAt: created)
+        if !plan.acceptedEvents.isEmpty && (plan.success || behaviour == .proceed) {
+            let document = try Self.document(request.body, keeping: plan.acceptedEvents)
+            do {
+                _ = try await calls.write(from: from, ProvenanceRegistry.address,
+                                          ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(organization)), .bytes(document)]))
+            } catch {
+                let problem = error as? RESTProblem ?? RESTProblem.badRequest("\(error)")
+                job.success = false
+                job.errors.append(EPCISProblem(type: "epcisException:CaptureRefused", title: problem.title, status: problem.status, detail: problem.detail))
+            }
+        }
+        job.running = false
+        job.finishedAt = EPCISEndpoints.now()
+        lock.withLock {
+            jobs[id] = job
+            jobOrder.append(id)
+            if jobOrder.count > Self.keptJobs { jobs[jobOrder.removeFirst()] = nil }
+        }
+        return .json(job.json, status: 202, headers: [("location", "\(Self.prefix)/capture/\(id)")])
+    }
+
+    /// The captured document with only `events` in its event list (proceed keeps the valid ones).
+    static func document(_ body: [UInt8], keeping events: [EPCISEvent]) throws -> [UInt8] {
+        guard case .object(var document) = try JSON.parse(body), case .object(var epcisBody)? = document["epcisBody"] else {
+            throw RESTProblem.badRequest("the body must be an EPCISDocument")
+        }
+        epcisBody["eventList"] = .array(events.map(\.json))
+        document["epcisBody"] = .object(epcisBody)
+        return JSON.object(document).serialized()
+    }
+
+    private func query(_ items: [(name: String, value: String)]) throws -> HTTPResponse {
+        let query = try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) })
+        let events = try query.execute(index.all().map(\.event))
+        let document: JSON = [
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(EPCISEndpoints.now().description),
+            "epcisBody": ["queryResults": ["queryName": "SimpleEventQuery", "resultsBody": ["eventList": .array(events.map(\.json))]]],
+        ]
+        return .json(document, headers: [("content-type", "application/ld+json")])
+    }
+
+    static func now() -> EPCISTimestamp {
+        let t = Date().timeIntervalSince1970
+        return EPCISTimestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1_000_000_000))
+    }
+}
