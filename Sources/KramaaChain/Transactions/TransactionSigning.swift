@@ -25,8 +25,10 @@ extension Transaction {
     }
 
     /// The address that signed the transaction. Values are range-checked first (EIP-2 low s),
-    /// so a malleated signature never recovers a sender.
+    /// so a malleated signature never recovers a sender. For a device transaction: the device's
+    /// address, once its signature (and its sponsor's) verified.
     public func sender() throws(TransactionError) -> Address {
+        if type == .device { return try verifiedDeviceSender() }
         guard let sig = signature else { throw .unsigned }
         guard hasValidSignatureValues, let parity = yParity else { throw .invalidSignatureValues }
         do {
