@@ -80,8 +80,9 @@ import Testing
         let (built, state, _) = try Self.build([sponsored, alone], genesis: Self.genesis(deviceFunds: funds))
         #expect(built.rejected.isEmpty && built.block.transactions.count == 2)
         let price = min(Self.feeCap, built.block.header.baseFeePerGas &+ Self.tip)
-        let sponsoredGas = UInt256(21_000 + 3_450 + 3_000), aloneGas = UInt256(21_000 + 2_000)
-        #expect(built.outcomes.map(\.gasUsed) == [21_000 + 3_450 + 3_000, 21_000 + 2_000])
+        let sponsoredUsed: UInt64 = 21_000 + 3_450 + 3_000, aloneUsed: UInt64 = 21_000 + 2_000
+        let sponsoredGas = UInt256(sponsoredUsed), aloneGas = UInt256(aloneUsed)
+        #expect(built.outcomes.map(\.gasUsed) == [sponsoredUsed, aloneUsed])
         #expect(state.account(Self.p256.publicKey.address)?.balance == funds &- UInt256(600))
         #expect(state.account(Self.sponsor)?.balance == F.funds &- sponsoredGas &* price)
         #expect(state.account(Self.ed25519.publicKey.address)?.balance == funds &- UInt256(400) &- aloneGas &* price)

@@ -58,6 +58,30 @@ import Testing
                                            transactions: [tx]).encodedBody) == [tx])
     }
 
+    /// The example of docs/DEVICE-TRANSACTIONS.md, whose bytes tests/python/device_tx.py computes
+    /// independently (cryptography, rlp, eth_keys): both signatures are deterministic.
+    @Test func reproducesTheDocumentedExample() throws {
+        let device = SigningKey.ed25519(try Ed25519.PrivateKey(rawRepresentation: (0..<32).map { UInt8($0) }))
+        let sponsorKey = try Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0, count: 31) + [1])
+        let tx = try Transaction.device(
+            publicKey: device.publicKey, chainId: 1337, nonce: 0, maxPriorityFeePerGas: UInt256(1_000_000_000),
+            maxFeePerGas: UInt256(3_000_000_000), gasLimit: 100_000, to: try Address(hex: "0x" + String(repeating: "42", count: 20)),
+            data: [0xc0, 0xff, 0xee], sponsor: sponsorKey.publicKey.address
+        ).signedAsDevice(with: device).sponsored(with: sponsorKey)
+        #expect(tx.signingHash.description == "0xa72895045512dd49d8872f0eb282a2d86dff70dd78412021a86bbc2f98b36272")
+        #expect(tx.sponsorHash.description == "0xde31486033f3c0a4478a20cdfc852dbb49f34d6e89345b4114692b558192e0c8")
+        let raw = "0x4bf8e982053980843b9aca0084b2d05e00830186a09442424242424242424242424242424242424242428083c0ffeec0"
+            + "02a003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+            + "947e5f4552091a69125d5dfcb7b8c2659029395bdf"
+            + "b84093a734eb2ef577970d67f00be9253abcc0c24d8b416fab6ba53dc96eac7428bd1a873e48883e584f37e10f3fc93ec89ed2e414148e75551d51186b98dc6c3102"
+            + "01a0cfe1d8ad8fc1c91eff8e0964497bcddbbe6bdc4cb7d0e394f99c44bb861cf1e5a04eac04efa2392f0b969d93650d1346c0ef480ae9c0ca8489e8b080280d61b88b"
+        #expect(Hex.encode(tx.encoded) == raw)
+        #expect(tx.hash.description == "0xc90d901c01510f9a19f8d0340071cb67b9497a83f798ef6febf6ccdce9d7b7f0")
+        #expect(try Transaction.decode(Hex.decode(raw)).validatedSender(chainId: 1337)
+                == (try Address(hex: "0xE85B623F5B86750F849A63Af6c52A881A1443c5B")))
+        #expect(tx.intrinsicGas == 26_048)
+    }
+
     @Test func anUncompressedP256KeyGivesTheSameAddress() throws {
         guard case .p256(let k) = Self.p256 else { Issue.record("not P-256"); return }
         var tx = try Self.unsigned(Self.p256)
@@ -70,10 +94,10 @@ import Testing
 
     @Test func theAddressIsKeccakOfTheMulticodecPrefixedCompressedKey() throws {
         guard case .p256(let k) = Self.p256 else { Issue.record("not P-256"); return }
-        let p256Address = Address(keccakTail: Keccak256.hash([0x80, 0x24] + k.publicKey.compressedRepresentation))
+        let p256Address = try Address(Keccak256.hash([0x80, 0x24] + k.publicKey.compressedRepresentation).bytes.suffix(20))
         #expect(try Self.signed(Self.p256).sender() == p256Address)
         guard case .ed25519(let e) = Self.ed25519 else { Issue.record("not Ed25519"); return }
-        let edAddress = Address(keccakTail: Keccak256.hash([0xed, 0x01] + e.publicKey.rawRepresentation))
+        let edAddress = try Address(Keccak256.hash([0xed, 0x01] + e.publicKey.rawRepresentation).bytes.suffix(20))
         #expect(try Self.signed(Self.ed25519).sender() == edAddress)
     }
 
