@@ -85,11 +85,13 @@ enum EthJSON {
     }
 
     /// A device transaction's fields (docs/DEVICE-TRANSACTIONS.md): key type by name, public key
-    /// and signature as sent, sponsor and its signature (null when the device pays).
+    /// and signature as sent, sponsor and its signature (null when the device pays). Named
+    /// `device…` because clients give `publicKey` another meaning (web3.py reads it as the
+    /// 64-byte secp256k1 key of Parity's transactions).
     static func addDeviceFields(_ device: DeviceAuthorization, to o: inout JSONObject) {
-        o["keyType"] = .string(device.keyType.description)
-        o["publicKey"] = .data(device.publicKey)
-        o["signature"] = .data(device.signature)
+        o["deviceKeyType"] = .string(device.keyType.description)
+        o["devicePublicKey"] = .data(device.publicKey)
+        o["deviceSignature"] = .data(device.signature)
         o["sponsor"] = device.sponsor.map { .address($0) } ?? .null
         o["sponsorSignature"] = device.sponsorSignature.map { sig in
             .object(["yParity": .quantity(sig.v), "r": .quantity(sig.r), "s": .quantity(sig.s)])

@@ -110,14 +110,19 @@ def test_sponsored_device_without_funds(devnet, recorder, key_type):
     assert got["type"] == "0x4b" and got["from"] == device.address.lower() and got["hash"] == tx.hash
     assert qty(got["nonce"]) == 0 and qty(got["chainId"]) == tx.chain_id and qty(got["gas"]) == 100_000
     assert qty(got["maxFeePerGas"]) == tx.max_fee and qty(got["maxPriorityFeePerGas"]) == tx.tip
-    assert got["keyType"] == ("p256" if key_type == P256 else "ed25519")
-    assert hexbytes(got["publicKey"]) == tx.public_key and hexbytes(got["signature"]) == tx.signature
+    assert got["deviceKeyType"] == ("p256" if key_type == P256 else "ed25519")
+    assert hexbytes(got["devicePublicKey"]) == tx.public_key and hexbytes(got["deviceSignature"]) == tx.signature
     assert got["sponsor"] == sponsor.lower()
     v, r, s = tx.sponsor_signature
     assert {k: qty(x) for k, x in got["sponsorSignature"].items()} == {"yParity": v, "r": r, "s": s}
     assert "v" not in got and "r" not in got
     assert hexbytes(devnet.rpc("eth_getRawTransactionByHash", tx.hash)) == tx.raw
     assert devnet.rpc("eth_getTransactionByBlockNumberAndIndex", hex(number), "0x0") == got
+    # web3.py reads it like any typed transaction.
+    w3 = devnet.web3()
+    assert w3.eth.get_transaction(tx.hash)["from"] == device.address
+    assert w3.eth.get_block(number, True)["transactions"][0]["type"] == 0x4B
+    assert w3.eth.get_transaction_receipt(tx.hash)["status"] == 1
 
 
 def test_unsponsored_device_pays_its_own_gas_and_value(devnet, recorder):
@@ -185,11 +190,11 @@ def test_refusals_have_clear_errors(devnet, recorder):
     # No sponsor and no balance.
     tx = new_tx(devnet, device, to=recorder, gas=100_000).sign()
     assert "insufficient funds" in refusal(devnet, tx.raw)
-    # Another devnet id.
+    # Another chain id.
     tx = sponsored()
     tx.chain_id += 1
     tx.sign().sponsor_sign(sponsor_key)
-    assert "invalid devnet id" in refusal(devnet, tx.raw)
+    assert "invalid chain id" in refusal(devnet, tx.raw)
     # A malformed envelope: an unknown key type.
     tx = sponsored()
     tx.device = DeviceKey(P256, device.private_key)
