@@ -187,6 +187,21 @@ import Testing
         #expect(throws: TransactionError.unsigned) { try Self.unsigned(key).sender() }
     }
 
+    @Test func refusesPublicKeysThatAreNotCurvePoints() throws {
+        let cases: [(SigningKey, [UInt8], KeyError)] = [
+            (Self.p256, [0x05] + [UInt8](repeating: 1, count: 32), .badPointPrefix(.p256, 0x05)),
+            (Self.p256, [0x04] + [UInt8](repeating: 0, count: 31) + [1] + [UInt8](repeating: 0, count: 31) + [1], .notOnCurve(.p256)),
+            (Self.ed25519, [UInt8](repeating: 0xff, count: 32), .notOnCurve(.ed25519)),  // y ≥ p
+        ]
+        for (key, publicKey, error) in cases {
+            var tx = try Self.signed(key)
+            tx.device!.publicKey = publicKey
+            #expect(throws: TransactionError.device(.invalidPublicKey(error))) {
+                try Transaction.decode(tx.encoded).validatedSender(chainId: F.chainId)
+            }
+        }
+    }
+
     @Test func refusesAWrongChainId() throws {
         let tx = try Self.signed(Self.p256, chainId: 5)
         #expect(throws: TransactionError.invalidChainId(expected: F.chainId, actual: 5)) { try tx.validatedSender(chainId: F.chainId) }

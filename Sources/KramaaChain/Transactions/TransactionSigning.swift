@@ -3,6 +3,7 @@ import KramaaPrimitives
 extension Transaction {
     /// Signs with `key` (RFC 6979, low s), setting `v` as the type requires:
     /// y parity for typed transactions, 27/28 or chainId·2+35/36 for legacy ones.
+    /// Device transactions are signed with `signAsDevice(with:)` instead.
     public mutating func sign(with key: Secp256k1.PrivateKey) {
         let sig = key.sign(digest: signingHash)
         let parity = UInt64(sig.recoveryId)
