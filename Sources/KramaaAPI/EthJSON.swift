@@ -80,7 +80,22 @@ enum EthJSON {
                 o["gasPrice"] = .quantity(paid ?? tx.maxFeePerGas)
             }
         }
+        if tx.type == .device, let device = tx.device { addDeviceFields(device, to: &o) }
         return .object(o)
+    }
+
+    /// A device transaction's fields (docs/DEVICE-TRANSACTIONS.md): key type by name, public key
+    /// and signature as sent, sponsor and its signature (null when the device pays). Named
+    /// `device…` because clients give `publicKey` another meaning (web3.py reads it as the
+    /// 64-byte secp256k1 key of Parity's transactions).
+    static func addDeviceFields(_ device: DeviceAuthorization, to o: inout JSONObject) {
+        o["deviceKeyType"] = .string(device.keyType.description)
+        o["devicePublicKey"] = .data(device.publicKey)
+        o["deviceSignature"] = .data(device.signature)
+        o["sponsor"] = device.sponsor.map { .address($0) } ?? .null
+        o["sponsorSignature"] = device.sponsorSignature.map { sig in
+            .object(["yParity": .quantity(sig.v), "r": .quantity(sig.r), "s": .quantity(sig.s)])
+        } ?? .null
     }
 
     static func accessList(_ list: [AccessListEntry]) -> JSON {
@@ -120,7 +135,7 @@ enum EthJSON {
             EthJSON.log(LocatedLog(log: log, blockNumber: block.number, blockHash: blockHash, transactionHash: txHash,
                                    transactionIndex: i, logIndex: firstLog + k))
         }
-        return .object([
+        var o: JSONObject = [
             "blockHash": .hash(blockHash), "blockNumber": .quantity(block.number), "transactionHash": .hash(txHash),
             "transactionIndex": .quantity(i), "from": .address(stored.senders[i]),
             "to": tx.to.map { .address($0) } ?? .null,
@@ -129,6 +144,9 @@ enum EthJSON {
             "contractAddress": outcome.createdAddress.map { .address($0) } ?? .null,
             "logs": .array(logs), "logsBloom": .data(r.bloom.bytes),
             "status": .quantity(r.success ? UInt64(1) : 0), "type": .quantity(UInt64(tx.type.rawValue)),
-        ])
+        ]
+        // Who paid the gas of a device transaction: its sponsor, or null when the device (`from`) paid.
+        if tx.type == .device { o["sponsor"] = tx.sponsor.map { .address($0) } ?? .null }
+        return .object(o)
     }
 }

@@ -54,7 +54,8 @@ import KramaaTestSupport
         }
     }
 
-    @Test(arguments: TransactionType.allCases)
+    /// Every secp256k1-signed type; device transactions have their own suite (DeviceTransactionTests).
+    @Test(arguments: TransactionType.allCases.filter { $0 != .device })
     func everyTypeRoundTripsThroughSignDecodeRecover(_ type: TransactionType) throws {
         let tx = Transaction(
             type: type, chainId: 7, nonce: 3, maxPriorityFeePerGas: 2, maxFeePerGas: 100, gasLimit: 100_000,

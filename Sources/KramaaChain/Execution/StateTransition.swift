@@ -8,6 +8,8 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
     case nonceTooLow(expected: UInt64, got: UInt64)
     case nonceTooHigh(expected: UInt64, got: UInt64)
     case insufficientFunds(have: UInt256, want: UInt256)
+    /// A device transaction's sponsor cannot pay gasLimit × fee cap.
+    case sponsorInsufficientFunds(sponsor: Address, have: UInt256, want: UInt256)
     /// EIP-3607: the sender has code.
     case senderNotEOA(Address)
     case feeCapTooLow(maxFeePerGas: UInt256, baseFee: UInt256)
@@ -21,6 +23,8 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
         case .nonceTooLow(let expected, let got): return "nonce too low: next nonce \(expected), tx nonce \(got)"
         case .nonceTooHigh(let expected, let got): return "nonce too high: next nonce \(expected), tx nonce \(got)"
         case .insufficientFunds(let have, let want): return "insufficient funds for gas * price + value: have \(have) want \(want)"
+        case .sponsorInsufficientFunds(let sponsor, let have, let want):
+            return "insufficient funds of sponsor \(sponsor) for gas * price: have \(have) want \(want)"
         case .senderNotEOA(let a): return "sender not an eoa: address \(a) has code"
         case .feeCapTooLow(let cap, let base): return "max fee per gas less than block base fee: maxFeePerGas: \(cap), baseFee: \(base)"
         case .gasLimitReached(let gas, let limit): return "gas limit reached: tx gas \(gas) above block gas limit \(limit)"
@@ -80,7 +84,8 @@ public enum BlobRules {
 
 /// Applies one transaction to a `JournaledState` under Cancun rules: checks it against the
 /// state (nonce, balance, fee caps), buys gas, runs it, refunds and pays the coinbase, and
-/// ends the transaction (EIP-161 cleanup). Geth calls this the state transition.
+/// ends the transaction (EIP-161 cleanup). Geth calls this the state transition. The gas of a
+/// sponsored device transaction is bought from and refunded to its sponsor.
 public struct StateTransition {
     public let block: BlockContext
     public let precompiles: [Address: PrecompileFunction]
@@ -120,17 +125,25 @@ public struct StateTransition {
             }
         }
         // The balance must cover the worst case: every unit of gas at the fee cap, the value and the blob fee cap.
+        // A sponsored device transaction splits it: the sponsor (the payer) the gas, the device the value.
+        let payer = tx.gasPayer(sender: sender)
         let gasLimit = UInt256(tx.gasLimit)
         // gasLimit × maxFee cannot overflow: validate() refused that.
-        let (want, o1) = (gasLimit &* tx.maxFeePerGas).addingReportingOverflow(tx.value)
+        let (want, o1) = (gasLimit &* tx.maxFeePerGas).addingReportingOverflow(payer == sender ? tx.value : .zero)
         let (blobMax, o2) = UInt256(blobGas).multipliedReportingOverflow(by: tx.maxFeePerBlobGas)
         let (total, o3) = want.addingReportingOverflow(blobMax)
-        let have = state.balance(sender)
-        if o1 || o2 || o3 || have < total { throw .insufficientFunds(have: have, want: total) }
+        let have = state.balance(payer)
+        if o1 || o2 || o3 || have < total {
+            if payer != sender { throw .sponsorInsufficientFunds(sponsor: payer, have: have, want: total) }
+            throw .insufficientFunds(have: have, want: total)
+        }
+        if payer != sender, state.balance(sender) < tx.value {
+            throw .insufficientFunds(have: state.balance(sender), want: tx.value)
+        }
 
         let gasPrice = tx.effectiveGasPrice(baseFee: block.baseFee)!
         let prepaid = gasLimit &* gasPrice &+ UInt256(blobGas) &* block.blobBaseFee
-        state.setBalance(sender, have &- prepaid)
+        state.setBalance(payer, have &- prepaid)
 
         // EIP-2929/2930/3651: what is warm before the first instruction.
         state.warm(sender)
@@ -161,7 +174,7 @@ public struct StateTransition {
         let refund = UInt64(max(state.refund, 0))
         let refunded = min(refund, gasUsed / 5)
         gasUsed -= refunded
-        state.addBalance(sender, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
+        state.addBalance(payer, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
         state.addBalance(block.coinbase, UInt256(gasUsed) &* (gasPrice &- block.baseFee))
         tracer?.onTransactionEnd(gasUsed: gasUsed)
         let logs = state.finishTransaction()

@@ -10,6 +10,9 @@ public enum TransactionType: UInt8, Sendable, CaseIterable {
     case dynamicFee = 2
     /// EIP-4844: carries blob versioned hashes (no blobs are kept on this chain).
     case blob = 3
+    /// Kramaa's device transaction: EIP-1559 fields signed by a device's P-256 or Ed25519 key,
+    /// optionally sponsored (gas paid) by a secp256k1 account. See docs/DEVICE-TRANSACTIONS.md.
+    case device = 0x4b
 }
 
 /// One entry of an EIP-2930 access list: an account and storage slots to warm up front.
@@ -61,14 +64,17 @@ public struct Transaction: Equatable, Hashable, Sendable {
     public var maxFeePerBlobGas: UInt256
     /// EIP-4844 blob versioned hashes (blob transactions only).
     public var blobVersionedHashes: [Bytes32]
+    /// The secp256k1 signature (every type but `.device`).
     public var signature: TransactionSignature?
+    /// A device transaction's key, signature and sponsor (`.device` only; nil for the others).
+    public var device: DeviceAuthorization?
 
     public init(
         type: TransactionType = .dynamicFee, chainId: UInt64?, nonce: UInt64,
         maxPriorityFeePerGas: UInt256 = .zero, maxFeePerGas: UInt256, gasLimit: UInt64,
         to: Address?, value: UInt256 = .zero, data: [UInt8] = [], accessList: [AccessListEntry] = [],
         maxFeePerBlobGas: UInt256 = .zero, blobVersionedHashes: [Bytes32] = [],
-        signature: TransactionSignature? = nil
+        signature: TransactionSignature? = nil, device: DeviceAuthorization? = nil
     ) {
         self.type = type
         self.chainId = chainId
@@ -83,6 +89,7 @@ public struct Transaction: Equatable, Hashable, Sendable {
         self.maxFeePerBlobGas = maxFeePerBlobGas
         self.blobVersionedHashes = blobVersionedHashes
         self.signature = signature
+        self.device = device
     }
 
     /// A legacy or EIP-2930 transaction's gas price (the fee cap of the others).

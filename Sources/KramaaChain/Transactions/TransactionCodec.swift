@@ -70,6 +70,7 @@ extension Transaction {
         case .accessList: return 11
         case .dynamicFee: return 12
         case .blob: return 14
+        case .device: return DeviceAuthorization.fieldCount
         }
     }
 
@@ -138,8 +139,12 @@ extension Transaction {
                 tx.maxFeePerBlobGas = try f.uint256("maxFeePerBlobGas")
                 tx.blobVersionedHashes = try f.hashes("blobVersionedHashes")
             }
-            let parity = try f.uint256("yParity")
-            tx.signature = TransactionSignature(v: parity, r: try f.uint256("r"), s: try f.uint256("s"))
+            if type == .device {
+                tx.device = try f.deviceAuthorization()
+            } else {
+                let parity = try f.uint256("yParity")
+                tx.signature = TransactionSignature(v: parity, r: try f.uint256("r"), s: try f.uint256("s"))
+            }
         }
         return tx
     }
@@ -159,7 +164,7 @@ extension Transaction {
         w.appendList { w in
             if type != .legacy { w.append(uint: chainId ?? 0) }
             w.append(uint: nonce)
-            if type == .dynamicFee || type == .blob { w.append(uint: maxPriorityFeePerGas) }
+            if type == .dynamicFee || type == .blob || type == .device { w.append(uint: maxPriorityFeePerGas) }
             w.append(uint: maxFeePerGas)
             w.append(uint: gasLimit)
             if let to { w.append(address: to) } else { w.append(bytes: [UInt8]()) }
@@ -179,6 +184,7 @@ extension Transaction {
                 w.append(uint: maxFeePerBlobGas)
                 w.appendList { w in for h in blobVersionedHashes { w.append(bytes32: h) } }
             }
+            if type == .device { DeviceAuthorization.append(device, to: &w, includingSignature: includingSignature) }
             if includingSignature, let sig = signature {
                 w.append(uint: sig.v)
                 w.append(uint: sig.r)

@@ -33,6 +33,8 @@ public enum TransactionError: Error, Equatable, CustomStringConvertible {
     case blobTransactionCreate
     /// EIP-4844: a blob transaction needs at least one versioned hash, each with version byte 0x01.
     case invalidBlobVersionedHashes
+    /// A device transaction (type 0x4b) with a bad key, signature or sponsorship.
+    case device(DeviceTransactionError)
 
     public var description: String {
         switch self {
@@ -55,6 +57,7 @@ public enum TransactionError: Error, Equatable, CustomStringConvertible {
         case .initcodeTooLarge(let size, let limit): return "max initcode size exceeded: code size \(size) limit \(limit)"
         case .blobTransactionCreate: return "blob transaction of type create"
         case .invalidBlobVersionedHashes: return "blob transaction needs versioned hashes starting with 0x01"
+        case .device(let e): return e.description
         }
     }
 }

@@ -3,6 +3,7 @@ import KramaaPrimitives
 extension Transaction {
     /// Signs with `key` (RFC 6979, low s), setting `v` as the type requires:
     /// y parity for typed transactions, 27/28 or chainId·2+35/36 for legacy ones.
+    /// Device transactions are signed with `signAsDevice(with:)` instead.
     public mutating func sign(with key: Secp256k1.PrivateKey) {
         let sig = key.sign(digest: signingHash)
         let parity = UInt64(sig.recoveryId)
@@ -25,8 +26,10 @@ extension Transaction {
     }
 
     /// The address that signed the transaction. Values are range-checked first (EIP-2 low s),
-    /// so a malleated signature never recovers a sender.
+    /// so a malleated signature never recovers a sender. For a device transaction: the device's
+    /// address, once its signature (and its sponsor's) verified.
     public func sender() throws(TransactionError) -> Address {
+        if type == .device { return try verifiedDeviceSender() }
         guard let sig = signature else { throw .unsigned }
         guard hasValidSignatureValues, let parity = yParity else { throw .invalidSignatureValues }
         do {

@@ -18,8 +18,9 @@ public enum CancunRules {
 }
 
 extension Transaction {
-    /// Gas charged before execution: base cost, data bytes, access list, and for a create
-    /// the creation cost plus EIP-3860's per-word init code cost.
+    /// Gas charged before execution: base cost, data bytes, access list, for a create the
+    /// creation cost plus EIP-3860's per-word init code cost, and for a device transaction the
+    /// verification of its signatures (``DeviceAuthorization/verificationGas``).
     public var intrinsicGas: UInt64 {
         var gas = isCreate ? CancunRules.txCreateGas : CancunRules.txGas
         var zeros: UInt64 = 0
@@ -30,19 +31,23 @@ extension Transaction {
         for e in accessList {
             gas += CancunRules.accessListAddressGas + UInt64(e.storageKeys.count) * CancunRules.accessListStorageKeyGas
         }
+        if type == .device, let device { gas += device.verificationGas }
         return gas
     }
 
     /// EIP-2 ranges: r and s in [1, n-1], s at most n/2, and a well-formed v.
     var hasValidSignatureValues: Bool {
         guard let sig = signature else { return false }
-        return !sig.r.isZero && !sig.s.isZero && sig.r < CancunRules.secp256k1N
-            && sig.s <= CancunRules.secp256k1HalfN && yParity != nil
+        return sig.hasLowSValues && yParity != nil
     }
 
     /// Checks what does not depend on chain state: signature values, chain id, nonce range,
     /// gas and fee arithmetic, init code size and blob fields.
     public func validate(chainId expected: UInt64) throws(TransactionError) {
+        if type == .device {
+            try validateDeviceAuthorization(chainId: expected)
+            return try validateFields()
+        }
         guard let sig = signature else { throw .unsigned }
         guard hasValidSignatureValues else { throw .invalidSignatureValues }
         if type == .legacy {
@@ -75,5 +80,12 @@ extension Transaction {
         }
         let intrinsic = intrinsicGas
         if gasLimit < intrinsic { throw .intrinsicGasTooLow(gasLimit: gasLimit, intrinsic: intrinsic) }
+    }
+}
+
+extension TransactionSignature {
+    /// EIP-2 ranges of a secp256k1 signature: r and s in [1, n-1], s at most n/2.
+    var hasLowSValues: Bool {
+        !r.isZero && !s.isZero && r < CancunRules.secp256k1N && s <= CancunRules.secp256k1HalfN
     }
 }

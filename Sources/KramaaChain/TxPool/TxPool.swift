@@ -91,9 +91,17 @@ public final class TxPool {
         let account = state.account(sender)
         let accountNonce = account?.nonce ?? 0
         if tx.nonce < accountNonce { throw .nonceTooLow(next: accountNonce, got: tx.nonce) }
-        let cost = UInt256(tx.gasLimit) &* tx.maxFeePerGas &+ tx.value
         let balance = account?.balance ?? .zero
-        if balance < cost { throw .insufficientFunds(have: balance, want: cost) }
+        if let sponsor = tx.sponsor {
+            // A sponsored device transaction: the sponsor pays the gas, the device the value.
+            let gasCost = UInt256(tx.gasLimit) &* tx.maxFeePerGas
+            let sponsorBalance = state.account(sponsor)?.balance ?? .zero
+            if sponsorBalance < gasCost { throw .sponsorInsufficientFunds(sponsor: sponsor, have: sponsorBalance, want: gasCost) }
+            if balance < tx.value { throw .insufficientFunds(have: balance, want: tx.value) }
+        } else {
+            let cost = UInt256(tx.gasLimit) &* tx.maxFeePerGas &+ tx.value
+            if balance < cost { throw .insufficientFunds(have: balance, want: cost) }
+        }
 
         var replaced: Bytes32?
         if let existing = bySender[sender]?[tx.nonce] {

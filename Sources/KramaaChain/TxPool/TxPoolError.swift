@@ -10,6 +10,8 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
     case senderNotAllowed(Address)
     case nonceTooLow(next: UInt64, got: UInt64)
     case insufficientFunds(have: UInt256, want: UInt256)
+    /// A device transaction's sponsor cannot pay gasLimit × fee cap.
+    case sponsorInsufficientFunds(sponsor: Address, have: UInt256, want: UInt256)
     case exceedsBlockGasLimit(gas: UInt64, limit: UInt64)
     case underpriced(tip: UInt256, minimum: UInt256)
     case feeCapBelowBaseFee(feeCap: UInt256, baseFee: UInt256)
@@ -27,6 +29,8 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
         case .senderNotAllowed(let a): return "sender not allowed: \(a) is not on the chain's allow-list"
         case .nonceTooLow(let next, let got): return "nonce too low: next nonce \(next), tx nonce \(got)"
         case .insufficientFunds(let have, let want): return "insufficient funds for gas * price + value: balance \(have), tx cost \(want), overshot \(want &- have)"
+        case .sponsorInsufficientFunds(let sponsor, let have, let want):
+            return "insufficient funds of sponsor \(sponsor) for gas * price: balance \(have), gas cost \(want), overshot \(want &- have)"
         case .exceedsBlockGasLimit(let gas, let limit): return "exceeds block gas limit: gas \(gas), limit \(limit)"
         case .underpriced(let tip, let minimum): return "transaction underpriced: tip needed \(minimum), tip permitted \(tip)"
         case .feeCapBelowBaseFee(let cap, let base): return "transaction underpriced: max fee per gas \(cap) less than block base fee \(base)"
