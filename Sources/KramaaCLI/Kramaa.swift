@@ -12,7 +12,7 @@ struct Kramaa: AsyncParsableCommand {
             Run `kramaa help <command>` for the details of a command.
             """,
         version: KramaaVersion.string,
-        subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
+        subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, TagCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
     )
 }
 

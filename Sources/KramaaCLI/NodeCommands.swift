@@ -5,6 +5,7 @@ import KramaaChain
 import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
+import KramaaTags
 import KramaaValidator
 import Logging
 
@@ -94,6 +95,17 @@ struct NodeRunner {
         self.quiet = quiet
     }
 
+    /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
+    func routes() throws -> HTTPRoutes {
+        var routes = HTTPRoutes()
+        let tags: TagKeyStore
+        do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
+            throw ValidationError("cannot open the tag store in \(node.dataDirectory.path): \(error)")
+        }
+        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node))).mount(on: &routes)
+        return routes
+    }
+
     func run(_ configuration: RPCServer.Configuration) async throws {
         let failure = Failure()
         let producer = BlockProducer(node: node) { error in
@@ -112,7 +124,9 @@ struct NodeRunner {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             server = try await RPCServer.start(handler: EthAPI(node: node, devAccounts: accounts).router(),
-                                               configuration: configuration, logger: logger)
+                                               routes: try routes(), configuration: configuration, logger: logger)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }
