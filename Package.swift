@@ -305,7 +305,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaPlatformTests",
-            dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1"]
+            dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1", "KramaaEPCIS",
+                           "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaGS1Tests",
