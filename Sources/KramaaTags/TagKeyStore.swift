@@ -38,6 +38,7 @@ public final class TagKeyStore: @unchecked Sendable {
         kek = try Self.loadOrCreateKEK(directory.appendingPathComponent(Self.keyFileName))
         do {
             var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = FULL")
