@@ -84,7 +84,7 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
     public func roles(of account: Address, in organisation: UInt64) -> UInt64 {
         guard let output = call(OrganizationRegistry.address, ABI.encode([.uint(UInt256(organisation)), .address(account)]),
                                 Self.rolesOf, head: node.latest.number) else { return 0 }
-        var decoder = ABIDecoder(calldata: output)
+        var decoder = ABIDecoder(output[...])
         return (try? decoder.nextUInt64()) ?? 0
     }
 
@@ -92,14 +92,14 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
         var word = uid.bytes
         word += [UInt8](repeating: 0, count: 32 - word.count)
         guard let output = call(AssetRegistry.address, word, Self.assetOfTag, head: head) else { return nil }
-        var decoder = ABIDecoder(calldata: output)
+        var decoder = ABIDecoder(output[...])
         guard let token = try? decoder.nextUInt() else { return nil }
         return readAsset(tokenId: token, head: head)
     }
 
     private func readAsset(tokenId: UInt256, head: UInt64) -> AssetSummary? {
         guard let output = call(AssetRegistry.address, ABI.encode([.uint(tokenId)]), Self.getAsset, head: head) else { return nil }
-        var d = ABIDecoder(calldata: output)
+        var d = ABIDecoder(output[...])
         do {
             let epc = try d.nextString(), org = try d.nextUInt64(), owner = try d.nextAddress(), custodian = try d.nextAddress()
             let metadata = try d.nextBytes32(), status = try d.nextUInt64(), minted = try d.nextUInt64()
