@@ -37,7 +37,7 @@ enum VerifyBench {
         defer { RPCBench.blocking { await server.shutdown() } }
 
         // One tag per connection, each with its own keys; every request a tap with the next counter.
-        let perClient = quick ? 600 : 2_500
+        let perClient = quick ? 600 : 1_500
         var tagIndex: UInt64 = 0
         func taps(clients: Int) -> [[[UInt8]]] {
             (0..<clients).map { _ in
@@ -70,7 +70,7 @@ enum VerifyBench {
             return Double(requests.count * perClient) / elapsed
         }
 
-        for clients in quick ? [8] : [4, 16] {
+        for clients in quick ? [8] : [4, 16, 48] {
             let requests = taps(clients: clients)
             let genuine = measure(requests, expecting: "genuine")
             section.rows.append(Row(name: "GET /verify, genuine taps (counter durable before the answer), \(clients) connections",

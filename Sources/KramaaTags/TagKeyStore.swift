@@ -31,6 +31,8 @@ public final class TagKeyStore: @unchecked Sendable {
     private var entries: [TagUID: Entry] = [:]
     /// One prepared meta read key per distinct key and mode, with the tags that use it.
     private var metaKeys: [[UInt8]: (mode: SDMMode, key: SDMKey?)] = [:]
+    /// `metaReadKeys(mode:)`'s answer, until the next registration.
+    private var metaKeyLists: [SDMMode: [SDMKey]] = [:]
     private let committer: CounterCommitter
 
     /// Opens (or creates) the store in `directory`.
@@ -105,6 +107,7 @@ public final class TagKeyStore: @unchecked Sendable {
             throw .database("\(error)")
         }
         entries[registration.uid] = Entry(record: record, sealedKeys: sealed, metaKeyID: metaKeyID, keys: nil)
+        metaKeyLists.removeAll()
         return record
     }
 
@@ -141,6 +144,7 @@ public final class TagKeyStore: @unchecked Sendable {
     public func metaReadKeys(mode: SDMMode) throws(TagStoreError) -> [SDMKey] {
         lock.lock()
         defer { lock.unlock() }
+        if let cached = metaKeyLists[mode] { return cached }
         var out: [SDMKey] = []
         var seen: Set<[UInt8]> = []
         for entry in entries.values where entry.record.mode == mode {
@@ -155,6 +159,7 @@ public final class TagKeyStore: @unchecked Sendable {
             metaKeys[id] = (mode, keys.metaRead)
             if let meta = keys.metaRead { out.append(meta) }
         }
+        metaKeyLists[mode] = out
         return out
     }
 
