@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
+//   KramaaTags       – NFC tag authentication service: encrypted tag key store, SUN/QR verification, /verify and /api/v1/tags
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
 //   KramaaEPCIS      – GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
@@ -119,6 +120,8 @@ let package = Package(
                 "KramaaRPC",
                 "KramaaNetwork",
                 "KramaaValidator",
+                "KramaaTags",
+                "KramaaNFC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -192,7 +195,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC", "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC", "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC"]
         ),
         .target(
             name: "KramaaTestSupport",
@@ -245,6 +248,21 @@ let package = Package(
         .testTarget(
             name: "KramaaAPITests",
             dependencies: ["KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        // The node's tag authentication service: SDM keys sealed at rest (AES-GCM) with durable read
+        // counters (GRDB), SUN and signed-QR verification against the asset registry, its HTTP endpoints.
+        .target(
+            name: "KramaaTags",
+            dependencies: [
+                "KramaaPrimitives", "KramaaNFC", "KramaaJSON", "KramaaRPC", "KramaaNode", "KramaaPlatform", "KramaaChain",
+                "KramaaEVM", "KramaaGS1",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "KramaaTagsTests",
+            dependencies: ["KramaaTags", "KramaaNFC", "KramaaRPC", "KramaaJSON", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         // A validator: consensus driven by the peer network and the node.
         .target(

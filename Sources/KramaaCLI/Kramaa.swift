@@ -12,7 +12,8 @@ struct Kramaa: AsyncParsableCommand {
             Run `kramaa help <command>` for the details of a command.
             """,
         version: KramaaVersion.string,
-        subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, DeviceCommand.self, AssetCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
+        subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, DeviceCommand.self,
+                      AssetCommand.self, TagCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
     )
 }
 

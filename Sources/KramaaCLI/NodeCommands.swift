@@ -5,6 +5,7 @@ import KramaaChain
 import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
+import KramaaTags
 import KramaaValidator
 import Logging
 
@@ -94,6 +95,25 @@ struct NodeRunner {
         self.quiet = quiet
     }
 
+    /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
+    /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
+    func routes(_ api: EthAPI) throws -> HTTPRoutes {
+        var routes = HTTPRoutes()
+        let index = EPCISIndex(node: node)
+        routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api, index: index))
+        do {
+            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: EPCISEndpoints.schemaFromEnvironment()))
+        } catch {
+            throw ValidationError("cannot load the EPCIS schema (KRAMAA_EPCIS_SCHEMA): \(error)")
+        }
+        let tags: TagKeyStore
+        do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
+            throw ValidationError("cannot open the tag store in \(node.dataDirectory.path): \(error)")
+        }
+        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node))).mount(on: &routes)
+        return routes
+    }
+
     func run(_ configuration: RPCServer.Configuration) async throws {
         let failure = Failure()
         let producer = BlockProducer(node: node) { error in
@@ -112,11 +132,9 @@ struct NodeRunner {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts)
-            var routes = HTTPRoutes()
-            let index = EPCISIndex(node: node)
-            routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api, index: index))
-            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: EPCISEndpoints.schemaFromEnvironment()))
-            server = try await RPCServer.start(handler: api.router(), routes: routes, configuration: configuration, logger: logger)
+            server = try await RPCServer.start(handler: api.router(), routes: try routes(api), configuration: configuration, logger: logger)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }

@@ -10,14 +10,18 @@ public struct HTTPRequest: Sendable {
     /// Header names in lower case.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The request target exactly as received (`/path?query`, nothing decoded): for endpoints
+    /// that check a MAC or signature over the URL text (NFC SUN URLs).
+    public var target: String
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [],
-                headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+                headers: [(name: String, value: String)] = [], body: [UInt8] = [], target: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.target = target ?? (query.isEmpty ? path : path + "?" + query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"))
     }
 
     /// The first header of that (lower-case) name.

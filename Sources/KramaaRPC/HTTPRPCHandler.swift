@@ -169,7 +169,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         let (path, query) = HTTPRequest.split(uri: head.uri)
         let request = HTTPRequest(method: head.method.rawValue, path: path, query: query,
                                   headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                  body: Array(body.readableBytesView))
+                                  body: Array(body.readableBytesView), target: head.uri)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         call = Task {

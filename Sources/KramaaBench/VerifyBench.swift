@@ -1,0 +1,93 @@
+import Foundation
+import KramaaNFC
+import KramaaPrimitives
+import KramaaRPC
+import KramaaTags
+import KramaaTestSupport
+
+/// SUN verifications per second through `GET /verify` (KramaaTags on the node's HTTP server),
+/// with several keep-alive connections on real threads. Genuine taps (each a new counter, made
+/// durable by group commit before the answer) and replayed taps (the same classification, no
+/// write). Reference, measured in the same run: `SUNVerifier.verify` of the same kind of message
+/// in memory on one thread, the cryptographic floor of a verification.
+enum VerifyBench {
+    /// No chain in this benchmark: no tag is bound to an asset, so the answer has `asset: null`.
+    struct NoAssets: AssetDirectory {
+        func asset(boundTo uid: TagUID) -> AssetSummary? { nil }
+        func asset(tokenId: UInt256) -> AssetSummary? { nil }
+        func roles(of account: Address, in organisation: UInt64) -> UInt64 { 0 }
+    }
+
+    static func run(quick: Bool) -> Section {
+        var section = Section(title: "Tag verification (SUN over HTTP)", command: "scripts/bench.sh verify")
+        let seconds = quick ? 0.5 : 1.5
+        let workload = try! SUNBenchmark.workloads()[0]  // AES, PICCData + MAC
+        let raw = Harness.rate(batch: 1000, seconds: seconds) { precondition(workload.run(iterations: 1000) == 1000) }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kramaa-verify-bench-\(getpid())")
+        try? FileManager.default.removeItem(at: directory)
+        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try! TagKeyStore(directory: directory)
+        var routes = HTTPRoutes()
+        TagEndpoints(verifier: TagVerifier(store: store, assets: NoAssets())).mount(on: &routes)
+        let server = RPCBench.blocking { [routes] in
+            try! await RPCServer.start(handler: RPCRouter(), routes: routes, configuration: RPCServer.Configuration(host: "127.0.0.1", port: 0))
+        }
+        defer { RPCBench.blocking { await server.shutdown() } }
+
+        // One tag per connection, each with its own keys; every request a tap with the next counter.
+        let perClient = quick ? 600 : 1_500
+        var tagIndex: UInt64 = 0
+        func taps(clients: Int) -> [[[UInt8]]] {
+            (0..<clients).map { _ in
+                tagIndex += 1
+                let uidBytes = [0x04] + (0..<6).map { UInt8(truncatingIfNeeded: tagIndex >> (8 * (5 - $0))) }
+                let meta = Harness.bytes(16, seed: tagIndex), file = Harness.bytes(16, seed: tagIndex + 1_000_000)
+                let uid = try! TagUID(uidBytes)
+                try! store.register(TagRegistration(uid: uid, mode: .aes, metaReadKey: meta, fileReadKey: file, macInputStart: .empty, organisation: 1))
+                let tag = try! SUNTagSimulator(uid: uid, keys: SDMKeys(mode: .aes, metaReadKey: meta, fileReadKey: file))
+                return (1...perClient).map { counter in
+                    let (picc, cmac) = try! tag.tap(readCounter: UInt32(counter), random: UInt64(counter) &* 0x9E37_79B9)
+                    return Array(LoopbackSocket.requestText("GET", path: "/verify?e=\(picc)&c=\(cmac)",
+                                                            headers: ["Accept": "application/json"], contentType: nil).utf8)
+                }
+            }
+        }
+        func measure(_ requests: [[[UInt8]]], expecting verdict: String) -> Double {
+            let port = server.port
+            let needle = Array("\"verdict\":\"\(verdict)\"".utf8)
+            let elapsed = Harness.time {
+                Harness.onThreads(requests.count) { client in
+                    let socket = try! LoopbackSocket(port: port)
+                    for request in requests[client] {
+                        try! socket.send(request)
+                        let reply = try! socket.readResponse()
+                        precondition(reply.status == 200 && contains(reply.body, needle), "unexpected answer: \(reply.text)")
+                    }
+                }
+            }
+            return Double(requests.count * perClient) / elapsed
+        }
+
+        for clients in quick ? [8] : [4, 16, 48] {
+            let requests = taps(clients: clients)
+            let genuine = measure(requests, expecting: "genuine")
+            section.rows.append(Row(name: "GET /verify, genuine taps (counter durable before the answer), \(clients) connections",
+                                    ours: genuine, unit: "verify/s", reference: raw, referenceName: "SUNVerifier.verify in memory, one thread",
+                                    goal: "≥ 10,000"))
+            let replayed = measure(requests, expecting: "replayed")
+            section.rows.append(Row(name: "GET /verify, replayed taps (no write), \(clients) connections",
+                                    ours: replayed, unit: "verify/s", reference: raw, referenceName: "SUNVerifier.verify in memory, one thread"))
+        }
+        section.notes.append("Each tap is an AN12196-layout message (encrypted PICCData, SDMMAC over an empty input) made by SUNTagSimulator; the node decrypts the PICCData with each distinct registered meta read key (here one per connection), looks the UID up, checks the MAC and applies the counter rule.")
+        section.notes.append("Genuine taps are answered after their counter is committed to tags.sqlite (WAL, synchronous=FULL): taps arriving during one fsync share the next commit (group commit), so a crash never forgets a counter that was answered genuine.")
+        section.notes.append("Client threads, the server's event loops and the commit thread share the machine's \(ProcessInfo.processInfo.activeProcessorCount) cores; no chain is attached (asset lookups answer nothing).")
+        return section
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+}

@@ -1,0 +1,165 @@
+import KramaaJSON
+import KramaaNFC
+import KramaaPrimitives
+import KramaaRPC
+
+/// The tag authentication interface on the node's HTTP port:
+///
+/// - `GET /verify?picc_data=…&enc=…&cmac=…` (any SUN URL layout `SUNURL` reads), the URL tags
+///   are programmed with; `GET /verify?url=<tag URL>` for tags that point elsewhere;
+///   `GET /verify?qr=<payload>` for signed QR codes. JSON for `Accept: application/json`
+///   (and anything but HTML), a page for browsers. 400 with a problem body for malformed input.
+/// - `POST /api/v1/tags` registers a tag and its SDM keys; `GET /api/v1/tags/{uid}` shows a
+///   registration (never the keys).
+public struct TagEndpoints: HTTPEndpoint {
+    public static let verifyPath = "/verify"
+    public static let tagsPath = "/api/v1/tags"
+
+    public let verifier: TagVerifier
+
+    public init(verifier: TagVerifier) {
+        self.verifier = verifier
+    }
+
+    /// Mounts `/verify` and `/api/v1/tags`.
+    public func mount(on routes: inout HTTPRoutes) {
+        routes.mount(Self.verifyPath, self)
+        routes.mount(Self.tagsPath, self)
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        if request.path == Self.verifyPath || request.path == Self.verifyPath + "/" {
+            guard request.method == "GET" || request.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+            return await verify(request)
+        }
+        if request.path == Self.tagsPath || request.path == Self.tagsPath + "/" {
+            guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
+            return register(request)
+        }
+        let uidText = request.path.dropFirst(Self.tagsPath.count + 1)
+        guard request.path.hasPrefix(Self.tagsPath + "/"), !uidText.contains("/") else {
+            return Self.problem(404, "no such resource: \(request.path)")
+        }
+        guard request.method == "GET" || request.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+        guard let uid = try? TagUID(hex: uidText) else { return Self.problem(400, "'\(uidText)' is not a tag UID (14 hex digits)") }
+        guard let record = verifier.store.record(uid) else { return Self.problem(404, "tag \(uid) is not registered on this node") }
+        return .json(TagJSON.record(record))
+    }
+
+    // MARK: /verify
+
+    private func verify(_ request: HTTPRequest) async -> HTTPResponse {
+        let result: Verification
+        do {
+            if let qr = request.queryValue("qr") {
+                result = try verifier.verify(qr: qr)
+            } else if let url = request.queryValue("url") {
+                result = try await verifier.verify(sunURL: url)
+            } else {
+                guard !request.query.isEmpty else {
+                    return Self.problem(400, "no SUN parameters: give picc_data (or e, p, uid/ctr), enc and cmac as the tag writes them, url=<tag URL>, or qr=<payload>")
+                }
+                let host = request.header("x-forwarded-host") ?? request.header("host") ?? "localhost"
+                result = try await verifier.verify(sunURL: "https://" + host + request.target)
+            }
+        } catch {
+            switch error {
+            case .malformed(let why): return Self.problem(400, why)
+            case .storage(let failure): return Self.problem(503, failure.description)
+            }
+        }
+        if Self.prefersHTML(request.header("accept")) {
+            return .text(TagPage.html(result), contentType: "text/html; charset=utf-8")
+        }
+        return .json(TagJSON.verification(result))
+    }
+
+    /// A browser's Accept names text/html; API clients ask for JSON or send `*/*`.
+    static func prefersHTML(_ accept: String?) -> Bool {
+        guard let accept = accept?.lowercased() else { return false }
+        return accept.contains("text/html") && !accept.hasPrefix("application/json")
+    }
+
+    // MARK: /api/v1/tags
+
+    private func register(_ request: HTTPRequest) -> HTTPResponse {
+        guard let body = try? JSON.parse(request.body), body.objectValue != nil else {
+            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organisation}")
+        }
+        let registration: TagRegistration
+        do {
+            registration = try Self.registration(body)
+        } catch {
+            return Self.problem(400, error.description)
+        }
+        do {
+            let record = try verifier.store.register(registration)
+            return .json(TagJSON.record(record), status: 201, headers: [("location", Self.tagsPath + "/" + record.uid.description)])
+        } catch {
+            if case .alreadyRegistered = error { return Self.problem(409, error.description) }
+            if case .invalid = error { return Self.problem(400, error.description) }
+            return Self.problem(503, error.description)
+        }
+    }
+
+    static func registration(_ body: JSON) throws(TagStoreError) -> TagRegistration {
+        func string(_ key: String, required: Bool = true) throws(TagStoreError) -> String? {
+            guard let value = body[key], !value.isNull else {
+                if required { throw .invalid(field: key, "missing") }
+                return nil
+            }
+            guard let text = value.stringValue else { throw .invalid(field: key, "must be a string") }
+            return text
+        }
+        func hex(_ key: String, required: Bool) throws(TagStoreError) -> [UInt8]? {
+            guard let text = try string(key, required: required) else { return nil }
+            guard let bytes = try? Hex.decode(text), bytes.count == 16 else { throw .invalid(field: key, "must be 32 hex digits (an AES-128 key)") }
+            return bytes
+        }
+        let uidText = try string("uid") ?? ""
+        guard let uid = try? TagUID(hex: uidText) else { throw .invalid(field: "uid", "'\(uidText)' is not 14 hex digits (7 bytes)") }
+        let mode = try SDMMode(parsing: try string("mode") ?? "")
+        let meta = try hex("metaReadKey", required: false)
+        let file = try hex("fileReadKey", required: true) ?? []
+        let start: SDMMACInputStart
+        switch body["macInputStart"] {
+        case nil, .null?: start = .conventional
+        case .string(let text)?: start = try MACInputStartName.parse(text)
+        case .number(let number)?:
+            guard let offset = number.int, offset >= 0 else { throw .invalid(field: "macInputStart", "an offset is 0 or more") }
+            start = .offset(offset)
+        default: throw .invalid(field: "macInputStart", "must be a name or an offset")
+        }
+        let organisation: UInt64
+        switch body["organisation"] {
+        case .number(let number)?:
+            guard let value = number.uint64 else { throw .invalid(field: "organisation", "must be an organisation id (0 or more)") }
+            organisation = value
+        case .string(let text)?:
+            guard let value = UInt64(text) else { throw .invalid(field: "organisation", "'\(text)' is not an organisation id") }
+            organisation = value
+        default: throw .invalid(field: "organisation", "missing (the on-chain organisation id)")
+        }
+        return try TagRegistration(uid: uid, mode: mode, metaReadKey: meta, fileReadKey: file, macInputStart: start, organisation: organisation)
+    }
+
+    // MARK: Answers
+
+    static func problem(_ status: Int, _ detail: String) -> HTTPResponse {
+        let title = switch status {
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 409: "Conflict"
+        default: "Service Unavailable"
+        }
+        let body: JSON = ["type": "about:blank", "title": .string(title), "status": .number(JSONNumber(status)), "detail": .string(detail)]
+        return HTTPResponse(status: status, headers: [("content-type", "application/problem+json")], body: body.serialized())
+    }
+
+    static func methodNotAllowed(_ allowed: String) -> HTTPResponse {
+        var response = problem(405, "use \(allowed)")
+        response.headers.append(("allow", allowed))
+        return response
+    }
+}
