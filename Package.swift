@@ -262,7 +262,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaTagsTests",
-            dependencies: ["KramaaTags", "KramaaNFC", "KramaaRPC", "KramaaJSON", "KramaaPrimitives", "KramaaTestSupport"]
+            dependencies: ["KramaaTags", "KramaaNFC", "KramaaRPC", "KramaaJSON", "KramaaPrimitives", "KramaaTestSupport", "KramaaPlatform"]
         ),
         // A validator: consensus driven by the peer network and the node.
         .target(

@@ -1,5 +1,6 @@
 import Foundation
 import KramaaNFC
+import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
 import KramaaTags
@@ -27,7 +28,7 @@ struct FixedAssets: AssetDirectory {
     func roles(of account: Address, in organisation: UInt64) -> UInt64 { roles[account] ?? 0 }
 
     static func summary(epc: String, organisation: UInt64 = 1) throws -> AssetSummary {
-        AssetSummary(tokenId: UInt256(Keccak256.hash(Array(epc.utf8))), epc: epc, organisation: organisation,
+        AssetSummary(tokenId: try! AssetRegistry.tokenId(epc: epc).0, epc: epc, organisation: organisation,
                      owner: SigningKey(generating: .secp256k1).publicKey.address,
                      custodian: SigningKey(generating: .p256).publicKey.address, metadataHash: Keccak256.hash([3]), status: "active", mintedAt: 7)
     }
