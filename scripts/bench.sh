@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks from a release build and writes their sections of BENCHMARKS.md.
-# Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|verify|all] [--quick]
+# Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|verify|all] [--quick]
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv

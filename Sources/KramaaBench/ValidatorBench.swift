@@ -26,9 +26,10 @@ enum ValidatorBench {
         var count = 0
         var blocks = 0
 
-        init(validators: Int, senders: [Secp256k1.PrivateKey]) throws {
+        /// - Parameter funded: accounts funded besides the senders (device accounts).
+        init(validators: Int, senders: [Secp256k1.PrivateKey], funded: [Address] = []) throws {
             let keys = (0..<validators).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench validator \(i)".utf8))) }
-            let alloc = senders.map { "\"\($0.publicKey.address)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
+            let alloc = (senders.map(\.publicKey.address) + funded).map { "\"\($0)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
             let genesis = """
                 {"config": {"chainId": \(BenchTransactions.chainId), "kramaa": {"validators": [\(keys.map { "\"\($0.publicKey.address)\"" }.joined(separator: ","))]}},
                  "gasLimit": "0x3938700", "alloc": {\(alloc.joined(separator: ","))}}

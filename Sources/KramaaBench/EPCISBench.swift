@@ -1,0 +1,75 @@
+import Foundation
+import KramaaChain
+import KramaaPlatform
+import KramaaPrimitives
+
+/// EPCIS events captured and finalised on four validators (the same network as the validator
+/// benchmark): P-256 devices of one organisation each send device transactions (type 0x4b)
+/// whose `captureEvents` carries one ObjectEvent; an event counts when validator 0 stores the
+/// block. Every validator verifies each device signature, parses the document and computes the
+/// CBV 2.0 event hash. Reference: P-256 signature verifications per second on the machine's cores.
+enum EPCISBench {
+    static func run(quick: Bool) -> Section {
+        var section = Section(title: "EPCIS capture (4 validators, P-256 devices)", command: "scripts/bench.sh epcis")
+        let admin = BenchTransactions.senders(1)[0]
+        let devices = (0..<100).map { i in SigningKey.p256(try! Secp256r1.PrivateKey(rawRepresentation: Keccak256.hash(Array("bench device \(i)".utf8)).bytes)) }
+        let network = try! ValidatorBench.Network(validators: 4, senders: [admin], funded: devices.map(\.publicKey.address))
+        defer { network.stop() }
+        let ports = network.servers.map(\.port)
+
+        // Setup (not timed): the organisation and its 100 devices, registered by the admin.
+        var setup = [BenchTransactions.signed(admin, nonce: 0, to: OrganizationRegistry.address,
+                                              data: ABI.call("registerOrganization(string)", [.string("Bench Brand")]), gas: 500_000)]
+        for (i, device) in devices.enumerated() {
+            setup.append(BenchTransactions.signed(admin, nonce: UInt64(i + 1), to: DeviceRegistry.address, data: ABI.call(
+                "registerDevice(uint256,uint8,bytes,string,bytes32)",
+                [.uint(.one), .uint(UInt256(DeviceKeyType.code(.p256))), .bytes(device.publicKey.bytes), .string("bench"), .fixedBytes(.zero)]),
+                gas: 1_000_000))
+        }
+        _ = ValidatorBench.send(setup, hashes: setup.map { Keccak256.hash($0) }, to: [ports[0]], batch: 101, pace: nil)
+        guard network.waitFor(setup.count) else {
+            section.notes.append("setup transactions were not finalised within 120 s")
+            return section
+        }
+
+        // Each device sends its captures in nonce order; devices take turns.
+        let perDevice = quick ? 5 : 20
+        var raws: [[UInt8]] = []
+        for n in 0..<perDevice {
+            for (d, device) in devices.enumerated() {
+                let document = """
+                    {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument", "schemaVersion": "2.0",
+                     "creationDate": "2026-11-25T10:00:00Z", "epcisBody": {"eventList": [{"type": "ObjectEvent",
+                     "eventTime": "2026-11-25T10:\(String(format: "%02d", n % 60)):00.\(String(format: "%03d", d))Z", "eventTimeZoneOffset": "+00:00",
+                     "epcList": ["urn:epc:id:sgtin:0614141.107346.\(d * 1000 + n)"], "action": "OBSERVE", "bizStep": "inspecting",
+                     "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"}}]}}
+                    """
+                var tx = try! Transaction.device(publicKey: device.publicKey, chainId: BenchTransactions.chainId, nonce: UInt64(n),
+                                                 maxPriorityFeePerGas: UInt256(1_000_000_000 as UInt64), maxFeePerGas: UInt256(100_000_000_000 as UInt64),
+                                                 gasLimit: 600_000, to: ProvenanceRegistry.address,
+                                                 data: ABI.call("captureEvents(uint256,bytes)", [.uint(.zero), .bytes(Array(document.utf8))]))
+                try! tx.signAsDevice(with: device)
+                raws.append(tx.encoded)
+            }
+        }
+        let probeKey = devices[0].publicKey, probeMessage = Array(repeating: UInt8(7), count: 32)
+        let probeSignature = devices[0].signature(for: probeMessage)
+        let verifyOne = Harness.rate(batch: 1, seconds: quick ? 0.3 : 1) { blackHole(probeKey.isValidSignature(probeSignature, for: probeMessage)) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+
+        let before = network.count, blocksBefore = network.blocks, headBefore = network.nodes[0].latest.number
+        let started = DispatchTime.now().uptimeNanoseconds
+        _ = ValidatorBench.send(raws, hashes: raws.map { Keccak256.hash($0) }, to: ports, batch: 50, pace: nil)
+        let finished = network.waitFor(before + raws.count, timeout: 300)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        var failed = 0
+        for n in (headBefore + 1)...max(headBefore + 1, network.nodes[0].latest.number) {
+            failed += (try? network.nodes[0].store.receipts(number: n))?.receipts.filter { !$0.success }.count ?? 0
+        }
+        section.rows.append(Row(name: "EPCIS events captured and finalised (\(raws.count) events, one per P-256 device transaction, \(network.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
+                                ours: Double(raws.count) / seconds, unit: "events/s", reference: verifyOne * Double(cores),
+                                referenceName: "P-256 verify on \(cores) cores", goal: "≥ 1,000"))
+        section.notes.append("Failed (reverted) captures among them: \(failed). The network is the validator benchmark's: four validators in one process with their own SQLite folders, TLS peers on loopback and JSON-RPC servers; the transactions are signed before timing and sent as JSON-RPC batches of 50 to the four servers in turn. Each capture: device signature check (P-256), JSON-LD parse, CBV 2.0 event hash, the record and two logs.")
+        return section
+    }
+}
