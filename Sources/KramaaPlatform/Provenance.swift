@@ -16,9 +16,15 @@ import KramaaPrimitives
 /// function captureEvents(uint256 org, bytes document) returns (bytes32[] eventHashes)   // org 0: the device's own
 /// function eventRecord(bytes32 eventHash) view returns (uint256 blockNumber, uint256 org, address recorder, address device)
 /// function childrenOf(bytes32 epcKey) view returns (bytes32[] children)                  // epcKey: AssetRegistry token id of an EPC
+/// function breachedAt(uint256 tokenId) view returns (uint256 blockNumber)                 // 0: no breach recorded
 /// event EPCISEventRecorded(bytes32 indexed eventHash, uint256 indexed org, address indexed recorder, address device, uint256 index)
 /// event AssetEventRecorded(uint256 indexed tokenId, bytes32 indexed eventHash)
+/// event AssetBreachRecorded(uint256 indexed tokenId, bytes32 indexed eventHash)
 /// ```
+///
+/// A breach is an event naming the asset (or what it is aggregated in) with a sensor report
+/// that carries an alert (`exception`, e.g. a temperature out of range) or a disposition of
+/// damaged, destroyed or expired: contracts read it (an escrow refunds instead of paying).
 public struct ProvenanceRegistry: SystemContract {
     public static let address = SystemContracts.address(0x13)
     /// Events one capture may hold (the rest of a larger document goes in further captures).
@@ -27,12 +33,18 @@ public struct ProvenanceRegistry: SystemContract {
     public static let custodySteps: Set<String> = [
         "https://ref.gs1.org/cbv/BizStep-receiving", "https://ref.gs1.org/cbv/BizStep-accepting",
     ]
+    /// Dispositions that make an event a breach (canonical CBV URIs).
+    public static let breachDispositions: Set<String> = [
+        "https://ref.gs1.org/cbv/Disp-damaged", "https://ref.gs1.org/cbv/Disp-destroyed", "https://ref.gs1.org/cbv/Disp-expired",
+    ]
     /// How deep custody follows aggregation (pallet → case → item), and how many EPCs at most.
     static let maxAggregationDepth = 4, maxCustodyMoves = 2_000
 
     enum Slot {
         static let events = StorageSlot.named("kramaa.provenance.events")
         static let children = StorageSlot.named("kramaa.provenance.children")
+        static let breaches = StorageSlot.named("kramaa.provenance.breaches")
+        static func breach(_ key: UInt256) -> UInt256 { StorageSlot.mapping(breaches, key) }
         static func event(_ hash: Bytes32) -> UInt256 { StorageSlot.mapping(events, hash) }
         static func children(_ key: UInt256) -> UInt256 { StorageSlot.mapping(children, key) }
     }
@@ -41,11 +53,13 @@ public struct ProvenanceRegistry: SystemContract {
         static let capture = SystemMethod("captureEvents(uint256,bytes)")
         static let record = SystemMethod("eventRecord(bytes32)")
         static let children = SystemMethod("childrenOf(bytes32)")
+        static let breachedAt = SystemMethod("breachedAt(uint256)")
     }
 
     public enum Event {
         public static let recorded = ABI.eventTopic("EPCISEventRecorded(bytes32,uint256,address,address,uint256)")
         public static let assetEvent = ABI.eventTopic("AssetEventRecorded(uint256,bytes32)")
+        public static let breach = ABI.eventTopic("AssetBreachRecorded(uint256,bytes32)")
     }
 
     public init() {}
@@ -75,6 +89,9 @@ public struct ProvenanceRegistry: SystemContract {
             try call.require(block != 0, "no event \(EPCISEventHash.hashID(digest: hash))")
             return ABI.encode([.uint(UInt256(block)), .uint(try call.load(StorageSlot.offset(base, 1))),
                                .address(try call.loadAddress(StorageSlot.offset(base, 2))), .address(try call.loadAddress(StorageSlot.offset(base, 3)))])
+        case Method.breachedAt.selector:
+            let token = try call.decode { d throws(ABIDecodingError) in try d.nextUInt() }
+            return ABI.encode([.uint(try call.load(Slot.breach(token)))])
         case Method.children.selector:
             let key = try call.decode { d throws(ABIDecodingError) in try d.nextBytes32() }
             return ABI.encode([.array(try children(of: UInt256(key), call).map { .fixedBytes(Bytes32($0)) })])
@@ -135,30 +152,46 @@ public struct ProvenanceRegistry: SystemContract {
         return epcs.compactMap(key(ofEPC:)).filter { seen.insert($0).inserted }
     }
 
-    /// Emits the asset link of every minted asset the event names, and moves custody on receiving.
+    /// Whether an event reports a breach: a sensor alert or a damaged/destroyed/expired disposition.
+    public static func isBreach(_ event: EPCISEvent) -> Bool {
+        event.disposition.map(breachDispositions.contains) == true
+            || event.sensorElementList.contains { $0.reports.contains { $0.exception != nil } }
+    }
+
+    /// Emits the asset link of every minted asset the event names; on receiving, moves custody,
+    /// and on a breach marks it, to the assets named and everything aggregated in them.
     private func linkAssets(_ event: EPCISEvent, hash: Bytes32, _ call: SystemCall) throws(SystemCallError) {
         let assets = call.reading(AssetRegistry.address)
         let receiving = event.bizStep.map(Self.custodySteps.contains) ?? false
-        var moves = 0
+        let breach = Self.isBreach(event)
+        var visited = 0
         for key in Self.keys(of: event) {
             if try assets.loadAddress(AssetRegistry.Slot.owner(key)) != .zero {
                 try call.emit([Event.assetEvent, Bytes32(key), hash])
             }
-            guard receiving else { continue }
-            try moveCustody(key, depth: 0, moves: &moves, call)
+            guard receiving || breach else { continue }
+            try apply(to: key, depth: 0, visited: &visited, call) { asset throws(SystemCallError) in
+                if receiving {
+                    let result = try call.call(AssetRegistry.address, input: ABI.call("transferCustody(uint256,address)", [.uint(asset), .address(call.caller)]))
+                    guard result.status == .success else { throw .revert(result.output) }
+                }
+                let unmarked = try call.load(Slot.breach(asset)).isZero
+                if breach && unmarked {
+                    try call.store(Slot.breach(asset), max(call.blockNumber, 1))
+                    try call.emit([Event.breach, Bytes32(asset), hash])
+                }
+            }
         }
     }
 
-    /// Gives the recorder custody of `key` (if it is an asset) and of what is aggregated in it.
-    private func moveCustody(_ key: UInt256, depth: Int, moves: inout Int, _ call: SystemCall) throws(SystemCallError) {
-        moves += 1
-        try call.require(moves <= Self.maxCustodyMoves, "receiving would move custody of more than \(Self.maxCustodyMoves) EPCs")
-        if try call.reading(AssetRegistry.address).loadAddress(AssetRegistry.Slot.owner(key)) != .zero {
-            let result = try call.call(AssetRegistry.address, input: ABI.call("transferCustody(uint256,address)", [.uint(key), .address(call.caller)]))
-            guard result.status == .success else { throw .revert(result.output) }
-        }
+    /// Runs `body` for `key` (if it is a minted asset) and for what is aggregated in it.
+    private func apply(to key: UInt256, depth: Int, visited: inout Int, _ call: SystemCall,
+                       _ body: (UInt256) throws(SystemCallError) -> Void) throws(SystemCallError) {
+        visited += 1
+        try call.require(visited <= Self.maxCustodyMoves, "the event reaches more than \(Self.maxCustodyMoves) aggregated EPCs")
+        if try call.reading(AssetRegistry.address).loadAddress(AssetRegistry.Slot.owner(key)) != .zero { try body(key) }
         guard depth < Self.maxAggregationDepth else { return }
-        for child in try children(of: key, call) { try moveCustody(child, depth: depth + 1, moves: &moves, call) }
+        for child in try children(of: key, call) { try apply(to: child, depth: depth + 1, visited: &visited, call, body) }
     }
 
     /// AggregationEvent ADD puts the children in the parent; DELETE takes them out (all of them

@@ -92,6 +92,28 @@ import Testing
         #expect(try asset.nextAddress() == chain.addresses[2])
     }
 
+    @Test func aSensorAlertOnAPalletMarksABreachOnItsItems() throws {
+        let (chain, token) = Self.chain()
+        let breachedAt = {
+            var d = ABIDecoder(chain.read(Self.provenance, ABI.call("breachedAt(uint256)", [.uint(token)])).output[...])
+            return try d.nextUInt64()
+        }
+        let packing = """
+            {"type": "AggregationEvent", "eventTime": "2026-11-25T08:00:00Z", "eventTimeZoneOffset": "+00:00",
+             "parentID": "\(Self.pallet)", "childEPCs": ["\(P.epc)"], "action": "ADD", "bizStep": "packing"}
+            """
+        #expect(chain.send(1, Self.provenance, Self.capture(1, Self.document(packing))).success)
+        let normal = Self.objectEvent([Self.pallet], bizStep: "inspecting").dropLast() + #", "sensorElementList": [{"sensorReport": [{"type": "Temperature", "value": 4.0, "uom": "CEL"}]}]}"#
+        #expect(chain.send(1, Self.provenance, Self.capture(1, Self.document(String(normal)))).success)
+        #expect(try breachedAt() == 0)
+        let alert = Self.objectEvent([Self.pallet], bizStep: "inspecting", time: "2026-11-25T09:30:00Z").dropLast()
+            + #", "sensorElementList": [{"sensorReport": [{"type": "Temperature", "value": 11.0, "uom": "CEL", "exception": "ALARM_CONDITION"}]}]}"#
+        let recorded = chain.send(1, Self.provenance, Self.capture(1, Self.document(String(alert))))
+        #expect(recorded.success)
+        #expect(recorded.logs.contains { $0.topics.first == ProvenanceRegistry.Event.breach && $0.topics[1] == Bytes32(token) })
+        #expect(try breachedAt() == chain.head.number)
+    }
+
     @Test func badCapturesAreRefusedAndChangeNothing() {
         let (chain, _) = Self.chain()
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(1, Self.document(Self.objectEvent([P.epc], bizStep: "shipping"))),
