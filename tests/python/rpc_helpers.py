@@ -76,12 +76,14 @@ def send_signed(w3, key, tx, wait=True):
     return tx_hash, (wait_receipt(w3, tx_hash) if wait else None)
 
 
-def deploy(w3, key, source, *args):
-    """Deploys a Vyper contract signed by `key`; returns the web3 contract object."""
+def deploy(w3, key, source, *args, value=0):
+    """Deploys a Vyper contract signed by `key` (sending `value` wei to its constructor); returns
+    the web3 contract object."""
     abi, bytecode = compile_vyper(source)
     account = Account.from_key(key)
     factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    tx = factory.constructor(*args).build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending")})
+    tx = factory.constructor(*args).build_transaction({"from": account.address, "value": value,
+                                                       "nonce": w3.eth.get_transaction_count(account.address, "pending")})
     _, receipt = send_signed(w3, key, tx)
     assert receipt["status"] == 1, receipt
     return w3.eth.contract(address=receipt["contractAddress"], abi=abi)

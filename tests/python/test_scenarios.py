@@ -20,18 +20,21 @@ import urllib.request
 
 import eth_abi
 import pytest
+from web3 import Web3
 import rlp
 from eth_utils import big_endian_to_int, keccak
 from trie import HexaryTrie
 
 from device_tx import P256, DeviceKey, DeviceTx
-from rpc_helpers import hexbytes, qty
+from rpc_helpers import deploy, hexbytes, qty, transact
 from test_node_rpc import verify_account_proof, verify_storage_proof
 from validators_support import Cluster, wait_until
 
 VECTORS = pathlib.Path(os.environ.get("KRAMAA_VECTORS") or pathlib.Path(__file__).parents[2] / ".." / "shared" / "vectors")
 PROVENANCE = "0x000000000000000000000000000000004b520013"
 EPC = "urn:epc:id:sgtin:0614141.107346.2018"
+SPOILED = "urn:epc:id:sgtin:0614141.107346.2019"
+PRICE = 10**18
 
 
 def http(port, method, path, body=None, headers=None):
@@ -110,13 +113,22 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
                                                          "organisation": 1}))
         ok(http(v[1].rpc_port, "POST", f"/api/v1/assets/{asset['tokenId']}/tags", {"from": factory, "uid": "0x" + uid}))
         commissioning = device_capture(v[2], line, keys[0], document(event("commissioning", "2026-11-25T08:00:00.000+01:00")))
+        spoiled = ok(http(v[3].rpc_port, "POST", "/api/v1/assets", {"from": factory, "organization": 1, "epc": SPOILED, "owner": brand}))
+
+        # The carrier buys both on delivery: an escrow per asset pays the brand once the carrier
+        # holds it, unless a breach was recorded (then the carrier gets its money back).
+        w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{v[1].rpc_port}"))
+        escrow = deploy(w3, keys[2], "Escrow.vy", Web3.to_checksum_address(brand), int(asset["tokenId"], 16), value=PRICE)
+        spoiled_escrow = deploy(w3, keys[2], "Escrow.vy", Web3.to_checksum_address(brand), int(spoiled["tokenId"], 16), value=PRICE)
+        with pytest.raises(Exception, match="not delivered"):
+            escrow.functions.settle().estimate_gas({"from": Web3.to_checksum_address(carrier)})
 
         # -- Scenario 3: shipping by the brand, receiving by the carrier (custody), a cold-chain reading.
         assert ok(http(v[2].rpc_port, "POST", "/api/v1/organizations", {"from": carrier, "name": "Fast Carrier"}))["id"] == 2
         job = ok(http(v[3].rpc_port, "POST", "/epcis/capture", document(event("shipping", "2026-11-25T09:00:00.000+01:00")),
                       {"Kramaa-From": brand, "Kramaa-Organization": "1"}))
         assert job["success"], job
-        job = ok(http(v[1].rpc_port, "POST", "/epcis/capture", document(event("receiving", "2026-11-25T11:00:00.000+01:00")),
+        job = ok(http(v[1].rpc_port, "POST", "/epcis/capture", document(event("receiving", "2026-11-25T11:00:00.000+01:00", epcs=(EPC, SPOILED))),
                       {"Kramaa-From": carrier, "Kramaa-Organization": "2"}))
         assert job["success"], job
         for node in v:  # every validator has the new custodian; the owner is unchanged
@@ -127,7 +139,20 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
                                                            "publicKey": "0x" + logger.public_key().hex(), "model": "Cold-chain logger"}))
         reading = event("inspecting", "2026-11-25T12:00:00.000+01:00", sensorElementList=[
             {"sensorReport": [{"type": "Temperature", "value": 4.5, "uom": "CEL"}]}])
-        device_capture(v[3], logger, keys[2], document(reading))
+        alert = event("inspecting", "2026-11-25T12:00:00.000+01:00", epcs=(SPOILED,), sensorElementList=[
+            {"sensorReport": [{"type": "Temperature", "value": 14.5, "uom": "CEL", "exception": "ALARM_CONDITION"}]}])
+        device_capture(v[3], logger, keys[2], document(reading, alert))
+
+        # Delivered without breach: the brand is paid; the spoiled one is refunded to the carrier.
+        brand_before, carrier_before = w3.eth.get_balance(Web3.to_checksum_address(brand)), w3.eth.get_balance(Web3.to_checksum_address(carrier))
+        released = transact(w3, keys[2], escrow.functions.settle())
+        refunded = transact(w3, keys[2], spoiled_escrow.functions.settle())
+        assert released["status"] == 1 and refunded["status"] == 1
+        assert escrow.events.Released().process_receipt(released)[0]["args"]["amount"] == PRICE
+        assert spoiled_escrow.events.Refunded().process_receipt(refunded)[0]["args"]["breachBlock"] > 0
+        assert w3.eth.get_balance(Web3.to_checksum_address(brand)) == brand_before + PRICE
+        fees = sum(r["gasUsed"] * r["effectiveGasPrice"] for r in (released, refunded))
+        assert w3.eth.get_balance(Web3.to_checksum_address(carrier)) == carrier_before + PRICE - fees
 
         # -- Scenario 4: the consumer taps the tag.
         status, tap = http(v[0].rpc_port, "GET", f"/verify?p={tag['picc_data_encrypted']}&c={tag['sdmmac']}")
