@@ -191,7 +191,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaBench",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC", "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC", "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaEPCIS", "KramaaJSON"]
         ),
         .target(
             name: "KramaaTestSupport",
