@@ -74,3 +74,9 @@ if which.contains("all") || which.contains("verify") {
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
+
+if which.contains("all") || which.contains("epcis") {
+    let section = EPCISHashBench.run(vectors: ProcessInfo.processInfo.environment["KRAMAA_VECTORS"] ?? "../shared/vectors", quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}

@@ -110,7 +110,7 @@ struct EPCISPreHashBuilder {
 
     /// `{https://example.com/ns/}field`: an extension whose namespace ends in `/`.
     static func isUserExtensionName(_ name: String) -> Bool {
-        name.utf8.first == UInt8(ascii: "{") && name.contains("/}") || (name.contains("{") && name.contains("/}"))
+        name.contains("{") && name.contains("/}")
     }
 
     /// Code-point order, as the reference sorts strings.
