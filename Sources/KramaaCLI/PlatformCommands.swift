@@ -11,8 +11,14 @@ struct PlatformConnection: ParsableArguments {
 
     /// Calls `/api/v1{path}`; prints the answer as JSON; a problem answer becomes the error.
     func rest(_ method: String, _ path: String, _ body: JSON? = nil) throws -> JSON {
+        try http(method, "/api/v1" + path, body: body?.serialized())
+    }
+
+    /// Calls `path` on the node; prints the answer as JSON; a problem answer becomes the error.
+    func http(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+              headers: [(String, String)] = []) throws -> JSON {
         let client = try NodeClient(rpc)
-        let (status, bytes) = try client.request(method, path: "/api/v1" + path, body: body?.serialized())
+        let (status, bytes) = try client.request(method, path: path, body: body, contentType: contentType, headers: headers)
         guard let answer = try? JSON.parse(bytes) else { throw ClientError("the node answered HTTP \(status) without JSON") }
         guard (200..<300).contains(status) else {
             throw ClientError("\(answer["title"]?.stringValue ?? "HTTP \(status)"): \(answer["detail"]?.stringValue ?? answer.description)")
@@ -189,4 +195,58 @@ private func escape(_ segment: String) -> String {
 /// Any key file (`kramaa keys new`): the device's key or a new key.
 func readKeyFile(_ path: String) throws -> SigningKey {
     do { return try KeyFile.read(path: path).key } catch { throw ValidationError("\(path): \(error)") }
+}
+
+/// `kramaa event ...`: EPCIS 2.0 capture and query through the node's `/epcis` interface.
+struct EventCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "event", abstract: "Capture and query EPCIS 2.0 events.",
+                                                    subcommands: [Capture.self, Query.self, Job.self, History.self])
+
+    struct Capture: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Capture an EPCIS document (JSON-LD file); prints the capture job.")
+        @Argument(help: "The EPCISDocument file.") var file: String
+        @Option(help: "The organisation the events are recorded for.") var org: UInt64
+        @Option(name: .customLong("error-behaviour"), help: "rollback (default) or proceed.") var errorBehaviour: String?
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            guard let body = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            var headers = [("Kramaa-From", actor.from), ("Kramaa-Organization", String(org))]
+            if let errorBehaviour { headers.append(("GS1-Capture-Error-Behaviour", errorBehaviour)) }
+            let job = try connection.http("POST", "/epcis/capture", body: Array(body), contentType: "application/ld+json", headers: headers)
+            if job["success"]?.boolValue != true { throw ExitCode(1) }
+        }
+    }
+
+    struct Query: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Query events with EPCIS query parameters, e.g. MATCH_epc=urn:epc:id:sgtin:… EQ_bizStep=shipping.")
+        @Argument(help: "NAME=VALUE query parameters.") var parameters: [String] = []
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            let query = parameters.map { p -> String in
+                let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
+                return parts.map(escapeQuery).joined(separator: "=")
+            }.joined(separator: "&")
+            _ = try connection.http("GET", "/epcis/events" + (query.isEmpty ? "" : "?" + query))
+        }
+    }
+
+    struct Job: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a capture job.")
+        @Argument var id: String
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.http("GET", "/epcis/capture/\(id)") }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An asset's events, each with what proves it.")
+        @Argument var asset: String
+        @OptionGroup var connection: PlatformConnection
+        func run() throws { _ = try connection.rest("GET", "/assets/\(escape(asset))/history") }
+    }
+}
+
+private func escapeQuery(_ text: String) -> String {
+    text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
 }

@@ -116,3 +116,19 @@ def test_capture_error_behaviour_rollback_and_proceed(node):
     status, _, job = capture(node, outsider, {**document, "epcisBody": {"eventList": [{**good, "bizStep": "shipping"}]}})
     assert job["success"] is False and "is not a member of organisation 1" in job["errors"][0]["detail"]
     assert len(event_list(http(node.port, "GET", "/epcis/events")[2])) == 1
+
+
+def test_cli_captures_and_queries(node, kramaa, tmp_path):
+    node, brand = node
+    path = EPCIS / "examples" / "json" / "Example_9.6.2-ObjectEvent.jsonld"
+    url = ["--rpc", f"http://127.0.0.1:{node.port}"]
+    job = json.loads(kramaa("event", "capture", str(path), "--org", "1", "--from", brand, *url).stdout)
+    assert job["success"] is True
+    assert json.loads(kramaa("event", "job", job["captureID"], *url).stdout) == job
+    result = json.loads(kramaa("event", "query", "EQ_bizStep=receiving", "eventType=ObjectEvent", *url).stdout)
+    assert [canonical(e) for e in event_list(result)] == [canonical(e) for e in event_list(json.loads(path.read_text()))]
+    assert event_list(json.loads(kramaa("event", "query", "EQ_bizStep=shipping", *url).stdout)) == []
+    again = kramaa("event", "capture", str(path), "--org", "1", "--from", brand, *url, check=False)
+    assert again.returncode == 1 and "recorded already" in again.stdout
+    bad = kramaa("event", "query", "EQ_nothing=1", *url, check=False)
+    assert bad.returncode != 0 and "Invalid query" in bad.stderr and "EQ_nothing" in bad.stderr

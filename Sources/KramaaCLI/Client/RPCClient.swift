@@ -24,7 +24,7 @@ struct NodeClient {
 
     /// Sends one HTTP request; returns the status and body.
     func request(_ method: String, path: String = "", body: [UInt8]? = nil,
-                 contentType: String = "application/json") throws -> (status: Int, body: [UInt8]) {
+                 contentType: String = "application/json", headers: [(String, String)] = []) throws -> (status: Int, body: [UInt8]) {
         var request = URLRequest(url: path.isEmpty ? base : URL(string: path, relativeTo: base)!.absoluteURL, timeoutInterval: timeout)
         request.httpMethod = method
         if let body {
@@ -32,6 +32,7 @@ struct NodeClient {
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         request.setValue("application/json", forHTTPHeaderField: "Accept")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<(Int, [UInt8]), ClientError> = .failure(ClientError("no answer"))
         let task = URLSession.shared.dataTask(with: request) { data, response, error in
