@@ -188,6 +188,7 @@ struct AssetCommand: ParsableCommand {
     }
 }
 
+/// Percent-encodes a path segment or query component (keeps unreserved characters and `:`).
 private func escape(_ segment: String) -> String {
     segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? segment
 }
@@ -226,7 +227,7 @@ struct EventCommand: ParsableCommand {
         func run() throws {
             let query = parameters.map { p -> String in
                 let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
-                return parts.map(escapeQuery).joined(separator: "=")
+                return parts.map(escape).joined(separator: "=")
             }.joined(separator: "&")
             _ = try connection.http("GET", "/epcis/events" + (query.isEmpty ? "" : "?" + query))
         }
@@ -245,8 +246,4 @@ struct EventCommand: ParsableCommand {
         @OptionGroup var connection: PlatformConnection
         func run() throws { _ = try connection.rest("GET", "/assets/\(escape(asset))/history") }
     }
-}
-
-private func escapeQuery(_ text: String) -> String {
-    text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
 }
