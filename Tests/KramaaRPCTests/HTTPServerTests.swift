@@ -249,10 +249,12 @@ import Testing
     }
 
     @Test func shutdownAnswersCallsInFlight() async throws {
-        let server = try await RPCServer.start(handler: testRouter(), configuration: .init(host: "127.0.0.1", port: 0))
+        let probe = Probe()
+        let server = try await RPCServer.start(handler: testRouter(probe: probe), configuration: .init(host: "127.0.0.1", port: 0))
         let port = server.port
         async let slow = offload { try LoopbackSocket(port: port).request(body: callBody("slow", #"["0x12c"]"#)) }  // 300 ms
-        try await Task.sleep(for: .milliseconds(100))
+        // Shut down once the call is running (a fixed sleep raced the connection on a loaded machine).
+        #expect(await probe.wait(for: "slow started"))
         let started = Date()
         await server.shutdown(gracePeriod: .seconds(5))
         let reply = try await slow

@@ -35,6 +35,7 @@ func testRouter(probe: Probe = Probe()) -> RPCRouter {
     var router = RPCRouter()
     router.register("echo") { params, _ in params.raw ?? .null }
     router.register("slow") { params, _ in
+        probe.record("slow started")
         let millis = try params.decodeIfPresent(0, as: UInt64.self) ?? 500
         try await Task.sleep(for: .milliseconds(Int(millis)))
         return "slow done"
