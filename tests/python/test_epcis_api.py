@@ -132,3 +132,28 @@ def test_cli_captures_and_queries(node, kramaa, tmp_path):
     assert again.returncode == 1 and "recorded already" in again.stdout
     bad = kramaa("event", "query", "EQ_nothing=1", *url, check=False)
     assert bad.returncode != 0 and "Invalid query" in bad.stderr and "EQ_nothing" in bad.stderr
+
+
+def test_top_level_resources_and_event_by_id(node):
+    node, brand = node
+    document = json.loads((EPCIS / "examples" / "json" / "Example_9.6.2-ObjectEvent.jsonld").read_text())
+    assert capture(node, brand, document)[2]["success"]
+    event = event_list(document)[0]
+    quote = lambda text: urllib.request.quote(text, safe="")
+    status, _, types = http(node.port, "GET", "/epcis/eventTypes")
+    assert status == 200 and types["type"] == "Collection"
+    assert set(types["member"]) >= {"ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent"}
+    steps = http(node.port, "GET", "/epcis/bizSteps")[2]["member"]
+    assert steps == ["https://ref.gs1.org/cbv/BizStep-receiving"]
+    assert http(node.port, "GET", "/epcis/readPoints")[2]["member"] == [event["readPoint"]["id"]]
+    assert http(node.port, "GET", "/epcis/bizSteps/" + quote(steps[0]))[2]["member"] == ["events"]
+    for resource, value, expected in [("bizSteps", "receiving", 1), ("bizSteps", "shipping", 0), ("eventTypes", "ObjectEvent", 1),
+                                      ("eventTypes", "AggregationEvent", 0), ("readPoints", event["readPoint"]["id"], 1),
+                                      ("bizLocations", event["bizLocation"]["id"], 1), ("dispositions", "in_progress", 1)]:
+        status, _, result = http(node.port, "GET", f"/epcis/{resource}/{quote(value)}/events")
+        assert status == 200 and len(event_list(result)) == expected, f"{resource}/{value}: {result}"
+    epcs = http(node.port, "GET", "/epcis/epcs")[2]["member"]
+    assert epcs == event.get("epcList", []) + [], epcs
+    status, _, by_id = http(node.port, "GET", "/epcis/events/" + quote(event["eventID"]))
+    assert status == 200 and [canonical(e) for e in event_list(by_id)] == [canonical(event)]
+    assert event_list(http(node.port, "GET", "/epcis/events/" + quote("ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0"))[2]) == []

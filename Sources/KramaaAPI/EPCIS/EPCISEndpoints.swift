@@ -53,7 +53,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
                     return .json(job.json)
                 }
                 if path.match("events") != nil { return try query(request.query) }
-                if let p = path.match("events/*") { return try query([("eventID", p[0])]) }
+                if let p = path.match("events/*") { return try query([("EQ_eventID", p[0])]) }
+                if let answer = try topLevelResource(path, query: request.query) { return answer }
             default: break
             }
             throw RESTProblem.notFound("no resource \(request.method) \(request.path)")
@@ -115,7 +116,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         return JSON.object(document).serialized()
     }
 
-    private func query(_ items: [(name: String, value: String)]) throws -> HTTPResponse {
+    func query(_ items: [(name: String, value: String)]) throws -> HTTPResponse {
         let query = try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) })
         let events = try query.execute(index.all().map(\.event))
         let document: JSON = [
