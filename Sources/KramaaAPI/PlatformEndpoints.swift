@@ -1,3 +1,4 @@
+import KramaaAuth
 import KramaaEPCIS
 import KramaaEVM
 import KramaaGS1
@@ -20,7 +21,9 @@ public struct PlatformEndpoints: HTTPEndpoint {
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch {
+        do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch let denied as AccessError {
+            return denied.response
+        } catch {
             return RESTProblem(status: 500, title: "Internal error", detail: "\(error)").response
         }
     }
@@ -36,8 +39,9 @@ public struct PlatformEndpoints: HTTPEndpoint {
             if let p = path.match("assets/*") { return .json(try asset(try tokenId(p[0]))) }
             if let p = path.match("assets/*/history") { return .json(try history(try tokenId(p[0]))) }
         case "POST":
+            let caller = try calls.caller(r, for: .platform)
             let body = try r.jsonBody()
-            let from = try body.address("from")
+            let from = try caller.actingAccount(body.optionalAddress("from"))
             if path.match("organizations") != nil { return try await createOrganization(body, from: from) }
             if path.match("devices") != nil { return try await registerDevice(body, from: from) }
             if let p = path.match("devices/*/status") { return try await deviceStatus(try Self.address(p[0]), body, from: from) }
@@ -46,8 +50,10 @@ public struct PlatformEndpoints: HTTPEndpoint {
             if let p = path.match("assets/*/*") { return try await assetAction(try tokenId(p[0]), p[1], body, from: from) }
         case "PUT":
             if let p = path.match("organizations/*/members/*") {
+                let caller = try calls.caller(r, for: .platform)
                 let body = try r.jsonBody()
-                return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: try body.address("from"))
+                let from = try caller.actingAccount(body.optionalAddress("from"))
+                return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: from)
             }
         default:
             return RESTProblem(status: 405, title: "Method not allowed", detail: "\(r.method) is not served under \(Self.prefix)").response

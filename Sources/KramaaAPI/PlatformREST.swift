@@ -1,3 +1,4 @@
+import KramaaAuth
 import Foundation
 import KramaaChain
 import KramaaEVM
@@ -32,6 +33,12 @@ struct PlatformCalls: Sendable {
     var inclusionTimeout: Duration = .seconds(30)
 
     var node: Node { api.node }
+
+    /// The caller of a write, checked by the node's access policy for `role` before anything
+    /// of the request is read; its `actingAccount(_:)` then gives the account the write acts as.
+    func caller(_ request: HTTPRequest, for role: AccessRole) throws(AccessError) -> Caller {
+        try api.access.authorize(request.credentials, for: role)
+    }
 
     /// Calls a view function at the head; a revert becomes a 404 or 422 with the reason.
     func read(_ contract: Address, _ data: [UInt8], notFound: (String) -> Bool = { $0.hasPrefix("no ") }) throws(RESTProblem) -> ABIDecoder {
@@ -93,6 +100,12 @@ extension JSONObject {
     func string(_ name: String) throws(RESTProblem) -> String {
         guard let value = self[name]?.stringValue else { throw .badRequest("\"\(name)\" is required and must be a string") }
         return value
+    }
+
+    /// The address in `name`, nil when the field is absent or null.
+    func optionalAddress(_ name: String) throws(RESTProblem) -> Address? {
+        guard let value = self[name], !value.isNull else { return nil }
+        return try address(name)
     }
 
     func address(_ name: String) throws(RESTProblem) -> Address {

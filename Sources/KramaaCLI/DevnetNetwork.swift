@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaAuth
 import KramaaNode
 import KramaaPrimitives
 
@@ -14,6 +15,8 @@ struct DevnetNetwork {
     let p2pPort: Int
     let quiet: Bool
     let devAccounts: Int
+    /// Installed in every validator's token store; loopback writes stay open besides.
+    let developmentToken: (BearerToken, account: Address)
 
     /// Validator i's key: keccak256("kramaa devnet validator " ‖ i), stable across runs.
     static func validatorKey(_ i: Int) -> Secp256k1.PrivateKey {
@@ -43,7 +46,10 @@ struct DevnetNetwork {
                              "--key", keyPath.path]
             for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
             if quiet { arguments.append("--quiet") }
-            arguments += ["--dev-accounts", String(devAccounts)]
+            arguments += ["--dev-accounts", String(devAccounts), "--dev-open-writes"]
+            try CLIFailure.wrap {
+                try TokenStore(directory: dir).install(developmentToken.0, account: developmentToken.account, roles: Set(AccessRole.allCases), label: "devnet")
+            }
             commands.append(arguments)
         }
         Console.line("\(count) validators on loopback (genesis: \(genesisPath.path)):")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaAuth
 import KramaaChain
 import KramaaNode
 import KramaaPrimitives
@@ -61,6 +62,9 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup var p2p: P2POptions
     @Option(name: .customLong("dev-accounts"), help: ArgumentHelp("Sign for the first N devnet accounts (development only).", visibility: .hidden))
     var devAccounts = 0
+    @Flag(name: .customLong("dev-open-writes"),
+          help: ArgumentHelp("Let loopback callers write without a token (the devnet's validators; development only).", visibility: .hidden))
+    var devOpenWrites = false
     @Flag(help: "Print nothing per block.") var quiet = false
 
     func run() async throws {
@@ -71,6 +75,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
+        runner.openLoopbackWrites = devOpenWrites
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
@@ -88,6 +93,13 @@ struct NodeRunner {
     let quiet: Bool
     /// With a key and a peer network: consensus seals blocks, not the single-node producer.
     var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
+    /// Loopback callers may write without a token (the devnet).
+    var openLoopbackWrites = false
+
+    /// Who may write: tokens from the data directory; loopback open only on the devnet.
+    var access: AccessPolicy {
+        AccessPolicy(tokens: TokenStore(directory: node.dataDirectory), openLoopbackWrites: openLoopbackWrites)
+    }
 
     init(node: Node, accounts: DevAccounts, quiet: Bool) {
         self.node = node
@@ -110,7 +122,7 @@ struct NodeRunner {
         do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
             throw ValidationError("cannot open the tag store in \(node.dataDirectory.path): \(error)")
         }
-        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node))).mount(on: &routes)
+        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node)), access: api.access).mount(on: &routes)
         return routes
     }
 
@@ -131,7 +143,7 @@ struct NodeRunner {
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts)
+            let api = EthAPI(node: node, devAccounts: accounts, access: access)
             server = try await RPCServer.start(handler: api.router(), routes: try routes(api), configuration: configuration, logger: logger)
         } catch let error as ValidationError {
             throw error
@@ -155,6 +167,8 @@ struct NodeRunner {
         }
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
+        Console.line(openLoopbackWrites ? "writes: open to loopback callers without a token (development), others need a bearer token"
+                                        : "writes: bearer token required (`kramaa token create --datadir \(node.dataDirectory.path)`)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()

@@ -209,12 +209,13 @@ struct ServerCore: Sendable {
                 let allowed = core.pathMatches(head.uri) && core.originAllowed(head.headers.first(name: "origin"))
                 return channel.eventLoop.makeSucceededFuture(allowed ? HTTPHeaders() : nil)
             },
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     let aggregator = NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 8192,
                         maxAccumulatedFrameSize: core.configuration.maxWebSocketMessageBytes)
-                    try channel.pipeline.syncOperations.addHandlers([aggregator, WebSocketRPCHandler(core: core, channel: channel)])
+                    try channel.pipeline.syncOperations.addHandlers([aggregator, WebSocketRPCHandler(core: core, channel: channel,
+                                                                                                 authorization: head.headers.first(name: "authorization"))])
                 }
             })
         let httpHandlerName = "kramaa.rpc.http"

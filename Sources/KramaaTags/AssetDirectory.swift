@@ -40,6 +40,8 @@ public protocol AssetDirectory: Sendable {
     func asset(tokenId: UInt256) -> AssetSummary?
     /// The account's role bits in the organisation (`rolesOf`), 0 for none.
     func roles(of account: Address, in organisation: UInt64) -> UInt64
+    /// The organisation's name (`getOrganization`), nil when there is no such organisation.
+    func organizationName(_ organisation: UInt64) -> String?
 }
 
 /// An `AssetDirectory` over a node's head state: read-only calls to the system contracts,
@@ -53,6 +55,7 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
     static let assetOfTag = SystemMethod("assetOfTag(bytes7)")
     static let getAsset = SystemMethod("getAsset(uint256)")
     static let rolesOf = SystemMethod("rolesOf(uint256,address)")
+    static let getOrganization = SystemMethod("getOrganization(uint256)")
 
     public init(node: Node) {
         self.node = node
@@ -86,6 +89,13 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
                                 Self.rolesOf, head: node.latest.number) else { return 0 }
         var decoder = ABIDecoder(output[...])
         return (try? decoder.nextUInt64()) ?? 0
+    }
+
+    public func organizationName(_ organisation: UInt64) -> String? {
+        guard let output = call(OrganizationRegistry.address, ABI.encode([.uint(UInt256(organisation))]), Self.getOrganization,
+                                head: node.latest.number) else { return nil }
+        var decoder = ABIDecoder(output[...])
+        return try? decoder.nextString()
     }
 
     private func readAsset(boundTo uid: TagUID, head: UInt64) -> AssetSummary? {

@@ -1,3 +1,4 @@
+import KramaaAuth
 import KramaaJSON
 import KramaaNFC
 import KramaaPrimitives
@@ -16,9 +17,12 @@ public struct TagEndpoints: HTTPEndpoint {
     public static let tagsPath = "/api/v1/tags"
 
     public let verifier: TagVerifier
+    /// Who may register tags (the `tags` role); verification is open to anyone.
+    public let access: AccessPolicy
 
-    public init(verifier: TagVerifier) {
+    public init(verifier: TagVerifier, access: AccessPolicy = .closed) {
         self.verifier = verifier
+        self.access = access
     }
 
     /// Mounts `/verify` and `/api/v1/tags`.
@@ -83,6 +87,8 @@ public struct TagEndpoints: HTTPEndpoint {
     // MARK: /api/v1/tags
 
     private func register(_ request: HTTPRequest) -> HTTPResponse {
+        let caller: Caller
+        do { caller = try access.authorize(request.credentials, for: .tags) } catch { return error.response }
         guard let body = try? JSON.parse(request.body), body.objectValue != nil else {
             return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organisation}")
         }
@@ -93,10 +99,20 @@ public struct TagEndpoints: HTTPEndpoint {
             return Self.problem(400, error.description)
         }
         do {
+            try TagRegistrationPolicy(assets: verifier.assets).check(registration, by: caller, requested: Self.from(body))
+        } catch {
+            return error.response
+        }
+        do {
             let record = try verifier.store.register(registration)
             return .json(TagJSON.record(record), status: 201, headers: [("location", Self.tagsPath + "/" + record.uid.description)])
         } catch {
-            if case .alreadyRegistered = error { return Self.problem(409, error.description) }
+            if case .alreadyRegistered = error {
+                let holder = verifier.store.record(registration.uid)?.organisation
+                let detail = holder.map { $0 == registration.organisation ? error.description
+                    : "tag \(registration.uid) is registered by organisation \($0); another organisation cannot register it" } ?? error.description
+                return Self.problem(409, detail)
+            }
             if case .invalid = error { return Self.problem(400, error.description) }
             return Self.problem(503, error.description)
         }
@@ -141,6 +157,16 @@ public struct TagEndpoints: HTTPEndpoint {
         default: throw .invalid(field: "organisation", "missing (the on-chain organisation id)")
         }
         return try TagRegistration(uid: uid, mode: mode, metaReadKey: meta, fileReadKey: file, macInputStart: start, organisation: organisation)
+    }
+
+    /// The optional `from` of a registration body (the account acting, when the caller is not
+    /// bound to one); a malformed one is an access error.
+    static func from(_ body: JSON) throws(AccessError) -> Address? {
+        guard let value = body["from"], !value.isNull else { return nil }
+        guard let text = value.stringValue, let address = try? Address(hex: text) else {
+            throw .invalidRequest("\"from\" must be an address (0x and 40 hex digits)")
+        }
+        return address
     }
 
     // MARK: Answers

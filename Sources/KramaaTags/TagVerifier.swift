@@ -68,6 +68,12 @@ public struct TagVerifier: Sendable {
         let found: (record: TagRecord, keys: SDMKeys)?
         do { found = try store.tag(uid) } catch { throw .storage(error) }
         guard let (record, keys) = found else { return Verification(verdict: .unknown, uid: uid, readCounter: counter) }
+        let bound = assets.asset(boundTo: uid)
+        // Keys registered by an organisation other than the one whose asset the UID is bound
+        // to prove nothing about that asset: never genuine, and no counter moves.
+        if let bound, bound.organisation != record.organisation {
+            return Verification(verdict: .unknown, uid: uid, readCounter: counter)
+        }
         var macIsValid = false
         if case .encrypted(let bytes) = message.piccData, (bytes.count == 24) != (record.mode == .lrp) {
             macIsValid = false  // registered in the other mode: its MAC cannot be right
@@ -82,7 +88,7 @@ public struct TagVerifier: Sendable {
         guard let verdict = store.classify(uid: uid, readCounter: counter, macIsValid: macIsValid) else {
             return Verification(verdict: .unknown, uid: uid, readCounter: counter)
         }
-        var result = Verification(verdict: .unknown, uid: uid, readCounter: counter, tag: record, asset: assets.asset(boundTo: uid))
+        var result = Verification(verdict: .unknown, uid: uid, readCounter: counter, tag: record, asset: bound)
         switch verdict {
         case .genuine:
             do { try await store.commit(uid: uid, readCounter: counter) } catch { throw .storage(error) }

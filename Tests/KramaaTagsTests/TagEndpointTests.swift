@@ -1,6 +1,7 @@
 import Foundation
 import KramaaJSON
 import KramaaNFC
+import KramaaPlatform
 import KramaaPrimitives
 import KramaaTags
 import KramaaTestSupport
@@ -142,8 +143,10 @@ import Testing
     }
 
     @Test func registrationThroughTheAPIStoresTheTagAndNeverShowsItsKeys() async throws {
-        let server = try await TagServer()
-        let body = #"{"uid":"04de5f1eacc040","mode":"aes","metaReadKey":"00000000000000000000000000000000","fileReadKey":"000000000000000000000000000000AA","macInputStart":"empty","organisation":4}"#
+        var assets = FixedAssets()
+        assets.roles[FixedAssets.manufacturer] = OrganizationRoles.manufacturer.rawValue
+        let server = try await TagServer(assets: assets)
+        let body = #"{"uid":"04de5f1eacc040","mode":"aes","metaReadKey":"00000000000000000000000000000000","fileReadKey":"000000000000000000000000000000AA","macInputStart":"empty","organisation":4,"from":"0x00000000000000000000000000000000000000A1"}"#
         let created = try await server.post("/api/v1/tags", body)
         #expect(created.status == 201, "\(created.text)")
         #expect(created.headers["location"] == "/api/v1/tags/04DE5F1EACC040")

@@ -148,10 +148,11 @@ def test_organisations_devices_and_assets_through_rest(chain):
     assert api.call("POST", f"/assets/{token}/status", {"from": factory, "status": "recalled"})["status"] == "recalled"
     assert api.call("GET", f"/assets/{token}/history") == []  # no EPCIS events yet (test_scenarios.py has some)
     tag = api.call("POST", "/tags", {"uid": "04DE5F1EACC040", "mode": "aes", "fileReadKey": "00" * 16, "metaReadKey": "11" * 16,
-                                     "macInputStart": "empty", "organisation": 1}, expect=201)
+                                     "macInputStart": "empty", "organisation": 1, "from": factory}, expect=201)
     assert tag["lastReadCounter"] is None and "fileReadKey" not in tag
     assert api.call("GET", "/tags/04DE5F1EACC040")["uid"].upper() == "04DE5F1EACC040"
-    api.call("POST", "/tags", {"uid": "04DE5F1EACC040", "mode": "aes", "fileReadKey": "00" * 16, "organisation": 1}, expect=409)
+    api.call("POST", "/tags", {"uid": "04DE5F1EACC040", "mode": "aes", "fileReadKey": "00" * 16, "organisation": 1, "from": factory},
+             expect=409)
 
 
 def test_bad_requests_get_a_clear_problem_and_change_nothing(chain):

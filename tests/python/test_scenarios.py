@@ -110,7 +110,7 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
         uid = tag["derived"]["uid"]
         ok(http(v[0].rpc_port, "POST", "/api/v1/tags", {"uid": uid, "mode": "aes", "metaReadKey": tag["keys"]["sdm_meta_read_key"],
                                                          "fileReadKey": tag["keys"]["sdm_file_read_key"], "macInputStart": "empty",
-                                                         "organisation": 1}))
+                                                         "organisation": 1, "from": factory}))
         ok(http(v[1].rpc_port, "POST", f"/api/v1/assets/{asset['tokenId']}/tags", {"from": factory, "uid": "0x" + uid}))
         commissioning = device_capture(v[2], line, keys[0], document(event("commissioning", "2026-11-25T08:00:00.000+01:00")))
         spoiled = ok(http(v[3].rpc_port, "POST", "/api/v1/assets", {"from": factory, "organization": 1, "epc": SPOILED, "owner": brand}))

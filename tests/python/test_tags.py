@@ -90,9 +90,10 @@ def test_a_tag_is_genuine_once_then_replayed_tampered_and_still_replayed_after_a
     uid = v["derived"]["uid"]
     out = kramaa("tag", "register", "--uid", uid, "--mode", "aes", "--meta-key", v["keys"]["sdm_meta_read_key"],
                  "--file-key", v["keys"]["sdm_file_read_key"], "--mac-input-start", "empty",
-                 "--organisation", str(org), "--rpc", rpc).stdout
+                 "--organisation", str(org), "--from", brand, "--rpc", rpc).stdout
     assert json.loads(out)["uid"] == uid
-    again = kramaa("tag", "register", "--uid", uid, "--file-key", "00" * 16, "--organisation", str(org), "--rpc", rpc, check=False)
+    again = kramaa("tag", "register", "--uid", uid, "--file-key", "00" * 16, "--organisation", str(org), "--from", brand, "--rpc", rpc,
+                   check=False)
     assert again.returncode != 0 and "409" in again.stderr
     kramaa("tag", "bind", "--uid", uid, "--epc", EPC, "--key", str(key_file), "--rpc", rpc)
     assert assets.functions.assetOfTag(bytes.fromhex(uid)).call() != 0

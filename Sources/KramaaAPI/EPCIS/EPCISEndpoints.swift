@@ -1,3 +1,4 @@
+import KramaaAuth
 import Foundation
 import KramaaEPCIS
 import KramaaPlatform
@@ -60,6 +61,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             throw RESTProblem.notFound("no resource \(request.method) \(request.path)")
         } catch let problem as RESTProblem {
             return problem.response
+        } catch let denied as AccessError {
+            return denied.response
         } catch let rejection as CaptureRejection {
             return .json(rejection.problem.json, status: rejection.status, headers: [("content-type", "application/problem+json")])
         } catch let exception as QueryParameterException {
@@ -71,13 +74,19 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     }
 
     private func capture(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let caller = try calls.caller(request, for: .epcis)
         guard let validator else {
             throw RESTProblem(status: 503, title: "Capture unavailable",
                               detail: "this node has no EPCIS 2.0 JSON schema: start it with KRAMAA_EPCIS_SCHEMA set to GS1's EPCIS-JSON-Schema.json")
         }
-        guard let fromText = request.header("kramaa-from"), let from = try? Address(hex: fromText) else {
-            throw RESTProblem.badRequest("the Kramaa-From header must name the capturing account (one whose key the node holds)")
+        var requested: Address?
+        if let fromText = request.header("kramaa-from") {
+            guard let address = try? Address(hex: fromText) else {
+                throw RESTProblem.badRequest("the Kramaa-From header must be the capturing account's address (one whose key the node holds)")
+            }
+            requested = address
         }
+        let from = try caller.actingAccount(requested)
         let organization = request.header("kramaa-organization").flatMap(UInt64.init) ?? 0
         let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
         let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,
