@@ -34,7 +34,8 @@ public struct TagEndpoints: HTTPEndpoint {
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         if request.path == Self.verifyPath || request.path == Self.verifyPath + "/" {
             guard request.method == "GET" || request.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
-            return await verify(request)
+            let answer = await verify(request)
+            return Self.prefersHTML(request.header("accept")) ? Self.asPage(answer) : answer
         }
         if request.path == Self.tagsPath || request.path == Self.tagsPath + "/" {
             guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
@@ -76,6 +77,14 @@ public struct TagEndpoints: HTTPEndpoint {
             return .text(TagPage.html(result), contentType: "text/html; charset=utf-8")
         }
         return .json(TagJSON.verification(result))
+    }
+
+    /// A problem answer turned into a page, for browsers (every answer they get is a page).
+    static func asPage(_ answer: HTTPResponse) -> HTTPResponse {
+        guard answer.headers.contains(where: { $0.name == "content-type" && $0.value == "application/problem+json" }) else { return answer }
+        let detail = (try? JSON.parse(answer.body))?["detail"]?.stringValue ?? "HTTP \(answer.status)"
+        return HTTPResponse(status: answer.status, headers: [("content-type", "text/html; charset=utf-8")],
+                            body: Array(TagPage.errorPage(status: answer.status, detail: detail).utf8))
     }
 
     /// A browser's Accept names text/html; API clients ask for JSON or send `*/*`.
