@@ -153,6 +153,9 @@ struct PathMatch {
 }
 
 extension JSON {
+    /// An account in the REST answers: EIP-55 mixed case (JSON-RPC keeps geth's lower case).
+    static func account(_ value: Address) -> JSON { .string(value.checksummed) }
+
     /// A plain JSON number (REST answers; JSON-RPC writes quantities as hex instead).
     static func int(_ value: Int) -> JSON { .number(JSONNumber(value)) }
     static func int(_ value: UInt64) -> JSON { .number(JSONNumber(value)) }

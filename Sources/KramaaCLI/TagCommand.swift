@@ -30,13 +30,14 @@ struct TagCommand: ParsableCommand {
         @Option(name: .customLong("mac-input-start"),
                 help: "Where SDMMACInputOffset points: empty, piccData, encFileData, conventional, afterScheme or a URL offset.")
         var macInputStart = "conventional"
-        @Option(help: "The on-chain organisation id that owns the tag.") var organisation: UInt64
+        @Option(name: [.customLong("org"), .customLong("organisation")], help: "The on-chain organization id that owns the tag.")
+        var organisation: UInt64
         @OptionGroup var actor: Actor
         @OptionGroup var connection: Connection
 
         func run() throws {
             var body: JSONObject = ["uid": .string(uid), "mode": .string(mode), "fileReadKey": .string(fileKey),
-                                    "macInputStart": .string(macInputStart), "organisation": .number(JSONNumber(organisation))]
+                                    "macInputStart": .string(macInputStart), "organization": .number(JSONNumber(organisation))]
             if let from = try actor.address() { body["from"] = .string(from.description) }
             if let metaKey { body["metaReadKey"] = .string(metaKey) }
             let (status, answer) = try connection.client().request("POST", path: TagEndpoints.tagsPath, body: JSON.object(body).serialized())

@@ -99,7 +99,7 @@ public struct TagEndpoints: HTTPEndpoint {
         let caller: Caller
         do { caller = try access.authorize(request.credentials, for: .tags) } catch { return error.response }
         guard let body = try? JSON.parse(request.body), body.objectValue != nil else {
-            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organisation}")
+            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organization}")
         }
         let registration: TagRegistration
         do {
@@ -155,15 +155,16 @@ public struct TagEndpoints: HTTPEndpoint {
             start = .offset(offset)
         default: throw .invalid(field: "macInputStart", "must be a name or an offset")
         }
+        // `organization` is the spelling of every interface; `organisation` is still read for one release.
         let organisation: UInt64
-        switch body["organisation"] {
+        switch body["organization"] ?? body["organisation"] {
         case .number(let number)?:
-            guard let value = number.uint64 else { throw .invalid(field: "organisation", "must be an organisation id (0 or more)") }
+            guard let value = number.uint64 else { throw .invalid(field: "organization", "must be an organization id (0 or more)") }
             organisation = value
         case .string(let text)?:
-            guard let value = UInt64(text) else { throw .invalid(field: "organisation", "'\(text)' is not an organisation id") }
+            guard let value = UInt64(text) else { throw .invalid(field: "organization", "'\(text)' is not an organization id") }
             organisation = value
-        default: throw .invalid(field: "organisation", "missing (the on-chain organisation id)")
+        default: throw .invalid(field: "organization", "missing (the on-chain organization id)")
         }
         return try TagRegistration(uid: uid, mode: mode, metaReadKey: meta, fileReadKey: file, macInputStart: start, organisation: organisation)
     }

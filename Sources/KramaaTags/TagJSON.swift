@@ -1,3 +1,4 @@
+import Foundation
 import KramaaGS1
 import KramaaJSON
 import KramaaNFC
@@ -26,24 +27,35 @@ enum TagJSON {
         return .object(object)
     }
 
+    /// Seconds since 1970 as an RFC 3339 UTC time (`2026-12-04T09:58:05Z`).
+    static func rfc3339(_ seconds: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
     /// A registration without keys.
     static func record(_ r: TagRecord) -> JSON {
         ["uid": .string(r.uid.description), "mode": .string(r.mode.rawValue.lowercased()),
          "macInputStart": .string(MACInputStartName.name(r.macInputStart)),
-         "organisation": .number(JSONNumber(r.organisation)), "encryptedPICCData": .bool(r.encryptedPICCData),
+         "organization": .number(JSONNumber(r.organisation)), "encryptedPICCData": .bool(r.encryptedPICCData),
          "lastReadCounter": r.lastReadCounter.map { .number(JSONNumber(UInt64($0))) } ?? .null,
-         "registeredAt": .number(JSONNumber(r.registeredAt))]
+         "registeredAt": .string(rfc3339(r.registeredAt)),
+         // Deprecated spelling, kept readable for one release.
+         "organisation": .number(JSONNumber(r.organisation))]
     }
 
     static func asset(_ a: AssetSummary) -> JSON {
         var object: JSONObject = [
             "tokenId": .string(Hex.encode(a.tokenId.bigEndianBytes)), "epc": .string(a.epc),
-            "organisation": .number(JSONNumber(a.organisation)), "owner": .string(a.owner.checksummed),
+            "organization": .number(JSONNumber(a.organisation)), "owner": .string(a.owner.checksummed),
             "custodian": .string(a.custodian.checksummed), "status": .string(a.status),
-            "metadataHash": .string(Hex.encode(a.metadataHash.bytes)), "mintedAt": .number(JSONNumber(a.mintedAt)),
+            "metadataHash": .string(Hex.encode(a.metadataHash.bytes)), "mintedAtBlock": .number(JSONNumber(a.mintedAt)),
+            // Deprecated spelling, kept readable for one release.
+            "organisation": .number(JSONNumber(a.organisation)),
         ]
         if let link = try? EPCURI.parse(a.epc).digitalLinkURI() { object["digitalLink"] = .string(link) }
-        if let name = a.organisationName { object["organisationName"] = .string(name) }
+        if let name = a.organisationName { object["organizationName"] = .string(name) }
         if let name = a.productName { object["productName"] = .string(name) }
         return .object(object)
     }

@@ -17,7 +17,7 @@ import Testing
 
     static func body(organisation: UInt64, from: Address? = FixedAssets.manufacturer) -> String {
         let fromField = from.map { #","from":"\#($0)""# } ?? ""
-        return #"{"uid":"\#(uid)","mode":"aes","metaReadKey":"00000000000000000000000000000000","fileReadKey":"00000000000000000000000000000000","macInputStart":"empty","organisation":\#(organisation)\#(fromField)}"#
+        return #"{"uid":"\#(uid)","mode":"aes","metaReadKey":"00000000000000000000000000000000","fileReadKey":"00000000000000000000000000000000","macInputStart":"empty","organization":\#(organisation)\#(fromField)}"#
     }
 
     /// Organisation 1 minted the asset the tag is bound to; organisation 4 is another brand.

@@ -133,7 +133,8 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
         assert job["success"], job
         for node in v:  # every validator has the new custodian; the owner is unchanged
             seen = ok(http(node.rpc_port, "GET", f"/api/v1/assets/{asset['tokenId']}"))
-            assert (seen["custodian"], seen["owner"]) == (carrier.lower(), brand.lower())
+            assert (seen["custodian"].lower(), seen["owner"].lower()) == (carrier.lower(), brand.lower())
+            assert Web3.to_checksum_address(seen["custodian"]) == seen["custodian"]  # EIP-55
         logger = DeviceKey(P256)
         ok(http(v[0].rpc_port, "POST", "/api/v1/devices", {"from": carrier, "organization": 2, "keyType": "p256",
                                                            "publicKey": "0x" + logger.public_key().hex(), "model": "Cold-chain logger"}))

@@ -54,7 +54,13 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
                     return .json(job.json)
                 }
                 if path.match("events") != nil { return try query(request.query) }
-                if let p = path.match("events/*") { return try query([("EQ_eventID", p[0])]) }
+                if let p = path.match("events/*") {
+                    let id = p[0]
+                    guard index.all().contains(where: { $0.event.eventID == id }) else {
+                        throw RESTProblem.notFound("no event with eventID \(id) on this node's chain")
+                    }
+                    return try query([("EQ_eventID", id)])
+                }
                 if let answer = try topLevelResource(path, query: request.query) { return answer }
             default: break
             }
