@@ -114,9 +114,16 @@ struct NodeRunner {
         let index = EPCISIndex(node: node)
         routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api, index: index))
         do {
-            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: EPCISEndpoints.schemaFromEnvironment()))
+            let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
+            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: found?.schema))
+            if let found {
+                Console.line("EPCIS capture: documents validated against \(found.path)")
+            } else {
+                KeysCommand.printError("warning: EPCIS capture is off (POST /epcis/capture answers 503): no EPCIS 2.0 JSON schema found; "
+                                       + "set KRAMAA_EPCIS_SCHEMA or copy GS1's \(EPCISEndpoints.schemaFileName) into \(node.dataDirectory.path)")
+            }
         } catch {
-            throw ValidationError("cannot load the EPCIS schema (KRAMAA_EPCIS_SCHEMA): \(error)")
+            throw CLIFailure("cannot load the EPCIS schema: \(error)")
         }
         let tags: TagKeyStore
         do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {

@@ -231,15 +231,34 @@ struct EventCommand: ParsableCommand {
         @Argument(help: "The EPCISDocument file.") var file: String
         @Option(help: "The organisation the events are recorded for.") var org: UInt64
         @Option(name: .customLong("error-behaviour"), help: "rollback (default) or proceed.") var errorBehaviour: String?
+        @Option(help: "Sign as this key file instead of an account the node holds: a device's P-256/Ed25519 key sends a device transaction (type 0x4b) from the device's own key.")
+        var key: String?
+        @Option(name: .customLong("sponsor-key"), help: "With a device --key: the secp256k1 key file of the account that pays the gas.")
+        var sponsorKey: String?
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
             guard let body = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            if let key { return try captureSigned(Array(body), keyFile: key) }
             var headers = [("Kramaa-Organization", String(org))]
             if let from = try actor.address() { headers.append(("Kramaa-From", from.description)) }
             if let errorBehaviour { headers.append(("GS1-Capture-Error-Behaviour", errorBehaviour)) }
             let job = try connection.http("POST", "/epcis/capture", body: Array(body), contentType: "application/ld+json", headers: headers)
             if job["success"]?.boolValue != true { throw ExitCode(1) }
+        }
+
+        /// The document sent on chain by the key holder itself (the provenance contract checks
+        /// that a device key is its device's current one, or that an account is a member):
+        /// prints the transaction's hash, block and sender.
+        private func captureSigned(_ document: [UInt8], keyFile: String) throws {
+            let signer = try ContractClient.Signer(readKeyFile(keyFile), sponsor: try sponsorKey.map(readSecp256k1Key))
+            let receipt = try CLIFailure.wrap {
+                try connection.node.contracts().send(ProvenanceRegistry.address, ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(org)), .bytes(document)]),
+                                                     signer: signer)
+            }
+            let answer: JSON = ["transactionHash": receipt["transactionHash"] ?? .null, "blockNumber": receipt["blockNumber"] ?? .null,
+                                "sender": .string(signer.sender.checksummed), "type": receipt["type"] ?? .null]
+            print(String(decoding: answer.serialized(), as: UTF8.self))
         }
     }
 

@@ -32,13 +32,41 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         validator = try schema.map { try EPCISValidator(schema: $0) }
     }
 
-    /// The schema from `$KRAMAA_EPCIS_SCHEMA`, when set.
-    public static func schemaFromEnvironment() throws -> JSON? {
-        guard let path = ProcessInfo.processInfo.environment["KRAMAA_EPCIS_SCHEMA"], !path.isEmpty else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RESTProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)")
+    /// The schema's file name, as GS1 publishes it.
+    public static let schemaFileName = "EPCIS-JSON-Schema.json"
+
+    /// Where the EPCIS 2.0 JSON schema is looked for, in order: `$KRAMAA_EPCIS_SCHEMA`; the
+    /// data directory; `$KRAMAA_VECTORS/epcis/schema`; the shared vectors folder beside the
+    /// repository a development build runs from (`../shared/vectors`, from the working directory
+    /// and from the executable's repository). GS1's terms do not let Kramaa ship the schema.
+    public static func schemaCandidates(dataDirectory: URL, executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
+        let environment = ProcessInfo.processInfo.environment
+        var paths: [String] = []
+        if let path = environment["KRAMAA_EPCIS_SCHEMA"], !path.isEmpty { paths.append(path) }
+        paths.append(dataDirectory.appendingPathComponent(schemaFileName).path)
+        let inVectors = "epcis/schema/" + schemaFileName
+        if let vectors = environment["KRAMAA_VECTORS"], !vectors.isEmpty { paths.append(vectors + "/" + inVectors) }
+        paths.append(FileManager.default.currentDirectoryPath + "/../shared/vectors/" + inVectors)
+        // <repository>/.build/<configuration>/kramaa → <repository>/../shared/vectors
+        let repository = executable.resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        paths.append(repository.deletingLastPathComponent().appendingPathComponent("shared/vectors/" + inVectors).path)
+        return paths
+    }
+
+    /// The first schema found among `schemaCandidates`, with its path; nil when there is none.
+    /// `$KRAMAA_EPCIS_SCHEMA` naming a missing or invalid file is an error, not a fallback.
+    public static func locateSchema(dataDirectory: URL) throws -> (schema: JSON, path: String)? {
+        let explicit = ProcessInfo.processInfo.environment["KRAMAA_EPCIS_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }
+        for path in schemaCandidates(dataDirectory: dataDirectory) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                if path == explicit { throw RESTProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)") }
+                continue
+            }
+            do { return (try JSON.parse(Array(data)), (path as NSString).standardizingPath) } catch {
+                throw RESTProblem(status: 500, title: "Invalid schema", detail: "\(path) is not JSON: \(error)")
+            }
         }
-        return try JSON.parse(Array(data))
+        return nil
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
