@@ -62,6 +62,9 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup var p2p: P2POptions
     @Option(name: .customLong("dev-accounts"), help: ArgumentHelp("Sign for the first N devnet accounts (development only).", visibility: .hidden))
     var devAccounts = 0
+    @Option(name: .customLong("tag-peer"),
+            help: "Another node of this organisation that shares its tag keys and read counters: PUBLICKEY@http://host:port (its `kramaa tag node-key`); repeat for each.")
+    var tagPeers: [String] = []
     @Flag(name: .customLong("dev-open-writes"),
           help: ArgumentHelp("Let loopback callers write without a token (the devnet's validators; development only).", visibility: .hidden))
     var devOpenWrites = false
@@ -76,6 +79,9 @@ struct NodeCommand: AsyncParsableCommand {
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
         runner.openLoopbackWrites = devOpenWrites
+        do { runner.tagPeers = try tagPeers.map { text throws(TagStoreError) in try TagPeer(parsing: text) } } catch {
+            throw ValidationError("--tag-peer: \(error)")
+        }
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
@@ -95,6 +101,8 @@ struct NodeRunner {
     var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
     /// Loopback callers may write without a token (the devnet).
     var openLoopbackWrites = false
+    /// The organisation's other nodes, which share this node's tag keys and read counters.
+    var tagPeers: [TagPeer] = []
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
@@ -129,7 +137,14 @@ struct NodeRunner {
         do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
             throw ValidationError("cannot open the tag store in \(node.dataDirectory.path): \(error)")
         }
-        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node)), access: api.access).mount(on: &routes)
+        var replicator: TagReplicator?
+        if !tagPeers.isEmpty {
+            let identity = try CLIFailure.wrap { try TagReplicationIdentity.load(directory: node.dataDirectory) }
+            replicator = TagReplicator(identity: identity, peers: tagPeers)
+            Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
+        }
+        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node), replicator: replicator),
+                     access: api.access).mount(on: &routes)
         return routes
     }
 

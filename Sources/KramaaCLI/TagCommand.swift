@@ -16,7 +16,7 @@ struct TagCommand: ParsableCommand {
             its data directory); the chain records which asset a tag UID belongs to (bindTag). \
             Taps are verified at GET /verify on that node.
             """,
-        subcommands: [Register.self, Show.self, Bind.self, Verify.self, QR.self])
+        subcommands: [Register.self, Show.self, Bind.self, Verify.self, QR.self, NodeKey.self])
 
     typealias Connection = NodeConnection
 
@@ -42,6 +42,18 @@ struct TagCommand: ParsableCommand {
             if let metaKey { body["metaReadKey"] = .string(metaKey) }
             let (status, answer) = try connection.client().request("POST", path: TagEndpoints.tagsPath, body: JSON.object(body).serialized())
             try TagCommand.printAnswer(status: status, body: answer, expecting: 201)
+        }
+    }
+
+    struct NodeKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "node-key",
+            abstract: "Print (making it if needed) this node's tag replication public key, for the organisation's other nodes' --tag-peer.")
+        @Option(help: "The node's data directory.") var datadir: String
+
+        func run() throws {
+            let identity = try CLIFailure.wrap { try TagReplicationIdentity.load(directory: URL(fileURLWithPath: datadir)) }
+            print(identity.publicKeyHex)
         }
     }
 

@@ -39,7 +39,12 @@ public struct TagEndpoints: HTTPEndpoint {
         }
         if request.path == Self.tagsPath || request.path == Self.tagsPath + "/" {
             guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
-            return register(request)
+            return await register(request)
+        }
+        if request.path == TagReplicator.path {
+            guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
+            guard let replicator = verifier.replicator else { return Self.problem(404, "this node has no tag peers (--tag-peer)") }
+            return await replicator.handle(request.body, store: verifier.store)
         }
         let uidText = request.path.dropFirst(Self.tagsPath.count + 1)
         guard request.path.hasPrefix(Self.tagsPath + "/"), !uidText.contains("/") else {
@@ -71,6 +76,7 @@ public struct TagEndpoints: HTTPEndpoint {
             switch error {
             case .malformed(let why): return Self.problem(400, why)
             case .storage(let failure): return Self.problem(503, failure.description)
+            case .unconfirmed(let why): return Self.problem(503, why)
             }
         }
         if Self.prefersHTML(request.header("accept")) {
@@ -95,7 +101,7 @@ public struct TagEndpoints: HTTPEndpoint {
 
     // MARK: /api/v1/tags
 
-    private func register(_ request: HTTPRequest) -> HTTPResponse {
+    private func register(_ request: HTTPRequest) async -> HTTPResponse {
         let caller: Caller
         do { caller = try access.authorize(request.credentials, for: .tags) } catch { return error.response }
         guard let body = try? JSON.parse(request.body), body.objectValue != nil else {
@@ -114,7 +120,15 @@ public struct TagEndpoints: HTTPEndpoint {
         }
         do {
             let record = try verifier.store.register(registration)
-            return .json(TagJSON.record(record), status: 201, headers: [("location", Self.tagsPath + "/" + record.uid.description)])
+            var answer = TagJSON.record(record)
+            if let replicator = verifier.replicator {
+                let stored = await replicator.replicate(registration, lastReadCounter: nil)
+                if case .object(var object) = answer {
+                    object["replicatedTo"] = ["peers": .number(JSONNumber(replicator.peers.count)), "stored": .number(JSONNumber(stored))]
+                    answer = .object(object)
+                }
+            }
+            return .json(answer, status: 201, headers: [("location", Self.tagsPath + "/" + record.uid.description)])
         } catch {
             if case .alreadyRegistered = error {
                 let holder = verifier.store.record(registration.uid)?.organisation
@@ -186,6 +200,7 @@ public struct TagEndpoints: HTTPEndpoint {
         case 400: "Bad Request"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
+        case 403: "Forbidden"
         case 409: "Conflict"
         default: "Service Unavailable"
         }

@@ -31,11 +31,14 @@ public struct Verification: Sendable {
 public enum VerificationError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case storage(TagStoreError)
+    /// Too few of the organisation's nodes answered to be sure the tap is not a replay (503).
+    case unconfirmed(String)
 
     public var description: String {
         switch self {
         case .malformed(let why): return why
         case .storage(let error): return error.description
+        case .unconfirmed(let why): return why
         }
     }
 }
@@ -46,10 +49,13 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
 public struct TagVerifier: Sendable {
     public let store: TagKeyStore
     public let assets: any AssetDirectory
+    /// The organisation's other nodes, when it runs several: keys and counters kept on all.
+    public let replicator: TagReplicator?
 
-    public init(store: TagKeyStore, assets: any AssetDirectory) {
+    public init(store: TagKeyStore, assets: any AssetDirectory, replicator: TagReplicator? = nil) {
         self.store = store
         self.assets = assets
+        self.replicator = replicator
     }
 
     /// Verifies the tag URL `url` (absolute, as the tag wrote it).
@@ -92,8 +98,16 @@ public struct TagVerifier: Sendable {
         switch verdict {
         case .genuine:
             do { try await store.commit(uid: uid, readCounter: counter) } catch { throw .storage(error) }
-            result.verdict = .genuine
-            result.tag?.lastReadCounter = counter
+            switch await replicator?.confirm(uid: uid, counter: counter, store: store) ?? .accepted(votes: 1) {
+            case .accepted:
+                result.verdict = .genuine
+                result.tag?.lastReadCounter = counter
+            case .replayed(let last):
+                result.verdict = .replayed
+                result.lastReadCounter = last
+            case .unavailable(let votes, let needed):
+                throw .unconfirmed("the read counter could be confirmed by \(votes) of the organisation's nodes, \(needed) needed; try again shortly")
+            }
         case .replayed(_, _, let last):
             result.verdict = .replayed
             result.lastReadCounter = last

@@ -125,11 +125,12 @@ final class TagServer: @unchecked Sendable {
     let server: RPCServer
     let socket: LoopbackSocket
 
-    init(assets: FixedAssets = FixedAssets(), directory: TemporaryDirectory? = nil, access: AccessPolicy = .developmentLoopback) async throws {
+    init(assets: FixedAssets = FixedAssets(), directory: TemporaryDirectory? = nil, access: AccessPolicy = .developmentLoopback,
+         replicator: TagReplicator? = nil) async throws {
         self.directory = try directory ?? TemporaryDirectory()
         store = try TagKeyStore(directory: self.directory.url)
         var routes = HTTPRoutes()
-        TagEndpoints(verifier: TagVerifier(store: store, assets: assets), access: access).mount(on: &routes)
+        TagEndpoints(verifier: TagVerifier(store: store, assets: assets, replicator: replicator), access: access).mount(on: &routes)
         server = try await RPCServer.start(handler: RPCRouter(), routes: routes,
                                            configuration: RPCServer.Configuration(host: "127.0.0.1", port: 0))
         socket = try LoopbackSocket(port: server.port)
