@@ -81,11 +81,12 @@ struct TokenCommand: ParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by its id; the node refuses it from its next request.")
-        @Argument(help: "The token id (`kramaa token list`).") var id: String
+        @Argument(help: "The token id (`kramaa token list`), or the token itself.") var id: String
         @OptionGroup var store: Store
 
         func run() throws {
-            let record = try CLIFailure.wrap { try store.open().revoke(id: id) }
+            let tokenID = id.hasPrefix(BearerToken.prefix) ? try CLIFailure.wrap { try BearerToken(parsing: id).id } : id
+            let record = try CLIFailure.wrap { try store.open().revoke(id: tokenID) }
             print("revoked \(record.id) (\(record.account)) at \(record.revokedAt ?? "?")")
         }
     }
