@@ -35,10 +35,19 @@ public struct AccessPolicy: Sendable {
     public let tokens: TokenStore?
     /// Loopback callers without credentials may write as any account the node holds.
     public let openLoopbackWrites: Bool
+    /// Reads need a token with the `read` role too (the operator closed them).
+    public let closedReads: Bool
 
-    public init(tokens: TokenStore?, openLoopbackWrites: Bool) {
+    public init(tokens: TokenStore?, openLoopbackWrites: Bool, closedReads: Bool = false) {
         self.tokens = tokens
         self.openLoopbackWrites = openLoopbackWrites
+        self.closedReads = closedReads
+    }
+
+    /// Lets a read through: always when reads are open, else with the `read` role.
+    public func authorizeRead(_ credentials: Credentials) throws(AccessError) {
+        guard closedReads else { return }
+        _ = try authorize(credentials, for: .read)
     }
 
     /// No tokens, loopback open: a development node (tests that serve over loopback).

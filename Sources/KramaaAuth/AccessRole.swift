@@ -7,6 +7,9 @@ import KramaaPrimitives
 /// New interfaces (messaging, file sharing) add their roles here, so one token file and one
 /// check serve every interface of the node.
 public enum AccessRole: String, CaseIterable, Sendable, Hashable, Comparable {
+    /// Reads (JSON-RPC, REST and EPCIS queries) on a node whose operator closed them
+    /// (`--closed-reads`); reads are open otherwise. Tag verification stays open to consumers.
+    case read
     /// REST writes under `/api/v1`: organisations, members, devices, assets.
     case platform
     /// EPCIS 2.0 capture (`POST /epcis/capture`).
@@ -22,6 +25,7 @@ public enum AccessRole: String, CaseIterable, Sendable, Hashable, Comparable {
     /// What the role allows, for `kramaa token` and error messages.
     public var summary: String {
         switch self {
+        case .read: "reads on a node that closes them (JSON-RPC, REST, EPCIS queries)"
         case .platform: "REST writes under /api/v1 (organisations, devices, assets)"
         case .epcis: "EPCIS capture (/epcis/capture)"
         case .tags: "tag registration (/api/v1/tags)"

@@ -65,6 +65,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tag-peer"),
             help: "Another node of this organisation that shares its tag keys and read counters: PUBLICKEY@http://host:port (its `kramaa tag node-key`); repeat for each.")
     var tagPeers: [String] = []
+    @Flag(name: .customLong("closed-reads"), help: "Reads (JSON-RPC, REST, EPCIS queries) need a token with the read role too; tag verification stays open.")
+    var closedReads = false
     @Flag(name: .customLong("dev-open-writes"),
           help: ArgumentHelp("Let loopback callers write without a token (the devnet's validators; development only).", visibility: .hidden))
     var devOpenWrites = false
@@ -79,6 +81,7 @@ struct NodeCommand: AsyncParsableCommand {
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
         runner.openLoopbackWrites = devOpenWrites
+        runner.closedReads = closedReads
         do { runner.tagPeers = try tagPeers.map { text throws(TagStoreError) in try TagPeer(parsing: text) } } catch {
             throw ValidationError("--tag-peer: \(error)")
         }
@@ -101,12 +104,14 @@ struct NodeRunner {
     var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
     /// Loopback callers may write without a token (the devnet).
     var openLoopbackWrites = false
+    /// Reads need a token with the `read` role too.
+    var closedReads = false
     /// The organisation's other nodes, which share this node's tag keys and read counters.
     var tagPeers: [TagPeer] = []
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
-        AccessPolicy(tokens: TokenStore(directory: node.dataDirectory), openLoopbackWrites: openLoopbackWrites)
+        AccessPolicy(tokens: TokenStore(directory: node.dataDirectory), openLoopbackWrites: openLoopbackWrites, closedReads: closedReads)
     }
 
     init(node: Node, accounts: DevAccounts, quiet: Bool) {
@@ -120,10 +125,10 @@ struct NodeRunner {
     func routes(_ api: EthAPI) throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         let index = EPCISIndex(node: node)
-        routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api, index: index))
+        routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index), access: api.access))
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
-            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: found?.schema))
+            routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(try EPCISEndpoints(api: api, index: index, schema: found?.schema), access: api.access))
             if let found {
                 Console.line("EPCIS capture: documents validated against \(found.path)")
             } else {
@@ -143,8 +148,10 @@ struct NodeRunner {
             replicator = TagReplicator(identity: identity, peers: tagPeers)
             Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
         }
-        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node), replicator: replicator),
-                     access: api.access).mount(on: &routes)
+        let tagEndpoints = TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node), replicator: replicator),
+                                        access: api.access)
+        routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
+        routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))
         return routes
     }
 
@@ -166,7 +173,8 @@ struct NodeRunner {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access)
-            server = try await RPCServer.start(handler: api.router(), routes: try routes(api), configuration: configuration, logger: logger)
+            server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access), routes: try routes(api),
+                                               configuration: configuration, logger: logger)
         } catch let error as ValidationError {
             throw error
         } catch {

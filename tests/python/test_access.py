@@ -125,3 +125,22 @@ def test_the_devnet_prints_a_development_token_that_every_validator_accepts(node
     # Loopback writes stay open on the devnet, as it says.
     status, _, answer = http(devnet.port, "POST", "/api/v1/organizations", {"from": devnet.accounts[1], "name": "Open loopback"})
     assert status == 201, answer
+
+
+def test_an_operator_can_close_reads_but_consumers_still_verify_tags(node_factory, kramaa, tmp_path):
+    devnet = node_factory("devnet", ["--validators", "1", "--accounts", "2"], name="seed", fresh=True)
+    devnet.stop()
+    made = kramaa("token", "create", "--datadir", str(devnet.datadir), "--account", "dev0", "--roles", "read")
+    reader = made.stdout.strip().splitlines()[-1]
+    writer = kramaa("token", "create", "--datadir", str(devnet.datadir), "--account", "dev0", "--roles", "platform").stdout.strip().splitlines()[-1]
+    node = node_factory("node", ["--closed-reads"], name="node", start=False)
+    node.datadir = devnet.datadir
+    node.start()
+    assert rpc(node.port, "eth_blockNumber", [])["error"]["code"] == -32401
+    assert rpc(node.port, "eth_blockNumber", [], token=writer)["error"]["code"] == -32403  # no read role
+    assert rpc(node.port, "eth_blockNumber", [], token=reader)["result"].startswith("0x")
+    assert http(node.port, "GET", "/api/v1/organizations/1")[0] == 401
+    assert http(node.port, "GET", "/api/v1/organizations/1", token=reader)[0] == 404  # read, and there is none
+    assert http(node.port, "GET", "/epcis/events")[0] == 401
+    status, _, answer = http(node.port, "GET", "/verify?e=EF963FF7828658A599F3041510671E88&c=94EED9EE65337086")
+    assert status == 200 and answer["verdict"] == "unknown", answer  # consumers need no token
