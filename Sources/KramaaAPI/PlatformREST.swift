@@ -73,7 +73,9 @@ struct PlatformCalls: Sendable {
         }
         let deadline = ContinuousClock.now + inclusionTimeout
         while ContinuousClock.now < deadline {
-            if let (number, index) = try? node.store.transactionLocation(hash), let stored = try? node.store.receipts(number: number) {
+            // Answered once the block is the node's head too, so reads that follow see the write.
+            if let (number, index) = try? node.store.transactionLocation(hash), node.latest.number >= number,
+               let stored = try? node.store.receipts(number: number) {
                 guard stored.receipts[index].success else {
                     throw RESTProblem.refused(Opcodes.revertReason(stored.outcomes[index].output) ?? "transaction \(hash) failed")
                 }

@@ -118,7 +118,7 @@ struct TagCommand: ParsableCommand {
             discussion: "The payload carries the EPC, the issue time, a random nonce and the signer's public key; the node accepts it as genuine when the signer is a manufacturer of the asset's organisation.")
         @Option(help: "The item's EPC URI (urn:epc:id:...).") var epc: String
         @Option(help: "The organisation's signing key file (secp256k1, p256 or ed25519).") var key: String
-        @Option(help: "The verification URL base the code points to.") var base = "http://127.0.0.1:8545"
+        @Option(help: "The verification URL base the code points to (default: $KRAMAA_RPC or \(NodeConnection.defaultURL)).") var base: String?
         @Option(name: .customLong("issued-at"), help: "Unix time of issue (default: now).") var issuedAt: UInt64?
 
         func run() throws {
@@ -130,6 +130,7 @@ struct TagCommand: ParsableCommand {
             do {
                 payload = try QRPayload.sign(item: epc, issuedAt: issuedAt ?? UInt64(Date().timeIntervalSince1970), key: file.key)
             } catch { throw ValidationError("\(error)") }
+            let base = self.base ?? NodeConnection.environmentURL
             let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
             print("\(trimmed)\(TagEndpoints.verifyPath)?qr=\(payload.encoded)")
         }

@@ -95,8 +95,7 @@ struct ValidatorsCommand: ParsableCommand {
 
 private func propose(_ function: String, _ validator: String, _ connection: ValidatorsCommand.Connection,
                      _ signer: ValidatorsCommand.Signer) throws {
-    let address: Address
-    do { address = try Address(hex: validator) } catch { throw ValidationError("\(validator): \(error)") }
+    let address = try AccountName.resolve(validator, option: "validator")
     let client = try connection.contracts()
     let data = ABI.call(function, [.address(address)])
     let key = try readSecp256k1Key(signer.key)

@@ -14,7 +14,10 @@ struct NodeConnection: ParsableArguments {
     @Option(help: "Bearer token for writes (`kramaa token create` on the node); default $KRAMAA_TOKEN.")
     var token: String?
 
-    var url: String { rpcOption ?? ProcessInfo.processInfo.environment["KRAMAA_RPC"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultURL }
+    var url: String { rpcOption ?? Self.environmentURL }
+
+    /// `$KRAMAA_RPC`, or the default node URL.
+    static var environmentURL: String { ProcessInfo.processInfo.environment["KRAMAA_RPC"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultURL }
 
     var bearer: String? { token ?? ProcessInfo.processInfo.environment["KRAMAA_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
 
