@@ -283,7 +283,8 @@ def test_every_readme_command_is_run_or_mapped():
     assert not orphans, "\n".join(orphans)
 
 
-PLACEHOLDER = re.compile(r"\[|\]|\.\.\.|…|(?<![\w$])(?:[A-Z][A-Z0-9_]*[A-Z0-9])(?![\w])|\b0x[A-Z]{2,}\b|(?<=\w)\|(?=[\w-])")
+# `[--option]`, `...`, a capitalised word (FILE, DIR, N), `0xADDRESS`, `a|b` between words
+PLACEHOLDER = re.compile(r"\[|\]|\.\.\.|…|(?<![\w$-])[A-Z][A-Z_]*(?![\w])|\b0x[A-Z]{2,}\b|(?<=\w)\|(?=[\w-])")
 
 
 def test_sh_blocks_hold_no_usage_synopses():
@@ -291,7 +292,7 @@ def test_sh_blocks_hold_no_usage_synopses():
     bad = []
     for c in sh_commands():
         # $VARS, "quoted" and 'quoted' text may hold capitals legitimately
-        bare = re.sub(r"\$\{?\w+\}?|\"[^\"]*\"|'[^']*'", "", c.text)
+        bare = re.sub(r"\$\{?\w+\}?|\"[^\"]*\"|'[^']*'|(?<!\S)[A-Za-z_]\w*=", "", c.text)
         bare = re.sub(r"<[^>]*>", "", bare)
         m = PLACEHOLDER.search(bare)
         if m:
