@@ -402,6 +402,7 @@ class Scratch:
     def __init__(self, directory, kramaa_bin, rpc_port, p2p_port):
         self.dir = pathlib.Path(directory)
         self.rpc_port, self.p2p_port = rpc_port, p2p_port
+        self.dir.mkdir(parents=True)
         (self.dir / "docs").symlink_to(ROOT / "docs")
         bin_dir = self.dir / ".bin"
         bin_dir.mkdir()
@@ -487,8 +488,10 @@ def test_readme_walkthrough(kramaa_bin, tmp_path):
     scratch = Scratch(tmp_path / "scratch", kramaa_bin, base, base + VALIDATORS)
     failures = []
     try:
-        # What `scripts/run.sh` execs (after its release build): the default `kramaa devnet`.
-        scratch.start_server(f"kramaa devnet --rpc-port {scratch.rpc_port} --p2p-port {scratch.p2p_port} --quiet",
+        # What `scripts/run.sh` execs after its release build: the default `kramaa devnet`, by the
+        # binary's absolute path as run.sh gives it (the devnet starts its validators from argv[0]).
+        binary = shlex.quote(str(pathlib.Path(kramaa_bin).resolve()))
+        scratch.start_server(f"{binary} devnet --rpc-port {scratch.rpc_port} --p2p-port {scratch.p2p_port} --quiet",
                              "kramaa devnet (as scripts/run.sh runs it)")
         for c in commands:
             if is_server(c):
