@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmarks from a release build and writes their sections of BENCHMARKS.md.
+# Runs the benchmarks from a release build and writes their sections of BENCHMARKS.md
+# (or of $KRAMAA_BENCH_OUT: the tests' smoke runs write to a temporary file).
 # Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|verify|all] [--quick]
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
@@ -10,4 +11,5 @@ swift build -c release --product kramaa-bench
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.
 mkdir -p .build/contracts
 "$KRAMAA_ROOT/.venv/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin
-exec "$KRAMAA_ROOT/.build/release/kramaa-bench" "$@" --erc20 .build/contracts/ERC20.bin --out "$KRAMAA_ROOT/BENCHMARKS.md"
+out="${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}"
+exec "$KRAMAA_ROOT/.build/release/kramaa-bench" "$@" --erc20 .build/contracts/ERC20.bin --out "$out"
