@@ -46,7 +46,8 @@ struct DevnetCommand: AsyncParsableCommand {
         if validators > 1 {
             printAccounts(dev)
             try await DevnetNetwork(count: validators, directory: dir, genesis: { genesisDocument(dev, validators: $0) },
-                                    rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, devAccounts: accounts).run()
+                                    rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, devAccounts: accounts,
+                                    origins: rpc.configuration(defaultOrigins: ["*"]).allowedOrigins).run()
             return
         }
         if !Node.isInitialized(dataDirectory: dir) {
@@ -60,7 +61,7 @@ struct DevnetCommand: AsyncParsableCommand {
         let node: Node
         do { node = try Node(dataDirectory: dir) } catch { throw ValidationError(error.description) }
         printAccounts(dev)
-        try await NodeRunner(node: node, accounts: dev, quiet: quiet).run(rpc.configuration)
+        try await NodeRunner(node: node, accounts: dev, quiet: quiet).run(rpc.configuration(defaultOrigins: ["*"]))
     }
 
     func printAccounts(_ dev: DevAccounts) {

@@ -14,6 +14,8 @@ struct DevnetNetwork {
     let p2pPort: Int
     let quiet: Bool
     let devAccounts: Int
+    /// CORS origins of every validator's server (the devnet's are open).
+    let origins: [String]
 
     /// Validator i's key: keccak256("kramaa devnet validator " ‖ i), stable across runs.
     static func validatorKey(_ i: Int) -> Secp256k1.PrivateKey {
@@ -43,7 +45,7 @@ struct DevnetNetwork {
                              "--key", keyPath.path]
             for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
             if quiet { arguments.append("--quiet") }
-            arguments += ["--dev-accounts", String(devAccounts)]
+            arguments += ["--dev-accounts", String(devAccounts), "--debug-api", "--cors"] + origins
             commands.append(arguments)
         }
         Console.line("\(count) validators on loopback (genesis: \(genesisPath.path)):")

@@ -18,12 +18,13 @@ struct RPCOptions: ParsableArguments {
     var port = 8545
 
     @Option(name: .customLong("cors"), parsing: .upToNextOption,
-            help: "Origins browsers may call from (CORS and WebSocket); `*` allows any.")
-    var allowedOrigins: [String] = ["*"]
+            help: "Origins browsers may call from (CORS and WebSocket); `*` allows any. `kramaa node` allows none by default, the devnet any.")
+    var allowedOrigins: [String] = []
 
-    var configuration: RPCServer.Configuration {
+    /// The server's configuration; `defaultOrigins` apply when no `--cors` was given.
+    func configuration(defaultOrigins: [String]) -> RPCServer.Configuration {
         var c = RPCServer.Configuration(host: host, port: port)
-        c.allowedOrigins = allowedOrigins
+        c.allowedOrigins = allowedOrigins.isEmpty ? defaultOrigins : allowedOrigins
         return c
     }
 }
@@ -62,6 +63,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("dev-accounts"), help: ArgumentHelp("Sign for the first N devnet accounts (development only).", visibility: .hidden))
     var devAccounts = 0
     @Flag(help: "Print nothing per block.") var quiet = false
+    @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
+    var debugAPI = false
 
     func run() async throws {
         let node: Node
@@ -71,13 +74,14 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
+        runner.debugAPI = debugAPI
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
             configuration.bootnodes = try p2p.parsedBootnodes()
             runner.validator = (key, configuration)
         }
-        try await runner.run(rpc.configuration)
+        try await runner.run(rpc.configuration(defaultOrigins: []))
     }
 }
 
@@ -86,6 +90,8 @@ struct NodeRunner {
     let node: Node
     let accounts: DevAccounts
     let quiet: Bool
+    /// Whether the debug_* methods are served.
+    var debugAPI = true
     /// With a key and a peer network: consensus seals blocks, not the single-node producer.
     var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
 
@@ -131,7 +137,7 @@ struct NodeRunner {
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts)
+            let api = EthAPI(node: node, devAccounts: accounts, debugAPI: debugAPI)
             server = try await RPCServer.start(handler: api.router(), routes: try routes(api), configuration: configuration, logger: logger)
         } catch let error as ValidationError {
             throw error

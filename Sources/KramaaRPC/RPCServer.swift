@@ -49,10 +49,19 @@ public final class RPCServer: Sendable {
         /// Calls of one WebSocket connection running at once; past this the server stops
         /// reading from that connection until some finish.
         public var maxWebSocketConcurrentCalls: Int = 64
-        /// An HTTP connection that sends nothing for this long while no call of its own is
-        /// running is closed (geth's idle timeout, 120 s): idle keep-alive connections and
-        /// half-sent requests do not pile up. WebSocket connections are not timed out.
+        /// An HTTP connection with no request for this long is closed (geth's idle timeout,
+        /// 120 s). WebSocket connections are not timed out between messages.
         public var idleTimeout: Duration = .seconds(120)
+        /// A request head must arrive whole within this long of its first byte, however slowly
+        /// it trickles in (slowloris); the connection is closed otherwise.
+        public var headerTimeout: Duration = .seconds(10)
+        /// A request body, or a WebSocket message, must arrive whole within this long of its
+        /// head (its first byte); the connection is closed otherwise.
+        public var bodyTimeout: Duration = .seconds(30)
+        /// Bytes held across all connections for requests and WebSocket messages that have not
+        /// fully arrived. A read that would pass it is refused: 503 (HTTP) or close 1013
+        /// (WebSocket), and that connection closes.
+        public var maxPendingRequestBytes: Int = 64 * 1024 * 1024
         /// Event loop threads (one per core by default).
         public var threads: Int = System.coreCount
 
@@ -90,7 +99,8 @@ public final class RPCServer: Sendable {
                              logger: Logger = Logger(label: "kramaa.rpc")) async throws(RPCServerError) -> RPCServer {
         try configuration.validate()
         let core = ServerCore(dispatcher: RPCDispatcher(handler: handler, limits: configuration.limits),
-                              configuration: configuration, routes: routes, logger: logger)
+                              configuration: configuration, routes: routes, logger: logger,
+                              budget: RequestBudget(limit: configuration.maxPendingRequestBytes))
         let connections = ConnectionTracker()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let bootstrap = ServerBootstrap(group: group)
@@ -164,7 +174,12 @@ extension RPCServer.Configuration {
         guard maxWebSocketMessageBytes <= Int(UInt32.max) else {
             throw .invalidConfiguration("maxWebSocketMessageBytes must fit 32 bits")
         }
-        guard idleTimeout > .zero else { throw .invalidConfiguration("idleTimeout must be positive") }
+        guard idleTimeout > .zero, headerTimeout > .zero, bodyTimeout > .zero else {
+            throw .invalidConfiguration("idleTimeout, headerTimeout and bodyTimeout must be positive")
+        }
+        guard maxPendingRequestBytes >= maxBodyBytes else {
+            throw .invalidConfiguration("maxPendingRequestBytes must hold at least one whole body (maxBodyBytes)")
+        }
         guard maxWebSocketConcurrentCalls > 0, threads > 0, limits.maxBatchItems > 0 else {
             throw .invalidConfiguration("counts must be positive")
         }
@@ -177,10 +192,13 @@ struct ServerCore: Sendable {
     let configuration: RPCServer.Configuration
     let routes: HTTPRoutes
     let logger: Logger
+    let budget: RequestBudget
 
-    /// Whether a request carrying this `Origin` header (or none) may be served.
-    func originAllowed(_ origin: String?) -> Bool {
+    /// Whether a request carrying this `Origin` header (or none) may be served: no origin (not a
+    /// browser), the server's own origin (`host`, a page it served), or one allowed by CORS.
+    func originAllowed(_ origin: String?, host: String?) -> Bool {
         guard let origin else { return true }
+        if let host, origin.equalsIgnoringCase("http://" + host) || origin.equalsIgnoringCase("https://" + host) { return true }
         return configuration.allowedOrigins.contains { $0 == "*" || $0.equalsIgnoringCase(origin) }
     }
 
@@ -192,10 +210,10 @@ struct ServerCore: Sendable {
 
     /// HTTP/1.1 with pipelining, error handling and (if enabled) the WebSocket upgrade.
     func configurePipeline(_ channel: Channel) throws {
-        let http = HTTPRPCHandler(core: self)
+        let connectionGuard = ConnectionGuard(budget: budget, configuration: configuration)
+        let http = HTTPRPCHandler(core: self, connectionGuard: connectionGuard)
         let sync = channel.pipeline.syncOperations
-        let (seconds, attoseconds) = configuration.idleTimeout.components
-        try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+        try sync.addHandler(connectionGuard)
         guard configuration.webSocketEnabled else {
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try sync.addHandler(http)
@@ -206,15 +224,20 @@ struct ServerCore: Sendable {
             maxFrameSize: configuration.maxWebSocketMessageBytes,
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                let allowed = core.pathMatches(head.uri) && core.originAllowed(head.headers.first(name: "origin"))
+                let allowed = core.pathMatches(head.uri) && core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
+                    && WebSocketUpgradeCheck.problem(head.headers) == nil
                 return channel.eventLoop.makeSucceededFuture(allowed ? HTTPHeaders() : nil)
             },
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { [guardBox = NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop)] channel, _ in
                 channel.eventLoop.makeCompletedFuture {
+                    let connectionGuard = guardBox.value
+                    connectionGuard.webSocketUpgraded()
                     let aggregator = NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 8192,
                         maxAccumulatedFrameSize: core.configuration.maxWebSocketMessageBytes)
-                    try channel.pipeline.syncOperations.addHandlers([aggregator, WebSocketRPCHandler(core: core, channel: channel)])
+                    try channel.pipeline.syncOperations.addHandlers([
+                        WebSocketMessageWatcher(connectionGuard: connectionGuard), aggregator, WebSocketRPCHandler(core: core, channel: channel),
+                    ])
                 }
             })
         let httpHandlerName = "kramaa.rpc.http"
@@ -231,6 +254,35 @@ struct ServerCore: Sendable {
 extension String {
     fileprivate func equalsIgnoringCase(_ other: String) -> Bool {
         lowercased() == other.lowercased()
+    }
+}
+
+/// What RFC 6455 §4.2.1 requires of a WebSocket upgrade request beyond what NIO checks:
+/// `Sec-WebSocket-Key` is the base64 of 16 bytes (24 characters ending in `==`).
+enum WebSocketUpgradeCheck {
+    /// Why the upgrade request is invalid, or nil.
+    static func problem(_ headers: HTTPHeaders) -> String? {
+        let keys = headers["sec-websocket-key"]
+        guard keys.count == 1, let key = keys.first else {
+            return "give one Sec-WebSocket-Key header (base64 of 16 random bytes)"
+        }
+        guard decodedLength(key) == 16 else { return "Sec-WebSocket-Key \(key) is not base64 of 16 bytes" }
+        guard headers["sec-websocket-version"] == ["13"] else { return "Sec-WebSocket-Version must be 13" }
+        return nil
+    }
+
+    /// The number of bytes `text` decodes to as padded base64, or nil when it is not base64.
+    static func decodedLength(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 4 == 0, !bytes.isEmpty else { return nil }
+        let padding = bytes.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding <= 2 else { return nil }
+        let isBase64: (UInt8) -> Bool = { byte in
+            (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+        }
+        guard bytes.dropLast(padding).allSatisfy(isBase64) else { return nil }
+        return bytes.count / 4 * 3 - padding
     }
 }
 
