@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 
 /// Serves one HTTP connection (after NIO's HTTP decoder and pipelining handler, which hands
 /// over one request at a time): routes by method and path, applies CORS, the body limit and the
@@ -112,6 +113,8 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A refused WebSocket upgrade: the request comes next and is answered with the reason.
+        if error is NIOWebSocketUpgradeError { return }
         core.logger.debug("HTTP connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }

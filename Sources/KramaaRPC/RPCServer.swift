@@ -80,16 +80,18 @@ public final class RPCServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let serverChannel: Channel
     private let connections: ConnectionTracker
+    private let budget: RequestBudget
     private let logger: Logger
     private let stopping = NIOLockedValueBox(false)
 
     private init(configuration: Configuration, group: MultiThreadedEventLoopGroup, serverChannel: Channel,
-                 connections: ConnectionTracker, logger: Logger) {
+                 connections: ConnectionTracker, budget: RequestBudget, logger: Logger) {
         self.configuration = configuration
         self.group = group
         self.serverChannel = serverChannel
         self.localAddress = serverChannel.localAddress!
         self.connections = connections
+        self.budget = budget
         self.logger = logger
     }
 
@@ -117,7 +119,7 @@ public final class RPCServer: Sendable {
             let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
             logger.debug("JSON-RPC server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             return RPCServer(configuration: configuration, group: group, serverChannel: channel,
-                             connections: connections, logger: logger)
+                             connections: connections, budget: core.budget, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw .bindFailed(host: configuration.host, port: configuration.port, reason: "\(error)")
@@ -126,6 +128,10 @@ public final class RPCServer: Sendable {
 
     /// Open client connections (HTTP keep-alive and WebSocket).
     public var connectionCount: Int { connections.count }
+
+    /// Bytes held now for requests and WebSocket messages not fully received (at most
+    /// ``Configuration/maxPendingRequestBytes``).
+    public var pendingRequestBytes: Int { budget.inUse }
 
     /// Stops accepting connections, lets calls in flight finish and answers them (HTTP
     /// connections close after their current response; WebSocket clients get a 1001 close once

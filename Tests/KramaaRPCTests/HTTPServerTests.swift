@@ -231,7 +231,7 @@ import Testing
     }
 
     @Test func idleConnectionsAreClosed() async throws {
-        try await withServer(configure: { $0.idleTimeout = .milliseconds(300) }) { server in
+        try await withServer(configure: { $0.idleTimeout = .milliseconds(300); $0.bodyTimeout = .milliseconds(300) }) { server in
             try await offload { [port = server.port] in
                 // Idle after a call, and half-way through a request: both closed.
                 let idle = try LoopbackSocket(port: port)
