@@ -3,8 +3,10 @@ import NIOCore
 import NIOWebSocket
 
 /// The server-wide bound on memory held for requests that have not fully arrived: the bytes
-/// of unfinished HTTP requests and WebSocket messages across all connections. Without it, 100
-/// clients each sending 5 MB bodies and stopping short held 430 MB.
+/// of unfinished HTTP requests and WebSocket messages across all connections, beyond the first
+/// ``ConnectionGuard/freeBytesPerMessage`` of each (so a small request always gets through while
+/// large ones fill the budget). Without it, 100 clients each sending 5 MB bodies and stopping
+/// short held 430 MB.
 final class RequestBudget: Sendable {
     let limit: Int
     private let held = NIOLockedValueBox(0)
@@ -56,10 +58,16 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         case idle, head, body, working, webSocketIdle, webSocketMessage
     }
 
+    /// Bytes of each request or message not charged to the budget: a request head or a small
+    /// call is never refused because others hold the budget (the deadlines bound these).
+    static let freeBytesPerMessage = 16 * 1024
+
     private let budget: RequestBudget
     private let configuration: RPCServer.Configuration
     private var phase = Phase.idle
-    /// Bytes charged to the budget for the request or message being received.
+    /// Bytes received for the request or message being received.
+    private var received = 0
+    /// Of those, the bytes charged to the budget.
     private var held = 0
     /// A read was refused by the budget: everything after it is dropped.
     private var refused = false
@@ -93,14 +101,15 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
-        let count = Self.unwrapInboundIn(data).readableBytes
-        guard budget.reserve(count) else {
+        received += Self.unwrapInboundIn(data).readableBytes
+        let charge = max(0, received - Self.freeBytesPerMessage) - held
+        guard charge <= 0 || budget.reserve(charge) else {
             refused = true
             timer?.cancel()
             context.fireUserInboundEventTriggered(RequestBudgetExceeded())
             return
         }
-        held += count
+        held += max(charge, 0)
         switch phase {
         case .idle: enter(.head)
         case .webSocketIdle: enter(.webSocketMessage)
@@ -169,6 +178,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private func releaseHeld() {
         budget.release(held)
         held = 0
+        received = 0
     }
 
     private func finish() {

@@ -59,8 +59,9 @@ public final class RPCServer: Sendable {
         /// head (its first byte); the connection is closed otherwise.
         public var bodyTimeout: Duration = .seconds(30)
         /// Bytes held across all connections for requests and WebSocket messages that have not
-        /// fully arrived. A read that would pass it is refused: 503 (HTTP) or close 1013
-        /// (WebSocket), and that connection closes.
+        /// fully arrived (beyond the first 16 KiB of each, so small calls always get through).
+        /// A read that would pass it is refused: 503 (HTTP) or close 1013 (WebSocket), and that
+        /// connection closes.
         public var maxPendingRequestBytes: Int = 64 * 1024 * 1024
         /// Event loop threads (one per core by default).
         public var threads: Int = System.coreCount
