@@ -11,8 +11,8 @@ import KramaaState
 /// when the request gives no `timeout` (geth's default, 5 s).
 public struct TraceLimits: Sendable, Equatable {
     /// Bytes of JSON a trace may record before it is stopped with a `trace result too large`
-    /// error (the 25 MB of a batch answer). Without it a 66 KB request made a 484 MB answer.
-    public var maxResultBytes = 25_000_000
+    /// error (under the 25 MB any answer may take). Without it a 66 KB request made a 484 MB answer.
+    public var maxResultBytes = 20_000_000
     public var defaultTimeout: Duration = .seconds(5)
 
     public init() {}

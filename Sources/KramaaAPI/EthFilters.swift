@@ -56,6 +56,8 @@ struct LogCriteria {
     static let maxAddresses = 1000, maxTopicsPerPosition = 1000
     /// Logs one eth_getLogs answer may hold; a query matching more is refused.
     static let maxResults = 10_000
+    /// Blocks one log query may cover (each block with logs is read to match them).
+    static let maxBlockRange: UInt64 = 100_000
 
     func matches(_ log: Log) -> Bool { LogFilter(fromBlock: 0, toBlock: 0, addresses: addresses, topics: topics).matches(log) }
 }
@@ -160,6 +162,9 @@ final class FilterManager: @unchecked Sendable {
             guard from <= to else { throw RPCError.server("invalid block range params") }
             if from > head { return [] }
             to = min(to, head)
+            guard to - from < LogCriteria.maxBlockRange else {
+                throw RPCError.server("block range too large: \(to - from + 1) blocks (\(from) to \(to)); query at most \(LogCriteria.maxBlockRange) blocks at a time")
+            }
         }
         do {
             return try node.store.logs(LogFilter(fromBlock: from, toBlock: to, addresses: criteria.addresses, topics: criteria.topics),
