@@ -222,9 +222,9 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 for (name, value) in response.headers {
                     if name.lowercased() == "content-type" { contentType = value } else { headers.add(name: name, value: value) }
                 }
+                handler.connectionGuard.responded()  // before the write, which may hand over a pipelined request
                 handler.write(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status), headers: headers,
                               body: head.method == .HEAD ? [] : response.body, contentType: contentType, close: false)
-                handler.connectionGuard.responded()
             }
         }
     }
@@ -250,9 +250,9 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.call = nil
                 guard case .calling = handler.state else { return }
                 handler.state = .idle
+                handler.connectionGuard.responded()  // before the write, which may hand over a pipelined request
                 handler.write(context: context, head: head, status: .ok, headers: [:], body: outcome.body ?? [],
                               contentType: outcome.body == nil ? nil : "application/json", close: false)
-                handler.connectionGuard.responded()
             }
         }
     }

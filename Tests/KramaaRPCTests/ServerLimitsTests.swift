@@ -52,6 +52,21 @@ import Testing
         }
     }
 
+    /// Deadlines never cut a call short: pipelined calls each longer than the idle timeout are
+    /// all answered (the next call starts as the previous answer is written).
+    @Test func pipelinedSlowCallsOutliveTheIdleTimeout() async throws {
+        try await withServer(configure: { $0.idleTimeout = .milliseconds(200); $0.bodyTimeout = .milliseconds(200) }) { server in
+            try await offload { [port = server.port] in
+                let socket = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                try socket.send((0..<3).map { LoopbackSocket.requestText(body: callBody("slow", #"["0x190"]"#, id: "\($0)")) }.joined())
+                for i in 0..<3 {
+                    let reply = try socket.readResponse().json()
+                    #expect(reply["id"] == .number(JSONNumber(i)) && reply["result"] == "slow done")
+                }
+            }
+        }
+    }
+
     @Test func unfinishedBodiesShareOneServerWideBudget() async throws {
         try await withServer(configure: {
             $0.maxBodyBytes = 256 * 1024
