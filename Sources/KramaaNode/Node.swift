@@ -24,6 +24,8 @@ public final class Node: @unchecked Sendable {
     let executor: BlockExecutor
     let lock = NSLock()
     let evmThread = LargeStackThread(name: "kramaa-evm")
+    /// Calls and traces (on state snapshots), apart from block building on `evmThread`.
+    let callThread = LargeStackThread(name: "kramaa-calls")
     private(set) var head: BlockHeader {
         didSet { headCell.set(head) }
     }

@@ -155,6 +155,31 @@ def test_a_huge_trace_is_stopped_and_others_are_still_served(devnet):
     assert devnet.rpc("eth_blockNumber") == head
 
 
+def test_a_long_call_holds_up_neither_reads_nor_blocks(devnet):
+    """An eth_call that spins through the whole 50M gas cap runs on a snapshot of the state, on
+    its own thread: balances are read and a transaction is included while it runs."""
+    spin = threading.Thread(target=devnet.call, args=("eth_call", {"data": SPINNER, "gas": hex(50_000_000)}, "latest"))
+    started = time.monotonic()
+    spin.start()
+    time.sleep(0.05)
+    t = time.monotonic()
+    devnet.rpc("eth_getBalance", devnet.accounts[0], "latest")
+    read_ms = (time.monotonic() - t) * 1000
+    t = time.monotonic()
+    # Gas and fees given: nothing to estimate (an estimate would queue behind the call).
+    tx = devnet.rpc("eth_sendTransaction", {"from": devnet.accounts[8], "to": devnet.accounts[9], "value": "0x1", "gas": "0x5208",
+                                            "maxFeePerGas": hex(10**11), "maxPriorityFeePerGas": hex(10**9)})
+    while devnet.rpc("eth_getTransactionReceipt", tx) is None:
+        time.sleep(0.005)
+    included_ms = (time.monotonic() - t) * 1000
+    overlapped = spin.is_alive()
+    spin.join(60)
+    print(f"\nduring a {time.monotonic() - started:.2f} s eth_call: a balance read took {read_ms:.1f} ms, "
+          f"a transaction was included in {included_ms:.0f} ms")
+    assert overlapped, "the call ended before the checks: make it longer"
+    assert read_ms < 250 and included_ms < 1000
+
+
 def test_trace_timeout_is_honoured(devnet):
     started = time.monotonic()
     err = error_of(devnet, "debug_traceCall", {"data": SPINNER, "gas": hex(50_000_000)}, "latest",
