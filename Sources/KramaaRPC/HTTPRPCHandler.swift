@@ -133,7 +133,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                           "no resource at \(path): JSON-RPC is served at \(configuration.path)")
         }
         guard core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host")) else {
-            return reject(context: context, head: head, status: .forbidden, "origin not allowed")
+            return reject(context: context, head: head, status: .forbidden, Self.originRefusal(head))
         }
         switch head.method {
         case .POST:
@@ -167,7 +167,8 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             answerWithoutBody(context: context, head: head, status: .ok, headers: [:], body: Self.healthBody)
         default:
-            reject(context: context, head: head, status: .methodNotAllowed, headers: ["allow": "POST, GET, OPTIONS"], "method not allowed")
+            reject(context: context, head: head, status: .methodNotAllowed, headers: ["allow": "POST, GET, OPTIONS"],
+                   "method not allowed: POST JSON-RPC calls, GET for the health check")
         }
     }
 
@@ -175,8 +176,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// endpoint answers. Preflights are answered here, as for JSON-RPC.
     private func beginForEndpoint(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: any HTTPEndpoint) {
         guard core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host")) else {
-            return reject(context: context, head: head, status: .forbidden,
-                          "origin \(head.headers.first(name: "origin") ?? "") is not allowed: the node serves it only when started with --cors naming it")
+            return reject(context: context, head: head, status: .forbidden, Self.originRefusal(head))
         }
         if head.method == .OPTIONS && head.headers.contains(name: "access-control-request-method") {
             var headers = HTTPHeaders()
@@ -230,6 +230,11 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private static let healthBody: [UInt8] = Array(#"{"status":"ok"}"#.utf8)
+
+    /// Why a request's `Origin` is refused, and what the operator can do about it.
+    static func originRefusal(_ head: HTTPRequestHead) -> String {
+        "origin \(head.headers.first(name: "origin") ?? "") not allowed: the node serves browsers from other origins only when started with --cors naming them"
+    }
 
     /// `application/json` and geth's other JSON-RPC types, with any parameters (`; charset=utf-8`).
     static func acceptsContentType(_ value: String?) -> Bool {
