@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
 //   KramaaCLI (the `kramaa` executable)
 //   KramaaTags       – NFC tag authentication service: encrypted tag key store, SUN/QR verification, /verify and /api/v1/tags
+//   KramaaAuth       – bearer tokens and the access policy of every write interface
 //   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
 //   KramaaEPCIS      – GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
 //   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
@@ -34,6 +35,7 @@ let package = Package(
         .library(name: "KramaaNFC", targets: ["KramaaNFC"]),
         .library(name: "KramaaPlatform", targets: ["KramaaPlatform"]),
         .library(name: "KramaaEPCIS", targets: ["KramaaEPCIS"]),
+        .library(name: "KramaaAuth", targets: ["KramaaAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -122,6 +124,7 @@ let package = Package(
                 "KramaaValidator",
                 "KramaaTags",
                 "KramaaNFC",
+                "KramaaAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -187,11 +190,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Who may write: bearer tokens bound to an account and roles (DATADIR/access-tokens.json,
+        // stored hashed, checked in constant time) and the one policy every write interface asks.
+        .target(
+            name: "KramaaAuth",
+            dependencies: ["KramaaPrimitives", "KramaaJSON", "KramaaRPC", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "KramaaAuthTests",
+            dependencies: ["KramaaAuth", "KramaaPrimitives", "KramaaRPC"]
+        ),
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(
             name: "KramaaAPI",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS"]
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth"]
         ),
         .executableTarget(
             name: "KramaaBench",
@@ -257,14 +270,14 @@ let package = Package(
             name: "KramaaTags",
             dependencies: [
                 "KramaaPrimitives", "KramaaNFC", "KramaaJSON", "KramaaRPC", "KramaaNode", "KramaaPlatform", "KramaaChain",
-                "KramaaEVM", "KramaaGS1",
+                "KramaaEVM", "KramaaGS1", "KramaaAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
             name: "KramaaTagsTests",
-            dependencies: ["KramaaTags", "KramaaNFC", "KramaaRPC", "KramaaJSON", "KramaaPrimitives", "KramaaTestSupport", "KramaaPlatform"]
+            dependencies: ["KramaaTags", "KramaaNFC", "KramaaRPC", "KramaaJSON", "KramaaPrimitives", "KramaaTestSupport", "KramaaPlatform", "KramaaAuth"]
         ),
         // A validator: consensus driven by the peer network and the node.
         .target(

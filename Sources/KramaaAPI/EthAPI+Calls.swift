@@ -1,3 +1,4 @@
+import KramaaAuth
 import KramaaChain
 import KramaaEVM
 import KramaaNode
@@ -108,18 +109,30 @@ extension EthAPI {
             }
             return .quantity(try node.estimateGas(tx, from: from, at: number, overrides: overrides))
         }
-        r.register("eth_sendTransaction") { [self] p, _ in
+        r.register("eth_sendTransaction") { [self] p, c in
             try p.expect(atMost: 1)
-            return .hash(try sendFromHeldAccount(p.decode(0, as: TransactionArgs.self)))
+            let args = try p.decode(0, as: TransactionArgs.self)
+            try authorizeSigning(as: args.from, c)
+            return .hash(try sendFromHeldAccount(args))
         }
-        r.register("eth_sign") { [self] p, _ in
+        r.register("eth_sign") { [self] p, c in
             try p.expect(atMost: 2)
-            return try sign(p.decode(0, as: Address.self), p.data(1))
+            let address = try p.decode(0, as: Address.self)
+            try authorizeSigning(as: address, c)
+            return try sign(address, p.data(1))
         }
-        r.register("personal_sign") { [self] p, _ in
+        r.register("personal_sign") { [self] p, c in
             try p.expect(atMost: 3)
-            return try sign(p.decode(1, as: Address.self), p.data(0))
+            let address = try p.decode(1, as: Address.self)
+            try authorizeSigning(as: address, c)
+            return try sign(address, p.data(0))
         }
+    }
+
+    /// Signing with a held key needs the `sign` role, and a token acts only as its own account.
+    private func authorizeSigning(as account: Address?, _ context: RPCContext) throws(AccessError) {
+        let caller = try access.authorize(context.credentials, for: .sign)
+        if let account { _ = try caller.actingAccount(account) }
     }
 
     /// Fills in what `args` leave out (nonce, fees, gas by estimation plus `gasHeadroom` percent),

@@ -1,3 +1,4 @@
+import KramaaAuth
 import Foundation
 import KramaaChain
 import KramaaEVM
@@ -15,6 +16,9 @@ public final class EthAPI: Sendable {
     /// Keys the node signs with for eth_sendTransaction and eth_sign (devnet only; empty on a
     /// real node, where those methods answer `unknown account`).
     public let devAccounts: DevAccounts
+    /// Who may use the write interfaces (signing methods here; REST, EPCIS and tags through
+    /// the same policy).
+    public let access: AccessPolicy
     let filters: FilterManager
     /// The most gas a simulated call may use (geth's --rpc.gascap).
     public let gasCap: UInt64 = 50_000_000
@@ -26,9 +30,14 @@ public final class EthAPI: Sendable {
     /// Whether debug_* methods are served (`kramaa node --debug-api`; always on the devnet).
     public let debugAPI: Bool
 
-    public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits()) {
+    /// - Parameter access: closed by default (only calls in this process may sign); a node
+    ///   passes its token store, the devnet opens loopback.
+    /// - Parameter debugAPI: whether debug_* methods are served (`kramaa node --debug-api`).
+    public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed,
+                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits()) {
         self.node = node
         self.devAccounts = devAccounts
+        self.access = access
         self.debugAPI = debugAPI
         self.traceLimits = traceLimits
         self.filters = FilterManager(node: node)

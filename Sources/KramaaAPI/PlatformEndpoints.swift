@@ -1,9 +1,11 @@
+import KramaaAuth
 import KramaaEPCIS
 import KramaaEVM
 import KramaaGS1
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
+import KramaaStorage
 
 /// The platform's REST API under `/api/v1` (described by docs/openapi.yaml): organisations,
 /// devices and assets over the system contracts. Reads answer from the head state; writes are
@@ -20,7 +22,9 @@ public struct PlatformEndpoints: HTTPEndpoint {
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch {
+        do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch let denied as AccessError {
+            return denied.response
+        } catch {
             return RESTProblem(status: 500, title: "Internal error", detail: "\(error)").response
         }
     }
@@ -36,8 +40,9 @@ public struct PlatformEndpoints: HTTPEndpoint {
             if let p = path.match("assets/*") { return .json(try asset(try tokenId(p[0]))) }
             if let p = path.match("assets/*/history") { return .json(try history(try tokenId(p[0]))) }
         case "POST":
+            let caller = try calls.caller(r, for: .platform)
             let body = try r.jsonBody()
-            let from = try body.address("from")
+            let from = try caller.actingAccount(body.optionalAddress("from"))
             if path.match("organizations") != nil { return try await createOrganization(body, from: from) }
             if path.match("devices") != nil { return try await registerDevice(body, from: from) }
             if let p = path.match("devices/*/status") { return try await deviceStatus(try Self.address(p[0]), body, from: from) }
@@ -46,8 +51,10 @@ public struct PlatformEndpoints: HTTPEndpoint {
             if let p = path.match("assets/*/*") { return try await assetAction(try tokenId(p[0]), p[1], body, from: from) }
         case "PUT":
             if let p = path.match("organizations/*/members/*") {
+                let caller = try calls.caller(r, for: .platform)
                 let body = try r.jsonBody()
-                return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: try body.address("from"))
+                let from = try caller.actingAccount(body.optionalAddress("from"))
+                return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: from)
             }
         default:
             return .methodNotAllowed(r.method, path: r.path, allowed: ["GET", "POST", "PUT"])
@@ -59,15 +66,15 @@ public struct PlatformEndpoints: HTTPEndpoint {
 
     private func organization(_ id: UInt64) throws -> JSON {
         var d = try calls.read(OrganizationRegistry.address, ABI.call("getOrganization(uint256)", [.uint(UInt256(id))]))
-        return ["id": .int(id), "name": .string(try d.nextString()), "founder": .address(try d.nextAddress()),
-                "createdAt": .int(try d.nextUInt64()), "admins": .int(try d.nextUInt64())]
+        return ["id": .int(id), "name": .string(try d.nextString()), "founder": .account(try d.nextAddress()),
+                "createdAtBlock": .int(try d.nextUInt64()), "admins": .int(try d.nextUInt64())]
     }
 
     private func member(_ org: UInt64, _ account: Address) throws -> JSON {
         _ = try organization(org)
         var d = try calls.read(OrganizationRegistry.address, ABI.call("rolesOf(uint256,address)", [.uint(UInt256(org)), .address(account)]))
         let roles = OrganizationRoles(rawValue: try d.nextUInt64())
-        return ["organization": .int(org), "account": .address(account), "roles": .array(roles.names.map(JSON.string))]
+        return ["organization": .int(org), "account": .account(account), "roles": .array(roles.names.map(JSON.string))]
     }
 
     private func createOrganization(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
@@ -98,10 +105,10 @@ public struct PlatformEndpoints: HTTPEndpoint {
         var d = try calls.read(DeviceRegistry.address, ABI.call("getDevice(address)", [.address(address)]))
         let org = try d.nextUInt64(), status = try d.nextUInt64(), current = try d.nextAddress()
         let model = try d.nextString(), firmware = try d.nextBytes32(), registeredAt = try d.nextUInt64()
-        var out: JSONObject = ["device": .address(address), "organization": .int(org),
+        var out: JSONObject = ["device": .account(address), "organization": .int(org),
                                "status": .string(DeviceStatus(rawValue: status).map { "\($0)" } ?? "unknown"),
-                               "currentKey": .address(current), "model": .string(model), "firmwareHash": .hash(firmware),
-                               "registeredAt": .int(registeredAt)]
+                               "currentKey": .account(current), "model": .string(model), "firmwareHash": .hash(firmware),
+                               "registeredAtBlock": .int(registeredAt)]
         if case .object(let k) = try key(current, atBlock: nil) {
             out["keyType"] = k["keyType"]
             out["publicKey"] = k["publicKey"]
@@ -114,8 +121,8 @@ public struct PlatformEndpoints: HTTPEndpoint {
         var d = try calls.read(DeviceRegistry.address, ABI.call("getKey(address)", [.address(address)]))
         let device = try d.nextAddress(), code = try d.nextUInt64(), bytes = try d.nextBytes()
         let from = try d.nextUInt64(), until = try d.nextUInt64()
-        var out: JSONObject = ["key": .address(address), "device": .address(device), "publicKey": .data(bytes),
-                               "validFrom": .int(from), "validUntil": until == 0 ? .null : .int(until)]
+        var out: JSONObject = ["key": .account(address), "device": .account(device), "publicKey": .data(bytes),
+                               "validFromBlock": .int(from), "validUntilBlock": until == 0 ? .null : .int(until)]
         if let type = DeviceKeyType.type(code), let key = try? PublicKey(type: type, bytes: bytes) {
             out["keyType"] = .string(type.rawValue)
             out["did"] = .string(key.didKey.string)
@@ -182,11 +189,33 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let metadata = try d.nextBytes32(), status = try d.nextUInt64(), minted = try d.nextUInt64()
         var uri = try calls.read(AssetRegistry.address, ABI.call("tokenURI(uint256)", [.uint(token)]))
         var out: JSONObject = ["tokenId": .string(Hex.encode(token.bigEndianBytes)), "epc": .string(epc), "organization": .int(org),
-                               "owner": .address(owner), "custodian": .address(custodian), "metadataHash": .hash(metadata),
+                               "owner": .account(owner), "custodian": .account(custodian), "metadataHash": .hash(metadata),
                                "status": .string(AssetStatus(rawValue: status).map { "\($0)" } ?? "unknown"),
-                               "mintedAt": .int(minted), "tokenURI": .string(try uri.nextString())]
+                               "mintedAtBlock": .int(minted), "tokenURI": .string(try uri.nextString())]
         if let dl = try? EPCURI.parse(epc).digitalLinkURI(stem: "https://id.gs1.org") { out["digitalLink"] = .string(dl) }
+        let (devices, tags) = try bindings(token, minted: minted)
+        out["devices"] = .array(devices.map { .account($0) })
+        out["tags"] = .array(tags.map { .string(Hex.encode($0, prefix: false).uppercased()) })
         return .object(out)
+    }
+
+    /// The devices and tag UIDs bound to the asset, in binding order, from its `DeviceBound`
+    /// and `TagBound` events since it was minted.
+    private func bindings(_ token: UInt256, minted: UInt64) throws -> (devices: [Address], tags: [[UInt8]]) {
+        let filter = LogFilter(fromBlock: minted, toBlock: calls.node.latest.number, addresses: [AssetRegistry.address],
+                               topics: [[AssetRegistry.Event.deviceBound, AssetRegistry.Event.tagBound], [Bytes32(token)]])
+        var devices: [Address] = [], tags: [[UInt8]] = []
+        for located in try calls.node.store.logs(filter) {
+            let log = located.log
+            if log.topics[0] == AssetRegistry.Event.deviceBound, log.topics.count > 2 {
+                let device = try! Address(log.topics[2].bytes.suffix(20))
+                if !devices.contains(device) { devices.append(device) }
+            } else if log.topics[0] == AssetRegistry.Event.tagBound, log.data.count >= 7 {
+                let uid = Array(log.data.prefix(7))
+                if !tags.contains(uid) { tags.append(uid) }
+            }
+        }
+        return (devices, tags)
     }
 
     private func mint(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
@@ -223,11 +252,11 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let slot = ProvenanceRegistry.recordSlot(entry.hash)
             return [
                 "event": entry.event.json, "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),
-                "organization": .int(entry.organization), "recorder": .address(entry.recorder),
-                "device": entry.device == .zero ? .null : .address(entry.device),
+                "organization": .int(entry.organization), "recorder": .account(entry.recorder),
+                "device": entry.device == .zero ? .null : .account(entry.device),
                 "proof": ["blockNumber": .int(entry.blockNumber), "blockHash": .hash(entry.blockHash),
                           "transactionHash": .hash(entry.transactionHash), "transactionIndex": .int(entry.transactionIndex),
-                          "contract": .address(ProvenanceRegistry.address), "recordSlot": .hash(Bytes32(slot)),
+                          "contract": .account(ProvenanceRegistry.address), "recordSlot": .hash(Bytes32(slot)),
                           "eventHashHex": .hash(entry.hash)],
             ]
         })

@@ -1,3 +1,4 @@
+import KramaaAuth
 import Foundation
 import KramaaChain
 import KramaaEVM
@@ -29,6 +30,12 @@ struct PlatformCalls: Sendable {
     var inclusionTimeout: Duration = .seconds(30)
 
     var node: Node { api.node }
+
+    /// The caller of a write, checked by the node's access policy for `role` before anything
+    /// of the request is read; its `actingAccount(_:)` then gives the account the write acts as.
+    func caller(_ request: HTTPRequest, for role: AccessRole) throws(AccessError) -> Caller {
+        try api.access.authorize(request.credentials, for: role)
+    }
 
     /// Calls a view function at the head; a revert becomes a 404 or 422 with the reason.
     func read(_ contract: Address, _ data: [UInt8], notFound: (String) -> Bool = { $0.hasPrefix("no ") }) throws(RESTProblem) -> ABIDecoder {
@@ -92,6 +99,12 @@ extension JSONObject {
         return value
     }
 
+    /// The address in `name`, nil when the field is absent or null.
+    func optionalAddress(_ name: String) throws(RESTProblem) -> Address? {
+        guard let value = self[name], !value.isNull else { return nil }
+        return try address(name)
+    }
+
     func address(_ name: String) throws(RESTProblem) -> Address {
         let text = try string(name)
         do { return try Address(hex: text) } catch { throw .badRequest("\"\(name)\": \(error)") }
@@ -137,6 +150,9 @@ struct PathMatch {
 }
 
 extension JSON {
+    /// An account in the REST answers: EIP-55 mixed case (JSON-RPC keeps geth's lower case).
+    static func account(_ value: Address) -> JSON { .string(value.checksummed) }
+
     /// A plain JSON number (REST answers; JSON-RPC writes quantities as hex instead).
     static func int(_ value: Int) -> JSON { .number(JSONNumber(value)) }
     static func int(_ value: UInt64) -> JSON { .number(JSONNumber(value)) }

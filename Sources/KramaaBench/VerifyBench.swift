@@ -16,6 +16,7 @@ enum VerifyBench {
         func asset(boundTo uid: TagUID) -> AssetSummary? { nil }
         func asset(tokenId: UInt256) -> AssetSummary? { nil }
         func roles(of account: Address, in organisation: UInt64) -> UInt64 { 0 }
+        func organizationName(_ organisation: UInt64) -> String? { nil }
     }
 
     static func run(quick: Bool) -> Section {

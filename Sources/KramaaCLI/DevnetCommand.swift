@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaAuth
 import KramaaNode
 import KramaaPrimitives
 
@@ -45,8 +46,10 @@ struct DevnetCommand: AsyncParsableCommand {
         let dev = DevAccounts.derived(count: accounts)
         if validators > 1 {
             printAccounts(dev)
+            let token = try developmentToken(dir)
             try await DevnetNetwork(count: validators, directory: dir, genesis: { genesisDocument(dev, validators: $0) },
                                     rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, devAccounts: accounts,
+                                    developmentToken: (token, dev.addresses[0]),
                                     origins: rpc.configuration(defaultOrigins: ["*"]).allowedOrigins).run()
             return
         }
@@ -61,7 +64,20 @@ struct DevnetCommand: AsyncParsableCommand {
         let node: Node
         do { node = try Node(dataDirectory: dir) } catch { throw ValidationError(error.description) }
         printAccounts(dev)
-        try await NodeRunner(node: node, accounts: dev, quiet: quiet).run(rpc.configuration(defaultOrigins: ["*"]))
+        let token = try developmentToken(dir)
+        try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
+        var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
+        runner.openLoopbackWrites = true
+        try await runner.run(rpc.configuration(defaultOrigins: ["*"]))
+    }
+
+    /// The devnet's development token (dev0, every role), the same on every run of this
+    /// devnet; loopback writes stay open without it, other callers need it.
+    func developmentToken(_ dir: URL) throws -> BearerToken {
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let token = try CLIFailure.wrap { try TokenStore.developmentToken(in: dir) }
+        Console.line("Development token (acts as dev0, every role; loopback writes need none): \(token)\n")
+        return token
     }
 
     func printAccounts(_ dev: DevAccounts) {

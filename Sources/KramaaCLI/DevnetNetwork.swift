@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaAuth
 import KramaaNode
 import KramaaPrimitives
 
@@ -14,6 +15,8 @@ struct DevnetNetwork {
     let p2pPort: Int
     let quiet: Bool
     let devAccounts: Int
+    /// Installed in every validator's token store; loopback writes stay open besides.
+    let developmentToken: (BearerToken, account: Address)
     /// CORS origins of every validator's server (the devnet's are open).
     let origins: [String]
 
@@ -45,7 +48,10 @@ struct DevnetNetwork {
                              "--key", keyPath.path]
             for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
             if quiet { arguments.append("--quiet") }
-            arguments += ["--dev-accounts", String(devAccounts), "--debug-api", "--cors"] + origins
+            arguments += ["--dev-accounts", String(devAccounts), "--dev-open-writes", "--debug-api", "--cors"] + origins
+            try CLIFailure.wrap {
+                try TokenStore(directory: dir).install(developmentToken.0, account: developmentToken.account, roles: Set(AccessRole.allCases), label: "devnet")
+            }
             commands.append(arguments)
         }
         Console.line("\(count) validators on loopback (genesis: \(genesisPath.path)):")

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import KramaaAPI
 import KramaaPrimitives
 
 /// `kramaa keys ...`: device and account key management.
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Create and inspect key files (secp256k1, P-256, Ed25519).",
-        subcommands: [New.self, Show.self])
+        subcommands: [New.self, Show.self, Dev.self])
 
     /// The lines printed for a key: its type, public key, address and did:key.
     static func summary(of key: PublicKey) -> String {
@@ -63,6 +64,24 @@ extension KeysCommand {
                 return
             }
             try file.write(to: out, overwrite: force)
+            print(KeysCommand.summary(of: key.publicKey))
+            print("key file:     \(out)")
+        }
+    }
+
+    struct Dev: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dev",
+            abstract: "Write the key file of devnet account N (dev0, dev1, …: publicly known keys, for development only).")
+
+        @Argument(help: "The account's index (0 for dev0).") var index: Int
+        @Option(help: "The key file to create.") var out: String
+        @Flag(help: "Replace the key file if it exists.") var force = false
+
+        func run() throws {
+            guard (0..<1000).contains(index) else { throw ValidationError("the index is 0 to 999") }
+            let key = SigningKey.secp256k1(DevAccounts.derived(count: index + 1).keys[index])
+            try KeyFile(key).write(to: out, overwrite: force)
             print(KeysCommand.summary(of: key.publicKey))
             print("key file:     \(out)")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaAuth
 import KramaaChain
 import KramaaNode
 import KramaaPrimitives
@@ -62,6 +63,14 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup var p2p: P2POptions
     @Option(name: .customLong("dev-accounts"), help: ArgumentHelp("Sign for the first N devnet accounts (development only).", visibility: .hidden))
     var devAccounts = 0
+    @Option(name: .customLong("tag-peer"),
+            help: "Another node of this organisation that shares its tag keys and read counters: PUBLICKEY@http://host:port (its `kramaa tag node-key`); repeat for each.")
+    var tagPeers: [String] = []
+    @Flag(name: .customLong("closed-reads"), help: "Reads (JSON-RPC, REST, EPCIS queries) need a token with the read role too; tag verification stays open.")
+    var closedReads = false
+    @Flag(name: .customLong("dev-open-writes"),
+          help: ArgumentHelp("Let loopback callers write without a token (the devnet's validators; development only).", visibility: .hidden))
+    var devOpenWrites = false
     @Flag(help: "Print nothing per block.") var quiet = false
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
@@ -75,6 +84,11 @@ struct NodeCommand: AsyncParsableCommand {
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
         runner.debugAPI = debugAPI
+        runner.openLoopbackWrites = devOpenWrites
+        runner.closedReads = closedReads
+        do { runner.tagPeers = try tagPeers.map { text throws(TagStoreError) in try TagPeer(parsing: text) } } catch {
+            throw ValidationError("--tag-peer: \(error)")
+        }
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
@@ -94,6 +108,17 @@ struct NodeRunner {
     var debugAPI = true
     /// With a key and a peer network: consensus seals blocks, not the single-node producer.
     var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
+    /// Loopback callers may write without a token (the devnet).
+    var openLoopbackWrites = false
+    /// Reads need a token with the `read` role too.
+    var closedReads = false
+    /// The organisation's other nodes, which share this node's tag keys and read counters.
+    var tagPeers: [TagPeer] = []
+
+    /// Who may write: tokens from the data directory; loopback open only on the devnet.
+    var access: AccessPolicy {
+        AccessPolicy(tokens: TokenStore(directory: node.dataDirectory), openLoopbackWrites: openLoopbackWrites, closedReads: closedReads)
+    }
 
     init(node: Node, accounts: DevAccounts, quiet: Bool) {
         self.node = node
@@ -106,17 +131,33 @@ struct NodeRunner {
     func routes(_ api: EthAPI) throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         let index = EPCISIndex(node: node)
-        routes.mount(PlatformEndpoints.prefix, PlatformEndpoints(api: api, index: index))
+        routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index), access: api.access))
         do {
-            routes.mount(EPCISEndpoints.prefix, try EPCISEndpoints(api: api, index: index, schema: EPCISEndpoints.schemaFromEnvironment()))
+            let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
+            routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(try EPCISEndpoints(api: api, index: index, schema: found?.schema), access: api.access))
+            if let found {
+                Console.line("EPCIS capture: documents validated against \(found.path)")
+            } else {
+                KeysCommand.printError("warning: EPCIS capture is off (POST /epcis/capture answers 503): no EPCIS 2.0 JSON schema found; "
+                                       + "set KRAMAA_EPCIS_SCHEMA or copy GS1's \(EPCISEndpoints.schemaFileName) into \(node.dataDirectory.path)")
+            }
         } catch {
-            throw ValidationError("cannot load the EPCIS schema (KRAMAA_EPCIS_SCHEMA): \(error)")
+            throw CLIFailure("cannot load the EPCIS schema: \(error)")
         }
         let tags: TagKeyStore
         do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
             throw ValidationError("cannot open the tag store in \(node.dataDirectory.path): \(error)")
         }
-        TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node))).mount(on: &routes)
+        var replicator: TagReplicator?
+        if !tagPeers.isEmpty {
+            let identity = try CLIFailure.wrap { try TagReplicationIdentity.load(directory: node.dataDirectory) }
+            replicator = TagReplicator(identity: identity, peers: tagPeers)
+            Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
+        }
+        let tagEndpoints = TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node), replicator: replicator),
+                                        access: api.access)
+        routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
+        routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))
         return routes
     }
 
@@ -137,8 +178,9 @@ struct NodeRunner {
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts, debugAPI: debugAPI)
-            server = try await RPCServer.start(handler: api.router(), routes: try routes(api), configuration: configuration, logger: logger)
+            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
+            server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access), routes: try routes(api),
+                                               configuration: configuration, logger: logger)
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -161,6 +203,8 @@ struct NodeRunner {
         }
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
+        Console.line(openLoopbackWrites ? "writes: open to loopback callers without a token (development), others need a bearer token"
+                                        : "writes: bearer token required (`kramaa token create --datadir \(node.dataDirectory.path)`)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()

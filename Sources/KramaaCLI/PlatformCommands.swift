@@ -4,10 +4,9 @@ import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
 
-/// Options every platform command shares: the node and the account that acts.
+/// Options every platform command shares: the node and the credentials shown to it.
 struct PlatformConnection: ParsableArguments {
-    @Option(help: "The node's URL (JSON-RPC and the REST API share it).")
-    var rpc = "http://127.0.0.1:8545"
+    @OptionGroup var node: NodeConnection
 
     /// Calls `/api/v1{path}`; prints the answer as JSON; a problem answer becomes the error.
     func rest(_ method: String, _ path: String, _ body: JSON? = nil) throws -> JSON {
@@ -17,7 +16,7 @@ struct PlatformConnection: ParsableArguments {
     /// Calls `path` on the node; prints the answer as JSON; a problem answer becomes the error.
     func http(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
               headers: [(String, String)] = []) throws -> JSON {
-        let client = try NodeClient(rpc)
+        let client = try node.client()
         let (status, bytes) = try client.request(method, path: path, body: body, contentType: contentType, headers: headers)
         guard let answer = try? JSON.parse(bytes) else { throw ClientError("the node answered HTTP \(status) without JSON") }
         guard (200..<300).contains(status) else {
@@ -28,9 +27,29 @@ struct PlatformConnection: ParsableArguments {
     }
 }
 
-/// The acting account: one whose key the node holds (a dev account on the devnet).
+/// The acting account: one whose key the node holds (a dev account on the devnet). Without
+/// --from the node uses the account the token is bound to.
 struct Actor: ParsableArguments {
-    @Option(help: "The acting account (the node must hold its key).") var from: String
+    @Option(help: "The acting account (the node must hold its key): 0x… or dev0, dev1, …; default: the token's account.")
+    var from: String?
+
+    /// `{"from": address}`, or nothing when --from is not given.
+    func fields() throws -> JSONObject {
+        guard let from else { return [:] }
+        return ["from": .string(try AccountName.resolve(from, option: "--from").description)]
+    }
+
+    /// The address --from names, if given.
+    func address() throws -> Address? { try from.map { try AccountName.resolve($0, option: "--from") } }
+}
+
+extension JSONObject {
+    /// This object with `other`'s members added.
+    func adding(_ other: JSONObject) -> JSON {
+        var merged = self
+        for (key, value) in other { merged[key] = value }
+        return .object(merged)
+    }
 }
 
 /// `kramaa org ...`
@@ -43,7 +62,7 @@ struct OrgCommand: ParsableCommand {
         @Option var name: String
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
-        func run() throws { _ = try connection.rest("POST", "/organizations", ["from": .string(actor.from), "name": .string(name)]) }
+        func run() throws { _ = try connection.rest("POST", "/organizations", (["name": .string(name)] as JSONObject).adding(try actor.fields())) }
     }
 
     struct Show: ParsableCommand {
@@ -59,13 +78,13 @@ struct OrgCommand: ParsableCommand {
         @Argument var account: String
         @Option(help: "Comma-separated: \(OrganizationRoles.named.map(\.0).joined(separator: ", ")); empty removes.")
         var roles: String?
-        @Option(help: "The acting account (with --roles).") var from: String?
+        @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
-            guard let roles else { _ = try connection.rest("GET", "/organizations/\(id)/members/\(account)"); return }
-            guard let from else { throw ValidationError("--roles needs --from (an admin of the organisation)") }
+            let member = try AccountName.resolve(account, option: "account")
+            guard let roles else { _ = try connection.rest("GET", "/organizations/\(id)/members/\(member)"); return }
             let list = roles.split(separator: ",").map { JSON.string(String($0).trimmingCharacters(in: .whitespaces)) }
-            _ = try connection.rest("PUT", "/organizations/\(id)/members/\(account)", ["from": .string(from), "roles": .array(list)])
+            _ = try connection.rest("PUT", "/organizations/\(id)/members/\(member)", (["roles": .array(list)] as JSONObject).adding(try actor.fields()))
         }
     }
 }
@@ -85,8 +104,9 @@ struct DeviceCommand: ParsableCommand {
         @OptionGroup var connection: PlatformConnection
         func run() throws {
             let key = try readKeyFile(keyFile).publicKey
-            var body: JSONObject = ["from": .string(actor.from), "organization": .number(JSONNumber(org)), "keyType": .string(key.type.rawValue),
+            var body: JSONObject = ["organization": .number(JSONNumber(org)), "keyType": .string(key.type.rawValue),
                                     "publicKey": .data(key.bytes), "model": .string(model)]
+            if let from = try actor.address() { body["from"] = .string(from.description) }
             if let firmwareHash { body["firmwareHash"] = .string(firmwareHash) }
             _ = try connection.rest("POST", "/devices", .object(body))
         }
@@ -106,7 +126,7 @@ struct DeviceCommand: ParsableCommand {
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
-            _ = try connection.rest("POST", "/devices/\(device)/status", ["from": .string(actor.from), "status": .string(status)])
+            _ = try connection.rest("POST", "/devices/\(device)/status", (["status": .string(status)] as JSONObject).adding(try actor.fields()))
         }
     }
 
@@ -120,10 +140,10 @@ struct DeviceCommand: ParsableCommand {
             let address: Address
             do { address = try Address(hex: device) } catch { throw ValidationError("\(device): \(error)") }
             let key = try readKeyFile(newKeyFile)
-            let chainId = try RPCHex.decodeQuantity(try NodeClient(connection.rpc).call("eth_chainId").stringValue ?? "")
+            let chainId = try RPCHex.decodeQuantity(try connection.node.client().call("eth_chainId").stringValue ?? "")
             let proof = key.signature(for: DeviceRegistry.rotationMessage(chainId: chainId, device: address, newKey: key.publicKey))
-            _ = try connection.rest("POST", "/devices/\(device)/key", ["from": .string(actor.from), "keyType": .string(key.type.rawValue),
-                                                                      "publicKey": .data(key.publicKey.bytes), "proof": .data(proof)])
+            let body: JSONObject = ["keyType": .string(key.type.rawValue), "publicKey": .data(key.publicKey.bytes), "proof": .data(proof)]
+            _ = try connection.rest("POST", "/devices/\(device)/key", body.adding(try actor.fields()))
         }
     }
 
@@ -151,8 +171,10 @@ struct AssetCommand: ParsableCommand {
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
-            var body: JSONObject = ["from": .string(actor.from), "organization": .number(JSONNumber(org)), "epc": .string(epc)]
-            if let owner { body["owner"] = .string(owner) }
+            var body: JSONObject = try actor.fields()
+            body["organization"] = .number(JSONNumber(org))
+            body["epc"] = .string(epc)
+            if let owner { body["owner"] = .string(try AccountName.resolve(owner, option: "--owner").description) }
             if let metadataHash { body["metadataHash"] = .string(metadataHash) }
             if let tokenURI { body["tokenURI"] = .string(tokenURI) }
             _ = try connection.rest("POST", "/assets", .object(body))
@@ -183,7 +205,8 @@ struct AssetCommand: ParsableCommand {
             case "bind-tag": ("tags", "uid")
             default: throw ValidationError("unknown action \(action): transfer, custody, status, bind-device or bind-tag")
             }
-            _ = try connection.rest("POST", "/assets/\(escape(asset))/\(path)", ["from": .string(actor.from), field: .string(value)])
+            let argument = field == "to" ? try AccountName.resolve(value, option: action).description : value
+            _ = try connection.rest("POST", "/assets/\(escape(asset))/\(path)", ([field: .string(argument)] as JSONObject).adding(try actor.fields()))
         }
     }
 }
@@ -208,14 +231,34 @@ struct EventCommand: ParsableCommand {
         @Argument(help: "The EPCISDocument file.") var file: String
         @Option(help: "The organisation the events are recorded for.") var org: UInt64
         @Option(name: .customLong("error-behaviour"), help: "rollback (default) or proceed.") var errorBehaviour: String?
+        @Option(help: "Sign as this key file instead of an account the node holds: a device's P-256/Ed25519 key sends a device transaction (type 0x4b) from the device's own key.")
+        var key: String?
+        @Option(name: .customLong("sponsor-key"), help: "With a device --key: the secp256k1 key file of the account that pays the gas.")
+        var sponsorKey: String?
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
             guard let body = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-            var headers = [("Kramaa-From", actor.from), ("Kramaa-Organization", String(org))]
+            if let key { return try captureSigned(Array(body), keyFile: key) }
+            var headers = [("Kramaa-Organization", String(org))]
+            if let from = try actor.address() { headers.append(("Kramaa-From", from.description)) }
             if let errorBehaviour { headers.append(("GS1-Capture-Error-Behaviour", errorBehaviour)) }
             let job = try connection.http("POST", "/epcis/capture", body: Array(body), contentType: "application/ld+json", headers: headers)
             if job["success"]?.boolValue != true { throw ExitCode(1) }
+        }
+
+        /// The document sent on chain by the key holder itself (the provenance contract checks
+        /// that a device key is its device's current one, or that an account is a member):
+        /// prints the transaction's hash, block and sender.
+        private func captureSigned(_ document: [UInt8], keyFile: String) throws {
+            let signer = try ContractClient.Signer(readKeyFile(keyFile), sponsor: try sponsorKey.map(readSecp256k1Key))
+            let receipt = try CLIFailure.wrap {
+                try connection.node.contracts().send(ProvenanceRegistry.address, ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(org)), .bytes(document)]),
+                                                     signer: signer)
+            }
+            let answer: JSON = ["transactionHash": receipt["transactionHash"] ?? .null, "blockNumber": receipt["blockNumber"] ?? .null,
+                                "sender": .string(signer.sender.checksummed), "type": receipt["type"] ?? .null]
+            print(String(decoding: answer.serialized(), as: UTF8.self))
         }
     }
 

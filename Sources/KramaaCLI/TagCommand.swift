@@ -16,12 +16,9 @@ struct TagCommand: ParsableCommand {
             its data directory); the chain records which asset a tag UID belongs to (bindTag). \
             Taps are verified at GET /verify on that node.
             """,
-        subcommands: [Register.self, Show.self, Bind.self, Verify.self, QR.self])
+        subcommands: [Register.self, Show.self, Bind.self, Verify.self, QR.self, NodeKey.self])
 
-    struct Connection: ParsableArguments {
-        @Option(help: "The node's HTTP/JSON-RPC URL.")
-        var rpc = "http://127.0.0.1:8545"
-    }
+    typealias Connection = NodeConnection
 
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Store a tag's UID and SDM keys on the node (POST /api/v1/tags).")
@@ -33,15 +30,30 @@ struct TagCommand: ParsableCommand {
         @Option(name: .customLong("mac-input-start"),
                 help: "Where SDMMACInputOffset points: empty, piccData, encFileData, conventional, afterScheme or a URL offset.")
         var macInputStart = "conventional"
-        @Option(help: "The on-chain organisation id that owns the tag.") var organisation: UInt64
+        @Option(name: [.customLong("org"), .customLong("organisation")], help: "The on-chain organization id that owns the tag.")
+        var organisation: UInt64
+        @OptionGroup var actor: Actor
         @OptionGroup var connection: Connection
 
         func run() throws {
             var body: JSONObject = ["uid": .string(uid), "mode": .string(mode), "fileReadKey": .string(fileKey),
-                                    "macInputStart": .string(macInputStart), "organisation": .number(JSONNumber(organisation))]
+                                    "macInputStart": .string(macInputStart), "organization": .number(JSONNumber(organisation))]
+            if let from = try actor.address() { body["from"] = .string(from.description) }
             if let metaKey { body["metaReadKey"] = .string(metaKey) }
-            let (status, answer) = try NodeClient(connection.rpc).request("POST", path: TagEndpoints.tagsPath, body: JSON.object(body).serialized())
+            let (status, answer) = try connection.client().request("POST", path: TagEndpoints.tagsPath, body: JSON.object(body).serialized())
             try TagCommand.printAnswer(status: status, body: answer, expecting: 201)
+        }
+    }
+
+    struct NodeKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "node-key",
+            abstract: "Print (making it if needed) this node's tag replication public key, for the organisation's other nodes' --tag-peer.")
+        @Option(help: "The node's data directory.") var datadir: String
+
+        func run() throws {
+            let identity = try CLIFailure.wrap { try TagReplicationIdentity.load(directory: URL(fileURLWithPath: datadir)) }
+            print(identity.publicKeyHex)
         }
     }
 
@@ -51,7 +63,7 @@ struct TagCommand: ParsableCommand {
         @OptionGroup var connection: Connection
 
         func run() throws {
-            let (status, answer) = try NodeClient(connection.rpc).request("GET", path: TagEndpoints.tagsPath + "/" + uid)
+            let (status, answer) = try connection.client().request("GET", path: TagEndpoints.tagsPath + "/" + uid)
             try TagCommand.printAnswer(status: status, body: answer, expecting: 200)
         }
     }
@@ -69,7 +81,7 @@ struct TagCommand: ParsableCommand {
             let token: UInt256
             do { token = try AssetRegistry.tokenId(epc: epc).0 } catch { throw ValidationError("--epc: \(error)") }
             let data = ABI.selector("bindTag(uint256,bytes7)") + ABI.encode([.uint(token)]) + uidBytes + [UInt8](repeating: 0, count: 25)
-            let receipt = try ContractClient(node: try NodeClient(connection.rpc)).send(AssetRegistry.address, data, key: try readSecp256k1Key(key))
+            let receipt = try ContractClient(node: try connection.client()).send(AssetRegistry.address, data, key: try readSecp256k1Key(key))
             print("tag \(uid.uppercased()) bound to \(epc) (token \(Hex.encode(token.bigEndianBytes))) in block \(receipt["blockNumber"]?.stringValue ?? "?")")
         }
     }
@@ -89,7 +101,7 @@ struct TagCommand: ParsableCommand {
                 client = try NodeClient("\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")")
                 path = parsed.percentEncodedPath + (parsed.percentEncodedQuery.map { "?" + $0 } ?? "")
             } else {
-                client = try NodeClient(connection.rpc)
+                client = try connection.client()
                 var allowed = CharacterSet.alphanumerics
                 allowed.insert(charactersIn: "-._~")
                 path = TagEndpoints.verifyPath + "?url=" + (url.addingPercentEncoding(withAllowedCharacters: allowed) ?? url)

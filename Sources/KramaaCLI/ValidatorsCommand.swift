@@ -17,12 +17,7 @@ struct ValidatorsCommand: ParsableCommand {
             """,
         subcommands: [List.self, ProposeAdd.self, ProposeRemove.self, Approve.self, Show.self])
 
-    struct Connection: ParsableArguments {
-        @Option(help: "The node's JSON-RPC URL.")
-        var rpc = "http://127.0.0.1:8545"
-
-        func contracts() throws -> ContractClient { ContractClient(node: try NodeClient(rpc)) }
-    }
+    typealias Connection = NodeConnection
 
     struct Signer: ParsableArguments {
         @Option(help: "The validator's secp256k1 key file (its node key).")

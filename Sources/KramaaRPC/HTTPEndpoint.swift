@@ -13,9 +13,13 @@ public struct HTTPRequest: Sendable {
     /// The request target exactly as received (`/path?query`, nothing decoded): for endpoints
     /// that check a MAC or signature over the URL text (NFC SUN URLs).
     public var target: String
+    /// The peer (`127.0.0.1:53122`, `[::1]:53122`); nil when called in process.
+    public var remoteAddress: String?
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [],
-                headers: [(name: String, value: String)] = [], body: [UInt8] = [], target: String? = nil) {
+                headers: [(name: String, value: String)] = [], body: [UInt8] = [], target: String? = nil,
+                remoteAddress: String? = nil) {
+        self.remoteAddress = remoteAddress
         self.method = method
         self.path = path
         self.query = query

@@ -207,7 +207,8 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         let (path, query) = HTTPRequest.split(uri: head.uri)
         let request = HTTPRequest(method: head.method.rawValue, path: path, query: query,
                                   headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                  body: Array(body.readableBytesView), target: head.uri)
+                                  body: Array(body.readableBytesView), target: head.uri,
+                                  remoteAddress: context.channel.remoteAddress.flatMap(Self.describe))
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         call = Task {
@@ -249,7 +250,8 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         call = Task {
-            let outcome = await core.dispatcher.respond(to: body, transport: .http, remoteAddress: remote, connection: nil)
+            let outcome = await core.dispatcher.respond(to: body, transport: .http, remoteAddress: remote,
+                                                        authorization: head.headers.first(name: "authorization"), connection: nil)
             loop.execute {
                 let (handler, context) = bound.value
                 handler.call = nil

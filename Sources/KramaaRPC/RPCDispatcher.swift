@@ -54,11 +54,12 @@ public struct RPCDispatcher: Sendable {
         var subscriptions: [RPCSubscription] = []
     }
 
-    func respond(to buffer: ByteBuffer, transport: RPCContext.Transport, remoteAddress: String?, connection: RPCConnection?) async -> Outcome {
+    func respond(to buffer: ByteBuffer, transport: RPCContext.Transport, remoteAddress: String?, authorization: String? = nil,
+                 connection: RPCConnection?) async -> Outcome {
         let parsed = buffer.withUnsafeReadableBytes { raw in
             Result { () throws(JSONParseError) -> JSON in try JSON.parse(raw, maxDepth: limits.maxDepth) }
         }
-        let context = RPCContext(transport: transport, remoteAddress: remoteAddress, connection: connection,
+        let context = RPCContext(transport: transport, remoteAddress: remoteAddress, authorization: authorization, connection: connection,
                                  created: connection.map { _ in SubscriptionCollector() })
         return await respond(parsed: parsed, context: context)
     }
@@ -137,7 +138,7 @@ public struct RPCDispatcher: Sendable {
         }
         let created = context.created.map { _ in SubscriptionCollector() }
         let callContext = RPCContext(transport: context.transport, remoteAddress: context.remoteAddress,
-                                     connection: context.connection, created: created)
+                                     authorization: context.authorization, connection: context.connection, created: created)
         let result: Result<JSON, RPCError>
         do {
             result = .success(try await handler.handle(request, context: callContext))

@@ -40,12 +40,16 @@ public struct RPCContext: Sendable {
     public let transport: Transport
     /// The peer's address (`127.0.0.1:53122`), when known.
     public let remoteAddress: String?
+    /// The `Authorization` header of the HTTP request (over WebSocket: of the upgrade request),
+    /// for the methods that need credentials.
+    public let authorization: String?
     let connection: RPCConnection?
     let created: SubscriptionCollector?
 
-    init(transport: Transport, remoteAddress: String?, connection: RPCConnection?, created: SubscriptionCollector?) {
+    init(transport: Transport, remoteAddress: String?, authorization: String? = nil, connection: RPCConnection?, created: SubscriptionCollector?) {
         self.transport = transport
         self.remoteAddress = remoteAddress
+        self.authorization = authorization
         self.connection = connection
         self.created = created
     }
@@ -53,6 +57,11 @@ public struct RPCContext: Sendable {
     /// A context for calling a handler directly (no connection, so no subscriptions).
     public static func inProcess() -> RPCContext {
         RPCContext(transport: .inProcess, remoteAddress: nil, connection: nil, created: nil)
+    }
+
+    /// A context as a remote caller's would be (tests of the methods that check credentials).
+    public static func remote(_ address: String, authorization: String? = nil) -> RPCContext {
+        RPCContext(transport: .http, remoteAddress: address, authorization: authorization, connection: nil, created: nil)
     }
 
     /// Whether ``subscribe(notificationMethod:)`` can work here (a WebSocket connection).

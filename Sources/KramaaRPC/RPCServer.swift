@@ -235,7 +235,7 @@ struct ServerCore: Sendable {
                     && WebSocketUpgradeCheck.problem(head.headers) == nil
                 return channel.eventLoop.makeSucceededFuture(allowed ? HTTPHeaders() : nil)
             },
-            upgradePipelineHandler: { [guardBox = NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop)] channel, _ in
+            upgradePipelineHandler: { [guardBox = NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop)] channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     let connectionGuard = guardBox.value
                     connectionGuard.webSocketUpgraded()
@@ -243,7 +243,8 @@ struct ServerCore: Sendable {
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 8192,
                         maxAccumulatedFrameSize: core.configuration.maxWebSocketMessageBytes)
                     try channel.pipeline.syncOperations.addHandlers([
-                        WebSocketMessageWatcher(connectionGuard: connectionGuard), aggregator, WebSocketRPCHandler(core: core, channel: channel),
+                        WebSocketMessageWatcher(connectionGuard: connectionGuard), aggregator,
+                        WebSocketRPCHandler(core: core, channel: channel, authorization: head.headers.first(name: "authorization")),
                     ])
                 }
             })

@@ -21,8 +21,12 @@ final class WebSocketRPCHandler: ChannelDuplexHandler {
     /// A close frame has been sent.
     private var closing = false
 
-    init(core: ServerCore, channel: Channel) {
+    /// The upgrade request's `Authorization` header: the connection's credentials.
+    private let authorization: String?
+
+    init(core: ServerCore, channel: Channel, authorization: String? = nil) {
         self.core = core
+        self.authorization = authorization
         self.connection = RPCConnection(channel: channel, maxPendingBytes: core.configuration.maxWebSocketPendingBytes,
                                         logger: core.logger)
     }
@@ -89,12 +93,13 @@ final class WebSocketRPCHandler: ChannelDuplexHandler {
         nextCall += 1
         let core = self.core
         let connection = self.connection
+        let authorization = self.authorization
         let remote = context.channel.remoteAddress.flatMap(HTTPRPCHandler.describe)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         // The task reports back through the event loop, after this assignment has happened.
         calls[id] = Task {
-            let outcome = await core.dispatcher.respond(to: payload, transport: .webSocket, remoteAddress: remote,
+            let outcome = await core.dispatcher.respond(to: payload, transport: .webSocket, remoteAddress: remote, authorization: authorization,
                                                         connection: connection)
             if let body = outcome.body { connection.send(ByteBuffer(bytes: body)) }
             for subscription in outcome.subscriptions { subscription.activate() }

@@ -17,9 +17,16 @@ public struct AssetSummary: Sendable, Equatable {
     public let metadataHash: Bytes32
     public let status: String
     public let mintedAt: UInt64
+    /// The organisation's registered name, when known.
+    public var organisationName: String?
+    /// The product's name from the asset's metadata (a `data:application/json` token URI's
+    /// `name`), when it has one.
+    public var productName: String?
 
     public init(tokenId: UInt256, epc: String, organisation: UInt64, owner: Address, custodian: Address,
-                metadataHash: Bytes32, status: String, mintedAt: UInt64) {
+                metadataHash: Bytes32, status: String, mintedAt: UInt64, organisationName: String? = nil, productName: String? = nil) {
+        self.organisationName = organisationName
+        self.productName = productName
         self.tokenId = tokenId
         self.epc = epc
         self.organisation = organisation
@@ -40,6 +47,8 @@ public protocol AssetDirectory: Sendable {
     func asset(tokenId: UInt256) -> AssetSummary?
     /// The account's role bits in the organisation (`rolesOf`), 0 for none.
     func roles(of account: Address, in organisation: UInt64) -> UInt64
+    /// The organisation's name (`getOrganization`), nil when there is no such organisation.
+    func organizationName(_ organisation: UInt64) -> String?
 }
 
 /// An `AssetDirectory` over a node's head state: read-only calls to the system contracts,
@@ -53,6 +62,8 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
     static let assetOfTag = SystemMethod("assetOfTag(bytes7)")
     static let getAsset = SystemMethod("getAsset(uint256)")
     static let rolesOf = SystemMethod("rolesOf(uint256,address)")
+    static let getOrganization = SystemMethod("getOrganization(uint256)")
+    static let tokenURI = SystemMethod("tokenURI(uint256)")
 
     public init(node: Node) {
         self.node = node
@@ -88,6 +99,13 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
         return (try? decoder.nextUInt64()) ?? 0
     }
 
+    public func organizationName(_ organisation: UInt64) -> String? {
+        guard let output = call(OrganizationRegistry.address, ABI.encode([.uint(UInt256(organisation))]), Self.getOrganization,
+                                head: node.latest.number) else { return nil }
+        var decoder = ABIDecoder(output[...])
+        return try? decoder.nextString()
+    }
+
     private func readAsset(boundTo uid: TagUID, head: UInt64) -> AssetSummary? {
         var word = uid.bytes
         word += [UInt8](repeating: 0, count: 32 - word.count)
@@ -103,9 +121,14 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
         do {
             let epc = try d.nextString(), org = try d.nextUInt64(), owner = try d.nextAddress(), custodian = try d.nextAddress()
             let metadata = try d.nextBytes32(), status = try d.nextUInt64(), minted = try d.nextUInt64()
+            var uri: String?
+            if let output = call(AssetRegistry.address, ABI.encode([.uint(tokenId)]), Self.tokenURI, head: head) {
+                var decoder = ABIDecoder(output[...])
+                uri = try? decoder.nextString()
+            }
             return AssetSummary(tokenId: tokenId, epc: epc, organisation: org, owner: owner, custodian: custodian,
                                 metadataHash: metadata, status: AssetStatus(rawValue: status).map { "\($0)" } ?? "unknown(\(status))",
-                                mintedAt: minted)
+                                mintedAt: minted, organisationName: organizationName(org), productName: uri.flatMap { ProductMetadata.name(fromTokenURI: $0) })
         } catch {
             return nil
         }

@@ -1,3 +1,4 @@
+import KramaaAuth
 import KramaaJSON
 import KramaaNFC
 import KramaaPrimitives
@@ -16,9 +17,12 @@ public struct TagEndpoints: HTTPEndpoint {
     public static let tagsPath = "/api/v1/tags"
 
     public let verifier: TagVerifier
+    /// Who may register tags (the `tags` role); verification is open to anyone.
+    public let access: AccessPolicy
 
-    public init(verifier: TagVerifier) {
+    public init(verifier: TagVerifier, access: AccessPolicy = .closed) {
         self.verifier = verifier
+        self.access = access
     }
 
     /// Mounts `/verify` and `/api/v1/tags`.
@@ -30,11 +34,17 @@ public struct TagEndpoints: HTTPEndpoint {
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         if request.path == Self.verifyPath || request.path == Self.verifyPath + "/" {
             guard request.method == "GET" || request.method == "HEAD" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "HEAD"]) }
-            return await verify(request)
+            let answer = await verify(request)
+            return Self.prefersHTML(request.header("accept")) ? Self.asPage(answer) : answer
         }
         if request.path == Self.tagsPath || request.path == Self.tagsPath + "/" {
             guard request.method == "POST" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["POST"]) }
-            return register(request)
+            return await register(request)
+        }
+        if request.path == TagReplicator.path {
+            guard request.method == "POST" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["POST"]) }
+            guard let replicator = verifier.replicator else { return Self.problem(404, "this node has no tag peers (--tag-peer)") }
+            return await replicator.handle(request.body, store: verifier.store)
         }
         let uidText = request.path.dropFirst(Self.tagsPath.count + 1)
         guard request.path.hasPrefix(Self.tagsPath + "/"), !uidText.contains("/") else {
@@ -66,12 +76,21 @@ public struct TagEndpoints: HTTPEndpoint {
             switch error {
             case .malformed(let why): return Self.problem(400, why)
             case .storage(let failure): return Self.problem(503, failure.description)
+            case .unconfirmed(let why): return Self.problem(503, why)
             }
         }
         if Self.prefersHTML(request.header("accept")) {
             return .text(TagPage.html(result), contentType: "text/html; charset=utf-8")
         }
         return .json(TagJSON.verification(result))
+    }
+
+    /// A problem answer turned into a page, for browsers (every answer they get is a page).
+    static func asPage(_ answer: HTTPResponse) -> HTTPResponse {
+        guard answer.headers.contains(where: { $0.name == "content-type" && $0.value == "application/problem+json" }) else { return answer }
+        let detail = (try? JSON.parse(answer.body))?["detail"]?.stringValue ?? "HTTP \(answer.status)"
+        return HTTPResponse(status: answer.status, headers: [("content-type", "text/html; charset=utf-8")],
+                            body: Array(TagPage.errorPage(status: answer.status, detail: detail).utf8))
     }
 
     /// A browser's Accept names text/html; API clients ask for JSON or send `*/*`.
@@ -82,9 +101,11 @@ public struct TagEndpoints: HTTPEndpoint {
 
     // MARK: /api/v1/tags
 
-    private func register(_ request: HTTPRequest) -> HTTPResponse {
+    private func register(_ request: HTTPRequest) async -> HTTPResponse {
+        let caller: Caller
+        do { caller = try access.authorize(request.credentials, for: .tags) } catch { return error.response }
         guard let body = try? JSON.parse(request.body), body.objectValue != nil else {
-            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organisation}")
+            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organization}")
         }
         let registration: TagRegistration
         do {
@@ -93,10 +114,28 @@ public struct TagEndpoints: HTTPEndpoint {
             return Self.problem(400, error.description)
         }
         do {
-            let record = try verifier.store.register(registration)
-            return .json(TagJSON.record(record), status: 201, headers: [("location", Self.tagsPath + "/" + record.uid.description)])
+            try TagRegistrationPolicy(assets: verifier.assets).check(registration, by: caller, requested: Self.from(body))
         } catch {
-            if case .alreadyRegistered = error { return Self.problem(409, error.description) }
+            return error.response
+        }
+        do {
+            let record = try verifier.store.register(registration)
+            var answer = TagJSON.record(record)
+            if let replicator = verifier.replicator {
+                let stored = await replicator.replicate(registration, lastReadCounter: nil)
+                if case .object(var object) = answer {
+                    object["replicatedTo"] = ["peers": .number(JSONNumber(replicator.peers.count)), "stored": .number(JSONNumber(stored))]
+                    answer = .object(object)
+                }
+            }
+            return .json(answer, status: 201, headers: [("location", Self.tagsPath + "/" + record.uid.description)])
+        } catch {
+            if case .alreadyRegistered = error {
+                let holder = verifier.store.record(registration.uid)?.organisation
+                let detail = holder.map { $0 == registration.organisation ? error.description
+                    : "tag \(registration.uid) is registered by organisation \($0); another organisation cannot register it" } ?? error.description
+                return Self.problem(409, detail)
+            }
             if case .invalid = error { return Self.problem(400, error.description) }
             return Self.problem(503, error.description)
         }
@@ -130,17 +169,28 @@ public struct TagEndpoints: HTTPEndpoint {
             start = .offset(offset)
         default: throw .invalid(field: "macInputStart", "must be a name or an offset")
         }
+        // `organization` is the spelling of every interface; `organisation` is still read for one release.
         let organisation: UInt64
-        switch body["organisation"] {
+        switch body["organization"] ?? body["organisation"] {
         case .number(let number)?:
-            guard let value = number.uint64 else { throw .invalid(field: "organisation", "must be an organisation id (0 or more)") }
+            guard let value = number.uint64 else { throw .invalid(field: "organization", "must be an organization id (0 or more)") }
             organisation = value
         case .string(let text)?:
-            guard let value = UInt64(text) else { throw .invalid(field: "organisation", "'\(text)' is not an organisation id") }
+            guard let value = UInt64(text) else { throw .invalid(field: "organization", "'\(text)' is not an organization id") }
             organisation = value
-        default: throw .invalid(field: "organisation", "missing (the on-chain organisation id)")
+        default: throw .invalid(field: "organization", "missing (the on-chain organization id)")
         }
         return try TagRegistration(uid: uid, mode: mode, metaReadKey: meta, fileReadKey: file, macInputStart: start, organisation: organisation)
+    }
+
+    /// The optional `from` of a registration body (the account acting, when the caller is not
+    /// bound to one); a malformed one is an access error.
+    static func from(_ body: JSON) throws(AccessError) -> Address? {
+        guard let value = body["from"], !value.isNull else { return nil }
+        guard let text = value.stringValue, let address = try? Address(hex: text) else {
+            throw .invalidRequest("\"from\" must be an address (0x and 40 hex digits)")
+        }
+        return address
     }
 
     // MARK: Answers

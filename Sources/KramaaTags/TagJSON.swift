@@ -1,3 +1,4 @@
+import Foundation
 import KramaaGS1
 import KramaaJSON
 import KramaaNFC
@@ -7,7 +8,10 @@ import KramaaPrimitives
 enum TagJSON {
     /// `{"verdict", "uid", "readCounter", "lastReadCounter"?, "tag"?, "asset", "qr"?}`.
     static func verification(_ v: Verification) -> JSON {
-        var object: JSONObject = ["verdict": .string(v.verdict.rawValue)]
+        let message = VerdictMessage(v)
+        var object: JSONObject = ["verdict": .string(v.verdict.rawValue),
+                                  "message": ["headline": .string(message.headline), "tone": .string(message.tone.rawValue),
+                                              "explanation": .string(message.explanation)]]
         if v.qr == nil {
             object["uid"] = v.uid.map { .string($0.description) } ?? .null
             object["readCounter"] = v.readCounter.map { .number(JSONNumber(UInt64($0))) } ?? .null
@@ -23,23 +27,36 @@ enum TagJSON {
         return .object(object)
     }
 
+    /// Seconds since 1970 as an RFC 3339 UTC time (`2026-12-04T09:58:05Z`).
+    static func rfc3339(_ seconds: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
     /// A registration without keys.
     static func record(_ r: TagRecord) -> JSON {
         ["uid": .string(r.uid.description), "mode": .string(r.mode.rawValue.lowercased()),
          "macInputStart": .string(MACInputStartName.name(r.macInputStart)),
-         "organisation": .number(JSONNumber(r.organisation)), "encryptedPICCData": .bool(r.encryptedPICCData),
+         "organization": .number(JSONNumber(r.organisation)), "encryptedPICCData": .bool(r.encryptedPICCData),
          "lastReadCounter": r.lastReadCounter.map { .number(JSONNumber(UInt64($0))) } ?? .null,
-         "registeredAt": .number(JSONNumber(r.registeredAt))]
+         "registeredAt": .string(rfc3339(r.registeredAt)),
+         // Deprecated spelling, kept readable for one release.
+         "organisation": .number(JSONNumber(r.organisation))]
     }
 
     static func asset(_ a: AssetSummary) -> JSON {
         var object: JSONObject = [
             "tokenId": .string(Hex.encode(a.tokenId.bigEndianBytes)), "epc": .string(a.epc),
-            "organisation": .number(JSONNumber(a.organisation)), "owner": .string(a.owner.checksummed),
+            "organization": .number(JSONNumber(a.organisation)), "owner": .string(a.owner.checksummed),
             "custodian": .string(a.custodian.checksummed), "status": .string(a.status),
-            "metadataHash": .string(Hex.encode(a.metadataHash.bytes)), "mintedAt": .number(JSONNumber(a.mintedAt)),
+            "metadataHash": .string(Hex.encode(a.metadataHash.bytes)), "mintedAtBlock": .number(JSONNumber(a.mintedAt)),
+            // Deprecated spelling, kept readable for one release.
+            "organisation": .number(JSONNumber(a.organisation)),
         ]
         if let link = try? EPCURI.parse(a.epc).digitalLinkURI() { object["digitalLink"] = .string(link) }
+        if let name = a.organisationName { object["organizationName"] = .string(name) }
+        if let name = a.productName { object["productName"] = .string(name) }
         return .object(object)
     }
 }
@@ -47,36 +64,54 @@ enum TagJSON {
 /// The verification page a browser gets: self-contained HTML, no scripts or external resources.
 enum TagPage {
     static func html(_ v: Verification) -> String {
-        let (headline, colour, explanation) = switch v.verdict {
-        case .genuine: ("Genuine", "#1b7f3b", v.qr == nil ? "This tag is authentic and this tap is new." : "This code was signed by the item's manufacturer.")
-        case .tampered: ("Tampered", "#b3261e", v.qr == nil ? "The tag's message does not verify: the link was altered or forged." : "The code's signature does not verify: it was altered or forged.")
-        case .replayed: ("Replayed", "#b3261e", "This link was used before: it is a copy of an earlier tap, not the tag itself. Tap the tag again.")
-        case .unknown: ("Unknown", "#8a6d00", v.qr == nil ? "This tag is not registered on this node." : "No asset with this identifier is registered.")
-        case .unknownSigner: ("Unknown signer", "#b3261e", "The code is signed, but not by a manufacturer of the item's organisation.")
-        }
+        let message = VerdictMessage(v)
         var rows: [(String, String)] = []
-        if let uid = v.uid { rows.append(("Tag UID", uid.description)) }
-        if let counter = v.readCounter { rows.append(("Read counter", String(counter))) }
-        if let last = v.lastReadCounter { rows.append(("Last accepted counter", String(last))) }
-        if let qr = v.qr {
-            rows.append(("Item", qr.item))
-            rows.append(("Signed by", qr.signer.address.checksummed))
-        }
         if let a = v.asset {
-            rows += [("Asset (EPC)", a.epc), ("Token id", Hex.encode(a.tokenId.bigEndianBytes)), ("Organisation", String(a.organisation)),
-                     ("Owner", a.owner.checksummed), ("Custodian", a.custodian.checksummed), ("Status", a.status),
-                     ("Minted in block", String(a.mintedAt))]
+            if let product = a.productName { rows.append(("Product", product)) }
+            rows.append(("Brand", a.organisationName ?? "organisation \(a.organisation)"))
+            rows.append(("Item", itemDescription(a.epc)))
+            rows.append(("Status", a.status))
+            rows.append(("Registered on chain", "block \(a.mintedAt)"))
+        } else if let qr = v.qr {
+            rows.append(("Item", itemDescription(qr.item)))
         }
+        if let uid = v.uid { rows.append(("Tag", uid.description)) }
+        if let counter = v.readCounter { rows.append(("Tap number", String(counter))) }
+        if let last = v.lastReadCounter { rows.append(("Last accepted tap", String(last))) }
+        if let qr = v.qr { rows.append(("Signed by", qr.signer.address.checksummed)) }
+        return page(title: message.headline, tone: message.tone, attributes: #"data-verdict="\#(v.verdict.rawValue)""#,
+                    explanation: message.explanation, rows: rows)
+    }
+
+    /// The page for an answer that is not a verdict (a malformed link, the node unable to
+    /// answer): a browser gets a page for every answer.
+    static func errorPage(status: Int, detail: String) -> String {
+        let title = status >= 500 ? "Cannot verify right now" : "This link cannot be verified"
+        let advice = status >= 500 ? "The verification service could not answer. Try again in a moment." : "The link is incomplete or malformed. Tap the tag again, or scan the code again."
+        return page(title: title, tone: .caution, attributes: #"data-status="\#(status)""#, explanation: advice, rows: [("Detail", detail)])
+    }
+
+    /// `GTIN 10614141073464, serial 2017` for an SGTIN; the identifier itself otherwise.
+    static func itemDescription(_ epc: String) -> String {
+        guard let link = try? EPCURI.parse(epc).digitalLinkURI(), let parsed = try? DigitalLink.parse(link) else { return epc }
+        let gtin = parsed.primaryKey.value
+        let serial = parsed.keyQualifiers.first { $0.ai == "21" }?.value
+        return parsed.primaryKey.ai == "01" ? "GTIN \(gtin)" + (serial.map { ", serial \($0)" } ?? "") : epc
+    }
+
+    static let colours: [VerdictMessage.Tone: String] = [.good: "#1b7f3b", .caution: "#8a6d00", .bad: "#b3261e"]
+
+    private static func page(title: String, tone: VerdictMessage.Tone, attributes: String, explanation: String, rows: [(String, String)]) -> String {
         let table = rows.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined(separator: "\n")
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(headline) – Kramaa verification</title>
+            <title>\(escape(title)) – Kramaa verification</title>
             <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#222}
-            .verdict{color:#fff;background:\(colour);padding:1rem 1.25rem;border-radius:.5rem;font-size:1.5rem;font-weight:600}
-            table{border-collapse:collapse;width:100%;margin-top:1rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;word-break:break-all}
+            .verdict{color:#fff;background:\(colours[tone]!);padding:1rem 1.25rem;border-radius:.5rem;font-size:1.5rem;font-weight:600}
+            table{border-collapse:collapse;width:100%;margin-top:1rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;word-break:break-word}
             th{width:40%;color:#555;font-weight:500}</style></head>
-            <body><div class="verdict" data-verdict="\(v.verdict.rawValue)">\(headline)</div>
+            <body><div class="verdict" \(attributes) data-tone="\(tone.rawValue)">\(escape(title))</div>
             <p>\(escape(explanation))</p>
             <table>
             \(table)

@@ -31,11 +31,14 @@ public struct Verification: Sendable {
 public enum VerificationError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case storage(TagStoreError)
+    /// Too few of the organisation's nodes answered to be sure the tap is not a replay (503).
+    case unconfirmed(String)
 
     public var description: String {
         switch self {
         case .malformed(let why): return why
         case .storage(let error): return error.description
+        case .unconfirmed(let why): return why
         }
     }
 }
@@ -46,10 +49,13 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
 public struct TagVerifier: Sendable {
     public let store: TagKeyStore
     public let assets: any AssetDirectory
+    /// The organisation's other nodes, when it runs several: keys and counters kept on all.
+    public let replicator: TagReplicator?
 
-    public init(store: TagKeyStore, assets: any AssetDirectory) {
+    public init(store: TagKeyStore, assets: any AssetDirectory, replicator: TagReplicator? = nil) {
         self.store = store
         self.assets = assets
+        self.replicator = replicator
     }
 
     /// Verifies the tag URL `url` (absolute, as the tag wrote it).
@@ -68,6 +74,12 @@ public struct TagVerifier: Sendable {
         let found: (record: TagRecord, keys: SDMKeys)?
         do { found = try store.tag(uid) } catch { throw .storage(error) }
         guard let (record, keys) = found else { return Verification(verdict: .unknown, uid: uid, readCounter: counter) }
+        let bound = assets.asset(boundTo: uid)
+        // Keys registered by an organisation other than the one whose asset the UID is bound
+        // to prove nothing about that asset: never genuine, and no counter moves.
+        if let bound, bound.organisation != record.organisation {
+            return Verification(verdict: .unknown, uid: uid, readCounter: counter)
+        }
         var macIsValid = false
         if case .encrypted(let bytes) = message.piccData, (bytes.count == 24) != (record.mode == .lrp) {
             macIsValid = false  // registered in the other mode: its MAC cannot be right
@@ -82,12 +94,20 @@ public struct TagVerifier: Sendable {
         guard let verdict = store.classify(uid: uid, readCounter: counter, macIsValid: macIsValid) else {
             return Verification(verdict: .unknown, uid: uid, readCounter: counter)
         }
-        var result = Verification(verdict: .unknown, uid: uid, readCounter: counter, tag: record, asset: assets.asset(boundTo: uid))
+        var result = Verification(verdict: .unknown, uid: uid, readCounter: counter, tag: record, asset: bound)
         switch verdict {
         case .genuine:
             do { try await store.commit(uid: uid, readCounter: counter) } catch { throw .storage(error) }
-            result.verdict = .genuine
-            result.tag?.lastReadCounter = counter
+            switch await replicator?.confirm(uid: uid, counter: counter, store: store) ?? .accepted(votes: 1) {
+            case .accepted:
+                result.verdict = .genuine
+                result.tag?.lastReadCounter = counter
+            case .replayed(let last):
+                result.verdict = .replayed
+                result.lastReadCounter = last
+            case .unavailable(let votes, let needed):
+                throw .unconfirmed("the read counter could be confirmed by \(votes) of the organisation's nodes, \(needed) needed; try again shortly")
+            }
         case .replayed(_, _, let last):
             result.verdict = .replayed
             result.lastReadCounter = last

@@ -1,4 +1,5 @@
 import Foundation
+import KramaaAuth
 import KramaaNFC
 import KramaaPlatform
 import KramaaPrimitives
@@ -22,10 +23,17 @@ struct FixedAssets: AssetDirectory {
     var byTag: [TagUID: AssetSummary] = [:]
     var byToken: [UInt256: AssetSummary] = [:]
     var roles: [Address: UInt64] = [:]
+    /// Roles held in one organisation only (checked before `roles`).
+    var rolesIn: [UInt64: [Address: UInt64]] = [:]
+    var organizations: [UInt64: String] = [1: "Acme", 4: "Dairy co-op"]
 
     func asset(boundTo uid: TagUID) -> AssetSummary? { byTag[uid] }
     func asset(tokenId: UInt256) -> AssetSummary? { byToken[tokenId] }
-    func roles(of account: Address, in organisation: UInt64) -> UInt64 { roles[account] ?? 0 }
+    func roles(of account: Address, in organisation: UInt64) -> UInt64 { rolesIn[organisation]?[account] ?? roles[account] ?? 0 }
+    func organizationName(_ organisation: UInt64) -> String? { organizations[organisation] }
+
+    /// An account with the manufacturer role in every organisation of `FixedAssets`.
+    static let manufacturer = try! Address(hex: "0x00000000000000000000000000000000000000A1")
 
     static func summary(epc: String, organisation: UInt64 = 1) throws -> AssetSummary {
         AssetSummary(tokenId: try! AssetRegistry.tokenId(epc: epc).0, epc: epc, organisation: organisation,
@@ -117,11 +125,12 @@ final class TagServer: @unchecked Sendable {
     let server: RPCServer
     let socket: LoopbackSocket
 
-    init(assets: FixedAssets = FixedAssets(), directory: TemporaryDirectory? = nil) async throws {
+    init(assets: FixedAssets = FixedAssets(), directory: TemporaryDirectory? = nil, access: AccessPolicy = .developmentLoopback,
+         replicator: TagReplicator? = nil) async throws {
         self.directory = try directory ?? TemporaryDirectory()
         store = try TagKeyStore(directory: self.directory.url)
         var routes = HTTPRoutes()
-        TagEndpoints(verifier: TagVerifier(store: store, assets: assets)).mount(on: &routes)
+        TagEndpoints(verifier: TagVerifier(store: store, assets: assets, replicator: replicator), access: access).mount(on: &routes)
         server = try await RPCServer.start(handler: RPCRouter(), routes: routes,
                                            configuration: RPCServer.Configuration(host: "127.0.0.1", port: 0))
         socket = try LoopbackSocket(port: server.port)
@@ -132,9 +141,9 @@ final class TagServer: @unchecked Sendable {
         return try await offload { try socket.request("GET", path: target, headers: ["Accept": accept], contentType: nil) }
     }
 
-    func post(_ target: String, _ body: String) async throws -> HTTPReply {
+    func post(_ target: String, _ body: String, headers: [String: String] = [:]) async throws -> HTTPReply {
         let socket = self.socket
-        return try await offload { try socket.request("POST", path: target, body: body) }
+        return try await offload { try socket.request("POST", path: target, body: body, headers: headers) }
     }
 
     func stop() async { await server.shutdown(gracePeriod: .seconds(1)) }

@@ -180,4 +180,5 @@ def test_top_level_resources_and_event_by_id(node):
     assert epcs == event.get("epcList", []) + [], epcs
     status, _, by_id = http(node.port, "GET", "/epcis/events/" + quote(event["eventID"]))
     assert status == 200 and [canonical(e) for e in event_list(by_id)] == [canonical(event)]
-    assert event_list(http(node.port, "GET", "/epcis/events/" + quote("ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0"))[2]) == []
+    status, headers, missing = http(node.port, "GET", "/epcis/events/" + quote("ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0"))
+    assert status == 404 and "no event with eventID" in missing["detail"], missing

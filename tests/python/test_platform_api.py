@@ -89,10 +89,15 @@ def chain(node_factory):
     return API(node.port), [a for a in node.rpc("eth_accounts")]
 
 
+def checksum(address):
+    from web3 import Web3
+    return Web3.to_checksum_address(address)
+
+
 def test_organisations_devices_and_assets_through_rest(chain):
     api, (brand, carrier, factory, buyer) = chain
     org = api.call("POST", "/organizations", {"from": brand, "name": "Acme Brand"}, expect=201)
-    assert org["id"] == 1 and org["founder"] == brand.lower() and org["admins"] == 1
+    assert org["id"] == 1 and org["founder"] == checksum(brand) and org["admins"] == 1  # EIP-55 in REST answers
     assert api.call("POST", "/organizations", {"from": carrier, "name": "Fast Carrier"}, expect=201)["id"] == 2
     assert api.call("GET", "/organizations/1")["name"] == "Acme Brand"
     member = api.call("PUT", f"/organizations/1/members/{factory}", {"from": brand, "roles": ["manufacturer", "deviceManager"]})
@@ -114,7 +119,7 @@ def test_organisations_devices_and_assets_through_rest(chain):
                                                            "proof": "0x" + new_key.sign(message).hex()})
     assert rotated["keyType"] == "ed25519" and rotated["did"].startswith("did:key:z6Mk")
     old = api.call("GET", f"/keys/{address}?atBlock={rotated['blockNumber'] - 1}")
-    assert old["validUntil"] == rotated["blockNumber"] and old["validAtBlock"]["valid"] is True
+    assert old["validUntilBlock"] == rotated["blockNumber"] and old["validAtBlock"]["valid"] is True
     assert api.call("GET", f"/keys/{address}?atBlock={rotated['blockNumber']}")["validAtBlock"]["valid"] is False
     # A proof by another key is refused, and nothing changes.
     other = ed25519.Ed25519PrivateKey.generate()
@@ -128,7 +133,7 @@ def test_organisations_devices_and_assets_through_rest(chain):
     assert api.call("POST", f"/devices/{address}/status", {"from": factory, "status": "active"})["status"] == "active"
     revoked = api.call("POST", f"/devices/{address}/status", {"from": brand, "status": "revoked"})
     assert revoked["status"] == "revoked"
-    assert api.call("GET", f"/keys/{rotated['currentKey']}")["validUntil"] == revoked["blockNumber"]
+    assert api.call("GET", f"/keys/{rotated['currentKey']}")["validUntilBlock"] == revoked["blockNumber"]
     again = api.call("POST", f"/devices/{address}/status", {"from": brand, "status": "active"}, expect=422)
     assert again["detail"].lower() == f"device {address.lower()} is revoked; revocation is final"
 
@@ -136,22 +141,26 @@ def test_organisations_devices_and_assets_through_rest(chain):
     asset = api.call("POST", "/assets", {"from": factory, "organization": 1, "epc": EPC, "owner": brand,
                                          "metadataHash": "0x" + "cd" * 32, "tokenURI": "ipfs://bafy"}, expect=201)
     token = asset["tokenId"]
-    assert asset["owner"] == brand.lower() and asset["custodian"] == brand.lower() and asset["status"] == "active"
+    assert asset["owner"] == checksum(brand) and asset["custodian"] == checksum(brand) and asset["status"] == "active"
+    assert asset["devices"] == [] and asset["tags"] == [] and asset["mintedAtBlock"] == asset["blockNumber"]
     for key in (EPC, DIGITAL_LINK, token, str(int(token, 16))):
         assert api.call("GET", "/assets/" + urllib.parse.quote(key, safe=""))["tokenId"] == token
     # Custody moves to the carrier apart from ownership; ownership moves to the buyer.
-    assert api.call("POST", f"/assets/{token}/custody", {"from": brand, "to": carrier})["custodian"] == carrier.lower()
+    assert api.call("POST", f"/assets/{token}/custody", {"from": brand, "to": carrier})["custodian"] == checksum(carrier)
     moved = api.call("POST", f"/assets/{token}/transfer", {"from": brand, "to": buyer})
-    assert moved["owner"] == buyer.lower() and moved["custodian"] == carrier.lower()
+    assert moved["owner"] == checksum(buyer) and moved["custodian"] == checksum(carrier)
     api.call("POST", f"/assets/{token}/devices", {"from": factory, "device": address})
     api.call("POST", f"/assets/{token}/tags", {"from": factory, "uid": "0x04de5f1eacc040"})
+    bound = api.call("GET", f"/assets/{token}")  # `asset show` lists what is bound to the asset
+    assert bound["devices"] == [checksum(address)] and bound["tags"] == ["04DE5F1EACC040"]
     assert api.call("POST", f"/assets/{token}/status", {"from": factory, "status": "recalled"})["status"] == "recalled"
     assert api.call("GET", f"/assets/{token}/history") == []  # no EPCIS events yet (test_scenarios.py has some)
     tag = api.call("POST", "/tags", {"uid": "04DE5F1EACC040", "mode": "aes", "fileReadKey": "00" * 16, "metaReadKey": "11" * 16,
-                                     "macInputStart": "empty", "organisation": 1}, expect=201)
+                                     "macInputStart": "empty", "organisation": 1, "from": factory}, expect=201)
     assert tag["lastReadCounter"] is None and "fileReadKey" not in tag
     assert api.call("GET", "/tags/04DE5F1EACC040")["uid"].upper() == "04DE5F1EACC040"
-    api.call("POST", "/tags", {"uid": "04DE5F1EACC040", "mode": "aes", "fileReadKey": "00" * 16, "organisation": 1}, expect=409)
+    api.call("POST", "/tags", {"uid": "04DE5F1EACC040", "mode": "aes", "fileReadKey": "00" * 16, "organisation": 1, "from": factory},
+             expect=409)
 
 
 def test_bad_requests_get_a_clear_problem_and_change_nothing(chain):
@@ -199,6 +208,6 @@ def test_cli_covers_organisations_devices_and_assets(node_factory, kramaa, tmp_p
     assert cli("device", "key", device["device"], "--at-block", str(rotated["blockNumber"]))["validAtBlock"]["valid"] is False
     asset = cli("asset", "mint", "--org", "1", "--epc", EPC, "--from", factory, "--owner", brand)
     assert cli("asset", "show", DIGITAL_LINK)["tokenId"] == asset["tokenId"]
-    assert cli("asset", "do", EPC, "custody", factory, "--from", brand)["custodian"] == factory.lower()
+    assert cli("asset", "do", EPC, "custody", factory, "--from", brand)["custodian"] == checksum(factory)
     refused = cli("asset", "do", EPC, "custody", brand, "--from", brand, check=False)
     assert refused.returncode != 0 and "only the custodian" in refused.stderr

@@ -110,7 +110,7 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
         uid = tag["derived"]["uid"]
         ok(http(v[0].rpc_port, "POST", "/api/v1/tags", {"uid": uid, "mode": "aes", "metaReadKey": tag["keys"]["sdm_meta_read_key"],
                                                          "fileReadKey": tag["keys"]["sdm_file_read_key"], "macInputStart": "empty",
-                                                         "organisation": 1}))
+                                                         "organisation": 1, "from": factory}))
         ok(http(v[1].rpc_port, "POST", f"/api/v1/assets/{asset['tokenId']}/tags", {"from": factory, "uid": "0x" + uid}))
         commissioning = device_capture(v[2], line, keys[0], document(event("commissioning", "2026-11-25T08:00:00.000+01:00")))
         spoiled = ok(http(v[3].rpc_port, "POST", "/api/v1/assets", {"from": factory, "organization": 1, "epc": SPOILED, "owner": brand}))
@@ -133,7 +133,8 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
         assert job["success"], job
         for node in v:  # every validator has the new custodian; the owner is unchanged
             seen = ok(http(node.rpc_port, "GET", f"/api/v1/assets/{asset['tokenId']}"))
-            assert (seen["custodian"], seen["owner"]) == (carrier.lower(), brand.lower())
+            assert (seen["custodian"].lower(), seen["owner"].lower()) == (carrier.lower(), brand.lower())
+            assert Web3.to_checksum_address(seen["custodian"]) == seen["custodian"]  # EIP-55
         logger = DeviceKey(P256)
         ok(http(v[0].rpc_port, "POST", "/api/v1/devices", {"from": carrier, "organization": 2, "keyType": "p256",
                                                            "publicKey": "0x" + logger.public_key().hex(), "model": "Cold-chain logger"}))

@@ -90,9 +90,10 @@ def test_a_tag_is_genuine_once_then_replayed_tampered_and_still_replayed_after_a
     uid = v["derived"]["uid"]
     out = kramaa("tag", "register", "--uid", uid, "--mode", "aes", "--meta-key", v["keys"]["sdm_meta_read_key"],
                  "--file-key", v["keys"]["sdm_file_read_key"], "--mac-input-start", "empty",
-                 "--organisation", str(org), "--rpc", rpc).stdout
+                 "--organisation", str(org), "--from", brand, "--rpc", rpc).stdout
     assert json.loads(out)["uid"] == uid
-    again = kramaa("tag", "register", "--uid", uid, "--file-key", "00" * 16, "--organisation", str(org), "--rpc", rpc, check=False)
+    again = kramaa("tag", "register", "--uid", uid, "--file-key", "00" * 16, "--organisation", str(org), "--from", brand, "--rpc", rpc,
+                   check=False)
     assert again.returncode != 0 and "409" in again.stderr
     kramaa("tag", "bind", "--uid", uid, "--epc", EPC, "--key", str(key_file), "--rpc", rpc)
     assert assets.functions.assetOfTag(bytes.fromhex(uid)).call() != 0
@@ -131,7 +132,8 @@ def test_a_tag_is_genuine_once_then_replayed_tampered_and_still_replayed_after_a
 
     status, kind, page = get(node, target, accept="text/html,application/xhtml+xml,*/*;q=0.8")
     assert status == 200 and kind.startswith("text/html")
-    assert 'data-verdict="replayed"' in page and EPC in page and "<script" not in page
+    assert 'data-verdict="replayed"' in page and "Tag Test Brand" in page and "<script" not in page
+    assert "GTIN 10614141073464, serial 2017" in page, page  # the item by name, not by its EPC or token id
 
 
 def test_signed_qr_codes_for_items_without_a_tag(node_factory, kramaa, tmp_path):

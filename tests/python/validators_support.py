@@ -137,6 +137,7 @@ class Validator:
         self.proc = None
         self.starts = 0
         self.exit_codes = []
+        self.extra_args = []  # more `kramaa node` options for this validator
 
     def command(self):
         c = self.cluster
@@ -145,7 +146,7 @@ class Validator:
         for j in range(c.count):
             if j != self.index:
                 args += ["--bootnode", f"{c.addresses[j]}@127.0.0.1:{c.p2p_base + j}"]
-        return args + ["--dev-accounts", str(c.accounts)]
+        return args + ["--dev-accounts", str(c.accounts), "--dev-open-writes"] + self.extra_args
 
     def start(self, timeout=20):
         assert self.proc is None, f"validator {self.index} is already running"

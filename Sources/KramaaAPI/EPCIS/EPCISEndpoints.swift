@@ -1,3 +1,4 @@
+import KramaaAuth
 import Foundation
 import KramaaEPCIS
 import KramaaPlatform
@@ -31,13 +32,41 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         validator = try schema.map { try EPCISValidator(schema: $0) }
     }
 
-    /// The schema from `$KRAMAA_EPCIS_SCHEMA`, when set.
-    public static func schemaFromEnvironment() throws -> JSON? {
-        guard let path = ProcessInfo.processInfo.environment["KRAMAA_EPCIS_SCHEMA"], !path.isEmpty else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RESTProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)")
+    /// The schema's file name, as GS1 publishes it.
+    public static let schemaFileName = "EPCIS-JSON-Schema.json"
+
+    /// Where the EPCIS 2.0 JSON schema is looked for, in order: `$KRAMAA_EPCIS_SCHEMA`; the
+    /// data directory; `$KRAMAA_VECTORS/epcis/schema`; the shared vectors folder beside the
+    /// repository a development build runs from (`../shared/vectors`, from the working directory
+    /// and from the executable's repository). GS1's terms do not let Kramaa ship the schema.
+    public static func schemaCandidates(dataDirectory: URL, executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
+        let environment = ProcessInfo.processInfo.environment
+        var paths: [String] = []
+        if let path = environment["KRAMAA_EPCIS_SCHEMA"], !path.isEmpty { paths.append(path) }
+        paths.append(dataDirectory.appendingPathComponent(schemaFileName).path)
+        let inVectors = "epcis/schema/" + schemaFileName
+        if let vectors = environment["KRAMAA_VECTORS"], !vectors.isEmpty { paths.append(vectors + "/" + inVectors) }
+        paths.append(FileManager.default.currentDirectoryPath + "/../shared/vectors/" + inVectors)
+        // <repository>/.build/<configuration>/kramaa → <repository>/../shared/vectors
+        let repository = executable.resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        paths.append(repository.deletingLastPathComponent().appendingPathComponent("shared/vectors/" + inVectors).path)
+        return paths
+    }
+
+    /// The first schema found among `schemaCandidates`, with its path; nil when there is none.
+    /// `$KRAMAA_EPCIS_SCHEMA` naming a missing or invalid file is an error, not a fallback.
+    public static func locateSchema(dataDirectory: URL) throws -> (schema: JSON, path: String)? {
+        let explicit = ProcessInfo.processInfo.environment["KRAMAA_EPCIS_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }
+        for path in schemaCandidates(dataDirectory: dataDirectory) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                if path == explicit { throw RESTProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)") }
+                continue
+            }
+            do { return (try JSON.parse(Array(data)), (path as NSString).standardizingPath) } catch {
+                throw RESTProblem(status: 500, title: "Invalid schema", detail: "\(path) is not JSON: \(error)")
+            }
         }
-        return try JSON.parse(Array(data))
+        return nil
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
@@ -53,7 +82,13 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
                     return .json(job.json)
                 }
                 if path.match("events") != nil { return try query(request.query) }
-                if let p = path.match("events/*") { return try query([("EQ_eventID", p[0])]) }
+                if let p = path.match("events/*") {
+                    let id = p[0]
+                    guard index.all().contains(where: { $0.event.eventID == id }) else {
+                        throw RESTProblem.notFound("no event with eventID \(id) on this node's chain")
+                    }
+                    return try query([("EQ_eventID", id)])
+                }
                 if let answer = try topLevelResource(path, query: request.query) { return answer }
             case "POST": break
             default: return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "POST"])
@@ -61,6 +96,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             throw RESTProblem.notFound("no resource \(request.method) \(request.path)")
         } catch let problem as RESTProblem {
             return problem.response
+        } catch let denied as AccessError {
+            return denied.response
         } catch let rejection as CaptureRejection {
             return .json(rejection.problem.json, status: rejection.status, headers: [("content-type", "application/problem+json")])
         } catch let exception as QueryParameterException {
@@ -72,13 +109,19 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     }
 
     private func capture(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let caller = try calls.caller(request, for: .epcis)
         guard let validator else {
             throw RESTProblem(status: 503, title: "Capture unavailable",
                               detail: "this node has no EPCIS 2.0 JSON schema: start it with KRAMAA_EPCIS_SCHEMA set to GS1's EPCIS-JSON-Schema.json")
         }
-        guard let fromText = request.header("kramaa-from"), let from = try? Address(hex: fromText) else {
-            throw RESTProblem.badRequest("the Kramaa-From header must name the capturing account (one whose key the node holds)")
+        var requested: Address?
+        if let fromText = request.header("kramaa-from") {
+            guard let address = try? Address(hex: fromText) else {
+                throw RESTProblem.badRequest("the Kramaa-From header must be the capturing account's address (one whose key the node holds)")
+            }
+            requested = address
         }
+        let from = try caller.actingAccount(requested)
         let organization = try Self.organization(request.header("kramaa-organization"))
         let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
         let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,

@@ -17,11 +17,44 @@ struct ContractClient {
         return try RPCHex.decodeData(result.stringValue ?? "")
     }
 
+    /// Who signs a transaction the CLI sends.
+    enum Signer {
+        /// An ordinary account (secp256k1): an EIP-1559 transaction.
+        case account(Secp256k1.PrivateKey)
+        /// A device's P-256 or Ed25519 key: a device transaction (type 0x4b), its gas paid by
+        /// the sponsor when one is given, else by the device's own account.
+        case device(SigningKey, sponsor: Secp256k1.PrivateKey?)
+
+        /// The signer of a key file: a device transaction for P-256/Ed25519 keys.
+        init(_ key: SigningKey, sponsor: Secp256k1.PrivateKey? = nil) throws {
+            switch key {
+            case .secp256k1(let k):
+                guard sponsor == nil else { throw ClientError("--sponsor-key applies to device keys (P-256, Ed25519) only") }
+                self = .account(k)
+            default: self = .device(key, sponsor: sponsor)
+            }
+        }
+
+        var sender: Address {
+            switch self {
+            case .account(let k): k.publicKey.address
+            case .device(let k, _): k.publicKey.address
+            }
+        }
+    }
+
     /// Sends `data` to `contract` signed with `key`, waits for it to be included, and returns
     /// the receipt; throws with the revert reason when the call would fail.
     func send(_ contract: Address, _ data: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero,
               wait: TimeInterval = 30) throws -> JSON {
-        let sender = key.publicKey.address
+        try send(contract, data, signer: .account(key), value: value, wait: wait)
+    }
+
+    /// Sends `data` to `contract` as `signer` (an account's transaction or a device's), waits
+    /// for it to be included, and returns the receipt; a call that would revert is refused
+    /// before it is sent, with the contract's reason.
+    func send(_ contract: Address, _ data: [UInt8], signer: Signer, value: UInt256 = .zero, wait: TimeInterval = 30) throws -> JSON {
+        let sender = signer.sender
         let call: JSON = ["from": .string(sender.checksummed), "to": .string(contract.checksummed), "data": .data(data)]
         let estimate = try RPCHex.decodeQuantity(try node.call("eth_estimateGas", [call]).stringValue ?? "")
         let chainId = try RPCHex.decodeQuantity(try node.call("eth_chainId").stringValue ?? "")
@@ -29,9 +62,21 @@ struct ContractClient {
         let latest = try node.call("eth_getBlockByNumber", ["latest", false])
         let baseFee = try UInt256(hex: latest["baseFeePerGas"]?.stringValue ?? "0x0")
         let tip = try UInt256(hex: try node.call("eth_maxPriorityFeePerGas").stringValue ?? "0x0")
-        let tx = Transaction(type: .dynamicFee, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: tip,
-                             maxFeePerGas: baseFee &* UInt256(2) &+ tip, gasLimit: estimate + estimate / 5 + 10_000,
-                             to: contract, value: value, data: data).signed(with: key)
+        let gas = estimate + estimate / 5 + 10_000
+        let tx: Transaction
+        switch signer {
+        case .account(let key):
+            tx = Transaction(type: .dynamicFee, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: tip,
+                             maxFeePerGas: baseFee &* UInt256(2) &+ tip, gasLimit: gas, to: contract, value: value, data: data).signed(with: key)
+        case .device(let key, let sponsor):
+            var unsigned = try Transaction.device(publicKey: key.publicKey, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: tip,
+                                                  maxFeePerGas: baseFee &* UInt256(2) &+ tip, gasLimit: gas + DeviceRules.p256VerificationGas
+                                                    + DeviceRules.sponsorRecoveryGas,
+                                                  to: contract, value: value, data: data, sponsor: sponsor?.publicKey.address)
+            try unsigned.signAsDevice(with: key)
+            if let sponsor { try unsigned.addSponsorSignature(with: sponsor) }
+            tx = unsigned
+        }
         let hash = try node.call("eth_sendRawTransaction", [.data(tx.encoded)])
         let deadline = Date().addingTimeInterval(wait)
         while Date() < deadline {

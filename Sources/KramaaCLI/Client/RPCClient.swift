@@ -14,10 +14,12 @@ struct ClientError: Error, CustomStringConvertible {
 struct NodeClient {
     let base: URL
     var timeout: TimeInterval = 30
+    /// Sent as `Authorization: Bearer …` when set.
+    var token: String?
 
     init(_ url: String) throws {
         guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
-            throw ClientError("--rpc must be an http(s) URL such as http://127.0.0.1:8545, not \(url)")
+            throw ClientError("--rpc (or KRAMAA_RPC) must be an http(s) URL such as http://127.0.0.1:8545, not \(url)")
         }
         self.base = base
     }
@@ -32,6 +34,7 @@ struct NodeClient {
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<(Int, [UInt8]), ClientError> = .failure(ClientError("no answer"))

@@ -1,0 +1,34 @@
+import KramaaJSON
+import KramaaRPC
+
+extension HTTPRequest {
+    /// The request's credentials: its `Authorization` header and its peer.
+    public var credentials: Credentials {
+        Credentials(authorization: header("authorization"), remoteAddress: remoteAddress)
+    }
+}
+
+extension RPCContext {
+    /// The call's credentials: the HTTP request's (or WebSocket upgrade's) `Authorization`
+    /// header and its peer; in-process calls have neither.
+    public var credentials: Credentials {
+        transport == .inProcess ? .inProcess : Credentials(authorization: authorization, remoteAddress: remoteAddress)
+    }
+}
+
+extension AccessError: RPCErrorConvertible {
+    /// The answer over HTTP: 401 (with `WWW-Authenticate: Bearer`) or 403, as problem+json.
+    public var response: HTTPResponse {
+        let body: JSON = ["type": "about:blank", "title": .string(title), "status": .number(JSONNumber(httpStatus)),
+                          "detail": .string(description)]
+        var headers: [(name: String, value: String)] = [("content-type", "application/problem+json")]
+        if httpStatus == 401 { headers.append(("www-authenticate", #"Bearer realm="kramaa""#)) }
+        return HTTPResponse(status: httpStatus, headers: headers, body: body.serialized())
+    }
+
+    /// The answer over JSON-RPC. geth has no codes for these; Kramaa answers -32401
+    /// (unauthenticated) and -32403 (not allowed) so clients can tell them from call errors.
+    public var rpcError: RPCError {
+        RPCError(code: httpStatus == 401 ? -32401 : -32403, message: description)
+    }
+}

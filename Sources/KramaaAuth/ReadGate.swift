@@ -1,0 +1,38 @@
+import KramaaJSON
+import KramaaRPC
+
+/// A JSON-RPC handler whose calls need the `read` role when the node closes reads; the
+/// methods that sign check their own role (`sign`) besides.
+public struct ReadGatedHandler<Inner: RPCHandler>: RPCHandler {
+    public let inner: Inner
+    public let access: AccessPolicy
+
+    public init(_ inner: Inner, access: AccessPolicy) {
+        self.inner = inner
+        self.access = access
+    }
+
+    public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
+        try access.authorizeRead(context.credentials)
+        return try await inner.handle(request, context: context)
+    }
+}
+
+/// An HTTP endpoint whose GET and HEAD requests need the `read` role when the node closes
+/// reads; its writes check their own roles.
+public struct ReadGatedEndpoint: HTTPEndpoint {
+    public let inner: any HTTPEndpoint
+    public let access: AccessPolicy
+
+    public init(_ inner: any HTTPEndpoint, access: AccessPolicy) {
+        self.inner = inner
+        self.access = access
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        if request.method == "GET" || request.method == "HEAD" {
+            do { try access.authorizeRead(request.credentials) } catch { return error.response }
+        }
+        return await inner.respond(to: request)
+    }
+}
