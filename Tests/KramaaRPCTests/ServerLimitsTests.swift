@@ -5,7 +5,8 @@ import Testing
 
 /// The server's limits on misbehaving clients, over real sockets: each test has one client
 /// misbehave and checks that the server bounds it (closes, refuses) while another client keeps
-/// being answered within milliseconds.
+/// being answered (within a second here, where all suites share the machine; the figures in
+/// docs/LIMITS.md, milliseconds, come from tests/python/test_limits.py on a real node).
 @Suite struct ServerLimitsTests {
     /// Seconds a well-behaved call takes on a fresh connection.
     static func timedCall(port: Int) throws -> Double {
@@ -34,7 +35,7 @@ import Testing
                 }
                 if closedAfter == nil, try slow.waitForClose() { closedAfter = Date().timeIntervalSince(started) }
                 #expect(closedAfter != nil && closedAfter! < 2.5, "closed after \(String(describing: closedAfter)) s")
-                #expect(worst < 0.25, "another client waited \(worst) s")
+                #expect(worst < 1, "another client waited \(worst) s")
             }
         }
     }
@@ -45,7 +46,7 @@ import Testing
                 let partial = try LoopbackSocket(port: port, timeoutSeconds: 5)
                 try partial.send("POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
                 let started = Date()
-                #expect(try Self.timedCall(port: port) < 0.25)
+                #expect(try Self.timedCall(port: port) < 1)
                 #expect(try partial.waitForClose())
                 #expect(Date().timeIntervalSince(started) < 2)
             }
@@ -82,7 +83,7 @@ import Testing
                     let socket = try LoopbackSocket(port: port, timeoutSeconds: 1)
                     try socket.send(part)
                     holders.append(socket)
-                    #expect(try Self.timedCall(port: port) < 0.25)
+                    #expect(try Self.timedCall(port: port) < 1)
                     #expect(server.pendingRequestBytes <= 1024 * 1024)
                 }
                 // The connections past the budget were answered 503 and closed.
@@ -138,7 +139,7 @@ import Testing
                 let stalled = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
                 try stalled.socket.send(Self.frameHead(length: 100_000) + [UInt8](repeating: 0x20, count: 10_000))
                 let started = Date()
-                #expect(try Self.timedCall(port: port) < 0.25)
+                #expect(try Self.timedCall(port: port) < 1)
                 #expect(try stalled.socket.waitForClose())
                 #expect(Date().timeIntervalSince(started) < 2)
                 // A frame larger than the whole budget: closed with 1013 (try again later).
@@ -146,7 +147,7 @@ import Testing
                 try flood.socket.send(Self.frameHead(length: 1_000_000) + [UInt8](repeating: 0x20, count: 600_000))
                 let close = try flood.readFrame()
                 #expect(close.opcode == 0x8 && close.payload.prefix(2) == [0x03, 0xf5])
-                #expect(try Self.timedCall(port: port) < 0.25)
+                #expect(try Self.timedCall(port: port) < 1)
                 // Pings between messages are not a partial message: a quiet, pinging client stays.
                 let quiet = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
                 for _ in 0..<4 {
