@@ -82,7 +82,7 @@ def test_writes_take_only_json_bodies(node):
         epcis = http(node.port, "POST", "/epcis/capture", document(event(1)), {"Content-Type": content_type, "Kramaa-From": brand,
                                                                               "Kramaa-Organization": "1"})
         assert problem(epcis)[0] == 415
-        tag = http(node.port, "POST", "/api/v1/tags", TAG, {"Content-Type": content_type})
+        tag = http(node.port, "POST", "/api/v1/tags", {**TAG, "from": brand}, {"Content-Type": content_type})
         assert problem(tag)[0] == 415
     # Nothing was written: no second organisation, no event, no tag, no block.
     assert http(node.port, "GET", "/api/v1/organizations/2")[0] == 404
@@ -90,7 +90,7 @@ def test_writes_take_only_json_bodies(node):
     assert http(node.port, "GET", "/api/v1/tags/" + TAG["uid"])[0] == 404
     assert node.rpc("eth_blockNumber") == head
     # The same writes as JSON are served.
-    assert http(node.port, "POST", "/api/v1/tags", TAG, {"Content-Type": "application/json"})[0] == 201
+    assert http(node.port, "POST", "/api/v1/tags", {**TAG, "from": brand}, {"Content-Type": "application/json"})[0] == 201
 
 
 def test_refusals_share_the_problem_form(node):
