@@ -41,7 +41,9 @@ struct RequestBudgetExceeded: Sendable {}
 /// connection (slowloris):
 ///
 /// - idle (between requests): ``RPCServer/Configuration/idleTimeout``;
-/// - a request head started: the whole head within ``RPCServer/Configuration/headerTimeout``;
+/// - a new connection, or a request head started: the whole head within
+///   ``RPCServer/Configuration/headerTimeout`` (a connection that never sends a request is
+///   dropped as soon as one that trickles it);
 /// - the head arrived: the whole body within ``RPCServer/Configuration/bodyTimeout``;
 /// - the call runs: no deadline (the call's own limits apply);
 /// - WebSocket: no deadline between messages; a message started must be complete within the
@@ -64,7 +66,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private let budget: RequestBudget
     private let configuration: RPCServer.Configuration
-    private var phase = Phase.idle
+    private var phase = Phase.head
     /// Bytes received for the request or message being received.
     private var received = 0
     /// Of those, the bytes charged to the budget.
@@ -81,11 +83,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { enter(.idle) }
+        if context.channel.isActive { enter(.head) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        enter(.idle)
+        enter(.head)
         context.fireChannelActive()
     }
 

@@ -40,6 +40,19 @@ import Testing
         }
     }
 
+    /// A connection that never sends a request is dropped at the header deadline, not held for
+    /// the (longer) idle timeout.
+    @Test func silentNewConnectionsAreDroppedAtTheHeaderTimeout() async throws {
+        try await withServer(configure: { $0.headerTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server in
+            try await offload { [port = server.port] in
+                let silent = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let started = Date()
+                #expect(try silent.waitForClose())
+                #expect(Date().timeIntervalSince(started) < 2)
+            }
+        }
+    }
+
     @Test func halfSentBodiesAreCutOffAtTheBodyTimeout() async throws {
         try await withServer(configure: { $0.bodyTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server in
             try await offload { [port = server.port] in
