@@ -312,8 +312,20 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !body.isEmpty {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
         }
-        lastWrite = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        lastWrite = written
+        closeUnlessWritten(written, context: context)
         if closeNow ?? !keepAlive { closeAfterWrites(context: context) }
+    }
+
+    /// A client that does not read its answer within the write timeout is disconnected, so an
+    /// unread answer (up to the answer limit) is not held for longer.
+    private func closeUnlessWritten(_ written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let timer = context.eventLoop.scheduleTask(in: .nanoseconds(core.configuration.writeTimeout.nanoseconds)) {
+            channel.close(promise: nil)
+        }
+        written.whenComplete { _ in timer.cancel() }
     }
 
     private func closeAfterWrites(context: ChannelHandlerContext) {

@@ -58,6 +58,9 @@ public final class RPCServer: Sendable {
         /// A request body, or a WebSocket message, must arrive whole within this long of its
         /// head (its first byte); the connection is closed otherwise.
         public var bodyTimeout: Duration = .seconds(30)
+        /// An HTTP answer must be taken by the client within this long (geth's write timeout,
+        /// 30 s); a client that stops reading is disconnected and its answer dropped.
+        public var writeTimeout: Duration = .seconds(30)
         /// Bytes held across all connections for requests and WebSocket messages that have not
         /// fully arrived (beyond the first 16 KiB of each, so small calls always get through).
         /// A read that would pass it is refused: 503 (HTTP) or close 1013 (WebSocket), and that
@@ -181,8 +184,8 @@ extension RPCServer.Configuration {
         guard maxWebSocketMessageBytes <= Int(UInt32.max) else {
             throw .invalidConfiguration("maxWebSocketMessageBytes must fit 32 bits")
         }
-        guard idleTimeout > .zero, headerTimeout > .zero, bodyTimeout > .zero else {
-            throw .invalidConfiguration("idleTimeout, headerTimeout and bodyTimeout must be positive")
+        guard idleTimeout > .zero, headerTimeout > .zero, bodyTimeout > .zero, writeTimeout > .zero else {
+            throw .invalidConfiguration("idleTimeout, headerTimeout, bodyTimeout and writeTimeout must be positive")
         }
         guard maxPendingRequestBytes >= maxBodyBytes else {
             throw .invalidConfiguration("maxPendingRequestBytes must hold at least one whole body (maxBodyBytes)")

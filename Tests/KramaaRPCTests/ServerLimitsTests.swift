@@ -53,6 +53,26 @@ import Testing
         }
     }
 
+    /// A client that asks for a large answer and never reads it is disconnected at the write
+    /// timeout, so the unread answer is not held.
+    @Test func unreadAnswersAreDroppedAtTheWriteTimeout() async throws {
+        try await withServer(configure: { $0.writeTimeout = .milliseconds(500) }) { server in
+            try await offload { [port = server.port] in
+                let reader = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                #expect(try reader.request(body: callBody("echo", "[1]")).status == 200)
+                let lazy = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                try lazy.send(LoopbackSocket.requestText(body: callBody("big", #"["0x1000000"]"#)))  // 16 MiB, never read
+                let started = Date()
+                Thread.sleep(forTimeInterval: 0.2)
+                #expect(server.connectionCount == 2)
+                while server.connectionCount > 1 && Date().timeIntervalSince(started) < 10 { Thread.sleep(forTimeInterval: 0.05) }
+                #expect(server.connectionCount == 1, "the lazy reader was not disconnected")
+                #expect(Date().timeIntervalSince(started) < 5)
+                #expect(try reader.request(body: callBody("echo", "[2]")).status == 200)
+            }
+        }
+    }
+
     @Test func halfSentBodiesAreCutOffAtTheBodyTimeout() async throws {
         try await withServer(configure: { $0.bodyTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server in
             try await offload { [port = server.port] in
