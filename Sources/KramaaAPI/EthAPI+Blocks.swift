@@ -59,7 +59,7 @@ extension EthAPI {
                 return EthJSON.transaction(block.transactions[i], sender: stored.senders[i], location: (block.hash, n, i),
                                            baseFee: block.header.baseFeePerGas)
             }
-            r.register("eth_getUncleCountBlock" + suffix) { [self] p, _ in
+            r.register(byHash ? "eth_getUncleCountByBlockHash" : "eth_getUncleCountByBlockNumber") { [self] p, _ in
                 try p.expect(atMost: 1)
                 return try blockArgument(p, byHash: byHash) == nil ? .null : .quantity(UInt64(0))
             }

@@ -40,19 +40,29 @@ extension EthAPI {
             default: count = try p.quantity(0)
             }
             let newest = try number(p.decode(1, as: BlockSelector.self))
-            let percentiles = try p.decodeIfPresent(2, as: [JSON].self)?.map { v -> Double in
+            let list = try p.decodeIfPresent(2, as: [JSON].self) ?? []
+            // Checked before any is read, so a long list costs nothing (it made a 275 MB answer).
+            guard list.count <= Self.maxRewardPercentiles else {
+                throw RPCError.invalidParams("invalid argument 2: at most \(Self.maxRewardPercentiles) reward percentiles (got \(list.count))")
+            }
+            let percentiles = try list.map { v -> Double in
                 guard let n = v.numberValue?.double else { throw RPCError.invalidParams("invalid argument 2: reward percentiles must be numbers") }
                 return n
-            } ?? []
-            return try feeHistory(count: min(count, 1024), newest: newest, percentiles: percentiles)
+            }
+            return try feeHistory(count: min(count, Self.maxFeeHistoryBlocks), newest: newest, percentiles: percentiles)
         }
     }
 
+    /// geth's bounds on eth_feeHistory: blocks per answer (more are cut to this many, as geth
+    /// does) and reward percentiles per request (more are refused).
+    static let maxFeeHistoryBlocks: UInt64 = 1024
+    static let maxRewardPercentiles = 100
+
     private func feeHistory(count: UInt64, newest: UInt64, percentiles: [Double]) throws -> JSON {
         for (i, p) in percentiles.enumerated() {
-            if p < 0 || p > 100 { throw RPCError.invalidParams("invalid reward percentile: \(p)") }
-            if i > 0 && p < percentiles[i - 1] {
-                throw RPCError.invalidParams("invalid reward percentile: #\(i - 1):\(percentiles[i - 1]) >= #\(i):\(p)")
+            if p < 0 || p > 100 { throw RPCError.invalidParams("invalid reward percentile: \(p) is not within 0 to 100") }
+            if i > 0 && p <= percentiles[i - 1] {
+                throw RPCError.invalidParams("invalid reward percentile: #\(i - 1):\(percentiles[i - 1]) >= #\(i):\(p); percentiles must increase")
             }
         }
         let head = node.latest

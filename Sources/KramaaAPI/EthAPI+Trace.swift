@@ -7,17 +7,39 @@ import KramaaState
 
 /// debug_traceTransaction and debug_traceCall with geth's two built-in tracers: the default
 /// struct logger (one entry per instruction) and `callTracer` (the tree of calls).
+/// Bounds on debug_trace* answers: the JSON a tracer may record, and how long a trace may run
+/// when the request gives no `timeout` (geth's default, 5 s).
+public struct TraceLimits: Sendable, Equatable {
+    /// Bytes of JSON a trace may record before it is stopped with a `trace result too large`
+    /// error (under the 25 MB any answer may take). Without it a 66 KB request made a 484 MB answer.
+    public var maxResultBytes = 20_000_000
+    public var defaultTimeout: Duration = .seconds(5)
+
+    public init() {}
+}
+
 extension EthAPI {
     /// A trace configuration (geth's TraceConfig / TraceCallConfig) and the tracer it asks for.
     struct TraceOptions {
         enum Kind { case structLogger(StructLogger.Config), callTracer(CallTracer.Config) }
         var kind: Kind = .structLogger(StructLogger.Config())
         var overrides: [Address: AccountOverride] = [:]
+        var limits: TraceLimits
+        /// geth's `timeout` option (`"5s"`, `"300ms"`, `"1m30s"`).
+        var timeout: Duration
 
-        init(json: JSON?) throws {
+        init(json: JSON?, limits: TraceLimits) throws {
+            self.limits = limits
+            timeout = limits.defaultTimeout
             guard let json, !json.isNull else { return }
             guard let o = json.objectValue else { throw RPCParamTypeError(found: json.kindName, expected: "tracers.TraceConfig") }
             func flag(_ name: String, in object: JSONObject = o) -> Bool { object[name]?.boolValue ?? false }
+            if let t = o["timeout"], !t.isNull {
+                guard let text = t.stringValue, let duration = GoDuration.parse(text), duration >= .zero else {
+                    throw RPCError.invalidParams("invalid timeout \(t): give a duration such as \"5s\", \"300ms\" or \"1m30s\"")
+                }
+                timeout = duration
+            }
             if let s = o["stateOverrides"], !s.isNull { overrides = try AccountOverride.set(json: s) }
             if let b = o["blockOverrides"], !b.isNull { throw RPCError.invalidParams("block overrides are not supported") }
             switch o["tracer"]?.stringValue {
@@ -37,12 +59,19 @@ extension EthAPI {
             }
         }
 
-        /// Runs `body` with the tracer and formats what it recorded.
+        /// Runs `body` with the tracer, within the limits, and formats what it recorded; a run
+        /// stopped by the limits answers why (-32000) instead.
         func run(_ body: (EVMTracer) throws -> TransactionReceiptData) throws -> JSON {
+            let budget = TraceBudget(maxBytes: limits.maxResultBytes, timeout: timeout)
+            func bounded(_ tracer: some SizedTracer) throws -> TransactionReceiptData {
+                let result = try body(BudgetedTracer(tracer, budget: budget))
+                if let exceeded = budget.exceeded { throw RPCError.server(exceeded.description) }
+                return result
+            }
             switch kind {
             case .structLogger(let config):
                 let logger = StructLogger(config: config)
-                let result = try body(logger)
+                let result = try bounded(logger)
                 return .object([
                     "gas": .number(JSONNumber(result.gasUsed)), "failed": .bool(!result.success),
                     "returnValue": .data(result.status == .failure(.outOfGas) || !result.success && result.status != .revert ? [] : result.output),
@@ -50,7 +79,7 @@ extension EthAPI {
                 ])
             case .callTracer(let config):
                 let tracer = CallTracer(config: config)
-                _ = try body(tracer)
+                _ = try bounded(tracer)
                 return tracer.result.map(EthAPI.callFrame) ?? .null
             }
         }
@@ -94,10 +123,10 @@ extension EthAPI {
 
     func registerTracing(_ r: inout RPCRouter) {
         let node = self.node
-        r.register("debug_traceTransaction") { p, _ in
+        r.register("debug_traceTransaction") { [self] p, _ in
             try p.expect(atMost: 2)
             let hash = try p.decode(0, as: Bytes32.self)
-            let options = try TraceOptions(json: p[1])
+            let options = try TraceOptions(json: p[1], limits: traceLimits)
             return try options.run { tracer in
                 guard let result = try node.trace(transaction: hash, tracer: tracer) else { throw RPCError.server("transaction not found") }
                 return result
@@ -107,11 +136,47 @@ extension EthAPI {
             try p.expect(atMost: 3)
             let args = try p.decode(0, as: TransactionArgs.self)
             let number = try stateBlock(p, 1)
-            let options = try TraceOptions(json: p[2])
+            let options = try TraceOptions(json: p[2], limits: traceLimits)
             let tx = args.transaction(chainId: node.chainId, gas: min(args.gas ?? gasCap, gasCap), nonce: args.nonce ?? 0)
             return try options.run { tracer in
                 try node.trace(call: tx, from: args.from ?? .zero, at: number, overrides: options.overrides, tracer: tracer)
             }
         }
+    }
+}
+
+/// Go's `time.ParseDuration` syntax, which geth's `timeout` option takes: a sequence of decimal
+/// numbers with units (`ns`, `us`/`µs`, `ms`, `s`, `m`, `h`), optionally signed; `"0"` alone.
+enum GoDuration {
+    static func parse(_ text: String) -> Duration? {
+        var rest = Substring(text)
+        var negative = false
+        if let sign = rest.first, sign == "-" || sign == "+" {
+            negative = sign == "-"
+            rest = rest.dropFirst()
+        }
+        if rest == "0" { return .zero }
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !number.isEmpty, number != ".", let value = Double(number.hasPrefix(".") ? "0" + number : String(number)) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { !($0.isASCII && ($0.isNumber || $0 == ".")) }
+            rest = rest.dropFirst(unit.count)
+            let nanoseconds: Double
+            switch unit {
+            case "ns": nanoseconds = 1
+            case "us", "µs", "μs": nanoseconds = 1e3
+            case "ms": nanoseconds = 1e6
+            case "s": nanoseconds = 1e9
+            case "m": nanoseconds = 60e9
+            case "h": nanoseconds = 3600e9
+            default: return nil
+            }
+            total += value * nanoseconds
+        }
+        guard total < 1e18 else { return nil }
+        return .nanoseconds(Int64(negative ? -total : total))
     }
 }

@@ -23,13 +23,23 @@ public final class EthAPI: Sendable {
     /// The most gas a simulated call may use (geth's --rpc.gascap).
     public let gasCap: UInt64 = 50_000_000
     public static let clientVersion = "kramaa/v0.1.0/linux/swift6"
+    /// Storage keys one eth_getProof may ask for (each proof is a few kilobytes).
+    static let maxProofSlots = 1024
+    /// Bounds on debug_trace* answers (see ``TraceLimits``).
+    public let traceLimits: TraceLimits
+    /// Whether debug_* methods are served (`kramaa node --debug-api`; always on the devnet).
+    public let debugAPI: Bool
 
     /// - Parameter access: closed by default (only calls in this process may sign); a node
     ///   passes its token store, the devnet opens loopback.
-    public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed) {
+    /// - Parameter debugAPI: whether debug_* methods are served (`kramaa node --debug-api`).
+    public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed,
+                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits()) {
         self.node = node
         self.devAccounts = devAccounts
         self.access = access
+        self.debugAPI = debugAPI
+        self.traceLimits = traceLimits
         self.filters = FilterManager(node: node)
     }
 
@@ -40,7 +50,7 @@ public final class EthAPI: Sendable {
         registerBlocks(&router)
         registerCalls(&router)
         registerFees(&router)
-        registerTracing(&router)
+        if debugAPI { registerTracing(&router) }
         registerConsensus(&router)
         filters.register(&router, api: self)
         return router
@@ -112,6 +122,9 @@ public final class EthAPI: Sendable {
             try p.expect(atMost: 3)
             let address = try p.decode(0, as: Address.self)
             let slots = try p.decode(1, as: [StorageSlot].self)
+            guard slots.count <= Self.maxProofSlots else {
+                throw RPCError.invalidParams("invalid argument 1: at most \(Self.maxProofSlots) storage keys per proof (got \(slots.count)); split the request")
+            }
             let n = try stateBlock(p, 2)
             let (proof, head) = try node.proof(address, slots: slots.map(\.value))
             guard n == head.number else {

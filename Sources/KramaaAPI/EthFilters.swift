@@ -28,7 +28,11 @@ struct LogCriteria {
         if let v = o["toBlock"], !v.isNull { to = try BlockSelector(rpcParam: v) }
         switch o["address"] {
         case nil, .null?: break
-        case .array(let list)?: addresses = try list.map { try Address(rpcParam: $0) }
+        case .array(let list)?:
+            guard list.count <= Self.maxAddresses else {
+                throw APIError.invalidArgument("exceed max addresses: at most \(Self.maxAddresses), got \(list.count); split the query")
+            }
+            addresses = try list.map { try Address(rpcParam: $0) }
         case let v?: addresses = [try Address(rpcParam: v)]
         }
         if let v = o["topics"], !v.isNull {
@@ -37,12 +41,23 @@ struct LogCriteria {
             topics = try list.map { position in
                 switch position {
                 case .null: return nil
-                case .array(let any): return try any.compactMap { $0.isNull ? nil : try Bytes32(rpcParam: $0) }
+                case .array(let any):
+                    guard any.count <= Self.maxTopicsPerPosition else {
+                        throw APIError.invalidArgument("exceed max topics per search position: at most \(Self.maxTopicsPerPosition), got \(any.count)")
+                    }
+                    return try any.compactMap { $0.isNull ? nil : try Bytes32(rpcParam: $0) }
                 default: return [try Bytes32(rpcParam: position)]
                 }
             }
         }
     }
+
+    /// geth's bounds on a filter (`maxAddresses`, `maxSubTopics`).
+    static let maxAddresses = 1000, maxTopicsPerPosition = 1000
+    /// Logs one eth_getLogs answer may hold; a query matching more is refused.
+    static let maxResults = 10_000
+    /// Blocks one log query may cover (each block with logs is read to match them).
+    static let maxBlockRange: UInt64 = 100_000
 
     func matches(_ log: Log) -> Bool { LogFilter(fromBlock: 0, toBlock: 0, addresses: addresses, topics: topics).matches(log) }
 }
@@ -147,9 +162,15 @@ final class FilterManager: @unchecked Sendable {
             guard from <= to else { throw RPCError.server("invalid block range params") }
             if from > head { return [] }
             to = min(to, head)
+            guard to - from < LogCriteria.maxBlockRange else {
+                throw RPCError.server("block range too large: \(to - from + 1) blocks (\(from) to \(to)); query at most \(LogCriteria.maxBlockRange) blocks at a time")
+            }
         }
         do {
-            return try node.store.logs(LogFilter(fromBlock: from, toBlock: to, addresses: criteria.addresses, topics: criteria.topics))
+            return try node.store.logs(LogFilter(fromBlock: from, toBlock: to, addresses: criteria.addresses, topics: criteria.topics),
+                                       limit: LogCriteria.maxResults)
+        } catch StoreError.tooManyResults(let limit) {
+            throw RPCError.server("query returned more than \(limit) results: narrow the block range (fromBlock \(from), toBlock \(to)) or add address and topic filters")
         } catch {
             throw RPCError.server("\(error)")
         }

@@ -57,7 +57,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
                 return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: from)
             }
         default:
-            return RESTProblem(status: 405, title: "Method not allowed", detail: "\(r.method) is not served under \(Self.prefix)").response
+            return .methodNotAllowed(r.method, path: r.path, allowed: ["GET", "POST", "PUT"])
         }
         throw RESTProblem.notFound("no resource \(r.method) \(r.path)")
     }

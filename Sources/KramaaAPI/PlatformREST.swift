@@ -18,10 +18,7 @@ struct RESTProblem: Error {
     /// The contract refused the call (its revert reason): nothing changed.
     static func refused(_ detail: String) -> RESTProblem { RESTProblem(status: 422, title: "Refused by the chain", detail: detail) }
 
-    var response: HTTPResponse {
-        .json(["type": "about:blank", "title": .string(title), "status": .int(status), "detail": .string(detail)],
-              status: status, headers: [("content-type", "application/problem+json")])
-    }
+    var response: HTTPResponse { .problem(status: status, title: title, detail: detail) }
 }
 
 /// The plumbing the platform's REST handlers share: JSON bodies, contract reads through

@@ -49,7 +49,8 @@ struct DevnetCommand: AsyncParsableCommand {
             let token = try developmentToken(dir)
             try await DevnetNetwork(count: validators, directory: dir, genesis: { genesisDocument(dev, validators: $0) },
                                     rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, devAccounts: accounts,
-                                    developmentToken: (token, dev.addresses[0])).run()
+                                    developmentToken: (token, dev.addresses[0]),
+                                    origins: rpc.configuration(defaultOrigins: ["*"]).allowedOrigins).run()
             return
         }
         if !Node.isInitialized(dataDirectory: dir) {
@@ -67,7 +68,7 @@ struct DevnetCommand: AsyncParsableCommand {
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
         var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
         runner.openLoopbackWrites = true
-        try await runner.run(rpc.configuration)
+        try await runner.run(rpc.configuration(defaultOrigins: ["*"]))
     }
 
     /// The devnet's development token (dev0, every role), the same on every run of this

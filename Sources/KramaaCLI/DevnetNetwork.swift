@@ -17,6 +17,8 @@ struct DevnetNetwork {
     let devAccounts: Int
     /// Installed in every validator's token store; loopback writes stay open besides.
     let developmentToken: (BearerToken, account: Address)
+    /// CORS origins of every validator's server (the devnet's are open).
+    let origins: [String]
 
     /// Validator i's key: keccak256("kramaa devnet validator " ‖ i), stable across runs.
     static func validatorKey(_ i: Int) -> Secp256k1.PrivateKey {
@@ -46,7 +48,7 @@ struct DevnetNetwork {
                              "--key", keyPath.path]
             for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
             if quiet { arguments.append("--quiet") }
-            arguments += ["--dev-accounts", String(devAccounts), "--dev-open-writes"]
+            arguments += ["--dev-accounts", String(devAccounts), "--dev-open-writes", "--debug-api", "--cors"] + origins
             try CLIFailure.wrap {
                 try TokenStore(directory: dir).install(developmentToken.0, account: developmentToken.account, roles: Set(AccessRole.allCases), label: "devnet")
             }

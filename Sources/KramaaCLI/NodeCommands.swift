@@ -19,12 +19,13 @@ struct RPCOptions: ParsableArguments {
     var port = 8545
 
     @Option(name: .customLong("cors"), parsing: .upToNextOption,
-            help: "Origins browsers may call from (CORS and WebSocket); `*` allows any.")
-    var allowedOrigins: [String] = ["*"]
+            help: "Origins browsers may call from (CORS and WebSocket); `*` allows any. `kramaa node` allows none by default, the devnet any.")
+    var allowedOrigins: [String] = []
 
-    var configuration: RPCServer.Configuration {
+    /// The server's configuration; `defaultOrigins` apply when no `--cors` was given.
+    func configuration(defaultOrigins: [String]) -> RPCServer.Configuration {
         var c = RPCServer.Configuration(host: host, port: port)
-        c.allowedOrigins = allowedOrigins
+        c.allowedOrigins = allowedOrigins.isEmpty ? defaultOrigins : allowedOrigins
         return c
     }
 }
@@ -71,6 +72,8 @@ struct NodeCommand: AsyncParsableCommand {
           help: ArgumentHelp("Let loopback callers write without a token (the devnet's validators; development only).", visibility: .hidden))
     var devOpenWrites = false
     @Flag(help: "Print nothing per block.") var quiet = false
+    @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
+    var debugAPI = false
 
     func run() async throws {
         let node: Node
@@ -80,6 +83,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
+        runner.debugAPI = debugAPI
         runner.openLoopbackWrites = devOpenWrites
         runner.closedReads = closedReads
         do { runner.tagPeers = try tagPeers.map { text throws(TagStoreError) in try TagPeer(parsing: text) } } catch {
@@ -91,7 +95,7 @@ struct NodeCommand: AsyncParsableCommand {
             configuration.bootnodes = try p2p.parsedBootnodes()
             runner.validator = (key, configuration)
         }
-        try await runner.run(rpc.configuration)
+        try await runner.run(rpc.configuration(defaultOrigins: []))
     }
 }
 
@@ -100,6 +104,8 @@ struct NodeRunner {
     let node: Node
     let accounts: DevAccounts
     let quiet: Bool
+    /// Whether the debug_* methods are served.
+    var debugAPI = true
     /// With a key and a peer network: consensus seals blocks, not the single-node producer.
     var validator: (Secp256k1.PrivateKey, ValidatorRuntime.Configuration)?
     /// Loopback callers may write without a token (the devnet).
@@ -172,7 +178,7 @@ struct NodeRunner {
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts, access: access)
+            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
             server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access), routes: try routes(api),
                                                configuration: configuration, logger: logger)
         } catch let error as ValidationError {

@@ -85,6 +85,7 @@ extension EVM {
             while true {
                 let op = codePtr[pc]
                 if Mode.traced {
+                    if tracer?.shouldStop == true { return ExecutionResult(status: .failure(.outOfGas), gasLeft: 0) }
                     steps &+= 1
                     let info = OpcodeTable.entries[Int(op)]
                     step = TraceStepRecord(pc: pc, op: op, gas: gas, sp: sp, memorySize: memory.size)

@@ -15,6 +15,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case tooDeep(limit: Int)
         /// Something other than whitespace after the document.
         case trailingData
+        /// Bytes inside a string that are not UTF-8 (RFC 8259 §8.1: JSON text is UTF-8).
+        case invalidUTF8
     }
 
     public var reason: Reason
@@ -29,6 +31,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .controlCharacterInString: "invalid control character in string at offset \(offset)"
         case .tooDeep(let limit): "exceeded max depth of \(limit) at offset \(offset)"
         case .trailingData: "invalid character after top-level value at offset \(offset)"
+        case .invalidUTF8: "invalid UTF-8 in string at offset \(offset): send the text encoded as UTF-8"
         }
     }
 
@@ -40,8 +43,9 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// A recursive-descent JSON parser over raw bytes (RFC 8259), used through `JSON.parse`.
 ///
 /// It reads straight from the request buffer: strings without escapes become `String`s in one
-/// copy, numbers keep their text. Invalid UTF-8 inside strings is replaced by U+FFFD, as Go's
-/// encoding/json (and so geth) does, rather than rejected.
+/// copy, numbers keep their text. Bytes that are not UTF-8 are refused (``JSONParseError/Reason/invalidUTF8``)
+/// rather than replaced by U+FFFD as Go's encoding/json does: a replaced character would make two
+/// different inputs read as the same text (and hash, sign or compare as the same).
 struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
@@ -166,28 +170,36 @@ struct JSONParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         position += 1  // opening quote
         let start = position
+        var ascii = true
         // Fast path: no escapes, one copy into the String.
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
+                if !ascii { try checkUTF8(start..<position) }
                 let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
                 position += 1
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error(.controlCharacterInString) }
+            if byte >= 0x80 { ascii = false }
             position += 1
         }
         guard position < bytes.count else { throw error(.unexpectedEnd) }
+        if !ascii { try checkUTF8(start..<position) }
         var decoded = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
+        var rawStart = position  // raw (unescaped) bytes since the last escape, checked at the next one
         while position < bytes.count {
             let byte = bytes[position]
             switch byte {
             case UInt8(ascii: "\""):
+                try checkUTF8(rawStart..<position)
                 position += 1
                 return String(decoding: decoded, as: UTF8.self)
             case UInt8(ascii: "\\"):
+                try checkUTF8(rawStart..<position)
                 try parseEscape(into: &decoded)
+                rawStart = position
             case 0..<0x20:
                 throw error(.controlCharacterInString)
             default:
@@ -196,6 +208,21 @@ struct JSONParser {
             }
         }
         throw error(.unexpectedEnd)
+    }
+
+    /// Throws ``JSONParseError/Reason/invalidUTF8`` at the first byte of `range` that does not
+    /// start a well-formed UTF-8 sequence (overlong forms, surrogates and truncated sequences included).
+    private func checkUTF8(_ range: Range<Int>) throws(JSONParseError) {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = UnsafeRawBufferPointer(rebasing: bytes[range]).makeIterator()
+        var offset = range.lowerBound
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return
+            case .error: throw error(.invalidUTF8, at: offset)
+            }
+        }
     }
 
     /// Decodes the escape at `position` (a backslash) into UTF-8.

@@ -21,6 +21,21 @@ extension Node {
         guard let header = try header(number: number) else { throw .unknownBlock(number) }
         lock.lock()
         defer { lock.unlock() }
+        return body(try view(at: number, snapshot: false), header)
+    }
+
+    /// The state as of block `number` and its header, as a snapshot that stays valid after the
+    /// lock is released (taking it costs nothing): calls and traces run on it outside the lock.
+    func stateSnapshot(at number: UInt64) throws(NodeError) -> (StateBackend, BlockHeader) {
+        guard let header = try header(number: number) else { throw .unknownBlock(number) }
+        lock.lock()
+        defer { lock.unlock() }
+        return (try view(at: number, snapshot: true), header)
+    }
+
+    /// The state of block `number`: the live state (or a snapshot of it) seen through the undo
+    /// records of the blocks after it. Call with the lock held.
+    private func view(at number: UInt64, snapshot: Bool) throws(NodeError) -> StateBackend {
         var undos: [StateUndo] = []
         if number < head.number {
             for n in (number + 1)...head.number {
@@ -32,8 +47,8 @@ extension Node {
         }
         // A validator's executed but uncommitted block is not part of any stored state.
         if candidate != nil { undos.append(storing ?? state.uncommittedUndo) }
-        let view: StateBackend = undos.isEmpty ? state : HistoricalState(live: state, undos: undos)
-        return body(view, header)
+        if undos.isEmpty { return snapshot ? state.snapshot() : state }
+        return HistoricalState(live: state.snapshot(), undos: undos)
     }
 
     /// Reads the live state under the node's lock.
@@ -77,20 +92,18 @@ extension Node {
             throw .store(error)
         }
         guard let (block, stored, index) = found, block.number > 0 else { return nil }
-        let executor = self.executor, thread = evmThread
+        let executor = self.executor
         nonisolated(unsafe) let tracer = tracer
-        let result = try withState(at: block.number - 1) { view, _ -> Result<TransactionReceiptData, NodeError> in
-            nonisolated(unsafe) let view = view
-            return thread.run {
-                let journal = JournaledState(backend: view, codeCache: executor.codeCache)
-                let transition = executor.transition(block.header)
-                for i in 0..<index {
-                    _ = try? transition.apply(block.transactions[i], sender: stored.senders[i], to: journal)
-                }
-                return Result { () throws(InvalidTransactionError) in
-                    try transition.apply(block.transactions[index], sender: stored.senders[index], to: journal, tracer: tracer)
-                }.mapError { NodeError.invalidCall($0) }
+        nonisolated(unsafe) let view = try stateSnapshot(at: block.number - 1).0
+        let result = callThread.run { () -> Result<TransactionReceiptData, NodeError> in
+            let journal = JournaledState(backend: view, codeCache: executor.codeCache)
+            let transition = executor.transition(block.header)
+            for i in 0..<index {
+                _ = try? transition.apply(block.transactions[i], sender: stored.senders[i], to: journal)
             }
+            return Result { () throws(InvalidTransactionError) in
+                try transition.apply(block.transactions[index], sender: stored.senders[index], to: journal, tracer: tracer)
+            }.mapError { NodeError.invalidCall($0) }
         }
         return try result.get()
     }
@@ -136,24 +149,24 @@ extension Node {
         }.get()
     }
 
-    /// Runs `body` on the EVM thread, under the lock, with a function that executes one
-    /// message on a fresh journal over the state of block `number` with `overrides`.
+    /// Runs `body` on the calls thread, on a snapshot of the state of block `number` with
+    /// `overrides` (outside the node's lock: block production and other reads go on), with a
+    /// function that executes one message on a fresh journal.
     private func simulate<T: Sendable>(
         at number: UInt64, overrides: [Address: AccountOverride],
         _ body: @escaping (_ run: (Transaction, Address, EVMTracer?) -> Result<TransactionReceiptData, NodeError>) -> Result<T, NodeError>
     ) throws(NodeError) -> Result<T, NodeError> {
-        let executor = self.executor, thread = evmThread
-        return try withState(at: number) { view, header in
-            let backend: StateBackend = overrides.isEmpty ? view : OverriddenState(base: view, overrides: overrides)
-            let transition = executor.transition(header)
-            nonisolated(unsafe) let unsafeBackend = backend
-            return thread.run {
-                body { tx, sender, tracer in
-                    let journal = JournaledState(backend: unsafeBackend, codeCache: executor.codeCache)
-                    return Result { () throws(InvalidTransactionError) in
-                        try transition.apply(tx, sender: sender, to: journal, mode: .call, tracer: tracer)
-                    }.mapError { NodeError.invalidCall($0) }
-                }
+        let executor = self.executor
+        let (view, header) = try stateSnapshot(at: number)
+        let backend: StateBackend = overrides.isEmpty ? view : OverriddenState(base: view, overrides: overrides)
+        let transition = executor.transition(header)
+        nonisolated(unsafe) let unsafeBackend = backend
+        return callThread.run {
+            body { tx, sender, tracer in
+                let journal = JournaledState(backend: unsafeBackend, codeCache: executor.codeCache)
+                return Result { () throws(InvalidTransactionError) in
+                    try transition.apply(tx, sender: sender, to: journal, mode: .call, tracer: tracer)
+                }.mapError { NodeError.invalidCall($0) }
             }
         }
     }

@@ -24,7 +24,14 @@ public final class Node: @unchecked Sendable {
     let executor: BlockExecutor
     let lock = NSLock()
     let evmThread = LargeStackThread(name: "kramaa-evm")
-    private(set) var head: BlockHeader
+    /// Calls and traces (on state snapshots), apart from block building on `evmThread`.
+    let callThread = LargeStackThread(name: "kramaa-calls")
+    private(set) var head: BlockHeader {
+        didSet { headCell.set(head) }
+    }
+    /// The head under its own small lock, for ``latest``: readers of the head alone
+    /// (eth_blockNumber, fee suggestions, REST) never wait while a call or trace holds `lock`.
+    private let headCell = HeadCell()
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
     /// A block executed on the head but not yet committed (validators; see Node+Validation).
@@ -86,6 +93,7 @@ public final class Node: @unchecked Sendable {
         self.poolConfig = poolConfig ?? TxPoolConfig()
         pool = TxPool(chain: genesis.config, config: self.poolConfig)
         executor = BlockExecutor(config: genesis.config, systemContracts: Node.systemContracts)
+        headCell.set(head)
     }
 
     /// The native contracts every node of a Kramaa chain runs (see docs/SYSTEM-CONTRACTS.md).
@@ -95,7 +103,7 @@ public final class Node: @unchecked Sendable {
     public var config: ChainConfig { genesis.config }
 
     /// The latest stored block's header.
-    public var latest: BlockHeader { lock.withLock { head } }
+    public var latest: BlockHeader { headCell.get() ?? lock.withLock { head } }
 
     // MARK: Transactions
 
@@ -234,4 +242,13 @@ final class Observers: @unchecked Sendable {
         let current = lock.withLock { Array(bodies.values) }
         for body in current { body(event) }
     }
+}
+
+/// A header behind its own lock (see `Node.latest`).
+final class HeadCell: @unchecked Sendable {
+    private let lock = NSLock()
+    private var header: BlockHeader?
+
+    func set(_ header: BlockHeader) { lock.withLock { self.header = header } }
+    func get() -> BlockHeader? { lock.withLock { header } }
 }

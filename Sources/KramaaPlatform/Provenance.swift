@@ -44,6 +44,9 @@ public struct ProvenanceRegistry: SystemContract {
         static let events = StorageSlot.named("kramaa.provenance.events")
         static let children = StorageSlot.named("kramaa.provenance.children")
         static let breaches = StorageSlot.named("kramaa.provenance.breaches")
+        static let eventIDs = StorageSlot.named("kramaa.provenance.eventIDs")
+        /// The hash of the event recorded under an `eventID` (keyed by the ID's keccak256).
+        static func eventID(_ id: String) -> UInt256 { StorageSlot.mapping(eventIDs, Keccak256.hash(Array(id.utf8))) }
         static func breach(_ key: UInt256) -> UInt256 { StorageSlot.mapping(breaches, key) }
         static func event(_ hash: Bytes32) -> UInt256 { StorageSlot.mapping(events, hash) }
         static func children(_ key: UInt256) -> UInt256 { StorageSlot.mapping(children, key) }
@@ -131,6 +134,7 @@ public struct ProvenanceRegistry: SystemContract {
             let hash = EPCISEventHash.digest(of: event)
             let base = Slot.event(hash)
             try call.require(try call.loadUInt64(base) == 0, "event \(index) (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
+            try claimEventID(of: event, index: index, hash: hash, call)
             try call.store(base, max(call.blockNumber, 1))
             try call.store(StorageSlot.offset(base, 1), org)
             try call.store(StorageSlot.offset(base, 2), call.caller)
@@ -145,6 +149,17 @@ public struct ProvenanceRegistry: SystemContract {
     }
 
     /// Every identifier an event names, as keys.
+    /// An `eventID` names one event: a hash ID must be the event's own hash, and an ID already
+    /// recorded for another event is refused (EPCIS 2.0 §7.4.1: event IDs are unique).
+    private func claimEventID(of event: EPCISEvent, index: Int, hash: Bytes32, _ call: SystemCall) throws(SystemCallError) {
+        guard let id = event.eventID else { return }
+        if let problem = EPCISEventHash.eventIDProblem(event, digest: hash) { throw .reverted("event \(index): \(problem)") }
+        let slot = Slot.eventID(id)
+        let holder = try call.load(slot)
+        try call.require(holder.isZero, "event \(index): eventID \(id) already names another event (\(EPCISEventHash.hashID(digest: Bytes32(holder)))); give each event its own ID")
+        try call.store(slot, UInt256(hash))
+    }
+
     public static func keys(of event: EPCISEvent) -> [UInt256] {
         var epcs = event.epcList + event.childEPCs + event.inputEPCList + event.outputEPCList
         if let parent = event.parentID { epcs.append(parent) }

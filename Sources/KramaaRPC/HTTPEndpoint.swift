@@ -89,11 +89,74 @@ public struct HTTPResponse: Sendable {
     public static func text(_ text: String, contentType: String, status: Int = 200) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("content-type", contentType)], body: Array(text.utf8))
     }
+
+    /// An RFC 9457 problem (`application/problem+json`): the one form every REST interface of
+    /// the node answers errors in. `detail` says what was wrong and what to do.
+    public static func problem(status: Int, title: String? = nil, detail: String, type: String = "about:blank",
+                               headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        let body: JSON = ["type": .string(type), "title": .string(title ?? Self.reason(status)),
+                          "status": .number(JSONNumber(status)), "detail": .string(detail)]
+        return HTTPResponse(status: status, headers: [("content-type", "application/problem+json")] + headers, body: body.serialized())
+    }
+
+    /// 405 with the `Allow` header listing the methods the resource takes.
+    public static func methodNotAllowed(_ method: String, path: String, allowed: [String]) -> HTTPResponse {
+        problem(status: 405, detail: "\(method) is not served at \(path): use \(allowed.joined(separator: " or "))",
+                headers: [("allow", allowed.joined(separator: ", "))])
+    }
+
+    /// The reason phrase of a status (RFC 9110).
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 409: "Conflict"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: "HTTP \(status)"
+        }
+    }
 }
 
 /// Serves the requests whose path starts with one of its prefixes.
 public protocol HTTPEndpoint: Sendable {
     func respond(to request: HTTPRequest) async -> HTTPResponse
+    /// Media types (lower case, without parameters) the endpoint takes as request bodies. The
+    /// server refuses a body of another type with 415 before the endpoint sees it: a browser
+    /// may send `text/plain` or a form cross-origin without a CORS preflight, so accepting
+    /// those would let any web page write. Default: ``HTTPMediaType/json``.
+    var acceptedBodyTypes: Set<String> { get }
+}
+
+extension HTTPEndpoint {
+    public var acceptedBodyTypes: Set<String> { HTTPMediaType.json }
+}
+
+/// Media types of request bodies.
+public enum HTTPMediaType {
+    /// JSON and JSON-LD (EPCIS documents).
+    public static let json: Set<String> = ["application/json", "application/ld+json"]
+
+    /// The media type of a `Content-Type` value: lower case, parameters (`; charset=utf-8`) dropped.
+    public static func of(_ contentType: String?) -> String? {
+        guard let contentType, let type = contentType.split(separator: ";", maxSplits: 1).first else { return nil }
+        return type.trimmingWhitespace().lowercased()
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        var text = self
+        while text.first?.isWhitespace == true { text.removeFirst() }
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return text
+    }
 }
 
 /// HTTP endpoints by path prefix (`/api/v1`, `/epcis`, `/verify`): the longest matching

@@ -1,9 +1,12 @@
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 
 /// Serves one HTTP connection (after NIO's HTTP decoder and pipelining handler, which hands
-/// over one request at a time): routes by method and path, applies CORS and the body limit,
-/// and runs JSON-RPC bodies through the dispatcher in a task of their own.
+/// over one request at a time): routes by method and path, applies CORS, the body limit and the
+/// endpoints' media types, and runs JSON-RPC bodies through the dispatcher in a task of their
+/// own. Refusals at the JSON-RPC path carry JSON-RPC error bodies; everywhere else they are
+/// `application/problem+json`. It reports each request's phases to the ``ConnectionGuard``.
 final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -21,8 +24,13 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         case calling
     }
 
+    /// How a refusal is written: a JSON-RPC error (the JSON-RPC path) or an RFC 9457 problem.
+    private enum Form { case jsonRPC, problem }
+
     private let core: ServerCore
+    private let connectionGuard: ConnectionGuard
     private var state = State.idle
+    private var form = Form.jsonRPC
     private var body = ByteBuffer()
     private var call: Task<Void, Never>?
     /// The last response's write, so a close waits for it.
@@ -31,13 +39,15 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Media types geth accepts for JSON-RPC bodies.
     private static let acceptedContentTypes: Set<String> = ["application/json", "application/json-rpc", "application/jsonrequest"]
 
-    init(core: ServerCore) {
+    init(core: ServerCore, connectionGuard: ConnectionGuard) {
         self.core = core
+        self.connectionGuard = connectionGuard
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
+            connectionGuard.requestHeadReceived()
             begin(context: context, head: head)
         case .body(var chunk):
             switch state {
@@ -46,7 +56,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if body.readableBytes + chunk.readableBytes > limit {
                     body = ByteBuffer()
                     reject(context: context, head: head, status: .payloadTooLarge, close: true,
-                           error: .invalidRequest("request body too large (> \(limit) bytes)"))
+                           "request body too large (> \(limit) bytes)")
                 } else {
                     body.writeBuffer(&chunk)
                 }
@@ -77,6 +87,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .idle, .calling:
                 break
             }
+            if case .calling = state { connectionGuard.requestComplete(callRunning: true) } else { connectionGuard.requestComplete(callRunning: false) }
         }
     }
 
@@ -87,13 +98,23 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard case IdleStateHandler.IdleStateEvent.read = event else { return context.fireUserInboundEventTriggered(event) }
-        // Silent for the idle timeout: close, unless our own call is still being worked on.
-        if case .calling = state { return }
-        context.close(promise: nil)
+        guard event is RequestBudgetExceeded else { return context.fireUserInboundEventTriggered(event) }
+        // The server holds too many unfinished requests: refuse the one being read, then close.
+        switch state {
+        case .receiving(let head), .receivingForEndpoint(let head, _):
+            body = ByteBuffer()
+            reject(context: context, head: head, status: .serviceUnavailable, close: true, closeNow: true,
+                   "the server is holding too many unfinished requests (\(core.configuration.maxPendingRequestBytes) bytes); send the body at once or retry later")
+        case .calling:
+            context.close(promise: nil)  // more input while a call runs, past the budget: a flood
+        case .idle, .discarding:
+            closeAfterWrites(context: context)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A refused WebSocket upgrade: the request comes next and is answered with the reason.
+        if error is NIOWebSocketUpgradeError { return }
         core.logger.debug("HTTP connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
@@ -102,25 +123,28 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func begin(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let configuration = core.configuration
-        if !core.pathMatches(head.uri), let endpoint = core.routes.endpoint(for: HTTPRequest.split(uri: head.uri).path) {
+        let path = HTTPRequest.split(uri: head.uri).path
+        form = core.pathMatches(head.uri) ? .jsonRPC : .problem
+        if !core.pathMatches(head.uri), let endpoint = core.routes.endpoint(for: path) {
             return beginForEndpoint(context: context, head: head, endpoint: endpoint)
         }
         guard core.pathMatches(head.uri) else {
-            return reject(context: context, head: head, status: .notFound, error: .invalidRequest("not found"))
+            return reject(context: context, head: head, status: .notFound,
+                          "no resource at \(path): JSON-RPC is served at \(configuration.path)")
         }
-        guard core.originAllowed(head.headers.first(name: "origin")) else {
-            return reject(context: context, head: head, status: .forbidden, error: .invalidRequest("origin not allowed"))
+        guard core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host")) else {
+            return reject(context: context, head: head, status: .forbidden, Self.originRefusal(head))
         }
         switch head.method {
         case .POST:
             let length = head.headers.first(name: "content-length").flatMap { Int($0) }
             if let length, length > configuration.maxBodyBytes {
                 return reject(context: context, head: head, status: .payloadTooLarge, close: true,
-                              error: .invalidRequest("content length too large (\(length)>\(configuration.maxBodyBytes))"))
+                              "content length too large (\(length)>\(configuration.maxBodyBytes))")
             }
             guard Self.acceptsContentType(head.headers.first(name: "content-type")) else {
                 return reject(context: context, head: head, status: .unsupportedMediaType,
-                              error: .invalidRequest("invalid content type, only application/json is supported"))
+                              "invalid content type, only application/json is supported")
             }
             body = context.channel.allocator.buffer(capacity: min(length ?? 1024, configuration.maxBodyBytes))
             state = .receiving(head)
@@ -136,18 +160,23 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.add(name: "allow", value: "POST, GET, OPTIONS")
             answerWithoutBody(context: context, head: head, status: .noContent, headers: headers, body: nil)
         case .GET:
+            if head.headers.contains(name: "upgrade") {
+                // An upgrade the WebSocket upgrader refused: say why rather than answer the health check.
+                let why = WebSocketUpgradeCheck.problem(head.headers) ?? (configuration.webSocketEnabled ? "only WebSocket upgrades are served" : "WebSocket is disabled on this server")
+                return reject(context: context, head: head, status: .badRequest, close: true, "invalid upgrade request: \(why)")
+            }
             answerWithoutBody(context: context, head: head, status: .ok, headers: [:], body: Self.healthBody)
         default:
             reject(context: context, head: head, status: .methodNotAllowed, headers: ["allow": "POST, GET, OPTIONS"],
-                   error: .invalidRequest("method not allowed"))
+                   "method not allowed: POST JSON-RPC calls, GET for the health check")
         }
     }
 
     /// A request for another endpoint: any method; the body is read (within the limit) and the
     /// endpoint answers. Preflights are answered here, as for JSON-RPC.
     private func beginForEndpoint(context: ChannelHandlerContext, head: HTTPRequestHead, endpoint: any HTTPEndpoint) {
-        guard core.originAllowed(head.headers.first(name: "origin")) else {
-            return reject(context: context, head: head, status: .forbidden, error: .invalidRequest("origin not allowed"))
+        guard core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host")) else {
+            return reject(context: context, head: head, status: .forbidden, Self.originRefusal(head))
         }
         if head.method == .OPTIONS && head.headers.contains(name: "access-control-request-method") {
             var headers = HTTPHeaders()
@@ -159,7 +188,16 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         let length = head.headers.first(name: "content-length").flatMap { Int($0) }
         if let length, length > core.configuration.maxBodyBytes {
             return reject(context: context, head: head, status: .payloadTooLarge, close: true,
-                          error: .invalidRequest("content length too large (\(length)>\(core.configuration.maxBodyBytes))"))
+                          "the body is \(length) bytes; at most \(core.configuration.maxBodyBytes) are taken")
+        }
+        let hasBody = (length ?? 0) > 0 || head.headers.contains(name: "transfer-encoding")
+        if hasBody && [.POST, .PUT, .PATCH].contains(head.method) {
+            let type = HTTPMediaType.of(head.headers.first(name: "content-type"))
+            guard let type, endpoint.acceptedBodyTypes.contains(type) else {
+                let accepted = endpoint.acceptedBodyTypes.sorted().joined(separator: " or ")
+                return reject(context: context, head: head, status: .unsupportedMediaType,
+                              "the body's Content-Type is \(type ?? "missing"); send it as \(accepted)")
+            }
         }
         body = context.channel.allocator.buffer(capacity: min(length ?? 0, core.configuration.maxBodyBytes))
         state = .receivingForEndpoint(head, endpoint)
@@ -185,6 +223,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 for (name, value) in response.headers {
                     if name.lowercased() == "content-type" { contentType = value } else { headers.add(name: name, value: value) }
                 }
+                handler.connectionGuard.responded()  // before the write, which may hand over a pipelined request
                 handler.write(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status), headers: headers,
                               body: head.method == .HEAD ? [] : response.body, contentType: contentType, close: false)
             }
@@ -193,13 +232,14 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static let healthBody: [UInt8] = Array(#"{"status":"ok"}"#.utf8)
 
+    /// Why a request's `Origin` is refused, and what the operator can do about it.
+    static func originRefusal(_ head: HTTPRequestHead) -> String {
+        "origin \(head.headers.first(name: "origin") ?? "") not allowed: the node serves browsers from other origins only when started with --cors naming them"
+    }
+
     /// `application/json` and geth's other JSON-RPC types, with any parameters (`; charset=utf-8`).
     static func acceptsContentType(_ value: String?) -> Bool {
-        guard let value else { return false }
-        let mediaType = value.split(separator: ";", maxSplits: 1).first.map {
-            $0.trimmingWhitespace().lowercased()
-        } ?? ""
-        return acceptedContentTypes.contains(mediaType)
+        HTTPMediaType.of(value).map(acceptedContentTypes.contains) ?? false
     }
 
     // MARK: Answers
@@ -217,6 +257,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.call = nil
                 guard case .calling = handler.state else { return }
                 handler.state = .idle
+                handler.connectionGuard.responded()  // before the write, which may hand over a pipelined request
                 handler.write(context: context, head: head, status: .ok, headers: [:], body: outcome.body ?? [],
                               contentType: outcome.body == nil ? nil : "application/json", close: false)
             }
@@ -231,13 +272,21 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
               contentType: body == nil ? nil : "application/json", close: false, closeNow: false)
     }
 
-    /// Answers with an HTTP error status and a JSON-RPC error body; with `close`, the connection
-    /// closes once the rest of the request has been read (or at once if it is too large).
+    /// Answers with an HTTP error status and `detail` (what was wrong, what to do) as a JSON-RPC
+    /// error at the JSON-RPC path, as a problem elsewhere; with `close`, the connection closes
+    /// once the rest of the request has been read (or at once if it is too large, or `closeNow`).
     private func reject(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus,
-                        headers: HTTPHeaders = [:], close: Bool = false, error: RPCError) {
+                        headers: HTTPHeaders = [:], close: Bool = false, closeNow: Bool = false, _ detail: String) {
         state = .discarding(budget: 4 * core.configuration.maxBodyBytes, close: close || !head.isKeepAlive)
-        write(context: context, head: head, status: status, headers: headers, body: RPCDispatcher.errorBody(error),
-              contentType: "application/json", close: close, closeNow: false)
+        switch form {
+        case .jsonRPC:
+            write(context: context, head: head, status: status, headers: headers, body: RPCDispatcher.errorBody(.invalidRequest(detail)),
+                  contentType: "application/json", close: close, closeNow: closeNow)
+        case .problem:
+            let problem = HTTPResponse.problem(status: Int(status.code), detail: detail)
+            write(context: context, head: head, status: status, headers: headers, body: problem.body,
+                  contentType: "application/problem+json", close: close, closeNow: closeNow)
+        }
     }
 
     /// Writes a whole response. `close` adds `Connection: close`; the connection is closed after
@@ -248,7 +297,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         var headers = extra
         if let contentType { headers.add(name: "content-type", value: contentType) }
         headers.add(name: "content-length", value: String(body.count))
-        if let origin = head.headers.first(name: "origin"), core.originAllowed(origin) {
+        if let origin = head.headers.first(name: "origin"), core.originAllowed(origin, host: nil) {
             let any = core.configuration.allowedOrigins.contains("*")
             headers.add(name: "access-control-allow-origin", value: any ? "*" : origin)
             if !any { headers.add(name: "vary", value: "Origin") }
@@ -263,8 +312,20 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !body.isEmpty {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
         }
-        lastWrite = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        lastWrite = written
+        closeUnlessWritten(written, context: context)
         if closeNow ?? !keepAlive { closeAfterWrites(context: context) }
+    }
+
+    /// A client that does not read its answer within the write timeout is disconnected, so an
+    /// unread answer (up to the answer limit) is not held for longer.
+    private func closeUnlessWritten(_ written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let timer = context.eventLoop.scheduleTask(in: .nanoseconds(core.configuration.writeTimeout.nanoseconds)) {
+            channel.close(promise: nil)
+        }
+        written.whenComplete { _ in timer.cancel() }
     }
 
     private func closeAfterWrites(context: ChannelHandlerContext) {
@@ -279,11 +340,3 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var text = self
-        while text.first?.isWhitespace == true { text.removeFirst() }
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return text
-    }
-}

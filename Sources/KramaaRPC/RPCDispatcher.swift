@@ -18,6 +18,9 @@ public struct RPCDispatcher: Sendable {
         /// Bytes of one batch's answer before the remaining calls are refused (geth's
         /// `BatchResponseMaxSize`, 25 MB).
         public var maxBatchResponseBytes: Int = 25 * 1000 * 1000
+        /// Bytes of any one call's answer; a larger answer is replaced by -32003 `response too
+        /// large` (with what to do in `data`), so no single call sends more than this.
+        public var maxResponseBytes: Int = 25 * 1000 * 1000
         /// Nesting depth of the request JSON.
         public var maxDepth: Int = JSON.defaultMaxDepth
 
@@ -150,7 +153,14 @@ public struct RPCDispatcher: Sendable {
             for subscription in made { subscription.cancel() }
         }
         guard let id = request.id else { return false }
+        let mark = writer.bytes.count
         Self.writeResponse(id: id, result: result, into: &writer)
+        if writer.bytes.count - mark > limits.maxResponseBytes {
+            writer.truncate(to: mark)
+            let error = RPCError(code: RPCError.responseTooLarge.code, message: RPCError.responseTooLarge.message,
+                                 data: .string("the answer to \(request.method) passes \(limits.maxResponseBytes) bytes: ask for less (a smaller range, fewer items)"))
+            Self.writeResponse(id: id, result: .failure(error), into: &writer)
+        }
         return true
     }
 

@@ -49,10 +49,23 @@ public final class RPCServer: Sendable {
         /// Calls of one WebSocket connection running at once; past this the server stops
         /// reading from that connection until some finish.
         public var maxWebSocketConcurrentCalls: Int = 64
-        /// An HTTP connection that sends nothing for this long while no call of its own is
-        /// running is closed (geth's idle timeout, 120 s): idle keep-alive connections and
-        /// half-sent requests do not pile up. WebSocket connections are not timed out.
+        /// An HTTP connection with no request for this long is closed (geth's idle timeout,
+        /// 120 s). WebSocket connections are not timed out between messages.
         public var idleTimeout: Duration = .seconds(120)
+        /// A request head must arrive whole within this long of its first byte, however slowly
+        /// it trickles in (slowloris); the connection is closed otherwise.
+        public var headerTimeout: Duration = .seconds(10)
+        /// A request body, or a WebSocket message, must arrive whole within this long of its
+        /// head (its first byte); the connection is closed otherwise.
+        public var bodyTimeout: Duration = .seconds(30)
+        /// An HTTP answer must be taken by the client within this long (geth's write timeout,
+        /// 30 s); a client that stops reading is disconnected and its answer dropped.
+        public var writeTimeout: Duration = .seconds(30)
+        /// Bytes held across all connections for requests and WebSocket messages that have not
+        /// fully arrived (beyond the first 16 KiB of each, so small calls always get through).
+        /// A read that would pass it is refused: 503 (HTTP) or close 1013 (WebSocket), and that
+        /// connection closes.
+        public var maxPendingRequestBytes: Int = 64 * 1024 * 1024
         /// Event loop threads (one per core by default).
         public var threads: Int = System.coreCount
 
@@ -71,16 +84,18 @@ public final class RPCServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let serverChannel: Channel
     private let connections: ConnectionTracker
+    private let budget: RequestBudget
     private let logger: Logger
     private let stopping = NIOLockedValueBox(false)
 
     private init(configuration: Configuration, group: MultiThreadedEventLoopGroup, serverChannel: Channel,
-                 connections: ConnectionTracker, logger: Logger) {
+                 connections: ConnectionTracker, budget: RequestBudget, logger: Logger) {
         self.configuration = configuration
         self.group = group
         self.serverChannel = serverChannel
         self.localAddress = serverChannel.localAddress!
         self.connections = connections
+        self.budget = budget
         self.logger = logger
     }
 
@@ -90,7 +105,8 @@ public final class RPCServer: Sendable {
                              logger: Logger = Logger(label: "kramaa.rpc")) async throws(RPCServerError) -> RPCServer {
         try configuration.validate()
         let core = ServerCore(dispatcher: RPCDispatcher(handler: handler, limits: configuration.limits),
-                              configuration: configuration, routes: routes, logger: logger)
+                              configuration: configuration, routes: routes, logger: logger,
+                              budget: RequestBudget(limit: configuration.maxPendingRequestBytes))
         let connections = ConnectionTracker()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let bootstrap = ServerBootstrap(group: group)
@@ -107,7 +123,7 @@ public final class RPCServer: Sendable {
             let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
             logger.debug("JSON-RPC server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             return RPCServer(configuration: configuration, group: group, serverChannel: channel,
-                             connections: connections, logger: logger)
+                             connections: connections, budget: core.budget, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw .bindFailed(host: configuration.host, port: configuration.port, reason: "\(error)")
@@ -116,6 +132,10 @@ public final class RPCServer: Sendable {
 
     /// Open client connections (HTTP keep-alive and WebSocket).
     public var connectionCount: Int { connections.count }
+
+    /// Bytes held now for requests and WebSocket messages not fully received (at most
+    /// ``Configuration/maxPendingRequestBytes``).
+    public var pendingRequestBytes: Int { budget.inUse }
 
     /// Stops accepting connections, lets calls in flight finish and answers them (HTTP
     /// connections close after their current response; WebSocket clients get a 1001 close once
@@ -164,7 +184,12 @@ extension RPCServer.Configuration {
         guard maxWebSocketMessageBytes <= Int(UInt32.max) else {
             throw .invalidConfiguration("maxWebSocketMessageBytes must fit 32 bits")
         }
-        guard idleTimeout > .zero else { throw .invalidConfiguration("idleTimeout must be positive") }
+        guard idleTimeout > .zero, headerTimeout > .zero, bodyTimeout > .zero, writeTimeout > .zero else {
+            throw .invalidConfiguration("idleTimeout, headerTimeout, bodyTimeout and writeTimeout must be positive")
+        }
+        guard maxPendingRequestBytes >= maxBodyBytes else {
+            throw .invalidConfiguration("maxPendingRequestBytes must hold at least one whole body (maxBodyBytes)")
+        }
         guard maxWebSocketConcurrentCalls > 0, threads > 0, limits.maxBatchItems > 0 else {
             throw .invalidConfiguration("counts must be positive")
         }
@@ -177,10 +202,13 @@ struct ServerCore: Sendable {
     let configuration: RPCServer.Configuration
     let routes: HTTPRoutes
     let logger: Logger
+    let budget: RequestBudget
 
-    /// Whether a request carrying this `Origin` header (or none) may be served.
-    func originAllowed(_ origin: String?) -> Bool {
+    /// Whether a request carrying this `Origin` header (or none) may be served: no origin (not a
+    /// browser), the server's own origin (`host`, a page it served), or one allowed by CORS.
+    func originAllowed(_ origin: String?, host: String?) -> Bool {
         guard let origin else { return true }
+        if let host, origin.equalsIgnoringCase("http://" + host) || origin.equalsIgnoringCase("https://" + host) { return true }
         return configuration.allowedOrigins.contains { $0 == "*" || $0.equalsIgnoringCase(origin) }
     }
 
@@ -192,10 +220,10 @@ struct ServerCore: Sendable {
 
     /// HTTP/1.1 with pipelining, error handling and (if enabled) the WebSocket upgrade.
     func configurePipeline(_ channel: Channel) throws {
-        let http = HTTPRPCHandler(core: self)
+        let connectionGuard = ConnectionGuard(budget: budget, configuration: configuration)
+        let http = HTTPRPCHandler(core: self, connectionGuard: connectionGuard)
         let sync = channel.pipeline.syncOperations
-        let (seconds, attoseconds) = configuration.idleTimeout.components
-        try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+        try sync.addHandler(connectionGuard)
         guard configuration.webSocketEnabled else {
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try sync.addHandler(http)
@@ -206,16 +234,21 @@ struct ServerCore: Sendable {
             maxFrameSize: configuration.maxWebSocketMessageBytes,
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                let allowed = core.pathMatches(head.uri) && core.originAllowed(head.headers.first(name: "origin"))
+                let allowed = core.pathMatches(head.uri) && core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
+                    && WebSocketUpgradeCheck.problem(head.headers) == nil
                 return channel.eventLoop.makeSucceededFuture(allowed ? HTTPHeaders() : nil)
             },
-            upgradePipelineHandler: { channel, head in
+            upgradePipelineHandler: { [guardBox = NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop)] channel, head in
                 channel.eventLoop.makeCompletedFuture {
+                    let connectionGuard = guardBox.value
+                    connectionGuard.webSocketUpgraded()
                     let aggregator = NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 8192,
                         maxAccumulatedFrameSize: core.configuration.maxWebSocketMessageBytes)
-                    try channel.pipeline.syncOperations.addHandlers([aggregator, WebSocketRPCHandler(core: core, channel: channel,
-                                                                                                 authorization: head.headers.first(name: "authorization"))])
+                    try channel.pipeline.syncOperations.addHandlers([
+                        WebSocketMessageWatcher(connectionGuard: connectionGuard), aggregator,
+                        WebSocketRPCHandler(core: core, channel: channel, authorization: head.headers.first(name: "authorization")),
+                    ])
                 }
             })
         let httpHandlerName = "kramaa.rpc.http"
@@ -232,6 +265,35 @@ struct ServerCore: Sendable {
 extension String {
     fileprivate func equalsIgnoringCase(_ other: String) -> Bool {
         lowercased() == other.lowercased()
+    }
+}
+
+/// What RFC 6455 §4.2.1 requires of a WebSocket upgrade request beyond what NIO checks:
+/// `Sec-WebSocket-Key` is the base64 of 16 bytes (24 characters ending in `==`).
+enum WebSocketUpgradeCheck {
+    /// Why the upgrade request is invalid, or nil.
+    static func problem(_ headers: HTTPHeaders) -> String? {
+        let keys = headers["sec-websocket-key"]
+        guard keys.count == 1, let key = keys.first else {
+            return "give one Sec-WebSocket-Key header (base64 of 16 random bytes)"
+        }
+        guard decodedLength(key) == 16 else { return "Sec-WebSocket-Key \(key) is not base64 of 16 bytes" }
+        guard headers["sec-websocket-version"] == ["13"] else { return "Sec-WebSocket-Version must be 13" }
+        return nil
+    }
+
+    /// The number of bytes `text` decodes to as padded base64, or nil when it is not base64.
+    static func decodedLength(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 4 == 0, !bytes.isEmpty else { return nil }
+        let padding = bytes.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding <= 2 else { return nil }
+        let isBase64: (UInt8) -> Bool = { byte in
+            (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+        }
+        guard bytes.dropLast(padding).allSatisfy(isBase64) else { return nil }
+        return bytes.count / 4 * 3 - padding
     }
 }
 

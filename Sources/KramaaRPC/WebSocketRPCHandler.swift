@@ -67,6 +67,10 @@ final class WebSocketRPCHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is RequestBudgetExceeded {
+            // The server holds too many unfinished messages: 1013, try again later.
+            return sendClose(context: context, code: .unknown(1013))
+        }
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
         quiescing = true
         if calls.isEmpty { sendClose(context: context, code: .goingAway) }

@@ -3,16 +3,21 @@ import KramaaPrimitives
 
 /// The state as it was some blocks ago: the live state seen through the undo records of the
 /// blocks after it. Reads only; it serves `eth_call`, balances and tracing at older blocks.
-/// The live state must not change while a view is in use (the node holds its lock).
-public final class HistoricalState: StateBackend {
-    private let live: InMemoryState
+/// It reads a snapshot of the live state, so the live state may change while it is in use.
+public final class HistoricalState: StateBackend, @unchecked Sendable {
+    private let live: StateSnapshot
     /// Undo records of the blocks after the viewed one, oldest first.
     private let undos: [StateUndo]
 
     /// - Parameter undos: the undo records of blocks B+1 … head, in that order, to view block B.
-    public init(live: InMemoryState, undos: [StateUndo]) {
+    public init(live: StateSnapshot, undos: [StateUndo]) {
         self.live = live
         self.undos = undos
+    }
+
+    /// A view over a snapshot of `live` taken now.
+    public convenience init(live: InMemoryState, undos: [StateUndo]) {
+        self.init(live: live.snapshot(), undos: undos)
     }
 
     public func account(_ address: Address) -> AccountInfo? {

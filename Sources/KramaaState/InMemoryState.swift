@@ -20,6 +20,8 @@ public final class InMemoryState: StateBackend {
 
     public private(set) var accounts: [Address: Account] = [:]
     private var codes: [Bytes32: [UInt8]] = [AccountInfo.emptyCodeHash: []]
+    /// The code by hash, for snapshots.
+    var codeTable: [Bytes32: [UInt8]] { codes }
     /// Block hashes BLOCKHASH may return.
     public var blockHashes: [UInt64: Bytes32] = [:]
 

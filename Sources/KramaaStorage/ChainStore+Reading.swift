@@ -108,7 +108,7 @@ extension ChainStore {
         var out: [LocatedLog] = []
         for n in numbers {
             out += try locatedLogs(number: UInt64(n)).filter { filter.matches($0.log) }
-            if out.count > limit { throw .decode("query returned more than \(limit) results") }
+            if out.count > limit { throw .tooManyResults(limit: limit) }
         }
         return out
     }

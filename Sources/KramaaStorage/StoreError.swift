@@ -7,6 +7,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case stateMismatch(head: UInt64, expected: String, found: String)
     case write(String)
     case decode(String)
+    /// A log query matched more than `limit` logs (nothing is returned).
+    case tooManyResults(limit: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "the stored state does not match block \(head): its header says state root \(expected), the stored accounts give \(found). The database is inconsistent; restore it or start over."
         case .write(let reason): return "cannot write to the chain database: \(reason)"
         case .decode(let reason): return "cannot read a stored record: \(reason)"
+        case .tooManyResults(let limit): return "query returned more than \(limit) results: narrow the block range or the filter"
         }
     }
 }

@@ -33,16 +33,16 @@ public struct TagEndpoints: HTTPEndpoint {
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         if request.path == Self.verifyPath || request.path == Self.verifyPath + "/" {
-            guard request.method == "GET" || request.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+            guard request.method == "GET" || request.method == "HEAD" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "HEAD"]) }
             let answer = await verify(request)
             return Self.prefersHTML(request.header("accept")) ? Self.asPage(answer) : answer
         }
         if request.path == Self.tagsPath || request.path == Self.tagsPath + "/" {
-            guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
+            guard request.method == "POST" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["POST"]) }
             return await register(request)
         }
         if request.path == TagReplicator.path {
-            guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
+            guard request.method == "POST" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["POST"]) }
             guard let replicator = verifier.replicator else { return Self.problem(404, "this node has no tag peers (--tag-peer)") }
             return await replicator.handle(request.body, store: verifier.store)
         }
@@ -50,7 +50,7 @@ public struct TagEndpoints: HTTPEndpoint {
         guard request.path.hasPrefix(Self.tagsPath + "/"), !uidText.contains("/") else {
             return Self.problem(404, "no such resource: \(request.path)")
         }
-        guard request.method == "GET" || request.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+        guard request.method == "GET" || request.method == "HEAD" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "HEAD"]) }
         guard let uid = try? TagUID(hex: uidText) else { return Self.problem(400, "'\(uidText)' is not a tag UID (14 hex digits)") }
         guard let record = verifier.store.record(uid) else { return Self.problem(404, "tag \(uid) is not registered on this node") }
         return .json(TagJSON.record(record))
@@ -196,21 +196,6 @@ public struct TagEndpoints: HTTPEndpoint {
     // MARK: Answers
 
     static func problem(_ status: Int, _ detail: String) -> HTTPResponse {
-        let title = switch status {
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 403: "Forbidden"
-        case 409: "Conflict"
-        default: "Service Unavailable"
-        }
-        let body: JSON = ["type": "about:blank", "title": .string(title), "status": .number(JSONNumber(status)), "detail": .string(detail)]
-        return HTTPResponse(status: status, headers: [("content-type", "application/problem+json")], body: body.serialized())
-    }
-
-    static func methodNotAllowed(_ allowed: String) -> HTTPResponse {
-        var response = problem(405, "use \(allowed)")
-        response.headers.append(("allow", allowed))
-        return response
+        .problem(status: status, detail: detail)
     }
 }

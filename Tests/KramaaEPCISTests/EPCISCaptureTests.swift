@@ -1,5 +1,7 @@
+import Foundation
 import KramaaEPCIS
 import KramaaJSON
+import KramaaPrimitives
 import Testing
 
 @Suite struct EPCISCaptureTests {
@@ -40,6 +42,25 @@ import Testing
         #expect(plan.rejectedEvents.last?.problem.instance == nil)
         let job = plan.job(captureID: "id2")
         #expect(!job.success && !job.running && job.captureErrorBehaviour == .proceed && job.errors.count == 2)
+    }
+
+    /// An eventID written as a hash ID must be the event's own CBV 2.0 hash: another one would
+    /// make the event answer to a different event's ID. Checked per event, so `proceed` keeps the rest.
+    @Test func hashEventIDsMustBeTheEventsOwnHash() throws {
+        let plain = try EPCISCapture.plan(json: EPCISVectors.document(events: [EPCISVectors.objectEvent]), validator: validator, behaviour: .rollback)
+        let own = EPCISEventHash.hashID(of: try #require(plain.acceptedEvents.first))
+        let other = EPCISEventHash.hashID(digest: SHA256Digest.hash(utf8: "another event"))
+        let document = EPCISVectors.document(events: [
+            EPCISVectors.objectEvent.setting("eventID", .string(own)),
+            EPCISVectors.objectEvent.setting("eventID", .string(own.uppercased().replacingOccurrences(of: "NI:///SHA-256;", with: "ni:///sha-256;"))),
+            EPCISVectors.objectEvent.setting("eventID", .string(other)),
+            EPCISVectors.objectEvent.setting("eventID", "ni:///sha-256;xyz?ver=CBV2.0"),
+        ])
+        let plan = try EPCISCapture.plan(json: document, validator: validator, behaviour: .proceed)
+        #expect(plan.acceptedEvents.count == 2)
+        #expect(plan.rejectedEvents.map(\.index) == [2, 3])
+        #expect(plan.rejectedEvents.first?.problem.detail == "eventID \(other) is not this event's hash: the event's hash ID is \(own); give that, or a UUID URN")
+        #expect(plan.rejectedEvents.last?.problem.detail?.hasSuffix("is a hash ID but not a SHA-256 CBV 2.0 one: use \(own) or a UUID URN") == true)
     }
 
     @Test func aValidDocumentIsCapturedWhole() throws {

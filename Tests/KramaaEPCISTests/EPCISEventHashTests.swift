@@ -33,10 +33,31 @@ struct EPCISEventHashTests {
         #expect(canonicalNumber("1E3") == "1000")
         #expect(canonicalNumber("-0") == "0")
         #expect(canonicalNumber("1e20") == "100000000000000000000")
-        #expect(canonicalNumber("12345678901234567890") == "12345678901234567168")
-        #expect(canonicalNumber("1e400") == "1e400")  // not finite: left as written
+        #expect(canonicalNumber("12345678901234567890") == "12345678901234567890")  // exact, not through a double
+        #expect(canonicalNumber("1e400") == "1e+400")
         #expect(canonicalNumber("12a") == "12a")
         #expect(canonicalNumber("1__0") == "1__0")
+        #expect(canonicalNumber("1e") == "1e")
+        #expect(canonicalNumber("-2.50e-3") == "-0.0025")
+        #expect(canonicalNumber("1234567.125e10") == "12345671250000000")
+        #expect(canonicalNumber("0.000012345") == "1.2345e-05")
+        #expect(canonicalNumber("123456789012345678.5") == "1.234567890123456785e+17")
+    }
+
+    /// Different numbers never share a pre-hash (two 23-digit quantities used to round to one
+    /// double), and one number written in different ways always does (past the double range too).
+    @Test("different numbers never collide, equal numbers written differently always do")
+    func numbersAreExact() {
+        let different = ["10000000000000000000001", "10000000000000000000002", "1e22", "0.1", "0.10000000000000000000001",
+                         "1e-400", "0", "1e400", "1e401", "-1e400", "9007199254740993", "9007199254740992"]
+        #expect(Set(different.map(canonicalNumber)).count == different.count, "\(different.map(canonicalNumber))")
+        let same = [["1e400", "1E400", "10e399", "+1.0e400", "0.01e402"], ["10000000000000000000001", "1.0000000000000000000001e22"],
+                    ["0.5", ".5", "5e-1", "00.500"], ["0", "-0", "0e999", "-0.000"], ["1e-400", "0.1e-399"]]
+        for spellings in same {
+            #expect(Set(spellings.map(canonicalNumber)).count == 1, "\(spellings.map(canonicalNumber))")
+        }
+        // An exponent too long to read stays as written rather than costing time or memory.
+        #expect(canonicalNumber("1e1234567890") == "1e1234567890")
     }
 
     @Test("timestamps become UTC at millisecond precision, the microsecond rounded half to even")

@@ -67,6 +67,28 @@ enum EPCISHashVectors {
     }
 }
 
+/// Where the reference implementation departs from the CBV 2.0 rule that a number's canonical
+/// form is its value: it reads numbers through binary doubles, so the 24-digit value
+/// `111100001111000011110000` becomes `111100001111000003641344` (and would collide with every
+/// number rounding to the same double). Kramaa keeps the exact digits (`EPCISHashNumber`): the
+/// expected pre-hashes are corrected by these replacements, and their hash IDs recomputed.
+enum ReferenceDoubleRounding {
+    static let replacements = [("=111100001111000003641344", "=111100001111000011110000")]
+
+    /// The vector's pre-hashes and hash IDs with the reference's double rounding undone.
+    static func corrected(preHashes: [String], hashes: [String]) -> ([String], [String]) {
+        var outPreHashes: [String] = [], outHashes: [String] = []
+        for (index, preHash) in preHashes.enumerated() {
+            var fixed = preHash
+            for (reference, exact) in replacements { fixed = fixed.replacingOccurrences(of: reference, with: exact) }
+            outPreHashes.append(fixed)
+            let hash = index < hashes.count ? hashes[index] : ""
+            outHashes.append(fixed == preHash ? hash : EPCISEventHash.hashID(digest: EPCISEventHash.digest(ofPreHash: fixed)))
+        }
+        return (outPreHashes, outHashes)
+    }
+}
+
 @Suite("EPCIS event hash vectors")
 struct EPCISEventHashVectorTests {
     @Test("every manifest case: each document gives the listed pre-hashes and hash IDs", arguments: try EPCISHashVectors.manifestCases())
@@ -74,24 +96,26 @@ struct EPCISEventHashVectorTests {
         #expect(!vector.documents.isEmpty)
         #expect(vector.hashes.count == vector.preHashes.count)
         if vector.kind == "all_events_equal" { #expect(Set(vector.hashes).count == 1, "\(vector.id): the case must list one hash") }
+        let (wantPreHashes, wantHashes) = ReferenceDoubleRounding.corrected(preHashes: vector.preHashes, hashes: vector.hashes)
         for document in vector.documents {
             let (preHashes, hashes) = try EPCISHashVectors.hash(document: document)
             #expect(preHashes.count == vector.preHashes.count, "\(document): event count")
-            for (index, (got, want)) in zip(preHashes, vector.preHashes).enumerated() {
+            for (index, (got, want)) in zip(preHashes, wantPreHashes).enumerated() {
                 #expect(got == want, "\(document) event \(index): pre-hash")
             }
-            #expect(hashes == vector.hashes, "\(document): hash IDs")
+            #expect(hashes == wantHashes, "\(document): hash IDs")
         }
     }
 
     @Test("every example document: its .prehashes and .hashes files", arguments: try EPCISHashVectors.exampleCases())
     func example(_ vector: EPCISHashVectors.Case) throws {
         let (preHashes, hashes) = try EPCISHashVectors.hash(document: vector.documents[0])
+        let (wantPreHashes, wantHashes) = ReferenceDoubleRounding.corrected(preHashes: vector.preHashes, hashes: vector.hashes)
         #expect(preHashes.count == vector.preHashes.count, "event count")
-        for (index, (got, want)) in zip(preHashes, vector.preHashes).enumerated() {
+        for (index, (got, want)) in zip(preHashes, wantPreHashes).enumerated() {
             #expect(got == want, "event \(index): pre-hash")
         }
-        #expect(hashes == vector.hashes)
+        #expect(hashes == wantHashes)
     }
 
     @Test("the vector files are all found: manifest cases and example documents")

@@ -41,8 +41,26 @@ import Testing
         #expect(try JSON.parse(#""\ud83d""#) == .string("\u{fffd}"))
         #expect(try JSON.parse(#""\ude00x""#) == .string("\u{fffd}x"))
         #expect(try JSON.parse(#""\ud83d\u0041""#) == .string("\u{fffd}A"))
-        // Invalid UTF-8 is replaced, not refused.
-        #expect(try JSON.parse([0x22, 0xff, 0x41, 0x22]) == .string("\u{fffd}A"))
+    }
+
+    /// Bytes that are not UTF-8 are a parse error at the offending byte (they used to become
+    /// U+FFFD, so different inputs read as the same string), in the fast path, after an escape
+    /// and in object keys.
+    @Test func refusesInvalidUTF8() throws {
+        let cases: [([UInt8], Int)] = [
+            ([0x22, 0xff, 0x41, 0x22], 1),                       // a byte that never starts UTF-8
+            ([0x22, 0x41, 0xc3, 0x22], 2),                       // truncated two-byte sequence
+            ([0x22, 0xc0, 0xaf, 0x22], 1),                       // overlong '/'
+            ([0x22, 0xed, 0xa0, 0x80, 0x22], 1),                 // a UTF-16 surrogate encoded as UTF-8
+            ([0x22, 0x5c, 0x6e, 0x41, 0x80, 0x22], 4),           // after an escape
+            ([0x22, 0x80, 0x5c, 0x6e, 0x22], 1),                 // before an escape
+            (Array(#"{""#.utf8) + [0xfe] + Array(#"":1}"#.utf8), 2),  // in a key
+        ]
+        for (bytes, offset) in cases {
+            #expect(throws: JSONParseError(reason: .invalidUTF8, offset: offset), "\(bytes)") { try JSON.parse(bytes) }
+        }
+        #expect(try JSON.parse([0x22, 0xc3, 0xa9, 0x5c, 0x6e, 0xe4, 0xb8, 0xad, 0x22]) == .string("é\n中"))
+        #expect(JSONParseError(reason: .invalidUTF8, offset: 3).description == "invalid UTF-8 in string at offset 3: send the text encoded as UTF-8")
     }
 
     @Test func rejectsMalformedDocumentsWithOffsets() {

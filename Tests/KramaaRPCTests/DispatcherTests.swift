@@ -103,6 +103,17 @@ import Testing
         #expect(answers[3] == ["jsonrpc": "2.0", "id": 4, "error": ["code": -32003, "message": "response too large"]])
     }
 
+    /// One answer alone is bounded too: past the limit it is replaced by -32003 saying what to do.
+    @Test func singleResponseSizeLimit() async throws {
+        var limits = RPCDispatcher.Limits()
+        limits.maxResponseBytes = 1000
+        #expect(try await answer(callBody("big", #"["0x3e8"]"#, id: "7"), limits: limits)?["error"] == [
+            "code": -32003, "message": "response too large",
+            "data": "the answer to big passes 1000 bytes: ask for less (a smaller range, fewer items)",
+        ])
+        #expect(try await answer(callBody("big", #"["0x64"]"#), limits: limits)?["result"]?.stringValue?.count == 100)
+    }
+
     @Test func handlerErrorsMapToGethCodes() async throws {
         #expect(try await answer(callBody("failPlain"))?["error"] == ["code": -32000, "message": "plain failure"])
         #expect(try await answer(callBody("failPool"))?["error"] == ["code": -32000, "message": "nonce too low"])

@@ -90,7 +90,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
                     return try query([("EQ_eventID", id)])
                 }
                 if let answer = try topLevelResource(path, query: request.query) { return answer }
-            default: break
+            case "POST": break
+            default: return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "POST"])
             }
             throw RESTProblem.notFound("no resource \(request.method) \(request.path)")
         } catch let problem as RESTProblem {
@@ -121,7 +122,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             requested = address
         }
         let from = try caller.actingAccount(requested)
-        let organization = request.header("kramaa-organization").flatMap(UInt64.init) ?? 0
+        let organization = try Self.organization(request.header("kramaa-organization"))
         let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
         let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,
                                          captureLimit: ProvenanceRegistry.maxEventsPerCapture)
@@ -147,6 +148,16 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             if jobOrder.count > Self.keptJobs { jobs[jobOrder.removeFirst()] = nil }
         }
         return .json(job.json, status: 202, headers: [("location", "\(Self.prefix)/capture/\(id)")])
+    }
+
+    /// The `Kramaa-Organization` header: an organisation id; absent means 0 (a device's own
+    /// organisation is used for device keys). Anything else is refused rather than read as 0.
+    static func organization(_ header: String?) throws(RESTProblem) -> UInt64 {
+        guard let header else { return 0 }
+        guard let id = UInt64(header.trimmingCharacters(in: .whitespaces)) else {
+            throw .badRequest("the Kramaa-Organization header \"\(header)\" is not an organisation id: give the decimal id (e.g. 1)")
+        }
+        return id
     }
 
     /// The captured document with only `events` in its event list (proceed keeps the valid ones).

@@ -77,7 +77,9 @@ public final class EPCISIndex: @unchecked Sendable {
             let recorded = stored.receipts[i].logs.filter {
                 $0.address == ProvenanceRegistry.address && $0.topics.first == ProvenanceRegistry.Event.recorded
             }
-            for (event, log) in zip(document.events, recorded) where log.topics.count == 4 {
+            let recordTime = EPCISTimestamp(secondsSinceEpoch: Int64(block.header.timestamp))
+            for (captured, log) in zip(document.events, recorded) where log.topics.count == 4 {
+                let event = captured.recorded(at: recordTime)
                 var data = ABIDecoder(log.data[...])
                 let device = (try? data.nextAddress()) ?? .zero
                 let entry = Entry(event: event, hash: log.topics[1], organization: org, recorder: Address(word: UInt256(log.topics[3])),

@@ -182,8 +182,13 @@ public enum EPCISCapture {
                 detail = violations.map(\.description).joined(separator: "; ")
             } else {
                 do {
-                    accepted.append(try EPCISEvent(json: eventJSON, documentContext: context, pointer: listPointer.appending(index)))
-                    continue
+                    let event = try EPCISEvent(json: eventJSON, documentContext: context, pointer: listPointer.appending(index))
+                    if let problem = EPCISEventHash.eventIDProblem(event, digest: EPCISEventHash.digest(of: event)) {
+                        detail = problem
+                    } else {
+                        accepted.append(event)
+                        continue
+                    }
                 } catch {
                     detail = error.description
                 }

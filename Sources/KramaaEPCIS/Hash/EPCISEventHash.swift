@@ -46,6 +46,22 @@ public enum EPCISEventHash {
         hashID(digest: digest(ofPreHash: preHash(of: event, ignoring: ignoring)))
     }
 
+    /// Why an event's `eventID` cannot stand for the event, or nil when it can: an `eventID`
+    /// written as a hash ID (`ni:///…`) must be the event's own CBV 2.0 hash (any hex case,
+    /// any `?ver=`), else it would name another event. Other IDs (UUID URNs, …) are free.
+    public static func eventIDProblem(_ event: EPCISEvent, digest: Bytes32) -> String? {
+        guard let id = event.eventID, id.lowercased().hasPrefix("ni:///") else { return nil }
+        let expected = hashID(digest: digest)
+        let body = id.lowercased().dropFirst(prefix.utf8.count).prefix { $0 != "?" }
+        guard id.lowercased().hasPrefix(prefix), body.utf8.count == 64, let given = try? Bytes32(hex: body) else {
+            return "eventID \(id) is a hash ID but not a SHA-256 CBV 2.0 one: use \(expected) or a UUID URN"
+        }
+        guard given == digest else {
+            return "eventID \(id) is not this event's hash: the event's hash ID is \(expected); give that, or a UUID URN"
+        }
+        return nil
+    }
+
     /// The digest inside an Event Hash ID, or nil when `id` is not a SHA-256 CBV 2.0 hash ID.
     public static func digest(fromHashID id: String) -> Bytes32? {
         guard id.hasPrefix(prefix), id.hasSuffix(suffix), id.utf8.count == prefix.utf8.count + 64 + suffix.utf8.count else { return nil }

@@ -1,25 +1,48 @@
-/// Numbers in pre-hash strings: any value that reads as a decimal floating-point literal is written
-/// the way the reference implementation writes it (a binary double, then Python's `str`): whole
-/// numbers as integers (`+0150.0` → `150`), others in shortest round-trip form (`26.10` → `26.1`,
-/// `0.00001` → `1e-05`).
+/// Numbers in pre-hash strings, in one canonical form that is a function of the number's exact
+/// decimal value (CBV 2.0 §8.9: no sign for positives, no leading zeros, no trailing fraction
+/// zeros), so that equal numbers hash the same however they are written and different numbers
+/// never do. Whole numbers are written as integers (`+0150.0` → `150`), others in Python's
+/// `repr` layout, which the reference implementation produces (`26.10` → `26.1`, `0.00001` →
+/// `1e-05`).
+///
+/// The value is read exactly, never through a binary double: the reference implementation's
+/// doubles made two different 23-digit quantities (`10000000000000000000001` and
+/// `10000000000000000000002`) hash the same, while numbers past the double range (`1e400`,
+/// `1E400`) kept their spelling and hashed differently. For every number a double holds
+/// exactly in its shortest form (all the usual ones) the text is the reference's.
 enum EPCISHashNumber {
-    /// The canonical text of `value`, or nil when it is not a finite number (it then stays as written).
+    /// Whole numbers with more digits than this (past the double range) are written with an
+    /// exponent (`1e+400`), so a short input never becomes a huge pre-hash string.
+    static let maxWholeDigits = 400
+    /// Exponents (as written) beyond this many digits are not read as numbers: the value stays
+    /// as written.
+    static let maxExponentDigits = 9
+
+    /// The canonical text of `value`, or nil when it is not a decimal number (it then stays as written).
     static func canonical(_ value: String) -> String? {
         guard let first = value.utf8.first,
-              first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (0x30...0x39).contains(first)
+              first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (0x30...0x39).contains(first),
+              let number = ExactDecimal(literal: value)
         else { return nil }
-        guard let literal = decimalLiteral(value), let double = Double(literal), double.isFinite else { return nil }
-        if double == double.rounded(.towardZero) { return integerText(double) }
-        return pythonRepr(double)
+        return number.text
     }
+}
 
-    /// `value` as a literal Swift's `Double` reads, if it is a decimal literal in Python's sense
-    /// (`[sign] digits [. digits] [e [sign] digits]`, digits may be grouped by single underscores,
-    /// either side of the point may be empty but not both).
-    private static func decimalLiteral(_ value: String) -> String? {
-        let bytes = Array(value.utf8)
+/// A decimal number as written, exactly: `±digits × 10^exponent` with no leading or trailing
+/// zero digits (no digits for zero).
+struct ExactDecimal: Equatable {
+    var negative: Bool
+    /// ASCII digits, first and last not `0`; empty for zero.
+    var digits: [UInt8]
+    /// The power of ten of the last digit.
+    var exponent: Int
+
+    /// Reads a decimal literal in Python's sense: `[sign] digits [. digits] [e [sign] digits]`,
+    /// digits may be grouped by single underscores, either side of the point may be empty but not both.
+    init?(literal: String) {
+        let bytes = Array(literal.utf8)
         var i = 0
-        func digits() -> [UInt8] {
+        func digitRun() -> [UInt8] {
             var run: [UInt8] = []
             while i < bytes.count {
                 let byte = bytes[i]
@@ -34,95 +57,53 @@ enum EPCISHashNumber {
             }
             return run
         }
-        var sign: [UInt8] = []
-        if bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
-            sign.append(bytes[i])
-            i += 1
+        func sign() -> Bool {
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") else { return false }
+            defer { i += 1 }
+            return bytes[i] == UInt8(ascii: "-")
         }
-        let whole = digits()
+        negative = sign()
+        let whole = digitRun()
         var fraction: [UInt8] = []
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
-            fraction = digits()
+            fraction = digitRun()
         }
         guard !whole.isEmpty || !fraction.isEmpty else { return nil }
-        var exponent: [UInt8] = []
+        var written = 0
         if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            exponent.append(UInt8(ascii: "e"))
             i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
-                exponent.append(bytes[i])
-                i += 1
-            }
-            let power = digits()
-            guard !power.isEmpty else { return nil }
-            exponent += power
+            let negativeExponent = sign()
+            let run = digitRun()
+            let power = run.drop { $0 == 0x30 }
+            guard !run.isEmpty, power.count <= EPCISHashNumber.maxExponentDigits else { return nil }
+            written = power.reduce(0) { $0 * 10 + Int($1 - 0x30) } * (negativeExponent ? -1 : 1)
         }
         guard i == bytes.count else { return nil }
-        let literal = sign + (whole.isEmpty ? [0x30] : whole) + [UInt8(ascii: ".")] + (fraction.isEmpty ? [0x30] : fraction) + exponent
-        return String(decoding: literal, as: UTF8.self)
+        var all = ArraySlice(whole + fraction)
+        let trailing = all.reversed().prefix { $0 == 0x30 }.count
+        all = all.dropLast(trailing).drop { $0 == 0x30 }
+        digits = Array(all)
+        exponent = digits.isEmpty ? 0 : written - fraction.count + trailing
+        if digits.isEmpty { negative = false }
     }
 
-    /// The exact decimal digits of a whole double (as Python's `int(x)` prints them).
-    static func integerText(_ value: Double) -> String {
-        if abs(value) < 9.2e18 { return String(Int64(value)) }
-        // value = significand · 2^exponent with a 53-bit integer significand: multiply out in base 10⁹.
-        let exponent = Int(value.exponent) - 52
-        var limbs: [UInt64] = [UInt64(value.significandBitPattern | (1 << 52))]  // little-endian base 1e9
-        limbs = normalised(limbs)
-        for _ in 0..<max(exponent, 0) {
-            var carry: UInt64 = 0
-            for index in limbs.indices {
-                let product = limbs[index] * 2 + carry
-                limbs[index] = product % 1_000_000_000
-                carry = product / 1_000_000_000
-            }
-            if carry > 0 { limbs.append(carry) }
+    /// The canonical text: an integer when whole (and not too long), else Python's `repr` layout
+    /// (positional when the first digit's power is -4 ..< 16, else `d.ddde±XX`).
+    var text: String {
+        guard !digits.isEmpty else { return "0" }
+        let sign = negative ? "-" : ""
+        let body = String(decoding: digits, as: UTF8.self)
+        if exponent >= 0 && digits.count + exponent <= EPCISHashNumber.maxWholeDigits {
+            return sign + body + String(repeating: "0", count: exponent)
         }
-        var text = value < 0 ? "-" : ""
-        text += String(limbs[limbs.count - 1])
-        for limb in limbs.dropLast().reversed() {
-            let part = String(limb)
-            text += String(repeating: "0", count: 9 - part.count) + part
+        let leading = digits.count - 1 + exponent  // the first digit's power of ten
+        if exponent < 0 && leading >= -4 && leading < 16 {
+            if leading < 0 { return sign + "0." + String(repeating: "0", count: -leading - 1) + body }
+            return sign + body.prefix(leading + 1) + "." + body.dropFirst(leading + 1)
         }
-        return text
-    }
-
-    private static func normalised(_ limbs: [UInt64]) -> [UInt64] {
-        var value = limbs[0]
-        var out: [UInt64] = []
-        repeat {
-            out.append(value % 1_000_000_000)
-            value /= 1_000_000_000
-        } while value > 0
-        return out
-    }
-
-    /// Python's `repr` of a non-whole double: shortest round-trip digits, positional when the decimal
-    /// exponent is in -4 ..< 16, else `d.ddde±XX`.
-    static func pythonRepr(_ value: Double) -> String {
-        let swift = value.description  // shortest round-trip digits, Swift's layout
-        guard let e = swift.firstIndex(where: { $0 == "e" || $0 == "E" }) else { return swift }
-        let negative = swift.hasPrefix("-")
-        let mantissa = swift[swift.index(swift.startIndex, offsetBy: negative ? 1 : 0)..<e]
-        guard var exponent = Int(swift[swift.index(after: e)...]) else { return swift }
-        var digits = mantissa.filter { $0 != "." }
-        if let dot = mantissa.firstIndex(of: ".") { exponent += mantissa.distance(from: mantissa.startIndex, to: dot) - 1 }
-        while digits.count > 1, digits.hasSuffix("0") { digits.removeLast() }
-        var text = negative ? "-" : ""
-        if exponent >= -4 && exponent < 16 {
-            if exponent < 0 {
-                text += "0." + String(repeating: "0", count: -exponent - 1) + digits
-            } else if digits.count > exponent + 1 {
-                text += digits.prefix(exponent + 1) + "." + digits.dropFirst(exponent + 1)
-            } else {
-                text += digits + String(repeating: "0", count: exponent + 1 - digits.count) + ".0"
-            }
-            return text
-        }
-        text += String(digits.prefix(1))
-        if digits.count > 1 { text += "." + digits.dropFirst() }
-        let magnitude = String(abs(exponent))
-        return text + "e" + (exponent < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
+        let mantissa = body.prefix(1) + (digits.count > 1 ? "." + body.dropFirst() : "")
+        let magnitude = String(abs(leading))
+        return sign + mantissa + "e" + (leading < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
     }
 }

@@ -123,8 +123,8 @@ public struct EPCISSensorElement: Sendable, Equatable {
 /// An EPCIS 2.0 event: the JSON exactly as captured (what the chain stores and the event hash
 /// reads) plus the typed fields that indexing and queries use, with CBV values canonical.
 public struct EPCISEvent: Sendable, Equatable {
-    /// The event as written, member order kept.
-    public let json: JSON
+    /// The event as written, member order kept (`recordTime` aside: see ``recorded(at:)``).
+    public private(set) var json: JSON
     /// The `@context` that applies to the event: the document's, followed by the event's own.
     public let contextJSON: JSON?
     /// The prefixes of that context, used to expand CURIEs.
@@ -133,6 +133,7 @@ public struct EPCISEvent: Sendable, Equatable {
     public var type: EPCISEventType
     public var eventTime: EPCISTimestamp
     public var eventTimeZoneOffset: String?
+    /// When the repository recorded the event (set by ``recorded(at:)``; a captured value is not kept).
     public var recordTime: EPCISTimestamp?
     public var eventID: String?
     public var certificationInfo: [String]
@@ -353,5 +354,19 @@ struct FieldReader {
             guard case .string(let value)? = element[valueKey] else { throw invalid(name, "elements with a string \"\(valueKey)\"") }
             return EPCISTypedReference(type: element["type"]?.stringValue.map { vocabulary.canonical($0, context: context) }, value: value)
         }
+    }
+}
+
+extension EPCISEvent {
+    /// The event as the repository holds it: `recordTime` is the time it was recorded, whatever
+    /// the capture said (EPCIS 2.0 §7.4.1: the repository sets it, a captured value is ignored).
+    public func recorded(at time: EPCISTimestamp) -> EPCISEvent {
+        var copy = self
+        copy.recordTime = time
+        if case .object(var object) = json {
+            object["recordTime"] = .string(time.description)
+            copy.json = .object(object)
+        }
+        return copy
     }
 }

@@ -2,7 +2,7 @@ import KramaaPrimitives
 
 /// geth's `callTracer` (`eth/tracers/native/call.go`): the tree of call frames of a message,
 /// as plain values (the JSON form is the RPC layer's).
-public final class CallTracer: EVMTracer {
+public final class CallTracer: SizedTracer {
     /// geth's `callTracerConfig`.
     public struct Config: Sendable, Equatable {
         /// Only the top frame; no calls below it.
@@ -57,6 +57,8 @@ public final class CallTracer: EVMTracer {
     private var stack: [Frame] = []
     private var depth = 0
     private var gasLimit: UInt64?
+    /// About how many bytes the frames take as geth's JSON (what ``TraceBudget`` bounds).
+    public private(set) var recordedBytes = 0
 
     public init(config: Config = Config()) {
         self.config = config
@@ -77,6 +79,7 @@ public final class CallTracer: EVMTracer {
         if frame.depth == 0, let gasLimit { gas = gasLimit }
         stack.append(Frame(kind: frame.kind, from: frame.from, to: frame.to, value: frame.value, gas: gas, gasUsed: 0,
                            input: frame.input))
+        recordedBytes += 260 + 2 * frame.input.count
     }
 
     public func onExit(_ end: TraceFrameEnd) {
@@ -84,6 +87,7 @@ public final class CallTracer: EVMTracer {
         if config.onlyTopCall && end.depth > 0 { return }
         guard var frame = stack.popLast() else { return }
         frame.gasUsed = UInt64(end.gasUsed)
+        recordedBytes += 2 * end.output.count + (end.error?.utf8.count ?? 0)
         if let error = end.error {
             frame.error = error
             if frame.kind == .create || frame.kind == .create2 { frame.to = nil }
@@ -108,6 +112,7 @@ public final class CallTracer: EVMTracer {
         guard config.withLog, !(config.onlyTopCall && depth > 0), !stack.isEmpty else { return }
         let top = stack.count - 1
         stack[top].logs.append(FrameLog(address: log.address, topics: log.topics, data: log.data, position: stack[top].calls.count))
+        recordedBytes += 120 + 70 * log.topics.count + 2 * log.data.count
     }
 
     /// Logs of a failed frame, or of any frame below one, were undone (geth's `clearFailedLogs`).

@@ -28,9 +28,13 @@ public protocol EVMTracer: AnyObject {
     /// Called by whoever runs the transaction after it: the gas the receipt reports (intrinsic
     /// gas included, refund deducted), geth's top-frame `gasUsed` and struct-log `gas`.
     func onTransactionEnd(gasUsed: UInt64)
+    /// Asked before every traced instruction: true makes the instruction fail (out of gas), so
+    /// the run unwinds within a few steps (see ``TraceBudget``).
+    var shouldStop: Bool { get }
 }
 
 extension EVMTracer {
+    public var shouldStop: Bool { false }
     public func onFault(_ step: TraceStep) {}
     public func onLog(_ log: Log) {}
     public func onTransactionStart(gasLimit: UInt64) {}

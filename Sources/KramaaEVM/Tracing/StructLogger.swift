@@ -2,7 +2,7 @@ import KramaaPrimitives
 
 /// geth's default tracer (`eth/tracers/logger.StructLogger`): one entry per instruction, with
 /// the machine state before it. Plain values; the JSON form is the RPC layer's.
-public final class StructLogger: EVMTracer {
+public final class StructLogger: SizedTracer {
     /// geth's `logger.Config`.
     public struct Config: Sendable, Equatable {
         public var disableStack: Bool
@@ -72,6 +72,8 @@ public final class StructLogger: EVMTracer {
     /// Gas the transaction used: `onTransactionEnd`'s figure, else what the top frame consumed.
     public private(set) var gasUsed: UInt64 = 0
     private var storage: [Address: [UInt256: UInt256]] = [:]
+    /// About how many bytes the steps take as geth's JSON (what ``TraceBudget`` bounds).
+    public private(set) var recordedBytes = 0
 
     public init(config: Config = Config()) {
         self.config = config
@@ -110,7 +112,17 @@ public final class StructLogger: EVMTracer {
         }
         if config.enableReturnData && !step.returnData.isEmpty { entry.returnData = step.returnData }
         if !config.disableStorage, let slots = storageSeen(step) { entry.storage = slots }
+        recordedBytes += Self.jsonSize(entry)
         steps.append(entry)
+    }
+
+    /// The size of a step's JSON object: its fixed members, 64 hex digits per stack item,
+    /// memory word and storage value, two per return-data byte.
+    static func jsonSize(_ step: Step) -> Int {
+        var size = 80 + step.op.utf8.count + (step.error?.utf8.count ?? 0)
+        size += (step.stack?.count ?? 0) * 70 + (step.memory?.count ?? 0) * 68
+        size += (step.returnData?.count ?? 0) * 2 + (step.storage?.count ?? 0) * 136
+        return size
     }
 
     /// Records the slot an SLOAD reads or an SSTORE writes; the contract's slots seen so far.
