@@ -2,6 +2,7 @@
 state, receipts and logs; and a permissioned chain from `kramaa init` + `kramaa node` with the
 zero-fee policy and an allow-list."""
 import json
+import urllib.request
 import signal
 
 import pytest
@@ -173,6 +174,12 @@ def test_permissioned_zero_fee_chain(node_factory, kramaa, tmp_path):
     # the refusal did not stop the node: the allowed sender goes on
     _, r3 = send_signed(w3, allowed.key, {"to": recipient, "value": 1, "gas": 21000, "gasPrice": 0})
     assert r3["status"] == 1
-    # no dev accounts on a real node
+    # signing with held keys needs a token on a real node, and a real node holds no dev accounts
     err = node.call("eth_sendTransaction", {"from": allowed.address, "to": recipient, "gas": "0x5208"})["error"]
-    assert err["message"] == "unknown account"
+    assert err["code"] == -32401, err
+    token = kramaa("token", "create", "--datadir", str(datadir), "--account", allowed.address, "--roles", "sign").stdout.split()[-1]
+    answer = json.loads(urllib.request.urlopen(urllib.request.Request(
+        node.url, data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction",
+                                   "params": [{"from": allowed.address, "to": recipient, "gas": "0x5208"}]}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})).read())
+    assert answer["error"]["message"] == "unknown account", answer
