@@ -1,3 +1,4 @@
+import KramaaAuth
 import KramaaChain
 import KramaaEVM
 import KramaaNode
@@ -123,7 +124,8 @@ extension EthAPI {
 
     func registerTracing(_ r: inout RPCRouter) {
         let node = self.node
-        r.register("debug_traceTransaction") { [self] p, _ in
+        r.register("debug_traceTransaction") { [self] p, c in
+            _ = try access.authorize(c.credentials, for: .admin)
             try p.expect(atMost: 2)
             let hash = try p.decode(0, as: Bytes32.self)
             let options = try TraceOptions(json: p[1], limits: traceLimits)
@@ -132,7 +134,8 @@ extension EthAPI {
                 return result
             }
         }
-        r.register("debug_traceCall") { [self] p, _ in
+        r.register("debug_traceCall") { [self] p, c in
+            _ = try access.authorize(c.credentials, for: .admin)
             try p.expect(atMost: 3)
             let args = try p.decode(0, as: TransactionArgs.self)
             let number = try stateBlock(p, 1)

@@ -19,7 +19,8 @@ public enum AccessRole: String, CaseIterable, Sendable, Hashable, Comparable {
     /// JSON-RPC methods that sign with keys the node holds (`eth_sendTransaction`,
     /// `eth_signTransaction`, `eth_sign`, `personal_sign`).
     case sign
-    /// Node administration: the debug API and administrative endpoints.
+    /// Node administration: the debug API (`debug_*`, when `--debug-api` serves it), which can
+    /// make the node work hard, and administrative endpoints.
     case admin
 
     /// What the role allows, for `kramaa token` and error messages.

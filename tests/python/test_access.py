@@ -37,7 +37,7 @@ def start_node(node_factory, kramaa, tmp_path):
     devnet = node_factory("devnet", ["--validators", "1", "--accounts", "3"], name="seed", fresh=True)
     dev = devnet.accounts
     devnet.stop()
-    node = node_factory("node", ["--dev-accounts", "3"], name="node", start=False)
+    node = node_factory("node", ["--dev-accounts", "3", "--debug-api"], name="node", start=False)
     node.datadir = devnet.datadir
     node.start()
     return node, dev
@@ -104,6 +104,13 @@ def test_writes_need_a_token_and_a_token_acts_as_its_account_with_its_roles(node
     assert rpc(port, "eth_sendTransaction", [{"from": dev[0], "to": dev[2], "value": "0x1"}], token=token)["result"].startswith("0x")
     status, _, answer = http(port, "GET", "/api/v1/organizations/2")
     assert status == 404, answer  # the impostor's organisation was never made
+
+    # The debug API, when served, needs the admin role.
+    call = [{"from": dev[0], "to": dev[1], "value": "0x1"}, "latest"]
+    assert rpc(port, "debug_traceCall", call)["error"]["code"] == -32401
+    assert rpc(port, "debug_traceCall", call, token=token)["error"]["code"] == -32403
+    admin = kramaa("token", "create", "--datadir", str(node.datadir), "--account", "dev2", "--roles", "admin").stdout.split()[-1]
+    assert "structLogs" in rpc(port, "debug_traceCall", call, token=admin)["result"]
 
     # Revoked while the node runs: refused from the next request on.
     out = kramaa("token", "revoke", token_id, "--datadir", str(node.datadir))
