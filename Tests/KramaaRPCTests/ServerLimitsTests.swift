@@ -9,10 +9,15 @@ import Testing
 /// the whole test run goes in parallel; the figures in docs/LIMITS.md (milliseconds) come from
 /// tests/python/test_limits.py on a real node.
 @Suite struct ServerLimitsTests {
+    /// How long another client may wait, and a bounded client may take to be cut off, while the
+    /// whole suite runs in parallel on two cores (CPU-bound suites beside these take seconds of
+    /// scheduling at a time); far below the 120 s idle timeout the deadlines replace.
+    static let loadedBound = 20.0
+
     /// Seconds a well-behaved call takes on a fresh connection.
     static func timedCall(port: Int) throws -> Double {
         let started = Date()
-        let reply = try LoopbackSocket(port: port).request(body: callBody("echo", "[1]"))
+        let reply = try LoopbackSocket(port: port, timeoutSeconds: 30).request(body: callBody("echo", "[1]"))
         #expect(try reply.json()["result"] == [1])
         return Date().timeIntervalSince(started)
     }
@@ -20,7 +25,7 @@ import Testing
     @Test func slowlorisHeadersAreCutOffAtTheHeaderTimeout() async throws {
         try await withServer(configure: { $0.headerTimeout = .milliseconds(400) }) { server in
             try await offload { [port = server.port] in
-                let slow = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let slow = try LoopbackSocket(port: port, timeoutSeconds: 30)
                 try slow.send("POST / HTTP/1.1\r\nHost: x\r\n")
                 let started = Date()
                 var closedAfter: Double?
@@ -35,8 +40,8 @@ import Testing
                     Thread.sleep(forTimeInterval: 0.05)
                 }
                 if closedAfter == nil, try slow.waitForClose() { closedAfter = Date().timeIntervalSince(started) }
-                #expect(closedAfter != nil && closedAfter! < 6, "closed after \(String(describing: closedAfter)) s")
-                #expect(worst < 3, "another client waited \(worst) s")
+                #expect(closedAfter != nil && closedAfter! < Self.loadedBound, "closed after \(String(describing: closedAfter)) s")
+                #expect(worst < Self.loadedBound, "another client waited \(worst) s")
             }
         }
     }
@@ -46,10 +51,10 @@ import Testing
     @Test func silentNewConnectionsAreDroppedAtTheHeaderTimeout() async throws {
         try await withServer(configure: { $0.headerTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server in
             try await offload { [port = server.port] in
-                let silent = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let silent = try LoopbackSocket(port: port, timeoutSeconds: 30)
                 let started = Date()
                 #expect(try silent.waitForClose())
-                #expect(Date().timeIntervalSince(started) < 6)
+                #expect(Date().timeIntervalSince(started) < Self.loadedBound)
             }
         }
     }
@@ -59,16 +64,16 @@ import Testing
     @Test func unreadAnswersAreDroppedAtTheWriteTimeout() async throws {
         try await withServer(configure: { $0.writeTimeout = .milliseconds(500) }) { server in
             try await offload { [port = server.port] in
-                let reader = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let reader = try LoopbackSocket(port: port, timeoutSeconds: 30)
                 #expect(try reader.request(body: callBody("echo", "[1]")).status == 200)
-                let lazy = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let lazy = try LoopbackSocket(port: port, timeoutSeconds: 30)
                 try lazy.send(LoopbackSocket.requestText(body: callBody("big", #"["0x1000000"]"#)))  // 16 MiB, never read
                 let started = Date()
                 Thread.sleep(forTimeInterval: 0.2)
                 #expect(server.connectionCount == 2)
-                while server.connectionCount > 1 && Date().timeIntervalSince(started) < 10 { Thread.sleep(forTimeInterval: 0.05) }
+                while server.connectionCount > 1 && Date().timeIntervalSince(started) < 30 { Thread.sleep(forTimeInterval: 0.05) }
                 #expect(server.connectionCount == 1, "the lazy reader was not disconnected")
-                #expect(Date().timeIntervalSince(started) < 5)
+                #expect(Date().timeIntervalSince(started) < Self.loadedBound)
                 #expect(try reader.request(body: callBody("echo", "[2]")).status == 200)
             }
         }
@@ -77,12 +82,12 @@ import Testing
     @Test func halfSentBodiesAreCutOffAtTheBodyTimeout() async throws {
         try await withServer(configure: { $0.bodyTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server in
             try await offload { [port = server.port] in
-                let partial = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let partial = try LoopbackSocket(port: port, timeoutSeconds: 30)
                 try partial.send("POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
                 let started = Date()
-                #expect(try Self.timedCall(port: port) < 3)
+                #expect(try Self.timedCall(port: port) < Self.loadedBound)
                 #expect(try partial.waitForClose())
-                #expect(Date().timeIntervalSince(started) < 6)
+                #expect(Date().timeIntervalSince(started) < Self.loadedBound)
             }
         }
     }
@@ -92,7 +97,7 @@ import Testing
     @Test func pipelinedSlowCallsOutliveTheIdleTimeout() async throws {
         try await withServer(configure: { $0.idleTimeout = .milliseconds(200); $0.bodyTimeout = .milliseconds(200) }) { server in
             try await offload { [port = server.port] in
-                let socket = try LoopbackSocket(port: port, timeoutSeconds: 5)
+                let socket = try LoopbackSocket(port: port, timeoutSeconds: 30)
                 try socket.send((0..<3).map { LoopbackSocket.requestText(body: callBody("slow", #"["0x190"]"#, id: "\($0)")) }.joined())
                 for i in 0..<3 {
                     let reply = try socket.readResponse().json()
@@ -117,7 +122,7 @@ import Testing
                     let socket = try LoopbackSocket(port: port, timeoutSeconds: 1)
                     try socket.send(part)
                     holders.append(socket)
-                    #expect(try Self.timedCall(port: port) < 3)
+                    #expect(try Self.timedCall(port: port) < Self.loadedBound)
                     #expect(server.pendingRequestBytes <= 1024 * 1024)
                 }
                 // The connections past the budget were answered 503 and closed.
@@ -137,7 +142,7 @@ import Testing
                 holders.removeAll()
                 for _ in 0..<50 where server.pendingRequestBytes > 0 { Thread.sleep(forTimeInterval: 0.02) }
                 #expect(server.pendingRequestBytes == 0)
-                let whole = try LoopbackSocket(port: port).request(body: callBody("echo", "[3]") + String(repeating: " ", count: 200 * 1024))
+                let whole = try LoopbackSocket(port: port, timeoutSeconds: 30).request(body: callBody("echo", "[3]") + String(repeating: " ", count: 200 * 1024))
                 #expect(try whole.json()["result"] == [3])
             }
         }
@@ -170,20 +175,20 @@ import Testing
         }) { server in
             try await offload { [port = server.port] in
                 // A frame announcing 100 KB, of which 10 KB arrive: closed at the deadline.
-                let stalled = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
+                let stalled = try LoopbackWebSocket(port: port, timeoutSeconds: 30)
                 try stalled.socket.send(Self.frameHead(length: 100_000) + [UInt8](repeating: 0x20, count: 10_000))
                 let started = Date()
-                #expect(try Self.timedCall(port: port) < 3)
+                #expect(try Self.timedCall(port: port) < Self.loadedBound)
                 #expect(try stalled.socket.waitForClose())
-                #expect(Date().timeIntervalSince(started) < 6)
+                #expect(Date().timeIntervalSince(started) < Self.loadedBound)
                 // A frame larger than the whole budget: closed with 1013 (try again later).
-                let flood = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
+                let flood = try LoopbackWebSocket(port: port, timeoutSeconds: 30)
                 try flood.socket.send(Self.frameHead(length: 1_000_000) + [UInt8](repeating: 0x20, count: 600_000))
                 let close = try flood.readFrame()
                 #expect(close.opcode == 0x8 && close.payload.prefix(2) == [0x03, 0xf5])
-                #expect(try Self.timedCall(port: port) < 3)
+                #expect(try Self.timedCall(port: port) < Self.loadedBound)
                 // Pings between messages are not a partial message: a quiet, pinging client stays.
-                let quiet = try LoopbackWebSocket(port: port, timeoutSeconds: 5)
+                let quiet = try LoopbackWebSocket(port: port, timeoutSeconds: 30)
                 for _ in 0..<4 {
                     try quiet.sendFrame(opcode: 0x9, payload: [1])
                     #expect(try quiet.readFrame().opcode == 0xA)
@@ -207,9 +212,9 @@ import Testing
                 #expect(foreign.status == 403 && foreign.headers["access-control-allow-origin"] == nil)
                 let rest = try socket.request(path: "/api/v1/x", body: "{}", headers: ["Origin": "https://evil.example"])
                 #expect(rest.status == 403 && rest.headers["content-type"] == "application/problem+json")
-                #expect(try LoopbackSocket(port: port).request(body: callBody("echo", "[1]")).json()["result"] == [1])
+                #expect(try LoopbackSocket(port: port, timeoutSeconds: 30).request(body: callBody("echo", "[1]")).json()["result"] == [1])
                 // A page the node served itself (Origin = its Host) is not cross-origin.
-                let own = try LoopbackSocket(port: port).request(body: callBody("echo", "[2]"), headers: ["Origin": "http://127.0.0.1"])
+                let own = try LoopbackSocket(port: port, timeoutSeconds: 30).request(body: callBody("echo", "[2]"), headers: ["Origin": "http://127.0.0.1"])
                 #expect(try own.json()["result"] == [2])
             }
         }
