@@ -232,6 +232,8 @@ class Cluster:
         try:
             wait_until(lambda: all(rpc(self.rpc_base + i, "eth_blockNumber", timeout=1) == "0x0" for i in range(self.count)),
                        timeout, message="the devnet's validators to answer")
+            wait_until(lambda: "==== kramaa devnet ready" in out_path.read_text(errors="replace"), timeout,
+                       message="the devnet's ready block")
         finally:
             devnet.send_signal(signal.SIGTERM)
             try:
@@ -469,7 +471,11 @@ class Load(threading.Thread):
                 self.accepted[tx_hash] = (sender, nonce)
                 self.by_nonce[(sender, nonce)] = tx_hash
                 self.next_nonce[sender] = nonce + 1
+            self._acknowledged(target, tx_hash)
             return
+
+    def _acknowledged(self, target, tx_hash):
+        """Called right after `target` answered `tx_hash` (chaos_support kills it there)."""
 
 
 # ---------------------------------------------------------------------------------------------
