@@ -43,6 +43,19 @@ class KillingLoad(Load):
             self.killed.set()
 
 
+def stalled(load, cluster):
+    """What holds the load up: per sender, acknowledged nonces that no validator has included."""
+    live = cluster.running()
+    out = []
+    for a in load.senders:
+        included = max(int(v.rpc("eth_getTransactionCount", a.address, "latest"), 16) for v in live)
+        if included < load.next_nonce[a.address]:
+            h = load.by_nonce.get((a.address, included))
+            out.append(f"{a.address[:10]} nonce {included} ({h}) acknowledged but in no block, "
+                       f"{load.next_nonce[a.address] - included - 1} later ones wait behind it")
+    return "stalled: " + ("; ".join(out) if out else "nothing")
+
+
 def run_chaos(binary, directory, seconds, interval=(3.0, 6.0), senders=4, rate=120.0, seed=None, log=print):
     """Runs the chaos for about `seconds` in `directory`; returns a summary (raises AssertionError
     on a lost transaction, a fork or a differing state)."""
@@ -62,7 +75,7 @@ def run_chaos(binary, directory, seconds, interval=(3.0, 6.0), senders=4, rate=1
             if round_ % 2 == 0:
                 load.kill_after_ack(victim.index)
                 if not load.killed.wait(10):
-                    raise AssertionError(f"validator {victim.index} acknowledged nothing in 10 s")
+                    raise AssertionError(f"validator {victim.index} acknowledged nothing in 10 s; {stalled(load, cluster)}")
                 code = victim.stop(sig=signal.SIGKILL)  # already killed by the load: reaps it
                 kills["after_ack"] += 1
                 how = f"right after acknowledging {load.killed_after}"

@@ -106,7 +106,7 @@ def test_a_busy_port_refuses_the_devnet_before_it_writes(kramaa_bin, tmp_path, w
 
 @pytest.mark.parametrize("args,words", [
     (["--rpc-port", "99999"], ["99999", "--rpc-port"]),
-    (["--rpc-port", "65534"], ["65537", "--rpc-port"]),        # validator 3's derived port
+    (["--rpc-port", "65534"], ["65536", "--rpc-port"]),        # validator 2's derived port
     (["--p2p-port", "65533", "--rpc-port", "20000"], ["65536", "--p2p-port"]),
     (["--rpc-port", "30300", "--p2p-port", "30302"], ["30302", "--rpc-port", "--p2p-port"]),  # the two ranges overlap
 ])
