@@ -76,11 +76,14 @@ struct DevnetCommand: AsyncParsableCommand {
             Console.line("continuing the devnet in \(dir.path) (--fresh starts over)")
         }
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
-        Console.line(Self.accountsText(dev, balance: settings.balance))
-        Console.line("Development token (acts as dev0, every role; loopback writes need none): \(token)\n")
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
         var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
         runner.openLoopbackWrites = true
+        let host = rpc.host
+        runner.onReady = { port in
+            let endpoint = (label: "node \(dev.addresses[0])", text: "JSON-RPC http://\(host):\(port), data \(dir.path)")
+            Console.line(ReadyBlock.devnet(settings: settings, directory: dir, endpoints: [endpoint], dev: dev, token: token).rendered)
+        }
         try await runner.run(rpc.configuration)
     }
 

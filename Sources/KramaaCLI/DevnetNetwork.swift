@@ -75,17 +75,11 @@ struct DevnetNetwork {
     /// What the devnet prints once every validator answers: one labelled line per endpoint and
     /// fact, the dev accounts, how to stop. Other services add their lines here.
     func readyBlock() -> ReadyBlock {
-        var block = ReadyBlock(title: "kramaa devnet ready: chain \(settings.chainId), \(count) validators (BFT), data \(directory.path)")
-        for (i, address) in addresses.enumerated() {
-            block.add("validator \(i) \(address)",
-                      "JSON-RPC http://127.0.0.1:\(rpcPort + i), peers 127.0.0.1:\(p2pPort + i), data \(folder(i).path)")
+        var endpoints = addresses.enumerated().map { i, address in
+            (label: "validator \(i) \(address)", text: "JSON-RPC http://127.0.0.1:\(rpcPort + i), peers 127.0.0.1:\(p2pPort + i), data \(folder(i).path)")
         }
-        block.add("genesis", "\(directory.appendingPathComponent("genesis.json").path) (`kramaa init --genesis` to join a node)")
-        block.add("Development token (acts as dev0, every role; loopback writes need none)", "\(developmentToken.0)")
-        block.add("dev accounts", "\(settings.accounts), \(settings.balance) ETH each at genesis; the validators sign for them (listed below)")
-        block.add("stop", "Ctrl-C (SIGINT) or SIGTERM stops every validator; the next run continues this chain (--fresh starts over)")
-        block.sections.append(DevnetCommand.accountsText(dev, balance: settings.balance))
-        return block
+        endpoints.append((label: "genesis", text: "\(directory.appendingPathComponent("genesis.json").path) (`kramaa init --genesis` to join a node)"))
+        return .devnet(settings: settings, directory: directory, endpoints: endpoints, dev: dev, token: developmentToken.0)
     }
 
     /// Runs the validators until SIGINT/SIGTERM (exit 0) or until one fails to start.

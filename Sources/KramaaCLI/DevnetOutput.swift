@@ -1,4 +1,6 @@
 import Foundation
+import KramaaAPI
+import KramaaAuth
 
 /// The devnet's console while its validators run: their output lines, each with `[vI] ` in
 /// front (standard output to standard output, errors to standard error); each committed block
@@ -86,7 +88,7 @@ final class DevnetOutput: @unchecked Sendable {
 }
 
 /// The block the devnet prints once every validator is up: labelled lines, built in one place
-/// (`DevnetNetwork.readyBlock`), so another service adds its line there.
+/// (`ReadyBlock.devnet`), so another service adds its line there.
 struct ReadyBlock {
     var title: String
     var lines: [(label: String, text: String)] = []
@@ -94,6 +96,20 @@ struct ReadyBlock {
     var sections: [String] = []
 
     mutating func add(_ label: String, _ text: String) { lines.append((label, text)) }
+
+    /// The devnet's block: its nodes' endpoints (`validator 0 0x…: JSON-RPC …`), then what every
+    /// devnet has (token, accounts, how to stop), then the accounts and their keys.
+    static func devnet(settings: DevnetSettings, directory: URL, endpoints: [(label: String, text: String)],
+                       dev: DevAccounts, token: BearerToken) -> ReadyBlock {
+        let kind = settings.validators > 1 ? "\(settings.validators) validators (BFT)" : "a single node"
+        var block = ReadyBlock(title: "kramaa devnet ready: chain \(settings.chainId), \(kind), data \(directory.path)")
+        for endpoint in endpoints { block.add(endpoint.label, endpoint.text) }
+        block.add("Development token (acts as dev0, every role; loopback writes need none)", "\(token)")
+        block.add("dev accounts", "\(settings.accounts), \(settings.balance) ETH each at genesis; the node signs for them (listed below)")
+        block.add("stop", "Ctrl-C (SIGINT) or SIGTERM; the next run continues this chain (--fresh starts over)")
+        block.sections.append(DevnetCommand.accountsText(dev, balance: settings.balance))
+        return block
+    }
 
     var rendered: String {
         var out = ["", "==== \(title) ===="]

@@ -106,6 +106,9 @@ struct NodeRunner {
     var openLoopbackWrites = false
     /// Stop (cleanly) when standard input reaches its end: the devnet's validators end with it.
     var stopWithStdin = false
+    /// Called with the JSON-RPC port once everything serves, before the address line (the
+    /// single-node devnet prints its ready block here).
+    var onReady: ((_ rpcPort: Int) -> Void)?
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
@@ -176,6 +179,7 @@ struct NodeRunner {
         } else {
             producer.start()
         }
+        onReady?(server.port)
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         let replay = node.journalReplay
         Console.line("restored \(replay.restored) transactions from the pool journal (\(replay.dropped) dropped: already in a block or no longer valid)")
