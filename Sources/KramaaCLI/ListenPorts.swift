@@ -11,12 +11,10 @@ struct ListenPorts {
         var host: String
         var port: Int
         var flag: String
-        /// `validator 2 (--rpc-port + 2)`; nil when the flag gives the port itself.
+        /// `validator 2's JSON-RPC port (--rpc-port + 2)`; nil when the flag gives the port itself.
         var role: String?
         /// Whether 0 (the system picks a free port) is allowed.
         var allowsAny = false
-
-        var name: String { role.map { "\($0)" } ?? flag }
     }
 
     var ports: [Port] = []
@@ -24,12 +22,13 @@ struct ListenPorts {
     /// A flag's port and the `count - 1` ports after it (validators 1, 2, ...).
     mutating func add(host: String, first: Int, flag: String, count: Int = 1, what: String) {
         for i in 0..<count {
-            let role = count > 1 ? "the \(what) port of validator \(i) (\(flag) + \(i))" : nil
+            let role = count > 1 ? "validator \(i)'s \(what) port (\(flag) + \(i))" : nil
             ports.append(Port(host: host, port: first + i, flag: flag, role: role, allowsAny: count == 1))
         }
     }
 
-    /// Throws a `CLIFailure` naming the first port that is not a port, is given twice, or is in use.
+    /// Throws a `CLIFailure` naming the first port that is not a port or is given twice, else the
+    /// first one in use (what the flags make impossible is said before what the machine has taken).
     func check() throws {
         var seen: [Int: Port] = [:]
         for p in ports {
@@ -44,9 +43,11 @@ struct ListenPorts {
                 throw CLIFailure("port \(p.port) would be both \(other.role ?? other.flag) and \(p.role ?? p.flag); choose other values of \(other.flag) and \(p.flag)")
             }
             seen[p.port] = p
+        }
+        for p in ports where p.port != 0 {
             if let reason = Self.unavailable(host: p.host, port: p.port) {
-                let what = p.role.map { "port \(p.port) (\($0))" } ?? "port \(p.port) (\(p.flag))"
-                throw CLIFailure("\(what) on \(p.host) is \(reason); stop what uses it or choose another \(p.flag)")
+                let what = p.role.map { "port \(p.port) on \(p.host), \($0)," } ?? "port \(p.port) on \(p.host) (\(p.flag))"
+                throw CLIFailure("\(what) is \(reason); stop what uses it or choose another \(p.flag)")
             }
         }
     }
