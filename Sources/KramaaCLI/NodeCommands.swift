@@ -184,9 +184,10 @@ struct NodeRunner {
         let replay = node.journalReplay
         Console.line("restored \(replay.restored) transactions from the pool journal (\(replay.dropped) dropped: already in a block or no longer valid)")
         if stopWithStdin { StdinLifeline.watch(failure) }
-        Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
         Console.line(openLoopbackWrites ? "writes: open to loopback callers without a token (development), others need a bearer token"
                                         : "writes: bearer token required (`kramaa token create --datadir \(node.dataDirectory.path)`)")
+        // Last of the start-up lines: the devnet (and tests) take it to mean the node serves.
+        Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()
