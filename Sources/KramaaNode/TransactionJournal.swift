@@ -26,7 +26,8 @@ public enum JournalError: Error, CustomStringConvertible, Equatable {
 ///
 /// Group commit: one writer thread writes everything appended while the previous sync ran and
 /// syncs it once (`fdatasync`), then wakes the waiters of all those records, so the sync rate
-/// does not bound the acceptance rate. The file is rewritten from the live pool (atomically:
+/// does not bound the acceptance rate. Records nobody waits for yet (peers' transactions) are
+/// synced within 100 ms or with the next awaited one. The file is rewritten from the live pool (atomically:
 /// temporary file, sync, rename, directory sync) when it has grown well past it, so it holds
 /// about what the pool holds.
 ///
@@ -43,8 +44,12 @@ public final class TransactionJournal: @unchecked Sendable {
     public let path: String
     private let condition = NSCondition()
     private var fd: Int32
-    /// Records appended and not yet written.
+    /// Records appended and not yet written, and since when (uptime, ns) it holds any.
     private var buffer: [UInt8] = []
+    private var bufferedSince: UInt64 = 0
+    /// How long records nobody waits for may stay unsynced: peers' transactions are journaled
+    /// without an acknowledgement depending on them, so they need not cost a sync each.
+    let unwaitedDelay: Duration = .milliseconds(100)
     /// The last ticket handed out, and the last one on disk.
     private var appended: Ticket = 0
     private var durable: Ticket = 0
@@ -109,6 +114,7 @@ public final class TransactionJournal: @unchecked Sendable {
         defer { condition.unlock() }
         if let failure { throw failure }
         if stopped { throw .closed }
+        if buffer.isEmpty { bufferedSince = DispatchTime.now().uptimeNanoseconds }
         Self.frame(record, into: &buffer)
         appended += 1
         condition.signal()
@@ -128,6 +134,7 @@ public final class TransactionJournal: @unchecked Sendable {
                     continuation.resume(throwing: failure)
                 } else {
                     waiters.append((ticket, continuation))
+                    condition.signal()  // someone waits now: sync without the unwaited delay
                     condition.unlock()
                 }
             }
@@ -158,7 +165,19 @@ public final class TransactionJournal: @unchecked Sendable {
     /// when it has grown; false once stopped with nothing left to write.
     private func writeNext() -> Bool {
         condition.lock()
-        while buffer.isEmpty && !stopped { condition.wait() }
+        while !stopped {
+            if buffer.isEmpty {
+                condition.wait()
+                continue
+            }
+            if !waiters.isEmpty || failure != nil { break }
+            // Only records nobody waits for (transactions from peers): synced within
+            // `unwaitedDelay`, or with the next acknowledged one, whichever comes first.
+            let due = bufferedSince + UInt64(unwaitedDelay.inNanoseconds)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= due { break }
+            _ = condition.wait(until: Date().addingTimeInterval(Double(due - now) / 1e9))
+        }
         if failure != nil { buffer.removeAll() }  // nothing more can be made durable
         if buffer.isEmpty {  // stopped, everything written
             condition.unlock()
