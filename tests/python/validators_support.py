@@ -357,8 +357,9 @@ class Load(threading.Thread):
 
     def resubmit(self, validators):
         """Sends again (same signed bytes, so the same hashes) every transaction not yet in a
-        block, as a wallet does after the nodes holding its pending transactions crashed:
-        pools are not kept across kill -9. Call with the load paused."""
+        block, as a wallet does after the nodes holding its pending transactions crashed: what
+        was acknowledged is back from the pool journals ("already known"), but a call that got
+        no answer may never have arrived. Call with the load paused."""
         for a in self.senders:
             latest = int(validators[0].rpc("eth_getTransactionCount", a.address, "latest"), 16)
             for n in range(latest, self.next_nonce[a.address]):
