@@ -17,5 +17,5 @@ fi
 swift build -c release --product kramaa-bench
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.
 mkdir -p .build/contracts
-"$KRAMAA_ROOT/.venv/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin
+"$KRAMAA_VENV/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin
 exec "$KRAMAA_ROOT/.build/release/kramaa-bench" "$@" --erc20 .build/contracts/ERC20.bin --out "$KRAMAA_ROOT/BENCHMARKS.md"
