@@ -2,14 +2,22 @@
 # Runs the benchmarks from a release build and writes their sections of BENCHMARKS.md
 # (or of $KRAMAA_BENCH_OUT: the tests' smoke runs write to a temporary file).
 # Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|verify|all] [--quick]
+#        scripts/bench.sh chaos [--minutes N] [--seed S]   (kill -9 under load on real processes)
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
 cd "$KRAMAA_ROOT"
 export KRAMAA_VECTORS="${KRAMAA_VECTORS:-$KRAMAA_ROOT/../shared/vectors}"
+if [ "${1:-}" = chaos ]; then
+    # Real processes: 4 validators under load, kill -9 of one every few seconds, for minutes
+    # (tools/chaos/chaos.py --help); exit 1 if an acknowledged transaction is lost or nodes disagree.
+    shift
+    swift build -c release --product kramaa
+    exec "$KRAMAA_PYTHON" tools/chaos/chaos.py --binary "$KRAMAA_ROOT/.build/release/kramaa" "$@"
+fi
 swift build -c release --product kramaa-bench
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.
 mkdir -p .build/contracts
-"$KRAMAA_ROOT/.venv/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin
+"$KRAMAA_VENV/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin
 out="${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}"
 exec "$KRAMAA_ROOT/.build/release/kramaa-bench" "$@" --erc20 .build/contracts/ERC20.bin --out "$out"

@@ -113,7 +113,9 @@ extension EthAPI {
             try p.expect(atMost: 1)
             let args = try p.decode(0, as: TransactionArgs.self)
             try authorizeSigning(as: args.from, c)
-            return .hash(try sendFromHeldAccount(args))
+            let accepted = try sendFromHeldAccount(args)
+            try await c.holdAnswer { try await node.waitUntilDurable(accepted.ticket) }
+            return .hash(accepted.hash)
         }
         r.register("eth_sign") { [self] p, c in
             try p.expect(atMost: 2)
@@ -138,7 +140,9 @@ extension EthAPI {
     /// Fills in what `args` leave out (nonce, fees, gas by estimation plus `gasHeadroom` percent),
     /// signs with the held key of `args.from` and submits: eth_sendTransaction (no headroom, as
     /// geth), and the REST API's writes (whose state may move between estimate and inclusion).
-    func sendFromHeldAccount(_ args: TransactionArgs, gasHeadroom: UInt64 = 0) throws -> Bytes32 {
+    /// The transaction is pooled and queued for the journal; acknowledge it only once
+    /// `Node.waitUntilDurable` returned for its ticket.
+    func sendFromHeldAccount(_ args: TransactionArgs, gasHeadroom: UInt64 = 0) throws -> Node.Accepted {
         guard let from = args.from else { throw RPCError.server("from not specified") }
         guard let key = devAccounts.key(for: from) else { throw RPCError.server("unknown account") }
         var tx = args.transaction(chainId: node.chainId, gas: args.gas ?? 0, nonce: args.nonce ?? node.pendingNonce(from))
@@ -158,7 +162,7 @@ extension EthAPI {
             let estimate = try node.estimateGas(probe, from: from, at: node.latest.number)
             tx.gasLimit = min(estimate + estimate * gasHeadroom / 100, probe.gasLimit)
         }
-        return try node.submit(raw: tx.signed(with: key).encoded)
+        return try node.accept(raw: tx.signed(with: key).encoded)
     }
 
     private func sign(_ address: Address, _ message: [UInt8]) throws -> JSON {

@@ -139,9 +139,13 @@ public final class EthAPI: Sendable {
                 }),
             ])
         }
-        r.register("eth_sendRawTransaction") { p, _ in
+        r.register("eth_sendRawTransaction") { p, c in
             try p.expect(atMost: 1)
-            return .hash(try node.submit(raw: p.data(0)))
+            // The hash is answered only once the transaction is in the journal on disk; the calls
+            // of a batch share that wait (docs/DATA.md).
+            let accepted = try node.accept(raw: p.data(0))
+            try await c.holdAnswer { try await node.waitUntilDurable(accepted.ticket) }
+            return .hash(accepted.hash)
         }
     }
 }

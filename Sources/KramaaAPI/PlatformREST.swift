@@ -59,7 +59,9 @@ struct PlatformCalls: Sendable {
         let hash: Bytes32
         do {
             let args = try TransactionArgs(rpcParam: ["from": .address(from), "to": .address(contract), "data": .data(data)])
-            hash = try api.sendFromHeldAccount(args, gasHeadroom: 25)
+            let accepted = try api.sendFromHeldAccount(args, gasHeadroom: 25)
+            try await api.node.waitUntilDurable(accepted.ticket)
+            hash = accepted.hash
         } catch let error as NodeError {
             if case .reverted(let output) = error { throw RESTProblem.refused(Opcodes.revertReason(output) ?? "the call reverted") }
             throw RESTProblem.badRequest("\(error)")

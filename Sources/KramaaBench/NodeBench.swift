@@ -170,7 +170,7 @@ enum NodeBench {
         let logsPerBlock = (try? chain.node.store.receipts(number: head))??.receipts.reduce(0) { $0 + $1.logs.count } ?? 0
         section.rows.append(Row(name: "eth_getLogs Transfer events of the last block (\(logsPerBlock) logs), 4 connections", ours: logs,
                                 unit: "req/s", reference: baseline, referenceName: "eth_chainId (no state)"))
-        section.notes.append("Transactions are signed before timing and sent as batches of 100 eth_sendRawTransaction calls on 4 HTTP connections; time runs until the last one is in a stored block (SQLite, synchronous=FULL). Blocks are sealed as soon as transactions wait (block period 0), each holding what arrived while the previous one was built.")
+        section.notes.append("Transactions are signed before timing and sent as batches of 100 eth_sendRawTransaction calls on 4 HTTP connections; time runs until the last one is in a stored block (SQLite, synchronous=FULL). Each answer waits until the transaction is in the pool journal on disk (group commit: one fdatasync per batch or fewer). Blocks are sealed as soon as transactions wait (block period 0), each holding what arrived while the previous one was built.")
         section.notes.append("Client, server, block producer and SQLite share the machine's \(cores) cores. The ecrecover ceiling is \(Row.format(recoverOne)) recoveries/s on one core × \(cores).")
         return section
     }

@@ -177,7 +177,7 @@ enum ValidatorBench {
                                 reference: nil, referenceName: "-", goal: "< 1,500 ms"))
         let rounds = network.runtimes.map { $0.statistics }
         section.notes.append("Heights committed per validator: \(rounds.map(\.commits)); rounds beyond the first: \(rounds.map(\.extraRounds)).")
-        section.notes.append("Four validators in one process, each with its own SQLite data folder, TLS peer connections on loopback, consensus core and JSON-RPC server; client and validators share the machine's \(cores) cores. Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate).")
+        section.notes.append("Four validators in one process, each with its own SQLite data folder, TLS peer connections on loopback, consensus core and JSON-RPC server; client and validators share the machine's \(cores) cores. Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate). Every answer waits for the receiving validator's pool journal on disk (group commit); every validator journals what its peers gossip, without waiting.")
         section.notes.append("Ceiling: \(Row.format(recoverOne)) ecrecover/s on one core; each validator recovers each sender once (when the transaction reaches its pool).")
         return section
     }

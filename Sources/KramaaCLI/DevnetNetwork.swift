@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import KramaaAPI
 import KramaaAuth
@@ -7,72 +6,116 @@ import KramaaPrimitives
 
 /// `kramaa devnet --validators N` (N > 1): N validator processes on loopback, each with its
 /// own data folder, RPC port and peer port, all dialling each other; stopped together.
+///
+/// The validators never outlive the devnet: each one's standard input is a pipe whose write end
+/// only the devnet holds, and a validator stops when it reads end of file there
+/// (`kramaa node --stop-with-stdin`), which happens when the devnet ends in any way, kill -9
+/// included. (PR_SET_PDEATHSIG would fire when the thread that started the child ends.)
 struct DevnetNetwork {
-    let count: Int
+    let settings: DevnetSettings
     let directory: URL
-    let genesis: (_ validators: [Address]) -> Data
     let rpcPort: Int
     let p2pPort: Int
     let quiet: Bool
-    let devAccounts: Int
+    let dev: DevAccounts
     /// Installed in every validator's token store; loopback writes stay open besides.
     let developmentToken: (BearerToken, account: Address)
     /// CORS origins of every validator's server (the devnet's are open).
     let origins: [String]
+
+    var count: Int { settings.validators }
 
     /// Validator i's key: keccak256("kramaa devnet validator " ‖ i), stable across runs.
     static func validatorKey(_ i: Int) -> Secp256k1.PrivateKey {
         try! Secp256k1.PrivateKey(Keccak256.hash(Array("kramaa devnet validator \(i)".utf8)))
     }
 
-    func run() async throws {
-        let keys = (0..<count).map(Self.validatorKey)
-        let addresses = keys.map(\.publicKey.address)
-        let document = genesis(addresses)
+    /// The ports the validators will listen on (checked before anything is written).
+    static func ports(count: Int, rpc: RPCOptions, p2pPort: Int) -> ListenPorts {
+        var ports = ListenPorts()
+        ports.add(host: rpc.host, first: rpc.port, flag: "--rpc-port", count: count, what: "JSON-RPC")
+        ports.add(host: "127.0.0.1", first: p2pPort, flag: "--p2p-port", count: count, what: "peer")
+        return ports
+    }
+
+    var addresses: [Address] { (0..<count).map { Self.validatorKey($0).publicKey.address } }
+
+    func folder(_ i: Int) -> URL { directory.appendingPathComponent("validator-\(i)") }
+
+    /// Creates what is missing (the shared genesis, each validator's folder and key), and gives
+    /// each validator the development token.
+    func prepare() throws {
+        for i in 0..<count { try DataDirectoryLock.checkFree(folder(i)) }
+        let document = settings.genesisDocument(dev, validators: addresses)
         // The genesis of a new network, kept so other nodes can join it (`kramaa init --genesis`).
-        let genesisPath = directory.appendingPathComponent("genesis.json")
-        if !Node.isInitialized(dataDirectory: directory.appendingPathComponent("validator-0")) {
-            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try document.write(to: genesisPath)
+        if !Node.isInitialized(dataDirectory: folder(0)) {
+            try CLIFailure.wrap { try document.write(to: directory.appendingPathComponent("genesis.json")) }
         }
-        var commands: [[String]] = []
-        for i in 0..<count {
-            let dir = directory.appendingPathComponent("validator-\(i)")
-            let keyPath = dir.appendingPathComponent("node-key.json")
-            if !Node.isInitialized(dataDirectory: dir) {
-                do { try Node.initialize(dataDirectory: dir, genesisDocument: document) } catch { throw ValidationError(error.description) }
-                _ = FileManager.default.createFile(atPath: keyPath.path, contents: Data(KeyFile(.secp256k1(keys[i])).encoded()),
+        for i in 0..<count where !Node.isInitialized(dataDirectory: folder(i)) {
+            try CLIFailure.wrap { try Node.initialize(dataDirectory: folder(i), genesisDocument: document) }
+            let keyPath = folder(i).appendingPathComponent("node-key.json")
+            _ = FileManager.default.createFile(atPath: keyPath.path, contents: Data(KeyFile(.secp256k1(Self.validatorKey(i))).encoded()),
                                                attributes: [.posixPermissions: 0o600])
-            }
-            var arguments = ["node", "--datadir", dir.path, "--rpc-port", String(rpcPort + i), "--p2p-port", String(p2pPort + i),
-                             "--key", keyPath.path]
-            for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
-            if quiet { arguments.append("--quiet") }
-            arguments += ["--dev-accounts", String(devAccounts), "--dev-open-writes", "--debug-api", "--cors"] + origins
-            try CLIFailure.wrap {
-                try TokenStore(directory: dir).install(developmentToken.0, account: developmentToken.account, roles: Set(AccessRole.allCases), label: "devnet")
-            }
-            commands.append(arguments)
         }
-        Console.line("\(count) validators on loopback (genesis: \(genesisPath.path)):")
         for i in 0..<count {
-            Console.line("  validator \(i) \(addresses[i]): JSON-RPC http://127.0.0.1:\(rpcPort + i), peers 127.0.0.1:\(p2pPort + i), data \(directory.path)/validator-\(i)")
+            try CLIFailure.wrap {
+                try TokenStore(directory: folder(i)).install(developmentToken.0, account: developmentToken.account,
+                                                             roles: Set(AccessRole.allCases), label: "devnet")
+            }
         }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    }
+
+    /// Validator i's command line.
+    func arguments(_ i: Int) -> [String] {
+        var arguments = ["node", "--datadir", folder(i).path, "--rpc-port", String(rpcPort + i), "--p2p-port", String(p2pPort + i),
+                         "--key", folder(i).appendingPathComponent("node-key.json").path, "--stop-with-stdin"]
+        for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
+        if quiet { arguments.append("--quiet") }
+        return arguments + ["--dev-accounts", String(settings.accounts), "--dev-open-writes", "--debug-api", "--cors"] + origins
+    }
+
+    /// What the devnet prints once every validator answers: one labelled line per endpoint and
+    /// fact, the dev accounts, how to stop. Other services add their lines here.
+    func readyBlock() -> ReadyBlock {
+        var endpoints = addresses.enumerated().map { i, address in
+            (label: "validator \(i) \(address)", text: "JSON-RPC http://127.0.0.1:\(rpcPort + i), peers 127.0.0.1:\(p2pPort + i), data \(folder(i).path)")
+        }
+        endpoints.append((label: "genesis", text: "\(directory.appendingPathComponent("genesis.json").path) (`kramaa init --genesis` to join a node)"))
+        return .devnet(settings: settings, directory: directory, endpoints: endpoints, dev: dev, token: developmentToken.0)
+    }
+
+    /// Runs the validators until SIGINT/SIGTERM (exit 0) or until one fails to start.
+    func run() async throws {
+        try prepare()
+        let executable = Executable.url
         let stopping = Failure()
+        let ready = readyBlock()
+        let output = DevnetOutput(count: count) { Console.line(ready.rendered) }
+        let lifeline = try Self.pipe()
+        defer { close(lifeline.read) }  // the write end stays open until this process ends
+        let started = Date()
         var processes: [Process] = []
-        for (i, arguments) in commands.enumerated() {
+        for i in 0..<count {
             let process = Process()
             process.executableURL = executable
-            process.arguments = arguments
+            process.arguments = arguments(i)
+            let out = try Self.pipe(), err = try Self.pipe()
+            process.standardInput = FileHandle(fileDescriptor: lifeline.read, closeOnDealloc: false)
+            process.standardOutput = FileHandle(fileDescriptor: out.write, closeOnDealloc: false)
+            process.standardError = FileHandle(fileDescriptor: err.write, closeOnDealloc: false)
             process.terminationHandler = { p in
-                // Reported here only when it ends on its own while the devnet runs.
-                if !stopping.stopRequested { Console.line("validator \(i) exited (status \(p.terminationStatus))") }
+                guard !stopping.stopRequested else { return }
+                // Ended on its own while the devnet runs: said here; at start it stops the devnet.
+                Console.line("validator \(i) exited (status \(p.terminationStatus))")
+                if Date().timeIntervalSince(started) < 60 && !output.allValidatorsUp { stopping.raise() }
             }
             do { try process.run() } catch {
                 for p in processes { p.terminate() }
-                throw ValidationError("cannot start validator \(i): \(error)")
+                throw CLIFailure("cannot start validator \(i) (\(executable.path)): \(error)")
             }
+            close(out.write)
+            close(err.write)
+            output.forward(index: i, stdout: out.read, stderr: err.read)
             processes.append(process)
         }
         await stopping.waitForSignalOrFailure()
@@ -83,5 +126,16 @@ struct DevnetNetwork {
             p.waitUntilExit()
             Console.line("validator \(i) exited (status \(p.terminationStatus))")
         }
+        if stopping.raised { throw CLIFailure("a validator stopped before every validator was up; its output is above (lines [vN])") }
+    }
+
+    /// A pipe whose ends are closed in children (close-on-exec): a child gets only the end
+    /// handed to it as its standard input or output (dup2 clears the flag there), so no
+    /// validator holds another's lifeline open.
+    static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard Glibc.pipe(&fds) == 0 else { throw CLIFailure("cannot make a pipe: \(String(cString: strerror(errno)))") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KramaaPrimitives
 
 /// The `kramaa` command: node, devnet, API server and client in one binary.
@@ -15,6 +16,12 @@ struct Kramaa: AsyncParsableCommand {
         subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, DeviceCommand.self,
                       AssetCommand.self, EventCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
     )
+
+    /// No command given: the help, on standard error, and exit 64 (EX_USAGE).
+    func run() async throws {
+        FileHandle.standardError.write(Data((Self.helpMessage() + "\n").utf8))
+        throw ExitCode(64)
+    }
 }
 
 /// Release identity of this build.

@@ -42,13 +42,11 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         let document: Data
         do { document = try Data(contentsOf: URL(fileURLWithPath: genesis)) } catch {
-            throw ValidationError("cannot read the genesis file \(genesis): \(error.localizedDescription)")
+            throw CLIFailure("cannot read the genesis file \(genesis): \(error.localizedDescription)")
         }
         let dir = URL(fileURLWithPath: datadir)
-        do { try Node.initialize(dataDirectory: dir, genesisDocument: document) } catch {
-            throw ValidationError(error.description)
-        }
-        let node = try Node(dataDirectory: dir)
+        try CLIFailure.wrap { try Node.initialize(dataDirectory: dir, genesisDocument: document) }
+        let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
         Console.line("initialised chain \(node.chainId) in \(dir.path): genesis block \(node.latest.hash)")
     }
 }
@@ -71,16 +69,26 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dev-open-writes"),
           help: ArgumentHelp("Let loopback callers write without a token (the devnet's validators; development only).", visibility: .hidden))
     var devOpenWrites = false
+    @Flag(name: .customLong("stop-with-stdin"),
+          help: ArgumentHelp("Stop when standard input reaches its end (the devnet's validators: their parent holds it open).", visibility: .hidden))
+    var stopWithStdin = false
     @Flag(help: "Print nothing per block.") var quiet = false
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
 
     func run() async throws {
-        let node: Node
-        do { node = try Node(dataDirectory: URL(fileURLWithPath: datadir)) } catch { throw ValidationError(error.description) }
+        let dir = URL(fileURLWithPath: datadir)
+        // Before anything is opened: one process per data directory, and free ports.
+        let lock = try FileManager.default.fileExists(atPath: dir.path) ? DataDirectoryLock.acquire(dir) : nil
+        defer { lock?.release() }
         let key = try p2p.key()
+        var ports = ListenPorts()
+        ports.add(host: rpc.host, first: rpc.port, flag: "--rpc-port", what: "JSON-RPC")
+        if key != nil { ports.add(host: p2p.host, first: p2p.port, flag: "--p2p-port", what: "peer") }
+        try ports.check()
+        let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
         if key == nil && node.config.validators.count > 1 {
-            throw ValidationError("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
+            throw CLIFailure("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
         runner.debugAPI = debugAPI
@@ -89,6 +97,7 @@ struct NodeCommand: AsyncParsableCommand {
         do { runner.tagPeers = try tagPeers.map { text throws(TagStoreError) in try TagPeer(parsing: text) } } catch {
             throw ValidationError("--tag-peer: \(error)")
         }
+        runner.stopWithStdin = stopWithStdin
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
@@ -114,6 +123,11 @@ struct NodeRunner {
     var closedReads = false
     /// The organisation's other nodes, which share this node's tag keys and read counters.
     var tagPeers: [TagPeer] = []
+    /// Stop (cleanly) when standard input reaches its end: the devnet's validators end with it.
+    var stopWithStdin = false
+    /// Called with the JSON-RPC port once everything serves, before the address line (the
+    /// single-node devnet prints its ready block here).
+    var onReady: ((_ rpcPort: Int) -> Void)?
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
@@ -146,7 +160,7 @@ struct NodeRunner {
         }
         let tags: TagKeyStore
         do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
-            throw ValidationError("cannot open the tag store in \(node.dataDirectory.path): \(error)")
+            throw CLIFailure("cannot open the tag store in \(node.dataDirectory.path): \(error)")
         }
         var replicator: TagReplicator?
         if !tagPeers.isEmpty {
@@ -181,10 +195,10 @@ struct NodeRunner {
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
             server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access), routes: try routes(api),
                                                configuration: configuration, logger: logger)
-        } catch let error as ValidationError {
+        } catch let error as CLIFailure {
             throw error
         } catch {
-            throw ValidationError("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
+            throw CLIFailure("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }
         var runtime: ValidatorRuntime?
         if let (key, configuration) = validator {
@@ -194,22 +208,28 @@ struct NodeRunner {
                 runtime = r
             } catch {
                 await server.shutdown(gracePeriod: .seconds(1))
-                throw ValidationError("cannot start the validator: \(error)")
+                throw CLIFailure("cannot start the validator: \(error)")
             }
             let role = node.validators(forHeight: node.latest.number + 1).contains(key.publicKey.address) ? "validator" : "follower (not in the validator set)"
             Console.line("\(role) \(key.publicKey.address), peer network on \(configuration.listenHost):\(configuration.listenPort)")
         } else {
             producer.start()
         }
+        onReady?(server.port)
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
-        Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
+        let replay = node.journalReplay
+        Console.line("restored \(replay.restored) transactions from the pool journal (\(replay.dropped) dropped: already in a block or no longer valid)")
+        if stopWithStdin { StdinLifeline.watch(failure) }
         Console.line(openLoopbackWrites ? "writes: open to loopback callers without a token (development), others need a bearer token"
                                         : "writes: bearer token required (`kramaa token create --datadir \(node.dataDirectory.path)`)")
+        // Last of the start-up lines: the devnet (and tests) take it to mean the node serves.
+        Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()
         await runtime?.stop()
         await server.shutdown(gracePeriod: .seconds(2))
+        node.close()
         if failure.raised { throw ExitCode.failure }
     }
 }
@@ -233,7 +253,8 @@ final class Failure: @unchecked Sendable {
         finish()
     }
 
-    private func finish() {
+    /// Ends the wait as a signal would (a clean stop).
+    func finish() {
         let c = lock.withLock { () -> CheckedContinuation<Void, Never>? in
             if done { return nil }
             done = true
@@ -262,9 +283,43 @@ final class Failure: @unchecked Sendable {
     }
 }
 
-/// Unbuffered standard output: lines appear at once even when it is a pipe or a file.
+/// Unbuffered standard output and error: lines appear at once even when they are pipes or
+/// files, each in one write (lines from several threads do not mix); a closed pipe (the devnet
+/// gone) loses the line rather than stopping the process.
 enum Console {
-    static func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    static func line(_ text: String = "") { write(text, to: 1) }
+    static func error(_ text: String) { write(text, to: 2) }
+
+    private static func write(_ text: String, to fd: Int32) {
+        let bytes = Array((text + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+}
+
+/// The devnet's validators stop when it does: their standard input is a pipe only the devnet
+/// holds open, so reading end of file there means it is gone (even by kill -9).
+enum StdinLifeline {
+    /// Watches standard input on a thread; at its end, stops `failure`'s owner cleanly, and
+    /// exits if that has not happened within 15 seconds.
+    static func watch(_ failure: Failure) {
+        signal(SIGPIPE, SIG_IGN)  // output to the gone devnet fails instead of killing the process
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(0, &byte, 1)
+                if n == 0 || (n < 0 && errno != EINTR) { break }
+            }
+            failure.finish()
+            sleep(15)
+            _exit(1)
+        }
+        thread.name = "kramaa-stdin-lifeline"
+        thread.start()
     }
 }

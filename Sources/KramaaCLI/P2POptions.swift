@@ -44,12 +44,12 @@ struct P2POptions: ParsableArguments {
 /// Reads a secp256k1 key file (a node's or an account's key), with a clear error otherwise.
 func readSecp256k1Key(_ path: String) throws -> Secp256k1.PrivateKey {
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw ValidationError("cannot read the key file \(path)")
+        throw CLIFailure("cannot read the key file \(path)")
     }
     let file: KeyFile
-    do { file = try KeyFile(decoding: Array(data)) } catch { throw ValidationError("\(path): \(error)") }
+    do { file = try KeyFile(decoding: Array(data)) } catch { throw CLIFailure("\(path): \(error)") }
     guard case .secp256k1(let key) = file.key else {
-        throw ValidationError("\(path) holds a \(file.key.publicKey.type) key; a secp256k1 key is needed here")
+        throw CLIFailure("\(path) holds a \(file.key.publicKey.type) key; a secp256k1 key is needed here")
     }
     return key
 }

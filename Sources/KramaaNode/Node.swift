@@ -10,7 +10,8 @@ import KramaaStorage
 /// builder, kept consistent under one lock. The API and the block producer call into it.
 ///
 /// Data directory layout: `chain.sqlite` (with its `-wal` and `-shm` files) holds the genesis
-/// document, every block, receipt and index, and the current state (see docs/DATA.md).
+/// document, every block, receipt and index, and the current state; `txpool.journal` the
+/// transactions the pool accepted, so that an acknowledged one survives a crash (see docs/DATA.md).
 public final class Node: @unchecked Sendable {
     /// How many recent blocks' states can be read besides the head (geth keeps 128 in memory).
     public static let historyDepth = ChainStore.undoDepth
@@ -39,6 +40,11 @@ public final class Node: @unchecked Sendable {
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
+    /// The pool's journal; set at the end of `init` (its rewrites read the pool).
+    private var journal: TransactionJournal!
+    /// What the start-up replay of the journal did: transactions back in the pool, and those
+    /// dropped (already in a block, or no longer valid on the head state).
+    public private(set) var journalReplay = (restored: 0, dropped: 0)
 
     static func databasePath(_ dir: URL) -> String { dir.appendingPathComponent("chain.sqlite").path }
 
@@ -59,6 +65,14 @@ public final class Node: @unchecked Sendable {
         } catch {
             throw .store(error)
         }
+    }
+
+    /// The genesis document of the chain in `dataDirectory` (as given to `initialize`).
+    public static func genesisDocument(dataDirectory: URL) throws(NodeError) -> Data {
+        let document: Data?
+        do { document = try ChainStore(path: databasePath(dataDirectory)).genesisDocument() } catch { throw .store(error) }
+        guard let document else { throw .store(.notInitialized(path: dataDirectory.path)) }
+        return document
     }
 
     /// Whether `dataDirectory` holds an initialised chain.
@@ -94,6 +108,45 @@ public final class Node: @unchecked Sendable {
         pool = TxPool(chain: genesis.config, config: self.poolConfig)
         executor = BlockExecutor(config: genesis.config, systemContracts: Node.systemContracts)
         headCell.set(head)
+        try openJournal()
+    }
+
+    /// Replays `txpool.journal` into the pool (what a block already holds, or the head state no
+    /// longer allows, is dropped), then starts a fresh journal holding exactly the pool.
+    private func openJournal() throws(NodeError) {
+        let path = dataDirectory.appendingPathComponent(TransactionJournal.fileName).path
+        let records: [[UInt8]]
+        do { records = try TransactionJournal.read(path: path) } catch { throw .journal(error) }
+        for raw in records {
+            do {
+                let tx = try Transaction.decode(raw)
+                let signed = try TxPool.check(tx, encodedSize: raw.count, hash: Keccak256.hash(raw), chain: genesis.config, config: poolConfig)
+                try pool.add(checked: signed, state: state, head: head)
+                journalReplay.restored += 1
+            } catch {
+                journalReplay.dropped += 1
+            }
+        }
+        do {
+            journal = try TransactionJournal(path: path, initial: pool.all.map(\.transaction.encoded)) { [weak self] cut in
+                guard let self else { return [] }
+                return lock.withLock {
+                    cut()
+                    return pool.all.map(\.transaction.encoded)
+                }
+            }
+        } catch {
+            throw .journal(error)
+        }
+    }
+
+    /// How many times the journal synced (group commit: fewer than the transactions it took).
+    public var journalSyncs: Int { journal.syncs }
+
+    /// Stops the journal after writing what it holds (call when the node stops; transactions
+    /// submitted later are refused).
+    public func close() {
+        journal.close()
     }
 
     /// The native contracts every node of a Kramaa chain runs (see docs/SYSTEM-CONTRACTS.md).
@@ -107,9 +160,31 @@ public final class Node: @unchecked Sendable {
 
     // MARK: Transactions
 
-    /// Decodes, checks and pools a signed transaction (eth_sendRawTransaction). The signature
-    /// is checked before the node's lock is taken, so submissions recover senders in parallel.
-    public func submit(raw: [UInt8]) throws(NodeError) -> Bytes32 {
+    /// A transaction the pool took: its hash, and the journal ticket to wait on before
+    /// acknowledging it (`waitUntilDurable`).
+    public struct Accepted: Sendable {
+        public let hash: Bytes32
+        public let ticket: TransactionJournal.Ticket
+    }
+
+    /// Decodes, checks, pools and journals a signed transaction, and returns once it is durable
+    /// (in the journal on disk): the hash it returns may be acknowledged (eth_sendRawTransaction).
+    public func submit(raw: [UInt8]) async throws(NodeError) -> Bytes32 {
+        let accepted = try accept(raw: raw)
+        try await waitUntilDurable(accepted.ticket)
+        return accepted.hash
+    }
+
+    /// Returns once the journal holds the transaction of `ticket` on disk.
+    public func waitUntilDurable(_ ticket: TransactionJournal.Ticket) async throws(NodeError) {
+        do { try await journal.waitUntilDurable(ticket) } catch { throw .journal(error) }
+    }
+
+    /// Decodes, checks and pools a signed transaction and queues it for the journal, without
+    /// waiting for the disk: for transactions from peers, and for callers that wait for several
+    /// at once (a JSON-RPC batch shares one sync). The signature is checked before the node's
+    /// lock is taken, so submissions recover senders in parallel.
+    public func accept(raw: [UInt8]) throws(NodeError) -> Accepted {
         let hash = Keccak256.hash(raw)
         // A transaction gossiped by several peers arrives several times: refuse the copies
         // before paying for the signature recovery.
@@ -123,15 +198,27 @@ public final class Node: @unchecked Sendable {
             throw .pool(error)
         }
         lock.lock()
-        do {
-            try pool.add(checked: signed, state: state, head: head)
-        } catch {
+        do { try pool.add(checked: signed, state: state, head: head) } catch {
             lock.unlock()
             throw .pool(error)
         }
+        // Under the lock that orders pool additions: a journal rewrite's snapshot of the pool
+        // either holds this transaction or comes before its record.
+        let ticket: TransactionJournal.Ticket
+        do { ticket = try journal.append(raw) } catch {
+            pool.remove(hash: signed.hash)
+            lock.unlock()
+            throw .journal(error)
+        }
         lock.unlock()
         observers.notify(.newTransaction(signed))
-        return signed.hash
+        return Accepted(hash: signed.hash, ticket: ticket)
+    }
+
+    /// Every transaction in the pool (pending and queued, per sender in nonce order), encoded:
+    /// what a restarted node sends its peers again.
+    public func pooledTransactions() -> [[UInt8]] {
+        lock.withLock { pool.all.map(\.transaction.encoded) }
     }
 
     /// The nonce an account's next transaction should carry, counting pooled ones.

@@ -10,6 +10,8 @@ public enum NodeError: Error, CustomStringConvertible {
     case dataDirectory(String)
     case decode(TransactionError)
     case pool(TxPoolError)
+    /// The transaction journal cannot make an accepted transaction durable.
+    case journal(JournalError)
     /// No block with this number (yet).
     case unknownBlock(UInt64)
     /// The state of an older block than the node keeps was asked for.
@@ -34,6 +36,7 @@ public enum NodeError: Error, CustomStringConvertible {
         case .dataDirectory(let reason): return "data directory: \(reason)"
         case .decode(let e): return e.description
         case .pool(let e): return e.description
+        case .journal(let e): return e.description
         case .unknownBlock: return "header not found"
         case .historicalStateUnavailable(let n, let oldest):
             return "historical state not available: block \(n) is older than the \(Node.historyDepth) recent blocks this node keeps (oldest \(oldest))"

@@ -103,6 +103,7 @@ public struct RPCDispatcher: Sendable {
         var outcome = Outcome()
         writer.writeRaw("[")
         var answers = 0
+        var held: [HeldAnswer] = []
         for item in items {
             let mark = writer.bytes.count
             if answers > 0 { writer.writeRaw(",") }
@@ -116,19 +117,64 @@ public struct RPCDispatcher: Sendable {
                 }
                 continue
             }
-            if await call(item, context: context, into: &writer, subscriptions: &outcome.subscriptions) {
+            let gates = AnswerGates()
+            if await call(item, context: context, gates: gates, into: &writer, subscriptions: &outcome.subscriptions) {
                 answers += 1
+                if let answer = HeldAnswer(gates: gates, item: item, start: mark, end: writer.bytes.count) { held.append(answer) }
             } else {
                 writer.truncate(to: mark)
+                await gates.wait()  // a notification's work is done before the batch is answered
             }
         }
         writer.writeRaw("]")
+        if !held.isEmpty { writer = await Self.settle(held, in: writer) }
         if answers > 0 { outcome.body = writer.bytes }
         return outcome
     }
 
+    /// A batch answer written before its gates (`RPCContext.holdAnswer`) were awaited: where it
+    /// is in the batch's bytes, to replace it if a gate fails.
+    struct HeldAnswer {
+        var gates: [@Sendable () async throws -> Void]
+        var id: JSON
+        var start: Int
+        var end: Int
+
+        init?(gates: AnswerGates, item: JSON, start: Int, end: Int) {
+            self.gates = gates.take()
+            guard !self.gates.isEmpty, case .success(let request) = RPCDispatcher.decodeRequest(item), let id = request.id else { return nil }
+            self.id = id
+            self.start = start
+            self.end = end
+        }
+    }
+
+    /// Awaits the held answers' gates (in order; a gate already satisfied returns at once) and
+    /// returns the batch's bytes with the answer of each call whose gate failed replaced by its error.
+    static func settle(_ held: [HeldAnswer], in writer: JSONWriter) async -> JSONWriter {
+        var failed: [(HeldAnswer, RPCError)] = []
+        for answer in held {
+            do { for gate in answer.gates { try await gate() } } catch { failed.append((answer, RPCError.from(error))) }
+        }
+        guard !failed.isEmpty else { return writer }
+        let bytes = writer.bytes
+        var rebuilt = JSONWriter(capacity: bytes.count)
+        var at = 0
+        for (answer, error) in failed {
+            // `start` is before the separating comma of every answer but the first.
+            let comma = answer.start > 1 ? 1 : 0
+            rebuilt.writeRaw(bytes[at..<answer.start + comma])
+            writeResponse(id: answer.id, result: .failure(error), into: &rebuilt)
+            at = answer.end
+        }
+        rebuilt.writeRaw(bytes[at...])
+        return rebuilt
+    }
+
     /// Runs one call and writes its answer; `false` if it was a notification (nothing written).
-    private func call(_ item: JSON, context: RPCContext, into writer: inout JSONWriter, subscriptions: inout [RPCSubscription]) async -> Bool {
+    /// Without `gates` (a single call) its answer's gates are awaited here.
+    private func call(_ item: JSON, context: RPCContext, gates: AnswerGates? = nil, into writer: inout JSONWriter,
+                      subscriptions: inout [RPCSubscription]) async -> Bool {
         let request: RPCRequest
         switch Self.decodeRequest(item) {
         case .failure(let invalid):
@@ -137,13 +183,19 @@ public struct RPCDispatcher: Sendable {
         case .success(let decoded): request = decoded
         }
         let created = context.created.map { _ in SubscriptionCollector() }
+        let held = gates ?? AnswerGates()
         let callContext = RPCContext(transport: context.transport, remoteAddress: context.remoteAddress,
-                                     authorization: context.authorization, connection: context.connection, created: created)
-        let result: Result<JSON, RPCError>
+                                     authorization: context.authorization, connection: context.connection, created: created, gates: held)
+        var result: Result<JSON, RPCError>
         do {
             result = .success(try await handler.handle(request, context: callContext))
         } catch {
             result = .failure(RPCError.from(error))
+        }
+        if gates == nil {
+            for gate in held.take() {
+                do { try await gate() } catch { if case .success = result { result = .failure(RPCError.from(error)) } }
+            }
         }
         let made = created?.take() ?? []
         if case .success = result, !request.isNotification {

@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// What the server calls for each request: the one thing an API layer (the eth_* methods)
 /// implements. Usually an ``RPCRouter``.
 ///
@@ -45,13 +47,26 @@ public struct RPCContext: Sendable {
     public let authorization: String?
     let connection: RPCConnection?
     let created: SubscriptionCollector?
+    /// Set by the dispatcher: what the answer waits for (`holdAnswer`).
+    let gates: AnswerGates?
 
-    init(transport: Transport, remoteAddress: String?, authorization: String? = nil, connection: RPCConnection?, created: SubscriptionCollector?) {
+    init(transport: Transport, remoteAddress: String?, authorization: String? = nil, connection: RPCConnection?, created: SubscriptionCollector?,
+         gates: AnswerGates? = nil) {
         self.transport = transport
         self.remoteAddress = remoteAddress
         self.authorization = authorization
         self.connection = connection
         self.created = created
+        self.gates = gates
+    }
+
+    /// Holds this call's answer until `gate` returns: the answer (and, in a batch, the whole
+    /// batch's answer) is sent only after it, and if it throws the call is answered with that
+    /// error instead. The calls of a batch run first and their gates are awaited together at
+    /// the end, so work such as a durable write is shared by the batch rather than awaited
+    /// call by call. Called outside the dispatcher (no batch), it waits for `gate` at once.
+    public func holdAnswer(until gate: @escaping @Sendable () async throws -> Void) async throws {
+        if let gates { gates.append(gate) } else { try await gate() }
     }
 
     /// A context for calling a handler directly (no connection, so no subscriptions).
@@ -111,5 +126,26 @@ public struct RPCRouter: RPCHandler {
     public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
         guard let method = methods[request.method] else { throw RPCError.methodNotFound(request.method) }
         return try await method(request.params, context)
+    }
+}
+
+/// What one call's answer waits for (``RPCContext/holdAnswer(until:)``), collected while the call runs.
+final class AnswerGates: Sendable {
+    private let gates = NIOLockedValueBox<[@Sendable () async throws -> Void]>([])
+
+    func append(_ gate: @escaping @Sendable () async throws -> Void) {
+        gates.withLockedValue { $0.append(gate) }
+    }
+
+    func take() -> [@Sendable () async throws -> Void] {
+        gates.withLockedValue { list in
+            defer { list = [] }
+            return list
+        }
+    }
+
+    /// Awaits every gate, ignoring failures (a notification has no answer to replace).
+    func wait() async {
+        for gate in take() { try? await gate() }
     }
 }

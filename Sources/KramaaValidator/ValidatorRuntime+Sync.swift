@@ -34,6 +34,24 @@ extension ValidatorRuntime {
         network?.broadcast(type: MessageType.transaction, payload: w.bytes)
     }
 
+    /// Sends every pooled transaction to a peer that just connected, in batches: what a
+    /// restarted node replayed from its journal reaches the others (a sender's later nonces may
+    /// wait on them there), and a restarted peer gets what it missed while down. Peers refuse
+    /// what they already hold before recovering any signature.
+    func sendPool(to peer: Address) {
+        let node = self.node, network = self.network
+        DispatchQueue.global().async {
+            let raws = node.pooledTransactions()
+            for start in stride(from: 0, to: raws.count, by: Self.poolBatch) {
+                var w = RLPWriter()
+                w.appendList { w in for raw in raws[start..<min(start + Self.poolBatch, raws.count)] { w.append(bytes: raw) } }
+                network?.send(to: peer, type: MessageType.transaction, payload: w.bytes)
+            }
+        }
+    }
+
+    static let poolBatch = 1000
+
     func receiveTransactions(_ payload: [UInt8]) {
         var outer = RLPReader(payload)
         guard var list = try? outer.readList() else { return }
@@ -45,7 +63,8 @@ extension ValidatorRuntime {
         if fromPeers.count > 200_000 { fromPeers.removeAll() }  // bounded; a stale entry only costs one re-broadcast
         let batch = raws
         DispatchQueue.global().async {
-            for raw in batch { _ = try? node.submit(raw: raw) }
+            // Journaled without waiting: nothing is acknowledged to a peer.
+            for raw in batch { _ = try? node.accept(raw: raw) }
         }
     }
 

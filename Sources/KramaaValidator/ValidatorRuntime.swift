@@ -221,6 +221,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         switch event {
         case .connected(let peer):
             sendStatus(to: peer.address)
+            sendPool(to: peer.address)
         case .disconnected, .connectionFailed:
             break
         case .message(let from, let type, let payload):

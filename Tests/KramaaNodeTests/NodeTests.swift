@@ -34,7 +34,7 @@ import Testing
         do {
             let node = try Node(dataDirectory: dir)
             #expect(node.latest.number == 0)
-            for n in 0..<3 { _ = try node.submit(raw: tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+            for n in 0..<3 { _ = try node.accept(raw: tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
             #expect(node.pendingNonce(Self.key.publicKey.address) == 3)
             let built = try #require(try node.produceBlock(timestamp: 100, allowEmpty: false))
             #expect(built.block.transactions.count == 3)
@@ -56,7 +56,7 @@ import Testing
         do {
             let node = try Node(dataDirectory: dir)
             for n in 0..<3 {
-                _ = try node.submit(raw: tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa"))
+                _ = try node.accept(raw: tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa"))
                 try node.produceBlock(timestamp: UInt64(10 + n), allowEmpty: false)
             }
         }
@@ -70,8 +70,8 @@ import Testing
         let dir = Self.freshDirectory()
         try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
         let node = try Node(dataDirectory: dir)
-        #expect(throws: NodeError.self) { try node.submit(raw: [0xc0, 0x01]) }
-        #expect(throws: NodeError.self) { try node.submit(raw: tx(5, to: "0x00000000000000000000000000000000000000aa", gas: 1_000)) }
+        #expect(throws: NodeError.self) { try node.accept(raw: [0xc0, 0x01]) }
+        #expect(throws: NodeError.self) { try node.accept(raw: tx(5, to: "0x00000000000000000000000000000000000000aa", gas: 1_000)) }
         #expect(try node.produceBlock(timestamp: 1, allowEmpty: false) == nil)
         #expect(node.latest.number == 0)
     }
@@ -80,7 +80,7 @@ import Testing
         let dir = Self.freshDirectory()
         try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
         let node = try Node(dataDirectory: dir)
-        _ = try node.submit(raw: tx(0, to: "0x000000000000000000000000000000000000dEE9", gas: 30_000_000))
+        _ = try node.accept(raw: tx(0, to: "0x000000000000000000000000000000000000dEE9", gas: 30_000_000))
         let built = try #require(try node.produceBlock(timestamp: 1, allowEmpty: false))
         #expect(built.receipts.first?.success == true)
         // Each frame spends at least 114 gas (five PUSH0, ADDRESS, GAS, a warm CALL): 500+ frames deep.
@@ -108,7 +108,7 @@ import Testing
         let producer = BlockProducer(node: node) { error in Issue.record("producer failed: \(error)") }
         producer.start()
         let sent = 200
-        for n in 0..<sent { _ = try node.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+        for n in 0..<sent { _ = try node.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
         let deadline = Date().addingTimeInterval(10)
         while node.pendingNonce(NodeTests.key.publicKey.address) != UInt64(sent) || node.hasPendingTransactions {
             guard Date() < deadline else { break }
@@ -150,7 +150,7 @@ import Testing
 
     @Test func aProposedBlockValidatesAndCommitsOnAnotherNode() throws {
         let (proposer, follower) = try Self.pair()
-        for n in 0..<5 { _ = try proposer.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+        for n in 0..<5 { _ = try proposer.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
         let coinbase = Address(word: UInt256(0xc0))
         let block = try #require(proposer.propose(timestamp: 50, coinbase: coinbase, allowEmpty: false))
         #expect(block.transactions.count == 5)
@@ -172,7 +172,7 @@ import Testing
 
     @Test func aTamperedBlockIsRefusedAndChangesNothing() throws {
         let (proposer, follower) = try Self.pair()
-        _ = try proposer.submit(raw: NodeTests().tx(0, to: "0x00000000000000000000000000000000000000aa"))
+        _ = try proposer.accept(raw: NodeTests().tx(0, to: "0x00000000000000000000000000000000000000aa"))
         let block = try #require(proposer.propose(timestamp: 50, coinbase: .zero, allowEmpty: false))
         let root = follower.withState { s, _ in s.stateRoot }
         var badRoot = block
@@ -203,7 +203,7 @@ import Testing
 @Suite struct BlockCodecTests {
     @Test func aBlockDecodesToItselfAndGarbageIsRefused() throws {
         let (proposer, idle) = try ValidatorPathTests.pair()
-        for n in 0..<3 { _ = try proposer.submit(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
+        for n in 0..<3 { _ = try proposer.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
         let block = try #require(proposer.propose(timestamp: 9, coinbase: .zero, allowEmpty: false))
         #expect(try Block.decode(block.encoded) == block)
         #expect(Block.hash(ofEncoded: block.encoded) == block.hash)

@@ -185,8 +185,9 @@ def test_one_stopped_goes_on_two_stopped_halts_then_resumes(cluster, observer):
 
 def test_all_killed_at_once_then_resume(cluster, observer):
     """Every validator killed -9 at once, in the middle of heights (a power cut): restarted, they
-    resume from their persisted consensus state on the same chain and go on. What was only in
-    the pools is gone with them, so the load re-sends what no block holds yet (same bytes)."""
+    resume from their persisted consensus state on the same chain and go on. Acknowledged
+    transactions come back from the pool journals; calls that got no answer may be lost, so the
+    load re-sends what no block holds yet (same bytes)."""
     started = time.monotonic()
     load = Load(cluster, senders=4, rate=40)
     load.start()

@@ -233,6 +233,8 @@ class Cluster:
         try:
             wait_until(lambda: all(rpc(self.rpc_base + i, "eth_blockNumber", timeout=1) == "0x0" for i in range(self.count)),
                        timeout, message="the devnet's validators to answer")
+            wait_until(lambda: "==== kramaa devnet ready" in out_path.read_text(errors="replace"), timeout,
+                       message="the devnet's ready block")
         finally:
             devnet.send_signal(signal.SIGTERM)
             try:
@@ -356,8 +358,9 @@ class Load(threading.Thread):
 
     def resubmit(self, validators):
         """Sends again (same signed bytes, so the same hashes) every transaction not yet in a
-        block, as a wallet does after the nodes holding its pending transactions crashed:
-        pools are not kept across kill -9. Call with the load paused."""
+        block, as a wallet does after the nodes holding its pending transactions crashed: what
+        was acknowledged is back from the pool journals ("already known"), but a call that got
+        no answer may never have arrived. Call with the load paused."""
         for a in self.senders:
             latest = int(validators[0].rpc("eth_getTransactionCount", a.address, "latest"), 16)
             for n in range(latest, self.next_nonce[a.address]):
@@ -470,7 +473,11 @@ class Load(threading.Thread):
                 self.accepted[tx_hash] = (sender, nonce)
                 self.by_nonce[(sender, nonce)] = tx_hash
                 self.next_nonce[sender] = nonce + 1
+            self._acknowledged(target, tx_hash)
             return
+
+    def _acknowledged(self, target, tx_hash):
+        """Called right after `target` answered `tx_hash` (chaos_support kills it there)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     /// data directory; `$KRAMAA_VECTORS/epcis/schema`; the shared vectors folder beside the
     /// repository a development build runs from (`../shared/vectors`, from the working directory
     /// and from the executable's repository). GS1's terms do not let Kramaa ship the schema.
-    public static func schemaCandidates(dataDirectory: URL, executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) -> [String] {
+    public static func schemaCandidates(dataDirectory: URL, executable: URL = Executable.url) -> [String] {
         let environment = ProcessInfo.processInfo.environment
         var paths: [String] = []
         if let path = environment["KRAMAA_EPCIS_SCHEMA"], !path.isEmpty { paths.append(path) }

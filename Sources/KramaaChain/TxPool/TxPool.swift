@@ -50,6 +50,12 @@ public final class TxPool {
         return bySender[sender]?[nonce]?.signed
     }
 
+    /// Every transaction held, pending and queued, per sender in nonce order (what a journal
+    /// rewrite or a re-gossip needs: replaying them in this order is accepted again).
+    public var all: [SignedTransaction] {
+        bySender.flatMap { _, entries in entries.keys.sorted().map { entries[$0]!.signed } }
+    }
+
     /// The nonce the sender's next transaction should carry: the account nonce plus its
     /// consecutive pending transactions.
     public func nextNonce(_ sender: Address, state: StateBackend) -> UInt64 {
