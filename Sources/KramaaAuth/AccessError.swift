@@ -40,7 +40,7 @@ public enum AccessError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .credentialsRequired(let role):
-            return "this \(role == .read ? "read" : "write") needs a bearer token with the '\(role.rawValue)' role: send `Authorization: Bearer <token>` (kramaa CLI: --token or KRAMAA_TOKEN; the node's operator creates one with `kramaa token create`)"
+            return "this \(role == .read ? "read" : role == .admin ? "call" : "write") needs a bearer token with the '\(role.rawValue)' role: send `Authorization: Bearer <token>` (kramaa CLI: --token or KRAMAA_TOKEN; the node's operator creates one with `kramaa token create`)"
         case .malformedCredentials(let why):
             return "malformed credentials: \(why); send `Authorization: Bearer kramaa_<id>_<secret>`"
         case .unknownToken:

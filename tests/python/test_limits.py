@@ -210,7 +210,12 @@ def test_node_serves_debug_and_cross_origin_only_when_asked(kramaa, node_factory
     assert node.stop() == 0
     node.extra_args = ["--debug-api", "--cors", "https://app.example"]
     node.start()
-    assert node.rpc("debug_traceCall", {"data": "0x00"}, "latest")["failed"] is False
+    # Served, and (an expensive interface) only to callers with the admin role.
+    assert error_of(node, "debug_traceCall", {"data": "0x00"}, "latest")["code"] == -32401
+    admin = kramaa("token", "create", "--datadir", str(datadir), "--account", "0x" + "11" * 20, "--roles", "admin").stdout.split()[-1]
+    trace = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "debug_traceCall", "params": [{"data": "0x00"}, "latest"]}).encode()
+    status, _, body = http(node.port, "POST", "/", trace, {"Content-Type": "application/json", "Authorization": f"Bearer {admin}"})
+    assert status == 200 and json.loads(body)["result"]["failed"] is False, body
     status, headers, _ = http(node.port, "POST", "/", call, {"Content-Type": "application/json", "Origin": "https://app.example"})
     assert status == 200 and headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert http(node.port, "POST", "/", call, {"Content-Type": "application/json", "Origin": "https://evil.example"})[0] == 403

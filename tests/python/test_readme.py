@@ -380,7 +380,10 @@ def wait_ready(proc, out_path, err_path, timeout, what):
     deadline = time.monotonic() + timeout
     while True:
         text = output_of(out_path)
-        ports = sorted({int(p) for p in re.findall(r"JSON-RPC[^\n]*?http://[^:\s/]+:(\d+)", text)})
+        # The devnet's own lines (its ready block), not its validators' start-up lines ([vN] ...),
+        # which come one by one before every validator answers.
+        own = "\n".join(line for line in text.splitlines() if not re.match(r"\[v\d+\]", line))
+        ports = sorted({int(p) for p in re.findall(r"JSON-RPC[^\n]*?http://[^:\s/]+:(\d+)", own)})
         if ports and all(answers(p) for p in ports):
             return ports
         if proc.poll() is not None:
