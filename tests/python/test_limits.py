@@ -156,10 +156,10 @@ def test_a_huge_trace_is_stopped_and_others_are_still_served(devnet):
 
 
 # A call that keeps a core busy for long on any build: BLAKE2F (0x09) costs one gas per round,
-# 10 million rounds take about a second on a release build (a jump loop through the whole gas cap
+# 45 million rounds take about a second on a release build (a jump loop through the whole gas cap
 # ends in tens of milliseconds there, before the checks below could overlap it).
 LONG_CALL = {"to": "0x" + "00" * 19 + "09", "gas": hex(50_000_000),
-             "data": "0x" + (10_000_000).to_bytes(4, "big").hex() + "00" * (64 + 128 + 16) + "01"}
+             "data": "0x" + (45_000_000).to_bytes(4, "big").hex() + "00" * (64 + 128 + 16) + "01"}
 
 
 def test_a_long_call_holds_up_neither_reads_nor_blocks(devnet):
