@@ -19,11 +19,8 @@ extension RPCContext {
 extension AccessError: RPCErrorConvertible {
     /// The answer over HTTP: 401 (with `WWW-Authenticate: Bearer`) or 403, as problem+json.
     public var response: HTTPResponse {
-        let body: JSON = ["type": "about:blank", "title": .string(title), "status": .number(JSONNumber(httpStatus)),
-                          "detail": .string(description)]
-        var headers: [(name: String, value: String)] = [("content-type", "application/problem+json")]
-        if httpStatus == 401 { headers.append(("www-authenticate", #"Bearer realm="kramaa""#)) }
-        return HTTPResponse(status: httpStatus, headers: headers, body: body.serialized())
+        .problem(status: httpStatus, title: title, detail: description,
+                 headers: httpStatus == 401 ? [("www-authenticate", #"Bearer realm="kramaa""#)] : [])
     }
 
     /// The answer over JSON-RPC. geth has no codes for these; Kramaa answers -32401
