@@ -32,7 +32,7 @@ public final class Node: @unchecked Sendable {
     }
     /// The head under its own small lock, for ``latest``: readers of the head alone
     /// (eth_blockNumber, fee suggestions, REST) never wait while a call or trace holds `lock`.
-    private let headCell = HeadCell()
+    private let headCell: HeadCell
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
     /// A block executed on the head but not yet committed (validators; see Node+Validation).
@@ -94,6 +94,7 @@ public final class Node: @unchecked Sendable {
             _ = state.takeChanges()
             history = try store.undoRecords()
             self.head = head
+            headCell = HeadCell(head)
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }
             }
@@ -107,7 +108,6 @@ public final class Node: @unchecked Sendable {
         self.poolConfig = poolConfig ?? TxPoolConfig()
         pool = TxPool(chain: genesis.config, config: self.poolConfig)
         executor = BlockExecutor(config: genesis.config, systemContracts: Node.systemContracts)
-        headCell.set(head)
         try openJournal()
     }
 
@@ -156,7 +156,7 @@ public final class Node: @unchecked Sendable {
     public var config: ChainConfig { genesis.config }
 
     /// The latest stored block's header.
-    public var latest: BlockHeader { headCell.get() ?? lock.withLock { head } }
+    public var latest: BlockHeader { headCell.get() }
 
     // MARK: Transactions
 
@@ -205,7 +205,7 @@ public final class Node: @unchecked Sendable {
         // Under the lock that orders pool additions: a journal rewrite's snapshot of the pool
         // either holds this transaction or comes before its record.
         let ticket: TransactionJournal.Ticket
-        do { ticket = try journal.append(raw) } catch {
+        do { ticket = try journal.append(raw, hash: signed.hash) } catch {
             pool.remove(hash: signed.hash)
             lock.unlock()
             throw .journal(error)
@@ -334,8 +334,10 @@ final class Observers: @unchecked Sendable {
 /// A header behind its own lock (see `Node.latest`).
 final class HeadCell: @unchecked Sendable {
     private let lock = NSLock()
-    private var header: BlockHeader?
+    private var header: BlockHeader
+
+    init(_ header: BlockHeader) { self.header = header }
 
     func set(_ header: BlockHeader) { lock.withLock { self.header = header } }
-    func get() -> BlockHeader? { lock.withLock { header } }
+    func get() -> BlockHeader { lock.withLock { header } }
 }

@@ -110,12 +110,18 @@ public final class TransactionJournal: @unchecked Sendable {
     /// Queues `record` for the disk; returns its ticket for `waitUntilDurable`.
     /// - Throws: the failure that stopped the journal, if any.
     public func append(_ record: [UInt8]) throws(JournalError) -> Ticket {
+        try append(record, hash: Keccak256.hash(record))
+    }
+
+    /// Queues `record`, whose keccak256 the caller has already (a transaction's hash is that of
+    /// its encoding): the node appends under its lock, so nothing is hashed twice there.
+    public func append(_ record: [UInt8], hash: Bytes32) throws(JournalError) -> Ticket {
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
         if stopped { throw .closed }
         if buffer.isEmpty { bufferedSince = DispatchTime.now().uptimeNanoseconds }
-        Self.frame(record, into: &buffer)
+        Self.frame(record, hash: hash, into: &buffer)
         appended += 1
         condition.signal()
         return appended
@@ -221,7 +227,7 @@ public final class TransactionJournal: @unchecked Sendable {
     private func replaceFile(with records: [[UInt8]]) throws(JournalError) -> Int32 {
         let temporary = path + ".tmp"
         var bytes = Self.magic
-        for record in records { Self.frame(record, into: &bytes) }
+        for record in records { Self.frame(record, hash: Keccak256.hash(record), into: &bytes) }
         let out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard out >= 0 else { throw .io(path: temporary, operation: "open", errno: errno) }
         defer { Foundation.close(out) }
@@ -269,10 +275,11 @@ public final class TransactionJournal: @unchecked Sendable {
         Foundation.close(fd)
     }
 
-    static func frame(_ record: [UInt8], into bytes: inout [UInt8]) {
+    /// Length, the first 4 bytes of `hash` (keccak256 of the record) as its checksum, the record.
+    static func frame(_ record: [UInt8], hash: Bytes32, into bytes: inout [UInt8]) {
         let n = UInt32(record.count)
         bytes += [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)]
-        bytes += Keccak256.hash(record).bytes.prefix(4)
+        bytes += hash.bytes.prefix(4)
         bytes += record
     }
 
