@@ -148,32 +148,33 @@ public final class TokenStore: @unchecked Sendable {
     public func create(account: Address, roles: Set<AccessRole>, label: String, now: Date = Date()) throws(AccessError) -> (TokenRecord, BearerToken) {
         guard !roles.isEmpty else { throw .invalidRequest("a token needs at least one role") }
         let token = BearerToken.generate()
-        let record = TokenRecord(id: token.id, account: account, roles: roles, label: label, createdAt: Self.rfc3339(now),
-                                 secretHash: Hex.encode(token.secretHash, prefix: false))
-        try update { $0.append(record) }
-        return (record, token)
+        return (try install(token, account: account, roles: roles, label: label, now: now), token)
     }
 
     /// Adds a token whose text is already known (the devnet's development token, written into
-    /// every validator's store). Replaces nothing: a record with the same id is left as it is.
-    public func install(_ token: BearerToken, account: Address, roles: Set<AccessRole>, label: String, now: Date = Date()) throws(AccessError) {
-        let record = TokenRecord(id: token.id, account: account, roles: roles, label: label, createdAt: Self.rfc3339(now),
+    /// every validator's store); returns its record. Replaces nothing: a record with the same id
+    /// is left as it is.
+    @discardableResult
+    public func install(_ token: BearerToken, account: Address, roles: Set<AccessRole>, label: String, now: Date = Date()) throws(AccessError) -> TokenRecord {
+        var record = TokenRecord(id: token.id, account: account, roles: roles, label: label, createdAt: RFC3339.string(now),
                                  secretHash: Hex.encode(token.secretHash, prefix: false))
-        try update { records in if !records.contains(where: { $0.id == token.id }) { records.append(record) } }
+        try update { records in
+            if let existing = records.first(where: { $0.id == token.id }) { record = existing } else { records.append(record) }
+        }
+        return record
     }
 
     /// The devnet's development token, kept in `directory/dev-token` (0600) so it stays the
     /// same across runs of one devnet; made on first use.
     public static func developmentToken(in directory: URL) throws(AccessError) -> BearerToken {
         let path = directory.appendingPathComponent("dev-token").path
-        if let data = FileManager.default.contents(atPath: path),
-           let token = try? BearerToken(parsing: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+        let kept: [UInt8]?
+        do { kept = try PrivateFile.readSecret(path: path) } catch { throw .storage(error.description) }
+        if let kept, let token = try? BearerToken(parsing: String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
             return token
         }
         let token = BearerToken.generate()
-        guard FileManager.default.createFile(atPath: path, contents: Data(token.description.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw .storage("cannot write \(path)")
-        }
+        do { try PrivateFile.replace(path: path, content: Array(token.description.utf8)) } catch { throw .storage(error.description) }
         return token
     }
 
@@ -183,7 +184,7 @@ public final class TokenStore: @unchecked Sendable {
         var revoked: TokenRecord?
         try update { records in
             guard let i = records.firstIndex(where: { $0.id == id.lowercased() }) else { return }
-            if records[i].revokedAt == nil { records[i].revokedAt = Self.rfc3339(now) }
+            if records[i].revokedAt == nil { records[i].revokedAt = RFC3339.string(now) }
             revoked = records[i]
         }
         guard let revoked else { throw .invalidRequest("no token \(id) on this node (`kramaa token list` shows them)") }
@@ -227,23 +228,8 @@ public final class TokenStore: @unchecked Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
         do { data = try encoder.encode(TokenFile(tokens: records)) } catch { throw .storage("cannot encode tokens: \(error)") }
-        let temporary = path + ".tmp"
-        let out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard out >= 0 else { throw .storage("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        fchmod(out, 0o600)
-        let written = data.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
-        let synced = fsync(out) == 0
-        close(out)
-        guard written == data.count, synced, rename(temporary, path) == 0 else {
-            throw .storage("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
+        do { try PrivateFile.replace(path: path, content: Array(data)) } catch { throw .storage(error.description) }
         lock.withLock { loadedStamp = nil }
-    }
-
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
     }
 }
 

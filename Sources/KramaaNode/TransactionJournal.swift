@@ -222,20 +222,15 @@ public final class TransactionJournal: @unchecked Sendable {
         settle(durableThrough: cut)
     }
 
-    /// Writes `records` to a temporary file, syncs it, renames it over the journal and syncs
-    /// the directory; returns the new file open for appending.
+    /// Replaces the journal with `records` (atomically: `PrivateFile.replace`); returns the new
+    /// file open for appending.
     private func replaceFile(with records: [[UInt8]]) throws(JournalError) -> Int32 {
-        let temporary = path + ".tmp"
         var bytes = Self.magic
         for record in records { Self.frame(record, hash: Keccak256.hash(record), into: &bytes) }
-        let out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard out >= 0 else { throw .io(path: temporary, operation: "open", errno: errno) }
-        defer { Foundation.close(out) }
-        try Self.writeAll(bytes, to: out, path: temporary)
-        guard fdatasync(out) == 0 else { throw .io(path: temporary, operation: "fdatasync", errno: errno) }
-        guard rename(temporary, path) == 0 else { throw .io(path: path, operation: "rename", errno: errno) }
-        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
-        if directory >= 0 { _ = fsync(directory); Foundation.close(directory) }
+        do { try PrivateFile.replace(path: path, content: bytes) } catch {
+            if case .io(let path, let operation, let code) = error { throw .io(path: path, operation: operation, errno: code) }
+            throw .io(path: path, operation: "replace", errno: EIO)
+        }
         let appending = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard appending >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         fileBytes = bytes.count
@@ -284,14 +279,6 @@ public final class TransactionJournal: @unchecked Sendable {
     }
 
     static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(JournalError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "write", errno: errno)
-            }
-            offset += n
-        }
+        if let code = PrivateFile.writeAll(bytes, to: fd) { throw .io(path: path, operation: "write", errno: code) }
     }
 }

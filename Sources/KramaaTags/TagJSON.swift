@@ -1,4 +1,3 @@
-import Foundation
 import KramaaGS1
 import KramaaJSON
 import KramaaNFC
@@ -27,20 +26,13 @@ enum TagJSON {
         return .object(object)
     }
 
-    /// Seconds since 1970 as an RFC 3339 UTC time (`2026-12-04T09:58:05Z`).
-    static func rfc3339(_ seconds: UInt64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-    }
-
     /// A registration without keys.
     static func record(_ r: TagRecord) -> JSON {
         ["uid": .string(r.uid.description), "mode": .string(r.mode.rawValue.lowercased()),
          "macInputStart": .string(MACInputStartName.name(r.macInputStart)),
          "organization": .number(JSONNumber(r.organisation)), "encryptedPICCData": .bool(r.encryptedPICCData),
          "lastReadCounter": r.lastReadCounter.map { .number(JSONNumber(UInt64($0))) } ?? .null,
-         "registeredAt": .string(rfc3339(r.registeredAt)),
+         "registeredAt": .string(RFC3339.string(secondsSince1970: r.registeredAt)),
          // Deprecated spelling, kept readable for one release.
          "organisation": .number(JSONNumber(r.organisation))]
     }

@@ -231,25 +231,27 @@ public final class TagKeyStore: @unchecked Sendable {
 
     /// Reads the key-encryption key, or makes one (32 random bytes, mode 0600) if the file is absent.
     static func loadOrCreateKEK(_ url: URL) throws(TagStoreError) -> SymmetricKey {
-        let path = url.path
-        if !FileManager.default.fileExists(atPath: path) {
-            let key = SymmetricKey(size: .bits256)
-            let bytes = key.withUnsafeBytes { Data($0) }
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard fd >= 0 else { throw .keyFile("cannot create \(path): \(String(cString: strerror(errno)))") }
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let synced = fsync(fd)
-            close(fd)
-            guard written == 32, synced == 0 else { throw .keyFile("cannot write \(path)") }
-            return key
+        SymmetricKey(data: try loadOrCreateSecret(path: url.path, size: 32) { SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) } })
+    }
+
+    /// A secret file of `size` bytes: read (refused when others can reach it or its size is
+    /// wrong), or made with `make` (mode 0600, synced) when absent.
+    static func loadOrCreateSecret(path: String, size: Int, make: () -> [UInt8]) throws(TagStoreError) -> [UInt8] {
+        do {
+            if let bytes = try PrivateFile.readSecret(path: path) {
+                guard bytes.count == size else { throw TagStoreError.keyFile("\(path) holds \(bytes.count) bytes, not a \(size)-byte key") }
+                return bytes
+            }
+            let bytes = make()
+            try PrivateFile.create(path: path, content: bytes)
+            return bytes
+        } catch let error as TagStoreError {
+            throw error
+        } catch let error as PrivateFileError {
+            throw .keyFile(error.description)
+        } catch {
+            throw .keyFile("\(error)")
         }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        if let permissions = attributes?[.posixPermissions] as? Int, permissions & 0o077 != 0 {
-            throw .keyFile("\(path) is readable by others (mode \(String(permissions, radix: 8))); chmod 600 it")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .keyFile("cannot read \(path)") }
-        guard data.count == 32 else { throw .keyFile("\(path) holds \(data.count) bytes, not a 32-byte key") }
-        return SymmetricKey(data: data)
     }
 }
 

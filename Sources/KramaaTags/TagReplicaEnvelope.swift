@@ -3,10 +3,6 @@ import Foundation
 import KramaaJSON
 import KramaaPrimitives
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A node's key for tag replication: an X25519 key pair kept in `DATADIR/tag-replication.key`
 /// (32 bytes, mode 0600). Its public half is what the organisation's other nodes configure
 /// (`--tag-peer PUBLICKEY@URL`), so they seal to it and know messages from it.
@@ -25,24 +21,10 @@ public struct TagReplicationIdentity: Sendable {
     /// The data directory's key, made on first use.
     public static func load(directory: URL) throws(TagStoreError) -> TagReplicationIdentity {
         let path = directory.appendingPathComponent(fileName).path
-        if let data = FileManager.default.contents(atPath: path) {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            if let permissions = attributes?[.posixPermissions] as? Int, permissions & 0o077 != 0 {
-                throw .keyFile("\(path) is readable by others (mode \(String(permissions, radix: 8))); chmod 600 it")
-            }
-            guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: data) else {
-                throw .keyFile("\(path) does not hold a 32-byte X25519 key")
-            }
-            return TagReplicationIdentity(privateKey: key)
+        let raw = try TagKeyStore.loadOrCreateSecret(path: path, size: 32) { Array(Curve25519.KeyAgreement.PrivateKey().rawRepresentation) }
+        guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw) else {
+            throw .keyFile("\(path) does not hold a 32-byte X25519 key")
         }
-        let key = Curve25519.KeyAgreement.PrivateKey()
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw .keyFile("cannot create \(path): \(String(cString: strerror(errno)))") }
-        let bytes = Array(key.rawRepresentation)
-        let written = write(fd, bytes, bytes.count)
-        let synced = fsync(fd)
-        close(fd)
-        guard written == 32, synced == 0 else { throw .keyFile("cannot write \(path)") }
         return TagReplicationIdentity(privateKey: key)
     }
 }

@@ -3,11 +3,9 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 private let systemRead = Glibc.read
-private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
 import Darwin
 private let systemRead = Darwin.read
-private let systemWrite = Darwin.write
 #endif
 
 /// Why a key file could not be read, parsed or written.
@@ -122,9 +120,7 @@ public struct KeyFile: Sendable {
     /// The permission bits of `path` that give access to group or others (0 when the file
     /// is private to its owner), so callers can warn about an exposed key.
     public static func exposedPermissions(path: String) throws(KeyFileError) -> UInt16 {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
-        return UInt16(info.st_mode & 0o077)
+        do { return try PrivateFile.exposedPermissions(path: path) } catch { throw KeyFileError(error) }
     }
 
     /// Writes the file with permissions 0600 from the moment it exists.
@@ -133,50 +129,21 @@ public struct KeyFile: Sendable {
     /// With it, the key is written to a new private file beside `path` and renamed over
     /// it, so a reader never sees a partial key and the old file is replaced atomically.
     public func write(to path: String, overwrite: Bool) throws(KeyFileError) {
-        let content = encoded()
-        guard overwrite else {
-            try Self.createPrivate(path: path, content: content)
-            return
-        }
-        var rng = SystemRandomNumberGenerator()
-        let temporary = path + ".tmp-\(String(rng.next() as UInt64, radix: 36))"
-        try Self.createPrivate(path: temporary, content: content)
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .io(path: path, operation: "replace", errno: code)
+        do {
+            if overwrite { try PrivateFile.replace(path: path, content: encoded()) } else { try PrivateFile.create(path: path, content: encoded()) }
+        } catch {
+            throw KeyFileError(error)
         }
     }
+}
 
-    /// Creates `path` exclusively with mode 0600 and writes `content` durably.
-    static func createPrivate(path: String, content: [UInt8]) throws(KeyFileError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            if errno == EEXIST { throw .alreadyExists(path: path) }
-            throw .io(path: path, operation: "create", errno: errno)
-        }
-        func fail(_ operation: String) -> KeyFileError {
-            let code = errno
-            close(fd)
-            unlink(path)
-            return .io(path: path, operation: operation, errno: code)
-        }
-        // The umask can only have removed bits; make the mode exactly 0600.
-        guard fchmod(fd, 0o600) == 0 else { throw fail("set permissions of") }
-        var offset = 0
-        while offset < content.count {
-            let n = content[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail("write")
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0 else { throw fail("sync") }
-        guard close(fd) == 0 else {
-            let code = errno
-            unlink(path)
-            throw .io(path: path, operation: "close", errno: code)
+extension KeyFileError {
+    /// A private-file failure as a key-file error.
+    init(_ error: PrivateFileError) {
+        switch error {
+        case .alreadyExists(let path): self = .alreadyExists(path: path)
+        case .io(let path, let operation, let code): self = .io(path: path, operation: operation, errno: code)
+        case .exposed(let path, _): self = .io(path: path, operation: "use (readable by others)", errno: EACCES)
         }
     }
 }
