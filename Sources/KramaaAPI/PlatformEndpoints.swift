@@ -200,12 +200,14 @@ public struct PlatformEndpoints: HTTPEndpoint {
     }
 
     /// The devices and tag UIDs bound to the asset, in binding order, from its `DeviceBound`
-    /// and `TagBound` events since it was minted.
+    /// and `TagBound` events since it was minted. No address in the filter: the log index then
+    /// narrows by the events' topic, to the blocks that bound something, rather than to every
+    /// block the asset registry logged in; the address is checked per log instead.
     private func bindings(_ token: UInt256, minted: UInt64) throws -> (devices: [Address], tags: [[UInt8]]) {
-        let filter = LogFilter(fromBlock: minted, toBlock: calls.node.latest.number, addresses: [AssetRegistry.address],
+        let filter = LogFilter(fromBlock: minted, toBlock: calls.node.latest.number,
                                topics: [[AssetRegistry.Event.deviceBound, AssetRegistry.Event.tagBound], [Bytes32(token)]])
         var devices: [Address] = [], tags: [[UInt8]] = []
-        for located in try calls.node.store.logs(filter) {
+        for located in try calls.node.store.logs(filter) where located.log.address == AssetRegistry.address {
             let log = located.log
             if log.topics[0] == AssetRegistry.Event.deviceBound, log.topics.count > 2 {
                 let device = try! Address(log.topics[2].bytes.suffix(20))

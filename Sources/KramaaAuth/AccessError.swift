@@ -33,10 +33,6 @@ public enum AccessError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var title: String {
-        httpStatus == 401 ? "Unauthorized" : httpStatus == 403 ? "Forbidden" : httpStatus == 400 ? "Bad Request" : "Internal Server Error"
-    }
-
     public var description: String {
         switch self {
         case .credentialsRequired(let role):

@@ -19,7 +19,7 @@ extension RPCContext {
 extension AccessError: RPCErrorConvertible {
     /// The answer over HTTP: 401 (with `WWW-Authenticate: Bearer`) or 403, as problem+json.
     public var response: HTTPResponse {
-        .problem(status: httpStatus, title: title, detail: description,
+        .problem(status: httpStatus, detail: description,
                  headers: httpStatus == 401 ? [("www-authenticate", #"Bearer realm="kramaa""#)] : [])
     }
 

@@ -33,21 +33,21 @@ struct DevnetSettings: Equatable {
     static func existing(in directory: URL) throws -> DevnetSettings? {
         let shared = directory.appendingPathComponent("genesis.json")
         let document: Data
-        let validators: Int
+        let singleNode: Bool
         if Node.isInitialized(dataDirectory: directory) {
             do { document = try Node.genesisDocument(dataDirectory: directory) } catch { throw CLIFailure("\(directory.path): \(error)") }
-            validators = 1
+            singleNode = true
         } else if let data = FileManager.default.contents(atPath: shared.path),
                   Node.isInitialized(dataDirectory: directory.appendingPathComponent("validator-0")) {
             document = data
-            validators = -1  // from the genesis below
+            singleNode = false
         } else {
             return nil
         }
         let genesis: Genesis
         do { genesis = try Genesis.parse(document) } catch { throw CLIFailure("the devnet's genesis in \(directory.path): \(error)") }
         var settings = DevnetSettings()
-        settings.validators = validators > 0 ? validators : genesis.config.validators.count
+        settings.validators = singleNode ? 1 : genesis.config.validators.count
         settings.chainId = genesis.config.chainId
         settings.blockTime = genesis.config.blockPeriodSeconds
         settings.gasLimit = genesis.gasLimit

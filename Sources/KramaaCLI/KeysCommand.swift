@@ -25,6 +25,13 @@ struct KeysCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
+    /// Writes `key` to the key file `out` (0600) and prints its summary.
+    static func write(_ key: SigningKey, to out: String, force: Bool) throws {
+        try KeyFile(key).write(to: out, overwrite: force)
+        print(summary(of: key.publicKey))
+        print("key file:     \(out)")
+    }
+
     static func printError(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
@@ -63,9 +70,7 @@ extension KeysCommand {
                 FileHandle.standardOutput.write(Data(file.encoded()))
                 return
             }
-            try file.write(to: out, overwrite: force)
-            print(KeysCommand.summary(of: key.publicKey))
-            print("key file:     \(out)")
+            try KeysCommand.write(key, to: out, force: force)
         }
     }
 
@@ -80,10 +85,7 @@ extension KeysCommand {
 
         func run() throws {
             guard (0..<1000).contains(index) else { throw ValidationError("the index is 0 to 999") }
-            let key = SigningKey.secp256k1(DevAccounts.derived(count: index + 1).keys[index])
-            try KeyFile(key).write(to: out, overwrite: force)
-            print(KeysCommand.summary(of: key.publicKey))
-            print("key file:     \(out)")
+            try KeysCommand.write(.secp256k1(DevAccounts.derived(count: index + 1).keys[index]), to: out, force: force)
         }
     }
 

@@ -223,7 +223,7 @@ struct NodeRunner {
         Console.line(openLoopbackWrites ? "writes: open to loopback callers without a token (development), others need a bearer token"
                                         : "writes: bearer token required (`kramaa token create --datadir \(node.dataDirectory.path)`)")
         // Last of the start-up lines: the devnet (and tests) take it to mean the node serves.
-        Console.line("JSON-RPC (HTTP and WebSocket) on http://\(configuration.host):\(server.port)")
+        Console.line(DevnetOutput.upMarker + "http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()

@@ -33,22 +33,14 @@ struct Actor: ParsableArguments {
     @Option(help: "The acting account (the node must hold its key): 0x… or dev0, dev1, …; default: the token's account.")
     var from: String?
 
-    /// `{"from": address}`, or nothing when --from is not given.
-    func fields() throws -> JSONObject {
-        guard let from else { return [:] }
-        return ["from": .string(try AccountName.resolve(from, option: "--from").description)]
-    }
-
     /// The address --from names, if given.
     func address() throws -> Address? { try from.map { try AccountName.resolve($0, option: "--from") } }
-}
 
-extension JSONObject {
-    /// This object with `other`'s members added.
-    func adding(_ other: JSONObject) -> JSON {
-        var merged = self
-        for (key, value) in other { merged[key] = value }
-        return .object(merged)
+    /// `body` with `"from"` set when --from is given (without it the node uses the token's account).
+    func signing(_ body: JSONObject) throws -> JSON {
+        var body = body
+        if let from = try address() { body["from"] = .string(from.description) }
+        return .object(body)
     }
 }
 
@@ -62,7 +54,7 @@ struct OrgCommand: ParsableCommand {
         @Option var name: String
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
-        func run() throws { _ = try connection.rest("POST", "/organizations", (["name": .string(name)] as JSONObject).adding(try actor.fields())) }
+        func run() throws { _ = try connection.rest("POST", "/organizations", try actor.signing(["name": .string(name)])) }
     }
 
     struct Show: ParsableCommand {
@@ -84,7 +76,7 @@ struct OrgCommand: ParsableCommand {
             let member = try AccountName.resolve(account, option: "account")
             guard let roles else { _ = try connection.rest("GET", "/organizations/\(id)/members/\(member)"); return }
             let list = roles.split(separator: ",").map { JSON.string(String($0).trimmingCharacters(in: .whitespaces)) }
-            _ = try connection.rest("PUT", "/organizations/\(id)/members/\(member)", (["roles": .array(list)] as JSONObject).adding(try actor.fields()))
+            _ = try connection.rest("PUT", "/organizations/\(id)/members/\(member)", try actor.signing(["roles": .array(list)]))
         }
     }
 }
@@ -106,9 +98,8 @@ struct DeviceCommand: ParsableCommand {
             let key = try readKeyFile(keyFile).publicKey
             var body: JSONObject = ["organization": .number(JSONNumber(org)), "keyType": .string(key.type.rawValue),
                                     "publicKey": .data(key.bytes), "model": .string(model)]
-            if let from = try actor.address() { body["from"] = .string(from.description) }
             if let firmwareHash { body["firmwareHash"] = .string(firmwareHash) }
-            _ = try connection.rest("POST", "/devices", .object(body))
+            _ = try connection.rest("POST", "/devices", try actor.signing(body))
         }
     }
 
@@ -126,7 +117,7 @@ struct DeviceCommand: ParsableCommand {
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
-            _ = try connection.rest("POST", "/devices/\(device)/status", (["status": .string(status)] as JSONObject).adding(try actor.fields()))
+            _ = try connection.rest("POST", "/devices/\(device)/status", try actor.signing(["status": .string(status)]))
         }
     }
 
@@ -143,7 +134,7 @@ struct DeviceCommand: ParsableCommand {
             let chainId = try RPCHex.decodeQuantity(try connection.node.client().call("eth_chainId").stringValue ?? "")
             let proof = key.signature(for: DeviceRegistry.rotationMessage(chainId: chainId, device: address, newKey: key.publicKey))
             let body: JSONObject = ["keyType": .string(key.type.rawValue), "publicKey": .data(key.publicKey.bytes), "proof": .data(proof)]
-            _ = try connection.rest("POST", "/devices/\(device)/key", body.adding(try actor.fields()))
+            _ = try connection.rest("POST", "/devices/\(device)/key", try actor.signing(body))
         }
     }
 
@@ -171,13 +162,11 @@ struct AssetCommand: ParsableCommand {
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws {
-            var body: JSONObject = try actor.fields()
-            body["organization"] = .number(JSONNumber(org))
-            body["epc"] = .string(epc)
+            var body: JSONObject = ["organization": .number(JSONNumber(org)), "epc": .string(epc)]
             if let owner { body["owner"] = .string(try AccountName.resolve(owner, option: "--owner").description) }
             if let metadataHash { body["metadataHash"] = .string(metadataHash) }
             if let tokenURI { body["tokenURI"] = .string(tokenURI) }
-            _ = try connection.rest("POST", "/assets", .object(body))
+            _ = try connection.rest("POST", "/assets", try actor.signing(body))
         }
     }
 
@@ -206,7 +195,7 @@ struct AssetCommand: ParsableCommand {
             default: throw ValidationError("unknown action \(action): transfer, custody, status, bind-device or bind-tag")
             }
             let argument = field == "to" ? try AccountName.resolve(value, option: action).description : value
-            _ = try connection.rest("POST", "/assets/\(escape(asset))/\(path)", ([field: .string(argument)] as JSONObject).adding(try actor.fields()))
+            _ = try connection.rest("POST", "/assets/\(escape(asset))/\(path)", try actor.signing([field: .string(argument)]))
         }
     }
 }

@@ -38,9 +38,8 @@ struct TagCommand: ParsableCommand {
         func run() throws {
             var body: JSONObject = ["uid": .string(uid), "mode": .string(mode), "fileReadKey": .string(fileKey),
                                     "macInputStart": .string(macInputStart), "organization": .number(JSONNumber(organisation))]
-            if let from = try actor.address() { body["from"] = .string(from.description) }
             if let metaKey { body["metaReadKey"] = .string(metaKey) }
-            let (status, answer) = try connection.client().request("POST", path: TagEndpoints.tagsPath, body: JSON.object(body).serialized())
+            let (status, answer) = try connection.client().request("POST", path: TagEndpoints.tagsPath, body: try actor.signing(body).serialized())
             try TagCommand.printAnswer(status: status, body: answer, expecting: 201)
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KramaaAuth
 import KramaaPrimitives
+import KramaaRPC
 
 /// `kramaa token create|list|revoke`: the bearer tokens a node accepts for writes, managed in
 /// its data directory (the running node picks up changes at its next request).
@@ -57,25 +58,14 @@ struct TokenCommand: ParsableCommand {
             for record in try CLIFailure.wrap({ try store.open().list() }) {
                 let roles = record.roles.sorted().map(\.rawValue)
                 if json {
-                    let revoked = record.revokedAt.map { "\"\($0)\"" } ?? "null"
-                    print(#"{"id":"\#(record.id)","account":"\#(record.account)","roles":[\#(roles.map { "\"\($0)\"" }.joined(separator: ","))],"label":\#(jsonString(record.label)),"createdAt":"\#(record.createdAt)","revokedAt":\#(revoked)}"#)
+                    let line: JSON = ["id": .string(record.id), "account": .string(record.account.checksummed),
+                                      "roles": .array(roles.map(JSON.string)), "label": .string(record.label),
+                                      "createdAt": .string(record.createdAt), "revokedAt": record.revokedAt.map(JSON.string) ?? .null]
+                    print(String(decoding: line.serialized(), as: UTF8.self))
                 } else {
                     print("\(record.id)  \(record.account)  \(roles.joined(separator: ","))  created \(record.createdAt)\(record.revokedAt.map { "  REVOKED \($0)" } ?? "")  \(record.label)")
                 }
             }
-        }
-
-        private func jsonString(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            return out + "\""
         }
     }
 

@@ -83,11 +83,9 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
                 }
                 if path.match("events") != nil { return try query(request.query) }
                 if let p = path.match("events/*") {
-                    let id = p[0]
-                    guard index.all().contains(where: { $0.event.eventID == id }) else {
-                        throw RESTProblem.notFound("no event with eventID \(id) on this node's chain")
-                    }
-                    return try query([("EQ_eventID", id)])
+                    let events = try matching([("EQ_eventID", p[0])])
+                    guard !events.isEmpty else { throw RESTProblem.notFound("no event with eventID \(p[0]) on this node's chain") }
+                    return queryDocument(events)
                 }
                 if let answer = try topLevelResource(path, query: request.query) { return answer }
             case "POST": break
@@ -171,8 +169,16 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     }
 
     func query(_ items: [(name: String, value: String)]) throws -> HTTPResponse {
-        let query = try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) })
-        let events = try query.execute(index.all().map(\.event))
+        queryDocument(try matching(items))
+    }
+
+    /// The indexed events the query parameters select.
+    func matching(_ items: [(name: String, value: String)]) throws -> [EPCISEvent] {
+        try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(index.all().map(\.event))
+    }
+
+    /// A query document listing `events`.
+    func queryDocument(_ events: [EPCISEvent]) -> HTTPResponse {
         let document: JSON = [
             "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
             "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(EPCISEndpoints.now().description),

@@ -70,9 +70,10 @@ struct ContractClient {
                              maxFeePerGas: baseFee &* UInt256(2) &+ tip, gasLimit: gas, to: contract, value: value, data: data).signed(with: key)
         case .device(let key, let sponsor):
             var unsigned = try Transaction.device(publicKey: key.publicKey, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: tip,
-                                                  maxFeePerGas: baseFee &* UInt256(2) &+ tip, gasLimit: gas + DeviceRules.p256VerificationGas
-                                                    + DeviceRules.sponsorRecoveryGas,
+                                                  maxFeePerGas: baseFee &* UInt256(2) &+ tip, gasLimit: gas,
                                                   to: contract, value: value, data: data, sponsor: sponsor?.publicKey.address)
+            // The estimate was a plain call: add what verifying the device's (and sponsor's) signature costs.
+            unsigned.gasLimit += unsigned.device?.verificationGas ?? 0
             try unsigned.signAsDevice(with: key)
             if let sponsor { try unsigned.addSponsorSignature(with: sponsor) }
             tx = unsigned
