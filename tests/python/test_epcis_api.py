@@ -71,23 +71,22 @@ def test_every_example_document_captures_and_queries_back(node):
     assert files, f"no example documents under {EPCIS / 'examples' / 'json'}"
     captured, refused = [], 0
     illustrative = 0
+    # A refusal may only be for an event captured from another example already (same CBV hash),
+    # an eventID that already names another example's event, or a hash eventID that is not the
+    # event's own hash (GS1's examples carry illustrative ones: such a document is captured again
+    # with UUID eventIDs; one whose hash IDs are right is captured as it is).
+    reasons = ("recorded already", "is not this event's hash", "already names another event")
     for path in files:
         document = json.loads(path.read_text())
-        if own_ids(document) != document:
-            status, _, job = capture(node, brand, path.read_bytes())
-            assert status == 202 and job["success"] is False, f"{path.name}: {job}"
-            assert any("is not this event's hash" in e.get("detail", "") for e in job["errors"]), f"{path.name}: {job}"
+        status, headers, job = capture(node, brand, path.read_bytes())
+        if not job.get("success") and any("is not this event's hash" in e.get("detail", "") for e in job.get("errors", [])):
             illustrative += 1
             document = own_ids(document)
-        status, headers, job = capture(node, brand, document)
+            status, headers, job = capture(node, brand, document)
         assert status == 202, f"{path.name}: {status} {job}"
         assert headers["location"] == f"/epcis/capture/{job['captureID']}"
         assert http(node.port, "GET", headers["location"])[2] == job
         if not job["success"]:
-            # Only an event already captured from another example (same CBV hash) may be refused,
-            # or one whose eventID is a hash ID other than its own hash (GS1's examples carry
-            # illustrative ones) or already names another example's event.
-            reasons = ("recorded already", "is not this event's hash", "already names another event")
             assert all(any(r in e.get("detail", "") for r in reasons) for e in job["errors"]), f"{path.name}: {job}"
             refused += len(event_list(document))  # rollback: the whole document was refused
         else:

@@ -5,16 +5,14 @@ by the repository, event IDs that name one event, and a malformed Kramaa-Organiz
 Every refusal names what was wrong and changes nothing on chain."""
 import calendar
 import json
-import os
-import pathlib
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-VECTORS = pathlib.Path(os.environ.get("KRAMAA_VECTORS") or pathlib.Path(__file__).parents[2] / ".." / "shared" / "vectors")
-SCHEMA = VECTORS / "epcis" / "schema" / "EPCIS-JSON-Schema.json"
+from test_epcis_api import node  # noqa: F401  (the fixture: a devnet with an EPCIS schema and organisation 1)
+
 TAG = {"uid": "04DE5F1EACC041", "mode": "aes", "fileReadKey": "00" * 16, "metaReadKey": "11" * 16, "organisation": 1}
 
 
@@ -35,17 +33,6 @@ def problem(answer):
     document = json.loads(body)
     assert document["status"] == status and document["title"] and document["detail"], document
     return status, document["detail"], headers
-
-
-@pytest.fixture
-def node(node_factory, monkeypatch):
-    assert SCHEMA.is_file(), f"EPCIS vectors missing: set KRAMAA_VECTORS"
-    monkeypatch.setenv("KRAMAA_EPCIS_SCHEMA", str(SCHEMA))
-    node = node_factory("devnet", ["--accounts", "3"], fresh=True)
-    brand = node.rpc("eth_accounts")[0]
-    status, _, _ = http(node.port, "POST", "/api/v1/organizations", {"from": brand, "name": "Brand"}, {"Content-Type": "application/json"})
-    assert status == 201
-    return node, brand
 
 
 def document(*events):
