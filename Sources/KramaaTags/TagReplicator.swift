@@ -118,7 +118,7 @@ public final class TagReplicator: Sendable {
                              "nonce": .string(nonce)]
         guard let body = try? TagReplicaEnvelope.seal(message, from: identity, to: peer.publicKey),
               let (status, answer) = try? await transport.post(peer.url.appendingPathComponent(Self.path), body: body), status == 200,
-              let (reply, sender) = try? TagReplicaEnvelope.open(answer, at: identity, peers: [peer]), sender == peer,
+              let (reply, _) = try? TagReplicaEnvelope.open(answer, at: identity, peers: [peer]),  // only `peer` can have sealed it
               reply["kind"]?.stringValue == "counterReply", reply["nonce"]?.stringValue == nonce,
               reply["uid"]?.stringValue == uid.description else { return .unreachable }
         if reply["known"]?.boolValue == false { return .unknownTag }
