@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "KramaaPlatform", targets: ["KramaaPlatform"]),
         .library(name: "KramaaEPCIS", targets: ["KramaaEPCIS"]),
         .library(name: "KramaaAuth", targets: ["KramaaAuth"]),
+        .library(name: "KramaaEPCISIndex", targets: ["KramaaEPCISIndex"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -125,6 +126,7 @@ let package = Package(
                 "KramaaTags",
                 "KramaaNFC",
                 "KramaaAuth",
+                "KramaaEPCISIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -200,11 +202,20 @@ let package = Package(
             name: "KramaaAuthTests",
             dependencies: ["KramaaAuth", "KramaaPrimitives", "KramaaRPC"]
         ),
+        // The node's index of the EPCIS events captured on chain, fed by new blocks through a ChainProvider.
+        .target(
+            name: "KramaaEPCISIndex",
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaEPCIS", "KramaaPlatform"]
+        ),
+        .testTarget(
+            name: "KramaaEPCISIndexTests",
+            dependencies: ["KramaaEPCISIndex", "KramaaChain", "KramaaEPCIS", "KramaaPlatform", "KramaaPrimitives", "KramaaTestSupport", "KramaaEVM"]
+        ),
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(
             name: "KramaaAPI",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaStorage", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaNode", "KramaaRPC",
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex"]
         ),
         .executableTarget(
             name: "KramaaBench",

@@ -2,13 +2,12 @@ import KramaaChain
 import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
-import KramaaStorage
 
 /// Blocks, transactions and receipts by number, hash and index.
 extension EthAPI {
     /// The number a block argument names, or nil when there is no such block (answered null).
     func existingBlock(_ selector: BlockSelector) throws -> UInt64? {
-        if case .hash(let hash, _) = selector { return try node.store.number(ofHash: hash) }
+        if case .hash(let hash, _) = selector { return try chain.number(ofHash: hash) }
         let n = try number(selector)
         return n <= node.latest.number ? n : nil
     }
@@ -20,13 +19,13 @@ extension EthAPI {
     }
 
     func storedBlock(_ number: UInt64) throws -> (Block, StoredReceipts)? {
-        guard let block = try node.store.block(number: number), let receipts = try node.store.receipts(number: number) else { return nil }
+        guard let block = try chain.block(number: number), let receipts = try chain.receipts(number: number) else { return nil }
         return (block, receipts)
     }
 
     /// A transaction by hash: included (with its block) or waiting in the pool.
     func transactionJSON(_ hash: Bytes32) throws -> JSON {
-        if let (number, index) = try node.store.transactionLocation(hash), let (block, stored) = try storedBlock(number) {
+        if let (number, index) = try chain.transactionLocation(hash), let (block, stored) = try storedBlock(number) {
             return EthJSON.transaction(block.transactions[index], sender: stored.senders[index],
                                        location: (block.hash, number, index), baseFee: block.header.baseFeePerGas)
         }
@@ -47,7 +46,7 @@ extension EthAPI {
             }
             r.register("eth_getBlockTransactionCount" + suffix) { [self] p, _ in
                 try p.expect(atMost: 1)
-                guard let n = try blockArgument(p, byHash: byHash), let block = try node.store.block(number: n) else { return .null }
+                guard let n = try blockArgument(p, byHash: byHash), let block = try chain.block(number: n) else { return .null }
                 return .quantity(block.transactions.count)
             }
             r.register("eth_getTransactionByBlock\(byHash ? "Hash" : "Number")AndIndex") { [self] p, _ in
@@ -71,7 +70,7 @@ extension EthAPI {
         r.register("eth_getRawTransactionByHash") { [self] p, _ in
             try p.expect(atMost: 1)
             let hash = try p.decode(0, as: Bytes32.self)
-            if let (number, index) = try node.store.transactionLocation(hash), let block = try node.store.block(number: number) {
+            if let (number, index) = try chain.transactionLocation(hash), let block = try chain.block(number: number) {
                 return .data(block.transactions[index].encoded)
             }
             return node.pooledTransaction(hash).map { .data($0.transaction.encoded) } ?? .null
@@ -79,7 +78,7 @@ extension EthAPI {
         r.register("eth_getTransactionReceipt") { [self] p, _ in
             try p.expect(atMost: 1)
             let hash = try p.decode(0, as: Bytes32.self)
-            guard let (number, index) = try node.store.transactionLocation(hash), let (block, stored) = try storedBlock(number) else {
+            guard let (number, index) = try chain.transactionLocation(hash), let (block, stored) = try storedBlock(number) else {
                 return .null
             }
             return EthJSON.receipt(block, stored, index: index)

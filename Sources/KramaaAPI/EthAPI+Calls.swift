@@ -86,7 +86,7 @@ extension EthAPI {
     }
 
     func registerCalls(_ r: inout RPCRouter) {
-        let node = self.node
+        let node = self.node, chain = self.chain
         r.register("eth_call") { [self] p, _ in
             let (tx, from, number, overrides) = try callArguments(p, defaultGas: gasCap)
             let result = try node.call(tx, from: from, at: number, overrides: overrides)
@@ -97,11 +97,11 @@ extension EthAPI {
             }
         }
         r.register("eth_estimateGas") { [self] p, _ in
-            let blockGas = try node.header(number: stateBlock(p, 1))?.gasLimit ?? node.latest.gasLimit
+            let blockGas = try chain.header(number: stateBlock(p, 1))?.gasLimit ?? node.latest.gasLimit
             var (tx, from, number, overrides) = try callArguments(p, defaultGas: blockGas)
             // With a fee cap the sender's balance bounds the gas, as in geth.
             if !tx.maxFeePerGas.isZero {
-                let balance = try node.withState(at: number) { s, _ in s.account(from)?.balance ?? .zero }
+                let balance = try chain.withState(at: number) { s, _ in s.account(from)?.balance ?? .zero }
                 let available = overrides[from]?.balance ?? balance
                 guard available >= tx.value else { throw RPCError.server("insufficient funds for transfer") }
                 let allowance = (available &- tx.value) / tx.maxFeePerGas

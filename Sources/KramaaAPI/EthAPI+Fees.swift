@@ -17,7 +17,7 @@ extension EthAPI {
         let head = node.latest.number
         var tips: [UInt256] = []
         for n in stride(from: head, through: head >= 19 ? head - 19 : 0, by: -1) {
-            guard let block = try? node.store.block(number: n) else { continue }
+            guard let block = try? chain.block(number: n) else { continue }
             let base = block.header.baseFeePerGas
             let paid = block.transactions.compactMap { tx in tx.effectiveGasPrice(baseFee: base).map { $0 &- base } }
             tips += paid.sorted().prefix(3)
@@ -74,7 +74,7 @@ extension EthAPI {
         var baseFees: [JSON] = [], ratios: [JSON] = [], rewards: [JSON] = [], blobFees: [JSON] = [], blobRatios: [JSON] = []
         var last: BlockHeader?
         for n in oldest...newest {
-            guard let block = try node.store.block(number: n), let stored = try node.store.receipts(number: n) else { continue }
+            guard let block = try chain.block(number: n), let stored = try chain.receipts(number: n) else { continue }
             let h = block.header
             baseFees.append(.quantity(h.baseFeePerGas))
             ratios.append(.number(JSONNumber(Double(h.gasUsed) / Double(max(h.gasLimit, 1)))!))

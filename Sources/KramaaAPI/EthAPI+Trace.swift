@@ -123,7 +123,7 @@ extension EthAPI {
     }
 
     func registerTracing(_ r: inout RPCRouter) {
-        let node = self.node
+        let node = self.node, chain = self.chain
         r.register("debug_traceTransaction") { [self] p, c in
             _ = try access.authorize(c.credentials, for: .admin)
             try p.expect(atMost: 2)

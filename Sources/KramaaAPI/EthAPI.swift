@@ -6,13 +6,14 @@ import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
 import KramaaState
-import KramaaStorage
 
 /// Ethereum's JSON-RPC API (eth_*, net_*, web3_*, debug_*) over one node, as geth answers it:
 /// same methods, shapes, tags and error texts, so wallets, web3 libraries and tools work
 /// unchanged. `router()` gives the handler to serve.
 public final class EthAPI: Sendable {
     public let node: Node
+    /// The chain's reads (the node, behind `ChainProvider`).
+    public let chain: any ChainProvider
     /// Keys the node signs with for eth_sendTransaction and eth_sign (devnet only; empty on a
     /// real node, where those methods answer `unknown account`).
     public let devAccounts: DevAccounts
@@ -27,6 +28,8 @@ public final class EthAPI: Sendable {
     static let maxProofSlots = 1024
     /// Bounds on debug_trace* answers (see ``TraceLimits``).
     public let traceLimits: TraceLimits
+    /// The clock of waits and deadlines (tests pass a `ManualTime`).
+    public let clock: TimeSource
     /// Whether debug_* methods are served (`kramaa node --debug-api`; always on the devnet).
     public let debugAPI: Bool
 
@@ -34,8 +37,10 @@ public final class EthAPI: Sendable {
     ///   passes its token store, the devnet opens loopback.
     /// - Parameter debugAPI: whether debug_* methods are served (`kramaa node --debug-api`).
     public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed,
-                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits()) {
+                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits(), clock: TimeSource = SystemTime.shared) {
+        self.clock = clock
         self.node = node
+        self.chain = node
         self.devAccounts = devAccounts
         self.access = access
         self.debugAPI = debugAPI
@@ -66,7 +71,7 @@ public final class EthAPI: Sendable {
         case .earliest: return 0
         case .number(let n): return n
         case .hash(let hash, _):
-            guard let n = try node.store.number(ofHash: hash) else { throw RPCError.server("header for hash not found") }
+            guard let n = try chain.number(ofHash: hash) else { throw RPCError.server("header for hash not found") }
             return n
         }
     }
@@ -82,7 +87,7 @@ public final class EthAPI: Sendable {
     // MARK: Chain and state
 
     private func registerChain(_ r: inout RPCRouter) {
-        let node = self.node
+        let node = self.node, chain = self.chain
         r.register("web3_clientVersion") { _, _ in .string(EthAPI.clientVersion) }
         r.register("web3_sha3") { p, _ in try p.expect(atMost: 1); return .hash(Keccak256.hash(try p.data(0))) }
         r.register("net_version") { _, _ in .string(String(node.chainId)) }
@@ -97,18 +102,18 @@ public final class EthAPI: Sendable {
         r.register("eth_getBalance") { [self] p, _ in
             try p.expect(atMost: 2)
             let address = try p.decode(0, as: Address.self)
-            return .quantity(try node.withState(at: stateBlock(p, 1)) { s, _ in s.account(address)?.balance ?? .zero })
+            return .quantity(try chain.withState(at: stateBlock(p, 1)) { s, _ in s.account(address)?.balance ?? .zero })
         }
         r.register("eth_getTransactionCount") { [self] p, _ in
             try p.expect(atMost: 2)
             let address = try p.decode(0, as: Address.self)
             if try p.decodeIfPresent(1, as: BlockSelector.self) == .pending { return .quantity(node.pendingNonce(address)) }
-            return .quantity(try node.withState(at: stateBlock(p, 1)) { s, _ in s.account(address)?.nonce ?? 0 })
+            return .quantity(try chain.withState(at: stateBlock(p, 1)) { s, _ in s.account(address)?.nonce ?? 0 })
         }
         r.register("eth_getCode") { [self] p, _ in
             try p.expect(atMost: 2)
             let address = try p.decode(0, as: Address.self)
-            return .data(try node.withState(at: stateBlock(p, 1)) { s, _ in
+            return .data(try chain.withState(at: stateBlock(p, 1)) { s, _ in
                 s.account(address).map { s.code(hash: $0.codeHash) } ?? []
             })
         }
@@ -116,7 +121,7 @@ public final class EthAPI: Sendable {
             try p.expect(atMost: 3)
             let address = try p.decode(0, as: Address.self)
             let slot = try p.decode(1, as: StorageSlot.self).value
-            return .hash(try node.withState(at: stateBlock(p, 2)) { s, _ in s.storage(address, slot: slot) }.bytes32)
+            return .hash(try chain.withState(at: stateBlock(p, 2)) { s, _ in s.storage(address, slot: slot) }.bytes32)
         }
         r.register("eth_getProof") { [self] p, _ in
             try p.expect(atMost: 3)
@@ -159,6 +164,6 @@ extension NodeError: RPCErrorConvertible {
     }
 }
 
-extension StoreError: RPCErrorConvertible {
+extension ChainReadError: RPCErrorConvertible {
     public var rpcError: RPCError { RPCError.server(description) }
 }

@@ -4,7 +4,6 @@ import KramaaEVM
 import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
-import KramaaStorage
 
 /// What eth_getLogs, eth_newFilter and the `logs` subscription select: a block range or one
 /// block by hash, addresses (any of), topics by position.
@@ -78,7 +77,10 @@ final class FilterManager: @unchecked Sendable {
 
     static let timeout: TimeInterval = 300
     static let maxQueued = 10_000
+    /// The pool's events (pending transactions) and new blocks come from the node itself.
     private let node: Node
+    /// Reads go through the provider.
+    private let chain: any ChainProvider
     private let lock = NSLock()
     private var filters: [String: Installed] = [:]
     private var headSubscriptions: [String: RPCSubscription] = [:]
@@ -87,6 +89,7 @@ final class FilterManager: @unchecked Sendable {
 
     init(node: Node) {
         self.node = node
+        self.chain = node
         node.addObserver { [weak self] event in self?.handle(event) }
     }
 
@@ -100,7 +103,7 @@ final class FilterManager: @unchecked Sendable {
         switch event {
         case .newBlock(let executed):
             let block = executed.block
-            let logs = ChainStore.locate(block: block, receipts: executed.receipts)
+            let logs = LocatedLog.locate(block: block, receipts: executed.receipts)
             lock.lock()
             let now = Date()
             filters = filters.filter { now.timeIntervalSince($0.value.lastPoll) < Self.timeout }
@@ -154,7 +157,7 @@ final class FilterManager: @unchecked Sendable {
         let head = node.latest.number
         var from: UInt64, to: UInt64
         if let hash = criteria.blockHash {
-            guard let n = try node.store.number(ofHash: hash) else { throw RPCError.server("unknown block") }
+            guard let n = try chain.number(ofHash: hash) else { throw RPCError.server("unknown block") }
             (from, to) = (n, n)
         } else {
             from = try bound(criteria.from) ?? head
@@ -167,9 +170,9 @@ final class FilterManager: @unchecked Sendable {
             }
         }
         do {
-            return try node.store.logs(LogFilter(fromBlock: from, toBlock: to, addresses: criteria.addresses, topics: criteria.topics),
+            return try chain.logs(LogFilter(fromBlock: from, toBlock: to, addresses: criteria.addresses, topics: criteria.topics),
                                        limit: LogCriteria.maxResults)
-        } catch StoreError.tooManyResults(let limit) {
+        } catch ChainReadError.tooManyResults(let limit) {
             throw RPCError.server("query returned more than \(limit) results: narrow the block range (fromBlock \(from), toBlock \(to)) or add address and topic filters")
         } catch {
             throw RPCError.server("\(error)")

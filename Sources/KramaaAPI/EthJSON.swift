@@ -2,7 +2,6 @@ import KramaaChain
 import KramaaEVM
 import KramaaPrimitives
 import KramaaRPC
-import KramaaStorage
 
 // The JSON shapes of geth's API (internal/ethapi: RPCMarshalBlock, newRPCTransaction,
 // MarshalReceipt), so clients decode them as they decode geth's.

@@ -16,10 +16,10 @@ extension EthAPI {
         }
         // kramaa_getCommitCertificate(block): the precommits that finalised the block, null on a
         // single-node chain (its blocks carry none) or for an unknown block.
-        r.register("kramaa_getCommitCertificate") { [node] p, _ in
+        r.register("kramaa_getCommitCertificate") { [chain] p, _ in
             try p.expect(atMost: 1)
             guard let number = try self.existingBlock(p.decode(0, as: BlockSelector.self)),
-                  let bytes = try node.certificate(number: number) else { return .null }
+                  let bytes = try chain.certificate(number: number) else { return .null }
             let certificate: CommitCertificate
             do { certificate = try CommitCertificate(rlp: bytes) } catch {
                 throw RPCError.server("the stored certificate of block \(number) does not decode: \(error)")

@@ -1,11 +1,12 @@
 import KramaaAuth
 import KramaaEPCIS
+import KramaaEPCISIndex
 import KramaaEVM
 import KramaaGS1
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
-import KramaaStorage
+import KramaaChain
 
 /// The platform's REST API under `/api/v1` (described by docs/openapi.yaml): organisations,
 /// devices and assets over the system contracts. Reads answer from the head state; writes are
@@ -207,7 +208,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let filter = LogFilter(fromBlock: minted, toBlock: calls.node.latest.number,
                                topics: [[AssetRegistry.Event.deviceBound, AssetRegistry.Event.tagBound], [Bytes32(token)]])
         var devices: [Address] = [], tags: [[UInt8]] = []
-        for located in try calls.node.store.logs(filter) where located.log.address == AssetRegistry.address {
+        for located in try calls.chain.logs(filter, limit: 10_000) where located.log.address == AssetRegistry.address {
             let log = located.log
             if log.topics[0] == AssetRegistry.Event.deviceBound, log.topics.count > 2 {
                 let device = try! Address(log.topics[2].bytes.suffix(20))
@@ -250,7 +251,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
     private func history(_ token: UInt256) throws -> JSON {
         _ = try asset(token)
         guard let index else { throw RESTProblem(status: 503, title: "No EPCIS index", detail: "this node does not index EPCIS events") }
-        return .array(index.history(of: token).map { entry in
+        return .array(try RESTProblem.indexed { () throws(EPCISIndexError) in try index.history(of: token) }.map { entry in
             let slot = ProvenanceRegistry.recordSlot(entry.hash)
             return [
                 "event": entry.event.json, "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),

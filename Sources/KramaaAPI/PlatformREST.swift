@@ -1,6 +1,7 @@
 import KramaaAuth
 import Foundation
 import KramaaChain
+import KramaaEPCISIndex
 import KramaaEVM
 import KramaaNode
 import KramaaPrimitives
@@ -19,6 +20,11 @@ struct RESTProblem: Error {
     static func refused(_ detail: String) -> RESTProblem { RESTProblem(status: 422, title: "Refused by the chain", detail: detail) }
 
     var response: HTTPResponse { .problem(status: status, title: title, detail: detail) }
+
+    /// Runs `body`; a stopped EPCIS index answers 500 with its reason.
+    static func indexed<T>(_ body: () throws(EPCISIndexError) -> T) throws(RESTProblem) -> T {
+        do { return try body() } catch { throw RESTProblem(status: 500, title: "EPCIS index stopped", detail: error.description) }
+    }
 }
 
 /// The plumbing the platform's REST handlers share: JSON bodies, contract reads through
@@ -30,6 +36,7 @@ struct PlatformCalls: Sendable {
     var inclusionTimeout: Duration = .seconds(30)
 
     var node: Node { api.node }
+    var chain: any ChainProvider { api.chain }
 
     /// The caller of a write, checked by the node's access policy for `role` before anything
     /// of the request is read; its `actingAccount(_:)` then gives the account the write acts as.
@@ -70,17 +77,22 @@ struct PlatformCalls: Sendable {
         } catch {
             throw RESTProblem.badRequest("\(error)")
         }
-        let deadline = ContinuousClock.now + inclusionTimeout
-        while ContinuousClock.now < deadline {
-            // Answered once the block is the node's head too, so reads that follow see the write.
-            if let (number, index) = try? node.store.transactionLocation(hash), node.latest.number >= number,
-               let stored = try? node.store.receipts(number: number) {
-                guard stored.receipts[index].success else {
-                    throw RESTProblem.refused(Opcodes.revertReason(stored.outcomes[index].output) ?? "transaction \(hash) failed")
+        // Answered once the block is the node's head too, so reads that follow see the write;
+        // woken by each new block, not by polling.
+        let clock = api.clock
+        let deadline = clock.uptime + inclusionTimeout
+        while true {
+            let head = chain.latest.number
+            if let (number, index, receipt) = try? chain.includedReceipt(hash) {
+                guard receipt.success else {
+                    let output = (try? chain.receipts(number: number))??.outcomes[index].output ?? []
+                    throw RESTProblem.refused(Opcodes.revertReason(output) ?? "transaction \(hash) failed")
                 }
-                return (hash, number, stored.outcomes[index].output)
+                return (hash, number, (try? chain.receipts(number: number))??.outcomes[index].output ?? [])
             }
-            try? await Task.sleep(for: .milliseconds(10))
+            let remaining = deadline - clock.uptime
+            guard remaining > .zero else { break }
+            await chain.waitForHead(after: head, timeout: remaining, clock: clock)
         }
         throw RESTProblem(status: 504, title: "Not included", detail: "transaction \(hash) was not included within \(inclusionTimeout)")
     }

@@ -64,7 +64,7 @@ enum EPCISBench {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var failed = 0
         for n in (headBefore + 1)...max(headBefore + 1, network.nodes[0].latest.number) {
-            failed += (try? network.nodes[0].store.receipts(number: n))?.receipts.filter { !$0.success }.count ?? 0
+            failed += (try? network.nodes[0].receipts(number: n))?.receipts.filter { !$0.success }.count ?? 0
         }
         section.rows.append(Row(name: "EPCIS events captured and finalised (\(raws.count) events, one per P-256 device transaction, \(network.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
                                 ours: Double(raws.count) / seconds, unit: "events/s", reference: verifyOne * Double(cores),

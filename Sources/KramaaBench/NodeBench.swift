@@ -167,7 +167,7 @@ enum NodeBench {
         let head = chain.node.latest.number
         let logs = requestRate(port: port, body: #"{"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[{"fromBlock":"\#(RPCHex.encodeQuantity(head))","toBlock":"latest","address":"\#(token.lowercased)"}]}"#,
                                seconds: readSeconds)
-        let logsPerBlock = (try? chain.node.store.receipts(number: head))??.receipts.reduce(0) { $0 + $1.logs.count } ?? 0
+        let logsPerBlock = (try? chain.node.receipts(number: head))??.receipts.reduce(0) { $0 + $1.logs.count } ?? 0
         section.rows.append(Row(name: "eth_getLogs Transfer events of the last block (\(logsPerBlock) logs), 4 connections", ours: logs,
                                 unit: "req/s", reference: baseline, referenceName: "eth_chainId (no state)"))
         section.notes.append("Transactions are signed before timing and sent as batches of 100 eth_sendRawTransaction calls on 4 HTTP connections; time runs until the last one is in a stored block (SQLite, synchronous=FULL). Each answer waits until the transaction is in the pool journal on disk (group commit: one fdatasync per batch or fewer). Blocks are sealed as soon as transactions wait (block period 0), each holding what arrived while the previous one was built.")

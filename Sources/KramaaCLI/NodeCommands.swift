@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KramaaEPCISIndex
 import KramaaAPI
 import KramaaAuth
 import KramaaChain
@@ -144,7 +145,7 @@ struct NodeRunner {
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
     func routes(_ api: EthAPI) throws -> HTTPRoutes {
         var routes = HTTPRoutes()
-        let index = EPCISIndex(node: node)
+        let index = EPCISIndex(chain: node)
         routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index), access: api.access))
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)

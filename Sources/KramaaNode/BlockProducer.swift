@@ -1,98 +1,127 @@
 import Foundation
+import KramaaChain
 import KramaaPrimitives
 
 /// Seals blocks on a single node at the pace the genesis asks for: with a block period of
 /// zero, as soon as transactions wait, once they stop arriving for `settle` (at most
 /// `maxDelay` after the first), so a burst goes into one block rather than one block per
 /// transaction; otherwise once per period, empty or not as `emptyBlocks` says.
-/// It runs on its own thread; the validator network (consensus) replaces it.
+///
+/// Driven by timers of its `TimeSource` (tests pass a `ManualTime` and advance it); blocks
+/// are sealed one at a time under its lock. The validator network (consensus) replaces it.
 public final class BlockProducer: @unchecked Sendable {
     private let node: Node
-    private let condition = NSCondition()
+    private let clock: TimeSource
+    /// Held while deciding and while a block is sealed: one block at a time.
+    private let lock = NSLock()
     private var stopped = false
-    private var wake = false
-    private var lastArrival: UInt64 = 0
+    /// Period 0: when the burst being gathered began and when its last transaction came;
+    /// nil while no check is armed.
+    private var burst: (first: Duration, last: Duration)?
+    /// Period > 0: when the next block is due.
+    private var nextDue: Duration = .zero
     /// Period 0: how long the pool must be quiet before sealing, and the longest wait.
     public var settle: Duration = .milliseconds(2)
     public var maxDelay: Duration = .milliseconds(50)
     private var observer: Int?
-    private var thread: Thread?
     private let onError: @Sendable (NodeError) -> Void
-    private let finished = DispatchSemaphore(value: 0)
 
     /// - Parameter onError: called when a block cannot be stored; production stops after it.
-    public init(node: Node, onError: @escaping @Sendable (NodeError) -> Void) {
+    public init(node: Node, clock: TimeSource = SystemTime.shared, onError: @escaping @Sendable (NodeError) -> Void) {
         self.node = node
+        self.clock = clock
         self.onError = onError
     }
 
+    private var period: UInt64 { node.config.blockPeriodSeconds }
+
     public func start() {
         observer = node.addObserver { [weak self] event in
-            if case .newTransaction = event { self?.signal() }
+            if case .newTransaction = event { self?.transactionArrived() }
         }
-        let thread = Thread { [self] in loop() }
-        thread.name = "kramaa-producer"
-        self.thread = thread
-        thread.start()
-    }
-
-    /// Stops after the block being built, if any, is stored; waits for that.
-    public func stop() {
-        condition.lock()
-        let running = thread != nil && !stopped
-        stopped = true
-        condition.signal()
-        condition.unlock()
-        if let observer { node.removeObserver(observer) }
-        if running { finished.wait() }
-    }
-
-    private func signal() {
-        condition.lock()
-        wake = true
-        lastArrival = DispatchTime.now().uptimeNanoseconds
-        condition.signal()
-        condition.unlock()
-    }
-
-    private func loop() {
-        defer { finished.signal() }
-        let period = node.config.blockPeriodSeconds
-        var next = Date().addingTimeInterval(TimeInterval(period))
-        if period == 0 && node.hasPendingTransactions { signal() }
-        while true {
-            condition.lock()
-            if period == 0 {
-                while !wake && !stopped { condition.wait() }
-                wake = false
-                let latest = DispatchTime.now().uptimeNanoseconds + UInt64(maxDelay.inNanoseconds)
-                while !stopped {
-                    let quietUntil = lastArrival + UInt64(settle.inNanoseconds)
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    if now >= quietUntil || now >= latest { break }
-                    _ = condition.wait(until: Date().addingTimeInterval(Double(min(quietUntil, latest) - now) / 1e9))
-                }
-                wake = false
-            } else {
-                while !stopped && Date() < next { _ = condition.wait(until: next) }
+        if period == 0 {
+            if node.hasPendingTransactions { transactionArrived() }
+        } else {
+            let first = lock.withLock { () -> Duration in
+                nextDue = clock.uptime + .seconds(Int64(period))
+                return nextDue
             }
-            let stop = stopped
-            condition.unlock()
-            if stop { return }
-            let produced: Bool
-            do {
-                let now = UInt64(Date().timeIntervalSince1970)
-                produced = try node.produceBlock(timestamp: now, allowEmpty: period > 0 && node.config.emptyBlocks) != nil
-            } catch {
-                onError(error)
+            schedulePeriodic(at: first)
+        }
+    }
+
+    /// Stops after the block being sealed, if any, is stored; waits for that.
+    public func stop() {
+        lock.withLock { stopped = true }
+        if let observer { node.removeObserver(observer) }
+    }
+
+    // MARK: Period 0: bursts
+
+    private func transactionArrived() {
+        let now = clock.uptime
+        let arm: Bool = lock.withLock {
+            guard !stopped else { return false }
+            if var current = burst {
+                current.last = now
+                burst = current
+                return false
+            }
+            burst = (now, now)
+            return true
+        }
+        if arm { clock.schedule(after: settle) { [weak self] in self?.checkBurst() } }
+    }
+
+    /// Seals once the pool has been quiet for `settle` or `maxDelay` has passed since the
+    /// burst began; otherwise looks again when the earlier of the two is due.
+    private func checkBurst() {
+        var again: Duration?
+        lock.withLock {
+            guard !stopped, let current = burst else { return }
+            let now = clock.uptime
+            let due = min(current.last + settle, current.first + maxDelay)
+            if now < due {
+                again = due - now
                 return
             }
-            if period > 0 {
-                next = next.addingTimeInterval(TimeInterval(period))
-                if next < Date() { next = Date() }
-            } else if produced && node.hasPendingTransactions {
-                signal()  // what did not fit this block; what cannot run waits for a new transaction
+            burst = nil
+            guard let produced = seal(allowEmpty: false) else { return }
+            // What did not fit this block goes next; what cannot run waits for a new transaction.
+            if produced && node.hasPendingTransactions {
+                burst = (now, now)
+                again = settle
             }
+        }
+        if let again { clock.schedule(after: again) { [weak self] in self?.checkBurst() } }
+    }
+
+    // MARK: Period > 0
+
+    private func schedulePeriodic(at due: Duration) {
+        clock.schedule(after: due - clock.uptime) { [weak self] in self?.periodicTick() }
+    }
+
+    private func periodicTick() {
+        let next: Duration? = lock.withLock {
+            guard !stopped else { return nil }
+            let now = clock.uptime
+            guard now >= nextDue else { return nextDue }  // an early wake: wait on
+            guard seal(allowEmpty: node.config.emptyBlocks) != nil else { return nil }
+            nextDue = max(nextDue + .seconds(Int64(period)), now)
+            return nextDue
+        }
+        if let next { schedulePeriodic(at: next) }
+    }
+
+    /// Seals a block; nil when storing failed (production stops). Call with the lock held.
+    private func seal(allowEmpty: Bool) -> Bool? {
+        do {
+            return try node.produceBlock(timestamp: clock.unixSeconds, allowEmpty: allowEmpty) != nil
+        } catch {
+            stopped = true
+            onError(error)
+            return nil
         }
     }
 }

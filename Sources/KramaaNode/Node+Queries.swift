@@ -7,17 +7,9 @@ import KramaaStorage
 /// Reads of the chain and its state at a block, and simulated calls (eth_call,
 /// eth_estimateGas): everything the API asks that does not change the chain.
 extension Node {
-    /// The header of block `number`, or nil when there is no such block yet.
-    public func header(number: UInt64) throws(NodeError) -> BlockHeader? {
-        let head = latest
-        if number == head.number { return head }
-        if number > head.number { return nil }
-        do { return try store.header(number: number) } catch { throw .store(error) }
-    }
-
     /// Runs `body` with the state as of block `number` and that block's header, under the
     /// node's lock. The head's state is always there; earlier ones for `historyDepth` blocks.
-    public func withState<T>(at number: UInt64, _ body: (StateBackend, BlockHeader) -> T) throws(NodeError) -> T {
+    public func withState<T>(at number: UInt64, _ body: (StateBackend, BlockHeader) -> T) throws(ChainReadError) -> T {
         guard let header = try header(number: number) else { throw .unknownBlock(number) }
         lock.lock()
         defer { lock.unlock() }
@@ -27,20 +19,25 @@ extension Node {
     /// The state as of block `number` and its header, as a snapshot that stays valid after the
     /// lock is released (taking it costs nothing): calls and traces run on it outside the lock.
     func stateSnapshot(at number: UInt64) throws(NodeError) -> (StateBackend, BlockHeader) {
-        guard let header = try header(number: number) else { throw .unknownBlock(number) }
-        lock.lock()
-        defer { lock.unlock() }
-        return (try view(at: number, snapshot: true), header)
+        do throws(ChainReadError) {
+            guard let header = try header(number: number) else { throw ChainReadError.unknownBlock(number) }
+            lock.lock()
+            defer { lock.unlock() }
+            return (try view(at: number, snapshot: true), header)
+        } catch {
+            throw .read(error)
+        }
     }
 
     /// The state of block `number`: the live state (or a snapshot of it) seen through the undo
     /// records of the blocks after it. Call with the lock held.
-    private func view(at number: UInt64, snapshot: Bool) throws(NodeError) -> StateBackend {
+    private func view(at number: UInt64, snapshot: Bool) throws(ChainReadError) -> StateBackend {
         var undos: [StateUndo] = []
         if number < head.number {
             for n in (number + 1)...head.number {
                 guard let undo = history[n] else {
-                    throw .historicalStateUnavailable(number, oldest: history.keys.min().map { $0 - 1 } ?? head.number)
+                    throw .historicalStateUnavailable(number, oldest: history.keys.min().map { $0 - 1 } ?? head.number,
+                                                      kept: Int(Node.historyDepth))
                 }
                 undos.append(undo)
             }
@@ -85,11 +82,10 @@ extension Node {
     public func trace(transaction hash: Bytes32, tracer: EVMTracer) throws(NodeError) -> TransactionReceiptData? {
         let found: (Block, StoredReceipts, Int)?
         do {
-            guard let (number, index) = try store.transactionLocation(hash), let block = try store.block(number: number),
-                  let stored = try store.receipts(number: number) else { return nil }
+            guard let (number, index) = try transactionLocation(hash), let (block, stored) = try executedBlock(number: number) else { return nil }
             found = (block, stored, index)
         } catch {
-            throw .store(error)
+            throw .read(error)
         }
         guard let (block, stored, index) = found, block.number > 0 else { return nil }
         let executor = self.executor

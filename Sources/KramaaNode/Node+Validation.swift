@@ -81,11 +81,6 @@ extension Node {
     /// The hash of the block executed and held for commit, if any.
     public var candidateHash: Bytes32? { lock.withLock { candidate?.block.hash } }
 
-    /// The certificate stored with block `number` (nil for genesis and single-node blocks).
-    public func certificate(number: UInt64) throws(NodeError) -> [UInt8]? {
-        do { return try store.certificate(number: number) } catch { throw .store(error) }
-    }
-
     /// Executes `block` on the head as the held candidate. Call with the lock held.
     private func executeCandidate(_ block: Block) throws(NodeError) {
         discardCandidate()

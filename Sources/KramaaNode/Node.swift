@@ -18,7 +18,8 @@ public final class Node: @unchecked Sendable {
 
     public let dataDirectory: URL
     public let genesis: Genesis
-    public let store: ChainStore
+    /// The database; reached from outside only through `ChainProvider`.
+    let store: ChainStore
     let state = InMemoryState()
     let pool: TxPool
     let poolConfig: TxPoolConfig

@@ -12,10 +12,8 @@ public enum NodeError: Error, CustomStringConvertible {
     case pool(TxPoolError)
     /// The transaction journal cannot make an accepted transaction durable.
     case journal(JournalError)
-    /// No block with this number (yet).
-    case unknownBlock(UInt64)
-    /// The state of an older block than the node keeps was asked for.
-    case historicalStateUnavailable(UInt64, oldest: UInt64)
+    /// A read of the chain has no answer (unknown block, state no longer kept, storage).
+    case read(ChainReadError)
     /// A simulated call could not run at all (fee cap, balance, intrinsic gas, ...).
     case invalidCall(InvalidTransactionError)
     /// A simulated call reverted; `output` is the revert data.
@@ -37,9 +35,7 @@ public enum NodeError: Error, CustomStringConvertible {
         case .decode(let e): return e.description
         case .pool(let e): return e.description
         case .journal(let e): return e.description
-        case .unknownBlock: return "header not found"
-        case .historicalStateUnavailable(let n, let oldest):
-            return "historical state not available: block \(n) is older than the \(Node.historyDepth) recent blocks this node keeps (oldest \(oldest))"
+        case .read(let e): return e.description
         case .invalidCall(let e): return e.description
         case .reverted: return "execution reverted"
         case .executionFailed(let e): return e.gethMessage

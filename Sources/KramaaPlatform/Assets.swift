@@ -66,22 +66,23 @@ public struct AssetRegistry: SystemContract {
         static func device(_ d: Address) -> UInt256 { StorageSlot.mapping(deviceAsset, d) }
     }
 
-    enum Method {
-        static let name = SystemMethod("name()"), symbol = SystemMethod("symbol()"), totalSupply = SystemMethod("totalSupply()")
-        static let balanceOf = SystemMethod("balanceOf(address)"), ownerOf = SystemMethod("ownerOf(uint256)")
-        static let tokenURI = SystemMethod("tokenURI(uint256)"), supportsInterface = SystemMethod("supportsInterface(bytes4)")
-        static let transferFrom = SystemMethod("transferFrom(address,address,uint256)")
-        static let safeTransfer = SystemMethod("safeTransferFrom(address,address,uint256)")
-        static let safeTransferData = SystemMethod("safeTransferFrom(address,address,uint256,bytes)")
-        static let approve = SystemMethod("approve(address,uint256)"), getApproved = SystemMethod("getApproved(uint256)")
-        static let setApprovalForAll = SystemMethod("setApprovalForAll(address,bool)")
-        static let isApprovedForAll = SystemMethod("isApprovedForAll(address,address)")
-        static let mint = SystemMethod("mintAsset(uint256,string,address,bytes32,string)")
-        static let getAsset = SystemMethod("getAsset(uint256)"), tokenIdOf = SystemMethod("tokenIdOf(string)")
-        static let bindDevice = SystemMethod("bindDevice(uint256,address)"), bindTag = SystemMethod("bindTag(uint256,bytes7)")
-        static let assetOfTag = SystemMethod("assetOfTag(bytes7)")
-        static let transferCustody = SystemMethod("transferCustody(uint256,address)")
-        static let setStatus = SystemMethod("setAssetStatus(uint256,uint8)")
+    /// The functions of this contract\'s ABI (the one place their signatures are written).
+    public enum Method {
+        public static let name = SystemMethod("name()"), symbol = SystemMethod("symbol()"), totalSupply = SystemMethod("totalSupply()")
+        public static let balanceOf = SystemMethod("balanceOf(address)"), ownerOf = SystemMethod("ownerOf(uint256)")
+        public static let tokenURI = SystemMethod("tokenURI(uint256)"), supportsInterface = SystemMethod("supportsInterface(bytes4)")
+        public static let transferFrom = SystemMethod("transferFrom(address,address,uint256)")
+        public static let safeTransfer = SystemMethod("safeTransferFrom(address,address,uint256)")
+        public static let safeTransferData = SystemMethod("safeTransferFrom(address,address,uint256,bytes)")
+        public static let approve = SystemMethod("approve(address,uint256)"), getApproved = SystemMethod("getApproved(uint256)")
+        public static let setApprovalForAll = SystemMethod("setApprovalForAll(address,bool)")
+        public static let isApprovedForAll = SystemMethod("isApprovedForAll(address,address)")
+        public static let mint = SystemMethod("mintAsset(uint256,string,address,bytes32,string)")
+        public static let getAsset = SystemMethod("getAsset(uint256)"), tokenIdOf = SystemMethod("tokenIdOf(string)")
+        public static let bindDevice = SystemMethod("bindDevice(uint256,address)"), bindTag = SystemMethod("bindTag(uint256,bytes7)")
+        public static let assetOfTag = SystemMethod("assetOfTag(bytes7)")
+        public static let transferCustody = SystemMethod("transferCustody(uint256,address)")
+        public static let setStatus = SystemMethod("setAssetStatus(uint256,uint8)")
     }
 
     public enum Event {

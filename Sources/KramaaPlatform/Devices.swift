@@ -72,14 +72,15 @@ public struct DeviceRegistry: SystemContract {
         static func validUntil(_ k: Address) -> UInt256 { StorageSlot.offset(key(k), 4) }
     }
 
-    enum Method {
-        static let register = SystemMethod("registerDevice(uint256,uint8,bytes,string,bytes32)")
-        static let setStatus = SystemMethod("setDeviceStatus(address,uint8)")
-        static let rotate = SystemMethod("rotateDeviceKey(address,uint8,bytes,bytes)")
-        static let get = SystemMethod("getDevice(address)")
-        static let getKey = SystemMethod("getKey(address)")
-        static let keyValidAt = SystemMethod("keyValidAt(address,uint256)")
-        static let isActiveKey = SystemMethod("isActiveDeviceKey(address)")
+    /// The functions of this contract\'s ABI (the one place their signatures are written).
+    public enum Method {
+        public static let register = SystemMethod("registerDevice(uint256,uint8,bytes,string,bytes32)")
+        public static let setStatus = SystemMethod("setDeviceStatus(address,uint8)")
+        public static let rotate = SystemMethod("rotateDeviceKey(address,uint8,bytes,bytes)")
+        public static let get = SystemMethod("getDevice(address)")
+        public static let getKey = SystemMethod("getKey(address)")
+        public static let keyValidAt = SystemMethod("keyValidAt(address,uint256)")
+        public static let isActiveKey = SystemMethod("isActiveDeviceKey(address)")
     }
 
     public enum Event {

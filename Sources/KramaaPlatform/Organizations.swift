@@ -61,13 +61,14 @@ public struct OrganizationRegistry: SystemContract {
         }
     }
 
-    enum Method {
-        static let register = SystemMethod("registerOrganization(string)")
-        static let setRoles = SystemMethod("setMemberRoles(uint256,address,uint256)")
-        static let rolesOf = SystemMethod("rolesOf(uint256,address)")
-        static let hasRole = SystemMethod("hasRole(uint256,address,uint256)")
-        static let get = SystemMethod("getOrganization(uint256)")
-        static let count = SystemMethod("organizationCount()")
+    /// The functions of this contract\'s ABI (the one place their signatures are written).
+    public enum Method {
+        public static let register = SystemMethod("registerOrganization(string)")
+        public static let setRoles = SystemMethod("setMemberRoles(uint256,address,uint256)")
+        public static let rolesOf = SystemMethod("rolesOf(uint256,address)")
+        public static let hasRole = SystemMethod("hasRole(uint256,address,uint256)")
+        public static let get = SystemMethod("getOrganization(uint256)")
+        public static let count = SystemMethod("organizationCount()")
     }
 
     public enum Event {

@@ -52,11 +52,12 @@ public struct ProvenanceRegistry: SystemContract {
         static func children(_ key: UInt256) -> UInt256 { StorageSlot.mapping(children, key) }
     }
 
-    enum Method {
-        static let capture = SystemMethod("captureEvents(uint256,bytes)")
-        static let record = SystemMethod("eventRecord(bytes32)")
-        static let children = SystemMethod("childrenOf(bytes32)")
-        static let breachedAt = SystemMethod("breachedAt(uint256)")
+    /// The functions of this contract\'s ABI (the one place their signatures are written).
+    public enum Method {
+        public static let capture = SystemMethod("captureEvents(uint256,bytes)")
+        public static let record = SystemMethod("eventRecord(bytes32)")
+        public static let children = SystemMethod("childrenOf(bytes32)")
+        public static let breachedAt = SystemMethod("breachedAt(uint256)")
     }
 
     public enum Event {

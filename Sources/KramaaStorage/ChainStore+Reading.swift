@@ -118,25 +118,9 @@ extension ChainStore {
     public func locatedLogs(number: UInt64) throws(StoreError) -> [LocatedLog] {
         if let cached = logCache.get(number) { return cached }
         guard let block = try block(number: number), let stored = try receipts(number: number) else { return [] }
-        let logs = Self.locate(block: block, receipts: stored.receipts)
+        let logs = LocatedLog.locate(block: block, receipts: stored.receipts)
         logCache.put(number, logs)
         return logs
-    }
-
-    /// Every log of a block with its position.
-    public static func locate(block: Block, receipts: [Receipt]) -> [LocatedLog] {
-        var out: [LocatedLog] = []
-        var index = 0
-        let hash = block.hash
-        for (i, receipt) in receipts.enumerated() where !receipt.logs.isEmpty {
-            let txHash = block.transactions[i].hash
-            for log in receipt.logs {
-                out.append(LocatedLog(log: log, blockNumber: block.number, blockHash: hash, transactionHash: txHash,
-                                      transactionIndex: i, logIndex: index))
-                index += 1
-            }
-        }
-        return out
     }
 
     /// Loads the flat state into `state` and checks it against the head's state root.

@@ -3,19 +3,8 @@ import KramaaEVM
 import KramaaPrimitives
 import KramaaState
 
-/// A block's receipts with what RPC needs beyond consensus: senders and per-transaction
-/// outcomes (gas used, created contract, effective price).
-public struct StoredReceipts: Sendable {
-    public var receipts: [Receipt]
-    public var senders: [Address]
-    public var outcomes: [TransactionOutcome]
-
-    public init(receipts: [Receipt], senders: [Address], outcomes: [TransactionOutcome]) {
-        self.receipts = receipts
-        self.senders = senders
-        self.outcomes = outcomes
-    }
-
+/// How the chain database stores a block's receipts.
+extension StoredReceipts {
     /// rlp([[receipt...], [sender...], [[gasUsed, price, created, output]...]]).
     var encoded: [UInt8] {
         var w = RLPWriter()
@@ -59,53 +48,6 @@ public struct StoredReceipts: Sendable {
         return StoredReceipts(receipts: receipts, senders: senders, outcomes: outcomes)
     }
 }
-
-/// Which logs `eth_getLogs` and log filters want: a block range, addresses (any of), and
-/// topics by position (each position any of its values; nil matches anything).
-public struct LogFilter: Sendable, Equatable {
-    public var fromBlock: UInt64
-    public var toBlock: UInt64
-    public var addresses: [Address]
-    public var topics: [[Bytes32]?]
-
-    public init(fromBlock: UInt64, toBlock: UInt64, addresses: [Address] = [], topics: [[Bytes32]?] = []) {
-        self.fromBlock = fromBlock
-        self.toBlock = toBlock
-        self.addresses = addresses
-        self.topics = topics
-    }
-
-    /// Whether `log` matches the address and topic conditions.
-    public func matches(_ log: Log) -> Bool {
-        if !addresses.isEmpty && !addresses.contains(log.address) { return false }
-        for (i, wanted) in topics.enumerated() {
-            guard let wanted, !wanted.isEmpty else { continue }
-            guard i < log.topics.count, wanted.contains(log.topics[i]) else { return false }
-        }
-        return true
-    }
-}
-
-/// A log with where it sits on chain, as `eth_getLogs` reports it.
-public struct LocatedLog: Sendable, Equatable {
-    public var log: Log
-    public var blockNumber: UInt64
-    public var blockHash: Bytes32
-    public var transactionHash: Bytes32
-    public var transactionIndex: Int
-    /// Index of the log in its block.
-    public var logIndex: Int
-
-    public init(log: Log, blockNumber: UInt64, blockHash: Bytes32, transactionHash: Bytes32, transactionIndex: Int, logIndex: Int) {
-        self.log = log
-        self.blockNumber = blockNumber
-        self.blockHash = blockHash
-        self.transactionHash = transactionHash
-        self.transactionIndex = transactionIndex
-        self.logIndex = logIndex
-    }
-}
-
 extension StateUndo {
     /// rlp([[address, exists, nonce, balance, codeHash]...], [[address, [[slot, value]...]]...] ×2
     /// (changed slots, then whole storages of cleared accounts)).

@@ -113,7 +113,7 @@ extension ValidatorRuntime {
             var w = RLPWriter()
             w.appendList { w in
                 for n in first...last {
-                    guard let block = try? node.store.block(number: n), let certificate = try? node.certificate(number: n) else { break }
+                    guard let block = try? node.block(number: n), let certificate = try? node.certificate(number: n) else { break }
                     w.appendList { w in
                         w.append(bytes: block.encoded)
                         w.append(bytes: certificate)

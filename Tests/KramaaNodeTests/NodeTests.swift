@@ -101,26 +101,53 @@ import Testing
 }
 
 @Suite struct BlockProducerTests {
+    /// The producer on a clock the test moves: nothing here waits on the real clock.
     @Test func aBurstOfTransactionsIsSealedTogetherAndEveryOneIncluded() throws {
         let dir = NodeTests.freshDirectory()
         try Node.initialize(dataDirectory: dir, genesisDocument: NodeTests.genesisDocument())
         let node = try Node(dataDirectory: dir)
-        let producer = BlockProducer(node: node) { error in Issue.record("producer failed: \(error)") }
+        let clock = ManualTime()
+        let producer = BlockProducer(node: node, clock: clock) { error in Issue.record("producer failed: \(error)") }
         producer.start()
         let sent = 200
-        for n in 0..<sent { _ = try node.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
-        let deadline = Date().addingTimeInterval(10)
-        while node.pendingNonce(NodeTests.key.publicKey.address) != UInt64(sent) || node.hasPendingTransactions {
-            guard Date() < deadline else { break }
-            Thread.sleep(forTimeInterval: 0.01)
+        for n in 0..<sent {
+            _ = try node.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa"))
+            if n == 0 { #expect(clock.pendingTimers == 1, "the first transaction arms one check") }
+        }
+        #expect(node.latest.number == 0, "nothing is sealed before the pool has been quiet for `settle`")
+        clock.advance(by: .milliseconds(1))
+        #expect(node.latest.number == 0)
+        var steps = 0
+        while node.hasPendingTransactions && steps < 100 {
+            clock.advance(by: producer.settle)
+            steps += 1
         }
         producer.stop()
         let head = node.latest.number
         var included = 0
-        for n in 1...max(head, 1) { included += try node.store.block(number: n)?.transactions.count ?? 0 }
+        for n in 1...max(head, 1) { included += try node.block(number: n)?.transactions.count ?? 0 }
         #expect(included == sent)
         #expect(head >= 1 && head < 50, "\(sent) transactions sent at once went into \(head) blocks")
         #expect(node.withState { s, _ in s.account(NodeTests.key.publicKey.address)?.nonce } == UInt64(sent))
+    }
+
+    @Test func aBurstThatNeverGoesQuietIsSealedAfterMaxDelay() throws {
+        let dir = NodeTests.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: NodeTests.genesisDocument())
+        let node = try Node(dataDirectory: dir)
+        let clock = ManualTime()
+        let producer = BlockProducer(node: node, clock: clock) { error in Issue.record("producer failed: \(error)") }
+        producer.start()
+        defer { producer.stop() }
+        // A transaction every millisecond: never quiet for `settle` (2 ms), so `maxDelay` (50 ms) decides.
+        var n: UInt64 = 0
+        while node.latest.number == 0 && n < 200 {
+            _ = try node.accept(raw: NodeTests().tx(n, to: "0x00000000000000000000000000000000000000aa"))
+            n += 1
+            clock.advance(by: .milliseconds(1))
+        }
+        #expect(node.latest.number == 1)
+        #expect(clock.uptime == producer.maxDelay, "sealed when maxDelay had passed since the first transaction")
     }
 
     @Test func aFixedPeriodSealsEmptyBlocksWhenAsked() throws {
@@ -129,90 +156,15 @@ import Testing
             .replacingOccurrences(of: #""blockPeriodSeconds":0"#, with: #""blockPeriodSeconds":1,"emptyBlocks":true"#)
         try Node.initialize(dataDirectory: dir, genesisDocument: Data(genesis.utf8))
         let node = try Node(dataDirectory: dir)
-        let producer = BlockProducer(node: node) { error in Issue.record("producer failed: \(error)") }
+        let clock = ManualTime()
+        let producer = BlockProducer(node: node, clock: clock) { error in Issue.record("producer failed: \(error)") }
         producer.start()
-        Thread.sleep(forTimeInterval: 2.5)
+        clock.advance(by: .milliseconds(2500))
+        #expect(node.latest.number == 2, "one block a second for 2.5 s")
+        #expect(node.latest.timestamp == clock.unixSeconds)
         producer.stop()
-        let head = node.latest.number
-        #expect(head >= 2 && head <= 3, "one block a second for 2.5 s, got \(head)")
-        #expect(try node.store.block(number: 1)?.transactions.isEmpty == true)
-    }
-}
-
-@Suite struct ValidatorPathTests {
-    /// Two nodes on the same genesis, as two validators.
-    static func pair() throws -> (Node, Node) {
-        let a = NodeTests.freshDirectory(), b = NodeTests.freshDirectory()
-        try Node.initialize(dataDirectory: a, genesisDocument: NodeTests.genesisDocument())
-        try Node.initialize(dataDirectory: b, genesisDocument: NodeTests.genesisDocument())
-        return (try Node(dataDirectory: a), try Node(dataDirectory: b))
-    }
-
-    @Test func aProposedBlockValidatesAndCommitsOnAnotherNode() throws {
-        let (proposer, follower) = try Self.pair()
-        for n in 0..<5 { _ = try proposer.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
-        let coinbase = Address(word: UInt256(0xc0))
-        let block = try #require(proposer.propose(timestamp: 50, coinbase: coinbase, allowEmpty: false))
-        #expect(block.transactions.count == 5)
-        #expect(proposer.latest.number == 0, "a proposal is not the head until committed")
-        #expect(try proposer.withState(at: 0) { s, _ in s.account(NodeTests.key.publicKey.address)?.nonce } == 0,
-                "reads do not see the uncommitted block")
-        try follower.validate(block)
-        let certificate: [UInt8] = [0xc1, 0x01]
-        try proposer.commit(block, certificate: certificate)
-        try follower.commit(block, certificate: certificate)
-        #expect(proposer.latest == follower.latest && follower.latest.hash == block.hash)
-        #expect(follower.withState { s, _ in s.stateRoot } == block.header.stateRoot)
-        #expect(try follower.certificate(number: 1) == certificate)
-        // A follower that never validated it executes it at commit.
-        let (_, late) = try Self.pair()
-        try late.commit(block, certificate: certificate)
-        #expect(late.latest.hash == block.hash)
-    }
-
-    @Test func aTamperedBlockIsRefusedAndChangesNothing() throws {
-        let (proposer, follower) = try Self.pair()
-        _ = try proposer.accept(raw: NodeTests().tx(0, to: "0x00000000000000000000000000000000000000aa"))
-        let block = try #require(proposer.propose(timestamp: 50, coinbase: .zero, allowEmpty: false))
-        let root = follower.withState { s, _ in s.stateRoot }
-        var badRoot = block
-        badRoot.header.stateRoot = Keccak256.hash([1] as [UInt8])
-        var badGas = block
-        badGas.header.gasUsed += 1
-        var badParent = block
-        badParent.header.parentHash = .zero
-        var badTx = block
-        badTx.transactions[0].value = UInt256(2)  // the signature no longer recovers the same sender
-        for (bad, expected) in [(badRoot, "state root"), (badGas, "gas used"), (badParent, "parent"), (badTx, "transaction 0")] {
-            do {
-                try follower.validate(bad)
-                Issue.record("accepted a block with a wrong \(expected)")
-            } catch {
-                #expect(error.description.hasPrefix("invalid block"), "\(error)")
-                #expect(error.description.contains(expected), "\(error)")
-            }
-            #expect(follower.withState { s, _ in s.stateRoot } == root)
-            #expect(follower.latest.number == 0)
-        }
-        try follower.validate(block)
-        try follower.commit(block, certificate: [])
-        #expect(follower.latest.hash == block.hash)
-    }
-}
-
-@Suite struct BlockCodecTests {
-    @Test func aBlockDecodesToItselfAndGarbageIsRefused() throws {
-        let (proposer, idle) = try ValidatorPathTests.pair()
-        for n in 0..<3 { _ = try proposer.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa")) }
-        let block = try #require(proposer.propose(timestamp: 9, coinbase: .zero, allowEmpty: false))
-        #expect(try Block.decode(block.encoded) == block)
-        #expect(Block.hash(ofEncoded: block.encoded) == block.hash)
-        #expect(Block.hash(ofEncoded: [0xc0]) == nil && Block.hash(ofEncoded: [0x80]) == nil)
-        let empty = try #require(idle.propose(timestamp: 9, coinbase: .zero, allowEmpty: true))
-        #expect(empty.transactions.isEmpty)
-        #expect(try Block.decode(empty.encoded) == empty)
-        #expect(throws: TransactionError.self) { try Block.decode(Array(block.encoded.dropLast())) }
-        #expect(throws: TransactionError.self) { try Block.decode(block.encoded + [0x00]) }
-        #expect(throws: TransactionError.self) { try Block.decode([0xc0]) }
+        clock.advance(by: .seconds(5))
+        #expect(node.latest.number == 2, "nothing after stop")
+        #expect(try node.block(number: 1)?.transactions.isEmpty == true)
     }
 }

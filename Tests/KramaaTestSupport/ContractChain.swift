@@ -11,6 +11,8 @@ public final class ContractChain {
     public let executor: BlockExecutor
     public let state = InMemoryState()
     public private(set) var head: BlockHeader
+    /// The same chain behind `ChainProvider` (each mined block appended with its state).
+    public let provider: InMemoryChain
     private var nonces: [UInt64]
 
     public var addresses: [Address] { keys.map { $0.publicKey.address } }
@@ -26,7 +28,9 @@ public final class ContractChain {
         var genesis = Genesis(config: config)
         for key in keys { genesis.alloc[key.publicKey.address] = Genesis.Allocation(balance: UInt256(10_000_000_000_000_000_000 as UInt64)) }
         executor = BlockExecutor(config: config, systemContracts: contracts)
-        head = genesis.installing(contracts).makeBlock(into: state).header
+        let block = genesis.installing(contracts).makeBlock(into: state)
+        head = block.header
+        provider = InMemoryChain(chainId: Self.chainId, genesis: block, state: state.snapshot())
         nonces = [UInt64](repeating: 0, count: keyCount)
     }
 
@@ -44,6 +48,7 @@ public final class ContractChain {
                                    candidates: txs, state: state)
         _ = state.takeChanges()
         head = built.block.header
+        provider.append(built, state: state.snapshot())
         return built
     }
 

@@ -1,4 +1,5 @@
 import KramaaEPCIS
+import KramaaEPCISIndex
 import KramaaRPC
 
 /// The EPCIS 2.0 REST binding's top-level resources: the event types, EPCs, business steps,
@@ -30,7 +31,7 @@ extension EPCISEndpoints {
 
     /// The distinct values of a resource among the recorded events, in first-seen order.
     private func members(of resource: String) throws -> [String] {
-        let events = index.all().map(\.event)
+        let events = try RESTProblem.indexed { () throws(EPCISIndexError) in try index.all() }.map(\.event)
         var seen = Set<String>(), out: [String] = []
         func add(_ value: String?) { if let value, seen.insert(value).inserted { out.append(value) } }
         switch resource {

@@ -1,6 +1,7 @@
 import KramaaAuth
 import Foundation
 import KramaaEPCIS
+import KramaaEPCISIndex
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
@@ -174,7 +175,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
 
     /// The indexed events the query parameters select.
     func matching(_ items: [(name: String, value: String)]) throws -> [EPCISEvent] {
-        try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(index.all().map(\.event))
+        try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(RESTProblem.indexed { () throws(EPCISIndexError) in try index.all() }.map(\.event))
     }
 
     /// A query document listing `events`.

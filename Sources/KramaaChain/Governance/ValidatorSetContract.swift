@@ -60,13 +60,14 @@ public struct ValidatorSetContract: SystemContract {
         }
     }
 
-    enum Method {
-        static let getValidators = SystemMethod("getValidators()")
-        static let validatorsAt = SystemMethod("validatorsAt(uint256)")
-        static let proposeAdd = SystemMethod("proposeAddValidator(address)")
-        static let proposeRemove = SystemMethod("proposeRemoveValidator(address)")
-        static let approve = SystemMethod("approve(uint256)")
-        static let getProposal = SystemMethod("getProposal(uint256)")
+    /// The functions of this contract\'s ABI (the one place their signatures are written).
+    public enum Method {
+        public static let getValidators = SystemMethod("getValidators()")
+        public static let validatorsAt = SystemMethod("validatorsAt(uint256)")
+        public static let proposeAdd = SystemMethod("proposeAddValidator(address)")
+        public static let proposeRemove = SystemMethod("proposeRemoveValidator(address)")
+        public static let approve = SystemMethod("approve(uint256)")
+        public static let getProposal = SystemMethod("getProposal(uint256)")
     }
 
     public enum Event {

@@ -201,3 +201,13 @@ extension SystemCall {
         try require(value.isZero, "this function does not accept value")
     }
 }
+
+extension SystemMethod {
+    /// The 4-byte selector as it starts calldata.
+    public var selectorBytes: [UInt8] {
+        [UInt8(selector >> 24), UInt8(selector >> 16 & 0xff), UInt8(selector >> 8 & 0xff), UInt8(selector & 0xff)]
+    }
+
+    /// The calldata of a call of this function with `arguments` (Solidity ABI).
+    public func callData(_ arguments: [ABIValue] = []) -> [UInt8] { selectorBytes + ABI.encode(arguments) }
+}
