@@ -3,6 +3,7 @@ import KramaaEPCIS
 import KramaaEPCISIndex
 import KramaaEVM
 import KramaaGS1
+import KramaaNode
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
@@ -66,21 +67,20 @@ public struct PlatformEndpoints: HTTPEndpoint {
     // MARK: Organisations
 
     private func organization(_ id: UInt64) throws -> JSON {
-        var d = try calls.read(OrganizationRegistry.address, ABI.call("getOrganization(uint256)", [.uint(UInt256(id))]))
-        return ["id": .int(id), "name": .string(try d.nextString()), "founder": .account(try d.nextAddress()),
-                "createdAtBlock": .int(try d.nextUInt64()), "admins": .int(try d.nextUInt64())]
+        let org = try calls.read { r throws(ContractCallError) in try OrganizationClient(r).organization(id) }
+        return ["id": .int(id), "name": .string(org.name), "founder": .account(org.founder),
+                "createdAtBlock": .int(org.createdAtBlock), "admins": .int(org.admins)]
     }
 
     private func member(_ org: UInt64, _ account: Address) throws -> JSON {
         _ = try organization(org)
-        var d = try calls.read(OrganizationRegistry.address, ABI.call("rolesOf(uint256,address)", [.uint(UInt256(org)), .address(account)]))
-        let roles = OrganizationRoles(rawValue: try d.nextUInt64())
+        let roles = try calls.read { r throws(ContractCallError) in try OrganizationClient(r).roles(of: account, in: org) }
         return ["organization": .int(org), "account": .account(account), "roles": .array(roles.names.map(JSON.string))]
     }
 
     private func createOrganization(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
         let sent = try await calls.write(from: from, OrganizationRegistry.address,
-                                         ABI.call("registerOrganization(string)", [.string(try body.string("name"))]))
+                                         OrganizationRegistry.Method.register.callData([.string(try body.string("name"))]))
         var d = ABIDecoder(sent.output[...])
         let id = try d.nextUInt64()
         return .json(try organization(id).merging(sent), status: 201, headers: [("location", "\(Self.prefix)/organizations/\(id)")])
@@ -95,7 +95,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             }
             roles.insert(role)
         }
-        let sent = try await calls.write(from: from, OrganizationRegistry.address, ABI.call("setMemberRoles(uint256,address,uint256)",
+        let sent = try await calls.write(from: from, OrganizationRegistry.address, OrganizationRegistry.Method.setRoles.callData(
                                                                                            [.uint(UInt256(org)), .address(account), .uint(UInt256(roles.rawValue))]))
         return .json(try member(org, account).merging(sent))
     }
@@ -103,14 +103,12 @@ public struct PlatformEndpoints: HTTPEndpoint {
     // MARK: Devices
 
     private func device(_ address: Address) throws -> JSON {
-        var d = try calls.read(DeviceRegistry.address, ABI.call("getDevice(address)", [.address(address)]))
-        let org = try d.nextUInt64(), status = try d.nextUInt64(), current = try d.nextAddress()
-        let model = try d.nextString(), firmware = try d.nextBytes32(), registeredAt = try d.nextUInt64()
-        var out: JSONObject = ["device": .account(address), "organization": .int(org),
-                               "status": .string(DeviceStatus(rawValue: status).map { "\($0)" } ?? "unknown"),
-                               "currentKey": .account(current), "model": .string(model), "firmwareHash": .hash(firmware),
-                               "registeredAtBlock": .int(registeredAt)]
-        if case .object(let k) = try key(current, atBlock: nil) {
+        let device = try calls.read { r throws(ContractCallError) in try DeviceClient(r).device(address) }
+        var out: JSONObject = ["device": .account(address), "organization": .int(device.organization),
+                               "status": .string(device.status.map { "\($0)" } ?? "unknown"),
+                               "currentKey": .account(device.currentKey), "model": .string(device.model), "firmwareHash": .hash(device.firmwareHash),
+                               "registeredAtBlock": .int(device.registeredAtBlock)]
+        if case .object(let k) = try key(device.currentKey, atBlock: nil) {
             out["keyType"] = k["keyType"]
             out["publicKey"] = k["publicKey"]
             out["did"] = k["did"]
@@ -119,19 +117,17 @@ public struct PlatformEndpoints: HTTPEndpoint {
     }
 
     private func key(_ address: Address, atBlock: String?) throws -> JSON {
-        var d = try calls.read(DeviceRegistry.address, ABI.call("getKey(address)", [.address(address)]))
-        let device = try d.nextAddress(), code = try d.nextUInt64(), bytes = try d.nextBytes()
-        let from = try d.nextUInt64(), until = try d.nextUInt64()
-        var out: JSONObject = ["key": .account(address), "device": .account(device), "publicKey": .data(bytes),
-                               "validFromBlock": .int(from), "validUntilBlock": until == 0 ? .null : .int(until)]
-        if let type = DeviceKeyType.type(code), let key = try? PublicKey(type: type, bytes: bytes) {
-            out["keyType"] = .string(type.rawValue)
+        let record = try calls.read { r throws(ContractCallError) in try DeviceClient(r).key(address) }
+        var out: JSONObject = ["key": .account(address), "device": .account(record.device), "publicKey": .data(record.publicKey),
+                               "validFromBlock": .int(record.validFromBlock), "validUntilBlock": record.validUntilBlock.map(JSON.int) ?? .null]
+        if let key = record.parsed {
+            out["keyType"] = .string(key.type.rawValue)
             out["did"] = .string(key.didKey.string)
         }
         if let atBlock {
             guard let block = UInt64(atBlock) else { throw RESTProblem.badRequest("atBlock must be a block number") }
-            var v = try calls.read(DeviceRegistry.address, ABI.call("keyValidAt(address,uint256)", [.address(address), .uint(UInt256(block))]))
-            out["validAtBlock"] = ["block": .int(block), "valid": .bool(try v.nextBool())]
+            let valid = try calls.read { r throws(ContractCallError) in try DeviceClient(r).keyValid(address, atBlock: block) }
+            out["validAtBlock"] = ["block": .int(block), "valid": .bool(valid)]
         }
         return .object(out)
     }
@@ -140,7 +136,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let typeName = try body.string("keyType")
         let type: KeyType
         do { type = try KeyType(parsing: typeName) } catch { throw RESTProblem.badRequest("\"keyType\": \(error)") }
-        let sent = try await calls.write(from: from, DeviceRegistry.address, ABI.call("registerDevice(uint256,uint8,bytes,string,bytes32)", [
+        let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.register.callData([
             .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")),
             .string(body["model"]?.stringValue ?? ""), .fixedBytes(try body.bytes32("firmwareHash", default: .zero)),
         ]))
@@ -155,7 +151,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             throw RESTProblem.badRequest("\"status\" must be active, suspended or revoked")
         }
         let sent = try await calls.write(from: from, DeviceRegistry.address,
-                                         ABI.call("setDeviceStatus(address,uint8)", [.address(address), .uint(UInt256(status.rawValue))]))
+                                         DeviceRegistry.Method.setStatus.callData([.address(address), .uint(UInt256(status.rawValue))]))
         return .json(try device(address).merging(sent))
     }
 
@@ -164,7 +160,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         do { type = try KeyType(parsing: try body.string("keyType")) } catch let e as RESTProblem { throw e } catch {
             throw RESTProblem.badRequest("\"keyType\": \(error)")
         }
-        let sent = try await calls.write(from: from, DeviceRegistry.address, ABI.call("rotateDeviceKey(address,uint8,bytes,bytes)", [
+        let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.rotate.callData([
             .address(address), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
         ]))
         return .json(try device(address).merging(sent))
@@ -185,16 +181,16 @@ public struct PlatformEndpoints: HTTPEndpoint {
     }
 
     private func asset(_ token: UInt256) throws -> JSON {
-        var d = try calls.read(AssetRegistry.address, ABI.call("getAsset(uint256)", [.uint(token)]))
-        let epc = try d.nextString(), org = try d.nextUInt64(), owner = try d.nextAddress(), custodian = try d.nextAddress()
-        let metadata = try d.nextBytes32(), status = try d.nextUInt64(), minted = try d.nextUInt64()
-        var uri = try calls.read(AssetRegistry.address, ABI.call("tokenURI(uint256)", [.uint(token)]))
-        var out: JSONObject = ["tokenId": .string(Hex.encode(token.bigEndianBytes)), "epc": .string(epc), "organization": .int(org),
-                               "owner": .account(owner), "custodian": .account(custodian), "metadataHash": .hash(metadata),
-                               "status": .string(AssetStatus(rawValue: status).map { "\($0)" } ?? "unknown"),
-                               "mintedAtBlock": .int(minted), "tokenURI": .string(try uri.nextString())]
-        if let dl = try? EPCURI.parse(epc).digitalLinkURI(stem: "https://id.gs1.org") { out["digitalLink"] = .string(dl) }
-        let (devices, tags) = try bindings(token, minted: minted)
+        let (asset, uri) = try calls.read { r throws(ContractCallError) in
+            let assets = AssetClient(r)
+            return (try assets.asset(token), try assets.tokenURI(token))
+        }
+        var out: JSONObject = ["tokenId": .string(Hex.encode(token.bigEndianBytes)), "epc": .string(asset.epc), "organization": .int(asset.organization),
+                               "owner": .account(asset.owner), "custodian": .account(asset.custodian), "metadataHash": .hash(asset.metadataHash),
+                               "status": .string(asset.status.map { "\($0)" } ?? "unknown"),
+                               "mintedAtBlock": .int(asset.mintedAtBlock), "tokenURI": .string(uri)]
+        if let dl = try? EPCURI.parse(asset.epc).digitalLinkURI(stem: "https://id.gs1.org") { out["digitalLink"] = .string(dl) }
+        let (devices, tags) = try bindings(token, minted: asset.mintedAtBlock)
         out["devices"] = .array(devices.map { .account($0) })
         out["tags"] = .array(tags.map { .string(Hex.encode($0, prefix: false).uppercased()) })
         return .object(out)
@@ -234,7 +230,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             epc = try body.string("epc")
         }
         let owner = body["owner"] == nil ? from : try body.address("owner")
-        let sent = try await calls.write(from: from, AssetRegistry.address, ABI.call("mintAsset(uint256,string,address,bytes32,string)", [
+        let sent = try await calls.write(from: from, AssetRegistry.address, AssetRegistry.Method.mint.callData([
             .uint(UInt256(try body.uint64("organization"))), .string(epc), .address(owner),
             .fixedBytes(try body.bytes32("metadataHash", default: .zero)), .string(body["tokenURI"]?.stringValue ?? ""),
         ]))
@@ -270,20 +266,20 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let data: [UInt8]
         switch action {
         case "transfer":
-            var d = try calls.read(AssetRegistry.address, ABI.call("ownerOf(uint256)", [.uint(token)]))
-            data = ABI.call("transferFrom(address,address,uint256)", [.address(try d.nextAddress()), .address(try body.address("to")), .uint(token)])
-        case "custody": data = ABI.call("transferCustody(uint256,address)", [.uint(token), .address(try body.address("to"))])
+            let owner = try calls.read { r throws(ContractCallError) in try AssetClient(r).owner(of: token) }
+            data = AssetRegistry.Method.transferFrom.callData([.address(owner), .address(try body.address("to")), .uint(token)])
+        case "custody": data = AssetRegistry.Method.transferCustody.callData([.uint(token), .address(try body.address("to"))])
         case "status":
             let name = try body.string("status")
             guard let status = [("recalled", AssetStatus.recalled), ("destroyed", .destroyed), ("consumed", .consumed)].first(where: { $0.0 == name })?.1 else {
                 throw RESTProblem.badRequest("\"status\" must be recalled, destroyed or consumed")
             }
-            data = ABI.call("setAssetStatus(uint256,uint8)", [.uint(token), .uint(UInt256(status.rawValue))])
-        case "devices": data = ABI.call("bindDevice(uint256,address)", [.uint(token), .address(try body.address("device"))])
+            data = AssetRegistry.Method.setStatus.callData([.uint(token), .uint(UInt256(status.rawValue))])
+        case "devices": data = AssetRegistry.Method.bindDevice.callData([.uint(token), .address(try body.address("device"))])
         case "tags":
             let uid = try body.bytes("uid")
             guard uid.count == 7 else { throw RESTProblem.badRequest("\"uid\" must be the tag's 7-byte UID in hex") }
-            data = ABI.call("bindTag(uint256,bytes7)", [.uint(token), .fixedBytes(try! Bytes32(uid + [UInt8](repeating: 0, count: 25)))])
+            data = AssetRegistry.Method.bindTag.callData([.uint(token), .fixedBytes(AssetClient<NodeContractReader>.tagWord(uid))])
         default:
             throw RESTProblem.notFound("no asset action \(action)")
         }

@@ -27,6 +27,20 @@ struct RESTProblem: Error {
     }
 }
 
+extension RESTProblem {
+    /// What a contract call's failure answers: 404 for the contracts' "no …" reasons, 422 for
+    /// other refusals, 504 when a transaction was not included, 400 otherwise.
+    init(_ error: ContractCallError) {
+        switch error {
+        case .reverted(let reason):
+            let text = reason ?? "the call reverted"
+            self = text.hasPrefix("no ") ? .notFound(text) : .refused(text)
+        case .notIncluded: self = RESTProblem(status: 504, title: "Not included", detail: error.description)
+        case .malformedResult, .unavailable: self = .badRequest(error.description)
+        }
+    }
+}
+
 /// The plumbing the platform's REST handlers share: JSON bodies, contract reads through
 /// `eth_call` semantics, and writes as transactions from an account the node holds, answered
 /// once the transaction is in a block.
@@ -44,19 +58,12 @@ struct PlatformCalls: Sendable {
         try api.access.authorize(request.credentials, for: role)
     }
 
-    /// Calls a view function at the head; a revert becomes a 404 or 422 with the reason.
-    func read(_ contract: Address, _ data: [UInt8], notFound: (String) -> Bool = { $0.hasPrefix("no ") }) throws(RESTProblem) -> ABIDecoder {
-        let tx = Transaction(type: .dynamicFee, chainId: node.chainId, nonce: 0, maxFeePerGas: .zero, gasLimit: 10_000_000,
-                             to: contract, data: data)
-        let result: TransactionReceiptData
-        do { result = try node.call(tx, from: .zero, at: node.latest.number) } catch {
-            throw .badRequest("\(error)")
-        }
-        guard result.success else {
-            let reason = Opcodes.revertReason(result.output) ?? "the call reverted"
-            throw notFound(reason) ? .notFound(reason) : .refused(reason)
-        }
-        return ABIDecoder(result.output[...])
+    /// Read-only calls on the node's head, for the typed contract clients.
+    var reader: NodeContractReader { NodeContractReader(node: node) }
+
+    /// Runs a typed client's read; a revert becomes a 404 (reasons "no …") or a 422 with the reason.
+    func read<T>(_ body: (NodeContractReader) throws(ContractCallError) -> T) throws(RESTProblem) -> T {
+        do { return try body(reader) } catch { throw RESTProblem(error) }
     }
 
     /// Sends `data` to `contract` from `from` (an account whose key the node holds), waits for

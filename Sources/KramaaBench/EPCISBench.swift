@@ -19,7 +19,7 @@ enum EPCISBench {
 
         // Setup (not timed): the organisation and its 100 devices, registered by the admin.
         var setup = [BenchTransactions.signed(admin, nonce: 0, to: OrganizationRegistry.address,
-                                              data: ABI.call("registerOrganization(string)", [.string("Bench Brand")]), gas: 500_000)]
+                                              data: OrganizationRegistry.Method.register.callData([.string("Bench Brand")]), gas: 500_000)]
         for (i, device) in devices.enumerated() {
             setup.append(BenchTransactions.signed(admin, nonce: UInt64(i + 1), to: DeviceRegistry.address, data: ABI.call(
                 "registerDevice(uint256,uint8,bytes,string,bytes32)",
@@ -47,7 +47,7 @@ enum EPCISBench {
                 var tx = try! Transaction.device(publicKey: device.publicKey, chainId: BenchTransactions.chainId, nonce: UInt64(n),
                                                  maxPriorityFeePerGas: UInt256(1_000_000_000 as UInt64), maxFeePerGas: UInt256(100_000_000_000 as UInt64),
                                                  gasLimit: 600_000, to: ProvenanceRegistry.address,
-                                                 data: ABI.call("captureEvents(uint256,bytes)", [.uint(.zero), .bytes(Array(document.utf8))]))
+                                                 data: ProvenanceRegistry.Method.capture.callData([.uint(.zero), .bytes(Array(document.utf8))]))
                 try! tx.signAsDevice(with: device)
                 raws.append(tx.encoded)
             }

@@ -242,7 +242,7 @@ struct EventCommand: ParsableCommand {
         private func captureSigned(_ document: [UInt8], keyFile: String) throws {
             let signer = try ContractClient.Signer(readKeyFile(keyFile), sponsor: try sponsorKey.map(readSecp256k1Key))
             let receipt = try CLIFailure.wrap {
-                try connection.node.contracts().send(ProvenanceRegistry.address, ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(org)), .bytes(document)]),
+                try connection.node.contracts().send(ProvenanceRegistry.address, ProvenanceRegistry.Method.capture.callData([.uint(UInt256(org)), .bytes(document)]),
                                                      signer: signer)
             }
             let answer: JSON = ["transactionHash": receipt["transactionHash"] ?? .null, "blockNumber": receipt["blockNumber"] ?? .null,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaChain
+import KramaaEVM
 import KramaaPrimitives
 import KramaaRPC
 
@@ -42,44 +43,42 @@ struct ValidatorsCommand: ParsableCommand {
         }
 
         func validators(_ client: ContractClient, atHeight height: UInt64) throws -> [Address] {
-            let out = try client.read(ValidatorSetContract.address, ABI.call("validatorsAt(uint256)", [.uint(UInt256(height))]))
-            var decoder = ABIDecoder(out[...])
-            return try decoder.nextArray { d throws(ABIDecodingError) in try d.nextAddress() }
+            try ValidatorSetClient(RPCContractCaller(client: client, signer: nil)).validators(atHeight: height)
         }
     }
 
-    struct ProposeAdd: ParsableCommand {
+    struct ProposeAdd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "propose-add", abstract: "Propose a new validator (counts as your approval).")
         @Argument(help: "The new validator's address (of its node key).") var validator: String
         @OptionGroup var connection: Connection
         @OptionGroup var signer: Signer
 
-        func run() throws {
-            try propose("proposeAddValidator(address)", validator, connection, signer)
+        func run() async throws {
+            try await propose(validator, add: true, connection, signer)
         }
     }
 
-    struct ProposeRemove: ParsableCommand {
+    struct ProposeRemove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "propose-remove", abstract: "Propose removing a validator (counts as your approval).")
         @Argument(help: "The validator's address.") var validator: String
         @OptionGroup var connection: Connection
         @OptionGroup var signer: Signer
 
-        func run() throws {
-            try propose("proposeRemoveValidator(address)", validator, connection, signer)
+        func run() async throws {
+            try await propose(validator, add: false, connection, signer)
         }
     }
 
-    struct Approve: ParsableCommand {
+    struct Approve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Approve a proposed change.")
         @Argument(help: "The proposal's number.") var id: UInt64
         @OptionGroup var connection: Connection
         @OptionGroup var signer: Signer
 
-        func run() throws {
-            let receipt = try connection.contracts().send(ValidatorSetContract.address, ABI.call("approve(uint256)", [.uint(UInt256(id))]),
-                                                          key: try readSecp256k1Key(signer.key))
-            print("approved proposal \(id) in block \(receipt["blockNumber"].flatMap { try? RPCHex.decodeQuantity($0.stringValue ?? "") } ?? 0)")
+        func run() async throws {
+            let caller = try connection.caller(signer: .account(try readSecp256k1Key(signer.key)))
+            let receipt = try await ValidatorSetClient(caller).approve(id)
+            print("approved proposal \(id) in block \(receipt.blockNumber)")
             try printProposal(id, try connection.contracts())
         }
     }
@@ -93,24 +92,17 @@ struct ValidatorsCommand: ParsableCommand {
     }
 }
 
-private func propose(_ function: String, _ validator: String, _ connection: ValidatorsCommand.Connection,
-                     _ signer: ValidatorsCommand.Signer) throws {
+private func propose(_ validator: String, add: Bool, _ connection: ValidatorsCommand.Connection,
+                     _ signer: ValidatorsCommand.Signer) async throws {
     let address = try AccountName.resolve(validator, option: "validator")
-    let client = try connection.contracts()
-    let data = ABI.call(function, [.address(address)])
-    let key = try readSecp256k1Key(signer.key)
-    // The proposal's number is what the call returns; read it first, then send.
-    var decoder = ABIDecoder(try client.read(ValidatorSetContract.address, data, from: key.publicKey.address)[...])
-    let id = try decoder.nextUInt64()
-    _ = try client.send(ValidatorSetContract.address, data, key: key)
+    let caller = try connection.caller(signer: .account(try readSecp256k1Key(signer.key)))
+    let id = try await ValidatorSetClient(caller).propose(address, add: add)
     print("proposal \(id)")
-    try printProposal(id, client)
+    try printProposal(id, caller.client)
 }
 
 private func printProposal(_ id: UInt64, _ client: ContractClient) throws {
-    let out = try client.read(ValidatorSetContract.address, ABI.call("getProposal(uint256)", [.uint(UInt256(id))]))
-    var d = ABIDecoder(out[...])
-    let validator = try d.nextAddress(), add = try d.nextBool(), status = try d.nextUInt64(), approvals = try d.nextUInt64()
-    let state = ValidatorSetContract.ProposalStatus(rawValue: UInt8(truncatingIfNeeded: status)).map { "\($0)" } ?? "unknown"
-    print("proposal \(id): \(add ? "add" : "remove") \(validator), \(approvals) approval(s), \(state)")
+    let proposal = try ValidatorSetClient(RPCContractCaller(client: client, signer: nil)).proposal(id)
+    let state = proposal.status.map { "\($0)" } ?? "unknown"
+    print("proposal \(id): \(proposal.add ? "add" : "remove") \(proposal.validator), \(proposal.approvals) approval(s), \(state)")
 }

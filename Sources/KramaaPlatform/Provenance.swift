@@ -188,7 +188,7 @@ public struct ProvenanceRegistry: SystemContract {
             guard receiving || breach else { continue }
             try apply(to: key, depth: 0, visited: &visited, call) { asset throws(SystemCallError) in
                 if receiving {
-                    let result = try call.call(AssetRegistry.address, input: ABI.call("transferCustody(uint256,address)", [.uint(asset), .address(call.caller)]))
+                    let result = try call.call(AssetRegistry.address, input: AssetRegistry.Method.transferCustody.callData([.uint(asset), .address(call.caller)]))
                     guard result.status == .success else { throw .revert(result.output) }
                 }
                 let unmarked = try call.load(Slot.breach(asset)).isZero

@@ -51,22 +51,19 @@ public protocol AssetDirectory: Sendable {
     func organizationName(_ organisation: UInt64) -> String?
 }
 
-/// An `AssetDirectory` over a node's head state: read-only calls to the system contracts,
-/// answers cached until the head moves (taps of one tag between blocks read nothing).
+/// An `AssetDirectory` over a node's head state: the typed system-contract clients over
+/// in-process calls, answers cached until the head moves (taps of one tag between blocks read
+/// nothing).
 public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
     private let node: Node
+    private let reader: NodeContractReader
     private let lock = NSLock()
     private var cacheHead: UInt64 = .max
     private var byTag: [TagUID: AssetSummary?] = [:]
 
-    static let assetOfTag = SystemMethod("assetOfTag(bytes7)")
-    static let getAsset = SystemMethod("getAsset(uint256)")
-    static let rolesOf = SystemMethod("rolesOf(uint256,address)")
-    static let getOrganization = SystemMethod("getOrganization(uint256)")
-    static let tokenURI = SystemMethod("tokenURI(uint256)")
-
     public init(node: Node) {
         self.node = node
+        reader = NodeContractReader(node: node)
     }
 
     public func asset(boundTo uid: TagUID) -> AssetSummary? {
@@ -81,7 +78,7 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
             return cached
         }
         lock.unlock()
-        let found = readAsset(boundTo: uid, head: head)
+        let found = (try? AssetClient(reader).asset(boundToTag: uid.bytes)).flatMap { asset(tokenId: $0) }
         lock.lock()
         if cacheHead == head { byTag[uid] = .some(found) }
         lock.unlock()
@@ -89,57 +86,19 @@ public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
     }
 
     public func asset(tokenId: UInt256) -> AssetSummary? {
-        readAsset(tokenId: tokenId, head: node.latest.number)
+        let assets = AssetClient(reader)
+        guard let asset = try? assets.asset(tokenId) else { return nil }
+        let uri = try? assets.tokenURI(tokenId)
+        return AssetSummary(tokenId: tokenId, epc: asset.epc, organisation: asset.organization, owner: asset.owner, custodian: asset.custodian,
+                            metadataHash: asset.metadataHash, status: asset.statusName, mintedAt: asset.mintedAtBlock,
+                            organisationName: organizationName(asset.organization), productName: uri.flatMap { ProductMetadata.name(fromTokenURI: $0) })
     }
 
     public func roles(of account: Address, in organisation: UInt64) -> UInt64 {
-        guard let output = call(OrganizationRegistry.address, ABI.encode([.uint(UInt256(organisation)), .address(account)]),
-                                Self.rolesOf, head: node.latest.number) else { return 0 }
-        var decoder = ABIDecoder(output[...])
-        return (try? decoder.nextUInt64()) ?? 0
+        (try? OrganizationClient(reader).roles(of: account, in: organisation).rawValue) ?? 0
     }
 
     public func organizationName(_ organisation: UInt64) -> String? {
-        guard let output = call(OrganizationRegistry.address, ABI.encode([.uint(UInt256(organisation))]), Self.getOrganization,
-                                head: node.latest.number) else { return nil }
-        var decoder = ABIDecoder(output[...])
-        return try? decoder.nextString()
-    }
-
-    private func readAsset(boundTo uid: TagUID, head: UInt64) -> AssetSummary? {
-        var word = uid.bytes
-        word += [UInt8](repeating: 0, count: 32 - word.count)
-        guard let output = call(AssetRegistry.address, word, Self.assetOfTag, head: head) else { return nil }
-        var decoder = ABIDecoder(output[...])
-        guard let token = try? decoder.nextUInt() else { return nil }
-        return readAsset(tokenId: token, head: head)
-    }
-
-    private func readAsset(tokenId: UInt256, head: UInt64) -> AssetSummary? {
-        guard let output = call(AssetRegistry.address, ABI.encode([.uint(tokenId)]), Self.getAsset, head: head) else { return nil }
-        var d = ABIDecoder(output[...])
-        do {
-            let epc = try d.nextString(), org = try d.nextUInt64(), owner = try d.nextAddress(), custodian = try d.nextAddress()
-            let metadata = try d.nextBytes32(), status = try d.nextUInt64(), minted = try d.nextUInt64()
-            var uri: String?
-            if let output = call(AssetRegistry.address, ABI.encode([.uint(tokenId)]), Self.tokenURI, head: head) {
-                var decoder = ABIDecoder(output[...])
-                uri = try? decoder.nextString()
-            }
-            return AssetSummary(tokenId: tokenId, epc: epc, organisation: org, owner: owner, custodian: custodian,
-                                metadataHash: metadata, status: AssetStatus(rawValue: status).map { "\($0)" } ?? "unknown(\(status))",
-                                mintedAt: minted, organisationName: organizationName(org), productName: uri.flatMap { ProductMetadata.name(fromTokenURI: $0) })
-        } catch {
-            return nil
-        }
-    }
-
-    /// A read-only call on the head state; nil when it reverts or fails.
-    private func call(_ contract: Address, _ arguments: [UInt8], _ method: SystemMethod, head: UInt64) -> [UInt8]? {
-        let selector = withUnsafeBytes(of: method.selector.bigEndian) { Array($0) }
-        let tx = Transaction(chainId: node.chainId, nonce: 0, maxFeePerGas: .zero, gasLimit: 1_000_000,
-                             to: contract, data: selector + arguments)
-        guard let result = try? node.call(tx, from: .zero, at: head), result.success else { return nil }
-        return result.output
+        try? OrganizationClient(reader).organization(organisation).name
     }
 }

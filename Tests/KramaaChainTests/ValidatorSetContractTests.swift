@@ -16,8 +16,8 @@ import Testing
 
     static func revertReason(_ output: [UInt8]) -> String? { ContractChain.revertReason(output) }
 
-    static let proposeAdd = ABI.call("proposeAddValidator(address)", [.address(newcomer)])
-    static func approve(_ id: UInt64) -> [UInt8] { ABI.call("approve(uint256)", [.uint(UInt256(id))]) }
+    static let proposeAdd = ValidatorSetContract.Method.proposeAdd.callData([.address(newcomer)])
+    static func approve(_ id: UInt64) -> [UInt8] { ValidatorSetContract.Method.approve.callData([.uint(UInt256(id))]) }
 
     @Test func genesisInstallsTheConfiguredValidators() throws {
         let chain = Self.Chain()
@@ -53,7 +53,7 @@ import Testing
         chain.mine()
         chain.mine()
         // Remove validator 3: with 5 validators, 3 approvals are not enough (9 > 10 is false).
-        chain.mine([(0, Self.contract, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
+        chain.mine([(0, Self.contract, ValidatorSetContract.Method.proposeRemove.callData([.address(F.addresses[3])]))])
         chain.mine([(1, Self.contract, Self.approve(2)), (2, Self.contract, Self.approve(2))])
         #expect(try chain.proposal(2)?.status == .open)
         chain.mine([(3, Self.contract, Self.approve(2))])  // the leaving validator's approval counts while it is in
@@ -65,17 +65,17 @@ import Testing
         let chain = Self.Chain()
         chain.mine([(0, Self.contract, Self.proposeAdd)])
         chain.mine([(1, Self.contract, Self.approve(1)), (2, Self.contract, Self.approve(1))])  // proposal 1 executed
-        chain.mine([(0, Self.contract, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])  // proposal 2, open
+        chain.mine([(0, Self.contract, ValidatorSetContract.Method.proposeRemove.callData([.address(F.addresses[3])]))])  // proposal 2, open
         let cases: [(key: Int, data: [UInt8], reason: String)] = [
             (3, Self.approve(1), "proposal 1 is no longer open"),
             (0, Self.approve(2), "\(F.addresses[0]) has already approved proposal 2"),
             (1, Self.approve(9), "no proposal 9"),
             (1, Self.proposeAdd, "\(Self.newcomer) is already a validator"),
-            (1, ABI.call("proposeRemoveValidator(address)", [.address(Address(word: UInt256(0x1234)))]),
+            (1, ValidatorSetContract.Method.proposeRemove.callData([.address(Address(word: UInt256(0x1234)))]),
              "\(Address(word: UInt256(0x1234))) is not a validator"),
-            (1, ABI.call("proposeAddValidator(address)", [.address(.zero)]), "the zero address cannot be a validator"),
-            (1, ABI.call("validatorsAt(uint256)", [.uint(UInt256(1))]), "validatorsAt answers for the current block and later ones only"),
-            (1, ABI.selector("approve(uint256)") + [1, 2], "invalid arguments: ABI data ends at byte 0 before all arguments were read"),
+            (1, ValidatorSetContract.Method.proposeAdd.callData([.address(.zero)]), "the zero address cannot be a validator"),
+            (1, ValidatorSetContract.Method.validatorsAt.callData([.uint(UInt256(1))]), "validatorsAt answers for the current block and later ones only"),
+            (1, ValidatorSetContract.Method.approve.selectorBytes + [1, 2], "invalid arguments: ABI data ends at byte 0 before all arguments were read"),
             (1, ABI.selector("nothing()"), "unknown function of the validator set contract"),
         ]
         for c in cases {
@@ -94,7 +94,7 @@ import Testing
     @Test func onlyCurrentValidatorsMayProposeOrApprove() throws {
         let chain = Self.Chain()
         // Key 3 becomes the outsider: remove it first.
-        chain.mine([(0, Self.contract, ABI.call("proposeRemoveValidator(address)", [.address(F.addresses[3])]))])
+        chain.mine([(0, Self.contract, ValidatorSetContract.Method.proposeRemove.callData([.address(F.addresses[3])]))])
         chain.mine([(1, Self.contract, Self.approve(1)), (2, Self.contract, Self.approve(1))])
         chain.mine()
         chain.mine()
@@ -117,7 +117,7 @@ import Testing
                       transaction: TransactionContext(origin: F.addresses[0], gasPrice: .zero),
                       systemContracts: .governance)
         let read = evm.call(Message(kind: .staticCall, caller: F.addresses[0], recipient: Self.contract, codeAddress: Self.contract,
-                                    value: .zero, input: ABI.call("getValidators()", []), gas: 100_000, isStatic: true))
+                                    value: .zero, input: ValidatorSetContract.Method.getValidators.callData([]), gas: 100_000, isStatic: true))
         #expect(read.status == .success)
         #expect(read.output == ABI.encode([.array(F.addresses.map(ABIValue.address))]))
         let write = evm.call(Message(kind: .staticCall, caller: F.addresses[0], recipient: Self.contract, codeAddress: Self.contract,
@@ -125,7 +125,7 @@ import Testing
         #expect(write.status == .revert)
         #expect(Self.revertReason(write.output) == "state change in a static call")
         let delegated = evm.call(Message(kind: .delegateCall, caller: F.addresses[0], recipient: F.addresses[1], codeAddress: Self.contract,
-                                         value: .zero, input: ABI.call("getValidators()", []), gas: 100_000, transfersValue: false))
+                                         value: .zero, input: ValidatorSetContract.Method.getValidators.callData([]), gas: 100_000, transfersValue: false))
         #expect(delegated.status == .revert)
         let starved = evm.call(Message(kind: .call, caller: F.addresses[0], recipient: Self.contract, codeAddress: Self.contract,
                                        value: .zero, input: Self.proposeAdd, gas: 3_000))

@@ -28,7 +28,7 @@ import Testing
     }
 
     static func capture(_ org: UInt64, _ document: String) -> [UInt8] {
-        ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(org)), .bytes(Array(document.utf8))])
+        ProvenanceRegistry.Method.capture.callData([.uint(UInt256(org)), .bytes(Array(document.utf8))])
     }
 
     /// The brand/carrier chain of PlatformContractTests with the asset minted; key 2 (carrier admin) holds custody rights.
@@ -51,7 +51,7 @@ import Testing
             [ProvenanceRegistry.Event.recorded, hash, Bytes32(UInt256(1)), Bytes32(UInt256(chain.addresses[1]))],
             [ProvenanceRegistry.Event.assetEvent, Bytes32(token), hash],
         ])
-        var record = ABIDecoder(chain.read(Self.provenance, ABI.call("eventRecord(bytes32)", [.fixedBytes(hash)])).output[...])
+        var record = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.record.callData([.fixedBytes(hash)])).output[...])
         #expect(try record.nextUInt64() == chain.head.number && record.nextUInt64() == 1 && record.nextAddress() == chain.addresses[1])
         // The same event again, even written differently (another time zone spelling), is refused.
         let again = Self.document(Self.objectEvent([P.epc], bizStep: "https://ref.gs1.org/cbv/BizStep-commissioning", time: "2026-11-25T10:00:00+01:00"))
@@ -68,7 +68,7 @@ import Testing
         #expect(first.logs.first?.data == ABI.encode([.address(chain.addresses[3]), .uint(.zero)]))
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:01:00Z"))),
                         "device \(chain.addresses[3]) belongs to organisation 1, not 2")
-        #expect(chain.send(1, DeviceRegistry.address, ABI.call("setDeviceStatus(address,uint8)", [.address(chain.addresses[3]), .uint(UInt256(3))])).success)
+        #expect(chain.send(1, DeviceRegistry.address, DeviceRegistry.Method.setStatus.callData([.address(chain.addresses[3]), .uint(UInt256(3))])).success)
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:02:00Z"))),
                         "key \(chain.addresses[3]) is not the current key of an active device: its events are refused")
     }
@@ -81,13 +81,13 @@ import Testing
             """
         #expect(chain.send(1, Self.provenance, Self.capture(1, Self.document(packing))).success)
         let palletKey = try #require(ProvenanceRegistry.key(ofEPC: Self.pallet))
-        var children = ABIDecoder(chain.read(Self.provenance, ABI.call("childrenOf(bytes32)", [.fixedBytes(Bytes32(palletKey))])).output[...])
+        var children = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.children.callData([.fixedBytes(Bytes32(palletKey))])).output[...])
         #expect(try children.nextArray { d throws(ABIDecodingError) in try d.nextBytes32() } == [Bytes32(token)])
         // The carrier (key 2, admin of organisation 2) receives the pallet and so holds the item.
         let received = chain.send(2, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([Self.pallet], bizStep: "receiving"))))
         #expect(received.success, "\(ContractChain.revertReason(received.output) ?? "")")
         #expect(received.logs.contains { $0.address == AssetRegistry.address && $0.topics[0] == AssetRegistry.Event.custodyChanged })
-        var asset = ABIDecoder(chain.read(AssetRegistry.address, ABI.call("getAsset(uint256)", [.uint(token)])).output[...])
+        var asset = ABIDecoder(chain.read(AssetRegistry.address, AssetRegistry.Method.getAsset.callData([.uint(token)])).output[...])
         _ = try asset.nextString(); _ = try asset.nextUInt(); _ = try asset.nextAddress()
         #expect(try asset.nextAddress() == chain.addresses[2])
     }
@@ -95,7 +95,7 @@ import Testing
     @Test func aSensorAlertOnAPalletMarksABreachOnItsItems() throws {
         let (chain, token) = Self.chain()
         let breachedAt = {
-            var d = ABIDecoder(chain.read(Self.provenance, ABI.call("breachedAt(uint256)", [.uint(token)])).output[...])
+            var d = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.breachedAt.callData([.uint(token)])).output[...])
             return try d.nextUInt64()
         }
         let packing = """

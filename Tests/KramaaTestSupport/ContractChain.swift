@@ -78,3 +78,27 @@ public final class ContractChain {
         return try? decoder.nextString()
     }
 }
+
+/// A typed contract client's caller over a `ContractChain`: reads on the head state as
+/// `key`'s account, writes mined in a block of their own, signed by `key`.
+public struct ContractChainCaller: ContractCaller, @unchecked Sendable {
+    public let chain: ContractChain
+    public let key: Int
+
+    public init(_ chain: ContractChain, key: Int) {
+        self.chain = chain
+        self.key = key
+    }
+
+    public func call(_ contract: Address, _ data: [UInt8]) throws(ContractCallError) -> [UInt8] {
+        let result = chain.read(contract, data, from: chain.addresses[key])
+        guard result.status == .success else { throw .reverted(reason: ContractChain.revertReason(result.output)) }
+        return result.output
+    }
+
+    public func send(_ contract: Address, _ data: [UInt8]) async throws(ContractCallError) -> ContractReceipt {
+        let block = chain.mine([(key, contract, data)])
+        guard block.receipts[0].success else { throw .reverted(reason: ContractChain.revertReason(block.outcomes[0].output)) }
+        return ContractReceipt(transactionHash: block.block.transactions[0].hash, blockNumber: block.block.number, output: block.outcomes[0].output)
+    }
+}

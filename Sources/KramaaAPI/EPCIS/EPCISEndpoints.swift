@@ -132,7 +132,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             let document = try Self.document(request.body, keeping: plan.acceptedEvents)
             do {
                 _ = try await calls.write(from: from, ProvenanceRegistry.address,
-                                          ABI.call("captureEvents(uint256,bytes)", [.uint(UInt256(organization)), .bytes(document)]))
+                                          ProvenanceRegistry.Method.capture.callData([.uint(UInt256(organization)), .bytes(document)]))
             } catch {
                 let problem = error as? RESTProblem ?? RESTProblem.badRequest("\(error)")
                 job.success = false

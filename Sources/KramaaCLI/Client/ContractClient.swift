@@ -1,5 +1,6 @@
 import Foundation
 import KramaaChain
+import KramaaEVM
 import KramaaPrimitives
 import KramaaRPC
 
@@ -91,5 +92,41 @@ struct ContractClient {
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw ClientError("transaction \(hash.stringValue ?? "") was not included within \(Int(wait)) s")
+    }
+}
+
+/// The CLI's side of the typed contract clients: `eth_call` over JSON-RPC for reads, and
+/// transactions signed with the command's key for writes.
+struct RPCContractCaller: ContractCaller, @unchecked Sendable {
+    let client: ContractClient
+    /// Who sends; reads are made as this account too (what a call returns may depend on it).
+    let signer: ContractClient.Signer?
+
+    func call(_ contract: Address, _ data: [UInt8]) throws(ContractCallError) -> [UInt8] {
+        do { return try client.read(contract, data, from: signer?.sender) } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+
+    /// Sends and waits for the receipt. The output is what the same call returned just before
+    /// (a receipt carries no return data).
+    func send(_ contract: Address, _ data: [UInt8]) async throws(ContractCallError) -> ContractReceipt {
+        guard let signer else { throw .unavailable("this command has no key to send with") }
+        let output = try call(contract, data)
+        do {
+            let receipt = try client.send(contract, data, signer: signer)
+            let hash = try Bytes32(hex: receipt["transactionHash"]?.stringValue ?? "")
+            let block = try RPCHex.decodeQuantity(receipt["blockNumber"]?.stringValue ?? "")
+            return ContractReceipt(transactionHash: hash, blockNumber: block, output: output)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+}
+
+extension NodeConnection {
+    /// Typed contract clients' caller through this node, sending as `signer` when given.
+    func caller(signer: ContractClient.Signer? = nil) throws -> RPCContractCaller {
+        RPCContractCaller(client: try contracts(), signer: signer)
     }
 }

@@ -1,0 +1,113 @@
+import KramaaEVM
+import KramaaPrimitives
+
+/// The organisation registry, typed: reads through any `ContractReader`, writes through a
+/// `ContractCaller` (the REST interface, the CLI, tests and the coming modules share these).
+public struct OrganizationClient<Caller: ContractReader>: Sendable {
+    public let caller: Caller
+    typealias M = OrganizationRegistry.Method
+    static var address: Address { OrganizationRegistry.address }
+
+    public init(_ caller: Caller) { self.caller = caller }
+
+    public func organization(_ id: UInt64) throws(ContractCallError) -> OrganizationRecord {
+        try M.get.read(caller, at: Self.address, [.uint(UInt256(id))]) { d throws(ABIDecodingError) in try OrganizationRecord(id: id, decoding: &d) }
+    }
+
+    public func roles(of account: Address, in organization: UInt64) throws(ContractCallError) -> OrganizationRoles {
+        try M.rolesOf.read(caller, at: Self.address, [.uint(UInt256(organization)), .address(account)]) { d throws(ABIDecodingError) in
+            OrganizationRoles(rawValue: try d.nextUInt64())
+        }
+    }
+
+    public func count() throws(ContractCallError) -> UInt64 {
+        try M.count.read(caller, at: Self.address) { d throws(ABIDecodingError) in try d.nextUInt64() }
+    }
+}
+
+extension OrganizationClient where Caller: ContractCaller {
+    /// Registers an organisation named `name` (unique) with the caller its admin; returns its id.
+    public func register(name: String) async throws(ContractCallError) -> (id: UInt64, receipt: ContractReceipt) {
+        let receipt = try await M.register.send(caller, to: Self.address, [.string(name)])
+        return (try receipt.decode(M.register) { d throws(ABIDecodingError) in try d.nextUInt64() }, receipt)
+    }
+
+    public func setRoles(_ roles: OrganizationRoles, of account: Address, in organization: UInt64) async throws(ContractCallError) -> ContractReceipt {
+        try await M.setRoles.send(caller, to: Self.address, [.uint(UInt256(organization)), .address(account), .uint(UInt256(roles.rawValue))])
+    }
+}
+
+/// The device registry, typed.
+public struct DeviceClient<Caller: ContractReader>: Sendable {
+    public let caller: Caller
+    typealias M = DeviceRegistry.Method
+    static var address: Address { DeviceRegistry.address }
+
+    public init(_ caller: Caller) { self.caller = caller }
+
+    public func device(_ device: Address) throws(ContractCallError) -> DeviceRecord {
+        try M.get.read(caller, at: Self.address, [.address(device)]) { d throws(ABIDecodingError) in try DeviceRecord(device: device, decoding: &d) }
+    }
+
+    public func key(_ key: Address) throws(ContractCallError) -> DeviceKeyRecord {
+        try M.getKey.read(caller, at: Self.address, [.address(key)]) { d throws(ABIDecodingError) in try DeviceKeyRecord(key: key, decoding: &d) }
+    }
+
+    /// Whether `key` was its device's key at `block`.
+    public func keyValid(_ key: Address, atBlock block: UInt64) throws(ContractCallError) -> Bool {
+        try M.keyValidAt.read(caller, at: Self.address, [.address(key), .uint(UInt256(block))]) { d throws(ABIDecodingError) in try d.nextBool() }
+    }
+}
+
+/// The asset registry (ERC-721), typed.
+public struct AssetClient<Caller: ContractReader>: Sendable {
+    public let caller: Caller
+    typealias M = AssetRegistry.Method
+    static var address: Address { AssetRegistry.address }
+
+    public init(_ caller: Caller) { self.caller = caller }
+
+    public func asset(_ token: UInt256) throws(ContractCallError) -> AssetRecord {
+        try M.getAsset.read(caller, at: Self.address, [.uint(token)]) { d throws(ABIDecodingError) in try AssetRecord(tokenId: token, decoding: &d) }
+    }
+
+    public func tokenURI(_ token: UInt256) throws(ContractCallError) -> String {
+        try M.tokenURI.read(caller, at: Self.address, [.uint(token)]) { d throws(ABIDecodingError) in try d.nextString() }
+    }
+
+    public func owner(of token: UInt256) throws(ContractCallError) -> Address {
+        try M.ownerOf.read(caller, at: Self.address, [.uint(token)]) { d throws(ABIDecodingError) in try d.nextAddress() }
+    }
+
+    /// The token bound to an NFC tag's 7-byte UID (`assetOfTag`).
+    public func asset(boundToTag uid: [UInt8]) throws(ContractCallError) -> UInt256 {
+        try M.assetOfTag.read(caller, at: Self.address, [.fixedBytes(Self.tagWord(uid))]) { d throws(ABIDecodingError) in try d.nextUInt() }
+    }
+
+    /// A 7-byte tag UID as the `bytes7` word of the ABI (left-aligned).
+    public static func tagWord(_ uid: [UInt8]) -> Bytes32 {
+        try! Bytes32(uid.prefix(32) + [UInt8](repeating: 0, count: 32 - min(uid.count, 32)))
+    }
+}
+
+/// The provenance registry, typed.
+public struct ProvenanceClient<Caller: ContractReader>: Sendable {
+    public let caller: Caller
+    typealias M = ProvenanceRegistry.Method
+
+    public init(_ caller: Caller) { self.caller = caller }
+
+    /// The block at which the asset `key` (or what holds it) first had a breach recorded; nil if never.
+    public func breachedAt(_ key: UInt256) throws(ContractCallError) -> UInt64? {
+        let block = try M.breachedAt.read(caller, at: ProvenanceRegistry.address, [.uint(key)]) { d throws(ABIDecodingError) in try d.nextUInt64() }
+        return block == 0 ? nil : block
+    }
+}
+
+extension ProvenanceClient where Caller: ContractCaller {
+    /// Captures an EPCIS document's events for `organization`; returns their CBV hashes.
+    public func capture(_ document: [UInt8], organization: UInt64) async throws(ContractCallError) -> (hashes: [Bytes32], receipt: ContractReceipt) {
+        let receipt = try await M.capture.send(caller, to: ProvenanceRegistry.address, [.uint(UInt256(organization)), .bytes(document)])
+        return (try receipt.decode(M.capture) { d throws(ABIDecodingError) in try d.nextArray { d throws(ABIDecodingError) in try d.nextBytes32() } }, receipt)
+    }
+}

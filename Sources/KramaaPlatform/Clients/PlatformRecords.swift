@@ -1,0 +1,99 @@
+import KramaaEVM
+import KramaaPrimitives
+
+// What the platform's system contracts return, each decoded in one place (the ABI of its
+// function is in the contract: `getOrganization`, `getDevice`, `getKey`, `getAsset`).
+
+/// `getOrganization(uint256) returns (string name, address founder, uint256 createdAtBlock, uint256 admins)`.
+public struct OrganizationRecord: Sendable, Equatable {
+    public var id: UInt64
+    public var name: String
+    public var founder: Address
+    public var createdAtBlock: UInt64
+    public var admins: UInt64
+
+    public init(id: UInt64, decoding d: inout ABIDecoder) throws(ABIDecodingError) {
+        self.id = id
+        name = try d.nextString()
+        founder = try d.nextAddress()
+        createdAtBlock = try d.nextUInt64()
+        admins = try d.nextUInt64()
+    }
+}
+
+/// `getDevice(address) returns (uint256 org, uint8 status, address currentKey, string model, bytes32 firmwareHash, uint256 registeredAtBlock)`.
+public struct DeviceRecord: Sendable, Equatable {
+    public var device: Address
+    public var organization: UInt64
+    /// The status code; `status` names it.
+    public var statusCode: UInt64
+    public var currentKey: Address
+    public var model: String
+    public var firmwareHash: Bytes32
+    public var registeredAtBlock: UInt64
+
+    public var status: DeviceStatus? { DeviceStatus(rawValue: statusCode) }
+
+    public init(device: Address, decoding d: inout ABIDecoder) throws(ABIDecodingError) {
+        self.device = device
+        organization = try d.nextUInt64()
+        statusCode = try d.nextUInt64()
+        currentKey = try d.nextAddress()
+        model = try d.nextString()
+        firmwareHash = try d.nextBytes32()
+        registeredAtBlock = try d.nextUInt64()
+    }
+}
+
+/// `getKey(address) returns (address device, uint8 keyType, bytes publicKey, uint256 validFrom, uint256 validUntil)`.
+public struct DeviceKeyRecord: Sendable, Equatable {
+    public var key: Address
+    public var device: Address
+    public var keyTypeCode: UInt64
+    public var publicKey: [UInt8]
+    public var validFromBlock: UInt64
+    /// Nil while the key is current.
+    public var validUntilBlock: UInt64?
+
+    public init(key: Address, decoding d: inout ABIDecoder) throws(ABIDecodingError) {
+        self.key = key
+        device = try d.nextAddress()
+        keyTypeCode = try d.nextUInt64()
+        publicKey = try d.nextBytes()
+        validFromBlock = try d.nextUInt64()
+        let until = try d.nextUInt64()
+        validUntilBlock = until == 0 ? nil : until
+    }
+
+    /// The key as a public key (with its did:key), when its type is known.
+    public var parsed: PublicKey? {
+        DeviceKeyType.type(keyTypeCode).flatMap { try? PublicKey(type: $0, bytes: publicKey) }
+    }
+}
+
+/// `getAsset(uint256) returns (string epc, uint256 org, address owner, address custodian, bytes32 metadataHash, uint8 status, uint256 mintedAtBlock)`.
+public struct AssetRecord: Sendable, Equatable {
+    public var tokenId: UInt256
+    public var epc: String
+    public var organization: UInt64
+    public var owner: Address
+    public var custodian: Address
+    public var metadataHash: Bytes32
+    public var statusCode: UInt64
+    public var mintedAtBlock: UInt64
+
+    public var status: AssetStatus? { AssetStatus(rawValue: statusCode) }
+    /// The status as the interfaces write it.
+    public var statusName: String { status.map { "\($0)" } ?? "unknown(\(statusCode))" }
+
+    public init(tokenId: UInt256, decoding d: inout ABIDecoder) throws(ABIDecodingError) {
+        self.tokenId = tokenId
+        epc = try d.nextString()
+        organization = try d.nextUInt64()
+        owner = try d.nextAddress()
+        custodian = try d.nextAddress()
+        metadataHash = try d.nextBytes32()
+        statusCode = try d.nextUInt64()
+        mintedAtBlock = try d.nextUInt64()
+    }
+}
