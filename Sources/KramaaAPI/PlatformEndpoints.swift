@@ -17,64 +17,68 @@ public struct PlatformEndpoints: HTTPEndpoint {
     public static let prefix = "/api/v1"
     let calls: PlatformCalls
     let index: EPCISIndex?
+    private var router = HTTPRouter(prefix: Self.prefix)
 
     public init(api: EthAPI, index: EPCISIndex? = nil) {
         calls = PlatformCalls(api: api)
         self.index = index
+        router = routes()
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        do { return try await route(request) } catch let problem as RESTProblem { return problem.response } catch let denied as AccessError {
-            return denied.response
-        } catch {
-            return RESTProblem(status: 500, title: "Internal error", detail: "\(error)").response
-        }
+        await router.respond(to: request)
     }
 
-    private func route(_ r: HTTPRequest) async throws -> HTTPResponse {
-        let path = PathMatch(r.path, under: Self.prefix)
-        switch r.method {
-        case "GET":
-            if let p = path.match("organizations/*") { return .json(try organization(try Self.number(p[0]))) }
-            if let p = path.match("organizations/*/members/*") { return .json(try member(try Self.number(p[0]), try Self.address(p[1]))) }
-            if let p = path.match("devices/*") { return .json(try device(try Self.address(p[0]))) }
-            if let p = path.match("keys/*") { return .json(try key(try Self.address(p[0]), atBlock: r.queryValue("atBlock"))) }
-            if let p = path.match("assets/*") { return .json(try asset(try tokenId(p[0]))) }
-            if let p = path.match("assets/*/history") { return .json(try history(try tokenId(p[0]))) }
-        case "POST":
-            let caller = try calls.caller(r, for: .platform)
-            let body = try r.jsonBody()
-            let from = try caller.actingAccount(body.optionalAddress("from"))
-            if path.match("organizations") != nil { return try await createOrganization(body, from: from) }
-            if path.match("devices") != nil { return try await registerDevice(body, from: from) }
-            if let p = path.match("devices/*/status") { return try await deviceStatus(try Self.address(p[0]), body, from: from) }
-            if let p = path.match("devices/*/key") { return try await rotateKey(try Self.address(p[0]), body, from: from) }
-            if path.match("assets") != nil { return try await mint(body, from: from) }
-            if let p = path.match("assets/*/*") { return try await assetAction(try tokenId(p[0]), p[1], body, from: from) }
-        case "PUT":
-            if let p = path.match("organizations/*/members/*") {
-                let caller = try calls.caller(r, for: .platform)
-                let body = try r.jsonBody()
-                let from = try caller.actingAccount(body.optionalAddress("from"))
-                return try await setRoles(try Self.number(p[0]), try Self.address(p[1]), body, from: from)
-            }
-        default:
-            return .methodNotAllowed(r.method, path: r.path, allowed: ["GET", "POST", "PUT"])
+    /// The route table (docs/openapi.yaml).
+    private func routes() -> HTTPRouter {
+        var r = HTTPRouter(prefix: Self.prefix)
+        r.get("organizations/{id}") { q in .json(try organization(try q.path("id"))) }
+        r.get("organizations/{id}/members/{account}") { q in .json(try member(try q.path("id"), try q.path("account"))) }
+        r.get("devices/{device}") { q in .json(try device(try q.path("device"))) }
+        r.get("keys/{key}") { q in .json(try key(try q.path("key"), atBlock: try q.query("atBlock"))) }
+        r.get("assets/{token}") { q in .json(try asset(try tokenId(q.path("token")))) }
+        r.get("assets/{token}/history") { q in .json(try history(try tokenId(q.path("token")))) }
+        r.post("organizations") { q in try await write(q) { body, from in try await createOrganization(body, from: from) } }
+        r.put("organizations/{id}/members/{account}") { q in
+            let (org, account): (UInt64, Address) = (try q.path("id"), try q.path("account"))
+            return try await write(q) { body, from in try await setRoles(org, account, body, from: from) }
         }
-        throw RESTProblem.notFound("no resource \(r.method) \(r.path)")
+        r.post("devices") { q in try await write(q) { body, from in try await registerDevice(body, from: from) } }
+        r.post("devices/{device}/status") { q in
+            let device: Address = try q.path("device")
+            return try await write(q) { body, from in try await deviceStatus(device, body, from: from) }
+        }
+        r.post("devices/{device}/key") { q in
+            let device: Address = try q.path("device")
+            return try await write(q) { body, from in try await rotateKey(device, body, from: from) }
+        }
+        r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }
+        r.post("assets/{token}/{action}") { q in
+            let token = try tokenId(q.path("token"))
+            return try await write(q) { body, from in try await assetAction(token, q.path("action"), body, from: from) }
+        }
+        return r
+    }
+
+    /// A write: the caller is authorised for `platform` before the body is read; the body's
+    /// optional `from` then names the account the write acts as.
+    private func write(_ q: RouteRequest, _ body: (JSONObject, Address) async throws -> HTTPResponse) async throws -> HTTPResponse {
+        let caller = try calls.caller(q.request, for: .platform)
+        let object = try q.request.jsonBody()
+        return try await body(object, try caller.actingAccount(object.optionalAddress("from")))
     }
 
     // MARK: Organisations
 
     private func organization(_ id: UInt64) throws -> JSON {
-        let org = try calls.read { r throws(ContractCallError) in try OrganizationClient(r).organization(id) }
+        let org = try OrganizationClient(calls.reader).organization(id)
         return ["id": .int(id), "name": .string(org.name), "founder": .account(org.founder),
                 "createdAtBlock": .int(org.createdAtBlock), "admins": .int(org.admins)]
     }
 
     private func member(_ org: UInt64, _ account: Address) throws -> JSON {
         _ = try organization(org)
-        let roles = try calls.read { r throws(ContractCallError) in try OrganizationClient(r).roles(of: account, in: org) }
+        let roles = try OrganizationClient(calls.reader).roles(of: account, in: org)
         return ["organization": .int(org), "account": .account(account), "roles": .array(roles.names.map(JSON.string))]
     }
 
@@ -87,11 +91,11 @@ public struct PlatformEndpoints: HTTPEndpoint {
     }
 
     private func setRoles(_ org: UInt64, _ account: Address, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
-        guard let names = body["roles"]?.arrayValue else { throw RESTProblem.badRequest("\"roles\" must be a list of role names") }
+        guard let names = body["roles"]?.arrayValue else { throw HTTPProblem.badRequest("\"roles\" must be a list of role names") }
         var roles = OrganizationRoles()
         for name in names {
             guard let text = name.stringValue, let role = OrganizationRoles.named.first(where: { $0.0 == text })?.1 else {
-                throw RESTProblem.badRequest("unknown role \(name); roles are \(OrganizationRoles.named.map(\.0).joined(separator: ", "))")
+                throw HTTPProblem.badRequest("unknown role \(name); roles are \(OrganizationRoles.named.map(\.0).joined(separator: ", "))")
             }
             roles.insert(role)
         }
@@ -103,7 +107,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
     // MARK: Devices
 
     private func device(_ address: Address) throws -> JSON {
-        let device = try calls.read { r throws(ContractCallError) in try DeviceClient(r).device(address) }
+        let device = try DeviceClient(calls.reader).device(address)
         var out: JSONObject = ["device": .account(address), "organization": .int(device.organization),
                                "status": .string(device.status.map { "\($0)" } ?? "unknown"),
                                "currentKey": .account(device.currentKey), "model": .string(device.model), "firmwareHash": .hash(device.firmwareHash),
@@ -116,17 +120,16 @@ public struct PlatformEndpoints: HTTPEndpoint {
         return .object(out)
     }
 
-    private func key(_ address: Address, atBlock: String?) throws -> JSON {
-        let record = try calls.read { r throws(ContractCallError) in try DeviceClient(r).key(address) }
+    private func key(_ address: Address, atBlock: UInt64?) throws -> JSON {
+        let record = try DeviceClient(calls.reader).key(address)
         var out: JSONObject = ["key": .account(address), "device": .account(record.device), "publicKey": .data(record.publicKey),
                                "validFromBlock": .int(record.validFromBlock), "validUntilBlock": record.validUntilBlock.map(JSON.int) ?? .null]
         if let key = record.parsed {
             out["keyType"] = .string(key.type.rawValue)
             out["did"] = .string(key.didKey.string)
         }
-        if let atBlock {
-            guard let block = UInt64(atBlock) else { throw RESTProblem.badRequest("atBlock must be a block number") }
-            let valid = try calls.read { r throws(ContractCallError) in try DeviceClient(r).keyValid(address, atBlock: block) }
+        if let block = atBlock {
+            let valid = try DeviceClient(calls.reader).keyValid(address, atBlock: block)
             out["validAtBlock"] = ["block": .int(block), "valid": .bool(valid)]
         }
         return .object(out)
@@ -135,7 +138,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
     private func registerDevice(_ body: JSONObject, from: Address) async throws -> HTTPResponse {
         let typeName = try body.string("keyType")
         let type: KeyType
-        do { type = try KeyType(parsing: typeName) } catch { throw RESTProblem.badRequest("\"keyType\": \(error)") }
+        do { type = try KeyType(parsing: typeName) } catch { throw HTTPProblem.badRequest("\"keyType\": \(error)") }
         let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.register.callData([
             .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")),
             .string(body["model"]?.stringValue ?? ""), .fixedBytes(try body.bytes32("firmwareHash", default: .zero)),
@@ -148,7 +151,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
     private func deviceStatus(_ address: Address, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
         let name = try body.string("status")
         guard let status = [("active", DeviceStatus.active), ("suspended", .suspended), ("revoked", .revoked)].first(where: { $0.0 == name })?.1 else {
-            throw RESTProblem.badRequest("\"status\" must be active, suspended or revoked")
+            throw HTTPProblem.badRequest("\"status\" must be active, suspended or revoked")
         }
         let sent = try await calls.write(from: from, DeviceRegistry.address,
                                          DeviceRegistry.Method.setStatus.callData([.address(address), .uint(UInt256(status.rawValue))]))
@@ -157,8 +160,8 @@ public struct PlatformEndpoints: HTTPEndpoint {
 
     private func rotateKey(_ address: Address, _ body: JSONObject, from: Address) async throws -> HTTPResponse {
         let type: KeyType
-        do { type = try KeyType(parsing: try body.string("keyType")) } catch let e as RESTProblem { throw e } catch {
-            throw RESTProblem.badRequest("\"keyType\": \(error)")
+        do { type = try KeyType(parsing: try body.string("keyType")) } catch let e as HTTPProblem { throw e } catch {
+            throw HTTPProblem.badRequest("\"keyType\": \(error)")
         }
         let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.rotate.callData([
             .address(address), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
@@ -176,15 +179,13 @@ public struct PlatformEndpoints: HTTPEndpoint {
             if text.hasPrefix("http://") || text.hasPrefix("https://") { return try AssetRegistry.tokenId(digitalLink: text) }
             return try AssetRegistry.tokenId(epc: text).0
         } catch {
-            throw RESTProblem.badRequest("\(text): \(error)")
+            throw HTTPProblem.badRequest("\(text): \(error)")
         }
     }
 
     private func asset(_ token: UInt256) throws -> JSON {
-        let (asset, uri) = try calls.read { r throws(ContractCallError) in
-            let assets = AssetClient(r)
-            return (try assets.asset(token), try assets.tokenURI(token))
-        }
+        let assets = AssetClient(calls.reader)
+        let (asset, uri) = (try assets.asset(token), try assets.tokenURI(token))
         var out: JSONObject = ["tokenId": .string(Hex.encode(token.bigEndianBytes)), "epc": .string(asset.epc), "organization": .int(asset.organization),
                                "owner": .account(asset.owner), "custodian": .account(asset.custodian), "metadataHash": .hash(asset.metadataHash),
                                "status": .string(asset.status.map { "\($0)" } ?? "unknown"),
@@ -221,10 +222,10 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let epc: String
         if let link = body["digitalLink"]?.stringValue {
             guard let length = body["companyPrefixLength"]?.numberValue?.int else {
-                throw RESTProblem.badRequest("\"companyPrefixLength\" is required with \"digitalLink\" (to write the EPC URI)")
+                throw HTTPProblem.badRequest("\"companyPrefixLength\" is required with \"digitalLink\" (to write the EPC URI)")
             }
             do { epc = try EPCURI(digitalLink: DigitalLink.parse(link), companyPrefixLength: length).urn } catch {
-                throw RESTProblem.badRequest("\"digitalLink\": \(error)")
+                throw HTTPProblem.badRequest("\"digitalLink\": \(error)")
             }
         } else {
             epc = try body.string("epc")
@@ -246,8 +247,8 @@ public struct PlatformEndpoints: HTTPEndpoint {
     /// `kramaa_getCommitCertificate` shows the block final).
     private func history(_ token: UInt256) throws -> JSON {
         _ = try asset(token)
-        guard let index else { throw RESTProblem(status: 503, title: "No EPCIS index", detail: "this node does not index EPCIS events") }
-        return .array(try RESTProblem.indexed { () throws(EPCISIndexError) in try index.history(of: token) }.map { entry in
+        guard let index else { throw HTTPProblem(status: 503, title: "No EPCIS index", detail: "this node does not index EPCIS events") }
+        return .array((try index.history(of: token)).map { entry in
             let slot = ProvenanceRegistry.recordSlot(entry.hash)
             return [
                 "event": entry.event.json, "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),
@@ -266,34 +267,25 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let data: [UInt8]
         switch action {
         case "transfer":
-            let owner = try calls.read { r throws(ContractCallError) in try AssetClient(r).owner(of: token) }
+            let owner = try AssetClient(calls.reader).owner(of: token)
             data = AssetRegistry.Method.transferFrom.callData([.address(owner), .address(try body.address("to")), .uint(token)])
         case "custody": data = AssetRegistry.Method.transferCustody.callData([.uint(token), .address(try body.address("to"))])
         case "status":
             let name = try body.string("status")
             guard let status = [("recalled", AssetStatus.recalled), ("destroyed", .destroyed), ("consumed", .consumed)].first(where: { $0.0 == name })?.1 else {
-                throw RESTProblem.badRequest("\"status\" must be recalled, destroyed or consumed")
+                throw HTTPProblem.badRequest("\"status\" must be recalled, destroyed or consumed")
             }
             data = AssetRegistry.Method.setStatus.callData([.uint(token), .uint(UInt256(status.rawValue))])
         case "devices": data = AssetRegistry.Method.bindDevice.callData([.uint(token), .address(try body.address("device"))])
         case "tags":
             let uid = try body.bytes("uid")
-            guard uid.count == 7 else { throw RESTProblem.badRequest("\"uid\" must be the tag's 7-byte UID in hex") }
+            guard uid.count == 7 else { throw HTTPProblem.badRequest("\"uid\" must be the tag's 7-byte UID in hex") }
             data = AssetRegistry.Method.bindTag.callData([.uint(token), .fixedBytes(AssetClient<NodeContractReader>.tagWord(uid))])
         default:
-            throw RESTProblem.notFound("no asset action \(action)")
+            throw HTTPProblem.notFound("no asset action \(action)")
         }
         let sent = try await calls.write(from: from, AssetRegistry.address, data)
         return .json(try asset(token).merging(sent))
-    }
-
-    static func number(_ text: String) throws(RESTProblem) -> UInt64 {
-        guard let n = UInt64(text) else { throw .badRequest("\(text) is not a number") }
-        return n
-    }
-
-    static func address(_ text: String) throws(RESTProblem) -> Address {
-        do { return try Address(hex: text) } catch { throw .badRequest("\(text): \(error)") }
     }
 }
 

@@ -7,38 +7,33 @@ import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
 
-/// What a REST handler answers with when a request cannot be served: an HTTP status and an
-/// RFC 7807 problem body saying what was wrong.
-struct RESTProblem: Error {
-    let status: Int
-    let title: String
-    let detail: String
-
-    static func badRequest(_ detail: String) -> RESTProblem { RESTProblem(status: 400, title: "Bad request", detail: detail) }
-    static func notFound(_ detail: String) -> RESTProblem { RESTProblem(status: 404, title: "Not found", detail: detail) }
+extension HTTPProblem {
     /// The contract refused the call (its revert reason): nothing changed.
-    static func refused(_ detail: String) -> RESTProblem { RESTProblem(status: 422, title: "Refused by the chain", detail: detail) }
+    static func refused(_ detail: String) -> HTTPProblem { HTTPProblem(status: 422, title: "Refused by the chain", detail: detail) }
+}
 
-    var response: HTTPResponse { .problem(status: status, title: title, detail: detail) }
-
-    /// Runs `body`; a stopped EPCIS index answers 500 with its reason.
-    static func indexed<T>(_ body: () throws(EPCISIndexError) -> T) throws(RESTProblem) -> T {
-        do { return try body() } catch { throw RESTProblem(status: 500, title: "EPCIS index stopped", detail: error.description) }
+extension ContractCallError: HTTPProblemConvertible {
+    /// 404 for the contracts' "no …" reasons, 422 for other refusals, 504 when a transaction
+    /// was not included, 400 otherwise.
+    public var problem: HTTPProblem {
+        switch self {
+        case .reverted(let reason):
+            let text = reason ?? "the call reverted"
+            return text.hasPrefix("no ") ? .notFound(text) : .refused(text)
+        case .notIncluded: return HTTPProblem(status: 504, title: "Not included", detail: description)
+        case .malformedResult, .unavailable: return .badRequest(description)
+        }
     }
 }
 
-extension RESTProblem {
-    /// What a contract call's failure answers: 404 for the contracts' "no …" reasons, 422 for
-    /// other refusals, 504 when a transaction was not included, 400 otherwise.
-    init(_ error: ContractCallError) {
-        switch error {
-        case .reverted(let reason):
-            let text = reason ?? "the call reverted"
-            self = text.hasPrefix("no ") ? .notFound(text) : .refused(text)
-        case .notIncluded: self = RESTProblem(status: 504, title: "Not included", detail: error.description)
-        case .malformedResult, .unavailable: self = .badRequest(error.description)
-        }
-    }
+extension EPCISIndexError: HTTPProblemConvertible {
+    /// A stopped index answers 500 with its reason.
+    public var problem: HTTPProblem { HTTPProblem(status: 500, title: "EPCIS index stopped", detail: description) }
+}
+
+extension Address: RouteParameter {
+    public init?(routeParameter text: String) { try? self.init(hex: text) }
+    public static var routeParameterDescription: String { "an address (0x and 40 hex digits)" }
 }
 
 /// The plumbing the platform's REST handlers share: JSON bodies, contract reads through
@@ -61,11 +56,6 @@ struct PlatformCalls: Sendable {
     /// Read-only calls on the node's head, for the typed contract clients.
     var reader: NodeContractReader { NodeContractReader(node: node) }
 
-    /// Runs a typed client's read; a revert becomes a 404 (reasons "no …") or a 422 with the reason.
-    func read<T>(_ body: (NodeContractReader) throws(ContractCallError) -> T) throws(RESTProblem) -> T {
-        do { return try body(reader) } catch { throw RESTProblem(error) }
-    }
-
     /// Sends `data` to `contract` from `from` (an account whose key the node holds), waits for
     /// inclusion and returns the transaction hash and block number. Refused calls (the estimate
     /// reverts) are answered 422 with the contract's reason before anything is sent.
@@ -77,12 +67,12 @@ struct PlatformCalls: Sendable {
             try await api.node.waitUntilDurable(accepted.ticket)
             hash = accepted.hash
         } catch let error as NodeError {
-            if case .reverted(let output) = error { throw RESTProblem.refused(Opcodes.revertReason(output) ?? "the call reverted") }
-            throw RESTProblem.badRequest("\(error)")
+            if case .reverted(let output) = error { throw HTTPProblem.refused(Opcodes.revertReason(output) ?? "the call reverted") }
+            throw HTTPProblem.badRequest("\(error)")
         } catch let error as RPCError {
-            throw error.message == "unknown account" ? RESTProblem.badRequest("the node holds no key for \(from)") : RESTProblem.badRequest(error.message)
+            throw error.message == "unknown account" ? HTTPProblem.badRequest("the node holds no key for \(from)") : HTTPProblem.badRequest(error.message)
         } catch {
-            throw RESTProblem.badRequest("\(error)")
+            throw HTTPProblem.badRequest("\(error)")
         }
         // Answered once the block is the node's head too, so reads that follow see the write;
         // woken by each new block, not by polling.
@@ -93,7 +83,7 @@ struct PlatformCalls: Sendable {
             if let (number, index, receipt) = try? chain.includedReceipt(hash) {
                 guard receipt.success else {
                     let output = (try? chain.receipts(number: number))??.outcomes[index].output ?? []
-                    throw RESTProblem.refused(Opcodes.revertReason(output) ?? "transaction \(hash) failed")
+                    throw HTTPProblem.refused(Opcodes.revertReason(output) ?? "transaction \(hash) failed")
                 }
                 return (hash, number, (try? chain.receipts(number: number))??.outcomes[index].output ?? [])
             }
@@ -101,14 +91,14 @@ struct PlatformCalls: Sendable {
             guard remaining > .zero else { break }
             await chain.waitForHead(after: head, timeout: remaining, clock: clock)
         }
-        throw RESTProblem(status: 504, title: "Not included", detail: "transaction \(hash) was not included within \(inclusionTimeout)")
+        throw HTTPProblem(status: 504, title: "Not included", detail: "transaction \(hash) was not included within \(inclusionTimeout)")
     }
 }
 
 /// Reading request bodies and path parameters.
 extension HTTPRequest {
     /// The body as a JSON object.
-    func jsonBody() throws(RESTProblem) -> JSONObject {
+    func jsonBody() throws(HTTPProblem) -> JSONObject {
         guard let value = try? JSON.parse(body), let object = value.objectValue else {
             throw .badRequest("the body must be a JSON object")
         }
@@ -117,34 +107,34 @@ extension HTTPRequest {
 }
 
 extension JSONObject {
-    func string(_ name: String) throws(RESTProblem) -> String {
+    func string(_ name: String) throws(HTTPProblem) -> String {
         guard let value = self[name]?.stringValue else { throw .badRequest("\"\(name)\" is required and must be a string") }
         return value
     }
 
     /// The address in `name`, nil when the field is absent or null.
-    func optionalAddress(_ name: String) throws(RESTProblem) -> Address? {
+    func optionalAddress(_ name: String) throws(HTTPProblem) -> Address? {
         guard let value = self[name], !value.isNull else { return nil }
         return try address(name)
     }
 
-    func address(_ name: String) throws(RESTProblem) -> Address {
+    func address(_ name: String) throws(HTTPProblem) -> Address {
         let text = try string(name)
         do { return try Address(hex: text) } catch { throw .badRequest("\"\(name)\": \(error)") }
     }
 
-    func uint64(_ name: String) throws(RESTProblem) -> UInt64 {
+    func uint64(_ name: String) throws(HTTPProblem) -> UInt64 {
         if let n = self[name]?.numberValue?.uint64 { return n }
         if let s = self[name]?.stringValue, let n = UInt64(s) { return n }
         throw .badRequest("\"\(name)\" is required and must be a non-negative integer")
     }
 
-    func bytes(_ name: String) throws(RESTProblem) -> [UInt8] {
+    func bytes(_ name: String) throws(HTTPProblem) -> [UInt8] {
         let text = try string(name)
         do { return try Hex.decode(text) } catch { throw .badRequest("\"\(name)\": \(error)") }
     }
 
-    func bytes32(_ name: String, default fallback: Bytes32? = nil) throws(RESTProblem) -> Bytes32 {
+    func bytes32(_ name: String, default fallback: Bytes32? = nil) throws(HTTPProblem) -> Bytes32 {
         if self[name] == nil, let fallback { return fallback }
         let raw = try bytes(name)
         guard raw.count == 32 else { throw .badRequest("\"\(name)\" must be 32 bytes of hex") }

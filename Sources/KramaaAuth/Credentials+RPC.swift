@@ -16,12 +16,14 @@ extension RPCContext {
     }
 }
 
-extension AccessError: RPCErrorConvertible {
+extension AccessError: RPCErrorConvertible, HTTPProblemConvertible {
     /// The answer over HTTP: 401 (with `WWW-Authenticate: Bearer`) or 403, as problem+json.
-    public var response: HTTPResponse {
-        .problem(status: httpStatus, detail: description,
-                 headers: httpStatus == 401 ? [("www-authenticate", #"Bearer realm="kramaa""#)] : [])
+    public var problem: HTTPProblem {
+        HTTPProblem(status: httpStatus, detail: description,
+                    headers: httpStatus == 401 ? [HTTPHeader("www-authenticate", #"Bearer realm="kramaa""#)] : [])
     }
+
+    public var response: HTTPResponse { problem.response }
 
     /// The answer over JSON-RPC. geth has no codes for these; Kramaa answers -32401
     /// (unauthenticated) and -32403 (not allowed) so clients can tell them from call errors.

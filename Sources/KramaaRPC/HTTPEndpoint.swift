@@ -93,9 +93,11 @@ public struct HTTPResponse: Sendable {
     /// An RFC 9457 problem (`application/problem+json`): the one form every REST interface of
     /// the node answers errors in. `detail` says what was wrong and what to do.
     public static func problem(status: Int, title: String? = nil, detail: String, type: String = "about:blank",
-                               headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        let body: JSON = ["type": .string(type), "title": .string(title ?? Self.reason(status)),
-                          "status": .number(JSONNumber(status)), "detail": .string(detail)]
+                               instance: String? = nil, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        var object: JSONObject = ["type": .string(type), "title": .string(title ?? Self.reason(status)),
+                                  "status": .number(JSONNumber(status)), "detail": .string(detail)]
+        if let instance { object["instance"] = .string(instance) }
+        let body = JSON.object(object)
         return HTTPResponse(status: status, headers: [("content-type", "application/problem+json")] + headers, body: body.serialized())
     }
 
@@ -106,7 +108,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// The reason phrase of a status (RFC 9110).
-    static func reason(_ status: Int) -> String {
+    public static func reason(_ status: Int) -> String {
         switch status {
         case 400: "Bad Request"
         case 401: "Unauthorized"

@@ -20,9 +20,12 @@ public struct TagEndpoints: HTTPEndpoint {
     /// Who may register tags (the `tags` role); verification is open to anyone.
     public let access: AccessPolicy
 
+    private var router = HTTPRouter()
+
     public init(verifier: TagVerifier, access: AccessPolicy = .closed) {
         self.verifier = verifier
         self.access = access
+        router = routes()
     }
 
     /// Mounts `/verify` and `/api/v1/tags`.
@@ -32,28 +35,28 @@ public struct TagEndpoints: HTTPEndpoint {
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        if request.path == Self.verifyPath || request.path == Self.verifyPath + "/" {
-            guard request.method == "GET" || request.method == "HEAD" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "HEAD"]) }
-            let answer = await verify(request)
-            return Self.prefersHTML(request.header("accept")) ? Self.asPage(answer) : answer
+        await router.respond(to: request)
+    }
+
+    /// The route table: verification (open to anyone), registration, replication, a registration's record.
+    private func routes() -> HTTPRouter {
+        var r = HTTPRouter()
+        r.get(Self.verifyPath) { q in
+            let answer = await verify(q.request)
+            return Self.prefersHTML(q.request.header("accept")) ? Self.asPage(answer) : answer
         }
-        if request.path == Self.tagsPath || request.path == Self.tagsPath + "/" {
-            guard request.method == "POST" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["POST"]) }
-            return await register(request)
+        r.post(Self.tagsPath) { q in await register(q.request) }
+        r.post(TagReplicator.path) { q in
+            guard let replicator = verifier.replicator else { throw HTTPProblem.notFound("this node has no tag peers (--tag-peer)") }
+            return await replicator.handle(q.request.body, store: verifier.store)
         }
-        if request.path == TagReplicator.path {
-            guard request.method == "POST" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["POST"]) }
-            guard let replicator = verifier.replicator else { return Self.problem(404, "this node has no tag peers (--tag-peer)") }
-            return await replicator.handle(request.body, store: verifier.store)
+        r.get(Self.tagsPath + "/{uid}") { q in
+            let text = q.path("uid")
+            guard let uid = try? TagUID(hex: text) else { throw HTTPProblem.badRequest("'\(text)' is not a tag UID (14 hex digits)") }
+            guard let record = verifier.store.record(uid) else { throw HTTPProblem.notFound("tag \(uid) is not registered on this node") }
+            return .json(TagJSON.record(record))
         }
-        let uidText = request.path.dropFirst(Self.tagsPath.count + 1)
-        guard request.path.hasPrefix(Self.tagsPath + "/"), !uidText.contains("/") else {
-            return Self.problem(404, "no such resource: \(request.path)")
-        }
-        guard request.method == "GET" || request.method == "HEAD" else { return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "HEAD"]) }
-        guard let uid = try? TagUID(hex: uidText) else { return Self.problem(400, "'\(uidText)' is not a tag UID (14 hex digits)") }
-        guard let record = verifier.store.record(uid) else { return Self.problem(404, "tag \(uid) is not registered on this node") }
-        return .json(TagJSON.record(record))
+        return r
     }
 
     // MARK: /verify
@@ -196,6 +199,6 @@ public struct TagEndpoints: HTTPEndpoint {
     // MARK: Answers
 
     static func problem(_ status: Int, _ detail: String) -> HTTPResponse {
-        .problem(status: status, detail: detail)
+        HTTPProblem(status: status, detail: detail).response
     }
 }

@@ -13,25 +13,22 @@ extension EPCISEndpoints {
     ]
     static let standardEventTypes = ["AggregationEvent", "AssociationEvent", "ObjectEvent", "TransactionEvent", "TransformationEvent"]
 
-    /// Answers `GET /{resource}`, `/{resource}/{value}` and `/{resource}/{value}/events`; nil for other paths.
-    func topLevelResource(_ path: PathMatch, query items: [(name: String, value: String)]) throws -> HTTPResponse? {
+    /// `GET /{resource}`, `/{resource}/{value}` and `/{resource}/{value}/events`.
+    func addTopLevelResources(to r: inout HTTPRouter) {
         for (resource, parameter) in Self.topLevel {
-            if path.match(resource) != nil {
-                return .json(["@context": Self.context, "type": "Collection", "member": .array(try members(of: resource).map(JSON.string))])
+            r.get(resource) { [unowned self] _ in
+                .json(["@context": Self.context, "type": "Collection", "member": .array(try members(of: resource).map(JSON.string))])
             }
-            if path.match("\(resource)/*") != nil {
-                return .json(["@context": Self.context, "type": "Collection", "member": ["events"]])
-            }
-            if let p = path.match("\(resource)/*/events") { return try query([(parameter, p[0])] + items) }
+            r.get("\(resource)/{value}") { [unowned self] _ in .json(["@context": Self.context, "type": "Collection", "member": ["events"]]) }
+            r.get("\(resource)/{value}/events") { [unowned self] q in try query([(parameter, q.path("value"))] + q.request.query) }
         }
-        return nil
     }
 
     static let context: JSON = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 
     /// The distinct values of a resource among the recorded events, in first-seen order.
     private func members(of resource: String) throws -> [String] {
-        let events = try RESTProblem.indexed { () throws(EPCISIndexError) in try index.all() }.map(\.event)
+        let events = (try index.all()).map(\.event)
         var seen = Set<String>(), out: [String] = []
         func add(_ value: String?) { if let value, seen.insert(value).inserted { out.append(value) } }
         switch resource {

@@ -22,6 +22,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     private let lock = NSLock()
     private var jobs: [String: CaptureJob] = [:]
     private var jobOrder: [String] = []
+    private var router = HTTPRouter()
     /// Capture jobs kept for `GET /capture/{id}`.
     static let keptJobs = 10_000
 
@@ -31,6 +32,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         calls = PlatformCalls(api: api)
         self.index = index
         validator = try schema.map { try EPCISValidator(schema: $0) }
+        router = routes()
     }
 
     /// The schema's file name, as GS1 publishes it.
@@ -60,63 +62,63 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         let explicit = ProcessInfo.processInfo.environment["KRAMAA_EPCIS_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }
         for path in schemaCandidates(dataDirectory: dataDirectory) {
             guard let data = FileManager.default.contents(atPath: path) else {
-                if path == explicit { throw RESTProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)") }
+                if path == explicit { throw HTTPProblem(status: 500, title: "No schema", detail: "cannot read KRAMAA_EPCIS_SCHEMA=\(path)") }
                 continue
             }
             do { return (try JSON.parse(Array(data)), (path as NSString).standardizingPath) } catch {
-                throw RESTProblem(status: 500, title: "Invalid schema", detail: "\(path) is not JSON: \(error)")
+                throw HTTPProblem(status: 500, title: "Invalid schema", detail: "\(path) is not JSON: \(error)")
             }
         }
         return nil
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        let path = PathMatch(request.path, under: Self.prefix)
-        do {
-            switch request.method {
-            case "POST" where path.match("capture") != nil: return try await capture(request)
-            case "GET" where path.match("capture") != nil:
-                return .json(.array(lock.withLock { jobOrder.suffix(100).compactMap { jobs[$0]?.json } }))
-            case "GET":
-                if let p = path.match("capture/*") {
-                    guard let job = lock.withLock({ jobs[p[0]] }) else { throw RESTProblem.notFound("no capture job \(p[0])") }
-                    return .json(job.json)
-                }
-                if path.match("events") != nil { return try query(request.query) }
-                if let p = path.match("events/*") {
-                    let events = try matching([("EQ_eventID", p[0])])
-                    guard !events.isEmpty else { throw RESTProblem.notFound("no event with eventID \(p[0]) on this node's chain") }
-                    return queryDocument(events)
-                }
-                if let answer = try topLevelResource(path, query: request.query) { return answer }
-            case "POST": break
-            default: return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "POST"])
-            }
-            throw RESTProblem.notFound("no resource \(request.method) \(request.path)")
-        } catch let problem as RESTProblem {
-            return problem.response
-        } catch let denied as AccessError {
-            return denied.response
-        } catch let rejection as CaptureRejection {
+        await router.respond(to: request)
+    }
+
+    /// The route table: capture jobs, events, and the top-level resources.
+    private func routes() -> HTTPRouter {
+        var r = HTTPRouter(prefix: Self.prefix, answerForError: Self.answer(for:))
+        r.post("capture") { [unowned self] q in try await capture(q.request) }
+        r.get("capture") { [unowned self] _ in .json(.array(lock.withLock { jobOrder.suffix(100).compactMap { jobs[$0]?.json } })) }
+        r.get("capture/{id}") { [unowned self] q in
+            let id = q.path("id")
+            guard let job = lock.withLock({ jobs[id] }) else { throw HTTPProblem.notFound("no capture job \(id)") }
+            return .json(job.json)
+        }
+        r.get("events") { [unowned self] q in try query(q.request.query) }
+        r.get("events/{id}") { [unowned self] q in
+            let events = try matching([("EQ_eventID", q.path("id"))])
+            guard !events.isEmpty else { throw HTTPProblem.notFound("no event with eventID \(q.path("id")) on this node's chain") }
+            return queryDocument(events)
+        }
+        addTopLevelResources(to: &r)
+        return r
+    }
+
+    /// EPCIS exceptions as the standard writes them; anything else a handler throws is a bad request.
+    static func answer(for error: any Error) -> HTTPResponse? {
+        switch error {
+        case let rejection as CaptureRejection:
             return .json(rejection.problem.json, status: rejection.status, headers: [("content-type", "application/problem+json")])
-        } catch let exception as QueryParameterException {
+        case let exception as QueryParameterException:
             return .json(EPCISProblem(type: QueryParameterException.problemType, title: "Invalid query", status: 400, detail: "\(exception)").json,
                          status: 400, headers: [("content-type", "application/problem+json")])
-        } catch {
-            return RESTProblem(status: 400, title: "Bad request", detail: "\(error)").response
+        default:
+            return HTTPProblem(status: 400, title: "Bad request", detail: "\(error)").response
         }
     }
 
     private func capture(_ request: HTTPRequest) async throws -> HTTPResponse {
         let caller = try calls.caller(request, for: .epcis)
         guard let validator else {
-            throw RESTProblem(status: 503, title: "Capture unavailable",
+            throw HTTPProblem(status: 503, title: "Capture unavailable",
                               detail: "this node has no EPCIS 2.0 JSON schema: start it with KRAMAA_EPCIS_SCHEMA set to GS1's EPCIS-JSON-Schema.json")
         }
         var requested: Address?
         if let fromText = request.header("kramaa-from") {
             guard let address = try? Address(hex: fromText) else {
-                throw RESTProblem.badRequest("the Kramaa-From header must be the capturing account's address (one whose key the node holds)")
+                throw HTTPProblem.badRequest("the Kramaa-From header must be the capturing account's address (one whose key the node holds)")
             }
             requested = address
         }
@@ -134,9 +136,10 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
                 _ = try await calls.write(from: from, ProvenanceRegistry.address,
                                           ProvenanceRegistry.Method.capture.callData([.uint(UInt256(organization)), .bytes(document)]))
             } catch {
-                let problem = error as? RESTProblem ?? RESTProblem.badRequest("\(error)")
+                let problem = (error as? any HTTPProblemConvertible)?.problem ?? HTTPProblem.badRequest("\(error)")
                 job.success = false
-                job.errors.append(EPCISProblem(type: "epcisException:CaptureRefused", title: problem.title, status: problem.status, detail: problem.detail))
+                job.errors.append(EPCISProblem(type: "epcisException:CaptureRefused", title: problem.title ?? HTTPResponse.reason(problem.status),
+                                               status: problem.status, detail: problem.detail))
             }
         }
         job.running = false
@@ -151,7 +154,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
 
     /// The `Kramaa-Organization` header: an organisation id; absent means 0 (a device's own
     /// organisation is used for device keys). Anything else is refused rather than read as 0.
-    static func organization(_ header: String?) throws(RESTProblem) -> UInt64 {
+    static func organization(_ header: String?) throws(HTTPProblem) -> UInt64 {
         guard let header else { return 0 }
         guard let id = UInt64(header.trimmingCharacters(in: .whitespaces)) else {
             throw .badRequest("the Kramaa-Organization header \"\(header)\" is not an organisation id: give the decimal id (e.g. 1)")
@@ -162,7 +165,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     /// The captured document with only `events` in its event list (proceed keeps the valid ones).
     static func document(_ body: [UInt8], keeping events: [EPCISEvent]) throws -> [UInt8] {
         guard case .object(var document) = try JSON.parse(body), case .object(var epcisBody)? = document["epcisBody"] else {
-            throw RESTProblem.badRequest("the body must be an EPCISDocument")
+            throw HTTPProblem.badRequest("the body must be an EPCISDocument")
         }
         epcisBody["eventList"] = .array(events.map(\.json))
         document["epcisBody"] = .object(epcisBody)
@@ -175,7 +178,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
 
     /// The indexed events the query parameters select.
     func matching(_ items: [(name: String, value: String)]) throws -> [EPCISEvent] {
-        try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(RESTProblem.indexed { () throws(EPCISIndexError) in try index.all() }.map(\.event))
+        try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(try index.all().map(\.event))
     }
 
     /// A query document listing `events`.
