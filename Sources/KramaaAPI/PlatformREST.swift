@@ -142,26 +142,6 @@ extension JSONObject {
     }
 }
 
-/// Path matching: `/api/v1/assets/{id}/custody` against a pattern's segments.
-struct PathMatch {
-    let segments: [Substring]
-
-    init(_ path: String, under prefix: String) {
-        segments = path.dropFirst(prefix.count).split(separator: "/")
-    }
-
-    /// The parameters where `pattern` has `*`, when every other segment matches.
-    func match(_ pattern: String) -> [String]? {
-        let parts = pattern.split(separator: "/")
-        guard parts.count == segments.count else { return nil }
-        var parameters: [String] = []
-        for (part, segment) in zip(parts, segments) {
-            if part == "*" { parameters.append(String(HTTPRequest.formDecode(segment))) } else if part != segment { return nil }
-        }
-        return parameters
-    }
-}
-
 extension JSON {
     /// An account in the REST answers: EIP-55 mixed case (JSON-RPC keeps geth's lower case).
     static func account(_ value: Address) -> JSON { .string(value.checksummed) }
