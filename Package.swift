@@ -112,7 +112,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaCLI",
-            dependencies: [
+            dependencies: ["KramaaJSON", 
                 "KramaaPlatform",
                 "KramaaPrimitives",
                 "KramaaChain",
@@ -214,7 +214,7 @@ let package = Package(
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(
             name: "KramaaAPI",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaNode", "KramaaRPC",
+            dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaNode", "KramaaRPC",
                            "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex"]
         ),
         .executableTarget(
@@ -246,7 +246,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaChainTests",
-            dependencies: ["KramaaChain", "KramaaPrimitives", "KramaaState", "KramaaTrie", "KramaaTestSupport"]
+            dependencies: ["KramaaEVM", "KramaaChain", "KramaaPrimitives", "KramaaState", "KramaaTrie", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaNodeTests",
@@ -266,21 +266,21 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaRPCTests",
-            dependencies: [
+            dependencies: ["KramaaJSON", 
                 "KramaaRPC", "KramaaTestSupport", "KramaaPrimitives",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "KramaaAPITests",
-            dependencies: ["KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+            dependencies: ["KramaaJSON", "KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         // The node's tag authentication service: SDM keys sealed at rest (AES-GCM) with durable read
         // counters (GRDB), SUN and signed-QR verification against the asset registry, its HTTP endpoints.
         .target(
             name: "KramaaTags",
             dependencies: [
-                "KramaaPrimitives", "KramaaNFC", "KramaaJSON", "KramaaRPC", "KramaaNode", "KramaaPlatform", "KramaaChain",
+                "KramaaPrimitives", "KramaaNFC", "KramaaJSON", "KramaaRPC", "KramaaPlatform", "KramaaChain",
                 "KramaaEVM", "KramaaGS1", "KramaaAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -346,7 +346,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaEPCISTests",
-            dependencies: ["KramaaEPCIS", "KramaaJSON", "KramaaTestSupport"]
+            dependencies: ["KramaaPrimitives", "KramaaEPCIS", "KramaaJSON", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",

@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaChain
 import KramaaNode
 import KramaaPrimitives

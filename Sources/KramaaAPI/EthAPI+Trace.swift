@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaAuth
 import KramaaChain
 import KramaaEVM

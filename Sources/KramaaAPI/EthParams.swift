@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaPrimitives
 import KramaaRPC
 import KramaaState
@@ -52,9 +53,9 @@ extension RPCHex {
     static func decodeFixed(_ text: String, length: Int, typeName: String) throws -> [UInt8] {
         let digits = text.utf8.count - 2
         guard text.hasPrefix("0x") || text.hasPrefix("0X") else {
-            throw RPCParamTypeError(found: KramaaRPC.HexError.missingPrefix.description, expected: typeName)
+            throw RPCParamTypeError(found: KramaaJSON.HexError.missingPrefix.description, expected: typeName)
         }
-        guard digits % 2 == 0 else { throw RPCParamTypeError(found: KramaaRPC.HexError.oddLength.description, expected: typeName) }
+        guard digits % 2 == 0 else { throw RPCParamTypeError(found: KramaaJSON.HexError.oddLength.description, expected: typeName) }
         guard digits == 2 * length else {
             throw APIError.invalidArgument("hex string has length \(digits), want \(2 * length) for \(typeName)")
         }

@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaConsensus
 import KramaaNode
 import KramaaPrimitives

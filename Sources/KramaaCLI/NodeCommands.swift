@@ -169,7 +169,7 @@ struct NodeRunner {
             replicator = TagReplicator(identity: identity, peers: tagPeers)
             Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
         }
-        let tagEndpoints = TagEndpoints(verifier: TagVerifier(store: tags, assets: NodeAssetDirectory(node: node), replicator: replicator),
+        let tagEndpoints = TagEndpoints(verifier: TagVerifier(store: tags, assets: ChainAssetDirectory(chain: node, reader: NodeContractReader(node: node)), replicator: replicator),
                                         access: api.access)
         routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
         routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))

@@ -1,3 +1,4 @@
+import KramaaJSON
 import ArgumentParser
 import Foundation
 import KramaaPlatform

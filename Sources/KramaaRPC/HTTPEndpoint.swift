@@ -1,3 +1,4 @@
+import KramaaJSON
 /// A plain HTTP request for an endpoint served next to JSON-RPC on the same port (REST APIs,
 /// pages): the node serves JSON-RPC at `/` and its other interfaces under their own paths.
 public struct HTTPRequest: Sendable {

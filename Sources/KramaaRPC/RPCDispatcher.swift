@@ -1,3 +1,4 @@
+import KramaaJSON
 import NIOCore
 
 /// The JSON-RPC 2.0 codec: decodes a request body (one call or a batch), calls the handler,

@@ -1,3 +1,4 @@
+import KramaaJSON
 /// A JSON-RPC error object: `{"code": …, "message": …, "data"?: …}`.
 ///
 /// Handlers throw it to choose what the client sees. Any other error thrown by a handler is

@@ -1,3 +1,4 @@
+import KramaaJSON
 import NIOConcurrencyHelpers
 
 /// What the server calls for each request: the one thing an API layer (the eth_* methods)

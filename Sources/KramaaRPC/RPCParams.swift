@@ -1,3 +1,4 @@
+import KramaaJSON
 /// The positional arguments of a call, with decoders whose errors name the argument and the
 /// reason the way geth does (`invalid argument 0: hex string without 0x prefix`, code -32602).
 ///

@@ -1,3 +1,4 @@
+import KramaaJSON
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

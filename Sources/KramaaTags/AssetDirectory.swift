@@ -2,7 +2,6 @@ import Foundation
 import KramaaChain
 import KramaaEVM
 import KramaaNFC
-import KramaaNode
 import KramaaPlatform
 import KramaaPrimitives
 
@@ -51,23 +50,23 @@ public protocol AssetDirectory: Sendable {
     func organizationName(_ organisation: UInt64) -> String?
 }
 
-/// An `AssetDirectory` over a node's head state: the typed system-contract clients over
-/// in-process calls, answers cached until the head moves (taps of one tag between blocks read
-/// nothing).
-public final class NodeAssetDirectory: AssetDirectory, @unchecked Sendable {
-    private let node: Node
-    private let reader: NodeContractReader
+/// An `AssetDirectory` over a chain's head state: the typed system-contract clients over
+/// `reader` (in-process calls on the node), answers cached until the chain's head moves (taps
+/// of one tag between blocks read nothing).
+public final class ChainAssetDirectory<Reader: ContractReader>: AssetDirectory, @unchecked Sendable {
+    private let chain: any ChainProvider
+    private let reader: Reader
     private let lock = NSLock()
     private var cacheHead: UInt64 = .max
     private var byTag: [TagUID: AssetSummary?] = [:]
 
-    public init(node: Node) {
-        self.node = node
-        reader = NodeContractReader(node: node)
+    public init(chain: any ChainProvider, reader: Reader) {
+        self.chain = chain
+        self.reader = reader
     }
 
     public func asset(boundTo uid: TagUID) -> AssetSummary? {
-        let head = node.latest.number
+        let head = chain.latest.number
         lock.lock()
         if cacheHead != head {
             byTag.removeAll(keepingCapacity: true)

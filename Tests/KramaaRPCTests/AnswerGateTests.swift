@@ -1,3 +1,4 @@
+import KramaaJSON
 import Testing
 @testable import KramaaRPC
 

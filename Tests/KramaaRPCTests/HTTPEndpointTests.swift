@@ -1,3 +1,4 @@
+import KramaaJSON
 import Foundation
 import KramaaRPC
 import KramaaTestSupport

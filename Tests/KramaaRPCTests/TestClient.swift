@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaRPC
 import KramaaTestSupport
 

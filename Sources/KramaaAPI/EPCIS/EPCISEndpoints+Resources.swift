@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaEPCIS
 import KramaaEPCISIndex
 import KramaaRPC

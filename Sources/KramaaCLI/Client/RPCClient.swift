@@ -1,3 +1,4 @@
+import KramaaJSON
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
