@@ -128,7 +128,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
         let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,
                                          captureLimit: ProvenanceRegistry.maxEventsPerCapture)
-        let created = EPCISEndpoints.now()
+        let created = now()
         let id = UUID().uuidString.lowercased()
         var job = plan.job(captureID: id, createdAt: created)
         if !plan.acceptedEvents.isEmpty && (plan.success || behaviour == .proceed) {
@@ -144,7 +144,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             }
         }
         job.running = false
-        job.finishedAt = EPCISEndpoints.now()
+        job.finishedAt = now()
         lock.withLock {
             jobs[id] = job
             jobOrder.append(id)
@@ -186,14 +186,15 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     func queryDocument(_ events: [EPCISEvent]) -> HTTPResponse {
         let document: JSON = [
             "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-            "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(EPCISEndpoints.now().description),
+            "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(now().description),
             "epcisBody": ["queryResults": ["queryName": "SimpleEventQuery", "resultsBody": ["eventList": .array(events.map(\.json))]]],
         ]
         return .json(document, headers: [("content-type", "application/ld+json")])
     }
 
-    static func now() -> EPCISTimestamp {
-        let t = Date().timeIntervalSince1970
-        return EPCISTimestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1_000_000_000))
+    /// Now on the node's clock (`EthAPI.clock`).
+    func now() -> EPCISTimestamp {
+        let t = calls.api.clock.sinceEpoch.components
+        return EPCISTimestamp(secondsSinceEpoch: t.seconds, nanoseconds: Int32(t.attoseconds / 1_000_000_000))
     }
 }

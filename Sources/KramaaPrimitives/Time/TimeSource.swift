@@ -9,12 +9,16 @@ public protocol TimeSource: AnyObject, Sendable {
     var uptime: Duration { get }
     /// Seconds since the Unix epoch (block timestamps, record times).
     var unixSeconds: UInt64 { get }
+    /// The time since the Unix epoch to the clock's precision (job and document times).
+    var sinceEpoch: Duration { get }
     /// Runs `work` once `delay` has passed on this clock, on a thread of the clock's choosing
     /// (callers hop to their own queue). Returns at once.
     func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void)
 }
 
 extension TimeSource {
+    public var sinceEpoch: Duration { .seconds(Int64(unixSeconds)) }
+
     /// Suspends until `delay` has passed on this clock.
     public func sleep(for delay: Duration) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -32,6 +36,10 @@ public final class SystemTime: TimeSource {
 
     public var uptime: Duration { .nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds)) }
     public var unixSeconds: UInt64 { UInt64(Date().timeIntervalSince1970) }
+    public var sinceEpoch: Duration {
+        let t = Date().timeIntervalSince1970
+        return .seconds(Int64(t)) + .nanoseconds(Int64((t - t.rounded(.down)) * 1e9))
+    }
 
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) {
         timers.asyncAfter(deadline: .now() + .nanoseconds(Int(max(0, delay.inNanoseconds))), execute: work)
@@ -55,6 +63,7 @@ public final class ManualTime: TimeSource, @unchecked Sendable {
 
     public var uptime: Duration { lock.withLock { now } }
     public var unixSeconds: UInt64 { lock.withLock { epoch + UInt64(max(0, now.components.seconds)) } }
+    public var sinceEpoch: Duration { lock.withLock { .seconds(Int64(epoch)) + now } }
 
     /// Timers not yet due.
     public var pendingTimers: Int { lock.withLock { timers.count } }
