@@ -101,14 +101,20 @@ import Testing
 }
 
 @Suite struct BlockProducerTests {
-    /// The producer on a clock the test moves: nothing here waits on the real clock.
-    @Test func aBurstOfTransactionsIsSealedTogetherAndEveryOneIncluded() throws {
+    /// A fresh node with a started producer on a clock the test moves.
+    static func started(genesis: Data = NodeTests.genesisDocument()) throws -> (Node, BlockProducer, ManualTime) {
         let dir = NodeTests.freshDirectory()
-        try Node.initialize(dataDirectory: dir, genesisDocument: NodeTests.genesisDocument())
+        try Node.initialize(dataDirectory: dir, genesisDocument: genesis)
         let node = try Node(dataDirectory: dir)
         let clock = ManualTime()
         let producer = BlockProducer(node: node, clock: clock) { error in Issue.record("producer failed: \(error)") }
         producer.start()
+        return (node, producer, clock)
+    }
+
+    /// The producer on a clock the test moves: nothing here waits on the real clock.
+    @Test func aBurstOfTransactionsIsSealedTogetherAndEveryOneIncluded() throws {
+        let (node, producer, clock) = try Self.started()
         let sent = 200
         for n in 0..<sent {
             _ = try node.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa"))
@@ -132,12 +138,7 @@ import Testing
     }
 
     @Test func aBurstThatNeverGoesQuietIsSealedAfterMaxDelay() throws {
-        let dir = NodeTests.freshDirectory()
-        try Node.initialize(dataDirectory: dir, genesisDocument: NodeTests.genesisDocument())
-        let node = try Node(dataDirectory: dir)
-        let clock = ManualTime()
-        let producer = BlockProducer(node: node, clock: clock) { error in Issue.record("producer failed: \(error)") }
-        producer.start()
+        let (node, producer, clock) = try Self.started()
         defer { producer.stop() }
         // A transaction every millisecond: never quiet for `settle` (2 ms), so `maxDelay` (50 ms) decides.
         var n: UInt64 = 0
@@ -151,14 +152,9 @@ import Testing
     }
 
     @Test func aFixedPeriodSealsEmptyBlocksWhenAsked() throws {
-        let dir = NodeTests.freshDirectory()
         let genesis = String(decoding: NodeTests.genesisDocument(), as: UTF8.self)
             .replacingOccurrences(of: #""blockPeriodSeconds":0"#, with: #""blockPeriodSeconds":1,"emptyBlocks":true"#)
-        try Node.initialize(dataDirectory: dir, genesisDocument: Data(genesis.utf8))
-        let node = try Node(dataDirectory: dir)
-        let clock = ManualTime()
-        let producer = BlockProducer(node: node, clock: clock) { error in Issue.record("producer failed: \(error)") }
-        producer.start()
+        let (node, producer, clock) = try Self.started(genesis: Data(genesis.utf8))
         clock.advance(by: .milliseconds(2500))
         #expect(node.latest.number == 2, "one block a second for 2.5 s")
         #expect(node.latest.timestamp == clock.unixSeconds)
