@@ -1,20 +1,37 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers (see docs/ARCHITECTURE.md): dependencies point one way, top to bottom.
-//   KramaaCLI (the `kramaa` executable)
-//   KramaaTags       – NFC tag authentication service: encrypted tag key store, SUN/QR verification, /verify and /api/v1/tags
-//   KramaaAuth       – bearer tokens and the access policy of every write interface
-//   KramaaRPC        – JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO); depends on no chain module
-//   KramaaEPCIS      – GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
-//   KramaaJSON       – the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
-//   KramaaGS1        – GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
-//   KramaaPlatform   – the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
-//   KramaaChain      – transactions, blocks, receipts
-//   KramaaTrie       – Merkle Patricia Trie, roots, proofs (EIP-1186)
-//   KramaaNFC        – NTAG 424 DNA SUN verification (AN12196 AES, AN12304 LRP), tap classification
-//   KramaaPrimitives – UInt256, Keccak, RLP, hex, Address, signatures, did:key
-//   CSecp256k1       – the system libsecp256k1 (with its recovery module)
+// Layers (see docs/ARCHITECTURE.md): dependencies point one way, down; a module's layer is one more
+// than the highest it depends on (tools/check_imports.py --layers computes them; tests hold this list to them).
+//   8  KramaaBench            kramaa-bench, the benchmark runner
+//   8  KramaaCLI              the `kramaa` executable
+//   7  KramaaAPI              Ethereum JSON-RPC, the platform REST and EPCIS interfaces over a node
+//   7  KramaaValidator        a validator: the consensus driver over the peer network and the node
+//   6  KramaaEVMFuzz          kramaa-evmfuzz, random EVM programs against invariants
+//   6  KramaaNode             the node: data directory, pool, block production, state history, calls, events; a ChainProvider
+//   6  KramaaStateTest        kramaa-statetest, the GeneralStateTests runner
+//   5  KramaaEPCISIndex       the index of EPCIS events captured on chain, fed by new blocks
+//   5  KramaaEVMHarness       state-test and EVM fixture JSON shared by the EVM tools
+//   5  KramaaStorage          ChainStore: SQLite through GRDB (blocks, receipts, indexes, flat state)
+//   5  KramaaTags             NFC tag authentication service: encrypted tag key store, SUN/QR verification, /verify and /api/v1/tags
+//   5  KramaaTestSupport      test support: vectors, ContractChain, loopback clients
+//   4  KramaaChain            transactions, blocks, receipts, execution, pool, ChainProvider, the validator set contract and client
+//   4  KramaaConsensusSimCLI  kramaa-consensus-sim
+//   3  KramaaConsensusSim     the deterministic consensus simulator
+//   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
+//   3  KramaaState            world state in memory with incremental tries, snapshots, history views
+//   2  KramaaAuth             bearer tokens and the access policy of every write interface
+//   2  KramaaConsensus        Tendermint BFT as a pure state machine
+//   2  KramaaEPCIS            GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
+//   2  KramaaEVM              the Cancun interpreter, precompiles, system-contract machinery, contract caller protocols
+//   2  KramaaNFC              NTAG 424 DNA SUN verification (AN12196 AES, AN12304 LRP), tap classification
+//   2  KramaaNetwork          the validators' peer network (TLS 1.3, node keys, frames, gossip)
+//   2  KramaaTrie             Merkle Patricia Trie, roots, proofs (EIP-1186)
+//   1  KramaaPrimitives       UInt256, Keccak, RLP, hex, Address, signatures, did:key
+//   1  KramaaRPC              JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO), the HTTP router and problem layer; no chain module
+//   0  CSecp256k1             the system libsecp256k1 (with its recovery module)
+//   0  KramaaGS1              GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
+//   0  KramaaJSON             the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 let package = Package(
     name: "kramaa",
     platforms: [.macOS(.v14)],
@@ -84,7 +101,7 @@ let package = Package(
             dependencies: ["KramaaPrimitives"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        // Layer 1, pure: NFC tag authentication (NXP NTAG 424 DNA Secure Dynamic Messaging).
+        // Pure: NFC tag authentication (NXP NTAG 424 DNA Secure Dynamic Messaging).
         .target(
             name: "KramaaNFC",
             dependencies: [
