@@ -3,6 +3,7 @@
 # (or of $KRAMAA_BENCH_OUT: the tests' smoke runs write to a temporary file).
 # Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|verify|all] [--quick]
 #        scripts/bench.sh chaos [--minutes N] [--seed S]   (kill -9 under load on real processes)
+#        scripts/bench.sh consensus-sim [--seeds N]        (the consensus simulator over the production driver)
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
@@ -14,6 +15,19 @@ if [ "${1:-}" = chaos ]; then
     shift
     swift build -c release --product kramaa
     exec "$KRAMAA_PYTHON" tools/chaos/chaos.py --binary "$KRAMAA_ROOT/.build/release/kramaa" "$@"
+fi
+if [ "${1:-}" = consensus-sim ]; then
+    # The deterministic simulator (docs/CONSENSUS.md) over many seeds: 4 validators with 1 Byzantine,
+    # 7 with 2, and a validator set change; crashes, partitions, loss and duplication throughout.
+    shift
+    seeds=10000
+    if [ "${1:-}" = --seeds ]; then seeds="$2"; fi
+    swift build -c release --product kramaa-consensus-sim
+    sim="$KRAMAA_ROOT/.build/release/kramaa-consensus-sim"
+    "$sim" --quiet --seeds "$seeds" --validators 4 --byzantine 1
+    "$sim" --quiet --seeds $((seeds / 5)) --validators 7 --byzantine 2 --heights 5
+    "$sim" --quiet --seeds $((seeds / 5)) --validators 4 --byzantine 1 --heights 8 --set-change 4
+    exit 0
 fi
 swift build -c release --product kramaa-bench
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.

@@ -30,6 +30,13 @@ swift build -c release --product kramaa-evmfuzz
     --known-failures "$KRAMAA_ROOT/Tests/StateTests/known-failures.txt" \
     "$KRAMAA_VECTORS/ethereum/GeneralStateTests"
 
+echo "==> consensus simulator (release): the production driver over a few hundred seeds, with crashes and Byzantine validators"
+swift build -c release --product kramaa-consensus-sim
+sim="$KRAMAA_ROOT/.build/release/kramaa-consensus-sim"
+"$sim" --quiet --seeds 200 --first "${KRAMAA_SIM_FIRST:-1001}" --validators 4 --byzantine 1
+"$sim" --quiet --seeds 60 --first "${KRAMAA_SIM_FIRST:-1001}" --validators 7 --byzantine 2 --heights 5
+"$sim" --quiet --seeds 40 --first "${KRAMAA_SIM_FIRST:-1001}" --validators 4 --byzantine 1 --heights 8 --set-change 4
+
 echo "==> EVM fuzzing: random programs with invariants (debug build: checked arithmetic and bounds)"
 "$KRAMAA_ROOT/.build/debug/kramaa-evmfuzz" --seconds "${KRAMAA_FUZZ_SECONDS:-30}" --seed "${KRAMAA_FUZZ_SEED:-$RANDOM}"
 

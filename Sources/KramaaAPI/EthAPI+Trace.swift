@@ -124,7 +124,7 @@ extension EthAPI {
     }
 
     func registerTracing(_ r: inout RPCRouter) {
-        let node = self.node, chain = self.chain
+        let node = self.node
         r.register("debug_traceTransaction") { [self] p, c in
             _ = try access.authorize(c.credentials, for: .admin)
             try p.expect(atMost: 2)

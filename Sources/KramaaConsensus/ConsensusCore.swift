@@ -16,11 +16,16 @@ struct VoteSet: Sendable {
     static let maxConflicting = 3
 
     /// Adds a verified vote; false when it is a duplicate (or one conflicting vote too many).
-    mutating func add(_ vote: Vote, power: UInt64) -> Bool {
+    /// `forKnownBlock`: the vote is for a block the core holds (a proposal's), and is kept even
+    /// beyond `maxConflicting`: an equivocator that sprays votes for made-up hashes must not
+    /// crowd out its vote for a real value, or correct validators that saw its votes in
+    /// different orders could disagree forever on a polka (found by the simulator driving the
+    /// production driver).
+    mutating func add(_ vote: Vote, power: UInt64, forKnownBlock: Bool = false) -> Bool {
         if let existing = first[vote.validator] {
             guard existing.blockHash != vote.blockHash else { return false }
             var others = conflicting[vote.validator] ?? []
-            guard !others.contains(where: { $0.blockHash == vote.blockHash }), others.count < Self.maxConflicting else { return false }
+            guard !others.contains(where: { $0.blockHash == vote.blockHash }), others.count < Self.maxConflicting || forKnownBlock else { return false }
             others.append(vote)
             conflicting[vote.validator] = others
         } else {
@@ -358,9 +363,10 @@ public struct ConsensusCore: Sendable {
         guard let set = validatorSet else { return }
         let power = set.power(of: v.validator)
         guard power > 0 else { return }
+        let known = v.blockHash.map { blocks[$0] != nil } ?? false
         let added = v.kind == .prevote
-            ? prevotes[v.round, default: VoteSet()].add(v, power: power)
-            : precommits[v.round, default: VoteSet()].add(v, power: power)
+            ? prevotes[v.round, default: VoteSet()].add(v, power: power, forKnownBlock: known)
+            : precommits[v.round, default: VoteSet()].add(v, power: power, forKnownBlock: known)
         if added { noteSender(v.validator, round: v.round) }
     }
 

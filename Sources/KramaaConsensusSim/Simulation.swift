@@ -1,149 +1,47 @@
 import KramaaConsensus
 import KramaaPrimitives
 
-/// What a simulated run does. Times are virtual milliseconds.
-public struct SimulationConfig: Sendable {
-    /// Validators in the first validator set (equal power).
-    public var validators: Int
-    /// Byzantine validators among them (the last ones): they equivocate, proposing and voting differently
-    /// to different peers, sometimes proposing invalid blocks and sending garbage bytes.
-    public var byzantine: Int
-    /// Commit at least this many heights…
-    public var heights: UInt64
-    /// …and at least this many after the network heals.
-    public var heightsAfterHeal: UInt64
-    /// The chaos phase lasts a duration drawn from this range; then the network heals for good.
-    public var chaos: ClosedRange<UInt64>
-    /// During chaos each message is lost with a per-seed probability drawn from `0...maxLoss`.
-    public var maxLoss: Double
-    /// Probability that a message is delivered twice (always, also after the heal).
-    public var duplication: Double
-    /// Partitions during chaos (random two-way splits, healed and re-split).
-    public var partitions: Bool
-    /// Crashes of correct nodes during chaos (between events and in the middle of an action batch), with
-    /// restarts from the persisted SafetyState and the last committed height.
-    public var crashes: Bool
-    /// From this height on, validator 0 leaves the set and a new node (which runs from the start as an
-    /// observer) joins it.
-    public var validatorSetChange: UInt64?
-    /// After the heal, some correct node must commit a new height at least this often.
-    public var livenessBound: UInt64
-    /// A run that has not finished by then is a liveness violation.
-    public var maxVirtualTime: UInt64
-    public var consensus: ConsensusConfig
-    public var chainId: UInt64
-
-    public init(validators: Int = 4, byzantine: Int = 0, heights: UInt64 = 6, heightsAfterHeal: UInt64 = 3,
-                chaos: ClosedRange<UInt64> = 20_000...60_000, maxLoss: Double = 0.3, duplication: Double = 0.05,
-                partitions: Bool = true, crashes: Bool = true, validatorSetChange: UInt64? = nil,
-                livenessBound: UInt64 = 150_000, maxVirtualTime: UInt64 = 900_000,
-                consensus: ConsensusConfig = SimulationConfig.timeouts, chainId: UInt64 = 4242) {
-        self.validators = validators
-        self.byzantine = byzantine
-        self.heights = heights
-        self.heightsAfterHeal = heightsAfterHeal
-        self.chaos = chaos
-        self.maxLoss = maxLoss
-        self.duplication = duplication
-        self.partitions = partitions
-        self.crashes = crashes
-        self.validatorSetChange = validatorSetChange
-        self.livenessBound = livenessBound
-        self.maxVirtualTime = maxVirtualTime
-        self.consensus = consensus
-        self.chainId = chainId
-    }
-
-    /// Short timeouts for the simulator (messages take 5–150 ms once healed).
-    public static let timeouts = ConsensusConfig(
-        timeoutPropose: .milliseconds(1000), timeoutProposeDelta: .milliseconds(200),
-        timeoutPrevote: .milliseconds(500), timeoutPrevoteDelta: .milliseconds(100),
-        timeoutPrecommit: .milliseconds(500), timeoutPrecommitDelta: .milliseconds(100))
-
-    /// The largest number of Byzantine validators that `validators` tolerate: f with n ≥ 3f + 1.
-    public static func maxFaulty(_ validators: Int) -> Int { (validators - 1) / 3 }
-}
-
-/// A broken invariant: which, where and when (replay with the same seed and configuration).
-public struct Violation: Error, Sendable, CustomStringConvertible {
-    public let seed: UInt64
-    public let step: Int
-    public let time: UInt64
-    public let message: String
-
-    public var description: String { "seed \(seed), step \(step), virtual time \(time) ms: \(message)" }
-}
-
-/// The outcome of one run.
-public struct SimulationResult: Sendable, CustomStringConvertible {
-    public let seed: UInt64
-    /// Heights committed by every correct node.
-    public let heights: UInt64
-    /// Σ over committed heights of (the round of the decision + 1).
-    public let rounds: Int
-    /// Highest round any decision needed.
-    public let maxRound: Int
-    /// Virtual time at the end, in milliseconds.
-    public let virtualTime: UInt64
-    /// Events processed.
-    public let steps: Int
-    /// Messages delivered.
-    public let messages: Int
-    /// Equivocations recorded by correct nodes (most by one node).
-    public let evidence: Int
-    /// Restarts of crashed nodes.
-    public let restarts: Int
-    public let violation: Violation?
-
-    public var description: String {
-        let base = "seed \(seed): \(heights) heights, \(rounds) rounds (max round \(maxRound)), \(virtualTime / 1000) s virtual, "
-            + "\(steps) steps, \(messages) messages, \(restarts) restarts, \(evidence) equivocations seen"
-        return violation.map { base + " — VIOLATION: \($0)" } ?? base
-    }
-}
-
-/// A deterministic network of consensus cores driven from a seed: a virtual clock and event queue,
-/// a network that loses, duplicates, delays and reorders messages and partitions during a chaos
-/// phase, crashes and restarts, Byzantine validators, and an application that builds opaque blocks.
-/// The same seed and configuration replay exactly the same run.
+/// A deterministic network of validators, each the production `ConsensusDriver` over simulated
+/// ports (`SimulatedPorts.swift`), driven from a seed: a virtual clock and event queue, a network
+/// that loses, duplicates, delays and reorders messages and partitions during a chaos phase,
+/// crashes (between events, in the middle of an action batch, during a save) with restarts from
+/// what was on disk, Byzantine validators, and an application that builds opaque blocks. The same
+/// seed and configuration replay exactly the same run.
 ///
-/// Checked at every step: no two correct nodes commit different blocks at one height; every commit's
-/// certificate verifies against that height's validator set; heights are committed in order; no
-/// correct validator signs two different votes (or proposals) for one slot, appears in evidence, or
-/// even tries to (its core's double-sign guard never refuses anything);
-/// after the heal, a new height is committed at least every `livenessBound` and the run reaches its
-/// target heights before `maxVirtualTime`.
+/// Checked at every step: no two correct nodes commit different blocks (or certificates for
+/// different blocks) at one height; every commit's certificate verifies against that height's
+/// validator set; heights are committed in order; a correct node's safety state on disk never
+/// goes backwards and covers every signature it sends (checked the first time each leaves); no
+/// correct validator signs two different votes (or proposals) for one slot, appears in evidence,
+/// or even tries to (its core's double-sign guard never refuses anything); after the heal, a new
+/// height is committed at least every `livenessBound` and the run reaches its target heights
+/// before `maxVirtualTime`.
 public final class Simulation {
     public let seed: UInt64
     public let config: SimulationConfig
 
-    private enum Payload {
-        case message([UInt8])
-        case status(UInt64)
-        case commit(block: [UInt8], certificate: [UInt8])
-    }
-
     private enum Event {
-        case deliver(to: Int, from: Int, Payload)
-        case core(node: Int, incarnation: Int, ConsensusEvent)
-        case gossip(node: Int, incarnation: Int)
+        case deliver(to: Int, from: Int, type: UInt8, payload: [UInt8])
+        case call(node: Int, incarnation: Int, () -> Void)
         case crash(node: Int)
         case restart(node: Int)
         case chaos
         case heal
     }
 
-    private final class Node {
+    final class Node {
         let index: Int
         let signer: PrivateKeySigner
         let byzantine: Bool
-        var core: ConsensusCore?
+        var driver: ConsensusDriver?
         var incarnation = 0
-        var disk: SafetyState?
+        var storage: SimulatedStorage!
         var chain: [(hash: Bytes32, block: [UInt8], certificate: CommitCertificate)] = []
         var counter: UInt64 = 0
         var alternative: [SlotKey: Bytes32] = [:]
         var evidenceChecked = 0
+        /// Own signatures already checked against the disk when they first left.
+        var sentSignatures: Set<Bytes32> = []
 
         init(index: Int, signer: PrivateKeySigner, byzantine: Bool) {
             self.index = index
@@ -152,10 +50,10 @@ public final class Simulation {
         }
 
         var lastCommitted: UInt64 { UInt64(chain.count) }
-        var alive: Bool { core != nil }
+        var alive: Bool { driver != nil }
     }
 
-    private struct SlotKey: Hashable {
+    struct SlotKey: Hashable {
         let height: UInt64
         let round: Int
     }
@@ -167,19 +65,16 @@ public final class Simulation {
         let kind: VoteKind
     }
 
-    private struct VoteTarget: Equatable {
-        let hash: Bytes32?
-    }
-
     private var rng: SplitMix64
     private var queue = TimedQueue<Event>()
-    private var now: UInt64 = 0
+    private(set) var now: UInt64 = 0
     private var steps = 0
     private var delivered = 0
     private var restarts = 0
     private var nodes: [Node] = []
+    private var byAddress: [Address: Int] = [:]
     private let sets: [ValidatorSet]
-    private var decided: [UInt64: Bytes32] = [:]
+    private var decided: [UInt64: (hash: Bytes32, certificate: Bytes32)] = [:]
     private var rounds = 0
     private var maxRound = 0
     private var healed = false
@@ -188,7 +83,7 @@ public final class Simulation {
     private var partition: [Int]?
     private var targetHeight: UInt64
     private var lastProgress: UInt64 = 0
-    private var honestVotes: [VoteSlot: VoteTarget] = [:]
+    private var honestVotes: [VoteSlot: Bytes32?] = [:]
     private var honestProposals: [VoteSlot: Bytes32] = [:]
     private var violation: Violation?
 
@@ -209,7 +104,9 @@ public final class Simulation {
         for i in 0..<count {
             let byzantine = i < config.validators && i >= config.validators - config.byzantine
             nodes.append(Node(index: i, signer: signers[i], byzantine: byzantine))
+            byAddress[signers[i].address] = i
         }
+        for node in nodes { node.storage = SimulatedStorage(simulation: self, node: node.index) }
     }
 
     /// The deterministic key of simulated node `i`.
@@ -252,11 +149,7 @@ public final class Simulation {
         loss = Double(uniform(0...1000)) / 1000 * config.maxLoss
         queue.push(.heal, at: chaosEnd)
         if config.partitions || config.crashes { queue.push(.chaos, at: uniform(1000...5000)) }
-        for node in nodes {
-            node.core = makeCore(node)
-            execute(node, node.core!.handle(.start(height: 1, validatorSet: validatorSet(height: 1))))
-            queue.push(.gossip(node: node.index, incarnation: node.incarnation), at: uniform(500...1500))
-        }
+        for node in nodes { boot(node) }
         while violation == nil, let (time, event) = queue.pop() {
             now = time
             steps += 1
@@ -275,40 +168,61 @@ public final class Simulation {
             }
         }
         let correct = nodes.filter { !$0.byzantine }
-        let evidence = correct.map { $0.core?.evidence.count ?? 0 }.max() ?? 0
+        let evidence = correct.map { $0.driver?.evidence.count ?? 0 }.max() ?? 0
         return SimulationResult(seed: seed, heights: correct.map(\.lastCommitted).min() ?? 0, rounds: rounds, maxRound: maxRound,
                                 virtualTime: now, steps: steps, messages: delivered, evidence: evidence, restarts: restarts,
                                 violation: violation)
     }
 
-    private func makeCore(_ node: Node) -> ConsensusCore {
-        ConsensusCore(chainId: config.chainId, signer: node.signer, safety: node.disk, config: config.consensus,
-                      hashBlock: Simulation.hashBlock)
+    /// A driver for `node` over its simulated ports, from what its storage holds; started.
+    private func boot(_ node: Node) {
+        var configuration = ConsensusDriver.Configuration()
+        configuration.consensus = config.consensus
+        configuration.idleCheckInterval = .seconds(1)
+        let driver = try! ConsensusDriver(
+            chainId: config.chainId, signer: node.signer, configuration: configuration,
+            clock: SimulatedClock(simulation: self, node: node.index),
+            transport: SimulatedTransport(simulation: self, node: node.index), storage: node.storage,
+            application: SimulatedApplication(simulation: self, node: node.index), hashBlock: Simulation.hashBlock, hop: { $0() })
+        if !node.byzantine { driver.plantedFault = config.plantedFault }
+        node.driver = driver
+        node.evidenceChecked = 0
+        driver.start()
+        for peer in nodes where peer.index != node.index && peer.alive {
+            driver.peerConnected(peer.signer.address)
+            peer.driver?.peerConnected(node.signer.address)
+        }
     }
 
-    private func fail(_ message: String) {
+    /// The last rounds as a node's core holds them (proposals, prevotes, precommits), for the report of a violation.
+    static func recentRounds(_ d: ConsensusDriver) -> String {
+        func v(_ x: [Vote]) -> String { x.map { "\($0.validator.description.prefix(4))>\($0.blockHash?.description.prefix(6) ?? "nil")" }.joined(separator: ",") }
+        return (max(0, d.core.round - 5)...d.core.round).map { r in
+            "\n      r\(r) prop[\(d.core.proposals(round: r).map { "\($0.blockHash.description.prefix(6))@\($0.validRound)" }.joined(separator: "/"))] pv[\(v(d.core.votes(round: r, kind: .prevote)))] pc[\(v(d.core.votes(round: r, kind: .precommit)))]"
+        }.joined()
+    }
+
+    func fail(_ message: String) {
         guard violation == nil else { return }
         let states = nodes.map { "\n  node \($0.index)\($0.byzantine ? " (byzantine)" : ""): committed \($0.lastCommitted), "
-            + ($0.core?.summary ?? "crashed") }.joined()
+            + ($0.driver?.summary ?? "crashed") + ($0.driver.map(Simulation.recentRounds) ?? "") }.joined()
         violation = Violation(seed: seed, step: steps, time: now, message: message + states)
     }
 
     private func process(_ event: Event) {
         switch event {
-        case .deliver(let to, let from, let payload):
+        case .deliver(let to, let from, let type, let payload):
             let node = nodes[to]
-            guard node.alive else { return }
+            guard let driver = node.driver else { return }
             delivered += 1
-            receive(node, from: from, payload)
-        case .core(let i, let incarnation, let e):
+            // Undecodable bytes (a Byzantine node's garbage) are dropped, as the peer network drops the peer.
+            if let message = DriverMessage(type: type, payload: payload) { driver.receive(message, from: nodes[from].signer.address) }
+            checkEvidence(node)
+        case .call(let i, let incarnation, let work):
             let node = nodes[i]
             guard node.alive, node.incarnation == incarnation else { return }
-            execute(node, node.core!.handle(e))
-        case .gossip(let i, let incarnation):
-            let node = nodes[i]
-            guard node.alive, node.incarnation == incarnation else { return }
-            gossip(node)
-            queue.push(.gossip(node: i, incarnation: incarnation), at: now + uniform(800...1200))
+            work()
+            checkEvidence(node)
         case .crash(let i):
             crash(nodes[i])
         case .restart(let i):
@@ -320,186 +234,201 @@ public final class Simulation {
         }
     }
 
-    private func receive(_ node: Node, from: Int, _ payload: Payload) {
-        switch payload {
-        case .message(let bytes):
-            guard let message = try? ConsensusMessage(rlp: bytes) else { return }
-            switch message {
-            case .proposal(let p): execute(node, node.core!.handle(.proposal(p)))
-            case .vote(let v): execute(node, node.core!.handle(.vote(v)))
-            }
-        case .status(let height):
-            // Block sync: a peer that is behind gets the next committed block with its certificate.
-            if node.lastCommitted > height {
-                let c = node.chain[Int(height)]
-                send(from: node.index, to: from, .commit(block: c.block, certificate: c.certificate.encoded))
-            }
-        case .commit(let block, let bytes):
-            guard let certificate = try? CommitCertificate(rlp: bytes) else { return }
-            execute(node, node.core!.handle(.commitReceived(certificate, block: block)))
+    /// Runs `work` for `node`'s current incarnation after `delay` virtual milliseconds.
+    func call(node: Int, after delay: UInt64, _ work: @escaping () -> Void) {
+        queue.push(.call(node: node, incarnation: nodes[node].incarnation, work), at: now + delay)
+    }
+
+    // MARK: - The application
+
+    func committedHeight(_ node: Int) -> UInt64 { nodes[node].lastCommitted }
+
+    func newBlock(by node: Int, height: UInt64) -> [UInt8] {
+        nodes[node].counter += 1
+        return Simulation.block(height: height, proposer: node, counter: nodes[node].counter)
+    }
+
+    func committedBlocks(_ node: Int, from first: UInt64, limit: UInt64) -> [SyncedBlock] {
+        let chain = nodes[node].chain
+        guard first >= 1, first <= UInt64(chain.count) else { return [] }
+        return chain[Int(first - 1)..<Int(min(UInt64(chain.count), first - 1 + limit))].map {
+            SyncedBlock(block: $0.block, certificate: $0.certificate.encoded)
         }
     }
 
-    // MARK: - Actions
-
-    private func execute(_ node: Node, _ actions: [ConsensusAction]) {
-        var crashAt = -1
-        if !healed && config.crashes && !node.byzantine && !actions.isEmpty && chance(0.01) && crashedCount() < maxCrashed() {
-            crashAt = Int(uniform(0...UInt64(actions.count - 1)))
-        }
-        for (i, action) in actions.enumerated() {
-            if i == crashAt {
-                crash(node)
-                queue.push(.restart(node: node.index), at: now + uniform(1000...8000))
-                return
-            }
-            switch action {
-            case .persist(let state):
-                node.disk = state
-            case .broadcastProposal(let p):
-                broadcast(node, proposal: p)
-            case .broadcastVote(let v):
-                broadcast(node, vote: v)
-            case .scheduleTimeout(let t, let d):
-                queue.push(.core(node: node.index, incarnation: node.incarnation, .timeout(t)), at: now + milliseconds(d))
-            case .buildBlock(let h, let r):
-                node.counter += 1
-                let block = Simulation.block(height: h, proposer: node.index, counter: node.counter)
-                queue.push(.core(node: node.index, incarnation: node.incarnation,
-                                 .blockBuilt(height: h, round: r, block: block, hash: Keccak256.hash(block))),
-                           at: now + uniform(1...20))
-            case .validateBlock(let h, let hash, let block):
-                let valid = Simulation.isValid(block: block, height: h) && Keccak256.hash(block) == hash
-                queue.push(.core(node: node.index, incarnation: node.incarnation,
-                                 .blockValidated(height: h, hash: hash, valid: valid)), at: now + uniform(1...20))
-            case .commit(let h, let block, let hash, let certificate):
-                commit(node, height: h, block: block, hash: hash, certificate: certificate)
-                if violation != nil { return }
-            }
-        }
-        checkEvidence(node)
-    }
-
-    private func commit(_ node: Node, height h: UInt64, block: [UInt8], hash: Bytes32, certificate: CommitCertificate) {
+    /// Checks and records a commit; false when it breaks an invariant.
+    func commit(_ i: Int, height h: UInt64, block: [UInt8], hash: Bytes32, certificate: CommitCertificate) -> Bool {
+        let node = nodes[i]
         guard h == node.lastCommitted + 1 else {
-            return fail("node \(node.index) commits height \(h) after \(node.lastCommitted)")
+            fail("node \(i) commits height \(h) after \(node.lastCommitted)")
+            return false
         }
         guard certificate.height == h, certificate.blockHash == hash, Keccak256.hash(block) == hash else {
-            return fail("node \(node.index) commits at height \(h) a block, hash and certificate that do not match")
+            fail("node \(i) commits at height \(h) a block, hash and certificate that do not match")
+            return false
         }
         do {
             try certificate.verify(against: validatorSet(height: h), chainId: config.chainId)
         } catch {
-            return fail("node \(node.index): the certificate of height \(h) does not verify: \(error)")
+            fail("node \(i): the certificate of height \(h) does not verify: \(error)")
+            return false
         }
         if !node.byzantine {
-            if let other = decided[h], other != hash {
-                return fail("SAFETY: two blocks committed at height \(h): \(other) and \(hash) (node \(node.index))")
+            if let other = decided[h], other.hash != hash {
+                fail("SAFETY: two certificates for height \(h), for blocks \(other.hash) and \(hash) (node \(i))")
+                return false
             }
             if decided[h] == nil {
-                decided[h] = hash
+                decided[h] = (hash, Keccak256.hash(certificate.encoded))
                 rounds += certificate.round + 1
                 maxRound = max(maxRound, certificate.round)
             }
             lastProgress = max(lastProgress, now)
         }
         node.chain.append((hash, block, certificate))
-        queue.push(.core(node: node.index, incarnation: node.incarnation,
-                         .start(height: h + 1, validatorSet: validatorSet(height: h + 1))), at: now + 1)
+        return true
     }
 
     private func checkEvidence(_ node: Node) {
-        guard !node.byzantine, let core = node.core else { return }
-        if core.refusedSignatures > 0 {
-            return fail("correct node \(node.index) tried to sign a message conflicting with its persisted state (\(core.refusedSignatures) refused)")
+        guard !node.byzantine, let driver = node.driver else { return }
+        if driver.refusedSignatures > 0 {
+            return fail("correct node \(node.index) tried to sign a message conflicting with its persisted state (\(driver.refusedSignatures) refused)")
         }
-        guard core.evidence.count > node.evidenceChecked else { return }
-        for e in core.evidence[node.evidenceChecked...] {
+        let evidence = driver.evidence
+        guard evidence.count > node.evidenceChecked else { return }
+        for e in evidence[node.evidenceChecked...] {
             let culprit: Address
             switch e {
             case .conflictingVotes(let a, _): culprit = a.validator
-            case .conflictingProposals(let a, _):
-                culprit = core.validatorSet?.proposer(height: a.height, round: a.round).address ?? .zero
+            case .conflictingProposals(let a, _): culprit = validatorSet(height: a.height).proposer(height: a.height, round: a.round).address
             }
-            if let bad = nodes.first(where: { $0.signer.address == culprit }), !bad.byzantine {
+            if let bad = byAddress[culprit].map({ nodes[$0] }), !bad.byzantine {
                 return fail("correct node \(bad.index) appears in evidence: \(e)")
             }
         }
-        node.evidenceChecked = core.evidence.count
+        node.evidenceChecked = evidence.count
     }
 
     // MARK: - Network
 
-    private func broadcast(_ node: Node, vote v: Vote) {
-        if !node.byzantine {
-            let slot = VoteSlot(node: node.index, height: v.height, round: v.round, kind: v.kind)
-            if let earlier = honestVotes[slot], earlier.hash != v.blockHash {
-                return fail("DOUBLE SIGN: correct node \(node.index) signed \(v) after voting \(earlier.hash.map(\.description) ?? "nil")")
-            }
-            honestVotes[slot] = VoteTarget(hash: v.blockHash)
-            return sendAll(from: node, .message(ConsensusMessage.vote(v).encoded))
-        }
-        guard chance(0.6) else { return sendAll(from: node, .message(ConsensusMessage.vote(v).encoded)) }
-        // Equivocate: a conflicting vote for the same slot to a random half of the peers.
-        let alternative: Bytes32?
-        if let alt = node.alternative[SlotKey(height: v.height, round: v.round)], alt != v.blockHash {
-            alternative = alt
-        } else if v.blockHash == nil {
-            alternative = randomHash()
-        } else {
-            alternative = nil
-        }
-        let forged = Vote(signing: v.kind, height: v.height, round: v.round, blockHash: alternative, chainId: config.chainId,
-                          signer: node.signer)
-        split(from: node, .message(ConsensusMessage.vote(v).encoded), .message(ConsensusMessage.vote(forged).encoded))
+    /// Peers of `node`: every other node (all are connected; partitions and loss act on delivery).
+    func peers(of node: Int) -> [Address] {
+        nodes.filter { $0.index != node }.map(\.signer.address)
     }
 
-    private func broadcast(_ node: Node, proposal p: Proposal) {
-        if !node.byzantine {
+    func broadcast(from i: Int, _ message: DriverMessage) {
+        let node = nodes[i]
+        guard node.alive else { return }
+        if case .consensus(let m) = message, isOwn(m, by: node) {
+            if node.byzantine { return equivocate(node, m) }
+            if crashesNow(i) { return }  // in the middle of an action batch, before this send
+            guard checkSignature(node, m) else { return }
+        }
+        sendAll(from: node, message.wire)
+    }
+
+    func send(from i: Int, to peer: Address, _ message: DriverMessage) {
+        guard nodes[i].alive, let to = byAddress[peer] else { return }
+        let wire = message.wire
+        send(from: i, to: to, type: wire.type, payload: wire.payload)
+    }
+
+    private func isOwn(_ message: ConsensusMessage, by node: Node) -> Bool {
+        switch message {
+        case .vote(let v): return v.validator == node.signer.address
+        case .proposal(let p): return validatorSet(height: p.height).proposer(height: p.height, round: p.round).address == node.signer.address
+        }
+    }
+
+    /// The first time a correct node's signature leaves: the state on disk covers it, and it
+    /// contradicts nothing the node signed before.
+    private func checkSignature(_ node: Node, _ message: ConsensusMessage) -> Bool {
+        let key = Keccak256.hash(message.encoded)
+        guard node.sentSignatures.insert(key).inserted else { return true }
+        let disk = node.storage.durable
+        switch message {
+        case .vote(let v):
+            let covered = disk.map { $0.height > v.height || $0.signedVote(height: v.height, round: v.round, kind: v.kind) == v } ?? false
+            guard covered else {
+                fail("node \(node.index) sent \(v) before the safety state on disk covered it (disk: \(disk.map { "h\($0.height) r\($0.round) \($0.step), \($0.signedVotes.count) votes" } ?? "empty"))")
+                return false
+            }
+            let slot = VoteSlot(node: node.index, height: v.height, round: v.round, kind: v.kind)
+            if let earlier = honestVotes[slot], earlier != v.blockHash {
+                fail("DOUBLE SIGN: correct node \(node.index) signed \(v) after voting \(earlier.map(\.description) ?? "nil")")
+                return false
+            }
+            honestVotes[slot] = v.blockHash
+        case .proposal(let p):
+            let covered = disk.map { $0.height > p.height || $0.signedProposal == p || ($0.signedProposal?.round ?? -1) > p.round } ?? false
+            guard covered else {
+                fail("node \(node.index) sent \(p) before the safety state on disk covered it")
+                return false
+            }
             let slot = VoteSlot(node: node.index, height: p.height, round: p.round, kind: .prevote)
             if let earlier = honestProposals[slot], earlier != p.blockHash {
-                return fail("DOUBLE SIGN: correct node \(node.index) proposed \(p) after proposing \(earlier)")
+                fail("DOUBLE SIGN: correct node \(node.index) proposed \(p) after proposing \(earlier)")
+                return false
             }
             honestProposals[slot] = p.blockHash
-            return sendAll(from: node, .message(ConsensusMessage.proposal(p).encoded))
         }
-        if chance(0.05), let peer = randomPeer(of: node) {
-            send(from: node.index, to: peer, .message((0..<Int(uniform(1...80))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
+        return true
+    }
+
+    /// A Byzantine validator's sends: often a conflicting vote or another block (sometimes an
+    /// invalid one) for the same slot to a random half of the peers, sometimes garbage bytes.
+    private func equivocate(_ node: Node, _ message: ConsensusMessage) {
+        let honest = DriverMessage.consensus(message).wire
+        switch message {
+        case .vote(let v):
+            guard chance(0.6) else { return sendAll(from: node, honest) }
+            let alternative: Bytes32?
+            if let alt = node.alternative[SlotKey(height: v.height, round: v.round)], alt != v.blockHash {
+                alternative = alt
+            } else if v.blockHash == nil {
+                alternative = randomHash()
+            } else {
+                alternative = nil
+            }
+            let forged = Vote(signing: v.kind, height: v.height, round: v.round, blockHash: alternative, chainId: config.chainId,
+                              signer: node.signer)
+            split(from: node, honest, DriverMessage.consensus(.vote(forged)).wire)
+        case .proposal(let p):
+            if chance(0.05), let peer = randomPeer(of: node) {
+                send(from: node.index, to: peer, type: DriverMessage.WireType.proposal,
+                     payload: (0..<Int(uniform(1...80))).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+            }
+            guard chance(0.6) else { return sendAll(from: node, honest) }
+            node.counter += 1
+            let height = chance(0.3) ? p.height + 1000 : p.height
+            let block = Simulation.block(height: height, proposer: node.index, counter: node.counter + 1_000_000)
+            let hash = Keccak256.hash(block)
+            node.alternative[SlotKey(height: p.height, round: p.round)] = hash
+            let forged = Proposal(signing: block, blockHash: hash, height: p.height, round: p.round, validRound: -1,
+                                  chainId: config.chainId, signer: node.signer)
+            split(from: node, honest, DriverMessage.consensus(.proposal(forged)).wire)
         }
-        guard chance(0.6) else { return sendAll(from: node, .message(ConsensusMessage.proposal(p).encoded)) }
-        // Equivocate: another block (sometimes an invalid one) for the same slot to a random half of the peers.
-        node.counter += 1
-        let height = chance(0.3) ? p.height + 1000 : p.height
-        let block = Simulation.block(height: height, proposer: node.index, counter: node.counter + 1_000_000)
-        let hash = Keccak256.hash(block)
-        node.alternative[SlotKey(height: p.height, round: p.round)] = hash
-        let forged = Proposal(signing: block, blockHash: hash, height: p.height, round: p.round, validRound: -1,
-                              chainId: config.chainId, signer: node.signer)
-        split(from: node, .message(ConsensusMessage.proposal(p).encoded), .message(ConsensusMessage.proposal(forged).encoded))
     }
 
-    private func sendAll(from node: Node, _ payload: Payload) {
-        for peer in nodes where peer.index != node.index { send(from: node.index, to: peer.index, payload) }
+    private func sendAll(from node: Node, _ wire: (type: UInt8, payload: [UInt8])) {
+        for peer in nodes where peer.index != node.index { send(from: node.index, to: peer.index, type: wire.type, payload: wire.payload) }
     }
 
-    private func split(from node: Node, _ a: Payload, _ b: Payload) {
-        for peer in nodes where peer.index != node.index { send(from: node.index, to: peer.index, chance(0.5) ? a : b) }
+    private func split(from node: Node, _ a: (type: UInt8, payload: [UInt8]), _ b: (type: UInt8, payload: [UInt8])) {
+        for peer in nodes where peer.index != node.index {
+            let wire = chance(0.5) ? a : b
+            send(from: node.index, to: peer.index, type: wire.type, payload: wire.payload)
+        }
     }
 
-    private func send(from: Int, to: Int, _ payload: Payload) {
+    private func send(from: Int, to: Int, type: UInt8, payload: [UInt8]) {
         if let partition, partition[from] != partition[to] { return }
         if !healed && chance(loss) { return }
-        queue.push(.deliver(to: to, from: from, payload), at: now + delay())
-        if chance(config.duplication) { queue.push(.deliver(to: to, from: from, payload), at: now + delay()) }
+        queue.push(.deliver(to: to, from: from, type: type, payload: payload), at: now + delay())
+        if chance(config.duplication) { queue.push(.deliver(to: to, from: from, type: type, payload: payload), at: now + delay()) }
     }
 
     private func delay() -> UInt64 { healed ? uniform(5...150) : uniform(5...1500) }
-
-    private func gossip(_ node: Node) {
-        guard let peer = randomPeer(of: node) else { return }
-        for m in node.core!.gossipMessages() { send(from: node.index, to: peer, .message(m.encoded)) }
-        send(from: node.index, to: peer, .status(node.lastCommitted))
-    }
 
     private func randomPeer(of node: Node) -> Int? {
         guard nodes.count > 1 else { return nil }
@@ -513,21 +442,28 @@ public final class Simulation {
 
     private func maxCrashed() -> Int { max(1, SimulationConfig.maxFaulty(config.validators) - config.byzantine) }
 
+    /// Whether correct node `i` crashes at this point of its work (in the middle of an action batch or a save).
+    func crashesNow(_ i: Int) -> Bool {
+        let node = nodes[i]
+        guard !healed, config.crashes, !node.byzantine, node.alive, chance(0.005), crashedCount() < maxCrashed() else { return false }
+        crash(node)
+        return true
+    }
+
+    /// Stops the node's driver (what it had not saved is lost) and schedules its restart.
     private func crash(_ node: Node) {
-        guard node.alive else { return }
-        node.core = nil
+        guard let driver = node.driver else { return }
+        driver.stop()
+        node.driver = nil
         node.incarnation += 1
+        queue.push(.restart(node: node.index), at: now + uniform(1000...8000))
     }
 
     private func restart(_ node: Node) {
         guard !node.alive else { return }
         restarts += 1
         node.incarnation += 1
-        node.evidenceChecked = 0
-        node.core = makeCore(node)
-        let h = node.lastCommitted + 1
-        execute(node, node.core!.handle(.start(height: h, validatorSet: validatorSet(height: h))))
-        queue.push(.gossip(node: node.index, incarnation: node.incarnation), at: now + uniform(100...1000))
+        boot(node)
     }
 
     private func chaosStep() {
@@ -541,11 +477,7 @@ public final class Simulation {
             partition = nil
         case 2 where config.crashes && crashedCount() < maxCrashed():
             let candidates = nodes.filter { !$0.byzantine && $0.alive }
-            if !candidates.isEmpty {
-                let node = candidates[Int(uniform(0...UInt64(candidates.count - 1)))]
-                crash(node)
-                queue.push(.restart(node: node.index), at: now + uniform(2000...15000))
-            }
+            if !candidates.isEmpty { crash(candidates[Int(uniform(0...UInt64(candidates.count - 1)))]) }
         default:
             break
         }
@@ -563,12 +495,12 @@ public final class Simulation {
 
     // MARK: - Randomness (SplitMix64, so a seed replays exactly)
 
-    private func uniform(_ range: ClosedRange<UInt64>) -> UInt64 {
+    func uniform(_ range: ClosedRange<UInt64>) -> UInt64 {
         let span = range.upperBound - range.lowerBound
         return span == .max ? rng.next() : range.lowerBound + rng.next() % (span + 1)
     }
 
-    private func chance(_ p: Double) -> Bool { Double(rng.next() >> 11) / Double(1 << 53) < p }
+    func chance(_ p: Double) -> Bool { Double(rng.next() >> 11) / Double(1 << 53) < p }
 
     private func randomHash() -> Bytes32 {
         var bytes: [UInt8] = []
@@ -576,7 +508,7 @@ public final class Simulation {
         return try! Bytes32(bytes)
     }
 
-    private func milliseconds(_ d: Duration) -> UInt64 {
+    static func milliseconds(_ d: Duration) -> UInt64 {
         let (s, atto) = d.components
         return UInt64(max(0, s)) * 1000 + UInt64(max(0, atto)) / 1_000_000_000_000_000
     }

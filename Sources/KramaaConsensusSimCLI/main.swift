@@ -2,12 +2,16 @@ import Foundation
 import KramaaConsensus
 import KramaaConsensusSim
 
-// kramaa-consensus-sim --seeds N [--first S] [--validators V] [--byzantine B] [--heights H] [--set-change H] [--quiet]
+// kramaa-consensus-sim --seeds N [--first S] [--validators V] [--byzantine B] [--heights H] [--set-change H] [--quiet] [--plant-send-before-persisting]
 
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
     usage: kramaa-consensus-sim --seeds N [--first S] [--validators V] [--byzantine B] [--heights H] [--set-change H] [--quiet]
-      runs N seeds (S, S+1, …) of the deterministic consensus simulator; exit 1 on the first violation
+                                [--plant-send-before-persisting]
+      runs N seeds (S, S+1, …) of the deterministic consensus simulator over the production
+      consensus driver; exit 1 on the first violation. --plant-send-before-persisting plants a
+      bug in every correct driver (signatures sent before the safety state is saved) to show
+      that the simulator catches it.
 
     """.utf8))
     exit(2)
@@ -16,10 +20,12 @@ func usage() -> Never {
 var seeds: UInt64 = 10, first: UInt64 = 1, validators = 4, byzantine: Int?, heights: UInt64 = 6
 var setChange: UInt64?
 var quiet = false
+var planted: ConsensusDriver.PlantedFault?
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let flag = args.removeFirst()
     if flag == "--quiet" { quiet = true; continue }
+    if flag == "--plant-send-before-persisting" { planted = .sendBeforePersisting; continue }
     if flag == "-h" || flag == "--help" { usage() }
     guard let value = args.first else { usage() }
     args.removeFirst()
@@ -38,7 +44,8 @@ let b = byzantine ?? SimulationConfig.maxFaulty(validators)
 if b > SimulationConfig.maxFaulty(validators) {
     FileHandle.standardError.write(Data("note: \(b) Byzantine of \(validators) validators is more than f = \(SimulationConfig.maxFaulty(validators)); safety is not guaranteed\n".utf8))
 }
-let config = SimulationConfig(validators: validators, byzantine: b, heights: heights, validatorSetChange: setChange)
+var config = SimulationConfig(validators: validators, byzantine: b, heights: heights, validatorSetChange: setChange)
+config.plantedFault = planted
 var totalRounds = 0
 var totalHeights: UInt64 = 0
 let started = Date()
@@ -49,6 +56,7 @@ for seed in first..<(first + seeds) {
         print("VIOLATION: \(v)")
         var replay = "kramaa-consensus-sim --seeds 1 --first \(seed) --validators \(validators) --byzantine \(b) --heights \(heights)"
         if let setChange { replay += " --set-change \(setChange)" }
+        if planted != nil { replay += " --plant-send-before-persisting" }
         print("replay: \(replay)")
         exit(1)
     }

@@ -1,6 +1,6 @@
 import Testing
 import KramaaConsensus
-import KramaaConsensusSim
+@testable import KramaaConsensusSim
 import KramaaTestSupport
 
 /// The deterministic simulator over a bounded set of seeds: loss, duplication, reordering, partitions,
@@ -67,5 +67,36 @@ import KramaaTestSupport
         let v = try #require(result.violation)
         #expect(v.seed == 5 && v.step > 0)
         #expect(v.description.contains("seed 5, step \(v.step)"))
+    }
+}
+
+/// The simulator drives the production `ConsensusDriver`; these show that it catches a bug
+/// planted in the driver's persistence order, and what its storage invariant refuses.
+@Suite struct DriverUnderSimulationTests {
+    @Test func sendingBeforeTheSafetyStateIsSavedIsCaught() throws {
+        var config = SimulationConfig(validators: 4, byzantine: 1, heights: 6)
+        config.plantedFault = .sendBeforePersisting
+        var caught: [Violation] = []
+        for seed in UInt64(1)...20 {
+            if let v = Simulation(seed: seed, config: config).run().violation { caught.append(v) }
+        }
+        #expect(caught.count == 20, "every seed catches it: \(caught.count)")
+        let first = try #require(caught.first)
+        #expect(first.message.contains("before the safety state on disk covered it"), "\(first)")
+        // Without the planted bug the same seeds are clean.
+        config.plantedFault = nil
+        for seed in UInt64(1)...5 { #expect(Simulation(seed: seed, config: config).run().violation == nil) }
+    }
+
+    @Test func aSafetyStateOnDiskNeverGoesBackwards() {
+        let key = Simulation.signer(0)
+        let vote = Vote(signing: .prevote, height: 5, round: 1, blockHash: nil, chainId: 1, signer: key)
+        let later = SafetyState(height: 5, round: 1, step: .prevote, signedVotes: [vote])
+        #expect(SimulatedStorage.regression(from: later, to: later) == nil)
+        #expect(SimulatedStorage.regression(from: later, to: SafetyState(height: 6)) == nil)
+        #expect(SimulatedStorage.regression(from: later, to: SafetyState(height: 4)) == "height 5 → 4")
+        #expect(SimulatedStorage.regression(from: later, to: SafetyState(height: 5, round: 0, step: .precommit)) != nil)
+        let forgetting = SafetyState(height: 5, round: 1, step: .precommit)
+        #expect(SimulatedStorage.regression(from: later, to: forgetting)?.contains("was forgotten") == true)
     }
 }

@@ -1,0 +1,188 @@
+import Foundation
+import KramaaChain
+import KramaaConsensus
+import KramaaNetwork
+import KramaaNode
+import KramaaPrimitives
+import Logging
+
+/// Transaction gossip: what enters a validator's pool reaches the others' pools.
+extension ValidatorRuntime {
+    static let transactionBatchDelay = 0.002
+
+    // MARK: Transactions
+
+    /// A transaction entered the local pool (RPC or a peer): batch it for the peers. The
+    /// pool refuses what it already holds, so a transaction crosses each link at most twice.
+    func transactionArrived(_ signed: SignedTransaction) {
+        driver.workArrived()
+        // Validators dial each other, so what came from a peer has reached them all already.
+        if fromPeers.remove(signed.hash) != nil { return }
+        outgoingTransactions.append(signed.transaction.encoded)
+        if !flushScheduled {
+            flushScheduled = true
+            queue.asyncAfter(seconds: Self.transactionBatchDelay) { [weak self] in self?.flushTransactions() }
+        }
+    }
+
+    func flushTransactions() {
+        flushScheduled = false
+        guard !outgoingTransactions.isEmpty else { return }
+        var w = RLPWriter()
+        w.appendList { w in for raw in outgoingTransactions { w.append(bytes: raw) } }
+        outgoingTransactions.removeAll(keepingCapacity: true)
+        transport.network?.broadcast(type: MessageType.transaction, payload: w.bytes)
+    }
+
+    /// Sends every pooled transaction to a peer that just connected, in batches: what a
+    /// restarted node replayed from its journal reaches the others (a sender's later nonces may
+    /// wait on them there), and a restarted peer gets what it missed while down. Peers refuse
+    /// what they already hold before recovering any signature.
+    func sendPool(to peer: Address) {
+        let node = self.node, network = transport.network
+        DispatchQueue.global().async {
+            let raws = node.pooledTransactions()
+            for start in stride(from: 0, to: raws.count, by: Self.poolBatch) {
+                var w = RLPWriter()
+                w.appendList { w in for raw in raws[start..<min(start + Self.poolBatch, raws.count)] { w.append(bytes: raw) } }
+                network?.send(to: peer, type: MessageType.transaction, payload: w.bytes)
+            }
+        }
+    }
+
+    static let poolBatch = 1000
+
+    func receiveTransactions(_ payload: [UInt8]) {
+        var outer = RLPReader(payload)
+        guard var list = try? outer.readList() else { return }
+        let node = self.node
+        var raws: [[UInt8]] = []
+        while !list.isAtEnd, let raw = try? list.readBytes() { raws.append(Array(raw)) }
+        // Senders are recovered off the consensus queue; the pool takes each once.
+        for raw in raws { fromPeers.insert(Keccak256.hash(raw)) }
+        if fromPeers.count > 200_000 { fromPeers.removeAll() }  // bounded; a stale entry only costs one re-broadcast
+        let batch = raws
+        DispatchQueue.global().async {
+            // Journaled without waiting: nothing is acknowledged to a peer.
+            for raw in batch { _ = try? node.accept(raw: raw) }
+        }
+    }
+}
+
+/// The consensus safety state on disk: written to a temporary file, synced, renamed over
+/// the previous one and the directory synced, so a crash leaves the old or the new state,
+/// never a torn one.
+final class SafetyStore: SafetyStorage {
+    let path: URL
+
+    init(path: URL) { self.path = path }
+
+    func load() throws -> SafetyState? {
+        guard let data = FileManager.default.contents(atPath: path.path) else { return nil }
+        do { return try SafetyState(rlp: Array(data)) } catch {
+            throw ValidatorError.corruptSafetyState(path: path.path, reason: "\(error)")
+        }
+    }
+
+    /// Replaces the stored state; returns once it is on disk.
+    func save(_ state: SafetyState) throws {
+        let temporary = path.path + ".tmp"
+        let bytes = state.encoded
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw ValidatorError.io("open \(temporary): errno \(errno)") }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == bytes.count, synced == 0 else { throw ValidatorError.io("write \(temporary): errno \(errno)") }
+        guard rename(temporary, path.path) == 0 else { throw ValidatorError.io("rename to \(path.path): errno \(errno)") }
+        let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
+        if dir >= 0 { _ = fsync(dir); close(dir) }
+    }
+}
+
+public enum ValidatorError: Error, CustomStringConvertible {
+    case corruptSafetyState(path: String, reason: String)
+    case io(String)
+    /// A block consensus finalised does not decode as a block of this chain.
+    case undecodableBlock(height: UInt64, hash: Bytes32)
+
+    public var description: String {
+        switch self {
+        case .corruptSafetyState(let path, let reason):
+            "the consensus safety state \(path) cannot be read (\(reason)); a validator must not sign without it — restore it or stop validating with this key"
+        case .io(let reason): "consensus safety state: \(reason)"
+        case .undecodableBlock(let height, let hash): "the block \(hash) finalised at height \(height) does not decode"
+        }
+    }
+}
+
+/// The driver's application: the node. Blocks are built and validated at once (on the
+/// consensus thread); blocks decoded while validating are kept for the commit that follows.
+final class NodeApplication: ConsensusApplication {
+    let node: Node
+    let coinbase: Address
+    let clock: TimeSource
+    let logger: Logger
+    private var decoded: [Bytes32: Block] = [:]
+
+    init(node: Node, coinbase: Address, clock: TimeSource, logger: Logger) {
+        self.node = node
+        self.coinbase = coinbase
+        self.clock = clock
+        self.logger = logger
+    }
+
+    var committedHeight: UInt64 { node.latest.number }
+
+    /// The validator set of `height` (one vote each), as the validator set contract says in the
+    /// head's state: genesis validators, changed by approved proposals.
+    func validatorSet(forHeight height: UInt64) -> ValidatorSet {
+        try! ValidatorSet(node.validators(forHeight: height).map { Validator(address: $0, power: 1) })
+    }
+
+    var hasPendingWork: Bool { node.hasPendingTransactions }
+    var producesEmptyBlocks: Bool { node.config.emptyBlocks }
+
+    func buildBlock(height: UInt64, round: Int, answer: @escaping ([UInt8], Bytes32) -> Void) {
+        let block = node.propose(timestamp: clock.unixSeconds, coinbase: coinbase, allowEmpty: true)!
+        decoded[block.hash] = block
+        answer(block.encoded, block.hash)
+    }
+
+    func validateBlock(height: UInt64, hash: Bytes32, block bytes: [UInt8], answer: @escaping (Bool) -> Void) {
+        var valid = false
+        if node.candidateHash == hash {
+            valid = true
+        } else if let block = try? Block.decode(bytes), block.hash == hash {
+            if decoded.count > 16 { decoded.removeAll() }
+            decoded[hash] = block
+            do { try node.validate(block); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
+        }
+        answer(valid)
+    }
+
+    func commit(height: UInt64, block bytes: [UInt8], hash: Bytes32, certificate: CommitCertificate) throws {
+        guard let block = decoded[hash] ?? (try? Block.decode(bytes)), block.hash == hash else {
+            logger.critical("committed block \(hash) at \(height) does not decode; stopping consensus")
+            throw ValidatorError.undecodableBlock(height: height, hash: hash)
+        }
+        do { _ = try node.commit(block, certificate: certificate.encoded) } catch {
+            logger.critical("cannot commit block \(height): \(error); stopping consensus")
+            throw error
+        }
+        decoded.removeAll()
+    }
+
+    func committedBlocks(from first: UInt64, limit: UInt64, answer: @escaping @Sendable ([SyncedBlock]) -> Void) {
+        let node = self.node
+        // Read off the consensus thread (SQLite reads of up to `limit` blocks).
+        DispatchQueue.global().async {
+            var blocks: [SyncedBlock] = []
+            for n in first..<(first + limit) {
+                guard n <= node.latest.number, let block = try? node.block(number: n), let certificate = try? node.certificate(number: n) else { break }
+                blocks.append(SyncedBlock(block: block.encoded, certificate: certificate))
+            }
+            answer(blocks)
+        }
+    }
+}
