@@ -5,9 +5,8 @@ import KramaaPrimitives
 /// that keeps only what was durable at a crash, and an in-memory chain. Each belongs to one
 /// simulated node and reports what it sees to the `Simulation`, which checks the invariants.
 
-/// Virtual time: timers are events of the simulation's queue, dropped when their node has
-/// crashed since (its incarnation changed).
-final class SimulatedClock: TimeSource, @unchecked Sendable {
+/// One simulated node's port: the simulation it reports to and the node it serves.
+class SimulatedPort: @unchecked Sendable {
     unowned let simulation: Simulation
     let node: Int
 
@@ -15,7 +14,11 @@ final class SimulatedClock: TimeSource, @unchecked Sendable {
         self.simulation = simulation
         self.node = node
     }
+}
 
+/// Virtual time: timers are events of the simulation's queue, dropped when their node has
+/// crashed since (its incarnation changed).
+final class SimulatedClock: SimulatedPort, TimeSource, @unchecked Sendable {
     var uptime: Duration { .milliseconds(Int64(simulation.now)) }
     var unixSeconds: UInt64 { 1_700_000_000 + simulation.now / 1000 }
 
@@ -26,15 +29,8 @@ final class SimulatedClock: TimeSource, @unchecked Sendable {
 
 /// The safety state "on disk": what the last completed `save` wrote. A crash during a save
 /// leaves the old state or the new one (an atomic replace), never a mix.
-final class SimulatedStorage: SafetyStorage {
-    unowned let simulation: Simulation
-    let node: Int
+final class SimulatedStorage: SimulatedPort, SafetyStorage {
     private(set) var durable: SafetyState?
-
-    init(simulation: Simulation, node: Int) {
-        self.simulation = simulation
-        self.node = node
-    }
 
     func load() throws -> SafetyState? { durable }
 
@@ -81,14 +77,7 @@ struct SimulatedCrash: Error, CustomStringConvertible {
 
 /// The network as one node sees it: sends go through the simulation (loss, delay,
 /// duplication, partitions, Byzantine equivocation), as the wire bytes.
-final class SimulatedTransport: ConsensusTransport, @unchecked Sendable {
-    unowned let simulation: Simulation
-    let node: Int
-
-    init(simulation: Simulation, node: Int) {
-        self.simulation = simulation
-        self.node = node
-    }
+final class SimulatedTransport: SimulatedPort, ConsensusTransport, @unchecked Sendable {
 
     func broadcast(_ message: DriverMessage) { simulation.broadcast(from: node, message) }
     func send(_ message: DriverMessage, to peer: Address) { simulation.send(from: node, to: peer, message) }
@@ -97,14 +86,7 @@ final class SimulatedTransport: ConsensusTransport, @unchecked Sendable {
 
 /// The chain: opaque blocks `RLP([height, proposer, counter])`, built and validated after a
 /// short virtual delay, committed through the simulation (which checks each commit).
-final class SimulatedApplication: ConsensusApplication {
-    unowned let simulation: Simulation
-    let node: Int
-
-    init(simulation: Simulation, node: Int) {
-        self.simulation = simulation
-        self.node = node
-    }
+final class SimulatedApplication: SimulatedPort, ConsensusApplication {
 
     var committedHeight: UInt64 { simulation.committedHeight(node) }
     func validatorSet(forHeight height: UInt64) -> ValidatorSet { simulation.validatorSet(height: height) }
