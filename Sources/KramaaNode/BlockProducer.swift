@@ -58,7 +58,9 @@ public final class BlockProducer: @unchecked Sendable {
 
     // MARK: Period 0: bursts
 
+    /// Period 0 only: with a period, blocks come on its ticks whatever arrives.
     private func transactionArrived() {
+        guard period == 0 else { return }
         let now = clock.uptime
         let arm: Bool = lock.withLock {
             guard !stopped else { return false }

@@ -163,4 +163,17 @@ import Testing
         #expect(node.latest.number == 2, "nothing after stop")
         #expect(try node.block(number: 1)?.transactions.isEmpty == true)
     }
+
+    @Test func withAPeriodTransactionsWaitForTheNextTick() throws {
+        let genesis = String(decoding: NodeTests.genesisDocument(), as: UTF8.self)
+            .replacingOccurrences(of: #""blockPeriodSeconds":0"#, with: #""blockPeriodSeconds":10"#)
+        let (node, producer, clock) = try Self.started(genesis: Data(genesis.utf8))
+        defer { producer.stop() }
+        _ = try node.accept(raw: NodeTests().tx(0, to: "0x00000000000000000000000000000000000000aa"))
+        clock.advance(by: .seconds(9))
+        #expect(node.latest.number == 0, "no block before the period, however many transactions wait")
+        clock.advance(by: .seconds(1))
+        #expect(node.latest.number == 1)
+        #expect(try node.block(number: 1)?.transactions.count == 1)
+    }
 }
