@@ -29,7 +29,7 @@ final class SimulatedClock: SimulatedPort, TimeSource, @unchecked Sendable {
 
 /// The safety state "on disk": what the last completed `save` wrote. A crash during a save
 /// leaves the old state or the new one (an atomic replace), never a mix.
-final class SimulatedStorage: SimulatedPort, SafetyStorage {
+final class SimulatedStorage: SimulatedPort, SafetyStorage, @unchecked Sendable {
     private(set) var durable: SafetyState?
 
     func load() throws -> SafetyState? { durable }
@@ -86,7 +86,7 @@ final class SimulatedTransport: SimulatedPort, ConsensusTransport, @unchecked Se
 
 /// The chain: opaque blocks `RLP([height, proposer, counter])`, built and validated after a
 /// short virtual delay, committed through the simulation (which checks each commit).
-final class SimulatedApplication: SimulatedPort, ConsensusApplication {
+final class SimulatedApplication: SimulatedPort, ConsensusApplication, @unchecked Sendable {
 
     var committedHeight: UInt64 { simulation.committedHeight(node) }
     func validatorSet(forHeight height: UInt64) -> ValidatorSet { simulation.validatorSet(height: height) }
