@@ -37,15 +37,33 @@ SPOILED = "urn:epc:id:sgtin:0614141.107346.2019"
 PRICE = 10**18
 
 
+# The highest block a write was answered in: a write is answered once the validator asked has
+# stored its block, and the other validators store it a moment later. A client that moves on to
+# another validator waits until that one has the block too (read your writes across validators).
+_last_write_block = [0]
+
+
+def _head(port):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}).encode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(json.loads(response.read())["result"], 16)
+
+
 def http(port, method, path, body=None, headers=None):
+    if _last_write_block[0]:
+        wait_until(lambda: _head(port) >= _last_write_block[0], 30, message=f"block {_last_write_block[0]} on port {port}")
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
+            status, answer = response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+    if isinstance(answer, dict) and isinstance(answer.get("blockNumber"), int):
+        _last_write_block[0] = max(_last_write_block[0], answer["blockNumber"])
+    return status, answer
 
 
 def ok(result, expect=(200, 201, 202)):
@@ -92,6 +110,7 @@ def test_brand_carrier_and_consumer_on_four_validators(kramaa_bin, tmp_path, mon
     monkeypatch.setenv("KRAMAA_EPCIS_SCHEMA", str(schema))
     cluster = Cluster(kramaa_bin, tmp_path / "net", count=4, accounts=4).create()
     cluster.start_all()
+    _last_write_block[0] = 0
     v = cluster.validators
     try:
         brand, factory, carrier, _ = v[0].rpc("eth_accounts")
