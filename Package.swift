@@ -31,6 +31,7 @@ import PackageDescription
 //   1  KramaaRPC              JSON-RPC 2.0 over HTTP and WebSocket (SwiftNIO), the HTTP router and problem layer; no chain module
 //   0  CSecp256k1             the system libsecp256k1 (with its recovery module)
 //   0  KramaaGS1              GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
+//   0  KramaaMQTT             MQTT 5.0/3.1.1 data representations, framing, topic names and filters (pure)
 //   0  KramaaJSON             the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 let package = Package(
     name: "kramaa",
@@ -54,6 +55,7 @@ let package = Package(
         .library(name: "KramaaEPCIS", targets: ["KramaaEPCIS"]),
         .library(name: "KramaaAuth", targets: ["KramaaAuth"]),
         .library(name: "KramaaEPCISIndex", targets: ["KramaaEPCISIndex"]),
+        .library(name: "KramaaMQTT", targets: ["KramaaMQTT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -218,6 +220,14 @@ let package = Package(
         .testTarget(
             name: "KramaaAuthTests",
             dependencies: ["KramaaAuth", "KramaaPrimitives", "KramaaRPC"]
+        ),
+        // MQTT 5.0 and 3.1.1 (pure): data representations, framing, topic names and filters.
+        .target(
+            name: "KramaaMQTT"
+        ),
+        .testTarget(
+            name: "KramaaMQTTTests",
+            dependencies: ["KramaaMQTT"]
         ),
         // The node's index of the EPCIS events captured on chain, fed by new blocks through a ChainProvider.
         .target(
