@@ -7,12 +7,15 @@ public enum MQTTDecodingError: Error, Equatable, Sendable, CustomStringConvertib
     case protocolError(String)
     /// The packet is larger than the maximum the receiver accepts.
     case packetTooLarge(size: Int, maximum: Int)
+    /// A CONNECT for a protocol this server does not speak (name and level).
+    case unsupportedProtocolVersion(name: String, level: UInt8)
 
     public var reasonCode: UInt8 {
         switch self {
         case .malformed: 0x81
         case .protocolError: 0x82
         case .packetTooLarge: 0x95
+        case .unsupportedProtocolVersion: 0x84
         }
     }
 
@@ -21,6 +24,7 @@ public enum MQTTDecodingError: Error, Equatable, Sendable, CustomStringConvertib
         case .malformed(let why): "malformed packet: \(why)"
         case .protocolError(let why): "protocol error: \(why)"
         case .packetTooLarge(let size, let maximum): "packet of \(size) bytes is larger than the maximum of \(maximum)"
+        case .unsupportedProtocolVersion(let name, let level): "protocol \(name) level \(level) is not MQTT 3.1.1 (4) or 5.0 (5)"
         }
     }
 }
