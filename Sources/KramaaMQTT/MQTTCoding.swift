@@ -153,3 +153,22 @@ public struct MQTTWriter {
         value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4
     }
 }
+
+/// MQTT 5's optional tail of acknowledgements and DISCONNECT (§3.4.2.1, §3.14.2.1): a reason
+/// code and properties, both omitted when the code is 0 (success) and there are no properties.
+enum ReasonTail {
+    static func read(_ r: inout MQTTReader, version: MQTTVersion) throws(MQTTDecodingError) -> (UInt8, MQTTProperties) {
+        var code: UInt8 = 0, properties = MQTTProperties()
+        if version == .v5 && !r.isAtEnd {
+            code = try r.byte()
+            if !r.isAtEnd { properties = try MQTTProperties(reading: &r) }
+        }
+        return (code, properties)
+    }
+
+    static func write(_ code: UInt8, _ properties: MQTTProperties, to w: inout MQTTWriter, version: MQTTVersion) {
+        guard version == .v5 && (code != 0 || !properties.entries.isEmpty) else { return }
+        w.byte(code)
+        if !properties.entries.isEmpty { properties.write(to: &w) }
+    }
+}

@@ -77,21 +77,14 @@ public struct MQTTAck: Equatable, Sendable {
         var r = MQTTReader(frame.body)
         packetIdentifier = try r.uint16()
         guard packetIdentifier != 0 else { throw .malformed("packet identifier 0") }
-        reasonCode = 0
-        if version == .v5 && !r.isAtEnd {
-            reasonCode = try r.byte()
-            if !r.isAtEnd { properties = try MQTTProperties(reading: &r) }
-        }
+        (reasonCode, properties) = try ReasonTail.read(&r, version: version)
         guard r.isAtEnd else { throw .malformed("bytes after the \(type) packet") }
     }
 
     public func frame(version: MQTTVersion) -> MQTTFrame {
         var w = MQTTWriter()
         w.uint16(packetIdentifier)
-        if version == .v5 && (reasonCode != 0 || !properties.entries.isEmpty) {
-            w.byte(reasonCode)
-            if !properties.entries.isEmpty { properties.write(to: &w) }
-        }
+        ReasonTail.write(reasonCode, properties, to: &w, version: version)
         return MQTTFrame(type: type, flags: type == .pubrel ? 0b0010 : 0, body: w.bytes)
     }
 }
