@@ -16,8 +16,8 @@ struct VoteSet: Sendable {
     static let maxConflicting = 3
 
     /// Adds a verified vote; false when it is a duplicate (or one conflicting vote too many).
-    /// `forKnownBlock`: the vote is for a block the core holds (a proposal's), and is kept even
-    /// beyond `maxConflicting`: an equivocator that sprays votes for made-up hashes must not
+    /// `forKnownBlock`: the vote is for a block the core holds (a proposal's) or for its lock or
+    /// valid value, and is kept even beyond `maxConflicting`: an equivocator that sprays votes for made-up hashes must not
     /// crowd out its vote for a real value, or correct validators that saw its votes in
     /// different orders could disagree forever on a polka (found by the simulator driving the
     /// production driver).
@@ -363,7 +363,9 @@ public struct ConsensusCore: Sendable {
         guard let set = validatorSet else { return }
         let power = set.power(of: v.validator)
         guard power > 0 else { return }
-        let known = v.blockHash.map { blocks[$0] != nil } ?? false
+        // A value that matters: a block the core holds (a proposal's), or its lock or valid
+        // value, which after a restart it holds before any proposal of them is seen again.
+        let known = v.blockHash.map { blocks[$0] != nil || $0 == safety.lockedHash || $0 == safety.validHash } ?? false
         let added = v.kind == .prevote
             ? prevotes[v.round, default: VoteSet()].add(v, power: power, forKnownBlock: known)
             : precommits[v.round, default: VoteSet()].add(v, power: power, forKnownBlock: known)
