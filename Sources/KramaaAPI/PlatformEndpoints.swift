@@ -281,7 +281,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         case "tags":
             let uid = try body.bytes("uid")
             guard uid.count == 7 else { throw HTTPProblem.badRequest("\"uid\" must be the tag's 7-byte UID in hex") }
-            data = AssetRegistry.Method.bindTag.callData([.uint(token), .fixedBytes(AssetClient<NodeContractReader>.tagWord(uid))])
+            data = AssetRegistry.Method.bindTag.callData([.uint(token), .fixedBytes(AssetRegistry.tagWord(uid))])
         default:
             throw HTTPProblem.notFound("no asset action \(action)")
         }

@@ -81,12 +81,11 @@ struct PlatformCalls: Sendable {
         let deadline = clock.uptime + inclusionTimeout
         while true {
             let head = chain.latest.number
-            if let (number, index, receipt) = try? chain.includedReceipt(hash) {
+            if let (number, _, receipt, outcome) = try? chain.includedReceipt(hash) {
                 guard receipt.success else {
-                    let output = (try? chain.receipts(number: number))??.outcomes[index].output ?? []
-                    throw HTTPProblem.refused(Opcodes.revertReason(output) ?? "transaction \(hash) failed")
+                    throw HTTPProblem.refused(Opcodes.revertReason(outcome.output) ?? "transaction \(hash) failed")
                 }
-                return (hash, number, (try? chain.receipts(number: number))??.outcomes[index].output ?? [])
+                return (hash, number, outcome.output)
             }
             let remaining = deadline - clock.uptime
             guard remaining > .zero else { break }

@@ -80,7 +80,7 @@ struct TagCommand: ParsableCommand {
             do { uidBytes = try TagUID(hex: uid).bytes } catch { throw ValidationError("--uid: \(error)") }
             let token: UInt256
             do { token = try AssetRegistry.tokenId(epc: epc).0 } catch { throw ValidationError("--epc: \(error)") }
-            let data = AssetRegistry.Method.bindTag.selectorBytes + ABI.encode([.uint(token)]) + uidBytes + [UInt8](repeating: 0, count: 25)
+            let data = AssetRegistry.Method.bindTag.callData([.uint(token), .fixedBytes(AssetRegistry.tagWord(uidBytes))])
             let receipt = try ContractClient(node: try connection.client()).send(AssetRegistry.address, data, key: try readSecp256k1Key(key))
             print("tag \(uid.uppercased()) bound to \(epc) (token \(Hex.encode(token.bigEndianBytes))) in block \(receipt["blockNumber"]?.stringValue ?? "?")")
         }

@@ -12,8 +12,11 @@ import KramaaPrimitives
 public final class BlockProducer: @unchecked Sendable {
     private let node: Node
     private let clock: TimeSource
-    /// Held while deciding and while a block is sealed: one block at a time.
+    /// Guards the producer's state; held only briefly, never while a block is sealed, so a
+    /// transaction's arrival (on the thread that accepted it) never waits for a block.
     private let lock = NSLock()
+    /// Held while a block is sealed: one block at a time, and `stop` waits for it.
+    private let sealing = NSLock()
     private var stopped = false
     /// Period 0: when the burst being gathered began and when its last transaction came;
     /// nil while no check is armed.
@@ -53,6 +56,7 @@ public final class BlockProducer: @unchecked Sendable {
     /// Stops after the block being sealed, if any, is stored; waits for that.
     public func stop() {
         lock.withLock { stopped = true }
+        sealing.withLock {}  // a block being sealed is stored; none starts after this
         if let observer { node.removeObserver(observer) }
     }
 
@@ -79,18 +83,23 @@ public final class BlockProducer: @unchecked Sendable {
     /// burst began; otherwise looks again when the earlier of the two is due.
     private func checkBurst() {
         var again: Duration?
-        lock.withLock {
-            guard !stopped, let current = burst else { return }
+        let due: Bool = lock.withLock {
+            guard !stopped, let current = burst else { return false }
             let now = clock.uptime
             let due = min(current.last + settle, current.first + maxDelay)
             if now < due {
                 again = due - now
-                return
+                return false
             }
             burst = nil
-            guard let produced = seal(allowEmpty: false) else { return }
-            // What did not fit this block goes next; what cannot run waits for a new transaction.
-            if produced && node.hasPendingTransactions {
+            return true
+        }
+        // What did not fit this block goes next (unless an arrival while sealing armed a check
+        // already); what cannot run waits for a new transaction.
+        if due, seal(allowEmpty: false) == true, node.hasPendingTransactions {
+            lock.withLock {
+                guard !stopped, burst == nil else { return }
+                let now = clock.uptime
                 burst = (now, now)
                 again = settle
             }
@@ -105,25 +114,29 @@ public final class BlockProducer: @unchecked Sendable {
     }
 
     private func periodicTick() {
+        let early: Duration? = lock.withLock { !stopped && clock.uptime < nextDue ? nextDue : nil }
+        if let early { return schedulePeriodic(at: early) }  // an early wake: wait on
+        guard seal(allowEmpty: node.config.emptyBlocks) != nil else { return }
         let next: Duration? = lock.withLock {
             guard !stopped else { return nil }
-            let now = clock.uptime
-            guard now >= nextDue else { return nextDue }  // an early wake: wait on
-            guard seal(allowEmpty: node.config.emptyBlocks) != nil else { return nil }
-            nextDue = max(nextDue + .seconds(Int64(period)), now)
+            nextDue = max(nextDue + .seconds(Int64(period)), clock.uptime)
             return nextDue
         }
         if let next { schedulePeriodic(at: next) }
     }
 
-    /// Seals a block; nil when storing failed (production stops). Call with the lock held.
+    /// Seals a block, one at a time; whether it held transactions, nil when stopped or when
+    /// storing failed (production stops then).
     private func seal(allowEmpty: Bool) -> Bool? {
-        do {
-            return try node.produceBlock(timestamp: clock.unixSeconds, allowEmpty: allowEmpty) != nil
-        } catch {
-            stopped = true
-            onError(error)
-            return nil
+        sealing.withLock { () -> Bool? in
+            guard !lock.withLock({ stopped }) else { return nil }
+            do throws(NodeError) {
+                return try node.produceBlock(timestamp: clock.unixSeconds, allowEmpty: allowEmpty) != nil
+            } catch {
+                lock.withLock { stopped = true }
+                onError(error)
+                return nil
+            }
         }
     }
 }

@@ -67,6 +67,12 @@ public struct AssetRegistry: SystemContract {
     }
 
     /// The functions of this contract\'s ABI (the one place their signatures are written).
+    /// A 7-byte tag UID as the `bytes7` word of the ABI (left-aligned), as `bindTag` and
+    /// `assetOfTag` take it.
+    public static func tagWord(_ uid: [UInt8]) -> Bytes32 {
+        try! Bytes32(uid.prefix(32) + [UInt8](repeating: 0, count: 32 - min(uid.count, 32)))
+    }
+
     public enum Method {
         public static let name = SystemMethod("name()"), symbol = SystemMethod("symbol()"), totalSupply = SystemMethod("totalSupply()")
         public static let balanceOf = SystemMethod("balanceOf(address)"), ownerOf = SystemMethod("ownerOf(uint256)")

@@ -58,11 +58,12 @@ extension ChainProvider {
         return (block, receipts)
     }
 
-    /// The receipt of an included transaction with where it is, or nil while it is not on chain.
-    public func includedReceipt(_ hash: Bytes32) throws(ChainReadError) -> (number: UInt64, index: Int, receipt: Receipt)? {
+    /// The receipt and outcome of an included transaction with where it is, or nil while it is
+    /// not on chain.
+    public func includedReceipt(_ hash: Bytes32) throws(ChainReadError) -> (number: UInt64, index: Int, receipt: Receipt, outcome: TransactionOutcome)? {
         guard let (number, index) = try transactionLocation(hash), number <= latest.number,
-              let stored = try receipts(number: number), index < stored.receipts.count else { return nil }
-        return (number, index, stored.receipts[index])
+              let stored = try receipts(number: number), index < stored.receipts.count, index < stored.outcomes.count else { return nil }
+        return (number, index, stored.receipts[index], stored.outcomes[index])
     }
 
     /// Waits until the head is past `number` or `timeout` has passed on `clock`, woken by the

@@ -58,7 +58,7 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
     /// Messages for heights the core has not started yet.
     private var future: [ConsensusMessage] = []
     private var syncing = false
-    private var lastSyncRequest: Duration = .zero
+    private var lastSyncActivity: Duration = .zero
     /// Blocks of the last sync answer not applied yet, the peer that sent them, whether the
     /// answer was full (the peer may have more), and the height whose commit is awaited (the
     /// core validates a synced block before committing it, and that answer is queued).
@@ -163,7 +163,7 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
         case .idleCheck:
             if started == nil || started! <= application.committedHeight { maybeStartHeight(force: false) }
             // A sync answer lost, or a synced block refused: ask again (anyone) after `syncRetry` without progress.
-            if syncing && clock.uptime - lastSyncRequest > configuration.syncRetry {
+            if syncing && clock.uptime - lastSyncActivity > configuration.syncRetry {
                 syncBacklog = []
                 awaitedSyncCommit = nil
                 requestBlocks(from: nil, force: true)
@@ -291,9 +291,9 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
     /// repeated after `syncRetry`.
     private func requestBlocks(from peer: Address?, force: Bool = false) {
         let now = clock.uptime
-        guard force || !syncing || now - lastSyncRequest > configuration.syncRetry else { return }
+        guard force || !syncing || now - lastSyncActivity > configuration.syncRetry else { return }
         syncing = true
-        lastSyncRequest = now
+        lastSyncActivity = now
         let request = DriverMessage.blockRequest(first: application.committedHeight + 1, count: configuration.maxBlocksPerResponse)
         if let peer { transport.send(request, to: peer) } else { transport.broadcast(request) }
     }
@@ -328,7 +328,7 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
             guard certificate.height == next else { break }
             if started != next { maybeStartHeight(force: true) }
             awaitedSyncCommit = next
-            lastSyncRequest = clock.uptime  // progress: no retry while blocks are being applied
+            lastSyncActivity = clock.uptime  // progress: no retry while blocks are being applied
             perform(core.handle(.commitReceived(certificate, block: synced.block)))
             if awaitedSyncCommit == next { return }  // validating: the commit resumes this
         }

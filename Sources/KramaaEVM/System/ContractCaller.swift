@@ -52,7 +52,11 @@ extension SystemMethod {
     /// Calls this function through `reader` and decodes the answer with `decode`.
     public func read<T>(_ reader: some ContractReader, at contract: Address, _ arguments: [ABIValue] = [],
                         _ decode: (inout ABIDecoder) throws(ABIDecodingError) -> T) throws(ContractCallError) -> T {
-        let output = try reader.call(contract, callData(arguments))
+        try decodeResult(try reader.call(contract, callData(arguments)), decode)
+    }
+
+    /// `output` decoded as this function returns it; a mismatch names the function.
+    public func decodeResult<T>(_ output: [UInt8], _ decode: (inout ABIDecoder) throws(ABIDecodingError) -> T) throws(ContractCallError) -> T {
         var decoder = ABIDecoder(output[...])
         do { return try decode(&decoder) } catch { throw .malformedResult(function: signature, error) }
     }
@@ -66,7 +70,6 @@ extension SystemMethod {
 extension ContractReceipt {
     /// The call's return data decoded as `method` says it returns.
     public func decode<T>(_ method: SystemMethod, _ body: (inout ABIDecoder) throws(ABIDecodingError) -> T) throws(ContractCallError) -> T {
-        var d = ABIDecoder(output[...])
-        do { return try body(&d) } catch { throw .malformedResult(function: method.signature, error) }
+        try method.decodeResult(output, body)
     }
 }

@@ -81,12 +81,7 @@ public struct AssetClient<Caller: ContractReader>: Sendable {
 
     /// The token bound to an NFC tag's 7-byte UID (`assetOfTag`).
     public func asset(boundToTag uid: [UInt8]) throws(ContractCallError) -> UInt256 {
-        try M.assetOfTag.read(caller, at: Self.address, [.fixedBytes(Self.tagWord(uid))]) { d throws(ABIDecodingError) in try d.nextUInt() }
-    }
-
-    /// A 7-byte tag UID as the `bytes7` word of the ABI (left-aligned).
-    public static func tagWord(_ uid: [UInt8]) -> Bytes32 {
-        try! Bytes32(uid.prefix(32) + [UInt8](repeating: 0, count: 32 - min(uid.count, 32)))
+        try M.assetOfTag.read(caller, at: Self.address, [.fixedBytes(AssetRegistry.tagWord(uid))]) { d throws(ABIDecodingError) in try d.nextUInt() }
     }
 }
 

@@ -18,13 +18,6 @@ public protocol TimeSource: AnyObject, Sendable {
 
 extension TimeSource {
     public var sinceEpoch: Duration { .seconds(Int64(unixSeconds)) }
-
-    /// Suspends until `delay` has passed on this clock.
-    public func sleep(for delay: Duration) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            schedule(after: delay) { done.resume() }
-        }
-    }
 }
 
 /// The machine's clocks: `DispatchTime` (monotonic) and `Date` (wall).
