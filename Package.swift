@@ -20,6 +20,7 @@ import PackageDescription
 //   3  KramaaConsensusSim     the deterministic consensus simulator
 //   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
 //   3  KramaaState            world state in memory with incremental tries, snapshots, history views
+//   2  KramaaBroker           the MQTT broker as a pure state machine: sessions, subscriptions, QoS flows, retained, wills, journal port
 //   2  KramaaAuth             bearer tokens and the access policy of every write interface
 //   2  KramaaConsensus        Tendermint BFT as a pure state machine
 //   2  KramaaEPCIS            GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
@@ -56,6 +57,7 @@ let package = Package(
         .library(name: "KramaaAuth", targets: ["KramaaAuth"]),
         .library(name: "KramaaEPCISIndex", targets: ["KramaaEPCISIndex"]),
         .library(name: "KramaaMQTT", targets: ["KramaaMQTT"]),
+        .library(name: "KramaaBroker", targets: ["KramaaBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -228,6 +230,16 @@ let package = Package(
         .testTarget(
             name: "KramaaMQTTTests",
             dependencies: ["KramaaMQTT"]
+        ),
+        // The MQTT broker's pure core: sessions (persistent through a journal port), the
+        // subscription tree, QoS 1/2 flows, retained messages, wills, shared subscriptions.
+        .target(
+            name: "KramaaBroker",
+            dependencies: ["KramaaMQTT", "KramaaPrimitives"]
+        ),
+        .testTarget(
+            name: "KramaaBrokerTests",
+            dependencies: ["KramaaBroker", "KramaaMQTT", "KramaaPrimitives"]
         ),
         // The node's index of the EPCIS events captured on chain, fed by new blocks through a ChainProvider.
         .target(

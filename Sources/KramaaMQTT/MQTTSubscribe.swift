@@ -130,6 +130,16 @@ public struct MQTTSubscribeAck: Equatable, Sendable {
         self.properties = properties
     }
 
+    /// Decodes a SUBACK or UNSUBACK (a client's side).
+    public init(frame: MQTTFrame, version: MQTTVersion) throws(MQTTDecodingError) {
+        guard frame.type == .suback || frame.type == .unsuback else { throw .protocolError("\(frame.type) is not SUBACK or UNSUBACK") }
+        type = frame.type
+        var r = MQTTReader(frame.body)
+        packetIdentifier = try r.uint16()
+        properties = version == .v5 ? try MQTTProperties(reading: &r) : MQTTProperties()
+        reasonCodes = r.rest()
+    }
+
     public func frame(version: MQTTVersion) -> MQTTFrame {
         var w = MQTTWriter()
         w.uint16(packetIdentifier)
@@ -163,5 +173,33 @@ public struct MQTTDisconnect: Equatable, Sendable {
         var w = MQTTWriter()
         ReasonTail.write(reasonCode, properties, to: &w, version: version)
         return MQTTFrame(type: .disconnect, body: w.bytes)
+    }
+}
+
+/// AUTH (§3.15, MQTT 5 only): a step of enhanced authentication. Reason 0x00 success,
+/// 0x18 continue authentication, 0x19 re-authenticate; the method and data are properties.
+public struct MQTTAuth: Equatable, Sendable {
+    public var reasonCode: UInt8
+    public var properties = MQTTProperties()
+
+    public init(reasonCode: UInt8 = 0, properties: MQTTProperties = MQTTProperties()) {
+        self.reasonCode = reasonCode
+        self.properties = properties
+    }
+
+    public init(body: [UInt8]) throws(MQTTDecodingError) {
+        var r = MQTTReader(body)
+        (reasonCode, properties) = try ReasonTail.read(&r, version: .v5)
+        guard r.isAtEnd else { throw .malformed("bytes after the AUTH") }
+        guard [0x00, 0x18, 0x19].contains(reasonCode) else { throw .protocolError("AUTH with reason code \(reasonCode)") }
+    }
+
+    public var method: String? { properties.string(.authenticationMethod) }
+    public var data: [UInt8] { properties.binary(.authenticationData) ?? [] }
+
+    public var frame: MQTTFrame {
+        var w = MQTTWriter()
+        ReasonTail.write(reasonCode, properties, to: &w, version: .v5)
+        return MQTTFrame(type: .auth, body: w.bytes)
     }
 }
