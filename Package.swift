@@ -21,6 +21,7 @@ import PackageDescription
 //   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
 //   3  KramaaState            world state in memory with incremental tries, snapshots, history views
 //   2  KramaaBroker           the MQTT broker as a pure state machine: sessions, subscriptions, QoS flows, retained, wills, journal port
+//   3  KramaaMQTTServer       the MQTT server: TCP, TLS and WebSocket listeners (SwiftNIO) around the broker, the session journal file
 //   2  KramaaAuth             bearer tokens and the access policy of every write interface
 //   2  KramaaConsensus        Tendermint BFT as a pure state machine
 //   2  KramaaEPCIS            GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
@@ -58,6 +59,7 @@ let package = Package(
         .library(name: "KramaaEPCISIndex", targets: ["KramaaEPCISIndex"]),
         .library(name: "KramaaMQTT", targets: ["KramaaMQTT"]),
         .library(name: "KramaaBroker", targets: ["KramaaBroker"]),
+        .library(name: "KramaaMQTTServer", targets: ["KramaaMQTTServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -236,6 +238,25 @@ let package = Package(
         .target(
             name: "KramaaBroker",
             dependencies: ["KramaaMQTT", "KramaaPrimitives"]
+        ),
+        // The MQTT server's edge: listeners (TCP, TLS, WebSocket with the mqtt subprotocol) on one
+        // event loop feeding the broker, and the session journal on disk.
+        .target(
+            name: "KramaaMQTTServer",
+            dependencies: [
+                "KramaaBroker", "KramaaMQTT", "KramaaPrimitives",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "KramaaMQTTServerTests",
+            dependencies: ["KramaaMQTTServer", "KramaaBroker", "KramaaMQTT", "KramaaPrimitives",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "KramaaBrokerTests",

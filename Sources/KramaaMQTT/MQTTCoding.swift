@@ -92,6 +92,13 @@ public struct MQTTReader {
         return Array(bytes[index..<index + length])
     }
 
+    /// The next `count` bytes.
+    public mutating func bytes(_ count: Int) throws(MQTTDecodingError) -> [UInt8] {
+        guard count >= 0, count <= remaining else { throw .malformed("\(count) bytes wanted, \(remaining) left") }
+        defer { index += count }
+        return Array(bytes[index..<index + count])
+    }
+
     /// A UTF-8 Encoded String (§1.5.4): well-formed UTF-8, no U+0000.
     public mutating func string() throws(MQTTDecodingError) -> String {
         let raw = try binary()

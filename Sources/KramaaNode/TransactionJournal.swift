@@ -3,6 +3,13 @@ import KramaaPrimitives
 
 /// Why the transaction journal cannot keep its promise.
 public enum JournalError: Error, CustomStringConvertible, Equatable {
+    init(_ error: PrivateFileError, path: String) {
+        if case .io(let path, let operation, let code) = error { self = .io(path: path, operation: operation, errno: code) } else {
+            self = .io(path: path, operation: "replace", errno: EIO)
+        }
+    }
+
+
     /// A read, write or sync of the journal failed; `errno` says why.
     case io(path: String, operation: String, errno: Int32)
     /// The journal was closed (the node is stopping): nothing more is acknowledged.
@@ -69,21 +76,7 @@ public final class TransactionJournal: @unchecked Sendable {
     /// Records of the journal at `path` in order (none if there is no file), stopping at the
     /// first record that is cut short or damaged.
     public static func read(path: String) throws(JournalError) -> [[UInt8]] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .io(path: path, operation: "read", errno: errno) }
-        let bytes = [UInt8](data)
-        guard bytes.starts(with: magic) else { return [] }
-        var records: [[UInt8]] = []
-        var at = magic.count
-        while at + 8 <= bytes.count {
-            let length = bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) }
-            guard length > 0, at + 8 + length <= bytes.count else { break }
-            let record = Array(bytes[at + 8..<at + 8 + length])
-            guard Keccak256.hash(record).bytes.prefix(4).elementsEqual(bytes[at + 4..<at + 8]) else { break }
-            records.append(record)
-            at += 8 + length
-        }
-        return records
+        do { return try RecordLog.read(path: path, magic: magic) } catch { throw JournalError(error, path: path) }
     }
 
     /// Starts a journal at `path` holding `initial` (the pool as replayed), replacing the file.
@@ -121,7 +114,7 @@ public final class TransactionJournal: @unchecked Sendable {
         if let failure { throw failure }
         if stopped { throw .closed }
         if buffer.isEmpty { bufferedSince = DispatchTime.now().uptimeNanoseconds }
-        Self.frame(record, hash: hash, into: &buffer)
+        RecordLog.frame(record, hash: hash, into: &buffer)
         appended += 1
         condition.signal()
         return appended
@@ -225,17 +218,14 @@ public final class TransactionJournal: @unchecked Sendable {
     /// Replaces the journal with `records` (atomically: `PrivateFile.replace`); returns the new
     /// file open for appending.
     private func replaceFile(with records: [[UInt8]]) throws(JournalError) -> Int32 {
-        var bytes = Self.magic
-        for record in records { Self.frame(record, hash: Keccak256.hash(record), into: &bytes) }
-        do { try PrivateFile.replace(path: path, content: bytes) } catch {
-            if case .io(let path, let operation, let code) = error { throw .io(path: path, operation: operation, errno: code) }
-            throw .io(path: path, operation: "replace", errno: EIO)
+        do {
+            let (appending, size) = try RecordLog.replace(path: path, magic: Self.magic, records: records)
+            fileBytes = size
+            compactedBytes = size
+            return appending
+        } catch {
+            throw JournalError(error, path: path)
         }
-        let appending = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard appending >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
-        fileBytes = bytes.count
-        compactedBytes = bytes.count
-        return appending
     }
 
     private func settle(durableThrough ticket: Ticket) {
@@ -268,14 +258,6 @@ public final class TransactionJournal: @unchecked Sendable {
         condition.unlock()
         for waiter in pending { waiter.continuation.resume(throwing: JournalError.closed) }
         Foundation.close(fd)
-    }
-
-    /// Length, the first 4 bytes of `hash` (keccak256 of the record) as its checksum, the record.
-    static func frame(_ record: [UInt8], hash: Bytes32, into bytes: inout [UInt8]) {
-        let n = UInt32(record.count)
-        bytes += [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)]
-        bytes += hash.bytes.prefix(4)
-        bytes += record
     }
 
     static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(JournalError) {
