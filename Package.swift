@@ -374,7 +374,7 @@ let package = Package(
         .testTarget(
             name: "KramaaPlatformTests",
             dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1", "KramaaEPCIS",
-                           "KramaaTestSupport"]
+                           "KramaaTestSupport", "KramaaMessaging"]
         ),
         .testTarget(
             name: "KramaaGS1Tests",
