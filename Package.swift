@@ -26,6 +26,7 @@ import PackageDescription
 //   2  KramaaConsensus        Tendermint BFT as a pure state machine
 //   2  KramaaEPCIS            GS1 EPCIS 2.0 documents: JSON Schema validation, the event model, query filters, capture results
 //   2  KramaaEVM              the Cancun interpreter, precompiles, system-contract machinery, contract caller protocols
+//   2  KramaaMessaging        device messaging's cryptography (pure): MQTT device tokens, signed and HPKE-sealed envelopes, replay guard, agreement keys
 //   2  KramaaNFC              NTAG 424 DNA SUN verification (AN12196 AES, AN12304 LRP), tap classification
 //   2  KramaaNetwork          the validators' peer network (TLS 1.3, node keys, frames, gossip)
 //   2  KramaaTrie             Merkle Patricia Trie, roots, proofs (EIP-1186)
@@ -60,6 +61,7 @@ let package = Package(
         .library(name: "KramaaMQTT", targets: ["KramaaMQTT"]),
         .library(name: "KramaaBroker", targets: ["KramaaBroker"]),
         .library(name: "KramaaMQTTServer", targets: ["KramaaMQTTServer"]),
+        .library(name: "KramaaMessaging", targets: ["KramaaMessaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -131,7 +133,7 @@ let package = Package(
         ),
         .target(
             name: "KramaaPlatform",
-            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaGS1", "KramaaEPCIS", "KramaaJSON"]
+            dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaGS1", "KramaaEPCIS", "KramaaJSON", "KramaaMessaging"]
         ),
         .executableTarget(
             name: "KramaaCLI",
@@ -261,6 +263,17 @@ let package = Package(
         .testTarget(
             name: "KramaaBrokerTests",
             dependencies: ["KramaaBroker", "KramaaMQTT", "KramaaPrimitives"]
+        ),
+        // Device messaging's cryptography (pure, docs/MESSAGING.md): MQTT device tokens and signed
+        // challenges, signed envelopes and HPKE-sealed ones (RFC 9180 through swift-crypto), the
+        // replay guard, key-agreement keys and their proofs of possession.
+        .target(
+            name: "KramaaMessaging",
+            dependencies: ["KramaaPrimitives", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "KramaaMessagingTests",
+            dependencies: ["KramaaMessaging", "KramaaPrimitives", "KramaaTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The node's index of the EPCIS events captured on chain, fed by new blocks through a ChainProvider.
         .target(
@@ -394,7 +407,7 @@ let package = Package(
         .testTarget(
             name: "KramaaPlatformTests",
             dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1", "KramaaEPCIS",
-                           "KramaaTestSupport"]
+                           "KramaaTestSupport", "KramaaMessaging"]
         ),
         .testTarget(
             name: "KramaaGS1Tests",

@@ -1,4 +1,5 @@
 import KramaaEVM
+import KramaaMessaging
 import KramaaPrimitives
 
 /// How a device key's type is written in calls and storage.
@@ -43,9 +44,15 @@ public enum DeviceStatus: UInt64, Sendable {
 /// function getKey(address key) view returns (address device, uint8 keyType, bytes publicKey, uint256 validFrom, uint256 validUntil)
 /// function keyValidAt(address key, uint256 blockNumber) view returns (bool)
 /// function isActiveDeviceKey(address key) view returns (bool)
+/// function setAgreementKey(address device, uint16 kemId, bytes publicKey, bytes possessionProof, bytes authorization)
+///     // kemId 0x0020 X25519 (32 bytes) or 0x0010 P-256 (65 bytes, uncompressed); proofs: AgreementKeyProof (docs/MESSAGING.md)
+/// function revokeAgreementKey(address device)               // device managers of its organisation
+/// function getAgreementKey(address device) view returns (uint16 kemId, bytes publicKey, uint256 validFrom, bool usable)
 /// event DeviceRegistered(address indexed device, uint256 indexed org, uint8 keyType, bytes publicKey, string model)
 /// event DeviceStatusChanged(address indexed device, uint8 status)
 /// event DeviceKeyRotated(address indexed device, address indexed oldKey, address indexed newKey)
+/// event DeviceAgreementKeySet(address indexed device, uint16 kemId, bytes publicKey)
+/// event DeviceAgreementKeyRevoked(address indexed device, uint16 kemId, bytes publicKey)
 /// ```
 public struct DeviceRegistry: SystemContract {
     public static let address = SystemContracts.address(0x11)
@@ -54,6 +61,7 @@ public struct DeviceRegistry: SystemContract {
     enum Slot {
         static let devices = StorageSlot.named("kramaa.devices")
         static let keys = StorageSlot.named("kramaa.devices.keys")
+        static let agreementKeys = StorageSlot.named("kramaa.devices.agreementKeys")
 
         static func device(_ d: Address) -> UInt256 { StorageSlot.mapping(devices, d) }
         static func org(_ d: Address) -> UInt256 { device(d) }
@@ -62,6 +70,13 @@ public struct DeviceRegistry: SystemContract {
         static func model(_ d: Address) -> UInt256 { StorageSlot.offset(device(d), 3) }
         static func firmware(_ d: Address) -> UInt256 { StorageSlot.offset(device(d), 4) }
         static func registeredAt(_ d: Address) -> UInt256 { StorageSlot.offset(device(d), 5) }
+        /// The current key-agreement key: its KEM id (0 when none), bytes and first block.
+        static func agreementKemId(_ d: Address) -> UInt256 { StorageSlot.offset(device(d), 6) }
+        static func agreementKey(_ d: Address) -> UInt256 { StorageSlot.offset(device(d), 7) }
+        static func agreementValidFrom(_ d: Address) -> UInt256 { StorageSlot.offset(device(d), 8) }
+        /// The device an agreement key (by ``AgreementPublicKey/keyHash``) was ever registered
+        /// to: a key is registered once, never again after a rotation or revocation.
+        static func agreementKeyDevice(_ hash: Bytes32) -> UInt256 { StorageSlot.mapping(agreementKeys, hash) }
 
         static func key(_ k: Address) -> UInt256 { StorageSlot.mapping(keys, k) }
         static func keyDevice(_ k: Address) -> UInt256 { key(k) }
@@ -81,12 +96,17 @@ public struct DeviceRegistry: SystemContract {
         public static let getKey = SystemMethod("getKey(address)")
         public static let keyValidAt = SystemMethod("keyValidAt(address,uint256)")
         public static let isActiveKey = SystemMethod("isActiveDeviceKey(address)")
+        public static let setAgreementKey = SystemMethod("setAgreementKey(address,uint16,bytes,bytes,bytes)")
+        public static let revokeAgreementKey = SystemMethod("revokeAgreementKey(address)")
+        public static let getAgreementKey = SystemMethod("getAgreementKey(address)")
     }
 
     public enum Event {
         public static let registered = ABI.eventTopic("DeviceRegistered(address,uint256,uint8,bytes,string)")
         public static let statusChanged = ABI.eventTopic("DeviceStatusChanged(address,uint8)")
         public static let keyRotated = ABI.eventTopic("DeviceKeyRotated(address,address,address)")
+        public static let agreementKeySet = ABI.eventTopic("DeviceAgreementKeySet(address,uint16,bytes)")
+        public static let agreementKeyRevoked = ABI.eventTopic("DeviceAgreementKeyRevoked(address,uint16,bytes)")
     }
 
     public init() {}
@@ -153,11 +173,12 @@ public struct DeviceRegistry: SystemContract {
             let key = try call.decode { d throws(ABIDecodingError) in try d.nextAddress() }
             return ABI.encode([.bool(try Self.activeDevice(forKey: key, call) != nil)])
         default:
+            if let output = try executeAgreementKeyMethod(call) { return output }
             throw .reverted("unknown function of the device registry")
         }
     }
 
-    private func key(_ code: UInt64, _ bytes: [UInt8], _ call: SystemCall) throws(SystemCallError) -> PublicKey {
+    func key(_ code: UInt64, _ bytes: [UInt8], _ call: SystemCall) throws(SystemCallError) -> PublicKey {
         guard let type = DeviceKeyType.type(code) else { throw .reverted("unknown key type \(code) (1 secp256k1, 2 P-256, 3 Ed25519)") }
         do { return try PublicKey(type: type, bytes: bytes) } catch { throw .reverted("invalid \(type) public key: \(error)") }
     }
@@ -190,7 +211,7 @@ public struct DeviceRegistry: SystemContract {
     }
 
     /// The device's organisation, after checking that the caller may manage the device.
-    private func requireManager(of device: Address, _ call: SystemCall) throws(SystemCallError) -> UInt64 {
+    func requireManager(of device: Address, _ call: SystemCall) throws(SystemCallError) -> UInt64 {
         try call.require(try call.loadUInt64(Slot.registeredAt(device)) != 0, "no device \(device)")
         let org = try call.loadUInt64(Slot.org(device))
         try OrganizationRegistry.require(call.caller, holds: .deviceManager, in: org, call)

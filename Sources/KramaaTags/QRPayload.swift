@@ -104,20 +104,3 @@ public enum QRPayloadError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-/// Base64url without padding (RFC 4648 §5), as URLs carry it.
-enum Base64URL {
-    static func encode(_ bytes: [UInt8]) -> String {
-        String(Data(bytes).base64EncodedString().lazy.compactMap { c -> Character? in
-            switch c { case "+": "-"; case "/": "_"; case "=": nil; default: c }
-        })
-    }
-
-    static func decode(_ text: String) -> [UInt8]? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
-        guard standard.count % 4 != 1 else { return nil }
-        standard += String(repeating: "=", count: (4 - standard.count % 4) % 4)
-        return Data(base64Encoded: standard).map { Array($0) }
-    }
-}

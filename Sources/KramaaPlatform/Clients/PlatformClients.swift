@@ -1,4 +1,5 @@
 import KramaaEVM
+import KramaaMessaging
 import KramaaPrimitives
 
 /// The organisation registry, typed: reads through any `ContractReader`, writes through a
@@ -56,6 +57,34 @@ public struct DeviceClient<Caller: ContractReader>: Sendable {
     /// Whether `key` was its device's key at `block`.
     public func keyValid(_ key: Address, atBlock block: UInt64) throws(ContractCallError) -> Bool {
         try M.keyValidAt.read(caller, at: Self.address, [.address(key), .uint(UInt256(block))]) { d throws(ABIDecodingError) in try d.nextBool() }
+    }
+
+    /// The device's key-agreement key as registered, with whether it may be sealed to now.
+    public func agreementKey(of device: Address) throws(ContractCallError) -> DeviceAgreementKeyRecord {
+        try M.getAgreementKey.read(caller, at: Self.address, [.address(device)]) { d throws(ABIDecodingError) in
+            try DeviceAgreementKeyRecord(device: device, decoding: &d)
+        }
+    }
+
+    /// The key to seal to `device`'s envelopes: nil when it has none, or is suspended or revoked.
+    public func usableAgreementKey(of device: Address) throws(ContractCallError) -> AgreementPublicKey? {
+        try agreementKey(of: device).usableKey
+    }
+}
+
+extension DeviceClient where Caller: ContractCaller {
+    /// Sets `device`'s key-agreement key (the caller is the device or a device manager of its
+    /// organisation): `possession` from ``AgreementKeyProof/prove(_:device:chainId:)``,
+    /// `authorization` from ``AgreementKeyProof/authorize(_:device:chainId:with:)``.
+    public func setAgreementKey(of device: Address, _ key: AgreementPublicKey, possession: [UInt8],
+                                authorization: [UInt8]) async throws(ContractCallError) -> ContractReceipt {
+        try await M.setAgreementKey.send(caller, to: Self.address, [.address(device), .uint(UInt256(UInt64(key.type.rawValue))), .bytes(key.bytes),
+                                                                    .bytes(possession), .bytes(authorization)])
+    }
+
+    /// Revokes `device`'s key-agreement key (device managers of its organisation).
+    public func revokeAgreementKey(of device: Address) async throws(ContractCallError) -> ContractReceipt {
+        try await M.revokeAgreementKey.send(caller, to: Self.address, [.address(device)])
     }
 }
 

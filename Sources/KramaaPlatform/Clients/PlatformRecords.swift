@@ -1,4 +1,5 @@
 import KramaaEVM
+import KramaaMessaging
 import KramaaPrimitives
 
 // What the platform's system contracts return, each decoded in one place (the ABI of its
@@ -69,6 +70,35 @@ public struct DeviceKeyRecord: Sendable, Equatable {
     public var parsed: PublicKey? {
         DeviceKeyType.type(keyTypeCode).flatMap { try? PublicKey(type: $0, bytes: publicKey) }
     }
+}
+
+/// `getAgreementKey(address) returns (uint16 kemId, bytes publicKey, uint256 validFrom, bool usable)`.
+public struct DeviceAgreementKeyRecord: Sendable, Equatable {
+    public var device: Address
+    /// The RFC 9180 KEM id; 0 when the device has no agreement key (never set, or revoked).
+    public var kemId: UInt64
+    public var publicKey: [UInt8]
+    /// Nil when there is no key.
+    public var validFromBlock: UInt64?
+    /// A key is set and the device is active.
+    public var usable: Bool
+
+    public init(device: Address, decoding d: inout ABIDecoder) throws(ABIDecodingError) {
+        self.device = device
+        kemId = try d.nextUInt64()
+        publicKey = try d.nextBytes()
+        let from = try d.nextUInt64()
+        validFromBlock = from == 0 ? nil : from
+        usable = try d.nextBool()
+    }
+
+    /// The registered key, parsed (nil when none).
+    public var key: AgreementPublicKey? {
+        (try? AgreementKeyType(kemId: kemId)).flatMap { try? AgreementPublicKey(type: $0, bytes: publicKey) }
+    }
+
+    /// The key when it may be sealed to (set, and the device active).
+    public var usableKey: AgreementPublicKey? { usable ? key : nil }
 }
 
 /// `getAsset(uint256) returns (string epc, uint256 org, address owner, address custodian, bytes32 metadataHash, uint8 status, uint256 mintedAtBlock)`.

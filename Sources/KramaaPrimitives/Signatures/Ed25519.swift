@@ -51,6 +51,12 @@ public enum Ed25519 {
         /// The 32 bytes.
         public var rawRepresentation: [UInt8] { Array(key.rawRepresentation) }
 
+        /// The X25519 public key of the same secret scalar (RFC 7748 §4.1's birational map,
+        /// u = (1 + y) / (1 − y) mod p, 32 bytes little-endian, as libsodium's
+        /// `crypto_sign_ed25519_pk_to_curve25519`); nil for the neutral point (y = 1), which has none.
+        /// A key-agreement key derived from an Ed25519 seed is proven by this key's signature.
+        public var montgomeryU: [UInt8]? { Edwards25519.montgomeryU(ofEncoding: rawRepresentation) }
+
         /// Verifies a 64-byte signature of `message`; any other length is not valid.
         public func isValidSignature(_ signature: some Collection<UInt8>, message: some Sequence<UInt8>) -> Bool {
             guard signature.count == 64 else { return false }
@@ -80,9 +86,7 @@ enum Edwards25519 {
     /// x² = (y² − 1) / (d·y² + 1) must have a square root (x = 0 only with sign bit 0).
     static func isValidPointEncoding(_ bytes: [UInt8]) -> Bool {
         precondition(bytes.count == 32)
-        var y: Element = (0..<4).map { limb in
-            (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[limb * 8 + $1]) << (8 * $1) }
-        }
+        var y = element(littleEndian: bytes)
         let sign = y[3] >> 63
         y[3] &= 0x7fff_ffff_ffff_ffff
         guard !greaterOrEqual(y, p) else { return false }
@@ -96,6 +100,24 @@ enum Edwards25519 {
         let x = mul(mul(u, v3), pow(mul(u, v7), exponent: [0xffff_ffff_ffff_fffd, .max, .max, 0x0fff_ffff_ffff_ffff]))
         let vx2 = mul(v, mul(x, x))
         return equal(vx2, u) || equal(vx2, sub([0, 0, 0, 0], u))
+    }
+
+    /// u = (1 + y) / (1 − y) of the point whose encoding is `bytes` (the sign of x does not
+    /// matter: ±x map to the same u); nil when 1 − y = 0.
+    static func montgomeryU(ofEncoding bytes: [UInt8]) -> [UInt8]? {
+        precondition(bytes.count == 32)
+        var y = element(littleEndian: bytes)
+        y[3] &= 0x7fff_ffff_ffff_ffff
+        let denominator = sub(one, y)
+        guard !isZero(denominator) else { return nil }
+        // 1/z = z^(p−2).
+        let u = canonical(mul(add(one, y), pow(denominator, exponent: [0xffff_ffff_ffff_ffeb, .max, .max, 0x7fff_ffff_ffff_ffff])))
+        return u.flatMap { limb in (0..<8).map { UInt8(truncatingIfNeeded: limb >> (8 * UInt64($0))) } }
+    }
+
+    /// The four limbs of 32 little-endian bytes.
+    static func element(littleEndian bytes: [UInt8]) -> Element {
+        (0..<4).map { limb in (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[limb * 8 + $1]) << (8 * $1) } }
     }
 
     static func greaterOrEqual(_ a: Element, _ b: Element) -> Bool {
