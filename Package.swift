@@ -6,6 +6,7 @@ import PackageDescription
 //   8  KramaaBench            kramaa-bench, the benchmark runner
 //   8  KramaaCLI              the `kramaa` executable
 //   7  KramaaAPI              Ethereum JSON-RPC, the platform REST and EPCIS interfaces over a node
+//   7  KramaaMessagingService the node's messaging: the MQTT server with devices authenticated and authorised from the chain
 //   7  KramaaValidator        a validator: the consensus driver over the peer network and the node
 //   6  KramaaEVMFuzz          kramaa-evmfuzz, random EVM programs against invariants
 //   6  KramaaNode             the node: data directory, pool, block production, state history, calls, events; a ChainProvider
@@ -152,6 +153,9 @@ let package = Package(
                 "KramaaNFC",
                 "KramaaAuth",
                 "KramaaEPCISIndex",
+                "KramaaMessaging",
+                "KramaaMessagingService",
+                "KramaaMQTTServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -270,6 +274,15 @@ let package = Package(
         .target(
             name: "KramaaMessaging",
             dependencies: ["KramaaPrimitives", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The node's messaging service: its MQTT server with device tokens and challenges checked
+        // against the device registry, the device topic policy, revocation within a block.
+        .target(
+            name: "KramaaMessagingService",
+            dependencies: ["KramaaMessaging", "KramaaMQTTServer", "KramaaBroker", "KramaaMQTT", "KramaaNode", "KramaaChain",
+                           "KramaaPlatform", "KramaaEVM", "KramaaPrimitives",
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KramaaMessagingTests",

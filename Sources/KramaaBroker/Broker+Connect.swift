@@ -34,7 +34,7 @@ extension Broker {
             refuse(c, code, reason)
         case .challenge(let method, let data):
             guard connect.version == .v5 else { return refuse(c, 0x8C, "enhanced authentication needs MQTT 5") }
-            c.state = .authenticating(connect, method: method)
+            c.state = .authenticating(connect, method: method, challenge: data)
             var properties = MQTTProperties()
             properties.append(.authenticationMethod, .string(method))
             properties.append(.authenticationData, .binary(data))
@@ -95,7 +95,7 @@ extension Broker {
             ack.append(.wildcardSubscriptionAvailable, .byte(1))
             ack.append(.subscriptionIdentifierAvailable, .byte(1))
             ack.append(.sharedSubscriptionAvailable, .byte(1))
-            if case .authenticating(_, let method) = c.state { ack.append(.authenticationMethod, .string(method)) }
+            if case .authenticating(_, let method, _) = c.state { ack.append(.authenticationMethod, .string(method)) }
         }
         c.will = connect.will
         // A client identifier is a principal's own: another principal's session is not taken over.
@@ -170,7 +170,9 @@ extension Broker {
             throw MQTTDecodingError.protocolError("AUTH without re-authenticate and a method")
         }
         let connect = MQTTConnect(version: .v5, clientIdentifier: c.session?.clientID ?? "", userName: c.principal.name)
-        switch authenticator.continueAuthentication(connect, method: method, data: auth.data) {
+        let challenge = c.reauthenticationChallenge
+        c.reauthenticationChallenge = []
+        switch authenticator.continueAuthentication(connect, method: method, data: auth.data, challenge: challenge) {
         case .accept(let principal) where principal == c.principal:
             var p = MQTTProperties()
             p.append(.authenticationMethod, .string(method))
@@ -178,6 +180,7 @@ extension Broker {
         case .accept:
             disconnect(c, reasonCode: 0x87, reason: "re-authentication as another principal")
         case .challenge(let m, let data):
+            c.reauthenticationChallenge = data
             var p = MQTTProperties()
             p.append(.authenticationMethod, .string(m))
             p.append(.authenticationData, .binary(data))
@@ -250,10 +253,12 @@ extension Broker {
         }
     }
 
-    /// Asks the authenticator whether each connected principal may still be; those that may
-    /// not (a revoked device, an expired token) are disconnected with 0x87.
-    public func revalidate() {
-        for c in Array(connections.values) where c.isConnected && !authenticator.stillValid(c.principal) {
+    /// Asks the authenticator whether each connected principal (or only those named in
+    /// `names`) may still be; those that may not (a revoked or suspended device) are
+    /// disconnected with 0x87.
+    public func revalidate(names: Set<String>? = nil) {
+        for c in Array(connections.values) where c.isConnected && (names?.contains(c.principal.name) ?? true)
+            && !authenticator.stillValid(c.principal) {
             log?.warning("mqtt \(c.remote) \(c.principal): no longer authorised, disconnected")
             disconnect(c, reasonCode: 0x87, reason: "no longer authorised")
         }

@@ -92,13 +92,13 @@ public final class Broker {
             case .awaitingConnect:
                 guard frame.type == .connect else { throw MQTTDecodingError.protocolError("\(frame.type) before CONNECT") }
                 try connect(c, MQTTConnect(body: frame.body))
-            case .authenticating(let connect, let method):
+            case .authenticating(let connect, let method, let challenge):
                 guard frame.type == .auth else { throw MQTTDecodingError.protocolError("\(frame.type) during authentication") }
                 let auth = try MQTTAuth(body: frame.body)
                 guard auth.reasonCode == 0x18, auth.method == method else {
                     throw MQTTDecodingError.protocolError("AUTH without continue or with another method")
                 }
-                authenticated(c, connect, authenticator.continueAuthentication(connect, method: method, data: auth.data))
+                authenticated(c, connect, authenticator.continueAuthentication(connect, method: method, data: auth.data, challenge: challenge))
             case .connected:
                 try dispatch(frame, c)
             case .closed:

@@ -8,10 +8,13 @@ public struct Principal: Hashable, Sendable, CustomStringConvertible {
     /// Prefixed to every topic the client names and removed from every topic it is sent
     /// (as mosquitto's `mount_point`): a client under a mount point sees a namespace of its own.
     public var mountPoint: String
+    /// What the authoriser groups principals by (a device's organisation), opaque to the broker.
+    public var group: String
 
-    public init(name: String, mountPoint: String = "") {
+    public init(name: String, mountPoint: String = "", group: String = "") {
         self.name = name
         self.mountPoint = mountPoint
+        self.group = group
     }
 
     public var description: String { name }
@@ -31,8 +34,10 @@ public enum AuthenticationDecision: Sendable {
 /// state reads, signature checks), never waits on the network.
 public protocol BrokerAuthenticator: AnyObject {
     func authenticate(_ connect: MQTTConnect) -> AuthenticationDecision
-    /// The client's AUTH packet in an enhanced authentication exchange begun by `challenge`.
-    func continueAuthentication(_ connect: MQTTConnect, method: String, data: [UInt8]) -> AuthenticationDecision
+    /// The client's AUTH packet in an enhanced authentication exchange begun by `challenge`;
+    /// `challenge` is the data the broker sent in the step it answers (the broker keeps it, so
+    /// authenticators need keep no state per connection).
+    func continueAuthentication(_ connect: MQTTConnect, method: String, data: [UInt8], challenge: [UInt8]) -> AuthenticationDecision
     /// Whether an authenticated principal may still be connected (checked on `revalidate`).
     func stillValid(_ principal: Principal) -> Bool
 }

@@ -87,7 +87,7 @@ final class Session {
 
 /// One client connection as the broker sees it.
 final class Connection {
-    enum State { case awaitingConnect, authenticating(MQTTConnect, method: String), connected, closed }
+    enum State { case awaitingConnect, authenticating(MQTTConnect, method: String, challenge: [UInt8]), connected, closed }
 
     let id: UInt64
     let sink: MQTTConnectionSink
@@ -110,6 +110,8 @@ final class Connection {
     var will: MQTTWill?
     var willDelay: UInt32 = 0
     var requestProblemInformation = true
+    /// The data of the last AUTH challenge sent in a re-authentication.
+    var reauthenticationChallenge: [UInt8] = []
     /// Packets held until the journal commits (an acknowledgement and what follows it).
     var held: [MQTTFrame]?
 

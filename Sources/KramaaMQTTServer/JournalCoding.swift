@@ -65,9 +65,9 @@ enum JournalCoding {
         try r.byte() == 1 ? try uint64(&r) : nil
     }
 
-    private static func principalTo(_ w: inout MQTTWriter, _ p: Principal) { w.string(p.name); w.string(p.mountPoint) }
+    private static func principalTo(_ w: inout MQTTWriter, _ p: Principal) { w.string(p.name); w.string(p.mountPoint); w.string(p.group) }
     private static func principal(_ r: inout MQTTReader) throws(MQTTDecodingError) -> Principal {
-        Principal(name: try r.string(), mountPoint: try r.string())
+        Principal(name: try r.string(), mountPoint: try r.string(), group: try r.string())
     }
 
     private static func subscriptionTo(_ w: inout MQTTWriter, _ s: Subscription) {

@@ -98,8 +98,8 @@ final class TestAuthenticator: BrokerAuthenticator {
         return .accept(Principal(name: name))
     }
 
-    func continueAuthentication(_ connect: MQTTConnect, method: String, data: [UInt8]) -> AuthenticationDecision {
-        data == [3, 2, 1] ? .accept(Principal(name: connect.userName ?? "challenged")) : .refuse(reasonCode: 0x87, reason: "wrong answer")
+    func continueAuthentication(_ connect: MQTTConnect, method: String, data: [UInt8], challenge: [UInt8]) -> AuthenticationDecision {
+        data == challenge.reversed() ? .accept(Principal(name: connect.userName ?? "challenged")) : .refuse(reasonCode: 0x87, reason: "wrong answer")
     }
 
     func stillValid(_ principal: Principal) -> Bool { !revoked.contains(principal.name) }
