@@ -18,6 +18,9 @@ ensure_system_packages() {
     [ -f /usr/include/secp256k1_recovery.h ] || missing+=(libsecp256k1-dev)
     command -v pkg-config >/dev/null || missing+=(pkg-config)
     command -v openssl >/dev/null || missing+=(openssl)
+    # MQTT: real clients and a real broker (bridge tests, the messaging benchmark).
+    command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
+    [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "==> installing ${missing[*]} with apt-get"
         as_root apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {

@@ -39,6 +39,7 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(name: .customLong("p2p-port"), help: "Peer port of the first validator (the next ones count up).")
     var p2pPort = 30303
     @OptionGroup var rpc: RPCOptions
+    @OptionGroup var mqtt: MQTTOptions
     @Flag(help: "Print nothing per block.") var quiet = false
 
     var given: DevnetSettings.Given {
@@ -58,6 +59,7 @@ struct DevnetCommand: AsyncParsableCommand {
         let settings = try DevnetSettings.resolve(given, existing: fresh ? nil : DevnetSettings.existing(in: dir), directory: dir)
         var ports = settings.validators > 1 ? DevnetNetwork.ports(count: settings.validators, rpc: rpc, p2pPort: p2pPort) : ListenPorts()
         if settings.validators == 1 { ports.add(host: rpc.host, first: rpc.port, flag: "--rpc-port", what: "JSON-RPC") }
+        mqtt.addPorts(to: &ports, count: settings.validators, webSocketDefault: MQTTOptions.devnetWebSocketPort)
         try ports.check()
         if lock == nil { lock = try DataDirectoryLock.acquire(dir) }
         defer { lock?.release() }
@@ -65,7 +67,7 @@ struct DevnetCommand: AsyncParsableCommand {
         let dev = DevAccounts.derived(count: settings.accounts)
         let token = try CLIFailure.wrap { try TokenStore.developmentToken(in: dir) }
         if settings.validators > 1 {
-            try await DevnetNetwork(settings: settings, directory: dir, rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, dev: dev,
+            try await DevnetNetwork(settings: settings, directory: dir, rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, dev: dev, mqtt: mqtt,
                                     developmentToken: (token, dev.addresses[0]), origins: rpc.configuration(defaultOrigins: ["*"]).allowedOrigins).run()
             return
         }
@@ -79,9 +81,11 @@ struct DevnetCommand: AsyncParsableCommand {
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
         var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
         runner.openLoopbackWrites = true
+        runner.messaging = mqtt.configuration(webSocketDefault: MQTTOptions.devnetWebSocketPort)
         let host = rpc.host
-        runner.onReady = { port in
-            let endpoint = (label: "node \(dev.addresses[0])", text: "JSON-RPC http://\(host):\(port), data \(dir.path)")
+        runner.onReady = { port, mqtt in
+            let messaging = mqtt.isEmpty ? "" : ", MQTT \(mqtt.joined(separator: " "))"
+            let endpoint = (label: "node \(dev.addresses[0])", text: "JSON-RPC http://\(host):\(port)\(messaging), data \(dir.path)")
             Console.line(ReadyBlock.devnet(settings: settings, directory: dir, endpoints: [endpoint], dev: dev, token: token).rendered)
         }
         try await runner.run(rpc.configuration(defaultOrigins: ["*"]))

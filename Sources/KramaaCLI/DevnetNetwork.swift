@@ -18,6 +18,7 @@ struct DevnetNetwork {
     let p2pPort: Int
     let quiet: Bool
     let dev: DevAccounts
+    let mqtt: MQTTOptions
     /// Installed in every validator's token store; loopback writes stay open besides.
     let developmentToken: (BearerToken, account: Address)
     /// CORS origins of every validator's server (the devnet's are open).
@@ -71,6 +72,7 @@ struct DevnetNetwork {
                          "--key", folder(i).appendingPathComponent("node-key.json").path, "--stop-with-stdin"]
         for j in 0..<count where j != i { arguments += ["--bootnode", "\(addresses[j])@127.0.0.1:\(p2pPort + j)"] }
         if quiet { arguments.append("--quiet") }
+        arguments += mqtt.arguments(validator: i, webSocketDefault: MQTTOptions.devnetWebSocketPort)
         return arguments + ["--dev-accounts", String(settings.accounts), "--dev-open-writes", "--debug-api", "--cors"] + origins
     }
 
@@ -78,10 +80,21 @@ struct DevnetNetwork {
     /// fact, the dev accounts, how to stop. Other services add their lines here.
     func readyBlock() -> ReadyBlock {
         var endpoints = addresses.enumerated().map { i, address in
-            (label: "validator \(i) \(address)", text: "JSON-RPC http://127.0.0.1:\(rpcPort + i), peers 127.0.0.1:\(p2pPort + i), data \(folder(i).path)")
+            (label: "validator \(i) \(address)", text: "JSON-RPC http://127.0.0.1:\(rpcPort + i)\(mqttText(i)), peers 127.0.0.1:\(p2pPort + i), data \(folder(i).path)")
         }
         endpoints.append((label: "genesis", text: "\(directory.appendingPathComponent("genesis.json").path) (`kramaa init --genesis` to join a node)"))
         return .devnet(settings: settings, directory: directory, endpoints: endpoints, dev: dev, token: developmentToken.0)
+    }
+
+    /// Validator i's MQTT endpoints as the ready block shows them (a port 0 is picked by the
+    /// validator: its own MQTT line says which).
+    func mqttText(_ i: Int) -> String {
+        guard !mqtt.disabled else { return "" }
+        let ws = mqtt.webSocketPort ?? MQTTOptions.devnetWebSocketPort
+        func port(_ first: Int) -> String { first == 0 ? "(free port: see [v\(i)] MQTT line)" : String(first + i) }
+        var text = ", MQTT mqtt://\(mqtt.host):\(port(mqtt.port)) ws://\(mqtt.host):\(port(ws))"
+        if let tls = mqtt.tlsPort { text += " mqtts://\(mqtt.host):\(port(tls))" }
+        return text
     }
 
     /// Runs the validators until SIGINT/SIGTERM (exit 0) or until one fails to start.

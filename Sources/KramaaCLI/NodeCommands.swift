@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KramaaMessagingService
 import KramaaEPCISIndex
 import KramaaAPI
 import KramaaAuth
@@ -60,6 +61,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The data directory (made by `kramaa init`).") var datadir: String
     @OptionGroup var rpc: RPCOptions
     @OptionGroup var p2p: P2POptions
+    @OptionGroup var mqtt: MQTTOptions
     @Option(name: .customLong("dev-accounts"), help: ArgumentHelp("Sign for the first N devnet accounts (development only).", visibility: .hidden))
     var devAccounts = 0
     @Option(name: .customLong("tag-peer"),
@@ -86,6 +88,7 @@ struct NodeCommand: AsyncParsableCommand {
         var ports = ListenPorts()
         ports.add(host: rpc.host, first: rpc.port, flag: "--rpc-port", what: "JSON-RPC")
         if key != nil { ports.add(host: p2p.host, first: p2p.port, flag: "--p2p-port", what: "peer") }
+        mqtt.addPorts(to: &ports)
         try ports.check()
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
         if key == nil && node.config.validators.count > 1 {
@@ -99,6 +102,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
+        runner.messaging = mqtt.configuration()
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
@@ -126,9 +130,11 @@ struct NodeRunner {
     var tagPeers: [TagPeer] = []
     /// Stop (cleanly) when standard input reaches its end: the devnet's validators end with it.
     var stopWithStdin = false
-    /// Called with the JSON-RPC port once everything serves, before the address line (the
-    /// single-node devnet prints its ready block here).
-    var onReady: ((_ rpcPort: Int) -> Void)?
+    /// The MQTT server's configuration; nil: no MQTT.
+    var messaging: MessagingService.Configuration?
+    /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
+    /// address line (the single-node devnet prints its ready block here).
+    var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
@@ -216,7 +222,21 @@ struct NodeRunner {
         } else {
             producer.start()
         }
-        onReady?(server.port)
+        var messagingService: MessagingService?
+        if let messaging {
+            do {
+                messagingService = try await MessagingService.start(node: node, configuration: messaging, logger: Self.mqttLogger)
+            } catch {
+                await runtime?.stop()
+                producer.stop()
+                await server.shutdown(gracePeriod: .seconds(1))
+                throw CLIFailure("cannot start the MQTT server: \(error)")
+            }
+            let endpoints = messagingService!.server.endpoints
+            Console.line("MQTT on \(endpoints.joined(separator: ", ")); devices connect with their address and a token (`kramaa device mqtt-token`)"
+                         + (messaging.allowAnonymous ? "; anonymous clients allowed under sandbox/" : ""))
+        }
+        onReady?(server.port, messagingService?.server.endpoints ?? [])
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         let replay = node.journalReplay
         Console.line("restored \(replay.restored) transactions from the pool journal (\(replay.dropped) dropped: already in a block or no longer valid)")
@@ -228,10 +248,20 @@ struct NodeRunner {
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()
+        await messagingService?.stop()
         await runtime?.stop()
         await server.shutdown(gracePeriod: .seconds(2))
         node.close()
         if failure.raised { throw ExitCode.failure }
+    }
+}
+
+extension NodeRunner {
+    /// The MQTT server's log: refusals and connections at info level, to standard error.
+    static var mqttLogger: Logger {
+        var logger = Logger(label: "kramaa.mqtt")
+        logger.logLevel = .info
+        return logger
     }
 }
 

@@ -93,6 +93,8 @@ class NodeProcess:
         if self.command == "devnet":
             args += ["--validators", "1"]  # these tests restart and kill one process: the single-node devnet
         args += self.extra_args
+        if "--no-mqtt" not in args and "--mqtt-port" not in args:
+            args += ["--mqtt-port", "0", "--mqtt-ws-port", "0"]  # free ports, read back below
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -109,6 +111,9 @@ class NodeProcess:
                 raise AssertionError(f"kramaa {self.command} printed no JSON-RPC address in {timeout} s:\n{text}")
             time.sleep(0.02)
         self.accounts, self.keys = parse_dev_accounts(text)
+        m = re.search(r"^MQTT on (\S+?)(?:, |;|$)(?:(ws://\S+?)(?:, |;|$))?", text, re.M)
+        self.mqtt_url = m.group(1) if m else None
+        self.mqtt_ws_url = m.group(2) if m else None
         while True:
             try:
                 self.rpc("eth_blockNumber")

@@ -43,7 +43,7 @@ class Devnet:
         self.datadir = datadir or directory / "net"
         self.log = directory / f"devnet-{self.base}.log"
         self.args = [binary, "devnet", "--datadir", str(self.datadir), "--rpc-port", str(self.base),
-                     "--p2p-port", str(self.base + 4), "--accounts", "3", *extra]
+                     "--p2p-port", str(self.base + 4), "--accounts", "3", "--no-mqtt", *extra]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 

@@ -51,7 +51,7 @@ def test_validators_add_a_fifth_then_remove_one(kramaa_bin, kramaa, tmp_path):
     cluster.start_all()
     port = port_block(2)
     args = [kramaa_bin, "node", "--datadir", str(folder), "--rpc-port", str(port), "--p2p-port", str(port + 1),
-            "--key", str(folder / "node-key.json"), "--dev-accounts", "3", "--dev-open-writes"]
+            "--key", str(folder / "node-key.json"), "--dev-accounts", "3", "--dev-open-writes", "--no-mqtt"]
     for j in range(cluster.count):
         args += ["--bootnode", f"{cluster.addresses[j]}@127.0.0.1:{cluster.p2p_base + j}"]
     log = open(tmp_path / "newcomer.log", "wb")

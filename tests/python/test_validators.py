@@ -230,7 +230,7 @@ def run_devnet_validators(kramaa_bin, directory, sig, transfer=True):
     base = port_block(8)
     log = directory / "devnet.log"
     args = [kramaa_bin, "devnet", "--datadir", str(directory / "net"), "--rpc-port", str(base),
-            "--p2p-port", str(base + 4), "--accounts", "3", "--quiet"]
+            "--p2p-port", str(base + 4), "--accounts", "3", "--quiet", "--no-mqtt"]
     with open(log, "wb") as out:
         devnet = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
@@ -305,7 +305,7 @@ def test_follower_syncs_200_blocks_quickly(kramaa_bin, kramaa, tmp_path):
         head = cluster.wait_same_head(timeout=30)
         port = port_block(2)
         args = [kramaa_bin, "node", "--datadir", str(folder), "--rpc-port", str(port), "--p2p-port", str(port + 1),
-                "--key", str(folder / "node-key.json"), "--quiet"]
+                "--key", str(folder / "node-key.json"), "--quiet", "--no-mqtt"]
         for j in range(cluster.count):
             args += ["--bootnode", f"{cluster.addresses[j]}@127.0.0.1:{cluster.p2p_base + j}"]
         with open(tmp_path / "follower.log", "wb") as out:

@@ -142,7 +142,7 @@ class Validator:
     def command(self):
         c = self.cluster
         args = [c.binary, "node", "--datadir", str(self.datadir), "--rpc-port", str(self.rpc_port),
-                "--p2p-port", str(self.p2p_port), "--key", str(self.datadir / "node-key.json")]
+                "--p2p-port", str(self.p2p_port), "--key", str(self.datadir / "node-key.json"), "--no-mqtt"]
         for j in range(c.count):
             if j != self.index:
                 args += ["--bootnode", f"{c.addresses[j]}@127.0.0.1:{c.p2p_base + j}"]
@@ -227,7 +227,7 @@ class Cluster:
         validator addresses and dev keys from its output."""
         out_path = self.logs / "devnet-create.log"
         args = [self.binary, "devnet", "--validators", str(self.count), "--datadir", str(self.directory),
-                "--rpc-port", str(self.rpc_base), "--p2p-port", str(self.p2p_base), "--accounts", str(self.accounts), "--quiet"]
+                "--rpc-port", str(self.rpc_base), "--p2p-port", str(self.p2p_base), "--accounts", str(self.accounts), "--quiet", "--no-mqtt"]
         with open(out_path, "wb") as out:
             devnet = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
