@@ -1,0 +1,128 @@
+"""MQTT clients for the tests: paho-mqtt (MQTT 5 and 3.1.1, TCP and WebSocket) with the
+callbacks turned into queues one can wait on."""
+import queue
+import socket
+import subprocess
+import time
+import urllib.parse
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+def host_port(url):
+    u = urllib.parse.urlparse(url)
+    return u.hostname, u.port
+
+
+class Client:
+    """A paho client connected to `url` (mqtt:// or ws://); messages and disconnects queue up."""
+
+    def __init__(self, url, client_id="", v5=True, clean_start=True, session_expiry=None, username=None, password=None,
+                 will=None, receive_maximum=None, properties=None, connect=True, keepalive=60):
+        self.host, self.port = host_port(url)
+        transport = "websockets" if url.startswith("ws") else "tcp"
+        self.v5 = v5
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, transport=transport,
+                                  protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                                  clean_session=None if v5 else clean_start)
+        self.messages = queue.Queue()
+        self.connacks = queue.Queue()
+        self.disconnects = queue.Queue()
+        self.subacks = queue.Queue()
+        c = self.client
+        c.on_message = lambda cl, u, m: self.messages.put(m)
+        c.on_connect = lambda cl, u, flags, rc, props: self.connacks.put((rc, flags, props))
+        c.on_disconnect = lambda cl, u, flags, rc, props: self.disconnects.put(rc)
+        c.on_subscribe = lambda cl, u, mid, rcs, props: self.subacks.put(rcs)
+        if username is not None:
+            c.username_pw_set(username, password)
+        if will:
+            c.will_set(*will)
+        if connect:
+            self.connect(clean_start=clean_start, session_expiry=session_expiry, receive_maximum=receive_maximum,
+                         properties=properties, keepalive=keepalive)
+
+    def connect(self, clean_start=True, session_expiry=None, receive_maximum=None, properties=None, keepalive=60, expect_ok=True):
+        props = properties
+        if self.v5 and (session_expiry is not None or receive_maximum is not None):
+            props = props or Properties(PacketTypes.CONNECT)
+            if session_expiry is not None:
+                props.SessionExpiryInterval = session_expiry
+            if receive_maximum is not None:
+                props.ReceiveMaximum = receive_maximum
+        if self.v5:
+            self.client.connect(self.host, self.port, keepalive=keepalive, clean_start=clean_start, properties=props)
+        else:
+            self.client.connect(self.host, self.port, keepalive=keepalive)
+        self.client.loop_start()
+        rc, flags, props = self.connacks.get(timeout=10)
+        self.connack_properties = props
+        self.session_present = flags.session_present
+        if expect_ok:
+            assert not rc.is_failure, f"CONNACK {rc}"
+        self.reason = rc
+        return rc
+
+    def subscribe(self, topic, qos=1, **options):
+        if self.v5:
+            from paho.mqtt.subscribeoptions import SubscribeOptions
+            props = options.pop("properties", None)
+            self.client.subscribe(topic, options=SubscribeOptions(qos=qos, **options), properties=props)
+        else:
+            self.client.subscribe(topic, qos)
+        codes = self.subacks.get(timeout=10)
+        return [c.value if hasattr(c, "value") else c for c in codes]
+
+    def publish(self, topic, payload, qos=1, retain=False, properties=None):
+        info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        if qos > 0:
+            info.wait_for_publish(timeout=10)
+        return info
+
+    def receive(self, count=1, timeout=10):
+        out = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count:
+            out.append(self.messages.get(timeout=max(0.01, deadline - time.monotonic())))
+        return out
+
+    def nothing(self, wait=0.5):
+        try:
+            m = self.messages.get(timeout=wait)
+        except queue.Empty:
+            return True
+        raise AssertionError(f"unexpected message on {m.topic}: {m.payload!r}")
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def drop(self):
+        """Closes the socket without DISCONNECT (the will is published)."""
+        self.client.loop_stop()
+        self.client.socket().close()
+
+
+def raw_connect(url, packet, read=True):
+    """Sends raw bytes; returns what the server answered before closing (or within 2 s)."""
+    host, port = host_port(url)
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(packet)
+        s.settimeout(2)
+        data = b""
+        try:
+            while read:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+        return data
+
+
+def mosquitto(tool, url, *args, timeout=15):
+    host, port = host_port(url)
+    return subprocess.run([tool, "-h", host, "-p", str(port), *args], capture_output=True, text=True, timeout=timeout)
