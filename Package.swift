@@ -148,6 +148,7 @@ let package = Package(
                 "KramaaNFC",
                 "KramaaAuth",
                 "KramaaEPCISIndex",
+                "KramaaMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -255,7 +256,7 @@ let package = Package(
         .target(
             name: "KramaaAPI",
             dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex"]
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex", "KramaaMessaging"]
         ),
         .executableTarget(
             name: "KramaaBench",
