@@ -301,7 +301,7 @@ let package = Package(
         .target(
             name: "KramaaAPI",
             dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex"]
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex", "KramaaMessaging"]
         ),
         .executableTarget(
             name: "KramaaBench",

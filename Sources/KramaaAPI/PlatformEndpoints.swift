@@ -53,6 +53,15 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let device: Address = try q.path("device")
             return try await write(q) { body, from in try await rotateKey(device, body, from: from) }
         }
+        r.get("devices/{device}/agreement-key") { q in .json(try agreementKey(try q.path("device"))) }
+        r.post("devices/{device}/agreement-key") { q in
+            let device: Address = try q.path("device")
+            return try await write(q) { body, from in try await setAgreementKey(device, body, from: from) }
+        }
+        r.post("devices/{device}/agreement-key/revoke") { q in
+            let device: Address = try q.path("device")
+            return try await write(q) { _, from in try await revokeAgreementKey(device, from: from) }
+        }
         r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }
         r.post("assets/{token}/{action}") { q in
             let token = try tokenId(q.path("token"))

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaMessaging
 import KramaaPrimitives
 
 /// `kramaa keys ...`: device and account key management.
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "Create and inspect key files (secp256k1, P-256, Ed25519).",
+        commandName: "keys", abstract: "Create and inspect key files (signing: secp256k1, P-256, Ed25519; key agreement: X25519, P-256).",
         subcommands: [New.self, Show.self, Dev.self])
 
     /// The lines printed for a key: its type, public key, address and did:key.
@@ -32,6 +33,12 @@ struct KeysCommand: ParsableCommand {
         print("key file:     \(out)")
     }
 
+    /// The lines printed for a key-agreement key.
+    static func summary(of key: AgreementPublicKey) -> String {
+        ["type:         \(key.type) (HPKE KEM 0x\(String(key.type.rawValue, radix: 16)))", "public key:   \(Hex.encode(key.bytes))",
+         "key hash:     \(key.keyHash)"].joined(separator: "\n")
+    }
+
     static func printError(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
@@ -51,10 +58,14 @@ extension KeysCommand {
                 The address of a secp256k1 key is its Ethereum address. For p256 and ed25519 keys \
                 it is the last 20 bytes of keccak256 of the multicodec-prefixed public key (as in \
                 did:key), which is how Kramaa names such devices on chain.
+
+                x25519 and p256-kem make a key-agreement key instead: the HPKE key others seal \
+                envelopes to (`kramaa device agreement-key set`, docs/MESSAGING.md). An X25519 key \
+                is derived from an Ed25519 seed kept in the file, which proves its possession.
                 """)
 
-        @Option(help: "Key type: secp256k1, p256 or ed25519.", transform: { try KeyType(parsing: $0) })
-        var type: KeyType
+        @Option(help: "Key type: secp256k1, p256 or ed25519 (signing); x25519 or p256-kem (key agreement).")
+        var type: String
 
         @Option(help: "The key file to create.")
         var out: String?
@@ -63,6 +74,7 @@ extension KeysCommand {
         var force = false
 
         func run() throws {
+            guard let type = try? KeyType(parsing: type) else { return try writeAgreementKey() }
             let key = SigningKey(generating: type)
             let file = KeyFile(key)
             guard let out else {
@@ -71,6 +83,22 @@ extension KeysCommand {
                 return
             }
             try KeysCommand.write(key, to: out, force: force)
+        }
+
+        private func writeAgreementKey() throws {
+            let agreementType: AgreementKeyType
+            do { agreementType = try AgreementKeyType(parsing: type) } catch {
+                throw ValidationError("unknown key type '\(type)'; use secp256k1, p256 or ed25519 (signing), x25519 or p256-kem (key agreement)")
+            }
+            let key = AgreementPrivateKey(generating: agreementType)
+            guard let out else {
+                KeysCommand.printError(KeysCommand.summary(of: key.publicKey))
+                FileHandle.standardOutput.write(Data(AgreementKeyFile(key).encoded()))
+                return
+            }
+            try AgreementKeyFiles.write(key, to: out, force: force)
+            print(KeysCommand.summary(of: key.publicKey))
+            print("key file:     \(out)")
         }
     }
 
@@ -98,6 +126,9 @@ extension KeysCommand {
         var file: String
 
         func run() throws {
+            if (try? KeyFile.read(path: file)) == nil, let agreement = try? AgreementKeyFiles.read(file) {
+                return print(KeysCommand.summary(of: agreement.publicKey))
+            }
             let keyFile = try KeyFile.read(path: file)
             let exposed = try KeyFile.exposedPermissions(path: file)
             if exposed != 0 {
@@ -105,6 +136,32 @@ extension KeysCommand {
                     "warning: \(file) is accessible to group or others (permission bits 0\(String(exposed, radix: 8, uppercase: false))); run chmod 600 \(file)")
             }
             print(KeysCommand.summary(of: keyFile.key.publicKey))
+        }
+    }
+}
+
+/// Key-agreement key files on disk: created 0600 (`PrivateFile`), read only when private.
+enum AgreementKeyFiles {
+    static func write(_ key: AgreementPrivateKey, to path: String, force: Bool) throws {
+        do {
+            let content = AgreementKeyFile(key).encoded()
+            if force { try PrivateFile.replace(path: path, content: content) } else { try PrivateFile.create(path: path, content: content) }
+        } catch .alreadyExists(let path) {
+            throw ValidationError("\(path) already exists; refusing to overwrite a key (pass --force to replace it)")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The key in the file at `path`; refuses a file others can read.
+    static func read(_ path: String) throws -> AgreementPrivateKey {
+        do {
+            guard let content = try PrivateFile.readSecret(path: path) else { throw ValidationError("\(path): no such file") }
+            return try AgreementKeyFile(decoding: content).key
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(path): \(error)")
         }
     }
 }

@@ -85,7 +85,7 @@ struct OrgCommand: ParsableCommand {
 /// `kramaa device ...`
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "device", abstract: "Devices, their keys and status.",
-                                                    subcommands: [Register.self, Show.self, Status.self, Rotate.self, Key.self])
+                                                    subcommands: [Register.self, Show.self, Status.self, Rotate.self, Key.self, AgreementKey.self, MQTTToken.self])
 
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a device by its key file's public key (`kramaa keys new`).")
@@ -132,7 +132,7 @@ struct DeviceCommand: ParsableCommand {
             let address: Address
             do { address = try Address(hex: device) } catch { throw ValidationError("\(device): \(error)") }
             let key = try readKeyFile(newKeyFile)
-            let chainId = try RPCHex.decodeQuantity(try connection.node.client().call("eth_chainId").stringValue ?? "")
+            let chainId = try connection.node.chainId()
             let proof = key.signature(for: DeviceRegistry.rotationMessage(chainId: chainId, device: address, newKey: key.publicKey))
             let body: JSONObject = ["keyType": .string(key.type.rawValue), "publicKey": .data(key.publicKey.bytes), "proof": .data(proof)]
             _ = try connection.rest("POST", "/devices/\(device)/key", try actor.signing(body))

@@ -182,6 +182,59 @@ def test_bad_requests_get_a_clear_problem_and_change_nothing(chain):
     assert api.call("GET", "/organizations/1")["name"] == "Acme Brand"
 
 
+def agreement_message(purpose, device, kem_id, public):
+    """docs/MESSAGING.md: 0x19 ‖ "kramaa:" ‖ purpose ‖ 0x00 ‖ chainId ‖ device ‖ KEM id ‖ key."""
+    return b"\x19kramaa:" + purpose + b"\x00" + (1337).to_bytes(8, "big") + device + kem_id.to_bytes(2, "big") + public
+
+
+def p256_raw_signature(key, message):
+    r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def test_agreement_keys_through_rest(chain):
+    """A device's key-agreement key, with both proofs made here: an X25519 key derived from an
+    Ed25519 seed (possession: the seed's signature) authorised by the device's P-256 key."""
+    import hashlib
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    api, (brand, carrier, factory, buyer) = chain
+    api.call("POST", "/organizations", {"from": brand, "name": "Acme Brand"}, expect=201)
+    device_key, device_public = p256_key()
+    address = api.call("POST", "/devices", {"from": brand, "organization": 1, "keyType": "p256", "publicKey": "0x" + device_public.hex()},
+                       expect=201)["device"]
+    device = bytes.fromhex(address[2:])
+    empty = api.call("GET", f"/devices/{address}/agreement-key")
+    assert empty["keyType"] is None and empty["publicKey"] is None and empty["usable"] is False and empty["kemId"] == 0
+
+    seed = hashlib.sha256(b"agreement seed").digest()
+    edwards = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    scalar = bytearray(hashlib.sha512(seed).digest()[:32])
+    scalar[0] &= 248; scalar[31] &= 127; scalar[31] |= 64
+    public = x25519.X25519PrivateKey.from_private_bytes(bytes(scalar)).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    possession = edwards.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) + \
+        edwards.sign(agreement_message(b"agreement-key-possession", device, 0x20, public))
+    authorization = p256_raw_signature(device_key, agreement_message(b"agreement-key-authorization", device, 0x20, public))
+    body = {"from": brand, "keyType": "x25519", "publicKey": "0x" + public.hex(), "possessionProof": "0x" + possession.hex()}
+    # Authorised by a key that is not the device's: refused, nothing set.
+    other, _ = p256_key()
+    forged = p256_raw_signature(other, agreement_message(b"agreement-key-authorization", device, 0x20, public))
+    refused = api.call("POST", f"/devices/{address}/agreement-key", {**body, "authorization": "0x" + forged.hex()}, expect=422)
+    assert "device's current signing key" in refused["detail"]
+    assert "x448" in api.call("POST", f"/devices/{address}/agreement-key", {**body, "keyType": "x448", "authorization": "0x00"}, expect=400)["detail"]
+    assert api.call("GET", f"/devices/{address}/agreement-key")["usable"] is False
+    added = api.call("POST", f"/devices/{address}/agreement-key", {**body, "authorization": "0x" + authorization.hex()})
+    assert added["keyType"] == "x25519" and added["kemId"] == 0x20 and added["publicKey"] == "0x" + public.hex()
+    assert added["usable"] is True and added["validFromBlock"] == added["blockNumber"]
+    api.call("POST", f"/devices/{address}/status", {"from": brand, "status": "suspended"})
+    assert api.call("GET", f"/devices/{address}/agreement-key")["usable"] is False
+    api.call("POST", f"/devices/{address}/status", {"from": brand, "status": "active"})
+    assert "deviceManager" in api.call("POST", f"/devices/{address}/agreement-key/revoke", {"from": carrier}, expect=422)["detail"]
+    revoked = api.call("POST", f"/devices/{address}/agreement-key/revoke", {"from": brand})
+    assert revoked["keyType"] is None and revoked["usable"] is False
+    again = api.call("POST", f"/devices/{address}/agreement-key", {**body, "authorization": "0x" + authorization.hex()}, expect=422)
+    assert "registered already" in again["detail"]
+
+
 def test_every_documented_operation_was_exercised():
     documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
     missing = documented - exercised
@@ -211,3 +264,20 @@ def test_cli_covers_organisations_devices_and_assets(node_factory, kramaa, tmp_p
     assert cli("asset", "do", EPC, "custody", factory, "--from", brand)["custodian"] == checksum(factory)
     refused = cli("asset", "do", EPC, "custody", brand, "--from", brand, check=False)
     assert refused.returncode != 0 and "only the custodian" in refused.stderr
+    # The device's key-agreement key, and an MQTT token, from key files.
+    kramaa("keys", "new", "--type", "p256-kem", "--out", str(tmp_path / "agreement.json"))
+    agreement = json.loads((tmp_path / "agreement.json").read_text())
+    added = cli("device", "agreement-key", "set", device["device"], "--agreement-key", str(tmp_path / "agreement.json"),
+                "--key", str(tmp_path / "next.json"), "--from", factory)
+    assert added["keyType"] == "p256-kem" and added["publicKey"] == agreement["publicKey"] and added["usable"] is True
+    kramaa("keys", "new", "--type", "x25519", "--out", str(tmp_path / "agreement2.json"))
+    stale = cli("device", "agreement-key", "set", device["device"], "--agreement-key", str(tmp_path / "agreement2.json"),
+                "--key", str(tmp_path / "device.json"), "--from", factory, check=False)
+    assert stale.returncode != 0 and "device's current signing key" in stale.stderr
+    assert cli("device", "agreement-key", "show", device["device"])["usable"] is True
+    assert cli("device", "agreement-key", "revoke", device["device"], "--from", factory)["usable"] is False
+    token = kramaa("device", "mqtt-token", "--key", str(tmp_path / "next.json"), "--device", device["device"], "--ttl", "120", *url).stdout.strip()
+    assert token.startswith("kmt1.") and len(token) == 199
+    raw = __import__("base64").urlsafe_b64decode(token[5:] + "=" * (-len(token[5:]) % 4))
+    assert raw[0] == 1 and int.from_bytes(raw[1:9], "big") == 1337 and raw[9:29] == bytes.fromhex(device["device"][2:])
+    assert int.from_bytes(raw[57:65], "big") - int.from_bytes(raw[49:57], "big") == 120

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KramaaAPI
+import KramaaJSON
 import KramaaPrimitives
 
 /// The node a client command talks to and the credentials it shows, shared by every command
@@ -43,6 +44,11 @@ enum AccountName {
 }
 
 extension NodeConnection {
+    /// The chain id the node reports (`eth_chainId`).
+    func chainId() throws -> UInt64 {
+        try RPCHex.decodeQuantity(try client().call("eth_chainId").stringValue ?? "")
+    }
+
     /// Contract calls and transactions through this node.
     func contracts() throws -> ContractClient { ContractClient(node: try client()) }
 }
