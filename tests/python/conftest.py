@@ -26,7 +26,7 @@ def kramaa_bin():
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kramaa(kramaa_bin):
     def run(*args, check=True):
         proc = subprocess.run([kramaa_bin, *args], capture_output=True, text=True, timeout=60)

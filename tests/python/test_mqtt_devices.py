@@ -1,0 +1,102 @@
+"""Devices connect to the node's MQTT server with their on-chain identity: the device address
+as user name and a token signed by its registered key (`kramaa device mqtt-token`), or MQTT 5
+enhanced authentication. Topics: a device's own namespace, its organisation's devices; other
+organisations refused; a device revoked on chain is disconnected within the block."""
+import json
+import time
+
+import pytest
+
+from mqtt_support import Client
+
+
+@pytest.fixture(scope="module")
+def platform(kramaa, devnet, tmp_path_factory):
+    """Two organisations with devices (secp256k1, P-256, Ed25519 keys) on the shared devnet."""
+    tmp = tmp_path_factory.mktemp("mqtt-devices")
+    url = ["--rpc", f"http://127.0.0.1:{devnet.port}"]
+
+    def cli(*args):
+        return json.loads(kramaa(*args, *url).stdout)
+
+    a, b = devnet.accounts[5], devnet.accounts[6]
+    org_a = cli("org", "create", "--name", f"Fleet A {time.time_ns()}", "--from", a)["id"]
+    org_b = cli("org", "create", "--name", f"Fleet B {time.time_ns()}", "--from", b)["id"]
+    devices = {}
+    for name, org, owner, kind in [("a1", org_a, a, "secp256k1"), ("a2", org_a, a, "p256"), ("b1", org_b, b, "ed25519")]:
+        key = tmp / f"{name}.json"
+        kramaa("keys", "new", "--type", kind, "--out", str(key))
+        record = cli("device", "register", "--org", str(org), "--key", str(key), "--model", "sensor", "--from", owner)
+        devices[name] = {"address": record["device"].lower(), "key": str(key), "owner": owner}
+
+    def token(name, ttl=600):
+        return kramaa("device", "mqtt-token", "--key", devices[name]["key"], "--ttl", str(ttl), *url).stdout.strip().splitlines()[-1]
+
+    return {"devices": devices, "token": token, "cli": cli}
+
+
+def connect(devnet, platform, name, **kw):
+    d = platform["devices"][name]
+    return Client(devnet.mqtt_url, client_id=f"{name}-{time.time_ns()}", username=d["address"], password=platform["token"](name), **kw)
+
+
+def test_a_device_connects_with_its_token_and_talks_within_its_organisation(devnet, platform):
+    a1, a2 = platform["devices"]["a1"], platform["devices"]["a2"]
+    first, second = connect(devnet, platform, "a1"), connect(devnet, platform, "a2")
+    assert second.subscribe(f"devices/{a2['address']}/#", qos=1) == [1]
+    first.publish(f"devices/{a2['address']}/in/cmd", b"open valve", qos=1)  # to a device of its organisation
+    assert second.receive()[0].payload == b"open valve"
+    assert first.subscribe(f"devices/{a1['address']}/telemetry", qos=1) == [1]
+    first.close(); second.close()
+
+
+def test_topics_outside_the_devices_rights_are_refused_with_0x87_and_not_delivered(devnet, platform):
+    a1, b1 = platform["devices"]["a1"], platform["devices"]["b1"]
+    outsider, target = connect(devnet, platform, "a1"), connect(devnet, platform, "b1")
+    target.subscribe(f"devices/{b1['address']}/#", qos=1)
+    assert outsider.subscribe(f"devices/{b1['address']}/#", qos=1) == [0x87]
+    assert outsider.subscribe("#", qos=1) == [0x87]
+    assert outsider.subscribe("devices/+/telemetry", qos=1) == [0x87]
+    info = outsider.publish(f"devices/{b1['address']}/in", b"intrusion", qos=1)
+    assert target.nothing()
+    outsider.close(); target.close()
+    assert f"may not publish to devices/{b1['address']}/in" in devnet.stderr()
+
+
+@pytest.mark.parametrize("password, reason", [
+    (b"not-a-token", "not a Kramaa device token"),
+    (None, "no device token"),
+])
+def test_bad_credentials_are_refused_with_0x86(devnet, platform, password, reason):
+    d = platform["devices"]["a1"]
+    c = Client(devnet.mqtt_url, username=d["address"], password=password, connect=False)
+    rc = c.connect(expect_ok=False)
+    assert rc.value == 0x86, rc
+    assert reason in devnet.stderr()
+
+
+def test_a_token_of_another_device_is_refused(devnet, platform):
+    a1, a2 = platform["devices"]["a1"], platform["devices"]["a2"]
+    c = Client(devnet.mqtt_url, username=a2["address"], password=platform["token"]("a1"), connect=False)
+    assert c.connect(expect_ok=False).value == 0x86
+
+
+def test_a_suspended_device_is_disconnected_within_a_block_and_refused_until_reactivated(devnet, platform):
+    d = platform["devices"]["a2"]
+    token = platform["token"]("a2")
+    c = Client(devnet.mqtt_url, client_id="a2-suspend", username=d["address"], password=token)
+    platform["cli"]("device", "status", d["address"], "suspended", "--from", d["owner"])
+    rc = c.disconnects.get(timeout=10)
+    assert rc.value == 0x87, rc
+    again = Client(devnet.mqtt_url, username=d["address"], password=token, connect=False)
+    assert again.connect(expect_ok=False).value == 0x87
+    platform["cli"]("device", "status", d["address"], "active", "--from", d["owner"])
+    assert not Client(devnet.mqtt_url, username=d["address"], password=token).reason.is_failure
+
+
+def test_a_revoked_device_is_banned(devnet, platform):
+    d = platform["devices"]["b1"]
+    token = platform["token"]("b1")
+    platform["cli"]("device", "status", d["address"], "revoked", "--from", d["owner"])
+    c = Client(devnet.mqtt_url, username=d["address"], password=token, connect=False)
+    assert c.connect(expect_ok=False).value == 0x8A
