@@ -250,7 +250,7 @@ let package = Package(
         .target(
             name: "KramaaMQTTServer",
             dependencies: [
-                "KramaaBroker", "KramaaMQTT", "KramaaPrimitives",
+                "KramaaBroker", "KramaaMQTT", "KramaaPrimitives", "KramaaNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

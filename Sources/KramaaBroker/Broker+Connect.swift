@@ -142,12 +142,12 @@ extension Broker {
 
     /// Ends a session: its subscriptions leave the tree and its messages are dropped.
     func discard(_ s: Session) {
-        for sub in s.subscriptions.values { tree.remove(filter: sub.filter, .init(clientID: s.clientID, key: sub.key)) }
+        for sub in s.subscriptions.values { unindex(sub, of: s.clientID) }
         sessions[s.clientID] = nil
         if s.persistent { record(.sessionRemoved(clientID: s.clientID)) }
         if let will = s.pendingWill {
             s.pendingWill = nil
-            route(will.message, skipping: nil)
+            publishLocally(will.message)
         }
     }
 
@@ -208,7 +208,7 @@ extension Broker {
         if publishWill, let will = c.will {
             let message = willMessage(will, c)
             let delay = min(c.willDelay, s.expiryInterval)
-            if delay == 0 { route(message, skipping: nil) } else { s.pendingWill = (message, now + UInt64(delay)) }
+            if delay == 0 { publishLocally(message) } else { s.pendingWill = (message, now + UInt64(delay)) }
         }
         if s.expiryInterval == 0 {
             discard(s)
@@ -245,7 +245,7 @@ extension Broker {
         for s in Array(sessions.values) where s.connection == nil {
             if let will = s.pendingWill, will.due <= wall {
                 s.pendingWill = nil
-                route(will.message, skipping: nil)
+                publishLocally(will.message)
             }
             if let at = s.disconnectedAt, s.expiryInterval != .max, at + UInt64(s.expiryInterval) <= wall {
                 discard(s)

@@ -38,9 +38,7 @@ extension Broker {
         let expiry = p.properties.uint32(.messageExpiryInterval).map { clock.unixSeconds + UInt64($0) }
         let message = BrokerMessage(topic: mounted, payload: p.payload, qos: p.qos, retain: p.retain,
                                     properties: BrokerMessage.forwarded(p.properties), expiresAt: expiry, origin: s.clientID)
-        if p.retain { retain(message) }
-        let delivered = route(message, skipping: nil)
-        onPublish?(message)
+        let delivered = publishLocally(message)
         let code: UInt8 = delivered == 0 && onPublish == nil && c.version == .v5 ? 0x10 : 0
         switch p.qos {
         case 1:

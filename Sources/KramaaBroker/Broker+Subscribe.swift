@@ -20,7 +20,7 @@ extension Broker {
                                    retainAsPublished: r.retainAsPublished, retainHandling: r.retainHandling, identifier: identifier)
             let isNew = s.subscriptions[sub.key] == nil
             s.subscriptions[sub.key] = sub
-            tree.insert(filter: filter, .init(clientID: s.clientID, key: sub.key))
+            index(sub, of: s.clientID)
             if s.persistent { record(.subscribed(clientID: s.clientID, sub)) }
             codes.append(r.qos)
             if sub.shareGroup == nil { retainedToSend.append((sub, isNew)) }
@@ -52,7 +52,7 @@ extension Broker {
             let parsed = try MQTTTopic.parseSubscription(text)
             let key = Subscription(filter: c.principal.mountPoint + parsed.filter, shareGroup: parsed.shareGroup, qos: 0).key
             if let sub = s.subscriptions.removeValue(forKey: key) {
-                tree.remove(filter: sub.filter, .init(clientID: s.clientID, key: key))
+                unindex(sub, of: s.clientID)
                 if s.persistent { record(.unsubscribed(clientID: s.clientID, key: key)) }
                 codes.append(0x00)
             } else {
@@ -74,7 +74,7 @@ extension Broker {
             s.disconnectedAt = p.disconnectedAt ?? now
             for sub in p.subscriptions {
                 s.subscriptions[sub.key] = sub
-                tree.insert(filter: sub.filter, .init(clientID: s.clientID, key: sub.key))
+                index(sub, of: s.clientID)
             }
             for m in p.messages.sorted(by: { $0.sequence < $1.sequence }) {
                 s.enqueue(Session.Delivery(sequence: m.sequence, message: m.message, subscriptionIdentifiers: [],

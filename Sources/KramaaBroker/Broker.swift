@@ -14,7 +14,7 @@ public final class Broker {
     let authenticator: BrokerAuthenticator
     let authorizer: BrokerAuthorizer
     let journal: SessionJournal
-    let log: BrokerLog?
+    public let log: BrokerLog?
 
     var connections: [UInt64: Connection] = [:]
     var sessions: [String: Session] = [:]
@@ -27,8 +27,14 @@ public final class Broker {
     /// Connections holding packets until the journal commits.
     var holding: [Connection] = []
     var journalDirty = false
-    /// Where messages published here go besides local subscribers (federation); nil: nowhere.
+    /// Where messages published here (by clients, or as their wills) go besides local
+    /// subscribers: the federation; nil: nowhere.
     public var onPublish: ((BrokerMessage) -> Void)?
+    /// Called when the set of subscribed filters changes (a filter's first subscriber or its
+    /// last one gone): what the federation tells other nodes.
+    public var onInterestChanged: (() -> Void)?
+    /// Subscriptions per filter (shared ones by their filter), for the interest set.
+    var filterCounts: [String: Int] = [:]
 
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), clock: TimeSource,
                 authenticator: BrokerAuthenticator, authorizer: BrokerAuthorizer = AllowAll(),
@@ -47,6 +53,35 @@ public final class Broker {
     public var sessionCount: Int { sessions.count }
     public var retainedCount: Int { retained.count }
     public var subscriptionCount: Int { tree.count }
+    /// The filters this broker's sessions subscribe to (mount points applied).
+    public var interest: Set<String> { Set(filterCounts.keys) }
+
+    /// Files a subscription in the tree and the interest set.
+    func index(_ sub: Subscription, of clientID: String) {
+        guard tree.insert(filter: sub.filter, .init(clientID: clientID, key: sub.key)) else { return }
+        filterCounts[sub.filter, default: 0] += 1
+        if filterCounts[sub.filter] == 1 { onInterestChanged?() }
+    }
+
+    func unindex(_ sub: Subscription, of clientID: String) {
+        guard tree.remove(filter: sub.filter, .init(clientID: clientID, key: sub.key)) else { return }
+        filterCounts[sub.filter, default: 1] -= 1
+        if filterCounts[sub.filter] == 0 {
+            filterCounts[sub.filter] = nil
+            onInterestChanged?()
+        }
+    }
+
+    /// A message published here (a client's, or a will): retained if asked, to local
+    /// subscribers, and to the federation.
+    /// Returns the local sessions reached.
+    @discardableResult
+    func publishLocally(_ message: BrokerMessage) -> Int {
+        if message.retain { retain(message) }
+        let reached = route(message, skipping: nil)
+        onPublish?(message)
+        return reached
+    }
 
     /// Whether a commit would make something durable or release held packets.
     public var needsCommit: Bool { journalDirty || !holding.isEmpty }

@@ -1,6 +1,6 @@
 /// Subscriptions indexed by topic level, so a publication finds its subscribers by walking
 /// the levels of its topic rather than testing every filter (as mosquitto's subscription tree).
-struct SubscriptionTree {
+struct SubscriptionTree: @unchecked Sendable {
     /// Who subscribed: a session and the subscription's key within it.
     struct Entry: Hashable {
         var clientID: String
@@ -16,7 +16,8 @@ struct SubscriptionTree {
     private var root = Node()
     private(set) var count = 0
 
-    mutating func insert(filter: String, _ entry: Entry) {
+    @discardableResult
+    mutating func insert(filter: String, _ entry: Entry) -> Bool {
         var node = root
         for level in filter.split(separator: "/", omittingEmptySubsequences: false) {
             if let next = node.children[level] { node = next } else {
@@ -25,22 +26,26 @@ struct SubscriptionTree {
                 node = next
             }
         }
-        if node.entries.insert(entry).inserted { count += 1 }
+        guard node.entries.insert(entry).inserted else { return false }
+        count += 1
+        return true
     }
 
-    mutating func remove(filter: String, _ entry: Entry) {
+    @discardableResult
+    mutating func remove(filter: String, _ entry: Entry) -> Bool {
         let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
         var path = [root]
         for level in levels {
-            guard let next = path.last!.children[level] else { return }
+            guard let next = path.last!.children[level] else { return false }
             path.append(next)
         }
-        guard path.last!.entries.remove(entry) != nil else { return }
+        guard path.last!.entries.remove(entry) != nil else { return false }
         count -= 1
         // Prune the emptied branch.
         for i in stride(from: levels.count, to: 0, by: -1) where path[i].isEmpty {
             path[i - 1].children[levels[i - 1]] = nil
         }
+        return true
     }
 
     /// Every entry whose filter matches `topic` (§4.7): `+` one level, `#` this level and

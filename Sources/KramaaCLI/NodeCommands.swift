@@ -207,13 +207,27 @@ struct NodeRunner {
         } catch {
             throw CLIFailure("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }
+        var messagingService: MessagingService?
+        if let messaging {
+            do {
+                messagingService = try await MessagingService.start(node: node, configuration: messaging, logger: Self.mqttLogger)
+            } catch {
+                await server.shutdown(gracePeriod: .seconds(1))
+                throw CLIFailure("cannot start the MQTT server: \(error)")
+            }
+            let endpoints = messagingService!.server.endpoints
+            Console.line("MQTT on \(endpoints.joined(separator: ", ")); devices connect with their address and a token (`kramaa device mqtt-token`)"
+                         + (messaging.allowAnonymous ? "; anonymous clients allowed under sandbox/" : ""))
+        }
         var runtime: ValidatorRuntime?
         if let (key, configuration) = validator {
             do {
                 let r = try ValidatorRuntime(node: node, key: key, configuration: configuration)
+                if let federation = messagingService?.federation { r.attach(federation) }
                 try await r.start()
                 runtime = r
             } catch {
+                await messagingService?.stop()
                 await server.shutdown(gracePeriod: .seconds(1))
                 throw CLIFailure("cannot start the validator: \(error)")
             }
@@ -221,20 +235,6 @@ struct NodeRunner {
             Console.line("\(role) \(key.publicKey.address), peer network on \(configuration.listenHost):\(configuration.listenPort)")
         } else {
             producer.start()
-        }
-        var messagingService: MessagingService?
-        if let messaging {
-            do {
-                messagingService = try await MessagingService.start(node: node, configuration: messaging, logger: Self.mqttLogger)
-            } catch {
-                await runtime?.stop()
-                producer.stop()
-                await server.shutdown(gracePeriod: .seconds(1))
-                throw CLIFailure("cannot start the MQTT server: \(error)")
-            }
-            let endpoints = messagingService!.server.endpoints
-            Console.line("MQTT on \(endpoints.joined(separator: ", ")); devices connect with their address and a token (`kramaa device mqtt-token`)"
-                         + (messaging.allowAnonymous ? "; anonymous clients allowed under sandbox/" : ""))
         }
         onReady?(server.port, messagingService?.server.endpoints ?? [])
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")

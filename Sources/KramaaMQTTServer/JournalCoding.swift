@@ -83,7 +83,7 @@ enum JournalCoding {
                             retainAsPublished: options & 0x08 != 0, retainHandling: options >> 4 & 0x03, identifier: id == 0 ? nil : id)
     }
 
-    private static func messageTo(_ w: inout MQTTWriter, _ m: BrokerMessage) {
+    static func messageTo(_ w: inout MQTTWriter, _ m: BrokerMessage) {
         w.string(m.topic)
         w.byte(m.qos | (m.retain ? 0x04 : 0))
         optionalUInt64(&w, m.expiresAt)
@@ -93,7 +93,7 @@ enum JournalCoding {
         w.append(m.payload)
     }
 
-    private static func message(_ r: inout MQTTReader) throws(MQTTDecodingError) -> BrokerMessage {
+    static func message(_ r: inout MQTTReader) throws(MQTTDecodingError) -> BrokerMessage {
         let topic = try r.string(), flags = try r.byte(), expires = try optionalUInt64(&r), origin = try r.string()
         let properties = try MQTTProperties(reading: &r)
         let payload = try r.bytes(try r.variableInteger())

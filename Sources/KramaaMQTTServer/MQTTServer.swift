@@ -42,7 +42,7 @@ public final class MQTTServer: @unchecked Sendable {
 
     public let configuration: Configuration
     private let group: MultiThreadedEventLoopGroup
-    private let host: BrokerHost
+    let host: BrokerHost
     private var channels: [String: Channel] = [:]
     private let logger: Logger
     private var ticker: RepeatedTask?

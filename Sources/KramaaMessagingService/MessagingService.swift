@@ -25,11 +25,15 @@ public final class MessagingService: @unchecked Sendable {
 
     public let server: MQTTServer
     public let policy: DeviceTopicPolicy
+    /// Relays to and from the other nodes' MQTT servers; attach it to the validator's peer
+    /// network (a node without one serves its own clients only).
+    public let federation: MQTTFederation
     private let node: Node
     private var observer: Int?
 
     private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node) {
         self.server = server
+        self.federation = server.makeFederation()
         self.policy = policy
         self.node = node
     }

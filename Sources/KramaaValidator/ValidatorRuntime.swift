@@ -80,15 +80,28 @@ public final class ValidatorRuntime: @unchecked Sendable {
     /// Peers connected now.
     public var peerCount: Int { transport.connectedPeers.count }
 
+    /// Services sharing the peer network (set before `start`), by message type.
+    private var services: [UInt8: PeerService] = [:]
+    private var serviceList: [PeerService] = []
+
+    /// Shares the peer network with `service` (before `start`): its message types are
+    /// accepted and handed to it, with peer arrivals and departures.
+    public func attach(_ service: PeerService) {
+        serviceList.append(service)
+        for type in service.messageTypes { services[type] = service }
+    }
+
     /// Listens, dials the bootnodes and starts consensus at the height after the head.
     public func start() async throws {
         var config = PeerNetwork.Configuration(chainId: node.chainId, listenHost: configuration.listenHost,
                                                listenPort: configuration.listenPort, bootnodes: configuration.bootnodes)
         config.allowedPeers = nil  // full nodes may follow; only validators' signatures count
+        config.messageTypes.formUnion(services.keys)
         transport.network = try await PeerNetwork.start(configuration: config, nodeKey: key, logger: logger) { [weak self] _, event in
             guard let self else { return }
             queue.async { self.handle(event) }
         }
+        for service in serviceList { service.attach(transport.network!) }
         observer = node.addObserver { [weak self] event in
             guard let self else { return }
             if case .newTransaction(let signed) = event { queue.async { self.transactionArrived(signed) } }
@@ -107,6 +120,15 @@ public final class ValidatorRuntime: @unchecked Sendable {
     // MARK: Network
 
     func handle(_ event: PeerEvent) {
+        switch event {
+        case .connected(let peer):
+            for service in serviceList { service.peerConnected(peer.address) }
+        case .disconnected(let peer, _):
+            for service in serviceList { service.peerDisconnected(peer) }
+        case .message(let from, let type, let payload):
+            if let service = services[type] { return service.received(type: type, payload: payload, from: from) }
+        default: break
+        }
         guard !driver.stopped else {
             if let failure = driver.failure { logger.critical("consensus stopped: \(failure)") }
             return
