@@ -17,7 +17,7 @@ extension Broker {
         if connect.clientIdentifier.isEmpty && !connect.cleanStart && connect.version == .v311 {
             return refuse(c, 0x85, "an empty client identifier needs clean session 1 in MQTT 3.1.1")
         }
-        authenticated(c, connect, authenticator.authenticate(connect))
+        authenticated(c, connect, c.preauthenticated.map { .accept($0) } ?? authenticator.authenticate(connect))
     }
 
     private func validateWill(_ will: MQTTWill) throws {

@@ -96,6 +96,14 @@ public final class Broker {
         return id
     }
 
+    /// A connection inside the node (the bridge, the node's own services) whose principal is
+    /// already known: its CONNECT is accepted without asking the authenticator.
+    public func openAuthenticated(_ sink: MQTTConnectionSink, remote: String, principal: Principal) -> UInt64 {
+        let id = open(sink, remote: remote)
+        connections[id]!.preauthenticated = principal
+        return id
+    }
+
     /// The network connection ended (closed by the client, reset, or after `close`).
     public func connectionLost(_ id: UInt64) {
         guard let c = connections[id] else { return }

@@ -110,6 +110,8 @@ final class Connection {
     var will: MQTTWill?
     var willDelay: UInt32 = 0
     var requestProblemInformation = true
+    /// Set for connections inside the node: the principal, no authentication asked.
+    var preauthenticated: Principal?
     /// The data of the last AUTH challenge sent in a re-authentication.
     var reauthenticationChallenge: [UInt8] = []
     /// Packets held until the journal commits (an acknowledgement and what follows it).

@@ -265,3 +265,14 @@ import Testing
         #expect(back.publishes().map(\.text) == ["3", "4", "5"])
     }
 }
+
+@Suite struct BrokerInternalConnectionTests {
+    @Test func aConnectionInsideTheNodeIsAcceptedAsItsPrincipalWithoutCredentials() {
+        let f = BrokerFixture()
+        let inside = TestClient(f.broker)
+        inside.id = f.broker.openAuthenticated(inside, remote: "bridge", principal: Principal(name: "bridge", group: "operator"))
+        #expect(inside.connect("bridge", userName: nil, password: "bad").reasonCode == 0)
+        let outside = f.client()
+        #expect(outside.connect("x", password: "bad").reasonCode == 0x86)
+    }
+}
