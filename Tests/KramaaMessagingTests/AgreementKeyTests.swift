@@ -73,6 +73,14 @@ import Testing
         #expect(throws: type == .x25519 ? AgreementKeyProofError.provingKeyMismatch : .badPossessionProof) {
             try AgreementKeyProof.verifyPossession(strangersProof, of: key.publicKey, device: device, chainId: Self.chain)
         }
+        if type == .x25519 {
+            // The neutral point (y = 1) has no Montgomery form: a proof carrying it proves no key.
+            let neutral = [1] + [UInt8](repeating: 0, count: 31)
+            #expect(try Ed25519.PublicKey(rawRepresentation: neutral).montgomeryU == nil)
+            #expect(throws: AgreementKeyProofError.provingKeyMismatch) {
+                try AgreementKeyProof.verifyPossession(neutral + proof[32...], of: key.publicKey, device: device, chainId: Self.chain)
+            }
+        }
         #expect(throws: AgreementKeyProofError.malformedPossessionProof(expected: proof.count, actual: proof.count - 1)) {
             try AgreementKeyProof.verifyPossession(Array(proof.dropLast()), of: key.publicKey, device: device, chainId: Self.chain)
         }
