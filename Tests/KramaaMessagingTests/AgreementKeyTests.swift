@@ -120,6 +120,10 @@ import Testing
                 == Array("hello".utf8))
         #expect(throws: HPKEBoxError.cannotOpen) { try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, with: key, aead: aead, info: [9], aad: [2]) }
         #expect(throws: HPKEBoxError.cannotOpen) { try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, with: key, aead: aead, info: [1], aad: []) }
+        #expect(throws: HPKEBoxError.badPrivateKey("not a \(kem) private key (31 bytes)")) {
+            try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, privateKey: [UInt8](repeating: 1, count: 31), kem: kem, aead: aead, info: [1], aad: [2])
+        }
+        #expect(throws: HPKEBoxError.self) { try HPKEBox.open(encapsulatedKey: Array(enc.dropLast()), ciphertext: ciphertext, with: key, aead: aead, info: [1], aad: [2]) }
         let otherAEAD = aead == .aes128GCM ? MessageAEAD.chaCha20Poly1305 : .aes128GCM
         #expect(throws: HPKEBoxError.cannotOpen) { try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, with: key, aead: otherAEAD, info: [1], aad: [2]) }
     }
