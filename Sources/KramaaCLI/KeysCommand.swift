@@ -126,9 +126,7 @@ extension KeysCommand {
         var file: String
 
         func run() throws {
-            if (try? KeyFile.read(path: file)) == nil, let agreement = try? AgreementKeyFiles.read(file) {
-                return print(KeysCommand.summary(of: agreement.publicKey))
-            }
+            if AgreementKeyFiles.names(file) { return print(KeysCommand.summary(of: try AgreementKeyFiles.read(file).publicKey)) }
             let keyFile = try KeyFile.read(path: file)
             let exposed = try KeyFile.exposedPermissions(path: file)
             if exposed != 0 {
@@ -151,6 +149,14 @@ enum AgreementKeyFiles {
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+
+    /// Whether the file at `path` says it holds a key-agreement key (its `type`), so its errors
+    /// are reported as an agreement key file's.
+    static func names(_ path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 64 * 1024,
+              let type = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["type"] as? String else { return false }
+        return (try? AgreementKeyType(parsing: type)) != nil
     }
 
     /// The key in the file at `path`; refuses a file others can read.

@@ -91,7 +91,8 @@ struct MsgCommand: ParsableCommand {
             case .device(let address): ["device": .string(address.checksummed)]
             case .topic(let topic): ["topic": .string(topic)]
             }
-            let out: JSON = ["sealed": .bool(envelope != .signed(signed)), "envelopeHash": .string(envelope.envelopeHash.description),
+            let isSealed = if case .sealed = envelope { true } else { false }
+            let out: JSON = ["sealed": .bool(isSealed), "envelopeHash": .string(envelope.envelopeHash.description),
                              "sender": .string(signed.origin.sender.checksummed), "senderKey": .string(signed.origin.senderKey.checksummed),
                              "sequence": .number(JSONNumber(signed.origin.sequence)), "timestamp": .number(JSONNumber(signed.origin.timestamp)),
                              "recipient": recipient, "contentType": .string(signed.contentType), "payload": .data(signed.payload)]

@@ -31,11 +31,11 @@ public enum AgreementKeyType: UInt16, CaseIterable, Sendable, CustomStringConver
     /// DHKEM(X25519, HKDF-SHA256).
     case x25519 = 0x0020
 
-    /// `x25519` or `p256-kem` (also `p256`, `p-256`).
+    /// `x25519` or `p256-kem` (not `p256`, which names the P-256 *signing* key type).
     public init(parsing name: some StringProtocol) throws(AgreementKeyError) {
         switch name.lowercased() {
         case "x25519": self = .x25519
-        case "p256-kem", "p256", "p-256": self = .p256
+        case "p256-kem": self = .p256
         default: throw .unknownType("'\(name)'")
         }
     }

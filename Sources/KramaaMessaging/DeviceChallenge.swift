@@ -30,7 +30,7 @@ public enum DeviceChallengeError: Error, Equatable, Sendable, CustomStringConver
 /// 2. AUTH (0x18 continue) from the server: Authentication Data = a fresh random 32-byte challenge.
 /// 3. AUTH (0x18) from the device: Authentication Data = its 64-byte signature over
 ///    `SigningDomain.mqttChallenge.message(chainId, challenge ‖ device)`.
-/// 4. CONNACK success, or CONNACK 0x87 (not authorized) / 0x86 on a bad answer.
+/// 4. CONNACK success, or 0x87 (not authorized) on a bad answer, 0x8C (bad authentication method).
 ///
 /// The challenge is used once: the server keeps it only for the connection that asked.
 public enum DeviceChallenge {

@@ -28,6 +28,8 @@ public enum HPKEBoxError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedSuite(String)
     /// The encapsulated key is not a public key of the suite's KEM.
     case badEncapsulatedKey(String)
+    /// The private key is not one of the suite's KEM.
+    case badPrivateKey(String)
     /// Decryption failed: wrong key, wrong `info` or `aad`, or altered bytes.
     case cannotOpen
     /// Sealing failed (a degenerate recipient key).
@@ -37,6 +39,7 @@ public enum HPKEBoxError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unsupportedSuite(let what): return "unsupported HPKE \(what)"
         case .badEncapsulatedKey(let why): return "the encapsulated key is not usable: \(why)"
+        case .badPrivateKey(let why): return "the private key is not usable: \(why)"
         case .cannotOpen: return "the ciphertext does not open with this key (another recipient key, another sender or recipient, or altered bytes)"
         case .cannotSeal(let why): return "cannot seal: \(why)"
         }
@@ -90,15 +93,17 @@ public enum HPKEBox {
         guard encapsulatedKey.count == kem.publicKeyLength else {
             throw .badEncapsulatedKey("\(encapsulatedKey.count) bytes, a \(kem) key is \(kem.publicKeyLength)")
         }
+        let x25519Key = kem == .x25519 ? try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKey) : nil
+        let p256Key = kem == .p256 ? try? P256.KeyAgreement.PrivateKey(rawRepresentation: privateKey) : nil
+        guard x25519Key != nil || p256Key != nil else { throw .badPrivateKey("not a \(kem) private key (\(privateKey.count) bytes)") }
         var recipient: HPKE.Recipient
         do {
-            switch kem {
-            case .x25519:
-                recipient = try HPKE.Recipient(privateKey: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKey),
-                                               ciphersuite: suite(.x25519, aead), info: Data(info), encapsulatedKey: Data(encapsulatedKey))
-            case .p256:
-                recipient = try HPKE.Recipient(privateKey: try P256.KeyAgreement.PrivateKey(rawRepresentation: privateKey),
-                                               ciphersuite: suite(.p256, aead), info: Data(info), encapsulatedKey: Data(encapsulatedKey))
+            if let x25519Key {
+                recipient = try HPKE.Recipient(privateKey: x25519Key, ciphersuite: suite(.x25519, aead), info: Data(info),
+                                               encapsulatedKey: Data(encapsulatedKey))
+            } else {
+                recipient = try HPKE.Recipient(privateKey: p256Key!, ciphersuite: suite(.p256, aead), info: Data(info),
+                                               encapsulatedKey: Data(encapsulatedKey))
             }
         } catch {
             throw .badEncapsulatedKey("\(error)")

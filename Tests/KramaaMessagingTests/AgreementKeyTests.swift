@@ -73,6 +73,14 @@ import Testing
         #expect(throws: type == .x25519 ? AgreementKeyProofError.provingKeyMismatch : .badPossessionProof) {
             try AgreementKeyProof.verifyPossession(strangersProof, of: key.publicKey, device: device, chainId: Self.chain)
         }
+        if type == .x25519 {
+            // The neutral point (y = 1) has no Montgomery form: a proof carrying it proves no key.
+            let neutral = [1] + [UInt8](repeating: 0, count: 31)
+            #expect(try Ed25519.PublicKey(rawRepresentation: neutral).montgomeryU == nil)
+            #expect(throws: AgreementKeyProofError.provingKeyMismatch) {
+                try AgreementKeyProof.verifyPossession(neutral + proof[32...], of: key.publicKey, device: device, chainId: Self.chain)
+            }
+        }
         #expect(throws: AgreementKeyProofError.malformedPossessionProof(expected: proof.count, actual: proof.count - 1)) {
             try AgreementKeyProof.verifyPossession(Array(proof.dropLast()), of: key.publicKey, device: device, chainId: Self.chain)
         }
@@ -112,6 +120,10 @@ import Testing
                 == Array("hello".utf8))
         #expect(throws: HPKEBoxError.cannotOpen) { try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, with: key, aead: aead, info: [9], aad: [2]) }
         #expect(throws: HPKEBoxError.cannotOpen) { try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, with: key, aead: aead, info: [1], aad: []) }
+        #expect(throws: HPKEBoxError.badPrivateKey("not a \(kem) private key (31 bytes)")) {
+            try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, privateKey: [UInt8](repeating: 1, count: 31), kem: kem, aead: aead, info: [1], aad: [2])
+        }
+        #expect(throws: HPKEBoxError.self) { try HPKEBox.open(encapsulatedKey: Array(enc.dropLast()), ciphertext: ciphertext, with: key, aead: aead, info: [1], aad: [2]) }
         let otherAEAD = aead == .aes128GCM ? MessageAEAD.chaCha20Poly1305 : .aes128GCM
         #expect(throws: HPKEBoxError.cannotOpen) { try HPKEBox.open(encapsulatedKey: enc, ciphertext: ciphertext, with: key, aead: otherAEAD, info: [1], aad: [2]) }
     }

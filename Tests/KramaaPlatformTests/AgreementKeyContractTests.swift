@@ -146,5 +146,6 @@ import Testing
         #expect(setup.chain.send(1, Self.devices, setup.validCall(fresh)).success)
         #expect(setup.chain.send(1, Self.devices, status(DeviceStatus.revoked.rawValue)).success)
         #expect(try setup.read().usable == false && setup.read().key == fresh.publicKey)
+        P.expectRefusal(setup.chain, 1, Self.devices, setup.validCall(AgreementPrivateKey(generating: .p256)), "device \(setup.device) is not active")
     }
 }

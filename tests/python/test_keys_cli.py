@@ -87,3 +87,24 @@ def test_bad_key_files_give_a_clear_error(kramaa, tmp_path, content):
 def test_help_and_version(kramaa):
     assert "keys" in kramaa("--help").stdout
     assert kramaa("version").stdout.startswith("kramaa ")
+
+
+@pytest.mark.parametrize("key_type,length", [("x25519", 32), ("p256-kem", 65)])
+def test_agreement_key_files_are_private_and_show_their_hpke_key(kramaa, tmp_path, key_type, length):
+    path = tmp_path / "agreement.json"
+    out = kramaa("keys", "new", "--type", key_type, "--out", str(path)).stdout
+    assert (path.stat().st_mode & 0o777) == 0o600
+    fields = json.loads(path.read_text())
+    assert fields["type"] == key_type and len(bytes.fromhex(fields["publicKey"][2:])) == length
+    assert ("seed" in fields) == (key_type == "x25519")
+    shown = kramaa("keys", "show", str(path)).stdout
+    assert fields["publicKey"] in shown and fields["publicKey"] in out and key_type in shown
+    # A copy others can read is refused, not used; an edited public key is caught.
+    path.chmod(0o644)
+    proc = kramaa("keys", "show", str(path), check=False)
+    assert proc.returncode != 0 and "chmod 600" in proc.stderr
+    path.chmod(0o600)
+    fields["publicKey"] = "0x" + "11" * length
+    path.write_text(json.dumps(fields))
+    proc = kramaa("keys", "show", str(path), check=False)
+    assert proc.returncode != 0 and "publicKey does not match its secret" in proc.stderr
