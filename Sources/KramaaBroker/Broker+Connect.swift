@@ -41,7 +41,8 @@ extension Broker {
             send(MQTTAuth(reasonCode: 0x18, properties: properties).frame, to: c)
         case .accept(let principal):
             c.principal = principal
-            if let will = connect.will, let refusal = authorizer.mayPublish(principal, topic: principal.mountPoint + will.topic) {
+            if let will = connect.will, let refusal = authorizer.mayPublish(principal, topic: principal.mountPoint + will.topic)
+                ?? inspector?.inspect(principal, topic: principal.mountPoint + will.topic, payload: will.payload) {
                 return refuse(c, refusal.reasonCode, "will topic \(will.topic): \(refusal.reason)")
             }
             start(c, connect)

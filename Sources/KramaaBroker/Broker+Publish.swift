@@ -32,7 +32,7 @@ extension Broker {
             return refusePublish(p, c, Refusal(0x90, "topics starting with $ are the broker's own"))
         }
         let mounted = c.principal.mountPoint + topic
-        if let refusal = authorizer.mayPublish(c.principal, topic: mounted) {
+        if let refusal = authorizer.mayPublish(c.principal, topic: mounted) ?? inspector?.inspect(c.principal, topic: mounted, payload: p.payload) {
             return refusePublish(p, c, refusal)
         }
         let expiry = p.properties.uint32(.messageExpiryInterval).map { clock.unixSeconds + UInt64($0) }

@@ -13,6 +13,7 @@ public final class Broker {
     let clock: TimeSource
     let authenticator: BrokerAuthenticator
     let authorizer: BrokerAuthorizer
+    let inspector: BrokerPayloadInspector?
     let journal: SessionJournal
     public let log: BrokerLog?
 
@@ -38,11 +39,12 @@ public final class Broker {
 
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), clock: TimeSource,
                 authenticator: BrokerAuthenticator, authorizer: BrokerAuthorizer = AllowAll(),
-                journal: SessionJournal = NoJournal(), log: BrokerLog? = nil) throws {
+                inspector: BrokerPayloadInspector? = nil, journal: SessionJournal = NoJournal(), log: BrokerLog? = nil) throws {
         self.configuration = configuration
         self.clock = clock
         self.authenticator = authenticator
         self.authorizer = authorizer
+        self.inspector = inspector
         self.journal = journal
         self.log = log
         try restore()

@@ -50,6 +50,14 @@ public protocol BrokerAuthorizer: AnyObject {
     func maySubscribe(_ principal: Principal, filter: String) -> Refusal?
 }
 
+/// Looks at what is published before the broker takes it (after authorisation): refuses
+/// payloads a topic's rules forbid (a forged or replayed envelope on a device's inbox). Nil:
+/// taken. Called for client publications and wills, never for what peers relay (checked
+/// where they were published).
+public protocol BrokerPayloadInspector: AnyObject {
+    func inspect(_ principal: Principal, topic: String, payload: [UInt8]) -> Refusal?
+}
+
 /// A refused action: its MQTT reason code and a reason for the log.
 public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
     public var reasonCode: UInt8

@@ -61,12 +61,12 @@ public final class MQTTServer: @unchecked Sendable {
 
     /// Starts the broker over `journal` and binds the configured listeners.
     public static func start(configuration: Configuration, clock: TimeSource = SystemTime.shared,
-                             authenticator: BrokerAuthenticator, authorizer: BrokerAuthorizer,
+                             authenticator: BrokerAuthenticator, authorizer: BrokerAuthorizer, inspector: BrokerPayloadInspector? = nil,
                              journal: SessionJournal, logger: Logger = Logger(label: "kramaa.mqtt")) async throws -> MQTTServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let broker = try Broker(configuration: configuration.broker, clock: clock, authenticator: authenticator,
-                                authorizer: authorizer, journal: journal, log: LoggerBrokerLog(logger))
+                                authorizer: authorizer, inspector: inspector, journal: journal, log: LoggerBrokerLog(logger))
         let host = BrokerHost(loop: loop, broker: broker)
         let server = MQTTServer(configuration: configuration, group: group, host: host, logger: logger)
         do {

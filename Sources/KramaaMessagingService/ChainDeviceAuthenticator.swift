@@ -17,12 +17,12 @@ import KramaaPrimitives
 /// no user name get in only when anonymous access is allowed, under `sandbox/`.
 final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticator, @unchecked Sendable {
     let chainId: UInt64
-    let devices: DeviceClient<Reader>
+    let devices: ChainDevices<Reader>
     let allowAnonymous: Bool
     let maximumTokenLifetime: UInt64
     let clock: TimeSource
 
-    init(chainId: UInt64, devices: DeviceClient<Reader>, allowAnonymous: Bool, maximumTokenLifetime: UInt64, clock: TimeSource = SystemTime.shared) {
+    init(chainId: UInt64, devices: ChainDevices<Reader>, allowAnonymous: Bool, maximumTokenLifetime: UInt64, clock: TimeSource = SystemTime.shared) {
         self.chainId = chainId
         self.devices = devices
         self.allowAnonymous = allowAnonymous
@@ -54,7 +54,7 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
         }
         do {
             let token = try DeviceToken.parse(text)
-            let (record, key) = try activeDevice(device)
+            let (record, key) = try devices.active(device)
             try token.verify(device: device, chainId: chainId, registeredKey: key, now: clock.unixSeconds, maximumTTL: maximumTokenLifetime)
             return .accept(principal(record))
         } catch let refusal as Refusal {
@@ -67,7 +67,7 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
     func continueAuthentication(_ connect: MQTTConnect, method: String, data: [UInt8], challenge: [UInt8]) -> AuthenticationDecision {
         do {
             let hello = try DeviceChallenge.Hello(parsing: connect.properties.binary(.authenticationData) ?? [])
-            let (record, key) = try activeDevice(hello.device)
+            let (record, key) = try devices.active(hello.device)
             try DeviceChallenge.verify(response: data, to: challenge, hello: hello, chainId: chainId, registeredKey: key)
             return .accept(principal(record))
         } catch let refusal as Refusal {
@@ -80,24 +80,7 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
     func stillValid(_ principal: Principal) -> Bool {
         guard principal.mountPoint.isEmpty, principal.group != DeviceTopicPolicy.operatorGroup else { return true }
         guard let device = try? Address(hex: principal.name) else { return false }
-        return (try? activeDevice(device)) != nil
-    }
-
-    /// The device's record and current key, if it is registered and active.
-    private func activeDevice(_ device: Address) throws -> (DeviceRecord, PublicKey) {
-        let record: DeviceRecord
-        do { record = try devices.device(device) } catch {
-            throw Refusal(0x86, "device \(device) is not registered: \(error)")
-        }
-        switch record.status {
-        case .active?: break
-        case .suspended?: throw Refusal(0x87, "device \(device) is suspended")
-        case .revoked?: throw Refusal(0x8A, "device \(device) is revoked")
-        case nil: throw Refusal(0x86, "device \(device) is not registered")
-        }
-        let keyRecord = try devices.key(record.currentKey)
-        guard let type = DeviceKeyType.type(keyRecord.keyTypeCode) else { throw Refusal(0x86, "device \(device) has a key of unknown type") }
-        return (record, try PublicKey(type: type, bytes: keyRecord.publicKey))
+        return (try? devices.active(device)) != nil
     }
 
     private func principal(_ record: DeviceRecord) -> Principal {

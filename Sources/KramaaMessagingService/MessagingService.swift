@@ -2,6 +2,7 @@ import Foundation
 import KramaaBroker
 import KramaaChain
 import KramaaEVM
+import KramaaMessaging
 import KramaaMQTTServer
 import KramaaNode
 import KramaaPlatform
@@ -40,18 +41,20 @@ public final class MessagingService: @unchecked Sendable {
 
     /// Starts the MQTT server for `node`.
     public static func start(node: Node, configuration: Configuration, logger: Logger = Logger(label: "kramaa.mqtt")) async throws -> MessagingService {
-        let reader = NodeContractReader(node: node)
-        let devices = DeviceClient(reader)
+        let devices = ChainDevices(client: DeviceClient(NodeContractReader(node: node)))
         let policy = DeviceTopicPolicy { name in
-            guard let address = try? Address(hex: name), let record = try? devices.device(address),
-                  record.status == .active else { return nil }
+            guard let address = try? Address(hex: name), let (record, _) = try? devices.active(address) else { return nil }
             return String(record.organization)
         }
         let authenticator = ChainDeviceAuthenticator(chainId: node.chainId, devices: devices, allowAnonymous: configuration.allowAnonymous,
                                                      maximumTokenLifetime: configuration.maximumTokenLifetime)
+        // A restarted node does not know which sequences it saw: envelopes dated before its start
+        // from senders it has not seen since are refused (the replay guard's floor).
+        let inspector = EnvelopeInspector(chainId: node.chainId, devices: devices,
+                                          replay: ReplayGuard(restoring: [], floor: UInt64(SystemTime.shared.sinceEpoch.inNanoseconds / 1_000_000)))
         let journal = try FileSessionJournal(path: node.dataDirectory.appendingPathComponent(FileSessionJournal.fileName).path)
         let server = try await MQTTServer.start(configuration: configuration.server, authenticator: authenticator, authorizer: policy,
-                                                journal: journal, logger: logger)
+                                                inspector: inspector, journal: journal, logger: logger)
         let service = MessagingService(server: server, policy: policy, node: node)
         service.observer = node.addObserver { [weak service] event in
             guard case .newBlock(let executed) = event, let service else { return }

@@ -36,6 +36,8 @@ class Client:
         c.on_connect = lambda cl, u, flags, rc, props: self.connacks.put((rc, flags, props))
         c.on_disconnect = lambda cl, u, flags, rc, props: self.disconnects.put(rc)
         c.on_subscribe = lambda cl, u, mid, rcs, props: self.subacks.put(rcs)
+        self.acks = {}
+        c.on_publish = lambda cl, u, mid, rc, props: self.acks.__setitem__(mid, rc)
         if username is not None:
             c.username_pw_set(username, password)
         if will:
@@ -80,6 +82,12 @@ class Client:
         if qos > 0:
             info.wait_for_publish(timeout=10)
         return info
+
+    def publish_code(self, topic, payload, qos=1, properties=None):
+        """Publishes and returns the acknowledgement's reason code (MQTT 5)."""
+        info = self.publish(topic, payload, qos=qos, properties=properties)
+        rc = self.acks.get(info.mid)
+        return rc.value if hasattr(rc, "value") else rc
 
     def receive(self, count=1, timeout=10):
         out = []

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from eth_utils import keccak
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKey
 
-CHAIN = 1337
+from envelope_support import CHAIN, Signer, domain, signed_envelope
+
 KEMS = {"x25519": KEMId.DHKEM_X25519_HKDF_SHA256, "p256-kem": KEMId.DHKEM_P256_HKDF_SHA256}
 AEADS = {"aes-128-gcm": AEADId.AES128_GCM, "chacha20-poly1305": AEADId.CHACHA20_POLY1305}
 SUITES = [(kem, aead) for kem in KEMS for aead in AEADS]
@@ -101,43 +102,6 @@ def test_an_x25519_key_file_is_the_ed25519_seeds_key(kramaa, tmp_path):
 
 
 # --- Whole envelopes, from docs/MESSAGING.md -------------------------------------------------
-
-def domain(purpose, body):
-    return b"\x19kramaa:" + purpose.encode() + b"\x00" + CHAIN.to_bytes(8, "big") + body
-
-
-class Signer:
-    """A device signing key made with `cryptography`, signing as Kramaa verifies (64-byte r ‖ s or RFC 8032)."""
-
-    def __init__(self, kind):
-        self.kind = kind
-        if kind == "ed25519":
-            self.key = ed25519.Ed25519PrivateKey.generate()
-            self.public = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            self.address = keccak(b"\xed\x01" + self.public)[-20:]
-        else:
-            self.key = ec.generate_private_key(ec.SECP256R1())
-            self.public = self.key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
-            self.address = keccak(b"\x80\x24" + self.public)[-20:]
-
-    def sign(self, message):
-        if self.kind == "ed25519":
-            return self.key.sign(message)
-        r, s = decode_dss_signature(self.key.sign(message, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    def verify(self, signature, message):
-        if self.kind == "ed25519":
-            self.key.public_key().verify(signature, message)
-        else:
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            self.key.public_key().verify(der, message, ec.ECDSA(hashes.SHA256()))
-
-
-def signed_envelope(signer, recipient, sequence, timestamp, content_type, payload):
-    fields = [CHAIN, signer.address, signer.address, sequence, timestamp, 0, recipient, content_type.encode(), payload]
-    return b"\x53" + rlp.encode(fields + [signer.sign(domain("envelope", rlp.encode(fields)))])
-
 
 def integer(item):
     return int.from_bytes(item, "big")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from envelope_support import Signer, signed_envelope
 from mqtt_support import Client
 
 
@@ -61,6 +62,35 @@ def test_topics_outside_the_devices_rights_are_refused_with_0x87_and_not_deliver
     assert target.nothing()
     outsider.close(); target.close()
     assert f"may not publish to devices/{b1['address']}/in" in devnet.stderr()
+
+
+def test_a_devices_inbox_takes_only_its_senders_genuine_new_envelopes(devnet, platform):
+    a1, a2 = platform["devices"]["a1"], platform["devices"]["a2"]
+    inbox = f"devices/{a1['address']}/inbox"
+    recipient = bytes.fromhex(a1["address"][2:])
+    signer = Signer.from_key_file(a2["key"])
+    sender, receiver = connect(devnet, platform, "a2"), connect(devnet, platform, "a1")
+    receiver.subscribe(inbox, qos=1)
+    now = int(time.time() * 1000)
+    genuine = signed_envelope(signer, recipient, 1, now, "text/plain", b"valve 3 closed")
+    assert sender.publish_code(inbox, genuine) == 0
+    assert receiver.receive()[0].payload == genuine
+    forged = bytearray(signed_envelope(signer, recipient, 2, now, "text/plain", b"open all valves"))
+    forged[-1] ^= 1
+    assert sender.publish_code(inbox, bytes(forged)) == 0x87
+    assert sender.publish_code(inbox, genuine) == 0x87  # a replay
+    assert sender.publish_code(inbox, b"plain text") == 0x99
+    other = signed_envelope(signer, bytes.fromhex(a2["address"][2:]), 3, now, "text/plain", b"not for a1")
+    assert sender.publish_code(inbox, other) == 0x99  # addressed to another device
+    relayed = signed_envelope(signer, recipient, 4, now, "text/plain", b"relayed by a1")
+    assert receiver.publish_code(inbox, relayed) == 0x87  # only its sender publishes it
+    assert receiver.nothing()
+    after_refusals = signed_envelope(signer, recipient, 2, now, "text/plain", b"next")  # refusals moved no sequence
+    assert sender.publish_code(inbox, after_refusals) == 0
+    assert receiver.receive()[0].payload == after_refusals
+    stderr = devnet.stderr()
+    assert "envelope refused" in stderr and "not an envelope" in stderr
+    sender.close(); receiver.close()
 
 
 @pytest.mark.parametrize("password, reason", [
