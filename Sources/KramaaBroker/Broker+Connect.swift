@@ -35,6 +35,7 @@ extension Broker {
         case .challenge(let method, let data):
             guard connect.version == .v5 else { return refuse(c, 0x8C, "enhanced authentication needs MQTT 5") }
             c.state = .authenticating(connect, method: method, challenge: data)
+            c.authenticationMethod = method
             var properties = MQTTProperties()
             properties.append(.authenticationMethod, .string(method))
             properties.append(.authenticationData, .binary(data))
@@ -44,6 +45,11 @@ extension Broker {
             if let will = connect.will, let refusal = authorizer.mayPublish(principal, topic: principal.mountPoint + will.topic)
                 ?? inspector?.inspect(principal, topic: principal.mountPoint + will.topic, payload: will.payload) {
                 return refuse(c, refusal.reasonCode, "will topic \(will.topic): \(refusal.reason)")
+            }
+            if needsRemoteSession(connect.clientIdentifier, connect) {
+                c.state = .awaitingSession(connect)
+                sessionLocator!.locate(clientID: connect.clientIdentifier, principal: principal, for: c.id)
+                return
             }
             start(c, connect)
         }
@@ -58,7 +64,7 @@ extension Broker {
     }
 
     /// The connection is accepted: settle its session and answer CONNACK.
-    private func start(_ c: Connection, _ connect: MQTTConnect) {
+    func start(_ c: Connection, _ connect: MQTTConnect) {
         let v5 = connect.version == .v5
         var ack = MQTTProperties()
         var clientID = connect.clientIdentifier
@@ -96,7 +102,7 @@ extension Broker {
             ack.append(.wildcardSubscriptionAvailable, .byte(1))
             ack.append(.subscriptionIdentifierAvailable, .byte(1))
             ack.append(.sharedSubscriptionAvailable, .byte(1))
-            if case .authenticating(_, let method, _) = c.state { ack.append(.authenticationMethod, .string(method)) }
+            if let method = c.authenticationMethod { ack.append(.authenticationMethod, .string(method)) }
         }
         c.will = connect.will
         // A client identifier is a principal's own: another principal's session is not taken over.
@@ -230,7 +236,7 @@ extension Broker {
         let now = clock.uptime, wall = clock.unixSeconds
         for c in Array(connections.values) {
             switch c.state {
-            case .awaitingConnect, .authenticating:
+            case .awaitingConnect, .authenticating, .awaitingSession:
                 if now - c.openedAt > configuration.connectTimeout {
                     log?.warning("mqtt \(c.remote): no CONNECT within \(configuration.connectTimeout)")
                     end(c, publishWill: false)

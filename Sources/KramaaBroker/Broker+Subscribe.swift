@@ -69,20 +69,24 @@ extension Broker {
         let (saved, retainedMessages) = try journal.load()
         let now = clock.unixSeconds
         for m in retainedMessages where !m.expired(at: now) { retained[m.topic] = m }
-        for p in saved {
-            let s = Session(clientID: p.clientID, principal: p.principal, expiryInterval: p.expiryInterval)
-            s.disconnectedAt = p.disconnectedAt ?? now
-            for sub in p.subscriptions {
-                s.subscriptions[sub.key] = sub
-                index(sub, of: s.clientID)
-            }
-            for m in p.messages.sorted(by: { $0.sequence < $1.sequence }) {
-                s.enqueue(Session.Delivery(sequence: m.sequence, message: m.message, subscriptionIdentifiers: [],
-                                           packetIdentifier: m.packetIdentifier, released: m.released))
-                s.nextSequence = max(s.nextSequence, m.sequence + 1)
-            }
-            s.incomingQoS2 = Set(p.incomingQoS2)
-            sessions[s.clientID] = s
+        for p in saved { install(p, now: now) }
+    }
+
+    /// Makes a saved session (from the journal, or moved from another node) this broker's,
+    /// disconnected, its expiry counted from when it went offline (or from now).
+    func install(_ p: PersistedSession, now: UInt64) {
+        let s = Session(clientID: p.clientID, principal: p.principal, expiryInterval: p.expiryInterval)
+        s.disconnectedAt = p.disconnectedAt ?? now
+        for sub in p.subscriptions {
+            s.subscriptions[sub.key] = sub
+            index(sub, of: s.clientID)
         }
+        for m in p.messages.sorted(by: { $0.sequence < $1.sequence }) {
+            s.enqueue(Session.Delivery(sequence: m.sequence, message: m.message, subscriptionIdentifiers: [],
+                                       packetIdentifier: m.packetIdentifier, released: m.released))
+            s.nextSequence = max(s.nextSequence, m.sequence + 1)
+        }
+        s.incomingQoS2 = Set(p.incomingQoS2)
+        sessions[s.clientID] = s
     }
 }

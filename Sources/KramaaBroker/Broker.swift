@@ -28,6 +28,8 @@ public final class Broker {
     /// Connections holding packets until the journal commits.
     var holding: [Connection] = []
     var journalDirty = false
+    /// Finds sessions on other nodes (the federation); nil: sessions are this broker's alone.
+    public var sessionLocator: SessionLocator?
     /// Where messages published here (by clients, or as their wills) go besides local
     /// subscribers: the federation; nil: nowhere.
     public var onPublish: ((BrokerMessage) -> Void)?
@@ -144,6 +146,9 @@ public final class Broker {
                     throw MQTTDecodingError.protocolError("AUTH without continue or with another method")
                 }
                 authenticated(c, connect, authenticator.continueAuthentication(connect, method: method, data: auth.data, challenge: challenge))
+            case .awaitingSession:
+                guard c.pendingFrames.count < 64 else { throw MQTTDecodingError.protocolError("too many packets before CONNACK") }
+                c.pendingFrames.append(frame)
             case .connected:
                 try dispatch(frame, c)
             case .closed:

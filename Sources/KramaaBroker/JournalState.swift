@@ -46,17 +46,24 @@ public struct JournalState: Equatable, Sendable {
     /// The changes that rebuild this state from nothing (a compacted journal's contents).
     public var changes: [JournalChange] {
         var out: [JournalChange] = []
-        for s in sessions.values.sorted(by: { $0.clientID < $1.clientID }) {
-            out.append(.session(clientID: s.clientID, principal: s.principal, expiryInterval: s.expiryInterval, disconnectedAt: s.disconnectedAt))
-            for sub in s.subscriptions { out.append(.subscribed(clientID: s.clientID, sub)) }
-            for m in s.messages {
-                out.append(.queued(clientID: s.clientID, PersistedDelivery(sequence: m.sequence, message: m.message)))
-                if let p = m.packetIdentifier { out.append(.sent(clientID: s.clientID, sequence: m.sequence, packetIdentifier: p)) }
-                if m.released { out.append(.released(clientID: s.clientID, sequence: m.sequence)) }
-            }
-            for p in s.incomingQoS2 { out.append(.incomingQoS2(clientID: s.clientID, packetIdentifier: p, pending: true)) }
-        }
+        for s in sessions.values.sorted(by: { $0.clientID < $1.clientID }) { out += s.changes }
         for (topic, m) in retained.sorted(by: { $0.key < $1.key }) { out.append(.retained(topic: topic, m)) }
+        return out
+    }
+}
+
+extension PersistedSession {
+    /// The changes that rebuild this session from nothing (a compacted journal, a session
+    /// moving to another node).
+    public var changes: [JournalChange] {
+        var out: [JournalChange] = [.session(clientID: clientID, principal: principal, expiryInterval: expiryInterval, disconnectedAt: disconnectedAt)]
+        for sub in subscriptions { out.append(.subscribed(clientID: clientID, sub)) }
+        for m in messages {
+            out.append(.queued(clientID: clientID, PersistedDelivery(sequence: m.sequence, message: m.message)))
+            if let p = m.packetIdentifier { out.append(.sent(clientID: clientID, sequence: m.sequence, packetIdentifier: p)) }
+            if m.released { out.append(.released(clientID: clientID, sequence: m.sequence)) }
+        }
+        for p in incomingQoS2 { out.append(.incomingQoS2(clientID: clientID, packetIdentifier: p, pending: true)) }
         return out
     }
 }

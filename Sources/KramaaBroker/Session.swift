@@ -87,7 +87,7 @@ final class Session {
 
 /// One client connection as the broker sees it.
 final class Connection {
-    enum State { case awaitingConnect, authenticating(MQTTConnect, method: String, challenge: [UInt8]), connected, closed }
+    enum State { case awaitingConnect, authenticating(MQTTConnect, method: String, challenge: [UInt8]), awaitingSession(MQTTConnect), connected, closed }
 
     let id: UInt64
     let sink: MQTTConnectionSink
@@ -110,6 +110,10 @@ final class Connection {
     var will: MQTTWill?
     var willDelay: UInt32 = 0
     var requestProblemInformation = true
+    /// The enhanced authentication method the client used (said again in CONNACK).
+    var authenticationMethod: String?
+    /// Packets that came after CONNECT while its session was being fetched from another node.
+    var pendingFrames: [MQTTFrame] = []
     /// Set for connections inside the node: the principal, no authentication asked.
     var preauthenticated: Principal?
     /// The data of the last AUTH challenge sent in a re-authentication.

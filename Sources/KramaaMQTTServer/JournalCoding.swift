@@ -49,11 +49,11 @@ enum JournalCoding {
         }
     }
 
-    private static func uint64(_ w: inout MQTTWriter, _ v: UInt64) {
+    static func uint64(_ w: inout MQTTWriter, _ v: UInt64) {
         w.uint32(UInt32(v >> 32)); w.uint32(UInt32(truncatingIfNeeded: v))
     }
 
-    private static func uint64(_ r: inout MQTTReader) throws(MQTTDecodingError) -> UInt64 {
+    static func uint64(_ r: inout MQTTReader) throws(MQTTDecodingError) -> UInt64 {
         UInt64(try r.uint32()) << 32 | UInt64(try r.uint32())
     }
 

@@ -92,3 +92,26 @@ def test_a_will_from_one_validator_reaches_a_subscriber_on_another(network):
     dying.drop()
     assert watcher.receive()[0].payload == b"lost"
     watcher.close()
+
+
+def test_a_session_follows_its_client_to_another_validator_with_what_was_queued(network):
+    urls = network["urls"]
+    t = fresh("cmd")
+    cid = "roaming-" + uuid.uuid4().hex[:6]
+    first = Client(urls[0], client_id=cid, clean_start=True, session_expiry=600)
+    first.subscribe(t, qos=1)
+    first.close()
+    settle()
+    pub = Client(urls[2])
+    for i in range(5):
+        pub.publish(t, f"queued {i}".encode(), qos=1)
+    time.sleep(0.3)
+    back = Client(urls[3], client_id=cid, connect=False)
+    back.connect(clean_start=False, session_expiry=600)
+    assert back.session_present
+    assert [m.payload for m in back.receive(5)] == [f"queued {i}".encode() for i in range(5)]
+    settle()
+    pub.publish(t, b"after the move", qos=1)  # now relayed to the new node only
+    assert back.receive()[0].payload == b"after the move"
+    assert back.nothing(0.3)
+    back.close(); pub.close()
