@@ -280,7 +280,7 @@ let package = Package(
         .target(
             name: "KramaaMessagingService",
             dependencies: ["KramaaMessaging", "KramaaMQTTServer", "KramaaBroker", "KramaaMQTT", "KramaaNode", "KramaaChain",
-                           "KramaaPlatform", "KramaaEVM", "KramaaPrimitives",
+                           "KramaaPlatform", "KramaaEVM", "KramaaPrimitives", "KramaaRPC", "KramaaJSON",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")]
         ),

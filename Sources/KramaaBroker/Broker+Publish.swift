@@ -133,7 +133,7 @@ extension Broker {
         let delivery = Session.Delivery(sequence: s.nextSequence, message: m, subscriptionIdentifiers: ids)
         s.nextSequence += 1
         if m.qos == 0 {
-            if let c = s.connection { transmit(delivery, s, c) }
+            if let c = s.connection, transmit(delivery, s, c) { onDelivered?(m, s.principal) }
             return
         }
         if s.queuedCount >= configuration.maximumQueuedMessages, let dropped = s.dropOldest() {
@@ -210,6 +210,7 @@ extension Broker {
                 log?.info("mqtt \(s.clientID): \(ack.type) for packet \(id), which is not awaiting one")
                 return
             }
+            if ack.reasonCode < 0x80 { onDelivered?(d.message, s.principal) }
             complete(id, s)
             pump(s)
         case .pubrec:

@@ -28,6 +28,9 @@ public final class Broker {
     /// Connections holding packets until the journal commits.
     var holding: [Connection] = []
     var journalDirty = false
+    /// Called when a client has a message: acknowledged (QoS 1 PUBACK, QoS 2 PUBCOMP) or sent
+    /// (QoS 0), with the receiving session's principal (proof of delivery).
+    public var onDelivered: ((BrokerMessage, Principal) -> Void)?
     /// Finds sessions on other nodes (the federation); nil: sessions are this broker's alone.
     public var sessionLocator: SessionLocator?
     /// Where messages published here (by clients, or as their wills) go besides local

@@ -9,7 +9,7 @@ import KramaaPrimitives
 struct MsgCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "msg", abstract: "Seal and open envelopes; raw HPKE (RFC 9180) for interoperability checks.",
-        subcommands: [Seal.self, Open.self, HPKESeal.self, HPKEOpen.self])
+        subcommands: [Seal.self, Open.self, HPKESeal.self, HPKEOpen.self, ProveDelivery.self, VerifyDelivery.self])
 
     /// The suite options of a seal.
     struct Suite: ParsableArguments {

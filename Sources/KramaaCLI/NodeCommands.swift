@@ -149,8 +149,9 @@ struct NodeRunner {
 
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
-    func routes(_ api: EthAPI) throws -> HTTPRoutes {
+    func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil) throws -> HTTPRoutes {
         var routes = HTTPRoutes()
+        if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
         let index = EPCISIndex(chain: node)
         routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index), access: api.access))
         do {
@@ -195,29 +196,32 @@ struct NodeRunner {
                 Console.line("block \(h.number) \(h.hash) txs=\(executed.block.transactions.count) gas=\(h.gasUsed)")
             }
         }
-        let server: RPCServer
-        do {
-            var logger = Logger(label: "kramaa.rpc")
-            logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
-            server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access), routes: try routes(api),
-                                               configuration: configuration, logger: logger)
-        } catch let error as CLIFailure {
-            throw error
-        } catch {
-            throw CLIFailure("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
-        }
         var messagingService: MessagingService?
         if let messaging {
             do {
-                messagingService = try await MessagingService.start(node: node, configuration: messaging, logger: Self.mqttLogger)
+                messagingService = try await MessagingService.start(node: node, configuration: messaging,
+                                                                    committer: validator?.0 ?? accounts.keys.first, logger: Self.mqttLogger)
             } catch {
-                await server.shutdown(gracePeriod: .seconds(1))
                 throw CLIFailure("cannot start the MQTT server: \(error)")
             }
             let endpoints = messagingService!.server.endpoints
             Console.line("MQTT on \(endpoints.joined(separator: ", ")); devices connect with their address and a token (`kramaa device mqtt-token`)"
                          + (messaging.allowAnonymous ? "; anonymous clients allowed under sandbox/" : ""))
+        }
+        let server: RPCServer
+        do {
+            var logger = Logger(label: "kramaa.rpc")
+            logger.logLevel = .warning
+            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
+            server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access),
+                                               routes: try routes(api, deliveries: messagingService?.deliveries),
+                                               configuration: configuration, logger: logger)
+        } catch let error as CLIFailure {
+            await messagingService?.stop()
+            throw error
+        } catch {
+            await messagingService?.stop()
+            throw CLIFailure("cannot serve JSON-RPC on \(configuration.host):\(configuration.port): \(error)")
         }
         var runtime: ValidatorRuntime?
         if let (key, configuration) = validator {

@@ -29,18 +29,23 @@ public final class MessagingService: @unchecked Sendable {
     /// Relays to and from the other nodes' MQTT servers; attach it to the validator's peer
     /// network (a node without one serves its own clients only).
     public let federation: MQTTFederation
+    /// Deliveries to devices' inboxes, committed on chain as Merkle roots.
+    public let deliveries: DeliveryLog
     private let node: Node
     private var observer: Int?
 
-    private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node) {
+    private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node, deliveries: DeliveryLog) {
         self.server = server
+        self.deliveries = deliveries
         self.federation = server.makeFederation()
         self.policy = policy
         self.node = node
     }
 
-    /// Starts the MQTT server for `node`.
-    public static func start(node: Node, configuration: Configuration, logger: Logger = Logger(label: "kramaa.mqtt")) async throws -> MessagingService {
+    /// Starts the MQTT server for `node`; `committer` signs the delivery roots it commits (nil:
+    /// deliveries are recorded, not committed).
+    public static func start(node: Node, configuration: Configuration, committer: Secp256k1.PrivateKey?,
+                             logger: Logger = Logger(label: "kramaa.mqtt")) async throws -> MessagingService {
         let devices = ChainDevices(client: DeviceClient(NodeContractReader(node: node)))
         let policy = DeviceTopicPolicy { name in
             guard let address = try? Address(hex: name), let (record, _) = try? devices.active(address) else { return nil }
@@ -55,7 +60,10 @@ public final class MessagingService: @unchecked Sendable {
         let journal = try FileSessionJournal(path: node.dataDirectory.appendingPathComponent(FileSessionJournal.fileName).path)
         let server = try await MQTTServer.start(configuration: configuration.server, authenticator: authenticator, authorizer: policy,
                                                 inspector: inspector, journal: journal, logger: logger)
-        let service = MessagingService(server: server, policy: policy, node: node)
+        let deliveries = try DeliveryLog(node: node, key: committer, logger: logger)
+        await server.withBroker { broker in broker.onDelivered = { deliveries.delivered($0, to: $1) } }
+        deliveries.start()
+        let service = MessagingService(server: server, policy: policy, node: node, deliveries: deliveries)
         service.observer = node.addObserver { [weak service] event in
             guard case .newBlock(let executed) = event, let service else { return }
             let changed = Self.devicesChanged(in: executed)
@@ -79,6 +87,7 @@ public final class MessagingService: @unchecked Sendable {
 
     public func stop() async {
         if let observer { node.removeObserver(observer) }
+        deliveries.stop()
         await server.shutdown()
     }
 }

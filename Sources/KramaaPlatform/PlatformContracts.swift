@@ -1,11 +1,12 @@
 import KramaaEVM
 
 extension SystemContracts {
-    /// The platform's contracts: organisations, devices, assets, provenance.
+    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries.
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
         AssetRegistry.address: AssetRegistry(),
         ProvenanceRegistry.address: ProvenanceRegistry(),
+        DeliveryRegistry.address: DeliveryRegistry(),
     ])
 }

@@ -215,3 +215,22 @@ import Testing
         #expect(refused.connect("x", password: "bad").reasonCode == 4)
     }
 }
+
+@Suite struct BrokerDeliveredTests {
+    @Test func deliveryIsReportedWhenTheClientAcknowledgesNotWhenItIsSent() {
+        let f = BrokerFixture()
+        var delivered: [(String, String)] = []
+        f.broker.onDelivered = { m, p in delivered.append((m.topic, p.name)) }
+        let sub = f.client(), pub = f.client()
+        sub.connect("sub", userName: "receiver")
+        pub.connect("pub")
+        _ = sub.subscribe("d/#", qos: 2)
+        pub.publish("d/1", "one", qos: 1)
+        let got = sub.publishes()
+        #expect(delivered.isEmpty)
+        sub.put(MQTTAck(.puback, packetIdentifier: got[0].packetIdentifier!).frame(version: .v5))
+        #expect(delivered.map(\.0) == ["d/1"] && delivered.map(\.1) == ["receiver"])
+        pub.publish("d/0", "zero", qos: 0)
+        #expect(delivered.map(\.0) == ["d/1", "d/0"])
+    }
+}

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from eth_utils import keccak
+
 from envelope_support import Signer, signed_envelope
 from mqtt_support import Client
 
@@ -90,6 +92,42 @@ def test_a_devices_inbox_takes_only_its_senders_genuine_new_envelopes(devnet, pl
     assert receiver.receive()[0].payload == after_refusals
     stderr = devnet.stderr()
     assert "envelope refused" in stderr and "not an envelope" in stderr
+    sender.close(); receiver.close()
+
+
+def test_a_delivered_envelope_can_be_proven_against_the_chain_and_a_tampered_proof_cannot(devnet, platform, kramaa, tmp_path):
+    a1, a2 = platform["devices"]["a1"], platform["devices"]["a2"]
+    inbox = f"devices/{a1['address']}/inbox"
+    signer = Signer.from_key_file(a2["key"])
+    sender, receiver = connect(devnet, platform, "a2"), connect(devnet, platform, "a1")
+    receiver.subscribe(inbox, qos=1)
+    envelope = signed_envelope(signer, bytes.fromhex(a1["address"][2:]), int(time.time() * 1000), int(time.time() * 1000),
+                               "text/plain", b"pallet 17 received")
+    assert sender.publish_code(inbox, envelope) == 0
+    assert receiver.receive()[0].payload == envelope  # paho acknowledged it: delivered
+    envelope_hash = "0x" + keccak(envelope).hex()
+    url = ["--rpc", f"http://127.0.0.1:{devnet.port}"]
+    deadline = time.monotonic() + 20
+    while True:
+        proc = kramaa("msg", "prove", envelope_hash, *url, check=False)
+        answer = json.loads(proc.stdout) if proc.returncode == 0 else None
+        if answer and answer["deliveries"][0]["verified"]["valid"]:
+            break
+        assert time.monotonic() < deadline, proc.stdout + proc.stderr
+        time.sleep(0.5)
+    delivery = answer["deliveries"][0]
+    assert delivery["recipient"] == a1["address"] and delivery["committed"]["blockNumber"] > 0
+    assert delivery["verified"]["committer"] == devnet.accounts[0].lower()
+    proof = tmp_path / "proof.json"
+    proof.write_text(json.dumps(delivery))
+    verdict = json.loads(kramaa("msg", "verify", str(proof), *url).stdout)
+    assert verdict[0]["valid"] is True
+    delivery["recipient"] = a2["address"]  # claims delivery to another device
+    proof.write_text(json.dumps(delivery))
+    refused = kramaa("msg", "verify", str(proof), *url, check=False)
+    assert refused.returncode == 1 and json.loads(refused.stdout)[0]["valid"] is False
+    unknown = kramaa("msg", "prove", "0x" + "00" * 32, *url, check=False)
+    assert unknown.returncode != 0 and "no delivery of envelope" in unknown.stderr
     sender.close(); receiver.close()
 
 

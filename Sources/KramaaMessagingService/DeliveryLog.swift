@@ -1,0 +1,187 @@
+import Foundation
+import KramaaBroker
+import KramaaChain
+import KramaaEVM
+import KramaaMessaging
+import KramaaNode
+import KramaaPlatform
+import KramaaPrimitives
+import Logging
+
+/// Proof of delivery (docs/MESSAGING.md): every envelope a device acknowledges on its inbox
+/// is a leaf (``DeliveryRegistry/leaf(chainId:envelopeHash:recipient:)``); every two seconds the
+/// leaves so far become one Merkle tree, kept in `DIR/deliveries.log` (before anything is sent)
+/// and its root committed on chain by the node's key (`commitDeliveries`). A proof is the leaf's
+/// path to a root the registry holds: anyone can check it against the chain without the message.
+public final class DeliveryLog: @unchecked Sendable {
+    static let magic = Array("kramaa-deliveries-v1\n".utf8)
+    public static let fileName = "deliveries.log"
+
+    /// One committed (or to-be-committed) batch.
+    struct Batch {
+        var root: Bytes32
+        var deliveries: [(envelope: Bytes32, recipient: Address)]
+    }
+
+    private let node: Node
+    private let key: Secp256k1.PrivateKey?
+    private let logger: Logger
+    private let path: String
+    private let lock = NSLock()
+    private var fd: Int32
+    private var pending: [(envelope: Bytes32, recipient: Address)] = []
+    private var batches: [Bytes32: Batch] = [:]
+    private var byEnvelope: [Bytes32: [(root: Bytes32, index: Int)]] = [:]
+    private var uncommitted: [Bytes32] = []
+    private var timer: DispatchSourceTimer?
+
+    /// Opens the log in the node's data directory; `key` signs the commitments (a node without
+    /// one records deliveries but cannot commit them).
+    public init(node: Node, key: Secp256k1.PrivateKey?, logger: Logger) throws {
+        self.node = node
+        self.key = key
+        self.logger = logger
+        path = node.dataDirectory.appendingPathComponent(Self.fileName).path
+        let records = try RecordLog.read(path: path, magic: Self.magic)
+        fd = -1
+        for record in records { if let batch = Self.decode(record) { add(batch) } }
+        fd = try RecordLog.replace(path: path, magic: Self.magic, records: records).fd
+        uncommitted = batches.keys.filter { !isCommitted($0) }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Starts committing every `interval`.
+    public func start(every interval: Duration = .seconds(2)) {
+        let t = DispatchSource.makeTimerSource(queue: .global())
+        t.schedule(deadline: .now() + interval.inSeconds, repeating: interval.inSeconds)
+        t.setEventHandler { [weak self] in self?.commitPending() }
+        t.resume()
+        timer = t
+    }
+
+    public func stop() { timer?.cancel() }
+
+    /// A message a client acknowledged: a leaf when it is an envelope on that device's own inbox.
+    func delivered(_ message: BrokerMessage, to principal: Principal) {
+        guard let recipient = EnvelopeInspector<NodeContractReader>.inboxRecipient(message.topic),
+              recipient.lowercased == principal.name, let envelope = try? Envelope.parse(message.payload) else { return }
+        lock.withLock { pending.append((envelope.envelopeHash, recipient)) }
+    }
+
+    /// Makes a batch of what is pending, keeps it, and commits its root (and any root not yet on chain).
+    func commitPending() {
+        let batch: Batch? = lock.withLock {
+            guard !pending.isEmpty else { return nil }
+            let deliveries = pending
+            pending.removeAll()
+            let tree = DeliveryMerkleTree(leaves: deliveries.map { leaf($0.envelope, $0.recipient) })
+            return Batch(root: tree.root, deliveries: deliveries)
+        }
+        if let batch {
+            var framed: [UInt8] = []
+            RecordLog.frame(Self.encode(batch), into: &framed)
+            if let code = PrivateFile.writeAll(framed, to: fd) {
+                logger.error("cannot write \(path): errno \(code); \(batch.deliveries.count) deliveries not kept")
+                return
+            }
+            lock.withLock {
+                add(batch)
+                uncommitted.append(batch.root)
+            }
+        }
+        submitUncommitted()
+    }
+
+    private func leaf(_ envelope: Bytes32, _ recipient: Address) -> Bytes32 {
+        DeliveryRegistry.leaf(chainId: node.chainId, envelopeHash: envelope, recipient: recipient)
+    }
+
+    private func add(_ batch: Batch) {
+        batches[batch.root] = batch
+        for (i, d) in batch.deliveries.enumerated() { byEnvelope[d.envelope, default: []].append((batch.root, i)) }
+    }
+
+    private func isCommitted(_ root: Bytes32) -> Bool { (committed(root)?.blockNumber ?? 0) > 0 }
+
+    /// Who committed `root`, in which block, per the registry.
+    func committed(_ root: Bytes32) -> (committer: Address, blockNumber: UInt64, count: UInt64)? {
+        let reader = NodeContractReader(node: node)
+        guard let output = try? reader.call(DeliveryRegistry.address, DeliveryRegistry.Method.root.callData([.fixedBytes(root)])) else { return nil }
+        var d = ABIDecoder(output[...])
+        guard let committer = try? d.nextAddress(), let block = try? d.nextUInt64(), let count = try? d.nextUInt64() else { return nil }
+        return (committer, block, count)
+    }
+
+    /// Sends a transaction committing each root not yet on chain (pool nonces in order).
+    private func submitUncommitted() {
+        guard let key else { return }
+        let roots: [Bytes32] = lock.withLock { uncommitted }
+        guard !roots.isEmpty else { return }
+        let sender = key.publicKey.address
+        var nonce = node.pendingNonce(sender)
+        var still: [Bytes32] = []
+        for root in roots {
+            if isCommitted(root) { continue }
+            still.append(root)
+            guard let batch = lock.withLock({ batches[root] }) else { continue }
+            let fee = node.latest.baseFeePerGas &* UInt256(2) &+ UInt256(1_000_000_000)
+            let tx = Transaction(chainId: node.chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1_000_000_000), maxFeePerGas: fee,
+                                 gasLimit: 200_000, to: DeliveryRegistry.address,
+                                 data: DeliveryRegistry.Method.commit.callData([.fixedBytes(root), .uint(UInt256(batch.deliveries.count))]))
+            do {
+                _ = try node.accept(raw: tx.signed(with: key).encoded)
+                nonce += 1
+            } catch {
+                logger.warning("delivery root \(root) not submitted: \(error); retried in the next round")
+            }
+        }
+        lock.withLock { uncommitted = still }
+    }
+
+    /// The proofs that `envelope` was delivered (one per recipient that acknowledged it).
+    public func proofs(of envelope: Bytes32) -> [DeliveryProof] {
+        let found: [(Batch, Int)] = lock.withLock { (byEnvelope[envelope] ?? []).compactMap { e in batches[e.root].map { ($0, e.index) } } }
+        return found.map { batch, index in
+            let tree = DeliveryMerkleTree(leaves: batch.deliveries.map { leaf($0.envelope, $0.recipient) })
+            let recipient = batch.deliveries[index].recipient
+            return DeliveryProof(chainId: node.chainId, envelopeHash: envelope, recipient: recipient, index: index,
+                                 steps: tree.proof(of: index), root: tree.root, committed: committed(batch.root).flatMap { $0.blockNumber > 0 ? $0 : nil })
+        }
+    }
+
+    // Batch records: root (32), count (4), then count × (envelope hash (32), recipient (20)).
+    static func encode(_ batch: Batch) -> [UInt8] {
+        var out = batch.root.bytes
+        let n = UInt32(batch.deliveries.count)
+        out += [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)]
+        for d in batch.deliveries { out += d.envelope.bytes + d.recipient.bytes }
+        return out
+    }
+
+    static func decode(_ record: [UInt8]) -> Batch? {
+        guard record.count >= 36 else { return nil }
+        let n = record[32..<36].reduce(0) { $0 << 8 | Int($1) }
+        guard record.count == 36 + 52 * n, let root = try? Bytes32(record[0..<32]) else { return nil }
+        let deliveries = (0..<n).compactMap { i -> (Bytes32, Address)? in
+            let at = 36 + 52 * i
+            guard let h = try? Bytes32(record[at..<at + 32]), let a = try? Address(record[at + 32..<at + 52]) else { return nil }
+            return (h, a)
+        }
+        return Batch(root: root, deliveries: deliveries.map { (envelope: $0.0, recipient: $0.1) })
+    }
+}
+
+/// A proof that an envelope reached a device: the leaf's path to a root, and where the chain
+/// says the root was committed (nil while it is not yet).
+public struct DeliveryProof: Sendable {
+    public var chainId: UInt64
+    public var envelopeHash: Bytes32
+    public var recipient: Address
+    public var index: Int
+    public var steps: [DeliveryMerkleTree.Step]
+    public var root: Bytes32
+    public var committed: (committer: Address, blockNumber: UInt64, count: UInt64)?
+
+    public var leaf: Bytes32 { DeliveryRegistry.leaf(chainId: chainId, envelopeHash: envelopeHash, recipient: recipient) }
+}
