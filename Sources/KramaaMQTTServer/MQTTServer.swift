@@ -105,6 +105,7 @@ public final class MQTTServer: @unchecked Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try configure(channel) } }
         do {
             let channel = try await bootstrap.bind(host: configuration.host, port: port).get()

@@ -1,6 +1,7 @@
 """The node's MQTT server against real clients: mosquitto_pub/mosquitto_sub (Debian's
 mosquitto-clients) and paho-mqtt, MQTT 5 and 3.1.1, over TCP and WebSocket; anonymous clients
 (allowed on this devnet with --mqtt-allow-anonymous) live under sandbox/."""
+import re
 import struct
 import subprocess
 import threading
@@ -187,3 +188,26 @@ def test_a_node_without_anonymous_access_refuses_clients_without_credentials(dev
     r = mosquitto("mosquitto_pub", devnet.mqtt_url, "-t", "a", "-m", "x", "-V", "mqttv311")
     assert r.returncode != 0 and "not authorised" in (r.stderr + r.stdout).lower(), r
     assert "anonymous clients are not allowed" in devnet.stderr()
+
+
+def test_mqtt_over_tls_with_the_operators_certificate(node_factory, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    n = node_factory("devnet", ["--accounts", "1", "--mqtt-allow-anonymous", "--mqtt-tls-port", "0",
+                                "--mqtt-tls-cert", str(cert), "--mqtt-tls-key", str(key)], fresh=True)
+    text = n.stdout_path.read_text()
+    port = re.search(r"mqtts://127\.0\.0\.1:(\d+)", text).group(1)
+    t = topic("secure")
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "--cafile", str(cert), "-t", t, "-C", "1", "-W", "15"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)
+    pub = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile", str(cert), "-t", t, "-m", "over tls", "-q", "1"],
+                         capture_output=True, text=True, timeout=15)
+    assert pub.returncode == 0, pub.stderr
+    out, err = sub.communicate(timeout=20)
+    assert out.strip() == "over tls", err
+    # Plain MQTT on the TLS port is not understood: the TLS handshake fails, nothing is served.
+    plain = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t", t, "-m", "x"], capture_output=True, text=True, timeout=15)
+    assert plain.returncode != 0
