@@ -10,7 +10,10 @@ import pytest
 from eth_utils import keccak
 
 from envelope_support import Signer, signed_envelope
-from mqtt_support import Client
+import socket
+
+from envelope_support import domain
+from mqtt_support import Client, auth_properties, host_port, mqtt_string, packet, property_value, read_packet
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +132,35 @@ def test_a_delivered_envelope_can_be_proven_against_the_chain_and_a_tampered_pro
     unknown = kramaa("msg", "prove", "0x" + "00" * 32, *url, check=False)
     assert unknown.returncode != 0 and "no delivery of envelope" in unknown.stderr
     sender.close(); receiver.close()
+
+
+def enhanced_connect(devnet, device, sign):
+    """MQTT 5 enhanced authentication (kramaa-device-v1) over a raw socket: CONNECT with the hello,
+    the server's challenge, the signed answer; returns the reason code of CONNACK."""
+    address = bytes.fromhex(device["address"][2:])
+    key_address = bytes.fromhex(device.get("key_address", device["address"])[2:])
+    hello = b"\x01" + address + key_address
+    variable = mqtt_string("MQTT") + b"\x05" + b"\x82" + (60).to_bytes(2, "big") + auth_properties("kramaa-device-v1", hello)
+    connect = packet(0x10, variable + mqtt_string("enhanced-" + device["address"][-6:]) + mqtt_string(device["address"]))
+    with socket.create_connection(host_port(devnet.mqtt_url), timeout=5) as s:
+        s.sendall(connect)
+        kind, body = read_packet(s)
+        assert kind == 0xF0 and body[0] == 0x18, (kind, body)
+        challenge = property_value(body, 1, 0x16)
+        assert len(challenge) == 32
+        answer = sign(domain("mqtt-challenge", challenge + address))
+        s.sendall(packet(0xF0, b"\x18" + auth_properties("kramaa-device-v1", answer)))
+        kind, body = read_packet(s)
+        assert kind == 0x20, (kind, body)
+        return body[1]
+
+
+def test_mqtt5_enhanced_authentication_signs_the_servers_challenge(devnet, platform):
+    a2 = platform["devices"]["a2"]
+    signer = Signer.from_key_file(a2["key"])
+    assert enhanced_connect(devnet, a2, signer.sign) == 0x00
+    impostor = Signer("p256")
+    assert enhanced_connect(devnet, a2, impostor.sign) == 0x86
 
 
 @pytest.mark.parametrize("password, reason", [
