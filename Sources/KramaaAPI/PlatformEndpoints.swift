@@ -44,6 +44,11 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let (org, account): (UInt64, Address) = (try q.path("id"), try q.path("account"))
             return try await write(q) { body, from in try await setRoles(org, account, body, from: from) }
         }
+        r.get("organizations/{id}/messaging/{peer}") { q in .json(try topicAccess(try q.path("id"), try q.path("peer"))) }
+        r.put("organizations/{id}/messaging/{peer}") { q in
+            let (org, peer): (UInt64, UInt64) = (try q.path("id"), try q.path("peer"))
+            return try await write(q) { body, from in try await setTopicAccess(org, peer, body, from: from) }
+        }
         r.post("devices") { q in try await write(q) { body, from in try await registerDevice(body, from: from) } }
         r.post("devices/{device}/status") { q in
             let device: Address = try q.path("device")

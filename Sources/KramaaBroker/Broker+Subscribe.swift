@@ -62,6 +62,19 @@ extension Broker {
         sendAfterCommit(MQTTSubscribeAck(.unsuback, packetIdentifier: request.packetIdentifier, reasonCodes: codes).frame(version: c.version), to: c)
     }
 
+    /// Asks the authoriser again about every subscription (its rules changed: a grant revoked)
+    /// and removes those it now refuses.
+    public func recheckSubscriptions() {
+        for s in Array(sessions.values) {
+            for sub in Array(s.subscriptions.values) where authorizer.maySubscribe(s.principal, filter: sub.filter) != nil {
+                s.subscriptions[sub.key] = nil
+                unindex(sub, of: s.clientID)
+                if s.persistent { record(.unsubscribed(clientID: s.clientID, key: sub.key)) }
+                log?.info("mqtt session \(s.clientID): subscription \(sub.key) removed, no longer allowed")
+            }
+        }
+    }
+
     /// Rebuilds persistent sessions and retained messages from the journal (at start-up):
     /// every session starts disconnected, its expiry counted from when it was saved offline
     /// (or from now, for one that was connected when the process stopped).

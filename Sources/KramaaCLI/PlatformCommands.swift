@@ -48,7 +48,7 @@ struct Actor: ParsableArguments {
 /// `kramaa org ...`
 struct OrgCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "org", abstract: "Organisations, members and roles.",
-                                                    subcommands: [Create.self, Show.self, Member.self])
+                                                    subcommands: [Create.self, Show.self, Member.self, Messaging.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an organisation; the acting account becomes its admin.")
@@ -78,6 +78,21 @@ struct OrgCommand: ParsableCommand {
             guard let roles else { _ = try connection.rest("GET", "/organizations/\(id)/members/\(member)"); return }
             let list = roles.split(separator: ",").map { JSON.string(String($0).trimmingCharacters(in: .whitespaces)) }
             _ = try connection.rest("PUT", "/organizations/\(id)/members/\(member)", try actor.signing(["roles": .array(list)]))
+        }
+    }
+
+    struct Messaging: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what organisation PEER's devices may do on MQTT with organisation ID's devices and topics, or set it with --rights (admins of ID).")
+        @Argument var id: UInt64
+        @Argument var peer: UInt64
+        @Option(help: "Comma-separated: publish, subscribe; 'none' revokes.") var rights: String?
+        @OptionGroup var actor: Actor
+        @OptionGroup var connection: PlatformConnection
+        func run() throws {
+            guard let rights else { _ = try connection.rest("GET", "/organizations/\(id)/messaging/\(peer)"); return }
+            let list = rights == "none" ? [] : rights.split(separator: ",").map { JSON.string(String($0).trimmingCharacters(in: .whitespaces)) }
+            _ = try connection.rest("PUT", "/organizations/\(id)/messaging/\(peer)", try actor.signing(["rights": .array(list)]))
         }
     }
 }

@@ -1,5 +1,6 @@
 import KramaaBroker
 import KramaaMQTT
+import KramaaPlatform
 import NIOConcurrencyHelpers
 
 /// Who may publish and subscribe where, for principals the chain authenticated:
@@ -7,8 +8,10 @@ import NIOConcurrencyHelpers
 /// - `devices/{address}/…` is a device's own namespace: it publishes and subscribes there freely.
 /// - A device may publish to and subscribe to the namespace of another device of its own
 ///   organisation (`devices/{peer}/…`), and to its organisation's namespace `orgs/{org}/…`.
-/// - Nothing else: other organisations' devices, wildcards across devices (`devices/+/…`,
-///   `#`) and other top-level topics are refused with 0x87.
+/// - Another organisation's devices and `orgs/{org}/…` as that organisation's admins granted
+///   on chain (``MessagingPolicy``: publish and/or subscribe).
+/// - Nothing else: wildcards across devices (`devices/+/…`, `#`) and other top-level topics
+///   are refused with 0x87.
 ///
 /// Anonymous clients (allowed only with `--mqtt-allow-anonymous`) live under their mount point
 /// `sandbox/`, which confines them; within it they may do anything. Operators (the node's own
@@ -20,25 +23,35 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
     /// The organisation of a device (nil: not a registered, active device), cached; the cache
     /// is cleared for devices whose registry entries change (`forget`).
     private let organizationOf: (String) -> String?
+    private let rightsOf: (_ org: String, _ peer: String) -> MessagingPolicy.Rights
     private let cache = NIOLockedValueBox([String: String?]())
+    private let grants = NIOLockedValueBox([String: MessagingPolicy.Rights]())
 
-    public init(organizationOf: @escaping (_ device: String) -> String?) {
+    /// - Parameters:
+    ///   - organizationOf: a device's organisation when it is an active device.
+    ///   - rightsOf: what organisation `org` grants the devices of `peer` (the chain).
+    public init(organizationOf: @escaping (_ device: String) -> String?,
+                rightsOf: @escaping (_ org: String, _ peer: String) -> MessagingPolicy.Rights = { _, _ in [] }) {
         self.organizationOf = organizationOf
+        self.rightsOf = rightsOf
     }
 
     public func forget(_ devices: Set<String>) {
         cache.withLockedValue { c in for d in devices { c[d] = nil } }
     }
 
+    /// Forgets every cached grant (one changed on chain).
+    public func forgetGrants() { grants.withLockedValue { $0.removeAll() } }
+
     public func mayPublish(_ principal: Principal, topic: String) -> Refusal? {
-        allowed(principal, topic, wildcards: false) ? nil : Refusal(0x87, "\(principal) may not publish to \(topic)")
+        allowed(principal, topic, needing: .publish) ? nil : Refusal(0x87, "\(principal) may not publish to \(topic)")
     }
 
     public func maySubscribe(_ principal: Principal, filter: String) -> Refusal? {
-        allowed(principal, filter, wildcards: true) ? nil : Refusal(0x87, "\(principal) may not subscribe to \(filter)")
+        allowed(principal, filter, needing: .subscribe) ? nil : Refusal(0x87, "\(principal) may not subscribe to \(filter)")
     }
 
-    private func allowed(_ principal: Principal, _ topic: String, wildcards: Bool) -> Bool {
+    private func allowed(_ principal: Principal, _ topic: String, needing right: MessagingPolicy.Rights) -> Bool {
         if principal.group == Self.operatorGroup { return true }
         if !principal.mountPoint.isEmpty { return topic.hasPrefix(principal.mountPoint) }
         let levels = topic.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
@@ -48,13 +61,23 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
         case "devices":
             if owner == principal.name { return true }
             // Addresses are written in lower case in topics (topics are case-sensitive).
-            guard owner == owner.lowercased(), !owner.contains("+"), !owner.contains("#") else { return false }
-            return !principal.group.isEmpty && organization(owner) == principal.group
+            guard owner == owner.lowercased(), !owner.contains("+"), !owner.contains("#"), !principal.group.isEmpty,
+                  let org = organization(owner) else { return false }
+            return org == principal.group || granted(org, to: principal.group).contains(right)
         case "orgs":
-            return owner == principal.group
+            guard !principal.group.isEmpty, !owner.contains("+"), !owner.contains("#") else { return false }
+            return owner == principal.group || granted(owner, to: principal.group).contains(right)
         default:
             return false
         }
+    }
+
+    private func granted(_ org: String, to peer: String) -> MessagingPolicy.Rights {
+        let key = org + ":" + peer
+        if let hit = grants.withLockedValue({ $0[key] }) { return hit }
+        let rights = rightsOf(org, peer)
+        grants.withLockedValue { $0[key] = rights }
+        return rights
     }
 
     private func organization(_ device: String) -> String? {

@@ -47,10 +47,14 @@ public final class MessagingService: @unchecked Sendable {
     public static func start(node: Node, configuration: Configuration, committer: Secp256k1.PrivateKey?,
                              logger: Logger = Logger(label: "kramaa.mqtt")) async throws -> MessagingService {
         let devices = ChainDevices(client: DeviceClient(NodeContractReader(node: node)))
-        let policy = DeviceTopicPolicy { name in
+        let grants = MessagingPolicyClient(NodeContractReader(node: node))
+        let policy = DeviceTopicPolicy(organizationOf: { name in
             guard let address = try? Address(hex: name), let (record, _) = try? devices.active(address) else { return nil }
             return String(record.organization)
-        }
+        }, rightsOf: { org, peer in
+            guard let o = UInt64(org), let p = UInt64(peer) else { return [] }
+            return (try? grants.rights(of: p, on: o)) ?? []
+        })
         let authenticator = ChainDeviceAuthenticator(chainId: node.chainId, devices: devices, allowAnonymous: configuration.allowAnonymous,
                                                      maximumTokenLifetime: configuration.maximumTokenLifetime)
         // A restarted node does not know which sequences it saw: envelopes dated before its start
@@ -67,9 +71,17 @@ public final class MessagingService: @unchecked Sendable {
         service.observer = node.addObserver { [weak service] event in
             guard case .newBlock(let executed) = event, let service else { return }
             let changed = Self.devicesChanged(in: executed)
-            guard !changed.isEmpty else { return }
+            let grantsChanged = executed.receipts.contains { $0.logs.contains { $0.address == MessagingPolicy.address } }
+            guard !changed.isEmpty || grantsChanged else { return }
             service.policy.forget(changed)
-            Task { await service.server.withBroker { $0.revalidate(names: changed) } }
+            if grantsChanged { service.policy.forgetGrants() }
+            Task {
+                await service.server.withBroker { broker in
+                    broker.revalidate(names: changed)
+                    // Devices keep only the subscriptions the policy still allows.
+                    if grantsChanged || !changed.isEmpty { broker.recheckSubscriptions() }
+                }
+            }
         }
         return service
     }

@@ -276,3 +276,30 @@ import Testing
         #expect(outside.connect("x", password: "bad").reasonCode == 0x86)
     }
 }
+
+/// An authoriser whose refusals the test changes.
+final class SwitchableAuthorizer: BrokerAuthorizer {
+    var refusedFilters: Set<String> = []
+    func mayPublish(_ principal: Principal, topic: String) -> Refusal? { nil }
+    func maySubscribe(_ principal: Principal, filter: String) -> Refusal? {
+        refusedFilters.contains(filter) ? Refusal(0x87, "revoked") : nil
+    }
+}
+
+@Suite struct BrokerRecheckTests {
+    @Test func subscriptionsTheAuthoriserNowRefusesAreRemovedAndNothingMoreArrives() {
+        let rules = SwitchableAuthorizer()
+        let broker = try! Broker(clock: ManualTime(), authenticator: TestAuthenticator(), authorizer: rules)
+        let sub = TestClient(broker), pub = TestClient(broker)
+        sub.connect("sub")
+        pub.connect("pub")
+        _ = sub.subscribe("granted/x", qos: 0)
+        _ = sub.subscribe("kept", qos: 0, id: 2)
+        rules.refusedFilters = ["granted/x"]
+        broker.recheckSubscriptions()
+        pub.publish("granted/x", "after revocation")
+        pub.publish("kept", "still")
+        #expect(sub.publishes().map(\.text) == ["still"])
+        #expect(broker.interest == ["kept"])
+    }
+}

@@ -25,11 +25,13 @@ def platform(kramaa, devnet, tmp_path_factory):
     def cli(*args):
         return json.loads(kramaa(*args, *url).stdout)
 
+    cli.__wrapped__ = lambda *args: kramaa(*args, *url, check=False)
+
     a, b = devnet.accounts[5], devnet.accounts[6]
     org_a = cli("org", "create", "--name", f"Fleet A {time.time_ns()}", "--from", a)["id"]
     org_b = cli("org", "create", "--name", f"Fleet B {time.time_ns()}", "--from", b)["id"]
     devices = {}
-    for name, org, owner, kind in [("a1", org_a, a, "secp256k1"), ("a2", org_a, a, "p256"), ("b1", org_b, b, "ed25519")]:
+    for name, org, owner, kind in [("a1", org_a, a, "secp256k1"), ("a2", org_a, a, "p256"), ("b1", org_b, b, "ed25519"), ("b2", org_b, b, "p256")]:
         key = tmp / f"{name}.json"
         kramaa("keys", "new", "--type", kind, "--out", str(key))
         record = cli("device", "register", "--org", str(org), "--key", str(key), "--model", "sensor", "--from", owner)
@@ -38,7 +40,7 @@ def platform(kramaa, devnet, tmp_path_factory):
     def token(name, ttl=600):
         return kramaa("device", "mqtt-token", "--key", devices[name]["key"], "--ttl", str(ttl), *url).stdout.strip().splitlines()[-1]
 
-    return {"devices": devices, "token": token, "cli": cli}
+    return {"devices": devices, "token": token, "cli": cli, "orgs": (org_a, org_b), "admins": (a, b)}
 
 
 def connect(devnet, platform, name, **kw):
@@ -67,6 +69,30 @@ def test_topics_outside_the_devices_rights_are_refused_with_0x87_and_not_deliver
     assert target.nothing()
     outsider.close(); target.close()
     assert f"may not publish to devices/{b1['address']}/in" in devnet.stderr()
+
+
+def test_an_organisation_grants_another_organisations_devices_rights_on_chain_and_revokes_them(devnet, platform):
+    a1, b2 = platform["devices"]["a1"], platform["devices"]["b2"]
+    org_a, org_b = platform["orgs"]
+    admin_b = platform["admins"][1]
+    telemetry = f"devices/{b2['address']}/telemetry"
+    reader, source = connect(devnet, platform, "a1"), connect(devnet, platform, "b2")
+    assert reader.subscribe(telemetry, qos=1) == [0x87]
+    granted = platform["cli"]("org", "messaging", str(org_b), str(org_a), "--rights", "subscribe", "--from", admin_b)
+    assert granted["rights"] == ["subscribe"]
+    assert platform["cli"]("org", "messaging", str(org_b), str(org_a))["rights"] == ["subscribe"]
+    assert reader.subscribe(telemetry, qos=1) == [1]
+    source.publish(telemetry, b"21.5 C", qos=1)
+    assert reader.receive()[0].payload == b"21.5 C"
+    assert reader.publish_code(f"devices/{b2['address']}/inbox/x", b"no publish right") == 0x87
+    # Only organisation B's admins may grant on B's topics.
+    refused = platform["cli"].__wrapped__("org", "messaging", str(org_b), str(org_a), "--rights", "publish", "--from", platform["admins"][0])
+    assert refused.returncode != 0 and "admin" in refused.stderr.lower(), refused.stderr
+    assert platform["cli"]("org", "messaging", str(org_b), str(org_a), "--rights", "none", "--from", admin_b)["rights"] == []
+    time.sleep(0.5)  # the node re-reads the policy in the block that changed it
+    source.publish(telemetry, b"22.0 C", qos=1)
+    assert reader.nothing()
+    reader.close(); source.close()
 
 
 def test_a_devices_inbox_takes_only_its_senders_genuine_new_envelopes(devnet, platform):

@@ -104,6 +104,14 @@ def test_organisations_devices_and_assets_through_rest(chain):
     assert member["roles"] == ["manufacturer", "deviceManager"]
     assert api.call("GET", f"/organizations/1/members/{factory}")["roles"] == ["manufacturer", "deviceManager"]
 
+    # MQTT rights of organisation 2's devices on organisation 1's (its admins only).
+    assert api.call("GET", "/organizations/1/messaging/2")["rights"] == []
+    assert api.call("PUT", "/organizations/1/messaging/2", {"from": brand, "rights": ["subscribe", "publish"]})["rights"] == ["publish", "subscribe"]
+    assert "admin" in api.call("PUT", "/organizations/1/messaging/2", {"from": carrier, "rights": []}, expect=422)["detail"]
+    assert "unknown right" in api.call("PUT", "/organizations/1/messaging/2", {"from": brand, "rights": ["read"]}, expect=400)["detail"]
+    assert "no organisation 9" in api.call("PUT", "/organizations/1/messaging/9", {"from": brand, "rights": ["publish"]}, expect=422)["detail"]
+    assert api.call("GET", "/organizations/1/messaging/2")["rights"] == ["publish", "subscribe"]  # the refusals changed nothing
+
     # A P-256 device; its key is rotated to Ed25519 with proof of possession.
     _, p256_public = p256_key()
     device = api.call("POST", "/devices", {"from": factory, "organization": 1, "keyType": "p256", "publicKey": "0x" + p256_public.hex(),
