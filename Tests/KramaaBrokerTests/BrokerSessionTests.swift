@@ -1,3 +1,4 @@
+import KramaaPrimitives
 import KramaaBroker
 import KramaaMQTT
 import Testing
