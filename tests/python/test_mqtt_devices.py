@@ -11,6 +11,7 @@ from eth_utils import keccak
 
 from envelope_support import Signer, signed_envelope
 import socket
+import subprocess
 
 from envelope_support import domain
 from mqtt_support import Client, auth_properties, host_port, mqtt_string, packet, property_value, read_packet
@@ -56,6 +57,21 @@ def test_a_device_connects_with_its_token_and_talks_within_its_organisation(devn
     assert second.receive()[0].payload == b"open valve"
     assert first.subscribe(f"devices/{a1['address']}/telemetry", qos=1) == [1]
     first.close(); second.close()
+
+
+def test_mosquitto_clients_log_in_as_devices_with_their_tokens(devnet, platform):
+    d = platform["devices"]["a1"]
+    token = platform["token"]("a1")
+    host, port = devnet.mqtt_url.rsplit("//", 1)[1].split(":")
+    topic = f"devices/{d['address']}/status"
+    sub = subprocess.Popen(["mosquitto_sub", "-h", host, "-p", port, "-u", d["address"], "-P", token, "-t", topic, "-C", "1", "-W", "15",
+                            "-V", "mqttv5", "-i", "a1-mosquitto-sub"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)
+    pub = subprocess.run(["mosquitto_pub", "-h", host, "-p", port, "-u", d["address"], "-P", token, "-t", topic, "-m", "online",
+                          "-q", "1", "-i", "a1-mosquitto-pub"], capture_output=True, text=True, timeout=15)
+    assert pub.returncode == 0, pub.stderr
+    out, err = sub.communicate(timeout=20)
+    assert out.strip() == "online", err
 
 
 def test_topics_outside_the_devices_rights_are_refused_with_0x87_and_not_delivered(devnet, platform):

@@ -78,6 +78,9 @@ MAPPED = [
      "reached": "pytest", "why": "`kramaa node` on an init'ed data directory (validators: test_validators.py)"},
     {"prefix": "kramaa validators propose-remove", "where": "tests/python/test_governance.py",
      "needles": [r'cli\("propose-remove"'], "reached": "pytest", "why": "removes a validator on a 4-validator chain"},
+    {"prefix": "mosquitto_sub", "where": "tests/python/test_mqtt_devices.py",
+     "needles": [r'"mosquitto_sub"', r'"-u", d\["address"\], "-P", token'], "reached": "pytest",
+     "why": "a registered device subscribes with mosquitto_sub, its address as user name and its token as password"},
     {"prefix": "scripts/bench.sh", "where": "tests/python/test_readme.py", "needles": [r"def test_bench_smoke\("],
      "reached": "opt-in",
      "why": "benchmarks never run in the suite at full size; test_bench_smoke runs every README bench command "
@@ -480,6 +483,8 @@ def server_command(command, scratch):
         text += f" --rpc-port {rpc}"
     if "--p2p-port" not in words:
         text += f" --p2p-port {p2p}"
+    if command.subcommand()[0] != "devnet" and "--mqtt-port" not in words and "--no-mqtt" not in words:
+        text += " --mqtt-port 0"  # the walkthrough's devnet holds the default MQTT ports
     return text
 
 
