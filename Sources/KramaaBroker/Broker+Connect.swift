@@ -93,6 +93,7 @@ extension Broker {
         if v5 {
             c.clientReceiveMaximum = Int(connect.properties.uint16(.receiveMaximum) ?? 65_535)
             c.clientMaximumPacketSize = connect.properties.uint32(.maximumPacketSize).map(Int.init)
+            c.clientTopicAliasMaximum = Int(connect.properties.uint16(.topicAliasMaximum) ?? 0)
             c.requestProblemInformation = connect.properties.byte(.requestProblemInformation) != 0
             c.willDelay = connect.will?.properties.uint32(.willDelayInterval) ?? 0
             ack.append(.receiveMaximum, .uint16(configuration.receiveMaximum))
@@ -215,7 +216,7 @@ extension Broker {
         if publishWill, let will = c.will {
             let message = willMessage(will, c)
             let delay = min(c.willDelay, s.expiryInterval)
-            if delay == 0 { publishLocally(message) } else { s.pendingWill = (message, now + UInt64(delay)) }
+            if delay == 0 { publishLocally(message) } else { s.pendingWill = (message, clock.uptime + .seconds(Int64(delay))) }
         }
         if s.expiryInterval == 0 {
             discard(s)
@@ -250,7 +251,7 @@ extension Broker {
             }
         }
         for s in Array(sessions.values) where s.connection == nil {
-            if let will = s.pendingWill, will.due <= wall {
+            if let will = s.pendingWill, will.due <= now {
                 s.pendingWill = nil
                 publishLocally(will.message)
             }

@@ -180,22 +180,39 @@ extension Broker {
     @discardableResult
     func transmit(_ d: Session.Delivery, _ s: Session, _ c: Connection, duplicate: Bool = false) -> Bool {
         let m = d.message
+        if m.qos == 0 && c.sink.isCongested {
+            c.droppedQoS0 += 1
+            if c.droppedQoS0 == 1 || c.droppedQoS0 % 1_000 == 0 {
+                log?.warning("mqtt \(c.remote) \(s.clientID): not reading; \(c.droppedQoS0) QoS 0 message(s) dropped")
+            }
+            return false
+        }
         var topic = m.topic
         let mount = s.principal.mountPoint
         if !mount.isEmpty && topic.hasPrefix(mount) { topic.removeFirst(mount.count) }
         var properties = MQTTProperties()
+        var alias: (number: UInt16, isNew: Bool)?
         if c.version == .v5 {
             properties = m.properties
             if let at = m.expiresAt { properties.append(.messageExpiryInterval, .uint32(UInt32(clamping: at - min(at, clock.unixSeconds)))) }
             for id in d.subscriptionIdentifiers { properties.append(.subscriptionIdentifier, .variableInteger(id)) }
+            // Topic aliases toward the client, as many as it allows: the first message on a topic
+            // sets one, the next ones carry only the alias.
+            if let known = c.outboundAliases[topic] {
+                alias = (known, false)
+            } else if c.outboundAliases.count < c.clientTopicAliasMaximum {
+                alias = (UInt16(c.outboundAliases.count + 1), true)
+            }
+            if let alias { properties.append(.topicAlias, .uint16(alias.number)) }
         }
-        let publish = MQTTPublish(topic: topic, payload: m.payload, qos: m.qos, retain: m.retain, duplicate: duplicate && m.qos > 0,
-                                  packetIdentifier: m.qos > 0 ? d.packetIdentifier : nil, properties: properties)
+        let publish = MQTTPublish(topic: alias.map { $0.isNew ? topic : "" } ?? topic, payload: m.payload, qos: m.qos, retain: m.retain,
+                                  duplicate: duplicate && m.qos > 0, packetIdentifier: m.qos > 0 ? d.packetIdentifier : nil, properties: properties)
         let frame = publish.frame(version: c.version)
         if let max = c.clientMaximumPacketSize, frame.encodedSize > max {
             log?.info("mqtt \(s.clientID): a message on \(topic) of \(frame.encodedSize) bytes is over the client's maximum packet size \(max), not sent")
             return false
         }
+        if let alias, alias.isNew { c.outboundAliases[topic] = alias.number }
         send(frame, to: c)
         return true
     }

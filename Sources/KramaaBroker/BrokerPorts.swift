@@ -77,6 +77,13 @@ public protocol MQTTConnectionSink: AnyObject {
     func send(_ frame: MQTTFrame)
     /// Closes the connection once queued packets are written.
     func close()
+    /// Whether the client has stopped reading (its unsent bytes are past a high-water mark):
+    /// QoS 0 messages to it are then dropped (QoS 1/2 are bounded by its Receive Maximum).
+    var isCongested: Bool { get }
+}
+
+extension MQTTConnectionSink {
+    public var isCongested: Bool { false }
 }
 
 /// Where the broker reports what it refused and why (one line per event).

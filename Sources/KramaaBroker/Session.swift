@@ -20,7 +20,7 @@ final class Session {
     /// Unix seconds when the connection ended, for the expiry.
     var disconnectedAt: UInt64?
     /// A will waiting out its delay after the connection ended.
-    var pendingWill: (message: BrokerMessage, due: UInt64)?
+    var pendingWill: (message: BrokerMessage, due: Duration)?
 
     init(clientID: String, principal: Principal, expiryInterval: UInt32) {
         self.clientID = clientID
@@ -105,6 +105,11 @@ final class Connection {
     /// The client's Receive Maximum: QoS 1/2 messages the broker may have unacknowledged at once.
     var clientReceiveMaximum = 65_535
     var clientMaximumPacketSize: Int?
+    /// Topic aliases the client lets the broker set (its Topic Alias Maximum), and those set.
+    var clientTopicAliasMaximum = 0
+    var outboundAliases: [String: UInt16] = [:]
+    /// QoS 0 messages dropped because the client stopped reading.
+    var droppedQoS0 = 0
     /// QoS 2 PUBLISHes received whose PUBREL has not come (against the broker's Receive Maximum).
     var inboundUnreleased = 0
     var will: MQTTWill?

@@ -48,7 +48,6 @@ final class MQTTConnectionHandler: ChannelInboundHandler, MQTTConnectionSink {
     private var buffer: [UInt8] = []
     private var closing = false
     private var written = false
-    private var droppedQoS0 = 0
 
     init(host: BrokerHost) { self.host = host }
 
@@ -105,21 +104,14 @@ final class MQTTConnectionHandler: ChannelInboundHandler, MQTTConnectionSink {
 
     func send(_ frame: MQTTFrame) {
         guard let context, !closing else { return }
-        // A client that does not read: QoS 0 messages to it are dropped once its socket's
-        // buffer is past the high-water mark (QoS 1 and 2 are bounded by its Receive Maximum).
-        if frame.type == .publish && frame.flags & 0x06 == 0 && !context.channel.isWritable {
-            droppedQoS0 += 1
-            if droppedQoS0 == 1 || droppedQoS0 % 1_000 == 0 {
-                host.broker.log?.warning("mqtt \(context.channel.remoteAddress.map { "\($0)" } ?? "?"): not reading; \(droppedQoS0) QoS 0 message(s) dropped")
-            }
-            return
-        }
         context.write(Self.wrapOutboundOut(ByteBuffer(bytes: frame.encoded)), promise: nil)
         if !written {
             written = true
             host.wrote(self)
         }
     }
+
+    var isCongested: Bool { !(context?.channel.isWritable ?? true) }
 
     func close() {
         guard let context, !closing else { return }

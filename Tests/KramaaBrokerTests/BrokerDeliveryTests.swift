@@ -234,3 +234,37 @@ import Testing
         #expect(delivered.map(\.0) == ["d/1", "d/0"])
     }
 }
+
+@Suite struct BrokerOutboundTests {
+    @Test func theBrokerSetsTopicAliasesTheClientAllowsAndThenSendsOnlyTheAlias() {
+        let f = BrokerFixture()
+        let sub = f.client(), pub = f.client()
+        var p = MQTTProperties()
+        p.append(.topicAliasMaximum, .uint16(1))
+        sub.connect("sub", properties: p)
+        pub.connect("pub")
+        _ = sub.subscribe("#", qos: 1)
+        for topic in ["a/long/topic", "a/long/topic", "other", "a/long/topic"] { pub.publish(topic, "x", qos: 1) }
+        let got = sub.publishes()
+        #expect(got.map(\.topic) == ["a/long/topic", "", "other", ""])
+        #expect(got.map { $0.properties.uint16(.topicAlias) } == [1, 1, nil, 1])
+        // A client that allows none gets none.
+        let plain = f.client()
+        plain.connect("plain")
+        _ = plain.subscribe("#", qos: 0)
+        pub.publish("a/long/topic", "x")
+        #expect(plain.publishes().first?.properties.uint16(.topicAlias) == nil)
+    }
+
+    @Test func qos0MessagesToAClientThatStoppedReadingAreDroppedQoS1Waits() {
+        let f = BrokerFixture()
+        let slow = f.client(), pub = f.client()
+        slow.connect("slow")
+        pub.connect("pub")
+        _ = slow.subscribe("t", qos: 1)
+        slow.isCongested = true
+        pub.publish("t", "dropped", qos: 0)
+        pub.publish("t", "kept", qos: 1)
+        #expect(slow.publishes().map(\.text) == ["kept"])
+    }
+}

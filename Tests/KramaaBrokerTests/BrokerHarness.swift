@@ -10,6 +10,8 @@ final class TestClient: MQTTConnectionSink {
     var version: MQTTVersion
     private(set) var received: [MQTTFrame] = []
     private(set) var closed = false
+    /// What the sink tells the broker about the client's reading.
+    var isCongested = false
 
     init(_ broker: Broker, version: MQTTVersion = .v5) {
         self.broker = broker

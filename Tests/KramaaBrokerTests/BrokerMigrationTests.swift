@@ -18,12 +18,18 @@ final class PairLocator: SessionLocator {
 }
 
 @Suite struct BrokerMigrationTests {
-    @Test func aSessionResumedOnAnotherNodeMovesThereWithItsQueuedMessages() {
+    /// Node A holds sessions; node B asks A for the ones its clients resume.
+    static func pair() -> (a: BrokerFixture, b: BrokerFixture, locator: PairLocator) {
         let a = BrokerFixture(), b = BrokerFixture()
         let locator = PairLocator()
         locator.here = b.broker
         locator.there = a.broker
         b.broker.sessionLocator = locator
+        return (a, b, locator)
+    }
+
+    @Test func aSessionResumedOnAnotherNodeMovesThereWithItsQueuedMessages() {
+        let (a, b, _) = Self.pair()
         let device = a.client()
         device.connect("dev", expiry: 600)
         _ = device.subscribe("cmd", qos: 1)
@@ -44,11 +50,7 @@ final class PairLocator: SessionLocator {
     }
 
     @Test func aConnectedClientOnTheOldNodeIsToldItsSessionWasTakenOver() {
-        let a = BrokerFixture(), b = BrokerFixture()
-        let locator = PairLocator()
-        locator.here = b.broker
-        locator.there = a.broker
-        b.broker.sessionLocator = locator
+        let (a, b, _) = Self.pair()
         let old = a.client()
         old.connect("dev", expiry: 600, will: MQTTWill(topic: "wills/dev", payload: [1]))
         let watcher = a.client()
@@ -60,11 +62,7 @@ final class PairLocator: SessionLocator {
     }
 
     @Test func anotherPrincipalsSessionDoesNotMoveAndCleanStartAsksNobody() {
-        let a = BrokerFixture(), b = BrokerFixture()
-        let locator = PairLocator()
-        locator.here = b.broker
-        locator.there = a.broker
-        b.broker.sessionLocator = locator
+        let (a, b, locator) = Self.pair()
         a.client().connect("dev", expiry: 600, userName: "owner")
         #expect(!b.client().connect("dev", cleanStart: false, expiry: 600, userName: "thief").sessionPresent)
         #expect(a.broker.sessionCount == 1)

@@ -211,3 +211,34 @@ def test_mqtt_over_tls_with_the_operators_certificate(node_factory, tmp_path):
     # Plain MQTT on the TLS port is not understood: the TLS handshake fails, nothing is served.
     plain = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t", t, "-m", "x"], capture_output=True, text=True, timeout=15)
     assert plain.returncode != 0
+
+
+def test_the_server_uses_topic_aliases_when_paho_allows_them(node):
+    t = topic("alias-out")
+    p = Properties(PacketTypes.CONNECT)
+    p.TopicAliasMaximum = 1
+    c = Client(node.mqtt_url, properties=p)
+    c.subscribe(t, qos=2)
+    for qos in range(3):
+        c.publish(t, b"aliased", qos=qos)
+    got = c.receive(3)
+    assert got[0].topic == t and got[0].properties.TopicAlias > 0
+    assert [m.topic for m in got[1:]] == ["", ""] and {m.properties.TopicAlias for m in got} == {got[0].properties.TopicAlias}
+    c.close()
+
+
+def test_a_delayed_will_arrives_after_its_delay(node):
+    t = topic("late-will")
+    watcher = Client(node.mqtt_url)
+    watcher.subscribe(t, qos=1)
+    will = Properties(PacketTypes.WILLMESSAGE)
+    will.WillDelayInterval = 3
+    dying = Client(node.mqtt_url, session_expiry=5, connect=False)
+    dying.client.will_set(t, b"three seconds later", 1, properties=will)
+    dying.connect(session_expiry=5)
+    dying.drop()
+    start = time.monotonic()
+    m = watcher.receive(timeout=10)[0]
+    assert m.payload == b"three seconds later"
+    assert 3 <= time.monotonic() - start <= 5
+    watcher.close()
