@@ -16,12 +16,14 @@ extension Broker {
     /// The answer to a ``SessionLocator`` request: the session moved here (installed, then the
     /// connection is answered with Session Present), or nil (a new session).
     public func sessionArrived(for id: UInt64, _ session: PersistedSession?) {
-        guard let c = connections[id], case .awaitingSession(let connect) = c.state else { return }
-        if let session, session.clientID == connect.clientIdentifier, session.principal == c.principal, sessions[session.clientID] == nil {
+        // The holder checked the principal and gave the session up: it is kept here even if
+        // the client went away meanwhile (it finds it here when it comes back).
+        if let session, sessions[session.clientID] == nil {
             install(session, now: clock.unixSeconds)
             if let s = sessions[session.clientID], s.persistent { recordMoved(s) }
-            log?.info("mqtt \(c.remote): session \(session.clientID) moved here with \(session.messages.count) message(s) queued")
+            log?.info("mqtt: session \(session.clientID) moved here with \(session.messages.count) message(s) queued")
         }
+        guard let c = connections[id], case .awaitingSession(let connect) = c.state else { return }
         c.state = .awaitingConnect
         start(c, connect)
         let waiting = c.pendingFrames

@@ -70,3 +70,30 @@ final class PairLocator: SessionLocator {
         #expect(locator.asked == ["dev"])
     }
 }
+
+/// A locator that answers later, when the test says.
+final class DeferredLocator: SessionLocator {
+    var requests: [(clientID: String, principal: Principal, connection: UInt64)] = []
+    func locate(clientID: String, principal: Principal, for connection: UInt64) { requests.append((clientID, principal, connection)) }
+}
+
+@Suite struct BrokerMigrationEdgeTests {
+    @Test func aSessionArrivingAfterItsClientLeftIsKeptForItsReturn() {
+        let a = BrokerFixture(), b = BrokerFixture()
+        let locator = DeferredLocator()
+        b.broker.sessionLocator = locator
+        let device = a.client()
+        device.connect("dev", expiry: 600)
+        _ = device.subscribe("cmd", qos: 1)
+        device.put(MQTTDisconnect().frame(version: .v5))
+        let impatient = b.client()
+        impatient.put(MQTTConnect(version: .v5, clientIdentifier: "dev", cleanStart: false, userName: "device").frame)
+        #expect(impatient.take().isEmpty)  // no CONNACK while the session is fetched
+        b.broker.connectionLost(impatient.id)
+        let request = locator.requests[0]
+        b.broker.sessionArrived(for: request.connection, a.broker.surrender(clientID: request.clientID, principal: request.principal))
+        #expect(b.broker.sessionCount == 1 && a.broker.sessionCount == 0)
+        b.broker.sessionLocator = nil
+        #expect(b.client().connect("dev", cleanStart: false, expiry: 600).sessionPresent)
+    }
+}
