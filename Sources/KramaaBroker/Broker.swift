@@ -219,10 +219,8 @@ public final class Broker {
         for c in released {
             let frames = c.held ?? []
             c.held = nil
-            guard case .closed = c.state else {
-                for f in frames { c.sink.send(f) }
-                continue
-            }
+            if case .closed = c.state { continue }  // gone: the client resends what it did not see acknowledged
+            for f in frames { c.sink.send(f) }
         }
     }
 
