@@ -127,7 +127,10 @@ import Testing
         let key = AgreementPrivateKey(generating: .x25519)
         #expect(setup.chain.send(1, Self.devices, setup.validCall(key)).success)
         let status = { (code: UInt64) in DeviceRegistry.Method.setStatus.callData([.address(setup.device), .uint(UInt256(code))]) }
+        let client = DeviceClient(ContractChainCaller(setup.chain, key: 0))
+        #expect(try client.activeSigningKey(of: setup.device) == setup.deviceKey.publicKey)
         #expect(setup.chain.send(1, Self.devices, status(DeviceStatus.suspended.rawValue)).success)
+        #expect(try client.activeSigningKey(of: setup.device) == nil)
         #expect(try setup.read().usable == false && setup.read().usableKey == nil && setup.read().key == key.publicKey)
         P.expectRefusal(setup.chain, 1, Self.devices, setup.validCall(AgreementPrivateKey(generating: .x25519)), "device \(setup.device) is not active")
         #expect(setup.chain.send(1, Self.devices, status(DeviceStatus.active.rawValue)).success)

@@ -59,6 +59,14 @@ public struct DeviceClient<Caller: ContractReader>: Sendable {
         try M.keyValidAt.read(caller, at: Self.address, [.address(key), .uint(UInt256(block))]) { d throws(ABIDecodingError) in try d.nextBool() }
     }
 
+    /// The public key that signs for `device` now: its current key while it is active, else nil
+    /// (suspended, revoked). What a device token, a challenge answer or an envelope is checked against.
+    public func activeSigningKey(of device: Address) throws(ContractCallError) -> PublicKey? {
+        let record = try self.device(device)
+        guard record.status == .active else { return nil }
+        return try key(record.currentKey).parsed
+    }
+
     /// The device's key-agreement key as registered, with whether it may be sealed to now.
     public func agreementKey(of device: Address) throws(ContractCallError) -> DeviceAgreementKeyRecord {
         try M.getAgreementKey.read(caller, at: Self.address, [.address(device)]) { d throws(ABIDecodingError) in
