@@ -285,6 +285,10 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "KramaaMessagingServiceTests",
+            dependencies: ["KramaaMessagingService", "KramaaBroker", "KramaaPlatform"]
+        ),
+        .testTarget(
             name: "KramaaMessagingTests",
             dependencies: ["KramaaMessaging", "KramaaPrimitives", "KramaaTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
