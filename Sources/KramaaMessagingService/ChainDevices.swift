@@ -1,3 +1,4 @@
+import Foundation
 import KramaaBroker
 import KramaaEVM
 import KramaaMessaging
@@ -6,12 +7,25 @@ import KramaaPrimitives
 
 /// The device registry as messaging asks it: is a device active, with which current key, and
 /// which agreement key may be sealed to. Refusals carry the MQTT reason code to answer with.
+/// Answers are cached (every envelope on an inbox asks for its sender's key) and forgotten for
+/// the devices a block changes (``forget(_:)``).
 struct ChainDevices<Reader: ContractReader>: Sendable {
     let client: DeviceClient<Reader>
+    let cache = DeviceAnswerCache()
+
+    /// Forgets what was read of these devices (their registry entries changed).
+    func forget(_ devices: Set<Address>) { cache.forget(devices) }
 
     /// The device's record and current key, if it is registered and active: else a refusal
     /// (0x86 unknown, 0x87 suspended, 0x8A revoked).
     func active(_ device: Address) throws -> (DeviceRecord, PublicKey) {
+        if let hit = cache.lookup(device) { return try hit.get() }
+        let answer = Result { try read(device) }
+        cache.store(device, answer)
+        return try answer.get()
+    }
+
+    private func read(_ device: Address) throws -> (DeviceRecord, PublicKey) {
         let record: DeviceRecord
         do { record = try client.device(device) } catch {
             throw Refusal(0x86, "device \(device) is not registered: \(error)")
@@ -37,4 +51,21 @@ struct ChainDevices<Reader: ContractReader>: Sendable {
     func usableAgreementKey(_ device: Address) -> AgreementPublicKey? {
         (try? client.usableAgreementKey(of: device)) ?? nil
     }
+}
+
+/// Registry answers by device, bounded (cleared whole past 100,000 devices).
+final class DeviceAnswerCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [Address: Result<(DeviceRecord, PublicKey), any Error>] = [:]
+
+    func lookup(_ device: Address) -> Result<(DeviceRecord, PublicKey), any Error>? { lock.withLock { answers[device] } }
+
+    func store(_ device: Address, _ answer: Result<(DeviceRecord, PublicKey), any Error>) {
+        lock.withLock {
+            if answers.count >= 100_000 { answers.removeAll() }
+            answers[device] = answer
+        }
+    }
+
+    func forget(_ devices: Set<Address>) { lock.withLock { for d in devices { answers[d] = nil } } }
 }

@@ -74,6 +74,7 @@ public final class MessagingService: @unchecked Sendable {
             let grantsChanged = executed.receipts.contains { $0.logs.contains { $0.address == MessagingPolicy.address } }
             guard !changed.isEmpty || grantsChanged else { return }
             service.policy.forget(changed)
+            devices.forget(Set(changed.compactMap { try? Address(hex: $0) }))
             if grantsChanged { service.policy.forgetGrants() }
             Task {
                 await service.server.withBroker { broker in
