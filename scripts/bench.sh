@@ -4,6 +4,7 @@
 # Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|verify|all] [--quick]
 #        scripts/bench.sh chaos [--minutes N] [--seed S]   (kill -9 under load on real processes)
 #        scripts/bench.sh consensus-sim [--seeds N]        (the consensus simulator over the production driver)
+#        scripts/bench.sh messaging [--quick] [--messages N] [--idle N]   (MQTT against mosquitto 2)
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
@@ -28,6 +29,14 @@ if [ "${1:-}" = consensus-sim ]; then
     "$sim" --quiet --seeds $((seeds / 5)) --validators 7 --byzantine 2 --heights 5
     "$sim" --quiet --seeds $((seeds / 5)) --validators 4 --byzantine 1 --heights 8 --set-change 4
     exit 0
+fi
+if [ "${1:-}" = messaging ]; then
+    # MQTT: mosquitto 2 (Debian's, started by the benchmark) and the node's MQTT server under the same
+    # load generator (tools/bench/mqtt_bench.py --help); one node, two validators, device envelopes, idle connections.
+    shift
+    swift build -c release --product kramaa
+    exec "$KRAMAA_PYTHON" tools/bench/mqtt_bench.py --binary "$KRAMAA_ROOT/.build/release/kramaa" \
+        --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
 fi
 swift build -c release --product kramaa-bench
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.

@@ -3,11 +3,13 @@ peer network, so clients connected to different validators talk as through one b
 import re
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 
+from conftest import ROOT
 from mqtt_support import Client, mosquitto
 from validators_support import port_block, wait_until
 
@@ -115,3 +117,17 @@ def test_a_session_follows_its_client_to_another_validator_with_what_was_queued(
     assert back.receive()[0].payload == b"after the move"
     assert back.nothing(0.3)
     back.close(); pub.close()
+
+
+def test_the_messaging_benchmark_runs_small(kramaa_bin, tmp_path):
+    """The smoke version of `scripts/bench.sh messaging` (tools/bench/mqtt_bench.py): every row
+    measured against a real mosquitto, a single node and a 4-validator devnet, written to a
+    temporary file, never BENCHMARKS.md."""
+    out = tmp_path / "bench.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools/bench/mqtt_bench.py"), "--binary", kramaa_bin, "--out", str(out),
+                           "--messages", "400", "--idle", "100"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = out.read_text()
+    assert "## Messaging (MQTT)" in text and "mosquitto version 2" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "k msg/s" in line]
+    assert len(rows) >= 3, text
