@@ -260,7 +260,6 @@ def node_pid(datadir):
 
 
 def idle_connections(port, pid, count):
-    resource.setrlimit(resource.RLIMIT_NOFILE, (count + 1000, count + 1000))
     before = rss_kib(pid)
     t0 = time.perf_counter()
     socks = []
@@ -331,6 +330,13 @@ def main():
     args = parser.parse_args()
     n = args.messages or (2_000 if args.quick else 50_000)
     idle = args.idle or (500 if args.quick else 10_000)
+    # Idle connections need descriptors here and in the node (which inherits this limit).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = idle + 1_000
+    if soft < want:
+        if hard != resource.RLIM_INFINITY and hard < want:
+            sys.exit(f"--idle {idle} needs {want} open files; the hard limit is {hard} (ulimit -Hn)")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="kramaa-mqtt-bench-"))
     plain = [b"p" * 64] * n
     rows, notes = [], []
