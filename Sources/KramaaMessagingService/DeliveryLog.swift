@@ -64,9 +64,12 @@ public final class DeliveryLog: @unchecked Sendable {
 
     /// A message a client acknowledged: a leaf when it is an envelope on that device's own inbox.
     func delivered(_ message: BrokerMessage, to principal: Principal) {
+        // Only admitted envelopes reach an inbox (EnvelopeInspector), and an envelope's hash is
+        // keccak256 of its wire bytes, the payload itself: no second parse.
         guard let recipient = EnvelopeInspector<NodeContractReader>.inboxRecipient(message.topic),
-              recipient.lowercased == principal.name, let envelope = try? Envelope.parse(message.payload) else { return }
-        lock.withLock { pending.append((envelope.envelopeHash, recipient)) }
+              recipient.lowercased == principal.name else { return }
+        let hash = Keccak256.hash(message.payload)
+        lock.withLock { pending.append((hash, recipient)) }
     }
 
     /// Makes a batch of what is pending, keeps it, and commits its root (and any root not yet on chain).
