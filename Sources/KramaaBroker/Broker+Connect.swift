@@ -14,6 +14,9 @@ extension Broker {
         if connect.version == .v5, let max = connect.properties.uint32(.maximumPacketSize), max == 0 {
             throw MQTTDecodingError.protocolError("Maximum Packet Size 0")
         }
+        if connections.count > configuration.maximumConnections {
+            return refuse(c, 0x89, "more than \(configuration.maximumConnections) connections")
+        }
         if connect.clientIdentifier.isEmpty && !connect.cleanStart && connect.version == .v311 {
             return refuse(c, 0x85, "an empty client identifier needs clean session 1 in MQTT 3.1.1")
         }
@@ -46,7 +49,7 @@ extension Broker {
                 ?? inspector?.inspect(principal, topic: principal.mountPoint + will.topic, payload: will.payload) {
                 return refuse(c, refusal.reasonCode, "will topic \(will.topic): \(refusal.reason)")
             }
-            if needsRemoteSession(connect.clientIdentifier, connect) {
+            if needsRemoteSession(connect) {
                 c.state = .awaitingSession(connect)
                 sessionLocator!.locate(clientID: connect.clientIdentifier, principal: principal, for: c.id)
                 return
@@ -137,7 +140,7 @@ extension Broker {
         log?.info("mqtt \(c.remote): \(clientID) connected as \(c.principal) (MQTT \(v5 ? "5" : "3.1.1"), session \(sessionPresent ? "resumed" : "new"))")
         send(MQTTConnAck(sessionPresent: sessionPresent, reasonCode: 0, properties: ack).frame(version: connect.version), to: c)
         // Resend what was in flight (DUP, or PUBREL if released), then what was queued.
-        if sessionPresent { resume(session, c) }
+        if sessionPresent { pump(session) }
     }
 
     func recordSession(_ s: Session) {
@@ -212,7 +215,7 @@ extension Broker {
         // In-flight messages go back to the head of the queue, to be resent on reconnection.
         let inflight = s.inflight.values.sorted { $0.sequence < $1.sequence }
         s.inflight.removeAll()
-        s.requeueFirst(inflight.filter { $0.message.qos > 0 })
+        s.requeueFirst(inflight)
         if publishWill, let will = c.will {
             let message = willMessage(will, c)
             let delay = min(c.willDelay, s.expiryInterval)

@@ -9,8 +9,8 @@ public protocol SessionLocator: AnyObject {
 
 extension Broker {
     /// Whether this CONNECT must wait for its session to come from elsewhere.
-    func needsRemoteSession(_ clientID: String, _ connect: MQTTConnect) -> Bool {
-        sessionLocator != nil && !connect.cleanStart && !clientID.isEmpty && sessions[clientID] == nil
+    func needsRemoteSession(_ connect: MQTTConnect) -> Bool {
+        sessionLocator != nil && !connect.cleanStart && !connect.clientIdentifier.isEmpty && sessions[connect.clientIdentifier] == nil
     }
 
     /// The answer to a ``SessionLocator`` request: the session moved here (installed, then the

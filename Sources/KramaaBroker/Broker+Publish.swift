@@ -76,14 +76,14 @@ extension Broker {
     @discardableResult
     public func deliver(_ message: BrokerMessage) -> Int {
         if message.retain { retain(message) }
-        return route(message, skipping: nil)
+        return route(message)
     }
 
     /// Delivers a message to every matching subscription (§4.5): one copy per session at the
     /// highest QoS of its matching subscriptions with all their identifiers; one member of
     /// each shared group, round robin, connected members first. Returns the sessions reached.
     @discardableResult
-    func route(_ message: BrokerMessage, skipping: String?) -> Int {
+    func route(_ message: BrokerMessage) -> Int {
         if message.expired(at: clock.unixSeconds) { return 0 }
         var entries: [SubscriptionTree.Entry] = []
         tree.matches(message.topic, into: &entries)
@@ -113,6 +113,7 @@ extension Broker {
             let ordered = members.sorted { $0.clientID < $1.clientID }
             let connected = ordered.filter { sessions[$0.clientID]?.connection != nil }
             let pool = connected.isEmpty ? ordered : connected
+            if shareCursor.count >= 10_000 && shareCursor[name] == nil { shareCursor.removeAll() }  // groups come and go: bounded
             let cursor = shareCursor[name, default: 0]
             shareCursor[name] = cursor &+ 1
             let chosen = pool[cursor % pool.count]
@@ -136,7 +137,7 @@ extension Broker {
             if let c = s.connection, transmit(delivery, s, c) { onDelivered?(m, s.principal) }
             return
         }
-        if s.queuedCount >= configuration.maximumQueuedMessages, let dropped = s.dropOldest() {
+        if s.queuedCount >= configuration.maximumQueuedMessages, let dropped = s.dequeue() {
             log?.warning("mqtt session \(s.clientID): queue full (\(configuration.maximumQueuedMessages)), dropped the oldest message on \(dropped.message.topic)")
             if s.persistent { record(.completed(clientID: s.clientID, sequence: dropped.sequence)) }
         }
@@ -257,9 +258,6 @@ extension Broker {
         guard let d = s.inflight.removeValue(forKey: id) else { return }
         if s.persistent { record(.completed(clientID: s.clientID, sequence: d.sequence)) }
     }
-
-    /// A resumed session: in-flight messages are resent first (DUP set, or PUBREL once released).
-    func resume(_ s: Session, _ c: Connection) { pump(s) }
 }
 
 extension MQTTFrame {

@@ -79,13 +79,11 @@ public final class Broker {
         }
     }
 
-    /// A message published here (a client's, or a will): retained if asked, to local
-    /// subscribers, and to the federation.
-    /// Returns the local sessions reached.
+    /// A message published here (a client's, or a will): delivered here as one from elsewhere
+    /// is, and handed to the federation. Returns the local sessions reached.
     @discardableResult
     func publishLocally(_ message: BrokerMessage) -> Int {
-        if message.retain { retain(message) }
-        let reached = route(message, skipping: nil)
+        let reached = deliver(message)
         onPublish?(message)
         return reached
     }

@@ -15,6 +15,9 @@ public struct BrokerConfiguration: Sendable {
     public var persistentSessionExpiry311: UInt32 = .max
     /// Messages queued for one session beyond which the oldest are dropped (as mosquitto's max_queued_messages).
     public var maximumQueuedMessages = 1_000
+    /// Connections (connected or still connecting) beyond which a CONNECT is refused with
+    /// 0x89 (server busy): each holds a socket and its buffers.
+    public var maximumConnections = 100_000
     /// Seconds a connection may take to send CONNECT (and finish authenticating).
     public var connectTimeout: Duration = .seconds(10)
     /// Prefix of the identifiers the broker assigns to clients connecting without one.

@@ -54,9 +54,6 @@ final class Session {
         return d
     }
 
-    /// Drops the oldest queued message (the queue is full).
-    func dropOldest() -> Delivery? { dequeue() }
-
     /// Puts messages back at the head of the queue (in-flight ones of a lost connection, to be
     /// resent first on the next one, in their original order).
     func requeueFirst(_ deliveries: [Delivery]) {

@@ -304,3 +304,17 @@ final class SwitchableAuthorizer: BrokerAuthorizer {
         #expect(broker.interest == ["kept"])
     }
 }
+
+@Suite struct BrokerLimitTests {
+    @Test func connectionsBeyondTheMaximumAreRefusedAsServerBusyAndOthersCarryOn() {
+        let f = BrokerFixture { $0.maximumConnections = 2 }
+        let a = f.client(), b = f.client()
+        #expect(a.connect("a").reasonCode == 0)
+        #expect(b.connect("b").reasonCode == 0)
+        let c = f.client()
+        #expect(c.connect("c").reasonCode == 0x89)
+        #expect(c.closed && f.broker.connectionCount == 2)
+        a.put(MQTTDisconnect().frame(version: .v5))
+        #expect(f.client().connect("d").reasonCode == 0)
+    }
+}
