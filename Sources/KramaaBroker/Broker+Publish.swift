@@ -142,7 +142,7 @@ extension Broker {
             if s.persistent { record(.completed(clientID: s.clientID, sequence: dropped.sequence)) }
         }
         if s.persistent {
-            record(.queued(clientID: s.clientID, PersistedDelivery(sequence: delivery.sequence, message: m)))
+            record(.queued(clientID: s.clientID, delivery))
         }
         s.enqueue(delivery)
         pump(s)

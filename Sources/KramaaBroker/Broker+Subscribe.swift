@@ -95,8 +95,7 @@ extension Broker {
             index(sub, of: s.clientID)
         }
         for m in p.messages.sorted(by: { $0.sequence < $1.sequence }) {
-            s.enqueue(Session.Delivery(sequence: m.sequence, message: m.message, subscriptionIdentifiers: [],
-                                       packetIdentifier: m.packetIdentifier, released: m.released))
+            s.enqueue(m)
             s.nextSequence = max(s.nextSequence, m.sequence + 1)
         }
         s.incomingQoS2 = Set(p.incomingQoS2)

@@ -59,7 +59,8 @@ extension PersistedSession {
         var out: [JournalChange] = [.session(clientID: clientID, principal: principal, expiryInterval: expiryInterval, disconnectedAt: disconnectedAt)]
         for sub in subscriptions { out.append(.subscribed(clientID: clientID, sub)) }
         for m in messages {
-            out.append(.queued(clientID: clientID, PersistedDelivery(sequence: m.sequence, message: m.message)))
+            out.append(.queued(clientID: clientID, PersistedDelivery(sequence: m.sequence, message: m.message,
+                                                                      subscriptionIdentifiers: m.subscriptionIdentifiers)))
             if let p = m.packetIdentifier { out.append(.sent(clientID: clientID, sequence: m.sequence, packetIdentifier: p)) }
             if m.released { out.append(.released(clientID: clientID, sequence: m.sequence)) }
         }

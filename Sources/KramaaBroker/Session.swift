@@ -31,15 +31,8 @@ final class Session {
     var persistent: Bool { expiryInterval > 0 }
     var queuedCount: Int { queue.count - queueStart }
 
-    /// A message to this session: its sequence (journal key), the QoS it is delivered at,
-    /// the subscription identifiers that matched, and its packet identifier once sent.
-    struct Delivery {
-        var sequence: UInt64
-        var message: BrokerMessage
-        var subscriptionIdentifiers: [Int]
-        var packetIdentifier: UInt16?
-        var released = false
-    }
+    /// A message to this session (the form the journal saves, so nothing is converted).
+    typealias Delivery = PersistedDelivery
 
     func enqueue(_ delivery: Delivery) { queue.append(delivery) }
 
@@ -77,7 +70,7 @@ final class Session {
         return PersistedSession(
             clientID: clientID, principal: principal, expiryInterval: expiryInterval, disconnectedAt: disconnectedAt,
             subscriptions: Array(subscriptions.values),
-            messages: all.map { PersistedDelivery(sequence: $0.sequence, message: $0.message, packetIdentifier: $0.packetIdentifier, released: $0.released) },
+            messages: Array(all),
             incomingQoS2: Array(incomingQoS2))
     }
 }

@@ -24,16 +24,21 @@ public struct PersistedSession: Equatable, Sendable {
     }
 }
 
-/// A QoS 1 or 2 message on its way to one session.
+/// A message on its way to one session, as the session holds it and the journal saves it: its
+/// sequence (the journal's key), the message at the QoS it is delivered at, the identifiers of
+/// the subscriptions it matched, and once sent its packet identifier and whether PUBREC came.
 public struct PersistedDelivery: Equatable, Sendable {
     public var sequence: UInt64
     public var message: BrokerMessage
+    public var subscriptionIdentifiers: [Int]
     public var packetIdentifier: UInt16?
     public var released: Bool
 
-    public init(sequence: UInt64, message: BrokerMessage, packetIdentifier: UInt16? = nil, released: Bool = false) {
+    public init(sequence: UInt64, message: BrokerMessage, subscriptionIdentifiers: [Int] = [], packetIdentifier: UInt16? = nil,
+                released: Bool = false) {
         self.sequence = sequence
         self.message = message
+        self.subscriptionIdentifiers = subscriptionIdentifiers
         self.packetIdentifier = packetIdentifier
         self.released = released
     }

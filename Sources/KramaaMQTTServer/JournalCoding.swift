@@ -17,6 +17,8 @@ enum JournalCoding {
             w.byte(4); w.string(id); w.string(key)
         case .queued(let id, let d):
             w.byte(5); w.string(id); uint64(&w, d.sequence); messageTo(&w, d.message)
+            w.variableInteger(d.subscriptionIdentifiers.count)
+            for i in d.subscriptionIdentifiers { w.variableInteger(i) }
         case .sent(let id, let sequence, let packet):
             w.byte(6); w.string(id); uint64(&w, sequence); w.uint16(packet)
         case .released(let id, let sequence):
@@ -37,7 +39,11 @@ enum JournalCoding {
         case 2: return .sessionRemoved(clientID: try r.string())
         case 3: return .subscribed(clientID: try r.string(), try subscription(&r))
         case 4: return .unsubscribed(clientID: try r.string(), key: try r.string())
-        case 5: return .queued(clientID: try r.string(), PersistedDelivery(sequence: try uint64(&r), message: try message(&r)))
+        case 5:
+            let id = try r.string(), sequence = try uint64(&r), message = try message(&r)
+            var identifiers: [Int] = []
+            for _ in 0..<(try r.variableInteger()) { identifiers.append(try r.variableInteger()) }
+            return .queued(clientID: id, PersistedDelivery(sequence: sequence, message: message, subscriptionIdentifiers: identifiers))
         case 6: return .sent(clientID: try r.string(), sequence: try uint64(&r), packetIdentifier: try r.uint16())
         case 7: return .released(clientID: try r.string(), sequence: try uint64(&r))
         case 8: return .completed(clientID: try r.string(), sequence: try uint64(&r))

@@ -318,3 +318,21 @@ final class SwitchableAuthorizer: BrokerAuthorizer {
         #expect(f.client().connect("d").reasonCode == 0)
     }
 }
+
+@Suite struct BrokerRestartTests {
+    @Test func aQueuedMessageKeepsItsSubscriptionIdentifiersThroughARestart() {
+        var f = BrokerFixture()
+        let sub = f.client(), pub = f.client()
+        sub.connect("s", expiry: 600)
+        _ = sub.subscribe("t", qos: 1, identifier: 42)
+        sub.put(MQTTDisconnect().frame(version: .v5))
+        pub.connect("p")
+        pub.publish("t", "queued", qos: 1)
+        f.restart()
+        let back = f.client()
+        back.connect("s", cleanStart: false, expiry: 600)
+        let got = back.publishes()
+        #expect(got.map(\.text) == ["queued"])
+        #expect(got.first?.properties.entries.contains { $0.0 == .subscriptionIdentifier && $0.1 == .variableInteger(42) } == true)
+    }
+}

@@ -20,7 +20,7 @@ import Testing
             .session(clientID: "c", principal: principal, expiryInterval: 600, disconnectedAt: 1_700_000_000),
             .subscribed(clientID: "c", Subscription(filter: "a/#", shareGroup: "g", qos: 2, noLocal: false, retainAsPublished: true,
                                                      retainHandling: 1, identifier: 300)),
-            .queued(clientID: "c", PersistedDelivery(sequence: 1, message: message)),
+            .queued(clientID: "c", PersistedDelivery(sequence: 1, message: message, subscriptionIdentifiers: [300, 7])),
             .queued(clientID: "c", PersistedDelivery(sequence: 2, message: message)),
             .sent(clientID: "c", sequence: 1, packetIdentifier: 9),
             .released(clientID: "c", sequence: 1),
@@ -48,6 +48,7 @@ import Testing
         #expect(retained == Array(expected.retained.values))
         #expect(sessions.first?.messages.map(\.sequence) == [1])
         #expect(sessions.first?.messages.first?.released == true)
+        #expect(sessions.first?.messages.first?.subscriptionIdentifiers == [300, 7])
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
