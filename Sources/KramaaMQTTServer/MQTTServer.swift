@@ -152,10 +152,11 @@ public final class MQTTServer: @unchecked Sendable {
     }
 
     /// Runs `body` with the broker on its loop (status, delivery from peers, revalidation),
-    /// then commits and flushes what it did.
-    public func withBroker<T: Sendable>(_ body: @escaping @Sendable (Broker) -> T) async -> T {
+    /// then commits and flushes what it did; nil when the server has stopped.
+    @discardableResult
+    public func withBroker<T: Sendable>(_ body: @escaping @Sendable (Broker) -> T) async -> T? {
         let host = self.host
-        return try! await host.loop.submit {
+        return try? await host.loop.submit {
             let result = body(host.broker)
             host.finishSoon()
             return result

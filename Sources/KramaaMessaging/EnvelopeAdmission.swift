@@ -37,6 +37,15 @@ public enum EnvelopeAdmission {
                              recipientKey: (Address) -> AgreementPublicKey?) throws(EnvelopeRefusal) -> Envelope {
         let envelope: Envelope
         do { envelope = try Envelope.parse(bytes) } catch { throw .envelope(error) }
+        try admit(envelope, chainId: chainId, now: now, replay: &replay, senderKey: senderKey, recipientKey: recipientKey)
+        return envelope
+    }
+
+    /// The checks after parsing, for a caller that parsed the envelope already (to look at its
+    /// addressing first).
+    public static func admit(_ envelope: Envelope, chainId: UInt64, now: UInt64, replay: inout ReplayGuard,
+                             senderKey: (EnvelopeOrigin) -> PublicKey?,
+                             recipientKey: (Address) -> AgreementPublicKey?) throws(EnvelopeRefusal) {
         let origin = envelope.origin
         guard origin.chainId == chainId else { throw .envelope(.wrongChain(expected: chainId, envelope: origin.chainId)) }
         guard let key = senderKey(origin), key.address == origin.senderKey else { throw .unknownSender(sender: origin.sender, key: origin.senderKey) }
@@ -47,6 +56,5 @@ public enum EnvelopeAdmission {
             }
         }
         do { try replay.admit(origin, now: now) } catch { throw .replay(error) }
-        return envelope
     }
 }

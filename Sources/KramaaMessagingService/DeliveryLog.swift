@@ -66,7 +66,7 @@ public final class DeliveryLog: @unchecked Sendable {
     func delivered(_ message: BrokerMessage, to principal: Principal) {
         // Only admitted envelopes reach an inbox (EnvelopeInspector), and an envelope's hash is
         // keccak256 of its wire bytes, the payload itself: no second parse.
-        guard let recipient = EnvelopeInspector<NodeContractReader>.inboxRecipient(message.topic),
+        guard let recipient = DeviceTopicPolicy.inboxRecipient(message.topic),
               recipient.lowercased == principal.name else { return }
         let hash = Keccak256.hash(message.payload)
         lock.withLock { pending.append((hash, recipient)) }

@@ -1,6 +1,7 @@
 import KramaaBroker
 import KramaaMQTT
 import KramaaPlatform
+import KramaaPrimitives
 import NIOConcurrencyHelpers
 
 /// Who may publish and subscribe where, for principals the chain authenticated:
@@ -17,27 +18,31 @@ import NIOConcurrencyHelpers
 /// `sandbox/`, which confines them; within it they may do anything. Operators (the node's own
 /// bridge and relays) have the group `operator` and may do anything.
 public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
+    /// The device whose inbox `topic` is (`devices/{address}/inbox` and below), or nil.
+    public static func inboxRecipient(_ topic: String) -> Address? {
+        let levels = topic.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        guard levels.count >= 3, levels[0] == "devices", levels[2] == "inbox" else { return nil }
+        return try? Address(hex: levels[1])
+    }
+
     public static let anonymousMountPoint = "sandbox/"
     public static let operatorGroup = "operator"
 
-    /// The organisation of a device (nil: not a registered, active device), cached; the cache
-    /// is cleared for devices whose registry entries change (`forget`).
     private let organizationOf: (String) -> String?
     private let rightsOf: (_ org: String, _ peer: String) -> MessagingPolicy.Rights
-    private let cache = NIOLockedValueBox([String: String?]())
+    /// Grants read so far, by `org:peer`; at most `maximumCachedGrants` (topics name any
+    /// organisation number, so the cache is cleared rather than grown past it).
     private let grants = NIOLockedValueBox([String: MessagingPolicy.Rights]())
+    static let maximumCachedGrants = 10_000
 
     /// - Parameters:
-    ///   - organizationOf: a device's organisation when it is an active device.
+    ///   - organizationOf: a device's organisation when it is an active device (the caller
+    ///     caches registry answers: ``ChainDevices``).
     ///   - rightsOf: what organisation `org` grants the devices of `peer` (the chain).
     public init(organizationOf: @escaping (_ device: String) -> String?,
                 rightsOf: @escaping (_ org: String, _ peer: String) -> MessagingPolicy.Rights = { _, _ in [] }) {
         self.organizationOf = organizationOf
         self.rightsOf = rightsOf
-    }
-
-    public func forget(_ devices: Set<String>) {
-        cache.withLockedValue { c in for d in devices { c[d] = nil } }
     }
 
     /// Forgets every cached grant (one changed on chain).
@@ -62,7 +67,7 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
             if owner == principal.name { return true }
             // Addresses are written in lower case in topics (topics are case-sensitive).
             guard owner == owner.lowercased(), !owner.contains("+"), !owner.contains("#"), !principal.group.isEmpty,
-                  let org = organization(owner) else { return false }
+                  let org = organizationOf(owner) else { return false }
             return org == principal.group || granted(org, to: principal.group).contains(right)
         case "orgs":
             guard !principal.group.isEmpty, !owner.contains("+"), !owner.contains("#") else { return false }
@@ -76,14 +81,11 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
         let key = org + ":" + peer
         if let hit = grants.withLockedValue({ $0[key] }) { return hit }
         let rights = rightsOf(org, peer)
-        grants.withLockedValue { $0[key] = rights }
+        grants.withLockedValue { cache in
+            if cache.count >= Self.maximumCachedGrants { cache.removeAll() }
+            cache[key] = rights
+        }
         return rights
     }
 
-    private func organization(_ device: String) -> String? {
-        if let hit = cache.withLockedValue({ $0[device] }) { return hit }
-        let found = organizationOf(device)
-        cache.withLockedValue { $0[device] = .some(found) }
-        return found
-    }
 }

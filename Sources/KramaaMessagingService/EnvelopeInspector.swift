@@ -25,37 +25,29 @@ final class EnvelopeInspector<Reader: ContractReader>: BrokerPayloadInspector, @
         self.replay = replay
     }
 
-    /// The recipient device of an inbox topic, or nil for other topics.
-    static func inboxRecipient(_ topic: String) -> Address? {
-        let levels = topic.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-        guard levels.count >= 3, levels[0] == "devices", levels[2] == "inbox" else { return nil }
-        return try? Address(hex: levels[1])
-    }
-
     func inspect(_ principal: Principal, topic: String, payload: [UInt8]) -> Refusal? {
-        guard let recipient = Self.inboxRecipient(topic) else { return nil }
-        let now = UInt64(clock.sinceEpoch.inNanoseconds / 1_000_000)
-        var trial = replay
+        guard let recipient = DeviceTopicPolicy.inboxRecipient(topic) else { return nil }
         let envelope: Envelope
-        do {
-            envelope = try EnvelopeAdmission.admit(payload, chainId: chainId, now: now, replay: &trial,
-                                                   senderKey: devices.senderKey, recipientKey: devices.usableAgreementKey)
-        } catch {
-            switch error {
-            case .envelope(.malformed), .envelope(.unknownFormat), .envelope(.tooLarge): return Refusal(0x99, "not an envelope for \(topic): \(error)")
-            default: return Refusal(0x87, "envelope refused on \(topic): \(error)")
-            }
+        do { envelope = try Envelope.parse(payload) } catch {
+            return Refusal(0x99, "not an envelope for \(topic): \(error)")
         }
+        // Addressing and sender first: a refusal must leave the replay guard as it was, and the
+        // guard is admitted into last, in place.
         let addressed: Address? = switch envelope {
         case .signed(let e): if case .device(let d) = e.recipient { d } else { nil }
         case .sealed(let e): e.recipient
         }
         guard addressed == recipient else { return Refusal(0x99, "the envelope is not addressed to \(recipient), whose inbox \(topic) is") }
-        let operatorRelay = principal.group == DeviceTopicPolicy.operatorGroup
-        guard operatorRelay || envelope.origin.sender.lowercased == principal.name else {
+        guard principal.group == DeviceTopicPolicy.operatorGroup || envelope.origin.sender.lowercased == principal.name else {
             return Refusal(0x87, "the envelope's sender \(envelope.origin.sender) is not the publishing client \(principal)")
         }
-        replay = trial
+        let now = UInt64(clock.sinceEpoch.inNanoseconds / 1_000_000)
+        do {
+            try EnvelopeAdmission.admit(envelope, chainId: chainId, now: now, replay: &replay,
+                                        senderKey: devices.senderKey, recipientKey: devices.usableAgreementKey)
+        } catch {
+            return Refusal(0x87, "envelope refused on \(topic): \(error)")
+        }
         return nil
     }
 }

@@ -73,14 +73,14 @@ public final class MessagingService: @unchecked Sendable {
             let changed = Self.devicesChanged(in: executed)
             let grantsChanged = executed.receipts.contains { $0.logs.contains { $0.address == MessagingPolicy.address } }
             guard !changed.isEmpty || grantsChanged else { return }
-            service.policy.forget(changed)
-            devices.forget(Set(changed.compactMap { try? Address(hex: $0) }))
+            devices.forget(changed)
             if grantsChanged { service.policy.forgetGrants() }
+            let names = Set(changed.map(\.lowercased))
             Task {
                 await service.server.withBroker { broker in
-                    broker.revalidate(names: changed)
+                    broker.revalidate(names: names)
                     // Devices keep only the subscriptions the policy still allows.
-                    if grantsChanged || !changed.isEmpty { broker.recheckSubscriptions() }
+                    broker.recheckSubscriptions()
                 }
             }
         }
@@ -88,11 +88,11 @@ public final class MessagingService: @unchecked Sendable {
     }
 
     /// Devices whose registry entries a block changed (registered, status, key).
-    static func devicesChanged(in executed: ExecutedBlock) -> Set<String> {
-        var changed = Set<String>()
+    static func devicesChanged(in executed: ExecutedBlock) -> Set<Address> {
+        var changed = Set<Address>()
         for receipt in executed.receipts {
             for log in receipt.logs where log.address == DeviceRegistry.address && log.topics.count > 1 {
-                changed.insert(try! Address(log.topics[1].bytes.suffix(20)).lowercased)
+                changed.insert(try! Address(log.topics[1].bytes.suffix(20)))
             }
         }
         return changed
