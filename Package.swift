@@ -286,7 +286,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaMessagingServiceTests",
-            dependencies: ["KramaaMessagingService", "KramaaBroker", "KramaaPlatform"]
+            dependencies: ["KramaaMessagingService", "KramaaBroker", "KramaaPlatform", "KramaaNode", "KramaaPrimitives",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KramaaMessagingTests",

@@ -31,22 +31,41 @@ public final class DeliveryLog: @unchecked Sendable {
     private var fd: Int32
     private var pending: [(envelope: Bytes32, recipient: Address)] = []
     private var batches: [Bytes32: Batch] = [:]
+    /// Roots oldest first, and the deliveries they hold together: proofs are kept for the most
+    /// recent `retention` deliveries (memory and file), the oldest batches dropped beyond.
+    private var order: [Bytes32] = []
+    private var retained = 0
+    /// Deliveries in the file (dropped ones included until it is rewritten).
+    private var inFile = 0
+    public let retention: Int
     private var byEnvelope: [Bytes32: [(root: Bytes32, index: Int)]] = [:]
-    private var uncommitted: [Bytes32] = []
+    /// Roots not yet seen on chain, with when their transaction was last sent (nil: not yet).
+    private var uncommitted: [Bytes32: Duration?] = [:]
+    /// How long a sent commitment may take to be included before it is sent again.
+    let resendAfter: Duration = .seconds(30)
     private var timer: DispatchSourceTimer?
 
     /// Opens the log in the node's data directory; `key` signs the commitments (a node without
     /// one records deliveries but cannot commit them).
-    public init(node: Node, key: Secp256k1.PrivateKey?, logger: Logger) throws {
+    public init(node: Node, key: Secp256k1.PrivateKey?, logger: Logger, retention: Int = 1_000_000) throws {
         self.node = node
         self.key = key
         self.logger = logger
+        self.retention = retention
         path = node.dataDirectory.appendingPathComponent(Self.fileName).path
         let records = try RecordLog.read(path: path, magic: Self.magic)
         fd = -1
         for record in records { if let batch = Self.decode(record) { add(batch) } }
-        fd = try RecordLog.replace(path: path, magic: Self.magic, records: records).fd
-        uncommitted = batches.keys.filter { !isCommitted($0) }
+        try rewrite()
+        for root in order where !isCommitted(root) { uncommitted[root] = .some(nil) }
+    }
+
+    /// Replaces the file with the batches kept.
+    private func rewrite() throws {
+        let (newFD, _) = try RecordLog.replace(path: path, magic: Self.magic, records: order.compactMap { batches[$0].map(Self.encode) })
+        if fd >= 0 { close(fd) }
+        fd = newFD
+        inFile = retained
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -88,9 +107,14 @@ public final class DeliveryLog: @unchecked Sendable {
                 logger.error("cannot write \(path): errno \(code); \(batch.deliveries.count) deliveries not kept")
                 return
             }
-            lock.withLock {
+            let compact: Bool = lock.withLock {
                 add(batch)
-                uncommitted.append(batch.root)
+                inFile += batch.deliveries.count
+                uncommitted[batch.root] = .some(nil)
+                return inFile > 2 * retention
+            }
+            if compact {
+                do { try lock.withLock { try rewrite() } } catch { logger.error("cannot rewrite \(path): \(error)") }
             }
         }
         submitUncommitted()
@@ -102,7 +126,21 @@ public final class DeliveryLog: @unchecked Sendable {
 
     private func add(_ batch: Batch) {
         batches[batch.root] = batch
+        order.append(batch.root)
+        retained += batch.deliveries.count
         for (i, d) in batch.deliveries.enumerated() { byEnvelope[d.envelope, default: []].append((batch.root, i)) }
+        while retained > retention && order.count > 1 { drop(order.removeFirst()) }
+    }
+
+    /// Forgets the oldest batch: its proofs are no longer served.
+    private func drop(_ root: Bytes32) {
+        guard let batch = batches.removeValue(forKey: root) else { return }
+        retained -= batch.deliveries.count
+        uncommitted[root] = nil
+        for d in batch.deliveries {
+            byEnvelope[d.envelope]?.removeAll { $0.root == root }
+            if byEnvelope[d.envelope]?.isEmpty == true { byEnvelope[d.envelope] = nil }
+        }
     }
 
     private func isCommitted(_ root: Bytes32) -> Bool { (committed(root)?.blockNumber ?? 0) > 0 }
@@ -116,30 +154,33 @@ public final class DeliveryLog: @unchecked Sendable {
         return (committer, block, count)
     }
 
-    /// Sends a transaction committing each root not yet on chain (pool nonces in order).
+    /// Sends a transaction committing each root not yet on chain and not sent in the last
+    /// `resendAfter` (pool nonces in order); forgets the ones the chain holds.
     private func submitUncommitted() {
         guard let key else { return }
-        let roots: [Bytes32] = lock.withLock { uncommitted }
-        guard !roots.isEmpty else { return }
-        let sender = key.publicKey.address
-        var nonce = node.pendingNonce(sender)
-        var still: [Bytes32] = []
-        for root in roots {
-            if isCommitted(root) { continue }
-            still.append(root)
-            guard let batch = lock.withLock({ batches[root] }) else { continue }
+        let now = SystemTime.shared.uptime
+        let due: [Bytes32] = lock.withLock {
+            uncommitted.filter { _, sent in sent.map { now - $0 >= resendAfter } ?? true }.map(\.key)
+        }
+        var nonce = node.pendingNonce(key.publicKey.address)
+        for root in due {
+            if isCommitted(root) {
+                lock.withLock { uncommitted[root] = nil }
+                continue
+            }
+            guard let count = lock.withLock({ batches[root]?.deliveries.count }) else { continue }
             let fee = node.latest.baseFeePerGas &* UInt256(2) &+ UInt256(1_000_000_000)
             let tx = Transaction(chainId: node.chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1_000_000_000), maxFeePerGas: fee,
                                  gasLimit: 200_000, to: DeliveryRegistry.address,
-                                 data: DeliveryRegistry.Method.commit.callData([.fixedBytes(root), .uint(UInt256(batch.deliveries.count))]))
+                                 data: DeliveryRegistry.Method.commit.callData([.fixedBytes(root), .uint(UInt256(count))]))
             do {
                 _ = try node.accept(raw: tx.signed(with: key).encoded)
                 nonce += 1
+                lock.withLock { if uncommitted[root] != nil { uncommitted[root] = .some(now) } }
             } catch {
                 logger.warning("delivery root \(root) not submitted: \(error); retried in the next round")
             }
         }
-        lock.withLock { uncommitted = still }
     }
 
     /// The proofs that `envelope` was delivered (one per recipient that acknowledged it).
