@@ -20,6 +20,4 @@ public struct TopicFilterIndex: Sendable {
         tree.matches(topic, into: &entries)
         return Set(entries.map(\.clientID))
     }
-
-    public func filters(of owner: String) -> Set<String> { filters[owner] ?? [] }
 }

@@ -21,9 +21,6 @@ public final class MQTTFederation: PeerService, @unchecked Sendable {
     private var locator: FederatedSessionLocator?
     private var remote = TopicFilterIndex()
     private var announceScheduled = false
-    /// Relayed publications sent and received (status, tests).
-    public private(set) var relayed = 0
-    public private(set) var received = 0
 
     init(host: BrokerHost) {
         self.host = host
@@ -59,7 +56,6 @@ public final class MQTTFederation: PeerService, @unchecked Sendable {
                     self.remote.set(peer.lowercased, filters: filters)
                 case MessageType.mqttPublish:
                     let message = try JournalCoding.message(&r)
-                    self.received += 1
                     self.host.broker.deliver(message)
                     self.host.finishSoon()
                 case MessageType.mqttSessionRequest:
@@ -95,7 +91,7 @@ public final class MQTTFederation: PeerService, @unchecked Sendable {
         JournalCoding.messageTo(&w, m)
         for peer in peers {
             guard let address = try? Address(hex: peer) else { continue }
-            if sender.send(to: address, type: MessageType.mqttPublish, payload: w.bytes) { relayed += 1 }
+            sender.send(to: address, type: MessageType.mqttPublish, payload: w.bytes)
         }
     }
 
