@@ -54,7 +54,7 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
         }
         do {
             let token = try DeviceToken.parse(text)
-            let (record, key) = try activeDevice(device)
+            let (record, key) = try devices.activeDevice(device)
             try token.verify(device: device, chainId: chainId, registeredKey: key, now: clock.unixSeconds, maximumTTL: maximumTokenLifetime)
             return .accept(principal(record))
         } catch let refusal as Refusal {
@@ -67,7 +67,7 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
     func continueAuthentication(_ connect: MQTTConnect, method: String, data: [UInt8], challenge: [UInt8]) -> AuthenticationDecision {
         do {
             let hello = try DeviceChallenge.Hello(parsing: connect.properties.binary(.authenticationData) ?? [])
-            let (record, key) = try activeDevice(hello.device)
+            let (record, key) = try devices.activeDevice(hello.device)
             try DeviceChallenge.verify(response: data, to: challenge, hello: hello, chainId: chainId, registeredKey: key)
             return .accept(principal(record))
         } catch let refusal as Refusal {
@@ -80,13 +80,20 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
     func stillValid(_ principal: Principal) -> Bool {
         guard principal.mountPoint.isEmpty, principal.group != DeviceTopicPolicy.operatorGroup else { return true }
         guard let device = try? Address(hex: principal.name) else { return false }
-        return (try? activeDevice(device)) != nil
+        return (try? devices.activeDevice(device)) != nil
     }
 
-    /// The device's record and current key, if it is registered and active.
-    private func activeDevice(_ device: Address) throws -> (DeviceRecord, PublicKey) {
+    private func principal(_ record: DeviceRecord) -> Principal {
+        Principal(name: record.device.lowercased, group: String(record.organization))
+    }
+}
+
+extension DeviceClient {
+    /// The device's record and current key, if it is registered and active; else a ``Refusal``
+    /// with the MQTT reason code (0x86 unknown, 0x87 suspended, 0x8A revoked).
+    func activeDevice(_ device: Address) throws -> (DeviceRecord, PublicKey) {
         let record: DeviceRecord
-        do { record = try devices.device(device) } catch {
+        do { record = try self.device(device) } catch {
             throw Refusal(0x86, "device \(device) is not registered: \(error)")
         }
         switch record.status {
@@ -95,12 +102,8 @@ final class ChainDeviceAuthenticator<Reader: ContractReader>: BrokerAuthenticato
         case .revoked?: throw Refusal(0x8A, "device \(device) is revoked")
         case nil: throw Refusal(0x86, "device \(device) is not registered")
         }
-        let keyRecord = try devices.key(record.currentKey)
+        let keyRecord = try key(record.currentKey)
         guard let type = DeviceKeyType.type(keyRecord.keyTypeCode) else { throw Refusal(0x86, "device \(device) has a key of unknown type") }
         return (record, try PublicKey(type: type, bytes: keyRecord.publicKey))
-    }
-
-    private func principal(_ record: DeviceRecord) -> Principal {
-        Principal(name: record.device.lowercased, group: String(record.organization))
     }
 }

@@ -19,6 +19,8 @@ public final class MessagingService: @unchecked Sendable {
         public var allowAnonymous = false
         /// The longest device token lifetime accepted.
         public var maximumTokenLifetime: UInt64 = 24 * 3600
+        /// Bridges from existing brokers (`--mqtt-bridge`).
+        public var bridges: [MQTTBridge.Configuration] = []
 
         public init() {}
     }
@@ -30,6 +32,8 @@ public final class MessagingService: @unchecked Sendable {
     public let federation: MQTTFederation
     private let node: Node
     private var observer: Int?
+    /// The running bridges from external brokers.
+    public private(set) var bridges: [MQTTBridge] = []
 
     private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node) {
         self.server = server
@@ -60,6 +64,12 @@ public final class MessagingService: @unchecked Sendable {
             service.policy.forget(changed)
             Task { await service.server.withBroker { $0.revalidate(names: changed) } }
         }
+        let check = BridgeEnvelopeCheck(chainId: node.chainId, devices: devices)
+        for bridgeConfiguration in configuration.bridges {
+            let bridge = MQTTBridge(configuration: bridgeConfiguration, server: server, logger: logger, admit: { check.admit($0) })
+            await bridge.start()
+            service.bridges.append(bridge)
+        }
         return service
     }
 
@@ -76,6 +86,7 @@ public final class MessagingService: @unchecked Sendable {
 
     public func stop() async {
         if let observer { node.removeObserver(observer) }
+        for bridge in bridges { await bridge.stop() }
         await server.shutdown()
     }
 }
