@@ -7,6 +7,8 @@ import NIOConcurrencyHelpers
 /// - `devices/{address}/…` is a device's own namespace: it publishes and subscribes there freely.
 /// - A device may publish to and subscribe to the namespace of another device of its own
 ///   organisation (`devices/{peer}/…`), and to its organisation's namespace `orgs/{org}/…`.
+/// - `bridges/{host}_{port}/…` (what a bridge relays in from a site's broker): any device may
+///   subscribe, none may publish (only the bridge, an operator, writes there).
 /// - Nothing else: other organisations' devices, wildcards across devices (`devices/+/…`,
 ///   `#`) and other top-level topics are refused with 0x87.
 ///
@@ -52,6 +54,9 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
             return !principal.group.isEmpty && organization(owner) == principal.group
         case "orgs":
             return owner == principal.group
+        case "bridges":
+            // What bridges relay from sites' brokers: any device may read it; only the bridge writes it.
+            return wildcards
         default:
             return false
         }
