@@ -16,6 +16,14 @@ let out = option("--out") ?? "BENCHMARKS.md"
 let erc20InitCode = option("--erc20")
 /// Runs only the workloads whose name contains this text (EVM section).
 let only = option("--only")
+/// The messaging section's brokers (started by scripts/bench.sh messaging).
+let messagingEndpoints = option("--kramaa-mqtt").flatMap { kramaa in
+    option("--mosquitto-mqtt").map { mosquitto in
+        MessagingBench.Endpoints(kramaa: kramaa, mosquitto: mosquitto, kramaaPID: option("--kramaa-pid").flatMap { Int32($0) },
+                                 mosquittoPID: option("--mosquitto-pid").flatMap { Int32($0) }, crossPublisher: option("--cross-publisher"),
+                                 crossSubscriber: option("--cross-subscriber"), idle: option("--idle").flatMap { Int($0) } ?? 0)
+    }
+}
 arguments.removeAll { $0.hasPrefix("--") }
 let which = Set(arguments.isEmpty ? ["all"] : arguments)
 
@@ -77,6 +85,17 @@ if which.contains("all") || which.contains("verify") {
 
 if which.contains("all") || which.contains("epcis") {
     let section = EPCISHashBench.run(vectors: ProcessInfo.processInfo.environment["KRAMAA_VECTORS"] ?? "../shared/vectors", quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
+// Not part of "all": it needs the brokers scripts/bench.sh messaging starts.
+if which.contains("messaging") {
+    guard let endpoints = messagingEndpoints else {
+        print("messaging needs --kramaa-mqtt URL and --mosquitto-mqtt URL (scripts/bench.sh messaging starts both)")
+        exit(64)
+    }
+    let section = await MessagingBench.run(endpoints, quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
