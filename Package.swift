@@ -336,7 +336,7 @@ let package = Package(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
                            "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS",
-                           "KramaaJSON", "KramaaMQTTClient"]
+                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT"]
         ),
         .target(
             name: "KramaaTestSupport",
