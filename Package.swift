@@ -36,6 +36,8 @@ import PackageDescription
 //   0  CSecp256k1             the system libsecp256k1 (with its recovery module)
 //   0  KramaaGS1              GS1 identifiers: check digits, AIs, element strings, Digital Link, EPC URIs (Foundation-free)
 //   0  KramaaMQTT             MQTT 5.0/3.1.1 data representations, framing, topic names and filters (pure)
+//   3  KramaaDeviceMessaging  a device's side of messaging: connect as the device, send signed (and sealed) envelopes to inboxes, verify what arrives
+//   1  KramaaMQTTClient       an MQTT 5/3.1.1 client (SwiftNIO, TCP and TLS) on KramaaMQTT's codec: QoS flows, sessions resumed across reconnections
 //   0  KramaaJSON             the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 let package = Package(
     name: "kramaa",
@@ -63,6 +65,8 @@ let package = Package(
         .library(name: "KramaaBroker", targets: ["KramaaBroker"]),
         .library(name: "KramaaMQTTServer", targets: ["KramaaMQTTServer"]),
         .library(name: "KramaaMessaging", targets: ["KramaaMessaging"]),
+        .library(name: "KramaaMQTTClient", targets: ["KramaaMQTTClient"]),
+        .library(name: "KramaaDeviceMessaging", targets: ["KramaaDeviceMessaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -156,6 +160,9 @@ let package = Package(
                 "KramaaMessaging",
                 "KramaaMessagingService",
                 "KramaaMQTTServer",
+                "KramaaMQTTClient",
+                "KramaaMQTT",
+                "KramaaDeviceMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -264,6 +271,28 @@ let package = Package(
             dependencies: ["KramaaMQTTServer", "KramaaBroker", "KramaaMQTT", "KramaaPrimitives",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
+        // An MQTT client on the codec (SwiftNIO): enhanced authentication, QoS 0/1/2 with the
+        // server's Receive Maximum, subscriptions, keep-alive, sessions resumed across reconnections.
+        .target(
+            name: "KramaaMQTTClient",
+            dependencies: [
+                "KramaaMQTT",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // A device's side of messaging (used by `kramaa msg send|listen`): the MQTT client as the
+        // device, envelopes signed with a persisted sequence, sealed, verified, replay-checked.
+        .target(
+            name: "KramaaDeviceMessaging",
+            dependencies: ["KramaaMQTTClient", "KramaaMQTT", "KramaaMessaging", "KramaaPrimitives", "KramaaJSON"]
+        ),
+        .testTarget(
+            name: "KramaaMQTTClientTests",
+            dependencies: ["KramaaMQTTClient", "KramaaMQTTServer", "KramaaBroker", "KramaaMQTT", "KramaaPrimitives",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(
             name: "KramaaBrokerTests",
             dependencies: ["KramaaBroker", "KramaaMQTT", "KramaaPrimitives"]
@@ -279,8 +308,8 @@ let package = Package(
         // against the device registry, the device topic policy, revocation within a block.
         .target(
             name: "KramaaMessagingService",
-            dependencies: ["KramaaMessaging", "KramaaMQTTServer", "KramaaBroker", "KramaaMQTT", "KramaaNode", "KramaaChain",
-                           "KramaaPlatform", "KramaaEVM", "KramaaPrimitives", "KramaaRPC", "KramaaJSON",
+            dependencies: ["KramaaMessaging", "KramaaMQTTServer", "KramaaMQTTClient", "KramaaBroker", "KramaaMQTT", "KramaaNode",
+                           "KramaaChain", "KramaaPlatform", "KramaaEVM", "KramaaPrimitives", "KramaaRPC", "KramaaJSON",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -312,7 +341,7 @@ let package = Package(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
                            "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS",
-                           "KramaaJSON"]
+                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT"]
         ),
         .target(
             name: "KramaaTestSupport",

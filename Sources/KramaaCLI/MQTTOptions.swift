@@ -1,5 +1,7 @@
 import ArgumentParser
 import KramaaMessagingService
+import KramaaMQTT
+import KramaaMQTTClient
 import KramaaMQTTServer
 
 /// Options of the node's MQTT server, shared by `kramaa node` and `kramaa devnet` (whose
@@ -22,11 +24,70 @@ struct MQTTOptions: ParsableArguments {
     var allowAnonymous = false
     @Flag(name: .customLong("no-mqtt"), help: "Run no MQTT server.")
     var disabled = false
+    @Option(name: .customLong("mqtt-bridge"),
+            help: "Bridge from an existing broker (mqtt://host:port or mqtts://): relay its --bridge-topic filters in, local --bridge-out filters out.")
+    var bridge: String?
+    @Option(name: .customLong("bridge-topic"), help: "A topic filter relayed in from the bridged broker (repeatable); lands under bridges/{host}_{port}/, or devices/{sender}/bridge/ for a device's signed envelope.")
+    var bridgeTopics: [String] = []
+    @Option(name: .customLong("bridge-out"), help: "A local topic filter relayed out to the bridged broker (repeatable).")
+    var bridgeOut: [String] = []
+    @Option(name: .customLong("bridge-user"), help: "The user name on the bridged broker.")
+    var bridgeUser: String?
+    @Option(name: .customLong("bridge-password"), help: "The password on the bridged broker.")
+    var bridgePassword: String?
+    @Option(name: .customLong("bridge-ca"), help: "With mqtts://: the CA certificates (PEM) to trust for the bridged broker.")
+    var bridgeCA: String?
+    @Option(name: .customLong("bridge-readers"), help: "An organisation whose devices may subscribe to what the bridge relays in, under bridges/{host}_{port}/ (repeatable; none: only the node's operators read it).")
+    var bridgeReaders: [UInt64] = []
 
     func validate() throws {
         if tlsPort != nil && (tlsCertificate == nil || tlsKey == nil) {
             throw ValidationError("--mqtt-tls-port needs --mqtt-tls-cert and --mqtt-tls-key (PEM files)")
         }
+        _ = try bridgeConfiguration()
+    }
+
+    /// The bridge `--mqtt-bridge` and its options describe (nil: none), checked.
+    func bridgeConfiguration() throws -> MQTTBridge.Configuration? {
+        guard let bridge else {
+            let stray = [bridgeTopics.isEmpty ? nil : "--bridge-topic", bridgeOut.isEmpty ? nil : "--bridge-out", bridgeUser.map { _ in "--bridge-user" },
+                         bridgePassword.map { _ in "--bridge-password" }, bridgeCA.map { _ in "--bridge-ca" },
+                         bridgeReaders.isEmpty ? nil : "--bridge-readers"].compactMap { $0 }
+            if let first = stray.first { throw ValidationError("\(first) needs --mqtt-bridge mqtt://host:port") }
+            return nil
+        }
+        guard !disabled else { throw ValidationError("--mqtt-bridge needs the MQTT server: drop --no-mqtt") }
+        let endpoint: MQTTEndpoint
+        do { endpoint = try MQTTEndpoint(parsing: bridge) } catch { throw ValidationError("--mqtt-bridge: \(error)") }
+        guard !bridgeTopics.isEmpty || !bridgeOut.isEmpty else {
+            throw ValidationError("--mqtt-bridge needs at least one --bridge-topic FILTER (relayed in) or --bridge-out FILTER (relayed out)")
+        }
+        for (flag, filters) in [("--bridge-topic", bridgeTopics), ("--bridge-out", bridgeOut)] {
+            for filter in filters {
+                do { _ = try MQTTTopic.parseSubscription(filter) } catch { throw ValidationError("\(flag) \(filter): \(error)") }
+            }
+        }
+        if bridgePassword != nil && bridgeUser == nil { throw ValidationError("--bridge-password needs --bridge-user") }
+        var c = MQTTBridge.Configuration(endpoint: endpoint, topics: bridgeTopics)
+        c.outbound = bridgeOut
+        c.userName = bridgeUser
+        c.password = bridgePassword
+        c.tlsCAFile = bridgeCA
+        c.readers = bridgeReaders
+        return c
+    }
+
+    /// The bridge flags, for the validator that runs the bridge.
+    var bridgeArguments: [String] {
+        guard let bridge else { return [] }
+        var out = ["--mqtt-bridge", bridge]
+        for t in bridgeTopics { out += ["--bridge-topic", t] }
+        for t in bridgeOut { out += ["--bridge-out", t] }
+        if let bridgeUser { out += ["--bridge-user", bridgeUser] }
+        if let bridgePassword { out += ["--bridge-password", bridgePassword] }
+        if let bridgeCA { out += ["--bridge-ca", bridgeCA] }
+        for org in bridgeReaders { out += ["--bridge-readers", String(org)] }
+        return out
     }
 
     /// Adds the listeners' ports to the pre-start check (validator i of `count`).
@@ -47,6 +108,8 @@ struct MQTTOptions: ParsableArguments {
             out += ["--mqtt-tls-port", String(tlsPort == 0 ? 0 : tlsPort + i), "--mqtt-tls-cert", tlsCertificate, "--mqtt-tls-key", tlsKey]
         }
         if allowAnonymous { out.append("--mqtt-allow-anonymous") }
+        // One bridge per network: the first validator runs it (the others get its relays through the federation).
+        if i == 0 { out += bridgeArguments }
         return out
     }
 
@@ -61,6 +124,7 @@ struct MQTTOptions: ParsableArguments {
         c.server.tlsCertificatePath = tlsCertificate
         c.server.tlsKeyPath = tlsKey
         c.allowAnonymous = allowAnonymous
+        c.bridges = (try? bridgeConfiguration()).flatMap { $0.map { [$0] } } ?? []
         return c
     }
 

@@ -4,12 +4,13 @@ import KramaaJSON
 import KramaaMessaging
 import KramaaPrimitives
 
-/// `kramaa msg ...`: envelopes offline (sign, seal, open; docs/MESSAGING.md) and raw HPKE, the
-/// surface the interoperability tests drive from an independent implementation.
-struct MsgCommand: ParsableCommand {
+/// `kramaa msg ...`: envelopes between devices over MQTT (send, listen), offline (sign, seal,
+/// open; docs/MESSAGING.md) and raw HPKE, the surface the interoperability tests drive from an
+/// independent implementation.
+struct MsgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "msg", abstract: "Seal and open envelopes; raw HPKE (RFC 9180) for interoperability checks.",
-        subcommands: [Seal.self, Open.self, HPKESeal.self, HPKEOpen.self, ProveDelivery.self, VerifyDelivery.self])
+        commandName: "msg", abstract: "Send and receive envelopes as a device; seal and open them offline; prove deliveries; raw HPKE (RFC 9180) for interoperability checks.",
+        subcommands: [Send.self, Listen.self, Seal.self, Open.self, HPKESeal.self, HPKEOpen.self, ProveDelivery.self, VerifyDelivery.self])
 
     /// The suite options of a seal.
     struct Suite: ParsableArguments {

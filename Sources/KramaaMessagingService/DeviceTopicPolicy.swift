@@ -11,6 +11,9 @@ import NIOConcurrencyHelpers
 ///   organisation (`devices/{peer}/…`), and to its organisation's namespace `orgs/{org}/…`.
 /// - Another organisation's devices and `orgs/{org}/…` as that organisation's admins granted
 ///   on chain (``MessagingPolicy``: publish and/or subscribe).
+/// - `bridges/{host}_{port}/…` (what a bridge relays in from a site's broker): the devices of
+///   the organisations the operator named for that bridge (`--bridge-readers`) may subscribe;
+///   nobody else, and no device may publish there (only the bridge, an operator, writes).
 /// - Nothing else: wildcards across devices (`devices/+/…`, `#`) and other top-level topics
 ///   are refused with 0x87.
 ///
@@ -30,6 +33,8 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
 
     private let organizationOf: (String) -> String?
     private let rightsOf: (_ org: String, _ peer: String) -> MessagingPolicy.Rights
+    /// The organisations whose devices may read each bridge's mount, by `{host}_{port}`.
+    private let bridgeReaders: [String: Set<String>]
     /// Grants read so far, by `org:peer`; at most `maximumCachedGrants` (topics name any
     /// organisation number, so the cache is cleared rather than grown past it).
     private let grants = NIOLockedValueBox([String: MessagingPolicy.Rights]())
@@ -39,10 +44,14 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
     ///   - organizationOf: a device's organisation when it is an active device (the caller
     ///     caches registry answers: ``ChainDevices``).
     ///   - rightsOf: what organisation `org` grants the devices of `peer` (the chain).
+    ///   - bridgeReaders: by bridge mount level (`{host}_{port}`), the organisations whose
+    ///     devices may subscribe to what that bridge relays in.
     public init(organizationOf: @escaping (_ device: String) -> String?,
-                rightsOf: @escaping (_ org: String, _ peer: String) -> MessagingPolicy.Rights = { _, _ in [] }) {
+                rightsOf: @escaping (_ org: String, _ peer: String) -> MessagingPolicy.Rights = { _, _ in [] },
+                bridgeReaders: [String: Set<String>] = [:]) {
         self.organizationOf = organizationOf
         self.rightsOf = rightsOf
+        self.bridgeReaders = bridgeReaders
     }
 
     /// Forgets every cached grant (one changed on chain).
@@ -72,6 +81,8 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
         case "orgs":
             guard !principal.group.isEmpty, !owner.contains("+"), !owner.contains("#") else { return false }
             return owner == principal.group || granted(owner, to: principal.group).contains(right)
+        case "bridges":
+            return right == .subscribe && bridgeReaders[owner]?.contains(principal.group) == true
         default:
             return false
         }

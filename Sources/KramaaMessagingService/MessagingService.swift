@@ -20,6 +20,8 @@ public final class MessagingService: @unchecked Sendable {
         public var allowAnonymous = false
         /// The longest device token lifetime accepted.
         public var maximumTokenLifetime: UInt64 = 24 * 3600
+        /// Bridges from existing brokers (`--mqtt-bridge`).
+        public var bridges: [MQTTBridge.Configuration] = []
 
         public init() {}
     }
@@ -33,6 +35,8 @@ public final class MessagingService: @unchecked Sendable {
     public let deliveries: DeliveryLog
     private let node: Node
     private var observer: Int?
+    /// The running bridges from external brokers.
+    public private(set) var bridges: [MQTTBridge] = []
 
     private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node, deliveries: DeliveryLog) {
         self.server = server
@@ -54,7 +58,7 @@ public final class MessagingService: @unchecked Sendable {
         }, rightsOf: { org, peer in
             guard let o = UInt64(org), let p = UInt64(peer) else { return [] }
             return (try? grants.rights(of: p, on: o)) ?? []
-        })
+        }, bridgeReaders: Dictionary(configuration.bridges.map { ($0.mountLevel, Set($0.readers.map(String.init))) }, uniquingKeysWith: { $0.union($1) }))
         let authenticator = ChainDeviceAuthenticator(chainId: node.chainId, devices: devices, allowAnonymous: configuration.allowAnonymous,
                                                      maximumTokenLifetime: configuration.maximumTokenLifetime)
         // A restarted node does not know which sequences it saw: envelopes dated before its start
@@ -84,6 +88,12 @@ public final class MessagingService: @unchecked Sendable {
                 }
             }
         }
+        let check = BridgeEnvelopeCheck(chainId: node.chainId, devices: devices)
+        for bridgeConfiguration in configuration.bridges {
+            let bridge = MQTTBridge(configuration: bridgeConfiguration, server: server, logger: logger, admit: { check.admit($0) })
+            await bridge.start()
+            service.bridges.append(bridge)
+        }
         return service
     }
 
@@ -101,6 +111,7 @@ public final class MessagingService: @unchecked Sendable {
     public func stop() async {
         if let observer { node.removeObserver(observer) }
         deliveries.stop()
+        for bridge in bridges { await bridge.stop() }
         await server.shutdown()
     }
 }

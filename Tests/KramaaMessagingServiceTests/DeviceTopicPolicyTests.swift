@@ -40,6 +40,17 @@ import Testing
         #expect(policy.mayPublish(bridge, topic: "devices/0xa1/inbox") == nil)
     }
 
+    @Test func aBridgeMountIsReadOnlyByItsNamedOrganisationsAndWrittenByNoDevice() {
+        let bridged = DeviceTopicPolicy(organizationOf: { _ in nil }, bridgeReaders: ["site_1883": ["1"]])
+        #expect(bridged.maySubscribe(a1, filter: "bridges/site_1883/#") == nil)
+        #expect(bridged.mayPublish(a1, topic: "bridges/site_1883/x")?.reasonCode == 0x87)
+        #expect(bridged.maySubscribe(Principal(name: "0xb1", group: "2"), filter: "bridges/site_1883/#")?.reasonCode == 0x87)
+        for filter in ["bridges/other_1883/#", "bridges/+/#", "bridges/#"] {
+            #expect(bridged.maySubscribe(a1, filter: filter)?.reasonCode == 0x87, "\(filter)")
+        }
+        #expect(policy.maySubscribe(a1, filter: "bridges/site_1883/#")?.reasonCode == 0x87)  // no readers named
+    }
+
     @Test func aForgottenGrantIsReadAgain() {
         nonisolated(unsafe) var granted: MessagingPolicy.Rights = .publish
         let changing = DeviceTopicPolicy(organizationOf: { ["0xa1": "1", "0xb1": "2"][$0] }, rightsOf: { _, _ in granted })

@@ -1,5 +1,7 @@
 """MQTT clients for the tests: paho-mqtt (MQTT 5 and 3.1.1, TCP and WebSocket) with the
 callbacks turned into queues one can wait on."""
+import contextlib
+import os
 import queue
 import socket
 import subprocess
@@ -129,6 +131,33 @@ def raw_connect(url, packet, read=True):
         except socket.timeout:
             pass
         return data
+
+
+@contextlib.contextmanager
+def plain_mosquitto(tmp_path):
+    """A real mosquitto 2 (Debian's) allowing anonymous clients on a free loopback port, which
+    checks nothing a Kramaa node checks: yields (url, port)."""
+    binary = "/usr/sbin/mosquitto"
+    assert os.access(binary, os.X_OK), "mosquitto is missing: install Debian's mosquitto package (apt-get install mosquitto)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / f"mosquitto-{port}.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "mosquitto did not start"
+                time.sleep(0.05)
+        yield f"mqtt://127.0.0.1:{port}", port
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def mosquitto(tool, url, *args, timeout=15):
