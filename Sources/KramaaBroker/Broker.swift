@@ -101,6 +101,13 @@ public final class Broker {
         return id
     }
 
+    /// The protocol version of a connection that has been accepted (nil before its CONNECT is
+    /// accepted, or once it is gone): how the edge reads its PUBLISH packets ahead of the broker.
+    public func protocolVersion(of id: UInt64) -> MQTTVersion? {
+        guard let c = connections[id], case .connected = c.state else { return nil }
+        return c.version
+    }
+
     /// A connection inside the node (the bridge, the node's own services) whose principal is
     /// already known: its CONNECT is accepted without asking the authenticator.
     public func openAuthenticated(_ sink: MQTTConnectionSink, remote: String, principal: Principal) -> UInt64 {

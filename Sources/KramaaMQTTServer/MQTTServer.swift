@@ -60,14 +60,17 @@ public final class MQTTServer: @unchecked Sendable {
     }
 
     /// Starts the broker over `journal` and binds the configured listeners.
+    /// `preverifier`: the costly half of `inspector`'s work, run on a thread pool before the
+    /// broker sees a publication (nil: the inspector does all of it on the loop).
     public static func start(configuration: Configuration, clock: TimeSource = SystemTime.shared,
                              authenticator: BrokerAuthenticator, authorizer: BrokerAuthorizer, inspector: BrokerPayloadInspector? = nil,
+                             preverifier: PayloadPreverifier? = nil,
                              journal: SessionJournal, logger: Logger = Logger(label: "kramaa.mqtt")) async throws -> MQTTServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let broker = try Broker(configuration: configuration.broker, clock: clock, authenticator: authenticator,
                                 authorizer: authorizer, inspector: inspector, journal: journal, log: LoggerBrokerLog(logger))
-        let host = BrokerHost(loop: loop, broker: broker)
+        let host = BrokerHost(loop: loop, broker: broker, preverification: preverifier.map { PreverificationPool($0) })
         let server = MQTTServer(configuration: configuration, group: group, host: host, logger: logger)
         do {
             try await server.bindAll()
@@ -169,6 +172,7 @@ public final class MQTTServer: @unchecked Sendable {
         for channel in channels.values { try? await channel.close() }
         channels.removeAll()
         try? await group.shutdownGracefully()
+        await host.preverification?.shutdown()
     }
 }
 

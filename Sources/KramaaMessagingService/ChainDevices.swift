@@ -19,13 +19,18 @@ struct ChainDevices<Reader: ContractReader>: Sendable {
     /// The device's record and current key, if it is registered and active: else a refusal
     /// (0x86 unknown, 0x87 suspended, 0x8A revoked).
     func active(_ device: Address) throws -> (DeviceRecord, PublicKey) {
+        let found = try lookup(device)
+        return (found.record, found.key)
+    }
+
+    private func lookup(_ device: Address) throws -> ActiveDevice {
         if let hit = cache.lookup(device) { return try hit.get() }
         let answer = Result { try read(device) }
         cache.store(device, answer)
         return try answer.get()
     }
 
-    private func read(_ device: Address) throws -> (DeviceRecord, PublicKey) {
+    private func read(_ device: Address) throws -> ActiveDevice {
         let record: DeviceRecord
         do { record = try client.device(device) } catch {
             throw Refusal(0x86, "device \(device) is not registered: \(error)")
@@ -38,14 +43,15 @@ struct ChainDevices<Reader: ContractReader>: Sendable {
         }
         let keyRecord = try client.key(record.currentKey)
         guard let type = DeviceKeyType.type(keyRecord.keyTypeCode) else { throw Refusal(0x86, "device \(device) has a key of unknown type") }
-        return (record, try PublicKey(type: type, bytes: keyRecord.publicKey))
+        let key = try PublicKey(type: type, bytes: keyRecord.publicKey)
+        return ActiveDevice(record: record, key: key, keyAddress: key.address)
     }
 
     /// The public key of `origin.senderKey` when it is the current key of the active device
     /// `origin.sender`.
     func senderKey(_ origin: EnvelopeOrigin) -> PublicKey? {
-        guard let (_, key) = try? active(origin.sender), key.address == origin.senderKey else { return nil }
-        return key
+        guard let found = try? lookup(origin.sender), found.keyAddress == origin.senderKey else { return nil }
+        return found.key
     }
 
     func usableAgreementKey(_ device: Address) -> AgreementPublicKey? {
@@ -53,14 +59,22 @@ struct ChainDevices<Reader: ContractReader>: Sendable {
     }
 }
 
+/// An active device as the registry describes it, with its current key's address computed once
+/// (every envelope compares it; for P-256 and Ed25519 it is a Keccak-256 of the encoded key).
+struct ActiveDevice {
+    let record: DeviceRecord
+    let key: PublicKey
+    let keyAddress: Address
+}
+
 /// Registry answers by device, bounded (cleared whole past 100,000 devices).
 final class DeviceAnswerCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var answers: [Address: Result<(DeviceRecord, PublicKey), any Error>] = [:]
+    private var answers: [Address: Result<ActiveDevice, any Error>] = [:]
 
-    func lookup(_ device: Address) -> Result<(DeviceRecord, PublicKey), any Error>? { lock.withLock { answers[device] } }
+    func lookup(_ device: Address) -> Result<ActiveDevice, any Error>? { lock.withLock { answers[device] } }
 
-    func store(_ device: Address, _ answer: Result<(DeviceRecord, PublicKey), any Error>) {
+    func store(_ device: Address, _ answer: Result<ActiveDevice, any Error>) {
         lock.withLock {
             if answers.count >= 100_000 { answers.removeAll() }
             answers[device] = answer

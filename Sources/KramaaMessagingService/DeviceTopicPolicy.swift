@@ -75,7 +75,7 @@ public final class DeviceTopicPolicy: BrokerAuthorizer, @unchecked Sendable {
         case "devices":
             if owner == principal.name { return true }
             // Addresses are written in lower case in topics (topics are case-sensitive).
-            guard owner == owner.lowercased(), !owner.contains("+"), !owner.contains("#"), !principal.group.isEmpty,
+            guard !owner.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }), !owner.contains("+"), !owner.contains("#"), !principal.group.isEmpty,
                   let org = organizationOf(owner) else { return false }
             return org == principal.group || granted(org, to: principal.group).contains(right)
         case "orgs":

@@ -17,12 +17,16 @@ final class EnvelopeInspector<Reader: ContractReader>: BrokerPayloadInspector, @
     let clock: TimeSource
     /// Runs on the broker's loop only.
     var replay: ReplayGuard
+    /// Signatures the server verified ahead, off the loop (nil: all verified here).
+    let signatures: EnvelopeSignatureChecks<Reader>?
 
-    init(chainId: UInt64, devices: ChainDevices<Reader>, clock: TimeSource = SystemTime.shared, replay: ReplayGuard = ReplayGuard()) {
+    init(chainId: UInt64, devices: ChainDevices<Reader>, clock: TimeSource = SystemTime.shared, replay: ReplayGuard = ReplayGuard(),
+         signatures: EnvelopeSignatureChecks<Reader>? = nil) {
         self.chainId = chainId
         self.devices = devices
         self.clock = clock
         self.replay = replay
+        self.signatures = signatures
     }
 
     func inspect(_ principal: Principal, topic: String, payload: [UInt8]) -> Refusal? {
@@ -42,9 +46,10 @@ final class EnvelopeInspector<Reader: ContractReader>: BrokerPayloadInspector, @
             return Refusal(0x87, "the envelope's sender \(envelope.origin.sender) is not the publishing client \(principal)")
         }
         let now = UInt64(clock.sinceEpoch.inNanoseconds / 1_000_000)
+        let verified = signatures?.take(payload, senderKey: envelope.origin.senderKey) ?? false
         do {
             try EnvelopeAdmission.admit(envelope, chainId: chainId, now: now, replay: &replay,
-                                        senderKey: devices.senderKey, recipientKey: devices.usableAgreementKey)
+                                        senderKey: devices.senderKey, recipientKey: devices.usableAgreementKey, signatureVerified: verified)
         } catch {
             return Refusal(0x87, "envelope refused on \(topic): \(error)")
         }

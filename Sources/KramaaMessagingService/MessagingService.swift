@@ -63,11 +63,13 @@ public final class MessagingService: @unchecked Sendable {
                                                      maximumTokenLifetime: configuration.maximumTokenLifetime)
         // A restarted node does not know which sequences it saw: envelopes dated before its start
         // from senders it has not seen since are refused (the replay guard's floor).
+        let signatures = EnvelopeSignatureChecks(chainId: node.chainId, devices: devices)
         let inspector = EnvelopeInspector(chainId: node.chainId, devices: devices,
-                                          replay: ReplayGuard(restoring: [], floor: UInt64(SystemTime.shared.sinceEpoch.inNanoseconds / 1_000_000)))
+                                          replay: ReplayGuard(restoring: [], floor: UInt64(SystemTime.shared.sinceEpoch.inNanoseconds / 1_000_000)),
+                                          signatures: signatures)
         let journal = try FileSessionJournal(path: node.dataDirectory.appendingPathComponent(FileSessionJournal.fileName).path)
         let server = try await MQTTServer.start(configuration: configuration.server, authenticator: authenticator, authorizer: policy,
-                                                inspector: inspector, journal: journal, logger: logger)
+                                                inspector: inspector, preverifier: signatures, journal: journal, logger: logger)
         let deliveries = try DeliveryLog(node: node, key: committer, logger: logger)
         await server.withBroker { broker in broker.onDelivered = { deliveries.delivered($0, to: $1) } }
         deliveries.start()

@@ -29,12 +29,13 @@ final class TestAuthenticator: BrokerAuthenticator, @unchecked Sendable {
 struct InProcessBroker {
     let server: MQTTServer
 
-    static func start(_ configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws -> InProcessBroker {
+    static func start(inspector: BrokerPayloadInspector? = nil, preverifier: PayloadPreverifier? = nil,
+                      _ configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws -> InProcessBroker {
         var configuration = MQTTServer.Configuration()
         configuration.port = 0
         configure(&configuration.broker)
         let server = try await MQTTServer.start(configuration: configuration, authenticator: TestAuthenticator(), authorizer: AllowAll(),
-                                                journal: NoJournal())
+                                                inspector: inspector, preverifier: preverifier, journal: NoJournal())
         return InProcessBroker(server: server)
     }
 

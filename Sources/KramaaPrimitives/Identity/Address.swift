@@ -60,8 +60,12 @@ public struct Address: Hashable, Sendable, Comparable, CustomStringConvertible {
         do { bytes = try Hex.decode(hex) } catch { throw .invalidHex(error) }
         try self.init(bytes)
         let digits = hex.hasPrefix("0x") || hex.hasPrefix("0X") ? hex.dropFirst(2) : hex[...]
-        let hasLower = digits.contains { $0.isLowercase }
-        let hasUpper = digits.contains { $0.isUppercase }
+        // The digits decoded as hex, so they are ASCII: compare bytes, not Unicode properties.
+        var hasLower = false, hasUpper = false
+        for byte in digits.utf8 {
+            if byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f") { hasLower = true }
+            else if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F") { hasUpper = true }
+        }
         if hasLower && hasUpper {
             let expected = checksummed
             guard "0x" + digits == expected else { throw .badChecksum(given: String(hex), expected: expected) }
