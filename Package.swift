@@ -22,6 +22,7 @@ import PackageDescription
 //   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
 //   3  KramaaState            world state in memory with incremental tries, snapshots, history views
 //   2  KramaaBroker           the MQTT broker as a pure state machine: sessions, subscriptions, QoS flows, retained, wills, journal port
+//   3  KramaaFileExchange     the block exchange between nodes' file stores (pure): want, blocks, don't-have; DAG fetch across providers
 //   3  KramaaMQTTServer       the MQTT server: TCP, TLS and WebSocket listeners (SwiftNIO) around the broker, the session journal file
 //   2  KramaaAuth             bearer tokens and the access policy of every write interface
 //   2  KramaaConsensus        Tendermint BFT as a pure state machine
@@ -67,6 +68,7 @@ let package = Package(
         .library(name: "KramaaMessaging", targets: ["KramaaMessaging"]),
         .library(name: "KramaaMQTTClient", targets: ["KramaaMQTTClient"]),
         .library(name: "KramaaDeviceMessaging", targets: ["KramaaDeviceMessaging"]),
+        .library(name: "KramaaFileExchange", targets: ["KramaaFileExchange"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -306,6 +308,16 @@ let package = Package(
         ),
         // The node's messaging service: its MQTT server with device tokens and challenges checked
         // against the device registry, the device topic policy, revocation within a block.
+        // The block exchange between nodes' file stores as a pure state machine: wants, blocks,
+        // don't-haves; a DAG fetched across providers with each block checked against its CID.
+        .target(
+            name: "KramaaFileExchange",
+            dependencies: ["KramaaNetwork", "KramaaPrimitives"]
+        ),
+        .testTarget(
+            name: "KramaaFileExchangeTests",
+            dependencies: ["KramaaFileExchange", "KramaaNetwork", "KramaaPrimitives"]
+        ),
         .target(
             name: "KramaaMessagingService",
             dependencies: ["KramaaMessaging", "KramaaMQTTServer", "KramaaMQTTClient", "KramaaBroker", "KramaaMQTT", "KramaaNode",
