@@ -64,6 +64,12 @@ public struct FilePinRecord: Sendable, Equatable {
         public var held: Bool
         /// Its last heartbeat is within the timeout.
         public var live: Bool
+
+        public init(node: Address, held: Bool, live: Bool) {
+            self.node = node
+            self.held = held
+            self.live = live
+        }
     }
 
     public var owner: FileOwner

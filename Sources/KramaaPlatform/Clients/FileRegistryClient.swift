@@ -54,6 +54,12 @@ public struct FilePinRequest: Sendable, Equatable {
         self.maxReplicas = maxReplicas
         self.readers = readers
     }
+
+    /// `pinFile`'s arguments for `cid`.
+    public func arguments(_ cid: [UInt8]) -> [ABIValue] {
+        [.bytes(cid), .uint(UInt256(size)), .uint(UInt256(owner.kind.rawValue)), .uint(owner.id), .uint(UInt256(minReplicas)),
+         .uint(UInt256(maxReplicas)), .uint(UInt256(readers.policy.rawValue)), .uint(readers.readerId), .uint(UInt256(readers.roles.rawValue))]
+    }
 }
 
 extension FileRegistryClient where Caller: ContractCaller {
@@ -73,11 +79,7 @@ extension FileRegistryClient where Caller: ContractCaller {
 
     /// Pins `cid`; returns the nodes allocated.
     public func pin(_ cid: [UInt8], _ request: FilePinRequest) async throws(ContractCallError) -> (nodes: [Address], receipt: ContractReceipt) {
-        let receipt = try await M.pin.send(caller, to: Self.address, [
-            .bytes(cid), .uint(UInt256(request.size)), .uint(UInt256(request.owner.kind.rawValue)), .uint(request.owner.id),
-            .uint(UInt256(request.minReplicas)), .uint(UInt256(request.maxReplicas)), .uint(UInt256(request.readers.policy.rawValue)),
-            .uint(request.readers.readerId), .uint(UInt256(request.readers.roles.rawValue)),
-        ])
+        let receipt = try await M.pin.send(caller, to: Self.address, request.arguments(cid))
         return (try Self.nodes(receipt, M.pin), receipt)
     }
 
