@@ -64,8 +64,8 @@ import KramaaPrimitives
 ///   any role when 0; policy 2: the current owner or custodian of asset `readerId`): the file
 ///   key, wrapped with HPKE for each recipient key, is stored with the pin; `mayRead` answers by
 ///   the policy at the current block, so after an asset transfer the new owner may read and the
-///   old one may not. Keys already fetched cannot be un-fetched: the policy controls who nodes
-///   serve a private file's blocks and keys to from now on, and whom the owner wraps new keys for.
+///   old one may not. Keys already fetched cannot be un-fetched: the policy controls whom nodes
+///   serve a private file's blocks to from now on, and whom the owner wraps new keys for.
 public struct FileRegistry: SystemContract {
     public static let address = SystemContracts.address(0x16)
     /// Seconds of block time after which a node without a heartbeat is no longer live.
