@@ -187,7 +187,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
     // MARK: Assets
 
     /// A token id from a decimal or 0x-hex number, an EPC URI or a GS1 Digital Link.
-    private func tokenId(_ text: String) throws -> UInt256 {
+    func tokenId(_ text: String) throws -> UInt256 {
         if text.hasPrefix("0x"), let id = try? UInt256(hex: text) { return id }
         if let id = try? UInt256(decimal: text) { return id }
         do {

@@ -74,6 +74,8 @@ public struct CIDBytes: Sendable, Hashable {
 /// Why bytes are not a CID the file registry takes.
 public enum CIDBytesError: Error, Equatable, Sendable, CustomStringConvertible {
     case empty
+    /// Text that is none of the forms ``CIDBytes/init(text:)`` reads.
+    case unreadableText(String)
     case truncated
     case nonMinimalVarint
     case varintTooLong
@@ -87,6 +89,7 @@ public enum CIDBytesError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .empty: "a CID cannot be empty"
+        case .unreadableText(let text): "\(text.prefix(100)) is not a CID in base32 (b…), base58btc (Qm…, z…) or hex (0x…)"
         case .truncated: "the CID ends before its digest does"
         case .nonMinimalVarint: "a varint of the CID is not in its minimal form"
         case .varintTooLong: "a varint of the CID is longer than 9 bytes"

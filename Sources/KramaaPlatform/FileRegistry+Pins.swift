@@ -124,7 +124,7 @@ extension FileRegistry {
 
     static func requirePin(_ cid: CIDBytes, _ call: SystemCall) throws(SystemCallError) -> Pin {
         let pin = try Pin(cidHash: cidHash(cid), call)
-        try call.require(pin.id != 0, "\(text(cid)) is not pinned")
+        try call.require(pin.id != 0, "no pin for \(text(cid))")
         return pin
     }
 

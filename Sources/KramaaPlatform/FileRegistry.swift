@@ -171,7 +171,7 @@ public struct FileRegistry: SystemContract {
         case Method.getNode.selector:
             let address = try call.decode { d throws(ABIDecodingError) in try d.nextAddress() }
             let node = try StorageNode(address, call)
-            try call.require(node.isRegistered, "\(address) is not a registered storage node")
+            try call.require(node.isRegistered, "no storage node \(address)")
             return ABI.encode([.uint(UInt256(node.org)), .uint(UInt256(node.capacity)), .uint(UInt256(node.free)),
                                .uint(UInt256(node.allocated)), .uint(UInt256(node.lastHeartbeat)), .bool(node.isLive(at: call.timestamp))])
         case Method.nodes.selector:
@@ -250,7 +250,7 @@ public struct FileRegistry: SystemContract {
     /// repaired), so a node registered again later does not count its old files twice.
     private func deregisterNode(_ address: Address, _ call: SystemCall) throws(SystemCallError) {
         var node = try StorageNode(address, call)
-        try call.require(node.isRegistered, "\(address) is not a registered storage node")
+        try call.require(node.isRegistered, "no storage node \(address)")
         try OrganizationRegistry.require(call.caller, holds: .admin, in: node.org, call)
         try call.storeAddressArray(Slot.nodeList, try call.loadAddressArray(Slot.nodeList).filter { $0 != address })
         try call.store(Slot.contributed(node.org), try call.load(Slot.contributed(node.org)) &- UInt256(node.capacity))

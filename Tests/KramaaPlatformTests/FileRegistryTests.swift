@@ -89,7 +89,7 @@ import Testing
                         "only 0 of 2 live storage nodes have room for 1500 bytes; \(Self.text(Self.cid(1))) needs at least 1")
         P.expectRefusal(chain, 0, Self.files, Self.pin(Self.cid(1), min: 3, max: 2), "replicas must satisfy 1 ≤ minReplicas (3) ≤ maxReplicas (2) ≤ 16")
         P.expectRefusal(chain, 0, Self.files, Self.pin(Self.cid(1), min: 0, max: 2), "replicas must satisfy 1 ≤ minReplicas (0) ≤ maxReplicas (2) ≤ 16")
-        #expect(throws: ContractCallError.reverted(reason: "\(Self.text(Self.cid(1))) is not pinned")) { _ = try Self.client(chain).pin(Self.cid(1)) }
+        #expect(throws: ContractCallError.reverted(reason: "no pin for \(Self.text(Self.cid(1)))")) { _ = try Self.client(chain).pin(Self.cid(1)) }
         // Up to max where it can, at least min.
         let pinned = chain.send(0, Self.files, Self.pin(Self.cid(1), min: 2, max: 3))
         #expect(pinned.success && Self.allocated(pinned.logs).count == 2)
@@ -218,6 +218,18 @@ import Testing
         #expect(chain.send(0, Self.files, Self.pin(Self.cid(9, codec: 0x71))).success)  // dag-cbor: another CID
     }
 
+    @Test func aCIDIsReadFromItsTextFormsAndWrittenAsBase32() throws {
+        // The IPFS documentation's example: a CIDv0 and its CIDv1.
+        let v0 = try CIDBytes(text: "QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR")
+        #expect(v0.version == 0 && v0.text == "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi")
+        #expect(try CIDBytes(text: v0.text) == CIDBytes(v0.canonical) && CIDBytes(text: "z" + "QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR") == v0)
+        let raw = [0x01, 0x55, 0x12, 0x20] + (0..<32).map(UInt8.init)
+        #expect(try CIDBytes(raw).text == "bafkreiaaaebagbafaydqqcikbmga2dqpcaireeyuculbogazdinryhi6d4")
+        #expect(try CIDBytes(text: Hex.encode(raw)) == CIDBytes(raw))
+        #expect(throws: CIDBytesError.unreadableText("hello")) { try CIDBytes(text: "hello") }
+        #expect(throws: CIDBytesError.unreadableText("b0")) { try CIDBytes(text: "b0") }
+    }
+
     // MARK: Readers
 
     @Test func anAssetOwnedPrivateFileFollowsTheAssetToItsNewOwner() async throws {
@@ -302,6 +314,6 @@ import Testing
 
         let gone = chain.send(0, Self.files, M.deregisterNode.callData([.address(node)]))
         #expect(gone.logs.map(\.topics) == [[FileRegistry.Event.nodeDeregistered, nodeWord, Bytes32(UInt256(1))]])
-        #expect(throws: ContractCallError.reverted(reason: "\(node) is not a registered storage node")) { _ = try Self.client(chain).storageNode(node) }
+        #expect(throws: ContractCallError.reverted(reason: "no storage node \(node)")) { _ = try Self.client(chain).storageNode(node) }
     }
 }
