@@ -186,6 +186,21 @@ import Testing
         #expect(chain.send(1, Self.files, Self.pin(Self.cid(2), size: 200 * mib, owner: .organization(2), max: 2)).success)
     }
 
+    @Test func aPinAmongTheMostNodesAndItsUnpinFitInATransaction() throws {
+        let nodes = (0..<FileRegistry.maxNodes).map { NodeSpec(org: UInt64($0 % 3) + 1, free: 10_000 - UInt64($0)) }
+        let chain = Self.consortium(nodes)
+        P.expectRefusal(chain, 0, Self.files, M.registerNode.callData([.uint(UInt256(1)), .address(chain.addresses[3]), .uint(UInt256(5))]),
+                        "the registry holds \(FileRegistry.maxNodes) storage nodes already")
+        let gas = { (data: [UInt8]) -> (Bool, UInt64) in
+            let block = chain.mine([(0, Self.files, data)])
+            return (block.receipts[0].success, block.receipts[0].cumulativeGasUsed)
+        }
+        let (pinned, pinGas) = gas(Self.pin(Self.cid(1), min: 16, max: 16))
+        let (unpinned, unpinGas) = gas(M.unpin.callData([.bytes(Self.cid(1))]))
+        #expect(pinned && unpinned)
+        #expect(pinGas < 2_000_000 && unpinGas < 1_000_000, "pin \(pinGas) gas, unpin \(unpinGas) gas")
+    }
+
     // MARK: CIDs
 
     @Test func malformedCIDBytesAreRefused() {
