@@ -19,7 +19,7 @@ import PackageDescription
 //   4  KramaaChain            transactions, blocks, receipts, execution, pool, ChainProvider, the validator set contract and client
 //   4  KramaaConsensusSimCLI  kramaa-consensus-sim
 //   3  KramaaConsensusSim     the deterministic consensus simulator
-//   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags
+//   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags, files
 //   3  KramaaState            world state in memory with incremental tries, snapshots, history views
 //   2  KramaaBroker           the MQTT broker as a pure state machine: sessions, subscriptions, QoS flows, retained, wills, journal port
 //   3  KramaaFileExchange     the block exchange between nodes' file stores (pure): want, blocks, don't-have; DAG fetch across providers

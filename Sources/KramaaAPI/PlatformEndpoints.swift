@@ -67,6 +67,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let device: Address = try q.path("device")
             return try await write(q) { _, from in try await revokeAgreementKey(device, from: from) }
         }
+        fileRoutes(&r)
         r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }
         r.post("assets/{token}/{action}") { q in
             let token = try tokenId(q.path("token"))
@@ -77,7 +78,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
 
     /// A write: the caller is authorised for `platform` before the body is read; the body's
     /// optional `from` then names the account the write acts as.
-    private func write(_ q: RouteRequest, _ body: (JSONObject, Address) async throws -> HTTPResponse) async throws -> HTTPResponse {
+    func write(_ q: RouteRequest, _ body: (JSONObject, Address) async throws -> HTTPResponse) async throws -> HTTPResponse {
         let caller = try calls.caller(q.request, for: .platform)
         let object = try q.request.jsonBody()
         return try await body(object, try caller.actingAccount(object.optionalAddress("from")))
@@ -187,7 +188,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
     // MARK: Assets
 
     /// A token id from a decimal or 0x-hex number, an EPC URI or a GS1 Digital Link.
-    private func tokenId(_ text: String) throws -> UInt256 {
+    func tokenId(_ text: String) throws -> UInt256 {
         if text.hasPrefix("0x"), let id = try? UInt256(hex: text) { return id }
         if let id = try? UInt256(decimal: text) { return id }
         do {

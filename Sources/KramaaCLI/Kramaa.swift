@@ -14,7 +14,7 @@ struct Kramaa: AsyncParsableCommand {
             """,
         version: KramaaVersion.string,
         subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, DeviceCommand.self,
-                      AssetCommand.self, EventCommand.self, MsgCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
+                      AssetCommand.self, EventCommand.self, MsgCommand.self, StorageCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
     )
 
     /// No command given: the help, on standard error, and exit 64 (EX_USAGE).

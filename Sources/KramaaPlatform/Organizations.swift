@@ -18,11 +18,16 @@ public struct OrganizationRoles: OptionSet, Sendable, Hashable {
     public static let auditor = OrganizationRoles(rawValue: 1 << 4)
     /// Registers, suspends, revokes devices and rotates their keys.
     public static let deviceManager = OrganizationRoles(rawValue: 1 << 5)
+    /// Pins and unpins the organisation's files and wraps their keys for readers (the file registry).
+    public static let files = OrganizationRoles(rawValue: 1 << 6)
 
     public static let named: [(String, OrganizationRoles)] = [
         ("admin", .admin), ("manufacturer", .manufacturer), ("logistics", .logistics),
-        ("retailer", .retailer), ("auditor", .auditor), ("deviceManager", .deviceManager),
+        ("retailer", .retailer), ("auditor", .auditor), ("deviceManager", .deviceManager), ("files", .files),
     ]
+
+    /// Every role there is.
+    public static let known = named.reduce(OrganizationRoles()) { $0.union($1.1) }
 
     /// Role names, in the order of ``named``.
     public var names: [String] { Self.named.filter { contains($0.1) }.map(\.0) }
@@ -150,8 +155,7 @@ public struct OrganizationRegistry: SystemContract {
     private func setRoles(_ org: UInt64, _ member: Address, _ roles: OrganizationRoles, _ call: SystemCall) throws(SystemCallError) {
         try call.require(try Self.exists(org, call), "no organisation \(org)")
         try call.require(try Self.roles(of: call.caller, in: org, call).contains(.admin), "only an admin of organisation \(org) may change roles")
-        let known = OrganizationRoles.named.reduce(OrganizationRoles()) { $0.union($1.1) }
-        try call.require(known.isSuperset(of: roles), "unknown role bits \(roles.subtracting(known).rawValue)")
+        try call.require(OrganizationRoles.known.isSuperset(of: roles), "unknown role bits \(roles.subtracting(.known).rawValue)")
         let before = try Self.roles(of: member, in: org, call)
         var admins = try call.loadUInt64(Slot.admins(org))
         if before.contains(.admin) && !roles.contains(.admin) {

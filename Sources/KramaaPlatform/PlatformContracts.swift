@@ -1,7 +1,7 @@
 import KramaaEVM
 
 extension SystemContracts {
-    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries and messaging rights.
+    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights and the file registry.
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
@@ -9,5 +9,6 @@ extension SystemContracts {
         ProvenanceRegistry.address: ProvenanceRegistry(),
         DeliveryRegistry.address: DeliveryRegistry(),
         MessagingPolicy.address: MessagingPolicy(),
+        FileRegistry.address: FileRegistry(),
     ])
 }

@@ -57,6 +57,7 @@ public struct HTTPRouter: HTTPEndpoint {
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { on("GET", pattern, handler) }
     public mutating func post(_ pattern: String, _ handler: @escaping Handler) { on("POST", pattern, handler) }
     public mutating func put(_ pattern: String, _ handler: @escaping Handler) { on("PUT", pattern, handler) }
+    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { on("DELETE", pattern, handler) }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         guard request.path.hasPrefix(prefix) else { return HTTPProblem.notFound("no resource \(request.method) \(request.path)").response }

@@ -59,4 +59,41 @@ import Testing
         #expect(try !devices.keyValid(deviceKey.address, atBlock: registered.blockNumber - 1))
         #expect(try ProvenanceClient(caller).breachedAt(token) == nil)
     }
+
+    @Test func theFileRegistryClientRoundTripsNodesPinsAndKeys() async throws {
+        let chain = ContractChain(contracts: .platform, keyCount: 4)
+        let (org, _) = try await OrganizationClient(ContractChainCaller(chain, key: 0)).register(name: "Acme Brand")
+        let admin = FileRegistryClient(ContractChainCaller(chain, key: 0)), node = FileRegistryClient(ContractChainCaller(chain, key: 1))
+        let nodeAddress = chain.addresses[1]
+        _ = try await admin.registerStorageNode(nodeAddress, of: org, capacity: 4096)
+        #expect(try admin.storageNode(nodeAddress) == (try {
+            var d = ABIDecoder(ABI.encode([.uint(UInt256(org)), .uint(UInt256(4096)), .uint(.zero), .uint(.zero), .uint(.zero), .bool(false)])[...])
+            return try StorageNodeRecord(node: nodeAddress, decoding: &d)
+        }()))
+        let beat = try await node.heartbeat(freeBytes: 2048)
+        #expect(try admin.storageNodes() == [nodeAddress])
+        let cid: [UInt8] = [0x01, 0x70, 0x12, 0x20] + [UInt8](repeating: 3, count: 32)
+        let request = FilePinRequest(size: 100, owner: .organization(org), minReplicas: 1, maxReplicas: 2, readers: .members(of: org, roles: [.auditor, .files]))
+        let (nodes, pinned) = try await admin.pin(cid, request)
+        #expect(nodes == [nodeAddress])
+        let record = try admin.pin(cid)
+        #expect(record.owner == request.owner && record.readers == request.readers && record.size == 100)
+        #expect(record.minReplicas == 1 && record.maxReplicas == 2 && record.pinnedAtBlock == pinned.blockNumber)
+        #expect(record.holders == [FilePinRecord.Holder(node: nodeAddress, held: false, live: true)])
+        #expect(try admin.storageNode(nodeAddress).lastHeartbeat == chain.provider.header(number: beat.blockNumber)?.timestamp)
+        _ = try await node.reportHeld(cid)
+        #expect(try admin.pin(cid).holders.map(\.held) == [true])
+        #expect(try admin.quota(of: org) == (try {
+            var d = ABIDecoder(ABI.encode([.uint(UInt256(200)), .uint(UInt256(FileRegistry.baseQuota + 4096))])[...])
+            return try FileQuotaRecord(organization: org, decoding: &d)
+        }()))
+        _ = try await admin.setReaderKey(cid, recipientKeyHash: Keccak256.hash([1]), wrappedKey: [9, 9])
+        #expect(try admin.readerKey(cid, recipientKeyHash: Keccak256.hash([1])) == [9, 9])
+        #expect(try admin.mayRead(cid, account: chain.addresses[0]) && !admin.mayRead(cid, account: chain.addresses[2]))
+        await #expect(throws: ContractCallError.self) { _ = try await admin.repair(cid) }
+        _ = try await admin.unpin(cid)
+        #expect(try admin.storageNode(nodeAddress).allocatedBytes == 0)
+        _ = try await admin.deregisterStorageNode(nodeAddress)
+        #expect(try admin.storageNodes().isEmpty)
+    }
 }

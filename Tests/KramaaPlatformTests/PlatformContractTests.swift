@@ -26,12 +26,12 @@ import Testing
     /// Sends a call that must fail with `reason`, and checks that it changed nothing.
     static func expectRefusal(_ chain: ContractChain, _ key: Int, _ to: Address, _ data: [UInt8], _ reason: String,
                               sourceLocation: SourceLocation = #_sourceLocation) {
-        let before = [orgs, devices, assets, ProvenanceRegistry.address].map { chain.storage($0) }
+        let before = [orgs, devices, assets, ProvenanceRegistry.address, FileRegistry.address].map { chain.storage($0) }
         let result = chain.send(key, to, data)
         #expect(!result.success, "\(reason)", sourceLocation: sourceLocation)
         #expect(ContractChain.revertReason(result.output) == reason, sourceLocation: sourceLocation)
         #expect(result.logs.isEmpty, sourceLocation: sourceLocation)
-        #expect([orgs, devices, assets, ProvenanceRegistry.address].map { chain.storage($0) } == before, "\(reason)", sourceLocation: sourceLocation)
+        #expect([orgs, devices, assets, ProvenanceRegistry.address, FileRegistry.address].map { chain.storage($0) } == before, "\(reason)", sourceLocation: sourceLocation)
     }
 
     static func decode<T>(_ result: ExecutionResult, _ body: (inout ABIDecoder) throws -> T) throws -> T {

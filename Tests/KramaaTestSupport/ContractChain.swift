@@ -34,9 +34,10 @@ public final class ContractChain {
         nonces = [UInt64](repeating: 0, count: keyCount)
     }
 
-    /// Mines one block holding a call from each `(key, to, calldata)`; returns the block.
+    /// Mines one block holding a call from each `(key, to, calldata)`, `seconds` after the head
+    /// (block time); returns the block.
     @discardableResult
-    public func mine(_ calls: [(key: Int, to: Address, data: [UInt8])] = []) -> ExecutedBlock {
+    public func mine(_ calls: [(key: Int, to: Address, data: [UInt8])] = [], after seconds: UInt64 = 1) -> ExecutedBlock {
         let txs = calls.map { call -> SignedTransaction in
             let tx = Transaction(type: .dynamicFee, chainId: Self.chainId, nonce: nonces[call.key], maxPriorityFeePerGas: UInt256(1),
                                  maxFeePerGas: UInt256(10_000_000_000 as UInt64), gasLimit: 2_000_000, to: call.to, data: call.data)
@@ -44,7 +45,7 @@ public final class ContractChain {
             nonces[call.key] += 1
             return SignedTransaction(tx, sender: addresses[call.key])
         }
-        let built = executor.build(executor.childHeader(of: head, timestamp: head.timestamp + 1, coinbase: .zero),
+        let built = executor.build(executor.childHeader(of: head, timestamp: head.timestamp + seconds, coinbase: .zero),
                                    candidates: txs, state: state)
         _ = state.takeChanges()
         head = built.block.header

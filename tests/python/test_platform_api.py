@@ -243,6 +243,54 @@ def test_agreement_keys_through_rest(chain):
     assert "registered already" in again["detail"]
 
 
+def test_storage_nodes_and_pinned_files_through_rest(node_factory):
+    """The file registry (docs/FILES.md): storage nodes, a pin allocated across organisations,
+    who may read it, the quota, refusals that change nothing, repair and unpinning."""
+    node = node_factory("devnet", ["--accounts", "5"], fresh=True)
+    api = API(node.port)
+    brand, carrier, n1, n2, outsider = node.rpc("eth_accounts")
+    api.call("POST", "/organizations", {"from": brand, "name": "Acme"}, expect=201)
+    api.call("POST", "/organizations", {"from": carrier, "name": "Carrier"}, expect=201)
+    registered = api.call("POST", "/storage-nodes", {"from": brand, "organization": 1, "node": n1, "capacity": 10000}, expect=201)
+    assert registered["live"] is False and registered["lastHeartbeat"] is None  # nothing is allocated before a heartbeat
+    api.call("POST", "/storage-nodes", {"from": carrier, "organization": 2, "node": n2, "capacity": 10000}, expect=201)
+    assert "admin role in organisation 1" in api.call("POST", "/storage-nodes", {"from": outsider, "organization": 1, "node": outsider, "capacity": 5}, expect=422)["detail"]
+    beat = api.call("POST", f"/storage-nodes/{n1}/heartbeat", {"from": n1, "freeBytes": 5000})
+    assert beat["live"] is True and beat["freeBytes"] == 5000 and beat["lastHeartbeat"] > 0
+    api.call("POST", f"/storage-nodes/{n2}/heartbeat", {"from": n2, "freeBytes": 4000})
+    assert "from must be" in api.call("POST", f"/storage-nodes/{n2}/heartbeat", {"from": n1, "freeBytes": 1}, expect=400)["detail"]
+
+    cid = "bafkreiaaaebagbafaydqqcikbmga2dqpcaireeyuculbogazdinryhi6d4"  # raw, digest 00 01 … 1f
+    readers = {"policy": "members", "organization": 2, "roles": ["logistics"]}
+    body = {"from": brand, "cid": cid, "size": 100, "owner": {"organization": 1}, "minReplicas": 2, "maxReplicas": 3, "readers": readers}
+    pin = api.call("POST", "/files", body, expect=201)
+    assert pin["cid"] == cid and pin["readers"] == readers and pin["owner"] == {"organization": 1}
+    assert [h["node"].lower() for h in pin["holders"]] == [n1.lower(), n2.lower()]  # one per organisation, the roomier first
+    assert all(h["live"] and not h["held"] for h in pin["holders"])
+    assert api.call("GET", "/files/0x01551220" + bytes(range(32)).hex())["cid"] == cid
+    assert api.call("GET", f"/files/{cid}/readers/{carrier}")["mayRead"] is True
+    assert api.call("GET", f"/files/{cid}/readers/{outsider}")["mayRead"] is False
+    assert api.call("GET", "/organizations/1/file-quota") == {"organization": 1, "used": 300, "limit": 2**30 + 10000}
+    assert api.call("GET", f"/storage-nodes/{n1}")["allocatedBytes"] == 100
+
+    other = "0x01551220" + "11" * 32
+    assert "files role in organisation 1" in api.call("POST", "/files", {**body, "from": outsider, "cid": other}, expect=422)["detail"]
+    assert "pinned already by organisation 1" in api.call("POST", "/files", {**body, "from": carrier, "owner": {"organization": 2}}, expect=422)["detail"]
+    assert "codec 0x56" in api.call("POST", "/files", {**body, "cid": "0x01561220" + "11" * 32}, expect=400)["detail"]
+    assert "only 2 of 2 live storage nodes" in api.call("POST", "/files", {**body, "cid": other, "minReplicas": 3}, expect=422)["detail"]
+    assert "no pin for" in api.call("GET", f"/files/{other}", expect=404)["detail"]
+    assert "nothing to repair" in api.call("POST", f"/files/{cid}/repair", {"from": outsider}, expect=422)["detail"]
+
+    # Carrier's node leaves: repair releases it (no other node has room for a second organisation).
+    assert api.call("DELETE", f"/storage-nodes/{n2}", {"from": carrier})["deregistered"] is True
+    assert "no storage node" in api.call("GET", f"/storage-nodes/{n2}", expect=404)["detail"]
+    repaired = api.call("POST", f"/files/{cid}/repair", {"from": outsider})
+    assert [h["node"].lower() for h in repaired["holders"]] == [n1.lower()]
+    assert api.call("DELETE", f"/files/{cid}", {"from": brand})["unpinned"] is True
+    api.call("GET", f"/files/{cid}", expect=404)
+    assert api.call("GET", "/organizations/1/file-quota")["used"] == 0
+
+
 def test_every_documented_operation_was_exercised():
     documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
     missing = documented - exercised
@@ -289,3 +337,29 @@ def test_cli_covers_organisations_devices_and_assets(node_factory, kramaa, tmp_p
     raw = __import__("base64").urlsafe_b64decode(token[5:] + "=" * (-len(token[5:]) % 4))
     assert raw[0] == 1 and int.from_bytes(raw[1:9], "big") == 1337 and raw[9:29] == bytes.fromhex(device["device"][2:])
     assert int.from_bytes(raw[57:65], "big") - int.from_bytes(raw[49:57], "big") == 120
+
+
+def test_cli_covers_storage_nodes_and_pins(node_factory, kramaa):
+    node = node_factory("devnet", ["--accounts", "3"], fresh=True)
+    url = ["--rpc", f"http://127.0.0.1:{node.port}"]
+    cid = "bafkreiaaaebagbafaydqqcikbmga2dqpcaireeyuculbogazdinryhi6d4"
+
+    def cli(*args, check=True):
+        proc = kramaa(*args, *url, check=check)
+        return json.loads(proc.stdout) if check else proc
+
+    assert cli("org", "create", "--name", "Acme", "--from", "dev0")["id"] == 1
+    assert cli("storage", "register", "dev1", "--org", "1", "--capacity", "1000", "--from", "dev0")["capacity"] == 1000
+    assert cli("storage", "heartbeat", "dev1", "--free", "800")["live"] is True
+    assert cli("storage", "node", "dev1")["freeBytes"] == 800
+    pinned = cli("storage", "pin", cid, "--size", "10", "--org", "1", "--max", "1", "--readers", "members:1:auditor", "--from", "dev0")
+    assert len(pinned["holders"]) == 1 and pinned["readers"]["roles"] == ["auditor"]
+    assert cli("storage", "show", cid)["size"] == 10
+    assert cli("storage", "may-read", cid, "dev2")["mayRead"] is False
+    assert cli("storage", "quota", "1")["used"] == 10
+    refused = cli("storage", "repair", cid, "--from", "dev2", check=False)
+    assert refused.returncode != 0 and "nothing to repair" in refused.stderr
+    outsider = cli("storage", "pin", "0x01551220" + "22" * 32, "--size", "1", "--org", "1", "--from", "dev2", check=False)
+    assert outsider.returncode != 0 and "files role" in outsider.stderr
+    assert cli("storage", "unpin", cid, "--from", "dev0")["unpinned"] is True
+    assert cli("storage", "deregister", "dev1", "--from", "dev0")["deregistered"] is True
