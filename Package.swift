@@ -6,6 +6,7 @@ import PackageDescription
 //   8  KramaaBench            kramaa-bench, the benchmark runner
 //   8  KramaaCLI              the `kramaa` executable
 //   7  KramaaAPI              Ethereum JSON-RPC, the platform REST and EPCIS interfaces over a node
+//   7  KramaaFileService      the node's part in file replication: registry allocations followed, DAGs fetched from peers, held reports, heartbeats, repairs
 //   7  KramaaMessagingService the node's messaging: the MQTT server with devices authenticated and authorised from the chain
 //   7  KramaaValidator        a validator: the consensus driver over the peer network and the node
 //   6  KramaaEVMFuzz          kramaa-evmfuzz, random EVM programs against invariants
@@ -317,6 +318,18 @@ let package = Package(
         .testTarget(
             name: "KramaaFileExchangeTests",
             dependencies: ["KramaaFileExchange", "KramaaNetwork", "KramaaPrimitives"]
+        ),
+        // The node's part in file replication: allocations followed from the file registry,
+        // DAGs fetched from peers, held reports, heartbeats and repairs; blocks served to peers.
+        .target(
+            name: "KramaaFileService",
+            dependencies: ["KramaaFileExchange", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform", "KramaaNetwork",
+                           "KramaaPrimitives", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "KramaaFileServiceTests",
+            dependencies: ["KramaaFileService", "KramaaFileExchange", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform",
+                           "KramaaNetwork", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         .target(
             name: "KramaaMessagingService",

@@ -169,12 +169,9 @@ public final class DeliveryLog: @unchecked Sendable {
                 continue
             }
             guard let count = lock.withLock({ batches[root]?.deliveries.count }) else { continue }
-            let fee = node.latest.baseFeePerGas &* UInt256(2) &+ UInt256(1_000_000_000)
-            let tx = Transaction(chainId: node.chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1_000_000_000), maxFeePerGas: fee,
-                                 gasLimit: 200_000, to: DeliveryRegistry.address,
-                                 data: DeliveryRegistry.Method.commit.callData([.fixedBytes(root), .uint(UInt256(count))]))
             do {
-                _ = try node.accept(raw: tx.signed(with: key).encoded)
+                _ = try node.submit(DeliveryRegistry.Method.commit.callData([.fixedBytes(root), .uint(UInt256(count))]),
+                                    to: DeliveryRegistry.address, gasLimit: 200_000, key: key, nonce: nonce)
                 nonce += 1
                 lock.withLock { if uncommitted[root] != nil { uncommitted[root] = .some(now) } }
             } catch {
