@@ -23,6 +23,7 @@ import PackageDescription
 //   3  KramaaPlatform         the platform's system contracts: organisations, devices, assets (ERC-721), provenance, tags, files
 //   3  KramaaState            world state in memory with incremental tries, snapshots, history views
 //   2  KramaaBroker           the MQTT broker as a pure state machine: sessions, subscriptions, QoS flows, retained, wills, journal port
+//   3  KramaaFileCrypto       private files (pure): segmented AES-256-GCM that still opens by range, file keys wrapped with HPKE per reader
 //   3  KramaaFileExchange     the block exchange between nodes' file stores (pure): want, blocks, don't-have; DAG fetch across providers
 //   3  KramaaMQTTServer       the MQTT server: TCP, TLS and WebSocket listeners (SwiftNIO) around the broker, the session journal file
 //   2  KramaaAuth             bearer tokens and the access policy of every write interface
@@ -311,6 +312,15 @@ let package = Package(
         // against the device registry, the device topic policy, revocation within a block.
         // The block exchange between nodes' file stores as a pure state machine: wants, blocks,
         // don't-haves; a DAG fetched across providers with each block checked against its CID.
+        // Private files: segmented AES-256-GCM (ranges open alone) and file keys wrapped with HPKE.
+        .target(
+            name: "KramaaFileCrypto",
+            dependencies: ["KramaaMessaging", "KramaaPrimitives", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "KramaaFileCryptoTests",
+            dependencies: ["KramaaFileCrypto", "KramaaMessaging"]
+        ),
         .target(
             name: "KramaaFileExchange",
             dependencies: ["KramaaNetwork", "KramaaPrimitives"]
