@@ -1,3 +1,4 @@
+import KramaaChain
 import KramaaEVM
 import KramaaJSON
 import KramaaPlatform
@@ -41,6 +42,7 @@ extension PlatformEndpoints {
                 return .json(JSON.object(["node": .account(node), "deregistered": .bool(true)]).merging(sent))
             }
         }
+        r.get("assets/{token}/files") { q in .json(try assetFiles(try tokenId(q.path("token")))) }
         r.get("organizations/{id}/file-quota") { q in
             let org: UInt64 = try q.path("id")
             let quota = try FileRegistryClient(calls.reader).quota(of: org)
@@ -104,6 +106,43 @@ extension PlatformEndpoints {
         guard var gone else { return .json(try pin(cid).merging(sent)) }
         gone["cid"] = .string(cid.text)
         return .json(JSON.object(gone).merging(sent))
+    }
+
+    /// The files an asset owns (pinned with the asset as owner and still pinned), oldest first,
+    /// each with the transaction that pinned it: the CID is what the chain recorded, so the
+    /// document is provably the one attached.
+    private func assetFiles(_ token: UInt256) throws -> JSON {
+        let filter = LogFilter(fromBlock: 0, toBlock: calls.chain.latest.number, addresses: [FileRegistry.address],
+                               topics: [[FileRegistry.Event.pinned], nil, [Bytes32(UInt256(FileRegistry.OwnerKind.asset.rawValue))], [Bytes32(token)]])
+        let logs: [LocatedLog]
+        do { logs = try calls.chain.logs(filter, limit: 10_000) } catch { throw HTTPProblem(status: 503, title: "Logs unavailable", detail: "\(error)") }
+        var files: [JSON] = []
+        for located in logs {
+            guard let bytes = FileRegistry.cid(in: located.log), let cid = try? CIDBytes(bytes),
+                  var pin = try? pin(cid).objectValue, pin["pinnedAtBlock"] == .int(located.blockNumber) else { continue }  // unpinned or pinned again since
+            pin["pinnedIn"] = .object(["blockNumber": .int(located.blockNumber), "transactionHash": .hash(located.transactionHash)])
+            files.append(.object(pin))
+        }
+        return .array(files)
+    }
+
+    /// The files an EPCIS event names by `ipfs://CID` URI (a `certificationInfo`, a sensor
+    /// report's `uriValue`, a document in an extension), as base32 CIDs; the event's hash on chain
+    /// covers them.
+    static func filesNamed(in event: JSON) -> [JSON] {
+        var found: [String] = []
+        func walk(_ value: JSON) {
+            switch value {
+            case .string(let text) where text.hasPrefix("ipfs://"):
+                let name = text.dropFirst(7).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+                if let cid = try? CIDBytes(text: String(name)), !found.contains(cid.text) { found.append(cid.text) }
+            case .array(let items): items.forEach(walk)
+            case .object(let object): for (_, v) in object { walk(v) }
+            default: break
+            }
+        }
+        walk(event)
+        return found.map(JSON.string)
     }
 
     private func storageNode(_ node: Address) throws -> JSON {

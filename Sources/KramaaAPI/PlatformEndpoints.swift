@@ -268,6 +268,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let slot = ProvenanceRegistry.recordSlot(entry.hash)
             return [
                 "event": entry.event.json, "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),
+                "files": .array(Self.filesNamed(in: entry.event.json)),
                 "organization": .int(entry.organization), "recorder": .account(entry.recorder),
                 "device": entry.device == .zero ? .null : .account(entry.device),
                 "proof": ["blockNumber": .int(entry.blockNumber), "blockHash": .hash(entry.blockHash),

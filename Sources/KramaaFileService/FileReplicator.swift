@@ -227,7 +227,7 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
                                topics: [[FileRegistry.Event.allocated, FileRegistry.Event.released], nil, [me]])
         var roots: [[UInt8]] = []
         for located in (try? node.logs(filter, limit: 1_000_000)) ?? [] {
-            guard let root = Self.cid(in: located.log) else { continue }
+            guard let root = FileRegistry.cid(in: located.log) else { continue }
             if located.log.topics.first == FileRegistry.Event.allocated { roots.append(root) } else { roots.removeAll { $0 == root } }
         }
         return roots
@@ -237,7 +237,7 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
     private func follow(_ logs: [Log]) {
         let me = Bytes32(UInt256(account))
         for log in logs where log.topics.count >= 3 && log.topics[2] == me {
-            guard let root = Self.cid(in: log) else { continue }
+            guard let root = FileRegistry.cid(in: log) else { continue }
             switch log.topics[0] {
             case FileRegistry.Event.allocated: allocate(root)
             case FileRegistry.Event.released: release(root)
@@ -255,12 +255,6 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         allocated.remove(root)
         do { try store.unpin(root) } catch { logger.warning("files: cannot unpin \(Hex.encode(root)): \(error)") }
         logger.info("files: released \(Hex.encode(root))")
-    }
-
-    /// The CID in a FileAllocated or FileReleased log's data (its first field).
-    static func cid(in log: Log) -> [UInt8]? {
-        var d = ABIDecoder(log.data[...])
-        return try? d.nextBytes()
     }
 
     private func reportHeld(_ root: [UInt8]) {

@@ -302,3 +302,14 @@ public struct FileRegistry: SystemContract {
         return out
     }
 }
+
+extension FileRegistry {
+    /// The CID (binary, canonical CIDv1) that a `FilePinned`, `FileAllocated`, `FileReleased` or
+    /// `FileUnpinned` log carries first in its data; nil for another log.
+    public static func cid(in log: Log) -> [UInt8]? {
+        guard log.address == address, let topic = log.topics.first,
+              [Event.pinned, Event.allocated, Event.released, Event.unpinned].contains(topic) else { return nil }
+        var d = ABIDecoder(log.data[...])
+        return try? d.nextBytes()
+    }
+}

@@ -281,6 +281,17 @@ def test_storage_nodes_and_pinned_files_through_rest(node_factory):
     assert "no pin for" in api.call("GET", f"/files/{other}", expect=404)["detail"]
     assert "nothing to repair" in api.call("POST", f"/files/{cid}/repair", {"from": outsider}, expect=422)["detail"]
 
+    # A file the asset owns: listed with the asset, with the transaction that recorded its CID.
+    epc = "urn:epc:id:sgtin:0614141.107346.9001"
+    token = api.call("POST", "/assets", {"from": brand, "organization": 1, "epc": epc}, expect=201)["tokenId"]
+    manual = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    pinned = api.call("POST", "/files", {**body, "cid": manual, "owner": {"asset": token}, "minReplicas": 1, "maxReplicas": 1, "readers": {"policy": "public"}}, expect=201)
+    files = api.call("GET", f"/assets/{token}/files")
+    assert [f["cid"] for f in files] == [manual] and files[0]["owner"] == pinned["owner"] and "asset" in pinned["owner"]
+    assert files[0]["pinnedIn"]["transactionHash"] == pinned["transactionHash"] and files[0]["pinnedIn"]["blockNumber"] == pinned["blockNumber"]
+    api.call("DELETE", f"/files/{manual}", {"from": brand})
+    assert api.call("GET", f"/assets/{token}/files") == []
+
     # Carrier's node leaves: repair releases it (no other node has room for a second organisation).
     assert api.call("DELETE", f"/storage-nodes/{n2}", {"from": carrier})["deregistered"] is True
     assert "no storage node" in api.call("GET", f"/storage-nodes/{n2}", expect=404)["detail"]
