@@ -188,7 +188,9 @@ public struct PlatformEndpoints: HTTPEndpoint {
     // MARK: Assets
 
     /// A token id from a decimal or 0x-hex number, an EPC URI or a GS1 Digital Link.
-    func tokenId(_ text: String) throws -> UInt256 {
+    func tokenId(_ text: String) throws -> UInt256 { try Self.tokenId(text) }
+
+    static func tokenId(_ text: String) throws -> UInt256 {
         if text.hasPrefix("0x"), let id = try? UInt256(hex: text) { return id }
         if let id = try? UInt256(decimal: text) { return id }
         do {

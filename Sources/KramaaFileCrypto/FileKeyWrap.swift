@@ -13,7 +13,7 @@ import KramaaPrimitives
 public enum FileKeyWrap {
     static let info = Array("kramaa-file-key-v1".utf8)
 
-    public static func wrap(_ fileKey: [UInt8], for reader: AgreementPublicKey, header: PrivateFileHeader) throws(PrivateFileError) -> [UInt8] {
+    public static func wrap(_ fileKey: [UInt8], for reader: AgreementPublicKey, header: PrivateFileHeader) throws(FileCryptoError) -> [UInt8] {
         guard fileKey.count == 32 else { throw .keyWrap("a file key is 32 bytes, not \(fileKey.count)") }
         do {
             let (enc, sealed) = try HPKEBox.seal(fileKey, to: reader, aead: .aes128GCM, info: info, aad: header.bytes)
@@ -23,7 +23,7 @@ public enum FileKeyWrap {
         }
     }
 
-    public static func unwrap(_ wrapped: [UInt8], with key: AgreementPrivateKey, header: PrivateFileHeader) throws(PrivateFileError) -> [UInt8] {
+    public static func unwrap(_ wrapped: [UInt8], with key: AgreementPrivateKey, header: PrivateFileHeader) throws(FileCryptoError) -> [UInt8] {
         guard wrapped.count > 3, wrapped[0] == 1 else { throw .keyWrap("not a wrapped file key (version \(wrapped.first.map(String.init) ?? "none"))") }
         let kem = UInt16(wrapped[1]) << 8 | UInt16(wrapped[2])
         guard kem == key.type.rawValue else { throw .keyWrap("wrapped for a \(AgreementKeyType(rawValue: kem).map { "\($0)" } ?? "unknown") key, not this \(key.type) key") }

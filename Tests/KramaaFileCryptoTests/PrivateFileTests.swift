@@ -29,18 +29,18 @@ import Testing
         let seg = { (i: UInt64) in Array(sealed[Int(header.ciphertextOffset(ofSegment: i))..<Int(header.ciphertextOffset(ofSegment: i)) + header.plaintextLength(ofSegment: i) + 16]) }
         var altered = seg(1)
         altered[10] ^= 1
-        #expect(throws: PrivateFileError.segmentNotAuthentic(index: 1)) { try cipher.open(segment: altered, index: 1) }
-        #expect(throws: PrivateFileError.segmentNotAuthentic(index: 0)) { try cipher.open(segment: seg(1), index: 0) }  // moved
+        #expect(throws: FileCryptoError.segmentNotAuthentic(index: 1)) { try cipher.open(segment: altered, index: 1) }
+        #expect(throws: FileCryptoError.segmentNotAuthentic(index: 0)) { try cipher.open(segment: seg(1), index: 0) }  // moved
         // A file cut after a full segment: that segment was sealed as not the last.
         let shorter = PrivateFileHeader(plaintextLength: 8192, segmentSize: 4096, noncePrefix: header.noncePrefix)
-        #expect(throws: PrivateFileError.self) { try PrivateFileCipher(header: shorter, fileKey: key).open(segment: seg(1), index: 1) }
+        #expect(throws: FileCryptoError.self) { try PrivateFileCipher(header: shorter, fileKey: key).open(segment: seg(1), index: 1) }
         // Another file's header (another nonce prefix) or another key.
         let other = try PrivateFileCipher(header: PrivateFileHeader(plaintextLength: 10_000, segmentSize: 4096), fileKey: key)
-        #expect(throws: PrivateFileError.self) { try other.open(segment: seg(0), index: 0) }
+        #expect(throws: FileCryptoError.self) { try other.open(segment: seg(0), index: 0) }
         let wrongKey = try PrivateFileCipher(header: header, fileKey: PrivateFileCipher.newFileKey())
-        #expect(throws: PrivateFileError.segmentNotAuthentic(index: 0)) { try wrongKey.open(segment: seg(0), index: 0) }
-        #expect(throws: PrivateFileError.self) { try PrivateFileHeader(parsing: Array("not a private file at all".utf8)) }
-        #expect(throws: PrivateFileError.self) { try header.segments(covering: 9_000..<10_001) }
+        #expect(throws: FileCryptoError.segmentNotAuthentic(index: 0)) { try wrongKey.open(segment: seg(0), index: 0) }
+        #expect(throws: FileCryptoError.self) { try PrivateFileHeader(parsing: Array("not a private file at all".utf8)) }
+        #expect(throws: FileCryptoError.self) { try header.segments(covering: 9_000..<10_001) }
     }
 
     @Test(arguments: AgreementKeyType.allCases)
@@ -50,10 +50,10 @@ import Testing
         let key = PrivateFileCipher.newFileKey()
         let wrapped = try FileKeyWrap.wrap(key, for: reader.publicKey, header: header)
         #expect(try FileKeyWrap.unwrap(wrapped, with: reader, header: header) == key)
-        #expect(throws: PrivateFileError.self) { try FileKeyWrap.unwrap(wrapped, with: stranger, header: header) }
-        #expect(throws: PrivateFileError.self) { try FileKeyWrap.unwrap(wrapped, with: reader, header: PrivateFileHeader(plaintextLength: 5)) }
+        #expect(throws: FileCryptoError.self) { try FileKeyWrap.unwrap(wrapped, with: stranger, header: header) }
+        #expect(throws: FileCryptoError.self) { try FileKeyWrap.unwrap(wrapped, with: reader, header: PrivateFileHeader(plaintextLength: 5)) }
         var bent = wrapped
         bent[bent.count - 1] ^= 1
-        #expect(throws: PrivateFileError.self) { try FileKeyWrap.unwrap(bent, with: reader, header: header) }
+        #expect(throws: FileCryptoError.self) { try FileKeyWrap.unwrap(bent, with: reader, header: header) }
     }
 }

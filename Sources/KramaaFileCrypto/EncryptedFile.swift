@@ -3,7 +3,7 @@ import Foundation
 import KramaaPrimitives
 
 /// Why a private file could not be sealed or opened.
-public enum PrivateFileError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum FileCryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAPrivateFile(String)
     case unsupported(String)
     /// A segment failed authentication: altered, reordered, truncated, or the wrong key.
@@ -57,7 +57,7 @@ public struct PrivateFileHeader: Equatable, Sendable {
         self.noncePrefix = noncePrefix
     }
 
-    public init(parsing bytes: some Collection<UInt8>) throws(PrivateFileError) {
+    public init(parsing bytes: some Collection<UInt8>) throws(FileCryptoError) {
         let b = Array(bytes.prefix(Self.length))
         guard b.count == Self.length, Array(b[0..<4]) == Self.magic else { throw .notAPrivateFile("no KRPF header") }
         guard b[4] == 1 else { throw .unsupported("version \(b[4])") }
@@ -88,7 +88,7 @@ public struct PrivateFileHeader: Equatable, Sendable {
     public func ciphertextOffset(ofSegment i: UInt64) -> UInt64 { UInt64(Self.length) + i * (UInt64(segmentSize) + UInt64(Self.tagLength)) }
 
     /// The segments a plaintext byte range covers, and the range of the encrypted file they take.
-    public func segments(covering range: Range<UInt64>) throws(PrivateFileError) -> (segments: ClosedRange<UInt64>, ciphertext: Range<UInt64>) {
+    public func segments(covering range: Range<UInt64>) throws(FileCryptoError) -> (segments: ClosedRange<UInt64>, ciphertext: Range<UInt64>) {
         guard range.lowerBound < range.upperBound, range.upperBound <= plaintextLength else {
             throw .outOfRange("\(range) of \(plaintextLength) bytes")
         }
@@ -108,7 +108,7 @@ public struct PrivateFileCipher: @unchecked Sendable {
     private let key: SymmetricKey
     private let aad: [UInt8]
 
-    public init(header: PrivateFileHeader, fileKey: [UInt8]) throws(PrivateFileError) {
+    public init(header: PrivateFileHeader, fileKey: [UInt8]) throws(FileCryptoError) {
         guard fileKey.count == 32 else { throw .keyWrap("a file key is 32 bytes, not \(fileKey.count)") }
         guard header.segmentCount <= UInt64(UInt32.max) else { throw .outOfRange("more than 2^32 segments") }
         self.header = header
@@ -120,7 +120,7 @@ public struct PrivateFileCipher: @unchecked Sendable {
     public static func newFileKey() -> [UInt8] { secureRandomBytes(32) }
 
     /// Segment `i` of the plaintext, sealed: its bytes followed by the tag.
-    public func seal(segment plaintext: [UInt8], index i: UInt64) throws(PrivateFileError) -> [UInt8] {
+    public func seal(segment plaintext: [UInt8], index i: UInt64) throws(FileCryptoError) -> [UInt8] {
         guard i < header.segmentCount, plaintext.count == header.plaintextLength(ofSegment: i) else {
             throw .outOfRange("segment \(i) of \(plaintext.count) bytes does not fit the header")
         }
@@ -133,7 +133,7 @@ public struct PrivateFileCipher: @unchecked Sendable {
     }
 
     /// Opens sealed segment `i`.
-    public func open(segment sealed: some Collection<UInt8>, index i: UInt64) throws(PrivateFileError) -> [UInt8] {
+    public func open(segment sealed: some Collection<UInt8>, index i: UInt64) throws(FileCryptoError) -> [UInt8] {
         let bytes = Array(sealed)
         guard i < header.segmentCount, bytes.count == header.plaintextLength(ofSegment: i) + PrivateFileHeader.tagLength else {
             throw .segmentNotAuthentic(index: i)
@@ -148,7 +148,7 @@ public struct PrivateFileCipher: @unchecked Sendable {
 
     /// The whole encrypted file of `plaintext` (for small files and tests; files are sealed a
     /// segment at a time as they are read).
-    public func sealAll(_ plaintext: [UInt8]) throws(PrivateFileError) -> [UInt8] {
+    public func sealAll(_ plaintext: [UInt8]) throws(FileCryptoError) -> [UInt8] {
         var out = header.bytes
         for i in 0..<header.segmentCount {
             let start = Int(i) * Int(header.segmentSize)
@@ -159,7 +159,7 @@ public struct PrivateFileCipher: @unchecked Sendable {
 
     /// The plaintext of `range`, from the encrypted bytes of the segments covering it (as
     /// ``PrivateFileHeader/segments(covering:)`` gives them).
-    public func open(range: Range<UInt64>, from ciphertext: [UInt8]) throws(PrivateFileError) -> [UInt8] {
+    public func open(range: Range<UInt64>, from ciphertext: [UInt8]) throws(FileCryptoError) -> [UInt8] {
         let (segments, span) = try header.segments(covering: range)
         guard UInt64(ciphertext.count) == span.upperBound - span.lowerBound else { throw .outOfRange("\(ciphertext.count) encrypted bytes for \(span)") }
         var plaintext: [UInt8] = []
