@@ -34,6 +34,9 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(name: .customLong("block-time"), help: "Seconds between blocks; 0 seals a block as soon as transactions arrive (new chain; default 0).")
     var blockTime: UInt64?
     @Option(name: .customLong("gas-limit"), help: "Block gas limit (new chain; default 60000000).") var gasLimit: UInt64?
+    @Option(name: .customLong("files-heartbeat-timeout"),
+            help: "Seconds without a heartbeat before a storage node stops counting as a file's holder (new chain; default 300).")
+    var filesHeartbeatTimeout: UInt64?
     @Option(help: "Validator processes; more than one runs BFT consensus between them on loopback (new chain; default 4).")
     var validators: Int?
     @Option(name: .customLong("p2p-port"), help: "Peer port of the first validator (the next ones count up).")
@@ -43,7 +46,8 @@ struct DevnetCommand: AsyncParsableCommand {
     @Flag(help: "Print nothing per block.") var quiet = false
 
     var given: DevnetSettings.Given {
-        .init(validators: validators, accounts: accounts, balance: balance, chainId: chainId, blockTime: blockTime, gasLimit: gasLimit)
+        .init(validators: validators, accounts: accounts, balance: balance, chainId: chainId, blockTime: blockTime, gasLimit: gasLimit,
+              filesHeartbeatTimeout: filesHeartbeatTimeout)
     }
 
     func validate() throws {

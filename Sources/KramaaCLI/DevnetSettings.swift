@@ -2,6 +2,7 @@ import Foundation
 import KramaaAPI
 import KramaaChain
 import KramaaNode
+import KramaaPlatform
 import KramaaPrimitives
 
 /// The settings that shape a devnet's genesis. A setting given on the command line must agree
@@ -16,6 +17,8 @@ struct DevnetSettings: Equatable {
     var chainId: UInt64 = 1337
     var blockTime: UInt64 = 0
     var gasLimit: UInt64 = 60_000_000
+    /// Seconds without a heartbeat before a storage node stops counting as a file's holder.
+    var filesHeartbeatTimeout: UInt64 = FileRegistry.heartbeatTimeout
 
     /// What the user gave; nil where the option was left out.
     struct Given {
@@ -25,6 +28,7 @@ struct DevnetSettings: Equatable {
         var chainId: UInt64?
         var blockTime: UInt64?
         var gasLimit: UInt64?
+        var filesHeartbeatTimeout: UInt64?
     }
 
     static let wei = UInt256(1_000_000_000_000_000_000 as UInt64)
@@ -51,6 +55,9 @@ struct DevnetSettings: Equatable {
         settings.chainId = genesis.config.chainId
         settings.blockTime = genesis.config.blockPeriodSeconds
         settings.gasLimit = genesis.gasLimit
+        if let configured = genesis.alloc[FileRegistry.address]?.storage[FileRegistry.Slot.heartbeatTimeout]?.uint64Value, configured > 0 {
+            settings.filesHeartbeatTimeout = configured
+        }
         let dev = DevAccounts.derived(count: min(genesis.alloc.count, 1000)).keys.map(\.publicKey.address)
         settings.accounts = dev.prefix { genesis.alloc[$0] != nil }.count
         if let first = dev.first, let balance = genesis.alloc[first]?.balance {
@@ -76,6 +83,7 @@ struct DevnetSettings: Equatable {
         take(given.chainId, \.chainId, "--chain-id")
         take(given.blockTime, \.blockTime, "--block-time")
         take(given.gasLimit, \.gasLimit, "--gas-limit")
+        take(given.filesHeartbeatTimeout, \.filesHeartbeatTimeout, "--files-heartbeat-timeout")
         guard conflicts.isEmpty else {
             throw CLIFailure("the devnet in \(directory.path) was made with other settings: \(conflicts.joined(separator: ", ")); "
                              + "they apply only to a new chain: add --fresh to start over (deletes its data), give another --datadir, or leave them out")
@@ -87,7 +95,10 @@ struct DevnetSettings: Equatable {
     func genesisDocument(_ dev: DevAccounts, validators: [Address]? = nil) -> Data {
         let wei = UInt256(balance) &* Self.wei
         let funded = dev.addresses + (validators ?? []).filter { !dev.addresses.contains($0) }
-        let alloc = funded.map { "\"\($0)\": {\"balance\": \"\(Hex.encode(wei.minimalBigEndianBytes))\"}" }
+        var alloc = funded.map { "\"\($0)\": {\"balance\": \"\(Hex.encode(wei.minimalBigEndianBytes))\"}" }
+        // The file registry's heartbeat timeout, a consortium setting kept in its storage.
+        alloc.append("\"\(FileRegistry.address)\": {\"storage\": {\"\(Hex.encode(FileRegistry.Slot.heartbeatTimeout.minimalBigEndianBytes))\": "
+                     + "\"\(Hex.encode(UInt256(filesHeartbeatTimeout).minimalBigEndianBytes))\"}}")
         return Data("""
             {"config": {"chainId": \(chainId), "kramaa": {"blockPeriodSeconds": \(blockTime), "emptyBlocks": false,
              "validators": [\((validators ?? [dev.addresses[0]]).map { "\"\($0)\"" }.joined(separator: ", "))], "feePolicy": "eip1559"}},

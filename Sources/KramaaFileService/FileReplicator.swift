@@ -233,15 +233,20 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         return roots
     }
 
-    /// A new block's registry logs: allocations and releases of this node.
+    /// A new block's registry logs: allocations and releases of this node, and its own
+    /// registration (a first heartbeat at once: nothing is allocated to a node before one).
     private func follow(_ logs: [Log]) {
         let me = Bytes32(UInt256(account))
-        for log in logs where log.topics.count >= 3 && log.topics[2] == me {
-            guard let root = FileRegistry.cid(in: log) else { continue }
-            switch log.topics[0] {
-            case FileRegistry.Event.allocated: allocate(root)
-            case FileRegistry.Event.released: release(root)
-            default: break
+        for log in logs {
+            switch log.topics.first {
+            case FileRegistry.Event.allocated? where log.topics.count >= 3 && log.topics[2] == me:
+                FileRegistry.cid(in: log).map(allocate)
+            case FileRegistry.Event.released? where log.topics.count >= 3 && log.topics[2] == me:
+                FileRegistry.cid(in: log).map(release)
+            case FileRegistry.Event.nodeRegistered? where log.topics.count >= 2 && log.topics[1] == me:
+                sendHeartbeat()
+            default:
+                break
             }
         }
     }
@@ -268,14 +273,17 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
     }
 
     private func heartbeat() {
-        let registry = self.registry, logger = self.logger, free = store.freeBytes
-        let registered = (try? registry.storageNode(account)) != nil
-        if registered {
-            Task {
-                do { _ = try await registry.heartbeat(freeBytes: free) } catch { logger.warning("files: heartbeat not sent: \(error)") }
-            }
-        }
+        sendHeartbeat()
         schedule(after: configuration.heartbeatInterval) { $0.heartbeat() }
+    }
+
+    /// A heartbeat with the store's free space, if this node is a registered storage node.
+    private func sendHeartbeat() {
+        guard (try? registry.storageNode(account)) != nil else { return }
+        let registry = self.registry, logger = self.logger, free = store.freeBytes
+        Task {
+            do { _ = try await registry.heartbeat(freeBytes: free) } catch { logger.warning("files: heartbeat not sent: \(error)") }
+        }
     }
 
     /// For each file held here with fewer live holders than its minimum, the live holder with

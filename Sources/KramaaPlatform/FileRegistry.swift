@@ -40,7 +40,9 @@ import KramaaPrimitives
 ///   pinned already is refused, whoever asks (one allocation and one policy per content).
 /// - Storage nodes: an admin of an organisation registers the account its node signs with,
 ///   with a capacity. A node is live while its last heartbeat (block time) is at most
-///   ``heartbeatTimeout`` old; it is allocated nothing before its first. A node takes
+///   ``heartbeatTimeout`` (300 s) old, or what the consortium set in its genesis at
+///   ``Slot/heartbeatTimeout`` (`kramaa devnet --files-heartbeat-timeout`); it is allocated
+///   nothing before its first. A node takes
 ///   `min(freeBytes, capacity − allocatedBytes)` more: `freeBytes` is what its last heartbeat
 ///   reported (what it can still take, allocations it does not hold yet subtracted), counted
 ///   down by each allocation until the next heartbeat; `allocatedBytes` is the ledger.
@@ -91,7 +93,7 @@ public struct FileRegistry: SystemContract {
         case assetHolder = 2
     }
 
-    enum Slot {
+    public enum Slot {
         static let nodeList = StorageSlot.named("kramaa.files.nodes")
         static let nodes = StorageSlot.named("kramaa.files.node")
         static let pins = StorageSlot.named("kramaa.files.pins")
@@ -100,6 +102,8 @@ public struct FileRegistry: SystemContract {
         static let keys = StorageSlot.named("kramaa.files.keys")
         static let usage = StorageSlot.named("kramaa.files.usage")
         static let contributed = StorageSlot.named("kramaa.files.contributed")
+        /// The consortium's heartbeat timeout in seconds, set in the genesis (0: ``FileRegistry/heartbeatTimeout``).
+        public static let heartbeatTimeout = StorageSlot.named("kramaa.files.heartbeatTimeout")
 
         static func node(_ node: Address) -> UInt256 { StorageSlot.mapping(nodes, node) }
         /// A node's fields: org, capacity, free bytes, allocated bytes, last heartbeat.
@@ -196,6 +200,8 @@ public struct FileRegistry: SystemContract {
     struct StorageNode {
         let address: Address
         var org: UInt64, capacity: UInt64, free: UInt64, allocated: UInt64, lastHeartbeat: UInt64
+        /// Seconds a heartbeat keeps the node live: the genesis's setting, else the default.
+        let timeout: UInt64
 
         init(_ address: Address, _ storage: some StorageReader) throws(SystemCallError) {
             self.address = address
@@ -204,6 +210,8 @@ public struct FileRegistry: SystemContract {
             free = try storage.loadUInt64(Slot.nodeField(address, 2))
             allocated = try storage.loadUInt64(Slot.nodeField(address, 3))
             lastHeartbeat = try storage.loadUInt64(Slot.nodeField(address, 4))
+            let configured = try storage.loadUInt64(Slot.heartbeatTimeout)
+            timeout = configured == 0 ? FileRegistry.heartbeatTimeout : configured
         }
 
         func store(_ call: SystemCall) throws(SystemCallError) {
@@ -211,7 +219,7 @@ public struct FileRegistry: SystemContract {
         }
 
         var isRegistered: Bool { org != 0 }
-        func isLive(at now: UInt64) -> Bool { isRegistered && lastHeartbeat != 0 && now <= lastHeartbeat &+ FileRegistry.heartbeatTimeout }
+        func isLive(at now: UInt64) -> Bool { isRegistered && lastHeartbeat != 0 && now <= lastHeartbeat &+ timeout }
         /// Bytes it may still be allocated.
         var room: UInt64 { capacity > allocated ? min(free, capacity - allocated) : 0 }
 

@@ -123,10 +123,6 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: ()
         for (i, admin) in admins.enumerated() {
             orgs.append(try await OrganizationClient(NodeContractCaller(node: node, key: admin)).register(name: "org \(i)").id)
         }
-        let registryAsAdmin = [FileRegistryClient(NodeContractCaller(node: node, key: admins[0])), FileRegistryClient(NodeContractCaller(node: node, key: admins[1]))]
-        for (i, key) in nodeKeys.enumerated() {
-            _ = try await registryAsAdmin[i == 1 ? 1 : 0].registerStorageNode(key.publicKey.address, of: orgs[i == 1 ? 1 : 0], capacity: 1 << 30)
-        }
         let peers = MemoryPeers()
         var config = FileReplicator.Configuration()
         config.fetchTimeout = .seconds(2)
@@ -138,6 +134,11 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: ()
             r.start()
         }
         defer { for r in replicators + [uploader] { r.stop() } }
+        // Registered after they started: each sends its first heartbeat when it sees its registration.
+        let registryAsAdmin = [FileRegistryClient(NodeContractCaller(node: node, key: admins[0])), FileRegistryClient(NodeContractCaller(node: node, key: admins[1]))]
+        for (i, key) in nodeKeys.enumerated() {
+            _ = try await registryAsAdmin[i == 1 ? 1 : 0].registerStorageNode(key.publicKey.address, of: orgs[i == 1 ? 1 : 0], capacity: 1 << 30)
+        }
         let reader = FileRegistryClient(NodeContractReader(node: node))
         try await waitUntil("every storage node has sent a heartbeat") {
             try nodeKeys.allSatisfy { try reader.storageNode($0.publicKey.address).lastHeartbeat != nil }
