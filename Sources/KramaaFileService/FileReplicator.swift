@@ -264,6 +264,8 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
 
     private func reportHeld(_ root: [UInt8]) {
         let registry = self.registry, logger = self.logger
+        // Reported before a restart: the registry has it.
+        if let pin = try? registry.pin(root), pin.holders.contains(where: { $0.node == account && $0.held }) { return }
         Task {
             do { _ = try await registry.reportHeld(root) } catch {
                 // Already reported (a restart), or released meanwhile: nothing to do.
