@@ -41,6 +41,8 @@ import PackageDescription
 //   0  KramaaMQTT             MQTT 5.0/3.1.1 data representations, framing, topic names and filters (pure)
 //   3  KramaaDeviceMessaging  a device's side of messaging: connect as the device, send signed (and sealed) envelopes to inboxes, verify what arrives
 //   1  KramaaMQTTClient       an MQTT 5/3.1.1 client (SwiftNIO, TCP and TLS) on KramaaMQTT's codec: QoS flows, sessions resumed across reconnections
+//   0  KramaaFiles            content addressing (pure): multiformats, CIDs, dag-pb/dag-cbor/dag-json, UnixFS import, HAMT, CARv1, DAG walks
+//   3  KramaaFileStore        the node's block store on disk (durable writes, pins, GC, quota) and the IPFS trustless gateway /ipfs
 //   0  KramaaJSON             the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 let package = Package(
     name: "kramaa",
@@ -71,6 +73,8 @@ let package = Package(
         .library(name: "KramaaMQTTClient", targets: ["KramaaMQTTClient"]),
         .library(name: "KramaaDeviceMessaging", targets: ["KramaaDeviceMessaging"]),
         .library(name: "KramaaFileExchange", targets: ["KramaaFileExchange"]),
+        .library(name: "KramaaFiles", targets: ["KramaaFiles"]),
+        .library(name: "KramaaFileStore", targets: ["KramaaFileStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -167,6 +171,8 @@ let package = Package(
                 "KramaaMQTTClient",
                 "KramaaMQTT",
                 "KramaaDeviceMessaging",
+                "KramaaFiles",
+                "KramaaFileStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -365,6 +371,20 @@ let package = Package(
         .testTarget(
             name: "KramaaEPCISIndexTests",
             dependencies: ["KramaaEPCISIndex", "KramaaChain", "KramaaEPCIS", "KramaaPlatform", "KramaaPrimitives", "KramaaTestSupport", "KramaaEVM"]
+        ),
+        // Content addressing as IPFS does it (pure): multiformats, CIDs, IPLD codecs, UnixFS, CAR.
+        .target(
+            name: "KramaaFiles",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "KramaaFilesTests",
+            dependencies: ["KramaaFiles", "KramaaFileStore", "KramaaRPC", "KramaaAuth", "KramaaJSON", "KramaaTestSupport"]
+        ),
+        // The node's files: block store on disk, pins, GC, quota, the trustless gateway and the upload API.
+        .target(
+            name: "KramaaFileStore",
+            dependencies: ["KramaaFiles", "KramaaRPC", "KramaaAuth", "KramaaJSON", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(
