@@ -339,12 +339,12 @@ let package = Package(
         // DAGs fetched from peers, held reports, heartbeats and repairs; blocks served to peers.
         .target(
             name: "KramaaFileService",
-            dependencies: ["KramaaFileExchange", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform", "KramaaNetwork",
+            dependencies: ["KramaaFileExchange", "KramaaFiles", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform", "KramaaNetwork",
                            "KramaaPrimitives", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KramaaFileServiceTests",
-            dependencies: ["KramaaFileService", "KramaaFileExchange", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform",
+            dependencies: ["KramaaFileService", "KramaaFileExchange", "KramaaFiles", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform",
                            "KramaaNetwork", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         .target(

@@ -8,7 +8,9 @@ import KramaaPlatform
 import KramaaPrimitives
 import Logging
 
-/// The node's block store as replication uses it. `put` returns once the block is on disk.
+/// The node's block store as replication uses it. Blocks are found by content (a CID's
+/// multihash), whichever CID version names them: a CIDv0 DAG links by CIDv0, the registry names
+/// its root by CIDv1. `put` returns once the block is on disk.
 public protocol ReplicaStore: DAGStoreView, Sendable {
     func put(_ block: ExchangeBlock) throws
     /// Keeps the DAG under `root` from garbage collection (recursive pin).

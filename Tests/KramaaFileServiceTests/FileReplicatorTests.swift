@@ -2,6 +2,7 @@ import Foundation
 import KramaaChain
 import KramaaEVM
 import KramaaFileExchange
+import KramaaFiles
 @testable import KramaaFileService
 import KramaaNetwork
 import KramaaNode
@@ -24,13 +25,16 @@ struct TestCodec: DAGCodec {
     }
 }
 
+/// Blocks by content, as a node's store keeps them: a CID's multihash whichever version names it
+/// (a CIDv0 and its CIDv1 are one block).
 final class MemoryStore: ReplicaStore, @unchecked Sendable {
     private let lock = NSLock()
     private var blocks: [[UInt8]: [UInt8]] = [:]
     private(set) var pins: Set<[UInt8]> = []
-    init(_ blocks: [ExchangeBlock] = []) { for b in blocks { self.blocks[b.cid] = b.data } }
-    func block(_ cid: [UInt8]) -> [UInt8]? { lock.withLock { blocks[cid] } }
-    func put(_ block: ExchangeBlock) throws { lock.withLock { blocks[block.cid] = block.data } }
+    init(_ blocks: [ExchangeBlock] = []) { for b in blocks { self.blocks[Self.key(b.cid)] = b.data } }
+    static func key(_ cid: [UInt8]) -> [UInt8] { (try? CID(bytes: cid))?.multihash.bytes ?? cid }
+    func block(_ cid: [UInt8]) -> [UInt8]? { lock.withLock { blocks[Self.key(cid)] } }
+    func put(_ block: ExchangeBlock) throws { lock.withLock { blocks[Self.key(block.cid)] = block.data } }
     func pin(_ root: [UInt8]) throws { _ = lock.withLock { pins.insert(root) } }
     func unpin(_ root: [UInt8]) throws { _ = lock.withLock { pins.remove(root) } }
     var freeBytes: UInt64 { 1 << 30 }
@@ -205,5 +209,37 @@ final class LyingPeer: PeerService, @unchecked Sendable {
         let forged = cids.compactMap { cid in blocks[cid].map { ExchangeBlock(cid: cid, data: $0 + [0]) } }
         let message = ExchangeMessage.blocks(forged)
         _ = sender?.send(to: peer, type: message.type, payload: message.payload)
+    }
+}
+
+/// Collects imported blocks for a replicator's store.
+struct SinkToStore: BlockSink {
+    var blocks: [ExchangeBlock] = []
+    mutating func put(_ cid: CID, _ block: [UInt8]) throws { blocks.append(ExchangeBlock(cid: cid.bytes, data: block)) }
+}
+
+@Suite(.serialized) struct UnixFSReplicationTests {
+    @Test(arguments: [ImportProfile.kuboV1, .unixfsV0_2015])
+    func aUnixFSFileImportedOnOneNodeIsFetchedWholeByAnotherWithItsCIDsChecked(profile: ImportProfile) async throws {
+        let node = try FileReplicatorTests().chain().0
+        defer { node.close() }
+        var builder = FileBuilder(profile: profile, sink: SinkToStore())
+        var generator = SplitMix64(seed: 7)
+        let content = (0..<(3 * 262_144 + 1000)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try builder.append(content)
+        let root = try builder.finish().cid
+        let blocks = builder.sink.blocks
+        let peers = MemoryPeers()
+        let holder = FileReplicator(node: node, key: Secp256k1.PrivateKey(), store: MemoryStore(blocks), codec: IPLDExchangeCodec())
+        let store = MemoryStore()
+        let reader = FileReplicator(node: node, key: Secp256k1.PrivateKey(), store: store, codec: IPLDExchangeCodec())
+        for r in [holder, reader] {
+            peers.join(r.account, r)
+            r.start()
+        }
+        defer { for r in [holder, reader] { r.stop() } }
+        try await reader.fetch(root.v1.bytes)
+        #expect(store.count == Set(blocks.map(\.cid)).count)
+        #expect(blocks.allSatisfy { store.block($0.cid) == $0.data })
     }
 }
