@@ -19,6 +19,8 @@ public enum AccessRole: String, CaseIterable, Sendable, Hashable, Comparable {
     /// JSON-RPC methods that sign with keys the node holds (`eth_sendTransaction`,
     /// `eth_signTransaction`, `eth_sign`, `personal_sign`).
     case sign
+    /// File sharing writes under `/api/v1/files`: uploads, pins, garbage collection.
+    case files
     /// Node administration: the debug API (`debug_*`, when `--debug-api` serves it), which can
     /// make the node work hard, and administrative endpoints.
     case admin
@@ -31,6 +33,7 @@ public enum AccessRole: String, CaseIterable, Sendable, Hashable, Comparable {
         case .epcis: "EPCIS capture (/epcis/capture)"
         case .tags: "tag registration (/api/v1/tags)"
         case .sign: "JSON-RPC signing with keys the node holds (eth_sendTransaction, eth_sign, personal_sign)"
+        case .files: "file sharing writes (/api/v1/files: uploads, pins, garbage collection)"
         case .admin: "node administration (debug API)"
         }
     }

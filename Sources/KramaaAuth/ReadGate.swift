@@ -29,6 +29,8 @@ public struct ReadGatedEndpoint: HTTPEndpoint {
         self.access = access
     }
 
+    public var acceptedBodyTypes: Set<String> { inner.acceptedBodyTypes }
+
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         if request.method == "GET" || request.method == "HEAD" {
             do { try access.authorizeRead(request.credentials) } catch { return error.response }

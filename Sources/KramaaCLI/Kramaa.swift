@@ -13,8 +13,9 @@ struct Kramaa: AsyncParsableCommand {
             Run `kramaa help <command>` for the details of a command.
             """,
         version: KramaaVersion.string,
-        subcommands: [DevnetCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, DeviceCommand.self,
-                      AssetCommand.self, EventCommand.self, MsgCommand.self, StorageCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self, KeysCommand.self, EVMCommand.self]
+        subcommands: [DevnetCommand.self, FileCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, DeviceCommand.self,
+                      AssetCommand.self, EventCommand.self, MsgCommand.self, StorageCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self,
+                      KeysCommand.self, EVMCommand.self]
     )
 
     /// No command given: the help, on standard error, and exit 64 (EX_USAGE).

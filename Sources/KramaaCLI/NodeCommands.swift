@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KramaaFileStore
 import KramaaMessagingService
 import KramaaEPCISIndex
 import KramaaAPI
@@ -76,6 +77,8 @@ struct NodeCommand: AsyncParsableCommand {
           help: ArgumentHelp("Stop when standard input reaches its end (the devnet's validators: their parent holds it open).", visibility: .hidden))
     var stopWithStdin = false
     @Flag(help: "Print nothing per block.") var quiet = false
+    @Option(name: .customLong("files-quota"), help: "Most bytes of file blocks the node stores (uploads beyond it get 413).")
+    var filesQuota: UInt64 = FileStore.defaultQuota
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
 
@@ -102,6 +105,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
+        runner.filesQuota = filesQuota
         runner.messaging = mqtt.configuration()
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
@@ -128,6 +132,8 @@ struct NodeRunner {
     var closedReads = false
     /// The organisation's other nodes, which share this node's tag keys and read counters.
     var tagPeers: [TagPeer] = []
+    /// The file store's quota in bytes (`--files-quota`).
+    var filesQuota = FileStore.defaultQuota
     /// Stop (cleanly) when standard input reaches its end: the devnet's validators end with it.
     var stopWithStdin = false
     /// The MQTT server's configuration; nil: no MQTT.
@@ -180,6 +186,12 @@ struct NodeRunner {
                                         access: api.access)
         routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
         routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))
+        let files: FileStore
+        do { files = try FileStore(dataDirectory: node.dataDirectory.path, quota: filesQuota) } catch {
+            throw CLIFailure("cannot open the file store in \(node.dataDirectory.path)/files: \(error)")
+        }
+        routes.mount(GatewayEndpoint.prefix, ReadGatedEndpoint(GatewayEndpoint(store: files), access: api.access))
+        routes.mount(FilesEndpoints.prefix, ReadGatedEndpoint(FilesEndpoints(store: files, access: api.access), access: api.access))
         return routes
     }
 

@@ -74,6 +74,11 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A body written while it is produced (files, CARs), instead of `body`: the server sends
+    /// the head, then runs it; each `write` returns once the bytes are handed to the socket, so
+    /// a slow client slows the producer and memory stays bounded. Without a `content-length`
+    /// header the body goes chunked. HEAD answers skip it.
+    public var stream: HTTPBodyStream?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -125,6 +130,42 @@ public struct HTTPResponse: Sendable {
         case 504: "Gateway Timeout"
         default: "HTTP \(status)"
         }
+    }
+}
+
+/// A response body produced as it is sent (see ``HTTPResponse/stream``).
+public struct HTTPBodyStream: Sendable {
+    public let produce: @Sendable (HTTPBodyWriter) async throws -> Void
+
+    public init(_ produce: @escaping @Sendable (HTTPBodyWriter) async throws -> Void) {
+        self.produce = produce
+    }
+
+    /// Runs the producer into memory (tests and in-process callers).
+    public func collect() async throws -> [UInt8] {
+        let box = ByteCollector()
+        try await produce(HTTPBodyWriter { bytes in await box.append(bytes) })
+        return await box.bytes
+    }
+}
+
+actor ByteCollector {
+    var bytes: [UInt8] = []
+    func append(_ more: [UInt8]) { bytes += more }
+}
+
+/// Where a streamed body's bytes go.
+public struct HTTPBodyWriter: Sendable {
+    let send: @Sendable ([UInt8]) async throws -> Void
+
+    public init(_ send: @escaping @Sendable ([UInt8]) async throws -> Void) {
+        self.send = send
+    }
+
+    /// Sends `bytes`; throws when the client went away.
+    public func write(_ bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty else { return }
+        try await send(bytes)
     }
 }
 

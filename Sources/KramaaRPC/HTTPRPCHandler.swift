@@ -223,10 +223,108 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 for (name, value) in response.headers {
                     if name.lowercased() == "content-type" { contentType = value } else { headers.add(name: name, value: value) }
                 }
+                if let stream = response.stream, head.method != .HEAD {
+                    handler.state = .calling
+                    return handler.stream(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status),
+                                          headers: headers, contentType: contentType, stream: stream)
+                }
                 handler.connectionGuard.responded()  // before the write, which may hand over a pipelined request
+                if head.method == .HEAD, response.stream != nil, let length = headers.first(name: "content-length") {
+                    // A HEAD of a streamed body: its length as the GET would send it, no body.
+                    headers.remove(name: "content-length")
+                    return handler.writeHeadOnly(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status),
+                                                 headers: headers, contentType: contentType, length: length)
+                }
                 handler.write(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status), headers: headers,
                               body: head.method == .HEAD ? [] : response.body, contentType: contentType, close: false)
             }
+        }
+    }
+
+    /// Sends a streamed body: the head, then each piece the producer writes once the previous
+    /// one reached the socket, then the end. A producer that fails part way closes the
+    /// connection, so the client sees a truncated body rather than a complete-looking one.
+    private func stream(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, headers extra: HTTPHeaders,
+                        contentType: String?, stream: HTTPBodyStream) {
+        var headers = extra
+        if let contentType { headers.add(name: "content-type", value: contentType) }
+        let known = headers.contains(name: "content-length")
+        if !known { headers.add(name: "transfer-encoding", value: "chunked") }
+        addCORS(&headers, head: head)
+        let keepAlive = head.isKeepAlive && (known || head.version.minor >= 1)
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let writer = Self.bodyWriter(channel: context.channel, timeout: .nanoseconds(core.configuration.writeTimeout.nanoseconds))
+        call = Self.streamTask(stream: stream, writer: writer, loop: loop, bound: bound, keepAlive: keepAlive)
+    }
+
+    private static func streamTask(stream: HTTPBodyStream, writer: HTTPBodyWriter, loop: any EventLoop,
+                                   bound: NIOLoopBound<(HTTPRPCHandler, ChannelHandlerContext)>, keepAlive: Bool) -> Task<Void, Never> {
+        Task {
+            let failed = await produce(stream, into: writer)
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.finishStream(context: context, failed: failed, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    private func finishStream(context: ChannelHandlerContext, failed: Bool, keepAlive: Bool) {
+        call = nil
+        guard case .calling = state else { return }
+        if failed {
+            context.close(promise: nil)
+            return
+        }
+        state = .idle
+        connectionGuard.responded()
+        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        lastWrite = written
+        if !keepAlive { closeAfterWrites(context: context) }
+    }
+
+    /// Writes body parts to `channel`, each awaited until it reached the socket; a part not
+    /// written within `timeout` closes the connection.
+    private static func bodyWriter(channel: Channel, timeout: TimeAmount) -> HTTPBodyWriter {
+        HTTPBodyWriter { bytes in
+            let buffer = channel.allocator.buffer(bytes: bytes)
+            let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+            defer { timer.cancel() }
+            try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+        }
+    }
+
+    /// Runs a producer; true when it failed part way.
+    private static func produce(_ stream: HTTPBodyStream, into writer: HTTPBodyWriter) async -> Bool {
+        do {
+            try await stream.produce(writer)
+            return false
+        } catch {
+            return true
+        }
+    }
+
+    /// The head of an answer whose body is not sent (HEAD), with the body's length.
+    private func writeHeadOnly(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, headers extra: HTTPHeaders,
+                               contentType: String?, length: String) {
+        var headers = extra
+        if let contentType { headers.add(name: "content-type", value: contentType) }
+        headers.add(name: "content-length", value: length)
+        addCORS(&headers, head: head)
+        if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        lastWrite = written
+        if !head.isKeepAlive { closeAfterWrites(context: context) }
+    }
+
+    private func addCORS(_ headers: inout HTTPHeaders, head: HTTPRequestHead) {
+        if let origin = head.headers.first(name: "origin"), core.originAllowed(origin, host: nil) {
+            let any = core.configuration.allowedOrigins.contains("*")
+            headers.add(name: "access-control-allow-origin", value: any ? "*" : origin)
+            if !any { headers.add(name: "vary", value: "Origin") }
         }
     }
 
