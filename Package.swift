@@ -173,6 +173,7 @@ let package = Package(
                 "KramaaDeviceMessaging",
                 "KramaaFiles",
                 "KramaaFileStore",
+                "KramaaFileService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -339,7 +340,7 @@ let package = Package(
         // DAGs fetched from peers, held reports, heartbeats and repairs; blocks served to peers.
         .target(
             name: "KramaaFileService",
-            dependencies: ["KramaaFileExchange", "KramaaFiles", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform", "KramaaNetwork",
+            dependencies: ["KramaaFileExchange", "KramaaFiles", "KramaaFileStore", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform", "KramaaNetwork",
                            "KramaaPrimitives", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

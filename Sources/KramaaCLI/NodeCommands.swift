@@ -79,6 +79,12 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: "Print nothing per block.") var quiet = false
     @Option(name: .customLong("files-quota"), help: "Most bytes of file blocks the node stores (uploads beyond it get 413).")
     var filesQuota: UInt64 = FileStore.defaultQuota
+    @Option(name: .customLong("files-heartbeat-interval"), help: "Seconds between this storage node's heartbeats to the file registry (default 60).")
+    var filesHeartbeatInterval: UInt64 = 60
+    @Option(name: .customLong("files-repair-interval"), help: "Seconds between checks of the files this node holds for missing replicas (default 30).")
+    var filesRepairInterval: UInt64 = 30
+    @Option(name: .customLong("pin-organization"), help: "The organisation that owns pins made through /pins without meta kramaa.organization.")
+    var pinOrganization: UInt64?
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
 
@@ -105,7 +111,8 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
-        runner.filesQuota = filesQuota
+        runner.files = NodeFiles.Settings(quota: filesQuota, heartbeatInterval: max(1, filesHeartbeatInterval),
+                                          repairInterval: max(1, filesRepairInterval), defaultOrganization: pinOrganization)
         runner.messaging = mqtt.configuration()
         if let key {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
@@ -132,8 +139,8 @@ struct NodeRunner {
     var closedReads = false
     /// The organisation's other nodes, which share this node's tag keys and read counters.
     var tagPeers: [TagPeer] = []
-    /// The file store's quota in bytes (`--files-quota`).
-    var filesQuota = FileStore.defaultQuota
+    /// The file store and replication settings (`--files-*`, `--pin-organization`).
+    var files = NodeFiles.Settings()
     /// Stop (cleanly) when standard input reaches its end: the devnet's validators end with it.
     var stopWithStdin = false
     /// The MQTT server's configuration; nil: no MQTT.
@@ -155,7 +162,7 @@ struct NodeRunner {
 
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
-    func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil) throws -> HTTPRoutes {
+    func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil, files: NodeFiles? = nil, delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
         let index = EPCISIndex(chain: node)
@@ -186,12 +193,7 @@ struct NodeRunner {
                                         access: api.access)
         routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
         routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))
-        let files: FileStore
-        do { files = try FileStore(dataDirectory: node.dataDirectory.path, quota: filesQuota) } catch {
-            throw CLIFailure("cannot open the file store in \(node.dataDirectory.path)/files: \(error)")
-        }
-        routes.mount(GatewayEndpoint.prefix, ReadGatedEndpoint(GatewayEndpoint(store: files), access: api.access))
-        routes.mount(FilesEndpoints.prefix, ReadGatedEndpoint(FilesEndpoints(store: files, access: api.access), access: api.access))
+        try (files ?? NodeFiles.open(node: node, key: nil, settings: self.files)).mount(into: &routes, api: api, settings: self.files, delegate: delegate)
         return routes
     }
 
@@ -220,13 +222,19 @@ struct NodeRunner {
             Console.line("MQTT on \(endpoints.joined(separator: ", ")); devices connect with their address and a token (`kramaa device mqtt-token`)"
                          + (messaging.allowAnonymous ? "; anonymous clients allowed under sandbox/" : ""))
         }
+        let files: NodeFiles
+        do { files = try NodeFiles.open(node: node, key: validator?.0, settings: self.files) } catch {
+            await messagingService?.stop()
+            throw error
+        }
         let server: RPCServer
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
             server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access),
-                                               routes: try routes(api, deliveries: messagingService?.deliveries),
+                                               routes: try routes(api, deliveries: messagingService?.deliveries, files: files,
+                                                                  delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http"),
                                                configuration: configuration, logger: logger)
         } catch let error as CLIFailure {
             await messagingService?.stop()
@@ -240,8 +248,10 @@ struct NodeRunner {
             do {
                 let r = try ValidatorRuntime(node: node, key: key, configuration: configuration)
                 if let federation = messagingService?.federation { r.attach(federation) }
+                if let replicator = files.replicator { r.attach(replicator) }
                 try await r.start()
                 runtime = r
+                files.replicator?.start()
             } catch {
                 await messagingService?.stop()
                 await server.shutdown(gracePeriod: .seconds(1))
@@ -265,6 +275,7 @@ struct NodeRunner {
         Console.line("stopping")
         producer.stop()
         await messagingService?.stop()
+        files.replicator?.stop()
         await runtime?.stop()
         await server.shutdown(gracePeriod: .seconds(2))
         node.close()

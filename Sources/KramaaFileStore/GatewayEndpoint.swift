@@ -10,8 +10,14 @@ import KramaaRPC
 public struct GatewayEndpoint: HTTPEndpoint {
     public static let prefix = "/ipfs"
     public let store: FileStore
+    /// Fetches a DAG this node does not hold from the other nodes (file replication), so the
+    /// gateway serves what any node of the consortium holds; nil: only what is here.
+    public var fetchMissing: (@Sendable (CID) async throws -> Void)?
 
-    public init(store: FileStore) { self.store = store }
+    public init(store: FileStore, fetchMissing: (@Sendable (CID) async throws -> Void)? = nil) {
+        self.store = store
+        self.fetchMissing = fetchMissing
+    }
 
     public var acceptedBodyTypes: Set<String> { [] }
 
@@ -21,14 +27,14 @@ public struct GatewayEndpoint: HTTPEndpoint {
         guard request.method == "GET" || request.method == "HEAD" else {
             return .methodNotAllowed(request.method, path: request.path, allowed: ["GET", "HEAD"])
         }
-        do { return try answer(request) } catch let convertible as any HTTPProblemConvertible {
+        do { return try await answer(request) } catch let convertible as any HTTPProblemConvertible {
             return convertible.problem.response
         } catch {
             return .problem(for: error)
         }
     }
 
-    func answer(_ request: HTTPRequest) throws -> HTTPResponse {
+    func answer(_ request: HTTPRequest) async throws -> HTTPResponse {
         let segments = request.path.dropFirst(Self.prefix.count).split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         guard let first = segments.first, !first.isEmpty else {
             throw HTTPProblem.badRequest("give a CID: /ipfs/{cid}[/path]")
@@ -42,7 +48,12 @@ public struct GatewayEndpoint: HTTPEndpoint {
         for name in path where name.isEmpty || name == "." || name == ".." || name.contains("/") {
             throw HTTPProblem.badRequest("path segment '\(name)' is not a name inside a directory (no empty, '.' or '..' segments)")
         }
-        guard store.blocks.has(root) else { throw HTTPProblem.notFound("\(root) is not held by this node") }
+        if !store.blocks.has(root) {
+            guard let fetchMissing else { throw HTTPProblem.notFound("\(root) is not held by this node") }
+            do { try await fetchMissing(root) } catch {
+                throw HTTPProblem.notFound("\(root) is held by no node that answered: \(error)")
+            }
+        }
         switch try format(request) {
         case .raw: return try rawBlock(root, path: path)
         case .car: return try car(root, path: path, request: request)

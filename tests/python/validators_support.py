@@ -210,8 +210,9 @@ class Validator:
 class Cluster:
     """Four validators made by `kramaa devnet --validators 4`, run as separate processes."""
 
-    def __init__(self, binary, directory, count=4, accounts=6):
+    def __init__(self, binary, directory, count=4, accounts=6, devnet_args=()):
         self.binary = binary
+        self.devnet_args = list(devnet_args)  # more `kramaa devnet` options for the genesis (e.g. --files-heartbeat-timeout)
         self.directory = pathlib.Path(directory)
         self.logs = self.directory.parent
         self.count = count
@@ -227,7 +228,8 @@ class Cluster:
         validator addresses and dev keys from its output."""
         out_path = self.logs / "devnet-create.log"
         args = [self.binary, "devnet", "--validators", str(self.count), "--datadir", str(self.directory),
-                "--rpc-port", str(self.rpc_base), "--p2p-port", str(self.p2p_base), "--accounts", str(self.accounts), "--quiet", "--no-mqtt"]
+                "--rpc-port", str(self.rpc_base), "--p2p-port", str(self.p2p_base), "--accounts", str(self.accounts), "--quiet", "--no-mqtt",
+                *self.devnet_args]
         with open(out_path, "wb") as out:
             devnet = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:

@@ -13,12 +13,18 @@ extension SystemContracts {
 
 extension Genesis {
     /// This genesis with `contracts` installed: each address gets the marker code (unless the
-    /// document allocates it already), and the validator set contract starts with the
+    /// document gives it code; storage it presets is kept), and the validator set contract starts with the
     /// configured validators.
     public func installing(_ contracts: SystemContracts) -> Genesis {
         var genesis = self
-        for address in contracts.byAddress.keys where genesis.alloc[address] == nil {
-            genesis.alloc[address] = Allocation(code: SystemContracts.marker)
+        for address in contracts.byAddress.keys {
+            // A genesis may preset a system contract's storage (a consortium setting): its code
+            // is still the marker.
+            if genesis.alloc[address] == nil {
+                genesis.alloc[address] = Allocation(code: SystemContracts.marker)
+            } else if genesis.alloc[address]?.code.isEmpty == true {
+                genesis.alloc[address]?.code = SystemContracts.marker
+            }
         }
         if contracts.byAddress[ValidatorSetContract.address] != nil, !config.validators.isEmpty {
             genesis.alloc[ValidatorSetContract.address]?.storage

@@ -1,0 +1,34 @@
+import KramaaFileExchange
+import KramaaFileStore
+import KramaaFiles
+
+/// The node's ``FileStore`` as replication's ``ReplicaStore``: blocks found by multihash, each
+/// checked against its CID and written durably before it counts, within the store's quota;
+/// pins kept with the node's other pins (garbage collection spares them).
+public struct FileStoreReplica: ReplicaStore {
+    public let store: FileStore
+
+    public init(_ store: FileStore) { self.store = store }
+
+    public func block(_ cid: [UInt8]) -> [UInt8]? {
+        guard let cid = try? CID(bytes: cid) else { return nil }
+        return (try? store.blocks.block(cid)) ?? nil
+    }
+
+    public func put(_ block: ExchangeBlock) throws {
+        let cid = try CID(bytes: block.cid)
+        let used = store.blocks.usage.bytes
+        guard used + UInt64(block.data.count) <= store.quota else {
+            throw FileStoreError.quotaExceeded(used: used, adding: UInt64(block.data.count), quota: store.quota)
+        }
+        try store.blocks.put(cid, block.data)
+    }
+
+    public func pin(_ root: [UInt8]) throws { try store.pin(try CID(bytes: root), name: "replica") }
+    public func unpin(_ root: [UInt8]) throws { try store.unpin(try CID(bytes: root)) }
+
+    public var freeBytes: UInt64 {
+        let used = store.blocks.usage.bytes
+        return store.quota > used ? store.quota - used : 0
+    }
+}
