@@ -5,6 +5,7 @@
 #        scripts/bench.sh chaos [--minutes N] [--seed S]   (kill -9 under load on real processes)
 #        scripts/bench.sh consensus-sim [--seeds N]        (the consensus simulator over the production driver)
 #        scripts/bench.sh messaging [--quick] [--messages N] [--idle N]   (MQTT against mosquitto 2)
+#        scripts/bench.sh files [--quick] [--size MiB]      (import, gateway and CAR throughput, importer memory)
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
@@ -36,6 +37,14 @@ if [ "${1:-}" = messaging ]; then
     shift
     swift build -c release --product kramaa
     exec "$KRAMAA_PYTHON" tools/bench/mqtt_bench.py --binary "$KRAMAA_ROOT/.build/release/kramaa" \
+        --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
+fi
+if [ "${1:-}" = files ]; then
+    # Content addressing: a 1 GiB file imported (CID only, and into a devnet) against sha256sum,
+    # downloaded through the gateway against a disk read, exported as a CAR (tools/bench/files_bench.py).
+    shift
+    swift build -c release --product kramaa
+    exec "$KRAMAA_PYTHON" tools/bench/files_bench.py --binary "$KRAMAA_ROOT/.build/release/kramaa" \
         --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
 fi
 swift build -c release --product kramaa-bench

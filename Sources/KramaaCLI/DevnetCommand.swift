@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KramaaFileStore
 import KramaaAPI
 import KramaaAuth
 import KramaaNode
@@ -44,6 +45,8 @@ struct DevnetCommand: AsyncParsableCommand {
     @OptionGroup var rpc: RPCOptions
     @OptionGroup var mqtt: MQTTOptions
     @Flag(help: "Print nothing per block.") var quiet = false
+    @Option(name: .customLong("files-quota"), help: "Most bytes of file blocks the single-node devnet stores (uploads beyond it get 413).")
+    var filesQuota: UInt64 = FileStore.defaultQuota
 
     var given: DevnetSettings.Given {
         .init(validators: validators, accounts: accounts, balance: balance, chainId: chainId, blockTime: blockTime, gasLimit: gasLimit,
@@ -85,6 +88,7 @@ struct DevnetCommand: AsyncParsableCommand {
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
         var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
         runner.openLoopbackWrites = true
+        runner.filesQuota = filesQuota
         runner.messaging = mqtt.configuration(webSocketDefault: MQTTOptions.devnetWebSocketPort)
         let host = rpc.host
         runner.onReady = { port, mqtt in

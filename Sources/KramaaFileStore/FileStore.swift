@@ -57,6 +57,13 @@ public final class FileStore: @unchecked Sendable {
 
     /// What the node holds of `cid`'s DAG.
     public func status(_ cid: CID) throws -> Status {
+        var status = try walkStatus(cid)
+        status.pinned = lock.withLock { pins[cid] != nil }
+        return status
+    }
+
+    /// The DAG part of `status`, without the lock (callers holding it use this).
+    private func walkStatus(_ cid: CID) throws -> Status {
         var seen = Set<CID>()
         var stack = [cid]
         var bytes: UInt64 = 0
@@ -67,15 +74,14 @@ public final class FileStore: @unchecked Sendable {
             bytes += UInt64(block.count)
             stack.append(contentsOf: try BlockLinks.of(next, block).reversed())
         }
-        let pinned = lock.withLock { pins[cid] != nil }
-        return Status(cid: cid, pinned: pinned, complete: missing.isEmpty, blocks: seen.count - missing.count, bytes: bytes, missing: missing)
+        return Status(cid: cid, pinned: false, complete: missing.isEmpty, blocks: seen.count - missing.count, bytes: bytes, missing: missing)
     }
 
     /// Pins `cid` recursively; every block of its DAG must be here.
     public func pin(_ cid: CID, name: String = "") throws {
         guard blocks.has(cid) else { throw FileStoreError.notFound("\(cid) is not held by this node; add it first (kramaa file add)") }
         try lock.withLock {
-            let status = try self.status(cid)
+            let status = try walkStatus(cid)
             guard status.complete else {
                 throw FileStoreError.incomplete("\(cid) is missing \(status.missing.count) block(s), e.g. \(status.missing[0]); add the whole DAG first")
             }
@@ -168,7 +174,9 @@ public final class FileStore: @unchecked Sendable {
             for directory in touched { try DurableFile.syncDirectory(directory) }
             pins[root] = name
             try savePins()
-            return try self.status(root)
+            var status = try walkStatus(root)
+            status.pinned = true
+            return status
         }
     }
 
