@@ -88,7 +88,7 @@ struct DevnetCommand: AsyncParsableCommand {
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
         var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
         runner.openLoopbackWrites = true
-        runner.filesQuota = filesQuota
+        runner.files.quota = filesQuota
         runner.messaging = mqtt.configuration(webSocketDefault: MQTTOptions.devnetWebSocketPort)
         let host = rpc.host
         runner.onReady = { port, mqtt in
