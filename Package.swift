@@ -174,6 +174,7 @@ let package = Package(
                 "KramaaFiles",
                 "KramaaFileStore",
                 "KramaaFileService",
+                "KramaaFileCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -25,6 +25,22 @@ extension PlatformEndpoints {
             let may = try FileRegistryClient(calls.reader).mayRead(cid.canonical, account: account)
             return .json(["cid": .string(cid.text), "account": .account(account), "mayRead": .bool(may)])
         }
+        r.get("files/{cid}/keys/{keyHash}") { q in
+            let (cid, keyHash): (CIDBytes, Bytes32) = (try cid(q.path("cid")), try q.path("keyHash"))
+            guard let wrapped = try FileRegistryClient(calls.reader).readerKey(cid.canonical, recipientKeyHash: keyHash) else {
+                throw HTTPProblem.notFound("no file key of \(cid.text) wrapped for key \(keyHash)")
+            }
+            return .json(["cid": .string(cid.text), "keyHash": .hash(keyHash), "wrappedKey": .data(wrapped)])
+        }
+        r.put("files/{cid}/keys/{keyHash}") { q in
+            let (cid, keyHash): (CIDBytes, Bytes32) = (try cid(q.path("cid")), try q.path("keyHash"))
+            return try await write(q) { body, from in
+                let wrapped = try body.bytes("wrappedKey")
+                let sent = try await calls.write(from: from, FileRegistry.address,
+                                                 FileRegistry.Method.setReaderKey.callData([.bytes(cid.canonical), .fixedBytes(keyHash), .bytes(wrapped)]))
+                return .json(JSON.object(["cid": .string(cid.text), "keyHash": .hash(keyHash), "wrappedKey": .data(wrapped)]).merging(sent))
+            }
+        }
         r.get("storage-nodes/{node}") { q in .json(try storageNode(try q.path("node"))) }
         r.post("storage-nodes") { q in try await write(q) { body, from in try await registerStorageNode(body, from: from) } }
         r.post("storage-nodes/{node}/heartbeat") { q in

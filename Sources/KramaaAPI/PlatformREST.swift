@@ -32,6 +32,11 @@ extension EPCISIndexError: HTTPProblemConvertible {
     public var problem: HTTPProblem { HTTPProblem(status: 500, title: "EPCIS index stopped", detail: description) }
 }
 
+extension Bytes32: RouteParameter {
+    public init?(routeParameter text: String) { try? self.init(hex: text) }
+    public static var routeParameterDescription: String { "a 32-byte hash (0x and 64 hex digits)" }
+}
+
 extension Address: RouteParameter {
     public init?(routeParameter text: String) { try? self.init(hex: text) }
     public static var routeParameterDescription: String { "an address (0x and 40 hex digits)" }

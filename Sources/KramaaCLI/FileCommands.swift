@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KramaaFiles
 import KramaaJSON
+import KramaaPrimitives
 
 /// `kramaa file add|get|ls|pin|unpin|status|gc`: content-addressed files on a node, with CIDs
 /// identical to IPFS's. `add` builds the DAG here (streamed: one chunk and the open tree levels
@@ -21,9 +22,11 @@ struct FileAdd: ParsableCommand {
     var profile = ImportProfile.kuboV1.name
     @Flag(name: .customLong("only-hash"), help: "Compute the CID only; store nothing and contact no node.") var onlyHash = false
     @Flag(name: .shortAndLong, help: "Include files whose names start with a dot (ipfs add -H).") var hidden = false
+    @OptionGroup var privacy: PrivateFileOptions
     @OptionGroup var connection: NodeConnection
 
     func run() throws {
+        if privacy.isPrivate { return try addPrivate() }
         guard let profile = ImportProfile.named(profile) else {
             throw ValidationError("--profile \(profile): use \(ImportProfile.all.map(\.name).joined(separator: ", "))")
         }
@@ -47,6 +50,34 @@ struct FileAdd: ParsableCommand {
             _ = try? client.request("DELETE", path: "/api/v1/store/uploads/\(sink.id)")
             throw CLIFailure("\(error)")
         }
+    }
+}
+
+extension FileAdd {
+    /// `--private`: encrypted here, then added, pinned in the registry and its key wrapped per reader.
+    func addPrivate() throws {
+        guard let profile = ImportProfile.named(profile) else { throw ValidationError("--profile \(profile): unknown") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw ValidationError("--private encrypts one file: \(path) is not a file")
+        }
+        let (temporary, header, fileKey) = try PrivateFiles.encrypt(path)
+        defer { unlink(temporary) }
+        let importer = PathImporter(profile: profile, hidden: hidden)
+        if onlyHash {
+            var sink = DiscardingSink()
+            return Console.line(try CLIFailure.wrap { try importer.add(temporary, sink: &sink) }.cid.string)
+        }
+        let client = try connection.client()
+        var sink = try UploadSink(client: client, size: PathImporter.size(of: temporary))
+        let root = try CLIFailure.wrap { try importer.add(temporary, sink: &sink) }
+        try sink.flush()
+        let answer = try FilesAPI.call(client, "POST", "/api/v1/store/uploads/\(sink.id)/commit",
+                                       body: .object(["root": .string(root.cid.string), "name": .string(URL(fileURLWithPath: path).lastPathComponent)]))
+        let size = answer["bytes"]?.numberValue.flatMap { UInt64($0.description) } ?? root.tsize
+        try PrivateFiles.publish(root.cid, size: size, header: header, fileKey: fileKey, options: privacy, client: client)
+        Console.line("encrypted, pinned for organisation \(privacy.organization!) and readable by \(privacy.readers.count) device(s)")
+        Console.line(root.cid.string)
     }
 }
 
@@ -171,30 +202,55 @@ struct FileGet: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "Fetch a file or directory, verifying every block.")
     @Argument(help: "The CID.") var cid: String
     @Option(help: "Where to write it (default: standard output for a file, ./<CID> for a directory).") var out: String?
+    @Option(name: .customLong("key"), help: "A private file: decrypt it with this agreement key file (the reader's).") var agreementKey: String?
     @OptionGroup var connection: NodeConnection
 
     func run() throws {
         let root = try FilesAPI.cid(cid)
-        let reader = UnixFSReader(source: GatewayBlocks(client: try connection.client()))
+        let client = try connection.client()
+        let reader = UnixFSReader(source: GatewayBlocks(client: client))
+        if let agreementKey {
+            let key = try AgreementKeyFiles.read(agreementKey)
+            let decryptor = PrivateFileDecryptor(key: key) { hash in
+                let answer = try FilesAPI.call(client, "GET", "/api/v1/files/\(root.v1.string)/keys/\(hash)")
+                guard let hex = answer["wrappedKey"]?.stringValue, let wrapped = try? Hex.decode(hex) else {
+                    throw CLIFailure("no file key of \(root) for this reader")
+                }
+                return wrapped
+            }
+            guard case .file = try CLIFailure.wrap({ try reader.entity(root) }) else { throw CLIFailure("\(root) is not a file: --key decrypts one private file") }
+            return try CLIFailure.wrap { try write(root, reader: reader, to: out, top: true, decryptor: decryptor) }
+        }
         try CLIFailure.wrap { try write(root, reader: reader, to: out, top: true) }
     }
 
-    func write(_ cid: CID, reader: UnixFSReader<GatewayBlocks>, to path: String?, top: Bool) throws {
+    func write(_ cid: CID, reader: UnixFSReader<GatewayBlocks>, to path: String?, top: Bool, decryptor: PrivateFileDecryptor? = nil) throws {
         switch try reader.entity(cid) {
         case .file:
-            let fd = path.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? 1
-            guard fd >= 0 else { throw CLIFailure("cannot create \(path!): \(String(cString: strerror(errno)))") }
+            // A private file is written under a temporary name and renamed once every segment
+            // opened: a failure leaves nothing that looks like the file.
+            let target = path.map { decryptor == nil ? $0 : $0 + ".partial" }
+            let fd = target.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? 1
+            guard fd >= 0 else { throw CLIFailure("cannot create \(target!): \(String(cString: strerror(errno)))") }
             defer { if path != nil { close(fd) } }
-            try reader.read(cid) { bytes in
-                try bytes.withUnsafeBytes { raw in
-                    var offset = 0
-                    while offset < raw.count {
-                        let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                        guard n > 0 else { throw CLIFailure("cannot write: \(String(cString: strerror(errno)))") }
-                        offset += n
+            do {
+                try reader.read(cid) { bytes in
+                    let plain = try decryptor.map { try $0.consume(Array(bytes)) } ?? Array(bytes)
+                    try plain.withUnsafeBytes { raw in
+                        var offset = 0
+                        while offset < raw.count {
+                            let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                            guard n > 0 else { throw CLIFailure("cannot write: \(String(cString: strerror(errno)))") }
+                            offset += n
+                        }
                     }
                 }
+                try decryptor?.finish()
+            } catch {
+                if decryptor != nil, let target { unlink(target) }
+                throw error
             }
+            if decryptor != nil, let path, let target { guard rename(target, path) == 0 else { throw CLIFailure("cannot rename \(target) to \(path)") } }
         case .directory:
             let directory = path ?? cid.string
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -270,6 +270,12 @@ def test_storage_nodes_and_pinned_files_through_rest(node_factory):
     assert api.call("GET", "/files/0x01551220" + bytes(range(32)).hex())["cid"] == cid
     assert api.call("GET", f"/files/{cid}/readers/{carrier}")["mayRead"] is True
     assert api.call("GET", f"/files/{cid}/readers/{outsider}")["mayRead"] is False
+    key_hash = "0x" + "ab" * 32
+    stored = api.call("PUT", f"/files/{cid}/keys/{key_hash}", {"from": brand, "wrappedKey": "0x01" + "cd" * 80})
+    assert stored["wrappedKey"] == "0x01" + "cd" * 80
+    assert api.call("GET", f"/files/{cid}/keys/{key_hash}")["wrappedKey"] == stored["wrappedKey"]
+    assert "files role" in api.call("PUT", f"/files/{cid}/keys/{key_hash}", {"from": outsider, "wrappedKey": "0x02"}, expect=422)["detail"]
+    assert "no file key" in api.call("GET", f"/files/{cid}/keys/0x{'00' * 32}", expect=404)["detail"]
     assert api.call("GET", "/organizations/1/file-quota") == {"organization": 1, "used": 300, "limit": 2**30 + 10000}
     assert api.call("GET", f"/storage-nodes/{n1}")["allocatedBytes"] == 100
 
