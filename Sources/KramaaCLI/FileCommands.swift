@@ -311,11 +311,24 @@ struct FileUnpin: ParsableCommand {
 }
 
 struct FileStatus: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "What the node holds of a DAG (JSON).")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "What the node holds of a DAG, and, if it is pinned in the file registry, which nodes hold it and the replication's health (JSON).")
     @Argument var cid: String
     @OptionGroup var connection: NodeConnection
     func run() throws {
-        Console.line(try FilesAPI.call(try connection.client(), "GET", "/api/v1/store/status/\(try FilesAPI.cid(cid))").description)
+        let client = try connection.client(), root = try FilesAPI.cid(cid)
+        guard case .object(var status) = try FilesAPI.call(client, "GET", "/api/v1/store/status/\(root)") else { return }
+        let (code, body) = try client.request("GET", path: "/api/v1/files/\(root.v1.string)")
+        if code == 200, let pin = try? JSON.parse(body), let holders = pin["holders"]?.arrayValue,
+           let minimum = pin["minReplicas"]?.numberValue.flatMap({ UInt64($0.description) }) {
+            let held = holders.filter { $0["held"] == .bool(true) && $0["live"] == .bool(true) }.count
+            let health = held >= minimum ? "healthy" : held > 0 ? "under-replicated" : "not held yet"
+            status["registry"] = .object(["minReplicas": .number(JSONNumber(minimum)), "liveHolders": .number(JSONNumber(UInt64(held))),
+                                          "health": .string(health), "holders": .array(holders)])
+        } else {
+            status["registry"] = .null  // not pinned in the consortium's file registry
+        }
+        Console.line(JSON.object(status).description)
     }
 }
 

@@ -77,6 +77,8 @@ def test_a_file_is_replicated_across_organisations_served_everywhere_and_repaire
     assert len(holders) == 2 and index[holders[0]] != index[holders[1]]
     assert cluster.addresses[3].lower() in holders, "one replica per organisation: the carrier's node holds one"
     assert call(port, "GET", "/pins?status=pinned")["count"] >= 1
+    status = json.loads(kramaa("file", "status", cid, "--rpc", f"http://127.0.0.1:{v[1].rpc_port}").stdout)
+    assert status["registry"]["health"] == "healthy" and status["registry"]["liveHolders"] == 2
 
     # Every validator serves it: holders from their stores, the others fetch it from the holders.
     for node in v:

@@ -5,6 +5,7 @@ import throughput (`kramaa file add --only-hash`, and `kramaa file add` into a d
 CAR export throughput, and the importer's peak memory (/usr/bin/time -v). Writes the "Files"
 section of BENCHMARKS.md (or of --out)."""
 import argparse
+import json
 import os
 import pathlib
 import re
@@ -17,6 +18,7 @@ import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "python"))
 from conftest import NodeProcess  # noqa: E402
+from validators_support import Cluster, wait_until  # noqa: E402
 
 TITLE = "## Files (content addressing, gateway)"
 
@@ -57,12 +59,59 @@ def write_section(out, text):
     path.write_text(doc)
 
 
+def rest(port, method, path, body=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=None if body is None else json.dumps(body).encode(),
+                                     method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def replication(binary, work, size):
+    """Seconds to replicate a `size` MiB file from one validator to the 3 others of a 4-validator
+    network on loopback (pin, then every holder fetched, stored durably and reported it), and
+    seconds for `cp` + `sync` of the same file three times."""
+    data = work / "replicate.bin"
+    with open(data, "wb") as f:
+        for _ in range(size):
+            f.write(os.urandom(1 << 20))
+    start = time.monotonic()
+    for i in range(3):
+        shutil.copyfile(data, work / f"copy-{i}.bin")
+        subprocess.run(["sync", str(work / f"copy-{i}.bin")], check=True)
+    t_copy = time.monotonic() - start
+    cluster = Cluster(binary, work / "net", count=4, accounts=2).create()
+    for v in cluster:
+        v.extra_args = ["--files-heartbeat-interval", "1", "--files-quota", str(4 * size << 20)]
+    cluster.start_all()
+    try:
+        port = cluster[0].rpc_port
+        admin = cluster[0].rpc("eth_accounts")[0]
+        rest(port, "POST", "/api/v1/organizations", {"from": admin, "name": "Bench"})
+        for i in (1, 2, 3):
+            rest(port, "POST", "/api/v1/storage-nodes", {"from": admin, "organization": 1, "node": cluster.addresses[i], "capacity": 8 * size << 20})
+        wait_until(lambda: all(rest(port, "GET", f"/api/v1/storage-nodes/{cluster.addresses[i]}")["live"] for i in (1, 2, 3)), 60,
+                   message="storage nodes live")
+        out = subprocess.run([binary, "file", "add", str(data), "--rpc", f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
+        cid = out.stdout.split()[-1]
+        status = rest(port, "GET", f"/api/v1/store/status/{cid}")
+        start = time.monotonic()
+        rest(port, "POST", "/api/v1/files", {"from": admin, "cid": cid, "size": status["bytes"], "owner": {"organization": 1},
+                                              "minReplicas": 3, "maxReplicas": 3})
+        wait_until(lambda: sum(h["held"] for h in rest(port, "GET", f"/api/v1/files/{cid}")["holders"]) == 3, 900, interval=0.2,
+                   message="three holders")
+        t_replicate = time.monotonic() - start
+    finally:
+        cluster.kill_all()
+    return t_replicate, t_copy
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--binary", required=True)
     parser.add_argument("--size", type=int, default=1024, help="MiB")
     parser.add_argument("--quick", action="store_true", help="64 MiB")
     parser.add_argument("--out", default="BENCHMARKS.md")
+    parser.add_argument("--replicate-size", type=int, default=256, help="MiB replicated to 3 validators (--quick: 32)")
     args = parser.parse_args()
     size = 64 if args.quick else args.size
     work = pathlib.Path(tempfile.mkdtemp(prefix="kramaa-files-bench-"))
@@ -91,6 +140,8 @@ def main():
             t_car, n_car = download(f"{base}/ipfs/{cid}?format=car")
         finally:
             node.stop()
+        replicated = 32 if args.quick else args.replicate_size
+        t_replicate, t_copy = replication(args.binary, work, replicated)
         rate = lambda t: mib / t
         rows = [
             ("sha256sum (reference)", f"{rate(t_sha):.0f} MiB/s", ""),
@@ -99,6 +150,8 @@ def main():
             ("read from disk (dd, page cache warm)", f"{rate(t_cat):.0f} MiB/s", ""),
             ("gateway download `GET /ipfs/{cid}`", f"{rate(t_get):.0f} MiB/s", f"{t_cat / t_get:.2f}× disk read"),
             ("CAR export `?format=car`", f"{n_car / (1 << 20) / t_car:.0f} MiB/s", f"{n_car} bytes"),
+            (f"replicate {replicated} MiB to 3 other validators (pin → all three held, fsynced, reported)", f"{t_replicate:.1f} s",
+             f"{t_replicate / t_copy:.2f}× `cp` + `sync` three times ({t_copy:.1f} s); goal ≤ 3×"),
         ]
         table = ["| measurement | throughput | note |", "|---|---:|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
         text = "\n".join([TITLE, "", f"Command: `scripts/bench.sh files`" + (" (--quick)" if args.quick else "") +
