@@ -12,7 +12,7 @@ import KramaaPrimitives
 struct FileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "file", abstract: "Add, fetch, pin and inspect content-addressed files (IPFS-compatible CIDs).",
-        subcommands: [FileAdd.self, FileGet.self, FileList.self, FilePin.self, FileUnpin.self, FileStatus.self, FileGC.self])
+        subcommands: [FileAdd.self, FileGet.self, FileGrant.self, FileList.self, FilePin.self, FileUnpin.self, FileStatus.self, FileGC.self])
 }
 
 struct FileAdd: ParsableCommand {
@@ -76,7 +76,7 @@ extension FileAdd {
                                        body: .object(["root": .string(root.cid.string), "name": .string(URL(fileURLWithPath: path).lastPathComponent)]))
         let size = answer["bytes"]?.numberValue.flatMap { UInt64($0.description) } ?? root.tsize
         try PrivateFiles.publish(root.cid, size: size, header: header, fileKey: fileKey, options: privacy, client: client)
-        Console.line("encrypted, pinned for organisation \(privacy.organization!) and readable by \(privacy.readers.count) device(s)")
+        Console.line("encrypted, pinned for \(privacy.asset.map { "asset \($0)" } ?? "organisation \(privacy.organization!)") and readable by \(privacy.readers.count) device(s)")
         Console.line(root.cid.string)
     }
 }
@@ -211,13 +211,7 @@ struct FileGet: ParsableCommand {
         let reader = UnixFSReader(source: GatewayBlocks(client: client))
         if let agreementKey {
             let key = try AgreementKeyFiles.read(agreementKey)
-            let decryptor = PrivateFileDecryptor(key: key) { hash in
-                let answer = try FilesAPI.call(client, "GET", "/api/v1/files/\(root.v1.string)/keys/\(hash)")
-                guard let hex = answer["wrappedKey"]?.stringValue, let wrapped = try? Hex.decode(hex) else {
-                    throw CLIFailure("no file key of \(root) for this reader")
-                }
-                return wrapped
-            }
+            let decryptor = PrivateFileDecryptor(key: key) { hash in try PrivateFiles.wrappedKey(of: root, for: hash, client: client) }
             guard case .file = try CLIFailure.wrap({ try reader.entity(root) }) else { throw CLIFailure("\(root) is not a file: --key decrypts one private file") }
             return try CLIFailure.wrap { try write(root, reader: reader, to: out, top: true, decryptor: decryptor) }
         }

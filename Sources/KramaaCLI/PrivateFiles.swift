@@ -16,17 +16,21 @@ struct PrivateFileOptions: ParsableArguments {
     @Option(name: .customLong("for"), help: "With --private: a device that may read it, by its registered agreement key (repeatable).")
     var readers: [String] = []
     @Option(name: .customLong("org"), help: "With --private: the organisation that owns the pin (its members may read).") var organization: UInt64?
+    @Option(name: .customLong("asset"), help: "With --private, instead of --org: the asset that owns the pin (its current owner or custodian may read).")
+    var asset: String?
     @Option(name: .customLong("min-replicas"), help: "With --private: nodes that must hold it (default 1).") var minReplicas: UInt64 = 1
     @Option(name: .customLong("max-replicas"), help: "With --private: nodes that may hold it (default 3).") var maxReplicas: UInt64 = 3
     @Option(help: "With --private: the acting account for the pin (default: the token's).") var from: String?
 
     func validate() throws {
         guard isPrivate else {
-            if !readers.isEmpty || organization != nil { throw ValidationError("--for and --org go with --private") }
+            if !readers.isEmpty || organization != nil || asset != nil { throw ValidationError("--for, --org and --asset go with --private") }
             return
         }
         guard !readers.isEmpty else { throw ValidationError("--private needs at least one --for DEVICE (who may read it)") }
-        guard organization != nil else { throw ValidationError("--private needs --org N (the organisation that owns the pin)") }
+        guard (organization != nil) != (asset != nil) else {
+            throw ValidationError("--private needs --org N or --asset TOKEN (who owns the pin), not both")
+        }
         guard minReplicas >= 1, maxReplicas >= minReplicas else { throw ValidationError("--min-replicas must be at least 1 and at most --max-replicas") }
     }
 }
@@ -57,18 +61,24 @@ enum PrivateFiles {
     /// Pins the encrypted file in the registry and stores its key wrapped for each reader.
     static func publish(_ cid: CID, size: UInt64, header: PrivateFileHeader, fileKey: [UInt8], options: PrivateFileOptions,
                         client: NodeClient) throws {
-        let from = try options.from.map { try AccountName.resolve($0, option: "--from").description }
-        func body(_ fields: JSONObject) -> JSON {
-            var fields = fields
-            if let from { fields["from"] = .string(from) }
-            return .object(fields)
+        let from = try options.from.map { try AccountName.resolve($0, option: "--from") }
+        let owner: JSONObject, readers: JSONObject
+        if let asset = options.asset {
+            (owner, readers) = (["asset": .string(asset)], ["policy": .string("assetHolder"), "asset": .string(asset)])
+        } else {
+            let org = JSON.number(JSONNumber(options.organization!))
+            (owner, readers) = (["organization": org], ["policy": .string("members"), "organization": org])
         }
-        let org = JSON.number(JSONNumber(options.organization!))
-        try FilesAPI.call(client, "POST", "/api/v1/files", body: body([
-            "cid": .string(cid.v1.string), "size": .number(JSONNumber(size)), "owner": .object(["organization": org]),
+        try FilesAPI.call(client, "POST", "/api/v1/files", body: acting(from, [
+            "cid": .string(cid.v1.string), "size": .number(JSONNumber(size)), "owner": .object(owner),
             "minReplicas": .number(JSONNumber(options.minReplicas)), "maxReplicas": .number(JSONNumber(options.maxReplicas)),
-            "readers": .object(["policy": .string("members"), "organization": org])]))
-        for device in options.readers {
+            "readers": .object(readers)]))
+        try wrap(fileKey, header: header, of: cid, for: options.readers, from: from, client: client)
+    }
+
+    /// Stores `fileKey` wrapped for each device's registered agreement key with the pin of `cid`.
+    static func wrap(_ fileKey: [UInt8], header: PrivateFileHeader, of cid: CID, for devices: [String], from: Address?, client: NodeClient) throws {
+        for device in devices {
             let address = try AccountName.resolve(device, option: "--for")
             let answer = try FilesAPI.call(client, "GET", "/api/v1/devices/\(address)/agreement-key")
             guard let type = answer["keyType"]?.stringValue, let hex = answer["publicKey"]?.stringValue else {
@@ -76,9 +86,62 @@ enum PrivateFiles {
             }
             let reader = try CLIFailure.wrap { try AgreementPublicKey(type: try AgreementKeyType(parsing: type), bytes: try Hex.decode(hex)) }
             let wrapped = try CLIFailure.wrap { try FileKeyWrap.wrap(fileKey, for: reader, header: header) }
-            try FilesAPI.call(client, "PUT", "/api/v1/files/\(cid.v1.string)/keys/\(reader.keyHash)", body: body(["wrappedKey": .data(wrapped)]))
+            try FilesAPI.call(client, "PUT", "/api/v1/files/\(cid.v1.string)/keys/\(reader.keyHash)", body: acting(from, ["wrappedKey": .data(wrapped)]))
         }
     }
+
+    /// The key of `cid` wrapped for `key`'s holder, from the registry.
+    static func wrappedKey(of cid: CID, for keyHash: Bytes32, client: NodeClient) throws -> [UInt8] {
+        let answer = try FilesAPI.call(client, "GET", "/api/v1/files/\(cid.v1.string)/keys/\(keyHash)")
+        guard let hex = answer["wrappedKey"]?.stringValue, let wrapped = try? Hex.decode(hex) else {
+            throw CLIFailure("no file key of \(cid) for this reader")
+        }
+        return wrapped
+    }
+
+    static func acting(_ from: Address?, _ fields: JSONObject) -> JSON {
+        var fields = fields
+        if let from { fields["from"] = .string(from.description) }
+        return .object(fields)
+    }
+}
+
+/// `kramaa file grant CID --key MINE --for DEVICE …`: a reader of a private file lets more
+/// devices read it (the asset's new owner after a transfer, say): its own wrapped key opened,
+/// the file key wrapped for each new device and stored with the pin. Devices that were never
+/// given the key do not get it: the registry's policy says who should be granted, the wrapped
+/// keys say who can read.
+struct FileGrant: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "grant", abstract: "Let more devices read a private file you can read.")
+    @Argument(help: "The private file's CID.") var cid: String
+    @Option(name: .customLong("key"), help: "Your agreement key file (you must be able to read the file).") var agreementKey: String
+    @Option(name: .customLong("for"), help: "A device to grant (its registered agreement key; repeatable).") var readers: [String] = []
+    @Option(help: "The acting account for the registry (default: the token's).") var from: String?
+    @OptionGroup var connection: NodeConnection
+
+    func validate() throws { guard !readers.isEmpty else { throw ValidationError("give at least one --for DEVICE") } }
+
+    func run() throws {
+        let root = try FilesAPI.cid(cid), client = try connection.client()
+        let key = try AgreementKeyFiles.read(agreementKey)
+        // The header is the file's first 25 bytes: read the first block's bytes only.
+        var first: [UInt8] = []
+        let reader = UnixFSReader(source: GatewayBlocks(client: client))
+        do {
+            try reader.read(root) { bytes in
+                first += bytes
+                if first.count >= PrivateFileHeader.length { throw HeaderRead() }
+            }
+        } catch is HeaderRead {}
+        let header = try CLIFailure.wrap { try PrivateFileHeader(parsing: first) }
+        let fileKey = try CLIFailure.wrap { try FileKeyWrap.unwrap(try PrivateFiles.wrappedKey(of: root, for: key.publicKey.keyHash, client: client),
+                                                                   with: key, header: header) }
+        try PrivateFiles.wrap(fileKey, header: header, of: root, for: readers, from: try from.map { try AccountName.resolve($0, option: "--from") },
+                              client: client)
+        Console.line("granted \(readers.count) device(s) \(root)")
+    }
+
+    private struct HeaderRead: Error {}
 }
 
 /// Turns a private file's bytes, as they arrive in order, into its plaintext: the header first,

@@ -3,6 +3,7 @@ ciphertext; pinned for an organisation with the file key wrapped (HPKE) for each
 registered agreement key; `kramaa file get --key` opens it for a reader and for nobody else."""
 import json
 import os
+import urllib.error
 import urllib.request
 
 import pytest
@@ -70,7 +71,49 @@ def test_the_pin_names_the_organisation_and_its_readers(setup):
 def test_private_needs_readers_and_an_owner_and_changes_nothing_without_them(setup, kramaa):
     source = setup["tmp"] / "certificate.txt"
     for args, message in [(["--private", "--org", str(setup["org"])], "at least one --for DEVICE"),
-                          (["--private", "--for", setup["devices"]["reader"]["address"]], "needs --org N"),
-                          (["--for", setup["devices"]["reader"]["address"]], "--for and --org go with --private")]:
+                          (["--private", "--for", setup["devices"]["reader"]["address"]], "needs --org N or --asset TOKEN"),
+                          (["--for", setup["devices"]["reader"]["address"]], "--for, --org and --asset go with --private")]:
         result = kramaa("file", "add", str(source), *args, *setup["url"], check=False)
         assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
+
+
+def test_an_asset_owned_private_file_follows_the_asset_and_a_reader_grants_its_new_owner(setup, kramaa, devnet):
+    """Readers by the asset's holder: after a transfer the registry says the new owner may read and
+    the old one may not; the old owner can no longer store keys, the new one grants its device."""
+    node, url, tmp = setup["node"], setup["url"], setup["tmp"]
+    admin, buyer = devnet.rpc("eth_accounts")[8], devnet.rpc("eth_accounts")[6]
+    base = f"http://127.0.0.1:{node.port}/api/v1"
+
+    def rest(method, path, body=None, expect=200):
+        request = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(), method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        assert status == expect, (method, path, status, payload[:300])
+        return json.loads(payload)
+
+    token = rest("POST", "/assets", {"from": admin, "organization": setup["org"], "epc": f"urn:epc:id:sgtin:0614141.107346.{os.getpid()}"}, 201)["tokenId"]
+    source = tmp / "passport.txt"
+    source.write_bytes(b"Digital product passport of the pallet. " * 100)
+    reader, outsider = setup["devices"]["reader"], setup["devices"]["outsider"]
+    cid = kramaa("file", "add", str(source), "--private", "--asset", token, "--for", reader["address"], "--from", admin, *url).stdout.strip().splitlines()[-1]
+    assert rest("GET", f"/files/{cid}")["readers"]["policy"] == "assetHolder"
+    assert rest("GET", f"/files/{cid}/readers/{admin}")["mayRead"] is True
+    assert rest("GET", f"/files/{cid}/readers/{buyer}")["mayRead"] is False
+
+    # Sold: custody and ownership both move to the buyer (an asset's holder is its owner or its custodian).
+    rest("POST", f"/assets/{token}/custody", {"from": admin, "to": buyer})
+    rest("POST", f"/assets/{token}/transfer", {"from": admin, "to": buyer})
+    assert rest("GET", f"/files/{cid}/readers/{buyer}")["mayRead"] is True
+    assert rest("GET", f"/files/{cid}/readers/{admin}")["mayRead"] is False
+    refused = kramaa("file", "grant", cid, "--key", reader["agreement"], "--for", outsider["address"], "--from", admin, *url, check=False)
+    assert refused.returncode != 0 and "422" in refused.stderr
+    assert kramaa("file", "get", cid, "--key", outsider["agreement"], "--out", str(tmp / "x"), *url, check=False).returncode != 0
+
+    kramaa("file", "grant", cid, "--key", reader["agreement"], "--for", outsider["address"], "--from", buyer, *url)
+    out = tmp / "passport-opened.txt"
+    kramaa("file", "get", cid, "--key", outsider["agreement"], "--out", str(out), *url)
+    assert out.read_bytes() == source.read_bytes()
