@@ -4,7 +4,9 @@ import Foundation
 /// rename it over the target, fsync the directory (docs/DATA.md, "Files").
 enum DurableFile {
     /// Writes `bytes` to `path` durably; `temporary` must be on the same file system.
-    static func write(_ bytes: [UInt8], to path: String, temporary: String, syncDirectory: Bool = true) throws {
+    /// `syncFile: false` leaves the file's fsync to the caller, who makes many writes durable at
+    /// once with ``syncFileSystem(of:)`` before acknowledging any of them.
+    static func write(_ bytes: [UInt8], to path: String, temporary: String, syncFile: Bool = true, syncDirectory: Bool = true) throws {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileStoreError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var ok = true
@@ -16,7 +18,7 @@ enum DurableFile {
                 offset += n
             }
         }
-        if ok && fsync(fd) != 0 { ok = false }
+        if ok && syncFile && fsync(fd) != 0 { ok = false }
         let code = errno
         close(fd)
         guard ok else {
@@ -36,6 +38,15 @@ enum DurableFile {
     /// fsyncs the directory holding `path`, so a rename into it survives a crash.
     static func syncDirectoryOf(_ path: String) throws {
         try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Flushes everything written on the file system holding `path` (syncfs(2)): one call for a
+    /// batch of files instead of an fsync each.
+    static func syncFileSystem(of path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileStoreError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard systemSyncFileSystem(fd) == 0 else { throw FileStoreError.io("cannot sync the file system of \(path): \(String(cString: strerror(errno)))") }
     }
 
     static func syncDirectory(_ directory: String) throws {
@@ -69,3 +80,14 @@ enum DurableFile {
         return out
     }
 }
+
+#if os(Linux)
+/// glibc's syncfs(2), which Swift's Glibc module does not export.
+@_silgen_name("syncfs") private func systemSyncFileSystem(_ fd: Int32) -> Int32
+#else
+/// Elsewhere: sync(2), every file system.
+private func systemSyncFileSystem(_ fd: Int32) -> Int32 {
+    sync()
+    return 0
+}
+#endif

@@ -44,15 +44,20 @@ final class UploadArea: @unchecked Sendable {
         let key = BlockStore.key(cid.multihash)
         let path = "\(directory)/\(id)/\(key)"
         if lock.withLock({ staged[id]?.files[key] != nil }) { return }
-        try DurableFile.write(block, to: path, temporary: store.temporaryPath(), syncDirectory: false)
+        // Made durable with the rest of the batch by `sync` (one syncfs), before the batch is acknowledged.
+        try DurableFile.write(block, to: path, temporary: store.temporaryPath(), syncFile: false, syncDirectory: false)
         lock.withLock {
             staged[id]?.files[key] = (path, cid.multihash, UInt64(block.count))
             sizes[id, default: 0] += UInt64(block.count)
         }
     }
 
-    /// Makes the renames of `stage` durable (one directory fsync per batch).
-    func sync(_ id: String) throws { try DurableFile.syncDirectory("\(directory)/\(id)") }
+    /// Makes a batch of `stage`d blocks durable: their contents (one syncfs for the batch) and
+    /// their renames (one directory fsync).
+    func sync(_ id: String) throws {
+        try DurableFile.syncFileSystem(of: "\(directory)/\(id)")
+        try DurableFile.syncDirectory("\(directory)/\(id)")
+    }
 
     func staged(_ id: String) throws -> Staged {
         guard let s = lock.withLock({ staged[id] }) else { throw FileStoreError.unknownUpload(id) }
