@@ -63,8 +63,11 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
     private var allocated: Set<[UInt8]> = []
     private var observer: Int?
     private var stopped = false
-    /// Peers that sent blocks not matching their CIDs (reported in the status).
-    public private(set) var penalised: [Address: Int] = [:]
+    /// Peers that sent blocks not matching their CIDs, and how often (on the queue).
+    private var penalties: [Address: Int] = [:]
+    /// Peers that sent blocks not matching their CIDs, and how often; they are left out of
+    /// later fetches as providers they were not named as by the registry.
+    public var penalised: [Address: Int] { queue.sync { penalties } }
 
     struct Fetch {
         var machine: DAGFetch
@@ -170,7 +173,7 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         }
         let holders = ((try? registry.pin(root))?.holders ?? []).filter { $0.held && $0.node != account }.map(\.node)
         let peers = sender?.connectedPeerAddresses ?? []
-        let providers = holders + peers.filter { !holders.contains($0) && !penalised.keys.contains($0) }
+        let providers = holders + peers.filter { !holders.contains($0) && !penalties.keys.contains($0) }
         fetches[root] = Fetch(machine: DAGFetch(root: root, providers: providers, timeout: configuration.fetchTimeout),
                               allocation: allocation, waiters: waiter.map { [$0] } ?? [])
         drive(root) { $0.start(now: self.clock.uptime, codec: self.codec, store: self.store) }
@@ -191,7 +194,7 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
                     return
                 }
             case .penalize(let peer, let reason):
-                penalised[peer, default: 0] += 1
+                penalties[peer, default: 0] += 1
                 logger.warning("files: peer \(peer) \(reason) (fetching \(Hex.encode(root))); dropped from the fetch")
             case .completed:
                 finish(root, failure: nil)
