@@ -82,21 +82,11 @@ struct PlatformCalls: Sendable {
         }
         // Answered once the block is the node's head too, so reads that follow see the write;
         // woken by each new block, not by polling.
-        let clock = api.clock
-        let deadline = clock.uptime + inclusionTimeout
-        while true {
-            let head = chain.latest.number
-            if let (number, _, receipt, outcome) = try? chain.includedReceipt(hash) {
-                guard receipt.success else {
-                    throw HTTPProblem.refused(Opcodes.revertReason(outcome.output) ?? "transaction \(hash) failed")
-                }
-                return (hash, number, outcome.output)
-            }
-            let remaining = deadline - clock.uptime
-            guard remaining > .zero else { break }
-            await chain.waitForHead(after: head, timeout: remaining, clock: clock)
+        guard let (number, _, receipt, outcome) = await chain.waitForReceipt(hash, timeout: inclusionTimeout, clock: api.clock) else {
+            throw HTTPProblem(status: 504, title: "Not included", detail: "transaction \(hash) was not included within \(inclusionTimeout)")
         }
-        throw HTTPProblem(status: 504, title: "Not included", detail: "transaction \(hash) was not included within \(inclusionTimeout)")
+        guard receipt.success else { throw HTTPProblem.refused(Opcodes.revertReason(outcome.output) ?? "transaction \(hash) failed") }
+        return (hash, number, outcome.output)
     }
 }
 

@@ -17,18 +17,12 @@ public struct FileStoreReplica: ReplicaStore {
 
     public func put(_ block: ExchangeBlock) throws {
         let cid = try CID(bytes: block.cid)
-        let used = store.blocks.usage.bytes
-        guard used + UInt64(block.data.count) <= store.quota else {
-            throw FileStoreError.quotaExceeded(used: used, adding: UInt64(block.data.count), quota: store.quota)
-        }
+        try store.checkQuota(adding: UInt64(block.data.count))
         try store.blocks.put(cid, block.data)
     }
 
     public func pin(_ root: [UInt8]) throws { try store.pin(try CID(bytes: root), name: "replica") }
     public func unpin(_ root: [UInt8]) throws { try store.unpin(try CID(bytes: root)) }
 
-    public var freeBytes: UInt64 {
-        let used = store.blocks.usage.bytes
-        return store.quota > used ? store.quota - used : 0
-    }
+    public var freeBytes: UInt64 { store.room }
 }

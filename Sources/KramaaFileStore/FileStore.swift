@@ -116,9 +116,15 @@ public final class FileStore: @unchecked Sendable {
         }
     }
 
+    /// Bytes held and staged for uploads, against the quota.
+    var used: UInt64 { blocks.usage.bytes + uploads.stagedBytes }
+
+    /// What the store can still take under its quota.
+    public var room: UInt64 { quota > used ? quota - used : 0 }
+
     /// Fails with 413 if `adding` more bytes would pass the quota.
-    func checkQuota(adding: UInt64) throws {
-        let used = blocks.usage.bytes + uploads.stagedBytes
+    public func checkQuota(adding: UInt64) throws {
+        let used = self.used
         guard used + adding <= quota else { throw FileStoreError.quotaExceeded(used: used, adding: adding, quota: quota) }
     }
 

@@ -52,16 +52,10 @@ public struct NodeContractCaller: ContractCaller, @unchecked Sendable {
         guard simulated.success else { throw .reverted(reason: Opcodes.revertReason(simulated.output)) }
         let gas = (simulated.gasUsed + simulated.refunded) * 5 / 4 + 10_000
         let accepted = try submit(data, to: contract, gas: gas)
-        let deadline = clock.uptime + inclusionTimeout
-        while true {
-            let head = node.latest.number
-            if let (number, _, receipt, outcome) = try? node.includedReceipt(accepted.hash) {
-                guard receipt.success else { throw .reverted(reason: Opcodes.revertReason(outcome.output)) }
-                return ContractReceipt(transactionHash: accepted.hash, blockNumber: number, output: outcome.output)
-            }
-            let remaining = deadline - clock.uptime
-            guard remaining > .zero else { throw .notIncluded(accepted.hash, after: inclusionTimeout) }
-            _ = await node.waitForHead(after: head, timeout: remaining, clock: clock)
+        guard let (number, _, receipt, outcome) = await node.waitForReceipt(accepted.hash, timeout: inclusionTimeout, clock: clock) else {
+            throw .notIncluded(accepted.hash, after: inclusionTimeout)
         }
+        guard receipt.success else { throw .reverted(reason: Opcodes.revertReason(outcome.output)) }
+        return ContractReceipt(transactionHash: accepted.hash, blockNumber: number, output: outcome.output)
     }
 }

@@ -69,6 +69,20 @@ extension ChainProvider {
     /// Waits until the head is past `number` or `timeout` has passed on `clock`, woken by the
     /// chain's new blocks (no polling). Returns the head then.
     @discardableResult
+    /// The receipt of transaction `hash` once it is in a block at the head, woken by each new
+    /// block rather than polling; nil when it is not included within `timeout`.
+    public func waitForReceipt(_ hash: Bytes32, timeout: Duration, clock: TimeSource) async
+        -> (number: UInt64, index: Int, receipt: Receipt, outcome: TransactionOutcome)? {
+        let deadline = clock.uptime + timeout
+        while true {
+            let head = latest.number
+            if let found = try? includedReceipt(hash) { return found }
+            let remaining = deadline - clock.uptime
+            guard remaining > .zero else { return nil }
+            _ = await waitForHead(after: head, timeout: remaining, clock: clock)
+        }
+    }
+
     public func waitForHead(after number: UInt64, timeout: Duration, clock: TimeSource) async -> BlockHeader {
         if latest.number > number { return latest }
         let once = ResumeOnce()
