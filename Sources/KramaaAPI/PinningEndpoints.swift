@@ -19,6 +19,8 @@ import KramaaRPC
 /// data directory. Errors answer the spec's `{"error": {"reason", "details"}}`.
 public struct PinningEndpoints: HTTPEndpoint {
     public static let path = "/pins"
+    /// The spec's limits on a pin object, and the requests a node keeps.
+    static let maximumNameLength = 255, maximumMetaEntries = 1_000, maximumOrigins = 20, maximumRequests = 100_000
 
     /// How the endpoint learns a DAG's total size: from the store, fetching it first if needed;
     /// throws when it cannot (the reason is the client's answer).
@@ -69,6 +71,15 @@ public struct PinningEndpoints: HTTPEndpoint {
         let body = try q.request.jsonBody()
         let cid = try Self.cid(try body.string("cid"))
         var meta: [String: String] = [:]
+        let name = body["name"]?.stringValue, origins = body["origins"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard (name?.count ?? 0) <= Self.maximumNameLength else { throw HTTPProblem.badRequest("name is longer than \(Self.maximumNameLength) characters") }
+        guard origins.count <= Self.maximumOrigins else { throw HTTPProblem.badRequest("more than \(Self.maximumOrigins) origins") }
+        guard (body["meta"]?.objectValue?.count ?? 0) <= Self.maximumMetaEntries else {
+            throw HTTPProblem.badRequest("more than \(Self.maximumMetaEntries) meta entries")
+        }
+        guard old != nil || requests.count < Self.maximumRequests else {
+            throw HTTPProblem.badRequest("this node keeps \(Self.maximumRequests) pin requests already: delete some first")
+        }
         if let given = body["meta"]?.objectValue {
             for (k, v) in given {
                 guard let text = v.stringValue else { throw HTTPProblem.badRequest("meta values are strings (\(k))") }
@@ -97,10 +108,8 @@ public struct PinningEndpoints: HTTPEndpoint {
         if (try? FileRegistryClient(calls.reader).pin(cid.canonical)) == nil {
             _ = try await calls.write(from: from, FileRegistry.address, FileRegistry.Method.pin.callData(request.arguments(cid.canonical)))
         }
-        var record = PinRequest(requestid: old?.requestid ?? UUID().uuidString.lowercased(), cid: cid.canonical, name: body["name"]?.stringValue,
-                                origins: body["origins"]?.arrayValue?.compactMap(\.stringValue) ?? [], meta: meta,
-                                created: old?.created ?? Date())
-        if old == nil { record.created = Date() }
+        let record = PinRequest(requestid: old?.requestid ?? UUID().uuidString.lowercased(), cid: cid.canonical, name: name,
+                                origins: origins, meta: meta, created: old?.created ?? Date())
         try requests.put(record)
         return .json(try status(record), status: 202)
     }
@@ -241,6 +250,7 @@ final class PinRequestLog: @unchecked Sendable {
     }
 
     var all: [PinRequest] { lock.withLock { Array(records.values) } }
+    var count: Int { lock.withLock { records.count } }
     func get(_ id: String) -> PinRequest? { lock.withLock { records[id] } }
     func put(_ record: PinRequest) throws { try change { $0[record.requestid] = record } }
     func remove(_ id: String) throws { try change { $0[id] = nil } }

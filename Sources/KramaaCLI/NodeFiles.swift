@@ -40,7 +40,12 @@ struct NodeFiles {
     /// The gateway's and the pinning API's way to get a DAG this node lacks (nil without replication).
     static func fetcher(_ replicator: FileReplicator?) -> (@Sendable (CID) async throws -> Void)? {
         guard let replicator else { return nil }
-        return { cid in try await replicator.fetch(cid.v1.bytes) }
+        return { cid in
+            do { try await replicator.fetch(cid.v1.bytes) } catch FileReplicationError.busy(let running) {
+                throw HTTPProblem(status: 503, title: "Busy", detail: "\(FileReplicationError.busy(running))",
+                                  headers: [HTTPHeader("retry-after", "1")])
+            }
+        }
     }
 
     /// `delegate`: where this node's HTTP port is, as a multiaddr (the Pinning API's `delegates`).

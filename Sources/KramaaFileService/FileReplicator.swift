@@ -43,6 +43,8 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         public var fetchTimeout: Duration = .seconds(10)
         /// After a fetch fails (no provider had a block yet), when it is tried again.
         public var retryDelay: Duration = .seconds(5)
+        /// Fetches for readers (not allocations) at once; more are refused until one ends.
+        public var maximumReaderFetches = 32
         public init() {}
     }
 
@@ -122,6 +124,10 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             queue.async {
                 guard !self.stopped else { return done.resume(throwing: FileReplicationError.stopped) }
+                let readers = self.fetches.values.filter { !$0.allocation }.count
+                guard self.fetches[root] != nil || readers < self.configuration.maximumReaderFetches else {
+                    return done.resume(throwing: FileReplicationError.busy(readers))
+                }
                 self.begin(root, allocation: false, waiter: done)
             }
         }
@@ -330,11 +336,14 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
 public enum FileReplicationError: Error, Equatable, CustomStringConvertible {
     case fetchFailed(String)
     case stopped
+    /// As many fetches for readers are running as the node allows.
+    case busy(Int)
 
     public var description: String {
         switch self {
         case .fetchFailed(let why): "the file could not be fetched from the other nodes: \(why)"
         case .stopped: "the node's file replication has stopped"
+        case .busy(let running): "the node is fetching \(running) files for readers already; try again shortly"
         }
     }
 }

@@ -50,7 +50,9 @@ public struct GatewayEndpoint: HTTPEndpoint {
         }
         if !store.blocks.has(root) {
             guard let fetchMissing else { throw HTTPProblem.notFound("\(root) is not held by this node") }
-            do { try await fetchMissing(root) } catch {
+            do { try await fetchMissing(root) } catch let convertible as any HTTPProblemConvertible {
+                throw convertible  // the fetcher's own answer (503 when it is busy)
+            } catch {
                 throw HTTPProblem.notFound("\(root) is held by no node that answered: \(error)")
             }
         }

@@ -243,3 +243,41 @@ struct SinkToStore: BlockSink {
         #expect(blocks.allSatisfy { store.block($0.cid) == $0.data })
     }
 }
+
+/// A peer that never answers.
+final class SilentPeer: PeerService, @unchecked Sendable {
+    let address = try! Address([UInt8](repeating: 0x22, count: 20))
+    let messageTypes: Set<UInt8> = [MessageType.fileWant]
+    func attach(_ sender: PeerSender) {}
+    func peerConnected(_ peer: Address) {}
+    func peerDisconnected(_ peer: Address) {}
+    func received(type: UInt8, payload: [UInt8], from peer: Address) {}
+}
+
+@Suite(.serialized) struct ReaderFetchLimitTests {
+    @Test func readersFetchesBeyondTheLimitAreRefusedUntilOneEnds() async throws {
+        let node = try FileReplicatorTests().chain().0
+        defer { node.close() }
+        var config = FileReplicator.Configuration()
+        config.fetchTimeout = .seconds(1)
+        config.maximumReaderFetches = 1
+        let peers = MemoryPeers(), silent = SilentPeer()
+        let reader = FileReplicator(node: node, key: Secp256k1.PrivateKey(), store: MemoryStore(), codec: TestCodec(), configuration: config)
+        peers.join(silent.address, silent)
+        peers.join(reader.account, reader)
+        reader.start()
+        defer { reader.stop() }
+        let first = Task { try await reader.fetch(TestCodec.cid([1])) }
+        try await waitUntil("the first fetch runs") { !reader.fetching.isEmpty }
+        await #expect(throws: FileReplicationError.busy(1)) { try await reader.fetch(TestCodec.cid([2])) }
+        await #expect(throws: FileReplicationError.self) { try await first.value }  // the silent peer never answers
+        try await waitUntil("the first fetch ended") { reader.fetching.isEmpty }
+        // A slot again: the next fetch runs (and fails on its own account: nobody has the block).
+        do {
+            try await reader.fetch(TestCodec.cid([2]))
+            Issue.record("fetched a block nobody has")
+        } catch let error as FileReplicationError {
+            guard case .fetchFailed = error else { Issue.record("expected a failed fetch, got \(error)"); return }
+        }
+    }
+}

@@ -117,3 +117,24 @@ def test_an_asset_owned_private_file_follows_the_asset_and_a_reader_grants_its_n
     out = tmp / "passport-opened.txt"
     kramaa("file", "get", cid, "--key", outsider["agreement"], "--out", str(out), *url)
     assert out.read_bytes() == source.read_bytes()
+
+
+def test_pin_requests_beyond_the_specs_limits_are_refused_and_nothing_is_kept(setup):
+    base = f"http://127.0.0.1:{setup['node'].port}/pins"
+
+    def call(method, url, body=None):
+        request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    before = call("GET", base + "?status=queued,pinning,pinned,failed")[1]["count"]
+    for body, reason in [({"cid": setup["cid"], "name": "x" * 256}, "longer than 255"),
+                         ({"cid": setup["cid"], "origins": ["/ip4/127.0.0.1/tcp/1"] * 21}, "more than 20 origins"),
+                         ({"cid": setup["cid"], "meta": {str(i): "v" for i in range(1001)}}, "more than 1000 meta entries")]:
+        status, answer = call("POST", base, body)
+        assert status == 400 and reason in answer["error"]["details"], answer
+    assert call("GET", base + "?status=queued,pinning,pinned,failed")[1]["count"] == before
