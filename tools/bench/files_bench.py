@@ -17,6 +17,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "python"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from benchmarks_md import write_section  # noqa: E402
 from conftest import NodeProcess  # noqa: E402
 from validators_support import Cluster, wait_until  # noqa: E402
 
@@ -43,20 +45,6 @@ def download(url, chunk=1 << 20):
                 break
             total += len(b)
     return time.monotonic() - start, total
-
-
-def write_section(out, text):
-    path = pathlib.Path(out)
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    if TITLE in doc:
-        start = doc.index(TITLE)
-        rest = doc[start + len(TITLE):]
-        m = re.search(r"\n## ", rest)
-        end = start + len(TITLE) + (m.start() + 1 if m else len(rest))
-        doc = doc[:start] + text + ("\n" if m else "") + doc[end:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
 
 
 def rest(port, method, path, body=None):
@@ -158,7 +146,7 @@ def main():
                           f"; one {size} MiB random file, default profile (CIDv1, raw leaves, 256 KiB chunks, 174 links).", "",
                           *table, ""]) + "\n"
         print(text)
-        write_section(args.out, text)
+        write_section(args.out, TITLE, text)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

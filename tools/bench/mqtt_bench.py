@@ -28,6 +28,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from benchmarks_md import write_section  # noqa: E402
 
 
 # -- MQTT 5 over a socket ----------------------------------------------------------------------
@@ -305,21 +307,6 @@ def envelopes(key_file, recipient, n, first_sequence):
 
 # -- report -------------------------------------------------------------------------------------
 
-def write_section(out, text):
-    path = pathlib.Path(out)
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    title = "## Messaging (MQTT)"
-    if title in doc:
-        start = doc.index(title)
-        rest = doc[start + len(title):]
-        m = re.search(r"\n## ", rest)
-        end = start + len(title) + (m.start() + 1 if m else len(rest))
-        doc = doc[:start] + text + ("\n" if m else "") + doc[end:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--binary", required=True)
@@ -393,7 +380,7 @@ def main():
         "subscriber's (the subscriber's filter announced by federation).",
         f"- Ratio for latency rows: mosquitto's p99 / ours (above 1: ours lower).", "",
         f"Measured on {cpu[0]} × {cpu[1].split(':')[-1].strip()}, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}.", ""])
-    write_section(args.out, text)
+    write_section(args.out, "## Messaging (MQTT)", text)
     print(text)
 
 
