@@ -252,7 +252,8 @@ final class VectorTests: XCTestCase {
             let parsed = try Multihash(bytes: expected)
             XCTAssertEqual(parsed.bytes, expected, row.joined(separator: ","))
             XCTAssertEqual(parsed.digest.count * 8, bits, row.joined(separator: ","))
-            XCTAssertEqual(parsed.name, algorithm == "sha3" ? parsed.name : algorithm)
+            // The file names every SHA-3 row "sha3"; the multihash code says which one.
+            if algorithm == "sha3" { XCTAssertTrue(parsed.name.hasPrefix("sha3-"), row.joined(separator: ",")) } else { XCTAssertEqual(parsed.name, algorithm) }
             if Self.computable(parsed.code) {
                 XCTAssertTrue(try parsed.verifies(input), row.joined(separator: ","))
                 let full = try Multihash(hashing: input, code: parsed.code)
