@@ -128,6 +128,28 @@ def cli(kramaa_bin, node, *args, check=True):
     return out
 
 
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def cid_bytes(text):
+    """A CID's binary form from its text: CIDv0 (Qm…, base58btc without prefix), or multibase
+    base58btc (z…) or base32 lower (b…)."""
+    def b58(s):
+        n = 0
+        for c in s:
+            n = n * 58 + B58.index(c)
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        return b"\0" * (len(s) - len(s.lstrip("1"))) + raw
+    if text.startswith("Qm"):
+        return b58(text)
+    if text[0] == "z":
+        return b58(text[1:])
+    if text[0] == "b":
+        body = text[1:].upper()
+        return base64.b32decode(body + "=" * (-len(body) % 8))
+    raise AssertionError(f"unexpected multibase in {text}")
+
+
 def test_only_hash_matches_every_file_vector(kramaa_bin, tmp_path):
     vectors = json.load(open(os.path.join(VECTORS, "cid", "unixfs_vectors.json")))
     profiles = {(1, True, 262144, 174, "sha2-256"): "kubo-cidv1", (0, False, 262144, 174, "sha2-256"): "unixfs-v0-2015",
@@ -147,9 +169,9 @@ def test_only_hash_matches_every_file_vector(kramaa_bin, tmp_path):
         f.write_bytes(data)
         out = subprocess.run([kramaa_bin, "file", "add", "--only-hash", "--profile", profiles[key], str(f)], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        expected = v["cid"] if not v["cid"].startswith("z") else v["cid_details"].get("base32", v["cid"])
         got = out.stdout.split()[-1]
-        assert got == expected or (v["cid"].startswith("z") and got.startswith("b")), (v["id"], got, v["cid"])
+        # The same CID whatever its multibase (a vector may be written in base58btc, the CLI writes base32).
+        assert cid_bytes(got) == cid_bytes(v["cid"]), (v["id"], got, v["cid"])
         ran += 1
     assert ran > 0
 
