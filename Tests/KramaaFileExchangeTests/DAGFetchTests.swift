@@ -190,5 +190,11 @@ func peer(_ n: UInt8) -> Address { try! Address([UInt8](repeating: 0, count: 19)
         let answer = BlockServing.answer([[1], [2], [3]], store: store)
         #expect(answer == [.blocks([big]), .blocks([other]), .dontHave([[3]])])
         #expect(BlockServing.answer([[1]], store: store, allowed: { _ in false }) == [.dontHave([[1]])])
+        // One want answers at most 32 MiB of blocks; the rest stays unanswered (not "don't have").
+        let many = (0..<20).map { i in ExchangeBlock(cid: [UInt8(10 + i)], data: [UInt8](repeating: UInt8(i), count: 3 * 1024 * 1024)) }
+        let answered = BlockServing.answer(many.map(\.cid) + [[3]], store: ToyStore(many)).flatMap { message -> [ExchangeBlock] in
+            if case .blocks(let b) = message { return b } else { return [] }
+        }
+        #expect(answered.count == 10 && answered.map(\.cid) == many.prefix(10).map(\.cid))
     }
 }
