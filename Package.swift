@@ -464,6 +464,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "KramaaValidatorTests",
+            dependencies: ["KramaaValidator", "KramaaNode", "KramaaChain", "KramaaPrimitives", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "KramaaTagsTests",
             dependencies: ["KramaaTags", "KramaaNFC", "KramaaRPC", "KramaaJSON", "KramaaPrimitives", "KramaaTestSupport", "KramaaPlatform", "KramaaAuth"]
         ),

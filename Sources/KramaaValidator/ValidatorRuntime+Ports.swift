@@ -124,6 +124,9 @@ final class NodeApplication: ConsensusApplication {
     let clock: TimeSource
     let logger: Logger
     private var decoded: [Bytes32: Block] = [:]
+    /// How far ahead of this validator's clock a proposal's time may be (geth allows 15 s):
+    /// the chain's time is what liveness and expiry rules read, so a proposer cannot move it on.
+    static let maximumProposalDrift: UInt64 = 15
 
     init(node: Node, coinbase: Address, clock: TimeSource, logger: Logger) {
         self.node = node
@@ -156,7 +159,12 @@ final class NodeApplication: ConsensusApplication {
         } else if let block = try? Block.decode(bytes), block.hash == hash {
             if decoded.count > 16 { decoded.removeAll() }
             decoded[hash] = block
-            do { try node.validate(block); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
+            let now = clock.unixSeconds
+            if block.header.timestamp > now &+ Self.maximumProposalDrift {
+                logger.warning("refused block \(hash) at \(height): its time \(block.header.timestamp) is \(block.header.timestamp - now) s ahead of this validator's clock (at most \(Self.maximumProposalDrift))")
+            } else {
+                do { try node.validate(block); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
+            }
         }
         answer(valid)
     }

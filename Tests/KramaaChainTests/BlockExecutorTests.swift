@@ -43,6 +43,30 @@ import Testing
         #expect(built.rejected.map(\.hash) == [candidates[2].hash])
     }
 
+    /// Chain time follows the wall clock: blocks within one second share it (a +1 s rule ran the
+    /// chain's time ahead of the clock when blocks came faster than one a second), never earlier.
+    @Test func blocksInTheSameSecondShareItsTimeAndAnEarlierTimeIsRefused() throws {
+        let (built, imported) = (F.chain(), F.chain())
+        var parent = built.1
+        parent.timestamp = 10
+        let executor = BlockExecutor(config: F.genesis().config)
+        #expect(executor.childHeader(of: parent, timestamp: 10, coinbase: .zero).timestamp == 10)
+        #expect(executor.childHeader(of: parent, timestamp: 3, coinbase: .zero).timestamp == 10, "never before the parent")
+        #expect(executor.childHeader(of: parent, timestamp: 12, coinbase: .zero).timestamp == 12)
+        let tx = SignedTransaction(F.transfer(from: 0, nonce: 0, value: 5), sender: F.addresses[0])
+        let block = executor.build(executor.childHeader(of: parent, timestamp: 10, coinbase: .zero), candidates: [tx], state: built.0).block
+        var earlier = block
+        earlier.header.timestamp = 9
+        let before = imported.0.stateRoot
+        #expect(throws: BlockValidationError.timestampBeforeParent(parent: 10, got: 9)) {
+            try executor.execute(earlier, senders: [F.addresses[0]], parent: parent, state: imported.0)
+        }
+        #expect(imported.0.stateRoot == before, "a refused block changes nothing")
+        #expect(BlockValidationError.timestampBeforeParent(parent: 10, got: 9).description == "timestamp 9 is before the parent's 10")
+        _ = try executor.execute(block, senders: [F.addresses[0]], parent: parent, state: imported.0)
+        #expect(imported.0.stateRoot == block.header.stateRoot)
+    }
+
     @Test func baseFeeFollowsEIP1559AndStaysZeroUnderTheZeroFeePolicy() {
         var parent = BlockHeader(parentHash: .zero, coinbase: .zero, stateRoot: .zero, number: 1, gasLimit: 30_000_000,
                                  timestamp: 1, baseFeePerGas: UInt256(1_000_000_000))

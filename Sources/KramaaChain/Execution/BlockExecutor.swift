@@ -59,11 +59,12 @@ public struct BlockExecutor {
         self.codeCache = codeCache
     }
 
-    /// The header fields of the child of `parent` that do not depend on its transactions.
+    /// The header fields of the child of `parent` that do not depend on its transactions; its
+    /// time is `timestamp`, or the parent's if that is later (never before the parent's).
     public func childHeader(of parent: BlockHeader, timestamp: UInt64, coinbase: Address) -> BlockHeader {
         var header = BlockHeader(
             parentHash: parent.hash, coinbase: coinbase, stateRoot: .zero, number: parent.number + 1,
-            gasLimit: parent.gasLimit, timestamp: max(timestamp, parent.timestamp + 1),
+            gasLimit: parent.gasLimit, timestamp: max(timestamp, parent.timestamp),
             baseFeePerGas: FeeMarket.nextBaseFee(parent: parent, policy: config.feePolicy))
         header.mixHash = Keccak256.hash(parent.hash.bytes + header.number.bigEndianBytes)
         return header

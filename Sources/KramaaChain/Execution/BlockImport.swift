@@ -7,7 +7,7 @@ import KramaaState
 public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
     case wrongParent(expected: Bytes32, got: Bytes32)
     case wrongNumber(expected: UInt64, got: UInt64)
-    case timestampNotAfterParent(parent: UInt64, got: UInt64)
+    case timestampBeforeParent(parent: UInt64, got: UInt64)
     case wrongGasLimit(expected: UInt64, got: UInt64)
     case wrongBaseFee(expected: UInt256, got: UInt256)
     case extraDataTooLong(Int)
@@ -21,7 +21,7 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .wrongParent(let e, let g): "block's parent is \(g), the head is \(e)"
         case .wrongNumber(let e, let g): "block number \(g), expected \(e)"
-        case .timestampNotAfterParent(let p, let g): "timestamp \(g) is not after the parent's \(p)"
+        case .timestampBeforeParent(let p, let g): "timestamp \(g) is before the parent's \(p)"
         case .wrongGasLimit(let e, let g): "gas limit \(g), the chain's is \(e)"
         case .wrongBaseFee(let e, let g): "base fee \(g), expected \(e)"
         case .extraDataTooLong(let n): "extra data of \(n) bytes, at most \(BlockHeader.maxExtraDataSize)"
@@ -45,7 +45,9 @@ extension BlockExecutor {
         let header = block.header
         guard header.parentHash == parent.hash else { throw .wrongParent(expected: parent.hash, got: header.parentHash) }
         guard header.number == parent.number + 1 else { throw .wrongNumber(expected: parent.number + 1, got: header.number) }
-        guard header.timestamp > parent.timestamp else { throw .timestampNotAfterParent(parent: parent.timestamp, got: header.timestamp) }
+        // Non-decreasing, as BSC's sub-second blocks: blocks in the same second share it, so the
+        // chain's time stays the wall clock's however fast blocks come (a +1 s rule ran ahead of it).
+        guard header.timestamp >= parent.timestamp else { throw .timestampBeforeParent(parent: parent.timestamp, got: header.timestamp) }
         guard header.gasLimit == parent.gasLimit else { throw .wrongGasLimit(expected: parent.gasLimit, got: header.gasLimit) }
         let baseFee = FeeMarket.nextBaseFee(parent: parent, policy: config.feePolicy)
         guard header.baseFeePerGas == baseFee else { throw .wrongBaseFee(expected: baseFee, got: header.baseFeePerGas) }
