@@ -156,7 +156,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let type: KeyType
         do { type = try KeyType(parsing: typeName) } catch { throw HTTPProblem.badRequest("\"keyType\": \(error)") }
         let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.register.callData([
-            .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")),
+            .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(UInt64(type.code))), .bytes(try body.bytes("publicKey")),
             .string(body["model"]?.stringValue ?? ""), .fixedBytes(try body.bytes32("firmwareHash", default: .zero)),
         ]))
         var d = ABIDecoder(sent.output[...])
@@ -180,7 +180,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             throw HTTPProblem.badRequest("\"keyType\": \(error)")
         }
         let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.rotate.callData([
-            .address(address), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
+            .address(address), .uint(UInt256(UInt64(type.code))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
         ]))
         return .json(try device(address).merging(sent))
     }

@@ -2,26 +2,6 @@ import KramaaEVM
 import KramaaMessaging
 import KramaaPrimitives
 
-/// How a device key's type is written in calls and storage.
-public enum DeviceKeyType {
-    public static func code(_ type: KeyType) -> UInt64 {
-        switch type {
-        case .secp256k1: 1
-        case .p256: 2
-        case .ed25519: 3
-        }
-    }
-
-    public static func type(_ code: UInt64) -> KeyType? {
-        switch code {
-        case 1: .secp256k1
-        case 2: .p256
-        case 3: .ed25519
-        default: nil
-        }
-    }
-}
-
 /// A device's standing.
 public enum DeviceStatus: UInt64, Sendable {
     case active = 1, suspended = 2, revoked = 3
@@ -179,7 +159,7 @@ public struct DeviceRegistry: SystemContract {
     }
 
     func key(_ code: UInt64, _ bytes: [UInt8], _ call: SystemCall) throws(SystemCallError) -> PublicKey {
-        guard let type = DeviceKeyType.type(code) else { throw .reverted("unknown key type \(code) (1 secp256k1, 2 P-256, 3 Ed25519)") }
+        guard let type = KeyType(code: code) else { throw .reverted("unknown key type \(code) (\(KeyType.codesDescription))") }
         do { return try PublicKey(type: type, bytes: bytes) } catch { throw .reverted("invalid \(type) public key: \(error)") }
     }
 
@@ -197,14 +177,14 @@ public struct DeviceRegistry: SystemContract {
         try call.store(Slot.registeredAt(device), max(call.blockNumber, 1))
         try addKey(key, to: device, call)
         try call.emit([Event.registered, Bytes32(UInt256(device)), Bytes32(UInt256(org))],
-                      ABI.encode([.uint(UInt256(DeviceKeyType.code(key.type))), .bytes(key.bytes), .string(model)]))
+                      ABI.encode([.uint(UInt256(UInt64(key.type.code))), .bytes(key.bytes), .string(model)]))
         return device
     }
 
     private func addKey(_ key: PublicKey, to device: Address, _ call: SystemCall) throws(SystemCallError) {
         let k = key.address
         try call.store(Slot.keyDevice(k), device)
-        try call.store(Slot.keyType(k), DeviceKeyType.code(key.type))
+        try call.store(Slot.keyType(k), UInt64(key.type.code))
         try call.storeBytes(Slot.keyBytes(k), key.bytes)
         try call.store(Slot.validFrom(k), max(call.blockNumber, 1))
         try call.store(Slot.currentKey(device), k)

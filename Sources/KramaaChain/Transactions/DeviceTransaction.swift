@@ -1,11 +1,12 @@
 import KramaaPrimitives
 
-/// The key types a device transaction can be signed with, by their byte on the wire.
+/// The key types a device transaction can be signed with, by their byte on the wire: the
+/// numbers of ``KeyType/code`` (the device registry's), so one key type has one number.
 public enum DeviceKeyType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// ECDSA on NIST P-256 over the 32-byte signing hash; public key SEC 1, 33 or 65 bytes.
-    case p256 = 1
+    case p256 = 2
     /// Ed25519 (RFC 8032) of the 32-byte signing hash as the message; public key 32 bytes.
-    case ed25519 = 2
+    case ed25519 = 3
 
     /// The device key type of a general key type; nil for secp256k1 (ordinary transactions).
     public init?(_ keyType: KeyType) {
