@@ -108,6 +108,7 @@ public final class Node: @unchecked Sendable {
         }
         self.poolConfig = poolConfig ?? TxPoolConfig()
         pool = TxPool(chain: genesis.config, config: self.poolConfig)
+        pool.gate = Node.systemContracts.gate
         executor = BlockExecutor(config: genesis.config, systemContracts: Node.systemContracts)
         try openJournal()
     }

@@ -105,6 +105,30 @@ public struct DeviceRegistry: SystemContract {
         return (device, try storage.loadUInt64(Slot.org(device)))
     }
 
+    /// The organisation of a registered device; nil for an address the registry does not know.
+    public static func organization(of device: Address, _ storage: some StorageReader) throws(SystemCallError) -> UInt64? {
+        guard try storage.loadUInt64(Slot.status(device)) != 0 else { return nil }
+        return try storage.loadUInt64(Slot.org(device))
+    }
+
+    /// What the registry says of a key: its device, the device's status, whether it is the
+    /// device's current key, and the block it stopped being valid at (0 while valid).
+    public struct KeyStanding: Equatable, Sendable {
+        public var device: Address
+        public var status: DeviceStatus?
+        public var isCurrent: Bool
+        public var validUntil: UInt64
+    }
+
+    /// The standing of `key`; nil for a key the registry never had.
+    public static func standing(ofKey key: Address, _ storage: some StorageReader) throws(SystemCallError) -> KeyStanding? {
+        let device = try storage.loadAddress(Slot.keyDevice(key))
+        guard device != .zero else { return nil }
+        return KeyStanding(device: device, status: DeviceStatus(rawValue: try storage.loadUInt64(Slot.status(device))),
+                           isCurrent: try storage.loadAddress(Slot.currentKey(device)) == key,
+                           validUntil: try storage.loadUInt64(Slot.validUntil(key)))
+    }
+
     /// Whether `key` was a valid key of its device at `block`.
     public static func keyValid(_ key: Address, at block: UInt64, _ storage: some StorageReader) throws(SystemCallError) -> Bool {
         let from = try storage.load(Slot.validFrom(key))

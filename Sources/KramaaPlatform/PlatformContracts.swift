@@ -1,7 +1,8 @@
 import KramaaEVM
 
 extension SystemContracts {
-    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights and the file registry.
+    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights, the file
+    /// registry and device policies, with the device policies' rule on every transaction.
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
@@ -10,5 +11,6 @@ extension SystemContracts {
         DeliveryRegistry.address: DeliveryRegistry(),
         MessagingPolicy.address: MessagingPolicy(),
         FileRegistry.address: FileRegistry(),
-    ])
+        DevicePolicies.address: DevicePolicies(),
+    ], gate: DevicePolicyGate())
 }

@@ -16,6 +16,8 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
     case gasLimitReached(txGas: UInt64, blockGasLimit: UInt64)
     case blobFeeCapTooLow(maxFeePerBlobGas: UInt256, blobBaseFee: UInt256)
     case tooManyBlobs(Int)
+    /// The platform's rule on the sender refuses it (a device's spending policy, a revoked key).
+    case refused(GateRefusal)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
         case .gasLimitReached(let gas, let limit): return "gas limit reached: tx gas \(gas) above block gas limit \(limit)"
         case .blobFeeCapTooLow(let cap, let fee): return "max fee per blob gas less than block blob gas fee: \(cap) < \(fee)"
         case .tooManyBlobs(let n): return "too many blobs in transaction: \(n)"
+        case .refused(let refusal): return refusal.reason
         }
     }
 }
@@ -142,6 +145,16 @@ public struct StateTransition {
         }
 
         let gasPrice = tx.effectiveGasPrice(baseFee: block.baseFee)!
+        // The platform's rule on the sender (device spending policies), in blocks only: calls
+        // (eth_call, eth_estimateGas) read as anyone may.
+        var charge: GateCharge?
+        if case .block = mode, let gate = systemContracts.gate {
+            let gated = GatedTransaction(sender: sender, to: tx.to, value: tx.value, data: tx.data, sponsored: payer != sender,
+                                         maximumFee: payer == sender ? gasLimit &* gasPrice : .zero)
+            do { charge = try gate.admit(gated, block: block, storage: GateStorage(read: { state.storage($0, $1) })) } catch {
+                throw .refused(error)
+            }
+        }
         let prepaid = gasLimit &* gasPrice &+ UInt256(blobGas) &* block.blobBaseFee
         state.setBalance(payer, have &- prepaid)
 
@@ -176,6 +189,10 @@ public struct StateTransition {
         gasUsed -= refunded
         state.addBalance(payer, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
         state.addBalance(block.coinbase, UInt256(gasUsed) &* (gasPrice &- block.baseFee))
+        if let charge, let gate = systemContracts.gate {
+            gate.record(charge, fee: payer == sender ? UInt256(gasUsed) &* gasPrice : .zero, succeeded: result.status == .success,
+                        block: block, storage: GateStorage(read: { state.storage($0, $1) }, write: { state.setStorage($0, $1, $2) }))
+        }
         tracer?.onTransactionEnd(gasUsed: gasUsed)
         let logs = state.finishTransaction()
         return TransactionReceiptData(

@@ -28,8 +28,13 @@ public enum SystemCallError: Error, Equatable, Sendable {
 /// Native contracts by address, handed to the EVM next to the precompiles.
 public struct SystemContracts: Sendable {
     public var byAddress: [Address: any SystemContract]
+    /// The platform's rule on senders, applied before each transaction of a block runs.
+    public var gate: (any TransactionGate)?
 
-    public init(_ byAddress: [Address: any SystemContract] = [:]) { self.byAddress = byAddress }
+    public init(_ byAddress: [Address: any SystemContract] = [:], gate: (any TransactionGate)? = nil) {
+        self.byAddress = byAddress
+        self.gate = gate
+    }
 
     public static let none = SystemContracts()
 
