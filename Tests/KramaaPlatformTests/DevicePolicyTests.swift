@@ -174,4 +174,39 @@ import Testing
         try pool.add(checked: f.chain.transaction(3, to: Self.target, data: Self.function), state: f.chain.state, head: f.chain.head)
         #expect(pool.count == 1)
     }
+
+    @Test func aWholePolicyIsPutAtOnceAndReadBack() throws {
+        let f = Fixture()
+        #expect(f.admin(f.setPolicy(native: Self.ether)) && f.admin(f.allow(Self.target, ABI.selector("old()"))))
+        let put = { (targets: [Address], selectors: [[UInt8]], tokens: [Address], limits: [UInt64]) in
+            DevicePolicies.Method.put.callData([
+                .address(f.device), .uint(Self.ether), .uint(UInt256(60)), .uint(.zero), .bool(false),
+                .array(targets.map { .address($0) }), .array(selectors.map { .fixedBytes(DevicePolicies.word($0)) }),
+                .array(tokens.map { .address($0) }), .array(limits.map { .uint(UInt256($0)) }),
+            ])
+        }
+        #expect(f.admin(put([Self.target, Self.token], [Self.function, DevicePolicies.plainTransfer], [Self.token], [500])))
+        let rules = try P.decode(f.chain.read(Self.policies, DevicePolicies.Method.getCallRules.callData([.address(f.device)]))) {
+            (try $0.nextArray { d throws(ABIDecodingError) in try d.nextAddress() }, try $0.nextArray { d throws(ABIDecodingError) in Array(try d.nextBytes32().bytes.prefix(4)) })
+        }
+        #expect(rules.0 == [Self.target, Self.token] && rules.1 == [Self.function, DevicePolicies.plainTransfer], "the earlier rule is replaced")
+        #expect(!f.attempt(to: Self.target, data: ABI.selector("old()")).included)
+        #expect(f.attempt(to: Self.target, data: Self.function).included)
+        let tokens = try P.decode(f.chain.read(Self.policies, DevicePolicies.Method.getTokens.callData([.address(f.device)]))) {
+            (try $0.nextArray { d throws(ABIDecodingError) in try d.nextAddress() }, try $0.nextArray { d throws(ABIDecodingError) in try d.nextUInt() })
+        }
+        #expect(tokens.0 == [Self.token] && tokens.1 == [UInt256(500)])
+        // Bad input: mismatched lists, a zero limit, too many rules: refused, nothing changed.
+        let before = f.chain.storage(Self.policies)
+        for (data, reason) in [
+            (put([Self.target], [], [], []), "1 targets but 0 selectors: give one selector per target"),
+            (put([], [], [Self.token], [0]), "a token's limit must be above zero (leave the token out to allow none of it)"),
+            (put(Array(repeating: Self.target, count: 65), (0..<65).map { [0, 0, 1, UInt8($0)] }, [], []),
+             "a device's policy holds at most 64 call rules; allow a contract's every function (0xffffffff) instead"),
+        ] {
+            let refused = f.chain.send(0, Self.policies, data)
+            #expect(!refused.success && ContractChain.revertReason(refused.output) == reason)
+            #expect(f.chain.storage(Self.policies) == before, "\(reason)")
+        }
+    }
 }
