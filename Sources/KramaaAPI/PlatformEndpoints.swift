@@ -68,6 +68,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             return try await write(q) { _, from in try await revokeAgreementKey(device, from: from) }
         }
         fileRoutes(&r)
+        devicePolicyRoutes(&r)
         r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }
         r.post("assets/{token}/{action}") { q in
             let token = try tokenId(q.path("token"))

@@ -308,6 +308,76 @@ def test_storage_nodes_and_pinned_files_through_rest(node_factory):
     assert api.call("GET", "/organizations/1/file-quota")["used"] == 0
 
 
+def test_device_policies_through_rest_enforced_on_device_transactions(node_factory):
+    """An organisation limits what its P-256 device may do (docs/DEVICE-POLICIES.md); the
+    device's own sponsored transactions are then refused by the node with the rule they break,
+    and nothing they would have moved moves."""
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from conftest import RPCError
+    from device_tx import P256, DeviceKey, DeviceTx
+    from rpc_helpers import deploy, qty, send_signed, transact
+    node = node_factory("devnet", ["--accounts", "4"], fresh=True)
+    api, w3 = API(node.port), node.web3()
+    brand, manager, outsider, _ = node.accounts
+    brand_key = node.keys[0]
+    api.call("POST", "/organizations", {"from": brand, "name": "Irrigation Co"}, expect=201)
+    api.call("PUT", f"/organizations/1/members/{manager}", {"from": brand, "roles": ["deviceManager"]})
+    device = DeviceKey(P256)
+    api.call("POST", "/devices", {"from": manager, "organization": 1, "keyType": "p256", "publicKey": "0x" + device.public_key().hex(),
+                                  "model": "Valve controller", "firmwareHash": "0x" + "cd" * 32}, expect=201)
+    token = deploy(w3, brand_key, "ERC20.vy", "Water credit", "H2O", 1_000)
+    transact(w3, brand_key, token.functions.transfer(device.address, 500))
+    send_signed(w3, brand_key, {"to": device.address, "value": 10**18, "gas": 21_000})  # so its own fees are its policy's to refuse
+    assert api.call("GET", f"/devices/{device.address}/policy")["policy"] is None
+
+    def device_call(data, to=token.address, sponsored=True):
+        base = qty(node.rpc("eth_getBlockByNumber", "latest", False)["baseFeePerGas"])
+        tx = DeviceTx(device, chain_id=1337, nonce=qty(node.rpc("eth_getTransactionCount", device.address, "pending")), tip=10**9,
+                      max_fee=2 * base + 10**9, gas=120_000, to=to, data=data, sponsor=brand if sponsored else None).sign()
+        if sponsored:
+            tx.sponsor_sign(brand_key)
+        return node.rpc("eth_sendRawTransaction", "0x" + tx.raw.hex())
+
+    def refused(data, **kw):
+        before = (token.functions.balanceOf(device.address).call(), qty(node.rpc("eth_getTransactionCount", device.address, "pending")))
+        with pytest.raises(RPCError) as e:
+            device_call(data, **kw)
+        assert (token.functions.balanceOf(device.address).call(), qty(node.rpc("eth_getTransactionCount", device.address, "pending"))) == before
+        return e.value.message
+
+    def encoded(fn):
+        return bytes.fromhex(fn._encode_transaction_data()[2:])
+
+    transfer = lambda amount: encoded(token.functions.transfer(outsider, amount))
+    policy = {"from": brand, "nativePerPeriod": "0", "period": 3600, "feesSponsored": True,
+              "calls": [{"target": token.address, "selector": "balanceOf(address)"}], "tokens": [{"token": token.address, "perPeriod": 100}]}
+    # Bad input and the wrong caller: refused, nothing set.
+    bad = {**policy, "calls": [{"target": token.address, "selector": "open()x"}]}
+    assert "selector open()x is not *, transfer" in api.call("PUT", f"/devices/{device.address}/policy", bad, expect=400)["detail"]
+    assert "admin" in api.call("PUT", f"/devices/{device.address}/policy", {**policy, "from": manager}, expect=422)["detail"]
+    assert api.call("GET", f"/devices/{device.address}/policy")["policy"] is None
+    put = api.call("PUT", f"/devices/{device.address}/policy", policy)
+    assert put["policy"]["calls"] == [{"target": token.address, "selector": "0x70a08231"}] and put["policy"]["feesSponsored"] is True
+
+    receipt = w3.eth.wait_for_transaction_receipt(device_call(transfer(60)), timeout=15)
+    assert receipt["status"] == 1 and token.functions.balanceOf(outsider).call() == 60
+    assert refused(transfer(50)) == f"device {device.address}'s policy allows 100 of token {token.address} per period; 40 remain, this call moves 50"
+    assert "does not allow function 0x40c10f19" in refused(encoded(token.functions.mint(device.address, 1)))
+    assert "requires its fees to be sponsored" in refused(transfer(1), sponsored=False)
+    tokens = api.call("GET", f"/devices/{device.address}/policy")["policy"]["tokens"]
+    assert tokens == [{"token": token.address, "perPeriod": "100", "spent": "60", "remaining": "40"}]
+
+    assert api.call("POST", f"/devices/{device.address}/policy/revoke", {"from": brand})["policy"]["revoked"] is True
+    assert "policy was revoked by its organisation" in refused(transfer(1))
+    assert "admin" in api.call("POST", f"/devices/{device.address}/policy/revoke", {"from": outsider}, expect=422)["detail"]
+    # A revoked device sends nothing at all, whatever its policy.
+    api.call("PUT", f"/devices/{device.address}/policy", policy)
+    api.call("POST", f"/devices/{device.address}/status", {"from": manager, "status": "revoked"})
+    assert refused(transfer(1)) == f"device {device.address} is revoked: its keys can no longer send transactions"
+    assert token.functions.balanceOf(outsider).call() == 60
+
+
 def test_every_documented_operation_was_exercised():
     documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
     missing = documented - exercised
