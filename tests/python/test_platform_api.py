@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 
 import jsonschema
+from eth_utils import keccak
 import pytest
 import yaml
 from cryptography.hazmat.primitives import hashes, serialization
@@ -408,6 +409,17 @@ def test_cli_covers_organisations_devices_and_assets(node_factory, kramaa, tmp_p
     refused = cli("asset", "do", EPC, "custody", brand, "--from", brand, check=False)
     assert refused.returncode != 0 and "only the custodian" in refused.stderr
     # The device's key-agreement key, and an MQTT token, from key files.
+    # The device's spending policy (docs/DEVICE-POLICIES.md).
+    policy = cli("device", "policy", "set", device["device"], "--native-per-period", "1000000000000000000", "--period", "86400",
+                 "--call", f"{brand}:water(uint256)", "--call", f"{brand}:transfer", "--token-limit", f"{factory}:250", "--from", brand)["policy"]
+    assert policy["nativePerPeriod"] == "1000000000000000000" and policy["period"] == 86400
+    assert policy["calls"] == [{"target": checksum(brand), "selector": "0x" + keccak(b"water(uint256)")[:4].hex()},
+                               {"target": checksum(brand), "selector": "transfer"}]
+    assert policy["tokens"] == [{"token": checksum(factory), "perPeriod": "250", "spent": "0", "remaining": "250"}]
+    assert cli("device", "policy", "show", device["device"])["policy"] == policy
+    refused = cli("device", "policy", "set", device["device"], "--call", "nonsense", "--from", brand, check=False)
+    assert refused.returncode != 0 and "expected ADDRESS:VALUE" in refused.stderr
+    assert cli("device", "policy", "revoke", device["device"], "--from", brand)["policy"]["revoked"] is True
     kramaa("keys", "new", "--type", "p256-kem", "--out", str(tmp_path / "agreement.json"))
     agreement = json.loads((tmp_path / "agreement.json").read_text())
     added = cli("device", "agreement-key", "set", device["device"], "--agreement-key", str(tmp_path / "agreement.json"),
