@@ -61,7 +61,7 @@ public struct DeviceReadings: SystemContract {
             return ABI.encode([.bool(try verify(signature, of: digest, by: key, call))])
         case Method.digest.selector:
             let reading = try call.decode { d throws(ABIDecodingError) in
-                DeviceReading(device: try d.nextAddress(), kind: try d.nextBytes32(), value: try d.nextUInt(),
+                DeviceReading(device: try d.nextAddress(), kind: try d.nextBytes32(), valueWord: try d.nextUInt(),
                               observedAt: try d.nextUInt64(), sequence: try d.nextUInt64())
             }
             return ABI.encode([.fixedBytes(try digest(of: reading, call))])

@@ -24,7 +24,7 @@ import Testing
 
     static func reading(_ c: Case) throws -> DeviceReading {
         DeviceReading(device: try Address(hex: c.device), kind: try Bytes32(hex: c.kind),
-                      value: try #require(DeviceReading.parseSignedDecimal(c.value)), observedAt: c.observedAt, sequence: c.sequence)
+                      valueWord: try #require(DeviceReading.parseSignedDecimal(c.value)), observedAt: c.observedAt, sequence: c.sequence)
     }
 
     @Test func everyCaseAgreesWithTheSwiftSignerAndVerifier() throws {

@@ -13,7 +13,8 @@ public struct DeviceReading: Hashable, Sendable {
     /// A free 32-byte label, conventionally keccak256 of a name such as `"soil.moisture"` (``kind(named:)``).
     public var kind: Bytes32
     /// The int256 value as its two's-complement word (``init(device:kind:value:observedAt:sequence:)``
-    /// takes an `Int64`; ``signedDecimal`` and ``parseSignedDecimal(_:)`` convert text).
+    /// takes an `Int64`, ``init(device:kind:valueWord:observedAt:sequence:)`` any int256;
+    /// ``signedDecimal`` and ``parseSignedDecimal(_:)`` convert text).
     public var value: UInt256
     /// When the device observed it, Unix seconds of the device's clock.
     public var observedAt: UInt64
@@ -23,14 +24,15 @@ public struct DeviceReading: Hashable, Sendable {
     /// What the digest starts with: the 14 ASCII bytes `kramaa:reading`.
     public static let domain = Array("kramaa:reading".utf8)
 
-    public init(device: Address, kind: Bytes32, value: UInt256, observedAt: UInt64, sequence: UInt64) {
+    /// A reading of any int256 value, given as its two's-complement word.
+    public init(device: Address, kind: Bytes32, valueWord value: UInt256, observedAt: UInt64, sequence: UInt64) {
         (self.device, self.kind, self.value, self.observedAt, self.sequence) = (device, kind, value, observedAt, sequence)
     }
 
     /// A reading whose value fits 64 bits (sign-extended to int256).
     public init(device: Address, kind: Bytes32, value: Int64, observedAt: UInt64, sequence: UInt64) {
         let magnitude = UInt256(value.magnitude)
-        self.init(device: device, kind: kind, value: value < 0 ? magnitude.negated : magnitude, observedAt: observedAt, sequence: sequence)
+        self.init(device: device, kind: kind, valueWord: value < 0 ? magnitude.negated : magnitude, observedAt: observedAt, sequence: sequence)
     }
 
     /// The conventional kind of a name: keccak256 of its UTF-8 bytes (`"soil.moisture"`).
@@ -56,7 +58,7 @@ public struct DeviceReading: Hashable, Sendable {
 
     /// The reading and signature of `submitReading` calldata after its selector.
     public static func decodeSubmission(_ d: inout ABIDecoder) throws(ABIDecodingError) -> (reading: DeviceReading, signature: [UInt8]) {
-        let reading = DeviceReading(device: try d.nextAddress(), kind: try d.nextBytes32(), value: try d.nextUInt(),
+        let reading = DeviceReading(device: try d.nextAddress(), kind: try d.nextBytes32(), valueWord: try d.nextUInt(),
                                     observedAt: try d.nextUInt64(), sequence: try d.nextUInt64())
         return (reading, try d.nextBytes())
     }
@@ -110,7 +112,7 @@ public struct DeviceReadingsClient<Caller: ContractReader>: Sendable {
         try M.latest.read(caller, at: DeviceReadings.address, [.address(device), .fixedBytes(kind)]) { d throws(ABIDecodingError) in
             let (value, observedAt, sequence, block) = (try d.nextUInt(), try d.nextUInt64(), try d.nextUInt64(), try d.nextUInt64())
             guard block != 0 else { return nil }
-            return LatestReading(reading: DeviceReading(device: device, kind: kind, value: value, observedAt: observedAt, sequence: sequence),
+            return LatestReading(reading: DeviceReading(device: device, kind: kind, valueWord: value, observedAt: observedAt, sequence: sequence),
                                  blockNumber: block)
         }
     }
