@@ -60,10 +60,7 @@ public struct DeviceReadings: SystemContract {
             do { key = try DeviceRegistry.activeSigningKey(of: device, call) } catch .revert { return ABI.encode([.bool(false)]) }
             return ABI.encode([.bool(try verify(signature, of: digest, by: key, call))])
         case Method.digest.selector:
-            let reading = try call.decode { d throws(ABIDecodingError) in
-                DeviceReading(device: try d.nextAddress(), kind: try d.nextBytes32(), valueWord: try d.nextUInt(),
-                              observedAt: try d.nextUInt64(), sequence: try d.nextUInt64())
-            }
+            let reading = try call.decode { d throws(ABIDecodingError) in try DeviceReading(decoding: &d) }
             return ABI.encode([.fixedBytes(try digest(of: reading, call))])
         case Method.submit.selector:
             try call.requireNoValue()

@@ -56,11 +56,15 @@ public struct DeviceReading: Hashable, Sendable {
                                                .uint(UInt256(sequence)), .bytes(signature)])
     }
 
+    /// The five fields as `readingDigest` and `submitReading` take them (address, bytes32, int256, uint64, uint64).
+    public init(decoding d: inout ABIDecoder) throws(ABIDecodingError) {
+        self.init(device: try d.nextAddress(), kind: try d.nextBytes32(), valueWord: try d.nextUInt(),
+                  observedAt: try d.nextUInt64(), sequence: try d.nextUInt64())
+    }
+
     /// The reading and signature of `submitReading` calldata after its selector.
     public static func decodeSubmission(_ d: inout ABIDecoder) throws(ABIDecodingError) -> (reading: DeviceReading, signature: [UInt8]) {
-        let reading = DeviceReading(device: try d.nextAddress(), kind: try d.nextBytes32(), valueWord: try d.nextUInt(),
-                                    observedAt: try d.nextUInt64(), sequence: try d.nextUInt64())
-        return (reading, try d.nextBytes())
+        (try DeviceReading(decoding: &d), try d.nextBytes())
     }
 
     /// Decodes whole `submitReading` calldata (selector included), as a relay or indexer sees it.
