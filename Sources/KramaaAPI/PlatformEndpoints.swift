@@ -67,6 +67,11 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let device: Address = try q.path("device")
             return try await write(q) { _, from in try await revokeAgreementKey(device, from: from) }
         }
+        r.get("devices/{device}/readings/{kind}") { q in .json(try latestReading(try q.path("device"), try Self.readingKind(q.path("kind")))) }
+        r.post("devices/{device}/readings") { q in
+            let device: Address = try q.path("device")
+            return try await write(q) { body, from in try await submitReading(device, body, from: from) }
+        }
         fileRoutes(&r)
         devicePolicyRoutes(&r)
         r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }

@@ -137,6 +137,24 @@ public struct DeviceRegistry: SystemContract {
         return until == 0 || block < until
     }
 
+    /// The key `device` signs with now, read through `call` by another contract: its current
+    /// key, when the device is registered and active and the key valid at this block. Reverts
+    /// with what is missing otherwise (what device-signed data, like readings, is checked against).
+    static func activeSigningKey(of device: Address, _ call: SystemCall) throws(SystemCallError) -> PublicKey {
+        let registry = call.reading(address)
+        try call.require(try registry.loadUInt64(Slot.registeredAt(device)) != 0, "no device \(device)")
+        let status = try registry.loadUInt64(Slot.status(device))
+        try call.require(status == DeviceStatus.active.rawValue,
+                         "device \(device) is \(DeviceStatus(rawValue: status).map { "\($0)" } ?? "not active"); it signs nothing now")
+        let key = try registry.loadAddress(Slot.currentKey(device))
+        try call.require(try keyValid(key, at: call.blockNumber, registry), "device \(device)'s key \(key) is not valid at block \(call.blockNumber)")
+        let (code, bytes) = (try registry.loadUInt64(Slot.keyType(key)), try registry.loadBytes(Slot.keyBytes(key)))
+        guard let type = KeyType(code: code), let parsed = try? PublicKey(type: type, bytes: bytes) else {
+            throw .reverted("device \(device)'s key \(key) is not a readable key of type \(code)")
+        }
+        return parsed
+    }
+
     public func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8] {
         switch call.selector {
         case Method.register.selector:
@@ -241,7 +259,7 @@ public struct DeviceRegistry: SystemContract {
         if call.caller != oldKey { _ = try requireManager(of: device, call) }
         try call.require(try call.loadUInt64(Slot.status(device)) == DeviceStatus.active.rawValue, "device \(device) is not active")
         try call.require(try call.loadAddress(Slot.keyDevice(newKey.address)) == .zero, "key \(newKey.address) is registered already")
-        try call.charge(3_450)  // a signature check, priced as P256VERIFY
+        try call.charge(Precompiles.p256VerifyGas)  // a signature check of any type, priced as P256VERIFY
         let message = Self.rotationMessage(chainId: call.chainId, device: device, newKey: newKey)
         try call.require(newKey.isValidSignature(proof, for: message), "the proof is not a signature of the rotation message by the new key")
         try call.store(Slot.validUntil(oldKey), call.blockNumber)

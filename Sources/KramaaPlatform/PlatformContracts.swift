@@ -2,7 +2,7 @@ import KramaaEVM
 
 extension SystemContracts {
     /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights, the file
-    /// registry and device policies, with the device policies' rule on every transaction.
+    /// registry, device policies and device readings, with the device policies' rule on every transaction.
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
@@ -12,5 +12,6 @@ extension SystemContracts {
         MessagingPolicy.address: MessagingPolicy(),
         FileRegistry.address: FileRegistry(),
         DevicePolicies.address: DevicePolicies(),
+        DeviceReadings.address: DeviceReadings(),
     ], gate: DevicePolicyGate())
 }

@@ -244,6 +244,34 @@ def test_agreement_keys_through_rest(chain):
     assert "registered already" in again["detail"]
 
 
+def test_device_readings_through_rest(chain):
+    """Readings signed here by a P-256 device (docs/DEVICES.md), submitted by the node's account;
+    the latest of a kind read by name or by its 32-byte hash; refusals answered with the reason."""
+    from device_tx import P256, DeviceKey
+    from eth_utils import keccak
+    from test_device_readings import reading_digest
+    api, (brand, carrier, factory, buyer) = chain
+    api.call("POST", "/organizations", {"from": brand, "name": "Acme Farm"}, expect=201)
+    device = DeviceKey(P256)
+    api.call("POST", "/devices", {"from": brand, "organization": 1, "keyType": "p256", "publicKey": "0x" + device.public_key().hex()}, expect=201)
+    kind = keccak(b"soil.moisture")
+    assert "no reading of kind" in api.call("GET", f"/devices/{device.address}/readings/soil.moisture", expect=404)["detail"]
+
+    def body(value, sequence, observed_at=1_700_000_000, signer=device):
+        signature = signer.sign(reading_digest(1337, device.address, kind, value, observed_at, sequence))
+        return {"from": carrier, "kind": "soil.moisture", "value": str(value), "observedAt": observed_at, "sequence": sequence,
+                "signature": "0x" + signature.hex()}
+
+    accepted = api.call("POST", f"/devices/{device.address}/readings", body(-1250, 3), expect=201)
+    assert accepted["value"] == "-1250" and accepted["kind"] == "0x" + kind.hex() and accepted["acceptedAtBlock"] == accepted["blockNumber"]
+    assert "a replay" in api.call("POST", f"/devices/{device.address}/readings", body(7, 3), expect=422)["detail"]
+    forged = api.call("POST", f"/devices/{device.address}/readings", body(7, 4, signer=DeviceKey(P256)), expect=422)
+    assert "is not device" in forged["detail"]
+    assert "signed decimal" in api.call("POST", f"/devices/{device.address}/readings", {**body(7, 4), "value": "7.5"}, expect=400)["detail"]
+    latest = api.call("GET", f"/devices/{device.address}/readings/0x{kind.hex()}")
+    assert latest == {k: accepted[k] for k in ("device", "kind", "value", "observedAt", "sequence", "acceptedAtBlock")}
+
+
 def test_storage_nodes_and_pinned_files_through_rest(node_factory):
     """The file registry (docs/FILES.md): storage nodes, a pin allocated across organisations,
     who may read it, the quota, refusals that change nothing, repair and unpinning."""

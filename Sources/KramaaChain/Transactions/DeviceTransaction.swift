@@ -1,3 +1,4 @@
+import KramaaEVM
 import KramaaPrimitives
 
 /// The key types a device transaction can be signed with, by their byte on the wire: the
@@ -33,11 +34,11 @@ public enum DeviceKeyType: UInt8, Sendable, CaseIterable, CustomStringConvertibl
 /// Constants of device transactions (docs/DEVICE-TRANSACTIONS.md).
 public enum DeviceRules {
     /// P-256 verification, priced as RIP-7212's P256VERIFY precompile.
-    public static let p256VerificationGas: UInt64 = 3_450
+    public static let p256VerificationGas = UInt64(Precompiles.signatureCheckGas(.p256))
     /// Ed25519 verification, priced as EIP-665's proposed ed25519 precompile.
-    public static let ed25519VerificationGas: UInt64 = 2_000
+    public static let ed25519VerificationGas = UInt64(Precompiles.signatureCheckGas(.ed25519))
     /// Recovering the sponsor's secp256k1 signature, priced as the ECRECOVER precompile.
-    public static let sponsorRecoveryGas: UInt64 = 3_000
+    public static let sponsorRecoveryGas = UInt64(Precompiles.signatureCheckGas(.secp256k1))
     /// What the sponsor hash starts with: the type byte and 'S'. No Ethereum signing preimage
     /// starts so (typed ones start with their type, legacy ones with an RLP list byte, signed
     /// messages with 0x19), and the device's own preimage has an RLP list byte second.
