@@ -64,11 +64,16 @@ public final class ContractChain {
         return built
     }
 
-    /// One call in its own block; returns (success, output, logs).
+    /// One call in its own block; returns (success, output, logs). A transaction the chain's
+    /// rules refuse before it runs (a device policy, a revoked device key) is not included: it
+    /// comes back as a failure whose revert reason is the refusal, without logs.
     @discardableResult
     public func send(_ key: Int, _ to: Address, _ data: [UInt8]) -> (success: Bool, output: [UInt8], logs: [Log]) {
         let block = mine([(key, to, data)])
-        return (block.receipts[0].success, block.outcomes[0].output, block.receipts[0].logs)
+        guard let receipt = block.receipts.first else {
+            return (false, ABI.errorString(block.rejected.first.map { $0.error.description } ?? "not included"), [])
+        }
+        return (receipt.success, block.outcomes[0].output, receipt.logs)
     }
 
     /// A read-only call against the head state (not mined).
