@@ -22,17 +22,10 @@ public struct DevicePolicyGate: TransactionGate {
 
     public init() {}
 
-    /// A system contract's storage read through the gate's view of the state.
-    struct Reader: StorageReader {
-        let storage: GateStorage
-        let account: Address
-        func load(_ slot: UInt256) throws(SystemCallError) -> UInt256 { storage.read(account, slot) }
-    }
-
     public func admit(_ tx: GatedTransaction, block: BlockContext, storage: GateStorage) throws(GateRefusal) -> GateCharge? {
         do {
-            return try check(tx, block: block, registry: Reader(storage: storage, account: DeviceRegistry.address),
-                             policies: Reader(storage: storage, account: DevicePolicies.address))
+            return try check(tx, block: block, registry: AccountStorage(storage, DeviceRegistry.address),
+                             policies: AccountStorage(storage, DevicePolicies.address))
         } catch let error as GateRefusal {
             throw error
         } catch {
@@ -40,7 +33,7 @@ public struct DevicePolicyGate: TransactionGate {
         }
     }
 
-    private func check(_ tx: GatedTransaction, block: BlockContext, registry: Reader, policies: Reader) throws -> GateCharge? {
+    private func check(_ tx: GatedTransaction, block: BlockContext, registry: AccountStorage, policies: AccountStorage) throws -> GateCharge? {
         guard let key = try DeviceRegistry.standing(ofKey: tx.sender, registry) else { return nil }
         let device = key.device
         switch key.status {
@@ -94,12 +87,12 @@ public struct DevicePolicyGate: TransactionGate {
 
     public func record(_ charge: GateCharge, fee: UInt256, succeeded: Bool, block: BlockContext, storage: GateStorage) {
         let device = charge.account, address = DevicePolicies.address
-        guard let policy = try? DevicePolicies.Policy(device, Reader(storage: storage, account: address), timestamp: block.timestamp) else { return }
+        guard let policy = try? DevicePolicies.Policy(device, AccountStorage(storage, address), timestamp: block.timestamp) else { return }
         let window = UInt256(DevicePolicies.window(block.timestamp, period: policy.period))
         storage.write(address, DevicePolicies.Slot.nativeSpent(device), policy.nativeSpent &+ fee &+ (succeeded ? charge.value : .zero))
         storage.write(address, DevicePolicies.Slot.nativeWindow(device), window)
         if succeeded, let (token, amount) = charge.token,
-           let limit = try? DevicePolicies.TokenLimit(device, token, Reader(storage: storage, account: address), timestamp: block.timestamp) {
+           let limit = try? DevicePolicies.TokenLimit(device, token, AccountStorage(storage, address), timestamp: block.timestamp) {
             storage.write(address, DevicePolicies.Slot.tokenSpent(device, token), limit.spent &+ amount)
             storage.write(address, DevicePolicies.Slot.tokenWindow(device, token), window)
         }

@@ -69,9 +69,8 @@ public struct DeviceReadings: SystemContract {
             return []
         case Method.latest.selector:
             let (device, kind) = try call.decode { d throws(ABIDecodingError) in (try d.nextAddress(), try d.nextBytes32()) }
-            let meta = try call.load(Slot.meta(device, kind))
-            return ABI.encode([.uint(try call.load(Slot.value(device, kind))), .uint(Self.field(meta, 1)), .uint(Self.field(meta, 0)),
-                               .uint(Self.field(meta, 2))])
+            let latest = try Self.latest(device, kind, call)
+            return ABI.encode([.uint(latest.value), .uint(UInt256(latest.observedAt)), .uint(UInt256(latest.sequence)), .uint(UInt256(latest.block))])
         default:
             throw .reverted("unknown function of the device readings contract")
         }
@@ -108,6 +107,15 @@ public struct DeviceReadings: SystemContract {
     private func verify(_ signature: [UInt8], of digest: Bytes32, by key: PublicKey, _ call: SystemCall) throws(SystemCallError) -> Bool {
         try call.charge(Precompiles.signatureCheckGas(key.type))
         return key.isValidSignature(signature, digest: digest)
+    }
+
+    /// The latest accepted reading of (device, kind), read from any view of this contract's
+    /// storage (the trigger hook reads it too); all zero when there is none.
+    public static func latest(_ device: Address, _ kind: Bytes32, _ storage: some StorageReader) throws(SystemCallError)
+        -> (value: UInt256, observedAt: UInt64, sequence: UInt64, block: UInt64) {
+        let meta = try storage.load(Slot.meta(device, kind))
+        return (try storage.load(Slot.value(device, kind)), field(meta, 1).uint64Value ?? 0, field(meta, 0).uint64Value ?? 0,
+                field(meta, 2).uint64Value ?? 0)
     }
 
     /// The 64-bit field `index` of a packed meta word.

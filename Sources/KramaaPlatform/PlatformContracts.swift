@@ -2,7 +2,8 @@ import KramaaEVM
 
 extension SystemContracts {
     /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights, the file
-    /// registry, device policies and device readings, with the device policies' rule on every transaction.
+    /// registry, device policies (with their rule on every transaction), device readings and triggers (with the block
+    /// hook that begins each block with the due ones).
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
@@ -13,5 +14,6 @@ extension SystemContracts {
         FileRegistry.address: FileRegistry(),
         DevicePolicies.address: DevicePolicies(),
         DeviceReadings.address: DeviceReadings(),
-    ], gate: DevicePolicyGate())
+        Triggers.address: Triggers(),
+    ], gate: DevicePolicyGate(), blockHook: TriggerHook())
 }

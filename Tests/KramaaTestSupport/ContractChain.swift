@@ -64,6 +64,23 @@ public final class ContractChain {
         return built
     }
 
+    /// Imports a block built elsewhere as a validator does (every root and system transaction
+    /// checked); on failure nothing changes.
+    @discardableResult
+    public func importBlock(_ block: Block) throws -> ExecutedBlock {
+        let senders = try block.transactions.map { try $0.validatedSender(chainId: Self.chainId) }
+        do {
+            let executed = try executor.execute(block, senders: senders, parent: head, state: state)
+            _ = state.takeChanges()
+            head = block.header
+            provider.append(executed, state: state.snapshot())
+            return executed
+        } catch {
+            state.discardChanges()
+            throw error
+        }
+    }
+
     /// One call in its own block; returns (success, output, logs). A transaction the chain's
     /// rules refuse before it runs (a device policy, a revoked device key) is not included: it
     /// comes back as a failure whose revert reason is the refusal, without logs.

@@ -104,6 +104,7 @@ public struct StateTransition {
     /// every frame and instruction (debug tracing). Throws, changing nothing, when `tx` cannot run.
     public func apply(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode = .block,
                       tracer: EVMTracer? = nil) throws(InvalidTransactionError) -> TransactionReceiptData {
+        if tx.type == .system { return try applySystem(tx, sender: sender, to: state, mode: mode, tracer: tracer) }
         var block = self.block
         let nonce = state.nonce(sender)
         switch mode {
@@ -198,5 +199,28 @@ public struct StateTransition {
         return TransactionReceiptData(
             status: result.status, gasUsed: gasUsed, refunded: refunded, logs: logs,
             createdAddress: result.createdAddress, output: result.output)
+    }
+
+    /// A system transaction (type 0x4c): a call from the system address with the transaction's
+    /// gas and no fee, nonce or balance (EIP-4788's system calls, with a receipt so its logs are
+    /// seen). The block executor decides which ones a block holds.
+    private func applySystem(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode,
+                             tracer: EVMTracer?) throws(InvalidTransactionError) -> TransactionReceiptData {
+        do { try tx.validate(chainId: block.chainId) } catch { throw .transaction(error) }
+        guard case .block = mode, sender == SystemContracts.systemAddress, let to = tx.to else { throw .transaction(.invalidSystemTransaction) }
+        if tx.gasLimit > block.gasLimit { throw .gasLimitReached(txGas: tx.gasLimit, blockGasLimit: block.gasLimit) }
+        state.warm(sender)
+        state.warm(to)
+        for address in precompiles.keys { state.warm(address) }
+        let evm = EVM(state: state, block: block, transaction: TransactionContext(origin: sender, gasPrice: .zero),
+                      precompiles: precompiles, systemContracts: systemContracts)
+        evm.tracer = tracer
+        tracer?.onTransactionStart(gasLimit: tx.gasLimit)
+        let result = evm.call(Message(kind: .call, caller: sender, recipient: to, codeAddress: to, value: .zero, input: tx.data,
+                                      gas: Int64(tx.gasLimit - tx.intrinsicGas), depth: 0))
+        let gasUsed = tx.gasLimit - UInt64(result.gasLeft)
+        tracer?.onTransactionEnd(gasUsed: gasUsed)
+        return TransactionReceiptData(status: result.status, gasUsed: gasUsed, refunded: 0, logs: state.finishTransaction(),
+                                      createdAddress: nil, output: result.output)
     }
 }

@@ -6,9 +6,9 @@ extension SystemContracts {
     public static let governance = SystemContracts([ValidatorSetContract.address: ValidatorSetContract()])
 
     /// The union of two sets of contracts (`other` wins where both have an address, and with
-    /// its gate if it has one).
+    /// its gate and block hook if it has them).
     public func merging(_ other: SystemContracts) -> SystemContracts {
-        SystemContracts(byAddress.merging(other.byAddress) { _, new in new }, gate: other.gate ?? gate)
+        SystemContracts(byAddress.merging(other.byAddress) { _, new in new }, gate: other.gate ?? gate, blockHook: other.blockHook ?? blockHook)
     }
 }
 

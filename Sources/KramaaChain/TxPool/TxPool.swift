@@ -81,6 +81,7 @@ public final class TxPool {
                              config: TxPoolConfig) throws(TxPoolError) -> SignedTransaction {
         if encodedSize > config.maxTransactionSize { throw .oversizedData(size: encodedSize, limit: config.maxTransactionSize) }
         if tx.type == .blob { throw .typeNotSupported(tx.type) }
+        if tx.type == .system { throw .systemTransaction }
         if tx.type == .legacy && tx.chainId == nil && !config.allowUnprotected { throw .unprotected }
         let sender: Address
         do { sender = try tx.validatedSender(chainId: chain.chainId) } catch { throw .invalid(error) }

@@ -22,6 +22,8 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
     case typeNotSupported(TransactionType)
     /// The platform's rule on the sender refuses it (a device's spending policy, a revoked key).
     case refused(GateRefusal)
+    /// A system transaction (type 0x4c): validators make them in each block, nobody sends them.
+    case systemTransaction
 
     public var description: String {
         switch self {
@@ -42,6 +44,7 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
         case .full: return "txpool is full"
         case .typeNotSupported(let t): return "transaction type not supported: \(t)"
         case .refused(let refusal): return refusal.reason
+        case .systemTransaction: return "system transactions (type 0x4c) are made by the validators at the start of each block; they cannot be sent"
         }
     }
 }
