@@ -74,3 +74,20 @@ def test_a_deadline_trigger_runs_on_its_own_as_a_system_transaction(devnet, tmp_
     fields = [1337, number + 1, 0, 0, 200_000, bytes.fromhex(TRIGGERS[2:]), 0, bytes(keccak(b"runTrigger(uint256)")[:4]) + bytes(32), []]
     with pytest.raises(Exception, match=r"system transactions \(type 0x4c\) are made by the validators"):
         devnet.rpc("eth_sendRawTransaction", "0x4c" + rlp.encode(fields).hex())
+
+
+def test_the_coordination_benchmark_runs_small(kramaa_bin, tmp_path):
+    """The smoke version of `scripts/bench.sh coordination` (tools/bench/coordination_bench.py):
+    every row measured against its reference and written to a temporary file, never BENCHMARKS.md."""
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[2]
+    out = tmp_path / "bench.md"
+    proc = subprocess.run([sys.executable, str(root / "tools/bench/coordination_bench.py"), "--binary", kramaa_bin, "--out", str(out), "--quick"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = out.read_text()
+    assert "## Coordination" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| measure") and "---" not in line]
+    assert len(rows) == 3 and "200 of 200" in rows[0], text
