@@ -113,9 +113,9 @@ public struct DeviceReadings: SystemContract {
     /// storage (the trigger hook reads it too); all zero when there is none.
     public static func latest(_ device: Address, _ kind: Bytes32, _ storage: some StorageReader) throws(SystemCallError)
         -> (value: UInt256, observedAt: UInt64, sequence: UInt64, block: UInt64) {
-        let meta = try storage.load(Slot.meta(device, kind))
-        return (try storage.load(Slot.value(device, kind)), field(meta, 1).uint64Value ?? 0, field(meta, 0).uint64Value ?? 0,
-                field(meta, 2).uint64Value ?? 0)
+        let value = Slot.value(device, kind)
+        let meta = try storage.load(StorageSlot.offset(value, 1))  // Slot.meta, without hashing twice
+        return (try storage.load(value), field(meta, 1).uint64Value ?? 0, field(meta, 0).uint64Value ?? 0, field(meta, 2).uint64Value ?? 0)
     }
 
     /// The 64-bit field `index` of a packed meta word.

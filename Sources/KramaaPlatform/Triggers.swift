@@ -94,7 +94,8 @@ public struct Triggers: SystemContract {
         public var deposit: UInt256, lastSequence: UInt64, status: Status?, runs: UInt64
 
         init(_ id: UInt64, _ s: some StorageReader) throws(SystemCallError) {
-            func word(_ f: Field) throws(SystemCallError) -> UInt256 { try s.load(Slot.field(id, f.rawValue)) }
+            let base = Slot.base(id)  // one keccak for the record's slots (the hook reads every active one at every block)
+            func word(_ f: Field) throws(SystemCallError) -> UInt256 { try s.load(StorageSlot.offset(base, f.rawValue)) }
             self.id = id
             owner = Address(word: try word(.owner))
             target = Address(word: try word(.target))
