@@ -45,12 +45,8 @@ public struct QRPayload: Sendable, Equatable {
             return reader.prefix(count)
         }
         guard try take(1, "version").first == Self.version else { throw .malformed("unknown version (this node reads version \(Self.version))") }
-        let type: KeyType
-        switch try take(1, "key type").first {
-        case 1: type = .secp256k1
-        case 2: type = .p256
-        case 3: type = .ed25519
-        default: throw .malformed("unknown key type (01 secp256k1, 02 P-256, 03 Ed25519)")
+        guard let type = try take(1, "key type").first.flatMap({ KeyType(code: UInt64($0)) }) else {
+            throw .malformed("unknown key type (\(KeyType.codesDescription))")
         }
         let keyBytes = try take(type == .ed25519 ? 32 : 33, "public key")
         do { signer = try PublicKey(type: type, bytes: keyBytes) } catch { throw .malformed("the public key is invalid: \(error)") }
@@ -84,7 +80,7 @@ public struct QRPayload: Sendable, Equatable {
     }
 
     private static func signedBody(item: String, issuedAt: UInt64, nonce: [UInt8], signer: PublicKey) -> [UInt8] {
-        let type: UInt8 = switch signer.type { case .secp256k1: 1; case .p256: 2; case .ed25519: 3 }
+        let type = signer.type.code  // KeyType's one table of codes
         let itemBytes = Array(item.utf8)
         var out: [UInt8] = [version, type] + signer.bytes
         out += (0..<8).map { UInt8(truncatingIfNeeded: issuedAt >> (8 * (7 - $0))) }
