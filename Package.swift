@@ -17,6 +17,7 @@ import PackageDescription
 //   5  KramaaStorage          ChainStore: SQLite through GRDB (blocks, receipts, indexes, flat state)
 //   5  KramaaTags             NFC tag authentication service: encrypted tag key store, SUN/QR verification, /verify and /api/v1/tags
 //   5  KramaaTestSupport      test support: vectors, ContractChain, loopback clients
+//   4  KramaaAgent            the device agent's core (pure): its configuration, rules as events in and actions out, function calls from signatures
 //   4  KramaaChain            transactions, blocks, receipts, execution, pool, ChainProvider, the validator set contract and client
 //   4  KramaaConsensusSimCLI  kramaa-consensus-sim
 //   3  KramaaConsensusSim     the deterministic consensus simulator
@@ -171,6 +172,7 @@ let package = Package(
                 "KramaaMQTTClient",
                 "KramaaMQTT",
                 "KramaaDeviceMessaging",
+                "KramaaAgent",
                 "KramaaFiles",
                 "KramaaFileStore",
                 "KramaaFileService",
@@ -296,6 +298,14 @@ let package = Package(
         ),
         // A device's side of messaging (used by `kramaa msg send|listen`): the MQTT client as the
         // device, envelopes signed with a persisted sequence, sealed, verified, replay-checked.
+        .target(
+            name: "KramaaAgent",
+            dependencies: ["KramaaPlatform", "KramaaJSON", "KramaaPrimitives"]
+        ),
+        .testTarget(
+            name: "KramaaAgentTests",
+            dependencies: ["KramaaAgent", "KramaaPlatform", "KramaaJSON", "KramaaPrimitives"]
+        ),
         .target(
             name: "KramaaDeviceMessaging",
             dependencies: ["KramaaMQTTClient", "KramaaMQTT", "KramaaMessaging", "KramaaPrimitives", "KramaaJSON"]

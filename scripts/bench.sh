@@ -6,6 +6,7 @@
 #        scripts/bench.sh consensus-sim [--seeds N]        (the consensus simulator over the production driver)
 #        scripts/bench.sh messaging [--quick] [--messages N] [--idle N]   (MQTT against mosquitto 2)
 #        scripts/bench.sh files [--quick] [--size MiB]      (import, gateway and CAR throughput, importer memory)
+#        scripts/bench.sh coordination [--quick]            (device readings and signature checks per second, trigger cost)
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
@@ -45,6 +46,15 @@ if [ "${1:-}" = files ]; then
     shift
     swift build -c release --product kramaa
     exec "$KRAMAA_PYTHON" tools/bench/files_bench.py --binary "$KRAMAA_ROOT/.build/release/kramaa" \
+        --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
+fi
+if [ "${1:-}" = coordination ]; then
+    # Device coordination (docs/TRIGGERS.md, docs/DEVICES.md): signed readings accepted per second on 4
+    # validators and signature checks per second against OpenSSL's P-256, and the block-time cost of
+    # 1,000 active triggers (tools/bench/coordination_bench.py).
+    shift
+    swift build -c release --product kramaa
+    exec "$KRAMAA_PYTHON" tools/bench/coordination_bench.py --binary "$KRAMAA_ROOT/.build/release/kramaa" \
         --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
 fi
 swift build -c release --product kramaa-bench

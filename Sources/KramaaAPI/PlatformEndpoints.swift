@@ -67,7 +67,13 @@ public struct PlatformEndpoints: HTTPEndpoint {
             let device: Address = try q.path("device")
             return try await write(q) { _, from in try await revokeAgreementKey(device, from: from) }
         }
+        r.get("devices/{device}/readings/{kind}") { q in .json(try latestReading(try q.path("device"), try Self.readingKind(q.path("kind")))) }
+        r.post("devices/{device}/readings") { q in
+            let device: Address = try q.path("device")
+            return try await write(q) { body, from in try await submitReading(device, body, from: from) }
+        }
         fileRoutes(&r)
+        devicePolicyRoutes(&r)
         r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }
         r.post("assets/{token}/{action}") { q in
             let token = try tokenId(q.path("token"))
@@ -156,7 +162,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         let type: KeyType
         do { type = try KeyType(parsing: typeName) } catch { throw HTTPProblem.badRequest("\"keyType\": \(error)") }
         let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.register.callData([
-            .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")),
+            .uint(UInt256(try body.uint64("organization"))), .uint(UInt256(UInt64(type.code))), .bytes(try body.bytes("publicKey")),
             .string(body["model"]?.stringValue ?? ""), .fixedBytes(try body.bytes32("firmwareHash", default: .zero)),
         ]))
         var d = ABIDecoder(sent.output[...])
@@ -180,7 +186,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
             throw HTTPProblem.badRequest("\"keyType\": \(error)")
         }
         let sent = try await calls.write(from: from, DeviceRegistry.address, DeviceRegistry.Method.rotate.callData([
-            .address(address), .uint(UInt256(DeviceKeyType.code(type))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
+            .address(address), .uint(UInt256(UInt64(type.code))), .bytes(try body.bytes("publicKey")), .bytes(try body.bytes("proof")),
         ]))
         return .json(try device(address).merging(sent))
     }

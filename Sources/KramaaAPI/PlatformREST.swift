@@ -124,6 +124,14 @@ extension JSONObject {
         throw .badRequest("\"\(name)\" is required and must be a non-negative integer")
     }
 
+    /// An amount (wei, token units): a JSON integer, or a decimal or 0x-hex string for values
+    /// beyond what JSON numbers carry exactly.
+    func uint256(_ name: String) throws(HTTPProblem) -> UInt256 {
+        if let n = self[name]?.numberValue?.uint64 { return UInt256(n) }
+        if let s = self[name]?.stringValue, let n = try? UInt256(parsing: s) { return n }
+        throw .badRequest("\"\(name)\" is required: a non-negative integer, as a number or a decimal string")
+    }
+
     func bytes(_ name: String) throws(HTTPProblem) -> [UInt8] {
         let text = try string(name)
         do { return try Hex.decode(text) } catch { throw .badRequest("\"\(name)\": \(error)") }

@@ -23,7 +23,7 @@ enum EPCISBench {
         for (i, device) in devices.enumerated() {
             setup.append(BenchTransactions.signed(admin, nonce: UInt64(i + 1), to: DeviceRegistry.address, data: ABI.call(
                 "registerDevice(uint256,uint8,bytes,string,bytes32)",
-                [.uint(.one), .uint(UInt256(DeviceKeyType.code(.p256))), .bytes(device.publicKey.bytes), .string("bench"), .fixedBytes(.zero)]),
+                [.uint(.one), .uint(UInt256(UInt64(KeyType.p256.code))), .bytes(device.publicKey.bytes), .string("bench"), .fixedBytes(.zero)]),
                 gas: 1_000_000))
         }
         _ = ValidatorBench.send(setup, hashes: setup.map { Keccak256.hash($0) }, to: [ports[0]], batch: 101, pace: nil)

@@ -42,7 +42,7 @@ struct ChainDevices<Reader: ContractReader>: Sendable {
         case nil: throw Refusal(0x86, "device \(device) is not registered")
         }
         let keyRecord = try client.key(record.currentKey)
-        guard let type = DeviceKeyType.type(keyRecord.keyTypeCode) else { throw Refusal(0x86, "device \(device) has a key of unknown type") }
+        guard let type = KeyType(code: keyRecord.keyTypeCode) else { throw Refusal(0x86, "device \(device) has a key of unknown type") }
         let key = try PublicKey(type: type, bytes: keyRecord.publicKey)
         return ActiveDevice(record: record, key: key, keyAddress: key.address)
     }

@@ -44,6 +44,7 @@ public final class BlockProducer: @unchecked Sendable {
         }
         if period == 0 {
             if node.hasPendingTransactions { transactionArrived() }
+            scheduleDueCheck()
         } else {
             let first = lock.withLock { () -> Duration in
                 nextDue = clock.uptime + .seconds(Int64(period))
@@ -105,6 +106,16 @@ public final class BlockProducer: @unchecked Sendable {
             }
         }
         if let again { clock.schedule(after: again) { [weak self] in self?.checkBurst() } }
+    }
+
+    /// Period 0 seals when transactions arrive; a trigger that becomes due while the pool is
+    /// empty (a deadline passing) gets its block from this check, once a second.
+    private func scheduleDueCheck() {
+        clock.schedule(after: .seconds(1)) { [weak self] in
+            guard let self, !self.lock.withLock({ self.stopped }) else { return }
+            if self.node.hasDueSystemCalls(at: self.clock.unixSeconds) { _ = self.seal(allowEmpty: false) }
+            self.scheduleDueCheck()
+        }
     }
 
     // MARK: Period > 0

@@ -22,7 +22,7 @@ extension Node {
         discardCandidate()
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: coinbase)
         let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
-        if candidates.isEmpty && !allowEmpty { return nil }
+        if candidates.isEmpty && !allowEmpty && executor.systemTransactions(header, state: state).isEmpty { return nil }
         let state = self.state, executor = self.executor
         let executed = evmThread.run { executor.build(header, candidates: candidates, state: state) }
         for rejected in executed.rejected { pool.remove(hash: rejected.hash) }

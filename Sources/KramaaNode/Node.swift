@@ -38,6 +38,9 @@ public final class Node: @unchecked Sendable {
     var history: [UInt64: StateUndo] = [:]
     /// A block executed on the head but not yet committed (validators; see Node+Validation).
     var candidate: ExecutedBlock?
+    /// Whether a block on `head` at `time` would begin with system transactions (cached: the
+    /// consensus driver asks every 50 ms).
+    private var dueSystemCalls: (head: Bytes32, time: UInt64, due: Bool)?
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
@@ -108,6 +111,7 @@ public final class Node: @unchecked Sendable {
         }
         self.poolConfig = poolConfig ?? TxPoolConfig()
         pool = TxPool(chain: genesis.config, config: self.poolConfig)
+        pool.gate = Node.systemContracts.gate
         executor = BlockExecutor(config: genesis.config, systemContracts: Node.systemContracts)
         try openJournal()
     }
@@ -230,6 +234,18 @@ public final class Node: @unchecked Sendable {
     /// Whether the pool has transactions that can run now.
     public var hasPendingTransactions: Bool {
         lock.withLock { pool.counts(state: state).pending > 0 }
+    }
+
+    /// Whether a block made at `timestamp` would begin with system transactions (due triggers,
+    /// docs/TRIGGERS.md): reason enough to make a block with an empty pool.
+    public func hasDueSystemCalls(at timestamp: UInt64) -> Bool {
+        lock.withLock {
+            if let cached = dueSystemCalls, cached.head == head.hash, cached.time == timestamp { return cached.due }
+            let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: .zero)
+            let due = candidate == nil && !executor.systemTransactions(header, state: state).isEmpty
+            dueSystemCalls = (head.hash, timestamp, due)
+            return due
+        }
     }
 
     /// Transactions that can run now and those waiting for a nonce gap to close.

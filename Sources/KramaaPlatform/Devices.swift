@@ -2,26 +2,6 @@ import KramaaEVM
 import KramaaMessaging
 import KramaaPrimitives
 
-/// How a device key's type is written in calls and storage.
-public enum DeviceKeyType {
-    public static func code(_ type: KeyType) -> UInt64 {
-        switch type {
-        case .secp256k1: 1
-        case .p256: 2
-        case .ed25519: 3
-        }
-    }
-
-    public static func type(_ code: UInt64) -> KeyType? {
-        switch code {
-        case 1: .secp256k1
-        case 2: .p256
-        case 3: .ed25519
-        default: nil
-        }
-    }
-}
-
 /// A device's standing.
 public enum DeviceStatus: UInt64, Sendable {
     case active = 1, suspended = 2, revoked = 3
@@ -125,12 +105,54 @@ public struct DeviceRegistry: SystemContract {
         return (device, try storage.loadUInt64(Slot.org(device)))
     }
 
+    /// The organisation of a registered device; nil for an address the registry does not know.
+    public static func organization(of device: Address, _ storage: some StorageReader) throws(SystemCallError) -> UInt64? {
+        guard try storage.loadUInt64(Slot.status(device)) != 0 else { return nil }
+        return try storage.loadUInt64(Slot.org(device))
+    }
+
+    /// What the registry says of a key: its device, the device's status, whether it is the
+    /// device's current key, and the block it stopped being valid at (0 while valid).
+    public struct KeyStanding: Equatable, Sendable {
+        public var device: Address
+        public var status: DeviceStatus?
+        public var isCurrent: Bool
+        public var validUntil: UInt64
+    }
+
+    /// The standing of `key`; nil for a key the registry never had.
+    public static func standing(ofKey key: Address, _ storage: some StorageReader) throws(SystemCallError) -> KeyStanding? {
+        let device = try storage.loadAddress(Slot.keyDevice(key))
+        guard device != .zero else { return nil }
+        return KeyStanding(device: device, status: DeviceStatus(rawValue: try storage.loadUInt64(Slot.status(device))),
+                           isCurrent: try storage.loadAddress(Slot.currentKey(device)) == key,
+                           validUntil: try storage.loadUInt64(Slot.validUntil(key)))
+    }
+
     /// Whether `key` was a valid key of its device at `block`.
     public static func keyValid(_ key: Address, at block: UInt64, _ storage: some StorageReader) throws(SystemCallError) -> Bool {
         let from = try storage.load(Slot.validFrom(key))
         guard !from.isZero, let start = from.uint64Value, block >= start else { return false }
         let until = try storage.loadUInt64(Slot.validUntil(key))
         return until == 0 || block < until
+    }
+
+    /// The key `device` signs with now, read through `call` by another contract: its current
+    /// key, when the device is registered and active and the key valid at this block. Reverts
+    /// with what is missing otherwise (what device-signed data, like readings, is checked against).
+    static func activeSigningKey(of device: Address, _ call: SystemCall) throws(SystemCallError) -> PublicKey {
+        let registry = call.reading(address)
+        try call.require(try registry.loadUInt64(Slot.registeredAt(device)) != 0, "no device \(device)")
+        let status = try registry.loadUInt64(Slot.status(device))
+        try call.require(status == DeviceStatus.active.rawValue,
+                         "device \(device) is \(DeviceStatus(rawValue: status).map { "\($0)" } ?? "not active"); it signs nothing now")
+        let key = try registry.loadAddress(Slot.currentKey(device))
+        try call.require(try keyValid(key, at: call.blockNumber, registry), "device \(device)'s key \(key) is not valid at block \(call.blockNumber)")
+        let (code, bytes) = (try registry.loadUInt64(Slot.keyType(key)), try registry.loadBytes(Slot.keyBytes(key)))
+        guard let type = KeyType(code: code), let parsed = try? PublicKey(type: type, bytes: bytes) else {
+            throw .reverted("device \(device)'s key \(key) is not a readable key of type \(code)")
+        }
+        return parsed
     }
 
     public func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8] {
@@ -179,7 +201,7 @@ public struct DeviceRegistry: SystemContract {
     }
 
     func key(_ code: UInt64, _ bytes: [UInt8], _ call: SystemCall) throws(SystemCallError) -> PublicKey {
-        guard let type = DeviceKeyType.type(code) else { throw .reverted("unknown key type \(code) (1 secp256k1, 2 P-256, 3 Ed25519)") }
+        guard let type = KeyType(code: code) else { throw .reverted("unknown key type \(code) (\(KeyType.codesDescription))") }
         do { return try PublicKey(type: type, bytes: bytes) } catch { throw .reverted("invalid \(type) public key: \(error)") }
     }
 
@@ -197,14 +219,14 @@ public struct DeviceRegistry: SystemContract {
         try call.store(Slot.registeredAt(device), max(call.blockNumber, 1))
         try addKey(key, to: device, call)
         try call.emit([Event.registered, Bytes32(UInt256(device)), Bytes32(UInt256(org))],
-                      ABI.encode([.uint(UInt256(DeviceKeyType.code(key.type))), .bytes(key.bytes), .string(model)]))
+                      ABI.encode([.uint(UInt256(UInt64(key.type.code))), .bytes(key.bytes), .string(model)]))
         return device
     }
 
     private func addKey(_ key: PublicKey, to device: Address, _ call: SystemCall) throws(SystemCallError) {
         let k = key.address
         try call.store(Slot.keyDevice(k), device)
-        try call.store(Slot.keyType(k), DeviceKeyType.code(key.type))
+        try call.store(Slot.keyType(k), UInt64(key.type.code))
         try call.storeBytes(Slot.keyBytes(k), key.bytes)
         try call.store(Slot.validFrom(k), max(call.blockNumber, 1))
         try call.store(Slot.currentKey(device), k)
@@ -237,7 +259,7 @@ public struct DeviceRegistry: SystemContract {
         if call.caller != oldKey { _ = try requireManager(of: device, call) }
         try call.require(try call.loadUInt64(Slot.status(device)) == DeviceStatus.active.rawValue, "device \(device) is not active")
         try call.require(try call.loadAddress(Slot.keyDevice(newKey.address)) == .zero, "key \(newKey.address) is registered already")
-        try call.charge(3_450)  // a signature check, priced as P256VERIFY
+        try call.charge(Precompiles.p256VerifyGas)  // a signature check of any type, priced as P256VERIFY
         let message = Self.rotationMessage(chainId: call.chainId, device: device, newKey: newKey)
         try call.require(newKey.isValidSignature(proof, for: message), "the proof is not a signature of the rotation message by the new key")
         try call.store(Slot.validUntil(oldKey), call.blockNumber)

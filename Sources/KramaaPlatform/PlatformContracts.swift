@@ -1,7 +1,9 @@
 import KramaaEVM
 
 extension SystemContracts {
-    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights and the file registry.
+    /// The platform's contracts: organisations, devices, assets, provenance, message deliveries, messaging rights, the file
+    /// registry, device policies (with their rule on every transaction), device readings and triggers (with the block
+    /// hook that begins each block with the due ones).
     public static let platform = SystemContracts([
         OrganizationRegistry.address: OrganizationRegistry(),
         DeviceRegistry.address: DeviceRegistry(),
@@ -10,5 +12,8 @@ extension SystemContracts {
         DeliveryRegistry.address: DeliveryRegistry(),
         MessagingPolicy.address: MessagingPolicy(),
         FileRegistry.address: FileRegistry(),
-    ])
+        DevicePolicies.address: DevicePolicies(),
+        DeviceReadings.address: DeviceReadings(),
+        Triggers.address: Triggers(),
+    ], gate: DevicePolicyGate(), blockHook: TriggerHook())
 }

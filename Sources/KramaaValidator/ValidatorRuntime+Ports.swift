@@ -143,7 +143,8 @@ final class NodeApplication: ConsensusApplication {
         try! ValidatorSet(node.validators(forHeight: height).map { Validator(address: $0, power: 1) })
     }
 
-    var hasPendingWork: Bool { node.hasPendingTransactions }
+    /// Pooled transactions, or triggers due now (their runs begin the next block).
+    var hasPendingWork: Bool { node.hasPendingTransactions || node.hasDueSystemCalls(at: clock.unixSeconds) }
     var producesEmptyBlocks: Bool { node.config.emptyBlocks }
 
     func buildBlock(height: UInt64, round: Int, answer: @escaping ([UInt8], Bytes32) -> Void) {

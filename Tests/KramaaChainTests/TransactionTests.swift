@@ -54,8 +54,9 @@ import KramaaTestSupport
         }
     }
 
-    /// Every secp256k1-signed type; device transactions have their own suite (DeviceTransactionTests).
-    @Test(arguments: TransactionType.allCases.filter { $0 != .device })
+    /// Every secp256k1-signed type; device transactions have their own suite (DeviceTransactionTests),
+    /// unsigned system transactions theirs (TriggerTests).
+    @Test(arguments: TransactionType.allCases.filter { $0 != .device && $0 != .system })
     func everyTypeRoundTripsThroughSignDecodeRecover(_ type: TransactionType) throws {
         let tx = Transaction(
             type: type, chainId: 7, nonce: 3, maxPriorityFeePerGas: 2, maxFeePerGas: 100, gasLimit: 100_000,

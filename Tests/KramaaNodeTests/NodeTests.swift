@@ -116,9 +116,11 @@ import Testing
     @Test func aBurstOfTransactionsIsSealedTogetherAndEveryOneIncluded() throws {
         let (node, producer, clock) = try Self.started()
         let sent = 200
+        let idle = clock.pendingTimers  // the once-a-second check for due triggers
+        #expect(idle == 1)
         for n in 0..<sent {
             _ = try node.accept(raw: NodeTests().tx(UInt64(n), to: "0x00000000000000000000000000000000000000aa"))
-            if n == 0 { #expect(clock.pendingTimers == 1, "the first transaction arms one check") }
+            if n == 0 { #expect(clock.pendingTimers == idle + 1, "the first transaction arms one check") }
         }
         #expect(node.latest.number == 0, "nothing is sealed before the pool has been quiet for `settle`")
         clock.advance(by: .milliseconds(1))

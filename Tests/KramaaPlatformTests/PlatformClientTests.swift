@@ -46,7 +46,7 @@ import Testing
         #expect(try assets.tokenURI(token) == "ipfs://bafy")
         // Device keys: a secp256k1 device of organisation 1.
         let deviceKey = PublicKey.secp256k1(chain.keys[3].publicKey)
-        let register = DeviceRegistry.Method.register.callData([.uint(UInt256(1)), .uint(UInt256(DeviceKeyType.code(deviceKey.type))),
+        let register = DeviceRegistry.Method.register.callData([.uint(UInt256(1)), .uint(UInt256(UInt64(deviceKey.type.code))),
                                                                  .bytes(deviceKey.bytes), .string("Sensor v1"), .fixedBytes(Bytes32.zero)])
         let registered = try await caller.send(DeviceRegistry.address, register)
         let devices = DeviceClient(caller)

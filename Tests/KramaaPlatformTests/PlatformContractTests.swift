@@ -73,7 +73,7 @@ import Testing
 
     static func registerDevice(_ chain: ContractChain, _ key: PublicKey, by sender: Int = 1, org: UInt64 = 1) -> (success: Bool, output: [UInt8], logs: [Log]) {
         chain.send(sender, devices, DeviceRegistry.Method.register.callData([
-            .uint(UInt256(org)), .uint(UInt256(DeviceKeyType.code(key.type))), .bytes(key.bytes), .string("TempLogger T1"),
+            .uint(UInt256(org)), .uint(UInt256(UInt64(key.type.code))), .bytes(key.bytes), .string("TempLogger T1"),
             .fixedBytes(Keccak256.hash(Array("firmware 1.0".utf8))),
         ]))
     }

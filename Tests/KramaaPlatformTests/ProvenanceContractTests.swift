@@ -69,8 +69,9 @@ import Testing
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:01:00Z"))),
                         "device \(chain.addresses[3]) belongs to organisation 1, not 2")
         #expect(chain.send(1, DeviceRegistry.address, DeviceRegistry.Method.setStatus.callData([.address(chain.addresses[3]), .uint(UInt256(3))])).success)
+        // A revoked device's transactions are refused before they run (docs/DEVICE-POLICIES.md).
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:02:00Z"))),
-                        "key \(chain.addresses[3]) is not the current key of an active device: its events are refused")
+                        "device \(chain.addresses[3]) is revoked: its keys can no longer send transactions")
     }
 
     @Test func receivingAPalletGivesCustodyOfTheItemsInIt() throws {

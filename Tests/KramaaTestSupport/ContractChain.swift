@@ -13,7 +13,6 @@ public final class ContractChain {
     public private(set) var head: BlockHeader
     /// The same chain behind `ChainProvider` (each mined block appended with its state).
     public let provider: InMemoryChain
-    private var nonces: [UInt64]
 
     public var addresses: [Address] { keys.map { $0.publicKey.address } }
 
@@ -31,20 +30,32 @@ public final class ContractChain {
         let block = genesis.installing(contracts).makeBlock(into: state)
         head = block.header
         provider = InMemoryChain(chainId: Self.chainId, genesis: block, state: state.snapshot())
-        nonces = [UInt64](repeating: 0, count: keyCount)
     }
 
     /// Mines one block holding a call from each `(key, to, calldata)`, `seconds` after the head
     /// (block time); returns the block.
     @discardableResult
     public func mine(_ calls: [(key: Int, to: Address, data: [UInt8])] = [], after seconds: UInt64 = 1) -> ExecutedBlock {
+        var sent: [Int: UInt64] = [:]
         let txs = calls.map { call -> SignedTransaction in
-            let tx = Transaction(type: .dynamicFee, chainId: Self.chainId, nonce: nonces[call.key], maxPriorityFeePerGas: UInt256(1),
-                                 maxFeePerGas: UInt256(10_000_000_000 as UInt64), gasLimit: 2_000_000, to: call.to, data: call.data)
-                .signed(with: keys[call.key])
-            nonces[call.key] += 1
-            return SignedTransaction(tx, sender: addresses[call.key])
+            defer { sent[call.key, default: 0] += 1 }
+            return transaction(call.key, to: call.to, data: call.data, nonceOffset: sent[call.key] ?? 0)
         }
+        return mine(signed: txs, after: seconds)
+    }
+
+    /// A transaction from key `key` with its next nonce (plus `nonceOffset`), signed.
+    public func transaction(_ key: Int, to: Address, value: UInt256 = .zero, data: [UInt8] = [], nonceOffset: UInt64 = 0) -> SignedTransaction {
+        let nonce = (state.account(addresses[key])?.nonce ?? 0) + nonceOffset
+        let tx = Transaction(type: .dynamicFee, chainId: Self.chainId, nonce: nonce, maxPriorityFeePerGas: UInt256(1),
+                             maxFeePerGas: UInt256(10_000_000_000 as UInt64), gasLimit: 2_000_000, to: to, value: value, data: data)
+            .signed(with: keys[key])
+        return SignedTransaction(tx, sender: addresses[key])
+    }
+
+    /// Mines one block of `txs` (those the rules refuse are left out, see `rejected`).
+    @discardableResult
+    public func mine(signed txs: [SignedTransaction], after seconds: UInt64 = 1) -> ExecutedBlock {
         let built = executor.build(executor.childHeader(of: head, timestamp: head.timestamp + seconds, coinbase: .zero),
                                    candidates: txs, state: state)
         _ = state.takeChanges()
@@ -53,11 +64,33 @@ public final class ContractChain {
         return built
     }
 
-    /// One call in its own block; returns (success, output, logs).
+    /// Imports a block built elsewhere as a validator does (every root and system transaction
+    /// checked); on failure nothing changes.
+    @discardableResult
+    public func importBlock(_ block: Block) throws -> ExecutedBlock {
+        let senders = try block.transactions.map { try $0.validatedSender(chainId: Self.chainId) }
+        do {
+            let executed = try executor.execute(block, senders: senders, parent: head, state: state)
+            _ = state.takeChanges()
+            head = block.header
+            provider.append(executed, state: state.snapshot())
+            return executed
+        } catch {
+            state.discardChanges()
+            throw error
+        }
+    }
+
+    /// One call in its own block; returns (success, output, logs). A transaction the chain's
+    /// rules refuse before it runs (a device policy, a revoked device key) is not included: it
+    /// comes back as a failure whose revert reason is the refusal, without logs.
     @discardableResult
     public func send(_ key: Int, _ to: Address, _ data: [UInt8]) -> (success: Bool, output: [UInt8], logs: [Log]) {
         let block = mine([(key, to, data)])
-        return (block.receipts[0].success, block.outcomes[0].output, block.receipts[0].logs)
+        guard let receipt = block.receipts.first else {
+            return (false, ABI.errorString(block.rejected.first.map { $0.error.description } ?? "not included"), [])
+        }
+        return (receipt.success, block.outcomes[0].output, receipt.logs)
     }
 
     /// A read-only call against the head state (not mined).

@@ -8,7 +8,7 @@ from eth_utils import keccak, to_checksum_address
 import rlp
 
 TYPE = 0x4B
-P256, ED25519 = 1, 2
+P256, ED25519 = 2, 3  # the device registry's key type codes (1 is secp256k1)
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 # multicodec varints of the key types, as in did:key: p256-pub 0x1200, ed25519-pub 0xed
 MULTICODEC = {P256: b"\x80\x24", ED25519: b"\xed\x01"}

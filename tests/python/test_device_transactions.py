@@ -202,3 +202,25 @@ def test_refusals_have_clear_errors(devnet, recorder):
     assert "key type 7 is not known" in refusal(devnet, tx.raw)
     # Nothing of it reached the devnet.
     assert qty(devnet.rpc("eth_getTransactionCount", device.address, "pending")) == 0
+
+
+def test_the_documented_example_is_what_an_independent_implementation_builds():
+    """docs/DEVICE-TRANSACTIONS.md's example (key type 3, Ed25519, sponsored), rebuilt here with
+    cryptography, rlp and eth_keys: every hash and the wire form are the document's."""
+    import pathlib
+    import re
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    doc = (pathlib.Path(__file__).parents[2] / "docs" / "DEVICE-TRANSACTIONS.md").read_text()
+    example = doc[doc.index("### Example"):]
+    table = dict(re.findall(r"^\| ([a-zA-Z ()`]+?) \| `(0x[0-9a-fA-F]+|[0-9a-f]+)` \|$", example, re.M))
+    wire = "".join(re.search(r"```\n(0x4b[0-9a-f\s]+)```", example).group(1).split())
+    device = DeviceKey(ED25519, ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    tx = DeviceTx(device, chain_id=1337, nonce=0, tip=10**9, max_fee=3 * 10**9, gas=100_000, to="0x" + "42" * 20,
+                  data=bytes.fromhex("c0ffee"), sponsor=table["sponsor"])
+    tx.sign().sponsor_sign("0x" + "00" * 31 + "01")
+    assert "0x" + tx.signing_hash.hex() == table["signingHash"]
+    assert "0x" + tx.sponsor_hash.hex() == table["sponsorHash"]
+    assert "0x" + tx.raw.hex() == wire
+    assert tx.raw[1 + 2 + 1 + 2 + 1 + 5 + 5 + 4 + 21 + 1 + 4 + 1] == 3, "key type 3: Ed25519, the device registry's code"
+    assert tx.hash == table["transaction hash"] or "0x" + bytes(tx.hash).hex() == table["transaction hash"]
+    assert device.address == table["device address (`from`)"]

@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 
 import jsonschema
+from eth_utils import keccak
 import pytest
 import yaml
 from cryptography.hazmat.primitives import hashes, serialization
@@ -243,6 +244,34 @@ def test_agreement_keys_through_rest(chain):
     assert "registered already" in again["detail"]
 
 
+def test_device_readings_through_rest(chain):
+    """Readings signed here by a P-256 device (docs/DEVICES.md), submitted by the node's account;
+    the latest of a kind read by name or by its 32-byte hash; refusals answered with the reason."""
+    from device_tx import P256, DeviceKey
+    from eth_utils import keccak
+    from test_device_readings import reading_digest
+    api, (brand, carrier, factory, buyer) = chain
+    api.call("POST", "/organizations", {"from": brand, "name": "Acme Farm"}, expect=201)
+    device = DeviceKey(P256)
+    api.call("POST", "/devices", {"from": brand, "organization": 1, "keyType": "p256", "publicKey": "0x" + device.public_key().hex()}, expect=201)
+    kind = keccak(b"soil.moisture")
+    assert "no reading of kind" in api.call("GET", f"/devices/{device.address}/readings/soil.moisture", expect=404)["detail"]
+
+    def body(value, sequence, observed_at=1_700_000_000, signer=device):
+        signature = signer.sign(reading_digest(1337, device.address, kind, value, observed_at, sequence))
+        return {"from": carrier, "kind": "soil.moisture", "value": str(value), "observedAt": observed_at, "sequence": sequence,
+                "signature": "0x" + signature.hex()}
+
+    accepted = api.call("POST", f"/devices/{device.address}/readings", body(-1250, 3), expect=201)
+    assert accepted["value"] == "-1250" and accepted["kind"] == "0x" + kind.hex() and accepted["acceptedAtBlock"] == accepted["blockNumber"]
+    assert "a replay" in api.call("POST", f"/devices/{device.address}/readings", body(7, 3), expect=422)["detail"]
+    forged = api.call("POST", f"/devices/{device.address}/readings", body(7, 4, signer=DeviceKey(P256)), expect=422)
+    assert "is not device" in forged["detail"]
+    assert "signed decimal" in api.call("POST", f"/devices/{device.address}/readings", {**body(7, 4), "value": "7.5"}, expect=400)["detail"]
+    latest = api.call("GET", f"/devices/{device.address}/readings/0x{kind.hex()}")
+    assert latest == {k: accepted[k] for k in ("device", "kind", "value", "observedAt", "sequence", "acceptedAtBlock")}
+
+
 def test_storage_nodes_and_pinned_files_through_rest(node_factory):
     """The file registry (docs/FILES.md): storage nodes, a pin allocated across organisations,
     who may read it, the quota, refusals that change nothing, repair and unpinning."""
@@ -308,6 +337,76 @@ def test_storage_nodes_and_pinned_files_through_rest(node_factory):
     assert api.call("GET", "/organizations/1/file-quota")["used"] == 0
 
 
+def test_device_policies_through_rest_enforced_on_device_transactions(node_factory):
+    """An organisation limits what its P-256 device may do (docs/DEVICE-POLICIES.md); the
+    device's own sponsored transactions are then refused by the node with the rule they break,
+    and nothing they would have moved moves."""
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from conftest import RPCError
+    from device_tx import P256, DeviceKey, DeviceTx
+    from rpc_helpers import deploy, qty, send_signed, transact
+    node = node_factory("devnet", ["--accounts", "4"], fresh=True)
+    api, w3 = API(node.port), node.web3()
+    brand, manager, outsider, _ = node.accounts
+    brand_key = node.keys[0]
+    api.call("POST", "/organizations", {"from": brand, "name": "Irrigation Co"}, expect=201)
+    api.call("PUT", f"/organizations/1/members/{manager}", {"from": brand, "roles": ["deviceManager"]})
+    device = DeviceKey(P256)
+    api.call("POST", "/devices", {"from": manager, "organization": 1, "keyType": "p256", "publicKey": "0x" + device.public_key().hex(),
+                                  "model": "Valve controller", "firmwareHash": "0x" + "cd" * 32}, expect=201)
+    token = deploy(w3, brand_key, "ERC20.vy", "Water credit", "H2O", 1_000)
+    transact(w3, brand_key, token.functions.transfer(device.address, 500))
+    send_signed(w3, brand_key, {"to": device.address, "value": 10**18, "gas": 21_000})  # so its own fees are its policy's to refuse
+    assert api.call("GET", f"/devices/{device.address}/policy")["policy"] is None
+
+    def device_call(data, to=token.address, sponsored=True):
+        base = qty(node.rpc("eth_getBlockByNumber", "latest", False)["baseFeePerGas"])
+        tx = DeviceTx(device, chain_id=1337, nonce=qty(node.rpc("eth_getTransactionCount", device.address, "pending")), tip=10**9,
+                      max_fee=2 * base + 10**9, gas=120_000, to=to, data=data, sponsor=brand if sponsored else None).sign()
+        if sponsored:
+            tx.sponsor_sign(brand_key)
+        return node.rpc("eth_sendRawTransaction", "0x" + tx.raw.hex())
+
+    def refused(data, **kw):
+        before = (token.functions.balanceOf(device.address).call(), qty(node.rpc("eth_getTransactionCount", device.address, "pending")))
+        with pytest.raises(RPCError) as e:
+            device_call(data, **kw)
+        assert (token.functions.balanceOf(device.address).call(), qty(node.rpc("eth_getTransactionCount", device.address, "pending"))) == before
+        return e.value.message
+
+    def encoded(fn):
+        return bytes.fromhex(fn._encode_transaction_data()[2:])
+
+    transfer = lambda amount: encoded(token.functions.transfer(outsider, amount))
+    policy = {"from": brand, "nativePerPeriod": "0", "period": 3600, "feesSponsored": True,
+              "calls": [{"target": token.address, "selector": "balanceOf(address)"}], "tokens": [{"token": token.address, "perPeriod": 100}]}
+    # Bad input and the wrong caller: refused, nothing set.
+    bad = {**policy, "calls": [{"target": token.address, "selector": "open()x"}]}
+    assert "selector open()x is not *, transfer" in api.call("PUT", f"/devices/{device.address}/policy", bad, expect=400)["detail"]
+    assert "admin" in api.call("PUT", f"/devices/{device.address}/policy", {**policy, "from": manager}, expect=422)["detail"]
+    assert api.call("GET", f"/devices/{device.address}/policy")["policy"] is None
+    put = api.call("PUT", f"/devices/{device.address}/policy", policy)
+    assert put["policy"]["calls"] == [{"target": token.address, "selector": "0x70a08231"}] and put["policy"]["feesSponsored"] is True
+
+    receipt = w3.eth.wait_for_transaction_receipt(device_call(transfer(60)), timeout=15)
+    assert receipt["status"] == 1 and token.functions.balanceOf(outsider).call() == 60
+    assert refused(transfer(50)) == f"device {device.address}'s policy allows 100 of token {token.address} per period; 40 remain, this call moves 50"
+    assert "does not allow function 0x40c10f19" in refused(encoded(token.functions.mint(device.address, 1)))
+    assert "requires its fees to be sponsored" in refused(transfer(1), sponsored=False)
+    tokens = api.call("GET", f"/devices/{device.address}/policy")["policy"]["tokens"]
+    assert tokens == [{"token": token.address, "perPeriod": "100", "spent": "60", "remaining": "40"}]
+
+    assert api.call("POST", f"/devices/{device.address}/policy/revoke", {"from": brand})["policy"]["revoked"] is True
+    assert "policy was revoked by its organisation" in refused(transfer(1))
+    assert "admin" in api.call("POST", f"/devices/{device.address}/policy/revoke", {"from": outsider}, expect=422)["detail"]
+    # A revoked device sends nothing at all, whatever its policy.
+    api.call("PUT", f"/devices/{device.address}/policy", policy)
+    api.call("POST", f"/devices/{device.address}/status", {"from": manager, "status": "revoked"})
+    assert refused(transfer(1)) == f"device {device.address} is revoked: its keys can no longer send transactions"
+    assert token.functions.balanceOf(outsider).call() == 60
+
+
 def test_every_documented_operation_was_exercised():
     documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
     missing = documented - exercised
@@ -338,6 +437,17 @@ def test_cli_covers_organisations_devices_and_assets(node_factory, kramaa, tmp_p
     refused = cli("asset", "do", EPC, "custody", brand, "--from", brand, check=False)
     assert refused.returncode != 0 and "only the custodian" in refused.stderr
     # The device's key-agreement key, and an MQTT token, from key files.
+    # The device's spending policy (docs/DEVICE-POLICIES.md).
+    policy = cli("device", "policy", "set", device["device"], "--native-per-period", "1000000000000000000", "--period", "86400",
+                 "--call", f"{brand}:water(uint256)", "--call", f"{brand}:transfer", "--token-limit", f"{factory}:250", "--from", brand)["policy"]
+    assert policy["nativePerPeriod"] == "1000000000000000000" and policy["period"] == 86400
+    assert policy["calls"] == [{"target": checksum(brand), "selector": "0x" + keccak(b"water(uint256)")[:4].hex()},
+                               {"target": checksum(brand), "selector": "transfer"}]
+    assert policy["tokens"] == [{"token": checksum(factory), "perPeriod": "250", "spent": "0", "remaining": "250"}]
+    assert cli("device", "policy", "show", device["device"])["policy"] == policy
+    refused = cli("device", "policy", "set", device["device"], "--call", "nonsense", "--from", brand, check=False)
+    assert refused.returncode != 0 and "expected ADDRESS:VALUE" in refused.stderr
+    assert cli("device", "policy", "revoke", device["device"], "--from", brand)["policy"]["revoked"] is True
     kramaa("keys", "new", "--type", "p256-kem", "--out", str(tmp_path / "agreement.json"))
     agreement = json.loads((tmp_path / "agreement.json").read_text())
     added = cli("device", "agreement-key", "set", device["device"], "--agreement-key", str(tmp_path / "agreement.json"),

@@ -86,7 +86,10 @@ public struct BlockExecutor {
     /// that does not fit the gas left is skipped; one that can never be valid is rejected.
     /// Commits the result to `state` and fills in the header's roots.
     public func build(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState) -> ExecutedBlock {
+        let system = systemTransactions(header, state: state)
         var run = Run(executor: self, header: header, state: state)
+        // The protocol's calls first (due triggers): `systemTransactions` keeps only what applies.
+        for tx in system { try? run.apply(SignedTransaction(tx, sender: SystemContracts.systemAddress)) }
         // Once one of a sender's transactions is left out, its later nonces cannot run either.
         var skipped: Set<Address> = []
         for candidate in candidates where !skipped.contains(candidate.sender) {
@@ -105,6 +108,24 @@ public struct BlockExecutor {
             }
         }
         return run.seal()
+    }
+
+    /// The system transactions (type 0x4c) the block with `header` begins with: what the
+    /// platform's block hook asks for on the parent's `state`, each with the block number as
+    /// nonce, together within half the block's gas (the rest waits for the next block).
+    public func systemTransactions(_ header: BlockHeader, state: StateBackend) -> [Transaction] {
+        guard let hook = systemContracts.blockHook else { return [] }
+        let requests = hook.systemCalls(block: context(header), storage: GateStorage(read: { state.storage($0, slot: $1) }))
+        var budget = header.gasLimit / 2
+        var out: [Transaction] = []
+        for request in requests {
+            let tx = Transaction(type: .system, chainId: config.chainId, nonce: header.number, maxPriorityFeePerGas: .zero,
+                                 maxFeePerGas: .zero, gasLimit: request.gasLimit, to: request.to, data: request.data)
+            guard tx.gasLimit >= tx.intrinsicGas, tx.gasLimit <= budget else { break }
+            budget -= tx.gasLimit
+            out.append(tx)
+        }
+        return out
     }
 
     /// One block's execution in progress over one journal.

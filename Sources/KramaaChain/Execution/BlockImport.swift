@@ -16,6 +16,9 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
     case gasLimitExceeded(used: UInt64, limit: UInt64)
     case mismatch(field: String, expected: Bytes32, got: Bytes32)
     case wrongGasUsed(computed: UInt64, header: UInt64)
+    /// The block's system transactions are not the ones its parent's state calls for (a due
+    /// trigger left out, one added, or one out of place).
+    case systemTransactionsMismatch(expected: Int)
 
     public var description: String {
         switch self {
@@ -30,6 +33,8 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
         case .gasLimitExceeded(let used, let limit): "transactions use \(used) gas, over the block's \(limit)"
         case .mismatch(let field, let e, let g): "\(field) is \(g), executing the block gives \(e)"
         case .wrongGasUsed(let c, let h): "header says \(h) gas used, executing the block gives \(c)"
+        case .systemTransactionsMismatch(let n):
+            "the block must begin with exactly the \(n) system transactions its parent's state calls for (due triggers), and hold no others"
         }
     }
 }
@@ -53,11 +58,16 @@ extension BlockExecutor {
         guard header.baseFeePerGas == baseFee else { throw .wrongBaseFee(expected: baseFee, got: header.baseFeePerGas) }
         guard header.extraData.count <= BlockHeader.maxExtraDataSize else { throw .extraDataTooLong(header.extraData.count) }
 
+        let system = systemTransactions(header, state: state)
+        guard block.transactions.prefix(system.count).elementsEqual(system),
+              !block.transactions.dropFirst(system.count).contains(where: { $0.type == .system }) else {
+            throw .systemTransactionsMismatch(expected: system.count)
+        }
         var template = header
         template.gasUsed = 0
         var run = Run(executor: self, header: template, state: state)
         for (i, tx) in block.transactions.enumerated() {
-            guard config.mayTransact(senders[i]) else { throw .senderNotAllowed(index: i, senders[i]) }
+            guard tx.type == .system || config.mayTransact(senders[i]) else { throw .senderNotAllowed(index: i, senders[i]) }
             guard run.gasUsed + tx.gasLimit <= header.gasLimit else {
                 throw .gasLimitExceeded(used: run.gasUsed + tx.gasLimit, limit: header.gasLimit)
             }

@@ -16,6 +16,8 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
     case gasLimitReached(txGas: UInt64, blockGasLimit: UInt64)
     case blobFeeCapTooLow(maxFeePerBlobGas: UInt256, blobBaseFee: UInt256)
     case tooManyBlobs(Int)
+    /// The platform's rule on the sender refuses it (a device's spending policy, a revoked key).
+    case refused(GateRefusal)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum InvalidTransactionError: Error, Equatable, CustomStringConvertible {
         case .gasLimitReached(let gas, let limit): return "gas limit reached: tx gas \(gas) above block gas limit \(limit)"
         case .blobFeeCapTooLow(let cap, let fee): return "max fee per blob gas less than block blob gas fee: \(cap) < \(fee)"
         case .tooManyBlobs(let n): return "too many blobs in transaction: \(n)"
+        case .refused(let refusal): return refusal.reason
         }
     }
 }
@@ -101,6 +104,7 @@ public struct StateTransition {
     /// every frame and instruction (debug tracing). Throws, changing nothing, when `tx` cannot run.
     public func apply(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode = .block,
                       tracer: EVMTracer? = nil) throws(InvalidTransactionError) -> TransactionReceiptData {
+        if tx.type == .system { return try applySystem(tx, sender: sender, to: state, mode: mode, tracer: tracer) }
         var block = self.block
         let nonce = state.nonce(sender)
         switch mode {
@@ -142,6 +146,16 @@ public struct StateTransition {
         }
 
         let gasPrice = tx.effectiveGasPrice(baseFee: block.baseFee)!
+        // The platform's rule on the sender (device spending policies), in blocks only: calls
+        // (eth_call, eth_estimateGas) read as anyone may.
+        var charge: GateCharge?
+        if case .block = mode, let gate = systemContracts.gate {
+            let gated = GatedTransaction(sender: sender, to: tx.to, value: tx.value, data: tx.data, sponsored: payer != sender,
+                                         maximumFee: payer == sender ? gasLimit &* gasPrice : .zero)
+            do { charge = try gate.admit(gated, block: block, storage: GateStorage(read: { state.storage($0, $1) })) } catch {
+                throw .refused(error)
+            }
+        }
         let prepaid = gasLimit &* gasPrice &+ UInt256(blobGas) &* block.blobBaseFee
         state.setBalance(payer, have &- prepaid)
 
@@ -176,10 +190,37 @@ public struct StateTransition {
         gasUsed -= refunded
         state.addBalance(payer, UInt256(tx.gasLimit - gasUsed) &* gasPrice)
         state.addBalance(block.coinbase, UInt256(gasUsed) &* (gasPrice &- block.baseFee))
+        if let charge, let gate = systemContracts.gate {
+            gate.record(charge, fee: payer == sender ? UInt256(gasUsed) &* gasPrice : .zero, succeeded: result.status == .success,
+                        block: block, storage: GateStorage(read: { state.storage($0, $1) }, write: { state.setStorage($0, $1, $2) }))
+        }
         tracer?.onTransactionEnd(gasUsed: gasUsed)
         let logs = state.finishTransaction()
         return TransactionReceiptData(
             status: result.status, gasUsed: gasUsed, refunded: refunded, logs: logs,
             createdAddress: result.createdAddress, output: result.output)
+    }
+
+    /// A system transaction (type 0x4c): a call from the system address with the transaction's
+    /// gas and no fee, nonce or balance (EIP-4788's system calls, with a receipt so its logs are
+    /// seen). The block executor decides which ones a block holds.
+    private func applySystem(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode,
+                             tracer: EVMTracer?) throws(InvalidTransactionError) -> TransactionReceiptData {
+        do { try tx.validate(chainId: block.chainId) } catch { throw .transaction(error) }
+        guard case .block = mode, sender == SystemContracts.systemAddress, let to = tx.to else { throw .transaction(.invalidSystemTransaction) }
+        if tx.gasLimit > block.gasLimit { throw .gasLimitReached(txGas: tx.gasLimit, blockGasLimit: block.gasLimit) }
+        state.warm(sender)
+        state.warm(to)
+        for address in precompiles.keys { state.warm(address) }
+        let evm = EVM(state: state, block: block, transaction: TransactionContext(origin: sender, gasPrice: .zero),
+                      precompiles: precompiles, systemContracts: systemContracts)
+        evm.tracer = tracer
+        tracer?.onTransactionStart(gasLimit: tx.gasLimit)
+        let result = evm.call(Message(kind: .call, caller: sender, recipient: to, codeAddress: to, value: .zero, input: tx.data,
+                                      gas: Int64(tx.gasLimit - tx.intrinsicGas), depth: 0))
+        let gasUsed = tx.gasLimit - UInt64(result.gasLeft)
+        tracer?.onTransactionEnd(gasUsed: gasUsed)
+        return TransactionReceiptData(status: result.status, gasUsed: gasUsed, refunded: 0, logs: state.finishTransaction(),
+                                      createdAddress: nil, output: result.output)
     }
 }

@@ -5,9 +5,10 @@ extension SystemContracts {
     /// The chain's own governance contracts (the validator set).
     public static let governance = SystemContracts([ValidatorSetContract.address: ValidatorSetContract()])
 
-    /// The union of two sets of contracts (`other` wins where both have an address).
+    /// The union of two sets of contracts (`other` wins where both have an address, and with
+    /// its gate and block hook if it has them).
     public func merging(_ other: SystemContracts) -> SystemContracts {
-        SystemContracts(byAddress.merging(other.byAddress) { _, new in new })
+        SystemContracts(byAddress.merging(other.byAddress) { _, new in new }, gate: other.gate ?? gate, blockHook: other.blockHook ?? blockHook)
     }
 }
 

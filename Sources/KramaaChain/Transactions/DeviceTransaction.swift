@@ -1,11 +1,13 @@
+import KramaaEVM
 import KramaaPrimitives
 
-/// The key types a device transaction can be signed with, by their byte on the wire.
+/// The key types a device transaction can be signed with, by their byte on the wire: the
+/// numbers of ``KeyType/code`` (the device registry's), so one key type has one number.
 public enum DeviceKeyType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// ECDSA on NIST P-256 over the 32-byte signing hash; public key SEC 1, 33 or 65 bytes.
-    case p256 = 1
+    case p256 = 2
     /// Ed25519 (RFC 8032) of the 32-byte signing hash as the message; public key 32 bytes.
-    case ed25519 = 2
+    case ed25519 = 3
 
     /// The device key type of a general key type; nil for secp256k1 (ordinary transactions).
     public init?(_ keyType: KeyType) {
@@ -32,11 +34,11 @@ public enum DeviceKeyType: UInt8, Sendable, CaseIterable, CustomStringConvertibl
 /// Constants of device transactions (docs/DEVICE-TRANSACTIONS.md).
 public enum DeviceRules {
     /// P-256 verification, priced as RIP-7212's P256VERIFY precompile.
-    public static let p256VerificationGas: UInt64 = 3_450
+    public static let p256VerificationGas = UInt64(Precompiles.signatureCheckGas(.p256))
     /// Ed25519 verification, priced as EIP-665's proposed ed25519 precompile.
-    public static let ed25519VerificationGas: UInt64 = 2_000
+    public static let ed25519VerificationGas = UInt64(Precompiles.signatureCheckGas(.ed25519))
     /// Recovering the sponsor's secp256k1 signature, priced as the ECRECOVER precompile.
-    public static let sponsorRecoveryGas: UInt64 = 3_000
+    public static let sponsorRecoveryGas = UInt64(Precompiles.signatureCheckGas(.secp256k1))
     /// What the sponsor hash starts with: the type byte and 'S'. No Ethereum signing preimage
     /// starts so (typed ones start with their type, legacy ones with an RLP list byte, signed
     /// messages with 0x19), and the device's own preimage has an RLP list byte second.

@@ -62,7 +62,7 @@ extension Transaction {
         guard device.keyType.publicKeyLengths.contains(device.publicKey.count) else {
             throw .device(.publicKeyLength(device.keyType, actual: device.publicKey.count))
         }
-        _ = try device.checkedSignatureValues()
+        try device.checkSignatureValues()
         try device.checkSponsorSignatureValues()
     }
 
@@ -72,15 +72,9 @@ extension Transaction {
     func verifiedDeviceSender() throws(TransactionError) -> Address {
         let device = try signedDeviceAuthorization()
         let publicKey = try device.parsedPublicKey()
-        let p256Signature = try device.checkedSignatureValues()
-        let digest = signingHash
-        let valid: Bool
-        switch publicKey {
-        case .p256(let key): valid = p256Signature.map { key.isValidSignature($0, digest: digest) } ?? false
-        case .ed25519(let key): valid = key.isValidSignature(device.signature, message: digest.bytes)
-        case .secp256k1: valid = false  // parsedPublicKey makes P-256 and Ed25519 keys only
-        }
-        guard valid else { throw .device(.invalidSignature) }
+        try device.checkSignatureValues()
+        // The signature of the digest as is, as every device signature (PublicKey.isValidSignature(_:digest:)).
+        guard publicKey.isValidSignature(device.signature, digest: signingHash) else { throw .device(.invalidSignature) }
         if let sponsor = device.sponsor {
             try device.checkSponsorSignatureValues()
             let sig = device.sponsorSignature!
@@ -101,18 +95,17 @@ extension Transaction {
 }
 
 extension DeviceAuthorization {
-    /// Range checks of the device signature. For P-256 returns the signature, with `r`, `s` in
-    /// [1, n-1] and `s` at most n/2; for Ed25519 returns nil after checking that `S` (little-endian, the last 32 bytes) is below L (RFC 8032 §5.1.7).
-    func checkedSignatureValues() throws(TransactionError) -> Secp256r1.Signature? {
+    /// Range checks of the device signature, refused with their own reasons before any curve
+    /// arithmetic: for P-256 `r`, `s` in [1, n-1] and `s` at most n/2; for Ed25519 `S`
+    /// (little-endian, the last 32 bytes) below L (RFC 8032 §5.1.7).
+    func checkSignatureValues() throws(TransactionError) {
         switch keyType {
         case .p256:
             guard let sig = try? Secp256r1.Signature(rawRepresentation: signature) else { throw .device(.signatureOutOfRange) }
             guard sig.isLowS else { throw .device(.highS) }
-            return sig
         case .ed25519:
             let s = UInt256(try! Bytes32(signature[32..<64].reversed()))
             guard s < DeviceRules.ed25519Order else { throw .device(.signatureOutOfRange) }
-            return nil
         }
     }
 

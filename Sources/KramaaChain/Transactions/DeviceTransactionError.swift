@@ -39,7 +39,7 @@ public enum DeviceTransactionError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownKeyType(let t):
-            return "device transaction key type \(t) is not known; use 1 (P-256) or 2 (Ed25519)"
+            return "device transaction key type \(t) is not known; use 2 (P-256) or 3 (Ed25519), the device registry's codes (secp256k1 keys, 1, send ordinary transactions)"
         case .unsupportedKeyType(let t):
             return "device transactions are signed with P-256 or Ed25519 keys, not \(t); sign an ordinary transaction with a secp256k1 key"
         case .publicKeyLength(let t, let n):

@@ -13,6 +13,11 @@ public enum TransactionType: UInt8, Sendable, CaseIterable {
     /// Kramaa's device transaction: EIP-1559 fields signed by a device's P-256 or Ed25519 key,
     /// optionally sponsored (gas paid) by a secp256k1 account. See docs/DEVICE-TRANSACTIONS.md.
     case device = 0x4b
+    /// Kramaa's system transaction: a call the protocol makes at the start of a block (a due
+    /// trigger), from ``SystemContracts/systemAddress``, unsigned and without fee; EIP-1559's
+    /// fields with zero fees and value, the block number as nonce. Only validators make them:
+    /// each block must begin with exactly the ones its parent's state calls for.
+    case system = 0x4c
 }
 
 /// One entry of an EIP-2930 access list: an account and storage slots to warm up front.

@@ -71,6 +71,7 @@ extension Transaction {
         case .dynamicFee: return 12
         case .blob: return 14
         case .device: return DeviceAuthorization.fieldCount
+        case .system: return 9
         }
     }
 
@@ -141,7 +142,7 @@ extension Transaction {
             }
             if type == .device {
                 tx.device = try f.deviceAuthorization()
-            } else {
+            } else if type != .system {
                 let parity = try f.uint256("yParity")
                 tx.signature = TransactionSignature(v: parity, r: try f.uint256("r"), s: try f.uint256("s"))
             }
@@ -164,7 +165,7 @@ extension Transaction {
         w.appendList { w in
             if type != .legacy { w.append(uint: chainId ?? 0) }
             w.append(uint: nonce)
-            if type == .dynamicFee || type == .blob || type == .device { w.append(uint: maxPriorityFeePerGas) }
+            if type == .dynamicFee || type == .blob || type == .device || type == .system { w.append(uint: maxPriorityFeePerGas) }
             w.append(uint: maxFeePerGas)
             w.append(uint: gasLimit)
             if let to { w.append(address: to) } else { w.append(bytes: [UInt8]()) }
@@ -185,7 +186,7 @@ extension Transaction {
                 w.appendList { w in for h in blobVersionedHashes { w.append(bytes32: h) } }
             }
             if type == .device { DeviceAuthorization.append(device, to: &w, includingSignature: includingSignature) }
-            if includingSignature, let sig = signature {
+            if includingSignature, type != .system, let sig = signature {
                 w.append(uint: sig.v)
                 w.append(uint: sig.r)
                 w.append(uint: sig.s)

@@ -35,6 +35,8 @@ public enum TransactionError: Error, Equatable, CustomStringConvertible {
     case invalidBlobVersionedHashes
     /// A device transaction (type 0x4b) with a bad key, signature or sponsorship.
     case device(DeviceTransactionError)
+    /// A system transaction (type 0x4c) with a fee, value, access list or no recipient.
+    case invalidSystemTransaction
 
     public var description: String {
         switch self {
@@ -58,6 +60,7 @@ public enum TransactionError: Error, Equatable, CustomStringConvertible {
         case .blobTransactionCreate: return "blob transaction of type create"
         case .invalidBlobVersionedHashes: return "blob transaction needs versioned hashes starting with 0x01"
         case .device(let e): return e.description
+        case .invalidSystemTransaction: return "a system transaction has zero fees and value, a recipient and no access list"
         }
     }
 }

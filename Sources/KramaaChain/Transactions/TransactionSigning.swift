@@ -1,3 +1,4 @@
+import KramaaEVM
 import KramaaPrimitives
 
 extension Transaction {
@@ -30,6 +31,7 @@ extension Transaction {
     /// address, once its signature (and its sponsor's) verified.
     public func sender() throws(TransactionError) -> Address {
         if type == .device { return try verifiedDeviceSender() }
+        if type == .system { return SystemContracts.systemAddress }
         guard let sig = signature else { throw .unsigned }
         guard hasValidSignatureValues, let parity = yParity else { throw .invalidSignatureValues }
         do {

@@ -44,6 +44,13 @@ extension Transaction {
     /// Checks what does not depend on chain state: signature values, chain id, nonce range,
     /// gas and fee arithmetic, init code size and blob fields.
     public func validate(chainId expected: UInt64) throws(TransactionError) {
+        if type == .system {
+            guard chainId == expected else { throw .invalidChainId(expected: expected, actual: chainId) }
+            guard maxFeePerGas.isZero, maxPriorityFeePerGas.isZero, value.isZero, to != nil, accessList.isEmpty else {
+                throw .invalidSystemTransaction
+            }
+            return try validateFields()
+        }
         if type == .device {
             try validateDeviceAuthorization(chainId: expected)
             return try validateFields()

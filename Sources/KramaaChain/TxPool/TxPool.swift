@@ -31,6 +31,9 @@ public final class TxPool {
 
     public let chain: ChainConfig
     public let config: TxPoolConfig
+    /// The platform's rule on senders (device spending policies), checked against the head's
+    /// state as blocks will check it, so a refusal reaches the sender at once.
+    public var gate: (any TransactionGate)?
     /// Per sender, by nonce.
     private var bySender: [Address: [UInt64: Entry]] = [:]
     private var byHash: [Bytes32: (sender: Address, nonce: UInt64)] = [:]
@@ -78,6 +81,7 @@ public final class TxPool {
                              config: TxPoolConfig) throws(TxPoolError) -> SignedTransaction {
         if encodedSize > config.maxTransactionSize { throw .oversizedData(size: encodedSize, limit: config.maxTransactionSize) }
         if tx.type == .blob { throw .typeNotSupported(tx.type) }
+        if tx.type == .system { throw .systemTransaction }
         if tx.type == .legacy && tx.chainId == nil && !config.allowUnprotected { throw .unprotected }
         let sender: Address
         do { sender = try tx.validatedSender(chainId: chain.chainId) } catch { throw .invalid(error) }
@@ -107,6 +111,16 @@ public final class TxPool {
         } else {
             let cost = UInt256(tx.gasLimit) &* tx.maxFeePerGas &+ tx.value
             if balance < cost { throw .insufficientFunds(have: balance, want: cost) }
+        }
+        if let gate {
+            let next = BlockContext(coinbase: head.coinbase, number: head.number + 1, timestamp: head.timestamp, gasLimit: head.gasLimit,
+                                    baseFee: head.baseFeePerGas, prevRandao: .zero, chainId: chain.chainId)
+            let price = tx.effectiveGasPrice(baseFee: head.baseFeePerGas) ?? tx.maxFeePerGas
+            let gated = GatedTransaction(sender: sender, to: tx.to, value: tx.value, data: tx.data, sponsored: tx.sponsor != nil,
+                                         maximumFee: tx.sponsor == nil ? UInt256(tx.gasLimit) &* price : .zero)
+            do { _ = try gate.admit(gated, block: next, storage: GateStorage(read: { state.storage($0, slot: $1) })) } catch {
+                throw .refused(error)
+            }
         }
 
         var replaced: Bytes32?

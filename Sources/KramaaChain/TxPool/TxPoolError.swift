@@ -1,3 +1,4 @@
+import KramaaEVM
 import KramaaPrimitives
 
 /// Why the pool refused a transaction. Messages are geth's, so that wallets and scripts that
@@ -19,6 +20,10 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
     case accountLimitExceeded(Address)
     case full
     case typeNotSupported(TransactionType)
+    /// The platform's rule on the sender refuses it (a device's spending policy, a revoked key).
+    case refused(GateRefusal)
+    /// A system transaction (type 0x4c): validators make them in each block, nobody sends them.
+    case systemTransaction
 
     public var description: String {
         switch self {
@@ -38,6 +43,8 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
         case .accountLimitExceeded(let a): return "account limit exceeded: \(a) has too many queued transactions"
         case .full: return "txpool is full"
         case .typeNotSupported(let t): return "transaction type not supported: \(t)"
+        case .refused(let refusal): return refusal.reason
+        case .systemTransaction: return "system transactions (type 0x4c) are made by the validators at the start of each block; they cannot be sent"
         }
     }
 }

@@ -106,6 +106,23 @@ public enum Precompiles {
         return (p256VerifyGas, [UInt8](repeating: 0, count: 31) + [1])
     }
 
+    // MARK: - Signature checks elsewhere
+
+    /// Ed25519 verification, priced as EIP-665's proposed precompile. Kramaa has no such
+    /// precompile, but device transactions and system contracts charge this for each check.
+    public static let ed25519VerifyGas: Int64 = 2_000
+
+    /// What one signature check of `type` costs wherever the chain makes one outside the
+    /// precompiles (device transactions, system contracts): secp256k1 as ECRECOVER, P-256 as
+    /// P256VERIFY, Ed25519 as ``ed25519VerifyGas``; the one table of these prices.
+    public static func signatureCheckGas(_ type: KeyType) -> Int64 {
+        switch type {
+        case .secp256k1: ecrecoverGas
+        case .p256: p256VerifyGas
+        case .ed25519: ed25519VerifyGas
+        }
+    }
+
     // MARK: - Helpers
 
     /// `bytes` cut or zero-padded on the right to exactly `length`.

@@ -28,8 +28,16 @@ public enum SystemCallError: Error, Equatable, Sendable {
 /// Native contracts by address, handed to the EVM next to the precompiles.
 public struct SystemContracts: Sendable {
     public var byAddress: [Address: any SystemContract]
+    /// The platform's rule on senders, applied before each transaction of a block runs.
+    public var gate: (any TransactionGate)?
+    /// The system calls each block begins with (due triggers).
+    public var blockHook: (any BlockHook)?
 
-    public init(_ byAddress: [Address: any SystemContract] = [:]) { self.byAddress = byAddress }
+    public init(_ byAddress: [Address: any SystemContract] = [:], gate: (any TransactionGate)? = nil, blockHook: (any BlockHook)? = nil) {
+        self.byAddress = byAddress
+        self.gate = gate
+        self.blockHook = blockHook
+    }
 
     public static let none = SystemContracts()
 
@@ -83,6 +91,8 @@ public final class SystemCall {
     public var blockNumber: UInt64 { evm.block.number }
     public var timestamp: UInt64 { evm.block.timestamp }
     public var chainId: UInt64 { evm.block.chainId }
+    public var baseFee: UInt256 { evm.block.baseFee }
+    public var coinbase: Address { evm.block.coinbase }
 
     /// The 4-byte function selector, or nil when the input is shorter.
     public var selector: UInt32? {
@@ -137,14 +147,15 @@ public final class SystemCall {
     }
 
     /// Calls another contract from this one (e.g. ERC-721's `onERC721Received`), forwarding at
-    /// most 63/64 of the gas left (EIP-150); the gas it uses is charged here.
-    public func call(_ target: Address, input: [UInt8], value: UInt256 = .zero) throws(SystemCallError) -> ExecutionResult {
+    /// most 63/64 of the gas left (EIP-150), and at most `gas` when given; the gas it uses is
+    /// charged here.
+    public func call(_ target: Address, input: [UInt8], value: UInt256 = .zero, gas: Int64? = nil) throws(SystemCallError) -> ExecutionResult {
         try charge(evm.state.warm(target) ? Gas.coldAccountAccess : Gas.warmAccess)
         if !value.isZero {
             guard !isStatic else { throw .reverted("value transfer in a static call") }
             try charge(Gas.callValue)
         }
-        let forwarded = gasLeft - gasLeft / 64
+        let forwarded = min(gasLeft - gasLeft / 64, gas ?? .max)
         let result = evm.call(Message(kind: .call, caller: address, recipient: target, codeAddress: target, value: value,
                                       input: input, gas: forwarded, isStatic: isStatic, depth: depth + 1))
         gasLeft -= forwarded - result.gasLeft

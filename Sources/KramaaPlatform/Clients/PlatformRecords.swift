@@ -68,7 +68,7 @@ public struct DeviceKeyRecord: Sendable, Equatable {
 
     /// The key as a public key (with its did:key), when its type is known.
     public var parsed: PublicKey? {
-        DeviceKeyType.type(keyTypeCode).flatMap { try? PublicKey(type: $0, bytes: publicKey) }
+        KeyType(code: keyTypeCode).flatMap { try? PublicKey(type: $0, bytes: publicKey) }
     }
 }
 

@@ -27,6 +27,26 @@ public enum KeyType: String, CaseIterable, Hashable, Sendable, CustomStringConve
         }
     }
 
+    /// The one number of this type wherever a key type is written as an integer: the device
+    /// registry's calls and storage, device transactions (`keyType`), readings. 1 secp256k1,
+    /// 2 P-256, 3 Ed25519.
+    public var code: UInt8 {
+        switch self {
+        case .secp256k1: 1
+        case .p256: 2
+        case .ed25519: 3
+        }
+    }
+
+    /// The type of a ``code``; nil for an unknown number.
+    public init?(code: UInt64) {
+        guard let type = Self.allCases.first(where: { UInt64($0.code) == code }) else { return nil }
+        self = type
+    }
+
+    /// How a user is told the codes, in refusals.
+    public static let codesDescription = "1 secp256k1, 2 P-256, 3 Ed25519"
+
     public var description: String { rawValue }
 }
 

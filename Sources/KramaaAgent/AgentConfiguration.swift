@@ -1,0 +1,159 @@
+import KramaaJSON
+import KramaaPlatform
+import KramaaPrimitives
+
+/// What a device agent does (docs/AGENT.md), read from `agent.json`:
+///
+/// ```json
+/// {"readings": [{"kind": "soil.moisture", "values": [41, 33, 27], "file": null, "interval": 1,
+///                "submit": true, "sendTo": ["0xController…"]}],
+///  "rules": [{"name": "open valve", "when": {"reading": {"from": "0xSensor…", "kind": "soil.moisture", "below": 30}},
+///             "do": [{"call": {"to": "0xValves…", "function": "open(uint8)", "args": [1]}},
+///                    {"send": {"to": "0xPump…", "contentType": "text/plain", "text": "moisture ${value}"}}]}]}
+/// ```
+public struct AgentConfiguration: Equatable, Sendable {
+    /// A reading this device makes: scripted `values` (one per `interval`, then it stops) or the
+    /// last integer line of `file` (a sensor process writes it); signed, submitted on chain
+    /// (`submit`) and sent to devices (`sendTo`).
+    public struct ReadingSource: Equatable, Sendable {
+        public var kindName: String
+        public var values: [UInt256]?
+        public var file: String?
+        public var interval: Double
+        public var submit: Bool
+        public var sendTo: [Address]
+        public var kind: Bytes32 { DeviceReading.kind(named: kindName) }
+    }
+
+    public enum Condition: Equatable, Sendable {
+        /// A reading of `kind` (from `from`, or any device), strictly below or above a threshold:
+        /// the rule fires when the condition becomes true (edge), again only after it was false.
+        case reading(from: Address?, kind: Bytes32, below: UInt256?, above: UInt256?)
+        /// Each message (from `from`, of `contentType`, when given).
+        case message(from: Address?, contentType: String?)
+    }
+
+    public enum Action: Equatable, Sendable {
+        case call(to: Address, function: FunctionCall, value: UInt256)
+        case send(to: Address, contentType: String, text: String)
+    }
+
+    public struct Rule: Equatable, Sendable {
+        public var name: String
+        public var when: Condition
+        public var actions: [Action]
+    }
+
+    public var readings: [ReadingSource]
+    public var rules: [Rule]
+
+    public init(readings: [ReadingSource] = [], rules: [Rule] = []) {
+        self.readings = readings
+        self.rules = rules
+    }
+
+    /// Parses and checks a configuration document; the error names the field.
+    public init(parsing bytes: [UInt8]) throws(AgentError) {
+        guard let document = try? JSON.parse(bytes), let root = document.objectValue else { throw AgentError("", "the configuration must be a JSON object") }
+        let reader = Reader(path: "")
+        readings = try reader.list(root, "readings").enumerated().map { i, item throws(AgentError) in try Self.source(item, Reader(path: "readings[\(i)]")) }
+        rules = try reader.list(root, "rules").enumerated().map { i, item throws(AgentError) in try Self.rule(item, Reader(path: "rules[\(i)]")) }
+        guard !readings.isEmpty || !rules.isEmpty else { throw AgentError("", "the configuration has neither readings nor rules: the agent would do nothing") }
+    }
+
+    private static func source(_ o: JSONObject, _ r: Reader) throws(AgentError) -> ReadingSource {
+        let values = try o["values"].map { v throws(AgentError) in
+            guard let items = v.arrayValue else { throw AgentError(r.path + ".values", "must be a list of integers") }
+            return try items.enumerated().map { i, item throws(AgentError) in try r.integer(item, "values[\(i)]") }
+        }
+        let file = try r.optionalString(o, "file")
+        guard (values == nil) != (file == nil) else { throw AgentError(r.path, "give either values (a script) or file (a sensor's output)") }
+        let interval = o["interval"]?.numberValue?.double ?? 1
+        guard interval >= 0.05, interval <= 86_400 else { throw AgentError(r.path + ".interval", "must be 0.05 to 86400 seconds") }
+        return ReadingSource(kindName: try r.string(o, "kind"), values: values, file: file, interval: interval,
+                             submit: o["submit"]?.boolValue ?? true,
+                             sendTo: try r.addresses(o, "sendTo"))
+    }
+
+    private static func rule(_ o: JSONObject, _ r: Reader) throws(AgentError) -> Rule {
+        guard let when = o["when"]?.objectValue else { throw AgentError(r.path + ".when", "is required: {\"reading\": …} or {\"message\": …}") }
+        let condition: Condition
+        if let reading = when["reading"]?.objectValue {
+            let c = Reader(path: r.path + ".when.reading")
+            let below = try reading["below"].map { v throws(AgentError) in try c.integer(v, "below") }
+            let above = try reading["above"].map { v throws(AgentError) in try c.integer(v, "above") }
+            guard (below == nil) != (above == nil) else { throw AgentError(c.path, "give one of below or above") }
+            condition = .reading(from: try c.optionalAddress(reading, "from"), kind: DeviceReading.kind(named: try c.string(reading, "kind")),
+                                 below: below, above: above)
+        } else if let message = when["message"]?.objectValue {
+            let c = Reader(path: r.path + ".when.message")
+            condition = .message(from: try c.optionalAddress(message, "from"), contentType: try c.optionalString(message, "contentType"))
+        } else {
+            throw AgentError(r.path + ".when", "must be {\"reading\": …} or {\"message\": …}")
+        }
+        let actions = try r.list(o, "do").enumerated().map { i, item throws(AgentError) in try action(item, Reader(path: r.path + ".do[\(i)]")) }
+        guard !actions.isEmpty else { throw AgentError(r.path + ".do", "lists no action") }
+        return Rule(name: o["name"]?.stringValue ?? r.path, when: condition, actions: actions)
+    }
+
+    private static func action(_ o: JSONObject, _ r: Reader) throws(AgentError) -> Action {
+        if let call = o["call"]?.objectValue {
+            let c = Reader(path: r.path + ".call")
+            let function = try FunctionCall(signature: try c.string(call, "function"), arguments: call["args"]?.arrayValue ?? [], path: c.path)
+            return .call(to: try c.address(call, "to"), function: function, value: try call["value"].map { v throws(AgentError) in try c.integer(v, "value") } ?? .zero)
+        }
+        if let send = o["send"]?.objectValue {
+            let c = Reader(path: r.path + ".send")
+            return .send(to: try c.address(send, "to"), contentType: try c.optionalString(send, "contentType") ?? "text/plain", text: try c.string(send, "text"))
+        }
+        throw AgentError(r.path, "an action is {\"call\": …} or {\"send\": …}")
+    }
+
+    /// Field access that names the field in its errors.
+    struct Reader {
+        let path: String
+
+        func string(_ o: JSONObject, _ name: String) throws(AgentError) -> String {
+            guard let s = o[name]?.stringValue, !s.isEmpty else { throw AgentError("\(path).\(name)", "is required: a non-empty string") }
+            return s
+        }
+
+        func optionalString(_ o: JSONObject, _ name: String) throws(AgentError) -> String? {
+            guard let value = o[name], !value.isNull else { return nil }
+            return try string(o, name)
+        }
+
+        func address(_ o: JSONObject, _ name: String) throws(AgentError) -> Address {
+            let text = try string(o, name)
+            guard let address = try? Address(hex: text) else { throw AgentError("\(path).\(name)", "\(text) is not an address") }
+            return address
+        }
+
+        func optionalAddress(_ o: JSONObject, _ name: String) throws(AgentError) -> Address? {
+            o[name] == nil || o[name]!.isNull ? nil : try address(o, name)
+        }
+
+        func addresses(_ o: JSONObject, _ name: String) throws(AgentError) -> [Address] {
+            try (o[name]?.arrayValue ?? []).enumerated().map { i, item throws(AgentError) in
+                guard let text = item.stringValue, let a = try? Address(hex: text) else { throw AgentError("\(path).\(name)[\(i)]", "\(item) is not an address") }
+                return a
+            }
+        }
+
+        func list(_ o: JSONObject, _ name: String) throws(AgentError) -> [JSONObject] {
+            guard let value = o[name] else { return [] }
+            guard let items = value.arrayValue else { throw AgentError("\(path).\(name)", "must be a list") }
+            return try items.enumerated().map { i, item throws(AgentError) in
+                guard let object = item.objectValue else { throw AgentError("\(path).\(name)[\(i)]", "must be an object") }
+                return object
+            }
+        }
+
+        /// An int256 from a JSON integer or a decimal string ("-12" too), as its two's-complement word.
+        func integer(_ value: JSON, _ name: String) throws(AgentError) -> UInt256 {
+            let text = value.numberValue?.description ?? value.stringValue ?? ""
+            guard let word = DeviceReading.parseSignedDecimal(text) else { throw AgentError("\(path).\(name)", "\(value) is not an integer") }
+            return word
+        }
+    }
+}

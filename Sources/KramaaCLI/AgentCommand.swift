@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import KramaaAgent
+import KramaaDeviceMessaging
+import KramaaJSON
+import KramaaPlatform
+import KramaaPrimitives
+
+/// `kramaa agent`: runs beside a device (a Linux gateway, or the device itself) as the device.
+/// It signs the device's readings, submits them to the readings contract and sends them to
+/// other devices, listens to its inbox, and acts by the rules of its configuration, with no
+/// human in the loop (docs/AGENT.md). One JSON line per thing it does, on standard output.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "Run a device's agent: signed readings out, messages in, rules that act (docs/AGENT.md).",
+        discussion: "Writes one JSON line per reading, message and action. Transactions are the device's own (type 0x4b), paid by --sponsor-key when given.")
+    @Option(name: .customLong("config"), help: "The agent's configuration: readings and rules (docs/AGENT.md).") var configFile: String
+    @Option(name: .customLong("sponsor-key"), help: "The secp256k1 key file of the account that pays the device's gas (its organisation's).")
+    var sponsorKeyFile: String?
+    @Option(help: "Stop after this many seconds (default: until stopped).") var duration: Double?
+    @OptionGroup var session: DeviceSession
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: configFile) else { throw ValidationError("cannot read \(configFile)") }
+        let config: AgentConfiguration
+        do { config = try AgentConfiguration(parsing: Array(data)) } catch { throw ValidationError("\(configFile): \(error)") }
+        let key = try readKeyFile(session.keyFile)
+        let signer = try ContractClient.Signer(key, sponsor: try sponsorKeyFile.map(readSecp256k1Key))
+        let messenger = try session.messenger()
+        do { try await messenger.connect() } catch { throw CLIFailure("cannot connect to \(session.mqtt) as the device: \(error)") }
+        let agent = AgentRuntime(config: config, key: key, messenger: messenger, chain: ChainSender(client: try session.node.contracts(), signer: signer),
+                                 state: DeviceStateFile(besideKey: session.keyFile))
+        await agent.run(for: duration)
+        await messenger.close()
+    }
+}
+
+/// The device's transactions, one at a time (each waits for its receipt; nonces stay in order),
+/// off the cooperative threads (the JSON-RPC client blocks).
+final class ChainSender: @unchecked Sendable {
+    let client: ContractClient
+    let signer: ContractClient.Signer
+    private let queue = DispatchQueue(label: "kramaa.agent.chain")
+
+    init(client: ContractClient, signer: ContractClient.Signer) {
+        self.client = client
+        self.signer = signer
+    }
+
+    func send(_ contract: Address, _ data: [UInt8], value: UInt256 = .zero) async -> Result<JSON, CLIFailure> {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                do { continuation.resume(returning: .success(try self.client.send(contract, data, signer: self.signer, value: value))) } catch {
+                    continuation.resume(returning: .failure(CLIFailure("\(error)")))
+                }
+            }
+        }
+    }
+}
+
+/// The agent's edges around its rule engine: reading sources, the inbox, the chain.
+actor AgentRuntime {
+    let config: AgentConfiguration
+    let key: SigningKey
+    let messenger: DeviceMessenger
+    let chain: ChainSender
+    let state: DeviceStateFile
+    var engine: RuleEngine
+    var device: Address { messenger.configuration.device }
+    var chainId: UInt64 { messenger.configuration.chainId }
+
+    init(config: AgentConfiguration, key: SigningKey, messenger: DeviceMessenger, chain: ChainSender, state: DeviceStateFile) {
+        self.config = config
+        self.key = key
+        self.messenger = messenger
+        self.chain = chain
+        self.state = state
+        engine = RuleEngine(rules: config.rules)
+    }
+
+    func run(for duration: Double?) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listen() }
+            for source in config.readings { group.addTask { await self.produce(source) } }
+            if let duration {
+                try? await Task.sleep(for: .seconds(duration))
+                group.cancelAll()
+            } else {
+                await group.waitForAll()
+            }
+        }
+    }
+
+    /// One line of the agent's log.
+    nonisolated func report(_ event: String, _ fields: JSONObject) {
+        var line: JSONObject = ["event": .string(event)]
+        for (name, value) in fields { line[name] = value }
+        FileHandle.standardOutput.write(Data(JSON.object(line).serialized() + [0x0a]))
+    }
+
+    // MARK: Readings out
+
+    private func produce(_ source: AgentConfiguration.ReadingSource) async {
+        var index = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(source.interval))
+            guard !Task.isCancelled else { return }
+            let value: UInt256
+            if let values = source.values {
+                guard index < values.count else { return }  // the script is done
+                value = values[index]
+                index += 1
+            } else if let file = source.file {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                      let line = text.split(whereSeparator: \.isNewline).last, let parsed = DeviceReading.parseSignedDecimal(line.trimmingCharacters(in: .whitespaces)) else {
+                    continue  // nothing (new) from the sensor yet
+                }
+                value = parsed
+            } else {
+                return
+            }
+            await publish(value, source)
+        }
+    }
+
+    private func publish(_ value: UInt256, _ source: AgentConfiguration.ReadingSource) async {
+        let now = UInt64(Date().timeIntervalSince1970)
+        let sequence: UInt64
+        do { sequence = try state.nextSequence(now: now * 1000) } catch { return report("error", ["error": .string("\(error)")]) }
+        let reading = DeviceReading(device: device, kind: source.kind, valueWord: value, observedAt: now, sequence: sequence)
+        let signature = reading.sign(with: key, chainId: chainId)
+        report("reading", ["kind": .string(source.kindName), "value": .string(reading.signedDecimal), "sequence": .number(JSONNumber(sequence))])
+        if source.submit {
+            switch await chain.send(DeviceReadings.address, reading.submitCallData(signature: signature)) {
+            case .success(let receipt): report("submitted", receiptFields(receipt, ["kind": .string(source.kindName), "value": .string(reading.signedDecimal)]))
+            case .failure(let error): report("error", ["while": "submitting a reading", "error": .string(error.description)])
+            }
+        }
+        for peer in source.sendTo {
+            await send(ReadingMessage.encode(reading, signature: signature), ReadingMessage.contentType, to: peer, rule: nil)
+        }
+        await act(engine.observe(.reading(reading)))
+    }
+
+    // MARK: Messages in
+
+    private func listen() async {
+        let inbox: AsyncStream<Result<DeviceMessenger.Received, DeviceMessenger.Refused>>
+        do { inbox = try await messenger.listen() } catch { return report("error", ["while": "subscribing to the inbox", "error": .string("\(error)")]) }
+        report("listening", ["device": .string(device.checksummed), "inbox": .string(DeviceMessenger.inbox(of: device))])
+        for await result in inbox {
+            switch result {
+            case .failure(let refused): report("refused", ["envelope": .string(refused.envelopeHash.description), "error": .string("\(refused.error)")])
+            case .success(let message): await received(message)
+            }
+        }
+    }
+
+    private func received(_ message: DeviceMessenger.Received) async {
+        guard message.contentType == ReadingMessage.contentType else {
+            report("message", ["from": .string(message.sender.checksummed), "contentType": .string(message.contentType),
+                               "text": .string(String(decoding: message.payload, as: UTF8.self))])
+            return await act(engine.observe(.message(from: message.sender, contentType: message.contentType, payload: message.payload)))
+        }
+        // A reading counts when its device's registered key signed it (whoever relayed it).
+        do {
+            let (reading, signature) = try ReadingMessage.decode(message.payload)
+            let deviceKey = try await messenger.directory.signingKey(of: reading.device)
+            guard deviceKey.isValidSignature(signature, digest: reading.digest(chainId: chainId)) else {
+                return report("refused", ["from": .string(message.sender.checksummed), "error": "the reading is not signed by its device's current key"])
+            }
+            report("observed", ["device": .string(reading.device.checksummed), "value": .string(reading.signedDecimal),
+                                "sequence": .number(JSONNumber(reading.sequence))])
+            await act(engine.observe(.reading(reading)))
+        } catch {
+            report("refused", ["from": .string(message.sender.checksummed), "error": .string("\(error)")])
+        }
+    }
+
+    // MARK: Actions
+
+    private func act(_ actions: [Result<AgentAction, AgentError>]) async {
+        for action in actions {
+            switch action {
+            case .failure(let error):
+                report("error", ["while": "building an action", "error": .string(error.description)])
+            case .success(.call(let rule, let to, let data, let value, let function)):
+                switch await chain.send(to, data, value: value) {
+                case .success(let receipt): report("action", receiptFields(receipt, ["rule": .string(rule), "call": .string(function), "to": .string(to.checksummed)]))
+                case .failure(let error): report("action-failed", ["rule": .string(rule), "call": .string(function), "error": .string(error.description)])
+                }
+            case .success(.send(let rule, let to, let contentType, let payload)):
+                await send(payload, contentType, to: to, rule: rule)
+            }
+        }
+    }
+
+    private func send(_ payload: [UInt8], _ contentType: String, to peer: Address, rule: String?) async {
+        do {
+            let sent = try await messenger.send(payload, contentType: contentType, to: peer)
+            var fields: JSONObject = ["to": .string(peer.checksummed), "contentType": .string(contentType), "envelope": .string(sent.envelopeHash.description)]
+            if let rule { fields["rule"] = .string(rule) }
+            report("sent", fields)
+        } catch {
+            report("error", ["while": .string("sending to \(peer.checksummed)"), "error": .string("\(error)")])
+        }
+    }
+
+    private nonisolated func receiptFields(_ receipt: JSON, _ fields: JSONObject) -> JSONObject {
+        var out = fields
+        out["transactionHash"] = receipt["transactionHash"] ?? .null
+        out["blockNumber"] = receipt["blockNumber"].flatMap { $0.stringValue.flatMap { try? RPCHex.decodeQuantity($0) } }.map { .number(JSONNumber($0)) } ?? .null
+        return out
+    }
+}
