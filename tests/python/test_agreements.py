@@ -566,7 +566,7 @@ def test_service_order(devnet, platform):
     stranger = platform.device(buyer, P256, "Unlisted machine")
     desk = platform.device(supplier, ED25519, "Supplier order desk")
     for device in (machine, stranger, desk):
-        platform.fund(buyer_key if device is not desk else supplier_key, device.address, ETHER)
+        platform.fund(buyer_key if device is not desk else supplier_key, device.address, 4 * ETHER if device is machine else ETHER)
     seal, visit = keccak(b"part:PUMP-SEAL-42"), keccak(b"service:REPAIR-VISIT")
     seal_price, visit_price = ETHER // 5, ETHER // 2
     part, part_epc = platform.asset(supplier)
