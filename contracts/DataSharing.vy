@@ -67,7 +67,8 @@ proceeds: public(HashMap[address, uint256])
 def offer(device: address, topic: bytes32, pricePerPeriod: uint256, period: uint256) -> uint256:
     """
     @notice Offers subscriptions to a topic of an active device; the caller must be a device
-            manager (or admin) of the device's organisation, and is paid the proceeds.
+            manager (or admin) of the device's organisation, and is paid the proceeds. An
+            unknown device is refused by the device registry ("no device 0x…").
     @param device The device whose data is shared.
     @param topic The topic, e.g. keccak256("kramaa/devices/<device>/temperature").
     @param pricePerPeriod Wei per period.
@@ -83,7 +84,6 @@ def offer(device: address, topic: bytes32, pricePerPeriod: uint256, period: uint
     firmware: bytes32 = empty(bytes32)
     registeredAt: uint256 = 0
     org, status, key, model, firmware, registeredAt = staticcall Devices(DEVICES).getDevice(device)
-    assert org != 0, "not a registered device"
     assert status == DEVICE_ACTIVE, "the device is not active"
     roles: uint256 = staticcall Organizations(ORGANIZATIONS).rolesOf(org, msg.sender)
     assert roles & (ADMIN | DEVICE_MANAGER) != 0, "only a device manager of the device's organisation may offer its data"

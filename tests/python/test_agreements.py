@@ -20,7 +20,7 @@ import urllib.request
 import pytest
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
-from web3 import Web3
+from web3.logs import DISCARD
 
 from device_tx import ED25519, P256, DeviceKey, DeviceTx
 from rpc_helpers import CONTRACTS, compile_vyper, qty, send_signed, transact, wait_receipt
@@ -284,7 +284,7 @@ def voucher_digest(platform, contract, channel_id, cumulative):
 
 
 def channel_id_of(contract, receipt):
-    return contract.events.ChannelOpened().process_receipt(receipt)[0]["args"]["channelId"]
+    return contract.events.ChannelOpened().process_receipt(errors=DISCARD, txn_receipt=receipt)[0]["args"]["channelId"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_payment_channel(devnet, readings):
     settled = succeed(transact(w3, payee_key, channels.functions.settle(one, 3 * ETHER // 10, voucher(one, 3 * ETHER // 10))),
                       ("PaymentChannel", "settle"))
     assert bal(payee) == before + 3 * ETHER // 10 - fee(settled)
-    assert channels.events.ChannelSettled().process_receipt(settled)[0]["args"]["amount"] == 3 * ETHER // 10
+    assert channels.events.ChannelSettled().process_receipt(errors=DISCARD, txn_receipt=settled)[0]["args"]["amount"] == 3 * ETHER // 10
 
     # Refusals, none of which changes anything.
     forger = DeviceKey(P256)  # not registered
@@ -367,7 +367,7 @@ def test_payment_channel(devnet, readings):
 
     # Closing: the dispute window, during which the payee still settles.
     started = succeed(transact(w3, payer_key, channels.functions.startClose(one)), ("PaymentChannel", "startClose"))
-    closes_at = channels.events.ChannelCloseStarted().process_receipt(started)[0]["args"]["closesAt"]
+    closes_at = channels.events.ChannelCloseStarted().process_receipt(errors=DISCARD, txn_receipt=started)[0]["args"]["closesAt"]
     platform.refused("a close is under way already", payer_key, channels.functions.startClose(one), state=state(one))
     platform.refused("a close is under way", payer_key, channels.functions.topUp(one), value=1, state=state(one))
     platform.refused("the dispute window is still open", payer_key, channels.functions.withdraw(one), state=state(one))
@@ -433,7 +433,7 @@ def test_conditional_escrow_on_custody(devnet, platform):
     before = bal(seller)
     released = succeed(transact(w3, anyone_key, escrow.functions.release()), ("ConditionalEscrow", "release"))
     assert bal(seller) == before + ETHER and bal(escrow.address) == 0
-    assert escrow.events.Released().process_receipt(released)[0]["args"]["amount"] == ETHER
+    assert escrow.events.Released().process_receipt(errors=DISCARD, txn_receipt=released)[0]["args"]["amount"] == ETHER
     platform.refused("released already", anyone_key, escrow.functions.release(), state=state)
     platform.refused("released already", buyer_key, escrow.functions.refund(), state=state)
 
@@ -541,7 +541,7 @@ def test_asset_sale(devnet, platform):
 
     # Never received: after the deadline the buyer gets its money back and the seller its token.
     bought = succeed(transact(w3, buyer_key, shop.functions.buy(2), value=price))
-    deadline = shop.events.Bought().process_receipt(bought)[0]["args"]["deadline"]
+    deadline = shop.events.Bought().process_receipt(errors=DISCARD, txn_receipt=bought)[0]["args"]["deadline"]
     platform.refused("only the seller may cancel", buyer_key, shop.functions.cancel(3), state=state(3))
     succeed(transact(w3, seller_key, shop.functions.cancel(3)), ("AssetSale", "cancel"))
     assert owner_of(unsold).call() == seller
@@ -587,7 +587,7 @@ def test_service_order(devnet, platform):
     # Order 1: the machine orders a part (a device transaction), the supplier's device accepts
     # naming the asset it ships, and the machine's own receiving event releases the payment.
     placed = succeed(platform.device_send(machine, agreement.functions.order(seal), value=seal_price), ("ServiceOrder", "order"))
-    assert agreement.events.OrderPlaced().process_receipt(placed)[0]["args"]["orderId"] == 1
+    assert agreement.events.OrderPlaced().process_receipt(errors=DISCARD, txn_receipt=placed)[0]["args"]["orderId"] == 1
     for _ in range(4):  # orders 2 (confirmed by hand), 3 (never accepted), 4 (never delivered), 5 (declined)
         succeed(platform.device_send(machine, agreement.functions.order(visit), value=visit_price))
     assert bal(agreement.address) == seal_price + 4 * visit_price
@@ -633,3 +633,241 @@ def test_service_order(devnet, platform):
     assert bal(buyer) == before + 2 * visit_price and bal(machine.address) == machine_balance
     assert [agreement.functions.orders(i).call()[6] for i in range(1, 6)] == [3, 3, 4, 4, 4]
     assert bal(agreement.address) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# SLADelivery: penalties from a cold-chain logger's readings
+
+
+REJECTER = """# pragma version ~=0.4.3
+accepting: public(bool)
+
+interface Claimable:
+    def claim(): nonpayable
+
+@payable
+@external
+def __default__():
+    assert self.accepting, "this recipient refuses payments"
+
+@external
+def claimFrom(agreement: address):
+    self.accepting = True
+    extcall Claimable(agreement).claim()
+"""
+
+
+def test_sla_delivery(devnet, readings):
+    platform, w3 = readings, readings.w3
+    shipper_key, carrier_key, receiver_key, anyone_key = devnet.keys[3], devnet.keys[6], devnet.keys[4], devnet.keys[8]
+    shipper, carrier, receiver = devnet.accounts[3], devnet.accounts[6], devnet.accounts[4]
+    bal = w3.eth.get_balance
+    logger = platform.device(carrier, ED25519, "Cold-chain logger")
+    kind = keccak(b"temperature.c10")  # tenths of a degree Celsius
+    price, penalty, cap = ETHER, ETHER // 10, ETHER // 4
+    token, epc = platform.asset(shipper)
+    platform.org(receiver)
+    platform.submit_reading(anyone_key, logger, kind, 90, 1)  # before the delivery: never counts
+
+    sla = deploy_measured(w3, receiver_key, "SLADelivery.vy", carrier, receiver, token, logger.address, kind, 20, 80, penalty, cap,
+                          now() + 3600, value=price, gas_key=("SLADelivery", "deploy"))
+    started = sla.functions.startedAt().call()
+
+    def state():
+        return snapshot(w3, lambda: (sla.functions.penalties().call(), sla.functions.breaches().call(), sla.functions.lastBreachSequence().call(),
+                                     sla.functions.settled().call(), sla.functions.refunded().call()), sla.address, carrier, receiver)()
+
+    platform.refused("no reading from the logger since the delivery started", anyone_key, sla.functions.report(), state=state)
+    platform.receive(carrier_key, carrier, token, epc)  # the carrier picks it up
+    platform.submit_reading(anyone_key, logger, kind, 50, 2)
+    platform.refused("the latest reading is within bounds: no breach", anyone_key, sla.functions.report(), state=state)
+    platform.submit_reading(anyone_key, logger, kind, 95, 3)
+    succeed(transact(w3, anyone_key, sla.functions.report()), ("SLADelivery", "report"))
+    platform.refused("this breach was reported already", anyone_key, sla.functions.report(), state=state)
+    platform.submit_reading(anyone_key, logger, kind, 10, 4)
+    succeed(transact(w3, anyone_key, sla.functions.report()))
+    platform.submit_reading(anyone_key, logger, kind, 100, 5, observed_at=started - 60)
+    platform.refused("the reading was observed before the delivery started", anyone_key, sla.functions.report(), state=state)
+    platform.submit_reading(anyone_key, logger, kind, -30, 6)
+    reported = succeed(transact(w3, anyone_key, sla.functions.report()))
+    assert sla.events.BreachReported().process_receipt(errors=DISCARD, txn_receipt=reported)[0]["args"]["penalty"] == cap - 2 * penalty  # capped
+    platform.submit_reading(anyone_key, logger, kind, 99, 7)
+    platform.refused("the penalty cap is reached", anyone_key, sla.functions.report(), state=state)
+    assert (sla.functions.penalties().call(), sla.functions.breaches().call()) == (cap, 3)
+
+    platform.refused("not delivered: the receiver does not hold the asset", anyone_key, sla.functions.settle(), state=state)
+    platform.refused("the deadline has not passed", anyone_key, sla.functions.refund(), state=state)
+    platform.receive(receiver_key, receiver, token, epc)
+    platform.submit_reading(anyone_key, logger, kind, 120, 8)
+    platform.refused("delivered: the delivery window is over", anyone_key, sla.functions.report(), state=state)
+    carrier_before, receiver_before = bal(carrier), bal(receiver)
+    succeed(transact(w3, anyone_key, sla.functions.settle()), ("SLADelivery", "settle"))
+    assert bal(carrier) == carrier_before + price - cap and bal(receiver) == receiver_before + cap
+    platform.refused("settled already", anyone_key, sla.functions.settle(), state=state)
+    platform.refused("settled already", anyone_key, sla.functions.refund(), state=state)
+    platform.refused("nothing is owed to the caller", anyone_key, sla.functions.claim(), state=state)
+
+    # A carrier that refuses payments cannot block the receiver's; its share waits for claim().
+    rejecter = deploy_measured(w3, anyone_key, REJECTER)
+    second, second_epc = platform.asset(shipper)
+    sla2 = deploy_measured(w3, receiver_key, "SLADelivery.vy", rejecter.address, receiver, second, logger.address, kind, 20, 80, penalty, cap,
+                           now() + 3600, value=price)
+    platform.submit_reading(anyone_key, logger, kind, 130, 9)
+    succeed(transact(w3, anyone_key, sla2.functions.report()))
+    platform.receive(receiver_key, receiver, second, second_epc)
+    receiver_before = bal(receiver)
+    settled = succeed(transact(w3, anyone_key, sla2.functions.settle()))
+    assert bal(receiver) == receiver_before + penalty
+    assert sla2.events.PaymentKept().process_receipt(errors=DISCARD, txn_receipt=settled)[0]["args"]["amount"] == price - penalty
+    assert sla2.functions.owed(rejecter.address).call() == price - penalty
+    succeed(transact(w3, anyone_key, rejecter.functions.claimFrom(sla2.address)))
+    assert bal(rejecter.address) == price - penalty and sla2.functions.owed(rejecter.address).call() == 0
+
+    # Never delivered: the whole price back to the payer after the deadline.
+    third, _ = platform.asset(shipper)
+    deadline = now() + 5
+    sla3 = deploy_measured(w3, receiver_key, "SLADelivery.vy", carrier, receiver, third, logger.address, kind, 20, 80, penalty, cap,
+                           deadline, value=price)
+    platform.wait_past(deadline)
+    state3 = snapshot(w3, lambda: (sla3.functions.settled().call(), sla3.functions.refunded().call()), sla3.address, carrier, receiver)
+    platform.refused("the deadline has passed: only a refund is possible", anyone_key, sla3.functions.settle(), state=state3)
+    platform.refused("the deadline has passed", anyone_key, sla3.functions.report(), state=state3)
+    before = bal(receiver)
+    succeed(transact(w3, anyone_key, sla3.functions.refund()), ("SLADelivery", "refund"))
+    assert bal(receiver) == before + price and bal(sla3.address) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Metering: a cumulative meter billed from a deposit
+
+
+def test_metering(devnet, readings):
+    platform, w3 = readings, readings.w3
+    supplier_key, consumer_key, anyone_key = devnet.keys[6], devnet.keys[7], devnet.keys[8]
+    supplier, consumer = devnet.accounts[6], devnet.accounts[7]
+    bal = w3.eth.get_balance
+    meter = platform.device(supplier, P256, "Water meter")
+    litres, unit = keccak(b"water.litres"), 10**15
+    platform.submit_reading(anyone_key, meter, litres, 1000, 1)  # the baseline
+    metering = deploy_measured(w3, consumer_key, "Metering.vy", supplier, consumer, meter.address, litres, unit, 4,
+                               value=50 * unit, gas_key=("Metering", "deploy+deposit"))
+    assert (metering.functions.lastValue().call(), metering.functions.lastSequence().call()) == (1000, 1)
+    state = snapshot(w3, lambda: (metering.functions.deposit().call(), metering.functions.lastValue().call(),
+                                  metering.functions.lastSequence().call(), metering.functions.closesAt().call(),
+                                  metering.functions.withdrawn().call()), metering.address, supplier, consumer)
+
+    platform.refused("nothing to bill: the latest reading was billed already", anyone_key, metering.functions.bill(), state=state)
+    platform.submit_reading(anyone_key, meter, litres, 1020, 2)
+    before = bal(supplier)
+    succeed(transact(w3, anyone_key, metering.functions.bill()), ("Metering", "bill"))
+    assert bal(supplier) == before + 20 * unit
+    platform.refused("nothing to bill: the latest reading was billed already", anyone_key, metering.functions.bill(), state=state)
+
+    # More than the deposit covers: what it covers now, the rest after a top-up.
+    platform.submit_reading(anyone_key, meter, litres, 1100, 3)
+    before = bal(supplier)
+    succeed(transact(w3, anyone_key, metering.functions.bill()))
+    assert bal(supplier) == before + 30 * unit and metering.functions.lastValue().call() == 1050
+    platform.refused("the deposit does not cover one unit: the consumer must top up", anyone_key, metering.functions.bill(), state=state)
+    platform.refused("only the consumer deposits", supplier_key, metering.functions.topUp(), value=ETHER, state=state)
+    succeed(transact(w3, consumer_key, metering.functions.topUp(), value=100 * unit), ("Metering", "topUp"))
+    succeed(transact(w3, anyone_key, metering.functions.bill()))
+    assert metering.functions.lastValue().call() == 1100 and metering.functions.deposit().call() == 50 * unit
+    platform.submit_reading(anyone_key, meter, litres, 1090, 4)
+    platform.refused("the meter's counter went backwards", anyone_key, metering.functions.bill(), state=state)
+    platform.submit_reading(anyone_key, meter, litres, 1110, 5)
+    succeed(transact(w3, anyone_key, metering.functions.bill()))
+
+    # Closing: the notice period for the last bills, then the consumer withdraws the rest.
+    platform.refused("close the agreement first", consumer_key, metering.functions.withdraw(), state=state)
+    platform.refused("only the consumer or the supplier may close", anyone_key, metering.functions.close(), state=state)
+    closing = succeed(transact(w3, consumer_key, metering.functions.close()), ("Metering", "close"))
+    closes_at = metering.events.Closing().process_receipt(errors=DISCARD, txn_receipt=closing)[0]["args"]["closesAt"]
+    platform.refused("closing already", supplier_key, metering.functions.close(), state=state)
+    platform.refused("the notice period is not over", consumer_key, metering.functions.withdraw(), state=state)
+    platform.refused("the agreement is closing", consumer_key, metering.functions.topUp(), value=unit, state=state)
+    platform.submit_reading(anyone_key, meter, litres, 1115, 6)
+    succeed(transact(w3, anyone_key, metering.functions.bill()))
+    platform.wait_past(closes_at)
+    platform.submit_reading(anyone_key, meter, litres, 1130, 7)
+    platform.refused("the notice period is over", anyone_key, metering.functions.bill(), state=state)
+    platform.refused("only the consumer may withdraw", supplier_key, metering.functions.withdraw(), state=state)
+    before = bal(consumer)
+    withdrawn = succeed(transact(w3, consumer_key, metering.functions.withdraw()), ("Metering", "withdraw"))
+    assert bal(consumer) == before + 35 * unit - fee(withdrawn) and bal(metering.address) == 0
+    platform.refused("withdrawn already", consumer_key, metering.functions.withdraw(), state=state)
+    platform.refused("the agreement is closed", anyone_key, metering.functions.bill(), state=state)
+
+    # A meter that never reported.
+    silent = deploy_measured(w3, consumer_key, "Metering.vy", supplier, consumer, meter.address, keccak(b"gas.m3"), unit, 4, value=unit)
+    platform.refused("the meter has no reading yet", anyone_key, silent.functions.bill())
+
+
+# ---------------------------------------------------------------------------------------------
+# DataSharing: paid entitlements to a device's topics
+
+
+def test_data_sharing(devnet, platform):
+    w3 = platform.w3
+    owner_key, subscriber_key, outsider_key = devnet.keys[6], devnet.keys[9], devnet.keys[8]
+    owner, subscriber, outsider = devnet.accounts[6], devnet.accounts[9], devnet.accounts[8]
+    bal = w3.eth.get_balance
+    station = platform.device(owner, P256, "Weather station")
+    wind, rain = keccak(b"kramaa/weather/wind"), keccak(b"kramaa/weather/rain")
+    price = ETHER // 100
+    sharing = deploy_measured(w3, owner_key, "DataSharing.vy", gas_key=("DataSharing", "deploy"))
+
+    platform.refused("only a device manager of the device's organisation may offer its data", outsider_key,
+                     sharing.functions.offer(station.address, wind, price, 3600))
+    unknown = DeviceKey(P256).address
+    platform.refused(f"no device {unknown}", owner_key, sharing.functions.offer(unknown, wind, price, 3600))  # the device registry's refusal
+    platform.refused("the price must be above zero", owner_key, sharing.functions.offer(station.address, wind, 0, 3600))
+    succeed(transact(w3, owner_key, sharing.functions.offer(station.address, wind, price, 3600)), ("DataSharing", "offer"))
+    succeed(transact(w3, owner_key, sharing.functions.offer(station.address, rain, price, 3)))
+
+    def state(offer):
+        return snapshot(w3, lambda: (sharing.functions.offers(offer).call(), sharing.functions.proceeds(owner).call(),
+                                     sharing.functions.entitledUntil(subscriber, station.address, wind).call()),
+                        sharing.address, owner)
+
+    assert not sharing.functions.isEntitled(subscriber, station.address, wind).call()
+    platform.refused("send exactly the price of the periods", subscriber_key, sharing.functions.subscribe(1, 2), value=price, state=state(1))
+    platform.refused("subscribe for 1 to 1000 periods", subscriber_key, sharing.functions.subscribe(1, 0), state=state(1))
+    platform.refused("no such offer", subscriber_key, sharing.functions.subscribe(7, 1), value=price)
+    subscribed = succeed(transact(w3, subscriber_key, sharing.functions.subscribe(1, 2), value=2 * price), ("DataSharing", "subscribe"))
+    until = sharing.events.Subscribed().process_receipt(errors=DISCARD, txn_receipt=subscribed)[0]["args"]["entitledUntil"]
+    assert until == w3.eth.get_block(subscribed["blockNumber"])["timestamp"] + 7200
+    assert sharing.functions.isEntitled(subscriber, station.address, wind).call()
+    assert not sharing.functions.isEntitled(subscriber, station.address, rain).call()
+    assert not sharing.functions.isEntitled(outsider, station.address, wind).call()
+    succeed(transact(w3, subscriber_key, sharing.functions.subscribe(1, 1), value=price))  # extends from the current end
+    assert sharing.functions.entitledUntil(subscriber, station.address, wind).call() == until + 3600
+
+    platform.refused("only the offer's owner may change it", subscriber_key, sharing.functions.setActive(1, False), state=state(1))
+    succeed(transact(w3, owner_key, sharing.functions.setActive(1, False)))
+    platform.refused("the offer is paused", subscriber_key, sharing.functions.subscribe(1, 1), value=price, state=state(1))
+    assert sharing.functions.isEntitled(subscriber, station.address, wind).call()  # paid entitlements stay
+
+    # A short period runs out.
+    rained = succeed(transact(w3, subscriber_key, sharing.functions.subscribe(2, 1), value=price))
+    assert sharing.functions.isEntitled(subscriber, station.address, rain).call()
+    platform.wait_past(sharing.events.Subscribed().process_receipt(errors=DISCARD, txn_receipt=rained)[0]["args"]["entitledUntil"])
+
+    platform.refused("no proceeds to withdraw", subscriber_key, sharing.functions.withdraw(), state=state(1))
+    before = bal(owner)
+    withdrawn = succeed(transact(w3, owner_key, sharing.functions.withdraw()), ("DataSharing", "withdraw"))  # a block after the period
+    assert bal(owner) == before + 4 * price - fee(withdrawn) and bal(sharing.address) == 0
+    assert not sharing.functions.isEntitled(subscriber, station.address, rain).call()
+    assert sharing.functions.isEntitled(subscriber, station.address, wind).call()
+
+
+# ---------------------------------------------------------------------------------------------
+# Gas
+
+
+def test_gas_table():
+    """Prints the gas measured above (run with -s); docs/AGREEMENTS.md quotes these figures."""
+    assert GAS, "no template ran"
+    width = max(len(f"{t} {o}") for t, o in GAS)
+    lines = [f"{'template operation':<{width}}  gas"] + [f"{t + ' ' + o:<{width}}  {g:>9,}" for (t, o), g in sorted(GAS.items())]
+    print("\n" + "\n".join(lines))
