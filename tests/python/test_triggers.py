@@ -76,6 +76,32 @@ def test_a_deadline_trigger_runs_on_its_own_as_a_system_transaction(devnet, tmp_
         devnet.rpc("eth_sendRawTransaction", "0x4c" + rlp.encode(fields).hex())
 
 
+def test_four_validator_processes_agree_on_a_due_trigger(kramaa_bin, tmp_path):
+    """On 4 validators as separate processes, a deadline trigger's run begins a block that every
+    validator proposes or accepts: the same block, with the system transaction first, at each."""
+    from web3 import Web3
+    from validators_support import Cluster, wait_until
+    cluster = Cluster(kramaa_bin, tmp_path / "net", count=4, accounts=2).create().start_all()
+    try:
+        time.sleep(1.5)  # the validators' peer connections
+        w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{cluster[1].rpc_port}"))
+        source = tmp_path / "Alarm.vy"
+        source.write_text(ALARM)
+        alarm = deploy(w3, cluster.keys[0], str(source))
+        armed = transact(w3, cluster.keys[0], alarm.functions.arm(2), value=10**16)
+        assert armed["status"] == 1
+        wait_until(lambda: alarm.functions.fired().call() == 1, 20, message="the trigger's run")
+        numbers = range(armed["blockNumber"] + 1, cluster[0].number() + 1)
+        found = [n for n in numbers if any(tx["type"] == "0x4c" for tx in cluster[0].rpc("eth_getBlockByNumber", hex(n), True)["transactions"])]
+        assert len(found) == 1, found
+        block = {v.index: v.rpc("eth_getBlockByNumber", hex(found[0]), False) for v in cluster}
+        assert len({b["hash"] for b in block.values()}) == 1, "every validator has the same block"
+        tx = cluster[3].rpc("eth_getTransactionByBlockNumberAndIndex", hex(found[0]), "0x0")
+        assert tx["type"] == "0x4c" and tx["from"].lower() == SYSTEM_ADDRESS
+    finally:
+        cluster.kill_all()
+
+
 def test_the_coordination_benchmark_runs_small(kramaa_bin, tmp_path):
     """The smoke version of `scripts/bench.sh coordination` (tools/bench/coordination_bench.py):
     every row measured against its reference and written to a temporary file, never BENCHMARKS.md."""
