@@ -9,7 +9,8 @@ import KramaaPrimitives
 ///                "submit": true, "sendTo": ["0xController…"]}],
 ///  "rules": [{"name": "open valve", "when": {"reading": {"from": "0xSensor…", "kind": "soil.moisture", "below": 30}},
 ///             "do": [{"call": {"to": "0xValves…", "function": "open(uint8)", "args": [1]}},
-///                    {"send": {"to": "0xPump…", "contentType": "text/plain", "text": "moisture ${value}"}}]}]}
+///                    {"send": {"to": "0xPump…", "contentType": "text/plain", "text": "moisture ${value}"}},
+///                    {"submit": {}}]}]}
 /// ```
 public struct AgentConfiguration: Equatable, Sendable {
     /// A reading this device makes: scripted `values` (one per `interval`, then it stops) or the
@@ -35,6 +36,9 @@ public struct AgentConfiguration: Equatable, Sendable {
 
     public enum Action: Equatable, Sendable {
         case call(to: Address, function: FunctionCall, value: UInt256)
+        /// Submits the reading that fired the rule (signed by its device, relayed here) to the
+        /// readings contract: anyone may, the device's signature is what counts.
+        case submitReading
         case send(to: Address, contentType: String, text: String)
     }
 
@@ -93,6 +97,9 @@ public struct AgentConfiguration: Equatable, Sendable {
         }
         let actions = try r.list(o, "do").enumerated().map { i, item throws(AgentError) in try action(item, Reader(path: r.path + ".do[\(i)]")) }
         guard !actions.isEmpty else { throw AgentError(r.path + ".do", "lists no action") }
+        if case .message = condition, let i = actions.firstIndex(of: .submitReading) {
+            throw AgentError(r.path + ".do[\(i)]", "submit sends the reading that fired the rule: it needs a reading condition")
+        }
         return Rule(name: o["name"]?.stringValue ?? r.path, when: condition, actions: actions)
     }
 
@@ -106,7 +113,8 @@ public struct AgentConfiguration: Equatable, Sendable {
             let c = Reader(path: r.path + ".send")
             return .send(to: try c.address(send, "to"), contentType: try c.optionalString(send, "contentType") ?? "text/plain", text: try c.string(send, "text"))
         }
-        throw AgentError(r.path, "an action is {\"call\": …} or {\"send\": …}")
+        if o["submit"]?.objectValue != nil { return .submitReading }
+        throw AgentError(r.path, "an action is {\"call\": …}, {\"send\": …} or {\"submit\": {}}")
     }
 
     /// Field access that names the field in its errors.

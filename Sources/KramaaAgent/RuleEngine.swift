@@ -5,7 +5,8 @@ import KramaaPrimitives
 /// What an agent observes: a signed reading (its own, or one a device sent it, verified), or
 /// a message from a device.
 public enum AgentEvent: Equatable, Sendable {
-    case reading(DeviceReading)
+    /// A reading with its device's signature (which lets anyone submit it on chain).
+    case reading(DeviceReading, signature: [UInt8])
     case message(from: Address, contentType: String, payload: [UInt8])
 }
 
@@ -32,7 +33,7 @@ public struct RuleEngine: Sendable {
         for (index, rule) in rules.enumerated() {
             guard let values = fires(rule, index, event) else { continue }
             for (i, action) in rule.actions.enumerated() {
-                out.append(Result { () throws(AgentError) in try Self.build(action, rule: rule.name, values, path: "rules[\(index)].do[\(i)]") })
+                out.append(Result { () throws(AgentError) in try Self.build(action, rule: rule.name, values, event, path: "rules[\(index)].do[\(i)]") })
             }
         }
         return out
@@ -41,7 +42,7 @@ public struct RuleEngine: Sendable {
     /// The event's values when `rule` fires on it, else nil.
     private mutating func fires(_ rule: AgentConfiguration.Rule, _ index: Int, _ event: AgentEvent) -> [String: JSON]? {
         switch (rule.when, event) {
-        case (.reading(let from, let kind, let below, let above), .reading(let reading)):
+        case (.reading(let from, let kind, let below, let above), .reading(let reading, _)):
             guard reading.kind == kind, from == nil || from == reading.device else { return nil }
             let holds = below.map { reading.value.signedLessThan($0) } ?? above.map { $0.signedLessThan(reading.value) } ?? false
             let key = "\(index)/\(reading.device)"
@@ -59,8 +60,14 @@ public struct RuleEngine: Sendable {
         }
     }
 
-    static func build(_ action: AgentConfiguration.Action, rule: String, _ values: [String: JSON], path: String) throws(AgentError) -> AgentAction {
+    static func build(_ action: AgentConfiguration.Action, rule: String, _ values: [String: JSON], _ event: AgentEvent,
+                      path: String) throws(AgentError) -> AgentAction {
         switch action {
+        case .submitReading:
+            // The configuration allows it only under a reading condition.
+            guard case .reading(let reading, let signature) = event else { throw AgentError(path, "submit needs a reading") }
+            return .call(rule: rule, to: DeviceReadings.address, data: reading.submitCallData(signature: signature), value: .zero,
+                         function: DeviceReadings.Method.submit.signature)
         case .call(let to, let function, let value):
             return .call(rule: rule, to: to, data: try function.calldata(values, path: path + ".call"), value: value, function: function.signature)
         case .send(let to, let contentType, let text):

@@ -139,7 +139,7 @@ actor AgentRuntime {
         for peer in source.sendTo {
             await send(ReadingMessage.encode(reading, signature: signature), ReadingMessage.contentType, to: peer, rule: nil)
         }
-        await act(engine.observe(.reading(reading)))
+        await act(engine.observe(.reading(reading, signature: signature)))
     }
 
     // MARK: Messages in
@@ -171,7 +171,7 @@ actor AgentRuntime {
             }
             report("observed", ["device": .string(reading.device.checksummed), "value": .string(reading.signedDecimal),
                                 "sequence": .number(JSONNumber(reading.sequence))])
-            await act(engine.observe(.reading(reading)))
+            await act(engine.observe(.reading(reading, signature: signature)))
         } catch {
             report("refused", ["from": .string(message.sender.checksummed), "error": .string("\(error)")])
         }

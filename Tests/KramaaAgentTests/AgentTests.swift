@@ -24,7 +24,7 @@ import Testing
         """
 
     static func reading(_ value: Int64, device: Address = sensor, sequence: UInt64) -> AgentEvent {
-        .reading(DeviceReading(device: device, kind: moisture, value: value, observedAt: 1_800_000_000, sequence: sequence))
+        .reading(DeviceReading(device: device, kind: moisture, value: value, observedAt: 1_800_000_000, sequence: sequence), signature: [7, 7])
     }
 
     @Test func aConfigurationParsesWithItsReadingsAndRules() throws {
@@ -107,5 +107,14 @@ import Testing
         #expect(decoded.reading == reading && decoded.signature == signature)
         #expect(key.publicKey.isValidSignature(decoded.signature, digest: decoded.reading.digest(chainId: 1337)))
         #expect(throws: AgentError.self) { try ReadingMessage.decode(Array(#"{"device": "0x01"}"#.utf8)) }
+    }
+
+    @Test func aSubmitActionRelaysTheReadingThatFiredTheRuleWithItsDevicesSignature() throws {
+        let c = try Self.config(#"{"rules": [{"when": {"reading": {"kind": "soil.moisture", "below": 30}}, "do": [{"submit": {}}]}]}"#)
+        var engine = RuleEngine(rules: c.rules)
+        let reading = DeviceReading(device: Self.sensor, kind: Self.moisture, value: 12, observedAt: 1_800_000_000, sequence: 4)
+        let actions = engine.observe(.reading(reading, signature: [1, 2, 3])).compactMap { try? $0.get() }
+        #expect(actions == [.call(rule: "rules[0]", to: DeviceReadings.address, data: reading.submitCallData(signature: [1, 2, 3]), value: .zero,
+                                  function: "submitReading(address,bytes32,int256,uint64,uint64,bytes)")])
     }
 }

@@ -87,9 +87,13 @@ def test_a_sensor_and_a_controller_agent_run_an_irrigation_rule_on_their_own(kra
          "do": [{"call": {"to": valves.address, "function": "open(uint8,int256)", "args": [1, "${value}"]}}]},
         {"name": "close when wet", "when": {"reading": {"from": sensor, "kind": "soil.moisture", "above": 35}},
          "do": [{"call": {"to": valves.address, "function": "close(uint8)", "args": [1]}}]},
+        # The sensor does not submit its temperature itself: the controller relays it (anyone may; the signature counts).
+        {"name": "relay temperature", "when": {"reading": {"from": sensor, "kind": "soil.temperature", "above": -100}},
+         "do": [{"submit": {}}]},
     ]}))
     (tmp_path / "sensor-agent.json").write_text(json.dumps({"readings": [
-        {"kind": "soil.moisture", "values": [33, 28, 25, 37], "interval": 1, "submit": True, "sendTo": [controller]}]}))
+        {"kind": "soil.moisture", "values": [33, 28, 25, 37], "interval": 1, "submit": True, "sendTo": [controller]},
+        {"kind": "soil.temperature", "values": [-4], "interval": 1, "submit": False, "sendTo": [controller]}]}))
     common = ["--mqtt", devnet.mqtt_url, "--sponsor-key", str(tmp_path / "org.json"), *url]
     control = Agent(kramaa_bin, ["--config", str(tmp_path / "controller-agent.json"), "--key", str(keys["controller"]), *common], tmp_path, "controller")
     try:
@@ -101,8 +105,10 @@ def test_a_sensor_and_a_controller_agent_run_an_irrigation_rule_on_their_own(kra
         submitted = [line for line in probe.lines() if line["event"] == "submitted"]
         assert [line["value"] for line in submitted] == ["33", "28", "25", "37"], probe.lines()
         control.wait_for(lambda line: line["event"] == "action" and line["rule"] == "close when wet", 30, "the valve was not closed")
+        control.wait_for(lambda line: line["event"] == "action" and line["rule"] == "relay temperature", 30, "the temperature was not relayed")
         actions = [(line["rule"], line["call"]) for line in control.lines() if line["event"].startswith("action")]
-        assert actions == [("open when dry", "open(uint8,int256)"), ("close when wet", "close(uint8)")], control.lines()
+        assert [a for a in actions if a[0] != "relay temperature"] == [("open when dry", "open(uint8,int256)"), ("close when wet", "close(uint8)")], actions
+        assert ("relay temperature", "submitReading(address,bytes32,int256,uint64,uint64,bytes)") in actions
         assert valves.functions.opened().call() == 1 and valves.functions.is_open().call() is False
         assert valves.functions.last_level().call() == 28
         assert valves.functions.last_caller().call().lower() == controller.lower(), "the controller's own transaction"
@@ -110,6 +116,10 @@ def test_a_sensor_and_a_controller_agent_run_an_irrigation_rule_on_their_own(kra
         latest = w3.eth.call({"to": w3.to_checksum_address(READINGS), "data": "0x" + (keccak(b"latestReading(address,bytes32)")[:4]
                               + bytes(12) + bytes.fromhex(sensor[2:]) + keccak(b"soil.moisture")).hex()})
         assert int.from_bytes(latest[:32], "big") == 37
+        # The temperature, which only the controller submitted, is the sensor's reading on chain.
+        relayed = w3.eth.call({"to": w3.to_checksum_address(READINGS), "data": "0x" + (keccak(b"latestReading(address,bytes32)")[:4]
+                               + bytes(12) + bytes.fromhex(sensor[2:]) + keccak(b"soil.temperature")).hex()})
+        assert int.from_bytes(relayed[:32], "big", signed=True) == -4
 
         # A reading of the sensor signed by another key, sent to the controller: refused, nothing done.
         forged = {"device": sensor, "kind": "0x" + keccak(b"soil.moisture").hex(), "value": "5", "observedAt": int(time.time()),
