@@ -118,6 +118,14 @@ public struct DeviceReadings: SystemContract {
         return (try storage.load(value), field(meta, 1).uint64Value ?? 0, field(meta, 0).uint64Value ?? 0, field(meta, 2).uint64Value ?? 0)
     }
 
+    /// The sequence and accepting block of the latest reading of (device, kind), from its one
+    /// packed slot (what the trigger hook needs to tell that nothing new arrived); zeros when none.
+    public static func latestSequence(_ device: Address, _ kind: Bytes32, _ storage: some StorageReader) throws(SystemCallError)
+        -> (sequence: UInt64, block: UInt64) {
+        let meta = try storage.load(Slot.meta(device, kind))
+        return (field(meta, 0).uint64Value ?? 0, field(meta, 2).uint64Value ?? 0)
+    }
+
     /// The 64-bit field `index` of a packed meta word.
     static func field(_ word: UInt256, _ index: Int) -> UInt256 { word >> (64 * index) & UInt256(UInt64.max) }
 }

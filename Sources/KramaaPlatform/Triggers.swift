@@ -134,6 +134,21 @@ public struct Triggers: SystemContract {
         }
     }
 
+    /// Whether trigger `id` may be due at `timestamp`, from the six slots that rule most
+    /// triggers out (no new reading since its last run; a deadline not reached): the hook reads
+    /// the whole record, and decides, only for the ones that pass.
+    static func mayBeDue(_ id: UInt64, at timestamp: UInt64, _ triggers: some StorageReader, _ readings: some StorageReader) throws(SystemCallError) -> Bool {
+        let base = Slot.base(id)
+        func word(_ f: Field) throws(SystemCallError) -> UInt256 { try triggers.load(StorageSlot.offset(base, f.rawValue)) }
+        guard try word(.status) == UInt256(UInt64(Status.active.rawValue)) else { return false }
+        let deadline = try word(.deadline).uint64Value ?? 0, device = Address(word: try word(.device))
+        if device == .zero { return timestamp >= deadline }
+        if deadline != 0, timestamp > deadline { return true }  // expired: its refund is due
+        let latest = try DeviceReadings.latestSequence(device, Bytes32(try word(.kind)), readings)
+        guard latest.block != 0 else { return false }
+        return latest.sequence > (try word(.lastSequence).uint64Value ?? 0)
+    }
+
     public func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8] {
         switch call.selector {
         case Method.register.selector:
@@ -288,8 +303,9 @@ public struct TriggerHook: BlockHook {
         guard let active = try? triggers.loadWordArray(Triggers.Slot.active) else { return [] }
         var calls: [SystemCallRequest] = []
         for word in active.sorted() {
-            guard calls.count < Triggers.runsPerBlock, let id = word.uint64Value, let trigger = try? Triggers.Record(id, triggers),
-                  trigger.status == .active else { continue }
+            guard calls.count < Triggers.runsPerBlock, let id = word.uint64Value,
+                  (try? Triggers.mayBeDue(id, at: block.timestamp, triggers, readings)) == true,
+                  let trigger = try? Triggers.Record(id, triggers), trigger.status == .active else { continue }
             let due = trigger.expired(at: block.timestamp)
                 || ((try? trigger.conditionHolds(at: block.timestamp, readings)) == true && trigger.canPay(baseFee: block.baseFee))
             if due {
