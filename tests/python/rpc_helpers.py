@@ -1,7 +1,10 @@
 """Helpers for the tests against a running node: compiling Vyper, signing and sending
 transactions with eth-account, and checking headers with the `rlp` package."""
 import functools
+import json
 import pathlib
+import urllib.error
+import urllib.request
 
 import rlp
 from eth_account import Account
@@ -130,3 +133,16 @@ def header_hash(block):
 
 def checksum(address):
     return to_checksum_address(address)
+
+
+def http_json(port, method, path, body=None, timeout=30):
+    """One request to a node's HTTP server (REST /api/v1, /pins, …): (status, the JSON answer or
+    None when empty). An error status is an answer here, not an exception."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=None if body is None else json.dumps(body).encode(),
+                                     method=method, headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    return status, json.loads(payload) if payload else None

@@ -14,8 +14,6 @@ import json
 import pathlib
 import random
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from eth_account import Account
@@ -23,7 +21,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
 from device_tx import ED25519, P256, DeviceKey, DeviceTx
-from rpc_helpers import CONTRACTS, compile_vyper, qty, send_signed, transact, wait_receipt
+from rpc_helpers import CONTRACTS, compile_vyper, http_json, qty, send_signed, transact, wait_receipt
 from conftest import NodeProcess
 
 
@@ -110,14 +108,7 @@ class Platform:
     # -- REST /api/v1
 
     def rest(self, method, path, body=None):
-        request = urllib.request.Request(self.devnet.url + path.lstrip("/"), method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return http_json(self.devnet.port, method, "/" + path.lstrip("/"), body)
 
     def ok(self, method, path, body=None):
         status, answer = self.rest(method, path, body)

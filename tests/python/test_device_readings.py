@@ -10,8 +10,6 @@ digest is computed here byte by byte, signatures are made and checked with `cryp
 import json
 import pathlib
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -22,7 +20,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractLogicError
 
 from device_tx import ED25519, P256, P256_N, DeviceKey
-from rpc_helpers import deploy, transact
+from rpc_helpers import deploy, http_json, transact
 
 VECTORS = pathlib.Path(__file__).parents[2] / "docs" / "vectors" / "device-readings.json"
 READINGS = "0x000000000000000000000000000000004b520018"
@@ -111,14 +109,7 @@ def test_every_vector_case_checks_out_independently_of_swift():
 
 
 def rest(devnet, method, path, body=None):
-    request = urllib.request.Request(f"http://127.0.0.1:{devnet.port}/api/v1{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return http_json(devnet.port, method, "/api/v1" + path, body)
 
 
 def test_a_vyper_contract_trusts_readings_signed_by_registered_devices(devnet):

@@ -7,27 +7,20 @@ import hashlib
 import json
 import os
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
+from rpc_helpers import http_json
 from validators_support import Cluster, wait_until
 
 TIMEOUT = 6  # seconds without a heartbeat before a holder stops counting (the devnet's genesis)
 
 
 def call(port, method, path, body=None, expect=(200,)):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, payload = error.code, error.read()
-    assert status in expect, f"{method} {path}: {status} {payload[:500]!r}"
-    return json.loads(payload) if payload else None
+    status, answer = http_json(port, method, path, body)
+    assert status in expect, f"{method} {path}: {status} {answer}"
+    return answer
 
 
 def get_bytes(port, path):

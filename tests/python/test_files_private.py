@@ -3,10 +3,11 @@ ciphertext; pinned for an organisation with the file key wrapped (HPKE) for each
 registered agreement key; `kramaa file get --key` opens it for a reader and for nobody else."""
 import json
 import os
-import urllib.error
 import urllib.request
 
 import pytest
+
+from rpc_helpers import http_json
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +18,9 @@ def setup(devnet, kramaa, tmp_path_factory):
     admin, storage = node.rpc("eth_accounts")[8:10]
 
     def rest(method, path, body):
-        request = urllib.request.Request(f"http://127.0.0.1:{node.port}/api/v1{path}", data=json.dumps(body).encode(), method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        status, answer = http_json(node.port, method, "/api/v1" + path, body)
+        assert status < 400, (method, path, status, answer)
+        return answer
 
     org = json.loads(kramaa("org", "create", "--name", f"Calibration Lab {os.getpid()}", "--from", admin, *url).stdout)["id"]
     # One storage node (a dev account of this single-node devnet), so the registry can allocate the pin.
@@ -82,18 +82,10 @@ def test_an_asset_owned_private_file_follows_the_asset_and_a_reader_grants_its_n
     the old one may not; the old owner can no longer store keys, the new one grants its device."""
     node, url, tmp = setup["node"], setup["url"], setup["tmp"]
     admin, buyer = devnet.rpc("eth_accounts")[8], devnet.rpc("eth_accounts")[6]
-    base = f"http://127.0.0.1:{node.port}/api/v1"
-
     def rest(method, path, body=None, expect=200):
-        request = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(), method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, payload = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, payload = error.code, error.read()
-        assert status == expect, (method, path, status, payload[:300])
-        return json.loads(payload)
+        status, answer = http_json(node.port, method, "/api/v1" + path, body)
+        assert status == expect, (method, path, status, answer)
+        return answer
 
     token = rest("POST", "/assets", {"from": admin, "organization": setup["org"], "epc": f"urn:epc:id:sgtin:0614141.107346.{os.getpid()}"}, 201)["tokenId"]
     source = tmp / "passport.txt"
@@ -120,16 +112,10 @@ def test_an_asset_owned_private_file_follows_the_asset_and_a_reader_grants_its_n
 
 
 def test_pin_requests_beyond_the_specs_limits_are_refused_and_nothing_is_kept(setup):
-    base = f"http://127.0.0.1:{setup['node'].port}/pins"
+    base = "/pins"
 
-    def call(method, url, body=None):
-        request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+    def call(method, path, body=None):
+        return http_json(setup["node"].port, method, path, body)
 
     before = call("GET", base + "?status=queued,pinning,pinned,failed")[1]["count"]
     for body, reason in [({"cid": setup["cid"], "name": "x" * 256}, "longer than 255"),
