@@ -22,9 +22,10 @@ extension Node {
         discardCandidate()
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: coinbase)
         let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
-        if candidates.isEmpty && !allowEmpty && executor.systemTransactions(header, state: state).isEmpty { return nil }
+        let system = executor.systemTransactions(header, state: state)  // due triggers: worth a block on their own
+        if candidates.isEmpty && !allowEmpty && system.isEmpty { return nil }
         let state = self.state, executor = self.executor
-        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state) }
+        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state, system: system) }
         for rejected in executed.rejected { pool.remove(hash: rejected.hash) }
         if executed.block.transactions.isEmpty && !allowEmpty {
             state.discardChanges()

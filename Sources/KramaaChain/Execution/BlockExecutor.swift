@@ -85,8 +85,11 @@ public struct BlockExecutor {
     /// Builds a block on `header` (from `childHeader`) from `candidates` in order: a candidate
     /// that does not fit the gas left is skipped; one that can never be valid is rejected.
     /// Commits the result to `state` and fills in the header's roots.
-    public func build(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState) -> ExecutedBlock {
-        let system = systemTransactions(header, state: state)
+    /// `system`: the block's system transactions when the caller computed them already
+    /// (``systemTransactions(_:state:)`` on this state), else computed here.
+    public func build(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState,
+                      system known: [Transaction]? = nil) -> ExecutedBlock {
+        let system = known ?? systemTransactions(header, state: state)
         var run = Run(executor: self, header: header, state: state)
         // The protocol's calls first (due triggers): `systemTransactions` keeps only what applies.
         for tx in system { try? run.apply(SignedTransaction(tx, sender: SystemContracts.systemAddress)) }
