@@ -152,7 +152,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KramaaCLI",
-            dependencies: ["KramaaJSON", 
+            dependencies: ["KramaaJSON", "KramaaContracts",
                 "KramaaPlatform",
                 "KramaaPrimitives",
                 "KramaaChain",

@@ -45,6 +45,12 @@ struct ContractClient {
         }
     }
 
+    /// Deploys `initCode` (constructor arguments appended) from `key`'s account; returns the
+    /// receipt (its `contractAddress` is the new contract's).
+    func deploy(_ initCode: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero) throws -> JSON {
+        try send(nil, initCode, signer: .account(key), value: value)
+    }
+
     /// Sends `data` to `contract` signed with `key`, waits for it to be included, and returns
     /// the receipt; throws with the revert reason when the call would fail.
     func send(_ contract: Address, _ data: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero,
@@ -55,10 +61,12 @@ struct ContractClient {
     /// Sends `data` to `contract` as `signer` (an account's transaction or a device's), waits
     /// for it to be included, and returns the receipt; a call that would revert is refused
     /// before it is sent, with the contract's reason.
-    func send(_ contract: Address, _ data: [UInt8], signer: Signer, value: UInt256 = .zero, wait: TimeInterval = 30) throws -> JSON {
+    func send(_ contract: Address?, _ data: [UInt8], signer: Signer, value: UInt256 = .zero, wait: TimeInterval = 30) throws -> JSON {
         let sender = signer.sender
-        let call: JSON = ["from": .string(sender.checksummed), "to": .string(contract.checksummed), "data": .data(data)]
-        let estimate = try RPCHex.decodeQuantity(try node.call("eth_estimateGas", [call]).stringValue ?? "")
+        var call: JSONObject = ["from": .string(sender.checksummed), "data": .data(data)]
+        if let contract { call["to"] = .string(contract.checksummed) }
+        if value != .zero { call["value"] = .string(value.hexQuantity) }
+        let estimate = try RPCHex.decodeQuantity(try node.call("eth_estimateGas", [.object(call)]).stringValue ?? "")
         let chainId = try RPCHex.decodeQuantity(try node.call("eth_chainId").stringValue ?? "")
         let nonce = try RPCHex.decodeQuantity(try node.call("eth_getTransactionCount", [.string(sender.checksummed), "pending"]).stringValue ?? "")
         let latest = try node.call("eth_getBlockByNumber", ["latest", false])

@@ -1,0 +1,105 @@
+"""`kramaa demo irrigation|oil-platform|spare-part|fleet` (docs/DEMOS.md) on a devnet of 4
+validator processes: each scenario runs on its own (device agents, contracts, triggers), exits 0
+only when every step went as the scenario requires, including the refusals it provokes. Here
+each step's transaction is checked on another validator than the one the demo used (same block,
+succeeded), and the end state of each scenario is read back from the chain independently."""
+import json
+import re
+import signal
+import subprocess
+
+import pytest
+from eth_utils import keccak
+
+from validators_support import port_block, rpc, wait_until
+
+READINGS = "0x000000000000000000000000000000004b520018"
+
+
+@pytest.fixture(scope="module")
+def network(kramaa_bin, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("demos")
+    base = port_block(16)
+    out_path = directory / "devnet.out"
+    args = [kramaa_bin, "devnet", "--validators", "4", "--datadir", str(directory / "net"), "--rpc-port", str(base),
+            "--p2p-port", str(base + 4), "--mqtt-port", str(base + 8), "--mqtt-ws-port", str(base + 12), "--quiet"]
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    wait_until(lambda: "==== kramaa devnet ready" in out_path.read_text(errors="replace"), 60, message="the devnet's ready block")
+    yield {"rpc": base, "mqtt": f"mqtt://127.0.0.1:{base + 8}", "directory": directory}
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, out_path.read_text(errors="replace")[-3000:]
+
+
+def run_demo(kramaa_bin, network, scenario, tmp_path, timeout=240):
+    """Runs the demo with --json; returns its steps (one JSON object per line)."""
+    result = subprocess.run([kramaa_bin, "demo", scenario, "--json", "--rpc", f"http://127.0.0.1:{network['rpc']}",
+                             "--mqtt", network["mqtt"], "--workdir", str(tmp_path / scenario)],
+                            capture_output=True, text=True, timeout=timeout)
+    steps = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}\n{result.stdout[-6000:]}"
+    assert steps[-1].get("section", "").startswith("done"), steps[-3:]
+    check_on_another_validator(network, steps)
+    return steps
+
+
+def check_on_another_validator(network, steps):
+    """Every narrated transaction succeeded, in the block the demo said, on validator 2."""
+    port = network["rpc"] + 2
+    txs = [s for s in steps if "transactionHash" in s]
+    assert txs, "no transaction was narrated"
+    head = max(s["blockNumber"] for s in txs)
+    wait_until(lambda: int(rpc(port, "eth_blockNumber"), 16) >= head, 30, message=f"block {head} on validator 2")
+    for step in txs:
+        receipt = rpc(port, "eth_getTransactionReceipt", step["transactionHash"])
+        assert receipt is not None, step
+        assert int(receipt["status"], 16) == 1, step
+        assert int(receipt["blockNumber"], 16) == step["blockNumber"], step
+
+
+def call(network, to, signature, *words):
+    data = "0x" + keccak(text=signature)[:4].hex() + "".join(w.rjust(64, "0") for w in words)
+    return int(rpc(network["rpc"] + 1, "eth_call", {"to": to, "data": data}, "latest")[2:66] or "0", 16)
+
+
+def address_word(address):
+    return address[2:].lower()
+
+
+def named(steps, name):
+    return next(s for s in steps if s.get("name") == name)["device"]
+
+
+def deployed(steps, contract):
+    return next(s for s in steps if s.get("contract") == contract)["address"]
+
+
+def refusals(steps):
+    return [(s["actor"], s["refused"]) for s in steps if "refused" in s]
+
+
+def test_oil_platform_pumps_and_crane_follow_the_weather_stations_signed_readings(kramaa_bin, network, tmp_path):
+    steps = run_demo(kramaa_bin, network, "oil-platform", tmp_path)
+    equipment, station = deployed(steps, "Equipment"), named(steps, "weather station")
+    pump, crane = named(steps, "pump controller"), named(steps, "crane controller")
+    # Read back from the chain: 3 adjustments each (calm, storm, calm), ending at normal operation.
+    setting = lambda text: keccak(text=text).hex()
+    assert call(network, equipment, "adjustmentsOf(bytes32)", setting("pump.rate")) == 3
+    assert call(network, equipment, "adjustmentsOf(bytes32)", setting("crane.mode")) == 3
+    assert call(network, equipment, "levelOf(bytes32)", setting("pump.rate")) == 100
+    assert call(network, equipment, "levelOf(bytes32)", setting("crane.mode")) == 1
+    # Each adjustment was the controller's own device transaction, caused by one of the station's readings.
+    actions = [s for s in steps if s.get("agent") == "action"]
+    assert sorted(s["actor"] for s in actions) == ["crane controller"] * 3 + ["pump controller"] * 3
+    logs = rpc(network["rpc"] + 3, "eth_getLogs", {"address": equipment, "fromBlock": "0x0", "toBlock": "latest",
+                                                   "topics": ["0x" + keccak(text="Adjusted(bytes32,address,int256,int256,address,uint64)").hex()]})
+    assert len(logs) == 6
+    assert {log["topics"][2][-40:] for log in logs} == {address_word(pump), address_word(crane)}
+    assert all(log["data"][2 + 64 * 2 + 24:2 + 64 * 3] == address_word(station) for log in logs)
+    # The last storm reading the station signed is on chain; the forged one is not.
+    kind = keccak(text="wind.speed").hex()
+    assert call(network, READINGS, "latestReading(address,bytes32)", address_word(station), kind) == 16
+    refused = refusals(steps)
+    assert any(actor == "met service" and "signature" in reason for actor, reason in refused), refused
+    assert any(actor == "pump controller" and "not signed by its device's current key" in reason for actor, reason in refused), refused
+    assert any(actor == "leaked crane key" and "fees to be sponsored" in reason for actor, reason in refused), refused
