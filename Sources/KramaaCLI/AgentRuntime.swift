@@ -57,6 +57,7 @@ actor AgentRuntime {
 
     private func produce(_ source: AgentConfiguration.ReadingSource) async {
         var index = 0
+        var lastLine: Substring?
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(source.interval))
             guard !Task.isCancelled else { return }
@@ -67,9 +68,11 @@ actor AgentRuntime {
                 index += 1
             } else if let file = source.file {
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                      let line = text.split(whereSeparator: \.isNewline).last, let parsed = DeviceReading.parseSignedDecimal(line.trimmingCharacters(in: .whitespaces)) else {
-                    continue  // nothing (new) from the sensor yet
+                      let line = text.split(whereSeparator: \.isNewline).last, line != lastLine,
+                      let parsed = DeviceReading.parseSignedDecimal(line.trimmingCharacters(in: .whitespaces)) else {
+                    continue  // nothing new from the sensor yet: a line is signed once
                 }
+                lastLine = line
                 value = parsed
             } else {
                 return

@@ -56,6 +56,14 @@ struct FileAdd: ParsableCommand {
 extension FileAdd {
     /// `--private`: encrypted here, then added, pinned in the registry and its key wrapped per reader.
     func addPrivate() throws {
+        guard let root = try importPrivate() else { return }
+        Console.line("encrypted, pinned for \(privacy.asset.map { "asset \($0)" } ?? "organisation \(privacy.organization!)") and readable by \(privacy.readers.count) device(s)")
+        Console.line(root.string)
+    }
+
+    /// The work of `--private` without its output (the demo uses it); with --only-hash prints
+    /// the CID and returns nil.
+    func importPrivate() throws -> CID? {
         guard let profile = ImportProfile.named(profile) else { throw ValidationError("--profile \(profile): unknown") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
@@ -66,7 +74,8 @@ extension FileAdd {
         let importer = PathImporter(profile: profile, hidden: hidden)
         if onlyHash {
             var sink = DiscardingSink()
-            return Console.line(try CLIFailure.wrap { try importer.add(temporary, sink: &sink) }.cid.string)
+            Console.line(try CLIFailure.wrap { try importer.add(temporary, sink: &sink) }.cid.string)
+            return nil
         }
         let client = try connection.client()
         var sink = try UploadSink(client: client, size: PathImporter.size(of: temporary))
@@ -76,8 +85,7 @@ extension FileAdd {
                                        body: .object(["root": .string(root.cid.string), "name": .string(URL(fileURLWithPath: path).lastPathComponent)]))
         let size = answer["bytes"]?.numberValue.flatMap { UInt64($0.description) } ?? root.tsize
         try PrivateFiles.publish(root.cid, size: size, header: header, fileKey: fileKey, options: privacy, client: client)
-        Console.line("encrypted, pinned for \(privacy.asset.map { "asset \($0)" } ?? "organisation \(privacy.organization!)") and readable by \(privacy.readers.count) device(s)")
-        Console.line(root.cid.string)
+        return root.cid
     }
 }
 

@@ -168,6 +168,11 @@ final class DemoStage: @unchecked Sendable {
         try UInt256(hex: try node.call("eth_getBalance", [.string(account.checksummed), "latest"]).stringValue ?? "0x0")
     }
 
+    /// The latest block's timestamp (the chain's time, which contracts' windows count in).
+    func latestBlockTime() throws -> UInt64 {
+        try RPCHex.decodeQuantity(try node.call("eth_getBlockByNumber", ["latest", false])["timestamp"]?.stringValue ?? "")
+    }
+
     /// Funds `to` from `party`'s admin account.
     func fund(_ to: Address, _ amount: UInt256, from party: DemoParty, _ what: String) throws {
         try send(party.name, what, to: to, [], signer: .account(party.admin), value: amount)
@@ -180,6 +185,76 @@ final class DemoStage: @unchecked Sendable {
             guard Date() < deadline else { throw DemoFailure("timed out after \(Int(timeout)) s waiting for \(what)") }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    // MARK: Assets and provenance
+
+    /// Mints an asset of `party` (its admin is a manufacturer); returns its token id.
+    func mint(_ epc: String, by party: DemoParty, _ what: String) throws -> UInt256 {
+        let answer = try rest("POST", "/assets", ["organization": .number(JSONNumber(party.id)), "epc": .string(epc), "from": .string(party.account.description)])
+        guard let text = answer["tokenId"]?.stringValue, let id = try? UInt256(hex: text) else { throw DemoFailure("no token id in \(answer)") }
+        narrator.say(party.name, "mints \(what) \(epc) (asset \(id))", receipt: answer, ["tokenId": .string(id.description), "epc": .string(epc)])
+        return id
+    }
+
+    /// Records a GS1 EPCIS 2.0 ObjectEvent (`bizStep` on `epc`) for `party`, sent by its admin
+    /// account to the provenance contract (docs/EPCIS.md): a receiving gives the sender custody.
+    @discardableResult
+    func capture(_ bizStep: String, disposition: String, epc: String, at location: String, by party: DemoParty, _ what: String) throws -> JSON {
+        let time = ISO8601DateFormatter().string(from: Date())
+        let event: JSON = ["type": "ObjectEvent", "eventTime": .string(time), "eventTimeZoneOffset": "+00:00", "epcList": [.string(epc)],
+                           "action": "OBSERVE", "bizStep": .string(bizStep), "disposition": .string(disposition),
+                           "readPoint": ["id": .string(location)], "bizLocation": ["id": .string(location)]]
+        let document: JSON = ["@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+                              "schemaVersion": "2.0", "creationDate": .string(time), "epcisBody": ["eventList": [event]]]
+        let data = ABI.selector(ProvenanceRegistry.Method.capture.signature) + ABI.encode([.uint(UInt256(party.id)), .bytes(document.serialized())])
+        return try send(party.name, what, to: ProvenanceRegistry.address, data, signer: .account(party.admin), ["bizStep": .string(bizStep)])
+    }
+
+    // MARK: Files
+
+    /// Makes and registers an agreement key (HPKE) for `device`, so files and messages can be
+    /// sealed to it; returns it with its 0600 key file.
+    func agreementKey(for device: DemoDevice) throws -> (key: AgreementPrivateKey, file: String) {
+        let key = AgreementPrivateKey(generating: .x25519)
+        let file = directory.appendingPathComponent("agreement-\(device.address)-\(key.publicKey.keyHash.description.prefix(10)).json").path
+        try AgreementKeyFiles.write(key, to: file, force: false)
+        let answer = try rest("POST", "/devices/\(device.address)/agreement-key", [
+            "keyType": .string(key.type.name), "publicKey": .data(key.publicKey.bytes),
+            "possessionProof": .data(AgreementKeyProof.prove(key, device: device.address, chainId: chainId)),
+            "authorization": .data(AgreementKeyProof.authorize(key.publicKey, device: device.address, chainId: chainId, with: device.key)),
+            "from": .string(device.party.account.description)])
+        narrator.say(device.party.name, "registers an agreement key (x25519) for the \(device.name)", receipt: answer)
+        return (key, file)
+    }
+
+    /// Encrypts `content` for `readers`' agreement keys, imports it and pins it to `asset`
+    /// (readable by whoever holds the asset), as `kramaa file add --private` does; returns the CID.
+    func addPrivateFile(_ content: [UInt8], readers: [DemoDevice], asset: UInt256, by party: DemoParty, _ what: String) throws -> String {
+        let path = directory.appendingPathComponent("file-\(UUID().uuidString).json").path
+        guard FileManager.default.createFile(atPath: path, contents: Data(content), attributes: [.posixPermissions: 0o600]) else {
+            throw DemoFailure("cannot write \(path)")
+        }
+        defer { unlink(path) }
+        let add = try FileAdd.parse([path, "--private", "--asset", Hex.encode(asset.bigEndianBytes), "--from", party.account.description, "--rpc", rpcURL]
+                                    + readers.flatMap { ["--for", $0.address.description] })
+        guard let cid = try add.importPrivate() else { throw DemoFailure("the private file was not imported") }
+        narrator.say(party.name, "\(what): \(cid.string)", ["cid": .string(cid.string)])
+        return cid.string
+    }
+
+    /// Fetches a private file (every block verified) and decrypts it with the agreement key in `keyFile`.
+    func readPrivateFile(_ cid: String, key keyFile: String, as reader: String) throws -> [UInt8] {
+        let out = directory.appendingPathComponent("read-\(UUID().uuidString)").path
+        defer { unlink(out) }
+        try FileGet.parse([cid, "--key", keyFile, "--out", out, "--rpc", rpcURL]).run()
+        guard let data = FileManager.default.contents(atPath: out) else { throw DemoFailure("\(reader) read nothing of \(cid)") }
+        return Array(data)
+    }
+
+    /// Whether the file registry's policy lets `account` read `cid` now.
+    func mayRead(_ cid: String, _ account: Address) throws -> Bool {
+        try rest("GET", "/files/\(cid)/readers/\(account)")["mayRead"]?.boolValue ?? false
     }
 
     // MARK: Agents
