@@ -6,7 +6,9 @@ succeeded), and the end state of each scenario is read back from the chain indep
 import json
 import re
 import signal
+import socket
 import subprocess
+import urllib.request
 
 import pytest
 from eth_utils import keccak
@@ -103,3 +105,73 @@ def test_oil_platform_pumps_and_crane_follow_the_weather_stations_signed_reading
     assert any(actor == "met service" and "signature" in reason for actor, reason in refused), refused
     assert any(actor == "pump controller" and "not signed by its device's current key" in reason for actor, reason in refused), refused
     assert any(actor == "leaked crane key" and "fees to be sponsored" in reason for actor, reason in refused), refused
+
+
+def order_state(network, agreement, order_id):
+    data = "0x" + keccak(text="orders(uint256)")[:4].hex() + hex(order_id)[2:].rjust(64, "0")
+    out = rpc(network["rpc"] + 1, "eth_call", {"to": agreement, "data": data}, "latest")[2:]
+    return int(out[64 * 6:64 * 7], 16)
+
+
+def test_spare_part_a_worn_machine_orders_pays_on_custody_and_is_refunded_when_nothing_comes(kramaa_bin, network, tmp_path):
+    steps = run_demo(kramaa_bin, network, "spare-part", tmp_path)
+    agreement = deployed(steps, "ServiceOrder")
+    machine, desk = named(steps, "milling machine"), named(steps, "order desk")
+    # Two orders: the first delivered and paid, the second refunded; the third never placed.
+    assert call(network, agreement, "orderCount()") == 2
+    assert order_state(network, agreement, 1) == 3 and order_state(network, agreement, 2) == 4
+    paid = next(s for s in steps if "paid" in s)
+    assert int(paid["paid"]) == 5 * 10**17
+    # The machine placed both orders itself (device transactions from its own account) and the desk accepted them.
+    placed = rpc(network["rpc"] + 2, "eth_getLogs", {"address": agreement, "fromBlock": "0x0", "toBlock": "latest",
+                                                     "topics": ["0x" + keccak(text="OrderPlaced(uint256,address,bytes32,uint256)").hex()]})
+    assert [log["topics"][2][-40:] for log in placed] == [address_word(machine)] * 2
+    accepted = [s for s in steps if s.get("agent") == "action" and s["actor"] == "order desk"]
+    assert len(accepted) == 2
+    receipts = [rpc(network["rpc"] + 3, "eth_getTransactionReceipt", s["transactionHash"]) for s in accepted]
+    assert {r["from"].lower() for r in receipts} == {desk.lower()}
+    refused = refusals(steps)
+    assert any("not delivered" in reason for _, reason in refused), refused
+    assert any("the delivery window is still open" in reason for _, reason in refused), refused
+    assert any(actor == "milling machine" and "policy allows" in reason for actor, reason in refused), refused
+
+
+def test_fleet_the_workshop_reads_the_trucks_private_report_once_it_holds_the_truck(kramaa_bin, network, tmp_path):
+    steps = run_demo(kramaa_bin, network, "fleet", tmp_path)
+    agreement = deployed(steps, "ServiceOrder")
+    truck = named(steps, "truck T-17")
+    cid = next(s for s in steps if "cid" in s)["cid"]
+    # The work order: placed by the truck on arrival, opened by the workshop, paid on confirmation.
+    assert call(network, agreement, "orderCount()") == 1 and order_state(network, agreement, 1) == 3
+    order = next(s for s in steps if s.get("agent") == "action" and s["actor"] == "truck T-17")
+    assert rpc(network["rpc"] + 1, "eth_getTransactionReceipt", order["transactionHash"])["from"].lower() == truck.lower()
+    assert int(next(s for s in steps if "paid" in s)["paid"]) == 3 * 10**17
+    assert [s["mayRead"] for s in steps if "mayRead" in s] == [False, True]
+    # What any node serves for the CID is ciphertext: the report's words are not in it.
+    with urllib.request.urlopen(f"http://127.0.0.1:{network['rpc'] + 2}/ipfs/{cid}", timeout=20) as response:
+        stored = response.read()
+    assert b"brake" not in stored and b"parts" not in stored and len(stored) > 100
+    assert any(actor == "truck T-17" and "no file key" in reason for actor, reason in refusals(steps))
+
+
+def test_the_demo_starts_and_stops_its_own_devnet_without_rpc(kramaa_bin, tmp_path):
+    base = port_block(16)
+    result = subprocess.run([kramaa_bin, "demo", "oil-platform", "--workdir", str(tmp_path / "own"), "--rpc-port", str(base),
+                             "--p2p-port", str(base + 4), "--mqtt-port", str(base + 8), "--mqtt-ws-port", str(base + 12)],
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    assert "starting a devnet of 4 validator processes" in result.stdout
+    assert re.search(r"\[block +\d+\] +0x[0-9a-f]{8}… +pump controller +rule 'storm: pumps to 40 %'", result.stdout), result.stdout[-4000:]
+    assert "done: oil-platform ran on its own" in result.stdout
+    assert (tmp_path / "own" / "devnet.log").is_file()
+    with pytest.raises(OSError):  # the devnet is gone: neither JSON-RPC nor MQTT answers
+        rpc(base, "eth_chainId", timeout=2)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", base + 8), timeout=2)
+
+
+def test_a_demo_refuses_bad_options_and_changes_nothing(kramaa_bin, tmp_path):
+    result = subprocess.run([kramaa_bin, "demo", "oil-platform", "--rpc", "http://127.0.0.1:1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "give --rpc and --mqtt together" in result.stderr
+    result = subprocess.run([kramaa_bin, "demo", "harbour"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "irrigation" in result.stderr

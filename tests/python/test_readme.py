@@ -81,6 +81,9 @@ MAPPED = [
     {"prefix": "mosquitto_sub", "where": "tests/python/test_mqtt_devices.py",
      "needles": [r'"mosquitto_sub"', r'"-u", d\["address"\], "-P", token'], "reached": "pytest",
      "why": "a registered device subscribes with mosquitto_sub, its address as user name and its token as password"},
+    {"prefix": "kramaa demo", "where": "tests/python/test_demos.py",
+     "needles": [r'"demo", scenario, "--json", "--rpc"', r'"demo", "oil-platform", "--workdir"'], "reached": "pytest",
+     "why": "every scenario with --json on a shared 4-validator devnet (--rpc/--mqtt), and one run that starts and stops its own devnet"},
     {"prefix": "scripts/bench.sh", "where": "tests/python/test_readme.py", "needles": [r"def test_bench_smoke\("],
      "reached": "opt-in",
      "why": "benchmarks never run in the suite at full size; test_bench_smoke runs every README bench command "
