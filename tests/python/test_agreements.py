@@ -41,6 +41,7 @@ ASSETS = "0x000000000000000000000000000000004B520012"
 PROVENANCE = "0x000000000000000000000000000000004b520013"
 READINGS = "0x000000000000000000000000000000004b520018"
 ETHER = 10**18
+ZERO_ADDRESS = "0x" + "00" * 20
 GAS = {}  # (template, operation) -> gas used, printed by the last test
 
 ASSETS_ABI = [
@@ -806,6 +807,46 @@ def test_metering(devnet, readings):
     # A meter that never reported.
     silent = deploy_measured(w3, consumer_key, "Metering.vy", supplier, consumer, meter.address, keccak(b"gas.m3"), unit, 4, value=unit)
     platform.refused("the meter has no reading yet", anyone_key, silent.functions.bill())
+
+
+# ---------------------------------------------------------------------------------------------
+# Equipment: settings changed by controller devices, each with its cause
+
+
+def test_equipment(devnet, platform):
+    w3 = platform.w3
+    operator_key, anyone_key = devnet.keys[5], devnet.keys[8]
+    operator = devnet.accounts[5]
+    controller = platform.device(operator, ED25519, "Valve controller")
+    stranger = platform.device(operator, P256, "Not a controller")
+    for device in (controller, stranger):
+        platform.fund(operator_key, device.address, ETHER // 10)
+    sensor = platform.device(operator, P256, "Soil sensor").address
+    equipment = deploy_measured(w3, operator_key, "Equipment.vy", [controller.address], gas_key=("Equipment", "deploy"))
+    valve = keccak(b"valve.1")
+    state = snapshot(w3, lambda: (equipment.functions.levelOf(valve).call(), equipment.functions.adjustments().call(),
+                                  equipment.functions.adjustmentsOf(valve).call(), equipment.functions.lastController(valve).call(),
+                                  equipment.functions.controllerAllowed(stranger.address).call(),
+                                  equipment.functions.controllerAllowed(controller.address).call()), equipment.address, operator)
+
+    opened = succeed(platform.device_send(controller, equipment.functions.adjust(valve, 1, sensor, 7)), ("Equipment", "adjust"))
+    event = equipment.events.Adjusted().process_receipt(errors=DISCARD, txn_receipt=opened)[0]["args"]
+    assert (event["setting"], event["controller"], event["level"], event["previous"]) == (valve, controller.address, 1, 0)
+    assert (event["causeDevice"], event["causeSequence"]) == (sensor, 7)
+    closed = succeed(platform.device_send(controller, equipment.functions.adjust(valve, -5, sensor, 8)))
+    assert equipment.events.Adjusted().process_receipt(errors=DISCARD, txn_receipt=closed)[0]["args"]["previous"] == 1
+    assert (equipment.functions.levelOf(valve).call(), equipment.functions.adjustments().call(),
+            equipment.functions.adjustmentsOf(valve).call()) == (-5, 2, 2)
+    assert equipment.functions.lastController(valve).call() == controller.address
+
+    platform.refused("not a controller the operator allows", stranger, equipment.functions.adjust(valve, 9, sensor, 9), state=state)
+    platform.refused("only the operator may allow controllers", anyone_key, equipment.functions.allow(stranger.address, True), state=state)
+    platform.refused("the controller is the zero address", operator_key, equipment.functions.allow(ZERO_ADDRESS, True), state=state)
+    succeed(transact(w3, operator_key, equipment.functions.allow(stranger.address, True)), ("Equipment", "allow"))
+    succeed(transact(w3, operator_key, equipment.functions.allow(controller.address, False)))
+    succeed(platform.device_send(stranger, equipment.functions.adjust(valve, 3, ZERO_ADDRESS, 0)))
+    platform.refused("not a controller the operator allows", controller, equipment.functions.adjust(valve, 1, sensor, 10), state=state)
+    assert equipment.functions.levelOf(valve).call() == 3
 
 
 # ---------------------------------------------------------------------------------------------
