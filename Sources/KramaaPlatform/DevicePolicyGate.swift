@@ -16,6 +16,8 @@ public struct DevicePolicyGate: TransactionGate {
     static let tokenFunctions: [[UInt8]: Int] = [
         ABI.selector("transfer(address,uint256)"): 1,
         ABI.selector("approve(address,uint256)"): 1,
+        // Not ERC-20, but many tokens (OpenZeppelin 4) have it: an approval by increments.
+        ABI.selector("increaseAllowance(address,uint256)"): 1,
         transferFrom: 2,
     ]
     static let transferFrom = ABI.selector("transferFrom(address,address,uint256)")

@@ -117,6 +117,10 @@ import Testing
                 == "device \(f.device)'s policy allows 100 of token \(Self.token) per period; 40 remain, this call moves 50")
         let approve = Self.call(ABI.selector("approve(address,uint256)"), [UInt256(f.chain.addresses[0]), UInt256(41)])
         #expect(!f.attempt(to: Self.token, data: approve).included, "approving counts as spending")
+        let increase = Self.call(ABI.selector("increaseAllowance(address,uint256)"), [UInt256(f.chain.addresses[0]), UInt256(41)])
+        #expect(f.attempt(to: Self.token, data: increase).refusal
+                == "device \(f.device)'s policy allows 100 of token \(Self.token) per period; 40 remain, this call moves 41",
+                "an increase of an allowance counts as an approval")
         // transferFrom of someone else's tokens (an allowance given to the device) is not the device's spending.
         let others = Self.call(ABI.selector("transferFrom(address,address,uint256)"), [UInt256(f.chain.addresses[2]), UInt256(f.device), UInt256(500)])
         #expect(f.attempt(to: Self.token, data: others).included)
