@@ -12,6 +12,10 @@ import KramaaPrimitives
 ///                    {"send": {"to": "0xPump…", "contentType": "text/plain", "text": "moisture ${value}"}},
 ///                    {"submit": {}}]}]}
 /// ```
+///
+/// and vouchers and chain events (docs/AGENT.md): `"when": {"voucher": {"from": "0xPump…"}}` with
+/// `{"settle": {}}`, `{"voucher": {"contract", "channel", "add", "to"}}`, and
+/// `"when": {"event": {"contract", "signature", "topics": {"2": "0x…"}}}`.
 public struct AgentConfiguration: Equatable, Sendable {
     /// A reading this device makes: scripted `values` (one per `interval`, then it stops) or the
     /// last integer line of `file` (a sensor process writes it); signed, submitted on chain

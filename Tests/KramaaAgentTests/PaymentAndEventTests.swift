@@ -173,5 +173,10 @@ import Testing
         #expect(log.values["topic1"] == .string(UInt256.one.bytes32.description) && log.values["data0"] == .string(UInt256(7).bytes32.description))
         #expect(log.values["block"] == 42 && log.values["contract"] == .string(Self.orders.checksummed) && log.values["topic0"] == nil)
         #expect(throws: AgentError.self) { try ChainLog(rpc: ["address": "0x01"]) }
+        // A word holds an address only when its first 12 bytes are zero.
+        let word = "0x" + String(repeating: "11", count: 32)
+        #expect(throws: AgentError(".args[0]", "\"\(word)\" is not an address (or a 32-byte word holding one)")) {
+            try FunctionCall(signature: "f(address)", arguments: [.string(word)]).calldata()
+        }
     }
 }
