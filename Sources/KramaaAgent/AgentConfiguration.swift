@@ -12,6 +12,10 @@ import KramaaPrimitives
 ///                    {"send": {"to": "0xPump…", "contentType": "text/plain", "text": "moisture ${value}"}},
 ///                    {"submit": {}}]}]}
 /// ```
+///
+/// and vouchers and chain events (docs/AGENT.md): `"when": {"voucher": {"from": "0xPump…"}}` with
+/// `{"settle": {}}`, `{"voucher": {"contract", "channel", "add", "to"}}`, and
+/// `"when": {"event": {"contract", "signature", "topics": {"2": "0x…"}}}`.
 public struct AgentConfiguration: Equatable, Sendable {
     /// A reading this device makes: scripted `values` (one per `interval`, then it stops) or the
     /// last integer line of `file` (a sensor process writes it); signed, submitted on chain
@@ -32,6 +36,11 @@ public struct AgentConfiguration: Equatable, Sendable {
         case reading(from: Address?, kind: Bytes32, below: UInt256?, above: UInt256?)
         /// Each message (from `from`, of `contentType`, when given).
         case message(from: Address?, contentType: String?)
+        /// Each voucher signed by its device's registered key (`from`, when given) on `contract`
+        /// (when given) with a cumulative above the last accepted for its channel.
+        case voucher(from: Address?, contract: Address?)
+        /// Each log of a contract's event (``EventFilter``), once, from when the agent started.
+        case event(EventFilter)
     }
 
     public enum Action: Equatable, Sendable {
@@ -40,6 +49,10 @@ public struct AgentConfiguration: Equatable, Sendable {
         /// readings contract: anyone may, the device's signature is what counts.
         case submitReading
         case send(to: Address, contentType: String, text: String)
+        /// Signs a voucher for `add` more on the channel (cumulative, ``Voucher``) and sends it to `to`.
+        case voucher(contract: Address, channel: UInt256, add: UInt256, to: Address)
+        /// Settles the voucher that fired the rule on its channel (the payee's transaction).
+        case settle
     }
 
     public struct Rule: Equatable, Sendable {
@@ -80,7 +93,8 @@ public struct AgentConfiguration: Equatable, Sendable {
     }
 
     private static func rule(_ o: JSONObject, _ r: Reader) throws(AgentError) -> Rule {
-        guard let when = o["when"]?.objectValue else { throw AgentError(r.path + ".when", "is required: {\"reading\": …} or {\"message\": …}") }
+        let conditions = "{\"reading\": …}, {\"message\": …}, {\"voucher\": …} or {\"event\": …}"
+        guard let when = o["when"]?.objectValue else { throw AgentError(r.path + ".when", "is required: " + conditions) }
         let condition: Condition
         if let reading = when["reading"]?.objectValue {
             let c = Reader(path: r.path + ".when.reading")
@@ -92,13 +106,25 @@ public struct AgentConfiguration: Equatable, Sendable {
         } else if let message = when["message"]?.objectValue {
             let c = Reader(path: r.path + ".when.message")
             condition = .message(from: try c.optionalAddress(message, "from"), contentType: try c.optionalString(message, "contentType"))
+        } else if let voucher = when["voucher"]?.objectValue {
+            let c = Reader(path: r.path + ".when.voucher")
+            condition = .voucher(from: try c.optionalAddress(voucher, "from"), contract: try c.optionalAddress(voucher, "contract"))
+        } else if let event = when["event"]?.objectValue {
+            condition = .event(try Self.event(event, Reader(path: r.path + ".when.event")))
         } else {
-            throw AgentError(r.path + ".when", "must be {\"reading\": …} or {\"message\": …}")
+            throw AgentError(r.path + ".when", "must be " + conditions)
         }
         let actions = try r.list(o, "do").enumerated().map { i, item throws(AgentError) in try action(item, Reader(path: r.path + ".do[\(i)]")) }
         guard !actions.isEmpty else { throw AgentError(r.path + ".do", "lists no action") }
-        if case .message = condition, let i = actions.firstIndex(of: .submitReading) {
-            throw AgentError(r.path + ".do[\(i)]", "submit sends the reading that fired the rule: it needs a reading condition")
+        for (i, action) in actions.enumerated() {
+            switch (action, condition) {
+            case (.submitReading, .reading), (.settle, .voucher): continue
+            case (.submitReading, _):
+                throw AgentError(r.path + ".do[\(i)]", "submit sends the reading that fired the rule: it needs a reading condition")
+            case (.settle, _):
+                throw AgentError(r.path + ".do[\(i)]", "settle settles the voucher that fired the rule: it needs a voucher condition")
+            default: continue
+            }
         }
         return Rule(name: o["name"]?.stringValue ?? r.path, when: condition, actions: actions)
     }
@@ -113,8 +139,32 @@ public struct AgentConfiguration: Equatable, Sendable {
             let c = Reader(path: r.path + ".send")
             return .send(to: try c.address(send, "to"), contentType: try c.optionalString(send, "contentType") ?? "text/plain", text: try c.string(send, "text"))
         }
+        if let voucher = o["voucher"]?.objectValue {
+            let c = Reader(path: r.path + ".voucher")
+            let add = try c.unsigned(voucher["add"] ?? .null, "add")
+            guard add != .zero else { throw AgentError(c.path + ".add", "must be above zero") }
+            return .voucher(contract: try c.address(voucher, "contract"), channel: try c.unsigned(voucher["channel"] ?? .null, "channel"),
+                            add: add, to: try c.address(voucher, "to"))
+        }
         if o["submit"]?.objectValue != nil { return .submitReading }
-        throw AgentError(r.path, "an action is {\"call\": …}, {\"send\": …} or {\"submit\": {}}")
+        if o["settle"]?.objectValue != nil { return .settle }
+        throw AgentError(r.path, "an action is {\"call\": …}, {\"send\": …}, {\"voucher\": …}, {\"submit\": {}} or {\"settle\": {}}")
+    }
+
+    private static func event(_ o: JSONObject, _ r: Reader) throws(AgentError) -> EventFilter {
+        let signature = try r.string(o, "signature")
+        _ = try FunctionCall.types(of: signature, path: r.path + ".signature")
+        var topics: [Int: Bytes32] = [:]
+        if let given = o["topics"] {
+            guard let object = given.objectValue else { throw AgentError(r.path + ".topics", "must be an object of positions (1 to 3) to words") }
+            for (name, value) in object {
+                guard let position = Int(name), (1...3).contains(position) else {
+                    throw AgentError("\(r.path).topics.\(name)", "a topic position is 1, 2 or 3 (0 is the event's signature)")
+                }
+                topics[position] = try EventFilter.word(value, path: "\(r.path).topics.\(name)")
+            }
+        }
+        return EventFilter(contract: try r.address(o, "contract"), signature: signature, topics: topics)
     }
 
     /// Field access that names the field in its errors.
@@ -162,6 +212,14 @@ public struct AgentConfiguration: Equatable, Sendable {
             let text = value.numberValue?.description ?? value.stringValue ?? ""
             guard let word = DeviceReading.parseSignedDecimal(text) else { throw AgentError("\(path).\(name)", "\(value) is not an integer") }
             return word
+        }
+
+        /// A uint256 from a JSON integer or a decimal string.
+        func unsigned(_ value: JSON, _ name: String) throws(AgentError) -> UInt256 {
+            guard let text = value.numberValue?.description ?? value.stringValue, let n = try? UInt256(decimal: text) else {
+                throw AgentError("\(path).\(name)", "\(value) is not an unsigned integer")
+            }
+            return n
         }
     }
 }

@@ -3,8 +3,9 @@ import KramaaPrimitives
 
 /// A contract call written as people write one: a Solidity signature (`open(uint8,uint256)`)
 /// and JSON arguments, where a string `${name}` stands for a value of the event that fires the
-/// rule (`${value}`, `${device}`, `${sequence}`, `${observedAt}`, `${from}`). Encoded with the
-/// Solidity ABI; static types, `string` and `bytes`.
+/// rule (`${value}`, `${device}`, `${sequence}`, `${observedAt}`, `${from}`, `${topic1}`…). Encoded
+/// with the Solidity ABI; static types, `string` and `bytes`. Integers are decimal or 0x-hex, so
+/// a log's 32-byte words fill uint256, address and bytes32 arguments alike.
 public struct FunctionCall: Equatable, Sendable {
     public let signature: String
     public let types: [String]
@@ -12,6 +13,17 @@ public struct FunctionCall: Equatable, Sendable {
 
     /// Checks the signature and the arguments' count; the values are checked when encoded.
     public init(signature: String, arguments: [JSON], path: String = "") throws(AgentError) {
+        let types = try Self.types(of: signature, path: path)
+        guard types.count == arguments.count else {
+            throw AgentError(path, "\(signature) takes \(types.count) arguments, \(arguments.count) given")
+        }
+        self.signature = signature
+        self.types = types
+        self.arguments = arguments
+    }
+
+    /// The argument types of a Solidity signature (a function's or an event's), checked.
+    public static func types(of signature: String, path: String) throws(AgentError) -> [String] {
         guard let open = signature.firstIndex(of: "("), signature.hasSuffix(")"), open != signature.startIndex,
               signature[..<open].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw AgentError(path, "\(signature) is not a function signature such as open(uint8,uint256)")
@@ -21,12 +33,7 @@ public struct FunctionCall: Equatable, Sendable {
         for type in types where Self.kind(of: type) == nil {
             throw AgentError(path, "type \(type) of \(signature) is not supported (uint<N>, int<N>, address, bool, bytes<N>, bytes, string)")
         }
-        guard types.count == arguments.count else {
-            throw AgentError(path, "\(signature) takes \(types.count) arguments, \(arguments.count) given")
-        }
-        self.signature = signature
-        self.types = types
-        self.arguments = arguments
+        return types
     }
 
     /// The calldata, with `${name}` arguments taken from `values`.
@@ -90,7 +97,14 @@ public struct FunctionCall: Equatable, Sendable {
             guard bits == 256 || (n.isNegative ? n.negated <= limit : n < limit) else { throw AgentError(path, "\(value) does not fit \(type)") }
             return .uint(n)
         case .address:
-            guard let text = value.stringValue, let address = try? Address(hex: text) else { throw AgentError(path, "\(value) is not an address") }
+            // An address, or a 32-byte word that holds one (an indexed topic, a log's data word).
+            let text = value.stringValue ?? ""
+            let word = text.count == 66 ? (try? Hex.decode(text)) ?? [] : []
+            let address: Address?
+            if word.count == 32, word.prefix(12).allSatisfy({ $0 == 0 }) { address = try? Address(word.suffix(20)) } else { address = try? Address(hex: text) }
+            guard let address else {
+                throw AgentError(path, "\(value) is not an address (or a 32-byte word holding one)")
+            }
             return .address(address)
         case .bool:
             guard case .bool(let flag) = value else { throw AgentError(path, "\(value) is not true or false") }

@@ -29,18 +29,20 @@ struct AgentCommand: AsyncParsableCommand {
         let messenger = try session.messenger()
         do { try await messenger.connect() } catch { throw CLIFailure("cannot connect to \(session.mqtt) as the device: \(error)") }
         let agent = AgentRuntime(config: config, key: key, messenger: messenger, chain: ChainSender(client: try session.node.contracts(), signer: signer),
-                                 state: DeviceStateFile(besideKey: session.keyFile))
+                                 state: DeviceStateFile(besideKey: session.keyFile), vouchers: VoucherFile(besideKey: session.keyFile))
         await agent.run(for: duration)
         await messenger.close()
     }
 }
 
 /// The device's transactions, one at a time (each waits for its receipt; nonces stay in order),
-/// off the cooperative threads (the JSON-RPC client blocks).
+/// and its reads of the chain (on their own queue, so a read never waits for a receipt), off the
+/// cooperative threads (the JSON-RPC client blocks).
 final class ChainSender: @unchecked Sendable {
     let client: ContractClient
     let signer: ContractClient.Signer
     private let queue = DispatchQueue(label: "kramaa.agent.chain")
+    private let reads = DispatchQueue(label: "kramaa.agent.chain.reads")
 
     init(client: ContractClient, signer: ContractClient.Signer) {
         self.client = client
@@ -48,9 +50,18 @@ final class ChainSender: @unchecked Sendable {
     }
 
     func send(_ contract: Address, _ data: [UInt8], value: UInt256 = .zero) async -> Result<JSON, CLIFailure> {
+        await run(on: queue) { try self.client.send(contract, data, signer: self.signer, value: value) }
+    }
+
+    /// A JSON-RPC read (`eth_blockNumber`, `eth_getLogs`, …).
+    func query(_ method: String, _ params: [JSON] = []) async -> Result<JSON, CLIFailure> {
+        await run(on: reads) { try self.client.node.call(method, params) }
+    }
+
+    private func run(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> JSON) async -> Result<JSON, CLIFailure> {
         await withCheckedContinuation { continuation in
             queue.async {
-                do { continuation.resume(returning: .success(try self.client.send(contract, data, signer: self.signer, value: value))) } catch {
+                do { continuation.resume(returning: .success(try body())) } catch {
                     continuation.resume(returning: .failure(CLIFailure("\(error)")))
                 }
             }

@@ -12,6 +12,7 @@ actor AgentRuntime {
     let messenger: DeviceMessenger
     let chain: ChainSender
     let state: DeviceStateFile
+    let vouchers: VoucherFile
     var engine: RuleEngine
     /// Where the agent's log lines go: one JSON object per line on standard output for `kramaa
     /// agent`; the demo narrates them instead.
@@ -19,7 +20,7 @@ actor AgentRuntime {
     var device: Address { messenger.configuration.device }
     var chainId: UInt64 { messenger.configuration.chainId }
 
-    init(config: AgentConfiguration, key: SigningKey, messenger: DeviceMessenger, chain: ChainSender, state: DeviceStateFile,
+    init(config: AgentConfiguration, key: SigningKey, messenger: DeviceMessenger, chain: ChainSender, state: DeviceStateFile, vouchers: VoucherFile,
          log: @escaping @Sendable (String, JSONObject) -> Void = AgentRuntime.jsonLines) {
         self.config = config
         self.log = log
@@ -27,12 +28,14 @@ actor AgentRuntime {
         self.messenger = messenger
         self.chain = chain
         self.state = state
+        self.vouchers = vouchers
         engine = RuleEngine(rules: config.rules)
     }
 
     func run(for duration: Double?) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listen() }
+            group.addTask { await self.watchEvents() }
             for source in config.readings { group.addTask { await self.produce(source) } }
             if let duration {
                 try? await Task.sleep(for: .seconds(duration))
@@ -115,6 +118,7 @@ actor AgentRuntime {
     }
 
     private func received(_ message: DeviceMessenger.Received) async {
+        if message.contentType == Voucher.contentType { return await receivedVoucher(message) }
         guard message.contentType == ReadingMessage.contentType else {
             report("message", ["from": .string(message.sender.checksummed), "contentType": .string(message.contentType),
                                "text": .string(String(decoding: message.payload, as: UTF8.self))])
@@ -137,7 +141,7 @@ actor AgentRuntime {
 
     // MARK: Actions
 
-    private func act(_ actions: [Result<AgentAction, AgentError>]) async {
+    func act(_ actions: [Result<AgentAction, AgentError>]) async {
         for action in actions {
             switch action {
             case .failure(let error):
@@ -149,16 +153,22 @@ actor AgentRuntime {
                 }
             case .success(.send(let rule, let to, let contentType, let payload)):
                 await send(payload, contentType, to: to, rule: rule)
+            case .success(.voucher(let rule, let contract, let channel, let add, let to)):
+                await payVoucher(rule: rule, contract: contract, channel: channel, add: add, to: to)
             }
         }
     }
 
-    private func send(_ payload: [UInt8], _ contentType: String, to peer: Address, rule: String?) async {
+    /// Sends a message and logs it as `event` (`sent`, or what it carries), with `fields`.
+    func send(_ payload: [UInt8], _ contentType: String, to peer: Address, rule: String?, event: String = "sent", fields: JSONObject = [:]) async {
         do {
             let sent = try await messenger.send(payload, contentType: contentType, to: peer)
-            var fields: JSONObject = ["to": .string(peer.checksummed), "contentType": .string(contentType), "envelope": .string(sent.envelopeHash.description)]
+            var fields = fields
+            for (name, value) in ["to": .string(peer.checksummed), "contentType": .string(contentType), "envelope": .string(sent.envelopeHash.description)] as JSONObject {
+                fields[name] = value
+            }
             if let rule { fields["rule"] = .string(rule) }
-            report("sent", fields)
+            report(event, fields)
         } catch {
             report("error", ["while": .string("sending to \(peer.checksummed)"), "error": .string("\(error)")])
         }

@@ -54,23 +54,35 @@ public struct DeviceStateFile: Sendable {
     }
 
     private func update<T>(_ body: (inout State) throws(DeviceMessagingError) -> T) throws(DeviceMessagingError) -> T {
+        try Self.update(path: path) { content throws(DeviceMessagingError) in
+            var state = try load(content)
+            let result = try body(&state)
+            content = Self.encode(state)
+            return result
+        }
+    }
+
+    /// A read-modify-write of the private (0600) file `path` under an exclusive lock
+    /// (`PATH.lock`): `body` gets its content (nil when it does not exist yet) and may change
+    /// it; the file is then replaced atomically (not when `body` throws). How this state file
+    /// changes, and the agent's voucher file beside it.
+    public static func update<T>(path: String, _ body: (inout [UInt8]?) throws(DeviceMessagingError) -> T) throws(DeviceMessagingError) -> T {
         let lockPath = path + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .stateFile(path: lockPath, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else { throw .stateFile(path: lockPath, reason: "cannot lock: \(String(cString: strerror(errno)))") }
         defer { flock(fd, LOCK_UN) }
-        var state = try load()
-        let result = try body(&state)
-        do { try PrivateFile.replace(path: path, content: Self.encode(state)) } catch {
-            throw .stateFile(path: path, reason: "cannot write: \(error)")
+        var content: [UInt8]?
+        do { content = try PrivateFile.readSecret(path: path) } catch { throw .stateFile(path: path, reason: "\(error)") }
+        let result = try body(&content)
+        if let content {
+            do { try PrivateFile.replace(path: path, content: content) } catch { throw .stateFile(path: path, reason: "cannot write: \(error)") }
         }
         return result
     }
 
-    private func load() throws(DeviceMessagingError) -> State {
-        let content: [UInt8]?
-        do { content = try PrivateFile.readSecret(path: path) } catch { throw .stateFile(path: path, reason: "\(error)") }
+    private func load(_ content: [UInt8]?) throws(DeviceMessagingError) -> State {
         guard let content else { return State() }
         do { return try Self.decode(content) } catch {
             throw .stateFile(path: path, reason: "\(error.description); fix or remove it (a new one starts from the current time)")
