@@ -1,3 +1,4 @@
+import Foundation
 import KramaaJSON
 import KramaaAuth
 import KramaaChain
@@ -76,6 +77,13 @@ struct TransactionArgs: RPCParamDecodable {
 
 extension EthAPI {
     /// The call's arguments at `p[0]`, its block at `p[1]`, and overrides at `p[2]`.
+    /// For the `pending` tag, the next block's time (now): calls run as the block that includes
+    /// them would, as geth runs them in its pending block.
+    private func pendingTimestamp(_ p: RPCParams, _ index: Int) throws -> UInt64? {
+        guard try p.decodeIfPresent(index, as: BlockSelector.self) == .pending else { return nil }
+        return UInt64(Date().timeIntervalSince1970)
+    }
+
     private func callArguments(_ p: RPCParams, defaultGas: UInt64) throws -> (Transaction, Address, UInt64, [Address: AccountOverride]) {
         try p.expect(atMost: 4)
         let args = try p.decode(0, as: TransactionArgs.self)
@@ -90,7 +98,7 @@ extension EthAPI {
         let node = self.node, chain = self.chain
         r.register("eth_call") { [self] p, _ in
             let (tx, from, number, overrides) = try callArguments(p, defaultGas: gasCap)
-            let result = try node.call(tx, from: from, at: number, overrides: overrides)
+            let result = try node.call(tx, from: from, at: number, pendingTimestamp: try pendingTimestamp(p, 1), overrides: overrides)
             switch result.status {
             case .success: return .data(result.output)
             case .revert: throw NodeError.reverted(output: result.output)
@@ -108,7 +116,7 @@ extension EthAPI {
                 let allowance = (available &- tx.value) / tx.maxFeePerGas
                 if let a = allowance.uint64Value, a < tx.gasLimit { tx.gasLimit = a }
             }
-            return .quantity(try node.estimateGas(tx, from: from, at: number, overrides: overrides))
+            return .quantity(try node.estimateGas(tx, from: from, at: number, pendingTimestamp: try pendingTimestamp(p, 1), overrides: overrides))
         }
         r.register("eth_sendTransaction") { [self] p, c in
             try p.expect(atMost: 1)

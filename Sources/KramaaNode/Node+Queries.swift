@@ -64,9 +64,12 @@ extension Node {
 
     /// Runs `tx` (unsigned; its gas limit is the gas given) from `sender` on the state of block
     /// `number` with `overrides`, as eth_call does, and discards every change.
-    public func call(_ tx: Transaction, from sender: Address, at number: UInt64,
+    /// With `pendingTimestamp`, as the next block would run it: on the state of `number`, in a
+    /// child header of time `pendingTimestamp` (the `pending` tag: a deadline passed by now
+    /// counts, as it will in the block that includes the transaction).
+    public func call(_ tx: Transaction, from sender: Address, at number: UInt64, pendingTimestamp: UInt64? = nil,
                      overrides: [Address: AccountOverride] = [:]) throws(NodeError) -> TransactionReceiptData {
-        try simulate(at: number, overrides: overrides) { run in run(tx, sender, nil) }.get()
+        try simulate(at: number, pendingTimestamp: pendingTimestamp, overrides: overrides) { run in run(tx, sender, nil) }.get()
     }
 
     /// `call` with `tracer` watching every frame and instruction (debug_traceCall).
@@ -107,9 +110,9 @@ extension Node {
     /// The least gas limit with which `tx` succeeds on the state of block `number`, found as
     /// geth finds it: one run at `tx.gasLimit` (the cap), an optimistic guess from its gas
     /// used, then a binary search to within 1.5 %.
-    public func estimateGas(_ tx: Transaction, from sender: Address, at number: UInt64,
+    public func estimateGas(_ tx: Transaction, from sender: Address, at number: UInt64, pendingTimestamp: UInt64? = nil,
                             overrides: [Address: AccountOverride] = [:]) throws(NodeError) -> UInt64 {
-        try simulate(at: number, overrides: overrides) { run -> Result<UInt64, NodeError> in
+        try simulate(at: number, pendingTimestamp: pendingTimestamp, overrides: overrides) { run -> Result<UInt64, NodeError> in
             let cap = tx.gasLimit
             var probe = tx
             func succeeds(_ gas: UInt64) -> Bool {
@@ -149,11 +152,12 @@ extension Node {
     /// `overrides` (outside the node's lock: block production and other reads go on), with a
     /// function that executes one message on a fresh journal.
     private func simulate<T: Sendable>(
-        at number: UInt64, overrides: [Address: AccountOverride],
+        at number: UInt64, pendingTimestamp: UInt64? = nil, overrides: [Address: AccountOverride],
         _ body: @escaping (_ run: (Transaction, Address, EVMTracer?) -> Result<TransactionReceiptData, NodeError>) -> Result<T, NodeError>
     ) throws(NodeError) -> Result<T, NodeError> {
         let executor = self.executor
-        let (view, header) = try stateSnapshot(at: number)
+        let (view, stateHeader) = try stateSnapshot(at: number)
+        let header = pendingTimestamp.map { executor.childHeader(of: stateHeader, timestamp: $0, coinbase: stateHeader.coinbase) } ?? stateHeader
         let backend: StateBackend = overrides.isEmpty ? view : OverriddenState(base: view, overrides: overrides)
         let transition = executor.transition(header)
         nonisolated(unsafe) let unsafeBackend = backend

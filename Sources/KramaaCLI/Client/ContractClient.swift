@@ -66,7 +66,7 @@ struct ContractClient {
         var call: JSONObject = ["from": .string(sender.checksummed), "data": .data(data)]
         if let contract { call["to"] = .string(contract.checksummed) }
         if value != .zero { call["value"] = .string(value.hexQuantity) }
-        let estimate = try RPCHex.decodeQuantity(try node.call("eth_estimateGas", [.object(call)]).stringValue ?? "")
+        let estimate = try RPCHex.decodeQuantity(try node.call("eth_estimateGas", [.object(call), "pending"]).stringValue ?? "")
         let chainId = try RPCHex.decodeQuantity(try node.call("eth_chainId").stringValue ?? "")
         let nonce = try RPCHex.decodeQuantity(try node.call("eth_getTransactionCount", [.string(sender.checksummed), "pending"]).stringValue ?? "")
         let latest = try node.call("eth_getBlockByNumber", ["latest", false])

@@ -164,13 +164,15 @@ final class DemoStage: @unchecked Sendable {
         return try UInt256(bigEndianBytes: out[0..<32])
     }
 
-    func balance(_ account: Address) throws -> UInt256 {
-        try UInt256(hex: try node.call("eth_getBalance", [.string(account.checksummed), "latest"]).stringValue ?? "0x0")
+    func balance(_ account: Address, at block: UInt64? = nil) throws -> UInt256 {
+        let tag: JSON = block.map { .string(RPCHex.encodeQuantity($0)) } ?? "latest"
+        return try UInt256(hex: try node.call("eth_getBalance", [.string(account.checksummed), tag]).stringValue ?? "0x0")
     }
 
-    /// The latest block's timestamp (the chain's time, which contracts' windows count in).
-    func latestBlockTime() throws -> UInt64 {
-        try RPCHex.decodeQuantity(try node.call("eth_getBlockByNumber", ["latest", false])["timestamp"]?.stringValue ?? "")
+    /// What `account` received in the block of `receipt` (it sent nothing in that block).
+    func received(_ account: Address, in receipt: JSON) throws -> UInt256 {
+        guard let block = DemoNarrator.blockNumber(receipt), block > 0 else { throw DemoFailure("a receipt without its block: \(receipt)") }
+        return try balance(account, at: block) &- balance(account, at: block - 1)
     }
 
     /// Funds `to` from `party`'s admin account.
@@ -228,6 +230,24 @@ final class DemoStage: @unchecked Sendable {
         return (key, file)
     }
 
+    /// Makes the first validators storage nodes (docs/FILES.md), one per party, so files pinned
+    /// in the registry are allocated and replicated across them; a validator that already is
+    /// one (an earlier run on this devnet) is kept. Waits until they are live (their first
+    /// heartbeat follows the registration at once).
+    func storageNodes(for parties: [DemoParty]) async throws {
+        guard let validators = try node.call("kramaa_validators").arrayValue?.compactMap({ $0.stringValue.flatMap { try? Address(hex: $0) } }),
+              validators.count >= parties.count else { throw DemoFailure("the devnet has fewer validators than parties to store files") }
+        let nodes = Array(validators.prefix(parties.count))
+        for (party, validator) in zip(parties, nodes) where (try? rest("GET", "/storage-nodes/\(validator)"))?["organization"]?.numberValue == nil {
+            let answer = try rest("POST", "/storage-nodes", ["organization": .number(JSONNumber(party.id)), "node": .string(validator.description),
+                                                            "capacity": .number(JSONNumber(1 << 30)), "from": .string(party.account.description)])
+            narrator.say(party.name, "registers validator \(validator.checksummed) as its storage node (1 GiB)", receipt: answer)
+        }
+        try await waitUntil("the storage nodes' first heartbeats", timeout: 60) {
+            try nodes.allSatisfy { try rest("GET", "/storage-nodes/\($0)")["live"]?.boolValue == true }
+        }
+    }
+
     /// Encrypts `content` for `readers`' agreement keys, imports it and pins it to `asset`
     /// (readable by whoever holds the asset), as `kramaa file add --private` does; returns the CID.
     func addPrivateFile(_ content: [UInt8], readers: [DemoDevice], asset: UInt256, by party: DemoParty, _ what: String) throws -> String {
@@ -236,7 +256,8 @@ final class DemoStage: @unchecked Sendable {
             throw DemoFailure("cannot write \(path)")
         }
         defer { unlink(path) }
-        let add = try FileAdd.parse([path, "--private", "--asset", Hex.encode(asset.bigEndianBytes), "--from", party.account.description, "--rpc", rpcURL]
+        let add = try FileAdd.parse([path, "--private", "--asset", Hex.encode(asset.bigEndianBytes), "--from", party.account.description, "--rpc", rpcURL,
+                                     "--min-replicas", "2"]
                                     + readers.flatMap { ["--for", $0.address.description] })
         guard let cid = try add.importPrivate() else { throw DemoFailure("the private file was not imported") }
         narrator.say(party.name, "\(what): \(cid.string)", ["cid": .string(cid.string)])
@@ -273,16 +294,20 @@ final class DemoStage: @unchecked Sendable {
         let signer = try ContractClient.Signer(device.key, sponsor: sponsor?.admin)
         let narrator = self.narrator, name = device.name
         let runtime = AgentRuntime(config: configuration, key: device.key, messenger: messenger,
-                                   chain: ChainSender(client: contracts, signer: signer), state: state,
+                                   chain: ChainSender(client: contracts, signer: signer), state: state, vouchers: VoucherFile(besideKey: device.keyFile),
                                    log: { event, fields in DemoAgentLog.narrate(narrator, name, event, fields) })
         agents.append((Task { await runtime.run(for: nil) }, messenger))
     }
 
-    /// Waits until each of `devices`' agents has subscribed to its inbox.
-    func waitForAgents(_ devices: [DemoDevice]) async throws {
+    /// Waits until each of `devices`' agents has subscribed to its inbox, and each of `watching`'s
+    /// polls the chain for its event rules.
+    func waitForAgents(_ devices: [DemoDevice], watching: [DemoDevice] = []) async throws {
+        func ready(_ event: String) -> Set<String> {
+            Set(narrator.steps.filter { $0["agent"]?.stringValue == event }.compactMap { $0["actor"]?.stringValue })
+        }
         try await waitUntil("the agents of \(devices.map(\.name).joined(separator: ", ")) to listen", timeout: 30) {
-            let listening = Set(narrator.steps.filter { $0["agent"]?.stringValue == "listening" }.compactMap { $0["actor"]?.stringValue })
-            return devices.allSatisfy { listening.contains($0.name) }
+            let listening = ready("listening"), polling = ready("watching")
+            return devices.allSatisfy { listening.contains($0.name) } && watching.allSatisfy { polling.contains($0.name) }
         }
     }
 
@@ -319,10 +344,17 @@ final class DemoStage: @unchecked Sendable {
 /// An agent's log lines as narrated steps.
 enum DemoAgentLog {
     static func narrate(_ narrator: DemoNarrator, _ device: String, _ event: String, _ fields: JSONObject) {
-        let receipt: JSON? = fields["transactionHash"] == nil ? nil : JSON.object(fields)
+        // Lines of included transactions carry their hash and block; an `event` line names the
+        // transaction that emitted what the agent saw (not one of the agent's own).
+        let receipt: JSON? = fields["transactionHash"] == nil || event == "event" ? nil : JSON.object(fields)
         var tagged = fields
         tagged["agent"] = .string(event)
+        if event == "event" { tagged["transactionHash"] = nil; tagged["emittedBy"] = fields["transactionHash"] }
         switch event {
+        case "watching": narrator.say(device, "agent watching the chain for \(fields["events"]?.arrayValue?.compactMap(\.stringValue).map { $0.split(separator: " ").last.map(String.init) ?? $0 }.joined(separator: ", ") ?? "events")", tagged)
+        case "event": narrator.say(device, "sees an event of \(fields["contract"]?.stringValue ?? "") in block \(fields["block"]?.description ?? "?")", tagged)
+        case "voucher": narrator.say(device, "signs a voucher for \(fields["cumulative"]?.stringValue ?? "") wei in total on channel \(fields["channel"]?.stringValue ?? ""), sent to \(fields["to"]?.stringValue ?? "")", tagged)
+        case "accepted": narrator.say(device, "accepts a voucher for \(fields["cumulative"]?.stringValue ?? "") wei in total, signature checked", tagged)
         case "listening": narrator.say(device, "agent listening on \(fields["inbox"]?.stringValue ?? "its inbox")", tagged)
         case "reading": narrator.say(device, "signs reading \(fields["kind"]?.stringValue ?? "") = \(fields["value"]?.stringValue ?? "")", tagged)
         case "submitted": narrator.say(device, "submits its reading \(fields["kind"]?.stringValue ?? "") = \(fields["value"]?.stringValue ?? "") on chain", receipt: receipt, tagged)

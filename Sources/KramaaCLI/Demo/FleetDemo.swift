@@ -9,8 +9,8 @@ import KramaaPrimitives
 /// telematics unit writes the truck's complete report, encrypted for the workshop it is heading
 /// to (the file key wrapped for the workshop terminal's agreement key) and pinned to the truck's
 /// asset, readable by whoever holds the truck. When the truck arrives, the workshop's gate
-/// records it (EPCIS arriving, then accepting: custody of the truck to the workshop); the truck's
-/// agent sees its own arrival on chain and places the work order under the haulier's service
+/// records it (EPCIS arriving) and the driver hands the truck over (custody to the workshop); the
+/// truck's agent sees its own arrival on chain and places the work order under the haulier's service
 /// agreement, paying into escrow; the workshop terminal's agent opens it; the workshop reads the
 /// report, which no one else can. When the work is done the haulier confirms and the workshop
 /// is paid.
@@ -55,10 +55,11 @@ struct FleetDemo {
             "when": ["event": ["contract": .string(agreement.description), "signature": "OrderPlaced(uint256,address,bytes32,uint256)"]],
             "do": [["call": ["to": .string(agreement.description), "function": "accept(uint256,uint256)", "args": ["${topic1}", "0"]]]]]]],
                                    sponsor: workshop)
-        try await stage.waitForAgents([truck, terminal])
+        try await stage.waitForAgents([truck, terminal], watching: [truck, terminal])
         try await stage.waitUntil("the truck's readings on chain", timeout: 30) {
             stage.narrator.steps.filter { $0["actor"]?.stringValue == truck.name && $0["agent"]?.stringValue == "submitted" }.count >= 4
         }
+        try await stage.storageNodes(for: [haulier, workshop])
         let report = try writeReport(truck: truck, asset: truckAsset, epc: truckEPC)
         let cid = try stage.addPrivateFile(report, readers: [terminal], asset: truckAsset, by: haulier,
                                            "pins the truck's report, encrypted for the workshop terminal, to the truck's asset")
@@ -69,8 +70,9 @@ struct FleetDemo {
         let gate = "urn:epc:id:sgln:4098765.00010.0"
         try stage.capture("arriving", disposition: "in_progress", epc: truckEPC, at: gate, by: workshop, "the gate records truck T-17 arriving (EPCIS arriving)")
         try await stage.waitUntil("the work order for the arriving truck", timeout: 30) { try stage.word(agreement, "orderCount()") >= 1 }
-        try stage.capture("accepting", disposition: "in_progress", epc: truckEPC, at: gate, by: workshop,
-                          "takes truck T-17 into its care (EPCIS accepting: custody to the workshop)")
+        let handover = try stage.rest("POST", "/assets/\(Hex.encode(truckAsset.bigEndianBytes))/custody",
+                                      ["to": .string(workshop.account.description), "from": .string(haulier.account.description)])
+        n.say(haulier.name, "hands truck T-17 over to the workshop (custody to the workshop)", receipt: handover)
         try await stage.waitUntil("the workshop terminal to open the work order", timeout: 60) {
             try stage.read(agreement, "orders(uint256)", [.uint(UInt256(1))])[192..<224].last == 2
         }
@@ -89,10 +91,9 @@ struct FleetDemo {
         }
 
         n.section("the work is done")
-        let before = try stage.balance(workshop.account)
         let confirmed = try stage.send(haulier.name, "confirms the brake service was done: the escrow pays the workshop", to: agreement,
                                        ABI.selector("confirmReceipt(uint256)") + ABI.encode([.uint(UInt256(1))]), signer: .account(haulier.admin))
-        let paid = try stage.balance(workshop.account) &- before
+        let paid = try stage.received(workshop.account, in: confirmed)
         n.say(workshop.name, "is paid \(paid) wei for work order 1", receipt: confirmed, ["paid": .string(paid.description)])
         guard paid == Self.brakeService else { throw DemoFailure("the workshop was paid \(paid), not the brake service's price") }
     }
