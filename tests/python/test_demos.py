@@ -80,6 +80,36 @@ def refusals(steps):
     return [(s["actor"], s["refused"]) for s in steps if "refused" in s]
 
 
+def test_irrigation_the_controller_opens_valves_on_signed_readings_and_pays_per_use_by_voucher(kramaa_bin, network, tmp_path):
+    steps = run_demo(kramaa_bin, network, "irrigation", tmp_path)
+    valves, channels = deployed(steps, "Equipment"), deployed(steps, "PaymentChannel")
+    sensor, controller, meter = named(steps, "soil sensor"), named(steps, "irrigation controller"), named(steps, "meter gateway")
+    valve = keccak(text="valve.1").hex()
+    assert call(network, valves, "adjustmentsOf(bytes32)", valve) == 4 and call(network, valves, "levelOf(bytes32)", valve) == 0
+    # Two irrigations paid by two vouchers the meter gateway settled itself; its account holds exactly that.
+    per_use = 5 * 10**16
+    data = "0x" + keccak(text="channels(uint256)")[:4].hex() + "1".rjust(64, "0")
+    channel = rpc(network["rpc"] + 3, "eth_call", {"to": channels, "data": data}, "latest")[2:]
+    assert int(channel[64 * 3:64 * 4], 16) == 4 * per_use and int(channel[64 * 4:64 * 5], 16) == 2 * per_use
+    assert int(channel[64 * 2 + 24:64 * 3], 16) == int(controller, 16), "vouchers are signed by the controller"
+    assert int(rpc(network["rpc"] + 2, "eth_getBalance", meter, "latest"), 16) == 2 * per_use
+    settled = rpc(network["rpc"] + 1, "eth_getLogs", {"address": channels, "fromBlock": "0x0", "toBlock": "latest",
+                                                      "topics": ["0x" + keccak(text="ChannelSettled(uint256,uint256,uint256)").hex()]})
+    assert [int(log["data"][2:66], 16) for log in settled] == [per_use, 2 * per_use]
+    for log in settled:  # the gateway's own (sponsored) device transactions
+        assert rpc(network["rpc"], "eth_getTransactionReceipt", log["transactionHash"])["from"].lower() == meter.lower()
+    vouchers = [s for s in steps if s.get("agent") == "voucher"]
+    assert [s["cumulative"] for s in vouchers] == [str(per_use), str(2 * per_use)]
+    # Every valve change names one of the sensor's readings as its cause.
+    logs = rpc(network["rpc"] + 3, "eth_getLogs", {"address": valves, "fromBlock": "0x0", "toBlock": "latest",
+                                                   "topics": ["0x" + keccak(text="Adjusted(bytes32,address,int256,int256,address,uint64)").hex()]})
+    assert len(logs) == 4 and all(log["data"][2 + 64 * 2 + 24:2 + 64 * 3] == address_word(sensor) for log in logs)
+    refused = refusals(steps)
+    assert any(a == "irrigation controller" and "not signed by its device's current key" in r for a, r in refused), refused
+    assert any(a == "meter gateway" and "a replay or out of order" in r for a, r in refused), refused
+    assert any(a == "meter gateway" and "voucher above the deposit" in r for a, r in refused), refused
+
+
 def test_oil_platform_pumps_and_crane_follow_the_weather_stations_signed_readings(kramaa_bin, network, tmp_path):
     steps = run_demo(kramaa_bin, network, "oil-platform", tmp_path)
     equipment, station = deployed(steps, "Equipment"), named(steps, "weather station")

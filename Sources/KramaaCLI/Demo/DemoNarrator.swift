@@ -39,9 +39,9 @@ final class DemoNarrator: @unchecked Sendable {
         guard let actor = step["actor"]?.stringValue, let text = step["text"]?.stringValue else { return }
         let block = step["blockNumber"]?.numberValue.map { "[block \($0)]" } ?? ""
         let hash = step["transactionHash"]?.stringValue.map { String($0.prefix(10)) + "…" } ?? ""
-        let refused = step["refused"]?.stringValue.map { "\n" + String(repeating: " ", count: 28) + "refused: \($0)" } ?? ""
+        let refused = step["refused"]?.stringValue.map { "\n" + String(repeating: " ", count: 30) + "refused: \($0)" } ?? ""
         write(block.padding(toLength: 13, withPad: " ", startingAt: 0) + hash.padding(toLength: 14, withPad: " ", startingAt: 0)
-              + " " + actor.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + text + refused)
+              + " " + actor.padding(toLength: 22, withPad: " ", startingAt: 0) + " " + text + refused)
     }
 
     private func write(_ line: String) {

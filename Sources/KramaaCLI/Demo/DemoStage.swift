@@ -320,6 +320,17 @@ final class DemoStage: @unchecked Sendable {
         }
     }
 
+    /// Waits for `device`'s agent to log `event` after narrated step `index`; returns that step.
+    @discardableResult
+    func waitForAgent(_ device: DemoDevice, _ event: String, after index: Int, _ what: String, timeout: Double = 30) async throws -> JSONObject {
+        var found: JSONObject?
+        try await waitUntil(what, timeout: timeout) {
+            found = narrator.steps[index...].first { $0["actor"]?.stringValue == device.name && $0["agent"]?.stringValue == event }
+            return found != nil
+        }
+        return found!
+    }
+
     /// Sends one message as `device` over its own short connection (beside its agent's).
     func sendOnce(from device: DemoDevice, _ payload: [UInt8], contentType: String, to recipient: DemoDevice) async throws {
         let messenger = DeviceMessenger(configuration: .init(endpoint: try MQTTEndpoint(parsing: mqttURL), key: device.key, device: device.address,

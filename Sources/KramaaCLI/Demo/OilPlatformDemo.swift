@@ -104,6 +104,8 @@ enum DemoSettings {
         let below: Int?
         let setting: Bytes32
         let level: Int
+        /// Further actions of the rule (docs/AGENT.md), after the adjustment.
+        var also: [JSON] = []
         static func above(_ threshold: Int, _ name: String, set setting: Bytes32, to level: Int) -> Rule {
             Rule(name: name, above: threshold, below: nil, setting: setting, level: level)
         }
@@ -123,8 +125,9 @@ enum DemoSettings {
             if let above = rule.above { when["above"] = .number(JSONNumber(above)) }
             if let below = rule.below { when["below"] = .number(JSONNumber(below)) }
             return ["name": .string(rule.name), "when": ["reading": .object(when)],
-                    "do": [["call": ["to": .string(equipment.description), "function": .string(adjust),
-                                     "args": [.string(rule.setting.description), .number(JSONNumber(rule.level)), "${device}", "${sequence}"]]]]]
+                    "do": .array([["call": ["to": .string(equipment.description), "function": .string(adjust),
+                                            "args": [.string(rule.setting.description), .number(JSONNumber(rule.level)), "${device}", "${sequence}"]]]]
+                                 + rule.also)]
         })])
     }
 
