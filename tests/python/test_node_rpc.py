@@ -4,6 +4,8 @@ overrides and block tags, dev-account signing, and EIP-1186 proofs checked again
 
 Contracts, logs, filters, subscriptions and reverts: test_node_contracts.py; bad input:
 test_node_errors.py; restarts, crashes and permissioned chains: test_node_lifecycle.py."""
+import time
+
 import eth_bloom
 import pytest
 import rlp
@@ -12,6 +14,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import big_endian_to_int, keccak, to_checksum_address
 from trie import HexaryTrie
 
+from conftest import RPCError
 from rpc_helpers import (EMPTY_CODE_HASH, EMPTY_TRIE_ROOT, EMPTY_UNCLES, deploy, fee_fields, header_hash,
                          hexbytes, mapping_slot, qty, send_signed, storage_layout, transact, wait_receipt)
 
@@ -337,6 +340,33 @@ def test_call_block_tags(devnet, w3, token):
     assert devnet.rpc("eth_getCode", token.address, "earliest") == "0x"
     err = devnet.call("eth_call", {"to": token.address, "data": data}, hex(w3.eth.block_number + 100))["error"]
     assert err["code"] == -32000 and err["message"] == "header not found"
+
+
+def test_pending_calls_run_in_the_next_blocks_context(devnet, w3):
+    """`pending` runs a call as the next block would (geth's pending block): on the latest
+    state, with the next number and the time of now, so a deadline that has passed counts
+    before any block is made; `latest` keeps the latest block's number and time."""
+    probe = Account.create().address
+    # NUMBER PUSH0 MSTORE TIMESTAMP PUSH1 32 MSTORE PUSH1 64 PUSH0 RETURN
+    code = {probe: {"code": "0x435f524260205260405ff3"}}
+
+    def run(tag):
+        out = devnet.rpc("eth_call", {"to": probe, "data": "0x"}, tag, code)
+        return int(out[2:66], 16), int(out[66:130], 16)
+
+    head = w3.eth.get_block("latest")
+    assert run("latest") == (head["number"], head["timestamp"])
+    time.sleep(2.1)
+    number, timestamp = run("pending")
+    assert number == head["number"] + 1
+    assert max(head["timestamp"], int(time.time()) - 2) <= timestamp <= int(time.time()) + 1
+    # a call that reverts until a moment after the head's time: estimateGas at `pending` passes, at `latest` not
+    # PUSH4 t TIMESTAMP GT PUSH1 13 JUMPI PUSH0 PUSH0 REVERT JUMPDEST STOP: succeeds once TIMESTAMP > t
+    deadline = head["timestamp"] + 1
+    gate = "0x63" + deadline.to_bytes(4, "big").hex() + "4211600d575f5ffd5b00"
+    with pytest.raises(RPCError):
+        devnet.rpc("eth_estimateGas", {"to": probe, "data": "0x"}, "latest", {probe: {"code": gate}})
+    assert qty(devnet.rpc("eth_estimateGas", {"to": probe, "data": "0x"}, "pending", {probe: {"code": gate}})) >= 21_000
 
 
 def test_call_state_overrides(devnet, w3, token):
