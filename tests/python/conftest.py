@@ -231,6 +231,18 @@ def node_factory(kramaa_bin, tmp_path):
     assert not failures, "\n".join(failures)
 
 
+def own_devnet(kramaa_bin, tmp_path_factory, name):
+    """A module's own single-node devnet like the session's (10 funded dev accounts), for
+    modules that make many blocks: on the session devnet they would push its genesis out of the
+    128 recent states that other modules' tests read at block 0. Yields it; stops it after."""
+    directory = tmp_path_factory.mktemp(name)
+    node = NodeProcess(kramaa_bin, "devnet", directory / "chain", ["--accounts", "10"], log_dir=directory)
+    node.start(fresh=True)
+    yield node
+    if node.proc is not None:
+        assert node.stop() == 0, node.stderr()
+
+
 @pytest.fixture(scope="session")
 def devnet(kramaa_bin, tmp_path_factory):
     """One devnet for the whole session (most tests share it and read their own nonces):

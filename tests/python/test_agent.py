@@ -16,6 +16,7 @@ from eth_keys import keys as eth_keys
 from eth_utils import keccak
 
 from device_tx import ED25519, DeviceKey
+from conftest import own_devnet
 from rpc_helpers import deploy, send_signed, transact
 
 VALVES = """
@@ -38,6 +39,12 @@ def close(valve: uint8):
     self.last_caller = msg.sender
 """
 READINGS = "0x000000000000000000000000000000004b520018"
+
+
+@pytest.fixture(scope="module")
+def devnet(kramaa_bin, tmp_path_factory):
+    """This module's own devnet: its agents make many blocks (conftest.own_devnet)."""
+    yield from own_devnet(kramaa_bin, tmp_path_factory, "agents")
 
 
 class Agent:

@@ -22,20 +22,13 @@ from web3.logs import DISCARD
 
 from device_tx import ED25519, P256, DeviceKey, DeviceTx
 from rpc_helpers import CONTRACTS, compile_vyper, http_json, qty, send_signed, transact, wait_receipt
-from conftest import NodeProcess
+from conftest import own_devnet
 
 
 @pytest.fixture(scope="module")
 def devnet(kramaa_bin, tmp_path_factory):
-    """This module's own devnet (10 funded dev accounts, as the session's): the templates' few
-    hundred blocks would push the session devnet's genesis out of the 128 recent states that
-    other modules' tests read at block 0."""
-    directory = tmp_path_factory.mktemp("agreements")
-    node = NodeProcess(kramaa_bin, "devnet", directory / "chain", ["--accounts", "10"], log_dir=directory)
-    node.start(fresh=True)
-    yield node
-    if node.proc is not None:
-        assert node.stop() == 0, node.stderr()
+    """This module's own devnet: the templates make a few hundred blocks (conftest.own_devnet)."""
+    yield from own_devnet(kramaa_bin, tmp_path_factory, "agreements")
 
 ASSETS = "0x000000000000000000000000000000004B520012"
 PROVENANCE = "0x000000000000000000000000000000004b520013"
