@@ -100,7 +100,7 @@ struct DevnetSettings: Equatable {
         alloc.append("\"\(FileRegistry.address)\": {\"storage\": {\"\(Hex.encode(FileRegistry.Slot.heartbeatTimeout.minimalBigEndianBytes))\": "
                      + "\"\(Hex.encode(UInt256(filesHeartbeatTimeout).minimalBigEndianBytes))\"}}")
         return Data("""
-            {"config": {"chainId": \(chainId), "kramaa": {"blockPeriodSeconds": \(blockTime), "emptyBlocks": false,
+            {"config": {"chainId": \(chainId), "kramaa": {"blockPeriodSeconds": \(blockTime), "emptyBlocks": false, "historyCommitment": true,
              "validators": [\((validators ?? [dev.addresses[0]]).map { "\"\($0)\"" }.joined(separator: ", "))], "feePolicy": "eip1559"}},
              "gasLimit": "0x\(String(gasLimit, radix: 16))", "timestamp": "0x\(String(UInt64(Date().timeIntervalSince1970), radix: 16))",
              "alloc": {\(alloc.joined(separator: ", "))}}

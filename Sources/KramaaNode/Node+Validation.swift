@@ -24,8 +24,8 @@ extension Node {
         let candidates = pool.pending(state: state, baseFee: header.baseFeePerGas)
         let system = executor.systemTransactions(header, state: state)  // due triggers: worth a block on their own
         if candidates.isEmpty && !allowEmpty && system.isEmpty { return nil }
-        let state = self.state, executor = self.executor
-        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state, system: system) }
+        let state = self.state, executor = self.executor, root = accumulator.root
+        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state, system: system, historyRoot: root) }
         for rejected in executed.rejected { pool.remove(hash: rejected.hash) }
         if executed.block.transactions.isEmpty && !allowEmpty {
             state.discardChanges()
@@ -96,9 +96,9 @@ extension Node {
                 throw .invalidBlock(.invalidTransaction(index: i, .transaction(error)))
             }
         }
-        let state = self.state, executor = self.executor, parent = head
+        let state = self.state, executor = self.executor, parent = head, root = accumulator.root
         let result = evmThread.run { () -> Result<ExecutedBlock, BlockValidationError> in
-            Result { () throws(BlockValidationError) in try executor.execute(block, senders: senders, parent: parent, state: state) }
+            Result { () throws(BlockValidationError) in try executor.execute(block, senders: senders, parent: parent, state: state, historyRoot: root) }
         }
         switch result {
         case .success(let executed):

@@ -36,6 +36,9 @@ public final class Node: @unchecked Sendable {
     private let headCell: HeadCell
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
+    /// The Merkle mountain range of the hashes of blocks 0 to the head: its root goes into the
+    /// next block's header on a chain that commits history (``HeaderCommitment``).
+    var accumulator = HistoryAccumulator()
     /// A block executed on the head but not yet committed (validators; see Node+Validation).
     var candidate: ExecutedBlock?
     /// Whether a block on `head` at `time` would begin with system transactions (cached: the
@@ -102,6 +105,8 @@ public final class Node: @unchecked Sendable {
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }
             }
+            // One indexed read of every block hash (about 40 ms per 100,000 blocks).
+            accumulator = HistoryAccumulator(leaves: try store.blockHashes(0..<(number + 1)))
         } catch let error as NodeError {
             throw error
         } catch let error as StoreError {
@@ -296,6 +301,7 @@ public final class Node: @unchecked Sendable {
     /// Makes a stored block the head. Call with the lock held.
     func advanceHead(_ executed: ExecutedBlock, undo: StateUndo) {
         head = executed.block.header
+        accumulator.append(executed.block.hash)
         history[head.number] = undo
         if head.number >= Node.historyDepth { history[head.number - Node.historyDepth] = nil }
         state.blockHashes[head.number] = executed.block.hash

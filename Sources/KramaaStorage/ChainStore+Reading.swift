@@ -33,6 +33,14 @@ extension ChainStore {
         }
     }
 
+    /// The hashes of the stored blocks numbered `range`, in order (the history accumulator's leaves).
+    public func blockHashes(_ range: Range<UInt64>) throws(StoreError) -> [Bytes32] {
+        try read { db in
+            try Data.fetchAll(db, sql: "SELECT hash FROM headers WHERE number >= ? AND number < ? ORDER BY number",
+                              arguments: [Int64(range.lowerBound), Int64(range.upperBound)]).map { try Bytes32(Array($0)) }
+        }
+    }
+
     public func number(ofHash hash: Bytes32) throws(StoreError) -> UInt64? {
         try read { db in
             try Int64.fetchOne(db, sql: "SELECT number FROM headers WHERE hash = ?", arguments: [Data(hash.bytes)]).map { UInt64($0) }

@@ -56,3 +56,50 @@ import Testing
         #expect(HistoryAccumulator.verify(all[990], proof, root: accumulator.root))
     }
 }
+
+@Suite struct HeaderCommitmentTests {
+    typealias F = ChainFixtures
+
+    static func committing(validators: [Address]) -> Genesis {
+        var genesis = F.genesis()
+        genesis.config.commitsHistory = true
+        genesis.config.validators = validators
+        return genesis
+    }
+
+    @Test func aBuiltBlockCommitsToTheHistoryAndTheNextValidatorsAndImportChecksIt() throws {
+        let validators = [Address(word: UInt256(0xa1)), Address(word: UInt256(0xa2))]
+        let genesis = Self.committing(validators: validators)
+        let (state, parent) = F.chain(genesis)
+        let executor = BlockExecutor(config: genesis.config)
+        let history = HistoryAccumulator(leaves: [parent.hash])
+        let header = executor.childHeader(of: parent, timestamp: 10, coinbase: .zero)
+        let built = executor.build(header, candidates: [SignedTransaction(F.transfer(from: 0, nonce: 0), sender: F.addresses[0])], state: state,
+                                   historyRoot: history.root)
+        let expected = HeaderCommitment(historyRoot: history.root, validatorsHash: Keccak256.hash(validators.flatMap(\.bytes)))
+        #expect(built.block.header.extraData == expected.extraData)
+        #expect(built.block.header.extraData == Keccak256.hash(history.root.bytes + Keccak256.hash(validators.flatMap(\.bytes)).bytes).bytes)
+
+        // Another node importing it with the same history accepts it; a different history, or a
+        // header whose extra data was changed, is refused and the state is left to be discarded.
+        func importing(_ block: Block, root: Bytes32) throws(BlockValidationError) {
+            let (fresh, _) = F.chain(genesis)
+            _ = try executor.execute(block, senders: [F.addresses[0]], parent: parent, state: fresh, historyRoot: root)
+        }
+        try importing(built.block, root: history.root)
+        #expect(throws: BlockValidationError.wrongCommitment(expected: HeaderCommitment(historyRoot: Keccak256.hash([1]), nextValidators: validators),
+                                                             got: expected.extraData)) {
+            try importing(built.block, root: Keccak256.hash([1]))
+        }
+        var forged = built.block
+        forged.header = forged.header.with(extraData: HeaderCommitment(historyRoot: history.root, nextValidators: [validators[0]]).extraData)
+        #expect(throws: BlockValidationError.wrongCommitment(expected: expected, got: forged.header.extraData)) { try importing(forged, root: history.root) }
+    }
+
+    @Test func aChainThatDoesNotCommitKeepsItsExtraDataEmpty() {
+        let (state, parent) = F.chain()
+        let executor = BlockExecutor(config: F.genesis().config)
+        let header = executor.childHeader(of: parent, timestamp: 10, coinbase: .zero)
+        #expect(executor.build(header, candidates: [], state: state, historyRoot: Keccak256.hash([1])).block.header.extraData.isEmpty)
+    }
+}

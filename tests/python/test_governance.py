@@ -7,6 +7,9 @@ import re
 import shutil
 import subprocess
 
+from eth_utils import keccak
+
+from anchoring_support import Accumulator, check_header_commitments
 from validators_support import Cluster, port_block, rpc, wait_until
 
 ACTIVATION_DELAY = 2
@@ -124,6 +127,12 @@ def test_validators_add_a_fifth_then_remove_one(kramaa_bin, kramaa, tmp_path):
         listed = cli("list").stdout
         assert cluster.addresses[3].lower() not in listed.lower(), listed
         assert v[0].rpc("kramaa_validators") == [a for a in five if a != cluster.addresses[3].lower()]
+        # Every header, across both changes, committed to the history and to the set of the
+        # next block: the block before each change's activation names the new set.
+        check_header_commitments(v[0].rpc, v[0].number())
+        commits_to = lambda n, validators: v[0].rpc("eth_getBlockByNumber", hex(n), False)["extraData"] == "0x" + keccak(
+            Accumulator.at(v[0].rpc, n).root() + keccak(b"".join(bytes.fromhex(a[2:]) for a in validators))).hex()
+        assert commits_to(effective - 1, five) and not commits_to(effective - 2, five)
 
         # Four validators now (0, 1, 2, newcomer): three of them finalise without the newcomer.
         newcomer.proc.terminate()

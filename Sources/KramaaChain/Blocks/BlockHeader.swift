@@ -32,6 +32,13 @@ public struct BlockHeader: Equatable, Hashable, Sendable {
     /// Most bytes of extra data a header may carry (as Ethereum allows).
     public static let maxExtraDataSize = 32
 
+    /// This header with `extraData` replaced (its hash changes with it).
+    public func with(extraData: [UInt8]) -> BlockHeader {
+        var copy = self
+        copy.extraData = extraData
+        return copy
+    }
+
     public init(parentHash: Bytes32, coinbase: Address, stateRoot: Bytes32, number: UInt64, gasLimit: UInt64,
                 timestamp: UInt64, baseFeePerGas: UInt256) {
         self.parentHash = parentHash

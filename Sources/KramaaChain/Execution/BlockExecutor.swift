@@ -87,8 +87,10 @@ public struct BlockExecutor {
     /// Commits the result to `state` and fills in the header's roots.
     /// `system`: the block's system transactions when the caller computed them already
     /// (``systemTransactions(_:state:)`` on this state), else computed here.
+    /// `historyRoot`: the ``HistoryAccumulator`` root of the blocks before this one, which a
+    /// chain that ``ChainConfig/commitsHistory`` puts in the header (``HeaderCommitment``).
     public func build(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState,
-                      system known: [Transaction]? = nil) -> ExecutedBlock {
+                      system known: [Transaction]? = nil, historyRoot: Bytes32? = nil) -> ExecutedBlock {
         let system = known ?? systemTransactions(header, state: state)
         var run = Run(executor: self, header: header, state: state)
         // The protocol's calls first (due triggers): `systemTransactions` keeps only what applies.
@@ -110,7 +112,24 @@ public struct BlockExecutor {
                 }
             }
         }
-        return run.seal()
+        var executed = run.seal()
+        if let commitment = commitment(after: executed.block.header, historyRoot: historyRoot, state: state) {
+            executed.block = Block(header: executed.block.header.with(extraData: commitment.extraData), transactions: executed.block.transactions)
+        }
+        return executed
+    }
+
+    /// The commitment of the block with `header` executed on `state` (its post-state): the
+    /// history root given and the validators of the next height. Nil when the chain does not
+    /// commit history.
+    public func commitment(after header: BlockHeader, historyRoot: Bytes32?, state: InMemoryState) -> HeaderCommitment? {
+        guard config.commitsHistory else { return nil }
+        precondition(historyRoot != nil, "a chain that commits history builds and imports blocks with the history root")
+        let fromContract = try? ValidatorSetContract.validators(forHeight: header.number + 1, in: SlotReader {
+            state.storage(ValidatorSetContract.address, slot: $0)
+        })
+        let next = fromContract.flatMap { $0.isEmpty ? nil : $0 } ?? config.validators
+        return HeaderCommitment(historyRoot: historyRoot!, nextValidators: next)
     }
 
     /// The system transactions (type 0x4c) the block with `header` begins with: what the

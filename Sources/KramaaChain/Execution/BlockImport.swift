@@ -15,6 +15,8 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
     case senderNotAllowed(index: Int, Address)
     case gasLimitExceeded(used: UInt64, limit: UInt64)
     case mismatch(field: String, expected: Bytes32, got: Bytes32)
+    /// `extraData` is not the block's ``HeaderCommitment`` (history root, next validators).
+    case wrongCommitment(expected: HeaderCommitment, got: [UInt8])
     case wrongGasUsed(computed: UInt64, header: UInt64)
     /// The block's system transactions are not the ones its parent's state calls for (a due
     /// trigger left out, one added, or one out of place).
@@ -33,6 +35,8 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
         case .gasLimitExceeded(let used, let limit): "transactions use \(used) gas, over the block's \(limit)"
         case .mismatch(let field, let e, let g): "\(field) is \(g), executing the block gives \(e)"
         case .wrongGasUsed(let c, let h): "header says \(h) gas used, executing the block gives \(c)"
+        case .wrongCommitment(let e, let g):
+            "extra data \(Hex.encode(g)) is not the block's commitment \(Hex.encode(e.extraData)) (history root \(e.historyRoot), next validators \(e.validatorsHash))"
         case .systemTransactionsMismatch(let n):
             "the block must begin with exactly the \(n) system transactions its parent's state calls for (due triggers), and hold no others"
         }
@@ -45,8 +49,10 @@ extension BlockExecutor {
     /// execution gives. On success the state holds the block's changes; on failure the
     /// caller discards them (`InMemoryState.discardChanges()`). `senders` are the
     /// transactions' recovered senders (recovered once, when they arrived).
+    /// `historyRoot` as for `build`: on a chain that commits history, the header's `extraData`
+    /// must be the commitment execution gives.
     public func execute(_ block: Block, senders: [Address], parent: BlockHeader,
-                        state: InMemoryState) throws(BlockValidationError) -> ExecutedBlock {
+                        state: InMemoryState, historyRoot: Bytes32? = nil) throws(BlockValidationError) -> ExecutedBlock {
         let header = block.header
         guard header.parentHash == parent.hash else { throw .wrongParent(expected: parent.hash, got: header.parentHash) }
         guard header.number == parent.number + 1 else { throw .wrongNumber(expected: parent.number + 1, got: header.number) }
@@ -82,6 +88,9 @@ extension BlockExecutor {
                                            ("logs bloom", Keccak256.hash(got.logsBloom.bytes), Keccak256.hash(header.logsBloom.bytes))]
         where computed != claimed {
             throw .mismatch(field: field, expected: computed, got: claimed)
+        }
+        if let commitment = commitment(after: got, historyRoot: historyRoot, state: state), header.extraData != commitment.extraData {
+            throw .wrongCommitment(expected: commitment, got: header.extraData)
         }
         return ExecutedBlock(block: block, senders: senders, receipts: executed.receipts, outcomes: executed.outcomes, rejected: [])
     }

@@ -15,6 +15,10 @@ public struct ChainConfig: Equatable, Sendable {
     public var blockPeriodSeconds: UInt64 = 1
     /// Whether a block is built every period even with no transactions.
     public var emptyBlocks = false
+    /// Whether each block's `extraData` is its ``HeaderCommitment`` (the history root and the
+    /// next validator set), checked on import: what anchoring on a parent chain verifies
+    /// (genesis `config.kramaa.historyCommitment`; new devnets set it).
+    public var commitsHistory = false
     /// The validators that seal blocks (the single node's key on a one-node chain).
     public var validators: [Address] = []
     public var feePolicy: FeePolicy = .eip1559

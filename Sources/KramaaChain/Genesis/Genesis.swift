@@ -5,7 +5,7 @@ import KramaaPrimitives
 /// section), `alloc`, `gasLimit`, `timestamp`, `extraData`, `baseFeePerGas`, `coinbase`.
 ///
 ///     { "config": { "chainId": 1337,
-///                   "kramaa": { "blockPeriodSeconds": 1, "emptyBlocks": false,
+///                   "kramaa": { "blockPeriodSeconds": 1, "emptyBlocks": false, "historyCommitment": true,
 ///                               "validators": ["0x…"], "feePolicy": "eip1559",
 ///                               "allowList": ["0x…"] } },
 ///       "gasLimit": "0x1c9c380", "timestamp": "0x0",
@@ -62,6 +62,10 @@ public struct Genesis: Equatable, Sendable {
             if let empty = kramaa["emptyBlocks"] {
                 guard let b = empty as? Bool else { throw FormatError(field: "config.kramaa.emptyBlocks", problem: "must be true or false") }
                 config.emptyBlocks = b
+            }
+            if let commits = kramaa["historyCommitment"] {
+                guard let b = commits as? Bool else { throw FormatError(field: "config.kramaa.historyCommitment", problem: "must be true or false") }
+                config.commitsHistory = b
             }
             config.validators = try addresses(kramaa["validators"], "config.kramaa.validators") ?? []
             if let policy = kramaa["feePolicy"] {
