@@ -25,7 +25,7 @@ extension EthAPI {
             do { certificate = try CommitCertificate(rlp: bytes) } catch {
                 throw RPCError.server("the stored certificate of block \(number) does not decode: \(error)")
             }
-            let signers: [JSON] = certificate.precommits.map { .object(["validator": JSON.address($0.validator)]) }
+            let signers: [JSON] = certificate.precommits.map { .object(["validator": JSON.address($0.validator), "signature": .data($0.signature.rawRepresentation)]) }
             return .object([
                 "height": .quantity(certificate.height), "round": .quantity(UInt64(certificate.round)),
                 "blockHash": JSON.hash(certificate.blockHash), "precommits": .array(signers),

@@ -76,9 +76,11 @@ import Testing
         let header = executor.childHeader(of: parent, timestamp: 10, coinbase: .zero)
         let built = executor.build(header, candidates: [SignedTransaction(F.transfer(from: 0, nonce: 0), sender: F.addresses[0])], state: state,
                                    historyRoot: history.root)
-        let expected = HeaderCommitment(historyRoot: history.root, validatorsHash: Keccak256.hash(validators.flatMap(\.bytes)))
+        // keccak256(abi.encode(address[])): offset 32, count, each address in a word.
+        let encoded = UInt256(32).bigEndianBytes + UInt256(2).bigEndianBytes + validators.flatMap { [UInt8](repeating: 0, count: 12) + $0.bytes }
+        let expected = HeaderCommitment(historyRoot: history.root, validatorsHash: Keccak256.hash(encoded))
         #expect(built.block.header.extraData == expected.extraData)
-        #expect(built.block.header.extraData == Keccak256.hash(history.root.bytes + Keccak256.hash(validators.flatMap(\.bytes)).bytes).bytes)
+        #expect(built.block.header.extraData == Keccak256.hash(history.root.bytes + Keccak256.hash(encoded).bytes).bytes)
 
         // Another node importing it with the same history accepts it; a different history, or a
         // header whose extra data was changed, is refused and the state is left to be discarded.

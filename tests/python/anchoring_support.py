@@ -1,7 +1,13 @@
 """The header commitment of issue 17 computed independently: a Merkle mountain range of block
 hashes (Sources/KramaaChain/Blocks/HistoryAccumulator.swift) and the next validator set's hash,
 keccak'd into each header's extraData (HeaderCommitment.swift)."""
-from eth_utils import keccak
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+
+def validators_hash(validators):
+    """keccak256(abi.encode(address[])), as HeaderCommitment.validatorsHash and Checkpoint.vy."""
+    return keccak(abi_encode(["address[]"], [[to_checksum_address(a) for a in validators]]))
 
 
 class Accumulator:
@@ -36,7 +42,7 @@ def check_header_commitments(rpc, upto):
     for n in range(1, upto + 1):
         block = rpc("eth_getBlockByNumber", hex(n), False)
         validators = rpc("kramaa_validators", hex(n + 1))
-        expected = keccak(accumulator.root() + keccak(b"".join(bytes.fromhex(a[2:]) for a in validators)))
+        expected = keccak(accumulator.root() + validators_hash(validators))
         assert block["extraData"] == "0x" + expected.hex(), f"block {n}: extraData {block['extraData']}, expected 0x{expected.hex()}"
         accumulator.append(bytes.fromhex(block["hash"][2:]))
     return upto

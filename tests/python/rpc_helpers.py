@@ -114,6 +114,11 @@ HEADER_FIELDS = [
 def header_hash(block):
     """keccak(rlp(header)) from a block as eth_getBlockBy* returns it (raw JSON, hex strings),
     with Cancun's field order."""
+    return "0x" + keccak(header_rlp(block)).hex()
+
+
+def header_rlp(block):
+    """The header's RLP from a block as eth_getBlockBy* returns it (Cancun's field order)."""
     fields = []
     for name, kind in HEADER_FIELDS:
         value = block[name]
@@ -128,7 +133,7 @@ def header_hash(block):
             fields.append(raw)
     assert len(hexbytes(block["logsBloom"])) == 256
     assert len(hexbytes(block["nonce"])) == 8
-    return "0x" + keccak(rlp.encode(fields)).hex()
+    return rlp.encode(fields)
 
 
 def checksum(address):

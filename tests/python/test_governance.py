@@ -9,7 +9,7 @@ import subprocess
 
 from eth_utils import keccak
 
-from anchoring_support import Accumulator, check_header_commitments
+from anchoring_support import Accumulator, check_header_commitments, validators_hash
 from validators_support import Cluster, port_block, rpc, wait_until
 
 ACTIVATION_DELAY = 2
@@ -131,7 +131,7 @@ def test_validators_add_a_fifth_then_remove_one(kramaa_bin, kramaa, tmp_path):
         # next block: the block before each change's activation names the new set.
         check_header_commitments(v[0].rpc, v[0].number())
         commits_to = lambda n, validators: v[0].rpc("eth_getBlockByNumber", hex(n), False)["extraData"] == "0x" + keccak(
-            Accumulator.at(v[0].rpc, n).root() + keccak(b"".join(bytes.fromhex(a[2:]) for a in validators))).hex()
+            Accumulator.at(v[0].rpc, n).root() + validators_hash(validators)).hex()
         assert commits_to(effective - 1, five) and not commits_to(effective - 2, five)
 
         # Four validators now (0, 1, 2, newcomer): three of them finalise without the newcomer.

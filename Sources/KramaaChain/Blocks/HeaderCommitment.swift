@@ -5,8 +5,8 @@ import KramaaPrimitives
 ///
 /// - `historyRoot`: the ``HistoryAccumulator`` root of the hashes of every block before this
 ///   one, so that a certificate for this block anchors all of them;
-/// - `validatorsHash`: keccak256 of the addresses (20 bytes each, in the validator set
-///   contract's order) that sign the next block, as CometBFT's NextValidatorsHash: a light
+/// - `validatorsHash`: keccak256(abi.encode(address[])) of the validators that sign the next
+///   block, in the validator set contract's order, as CometBFT's NextValidatorsHash: a light
 ///   client (the checkpoint contract on a parent chain) follows the set through headers
 ///   certified by the set before each change, and trusts no relayer.
 public struct HeaderCommitment: Sendable, Equatable {
@@ -22,7 +22,7 @@ public struct HeaderCommitment: Sendable, Equatable {
         self.init(historyRoot: historyRoot, validatorsHash: Self.validatorsHash(nextValidators))
     }
 
-    public static func validatorsHash(_ validators: [Address]) -> Bytes32 { Keccak256.hash(validators.flatMap(\.bytes)) }
+    public static func validatorsHash(_ validators: [Address]) -> Bytes32 { Keccak256.hash(ABI.encode([.array(validators.map { .address($0) })])) }
 
     /// The header's `extraData`.
     public var extraData: [UInt8] { Keccak256.hash(historyRoot.bytes + validatorsHash.bytes).bytes }
