@@ -34,6 +34,11 @@ extension Node: ChainProvider {
         try read { () throws(StoreError) in try store.logs(filter, limit: limit) }
     }
 
+    /// The hashes of blocks `range`, in order (one indexed read).
+    public func blockHashes(_ range: Range<UInt64>) throws(ChainReadError) -> [Bytes32] {
+        try read { () throws(StoreError) in try store.blockHashes(range) }
+    }
+
     /// The certificate stored with block `number` (nil for genesis and single-node blocks).
     public func certificate(number: UInt64) throws(ChainReadError) -> [UInt8]? {
         try read { () throws(StoreError) in try store.certificate(number: number) }

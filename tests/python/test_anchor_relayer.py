@@ -1,0 +1,117 @@
+"""`kramaa anchor deploy|run|status` (docs/ANCHORING.md): a devnet of 4 validator processes
+anchored on a py-evm parent chain (eth-tester behind JSON-RPC, parent_chain.py). The relayer
+submits real headers and certificates, waits for confirmations that the test mines, and takes
+its progress from the contract itself: run again it neither repeats nor skips a checkpoint. A
+relayer key without funds is refused with the reason and anchors nothing."""
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+from eth_utils import keccak
+
+from parent_chain import ParentChain
+from validators_support import Cluster, wait_until
+
+
+@pytest.fixture(scope="module")
+def chains(kramaa_bin, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("anchor")
+    cluster = Cluster(kramaa_bin, directory / "net", count=4, accounts=2).create()
+    cluster.start_all()
+    parent = ParentChain()
+    yield cluster, parent, directory
+    parent.close()
+    cluster.shutdown()
+
+
+def key_file(kramaa_bin, path):
+    out = subprocess.run([kramaa_bin, "keys", "new", "--type", "secp256k1", "--out", str(path)], capture_output=True, text=True, check=True).stdout
+    return next(line.split()[-1] for line in out.splitlines() if line.startswith("address:"))
+
+
+def blocks(cluster, count):
+    v = cluster.validators
+    sender = v[0].rpc("eth_accounts")[0]
+    for _ in range(count):
+        tx = v[0].rpc("eth_sendTransaction", {"from": sender, "to": "0x" + "22" * 20, "value": "0x1", "gas": "0x5208"})
+        wait_until(lambda: v[0].rpc("eth_getTransactionReceipt", tx), 20, message="a block")
+    return int(v[0].rpc("eth_blockNumber"), 16)
+
+
+def anchor(kramaa_bin, *args, parent=None, timeout=120):
+    """Runs `kramaa anchor ARGS`, mining a parent block every 0.2 s meanwhile (confirmations)."""
+    done = threading.Event()
+
+    def miner():
+        while not done.wait(0.2):
+            parent.mine(1)
+
+    thread = threading.Thread(target=miner, daemon=True)
+    thread.start()
+    try:
+        return subprocess.run([kramaa_bin, "anchor", *args], capture_output=True, text=True, timeout=timeout)
+    finally:
+        done.set()
+        thread.join()
+
+
+def latest(parent, contract):
+    return int(parent.w3.eth.call({"to": contract, "data": "0x" + keccak(text="latestNumber()")[:4].hex()}).hex(), 16)
+
+
+def test_the_relayer_anchors_real_checkpoints_and_resumes_from_the_contract(kramaa_bin, chains):
+    cluster, parent, directory = chains
+    rpc = ["--rpc", f"http://127.0.0.1:{cluster.validators[1].rpc_port}"]
+    relayer_key = directory / "relayer.json"
+    address = key_file(kramaa_bin, relayer_key)
+    with parent.lock:
+        parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
+    common = ["--parent-rpc", parent.url, "--key", str(relayer_key), *rpc]
+    deployed = anchor(kramaa_bin, "deploy", *common, parent=parent)
+    assert deployed.returncode == 0, deployed.stderr
+    contract = deployed.stdout.split()[-1]
+    assert latest(parent, contract) == 0
+
+    head = blocks(cluster, 7)
+    ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--confirmations", "3", "--once", *common, parent=parent)
+    assert ran.returncode == 0, ran.stderr
+    lines = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
+    expected = head // 5 * 5
+    assert [(l["event"], l["number"]) for l in lines] == [("anchored", expected)], ran.stdout
+    assert lines[0]["signers"] >= 3 and lines[0]["confirmations"] == 3
+    assert latest(parent, contract) == expected
+    block = cluster.validators[2].rpc("eth_getBlockByNumber", hex(expected), False)
+    assert lines[0]["blockHash"] == block["hash"]
+    receipt = parent.w3.eth.get_transaction_receipt(lines[0]["parentTransaction"])
+    assert receipt["status"] == 1 and parent.w3.eth.block_number >= receipt["blockNumber"] + 2
+
+    status = json.loads(anchor(kramaa_bin, "status", "--contract", contract, *common, parent=parent).stdout)
+    assert status["latestAnchored"] == expected and status["backlog"] == status["head"] - expected
+    assert int(status["parentBalance"]) < 10**19
+
+    # Nothing new: a second run anchors nothing (no duplicate); more blocks: the next checkpoint only.
+    again = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--once", *common, parent=parent)
+    assert again.returncode == 0 and not again.stdout.strip(), again.stdout
+    head = blocks(cluster, 6)
+    caught_up = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--once", *common, parent=parent)
+    assert [json.loads(l)["number"] for l in caught_up.stdout.splitlines() if l.startswith("{")] == [head // 5 * 5]
+    assert latest(parent, contract) == head // 5 * 5
+
+
+def test_a_relayer_key_without_funds_is_refused_and_anchors_nothing(kramaa_bin, chains, tmp_path):
+    cluster, parent, directory = chains
+    rpc = ["--rpc", f"http://127.0.0.1:{cluster.validators[0].rpc_port}"]
+    funded = directory / "deployer.json"
+    address = key_file(kramaa_bin, funded)
+    with parent.lock:
+        parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
+    contract = anchor(kramaa_bin, "deploy", "--parent-rpc", parent.url, "--key", str(funded), *rpc, parent=parent).stdout.split()[-1]
+    blocks(cluster, 5)
+    poor = tmp_path / "poor.json"
+    key_file(kramaa_bin, poor)
+    ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--once", "--parent-rpc", parent.url, "--key", str(poor), *rpc,
+                 parent=parent)
+    assert ran.returncode != 0 and "holds nothing on the parent chain: fund it" in ran.stderr, ran.stderr
+    assert latest(parent, contract) == 0
