@@ -4,6 +4,7 @@ submits real headers and certificates, waits for confirmations that the test min
 its progress from the contract itself: run again it neither repeats nor skips a checkpoint. A
 relayer key without funds is refused with the reason and anchors nothing."""
 import json
+import re
 import subprocess
 import threading
 import time
@@ -115,3 +116,40 @@ def test_a_relayer_key_without_funds_is_refused_and_anchors_nothing(kramaa_bin, 
                  parent=parent)
     assert ran.returncode != 0 and "holds nothing on the parent chain: fund it" in ran.stderr, ran.stderr
     assert latest(parent, contract) == 0
+
+
+def test_the_relayer_follows_a_validator_set_change_through_the_block_before_it(kramaa_bin, kramaa, chains):
+    """Validator 3 is removed (three approvals of four); the relayer anchors the block before the
+    change takes effect (certified by the four, naming the three), then a later block that only
+    the three signed: the contract follows the set without trusting the relayer."""
+    cluster, parent, directory = chains
+    v = cluster.validators
+    rpc = ["--rpc", f"http://127.0.0.1:{v[0].rpc_port}"]
+    relayer_key = directory / "relayer-2.json"
+    address = key_file(kramaa_bin, relayer_key)
+    with parent.lock:
+        parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
+    common = ["--parent-rpc", parent.url, "--key", str(relayer_key), *rpc]
+    contract = anchor(kramaa_bin, "deploy", *common, parent=parent).stdout.split()[-1]
+
+    def validators(*args):
+        return kramaa("validators", *args, *rpc).stdout
+
+    out = validators("propose-remove", cluster.addresses[3], "--key", str(v[0].datadir / "node-key.json"))
+    proposal = re.search(r"proposal (\d+)", out)[1]
+    validators("approve", proposal, "--key", str(v[1].datadir / "node-key.json"))
+    out = validators("approve", proposal, "--key", str(v[2].datadir / "node-key.json"))
+    assert "executed" in out, out
+    effective = int(re.search(r"in block (\d+)", out)[1]) + 2
+    head = blocks(cluster, 8)
+    assert head > effective + 5
+    ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--once", *common, parent=parent)
+    assert ran.returncode == 0, ran.stderr
+    numbers = [json.loads(l)["number"] for l in ran.stdout.splitlines() if l.startswith("{")]
+    assert numbers == [effective - 1, head // 5 * 5], ran.stdout
+    epoch = int(parent.w3.eth.call({"to": contract, "data": "0x" + keccak(text="epoch()")[:4].hex()}).hex(), 16)
+    assert epoch == 2
+    remaining = {parent.w3.to_checksum_address(a) for a in cluster.addresses[:3]}
+    for i in range(3):
+        data = "0x" + keccak(text="validators(uint256)")[:4].hex() + hex(i)[2:].rjust(64, "0")
+        assert parent.w3.to_checksum_address("0x" + parent.w3.eth.call({"to": contract, "data": data}).hex()[-40:]) in remaining
