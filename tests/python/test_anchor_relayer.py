@@ -62,17 +62,23 @@ def latest(parent, contract):
     return int(parent.w3.eth.call({"to": contract, "data": "0x" + keccak(text="latestNumber()")[:4].hex()}).hex(), 16)
 
 
-def test_the_relayer_anchors_real_checkpoints_and_resumes_from_the_contract(kramaa_bin, chains):
+def deployed_with_funded_key(kramaa_bin, chains, name, validator=0):
+    """A relayer key funded with 10 ether on the parent, and a checkpoint contract it deployed
+    (trusting genesis): (the common options naming parent, key and node, the contract)."""
     cluster, parent, directory = chains
-    rpc = ["--rpc", f"http://127.0.0.1:{cluster.validators[1].rpc_port}"]
-    relayer_key = directory / "relayer.json"
-    address = key_file(kramaa_bin, relayer_key)
+    key = directory / f"{name}.json"
+    address = key_file(kramaa_bin, key)
     with parent.lock:
         parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
-    common = ["--parent-rpc", parent.url, "--key", str(relayer_key), *rpc]
+    common = ["--parent-rpc", parent.url, "--key", str(key), "--rpc", f"http://127.0.0.1:{cluster.validators[validator].rpc_port}"]
     deployed = anchor(kramaa_bin, "deploy", *common, parent=parent)
     assert deployed.returncode == 0, deployed.stderr
-    contract = deployed.stdout.split()[-1]
+    return common, deployed.stdout.split()[-1]
+
+
+def test_the_relayer_anchors_real_checkpoints_and_resumes_from_the_contract(kramaa_bin, chains):
+    cluster, parent, directory = chains
+    common, contract = deployed_with_funded_key(kramaa_bin, chains, "relayer", validator=1)
     assert latest(parent, contract) == 0
 
     head = blocks(cluster, 7)
@@ -103,12 +109,8 @@ def test_the_relayer_anchors_real_checkpoints_and_resumes_from_the_contract(kram
 
 def test_a_relayer_key_without_funds_is_refused_and_anchors_nothing(kramaa_bin, chains, tmp_path):
     cluster, parent, directory = chains
+    _, contract = deployed_with_funded_key(kramaa_bin, chains, "deployer")
     rpc = ["--rpc", f"http://127.0.0.1:{cluster.validators[0].rpc_port}"]
-    funded = directory / "deployer.json"
-    address = key_file(kramaa_bin, funded)
-    with parent.lock:
-        parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
-    contract = anchor(kramaa_bin, "deploy", "--parent-rpc", parent.url, "--key", str(funded), *rpc, parent=parent).stdout.split()[-1]
     blocks(cluster, 5)
     poor = tmp_path / "poor.json"
     key_file(kramaa_bin, poor)
@@ -125,12 +127,7 @@ def test_the_relayer_follows_a_validator_set_change_through_the_block_before_it(
     cluster, parent, directory = chains
     v = cluster.validators
     rpc = ["--rpc", f"http://127.0.0.1:{v[0].rpc_port}"]
-    relayer_key = directory / "relayer-2.json"
-    address = key_file(kramaa_bin, relayer_key)
-    with parent.lock:
-        parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
-    common = ["--parent-rpc", parent.url, "--key", str(relayer_key), *rpc]
-    contract = anchor(kramaa_bin, "deploy", *common, parent=parent).stdout.split()[-1]
+    common, contract = deployed_with_funded_key(kramaa_bin, chains, "relayer-2")
 
     def validators(*args):
         return kramaa("validators", *args, *rpc).stdout
