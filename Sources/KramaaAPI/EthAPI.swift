@@ -58,6 +58,7 @@ public final class EthAPI: Sendable {
         registerFees(&router)
         if debugAPI { registerTracing(&router) }
         registerConsensus(&router)
+        registerAnchoring(&router)
         filters.register(&router, api: self)
         return router
     }

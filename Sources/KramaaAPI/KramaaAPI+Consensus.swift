@@ -15,23 +15,6 @@ extension EthAPI {
             guard height >= 1 else { throw RPCError.invalidParams("block 0 (genesis) has no validators' votes") }
             return .array(node.validators(forHeight: height).map(JSON.address))
         }
-        // kramaa_getHeaderCommitment(block): what the block's extraData commits to (docs/ANCHORING.md).
-        r.register("kramaa_getHeaderCommitment") { [node] p, _ in
-            try p.expect(atMost: 1)
-            guard let number = try self.existingBlock(p.decode(0, as: BlockSelector.self)),
-                  let (commitment, next) = try node.headerCommitment(of: number) else { return .null }
-            return .object(["number": .quantity(number), "historyRoot": JSON.hash(commitment.historyRoot),
-                            "validatorsHash": JSON.hash(commitment.validatorsHash), "nextValidators": .array(next.map(JSON.address)),
-                            "extraData": .data(commitment.extraData)])
-        }
-        // debug_getRawHeader(block): the header's RLP, as geth answers it.
-        r.register("debug_getRawHeader") { [chain] p, _ in
-            try p.expect(atMost: 1)
-            guard let number = try self.existingBlock(p.decode(0, as: BlockSelector.self)), let header = try chain.header(number: number) else {
-                throw RPCError.server("header not found")
-            }
-            return .data(header.encoded)
-        }
         // kramaa_getCommitCertificate(block): the precommits that finalised the block, null on a
         // single-node chain (its blocks carry none) or for an unknown block.
         r.register("kramaa_getCommitCertificate") { [chain] p, _ in

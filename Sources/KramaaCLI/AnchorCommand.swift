@@ -10,7 +10,7 @@ import KramaaPrimitives
 /// trust: the contract checks every certificate; the relayer only carries headers across.
 struct AnchorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "anchor", abstract: "Anchor this chain's checkpoints on a parent EVM chain (docs/ANCHORING.md).",
-                                                    subcommands: [Deploy.self, Run.self, Status.self])
+                                                    subcommands: [Deploy.self, Run.self, Status.self, Receipt.self, Verify.self])
 
     /// The parent chain and the relayer's key on it.
     struct Parent: ParsableArguments {

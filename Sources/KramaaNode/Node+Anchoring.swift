@@ -27,4 +27,14 @@ extension Node {
         let next = try validatorSetHistory(upTo: number + 1)
         return (HeaderCommitment(historyRoot: HistoryAccumulator(leaves: hashes).root, nextValidators: next), next)
     }
+
+    /// The proof that block `number`'s hash is in the history block `anchor` commits to
+    /// (blocks `0..<anchor`); nil unless `number < anchor <= head`.
+    public func historyProof(of number: UInt64, inHistoryOf anchor: UInt64) throws(ChainReadError) -> (proof: HistoryAccumulator.Proof, root: Bytes32)? {
+        guard number < anchor, anchor <= latest.number else { return nil }
+        let hashes = try blockHashes(0..<anchor)
+        let accumulator = HistoryAccumulator(leaves: hashes)
+        guard let proof = accumulator.proof(of: number, leaves: { Array(hashes[Int($0.lowerBound)..<Int($0.upperBound)]) }) else { return nil }
+        return (proof, accumulator.root)
+    }
 }

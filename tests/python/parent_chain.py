@@ -60,7 +60,10 @@ class ParentChain:
             params = [params[0], "latest"] + params[2:]  # every transaction is mined at once: pending is latest
         try:
             with self.lock:
-                result = self.w3.manager.request_blocking(method, params)
+                if method == "eth_getLogs":  # through web3's own method: its raw request path mis-formats a filter's topics
+                    result = self.w3.eth.get_logs(params[0])
+                else:
+                    result = self.w3.manager.request_blocking(method, params)
         except Exception as error:  # the message is what the client shows
             return {**out, "error": {"code": -32000, "message": str(error.args[0] if error.args else error)}}
         return {**out, "result": wire(result)}

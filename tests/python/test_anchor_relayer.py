@@ -12,8 +12,14 @@ import time
 import pytest
 from eth_utils import keccak
 
+from eth_abi import encode as abi_encode
+
 from parent_chain import ParentChain
+from rpc_helpers import http_json
 from validators_support import Cluster, wait_until
+
+
+PROVENANCE = "0x000000000000000000000000000000004b520013"
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +124,52 @@ def test_a_relayer_key_without_funds_is_refused_and_anchors_nothing(kramaa_bin, 
                  parent=parent)
     assert ran.returncode != 0 and "holds nothing on the parent chain: fund it" in ran.stderr, ran.stderr
     assert latest(parent, contract) == 0
+
+
+def test_an_epcis_events_anchor_receipt_verifies_trusting_only_the_parent_chain(kramaa_bin, chains, tmp_path):
+    """An EPCIS event captured on chain; its transaction's anchor receipt (block roots, history
+    proof to the checkpoint, the checkpoint in the contract) verifies against the parent chain;
+    a tampered bundle does not, naming the step."""
+    cluster, parent, directory = chains
+    v = cluster.validators
+    common, contract = deployed_with_funded_key(kramaa_bin, chains, "relayer-receipts", validator=2)
+    admin = v[0].rpc("eth_accounts")[1]
+    status, org = http_json(v[0].rpc_port, "POST", "/api/v1/organizations", {"from": admin, "name": "Anchored brand"})
+    assert status in (200, 201), org
+    event = {"type": "ObjectEvent", "eventTime": "2026-12-05T10:00:00.000+01:00", "eventTimeZoneOffset": "+01:00",
+             "epcList": ["urn:epc:id:sgtin:0614141.107346.9001"], "action": "OBSERVE", "bizStep": "shipping",
+             "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"}}
+    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+                "schemaVersion": "2.0", "creationDate": "2026-12-05T10:00:00Z", "epcisBody": {"eventList": [event]}}
+    data = keccak(text="captureEvents(uint256,bytes)")[:4] + abi_encode(["uint256", "bytes"], [org["id"], json.dumps(document).encode()])
+    tx = v[0].rpc("eth_sendTransaction", {"from": admin, "to": PROVENANCE, "data": "0x" + data.hex()})
+    receipt = wait_until(lambda: v[0].rpc("eth_getTransactionReceipt", tx), 20, message="the capture")
+    assert receipt["status"] == "0x1" and receipt["logs"], receipt
+    blocks(cluster, 5)
+    ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--confirmations", "2", "--once", *common, parent=parent)
+    assert ran.returncode == 0, ran.stderr
+    bundle = tmp_path / "receipt.json"
+    made = anchor(kramaa_bin, "receipt", tx, "--log", "0", "--contract", contract, "--out", str(bundle), *common[:2], *common[4:], parent=parent)
+    assert made.returncode == 0, made.stderr
+    checked = anchor(kramaa_bin, "verify", str(bundle), "--parent-rpc", parent.url, "--confirmations", "2", parent=parent)
+    assert checked.returncode == 0, checked.stderr
+    assert f"transaction {tx}" in checked.stdout and "is anchored in" in checked.stdout and PROVENANCE[2:] in checked.stdout.lower()
+    assert "is in the history of block" in checked.stdout
+
+    # Tampered: another event's receipt, a history sibling changed, the contract not anchoring it.
+    original = json.loads(bundle.read_text())
+    for change, reason in [
+        (lambda b: b["transaction"].update(index=5), "is not at index"),
+        (lambda b: b["history"]["siblings"].__setitem__(0, "0x" + "00" * 32), "is not in the history proof's root"),
+        (lambda b: b["block"]["receipts"].pop(), "receipts root"),
+        (lambda b: b["parent"].update(contract="0x" + "11" * 20), "anchors another chain"),
+    ]:
+        tampered = json.loads(json.dumps(original))
+        change(tampered)
+        path = tmp_path / "tampered.json"
+        path.write_text(json.dumps(tampered))
+        out = anchor(kramaa_bin, "verify", str(path), "--parent-rpc", parent.url, parent=parent)
+        assert out.returncode != 0 and reason in out.stderr, (reason, out.stderr)
 
 
 def test_the_relayer_follows_a_validator_set_change_through_the_block_before_it(kramaa_bin, kramaa, chains):

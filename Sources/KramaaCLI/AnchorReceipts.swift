@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import KramaaChain
+import KramaaJSON
+import KramaaPrimitives
+
+/// Anchor receipts (docs/ANCHORING.md): a self-contained bundle proving that a transaction (and
+/// one of its logs) is in a block of this chain that an anchored checkpoint commits to, and its
+/// verification trusting only the parent chain.
+extension AnchorCommand {
+    static let receiptFormat = "kramaa-anchor-receipt/1"
+
+    struct Receipt: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the anchor receipt of a transaction (and one of its logs) as JSON.")
+        @Argument(help: "The transaction's hash.") var transaction: String
+        @Option(help: "The index of the log (in the transaction's receipt) the receipt is about.") var log: Int?
+        @Option(help: "The checkpoint contract on the parent chain.") var contract: String
+        @Option(name: .customLong("parent-rpc"), help: "The parent chain's JSON-RPC URL.") var parentURL: String
+        @Option(help: "Where to write the bundle (default: standard output).") var out: String?
+        @OptionGroup var node: NodeConnection
+
+        func run() throws {
+            let bundle = try AnchorReceipts(kramaa: try node.client(), parent: try NodeClient(parentURL), contract: try Address(hex: contract))
+                .bundle(transaction: try Bytes32(hex: transaction), log: log)
+            let text = String(decoding: JSON.object(bundle).serialized(), as: UTF8.self)
+            if let out { try (text + "\n").write(toFile: out, atomically: true, encoding: .utf8) } else { print(text) }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify an anchor receipt trusting only the parent chain; exit 0 when it holds.",
+            discussion: "Checks the transaction and receipt against the block's roots, the block's place in the history the checkpoint commits to, and the checkpoint in the contract on the parent chain.")
+        @Argument(help: "The bundle (JSON) to verify.") var bundle: String
+        @Option(name: .customLong("parent-rpc"), help: "The parent chain's JSON-RPC URL.") var parentURL: String
+        @Option(help: "Parent blocks (the including one counted) the checkpoint must have.") var confirmations: UInt64 = 1
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: bundle), let json = try? JSON.parse(Array(data)), let object = json.objectValue else {
+                throw ValidationError("\(bundle) is not a JSON object")
+            }
+            for line in try AnchorReceipts.verify(object, parent: try NodeClient(parentURL), confirmations: confirmations) { print(line) }
+        }
+    }
+}
+
+/// Building and checking anchor receipts.
+struct AnchorReceipts {
+    let kramaa: NodeClient
+    let parent: NodeClient
+    let contract: Address
+    static let anchoredEvent = Keccak256.hash(Array("CheckpointAnchored(uint256,bytes32,bytes32,uint256)".utf8))
+
+    func bundle(transaction: Bytes32, log: Int?) throws -> JSONObject {
+        let receipt = try kramaa.call("eth_getTransactionReceipt", [.string(transaction.description)])
+        guard !receipt.isNull else { throw CLIFailure("no transaction \(transaction) on this chain") }
+        let number = Relayer.quantity(receipt["blockNumber"]), index = Relayer.quantity(receipt["transactionIndex"])
+        // The first checkpoint at or after the block (its history holds every block before it).
+        let logs = try parent.call("eth_getLogs", [["address": .string(contract.checksummed), "fromBlock": "0x0", "toBlock": "latest",
+                                                    "topics": [.string(Self.anchoredEvent.description)]]])
+        let anchored = (logs.arrayValue ?? []).compactMap { l -> (UInt64, JSON)? in
+            guard let topic = l["topics"]?.arrayValue?.dropFirst().first?.stringValue, let n = try? UInt256(hex: topic).uint64Value else { return nil }
+            return n >= number ? (n, l) : nil
+        }.min { $0.0 < $1.0 }
+        guard let (checkpoint, event) = anchored else {
+            throw CLIFailure("block \(number) is not anchored yet in \(contract.checksummed): no checkpoint at or after it (run kramaa anchor run)")
+        }
+        let block = JSON.string(RPCHex.encodeQuantity(number)), at = JSON.string(RPCHex.encodeQuantity(checkpoint))
+        let hashes = try kramaa.call("eth_getBlockByNumber", [block, false])["transactions"]?.arrayValue ?? []
+        let raws: [JSON] = try hashes.map { try kramaa.call("eth_getRawTransactionByHash", [$0]) }
+        var out: JSONObject = [
+            "format": .string(AnchorCommand.receiptFormat),
+            "chainId": .number(JSONNumber(Relayer.quantity(try kramaa.call("eth_chainId")))),
+            "transaction": ["hash": .string(transaction.description), "index": .number(JSONNumber(index))],
+            "block": ["number": .number(JSONNumber(number)), "header": try kramaa.call("debug_getRawHeader", [block]),
+                      "transactions": .array(raws), "receipts": try kramaa.call("debug_getRawReceipts", [block])],
+            "checkpoint": ["number": .number(JSONNumber(checkpoint)), "header": try kramaa.call("debug_getRawHeader", [at]),
+                           "validatorsHash": try kramaa.call("kramaa_getHeaderCommitment", [at])["validatorsHash"] ?? .null],
+            "parent": ["chainId": .number(JSONNumber(Relayer.quantity(try parent.call("eth_chainId")))), "contract": .string(contract.checksummed),
+                       "transaction": event["transactionHash"] ?? .null, "block": .number(JSONNumber(Relayer.quantity(event["blockNumber"])))],
+        ]
+        if let log { out["log"] = .number(JSONNumber(log)) }
+        if number < checkpoint { out["history"] = try kramaa.call("kramaa_getHistoryProof", [block, at]) }
+        return out
+    }
+
+    /// Checks `bundle`; returns what it proves, line by line, or throws naming the first step that fails.
+    static func verify(_ bundle: JSONObject, parent: NodeClient, confirmations: UInt64) throws -> [String] {
+        func fail(_ why: String) -> CLIFailure { CLIFailure("the anchor receipt does not verify: \(why)") }
+        func bytes(_ value: JSON?, _ what: String) throws -> [UInt8] {
+            guard let text = value?.stringValue, let b = try? Hex.decode(text) else { throw fail("\(what) is missing or not hex") }
+            return b
+        }
+        func hash(_ value: JSON?, _ what: String) throws -> Bytes32 { try Bytes32(try bytes(value, what)) }
+        guard bundle["format"]?.stringValue == AnchorCommand.receiptFormat else { throw fail("its format is not \(AnchorCommand.receiptFormat)") }
+        guard let block = bundle["block"], let tx = bundle["transaction"], let checkpoint = bundle["checkpoint"], let anchor = bundle["parent"] else {
+            throw fail("block, transaction, checkpoint and parent are required")
+        }
+        // 1. The transaction and its receipt are in the block, by its roots.
+        let headerBytes = try bytes(block["header"], "block.header")
+        let header: BlockHeader
+        do { header = try BlockHeader.decode(headerBytes) } catch { throw fail("block.header does not decode: \(error)") }
+        let raws = try (block["transactions"]?.arrayValue ?? []).map { try bytes($0, "a transaction") }
+        let receipts = try (block["receipts"]?.arrayValue ?? []).map { raw in
+            do { return try KramaaChain.Receipt.decode(try bytes(raw, "a receipt")) } catch { throw fail("a receipt does not decode: \(error)") }
+        }
+        let transactions = try raws.map { raw in
+            do { return try Transaction.decode(raw) } catch { throw fail("a transaction does not decode: \(error)") }
+        }
+        guard Block.transactionsRoot(transactions) == header.transactionsRoot else { throw fail("the transactions are not the block's (transactions root)") }
+        guard KramaaChain.Receipt.root(receipts) == header.receiptsRoot else { throw fail("the receipts are not the block's (receipts root)") }
+        let index = Int(Relayer.quantity(tx["index"]))
+        guard index < raws.count, Keccak256.hash(raws[index]) == (try hash(tx["hash"], "transaction.hash")) else {
+            throw fail("transaction \(tx["hash"]?.stringValue ?? "?") is not at index \(index) of block \(header.number)")
+        }
+        guard receipts[index].success else { throw fail("the transaction failed (its receipt's status is 0)") }
+        var lines = ["transaction \(tx["hash"]?.stringValue ?? "") is transaction \(index) of block \(header.number) (\(header.hash)), which succeeded"]
+        if let logIndex = bundle["log"]?.numberValue.flatMap({ Int($0.description) }) {
+            guard logIndex < receipts[index].logs.count else { throw fail("its receipt has no log \(logIndex)") }
+            let log = receipts[index].logs[logIndex]
+            lines.append("log \(logIndex): contract \(log.address.checksummed), topics \(log.topics.map(\.description).joined(separator: " "))")
+        }
+        // 2. The block is in the history the checkpoint's header commits to.
+        let checkpointHeader = try bytes(checkpoint["header"], "checkpoint.header")
+        let checkpointHash = Keccak256.hash(checkpointHeader), number = Relayer.quantity(checkpoint["number"])
+        var historyRoot: Bytes32?
+        if header.number == number {
+            guard header.hash == checkpointHash else { throw fail("the block is the checkpoint's number but not its header") }
+        } else {
+            guard let h = bundle["history"] else { throw fail("a block before the checkpoint needs its history proof") }
+            let proof = HistoryAccumulator.Proof(index: Relayer.quantity(h["index"]), count: Relayer.quantity(h["count"]),
+                                                 siblings: try (h["siblings"]?.arrayValue ?? []).map { try hash($0, "a sibling") },
+                                                 peaks: try (h["peaks"]?.arrayValue ?? []).map { try hash($0, "a peak") })
+            let root = try hash(h["root"], "history.root")
+            guard proof.index == header.number, proof.count == number,
+                  HistoryAccumulator.verify(header.hash, proof, root: root) else { throw fail("block \(header.number) is not in the history proof's root") }
+            let decoded: BlockHeader
+            do { decoded = try BlockHeader.decode(checkpointHeader) } catch { throw fail("checkpoint.header does not decode: \(error)") }
+            let commitment = HeaderCommitment(historyRoot: root, validatorsHash: try hash(checkpoint["validatorsHash"], "checkpoint.validatorsHash"))
+            guard decoded.number == number, decoded.extraData == commitment.extraData else { throw fail("the checkpoint's header does not commit to that history root") }
+            historyRoot = root
+            lines.append("block \(header.number) is in the history of block \(number) (\(proof.siblings.count) siblings, \(proof.peaks.count) peaks)")
+        }
+        // 3. The checkpoint is in the contract on the parent chain, confirmed.
+        guard let contract = anchor["contract"]?.stringValue.flatMap({ try? Address(hex: $0) }) else { throw fail("parent.contract is missing") }
+        let chainId = try parent.call("eth_call", [["to": .string(contract.checksummed), "data": .data(ABI.selector("kramaaChainId()"))], "latest"])
+        guard (try? UInt256(hex: chainId.stringValue ?? ""))?.uint64Value == Relayer.quantity(bundle["chainId"]) else {
+            throw fail("the contract anchors another chain than \(bundle["chainId"]?.description ?? "?")")
+        }
+        let stored = try Hex.decode(try parent.call("eth_call", [["to": .string(contract.checksummed),
+                                                                  "data": .data(ABI.selector("checkpoints(uint256)") + ABI.encode([.uint(UInt256(number))]))],
+                                                                 "latest"]).stringValue ?? "")
+        guard stored.count >= 128, try Bytes32(stored[0..<32]) == checkpointHash else { throw fail("the contract holds no checkpoint \(number) with that header") }
+        if let historyRoot, try Bytes32(stored[32..<64]) != historyRoot { throw fail("the contract's checkpoint \(number) has another history root") }
+        let anchoredAt = try UInt256(bigEndianBytes: stored[96..<128]).uint64Value ?? 0
+        let parentHead = Relayer.quantity(try parent.call("eth_blockNumber"))
+        guard parentHead + 1 >= anchoredAt + confirmations else {
+            throw fail("checkpoint \(number) has \(parentHead + 1 - anchoredAt) confirmation(s), fewer than \(confirmations)")
+        }
+        lines.append("checkpoint \(number) (\(checkpointHash)) is anchored in \(contract.checksummed) on chain \(Relayer.quantity(try parent.call("eth_chainId"))) at block \(anchoredAt), \(parentHead + 1 - anchoredAt) confirmation(s)")
+        return lines
+    }
+}
