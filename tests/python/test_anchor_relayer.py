@@ -4,6 +4,7 @@ submits real headers and certificates, waits for confirmations that the test min
 its progress from the contract itself: run again it neither repeats nor skips a checkpoint. A
 relayer key without funds is refused with the reason and anchors nothing."""
 import json
+import pathlib
 import re
 import subprocess
 import threading
@@ -202,3 +203,16 @@ def test_the_relayer_follows_a_validator_set_change_through_the_block_before_it(
     for i in range(3):
         data = "0x" + keccak(text="validators(uint256)")[:4].hex() + hex(i)[2:].rjust(64, "0")
         assert parent.w3.to_checksum_address("0x" + parent.w3.eth.call({"to": contract, "data": data}).hex()[-40:]) in remaining
+
+
+def test_the_anchoring_benchmark_runs_small(kramaa_bin, tmp_path):
+    """scripts/bench.sh anchoring's measurements, with a backlog of 20 blocks (the real run: 10,000)."""
+    import sys
+    out = tmp_path / "BENCHMARKS.md"
+    ran = subprocess.run([sys.executable, "tools/bench/anchoring_bench.py", "--binary", kramaa_bin, "--out", str(out), "--backlog", "20"],
+                         capture_output=True, text=True, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[2])
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    text = out.read_text()
+    assert "## Anchoring" in text and "a checkpoint every 1,000 blocks" in text and "after 20 unanchored blocks" in text
+    gas = int(re.search(r"a checkpoint every 1 blocks \| ([\d,]+) ", text)[1].replace(",", ""))
+    assert 100_000 < gas < 300_000, text
