@@ -5,13 +5,19 @@ import KramaaPrimitives
 extension Node {
     /// The validators of `height`, from the validator set contract in the state after block
     /// `height - 1` (or the head's, for later heights); the genesis validators when the contract
-    /// holds no set or that state is no longer kept.
+    /// holds no set. For a height whose state is no longer kept (only the last 128 are), from
+    /// the genesis set and the contract's set-change logs (``validatorSetHistory(upTo:)``).
     public func validators(forHeight height: UInt64) -> [Address] {
-        let fromContract = (try? withState(at: min(height > 0 ? height - 1 : 0, latest.number)) { state, _ in
-            try? ValidatorSetContract.validators(forHeight: height, in: SlotReader {
-                state.storage(ValidatorSetContract.address, slot: $0)
-            })
-        }) ?? nil
+        let fromContract: [Address]?
+        do {
+            fromContract = try withState(at: min(height > 0 ? height - 1 : 0, latest.number)) { state, _ in
+                try? ValidatorSetContract.validators(forHeight: height, in: SlotReader {
+                    state.storage(ValidatorSetContract.address, slot: $0)
+                })
+            }
+        } catch {
+            return (try? validatorSetHistory(upTo: height)).flatMap { $0.isEmpty ? nil : $0 } ?? config.validators
+        }
         guard let fromContract, !fromContract.isEmpty else { return config.validators }
         return fromContract
     }

@@ -199,6 +199,15 @@ def test_the_relayer_follows_a_validator_set_change_through_the_block_before_it(
     assert numbers == [effective - 1, head // 5 * 5], ran.stdout
     epoch = int(parent.w3.eth.call({"to": contract, "data": "0x" + keccak(text="epoch()")[:4].hex()}).hex(), 16)
     assert epoch == 2
+    # Once the states around the change are no longer kept (the last 128), the node still names
+    # each height's set, from the set-change logs (the relayer and the commitments rely on it).
+    four = [a.lower() for a in cluster.addresses]
+    assert v[0].rpc("kramaa_validators", hex(effective - 1)) == four
+    blocks(cluster, 130)
+    with pytest.raises(Exception, match="historical state not available"):
+        v[0].rpc("eth_getBalance", cluster.addresses[0], hex(effective - 1))
+    assert v[0].rpc("kramaa_validators", hex(effective - 1)) == four
+    assert v[0].rpc("kramaa_validators", hex(effective)) == four[:3]
     remaining = {parent.w3.to_checksum_address(a) for a in cluster.addresses[:3]}
     for i in range(3):
         data = "0x" + keccak(text="validators(uint256)")[:4].hex() + hex(i)[2:].rjust(64, "0")
