@@ -7,6 +7,7 @@ import PackageDescription
 //   8  KramaaCLI              the `kramaa` executable
 //   7  KramaaAPI              Ethereum JSON-RPC, the platform REST and EPCIS interfaces over a node
 //   7  KramaaFileService      the node's part in file replication: registry allocations followed, DAGs fetched from peers, held reports, heartbeats, repairs
+//   7  KramaaPrivateData      the node's part in private data collections: items kept, shared with member nodes, purged and expired
 //   7  KramaaMessagingService the node's messaging: the MQTT server with devices authenticated and authorised from the chain
 //   7  KramaaValidator        a validator: the consensus driver over the peer network and the node
 //   6  KramaaEVMFuzz          kramaa-evmfuzz, random EVM programs against invariants
@@ -65,6 +66,7 @@ let package = Package(
         .library(name: "KramaaGS1", targets: ["KramaaGS1"]),
         .library(name: "KramaaNFC", targets: ["KramaaNFC"]),
         .library(name: "KramaaPlatform", targets: ["KramaaPlatform"]),
+        .library(name: "KramaaPrivateData", targets: ["KramaaPrivateData"]),
         .library(name: "KramaaEPCIS", targets: ["KramaaEPCIS"]),
         .library(name: "KramaaAuth", targets: ["KramaaAuth"]),
         .library(name: "KramaaEPCISIndex", targets: ["KramaaEPCISIndex"]),
@@ -178,6 +180,7 @@ let package = Package(
                 "KramaaFileStore",
                 "KramaaFileService",
                 "KramaaFileCrypto",
+                "KramaaPrivateData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -367,6 +370,17 @@ let package = Package(
             name: "KramaaFileServiceTests",
             dependencies: ["KramaaFileService", "KramaaFileExchange", "KramaaFiles", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform",
                            "KramaaNetwork", "KramaaPrimitives", "KramaaTestSupport"]
+        ),
+        // The node's part in private data collections: items shared only with member organisations' nodes.
+        .target(
+            name: "KramaaPrivateData",
+            dependencies: ["KramaaNode", "KramaaChain", "KramaaEVM", "KramaaPlatform", "KramaaNetwork", "KramaaPrimitives",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "KramaaPrivateDataTests",
+            dependencies: ["KramaaPrivateData", "KramaaPlatform", "KramaaNode", "KramaaChain", "KramaaEVM", "KramaaNetwork", "KramaaPrimitives",
+                           "KramaaJSON", "KramaaTestSupport"]
         ),
         .target(
             name: "KramaaMessagingService",

@@ -18,11 +18,15 @@ public struct PlatformEndpoints: HTTPEndpoint {
     public static let prefix = "/api/v1"
     let calls: PlatformCalls
     let index: EPCISIndex?
+    let privateData: PrivateDataAccess
     private var router = HTTPRouter(prefix: Self.prefix)
 
-    public init(api: EthAPI, index: EPCISIndex? = nil) {
+    /// - Parameter privateData: the node's holder of private data (nil: a node without a node
+    ///   key, which holds none; its collection records are still served).
+    public init(api: EthAPI, index: EPCISIndex? = nil, privateData: (any PrivateDataHolder)? = nil) {
         calls = PlatformCalls(api: api)
         self.index = index
+        self.privateData = PrivateDataAccess(calls: calls, holder: privateData)
         router = routes()
     }
 
@@ -74,6 +78,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         }
         fileRoutes(&r)
         devicePolicyRoutes(&r)
+        collectionRoutes(&r)
         r.post("assets") { q in try await write(q) { body, from in try await mint(body, from: from) } }
         r.post("assets/{token}/{action}") { q in
             let token = try tokenId(q.path("token"))

@@ -62,6 +62,15 @@ struct PlatformCalls: Sendable {
     /// Read-only calls on the node's head, for the typed contract clients.
     var reader: NodeContractReader { NodeContractReader(node: node) }
 
+    /// Runs `data` to `contract` from `from` on the head state without sending it: throws the
+    /// contract's refusal (422) when the write would revert.
+    func simulate(from: Address, _ contract: Address, _ data: [UInt8]) throws {
+        let probe = Transaction(type: .dynamicFee, chainId: node.chainId, nonce: 0, maxFeePerGas: .zero, gasLimit: min(node.latest.gasLimit, 30_000_000), to: contract, data: data)
+        let result: TransactionReceiptData
+        do { result = try node.call(probe, from: from, at: node.latest.number) } catch { throw HTTPProblem.badRequest("\(error)") }
+        guard result.success else { throw HTTPProblem.refused(Opcodes.revertReason(result.output) ?? "the call reverted") }
+    }
+
     /// Sends `data` to `contract` from `from` (an account whose key the node holds), waits for
     /// inclusion and returns the transaction hash and block number. Refused calls (the estimate
     /// reverts) are answered 422 with the contract's reason before anything is sent.

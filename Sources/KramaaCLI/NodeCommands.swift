@@ -8,6 +8,7 @@ import KramaaAuth
 import KramaaChain
 import KramaaNode
 import KramaaPrimitives
+import KramaaPrivateData
 import KramaaRPC
 import KramaaTags
 import KramaaValidator
@@ -162,14 +163,15 @@ struct NodeRunner {
 
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
-    func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil, files: NodeFiles? = nil, delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
+    func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil, files: NodeFiles? = nil, privateData: PrivateDataService? = nil,
+                delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
         let index = EPCISIndex(chain: node)
-        routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index), access: api.access))
+        routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData), access: api.access))
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
-            routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(try EPCISEndpoints(api: api, index: index, schema: found?.schema), access: api.access))
+            routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData), access: api.access))
             if let found {
                 Console.line("EPCIS capture: documents validated against \(found.path)")
             } else {
@@ -227,13 +229,21 @@ struct NodeRunner {
             await messagingService?.stop()
             throw error
         }
+        // Private data needs a node key: member nodes are named by their peer addresses.
+        var privateData: PrivateDataService?
+        if let key = validator?.0 {
+            do { privateData = PrivateDataService(node: node, account: key.publicKey.address, store: try PrivateDataStore(dataDirectory: node.dataDirectory.path)) } catch {
+                await messagingService?.stop()
+                throw CLIFailure("cannot open the private data store in \(node.dataDirectory.path)/private-data: \(error)")
+            }
+        }
         let server: RPCServer
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
             server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access),
-                                               routes: try routes(api, deliveries: messagingService?.deliveries, files: files,
+                                               routes: try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData,
                                                                   delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http"),
                                                configuration: configuration, logger: logger)
         } catch let error as CLIFailure {
@@ -249,9 +259,11 @@ struct NodeRunner {
                 let r = try ValidatorRuntime(node: node, key: key, configuration: configuration)
                 if let federation = messagingService?.federation { r.attach(federation) }
                 if let replicator = files.replicator { r.attach(replicator) }
+                if let privateData { r.attach(privateData) }
                 try await r.start()
                 runtime = r
                 files.replicator?.start()
+                privateData?.start()
             } catch {
                 await messagingService?.stop()
                 await server.shutdown(gracePeriod: .seconds(1))
@@ -276,6 +288,7 @@ struct NodeRunner {
         producer.stop()
         await messagingService?.stop()
         files.replicator?.stop()
+        privateData?.stop()
         await runtime?.stop()
         await server.shutdown(gracePeriod: .seconds(2))
         node.close()

@@ -20,10 +20,14 @@ public struct OrganizationRoles: OptionSet, Sendable, Hashable {
     public static let deviceManager = OrganizationRoles(rawValue: 1 << 5)
     /// Pins and unpins the organisation's files and wraps their keys for readers (the file registry).
     public static let files = OrganizationRoles(rawValue: 1 << 6)
+    /// A node the organisation runs (its peer address): it holds the private data of the
+    /// collections the organisation belongs to (docs/PRIVATE-DATA.md).
+    public static let node = OrganizationRoles(rawValue: 1 << 7)
 
     public static let named: [(String, OrganizationRoles)] = [
         ("admin", .admin), ("manufacturer", .manufacturer), ("logistics", .logistics),
         ("retailer", .retailer), ("auditor", .auditor), ("deviceManager", .deviceManager), ("files", .files),
+        ("node", .node),
     ]
 
     /// Every role there is.

@@ -21,7 +21,7 @@ extension EPCISEndpoints {
                 .json(["@context": Self.context, "type": "Collection", "member": .array(try members(of: resource).map(JSON.string))])
             }
             r.get("\(resource)/{value}") { [unowned self] _ in .json(["@context": Self.context, "type": "Collection", "member": ["events"]]) }
-            r.get("\(resource)/{value}/events") { [unowned self] q in try query([(parameter, q.path("value"))] + q.request.query) }
+            r.get("\(resource)/{value}/events") { [unowned self] q in queryDocument(try matching([(parameter, q.path("value"))] + q.request.query), for: q.request) }
         }
     }
 

@@ -20,6 +20,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     let calls: PlatformCalls
     let index: EPCISIndex
     let validator: EPCISValidator?
+    let privateData: PrivateDataAccess
     private let lock = NSLock()
     private var jobs: [String: CaptureJob] = [:]
     private var jobOrder: [String] = []
@@ -29,8 +30,11 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
 
     /// - Parameter schema: the EPCIS 2.0 JSON schema (GS1's EPCIS-JSON-Schema.json); without it
     ///   captures are refused with a problem saying so.
-    public init(api: EthAPI, index: EPCISIndex, schema: JSON?) throws {
+    ///   `privateData`: the node's holder of private data, for events with private fields (nil:
+    ///   this node holds none; such captures are refused, queries show the references).
+    public init(api: EthAPI, index: EPCISIndex, schema: JSON?, privateData: (any PrivateDataHolder)? = nil) throws {
         calls = PlatformCalls(api: api)
+        self.privateData = PrivateDataAccess(calls: calls, holder: privateData)
         self.index = index
         validator = try schema.map { try EPCISValidator(schema: $0) }
         router = routes()
@@ -87,11 +91,11 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             guard let job = lock.withLock({ jobs[id] }) else { throw HTTPProblem.notFound("no capture job \(id)") }
             return .json(job.json)
         }
-        r.get("events") { [unowned self] q in try query(q.request.query) }
+        r.get("events") { [unowned self] q in queryDocument(try matching(q.request.query), for: q.request) }
         r.get("events/{id}") { [unowned self] q in
             let events = try matching([("EQ_eventID", q.path("id"))])
             guard !events.isEmpty else { throw HTTPProblem.notFound("no event with eventID \(q.path("id")) on this node's chain") }
-            return queryDocument(events)
+            return queryDocument(events, for: q.request)
         }
         addTopLevelResources(to: &r)
         return r
@@ -131,11 +135,17 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         let created = now()
         let id = UUID().uuidString.lowercased()
         var job = plan.job(captureID: id, createdAt: created)
+        let privacy = try PrivateCapture(request)
         if !plan.acceptedEvents.isEmpty && (plan.success || behaviour == .proceed) {
-            let document = try Self.document(request.body, keeping: plan.acceptedEvents)
             do {
-                _ = try await calls.write(from: from, ProvenanceRegistry.address,
-                                          ProvenanceRegistry.Method.capture.callData([.uint(UInt256(organization)), .bytes(document)]))
+                let (document, items) = try Self.document(request.body, keeping: plan.acceptedEvents, privacy: privacy)
+                let data = ProvenanceRegistry.Method.capture.callData([.uint(UInt256(organization)), .bytes(document)])
+                if let privacy, !items.isEmpty {
+                    // Refused captures share nothing: the capture is tried first, then the items go to the member nodes and on chain.
+                    try calls.simulate(from: from, ProvenanceRegistry.address, data)
+                    _ = try await privateData.share(items, collection: privacy.collection, from: from)
+                }
+                _ = try await calls.write(from: from, ProvenanceRegistry.address, data)
             } catch {
                 let problem = (error as? any HTTPProblemConvertible)?.problem ?? HTTPProblem.badRequest("\(error)")
                 job.success = false
@@ -163,18 +173,27 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         return id
     }
 
-    /// The captured document with only `events` in its event list (proceed keeps the valid ones).
-    static func document(_ body: [UInt8], keeping events: [EPCISEvent]) throws -> [UInt8] {
+    /// The captured document with only `events` in its event list (proceed keeps the valid ones),
+    /// their private fields split off into items when the capture asks for it.
+    static func document(_ body: [UInt8], keeping events: [EPCISEvent], privacy: PrivateCapture? = nil) throws -> (document: [UInt8], items: [PrivateDataItem]) {
         guard case .object(var document) = try JSON.parse(body), case .object(var epcisBody)? = document["epcisBody"] else {
             throw HTTPProblem.badRequest("the body must be an EPCISDocument")
         }
-        epcisBody["eventList"] = .array(events.map(\.json))
+        var list = events.map(\.json), items: [PrivateDataItem] = []
+        if let privacy {
+            list = try list.map { event in
+                guard let object = event.objectValue else { return event }
+                do {
+                    guard let (shown, item) = try PrivateEPCISFields.redact(object, fields: privacy.fields, collection: privacy.collection) else { return event }
+                    items.append(item)
+                    return .object(shown)
+                } catch { throw HTTPProblem.badRequest("\(error)") }
+            }
+            if !items.isEmpty { document["@context"] = PrivateEPCISFields.declaringNamespace(document["@context"]) }
+        }
+        epcisBody["eventList"] = .array(list)
         document["epcisBody"] = .object(epcisBody)
-        return JSON.object(document).serialized()
-    }
-
-    func query(_ items: [(name: String, value: String)]) throws -> HTTPResponse {
-        queryDocument(try matching(items))
+        return (JSON.object(document).serialized(), items)
     }
 
     /// The indexed events the query parameters select.
@@ -182,12 +201,13 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(try index.all().map(\.event))
     }
 
-    /// A query document listing `events`.
-    func queryDocument(_ events: [EPCISEvent]) -> HTTPResponse {
+    /// A query document listing `events`, private fields disclosed where the caller may see them.
+    func queryDocument(_ events: [EPCISEvent], for request: HTTPRequest) -> HTTPResponse {
+        let listed = privateData.disclose(events.map(\.json), to: privateData.reader(request))
         let document: JSON = [
             "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
             "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(now().description),
-            "epcisBody": ["queryResults": ["queryName": "SimpleEventQuery", "resultsBody": ["eventList": .array(events.map(\.json))]]],
+            "epcisBody": ["queryResults": ["queryName": "SimpleEventQuery", "resultsBody": ["eventList": .array(listed)]]],
         ]
         return .json(document, headers: [("content-type", "application/ld+json")])
     }
