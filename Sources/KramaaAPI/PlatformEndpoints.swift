@@ -42,7 +42,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
         r.get("devices/{device}") { q in .json(try device(try q.path("device"))) }
         r.get("keys/{key}") { q in .json(try key(try q.path("key"), atBlock: try q.query("atBlock"))) }
         r.get("assets/{token}") { q in .json(try asset(try tokenId(q.path("token")))) }
-        r.get("assets/{token}/history") { q in .json(try history(try tokenId(q.path("token")))) }
+        r.get("assets/{token}/history") { q in .json(try history(try tokenId(q.path("token")), reader: privateData.reader(q.request))) }
         r.post("organizations") { q in try await write(q) { body, from in try await createOrganization(body, from: from) } }
         r.put("organizations/{id}/members/{account}") { q in
             let (org, account): (UInt64, Address) = (try q.path("id"), try q.path("account"))
@@ -274,13 +274,14 @@ public struct PlatformEndpoints: HTTPEndpoint {
     /// what proves it: the block and transaction, the event's CBV hash, and the storage slot of
     /// its record in the provenance contract (`eth_getProof` against the block's state root;
     /// `kramaa_getCommitCertificate` shows the block final).
-    private func history(_ token: UInt256) throws -> JSON {
+    /// Private fields are put back where `reader` may see them (docs/PRIVATE-DATA.md).
+    private func history(_ token: UInt256, reader: Address?) throws -> JSON {
         _ = try asset(token)
         guard let index else { throw HTTPProblem(status: 503, title: "No EPCIS index", detail: "this node does not index EPCIS events") }
         return .array((try index.history(of: token)).map { entry in
             let slot = ProvenanceRegistry.recordSlot(entry.hash)
             return [
-                "event": entry.event.json, "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),
+                "event": privateData.disclose([entry.event.json], to: reader)[0], "eventHash": .string(EPCISEventHash.hashID(digest: entry.hash)),
                 "files": .array(Self.filesNamed(in: entry.event.json)),
                 "organization": .int(entry.organization), "recorder": .account(entry.recorder),
                 "device": entry.device == .zero ? .null : .account(entry.device),

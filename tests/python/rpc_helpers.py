@@ -140,11 +140,11 @@ def checksum(address):
     return to_checksum_address(address)
 
 
-def http_json(port, method, path, body=None, timeout=30):
+def http_json(port, method, path, body=None, timeout=30, headers=None):
     """One request to a node's HTTP server (REST /api/v1, /pins, …): (status, the JSON answer or
     None when empty). An error status is an answer here, not an exception."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=None if body is None else json.dumps(body).encode(),
-                                     method=method, headers={"Content-Type": "application/json", "Accept": "application/json"})
+                                     method=method, headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, payload = response.status, response.read()

@@ -130,12 +130,12 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         let from = try caller.actingAccount(requested)
         let organization = try Self.organization(request.header("kramaa-organization"))
         let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
+        let privacy = try PrivateCapture(request)
         let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,
                                          captureLimit: ProvenanceRegistry.maxEventsPerCapture)
         let created = now()
         let id = UUID().uuidString.lowercased()
         var job = plan.job(captureID: id, createdAt: created)
-        let privacy = try PrivateCapture(request)
         if !plan.acceptedEvents.isEmpty && (plan.success || behaviour == .proceed) {
             do {
                 let (document, items) = try Self.document(request.body, keeping: plan.acceptedEvents, privacy: privacy)
