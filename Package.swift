@@ -548,7 +548,7 @@ let package = Package(
         .testTarget(
             name: "KramaaPlatformTests",
             dependencies: ["KramaaPlatform", "KramaaChain", "KramaaEVM", "KramaaState", "KramaaPrimitives", "KramaaGS1", "KramaaEPCIS",
-                           "KramaaTestSupport", "KramaaMessaging"]
+                           "KramaaTestSupport", "KramaaMessaging", "KramaaJSON"]
         ),
         .testTarget(
             name: "KramaaGS1Tests",
