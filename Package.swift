@@ -90,6 +90,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -425,7 +427,8 @@ let package = Package(
         .target(
             name: "KramaaAPI",
             dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain", "KramaaNode", "KramaaRPC",
-                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex", "KramaaMessaging"]
+                           "KramaaConsensus", "KramaaPlatform", "KramaaGS1", "KramaaEPCIS", "KramaaAuth", "KramaaEPCISIndex", "KramaaMessaging",
+                           .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .executableTarget(
             name: "KramaaBench",
@@ -483,7 +486,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaAPITests",
-            dependencies: ["KramaaJSON", "KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport"]
+            dependencies: ["KramaaJSON", "KramaaAPI", "KramaaNode", "KramaaChain", "KramaaRPC", "KramaaPrimitives", "KramaaTestSupport", "KramaaAuth"]
         ),
         // The node's tag authentication service: SDM keys sealed at rest (AES-GCM) with durable read
         // counters (GRDB), SUN and signed-QR verification against the asset registry, its HTTP endpoints.

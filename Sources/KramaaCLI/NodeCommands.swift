@@ -88,8 +88,14 @@ struct NodeCommand: AsyncParsableCommand {
     var pinOrganization: UInt64?
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
+    @OptionGroup var logging: LogOptions
+    @Option(name: .customLong("ready-max-lag"), help: "Blocks the head may be behind the best head a peer told of while /readyz says ready.")
+    var readyMaxLag: UInt64 = 2
+    @Option(name: .customLong("ready-min-peers"), help: "Peers /readyz needs connected (default: 1 for a validator with bootnodes, else 0).")
+    var readyMinPeers: Int?
 
     func run() async throws {
+        logging.bootstrap()
         let dir = URL(fileURLWithPath: datadir)
         // Before anything is opened: one process per data directory, and free ports.
         let lock = try FileManager.default.fileExists(atPath: dir.path) ? DataDirectoryLock.acquire(dir) : nil
@@ -121,6 +127,9 @@ struct NodeCommand: AsyncParsableCommand {
             configuration.bootnodes = try p2p.parsedBootnodes()
             runner.validator = (key, configuration)
         }
+        runner.readiness.maxLag = readyMaxLag
+        runner.readiness.validator = key != nil
+        runner.readiness.minPeers = readyMinPeers ?? (runner.validator?.1.bootnodes.isEmpty == false ? 1 : 0)
         try await runner.run(rpc.configuration(defaultOrigins: []))
     }
 }
@@ -146,6 +155,8 @@ struct NodeRunner {
     var stopWithStdin = false
     /// The MQTT server's configuration; nil: no MQTT.
     var messaging: MessagingService.Configuration?
+    /// What `/readyz` requires.
+    var readiness = OperationsEndpoints.Readiness()
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
@@ -237,15 +248,19 @@ struct NodeRunner {
                 throw CLIFailure("cannot open the private data store in \(node.dataDirectory.path)/private-data: \(error)")
             }
         }
+        let metrics = NodeMetrics(node: node)
+        metrics.start()
+        Self.collectParts(into: metrics, files: files, privateData: privateData)
         let server: RPCServer
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
-            server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access),
-                                               routes: try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData,
-                                                                  delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http"),
-                                               configuration: configuration, logger: logger)
+            var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData,
+                                    delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
+            OperationsEndpoints.mount(into: &served, metrics: metrics, readiness: readiness, access: api.access)
+            server = try await RPCServer.start(handler: MeteredRPCHandler(ReadGatedHandler(api.router(), access: api.access), metrics: metrics),
+                                               routes: served.metered(by: metrics), configuration: configuration, logger: logger)
         } catch let error as CLIFailure {
             await messagingService?.stop()
             throw error
@@ -262,6 +277,7 @@ struct NodeRunner {
                 if let privateData { r.attach(privateData) }
                 try await r.start()
                 runtime = r
+                metrics.setConsensusSource { r.status().map(ConsensusReport.init) }
                 files.replicator?.start()
                 privateData?.start()
             } catch {
@@ -286,6 +302,7 @@ struct NodeRunner {
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
         producer.stop()
+        metrics.stop()
         await messagingService?.stop()
         files.replicator?.stop()
         privateData?.stop()
@@ -358,7 +375,17 @@ final class Failure: @unchecked Sendable {
 /// files, each in one write (lines from several threads do not mix); a closed pipe (the devnet
 /// gone) loses the line rather than stopping the process.
 enum Console {
-    static func line(_ text: String = "") { write(text, to: 1) }
+    /// Status lines as JSON log records (`--log-format json`), at info level.
+    nonisolated(unsafe) static var json = false
+    /// The least severe level logged: status lines are info.
+    nonisolated(unsafe) static var level = Logger.Level.info
+
+    static func line(_ text: String = "") {
+        guard json else { return write(text, to: 1) }
+        guard level <= .info else { return }
+        write(String(decoding: JSONLogHandler.record(level: "info", label: "kramaa.node", message: text).serialized(), as: UTF8.self), to: 1)
+    }
+
     static func error(_ text: String) { write(text, to: 2) }
 
     private static func write(_ text: String, to fd: Int32) {

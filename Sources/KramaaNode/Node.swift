@@ -47,6 +47,7 @@ public final class Node: @unchecked Sendable {
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
+    let rejections = RejectionCounts()
     /// The pool's journal; set at the end of `init` (its rewrites read the pool).
     private var journal: TransactionJournal!
     /// What the start-up replay of the journal did: transactions back in the pool, and those
@@ -195,6 +196,17 @@ public final class Node: @unchecked Sendable {
     /// at once (a JSON-RPC batch shares one sync). The signature is checked before the node's
     /// lock is taken, so submissions recover senders in parallel.
     public func accept(raw: [UInt8]) throws(NodeError) -> Accepted {
+        do { return try admit(raw: raw) } catch {
+            rejections.record(error)
+            throw error
+        }
+    }
+
+    /// Transactions the pool refused since start, by reason (the error's case: `nonceTooLow`,
+    /// `alreadyKnown`, …), for the operator's metrics.
+    public var rejectionCounts: [String: Int] { rejections.counts }
+
+    private func admit(raw: [UInt8]) throws(NodeError) -> Accepted {
         let hash = Keccak256.hash(raw)
         // A transaction gossiped by several peers arrives several times: refuse the copies
         // before paying for the signature recovery.
@@ -330,6 +342,36 @@ public enum NodeEvent: Sendable {
     case newBlock(ExecutedBlock)
     /// The pool accepted a transaction.
     case newTransaction(SignedTransaction)
+}
+
+/// Refusals of the pool by reason, under their own lock.
+final class RejectionCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byReason: [String: Int] = [:]
+
+    func record(_ error: NodeError) {
+        let reason: String
+        switch error {
+        case .pool(let e): reason = Self.label(e.description)
+        case .decode: reason = "undecodable"
+        case .journal: reason = "journal"
+        default: reason = Self.label(error.description)
+        }
+        lock.withLock { byReason[reason, default: 0] += 1 }
+    }
+
+    var counts: [String: Int] { lock.withLock { byReason } }
+
+    /// A reason as a metric label: its words before any detail (`nonce too low: …` →
+    /// `nonce_too_low`), lower case; words holding digits (numbers, addresses, hashes) dropped,
+    /// so the label set stays small; at most 48 characters.
+    static func label(_ description: String) -> String {
+        let head = description.prefix { $0 != ":" && $0 != "(" && $0 != "," }
+        let words = head.lowercased().split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+            .filter { !$0.isEmpty && $0.allSatisfy(\.isLetter) }
+        let label = String(words.joined(separator: "_").prefix(48))
+        return label.isEmpty ? "other" : label
+    }
 }
 
 /// The observer list, under its own lock so notifying never waits for the node.

@@ -49,7 +49,7 @@ public final class PrivateDataService: PeerService, PrivateDataHolder, @unchecke
     public let configuration: Configuration
     public let nodeAccount: Address?
     let node: Node
-    let store: PrivateDataStore
+    public let store: PrivateDataStore
     let clock: TimeSource
     let logger: Logger
     private let queue = DispatchQueue(label: "kramaa.private-data")

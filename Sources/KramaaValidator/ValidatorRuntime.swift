@@ -80,6 +80,26 @@ public final class ValidatorRuntime: @unchecked Sendable {
     /// Peers connected now.
     public var peerCount: Int { transport.connectedPeers.count }
 
+    /// Consensus as it stands, read on the consensus thread (metrics, readiness); nil when that
+    /// thread does not answer within `timeout` seconds (stopped, or stalled: itself a finding).
+    public func status(timeout: Double = 1) -> ValidatorStatus? {
+        final class Box: @unchecked Sendable { var value: ValidatorStatus? }
+        let box = Box(), done = DispatchSemaphore(value: 0)
+        queue.async { [self] in
+            let (height, round, step) = driver.position
+            box.value = ValidatorStatus(height: height, round: round, step: step.description, syncing: driver.isSyncing,
+                                        bestPeerHead: driver.bestPeerHead, peers: transport.connectedPeers.count,
+                                        commits: driver.statistics.commits, extraRounds: driver.statistics.extraRounds,
+                                        byzantineValidators: Set(driver.evidence.compactMap { evidence -> Address? in
+                                            if case .conflictingVotes(let vote, _) = evidence { return vote.validator }
+                                            return nil
+                                        }).count)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + timeout) == .success else { return nil }
+        return box.value
+    }
+
     /// Services sharing the peer network (set before `start`), by message type.
     private var services: [UInt8: PeerService] = [:]
     private var serviceList: [PeerService] = []
@@ -168,4 +188,22 @@ final class PeerTransport: ConsensusTransport, @unchecked Sendable {
     }
 
     var connectedPeers: [Address] { network?.connectedPeers.map(\.address) ?? [] }
+}
+
+/// A validator's consensus state at one moment (``ValidatorRuntime/status(timeout:)``).
+public struct ValidatorStatus: Sendable, Equatable {
+    /// The height being decided, its round and step.
+    public var height: UInt64
+    public var round: Int
+    public var step: String
+    /// Fetching committed blocks from peers.
+    public var syncing: Bool
+    /// The highest head a peer has told of.
+    public var bestPeerHead: UInt64
+    public var peers: Int
+    /// Heights committed since start, and rounds beyond the first they needed.
+    public var commits: Int
+    public var extraRounds: Int
+    /// Validators this node holds evidence of double voting against.
+    public var byzantineValidators: Int
 }

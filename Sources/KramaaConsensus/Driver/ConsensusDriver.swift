@@ -72,6 +72,8 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
     public private(set) var failure: String?
     /// Heights committed, and rounds beyond the first they needed.
     public private(set) var statistics = (commits: 0, extraRounds: 0)
+    /// The highest head a peer has told of (0 before any): how far behind this node is.
+    public private(set) var bestPeerHead: UInt64 = 0
     /// Diagnostic timeline, when set.
     public var trace: ((String) -> Void)?
     /// A bug planted on purpose, for the simulator's regression test that it is caught; nil
@@ -100,6 +102,10 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
     }
 
     public var address: Address { core.address }
+    /// Where the core is: the height being decided, its round and step.
+    public var position: (height: UInt64, round: Int, step: RoundStep) { (core.height, core.round, core.step) }
+    /// Whether the driver is fetching committed blocks from peers (behind the network).
+    public var isSyncing: Bool { syncing }
     /// The core's state in one line (logs, simulator reports).
     public var summary: String { core.summary }
     public var evidence: [Evidence] { core.evidence }
@@ -269,7 +275,9 @@ public final class ConsensusDriver: @unchecked Sendable {  // confined to the co
     private func handle(_ message: DriverMessage, from peer: Address) {
         switch message {
         case .consensus(let m): receive(m, from: peer)
-        case .status(let head): if head > application.committedHeight { requestBlocks(from: peer) }
+        case .status(let head):
+            bestPeerHead = max(bestPeerHead, head)
+            if head > application.committedHeight { requestBlocks(from: peer) }
         case .blockRequest(let first, let count): answerBlockRequest(first: first, count: count, from: peer)
         case .blockResponse(let blocks): receiveBlocks(blocks, from: peer)
         }
