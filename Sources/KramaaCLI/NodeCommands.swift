@@ -250,7 +250,7 @@ struct NodeRunner {
         }
         let metrics = NodeMetrics(node: node)
         metrics.start()
-        Self.collectParts(into: metrics, files: files, privateData: privateData)
+        Self.collectParts(into: metrics, files: files, privateData: privateData, messaging: messagingService)
         let server: RPCServer
         do {
             var logger = Logger(label: "kramaa.rpc")

@@ -61,11 +61,11 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
-        Console.error(String(decoding: Self.record(level: level.rawValue, label: label, message: message.description,
-                                                   metadata: merged.mapValues(\.description)).serialized(), as: UTF8.self))
+    func log(event: LogEvent) {
+        var merged = metadata.merging(event.metadata ?? [:]) { $1 }.mapValues(\.description)
+        if let error = event.error { merged["error"] = "\(error)" }
+        Console.error(String(decoding: Self.record(level: event.level.rawValue, label: label, message: event.message.description,
+                                                   metadata: merged).serialized(), as: UTF8.self))
     }
 
     static func record(level: String, label: String, message: String, metadata: [String: String] = [:]) -> JSON {

@@ -37,7 +37,7 @@ public final class NodeMetrics: @unchecked Sendable {
     let node: Node
     private let lock = NSLock()
     private var consensusSource: (@Sendable () -> ConsensusReport?)?
-    private var collectors: [@Sendable (NodeMetrics) -> Void] = []
+    private var collectors: [@Sendable (NodeMetrics) async -> Void] = []
     private var previousTimestamp: UInt64?
     private var previousRejections: [String: Int] = [:]
     private var previousJournalSyncs = 0
@@ -78,7 +78,7 @@ public final class NodeMetrics: @unchecked Sendable {
     public func setConsensusSource(_ source: @escaping @Sendable () -> ConsensusReport?) { lock.withLock { consensusSource = source } }
 
     /// A part's scrape-time update (its own gauges and counters), run at each scrape.
-    public func addCollector(_ collector: @escaping @Sendable (NodeMetrics) -> Void) { lock.withLock { collectors.append(collector) } }
+    public func addCollector(_ collector: @escaping @Sendable (NodeMetrics) async -> Void) { lock.withLock { collectors.append(collector) } }
 
     var consensus: ConsensusReport? { lock.withLock { consensusSource }?() }
 
@@ -162,7 +162,7 @@ public final class NodeMetrics: @unchecked Sendable {
     // MARK: Scrape
 
     /// Updates the gauges of state and returns the registry in Prometheus' text format.
-    public func scrape() -> [UInt8] {
+    public func scrape() async -> [UInt8] {
         let head = node.latest.number
         let pool = node.poolCounts
         gauge("kramaa_mempool_size", [("state", "pending")]).record(pool.pending)
@@ -189,7 +189,7 @@ public final class NodeMetrics: @unchecked Sendable {
             gauge("kramaa_consensus_syncing").record(report.syncing ? 1 : 0)
             gauge("kramaa_consensus_byzantine_validators").record(report.byzantineValidators)
         }
-        for collector in lock.withLock({ collectors }) { collector(self) }
+        for collector in lock.withLock({ collectors }) { await collector(self) }
         return registry.emitToBuffer()
     }
 

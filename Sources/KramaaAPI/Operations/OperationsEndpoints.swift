@@ -48,7 +48,7 @@ public struct OperationsEndpoints: HTTPEndpoint {
         }
         switch request.path {
         case Self.metricsPath:
-            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics.scrape())
+            return HTTPResponse(status: 200, headers: [("content-type", "text/plain; version=0.0.4; charset=utf-8")], body: await metrics.scrape())
         case Self.livePath:
             return .json(["status": "live", "head": .number(JSONNumber(metrics.node.latest.number))])
         case Self.readyPath:
