@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SHA-256 (FIPS 180-4) as a ``Bytes32``: the one place Kramaa computes it, for P-256 message
 /// digests and the GS1 EPCIS event hash.
@@ -18,5 +21,35 @@ public enum SHA256Digest {
     public static func hash(utf8 text: String) -> Bytes32 {
         var text = text
         return text.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// SHA-256 over data that arrives in pieces (a file read in chunks).
+public struct SHA256Stream {
+    private var hasher = SHA256()
+
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    public func finalize() -> Bytes32 { hasher.finalize().withUnsafeBytes { Bytes32(copying: $0) } }
+
+    /// The digest and length of the file at `path`, read 1 MiB at a time; nil when it cannot be read.
+    public static func file(_ path: String) -> (digest: Bytes32, size: UInt64)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var stream = SHA256Stream(), size: UInt64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return nil }
+            if n == 0 { return (stream.finalize(), size) }
+            buffer.withUnsafeBytes { stream.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            size += UInt64(n)
+        }
     }
 }
