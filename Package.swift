@@ -403,7 +403,7 @@ let package = Package(
         // The node's index of the EPCIS events captured on chain, fed by new blocks through a ChainProvider.
         .target(
             name: "KramaaEPCISIndex",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaEPCIS", "KramaaPlatform"]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaEPCIS", "KramaaPlatform", "KramaaJSON", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "KramaaEPCISIndexTests",

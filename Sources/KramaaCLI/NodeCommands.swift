@@ -178,7 +178,10 @@ struct NodeRunner {
                 delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
-        let index = EPCISIndex(chain: node)
+        let index: EPCISIndex
+        do { index = try EPCISIndex(chain: node, path: node.dataDirectory.appendingPathComponent(EPCISIndex.fileName).path) } catch {
+            throw CLIFailure("cannot open the EPCIS index in \(node.dataDirectory.path): \(error)")
+        }
         routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData), access: api.access))
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)

@@ -8,14 +8,18 @@ import KramaaPrimitives
 /// document (its input, replicated with the chain), each event with its hash, recorder and
 /// where it is on the chain. Queries and asset histories read it.
 ///
-/// Fed by the chain's new-block events (indexed on a queue of its own, off the thread that
-/// stored the block); blocks it has not seen (those before it started, or one whose event is
-/// still on its way when a query comes) are read from the provider, in order. Held in memory:
-/// a node keeps every event of its chain, so memory grows with the chain's EPCIS history.
+/// Kept in SQLite (``EPCISIndexStore``: `epcis-index.sqlite` in the data directory, or in
+/// memory), with the indexes the EPCIS query parameters narrow on, so start time and memory do
+/// not grow with the number of events, and a query by EPC, location and time window or parent
+/// reads only its candidates. Fed by the chain's new-block events (indexed on a queue of its
+/// own, off the thread that stored the block); blocks it has not seen (those since it last
+/// ran, or one whose event is still on its way when a query comes) are read from the provider,
+/// in order.
 ///
 /// A successful capture whose recorded logs do not pair up one to one with its document's
-/// events means the index and the contract disagree: the index stops there and every query
-/// answers `EPCISIndexError.mismatch` rather than a history with holes.
+/// events means the index and the contract disagree: the index stops there (and stays stopped
+/// across restarts) and every query answers `EPCISIndexError.mismatch` rather than a history
+/// with holes.
 public final class EPCISIndex: @unchecked Sendable {
     /// One recorded event and the facts that prove it.
     public struct Entry: Sendable {
@@ -32,20 +36,35 @@ public final class EPCISIndex: @unchecked Sendable {
         public var keys: [UInt256]
     }
 
+    /// The file name of the index in a data directory.
+    public static let fileName = "epcis-index.sqlite"
+
     let chain: any ChainProvider
+    let store: EPCISIndexStore
     private let lock = NSLock()
     private let queue = DispatchQueue(label: "kramaa.epcis-index")
-    private var entries: [Entry] = []
-    private var indexedThrough: UInt64 = 0
+    private var indexedThrough: UInt64
     private var failure: EPCISIndexError?
-    /// The parent of each child key, from aggregation events in chain order.
-    private var parents: [UInt256: UInt256] = [:]
     private var observer: Int?
     static let capture = ProvenanceRegistry.Method.capture.selector
 
-    /// Starts indexing `chain`: what is stored now on the first query, new blocks as they come.
-    public init(chain: any ChainProvider) {
+    /// Starts indexing `chain` into the index at `path` (nil: in memory), from where it last
+    /// stopped: the blocks since, on the first query; new blocks as they come. A file that does
+    /// not open as an index is replaced (the index is rebuilt from the chain).
+    public init(chain: any ChainProvider, path: String? = nil) throws {
         self.chain = chain
+        var opened: EPCISIndexStore
+        do { opened = try EPCISIndexStore(path: path) } catch {
+            guard let path else { throw error }
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            opened = try EPCISIndexStore(path: path)
+        }
+        store = opened
+        indexedThrough = store.indexedThrough
+        failure = store.failure
+        if indexedThrough > chain.latest.number {
+            throw EPCISIndexError.unreadable(block: indexedThrough, reason: "the index is ahead of the chain (head \(chain.latest.number)): remove \(path ?? "it") to rebuild it")
+        }
         observer = chain.addBlockObserver { [weak self] executed in
             guard let self else { return }
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
@@ -53,29 +72,52 @@ public final class EPCISIndex: @unchecked Sendable {
         }
     }
 
+    /// An in-memory index of `chain` (tests, tools).
+    public convenience init(chain: any ChainProvider) {
+        try! self.init(chain: chain, path: nil)
+    }
+
     deinit { if let observer { chain.removeBlockObserver(observer) } }
 
     /// Blocks indexed so far (through this number).
     public var indexedHeight: UInt64 { lock.withLock { indexedThrough } }
 
-    /// Every recorded event, in chain order, up to the head.
+    /// Every recorded event, in chain order, up to the head (reads the whole index: for tests
+    /// and small chains; queries use ``query(_:)``).
     public func all() throws(EPCISIndexError) -> [Entry] {
-        try read { $0.entries }
+        try read { store in
+            var out: [Entry] = []
+            try store.scan(EPCISIndexNarrowing(EPCISQuery()), after: nil) { batch in
+                out += batch.map(\.entry)
+                return true
+            }
+            return out
+        }
     }
 
     /// Events that name `key` or anything it is aggregated in (a pallet's events reach its items).
     public func history(of key: UInt256) throws(EPCISIndexError) -> [Entry] {
-        try read { index in
+        try read { store in
             var lineage: Set<UInt256> = [key]
             var current = key
-            while let parent = index.parents[current], lineage.insert(parent).inserted { current = parent }
-            return index.entries.filter { !lineage.isDisjoint(with: $0.keys) }
+            while let parent = try store.parent(of: current), lineage.insert(parent).inserted { current = parent }
+            return try store.events(withKeys: lineage)
         }
     }
 
-    /// Runs `body` on the index brought up to the head (reading from the provider only the
+    /// The distinct values of an event member among the recorded events, in first-seen order:
+    /// `type`, `epc`, `biz_step`, `biz_location`, `read_point`, `disposition`.
+    public func distinctValues(_ column: String) throws(EPCISIndexError) -> [String] {
+        guard ["type", "epc", "biz_step", "biz_location", "read_point", "disposition"].contains(column) else { return [] }
+        return try read { store in try store.distinct(column) }
+    }
+
+    /// Events recorded so far.
+    public func count() throws(EPCISIndexError) -> Int { try read { store in try store.count() } }
+
+    /// Runs `body` on the store brought up to the head (reading from the provider only the
     /// blocks whose events have not arrived yet).
-    private func read<T>(_ body: (EPCISIndex) -> T) throws(EPCISIndexError) -> T {
+    func read<T>(_ body: (EPCISIndexStore) throws -> T) throws(EPCISIndexError) -> T {
         lock.lock()
         defer { lock.unlock() }
         let head = chain.latest.number
@@ -89,7 +131,9 @@ public final class EPCISIndex: @unchecked Sendable {
             advance(with: found)
         }
         if let failure { throw failure }
-        return body(self)
+        do { return try body(store) } catch let error as EPCISIndexError { throw error } catch {
+            throw .unreadable(block: indexedThrough, reason: "the index's database: \(error)")
+        }
     }
 
     /// Indexes `block` if it is the next one, after any blocks before it it has not seen.
@@ -105,24 +149,27 @@ public final class EPCISIndex: @unchecked Sendable {
         index(block.0, block.1)
     }
 
+    private func fail(_ error: EPCISIndexError) {
+        failure = error
+        try? store.recordFailure(error)
+    }
+
     private func index(_ block: Block, _ stored: StoredReceipts) {
-        defer { if failure == nil { indexedThrough = block.number } }
+        var entries: [Entry] = [], parents: [(child: UInt256, parent: UInt256?)] = []
         for (i, tx) in block.transactions.enumerated()
         where tx.to == ProvenanceRegistry.address && stored.receipts[i].success && tx.data.count >= 4 {
             guard tx.data.prefix(4).reduce(UInt32(0), { $0 << 8 | UInt32($1) }) == Self.capture else { continue }
             var arguments = ABIDecoder(calldata: tx.data)
             guard let org = try? arguments.nextUInt64(), let document = try? arguments.nextBytes(),
                   let parsed = try? EPCISDocument(bytes: document) else {
-                failure = .mismatch(block: block.number, transaction: tx.hash, detail: "a successful capture whose document does not parse")
-                return
+                return fail(.mismatch(block: block.number, transaction: tx.hash, detail: "a successful capture whose document does not parse"))
             }
             let recorded = stored.receipts[i].logs.filter {
                 $0.address == ProvenanceRegistry.address && $0.topics.first == ProvenanceRegistry.Event.recorded
             }
             guard recorded.count == parsed.events.count, recorded.allSatisfy({ $0.topics.count == 4 }) else {
-                failure = .mismatch(block: block.number, transaction: tx.hash,
-                                    detail: "\(parsed.events.count) events in the document, \(recorded.count) EPCISEventRecorded logs")
-                return
+                return fail(.mismatch(block: block.number, transaction: tx.hash,
+                                      detail: "\(parsed.events.count) events in the document, \(recorded.count) EPCISEventRecorded logs"))
             }
             let recordTime = EPCISTimestamp(secondsSinceEpoch: Int64(block.header.timestamp))
             for (captured, log) in zip(parsed.events, recorded) {
@@ -134,13 +181,28 @@ public final class EPCISIndex: @unchecked Sendable {
                                      transactionHash: tx.hash, transactionIndex: i, keys: ProvenanceRegistry.keys(of: event)))
                 if case .aggregation = event.type, let parentID = event.parentID, let parent = ProvenanceRegistry.key(ofEPC: parentID) {
                     for child in event.childEPCs.compactMap(ProvenanceRegistry.key(ofEPC:)) {
-                        if event.action == .add { parents[child] = parent } else if event.action == .delete, parents[child] == parent {
-                            parents[child] = nil
+                        if event.action == .add {
+                            parents.append((child, parent))
+                        } else if event.action == .delete, (currentParent(of: child, pending: parents)) == parent {
+                            parents.append((child, nil))
                         }
                     }
                 }
             }
         }
+        do {
+            try store.append(entries, parents: parents, through: block.number)
+            indexedThrough = block.number
+        } catch {
+            // The database refused the write: retried from this block on the next query.
+            return
+        }
+    }
+
+    /// A child's parent as the block being indexed leaves it (its earlier changes first).
+    private func currentParent(of child: UInt256, pending: [(child: UInt256, parent: UInt256?)]) -> UInt256? {
+        if let change = pending.last(where: { $0.child == child }) { return change.parent }
+        return (try? store.parent(of: child)) ?? nil
     }
 }
 
@@ -148,7 +210,7 @@ public final class EPCISIndex: @unchecked Sendable {
 public enum EPCISIndexError: Error, CustomStringConvertible, Equatable {
     /// A capture on chain and the index disagree; the index stopped at that block.
     case mismatch(block: UInt64, transaction: Bytes32, detail: String)
-    /// A block could not be read from the chain.
+    /// A block could not be read from the chain (or the index's database failed).
     case unreadable(block: UInt64, reason: String)
 
     public var description: String {

@@ -13,7 +13,7 @@ public enum DataDirectoryBackup {
     public static let manifestName = "manifest.json"
     public static let format = "kramaa-backup-1"
     /// SQLite databases: copied as snapshots, never byte by byte.
-    static let databases: Set<String> = ["chain.sqlite", "tags.sqlite"]
+    static let databases: Set<String> = ["chain.sqlite", "tags.sqlite", "epcis-index.sqlite"]
     /// Not part of a node's state: locks, SQLite's side files (the snapshot is whole without
     /// them), uploads in flight, temporary files, readiness probes.
     static func skipped(_ path: String) -> Bool {

@@ -26,6 +26,21 @@ def http(port, method, path, body=None, headers=None):
         return error.code, dict(error.headers), json.loads(error.read())
 
 
+def all_pages(node, path):
+    """Every page of a query, following each answer's `Link: <…>; rel="next"` header."""
+    pages = []
+    while path:
+        status, headers, result = http(node.port, "GET", path)
+        assert status == 200 and result["type"] == "EPCISQueryDocument", result
+        headers = {k.lower(): v for k, v in headers.items()}
+        assert headers.get("gs1-epcis-version") == "2.0.0" and headers.get("gs1-cbv-version") == "2.0.0", headers
+        pages.append(result)
+        link = headers.get("link")
+        path = link.split(">")[0].lstrip("<") if link else None
+        assert len(pages) < 1000
+    return pages
+
+
 def own_ids(document):
     """The document with illustrative hash eventIDs (GS1's examples carry ones that are not the
     events' hashes, which capture refuses) replaced by UUID URNs derived from them."""
@@ -91,9 +106,11 @@ def test_every_example_document_captures_and_queries_back(node):
             refused += len(event_list(document))  # rollback: the whole document was refused
         else:
             captured += event_list(document)
-    status, headers, result = http(node.port, "GET", "/epcis/events")
-    assert status == 200 and result["type"] == "EPCISQueryDocument"
-    returned = {canonical(e) for e in event_list(result)}
+    pages = all_pages(node, "/epcis/events?perPage=7")
+    assert all(len(event_list(page)) == 7 for page in pages[:-1]) and len(event_list(pages[-1])) <= 7
+    assert len(pages) > 1, "more than one page of 7"
+    assert sum(len(event_list(p)) for p in all_pages(node, "/epcis/events")) == sum(len(event_list(p)) for p in pages)
+    returned = {canonical(e) for page in pages for e in event_list(page)}
     missing = [e for e in captured if canonical(e) not in returned]
     assert not missing, f"{len(missing)} captured events not queried back, e.g. {missing[0]}"
     assert len(returned) == len({canonical(e) for e in captured})

@@ -5,6 +5,7 @@ every documented operation is exercised. Keys are made and proofs signed here wi
 import json
 import pathlib
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -270,6 +271,51 @@ def test_device_readings_through_rest(chain):
     assert "signed decimal" in api.call("POST", f"/devices/{device.address}/readings", {**body(7, 4), "value": "7.5"}, expect=400)["detail"]
     latest = api.call("GET", f"/devices/{device.address}/readings/0x{kind.hex()}")
     assert latest == {k: accepted[k] for k in ("device", "kind", "value", "observedAt", "sequence", "acceptedAtBlock")}
+
+
+def test_private_data_collections_through_rest(chain, node_factory):
+    """Collections and item records on a node without a node key (docs/PRIVATE-DATA.md): it holds
+    no private data, so sharing is refused with the reason; a hash a member records directly is
+    served as a record (value not disclosed) and purged. The sharing itself: test_private_data.py."""
+    from eth_abi import encode
+    from eth_utils import keccak
+    api, (brand, carrier, factory, buyer) = chain
+    api.call("POST", "/organizations", {"from": brand, "name": "Acme Pricing"}, expect=201)
+    api.call("POST", "/organizations", {"from": carrier, "name": "Carrier Pricing"}, expect=201)
+    created = api.call("POST", "/collections", {"from": brand, "organization": 1, "name": "prices", "members": [2],
+                                                "retentionSeconds": 3600, "requiredPeers": 0}, expect=201)
+    assert created["id"] == 1 and created["members"] == [1, 2] and created["retentionSeconds"] == 3600
+    assert api.call("GET", "/collections/1")["name"] == "prices"
+    assert "no collection 9" in api.call("GET", "/collections/9", expect=404)["detail"]
+    assert "admin" in api.call("POST", "/collections", {"from": carrier, "organization": 1, "name": "x", "members": []}, expect=422)["detail"]
+    refused = api.call("POST", "/collections/1/items", {"from": brand, "value": {"price": "9.99"}}, expect=503)
+    assert "no node key" in refused["detail"]
+    assert "\"value\" is required" in api.call("POST", "/collections/1/items", {"from": brand}, expect=400)["detail"]
+
+    key, digest = keccak(text="order/77"), keccak(b"salted")
+    node = api.base.split("//")[1].split("/")[0]
+    data = "0x" + (keccak(text="recordItem(uint256,bytes32,bytes32)")[:4] + encode(["uint256", "bytes32", "bytes32"], [1, key, digest])).hex()
+    request = urllib.request.Request(f"http://{node}/", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction",
+                                                      "params": [{"from": carrier, "to": "0x000000000000000000000000000000004b52001a", "data": data}]}).encode())
+    tx = json.loads(urllib.request.urlopen(request, timeout=30).read())["result"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        receipt = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"http://{node}/", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [tx]}).encode()), timeout=10).read())["result"]
+        if receipt:
+            break
+        time.sleep(0.05)
+    assert receipt and receipt["status"] == "0x1", receipt
+    record = api.call("GET", "/collections/1/items/order%2F77")
+    assert record["hash"] == "0x" + digest.hex() and record["disclosed"] is False and record["purgedAt"] is None
+    assert record["expiresAt"] == record["recordedAt"] + 3600
+    purged = api.call("DELETE", "/collections/1/items/order%2F77", {"from": brand})
+    assert purged["purgedAt"] is not None and purged["hash"] == record["hash"]
+    assert "purged already" in api.call("DELETE", "/collections/1/items/order%2F77", {"from": brand}, expect=422)["detail"]
+    assert "no item" in api.call("DELETE", "/collections/1/items/order%2F78", {"from": brand}, expect=422)["detail"]
+    assert "no item" in api.call("GET", "/collections/1/items/" + "0x" + "00" * 32, expect=404)["detail"]
 
 
 def test_storage_nodes_and_pinned_files_through_rest(node_factory):

@@ -21,7 +21,7 @@ extension EPCISEndpoints {
                 .json(["@context": Self.context, "type": "Collection", "member": .array(try members(of: resource).map(JSON.string))])
             }
             r.get("\(resource)/{value}") { [unowned self] _ in .json(["@context": Self.context, "type": "Collection", "member": ["events"]]) }
-            r.get("\(resource)/{value}/events") { [unowned self] q in queryDocument(try matching([(parameter, q.path("value"))] + q.request.query), for: q.request) }
+            r.get("\(resource)/{value}/events") { [unowned self] q in try queryDocument([(parameter, q.path("value"))] + q.request.query, for: q.request) }
         }
     }
 
@@ -29,21 +29,16 @@ extension EPCISEndpoints {
 
     /// The distinct values of a resource among the recorded events, in first-seen order.
     private func members(of resource: String) throws -> [String] {
-        let events = (try index.all()).map(\.event)
-        var seen = Set<String>(), out: [String] = []
-        func add(_ value: String?) { if let value, seen.insert(value).inserted { out.append(value) } }
         switch resource {
         case "eventTypes":
-            Self.standardEventTypes.forEach(add)
-            events.forEach { add($0.type.name) }
-        case "epcs":
-            for e in events { (e.epcList + e.childEPCs + e.inputEPCList + e.outputEPCList + (e.parentID.map { [$0] } ?? [])).forEach(add) }
-        case "bizSteps": events.forEach { add($0.bizStep) }
-        case "bizLocations": events.forEach { add($0.bizLocation) }
-        case "readPoints": events.forEach { add($0.readPoint) }
-        case "dispositions": events.forEach { add($0.disposition) }
-        default: break
+            let recorded = try index.distinctValues("type")
+            return Self.standardEventTypes + recorded.filter { !Self.standardEventTypes.contains($0) }
+        case "epcs": return try index.distinctValues("epc")
+        case "bizSteps": return try index.distinctValues("biz_step")
+        case "bizLocations": return try index.distinctValues("biz_location")
+        case "readPoints": return try index.distinctValues("read_point")
+        case "dispositions": return try index.distinctValues("disposition")
+        default: return []
         }
-        return out
     }
 }

@@ -91,11 +91,11 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             guard let job = lock.withLock({ jobs[id] }) else { throw HTTPProblem.notFound("no capture job \(id)") }
             return .json(job.json)
         }
-        r.get("events") { [unowned self] q in queryDocument(try matching(q.request.query), for: q.request) }
+        r.get("events") { [unowned self] q in try queryDocument(q.request.query, for: q.request) }
         r.get("events/{id}") { [unowned self] q in
-            let events = try matching([("EQ_eventID", q.path("id"))])
-            guard !events.isEmpty else { throw HTTPProblem.notFound("no event with eventID \(q.path("id")) on this node's chain") }
-            return queryDocument(events, for: q.request)
+            let page = try index.query(try EPCISQuery(queryItems: [("EQ_eventID", q.path("id"))]))
+            guard !page.events.isEmpty else { throw HTTPProblem.notFound("no event with eventID \(q.path("id")) on this node's chain") }
+            return queryDocument(page, for: q.request)
         }
         addTopLevelResources(to: &r)
         return r
@@ -196,20 +196,35 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         return (JSON.object(document).serialized(), items)
     }
 
-    /// The indexed events the query parameters select.
-    func matching(_ items: [(name: String, value: String)]) throws -> [EPCISEvent] {
-        try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }).execute(try index.all().map(\.event))
+    /// The page of indexed events the query parameters select, as a query document; a `Link`
+    /// header (`rel="next"`) names the next page when there is one.
+    func queryDocument(_ items: [(name: String, value: String)], for request: HTTPRequest) throws -> HTTPResponse {
+        let page = try index.query(try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }))
+        var response = queryDocument(page, for: request)
+        if let token = page.nextPageToken {
+            let kept = request.query.filter { $0.name != "nextPageToken" } + [(name: "nextPageToken", value: token)]
+            let query = kept.map { "\(Self.escape($0.name))=\(Self.escape($0.value))" }.joined(separator: "&")
+            response.headers.append(("link", "<\(request.path)?\(query)>; rel=\"next\""))
+        }
+        return response
     }
 
-    /// A query document listing `events`, private fields disclosed where the caller may see them.
-    func queryDocument(_ events: [EPCISEvent], for request: HTTPRequest) -> HTTPResponse {
-        let listed = privateData.disclose(events.map(\.json), to: privateData.reader(request))
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
+    }
+
+    /// The versions every EPCIS answer states (EPCIS 2.0 REST binding).
+    static let versionHeaders: [(name: String, value: String)] = [("gs1-epcis-version", "2.0.0"), ("gs1-cbv-version", "2.0.0")]
+
+    /// A query document listing a page of events, private fields disclosed where the caller may see them.
+    func queryDocument(_ page: EPCISQueryPage, for request: HTTPRequest) -> HTTPResponse {
+        let listed = privateData.disclose(page.events.map(\.json), to: privateData.reader(request))
         let document: JSON = [
             "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
             "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(now().description),
             "epcisBody": ["queryResults": ["queryName": "SimpleEventQuery", "resultsBody": ["eventList": .array(listed)]]],
         ]
-        return .json(document, headers: [("content-type", "application/ld+json")])
+        return .json(document, headers: [("content-type", "application/ld+json")] + Self.versionHeaders)
     }
 
     /// Now on the node's clock (`EthAPI.clock`).
