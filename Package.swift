@@ -434,7 +434,7 @@ let package = Package(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
                            "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS",
-                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT"]
+                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex"]
         ),
         .target(
             name: "KramaaTestSupport",

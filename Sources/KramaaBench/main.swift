@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME]`:
+/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME]`:
 /// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
 /// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -65,6 +65,12 @@ if which.contains("all") || which.contains("epcis") {
 
 if which.contains("all") || which.contains("validators") {
     let section = ValidatorBench.run(erc20InitCode: erc20InitCode, quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
+if which.contains("all") || which.contains("ops") {
+    let section = OpsBench.run(quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }

@@ -34,6 +34,12 @@ public final class EPCISIndex: @unchecked Sendable {
         public var transactionIndex: Int
         /// The identifiers the event names, as asset/aggregation keys.
         public var keys: [UInt256]
+
+        public init(event: EPCISEvent, hash: Bytes32, organization: UInt64, recorder: Address, device: Address, blockNumber: UInt64,
+                    blockHash: Bytes32, transactionHash: Bytes32, transactionIndex: Int, keys: [UInt256]) {
+            (self.event, self.hash, self.organization, self.recorder, self.device) = (event, hash, organization, recorder, device)
+            (self.blockNumber, self.blockHash, self.transactionHash, self.transactionIndex, self.keys) = (blockNumber, blockHash, transactionHash, transactionIndex, keys)
+        }
     }
 
     /// The file name of the index in a data directory.
@@ -81,6 +87,8 @@ public final class EPCISIndex: @unchecked Sendable {
 
     /// Blocks indexed so far (through this number).
     public var indexedHeight: UInt64 { lock.withLock { indexedThrough } }
+
+    func setIndexedThrough(_ block: UInt64) { lock.withLock { indexedThrough = max(indexedThrough, block) } }
 
     /// Every recorded event, in chain order, up to the head (reads the whole index: for tests
     /// and small chains; queries use ``query(_:)``).
