@@ -4,6 +4,9 @@ import KramaaEPCIS
 public struct EPCISQueryPage: Sendable {
     public var events: [EPCISEvent]
     public var nextPageToken: String?
+    /// In chain order: where the last event returned is (a subscription's cursor), as a
+    /// `nextPageToken` (`s` and the row) that continues after it.
+    public var position: String?
 }
 
 extension EPCISIndex {
@@ -33,7 +36,7 @@ extension EPCISIndex {
                     return true
                 }
             }
-            return EPCISQueryPage(events: events, nextPageToken: more ? "s\(last)" : nil)
+            return EPCISQueryPage(events: events, nextPageToken: more ? "s\(last)" : nil, position: events.isEmpty ? query.nextPageToken : "s\(last)")
         }
         let offset = try Self.token(query.nextPageToken, "o") ?? 0
         var matched: [EPCISEvent] = []
@@ -45,7 +48,7 @@ extension EPCISIndex {
         }
         let result = try query.execute(matched, hierarchy: hierarchy)
         let page = query.page(of: result, from: Int(offset))
-        return EPCISQueryPage(events: Array(page.items), nextPageToken: page.nextOffset.map { "o\($0)" })
+        return EPCISQueryPage(events: Array(page.items), nextPageToken: page.nextOffset.map { "o\($0)" }, position: nil)
     }
 
     /// The position a `nextPageToken` this index issued names; nil when there is none.

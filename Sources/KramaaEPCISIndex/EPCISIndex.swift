@@ -123,6 +123,10 @@ public final class EPCISIndex: @unchecked Sendable {
     /// Events recorded so far.
     public func count() throws(EPCISIndexError) -> Int { try read { store in try store.count() } }
 
+    /// The position after every event recorded so far, as a `nextPageToken` (`s` and the last
+    /// row): where a subscription made now starts.
+    public func endPosition() throws(EPCISIndexError) -> String { try read { store in "s\(try store.lastSequence())" } }
+
     /// Runs `body` on the store brought up to the head (reading from the provider only the
     /// blocks whose events have not arrived yet).
     func read<T>(_ body: (EPCISIndexStore) throws -> T) throws(EPCISIndexError) -> T {

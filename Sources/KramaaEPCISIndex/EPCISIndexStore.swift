@@ -165,6 +165,8 @@ final class EPCISIndexStore: @unchecked Sendable {
         return try db.read { db in try String.fetchAll(db, sql: sql) }
     }
 
+    func lastSequence() throws -> Int64 { try db.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 } }
+
     func count() throws -> Int { try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 } }
 
     static func entry(_ row: Row, _ db: Database) throws -> EPCISIndex.Entry {

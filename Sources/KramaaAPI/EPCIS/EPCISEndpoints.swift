@@ -21,6 +21,9 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     let index: EPCISIndex
     let validator: EPCISValidator?
     let privateData: PrivateDataAccess
+    /// Named queries and subscriptions, and who notifies the subscribers.
+    let queries: EPCISQueryStore
+    let notifier: EPCISNotifier
     private let lock = NSLock()
     private var jobs: [String: CaptureJob] = [:]
     private var jobOrder: [String] = []
@@ -32,10 +35,18 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     ///   captures are refused with a problem saying so.
     ///   `privateData`: the node's holder of private data, for events with private fields (nil:
     ///   this node holds none; such captures are refused, queries show the references).
-    public init(api: EthAPI, index: EPCISIndex, schema: JSON?, privateData: (any PrivateDataHolder)? = nil) throws {
+    ///   `dataDirectory`: where named queries and subscriptions are kept (nil: in memory);
+    ///   `webhooks`: how subscribers are notified.
+    public init(api: EthAPI, index: EPCISIndex, schema: JSON?, privateData: (any PrivateDataHolder)? = nil, dataDirectory: URL? = nil,
+                webhooks: any WebhookSender = URLSessionWebhookSender()) throws {
         calls = PlatformCalls(api: api)
         self.privateData = PrivateDataAccess(calls: calls, holder: privateData)
         self.index = index
+        do { queries = try EPCISQueryStore(directory: dataDirectory) } catch {
+            throw HTTPProblem(status: 500, title: "Unreadable queries", detail: "\(EPCISQueryStore.fileName) cannot be read: \(error); fix or remove it")
+        }
+        notifier = EPCISNotifier(store: queries, index: index, sender: webhooks, clock: api.clock)
+        notifier.start(node: api.node)
         validator = try schema.map { try EPCISValidator(schema: $0) }
         router = routes()
     }
@@ -98,6 +109,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             return queryDocument(page, for: q.request)
         }
         addTopLevelResources(to: &r)
+        addQueryRoutes(to: &r)
         return r
     }
 
@@ -106,6 +118,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         switch error {
         case let rejection as CaptureRejection:
             return .json(rejection.problem.json, status: rejection.status, headers: [("content-type", "application/problem+json")])
+        case let conflict as HTTPConflict:
+            return HTTPProblem(status: 409, title: "Conflict", detail: conflict.description).response
         case let exception as QueryParameterException:
             return .json(EPCISProblem(type: QueryParameterException.problemType, title: "Invalid query", status: 400, detail: "\(exception)").json,
                          status: 400, headers: [("content-type", "application/problem+json")])
@@ -198,9 +212,9 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
 
     /// The page of indexed events the query parameters select, as a query document; a `Link`
     /// header (`rel="next"`) names the next page when there is one.
-    func queryDocument(_ items: [(name: String, value: String)], for request: HTTPRequest) throws -> HTTPResponse {
+    func queryDocument(_ items: [(name: String, value: String)], for request: HTTPRequest, queryName: String = "SimpleEventQuery") throws -> HTTPResponse {
         let page = try index.query(try EPCISQuery(queryItems: items.map { ($0.name, Optional($0.value)) }))
-        var response = queryDocument(page, for: request)
+        var response = queryDocument(page, for: request, queryName: queryName)
         if let token = page.nextPageToken {
             let kept = request.query.filter { $0.name != "nextPageToken" } + [(name: "nextPageToken", value: token)]
             let query = kept.map { "\(Self.escape($0.name))=\(Self.escape($0.value))" }.joined(separator: "&")
@@ -217,12 +231,12 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     static let versionHeaders: [(name: String, value: String)] = [("gs1-epcis-version", "2.0.0"), ("gs1-cbv-version", "2.0.0")]
 
     /// A query document listing a page of events, private fields disclosed where the caller may see them.
-    func queryDocument(_ page: EPCISQueryPage, for request: HTTPRequest) -> HTTPResponse {
+    func queryDocument(_ page: EPCISQueryPage, for request: HTTPRequest, queryName: String = "SimpleEventQuery") -> HTTPResponse {
         let listed = privateData.disclose(page.events.map(\.json), to: privateData.reader(request))
         let document: JSON = [
             "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
             "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": .string(now().description),
-            "epcisBody": ["queryResults": ["queryName": "SimpleEventQuery", "resultsBody": ["eventList": .array(listed)]]],
+            "epcisBody": ["queryResults": ["queryName": .string(queryName), "resultsBody": ["eventList": .array(listed)]]],
         ]
         return .json(document, headers: [("content-type", "application/ld+json")] + Self.versionHeaders)
     }

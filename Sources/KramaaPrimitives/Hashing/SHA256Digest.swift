@@ -17,6 +17,11 @@ public enum SHA256Digest {
         return Array(bytes).withUnsafeBytes { hash($0) }
     }
 
+    /// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
+    public static func hmac(key: [UInt8], message: [UInt8]) -> Bytes32 {
+        HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)).withUnsafeBytes { Bytes32(copying: $0) }
+    }
+
     /// The digest of a string's UTF-8 bytes.
     public static func hash(utf8 text: String) -> Bytes32 {
         var text = text
