@@ -185,7 +185,9 @@ struct NodeRunner {
         routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData), access: api.access))
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
-            routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData, dataDirectory: node.dataDirectory), access: api.access))
+            let epcis = try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData, dataDirectory: node.dataDirectory)
+            routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(epcis, access: api.access))
+            routes.mountStream(EPCISEndpoints.prefix + "/queries", epcis)
             if let found {
                 Console.line("EPCIS capture: documents validated against \(found.path)")
             } else {

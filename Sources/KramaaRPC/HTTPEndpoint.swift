@@ -208,6 +208,19 @@ extension Substring {
 /// prefix wins; a prefix matches the path itself or the path followed by `/`.
 public struct HTTPRoutes: Sendable {
     public var prefixes: [(prefix: String, endpoint: any HTTPEndpoint)] = []
+    /// Paths served as WebSocket streams too (a GET with `Upgrade: websocket`), by prefix.
+    public var streams: [(prefix: String, provider: any WebSocketStreamProvider)] = []
+
+    /// Serves upgrades of GETs under `prefix` with `provider`'s streams.
+    public mutating func mountStream(_ prefix: String, _ provider: any WebSocketStreamProvider) {
+        streams.append((prefix, provider))
+        streams.sort { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// The stream provider for `path`, if any.
+    public func streamProvider(for path: String) -> (any WebSocketStreamProvider)? {
+        streams.first { path == $0.prefix || path.hasPrefix($0.prefix + "/") }?.provider
+    }
 
     public init() {}
 
@@ -222,4 +235,11 @@ public struct HTTPRoutes: Sendable {
     }
 
     public var isEmpty: Bool { prefixes.isEmpty }
+}
+
+/// Serves WebSocket upgrades of GET requests as a stream of text messages from the server (an
+/// EPCIS query subscription): the stream for an upgrade request, or nil to refuse it (the
+/// request is then answered as plain HTTP, which says why).
+public protocol WebSocketStreamProvider: Sendable {
+    func webSocketStream(for request: HTTPRequest) -> AsyncStream<String>?
 }

@@ -212,6 +212,16 @@ struct ServerCore: Sendable {
         return configuration.allowedOrigins.contains { $0 == "*" || $0.equalsIgnoringCase(origin) }
     }
 
+    /// The stream a stream endpoint gives for this upgrade request, if the path has one.
+    func stream(for head: HTTPRequestHead, remote: SocketAddress?) -> AsyncStream<String>? {
+        guard head.method == .GET else { return nil }
+        let (path, query) = HTTPRequest.split(uri: head.uri)
+        guard let provider = routes.streamProvider(for: path) else { return nil }
+        let request = HTTPRequest(method: "GET", path: path, query: query, headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                  target: head.uri, remoteAddress: remote.flatMap(HTTPRPCHandler.describe))
+        return provider.webSocketStream(for: request)
+    }
+
     /// Whether `uri` (path and maybe a query) is the served path.
     func pathMatches(_ uri: String) -> Bool {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -230,18 +240,29 @@ struct ServerCore: Sendable {
             return
         }
         let core = self
+        // A stream endpoint's upgrade: the stream chosen when the upgrade is accepted, used when the pipeline is built.
+        let pendingStream = NIOLoopBound(StreamSlot(), eventLoop: channel.eventLoop)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maxWebSocketMessageBytes,
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                let allowed = core.pathMatches(head.uri) && core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
+                let checked = core.originAllowed(head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
                     && WebSocketUpgradeCheck.problem(head.headers) == nil
+                if checked, !core.pathMatches(head.uri), let stream = core.stream(for: head, remote: channel.remoteAddress) {
+                    pendingStream.value.stream = stream
+                    return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                }
+                let allowed = core.pathMatches(head.uri) && checked
                 return channel.eventLoop.makeSucceededFuture(allowed ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { [guardBox = NIOLoopBound(connectionGuard, eventLoop: channel.eventLoop)] channel, head in
                 channel.eventLoop.makeCompletedFuture {
                     let connectionGuard = guardBox.value
                     connectionGuard.webSocketUpgraded()
+                    if let stream = pendingStream.value.stream {
+                        try channel.pipeline.syncOperations.addHandler(WebSocketStreamHandler(stream: stream))
+                        return
+                    }
                     let aggregator = NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 8192,
                         maxAccumulatedFrameSize: core.configuration.maxWebSocketMessageBytes)

@@ -215,3 +215,25 @@ def test_bad_subscriptions_are_refused_and_change_nothing(node):
         assert status == 400 and reason in problem["detail"], (body, problem)
     assert http(node.port, "GET", "/epcis/queries/q/subscriptions")[2] == []
     assert post(node, "/queries/nope/subscriptions", {"dest": "http://127.0.0.1:9/x", "stream": True})[0] == 404
+
+
+def test_a_websocket_subscription_streams_query_documents(node):
+    from websockets.sync.client import connect
+    node, brand = node
+    assert post(node, "/queries", {"name": "shipments", "query": {"EQ_bizStep": ["shipping"]}})[0] == 201
+    captured(node, brand, events("shipping", 2, start=5))
+    url = f"ws://127.0.0.1:{node.port}/epcis/queries/shipments/subscriptions?stream=true"
+    with connect(url, open_timeout=10) as live, connect(url + "&initialRecordTime=2000-01-01T00:00:00Z", open_timeout=10) as history:
+        # With initialRecordTime: what was recorded before, at once.
+        earlier = json.loads(history.recv(timeout=10))
+        assert [e["epcList"][0][-2:] for e in event_list(earlier)] == [".5", ".6"]
+        captured(node, brand, events("receiving", 1, start=20) + events("shipping", 1, start=7))
+        for ws in (live, history):
+            document = json.loads(ws.recv(timeout=10))
+            assert document["type"] == "EPCISQueryDocument" and document["epcisBody"]["queryResults"]["queryName"] == "shipments"
+            assert [e["epcList"][0][-2:] for e in event_list(document)] == [".7"]
+    # Without stream=true, or for an unknown query, there is no upgrade: a plain answer.
+    status, _, listed = http(node.port, "GET", "/epcis/queries/shipments/subscriptions")
+    assert status == 200 and listed == []
+    with pytest.raises(Exception):
+        connect(f"ws://127.0.0.1:{node.port}/epcis/queries/nope/subscriptions?stream=true", open_timeout=5)

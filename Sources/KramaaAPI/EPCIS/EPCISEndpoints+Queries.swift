@@ -3,6 +3,7 @@ import KramaaEPCIS
 import KramaaEPCISIndex
 import KramaaJSON
 import KramaaPrimitives
+import KramaaAuth
 import KramaaRPC
 
 /// `/queries`: named queries, their events and their subscriptions (EPCIS 2.0 REST binding).
@@ -142,5 +143,23 @@ extension EPCISEndpoints {
             headers.append(("link", "<\(request.path)?\(kept.map { "\(escape($0.name))=\(escape($0.value))" }.joined(separator: "&"))>; rel=\"next\""))
         }
         return .json(.array(items), headers: headers)
+    }
+}
+
+/// `GET /epcis/queries/{name}/subscriptions?stream=true` with `Upgrade: websocket`: a
+/// subscription over WebSocket (EPCIS 2.0 REST binding), one `EPCISQueryDocument` per message
+/// as matching events are recorded; `initialRecordTime` also sends what matches from then on.
+/// A read: refused (answered as plain HTTP) where reads need a token the request lacks.
+extension EPCISEndpoints: WebSocketStreamProvider {
+    public func webSocketStream(for request: HTTPRequest) -> AsyncStream<String>? {
+        let parts = request.path.split(separator: "/")
+        guard parts.count == 4, parts[0] == "epcis", parts[1] == "queries", parts[3] == "subscriptions",
+              request.query.contains(where: { $0.name == "stream" && $0.value == "true" }),
+              (try? calls.api.access.authorizeRead(request.credentials)) != nil,
+              let named = queries.query(HTTPRequest.formDecode(parts[2])) else { return nil }
+        let initial = request.query.first { $0.name == "initialRecordTime" }?.value
+        if let initial, EPCISTimestamp(rfc3339: initial) == nil { return nil }
+        guard let cursor = initial == nil ? try? index.endPosition() : "s0" else { return nil }
+        return notifier.openStream(queryName: named.name, initialRecordTime: initial, cursor: cursor)
     }
 }

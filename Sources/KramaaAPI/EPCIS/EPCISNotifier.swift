@@ -57,6 +57,15 @@ final class EPCISNotifier: @unchecked Sendable {
     private var lastScheduledSecond: Int64 = 0
     private var observer: Int?
     private var stopped = false
+    /// WebSocket subscribers (not kept across restarts: a client reconnects with initialRecordTime).
+    private var live: [UUID: LiveStream] = [:]
+
+    struct LiveStream {
+        var queryName: String
+        var initialRecordTime: String?
+        var cursor: String
+        let continuation: AsyncStream<String>.Continuation
+    }
 
     init(store: EPCISQueryStore, index: EPCISIndex, sender: any WebhookSender, clock: TimeSource) {
         self.store = store
@@ -108,6 +117,53 @@ final class EPCISNotifier: @unchecked Sendable {
     /// Notifies every streaming subscription of what it has not been sent yet (on the queue).
     private func notifyStreams() {
         for s in store.allSubscriptions where s.stream { notify(s.id, scheduled: false) }
+        for id in Array(live.keys) { pushLive(id) }
+    }
+
+    /// A WebSocket subscriber's stream of query documents: what matches from `cursor` on (with
+    /// `initialRecordTime`, from that time), then each new match. A client that falls 64
+    /// documents behind is disconnected rather than sent an incomplete history.
+    func openStream(queryName: String, initialRecordTime: String?, cursor: String) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(64))
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            self.queue.async { self.live[id] = nil }
+        }
+        queue.async {
+            self.live[id] = LiveStream(queryName: queryName, initialRecordTime: initialRecordTime, cursor: cursor, continuation: continuation)
+            self.pushLive(id)
+        }
+        return stream
+    }
+
+    private func pushLive(_ id: UUID) {
+        guard var stream = live[id] else { return }
+        guard let named = store.query(stream.queryName) else {
+            stream.continuation.finish()  // the query was deleted
+            return
+        }
+        while true {
+            guard let page = try? index.query(Self.subscriptionQuery(named, initialRecordTime: stream.initialRecordTime, cursor: stream.cursor)),
+                  !page.events.isEmpty else { break }
+            let text = String(decoding: Self.document(page.events, queryName: named.name, subscriptionID: "websocket", at: clock), as: UTF8.self)
+            if case .dropped = stream.continuation.yield(text) {
+                stream.continuation.finish()
+                break
+            }
+            stream.cursor = page.position ?? stream.cursor
+            live[id] = stream
+            if page.nextPageToken == nil { break }
+        }
+    }
+
+    /// A stored query as a subscription runs it: in chain order from `cursor`, 100 at a time.
+    static func subscriptionQuery(_ named: EPCISQueryStore.NamedQuery, initialRecordTime: String?, cursor: String) throws -> EPCISQuery {
+        var query = try EPCISQuery(queryItems: items(of: named.query) + (initialRecordTime.map { [("GE_recordTime", $0)] } ?? []))
+        (query.orderBy, query.eventCountLimit, query.maxEventCount) = (nil, nil, nil)
+        query.perPage = eventsPerNotification
+        query.nextPageToken = cursor
+        return query
     }
 
     /// Sends `id` its next events, unless a notification is in flight or a retry is not due.
@@ -116,11 +172,7 @@ final class EPCISNotifier: @unchecked Sendable {
         if let at = retryAt[id], at > clock.uptime { return }
         let page: EPCISQueryPage
         do {
-            var query = try EPCISQuery(queryItems: Self.items(of: named.query) + (subscription.initialRecordTime.map { [("GE_recordTime", $0)] } ?? []))
-            (query.orderBy, query.eventCountLimit, query.maxEventCount) = (nil, nil, nil)
-            query.perPage = Self.eventsPerNotification
-            query.nextPageToken = subscription.cursor
-            page = try index.query(query)
+            page = try index.query(Self.subscriptionQuery(named, initialRecordTime: subscription.initialRecordTime, cursor: subscription.cursor))
         } catch {
             store.update(id) { $0.lastError = "the query cannot run: \(error)" }
             return

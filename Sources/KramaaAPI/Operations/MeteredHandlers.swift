@@ -66,6 +66,7 @@ extension HTTPRoutes {
     public func metered(by metrics: NodeMetrics) -> HTTPRoutes {
         var out = HTTPRoutes()
         for (prefix, endpoint) in prefixes { out.mount(prefix, MeteredEndpoint(route: prefix, endpoint, metrics: metrics)) }
+        out.streams = streams
         return out
     }
 }
