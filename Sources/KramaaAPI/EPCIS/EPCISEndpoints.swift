@@ -27,7 +27,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     private let lock = NSLock()
     private var jobs: [String: CaptureJob] = [:]
     private var jobOrder: [String] = []
-    private var router = HTTPRouter()
+    private(set) var router = HTTPRouter()
     /// Capture jobs kept for `GET /capture/{id}`.
     static let keptJobs = 10_000
 
@@ -89,7 +89,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        await router.respond(to: request)
+        if request.method == "OPTIONS" { return await discovery(request) }
+        return await router.respond(to: request)
     }
 
     /// The route table: capture jobs, events, and the top-level resources.
@@ -110,6 +111,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         }
         addTopLevelResources(to: &r)
         addQueryRoutes(to: &r)
+        addDiscoveryRoutes(to: &r)
         return r
     }
 
@@ -129,6 +131,13 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     }
 
     private func capture(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let (job, _) = try await runCapture(request, body: request.body)
+        return .json(job.json, status: 202, headers: [("location", "\(Self.prefix)/capture/\(job.captureID)")] + Self.versionHeaders)
+    }
+
+    /// Validates and records the EPCIS document `body` (as `POST /capture` does, for `request`'s
+    /// caller and headers); the finished job, kept for `GET /capture/{id}`, and the events sent.
+    func runCapture(_ request: HTTPRequest, body: [UInt8]) async throws -> (CaptureJob, [EPCISEvent]) {
         let caller = try calls.caller(request, for: .epcis)
         guard let validator else {
             throw HTTPProblem(status: 503, title: "Capture unavailable",
@@ -145,14 +154,14 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         let organization = try Self.organization(request.header("kramaa-organization"))
         let behaviour = try CaptureErrorBehaviour(header: request.header("gs1-capture-error-behaviour"))
         let privacy = try PrivateCapture(request)
-        let plan = try EPCISCapture.plan(body: request.body, validator: validator, behaviour: behaviour,
+        let plan = try EPCISCapture.plan(body: body, validator: validator, behaviour: behaviour,
                                          captureLimit: ProvenanceRegistry.maxEventsPerCapture)
         let created = now()
         let id = UUID().uuidString.lowercased()
         var job = plan.job(captureID: id, createdAt: created)
         if !plan.acceptedEvents.isEmpty && (plan.success || behaviour == .proceed) {
             do {
-                let (document, items) = try Self.document(request.body, keeping: plan.acceptedEvents, privacy: privacy)
+                let (document, items) = try Self.document(body, keeping: plan.acceptedEvents, privacy: privacy)
                 let data = ProvenanceRegistry.Method.capture.callData([.uint(UInt256(organization)), .bytes(document)])
                 if let privacy, !items.isEmpty {
                     // Refused captures share nothing: the capture is tried first, then the items go to the member nodes and on chain.
@@ -174,7 +183,7 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
             jobOrder.append(id)
             if jobOrder.count > Self.keptJobs { jobs[jobOrder.removeFirst()] = nil }
         }
-        return .json(job.json, status: 202, headers: [("location", "\(Self.prefix)/capture/\(id)")])
+        return (job, plan.acceptedEvents)
     }
 
     /// The `Kramaa-Organization` header: an organisation id; absent means 0 (a device's own
