@@ -13,7 +13,7 @@ struct Kramaa: AsyncParsableCommand {
             Run `kramaa help <command>` for the details of a command.
             """,
         version: KramaaVersion.string,
-        subcommands: [DevnetCommand.self, FileCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, OrgCommand.self, CollectionCommand.self, DeviceCommand.self,
+        subcommands: [DevnetCommand.self, FileCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, PermissionsCommand.self, OrgCommand.self, CollectionCommand.self, DeviceCommand.self,
                       AssetCommand.self, EventCommand.self, MsgCommand.self, StorageCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self,
                       KeysCommand.self, BackupCommand.self, EVMCommand.self, AgentCommand.self, DemoCommand.self, AnchorCommand.self]
     )

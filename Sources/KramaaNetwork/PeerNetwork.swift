@@ -40,6 +40,8 @@ public final class PeerNetwork: Sendable {
         /// The node addresses allowed to connect (validators and configured full nodes); nil
         /// allows any node that proves an identity.
         public var allowedPeers: Set<Address>?
+        /// Asked at each handshake besides `allowedPeers` (an on-chain node list that changes).
+        public var admits: (@Sendable (Address) -> Bool)?
         /// Application message types accepted from peers; a frame of another type drops the peer.
         public var messageTypes: Set<UInt8> = MessageType.chain
         /// Largest frame (type byte + payload); a larger one drops the peer.
@@ -349,6 +351,7 @@ public final class PeerNetwork: Sendable {
         if peer == address { return .selfConnection }
         if let expected, expected != peer { return .unexpectedPeer(expected: expected, got: peer) }
         if let allowed = configuration.allowedPeers, !allowed.contains(peer) { return .notAllowed(peer) }
+        if let admits = configuration.admits, !admits(peer) { return .notAllowed(peer) }
         if isBanned(peer) { return .banned(peer) }
         return nil
     }

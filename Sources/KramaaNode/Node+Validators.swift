@@ -22,3 +22,15 @@ extension Node {
         return fromContract
     }
 }
+
+extension Node {
+    /// Whether the node `peer` may connect (docs/PERMISSIONING.md): a validator of the next
+    /// height, or allowed by the nodes list as the head's state has it.
+    public func mayConnect(_ peer: Address) -> Bool {
+        if validators(forHeight: latest.number + 1).contains(peer) { return true }
+        return (try? withState(at: latest.number) { state, _ in
+            PermissionsContract.allows(.nodes, peer, in: SlotReader { state.storage(PermissionsContract.address, slot: $0) },
+                                       configured: config.nodeAllowList)
+        }) ?? false
+    }
+}

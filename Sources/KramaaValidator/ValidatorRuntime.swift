@@ -115,7 +115,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
     public func start() async throws {
         var config = PeerNetwork.Configuration(chainId: node.chainId, listenHost: configuration.listenHost,
                                                listenPort: configuration.listenPort, bootnodes: configuration.bootnodes)
-        config.allowedPeers = nil  // full nodes may follow; only validators' signatures count
+        config.allowedPeers = nil  // full nodes may follow (unless the nodes list says otherwise); only validators' signatures count
+        config.admits = { [node] peer in node.mayConnect(peer) }
         config.messageTypes.formUnion(services.keys)
         transport.network = try await PeerNetwork.start(configuration: config, nodeKey: key, logger: logger) { [weak self] _, event in
             guard let self else { return }
@@ -125,6 +126,9 @@ public final class ValidatorRuntime: @unchecked Sendable {
         observer = node.addObserver { [weak self] event in
             guard let self else { return }
             if case .newTransaction(let signed) = event { queue.async { self.transactionArrived(signed) } }
+            if case .newBlock(let executed) = event, executed.receipts.contains(where: { $0.logs.contains { $0.address == PermissionsContract.address } }) {
+                self.dropPeersNoLongerAllowed()
+            }
         }
         queue.async { [self] in driver.start() }
     }
@@ -138,6 +142,15 @@ public final class ValidatorRuntime: @unchecked Sendable {
     }
 
     // MARK: Network
+
+    /// After a change of the nodes list: peers it no longer admits are disconnected.
+    func dropPeersNoLongerAllowed() {
+        guard let network = transport.network else { return }
+        for peer in network.connectedPeers.map(\.address) where !node.mayConnect(peer) {
+            logger.info("disconnecting \(peer): no longer on the nodes list")
+            network.disconnect(peer)
+        }
+    }
 
     func handle(_ event: PeerEvent) {
         switch event {

@@ -97,8 +97,10 @@ public struct BlockExecutor {
         for tx in system { try? run.apply(SignedTransaction(tx, sender: SystemContracts.systemAddress)) }
         // Once one of a sender's transactions is left out, its later nonces cannot run either.
         var skipped: Set<Address> = []
+        let permissions = PermissionCheck(config: config, height: header.number, state: state)
         for candidate in candidates where !skipped.contains(candidate.sender) {
-            guard run.gasUsed + candidate.transaction.gasLimit <= header.gasLimit, config.mayTransact(candidate.sender) else {
+            guard run.gasUsed + candidate.transaction.gasLimit <= header.gasLimit,
+                  permissions.refusal(candidate.sender, creating: candidate.transaction.to == nil) == nil else {
                 skipped.insert(candidate.sender)
                 continue
             }

@@ -13,6 +13,7 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
     case extraDataTooLong(Int)
     case invalidTransaction(index: Int, InvalidTransactionError)
     case senderNotAllowed(index: Int, Address)
+    case deployerNotAllowed(index: Int, Address)
     case gasLimitExceeded(used: UInt64, limit: UInt64)
     case mismatch(field: String, expected: Bytes32, got: Bytes32)
     /// `extraData` is not the block's ``HeaderCommitment`` (history root, next validators).
@@ -31,7 +32,8 @@ public enum BlockValidationError: Error, Equatable, CustomStringConvertible {
         case .wrongBaseFee(let e, let g): "base fee \(g), expected \(e)"
         case .extraDataTooLong(let n): "extra data of \(n) bytes, at most \(BlockHeader.maxExtraDataSize)"
         case .invalidTransaction(let i, let e): "transaction \(i): \(e)"
-        case .senderNotAllowed(let i, let a): "transaction \(i): sender \(a) is not on the allow-list"
+        case .senderNotAllowed(let i, let a): "transaction \(i): sender \(a) is not on the senders list"
+        case .deployerNotAllowed(let i, let a): "transaction \(i): \(a) deploys a contract and is not on the deployers list"
         case .gasLimitExceeded(let used, let limit): "transactions use \(used) gas, over the block's \(limit)"
         case .mismatch(let field, let e, let g): "\(field) is \(g), executing the block gives \(e)"
         case .wrongGasUsed(let c, let h): "header says \(h) gas used, executing the block gives \(c)"
@@ -72,8 +74,11 @@ extension BlockExecutor {
         var template = header
         template.gasUsed = 0
         var run = Run(executor: self, header: template, state: state)
+        let permissions = PermissionCheck(config: config, height: header.number, state: state)
         for (i, tx) in block.transactions.enumerated() {
-            guard tx.type == .system || config.mayTransact(senders[i]) else { throw .senderNotAllowed(index: i, senders[i]) }
+            if tx.type != .system, let refusal = permissions.refusal(senders[i], creating: tx.to == nil) {
+                throw refusal == .sender ? .senderNotAllowed(index: i, senders[i]) : .deployerNotAllowed(index: i, senders[i])
+            }
             guard run.gasUsed + tx.gasLimit <= header.gasLimit else {
                 throw .gasLimitExceeded(used: run.gasUsed + tx.gasLimit, limit: header.gasLimit)
             }

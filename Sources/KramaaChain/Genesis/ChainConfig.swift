@@ -22,13 +22,16 @@ public struct ChainConfig: Equatable, Sendable {
     /// The validators that seal blocks (the single node's key on a one-node chain).
     public var validators: [Address] = []
     public var feePolicy: FeePolicy = .eip1559
-    /// Accounts that may send transactions; nil lets anyone send.
+    /// Accounts that may send transactions; nil lets anyone send. Genesis seeds the permissions
+    /// contract with it (which governs from then on; docs/PERMISSIONING.md).
     public var allowList: Set<Address>?
+    /// Accounts that may deploy contracts; nil lets any sender deploy.
+    public var deployerAllowList: Set<Address>?
+    /// Nodes (peer addresses) that may connect besides the validators; nil lets any node follow.
+    public var nodeAllowList: Set<Address>?
 
     public init(chainId: UInt64) { self.chainId = chainId }
 
-    /// Whether `sender` may send transactions.
-    public func mayTransact(_ sender: Address) -> Bool { allowList?.contains(sender) ?? true }
 }
 
 /// EIP-1559 base fee rules (London), unless the fee policy is zero.

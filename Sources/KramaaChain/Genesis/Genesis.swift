@@ -75,6 +75,8 @@ public struct Genesis: Equatable, Sendable {
                 config.feePolicy = p
             }
             config.allowList = try addresses(kramaa["allowList"], "config.kramaa.allowList").map(Set.init)
+            config.deployerAllowList = try addresses(kramaa["deployerAllowList"], "config.kramaa.deployerAllowList").map(Set.init)
+            config.nodeAllowList = try addresses(kramaa["nodeAllowList"], "config.kramaa.nodeAllowList").map(Set.init)
         }
         var genesis = Genesis(config: config)
         if let g = try uint64(json["gasLimit"], "gasLimit") { genesis.gasLimit = g }

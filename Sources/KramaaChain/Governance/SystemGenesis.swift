@@ -2,8 +2,9 @@ import KramaaEVM
 import KramaaPrimitives
 
 extension SystemContracts {
-    /// The chain's own governance contracts (the validator set).
-    public static let governance = SystemContracts([ValidatorSetContract.address: ValidatorSetContract()])
+    /// The chain's own governance contracts (the validator set, the permission lists).
+    public static let governance = SystemContracts([ValidatorSetContract.address: ValidatorSetContract(),
+                                                    PermissionsContract.address: PermissionsContract()])
 
     /// The union of two sets of contracts (`other` wins where both have an address, and with
     /// its gate and block hook if it has them).
@@ -30,6 +31,10 @@ extension Genesis {
         if contracts.byAddress[ValidatorSetContract.address] != nil, !config.validators.isEmpty {
             genesis.alloc[ValidatorSetContract.address]?.storage
                 .merge(ValidatorSetContract.genesisStorage(validators: config.validators)) { old, _ in old }
+        }
+        if contracts.byAddress[PermissionsContract.address] != nil {
+            genesis.alloc[PermissionsContract.address]?.storage
+                .merge(PermissionsContract.genesisStorage(senders: config.allowList, deployers: config.deployerAllowList, nodes: config.nodeAllowList)) { old, _ in old }
         }
         return genesis
     }

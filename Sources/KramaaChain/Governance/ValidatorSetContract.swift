@@ -55,9 +55,6 @@ public struct ValidatorSetContract: SystemContract {
         static let approvals = StorageSlot.named("kramaa.validators.approvals")
 
         static func proposal(_ id: UInt64) -> UInt256 { StorageSlot.mapping(proposals, UInt256(id)) }
-        static func approval(_ id: UInt64, _ validator: Address) -> UInt256 {
-            StorageSlot.mapping(StorageSlot.mapping(approvals, UInt256(id)), validator)
-        }
     }
 
     /// The functions of this contract\'s ABI (the one place their signatures are written).
@@ -153,16 +150,11 @@ public struct ValidatorSetContract: SystemContract {
         try settle(call)
         guard var proposal = try Self.proposal(id, in: call) else { throw .reverted("no proposal \(id)") }
         try call.require(proposal.status == .open, "proposal \(id) is no longer open")
-        let current = try Self.validators(forHeight: call.blockNumber, in: call)
-        try call.require(current.contains(call.caller), "only a current validator may approve a validator change")
-        try call.require(!(try call.loadBool(Slot.approval(id, call.caller))), "\(call.caller) has already approved proposal \(id)")
-        try call.store(Slot.approval(id, call.caller), true)
-        var approvals = 0
-        for v in current where try call.loadBool(Slot.approval(id, v)) { approvals += 1 }
+        let (approvals, passes) = try ValidatorApprovals.approve(id, base: Slot.approvals, what: "a validator change", call)
         proposal.approvals = approvals
         try call.emit([Event.approved, Bytes32(UInt256(id)), Bytes32(UInt256(call.caller))],
                       ABI.encode([.uint(UInt256(UInt64(approvals)))]))
-        if 3 * approvals > 2 * current.count {
+        if passes {
             var next = try upcoming(call)
             do {
                 try checkApplicable(proposal.validator, add: proposal.add, to: next, call)

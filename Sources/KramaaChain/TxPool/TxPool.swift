@@ -94,7 +94,11 @@ public final class TxPool {
     public func add(checked signed: SignedTransaction, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
         let tx = signed.transaction, sender = signed.sender, hash = signed.hash
         if byHash[hash] != nil { throw .alreadyKnown }
-        if !chain.mayTransact(sender) { throw .senderNotAllowed(sender) }
+        switch PermissionCheck(config: chain, height: head.number + 1, state: state).refusal(sender, creating: tx.to == nil) {
+        case .sender?: throw .senderNotAllowed(sender)
+        case .deployer?: throw .deployerNotAllowed(sender)
+        case nil: break
+        }
         if tx.gasLimit > head.gasLimit { throw .exceedsBlockGasLimit(gas: tx.gasLimit, limit: head.gasLimit) }
         if tx.maxPriorityFeePerGas < config.minimumTip { throw .underpriced(tip: tx.maxPriorityFeePerGas, minimum: config.minimumTip) }
         if tx.maxFeePerGas < head.baseFeePerGas { throw .feeCapBelowBaseFee(feeCap: tx.maxFeePerGas, baseFee: head.baseFeePerGas) }

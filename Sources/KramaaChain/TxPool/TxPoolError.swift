@@ -9,6 +9,8 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
     case unprotected
     case oversizedData(size: Int, limit: Int)
     case senderNotAllowed(Address)
+    /// The sender may send, but not deploy contracts (the deployers list).
+    case deployerNotAllowed(Address)
     case nonceTooLow(next: UInt64, got: UInt64)
     case insufficientFunds(have: UInt256, want: UInt256)
     /// A device transaction's sponsor cannot pay gasLimit × fee cap.
@@ -31,7 +33,8 @@ public enum TxPoolError: Error, Equatable, CustomStringConvertible {
         case .alreadyKnown: return "already known"
         case .unprotected: return "only replay-protected (EIP-155) transactions allowed over RPC"
         case .oversizedData(let size, let limit): return "oversized data: transaction size \(size), limit \(limit)"
-        case .senderNotAllowed(let a): return "sender not allowed: \(a) is not on the chain's allow-list"
+        case .senderNotAllowed(let a): return "sender not allowed: \(a) is not on the chain's senders list (docs/PERMISSIONING.md)"
+        case .deployerNotAllowed(let a): return "deployment not allowed: \(a) is not on the chain's deployers list (docs/PERMISSIONING.md)"
         case .nonceTooLow(let next, let got): return "nonce too low: next nonce \(next), tx nonce \(got)"
         case .insufficientFunds(let have, let want): return "insufficient funds for gas * price + value: balance \(have), tx cost \(want), overshot \(want &- have)"
         case .sponsorInsufficientFunds(let sponsor, let have, let want):
