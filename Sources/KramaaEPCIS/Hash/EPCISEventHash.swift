@@ -15,8 +15,8 @@ public enum EPCISEventHash {
     public static let suffix = "?ver=CBV2.0"
 
     /// The pre-hash string of a JSON-LD event.
-    public static func preHash(of event: EPCISEvent) -> String {
-        EPCISPreHashBuilder().preHash(eventType: event.type.name, children: EPCISHashNode.eventChildren(of: event))
+    public static func preHash(of event: EPCISEvent, ignoring: Set<String> = []) -> String {
+        EPCISPreHashBuilder(ignoredFields: ignoring).preHash(eventType: event.type.name, children: EPCISHashNode.eventChildren(of: event))
     }
 
     /// The pre-hash string of an event already read into hash nodes (from XML, say). `ignoring`
@@ -72,11 +72,38 @@ public enum EPCISEventHash {
 }
 
 extension EPCISDocument {
-    /// The pre-hash string of every event, in document order.
-    public var eventPreHashes: [String] { events.map(EPCISEventHash.preHash(of:)) }
+    /// The pre-hash string of every event, in document order (leaving out the fields of a
+    /// document-level `ignoreFields` list, as for XML).
+    public var eventPreHashes: [String] {
+        let ignored = ignoredFields
+        return events.map { EPCISEventHash.preHash(of: $0, ignoring: ignored) }
+    }
 
     /// The EPCIS Event Hash ID of every event, in document order.
-    public var eventHashIDs: [String] { events.map(EPCISEventHash.hashID(of:)) }
+    public var eventHashIDs: [String] { eventPreHashes.map { EPCISEventHash.hashID(digest: EPCISEventHash.digest(ofPreHash: $0)) } }
+
+    /// The reference implementation's document-level `ignoreFields` extension (not part of CBV
+    /// 2.0), in JSON-LD: a member whose name expands to `{https://repository-x.example.com/}ignoreFields`
+    /// listing field names (an array of names, or an object whose keys are the names), each
+    /// expanded by the document's context as event members are.
+    public var ignoredFields: Set<String> {
+        guard case .object(let object) = json else { return [] }
+        let prefixes = EPCISHashNode.prefixes(of: contextJSON)
+        func expand(_ key: String) -> String {
+            guard let colon = key.firstIndex(of: ":"), let namespace = prefixes[String(key[..<colon])] else { return key }
+            return "{" + namespace + "}" + key[key.index(after: colon)...]
+        }
+        var out = Set<String>()
+        for (key, value) in object where expand(key) == EPCISXMLDocument.ignoreFieldsElement {
+            switch value {
+            case .array(let names): out.formUnion(names.compactMap(\.stringValue).map(expand))
+            case .object(let names): out.formUnion(names.keys.map(expand))
+            case .string(let name): out.insert(expand(name))
+            default: break
+            }
+        }
+        return out
+    }
 }
 
 /// An event read into hash nodes: its type name and its members (see ``EPCISHashNode``).
