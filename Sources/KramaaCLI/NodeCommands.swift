@@ -175,7 +175,7 @@ struct NodeRunner {
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
     func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil, files: NodeFiles? = nil, privateData: PrivateDataService? = nil,
-                delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
+                metrics: NodeMetrics? = nil, delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
         let index: EPCISIndex
@@ -186,6 +186,8 @@ struct NodeRunner {
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
             let epcis = try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData, dataDirectory: node.dataDirectory)
+            epcis.metrics = metrics
+            metrics?.addCollector { m in m.gauge("kramaa_epcis_indexed_events").record(index.indexedEvents) }
             routes.mount(EPCISEndpoints.prefix, ReadGatedEndpoint(epcis, access: api.access))
             routes.mountStream(EPCISEndpoints.prefix + "/queries", epcis)
             if let found {
@@ -261,7 +263,7 @@ struct NodeRunner {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
-            var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData,
+            var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData, metrics: metrics,
                                     delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
             OperationsEndpoints.mount(into: &served, metrics: metrics, readiness: readiness, access: api.access)
             server = try await RPCServer.start(handler: MeteredRPCHandler(ReadGatedHandler(api.router(), access: api.access), metrics: metrics),

@@ -123,6 +123,10 @@ public final class EPCISIndex: @unchecked Sendable {
     /// Events recorded so far.
     public func count() throws(EPCISIndexError) -> Int { try read { store in try store.count() } }
 
+    /// Events indexed so far, without catching up or counting rows (rows are never deleted, so
+    /// the last row number is the count): what a metrics scrape reads.
+    public var indexedEvents: Int { Int((try? store.lastSequence()) ?? 0) }
+
     /// The position after every event recorded so far, as a `nextPageToken` (`s` and the last
     /// row): where a subscription made now starts.
     public func endPosition() throws(EPCISIndexError) -> String { try read { store in "s\(try store.lastSequence())" } }

@@ -76,6 +76,7 @@ def test_metrics_follow_blocks_transactions_and_calls(cluster):
     assert calls == 7
     assert value(after, "kramaa_rpc_request_duration_seconds_count", method="eth_chainId") >= 7
     assert value(after, "kramaa_storage_database_bytes") > 0 and value(after, "kramaa_mempool_size", state="pending") is not None
+    assert value(after, "kramaa_epcis_indexed_events") == 0
 
     # A refused transaction is counted by reason; an unknown method under "other", not by its name.
     refuse_and_misname(v[1].rpc_port)

@@ -24,6 +24,8 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
     /// Named queries and subscriptions, and who notifies the subscribers.
     let queries: EPCISQueryStore
     let notifier: EPCISNotifier
+    /// Where captures are counted (nil: not counted).
+    public var metrics: NodeMetrics?
     private let lock = NSLock()
     private var jobs: [String: CaptureJob] = [:]
     private var jobOrder: [String] = []
@@ -178,6 +180,10 @@ public final class EPCISEndpoints: HTTPEndpoint, @unchecked Sendable {
         }
         job.running = false
         job.finishedAt = now()
+        if let metrics {
+            metrics.counter("kramaa_epcis_captures_total", [("outcome", job.success ? "success" : "refused")]).increment()
+            if job.success { metrics.counter("kramaa_epcis_events_captured_total").increment(by: plan.acceptedEvents.count) }
+        }
         lock.withLock {
             jobs[id] = job
             jobOrder.append(id)
