@@ -19,13 +19,16 @@ public struct PlatformEndpoints: HTTPEndpoint {
     let calls: PlatformCalls
     let index: EPCISIndex?
     let privateData: PrivateDataAccess
+    /// The chain's anchors on parent chains, for asset histories (nil: none watched).
+    let anchors: (any AnchorDirectory)?
     private var router = HTTPRouter(prefix: Self.prefix)
 
     /// - Parameter privateData: the node's holder of private data (nil: a node without a node
     ///   key, which holds none; its collection records are still served).
-    public init(api: EthAPI, index: EPCISIndex? = nil, privateData: (any PrivateDataHolder)? = nil) {
+    public init(api: EthAPI, index: EPCISIndex? = nil, privateData: (any PrivateDataHolder)? = nil, anchors: (any AnchorDirectory)? = nil) {
         calls = PlatformCalls(api: api)
         self.index = index
+        self.anchors = anchors
         self.privateData = PrivateDataAccess(calls: calls, holder: privateData)
         router = routes()
     }
@@ -289,6 +292,7 @@ public struct PlatformEndpoints: HTTPEndpoint {
                           "transactionHash": .hash(entry.transactionHash), "transactionIndex": .int(entry.transactionIndex),
                           "contract": .account(ProvenanceRegistry.address), "recordSlot": .hash(Bytes32(slot)),
                           "eventHashHex": .hash(entry.hash)],
+                "anchors": .array((anchors?.anchors(of: entry.blockNumber) ?? []).map(\.json)),
             ]
         })
     }

@@ -89,6 +89,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
     @OptionGroup var logging: LogOptions
+    @Option(name: .customLong("anchor-watch"),
+            help: "A parent chain whose checkpoint contract anchors this chain, as LABEL=URL@CONTRACT; repeat for each. Asset histories then say where each event is anchored.")
+    var anchorWatch: [String] = []
     @Option(name: .customLong("ready-max-lag"), help: "Blocks the head may be behind the best head a peer told of while /readyz says ready.")
     var readyMaxLag: UInt64 = 2
     @Option(name: .customLong("ready-min-peers"), help: "Peers /readyz needs connected (default: 1 for a validator with bootnodes, else 0).")
@@ -127,6 +130,7 @@ struct NodeCommand: AsyncParsableCommand {
             configuration.bootnodes = try p2p.parsedBootnodes()
             runner.validator = (key, configuration)
         }
+        runner.anchorWatch = anchorWatch
         runner.readiness.maxLag = readyMaxLag
         runner.readiness.validator = key != nil
         runner.readiness.minPeers = readyMinPeers ?? (runner.validator?.1.bootnodes.isEmpty == false ? 1 : 0)
@@ -157,6 +161,8 @@ struct NodeRunner {
     var messaging: MessagingService.Configuration?
     /// What `/readyz` requires.
     var readiness = OperationsEndpoints.Readiness()
+    /// Parent chains whose checkpoints are watched (`--anchor-watch`).
+    var anchorWatch: [String] = []
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
@@ -175,14 +181,14 @@ struct NodeRunner {
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
     func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil, files: NodeFiles? = nil, privateData: PrivateDataService? = nil,
-                metrics: NodeMetrics? = nil, delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
+                metrics: NodeMetrics? = nil, anchors: (any AnchorDirectory)? = nil, delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
         let index: EPCISIndex
         do { index = try EPCISIndex(chain: node, path: node.dataDirectory.appendingPathComponent(EPCISIndex.fileName).path) } catch {
             throw CLIFailure("cannot open the EPCIS index in \(node.dataDirectory.path): \(error)")
         }
-        routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData), access: api.access))
+        routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData, anchors: anchors), access: api.access))
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
             let epcis = try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData, dataDirectory: node.dataDirectory)
@@ -257,6 +263,8 @@ struct NodeRunner {
         }
         let metrics = NodeMetrics(node: node)
         metrics.start()
+        let watch = anchorWatch.isEmpty ? nil : try ParentChainWatch(specs: anchorWatch, node: node)
+        watch?.start()
         Self.collectParts(into: metrics, files: files, privateData: privateData, messaging: messagingService)
         let server: RPCServer
         do {
@@ -264,7 +272,7 @@ struct NodeRunner {
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
             var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData, metrics: metrics,
-                                    delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
+                                    anchors: watch, delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
             OperationsEndpoints.mount(into: &served, metrics: metrics, readiness: readiness, access: api.access)
             server = try await RPCServer.start(handler: MeteredRPCHandler(ReadGatedHandler(api.router(), access: api.access), metrics: metrics),
                                                routes: served.metered(by: metrics), configuration: configuration, logger: logger)
@@ -310,6 +318,7 @@ struct NodeRunner {
         Console.line("stopping")
         producer.stop()
         metrics.stop()
+        watch?.stop()
         await messagingService?.stop()
         files.replicator?.stop()
         privateData?.stop()

@@ -1,0 +1,80 @@
+"""The asset history says where each event is anchored (docs/ANCHORING.md): a node started with
+`--anchor-watch LABEL=URL@CONTRACT` reads the checkpoint contract's logs on the parent chain (py-evm
+behind JSON-RPC) and names, per event, the first checkpoint at or after its block, with the
+parent block and transaction; an event after the latest checkpoint has none yet."""
+import json
+
+import pytest
+
+from parent_chain import ParentChain
+from rpc_helpers import http_json
+from test_anchor_relayer import anchor, blocks, deployed_with_funded_key
+from validators_support import Cluster, wait_until
+
+
+@pytest.fixture(scope="module")
+def chains(kramaa_bin, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("anchor-history")
+    cluster = Cluster(kramaa_bin, directory / "net", count=4, accounts=2).create()
+    cluster.start_all()
+    parent = ParentChain()
+    yield cluster, parent, directory
+    parent.close()
+    cluster.shutdown()
+
+
+def rest(node, method, path, body=None):
+    status, answer = http_json(node.rpc_port, method, "/api/v1" + path, body)
+    assert status < 400, (method, path, status, answer)
+    return answer
+
+
+def capture(node, admin, epc, minute):
+    event = {"type": "ObjectEvent", "eventTime": f"2026-12-05T10:{minute:02d}:00.000Z", "eventTimeZoneOffset": "+00:00",
+             "epcList": [epc], "action": "OBSERVE", "bizStep": "shipping", "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"}}
+    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+                "schemaVersion": "2.0", "creationDate": "2026-12-05T10:00:00Z", "epcisBody": {"eventList": [event]}}
+    status, job = http_json(node.rpc_port, "POST", "/epcis/capture", document,
+                            headers={"Kramaa-From": admin, "Kramaa-Organization": "1", "Content-Type": "application/ld+json"})
+    assert status == 202 and job["success"], job
+
+
+def test_the_history_names_the_parent_block_that_anchors_each_event(kramaa_bin, chains):
+    cluster, parent, _ = chains
+    v = cluster.validators
+    common, contract = deployed_with_funded_key(kramaa_bin, chains, "history-relayer", validator=1)
+    admin = v[0].rpc("eth_accounts")[1]
+    rest(v[0], "POST", "/organizations", {"from": admin, "name": "Anchored brand"})
+    epc = "urn:epc:id:sgtin:0614141.107346.7001"
+    token = rest(v[0], "POST", "/assets", {"from": admin, "organization": 1, "epc": epc, "owner": admin})["tokenId"]
+    capture(v[0], admin, epc, 1)
+    head = blocks(cluster, 5)
+    ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", "5", "--confirmations", "2", "--once", *common, parent=parent)
+    assert ran.returncode == 0, ran.stderr
+    anchored = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")][-1]
+    capture(v[0], admin, epc, 2)  # after the checkpoint: not anchored yet
+
+    v[3].stop()
+    v[3].extra_args = ["--anchor-watch", f"py-evm={parent.url}@{contract}"]
+    v[3].start()
+    wait_until(lambda: len(rest(v[3], "GET", f"/assets/{token}/history")) == 2, 20, message="both events on validator 3")
+
+    def anchors():
+        return [step["anchors"] for step in rest(v[3], "GET", f"/assets/{token}/history")]
+    wait_until(lambda: anchors()[0], 20, message="the watcher reading the parent's checkpoints")
+    first, second = anchors()
+    assert second == [], "an event after the latest checkpoint is not anchored yet"
+    assert len(first) == 1 and first[0]["chain"] == "py-evm" and first[0]["contract"].lower() == contract.lower()
+    assert first[0]["checkpoint"] == anchored["number"] and first[0]["parentBlock"] == anchored["parentBlock"]
+    assert first[0]["parentTransaction"] == anchored["parentTransaction"] and first[0]["confirmations"] >= 2
+    assert first[0]["summary"].startswith(f"anchored on py-evm at block {anchored['parentBlock']}")
+    # The other validators watch nothing: their histories list no anchors.
+    assert all(step["anchors"] == [] for step in rest(v[1], "GET", f"/assets/{token}/history"))
+    v[3].stop()
+    v[3].extra_args = ["--anchor-watch", "no-equals-sign"]
+    failed = v[3].command()
+    import subprocess
+    run = subprocess.run(failed, capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0 and "LABEL=URL@CONTRACT" in run.stderr + run.stdout
+    v[3].extra_args = []
+    v[3].start()
