@@ -3,24 +3,11 @@
 behind JSON-RPC) and names, per event, the first checkpoint at or after its block, with the
 parent block and transaction; an event after the latest checkpoint has none yet."""
 import json
+import subprocess
 
-import pytest
-
-from parent_chain import ParentChain
 from rpc_helpers import http_json
-from test_anchor_relayer import anchor, blocks, deployed_with_funded_key
+from test_anchor_relayer import anchor, blocks, chains, deployed_with_funded_key  # noqa: F401 (chains: a fixture, this module's own instance)
 from validators_support import Cluster, wait_until
-
-
-@pytest.fixture(scope="module")
-def chains(kramaa_bin, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("anchor-history")
-    cluster = Cluster(kramaa_bin, directory / "net", count=4, accounts=2).create()
-    cluster.start_all()
-    parent = ParentChain()
-    yield cluster, parent, directory
-    parent.close()
-    cluster.shutdown()
 
 
 def rest(node, method, path, body=None):
@@ -73,7 +60,6 @@ def test_the_history_names_the_parent_block_that_anchors_each_event(kramaa_bin, 
     v[3].stop()
     v[3].extra_args = ["--anchor-watch", "no-equals-sign"]
     failed = v[3].command()
-    import subprocess
     run = subprocess.run(failed, capture_output=True, text=True, timeout=30)
     assert run.returncode != 0 and "LABEL=URL@CONTRACT" in run.stderr + run.stdout
     v[3].extra_args = []

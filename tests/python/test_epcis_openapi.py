@@ -8,20 +8,10 @@ import urllib.parse
 import pytest
 import yaml
 
-from test_epcis_api import EPCIS, SCHEMA, capture
-from test_epcis_queries import Subscriber, http, post
+from test_epcis_api import EPCIS, capture
+from test_epcis_queries import Subscriber, http, node, post  # noqa: F401 (node: the fixture)
 
 SPEC_PATH = EPCIS / "openapi" / "openapi.yaml"
-
-
-@pytest.fixture
-def node(node_factory, monkeypatch):
-    monkeypatch.setenv("KRAMAA_EPCIS_SCHEMA", str(SCHEMA))
-    node = node_factory("devnet", ["--accounts", "3"], fresh=True)
-    brand = node.rpc("eth_accounts")[0]
-    assert http(node.port, "POST", "/api/v1/organizations", json.dumps({"from": brand, "name": "Brand"}).encode(),
-                {"Content-Type": "application/json"})[0] == 201
-    return node, brand
 
 
 EVENT = {"type": "ObjectEvent", "eventTime": "2026-12-05T11:00:00.000Z", "eventTimeZoneOffset": "+00:00", "eventID": "urn:uuid:6a7f0c64-0d3c-4f42-a7d1-2f3d00e9b001",

@@ -87,42 +87,30 @@ public final class NodeMetrics: @unchecked Sendable {
     // MARK: Handles (cached: one per name and labels)
 
     public func counter(_ name: String, _ labels: [(String, String)] = []) -> Metrics.Counter {
-        let key = Self.key(name, labels)
-        return lock.withLock {
-            if let c = counters[key] { return c }
-            let c = Metrics.Counter(label: name, dimensions: labels, factory: factory)
-            counters[key] = c
-            return c
-        }
+        cached(&counters, name, labels) { Metrics.Counter(label: name, dimensions: labels, factory: $0) }
     }
 
     public func gauge(_ name: String, _ labels: [(String, String)] = []) -> Metrics.Gauge {
-        let key = Self.key(name, labels)
-        return lock.withLock {
-            if let g = gauges[key] { return g }
-            let g = Metrics.Gauge(label: name, dimensions: labels, factory: factory)
-            gauges[key] = g
-            return g
-        }
+        cached(&gauges, name, labels) { Metrics.Gauge(label: name, dimensions: labels, factory: $0) }
     }
 
     public func timer(_ name: String, _ labels: [(String, String)] = []) -> Metrics.Timer {
-        let key = Self.key(name, labels)
-        return lock.withLock {
-            if let t = timers[key] { return t }
-            let t = Metrics.Timer(label: name, dimensions: labels, factory: factory)
-            timers[key] = t
-            return t
-        }
+        cached(&timers, name, labels) { Metrics.Timer(label: name, dimensions: labels, factory: $0) }
     }
 
     func histogram(_ name: String) -> Recorder {
-        lock.withLock {
-            if let r = recorders[name] { return r }
-            let r = Recorder(label: name, dimensions: [], aggregate: true, factory: factory)
-            recorders[name] = r
-            return r
-        }
+        cached(&recorders, name, []) { Recorder(label: name, dimensions: [], aggregate: true, factory: $0) }
+    }
+
+    /// The handle of `name` with `labels` from `cache`, made once.
+    private func cached<T>(_ cache: inout [String: T], _ name: String, _ labels: [(String, String)], make: (PrometheusMetricsFactory) -> T) -> T {
+        let key = Self.key(name, labels)
+        lock.lock()
+        defer { lock.unlock() }
+        if let handle = cache[key] { return handle }
+        let handle = make(factory)
+        cache[key] = handle
+        return handle
     }
 
     static func key(_ name: String, _ labels: [(String, String)]) -> String {

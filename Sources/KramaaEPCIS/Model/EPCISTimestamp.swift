@@ -151,7 +151,8 @@ public struct EPCISTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    private static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
+    /// The civil date (proleptic Gregorian) of a day count since 1970-01-01.
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

@@ -58,22 +58,9 @@ public struct EPCISSchedule: Sendable, Equatable {
     public func fires(at unixSeconds: Int64) -> Bool {
         let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
         let inDay = Int(unixSeconds - days * 86_400)
-        let (_, month, day) = Self.civil(fromDays: days)
+        let (_, month, day) = EPCISTimestamp.civil(fromDays: days)
         let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
         return seconds.contains(inDay % 60) && minutes.contains(inDay / 60 % 60) && hours.contains(inDay / 3600)
             && daysOfMonth.contains(day) && months.contains(month) && daysOfWeek.contains(weekday)
-    }
-
-    /// The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-    static func civil(fromDays z: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = z + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
