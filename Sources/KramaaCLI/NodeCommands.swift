@@ -89,6 +89,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
     @OptionGroup var logging: LogOptions
+    @Option(name: .customLong("history"),
+            help: "Blocks whose state stays readable (eth_call, eth_getProof, eth_getBalance … at them): a number (default 128), or archive for every block.")
+    var history: String = "128"
     @Option(name: .customLong("anchor-watch"),
             help: "A parent chain whose checkpoint contract anchors this chain, as LABEL=URL@CONTRACT; repeat for each. Asset histories then say where each event is anchored.")
     var anchorWatch: [String] = []
@@ -110,6 +113,14 @@ struct NodeCommand: AsyncParsableCommand {
         mqtt.addPorts(to: &ports)
         try ports.check()
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
+        switch history {
+        case "archive": node.historyRetention = nil
+        default:
+            guard let blocks = UInt64(history), blocks >= Node.historyDepth else {
+                throw ValidationError("--history \(history): a number of blocks (at least \(Node.historyDepth)) or archive")
+            }
+            node.historyRetention = blocks
+        }
         if key == nil && node.config.validators.count > 1 {
             throw CLIFailure("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }

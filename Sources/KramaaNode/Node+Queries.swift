@@ -34,10 +34,13 @@ extension Node {
     private func view(at number: UInt64, snapshot: Bool) throws(ChainReadError) -> StateBackend {
         var undos: [StateUndo] = []
         if number < head.number {
+            // Older than what memory holds: the undo records kept on disk (an archive node keeps them all).
+            let inMemory = history.keys.min() ?? head.number + 1
+            let stored = number + 1 < inMemory ? ((try? store.undoRecords(from: number + 1, through: inMemory - 1)) ?? [:]) : [:]
             for n in (number + 1)...head.number {
-                guard let undo = history[n] else {
-                    throw .historicalStateUnavailable(number, oldest: history.keys.min().map { $0 - 1 } ?? head.number,
-                                                      kept: Int(Node.historyDepth))
+                guard let undo = history[n] ?? stored[n] else {
+                    let oldest = ((try? store.oldestUndo()) ?? nil).map { $0 - 1 } ?? head.number
+                    throw .historicalStateUnavailable(number, oldest: oldest, kept: historyRetention.map(Int.init) ?? Int.max)
                 }
                 undos.append(undo)
             }
