@@ -183,6 +183,7 @@ let package = Package(
                 "KramaaFileService",
                 "KramaaFileCrypto",
                 "KramaaPrivateData",
+                "KramaaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
