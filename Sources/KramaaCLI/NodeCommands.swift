@@ -6,6 +6,7 @@ import KramaaEPCISIndex
 import KramaaAPI
 import KramaaAuth
 import KramaaChain
+import KramaaJSON
 import KramaaNode
 import KramaaPrimitives
 import KramaaRPC
@@ -87,6 +88,8 @@ struct NodeCommand: AsyncParsableCommand {
     var pinOrganization: UInt64?
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
+    @Option(name: .customLong("anchor-config"), help: "Relay checkpoints to the parent chains this JSON file names (docs/ANCHORING.md); state in kramaa_anchorStatus.")
+    var anchorConfig: String?
 
     func run() async throws {
         let dir = URL(fileURLWithPath: datadir)
@@ -111,6 +114,10 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
+        if let anchorConfig {
+            guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
+            do { runner.anchors = try AnchorConfiguration.load(anchorConfig) } catch { throw ValidationError("--anchor-config: \(error)") }
+        }
         runner.files = NodeFiles.Settings(quota: filesQuota, heartbeatInterval: max(1, filesHeartbeatInterval),
                                           repairInterval: max(1, filesRepairInterval), defaultOrganization: pinOrganization)
         runner.messaging = mqtt.configuration()
@@ -145,6 +152,8 @@ struct NodeRunner {
     var stopWithStdin = false
     /// The MQTT server's configuration; nil: no MQTT.
     var messaging: MessagingService.Configuration?
+    /// The parent chains to relay checkpoints to (`--anchor-config`); nil: none.
+    var anchors: AnchorConfiguration?
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
@@ -228,10 +237,12 @@ struct NodeRunner {
             throw error
         }
         let server: RPCServer
+        let relayers: AnchorRelayers? = anchors.map { AnchorRelayers(configuration: $0, log: { line in Console.error(line) }) }
+        let anchorStatus: (@Sendable () -> JSON)? = relayers.map { r in { @Sendable in r.status() } }
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
+            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI, anchorStatus: anchorStatus)
             server = try await RPCServer.start(handler: ReadGatedHandler(api.router(), access: api.access),
                                                routes: try routes(api, deliveries: messagingService?.deliveries, files: files,
                                                                   delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http"),
@@ -262,6 +273,11 @@ struct NodeRunner {
         } else {
             producer.start()
         }
+        if let relayers {
+            let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+            try relayers.start(nodeURL: "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)")
+            Console.line("anchoring to \(relayers.configuration.parents.map { "\($0.label) (\($0.contract.checksummed), every \($0.every))" }.joined(separator: ", "))")
+        }
         onReady?(server.port, messagingService?.server.endpoints ?? [])
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         let replay = node.journalReplay
@@ -273,6 +289,7 @@ struct NodeRunner {
         Console.line(DevnetOutput.upMarker + "http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
+        relayers?.stop()
         producer.stop()
         await messagingService?.stop()
         files.replicator?.stop()
