@@ -92,6 +92,11 @@ struct NodeCommand: AsyncParsableCommand {
     var anchorConfig: String?
 
     func run() async throws {
+        var anchors: AnchorConfiguration?
+        if let anchorConfig {
+            guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
+            do { anchors = try AnchorConfiguration.load(anchorConfig) } catch { throw ValidationError("--anchor-config: \(error)") }
+        }
         let dir = URL(fileURLWithPath: datadir)
         // Before anything is opened: one process per data directory, and free ports.
         let lock = try FileManager.default.fileExists(atPath: dir.path) ? DataDirectoryLock.acquire(dir) : nil
@@ -114,10 +119,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
-        if let anchorConfig {
-            guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
-            do { runner.anchors = try AnchorConfiguration.load(anchorConfig) } catch { throw ValidationError("--anchor-config: \(error)") }
-        }
+        runner.anchors = anchors
         runner.files = NodeFiles.Settings(quota: filesQuota, heartbeatInterval: max(1, filesHeartbeatInterval),
                                           repairInterval: max(1, filesRepairInterval), defaultOrganization: pinOrganization)
         runner.messaging = mqtt.configuration()

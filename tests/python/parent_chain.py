@@ -79,5 +79,14 @@ class ParentChain:
         with self.lock:
             self.provider.make_request("evm_mine", [blocks])
 
+    def snapshot(self):
+        """The chain as it is now, to go back to (a reorganisation dropping every later block)."""
+        with self.lock:
+            return self.provider.ethereum_tester.take_snapshot()
+
+    def revert(self, snapshot):
+        with self.lock:
+            self.provider.ethereum_tester.revert_to_snapshot(snapshot)
+
     def close(self):
         self.server.shutdown()
