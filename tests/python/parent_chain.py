@@ -25,7 +25,8 @@ def wire(value):
 
 
 class ParentChain:
-    def __init__(self):
+    def __init__(self, legacy=False):
+        self.legacy = legacy  # answer blocks without baseFeePerGas, as a pre-London chain does
         self.provider = EthereumTesterProvider()
         self.w3 = Web3(self.provider)
         self.lock = threading.Lock()
@@ -66,6 +67,8 @@ class ParentChain:
                     result = self.w3.manager.request_blocking(method, params)
         except Exception as error:  # the message is what the client shows
             return {**out, "error": {"code": -32000, "message": str(error.args[0] if error.args else error)}}
+        if self.legacy and method.startswith("eth_getBlockBy") and result:
+            result = {k: v for k, v in result.items() if k != "baseFeePerGas"}
         return {**out, "result": wire(result)}
 
     def funded_key(self, ether=10):

@@ -188,6 +188,29 @@ def test_a_parent_reorganisation_drops_the_checkpoint_and_it_is_sent_again(krama
         parent.close()
 
 
+def test_a_parent_without_a_base_fee_gets_legacy_transactions(kramaa_bin, setup, tmp_path):
+    cluster = setup[0]
+    parent = ParentChain(legacy=True)
+    try:
+        key = tmp_path / "relayer.json"
+        address = key_file(kramaa_bin, key)
+        with parent.lock:
+            parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
+        common = ["--parent-rpc", parent.url, "--key", str(key), "--rpc", f"http://127.0.0.1:{cluster.validators[1].rpc_port}"]
+        deployed = anchor(kramaa_bin, "deploy", *common, parent=parent)
+        assert deployed.returncode == 0, deployed.stderr
+        contract = deployed.stdout.split()[-1]
+        blocks(cluster, EVERY)
+        ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", str(EVERY), "--once", *common, parent=parent)
+        assert ran.returncode == 0, ran.stderr
+        line = json.loads(ran.stdout.splitlines()[-1])
+        assert line["event"] == "anchored" and latest(parent, contract) == line["number"]
+        tx = parent.w3.eth.get_transaction(line["parentTransaction"])
+        assert tx["type"] == 0 and tx["gasPrice"] > 0, tx
+    finally:
+        parent.close()
+
+
 def test_bad_anchor_configurations_are_refused_with_the_reason(kramaa_bin, tmp_path):
     key = tmp_path / "key.json"
     key_file(kramaa_bin, key)
