@@ -153,7 +153,7 @@ let package = Package(
         ),
         .target(
             name: "KramaaAnchoring",
-            dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaChain"]
+            dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaChain", "KramaaEVM", "KramaaTrie"]
         ),
         .executableTarget(
             name: "KramaaCLI",

@@ -152,6 +152,64 @@ def test_killed_the_node_catches_up_with_no_gap_or_duplicate(kramaa_bin, setup, 
         assert all(n % EVERY == 0 for n in numbers) and numbers[-1] >= expected, numbers
 
 
+def test_an_anchor_receipt_verifies_offline_against_trusted_parent_headers(kramaa_bin, setup, relaying, tmp_path):
+    """The bundle carries the parent block's header and the receipt-trie proof of the checkpoint's
+    transaction: verified with no parent RPC, against a file of trusted parent block hashes, for
+    both parents (py-evm: the header rebuilt from its JSON; Kramaa: debug_getRawHeader)."""
+    cluster, parent, kramaa_parent, directory = setup
+    v1 = cluster.validators[1]
+    tx = v1.rpc("eth_sendTransaction", {"from": v1.rpc("eth_accounts")[0], "to": "0x" + "55" * 20, "value": "0x7", "gas": "0x5208"})
+    number = int(wait_until(lambda: v1.rpc("eth_getTransactionReceipt", tx), 20, message="the transfer")["blockNumber"], 16)
+    blocks(cluster, EVERY)
+    urls = {"py-evm": parent.url, "kramaa-parent": f"http://127.0.0.1:{kramaa_parent.port}"}
+    for label, url in urls.items():
+        port = int(url.rsplit(":", 1)[1])
+        contract = relaying[label]
+        current = (lambda: latest(parent, contract)) if label == "py-evm" else (lambda: kramaa_latest(kramaa_parent.port, contract))
+        wait_until(lambda: current() >= number, 60, interval=0.2, message=f"{label} anchoring block {number}")
+        bundle = tmp_path / f"{label}.json"
+        made = subprocess.run([kramaa_bin, "anchor", "receipt", tx, "--contract", contract, "--parent-rpc", url, "--out", str(bundle),
+                               "--rpc", f"http://127.0.0.1:{v1.rpc_port}"], capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        time.sleep(1)  # a few parent blocks: confirmations
+        head = int(rpc(port, "eth_blockNumber"), 16)
+        trusted = {"blocks": [{"number": n, "hash": rpc(port, "eth_getBlockByNumber", hex(n), False)["hash"]} for n in range(head + 1)]}
+        headers = tmp_path / f"{label}-headers.json"
+        headers.write_text(json.dumps(trusted))
+
+        def verify(path, headers_path=headers, confirmations=2):
+            return subprocess.run([kramaa_bin, "anchor", "verify", str(path), "--parent-headers", str(headers_path), "--confirmations", str(confirmations)],
+                                  capture_output=True, text=True, timeout=60)
+
+        checked = verify(bundle)
+        assert checked.returncode == 0, checked.stderr
+        assert f"transaction {tx}" in checked.stdout and "in trusted parent block" in checked.stdout, checked.stdout
+        original = json.loads(bundle.read_text())
+        at = original["parent"]["block"]
+        assert verify(bundle, confirmations=head - at + 2).stderr.count("fewer than") == 1
+        missing = tmp_path / "missing.json"
+        missing.write_text(json.dumps({"blocks": [b for b in trusted["blocks"] if b["number"] != at]}))
+        out = verify(bundle, missing)
+        assert out.returncode != 0 and "is not among the trusted parent headers" in out.stderr, out.stderr
+
+        def flip(node):
+            return node[:-2] + ("00" if node[-2:] != "00" else "11")
+        for change, reason in [
+            (lambda b: b["parent"]["receiptProof"].__setitem__(-1, flip(b["parent"]["receiptProof"][-1])), "receipt proof does not match"),
+            (lambda b: b["parent"].update(transactionIndex=b["parent"]["transactionIndex"] + 1), "receipt proof does not match"),
+            (lambda b: b["parent"].update(contract="0x" + "11" * 20), "has no CheckpointAnchored log of checkpoint"),
+            (lambda b: b["parent"].update(header=b["parent"]["header"][:-2] + "ff"), "parent"),
+        ]:
+            tampered = json.loads(json.dumps(original))
+            change(tampered)
+            path = tmp_path / "tampered.json"
+            path.write_text(json.dumps(tampered))
+            out = verify(path)
+            assert out.returncode != 0 and reason in out.stderr, (label, reason, out.stderr)
+    neither = subprocess.run([kramaa_bin, "anchor", "verify", str(bundle)], capture_output=True, text=True)
+    assert neither.returncode != 0 and "--parent-rpc URL (online) or --parent-headers FILE (offline)" in neither.stderr
+
+
 def test_a_parent_reorganisation_drops_the_checkpoint_and_it_is_sent_again(kramaa_bin, setup, tmp_path):
     """A parent of its own (no miner): the checkpoint is included, the parent goes back to before
     its block (eth-tester's snapshot) while the relayer waits for confirmations; it is sent again."""
