@@ -59,11 +59,11 @@ public final class AnchorRelayers: @unchecked Sendable {
         while !stopped {
             do {
                 let status = try relayer.status()
-                update(label) { $0.status = status }
+                // Published together: the latest anchored checkpoint and where the parent holds it.
                 let latest = Relayer.quantity(status["latestAnchored"])
-                if lock.withLock({ states[label]?.anchoredIn?.number }) != latest, let at = try relayer.anchoredIn(latest) {
-                    update(label) { $0.anchoredIn = (latest, at.block, at.transaction) }
-                }
+                let known = lock.withLock { states[label]?.anchoredIn }
+                let at = known?.number == latest ? known : try relayer.anchoredIn(latest).map { (latest, $0.block, $0.transaction) }
+                update(label) { $0.status = status; $0.anchoredIn = at }
                 if let balance = status["parentBalance"]?.stringValue, balance == "0" {
                     throw ClientError("the relayer's account \(status["parentAccount"]?.stringValue ?? "?") holds nothing on parent \(label): fund it to pay for checkpoints")
                 }

@@ -112,6 +112,13 @@ public struct ContractClient: Sendable {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw ClientError("transaction \(hash.stringValue ?? "") was not included within \(Int(wait)) s")
+        throw TransactionNotIncluded(hash: hash.stringValue ?? "", seconds: Int(wait))
     }
+}
+
+/// A transaction sent but not in a block within the wait (still pending, or dropped by a reorganisation).
+public struct TransactionNotIncluded: Error, CustomStringConvertible {
+    public let hash: String
+    public let seconds: Int
+    public var description: String { "transaction \(hash) was not included within \(seconds) s" }
 }

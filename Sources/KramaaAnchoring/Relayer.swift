@@ -73,7 +73,10 @@ public struct Relayer: Sendable {
         guard !balance.isZero else {
             throw ClientError("the relayer's account \(key.publicKey.address.checksummed) holds nothing on the parent chain: fund it to pay for checkpoints")
         }
-        let receipt = try parent.send(contract, data, signer: .account(key))
+        let receipt: JSON
+        do { receipt = try parent.send(contract, data, signer: .account(key)) } catch let error as TransactionNotIncluded {
+            return ["event": "dropped", "number": .number(JSONNumber(target)), "parentTransaction": .string(error.hash), "reason": .string(error.description)]
+        }
         let included = Self.quantity(receipt["blockNumber"])
         while Self.quantity(try parent.node.call("eth_blockNumber")) + 1 < included + confirmations { Thread.sleep(forTimeInterval: 0.5) }
         // Still there after the confirmations (a parent reorganisation would have dropped it:

@@ -30,6 +30,7 @@ class ParentChain:
         self.provider = EthereumTesterProvider()
         self.w3 = Web3(self.provider)
         self.lock = threading.Lock()
+        self.methods = []  # every method asked, in order
         chain = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,6 +55,7 @@ class ParentChain:
         """One JSON-RPC request through web3's formatting, its result put back on the wire
         (quantities and bytes as 0x-hex), an exception as a JSON-RPC error with its message."""
         method, params = request["method"], request.get("params", [])
+        self.methods.append(method)
         out = {"jsonrpc": "2.0", "id": request.get("id")}
         if method == "eth_maxPriorityFeePerGas":
             return {**out, "result": hex(10**9)}

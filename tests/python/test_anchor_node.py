@@ -224,12 +224,16 @@ def test_a_parent_reorganisation_drops_the_checkpoint_and_it_is_sent_again(krama
         deployed = subprocess.run([kramaa_bin, "anchor", "deploy", *common], capture_output=True, text=True, timeout=60)
         assert deployed.returncode == 0, deployed.stderr
         contract = deployed.stdout.split()[-1]
-        head = blocks(cluster, 1)
+        head = blocks(cluster, EVERY)
         target = head // EVERY * EVERY
         before = parent.snapshot()
+        parent.methods.clear()
         run = subprocess.Popen([kramaa_bin, "anchor", "run", "--contract", contract, "--every", str(EVERY), "--confirmations", "5", "--once", *common],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_until(lambda: latest(parent, contract) == target, 30, message="the checkpoint included")
+        # Included, and the relayer has its receipt: it waits for confirmations (eth_blockNumber after the send).
+        wait_until(lambda: "eth_blockNumber" in parent.methods[parent.methods.index("eth_sendRawTransaction"):]
+                   if "eth_sendRawTransaction" in parent.methods else False, 30, message="the relayer waiting for confirmations")
+        assert latest(parent, contract) == target
         parent.revert(before)
         assert latest(parent, contract) == 0
         done = threading.Event()
