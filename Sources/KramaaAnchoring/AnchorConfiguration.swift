@@ -56,20 +56,21 @@ public struct AnchorConfiguration: Sendable {
         return AnchorConfiguration(parents: parents)
     }
 
-    /// A relayer's secp256k1 key file; refused when group or others may read it (keys at rest are 0600).
-    public static func readKey(_ path: String) throws(AnchorConfigurationError) -> Secp256k1.PrivateKey {
+    /// A secp256k1 key file; with `requirePrivateMode` (a relayer's key), refused when group or
+    /// others may read it (keys at rest are 0600).
+    public static func readKey(_ path: String, requirePrivateMode: Bool = true) throws(AnchorConfigurationError) -> Secp256k1.PrivateKey {
         var info = stat()
         guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
             throw AnchorConfigurationError("cannot read the key file \(path)")
         }
         let mode = info.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
+        guard mode & 0o077 == 0 || !requirePrivateMode else {
             throw AnchorConfigurationError("the key file \(path) is readable by group or others (mode \(String(mode, radix: 8))): run chmod 600 \(path)")
         }
         let file: KeyFile
         do { file = try KeyFile(decoding: Array(data)) } catch { throw AnchorConfigurationError("\(path): \(error)") }
         guard case .secp256k1(let key) = file.key else {
-            throw AnchorConfigurationError("\(path) holds a \(file.key.publicKey.type) key; a relayer pays with a secp256k1 key (`kramaa keys new --type secp256k1`)")
+            throw AnchorConfigurationError("\(path) holds a \(file.key.publicKey.type) key; a secp256k1 key is needed here (`kramaa keys new --type secp256k1`)")
         }
         return key
     }

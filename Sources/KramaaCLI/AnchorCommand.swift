@@ -90,7 +90,7 @@ struct AnchorCommand: AsyncParsableCommand {
             }
             guard let contract else { throw ValidationError("--contract is required with --parent-rpc") }
             let relayer = Relayer(kramaa: try node.client(), parent: ContractClient(node: try NodeClient(parentURL)), contract: try Address(hex: contract),
-                                  key: try keyFile.map(AnchorConfiguration.readKey), every: 0, confirmations: 1)
+                                  key: try keyFile.map { try AnchorConfiguration.readKey($0) }, every: 0, confirmations: 1)
             print(String(decoding: JSON.object(try relayer.status()).serialized(), as: UTF8.self))
         }
     }

@@ -210,20 +210,25 @@ def test_an_anchor_receipt_verifies_offline_against_trusted_parent_headers(krama
     assert neither.returncode != 0 and "--parent-rpc URL (online) or --parent-headers FILE (offline)" in neither.stderr
 
 
+def own_contract(kramaa_bin, cluster, parent, tmp_path):
+    """A funded relayer key and a checkpoint contract on `parent`: (the options naming them, the contract)."""
+    key = tmp_path / "relayer.json"
+    address = key_file(kramaa_bin, key)
+    with parent.lock:
+        parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
+    common = ["--parent-rpc", parent.url, "--key", str(key), "--rpc", f"http://127.0.0.1:{cluster.validators[1].rpc_port}"]
+    deployed = subprocess.run([kramaa_bin, "anchor", "deploy", *common], capture_output=True, text=True, timeout=60)
+    assert deployed.returncode == 0, deployed.stderr
+    return common, deployed.stdout.split()[-1]
+
+
 def test_a_parent_reorganisation_drops_the_checkpoint_and_it_is_sent_again(kramaa_bin, setup, tmp_path):
     """A parent of its own (no miner): the checkpoint is included, the parent goes back to before
     its block (eth-tester's snapshot) while the relayer waits for confirmations; it is sent again."""
     cluster, _, _, directory = setup
     parent = ParentChain()
     try:
-        key = tmp_path / "relayer.json"
-        address = key_file(kramaa_bin, key)
-        with parent.lock:
-            parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
-        common = ["--parent-rpc", parent.url, "--key", str(key), "--rpc", f"http://127.0.0.1:{cluster.validators[1].rpc_port}"]
-        deployed = subprocess.run([kramaa_bin, "anchor", "deploy", *common], capture_output=True, text=True, timeout=60)
-        assert deployed.returncode == 0, deployed.stderr
-        contract = deployed.stdout.split()[-1]
+        common, contract = own_contract(kramaa_bin, cluster, parent, tmp_path)
         head = blocks(cluster, EVERY)
         target = head // EVERY * EVERY
         before = parent.snapshot()
@@ -254,14 +259,7 @@ def test_a_parent_without_a_base_fee_gets_legacy_transactions(kramaa_bin, setup,
     cluster = setup[0]
     parent = ParentChain(legacy=True)
     try:
-        key = tmp_path / "relayer.json"
-        address = key_file(kramaa_bin, key)
-        with parent.lock:
-            parent.w3.eth.wait_for_transaction_receipt(parent.w3.eth.send_transaction({"from": parent.w3.eth.accounts[0], "to": address, "value": 10**19}))
-        common = ["--parent-rpc", parent.url, "--key", str(key), "--rpc", f"http://127.0.0.1:{cluster.validators[1].rpc_port}"]
-        deployed = anchor(kramaa_bin, "deploy", *common, parent=parent)
-        assert deployed.returncode == 0, deployed.stderr
-        contract = deployed.stdout.split()[-1]
+        common, contract = own_contract(kramaa_bin, cluster, parent, tmp_path)
         blocks(cluster, EVERY)
         ran = anchor(kramaa_bin, "run", "--contract", contract, "--every", str(EVERY), "--once", *common, parent=parent)
         assert ran.returncode == 0, ran.stderr
