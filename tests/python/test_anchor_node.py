@@ -299,3 +299,30 @@ def test_bad_anchor_configurations_are_refused_with_the_reason(kramaa_bin, tmp_p
     ]:
         out = node(parents)
         assert out.returncode != 0 and reason in out.stderr, (reason, out.stderr)
+
+
+def test_a_receipt_older_than_the_kept_states_still_anchors_and_get_proof_names_the_oldest_kept(kramaa_bin, setup, relaying, tmp_path):
+    """Receipts and headers are kept for every block, states for the last 128: an anchor receipt
+    of a block 130 blocks back builds and verifies; eth_getProof there says which block is the
+    oldest kept, and still answers at a kept one."""
+    cluster, parent, _, _ = setup
+    v1 = cluster.validators[1]
+    sender = v1.rpc("eth_accounts")[0]
+    tx = v1.rpc("eth_sendTransaction", {"from": sender, "to": "0x" + "66" * 20, "value": "0x9", "gas": "0x5208"})
+    number = int(wait_until(lambda: v1.rpc("eth_getTransactionReceipt", tx), 20, message="the transfer")["blockNumber"], 16)
+    head = blocks(cluster, 130)
+    wait_until(lambda: latest(parent, relaying["py-evm"]) >= number, 60, interval=0.2, message=f"block {number} anchored")
+    with pytest.raises(Exception, match=r"historical state not available: block \d+ is older than the 128 recent blocks this node keeps \(oldest \d+\)"):
+        v1.rpc("eth_getProof", sender, [], hex(number))
+    # At a kept block: the proof is against that block's state root (its first node hashes to it).
+    kept = head - 100
+    proof = v1.rpc("eth_getProof", sender, [], hex(kept))
+    assert "0x" + keccak(bytes.fromhex(proof["accountProof"][0][2:])).hex() == v1.rpc("eth_getBlockByNumber", hex(kept), False)["stateRoot"]
+    assert proof["balance"] == v1.rpc("eth_getBalance", sender, hex(kept)) != v1.rpc("eth_getBalance", sender, "latest")
+    bundle = tmp_path / "old.json"
+    made = subprocess.run([kramaa_bin, "anchor", "receipt", tx, "--contract", relaying["py-evm"], "--parent-rpc", parent.url, "--out", str(bundle),
+                           "--rpc", f"http://127.0.0.1:{v1.rpc_port}"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    checked = subprocess.run([kramaa_bin, "anchor", "verify", str(bundle), "--parent-rpc", parent.url, "--confirmations", "2"],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and f"block {number}" in checked.stdout, checked.stderr
