@@ -14,8 +14,8 @@ from eth_utils import keccak
 
 from conftest import NodeProcess
 from parent_chain import ParentChain
-from test_anchor_relayer import anchor, key_file, latest
-from validators_support import Cluster, rpc, wait_until
+from test_anchor_relayer import anchor, devnet_and_parent, key_file, latest
+from validators_support import rpc, wait_until
 
 ANCHORED = "0x" + keccak(text="CheckpointAnchored(uint256,bytes32,bytes32,uint256)").hex()
 EVERY = 5
@@ -24,9 +24,7 @@ EVERY = 5
 @pytest.fixture(scope="module")
 def setup(kramaa_bin, tmp_path_factory):
     directory = tmp_path_factory.mktemp("anchor-node")
-    cluster = Cluster(kramaa_bin, directory / "net", count=4, accounts=2).create()
-    cluster.start_all()
-    parent = ParentChain()
+    cluster, parent = devnet_and_parent(kramaa_bin, directory)
     kramaa_parent = NodeProcess(kramaa_bin, "devnet", directory / "parent-chain", ["--chain-id", "4242", "--no-mqtt"],
                                 log_dir=directory)
     kramaa_parent.start(fresh=True)
