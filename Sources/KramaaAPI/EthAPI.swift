@@ -33,13 +33,17 @@ public final class EthAPI: Sendable {
     public let clock: TimeSource
     /// Whether debug_* methods are served (`kramaa node --debug-api`; always on the devnet).
     public let debugAPI: Bool
+    /// kramaa_anchorStatus's answer: the node's relayers (nil: it runs none).
+    public let anchorStatus: (@Sendable () -> JSON)?
 
     /// - Parameter access: closed by default (only calls in this process may sign); a node
     ///   passes its token store, the devnet opens loopback.
     /// - Parameter debugAPI: whether debug_* methods are served (`kramaa node --debug-api`).
     public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed,
-                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits(), clock: TimeSource = SystemTime.shared) {
+                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits(), clock: TimeSource = SystemTime.shared,
+                anchorStatus: (@Sendable () -> JSON)? = nil) {
         self.clock = clock
+        self.anchorStatus = anchorStatus
         self.node = node
         self.chain = node
         self.devAccounts = devAccounts

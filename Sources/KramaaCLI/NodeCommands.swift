@@ -6,6 +6,7 @@ import KramaaEPCISIndex
 import KramaaAPI
 import KramaaAuth
 import KramaaChain
+import KramaaJSON
 import KramaaNode
 import KramaaPrimitives
 import KramaaPrivateData
@@ -92,6 +93,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("history"),
             help: "Blocks whose state stays readable (eth_call, eth_getProof, eth_getBalance … at them): a number (default 128), or archive for every block.")
     var history: String = "128"
+    @Option(name: .customLong("anchor-config"), help: "Relay checkpoints to the parent chains this JSON file names (docs/ANCHORING.md); state in kramaa_anchorStatus.")
+    var anchorConfig: String?
     @Option(name: .customLong("anchor-watch"),
             help: "A parent chain whose checkpoint contract anchors this chain, as LABEL=URL@CONTRACT; repeat for each. Asset histories then say where each event is anchored.")
     var anchorWatch: [String] = []
@@ -102,6 +105,11 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         logging.bootstrap()
+        var anchors: AnchorConfiguration?
+        if let anchorConfig {
+            guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
+            do { anchors = try AnchorConfiguration.load(anchorConfig) } catch { throw ValidationError("--anchor-config: \(error)") }
+        }
         let dir = URL(fileURLWithPath: datadir)
         // Before anything is opened: one process per data directory, and free ports.
         let lock = try FileManager.default.fileExists(atPath: dir.path) ? DataDirectoryLock.acquire(dir) : nil
@@ -132,6 +140,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
+        runner.anchors = anchors
         runner.files = NodeFiles.Settings(quota: filesQuota, heartbeatInterval: max(1, filesHeartbeatInterval),
                                           repairInterval: max(1, filesRepairInterval), defaultOrganization: pinOrganization)
         runner.messaging = mqtt.configuration()
@@ -174,6 +183,8 @@ struct NodeRunner {
     var readiness = OperationsEndpoints.Readiness()
     /// Parent chains whose checkpoints are watched (`--anchor-watch`).
     var anchorWatch: [String] = []
+    /// The parent chains to relay checkpoints to (`--anchor-config`); nil: none.
+    var anchors: AnchorConfiguration?
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
@@ -278,10 +289,12 @@ struct NodeRunner {
         watch?.start()
         Self.collectParts(into: metrics, files: files, privateData: privateData, messaging: messagingService)
         let server: RPCServer
+        let relayers: AnchorRelayers? = anchors.map { AnchorRelayers(configuration: $0, log: { line in Console.error(line) }) }
+        let anchorStatus: (@Sendable () -> JSON)? = relayers.map { r in { @Sendable in r.status() } }
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
+            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI, anchorStatus: anchorStatus)
             var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData, metrics: metrics,
                                     anchors: watch, delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
             OperationsEndpoints.mount(into: &served, metrics: metrics, readiness: readiness, access: api.access)
@@ -316,6 +329,11 @@ struct NodeRunner {
         } else {
             producer.start()
         }
+        if let relayers {
+            let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+            try relayers.start(nodeURL: "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)")
+            Console.line("anchoring to \(relayers.configuration.parents.map { "\($0.label) (\($0.contract.checksummed), every \($0.every))" }.joined(separator: ", "))")
+        }
         onReady?(server.port, messagingService?.server.endpoints ?? [])
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         let replay = node.journalReplay
@@ -327,6 +345,7 @@ struct NodeRunner {
         Console.line(DevnetOutput.upMarker + "http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
+        relayers?.stop()
         producer.stop()
         metrics.stop()
         watch?.stop()

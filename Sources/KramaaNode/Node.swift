@@ -51,7 +51,6 @@ public final class Node: @unchecked Sendable {
     var storing: StateUndo?
     let observers = Observers()
     let rejections = RejectionCounts()
-    let proofStates = ProofStateCache()
     /// The pool's journal; set at the end of `init` (its rewrites read the pool).
     private var journal: TransactionJournal!
     /// What the start-up replay of the journal did: transactions back in the pool, and those

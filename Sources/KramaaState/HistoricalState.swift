@@ -56,19 +56,3 @@ public final class HistoricalState: StateBackend, @unchecked Sendable {
         return storage
     }
 }
-
-extension HistoricalState {
-    /// The viewed block's whole state as a new `InMemoryState` (its tries give its root and its
-    /// proofs): every account of the live state or of the undo records, as of the viewed block.
-    public func materialized() -> InMemoryState {
-        var addresses = Set(live.accounts.keys)
-        for undo in undos { addresses.formUnion(undo.accounts.keys) }
-        let state = InMemoryState()
-        for address in addresses {
-            guard let info = account(address) else { continue }
-            state.set(address, nonce: info.nonce, balance: info.balance, code: code(hash: info.codeHash), storage: storageSnapshot(address))
-        }
-        _ = state.takeChanges()
-        return state
-    }
-}
