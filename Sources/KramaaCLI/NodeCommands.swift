@@ -103,8 +103,18 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("ready-min-peers"), help: "Peers /readyz needs connected (default: 1 for a validator with bootnodes, else 0).")
     var readyMinPeers: Int?
 
+    /// `--history`: a number of blocks (at least the ones kept in memory) or `archive` (nil: every block).
+    static func historyRetention(_ text: String) throws -> UInt64? {
+        if text == "archive" { return nil }
+        guard let blocks = UInt64(text), blocks >= Node.historyDepth else {
+            throw ValidationError("--history \(text): a number of blocks (at least \(Node.historyDepth)) or archive")
+        }
+        return blocks
+    }
+
     func run() async throws {
         logging.bootstrap()
+        _ = try Self.historyRetention(history)  // before anything is opened or listened on
         var anchors: AnchorConfiguration?
         if let anchorConfig {
             guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
@@ -121,14 +131,7 @@ struct NodeCommand: AsyncParsableCommand {
         mqtt.addPorts(to: &ports)
         try ports.check()
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
-        switch history {
-        case "archive": node.historyRetention = nil
-        default:
-            guard let blocks = UInt64(history), blocks >= Node.historyDepth else {
-                throw ValidationError("--history \(history): a number of blocks (at least \(Node.historyDepth)) or archive")
-            }
-            node.historyRetention = blocks
-        }
+        node.historyRetention = try Self.historyRetention(history)
         if key == nil && node.config.validators.count > 1 {
             throw CLIFailure("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
