@@ -293,6 +293,7 @@ struct NodeRunner {
         Self.collectParts(into: metrics, files: files, privateData: privateData, messaging: messagingService)
         let server: RPCServer
         let relayers: AnchorRelayers? = anchors.map { AnchorRelayers(configuration: $0, log: { line in Console.error(line) }) }
+        if let relayers { Self.collectAnchoring(into: metrics, relayers) }
         let anchorStatus: (@Sendable () -> JSON)? = relayers.map { r in { @Sendable in r.status() } }
         do {
             var logger = Logger(label: "kramaa.rpc")
