@@ -480,6 +480,10 @@ let package = Package(
             dependencies: ["KramaaState", "KramaaEVM", "KramaaTrie", "KramaaPrimitives"]
         ),
         .testTarget(
+            name: "KramaaAnchoringTests",
+            dependencies: ["KramaaAnchoring", "KramaaAPI", "KramaaChain", "KramaaEVM", "KramaaJSON", "KramaaPrimitives", "KramaaTrie"]
+        ),
+        .testTarget(
             name: "KramaaJSONTests",
             dependencies: ["KramaaJSON", "KramaaPrimitives"]
         ),
