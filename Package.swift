@@ -183,7 +183,7 @@ let package = Package(
                 "KramaaFileStore",
                 "KramaaFileService",
                 "KramaaFileCrypto",
-                "KramaaPrivateData",
+                "KramaaPrivateData", "KramaaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

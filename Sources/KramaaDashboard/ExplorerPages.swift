@@ -40,7 +40,7 @@ extension Dashboard {
         (function(){if(!window.WebSocket)return;var ws;try{ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/');}catch(e){return;}
         ws.onopen=function(){ws.send(JSON.stringify({jsonrpc:'2.0',id:1,method:'eth_subscribe',params:['newHeads']}));};
         ws.onerror=function(){};
-        ws.onmessage=function(m){var d=JSON.parse(m.data);if(!d.params||!d.params.result)return;var h=d.params.result;
+        ws.onmessage=function(m){var d=JSON.parse(m.data);if(d.id===1){document.body.setAttribute('data-live','1');return;}if(!d.params||!d.params.result)return;var h=d.params.result;
         var n=parseInt(h.number,16),t=new Date(parseInt(h.timestamp,16)*1000).toISOString().replace('.000Z','Z');
         var a=document.getElementById('head');a.textContent=n;a.href='/dashboard/blocks/'+n;
         var tr=document.createElement('tr');[[n,1],[h.hash.slice(0,10)+'…'+h.hash.slice(-6)],[(h.transactionsCount===undefined?'':h.transactionsCount)],[parseInt(h.gasUsed,16)],[t]].forEach(function(c){
