@@ -2,6 +2,7 @@ import KramaaEPCIS
 import KramaaEPCISIndex
 import KramaaGS1
 import KramaaJSON
+import KramaaNode
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaTags
@@ -48,13 +49,15 @@ extension Dashboard {
         guard let index else { return "<p>This node keeps no EPCIS index.</p>" }
         guard let entries = try? index.history(of: token) else { return "<p class=\"notice\">The EPCIS index could not be read.</p>" }
         guard !entries.isEmpty else { return "<p>No EPCIS events recorded yet.</p>" }
-        let organisations = Dictionary(Set(entries.map(\.organization)).map { ($0, assets.organizationName($0)) }, uniquingKeysWith: { a, _ in a })
+        let directory = assets
+        var organisations: [UInt64: String] = [:]
+        for id in Set(entries.map(\.organization)) { organisations[id] = directory.organizationName(id) }
         let items = entries.map { e -> HTML in
             let ev = e.event
             let what: HTML = "\(ev.type)\(ev.action.map { " · \($0)" } ?? "")"
             let why: HTML = HTML.join([ev.bizStep.map { "step <b>\(Self.cbvName($0))</b>" }, ev.disposition.map { "disposition <b>\(Self.cbvName($0))</b>" }].compactMap { $0 as HTML? }, separator: ", ")
             let place: HTML = HTML.join([ev.bizLocation.map { "at <span class=\"mono\">\($0)</span>" }, ev.readPoint.map { "read point <span class=\"mono\">\($0)</span>" }].compactMap { $0 as HTML? }, separator: ", ")
-            let who: HTML = "\(organisations[e.organization] ?? nil ?? "organisation \(e.organization)"), recorded by \(addressLink(e.recorder))\(e.device == .zero ? "" : " with device " as HTML)\(e.device == .zero ? .empty : addressLink(e.device))"
+            let who: HTML = "\(organisations[e.organization] ?? "organisation \(e.organization)"), recorded by \(addressLink(e.recorder))\(e.device == .zero ? "" : " with device " as HTML)\(e.device == .zero ? .empty : addressLink(e.device))"
             let extensions = Self.extensionFields(ev.json)
             let extra: HTML = extensions.isEmpty ? .empty : "<dt>More</dt><dd>\(HTML.join(extensions.map { "<span class=\"mono\">\($0.0)</span>: \($0.1)" }, separator: "<br>"))</dd>"
             let anchored = HTML.join(anchors(e.blockNumber).map { "<dt>Anchored</dt><dd>\($0)</dd>" })
