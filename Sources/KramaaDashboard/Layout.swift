@@ -59,10 +59,10 @@ struct Page {
         form[role=search]{display:flex;flex:1 1 18rem;gap:.25rem;align-items:center}form[role=search] label{position:absolute;left:-9999px}
         input[type=search]{flex:1;min-width:0;padding:.4rem;font:inherit;border:1px solid var(--line);border-radius:3px}
         button{padding:.4rem .8rem;font:inherit;background:#e8eef5;border:1px solid #9ab;border-radius:3px}
-        main{max-width:72rem;margin:0 auto;padding:1rem}footer{color:var(--muted);font-size:.85rem;padding:1rem;text-align:center}
+        main{max-width:72rem;margin:0 auto;padding:1rem;overflow-wrap:anywhere}footer{color:var(--muted);font-size:.85rem;padding:1rem;text-align:center}
         a{color:var(--accent)}h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem}
         .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
-        th{font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
+        th{font-weight:600}dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;min-width:0;overflow-wrap:anywhere}
         .mono,code{font-family:ui-monospace,monospace;font-size:.9em;overflow-wrap:anywhere}
         .notice{padding:.75rem;border:1px solid var(--line);background:#f6f6f6}
         .verdict{padding:1rem;border-radius:6px;font-size:1.3rem;font-weight:700;color:#fff}
@@ -72,6 +72,6 @@ struct Page {
         ol.timeline{list-style:none;padding:0;border-left:3px solid var(--accent);margin-left:.5rem}
         ol.timeline>li{margin:0 0 1rem 0;padding-left:1rem;position:relative}
         ol.timeline>li::before{content:"";position:absolute;left:-.55rem;top:.45rem;width:.8rem;height:.8rem;border-radius:50%;background:var(--accent)}
-        @media (max-width:40rem){dl{grid-template-columns:1fr}dt{margin-top:.5rem}main{padding:.5rem}}
+        @media (max-width:40rem){dl{grid-template-columns:minmax(0,1fr)}dt{margin-top:.5rem}main{padding:.5rem}}
         """
 }
