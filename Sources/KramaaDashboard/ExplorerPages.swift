@@ -172,7 +172,7 @@ extension Dashboard {
             let signed = signedCount[v, default: 0]
             return "<tr><td>\(addressLink(v))</td><td>\(certified == 0 ? "–" : "\(signed) of \(certified)")</td><td>\(certified == 0 ? "–" : "\(certified - signed)")</td></tr>"
         }
-        let note: HTML = certified == 0 ? "<p>The last blocks carry no certificates (a single-validator chain).</p>" : .empty
+        let note: HTML = certified == 0 ? "<p>No certificates among the last blocks (a single-validator chain, or no blocks yet).</p>" : .empty
         let main: HTML = """
             <h1>Validators</h1><p>\(validators.count) validators for block \(head + 1); precommits over the last \(window) blocks.</p>\(note)
             <div class="scroll"><table><thead><tr><th scope="col">Validator</th><th scope="col">Signed</th><th scope="col">Missed</th></tr></thead><tbody>\(rows)</tbody></table></div>

@@ -26,7 +26,7 @@ struct Page {
         let frame: HTML = explorerFrame ? """
             <nav aria-label="Main"><a href="/dashboard">Blocks</a> <a href="/dashboard/validators">Validators</a></nav>
             <form role="search" action="/dashboard/search" method="get">
-            <label for="q">Search</label>
+            <label class="sr" for="q">Search</label>
             <input id="q" name="q" type="search" placeholder="block, transaction, address, EPC URI or Digital Link" required>
             <button type="submit">Go</button></form>
             """ : .empty
@@ -56,11 +56,11 @@ struct Page {
         *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
         header{background:#0b2545;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}
         header a{color:#fff}.brand{font-weight:700;font-size:1.2rem;text-decoration:none}nav a{margin-right:.75rem}
-        form[role=search]{display:flex;flex:1 1 18rem;gap:.25rem;align-items:center}form[role=search] label{position:absolute;left:-9999px}
+        form[role=search]{display:flex;flex:1 1 18rem;gap:.25rem;align-items:center}
         input[type=search]{flex:1;min-width:0;padding:.4rem;font:inherit;border:1px solid var(--line);border-radius:3px}
         button{padding:.4rem .8rem;font:inherit;background:#e8eef5;border:1px solid #9ab;border-radius:3px}
         main{max-width:72rem;margin:0 auto;padding:1rem;overflow-wrap:anywhere}footer{color:var(--muted);font-size:.85rem;padding:1rem;text-align:center}
-        a{color:var(--accent)}h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem}
+        a{color:var(--accent)}.sr{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem}
         .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
         th{font-weight:600}dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;min-width:0;overflow-wrap:anywhere}
         .mono,code{font-family:ui-monospace,monospace;font-size:.9em;overflow-wrap:anywhere}
