@@ -25,12 +25,30 @@ extension Dashboard {
             <h1>\(asset.productName ?? "Asset")</h1>
             <dl><dt>EPC</dt><dd class="mono">\(asset.epc)</dd>\(link.map { "<dt>Digital Link</dt><dd class=\"mono\">\($0)</dd>" as HTML } ?? .empty)\(consumer)
             <dt>Token id</dt><dd class="mono">\(asset.tokenId)</dd>
-            <dt>Organisation</dt><dd>\(asset.organisationName ?? "organisation \(asset.organisation)") (\(asset.organisation))</dd>
+            <dt>Organisation</dt><dd>\(organizationLink(asset.organisation, name: asset.organisationName))</dd>
             <dt>Status</dt><dd>\(asset.status)</dd><dt>Owner</dt><dd>\(addressLink(asset.owner))</dd><dt>Custodian</dt><dd>\(addressLink(asset.custodian))</dd>
             <dt>Minted in block</dt><dd><a href="/dashboard/blocks/\(asset.mintedAt)">\(asset.mintedAt)</a></dd></dl>
             <h2>Provenance</h2>\(timeline(token))
             """
         return Page(title: asset.productName ?? asset.epc, main: main)
+    }
+
+    func organizationPage(_ id: String) -> Page {
+        guard let number = UInt64(id) else { return .error(status: 400, title: "Not an organisation", message: "\(id) is not an organisation number.") }
+        guard let org = try? OrganizationClient(reader).organization(number), org.createdAtBlock != 0 else {
+            return .error(status: 404, title: "Organisation not found", message: "No organisation \(id) is registered on this chain.")
+        }
+        let main: HTML = """
+            <h1>\(org.name)</h1>
+            <dl><dt>Organisation</dt><dd>\(org.id)</dd><dt>Founder</dt><dd>\(addressLink(org.founder))</dd>
+            <dt>Registered in block</dt><dd><a href="/dashboard/blocks/\(org.createdAtBlock)">\(org.createdAtBlock)</a></dd><dt>Admins</dt><dd>\(org.admins)</dd></dl>
+            """
+        return Page(title: org.name, main: main)
+    }
+
+    /// A link to an organisation's page, by its name when known.
+    func organizationLink(_ id: UInt64, name: String?) -> HTML {
+        "<a href=\"/dashboard/organizations/\(id)\">\(name ?? "organisation \(id)")</a>"
     }
 
     /// A token id from a decimal or 0x-hex number, an EPC URI or a Digital Link.
@@ -57,12 +75,12 @@ extension Dashboard {
             let what: HTML = "\(ev.type)\(ev.action.map { " · \($0)" } ?? "")"
             let why: HTML = HTML.join([ev.bizStep.map { "step <b>\(Self.cbvName($0))</b>" }, ev.disposition.map { "disposition <b>\(Self.cbvName($0))</b>" }].compactMap { $0 as HTML? }, separator: ", ")
             let place: HTML = HTML.join([ev.bizLocation.map { "at <span class=\"mono\">\($0)</span>" }, ev.readPoint.map { "read point <span class=\"mono\">\($0)</span>" }].compactMap { $0 as HTML? }, separator: ", ")
-            let who: HTML = "\(organisations[e.organization] ?? "organisation \(e.organization)"), recorded by \(addressLink(e.recorder))\(e.device == .zero ? "" : " with device " as HTML)\(e.device == .zero ? .empty : addressLink(e.device))"
+            let who: HTML = "\(organizationLink(e.organization, name: organisations[e.organization])), recorded by \(addressLink(e.recorder))\(e.device == .zero ? "" : " with device " as HTML)\(e.device == .zero ? .empty : addressLink(e.device))"
             let extensions = Self.extensionFields(ev.json)
             let extra: HTML = extensions.isEmpty ? .empty : "<dt>More</dt><dd>\(HTML.join(extensions.map { "<span class=\"mono\">\($0.0)</span>: \($0.1)" }, separator: "<br>"))</dd>"
             let anchored = HTML.join(anchors(e.blockNumber).map { "<dt>Anchored</dt><dd>\($0)</dd>" })
             return """
-                <li><h3>\(what)</h3><dl><dt>When</dt><dd>\(ev.eventTime)\(ev.eventTimeZoneOffset.map { " (\($0))" } ?? "")</dd>
+                <li><h3>\(what)</h3><dl><dt>When</dt><dd>\(ev.eventTime)\(ev.eventTimeZoneOffset.map { " (local time zone \($0))" } ?? "")</dd>
                 <dt>What</dt><dd class="mono">\(ev.epcList.joined(separator: ", "))\(ev.parentID.map { " in \($0)" } ?? "")</dd>
                 \(why.text.isEmpty ? .empty : "<dt>Why</dt><dd>\(why)</dd>" as HTML)\(place.text.isEmpty ? .empty : "<dt>Where</dt><dd>\(place)</dd>" as HTML)
                 <dt>Who</dt><dd>\(who)</dd>

@@ -53,6 +53,7 @@ public struct Dashboard: HTTPEndpoint {
         case ("tx", 2): return transactionPage(parts[1])
         case ("address", 2): return accountPage(parts[1])
         case ("assets", 2): return assetPage(parts[1])
+        case ("organizations", 2): return organizationPage(parts[1])
         case ("validators", 1): return validatorsPage()
         case ("search", 1): return search(request.queryValue("q") ?? "")
         default: return .error(status: 404, title: "Not found", message: "There is no dashboard page at \(path).")

@@ -74,7 +74,7 @@ import Testing
         #expect(try f.send(ProvenanceRegistry.address, ProvenanceRegistry.Method.capture.callData([.uint(UInt256(1)), .bytes(Self.document(Self.evil))])))
         let token = try AssetRegistry.tokenId(epc: Self.epc).0
         let pages = ["/dashboard", "/dashboard/blocks/1", "/dashboard/blocks/3", "/dashboard/address/\(owner)", "/dashboard/validators",
-                     "/dashboard/assets/\(token)", "/dashboard/assets/\(Self.epc)", "/01/10614141073464/21/2018",
+                     "/dashboard/assets/\(token)", "/dashboard/organizations/1", "/dashboard/assets/\(Self.epc)", "/01/10614141073464/21/2018",
                      "/dashboard/blocks/\(Self.evil)", "/dashboard/\(Self.evil)", "/01/\(Self.evil)"]
         var sawTimeline = false
         for path in pages {
@@ -108,7 +108,7 @@ import Testing
             #expect(r.status == 303, "\(term)")
             #expect(r.headers.first { $0.name == "location" }?.value == location, "\(term)")
         }
-        for (path, status) in [("/dashboard/blocks/99", 404), ("/dashboard/tx/0x" + String(repeating: "ab", count: 32), 404), ("/dashboard/nothing", 404),
+        for (path, status) in [("/dashboard/blocks/99", 404), ("/dashboard/tx/0x" + String(repeating: "ab", count: 32), 404), ("/dashboard/nothing", 404), ("/dashboard/organizations/7", 404),
                                ("/dashboard/blocks/0xzz", 400)] {
             #expect(await f.page(path).status == status, "\(path)")
         }

@@ -158,6 +158,7 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     pages.load(f"/dashboard/tx/{tx_hash}")
     pages.load(f"/dashboard/address/{brand}")
     assert "Validators" in pages.load("/dashboard/validators")
+    assert "Acme " + EVIL in pages.load(f"/dashboard/organizations/{org['id']}"), "the organisation's name is shown as text"
     assert "Block not found" in pages.load("/dashboard/blocks/99999", error=True)
 
     # The asset's timeline: both events, who recorded them, finalised; markup shown as text.
