@@ -127,7 +127,7 @@ extension Dashboard {
             <dt>Status</dt><dd>\(receipt.success ? "success" : "failed")\(receipt.success ? "" : Self.revertReason(outcome.output))</dd>
             <dt>Block</dt><dd><a href="/dashboard/blocks/\(number)">\(number)</a> (index \(index)), final</dd>
             <dt>From</dt><dd>\(addressLink(stored.senders[index]))</dd><dt>To</dt><dd>\(tx.to.map(addressLink) ?? "contract creation")</dd>\(created)
-            <dt>Call</dt><dd>\(Self.callName(tx))</dd><dt>Value</dt><dd>\(Self.ether(tx.value))</dd>
+            <dt>Call</dt><dd>\(Self.callName(tx))\(Self.argumentList(tx))</dd><dt>Value</dt><dd>\(Self.ether(tx.value))</dd>
             <dt>Gas used</dt><dd>\(outcome.gasUsed) of \(tx.gasLimit) at \(outcome.effectiveGasPrice) wei</dd>
             <dt>Type</dt><dd>\(tx.type)</dd><dt>Nonce</dt><dd>\(tx.nonce)</dd><dt>Input</dt><dd class="mono">\(Self.hexPreview(tx.data))</dd></dl>
             <h2>Logs (\(receipt.logs.count))</h2>\(receipt.logs.isEmpty ? "<p>None.</p>" : "<ol start=\"0\">\(logs)</ol>" as HTML)
@@ -211,6 +211,12 @@ extension Dashboard {
         return whole + (trimmed.isEmpty ? "" : "." + String(trimmed)) + " ETH"
     }
 
+    /// The decoded arguments as a list, or nothing.
+    static func argumentList(_ tx: Transaction) -> HTML {
+        guard let arguments = decodedArguments(tx), !arguments.isEmpty else { return .empty }
+        return "<ol>\(arguments.map { a -> HTML in "<li><span class=\"mono\">\(a.type)</span> <span class=\"mono\">\(a.value)</span></li>" })</ol>"
+    }
+
     static func revertReason(_ output: [UInt8]) -> String {
         Opcodes.revertReason(output).map { ": \($0)" } ?? ""
     }
@@ -227,14 +233,42 @@ extension Dashboard {
         (ProvenanceRegistry.address, "provenance (EPCIS)", [ProvenanceRegistry.Method.capture]),
     ]
 
+    /// The system-contract function a transaction calls, if it calls one.
+    static func systemMethod(_ tx: Transaction) -> SystemMethod? {
+        guard tx.data.count >= 4, let to = tx.to, let contract = systemContracts.first(where: { $0.address == to }) else { return nil }
+        let selector = tx.data.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return contract.methods.first { $0.selector == selector }
+    }
+
     /// The called function of a system contract by its selector, else the selector or "transfer".
     static func callName(_ tx: Transaction) -> String {
         guard tx.data.count >= 4 else { return tx.to == nil ? "deploy" : "transfer" }
-        let selector = tx.data.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        if let to = tx.to, let contract = systemContracts.first(where: { $0.address == to }),
-           let method = contract.methods.first(where: { $0.selector == selector }) {
-            return method.signature
-        }
+        if let method = systemMethod(tx) { return method.signature }
         return tx.to == nil ? "deploy" : Hex.encode(tx.data.prefix(4))
+    }
+
+    /// A system-contract call's arguments by their ABI types (static types and `string`/`bytes`),
+    /// nil when the function is not known or an argument does not decode.
+    static func decodedArguments(_ tx: Transaction) -> [(type: String, value: String)]? {
+        guard let method = systemMethod(tx), let open = method.signature.firstIndex(of: "(") else { return nil }
+        let types = method.signature[method.signature.index(after: open)...].dropLast().split(separator: ",").map(String.init)
+        var d = ABIDecoder(calldata: tx.data)
+        var out: [(type: String, value: String)] = []
+        for type in types {
+            let value: String?
+            switch type {
+            case "address": value = (try? d.nextAddress())?.checksummed
+            case "string": value = try? d.nextString()
+            case "bytes": value = (try? d.nextBytes()).map { bytes in
+                bytes.first == UInt8(ascii: "{") ? String(decoding: bytes.prefix(2048), as: UTF8.self) + (bytes.count > 2048 ? "…" : "") : hexPreview(bytes) }
+            case "bool": value = (try? d.nextBool()).map { "\($0)" }
+            case let t where t.hasPrefix("uint"): value = (try? d.nextUInt())?.description
+            case let t where t.hasPrefix("bytes"): value = (try? d.nextBytes32())?.description
+            default: value = nil
+            }
+            guard let value else { return nil }
+            out.append((type, value))
+        }
+        return out
     }
 }

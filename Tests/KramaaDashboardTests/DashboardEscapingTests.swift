@@ -73,7 +73,7 @@ import Testing
                                                                                      .fixedBytes(Bytes32.zero), .string(metadata)])))
         #expect(try f.send(ProvenanceRegistry.address, ProvenanceRegistry.Method.capture.callData([.uint(UInt256(1)), .bytes(Self.document(Self.evil))])))
         let token = try AssetRegistry.tokenId(epc: Self.epc).0
-        let pages = ["/dashboard", "/dashboard/blocks/1", "/dashboard/blocks/3", "/dashboard/address/\(owner)", "/dashboard/validators",
+        let pages = ["/dashboard", "/dashboard/blocks/1", "/dashboard/blocks/3", "/dashboard/tx/\(try #require(try f.node.block(number: 1)).transactions[0].hash)", "/dashboard/address/\(owner)", "/dashboard/validators",
                      "/dashboard/assets/\(token)", "/dashboard/organizations/1", "/dashboard/assets/\(Self.epc)", "/01/10614141073464/21/2018",
                      "/dashboard/blocks/\(Self.evil)", "/dashboard/\(Self.evil)", "/01/\(Self.evil)"]
         var sawTimeline = false

@@ -147,6 +147,7 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     assert f"Block {head}" in pages.search(block_hash)
     text = pages.search(tx_hash)
     assert "Transaction" in text and "registerOrganization(string)" in text and "success" in text
+    assert "Acme " + EVIL in text, "the call's decoded argument, as text"
     assert "Balance" in pages.search(brand)
     assert "Provenance" in pages.search(EPC)
     assert "Provenance" in pages.search(DIGITAL_LINK)
