@@ -5,6 +5,7 @@ import KramaaJSON
 import KramaaNode
 import KramaaPlatform
 import KramaaPrimitives
+import KramaaRPC
 import KramaaTags
 
 /// The platform's pages: an asset with its provenance timeline, and the consumer's page.
@@ -110,7 +111,8 @@ extension Dashboard {
 
     /// `/01/{gtin}/21/{serial}`: what a consumer sees after scanning or tapping: the verdict
     /// first (recalled or destroyed before anything else), the product and brand, the journey.
-    func consumerPage(path: String) -> Page {
+    func consumerPage(_ request: HTTPRequest) -> Page {
+        let path = request.path
         let token: UInt256
         do { token = try AssetRegistry.tokenId(digitalLink: DigitalLink.canonicalStem + path) } catch {
             return Self.consumer(title: "Not a product link", tone: "warn", headline: "This link does not name a product",
@@ -123,7 +125,7 @@ extension Dashboard {
         let (tone, headline, detail) = Self.verdict(status: asset.status, brand: asset.organisationName ?? "its brand")
         let main: HTML = """
             <section aria-labelledby="verdict"><p id="verdict" class="verdict \(tone)" role="status">\(headline)</p><p>\(detail)</p></section>
-            <section aria-labelledby="product"><h1 id="product">\(asset.productName ?? "Product")</h1>
+            \(tapCheck(request))<section aria-labelledby="product"><h1 id="product">\(asset.productName ?? "Product")</h1>
             <dl><dt>Brand</dt><dd>\(asset.organisationName ?? "organisation \(asset.organisation)")</dd><dt>Item</dt><dd class="mono">\(asset.epc)</dd>
             <dt>Status</dt><dd>\(asset.status)</dd></dl></section>
             <section aria-labelledby="journey"><h2 id="journey">Journey</h2>\(timeline(token))</section>
@@ -131,6 +133,14 @@ extension Dashboard {
         var page = Page(title: asset.productName ?? "Product", main: main)
         page.explorerFrame = false
         return page
+    }
+
+    /// A tag that writes its SUN message into the Digital Link's query: a link that has the
+    /// tap itself judged by `/verify` (genuine, tampered or replayed), which counts the tap.
+    func tapCheck(_ request: HTTPRequest) -> HTML {
+        guard !request.query.isEmpty, let host = request.header("host") else { return .empty }
+        let verify = "/verify?url=" + urlComponent("http://\(host)\(request.target)")
+        return "<p><a href=\"\(verify)\">Check this tap of the tag</a> (genuine, tampered or replayed).</p>"
     }
 
     /// The consumer's verdict from the item's registry status (a page without a tap proves the

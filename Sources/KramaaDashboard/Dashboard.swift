@@ -44,7 +44,7 @@ public struct Dashboard: HTTPEndpoint {
     /// The page for a GET.
     func page(for request: HTTPRequest) -> Page {
         let path = request.path
-        if path == Self.digitalLinkPrefix || path.hasPrefix(Self.digitalLinkPrefix + "/") { return consumerPage(path: path) }
+        if path == Self.digitalLinkPrefix || path.hasPrefix(Self.digitalLinkPrefix + "/") { return consumerPage(request) }
         let rest = path == "/" ? "" : String(path.dropFirst(Self.prefix.count))
         let parts = rest.split(separator: "/", omittingEmptySubsequences: true).map { HTTPRequest.formDecode($0) }
         switch (parts.first, parts.count) {

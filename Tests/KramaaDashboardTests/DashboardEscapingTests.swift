@@ -89,6 +89,10 @@ import Testing
             }
         }
         #expect(sawTimeline)
+        let tap = await f.dashboard.respond(to: HTTPRequest(method: "GET", path: "/01/10614141073464/21/2018", query: [("e", Self.evil), ("c", "00")],
+                                                            headers: [("host", "node.example:8545")], target: "/01/10614141073464/21/2018?e=%3Cscript%3E&c=00"))
+        let tapPage = String(decoding: tap.body, as: UTF8.self)
+        #expect(tapPage.contains("href=\"/verify?url=http:%2F%2Fnode.example:8545%2F01%2F10614141073464%2F21%2F2018%3Fe%3D%253Cscript%253E%26c%3D00\""), "\(tapPage)")
         let (status, body) = await f.page("/dashboard/search", query: [("q", Self.evil)])
         #expect(status == 400)
         #expect(!body.contains("<script>alert") && body.contains("&lt;script&gt;"))
