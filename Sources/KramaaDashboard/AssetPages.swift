@@ -128,7 +128,7 @@ extension Dashboard {
             \(tapCheck(request))<section aria-labelledby="product"><h1 id="product">\(asset.productName ?? "Product")</h1>
             <dl><dt>Brand</dt><dd>\(asset.organisationName ?? "organisation \(asset.organisation)")</dd><dt>Item</dt><dd class="mono">\(asset.epc)</dd>
             <dt>Status</dt><dd>\(asset.status)</dd></dl></section>
-            <section aria-labelledby="journey"><h2 id="journey">Journey</h2>\(timeline(token))</section>
+            \(consumerJourney ? "<section aria-labelledby=\"journey\"><h2 id=\"journey\">Journey</h2>\(timeline(token))</section>" as HTML : .empty)
             """
         var page = Page(title: asset.productName ?? "Product", main: main)
         page.explorerFrame = false

@@ -21,6 +21,9 @@ public struct Dashboard: HTTPEndpoint {
     let index: EPCISIndex?
     /// What to say about where a block is anchored on parent chains (one line per anchor).
     let anchors: @Sendable (UInt64) -> [String]
+    /// Whether the consumer page, open to anyone, shows the item's journey (false on a node
+    /// whose reads are closed: the verdict and product only).
+    public var consumerJourney = true
 
     public init(node: Node, index: EPCISIndex?, anchors: @escaping @Sendable (UInt64) -> [String] = { _ in [] }) {
         self.node = node

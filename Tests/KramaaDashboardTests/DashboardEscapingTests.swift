@@ -93,6 +93,10 @@ import Testing
                                                             headers: [("host", "node.example:8545")], target: "/01/10614141073464/21/2018?e=%3Cscript%3E&c=00"))
         let tapPage = String(decoding: tap.body, as: UTF8.self)
         #expect(tapPage.contains("href=\"/verify?url=http:%2F%2Fnode.example:8545%2F01%2F10614141073464%2F21%2F2018%3Fe%3D%253Cscript%253E%26c%3D00\""), "\(tapPage)")
+        var closed = f.dashboard
+        closed.consumerJourney = false
+        let closedPage = String(decoding: await closed.respond(to: HTTPRequest(method: "GET", path: "/01/10614141073464/21/2018")).body, as: UTF8.self)
+        #expect(closedPage.contains("class=\"verdict") && !closedPage.contains("class=\"timeline\""), "closed reads: no journey on the open page")
         let (status, body) = await f.page("/dashboard/search", query: [("q", Self.evil)])
         #expect(status == 400)
         #expect(!body.contains("<script>alert") && body.contains("&lt;script&gt;"))
