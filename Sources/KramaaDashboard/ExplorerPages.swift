@@ -43,7 +43,7 @@ extension Dashboard {
         ws.onmessage=function(m){var d=JSON.parse(m.data);if(d.id===1){document.body.setAttribute('data-live','1');return;}if(!d.params||!d.params.result)return;var h=d.params.result;
         var n=parseInt(h.number,16),t=new Date(parseInt(h.timestamp,16)*1000).toISOString().replace('.000Z','Z');
         var a=document.getElementById('head');a.textContent=n;a.href='/dashboard/blocks/'+n;
-        var tr=document.createElement('tr');[[n,1],[h.hash.slice(0,10)+'…'+h.hash.slice(-6)],[(h.transactionsCount===undefined?'':h.transactionsCount)],[parseInt(h.gasUsed,16)],[t]].forEach(function(c){
+        var tr=document.createElement('tr');[[n,1],[h.hash.slice(0,10)+'…'+h.hash.slice(-6)],['–'],[parseInt(h.gasUsed,16)],[t]].forEach(function(c){
         var td=document.createElement('td');if(c[1]){var l=document.createElement('a');l.href='/dashboard/blocks/'+c[0];l.textContent=c[0];td.appendChild(l);}else{td.textContent=c[0];}tr.appendChild(td);});
         var b=document.getElementById('blocks');b.insertBefore(tr,b.firstChild);while(b.children.length>40)b.removeChild(b.lastChild);
         document.getElementById('live').textContent='New block '+n;};})();
