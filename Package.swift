@@ -183,7 +183,8 @@ let package = Package(
                 "KramaaFileStore",
                 "KramaaFileService",
                 "KramaaFileCrypto",
-                "KramaaPrivateData", "KramaaStorage",
+                "KramaaPrivateData",
+                "KramaaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
