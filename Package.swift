@@ -16,6 +16,7 @@ import PackageDescription
 //   6  KramaaStateTest        kramaa-statetest, the GeneralStateTests runner
 //   5  KramaaEPCISIndex       the index of EPCIS events captured on chain, fed by new blocks
 //   5  KramaaEVMHarness       state-test and EVM fixture JSON shared by the EVM tools
+//   5  KramaaAnchoring        the checkpoint relayer (CLI and in-node, several parents), its configuration, the JSON-RPC and contract clients
 //   5  KramaaStorage          ChainStore: SQLite through GRDB (blocks, receipts, indexes, flat state)
 //   5  KramaaTags             NFC tag authentication service: encrypted tag key store, SUN/QR verification, /verify and /api/v1/tags
 //   5  KramaaTestSupport      test support: vectors, ContractChain, loopback clients
@@ -155,9 +156,13 @@ let package = Package(
             name: "KramaaPlatform",
             dependencies: ["KramaaPrimitives", "KramaaEVM", "KramaaGS1", "KramaaEPCIS", "KramaaJSON", "KramaaMessaging"]
         ),
+        .target(
+            name: "KramaaAnchoring",
+            dependencies: ["KramaaJSON", "KramaaPrimitives", "KramaaChain", "KramaaEVM", "KramaaTrie"]
+        ),
         .executableTarget(
             name: "KramaaCLI",
-            dependencies: ["KramaaJSON", "KramaaContracts",
+            dependencies: ["KramaaJSON", "KramaaContracts", "KramaaAnchoring",
                 "KramaaPlatform",
                 "KramaaPrimitives",
                 "KramaaChain",

@@ -33,13 +33,17 @@ public final class EthAPI: Sendable {
     public let clock: TimeSource
     /// Whether debug_* methods are served (`kramaa node --debug-api`; always on the devnet).
     public let debugAPI: Bool
+    /// kramaa_anchorStatus's answer: the node's relayers (nil: it runs none).
+    public let anchorStatus: (@Sendable () -> JSON)?
 
     /// - Parameter access: closed by default (only calls in this process may sign); a node
     ///   passes its token store, the devnet opens loopback.
     /// - Parameter debugAPI: whether debug_* methods are served (`kramaa node --debug-api`).
     public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed,
-                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits(), clock: TimeSource = SystemTime.shared) {
+                debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits(), clock: TimeSource = SystemTime.shared,
+                anchorStatus: (@Sendable () -> JSON)? = nil) {
         self.clock = clock
+        self.anchorStatus = anchorStatus
         self.node = node
         self.chain = node
         self.devAccounts = devAccounts
@@ -133,10 +137,7 @@ public final class EthAPI: Sendable {
                 throw RPCError.invalidParams("invalid argument 1: at most \(Self.maxProofSlots) storage keys per proof (got \(slots.count)); split the request")
             }
             let n = try stateBlock(p, 2)
-            let (proof, head) = try node.proof(address, slots: slots.map(\.value))
-            guard n == head.number else {
-                throw RPCError.server("proofs are served for the latest block only (\(head.number)); block \(n) is older")
-            }
+            let (proof, _) = try node.proof(address, slots: slots.map(\.value), at: n)
             return .object([
                 "address": .address(address), "balance": .quantity(proof.info.balance), "nonce": .quantity(proof.info.nonce),
                 "codeHash": .hash(proof.info.codeHash), "storageHash": .hash(proof.storageRoot),

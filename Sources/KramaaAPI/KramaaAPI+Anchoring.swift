@@ -7,6 +7,14 @@ import KramaaRPC
 /// debug_getRaw*), each header's commitment, and proofs of a block in an anchored history.
 extension EthAPI {
     func registerAnchoring(_ r: inout RPCRouter) {
+        // kramaa_anchorStatus(): the node's relayers, one object per parent chain (docs/ANCHORING.md).
+        r.register("kramaa_anchorStatus") { [anchorStatus] p, _ in
+            try p.expect(atMost: 0)
+            guard let anchorStatus else {
+                throw RPCError.server("this node runs no relayers: start it with --anchor-config FILE (docs/ANCHORING.md)")
+            }
+            return anchorStatus()
+        }
         // kramaa_getHeaderCommitment(block): what the block's extraData commits to.
         r.register("kramaa_getHeaderCommitment") { [node] p, _ in
             try p.expect(atMost: 1)

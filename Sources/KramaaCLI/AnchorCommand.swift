@@ -20,7 +20,7 @@ struct AnchorCommand: AsyncParsableCommand {
         func client() throws -> ContractClient { ContractClient(node: try NodeClient(url)) }
         func key() throws -> Secp256k1.PrivateKey {
             guard let keyFile else { throw ValidationError("--key is required: the account that pays on the parent chain") }
-            return try readSecp256k1Key(keyFile)
+            return try AnchorConfiguration.readKey(keyFile)
         }
     }
 
@@ -70,115 +70,28 @@ struct AnchorCommand: AsyncParsableCommand {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The relayer's state, as JSON: latest anchored block, backlog, the parent balance of --key's account.")
-        @OptionGroup var parent: Parent
-        @Option(help: "The checkpoint contract on the parent chain.") var contract: String
+        static let configuration = CommandConfiguration(
+            abstract: "The relayers' state, as JSON: latest anchored block, backlog, parent balance, last error.",
+            discussion: "Without --parent-rpc: the node's own relayers (kramaa_anchorStatus, `kramaa node --anchor-config`); with it and --contract: that contract's progress.")
+        @Option(name: .customLong("parent-rpc"), help: "The parent chain's JSON-RPC URL (default: ask the node for its relayers).") var parentURL: String?
+        @Option(name: .customLong("key"), help: "The secp256k1 key file of the account that pays on the parent chain.") var keyFile: String?
+        @Option(help: "The checkpoint contract on the parent chain (with --parent-rpc).") var contract: String?
+        @Option(help: "Only the node's relayer to this parent chain (its label in the anchor configuration).") var label: String?
         @OptionGroup var node: NodeConnection
 
         func run() throws {
-            let relayer = Relayer(kramaa: try node.client(), parent: try parent.client(), contract: try Address(hex: contract),
-                                  key: try parent.keyFile.map(readSecp256k1Key), every: 0, confirmations: 1)
+            guard let parentURL else {
+                let all = try node.client().call("kramaa_anchorStatus").arrayValue ?? []
+                guard let label else { return print(String(decoding: JSON.array(all).serialized(), as: UTF8.self)) }
+                guard let one = all.first(where: { $0["label"]?.stringValue == label }) else {
+                    throw CLIFailure("the node has no relayer for a parent labelled \"\(label)\"; its parents: \(all.compactMap { $0["label"]?.stringValue }.joined(separator: ", "))")
+                }
+                return print(String(decoding: one.serialized(), as: UTF8.self))
+            }
+            guard let contract else { throw ValidationError("--contract is required with --parent-rpc") }
+            let relayer = Relayer(kramaa: try node.client(), parent: ContractClient(node: try NodeClient(parentURL)), contract: try Address(hex: contract),
+                                  key: try keyFile.map { try AnchorConfiguration.readKey($0) }, every: 0, confirmations: 1)
             print(String(decoding: JSON.object(try relayer.status()).serialized(), as: UTF8.self))
-        }
-    }
-}
-
-/// The relayer's work, one checkpoint at a time (blocking JSON-RPC on both chains).
-struct Relayer {
-    let kramaa: NodeClient
-    let parent: ContractClient
-    let contract: Address
-    let key: Secp256k1.PrivateKey?
-    let every: UInt64
-    let confirmations: UInt64
-    static let submit = "submitCheckpoint(bytes,uint256,bytes32[],bytes32[],uint8[],bytes32,address[])"
-
-    func latestAnchored() throws -> UInt64 {
-        let out = try parent.read(contract, ABI.selector("latestNumber()"))
-        guard out.count >= 32, let n = try UInt256(bigEndianBytes: out[0..<32]).uint64Value else { throw CLIFailure("\(contract) answers no latestNumber(): not a checkpoint contract") }
-        return n
-    }
-
-    func head() throws -> UInt64 { try RPCHex.decodeQuantity(try kramaa.call("eth_blockNumber").stringValue ?? "") }
-
-    /// The next block to anchor after `latest`: the block before the first validator-set change
-    /// still to follow (the contract must see each change certified by the set before it), else
-    /// the last multiple of `every` up to the head; nil when caught up.
-    func nextTarget(after latest: UInt64, head: UInt64) throws -> UInt64? {
-        let logs = try kramaa.call("eth_getLogs", [["address": .string(ValidatorSetContract.address.description), "fromBlock": "0x0", "toBlock": .string(RPCHex.encodeQuantity(head)),
-                                                     "topics": [.string(ValidatorSetContract.Event.scheduled.description)]]])
-        let changes = (logs.arrayValue ?? []).compactMap { log -> UInt64? in
-            guard let data = log["data"]?.stringValue.flatMap({ try? Hex.decode($0) }), data.count >= 32 else { return nil }
-            return (try? UInt256(bigEndianBytes: data[0..<32]))?.uint64Value.map { $0 - 1 }
-        }.filter { $0 > latest && $0 <= head }
-        if let first = changes.min() { return first }
-        guard every > 0 else { return nil }
-        let target = head / every * every
-        return target > latest ? target : nil
-    }
-
-    /// Anchors the next target and waits for its confirmations; nil when caught up.
-    func step() throws -> JSONObject? {
-        guard let key else { throw ValidationError("--key is required to submit checkpoints") }
-        let latest = try latestAnchored()
-        guard let target = try nextTarget(after: latest, head: try head()) else { return nil }
-        let block = JSON.string(RPCHex.encodeQuantity(target))
-        let header = try Hex.decode(try kramaa.call("debug_getRawHeader", [block]).stringValue ?? "")
-        let certificate = try kramaa.call("kramaa_getCommitCertificate", [block])
-        guard !certificate.isNull else { throw CLIFailure("block \(target) has no commit certificate: a single-node chain cannot be anchored") }
-        let commitment = try kramaa.call("kramaa_getHeaderCommitment", [block])
-        let precommits = (certificate["precommits"]?.arrayValue ?? []).compactMap { p -> (Address, [UInt8])? in
-            guard let v = p["validator"]?.stringValue.flatMap({ try? Address(hex: $0) }),
-                  let s = p["signature"]?.stringValue.flatMap({ try? Hex.decode($0) }), s.count == 65 else { return nil }
-            return (v, s)
-        }.sorted { UInt256($0.0) < UInt256($1.0) }
-        let data = ABI.selector(Self.submit) + ABI.encode([
-            .bytes(header), .uint(UInt256(Self.quantity(certificate["round"]))),
-            .array(precommits.map { .fixedBytes(try! Bytes32($0.1[0..<32])) }), .array(precommits.map { .fixedBytes(try! Bytes32($0.1[32..<64])) }),
-            .array(precommits.map { .uint(UInt256(UInt64($0.1[64] < 27 ? $0.1[64] + 27 : $0.1[64]))) }),
-            .fixedBytes(try Bytes32(hex: commitment["historyRoot"]?.stringValue ?? "")),
-            .array(try Self.addresses(commitment["nextValidators"] ?? .null).map { .address($0) }),
-        ])
-        let balance = try UInt256(hex: try parent.node.call("eth_getBalance", [.string(key.publicKey.address.checksummed), "latest"]).stringValue ?? "0x0")
-        guard !balance.isZero else {
-            throw CLIFailure("the relayer's account \(key.publicKey.address.checksummed) holds nothing on the parent chain: fund it to pay for checkpoints")
-        }
-        let receipt = try parent.send(contract, data, signer: .account(key))
-        let included = Self.quantity(receipt["blockNumber"])
-        while Self.quantity(try parent.node.call("eth_blockNumber")) + 1 < included + confirmations { Thread.sleep(forTimeInterval: 0.5) }
-        // Still there after the confirmations (a parent reorganisation would have dropped it:
-        // then the next step sees the contract behind and sends it again).
-        let again = try parent.node.call("eth_getTransactionReceipt", [receipt["transactionHash"] ?? .null])
-        guard again["blockHash"] == receipt["blockHash"], try latestAnchored() >= target else { return ["event": "dropped", "number": .number(JSONNumber(target))] }
-        return ["event": "anchored", "number": .number(JSONNumber(target)), "blockHash": certificate["blockHash"] ?? .null,
-                "signers": .number(JSONNumber(precommits.count)), "parentTransaction": receipt["transactionHash"] ?? .null,
-                "parentBlock": .number(JSONNumber(included)), "confirmations": .number(JSONNumber(confirmations)),
-                "gasUsed": .number(JSONNumber(Self.quantity(receipt["gasUsed"])))]
-    }
-
-    func status() throws -> JSONObject {
-        let latest = try latestAnchored(), head = try head()
-        var out: JSONObject = ["contract": .string(contract.checksummed), "latestAnchored": .number(JSONNumber(latest)),
-                               "head": .number(JSONNumber(head)), "backlog": .number(JSONNumber(head - min(head, latest)))]
-        if let key {
-            let balance = try parent.node.call("eth_getBalance", [.string(key.publicKey.address.checksummed), "latest"])
-            out["parentAccount"] = .string(key.publicKey.address.checksummed)
-            out["parentBalance"] = .string((try? UInt256(hex: balance.stringValue ?? "0x0"))?.description ?? "?")
-        }
-        return out
-    }
-
-    static func quantity(_ value: JSON?) -> UInt64 {
-        guard let value else { return 0 }
-        if let text = value.stringValue { return (try? RPCHex.decodeQuantity(text)) ?? 0 }
-        return value.numberValue.flatMap { UInt64($0.description) } ?? 0
-    }
-
-    static func addresses(_ value: JSON) throws -> [Address] {
-        guard let items = value.arrayValue else { throw CLIFailure("expected a list of addresses, got \(value)") }
-        return try items.map { item in
-            guard let text = item.stringValue, let a = try? Address(hex: text) else { throw CLIFailure("\(item) is not an address") }
-            return a
         }
     }
 }

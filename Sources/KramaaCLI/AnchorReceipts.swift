@@ -32,14 +32,22 @@ extension AnchorCommand {
             abstract: "Verify an anchor receipt trusting only the parent chain; exit 0 when it holds.",
             discussion: "Checks the transaction and receipt against the block's roots, the block's place in the history the checkpoint commits to, and the checkpoint in the contract on the parent chain.")
         @Argument(help: "The bundle (JSON) to verify.") var bundle: String
-        @Option(name: .customLong("parent-rpc"), help: "The parent chain's JSON-RPC URL.") var parentURL: String
+        @Option(name: .customLong("parent-rpc"), help: "The parent chain's JSON-RPC URL.") var parentURL: String?
+        @Option(name: .customLong("parent-headers"), help: "Verify offline against these trusted parent block hashes instead (JSON, docs/ANCHORING.md).")
+        var parentHeaders: String?
         @Option(help: "Parent blocks (the including one counted) the checkpoint must have.") var confirmations: UInt64 = 1
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: bundle), let json = try? JSON.parse(Array(data)), let object = json.objectValue else {
                 throw ValidationError("\(bundle) is not a JSON object")
             }
-            for line in try AnchorReceipts.verify(object, parent: try NodeClient(parentURL), confirmations: confirmations) { print(line) }
+            let parent: AnchorReceipts.Parent
+            switch (parentURL, parentHeaders) {
+            case (let url?, nil): parent = .rpc(try NodeClient(url))
+            case (nil, let path?): parent = .trusted(try TrustedParentHeaders.load(path))
+            default: throw ValidationError("give one of --parent-rpc URL (online) or --parent-headers FILE (offline)")
+            }
+            for line in try AnchorReceipts.verify(object, parent: parent, confirmations: confirmations) { print(line) }
         }
     }
 }
@@ -68,6 +76,8 @@ struct AnchorReceipts {
         let block = JSON.string(RPCHex.encodeQuantity(number)), at = JSON.string(RPCHex.encodeQuantity(checkpoint))
         let hashes = try kramaa.call("eth_getBlockByNumber", [block, false])["transactions"]?.arrayValue ?? []
         let raws: [JSON] = try hashes.map { try kramaa.call("eth_getRawTransactionByHash", [$0]) }
+        // For verification without the parent's RPC: its block header and the receipt's trie proof.
+        let proof = try ParentProof.fetch(transaction: event["transactionHash"] ?? .null, from: parent)
         var out: JSONObject = [
             "format": .string(AnchorCommand.receiptFormat),
             "chainId": .number(JSONNumber(Relayer.quantity(try kramaa.call("eth_chainId")))),
@@ -77,15 +87,23 @@ struct AnchorReceipts {
             "checkpoint": ["number": .number(JSONNumber(checkpoint)), "header": try kramaa.call("debug_getRawHeader", [at]),
                            "validatorsHash": try kramaa.call("kramaa_getHeaderCommitment", [at])["validatorsHash"] ?? .null],
             "parent": ["chainId": .number(JSONNumber(Relayer.quantity(try parent.call("eth_chainId")))), "contract": .string(contract.checksummed),
-                       "transaction": event["transactionHash"] ?? .null, "block": .number(JSONNumber(Relayer.quantity(event["blockNumber"])))],
+                       "transaction": event["transactionHash"] ?? .null, "block": .number(JSONNumber(Relayer.quantity(event["blockNumber"]))),
+                       "header": .data(proof.header), "transactionIndex": .number(JSONNumber(proof.transactionIndex)),
+                       "receiptProof": .array(proof.receiptProof.map { .data($0) })],
         ]
         if let log { out["log"] = .number(JSONNumber(log)) }
         if number < checkpoint { out["history"] = try kramaa.call("kramaa_getHistoryProof", [block, at]) }
         return out
     }
 
+    /// What a verifier trusts of the parent chain: its RPC, or a list of its block hashes.
+    enum Parent {
+        case rpc(NodeClient)
+        case trusted(TrustedParentHeaders)
+    }
+
     /// Checks `bundle`; returns what it proves, line by line, or throws naming the first step that fails.
-    static func verify(_ bundle: JSONObject, parent: NodeClient, confirmations: UInt64) throws -> [String] {
+    static func verify(_ bundle: JSONObject, parent trust: Parent, confirmations: UInt64) throws -> [String] {
         func fail(_ why: String) -> CLIFailure { CLIFailure("the anchor receipt does not verify: \(why)") }
         func bytes(_ value: JSON?, _ what: String) throws -> [UInt8] {
             guard let text = value?.stringValue, let b = try? Hex.decode(text) else { throw fail("\(what) is missing or not hex") }
@@ -143,6 +161,23 @@ struct AnchorReceipts {
         }
         // 3. The checkpoint is in the contract on the parent chain, confirmed.
         guard let contract = anchor["contract"]?.stringValue.flatMap({ try? Address(hex: $0) }) else { throw fail("parent.contract is missing") }
+        let parent: NodeClient
+        switch trust {
+        case .rpc(let client): parent = client
+        case .trusted(let trusted):
+            let proof = ParentProof(header: try bytes(anchor["header"], "parent.header (offline verification needs a bundle from this version)"),
+                                    transactionIndex: Relayer.quantity(anchor["transactionIndex"]),
+                                    receiptProof: try (anchor["receiptProof"]?.arrayValue ?? []).map { try bytes($0, "a receipt proof node") })
+            let at: UInt64
+            do { at = try proof.verify(trusted: trusted, contract: contract, number: number, checkpoint: checkpointHash, historyRoot: historyRoot) } catch {
+                throw fail("\(error)")
+            }
+            guard trusted.head + 1 >= at + confirmations else {
+                throw fail("checkpoint \(number) has \(trusted.head + 1 - at) confirmation(s) in the trusted parent headers, fewer than \(confirmations)")
+            }
+            lines.append("checkpoint \(number) (\(checkpointHash)) is anchored by \(contract.checksummed) in trusted parent block \(at) (receipt proof), \(trusted.head + 1 - at) confirmation(s)")
+            return lines
+        }
         let chainId = try parent.call("eth_call", [["to": .string(contract.checksummed), "data": .data(ABI.selector("kramaaChainId()"))], "latest"])
         guard (try? UInt256(hex: chainId.stringValue ?? ""))?.uint64Value == Relayer.quantity(bundle["chainId"]) else {
             throw fail("the contract anchors another chain than \(bundle["chainId"]?.description ?? "?")")

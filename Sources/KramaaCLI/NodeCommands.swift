@@ -6,6 +6,7 @@ import KramaaEPCISIndex
 import KramaaAPI
 import KramaaAuth
 import KramaaChain
+import KramaaJSON
 import KramaaNode
 import KramaaPrimitives
 import KramaaPrivateData
@@ -89,6 +90,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("debug-api"), help: "Serve the debug_* methods (tracing re-executes transactions: keep it off on a public endpoint).")
     var debugAPI = false
     @OptionGroup var logging: LogOptions
+    @Option(name: .customLong("history"),
+            help: "Blocks whose state stays readable (eth_call, eth_getProof, eth_getBalance … at them): a number (default 128), or archive for every block.")
+    var history: String = "128"
+    @Option(name: .customLong("anchor-config"), help: "Relay checkpoints to the parent chains this JSON file names (docs/ANCHORING.md); state in kramaa_anchorStatus.")
+    var anchorConfig: String?
     @Option(name: .customLong("anchor-watch"),
             help: "A parent chain whose checkpoint contract anchors this chain, as LABEL=URL@CONTRACT; repeat for each. Asset histories then say where each event is anchored.")
     var anchorWatch: [String] = []
@@ -97,8 +103,23 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("ready-min-peers"), help: "Peers /readyz needs connected (default: 1 for a validator with bootnodes, else 0).")
     var readyMinPeers: Int?
 
+    /// `--history`: a number of blocks (at least the ones kept in memory) or `archive` (nil: every block).
+    static func historyRetention(_ text: String) throws -> UInt64? {
+        if text == "archive" { return nil }
+        guard let blocks = UInt64(text), blocks >= Node.historyDepth else {
+            throw ValidationError("--history \(text): a number of blocks (at least \(Node.historyDepth)) or archive")
+        }
+        return blocks
+    }
+
     func run() async throws {
         logging.bootstrap()
+        _ = try Self.historyRetention(history)  // before anything is opened or listened on
+        var anchors: AnchorConfiguration?
+        if let anchorConfig {
+            guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
+            do { anchors = try AnchorConfiguration.load(anchorConfig) } catch { throw ValidationError("--anchor-config: \(error)") }
+        }
         let dir = URL(fileURLWithPath: datadir)
         // Before anything is opened: one process per data directory, and free ports.
         let lock = try FileManager.default.fileExists(atPath: dir.path) ? DataDirectoryLock.acquire(dir) : nil
@@ -110,6 +131,7 @@ struct NodeCommand: AsyncParsableCommand {
         mqtt.addPorts(to: &ports)
         try ports.check()
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
+        node.historyRetention = try Self.historyRetention(history)
         if key == nil && node.config.validators.count > 1 {
             throw CLIFailure("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
@@ -121,6 +143,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--tag-peer: \(error)")
         }
         runner.stopWithStdin = stopWithStdin
+        runner.anchors = anchors
         runner.files = NodeFiles.Settings(quota: filesQuota, heartbeatInterval: max(1, filesHeartbeatInterval),
                                           repairInterval: max(1, filesRepairInterval), defaultOrganization: pinOrganization)
         runner.messaging = mqtt.configuration()
@@ -163,6 +186,8 @@ struct NodeRunner {
     var readiness = OperationsEndpoints.Readiness()
     /// Parent chains whose checkpoints are watched (`--anchor-watch`).
     var anchorWatch: [String] = []
+    /// The parent chains to relay checkpoints to (`--anchor-config`); nil: none.
+    var anchors: AnchorConfiguration?
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
@@ -268,10 +293,13 @@ struct NodeRunner {
         watch?.start()
         Self.collectParts(into: metrics, files: files, privateData: privateData, messaging: messagingService)
         let server: RPCServer
+        let relayers: AnchorRelayers? = anchors.map { AnchorRelayers(configuration: $0, log: { line in Console.error(line) }) }
+        if let relayers { Self.collectAnchoring(into: metrics, relayers) }
+        let anchorStatus: (@Sendable () -> JSON)? = relayers.map { r in { @Sendable in r.status() } }
         do {
             var logger = Logger(label: "kramaa.rpc")
             logger.logLevel = .warning
-            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI)
+            let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI, anchorStatus: anchorStatus)
             var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData, metrics: metrics,
                                     anchors: watch, delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
             OperationsEndpoints.mount(into: &served, metrics: metrics, readiness: readiness, access: api.access)
@@ -306,6 +334,11 @@ struct NodeRunner {
         } else {
             producer.start()
         }
+        if let relayers {
+            let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+            try relayers.start(nodeURL: "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)")
+            Console.line("anchoring to \(relayers.configuration.parents.map { "\($0.label) (\($0.contract.checksummed), every \($0.every))" }.joined(separator: ", "))")
+        }
         onReady?(server.port, messagingService?.server.endpoints ?? [])
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         let replay = node.journalReplay
@@ -317,6 +350,7 @@ struct NodeRunner {
         Console.line(DevnetOutput.upMarker + "http://\(configuration.host):\(server.port)")
         await failure.waitForSignalOrFailure()
         Console.line("stopping")
+        relayers?.stop()
         producer.stop()
         metrics.stop()
         watch?.stop()

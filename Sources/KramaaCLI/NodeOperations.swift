@@ -1,4 +1,6 @@
 import KramaaAPI
+import KramaaAnchoring
+import KramaaJSON
 import KramaaMessagingService
 import KramaaPrivateData
 import KramaaValidator
@@ -22,6 +24,25 @@ extension NodeRunner {
                 m.gauge("kramaa_mqtt_sessions").record(counts.1)
                 m.gauge("kramaa_mqtt_subscriptions").record(counts.2)
                 m.gauge("kramaa_mqtt_retained_messages").record(counts.3)
+            }
+        }
+    }
+}
+
+extension NodeRunner {
+    /// Scrape-time gauges of the node's relayers, per parent chain: the latest anchored block, the
+    /// backlog, the relayer account's balance and whether its last attempt failed.
+    static func collectAnchoring(into metrics: NodeMetrics, _ relayers: AnchorRelayers) {
+        metrics.addCollector { m in
+            for entry in relayers.status().arrayValue ?? [] {
+                let labels = [("chain", entry["label"]?.stringValue ?? "?")]
+                func number(_ key: String) -> Double? {
+                    entry[key]?.numberValue.flatMap { Double($0.description) } ?? entry[key]?.stringValue.flatMap(Double.init)
+                }
+                if let latest = number("latestAnchored") { m.gauge("kramaa_anchor_latest_anchored_block", labels).record(latest) }
+                if let backlog = number("backlog") { m.gauge("kramaa_anchor_backlog_blocks", labels).record(backlog) }
+                if let balance = number("parentBalance") { m.gauge("kramaa_anchor_parent_balance_wei", labels).record(balance) }
+                m.gauge("kramaa_anchor_failing", labels).record(entry["lastError"]?.isNull == false ? 1 : 0)
             }
         }
     }

@@ -43,13 +43,5 @@ struct P2POptions: ParsableArguments {
 
 /// Reads a secp256k1 key file (a node's or an account's key), with a clear error otherwise.
 func readSecp256k1Key(_ path: String) throws -> Secp256k1.PrivateKey {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIFailure("cannot read the key file \(path)")
-    }
-    let file: KeyFile
-    do { file = try KeyFile(decoding: Array(data)) } catch { throw CLIFailure("\(path): \(error)") }
-    guard case .secp256k1(let key) = file.key else {
-        throw CLIFailure("\(path) holds a \(file.key.publicKey.type) key; a secp256k1 key is needed here")
-    }
-    return key
+    do { return try AnchorConfiguration.readKey(path, requirePrivateMode: false) } catch { throw CLIFailure(error.description) }
 }

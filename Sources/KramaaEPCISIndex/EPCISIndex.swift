@@ -59,23 +59,30 @@ public final class EPCISIndex: @unchecked Sendable {
     /// not open as an index is replaced (the index is rebuilt from the chain).
     public init(chain: any ChainProvider, path: String? = nil) throws {
         self.chain = chain
-        var opened: EPCISIndexStore
-        do { opened = try EPCISIndexStore(path: path) } catch {
-            guard let path else { throw error }
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            opened = try EPCISIndexStore(path: path)
+        var opened = try Self.open(path)
+        if opened.indexedThrough > chain.latest.number, let path {
+            // Ahead of the chain (an index copied after its chain, a chain rolled back): the index
+            // is derived from the chain, so it is rebuilt from it.
+            try? opened.db.close()
+            opened = try Self.open(path, fresh: true)
         }
         store = opened
-        indexedThrough = store.indexedThrough
-        failure = store.failure
-        if indexedThrough > chain.latest.number {
-            throw EPCISIndexError.unreadable(block: indexedThrough, reason: "the index is ahead of the chain (head \(chain.latest.number)): remove \(path ?? "it") to rebuild it")
-        }
+        indexedThrough = opened.indexedThrough
+        failure = opened.failure
         observer = chain.addBlockObserver { [weak self] executed in
             guard let self else { return }
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
             queue.async { self.lock.withLock { self.advance(with: (executed.block, stored)) } }
         }
+    }
+
+    /// The index at `path` (in memory without one); a file that does not open as an index, or
+    /// `fresh`, is replaced by an empty one.
+    static func open(_ path: String?, fresh: Bool = false) throws -> EPCISIndexStore {
+        guard let path else { return try EPCISIndexStore(path: nil) }
+        if !fresh, let store = try? EPCISIndexStore(path: path) { return store }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        return try EPCISIndexStore(path: path)
     }
 
     /// An in-memory index of `chain` (tests, tools).

@@ -32,20 +32,27 @@ extension Node {
     /// The state of block `number`: the live state (or a snapshot of it) seen through the undo
     /// records of the blocks after it. Call with the lock held.
     private func view(at number: UInt64, snapshot: Bool) throws(ChainReadError) -> StateBackend {
-        var undos: [StateUndo] = []
-        if number < head.number {
-            for n in (number + 1)...head.number {
-                guard let undo = history[n] else {
-                    throw .historicalStateUnavailable(number, oldest: history.keys.min().map { $0 - 1 } ?? head.number,
-                                                      kept: Int(Node.historyDepth))
-                }
-                undos.append(undo)
-            }
-        }
+        var undos = try undos(after: number)
         // A validator's executed but uncommitted block is not part of any stored state.
         if candidate != nil { undos.append(storing ?? state.uncommittedUndo) }
         if undos.isEmpty { return snapshot ? state.snapshot() : state }
         return HistoricalState(live: state.snapshot(), undos: undos)
+    }
+
+    /// The undo records of blocks `number + 1 … head`, oldest first; throws naming the oldest
+    /// kept block when `number`'s state is no longer kept. Call with the lock held.
+    private func undos(after number: UInt64) throws(ChainReadError) -> [StateUndo] {
+        guard number < head.number else { return [] }
+        // Older than what memory holds: the undo records kept on disk (an archive node keeps them all).
+        let inMemory = history.keys.min() ?? head.number + 1
+        let stored = number + 1 < inMemory ? ((try? store.undoRecords(from: number + 1, through: inMemory - 1)) ?? [:]) : [:]
+        return try ((number + 1)...head.number).map { n throws(ChainReadError) in
+            guard let undo = history[n] ?? stored[n] else {
+                let oldest = ((try? store.oldestUndo()) ?? nil).map { $0 - 1 } ?? head.number
+                throw .historicalStateUnavailable(number, oldest: oldest, kept: historyRetention.map(Int.init) ?? Int.max)
+            }
+            return undo
+        }
     }
 
     /// Reads the live state under the node's lock.
@@ -53,13 +60,27 @@ extension Node {
         lock.withLock { body(state, head) }
     }
 
-    /// An EIP-1186 proof of `address` and `slots` against the head's state root. Refused for
-    /// the moment a validator holds an executed but uncommitted block (the tries include it).
-    public func proof(_ address: Address, slots: [UInt256]) throws(NodeError) -> (AccountProof, BlockHeader) {
+    /// An EIP-1186 proof of `address` and `slots` against the state root of block `number`
+    /// (default the head; an earlier one while its state is kept: the live tries copied and the
+    /// later blocks' undo records reverted). Refused for the moment a validator holds an
+    /// executed but uncommitted block (the tries include it).
+    public func proof(_ address: Address, slots: [UInt256], at number: UInt64? = nil) throws(NodeError) -> (AccountProof, BlockHeader) {
         lock.lock()
         defer { lock.unlock() }
         guard candidate == nil else { throw .busy("a block is being validated on top of the head; retry") }
-        return (state.proof(address, slots: slots), head)
+        guard let number, number < head.number else { return (state.proof(address, slots: slots), head) }
+        do throws(ChainReadError) {
+            let undos = try undos(after: number)
+            guard let header = try header(number: number) else { throw ChainReadError.unknownBlock(number) }
+            let past = state.copy()
+            for undo in undos.reversed() { past.revert(undo) }
+            guard past.stateRoot == header.stateRoot else {
+                throw ChainReadError.storage("the state rebuilt for block \(number) does not match its header's state root: report this (a bug)")
+            }
+            return (past.proof(address, slots: slots), header)
+        } catch {
+            throw .read(error)
+        }
     }
 
     /// Runs `tx` (unsigned; its gas limit is the gas given) from `sender` on the state of block

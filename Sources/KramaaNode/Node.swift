@@ -13,8 +13,11 @@ import KramaaStorage
 /// document, every block, receipt and index, and the current state; `txpool.journal` the
 /// transactions the pool accepted, so that an acknowledged one survives a crash (see docs/DATA.md).
 public final class Node: @unchecked Sendable {
-    /// How many recent blocks' states can be read besides the head (geth keeps 128 in memory).
+    /// How many recent blocks' undo records stay in memory (geth keeps 128 states in memory).
     public static let historyDepth = ChainStore.undoDepth
+    /// How many recent blocks' states stay readable (their undo records kept on disk); nil: every
+    /// block's, an archive node (docs/OPERATIONS.md, "History"). Set before blocks are added.
+    public var historyRetention: UInt64? = ChainStore.undoDepth
 
     public let dataDirectory: URL
     public let genesis: Genesis
@@ -100,7 +103,7 @@ public final class Node: @unchecked Sendable {
             do { genesis = try Genesis.parse(document) } catch { throw NodeError.genesis(error) }
             try store.loadState(into: state, head: head)
             _ = state.takeChanges()
-            history = try store.undoRecords()
+            history = try store.undoRecords(from: number >= Node.historyDepth ? number - Node.historyDepth + 1 : 0)
             self.head = head
             headCell = HeadCell(head)
             for n in (number > 256 ? number - 256 : 0)...number {
@@ -302,7 +305,7 @@ public final class Node: @unchecked Sendable {
     /// Stores an executed block durably, then makes it the head. Call with the lock held.
     func publish(_ executed: ExecutedBlock, changes: StateChanges, certificate: [UInt8]?) throws(NodeError) {
         do {
-            try store.append(executed, changes: changes, certificate: certificate)
+            try store.append(executed, changes: changes, certificate: certificate, keepUndo: historyRetention)
         } catch {
             state.revert(changes.undo)  // the head stays where it was, and so does the state
             throw .store(error)

@@ -216,6 +216,19 @@ public final class InMemoryState: StateBackend {
         return root
     }
 
+    /// A copy sharing structure (copy-on-write) with this state, tries up to date: reverting
+    /// undo records on it gives an earlier state with its tries (proofs at kept blocks).
+    public func copy() -> InMemoryState {
+        _ = stateRoot
+        let copy = InMemoryState()
+        copy.accounts = accounts
+        copy.codes = codes
+        copy.blockHashes = blockHashes
+        copy.accountTrie = accountTrie
+        copy.storageTries = storageTries
+        return copy
+    }
+
     /// An EIP-1186 proof of `address` and `slots` against `stateRoot`.
     public func proof(_ address: Address, slots: [UInt256]) -> AccountProof {
         _ = stateRoot

@@ -67,15 +67,21 @@ extension ChainStore {
         }
     }
 
-    /// The undo records of the recent blocks (see `undoDepth`), by block number.
-    public func undoRecords() throws(StoreError) -> [UInt64: StateUndo] {
+    /// The undo records kept for blocks `first ... last` (all kept ones by default), by block number.
+    public func undoRecords(from first: UInt64 = 0, through last: UInt64 = UInt64(Int64.max)) throws(StoreError) -> [UInt64: StateUndo] {
         try read { db in
             var out: [UInt64: StateUndo] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT number, rlp FROM undo") {
+            for row in try Row.fetchAll(db, sql: "SELECT number, rlp FROM undo WHERE number BETWEEN ? AND ?",
+                                        arguments: [Int64(first), Int64(min(last, UInt64(Int64.max)))]) {
                 out[UInt64(row["number"] as Int64)] = try StateUndo.decode(Array(row["rlp"] as Data))
             }
             return out
         }
+    }
+
+    /// The oldest block whose undo record is kept (the state before it is the oldest readable), if any.
+    public func oldestUndo() throws(StoreError) -> UInt64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(number) FROM undo").map(UInt64.init) }
     }
 
     /// The commit certificate stored with block `number`, if any.

@@ -85,7 +85,9 @@ public final class ChainStore: Sendable {
 
     /// Appends an executed block and the state changes it made, atomically.
     /// `certificate` is the consensus commit certificate that finalised the block, if any.
-    public func append(_ executed: ExecutedBlock, changes: StateChanges, certificate: [UInt8]? = nil) throws(StoreError) {
+    /// `keepUndo`: how many recent blocks keep their undo records (nil: every block, an archive node).
+    public func append(_ executed: ExecutedBlock, changes: StateChanges, certificate: [UInt8]? = nil,
+                       keepUndo: UInt64? = ChainStore.undoDepth) throws(StoreError) {
         try write { db in
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
             try Self.insert(block: executed.block, receipts: stored, db: db)
@@ -95,8 +97,8 @@ public final class ChainStore: Sendable {
                 try db.execute(sql: "INSERT INTO certificates(number, rlp) VALUES (?, ?)", arguments: [Int64(n), Data(certificate)])
             }
             try db.execute(sql: "INSERT INTO undo(number, rlp) VALUES (?, ?)", arguments: [Int64(n), Data(changes.undo.encoded)])
-            if n > Self.undoDepth {
-                try db.execute(sql: "DELETE FROM undo WHERE number <= ?", arguments: [Int64(n - Self.undoDepth)])
+            if let keep = keepUndo, n > keep {
+                try db.execute(sql: "DELETE FROM undo WHERE number <= ?", arguments: [Int64(n - keep)])
             }
         }
     }

@@ -54,9 +54,10 @@ public enum DataDirectoryBackup {
             throw .io("cannot create \(partial.path): \(error.localizedDescription)")
         }
         var entries: [Entry] = []
-        // The chain first: the other files (keys, tokens, pins, private data) only grow or are
-        // replaced whole, and a restored node catches up on the chain from its peers.
-        let ordered = relativeFiles(dataDirectory).sorted { ($0 == "chain.sqlite" ? 0 : 1, $0) < ($1 == "chain.sqlite" ? 0 : 1, $1) }
+        // What is derived from the chain (the EPCIS index) first, so it is never ahead of the chain
+        // copied after it; then the chain; then the other files (keys, tokens, pins, private data),
+        // which only grow or are replaced whole; a restored node catches up from its peers.
+        let ordered = relativeFiles(dataDirectory).sorted { (Self.copyOrder($0), $0) < (Self.copyOrder($1), $1) }
         for relative in ordered {
             let source = dataDirectory.appendingPathComponent(relative), target = partial.appendingPathComponent(relative)
             do { try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
@@ -145,6 +146,14 @@ public enum DataDirectoryBackup {
     }
 
     // MARK: Pieces
+
+    static func copyOrder(_ relative: String) -> Int {
+        switch relative {
+        case "epcis-index.sqlite": 0
+        case "chain.sqlite": 1
+        default: 2
+        }
+    }
 
     static func relativeFiles(_ directory: URL) -> [String] {
         guard let walker = FileManager.default.enumerator(atPath: directory.path) else { return [] }

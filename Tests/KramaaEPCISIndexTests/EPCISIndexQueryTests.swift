@@ -90,6 +90,17 @@ import Testing
         #expect(try EPCISIndex(chain: chain.provider, path: damaged).count() == 91)
     }
 
+    @Test func anIndexAheadOfItsChainIsRebuiltFromIt() throws {
+        let path = Self.temporaryPath()
+        do { #expect(try EPCISIndex(chain: Self.populated().provider, path: path).count() == 90) }
+        // A shorter chain under the same file (a backup whose index was copied after its chain, say).
+        let shorter = T.chain()
+        _ = T.capture(shorter, [Self.event(0)])
+        let reopened = try EPCISIndex(chain: shorter.provider, path: path)
+        #expect(reopened.indexedHeight == 0)
+        #expect(try reopened.count() == 1)
+    }
+
     @Test func aMismatchStopsTheIndexAcrossRestarts() throws {
         let (source, first) = T.chainAndFirstBlock()
         var executed = T.capture(source, [T.observe(T.item, minute: 1), T.observe(T.item, minute: 2)])

@@ -38,6 +38,30 @@ import Testing
         }
     }
 
+    /// A copy of the live state with later undo records reverted has the earlier block's root
+    /// (proofs at kept blocks, eth_getProof); the live state is left as it was.
+    @Test(arguments: [31, 32, 33] as [UInt64])
+    func aCopyRevertedToAnEarlierBlockHasItsRoot(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let addresses = (0..<10).map { Address(word: UInt256($0 + 1) << 90) }
+        let state = InMemoryState()
+        for a in addresses.prefix(5) { state.set(a, nonce: 1, balance: UInt256(rng.next() % 1000), code: [], storage: [UInt256(1): UInt256(4)]) }
+        _ = state.takeChanges()
+        var roots = [state.stateRoot]
+        var undos: [StateUndo] = []
+        for _ in 0..<10 {
+            IncrementalRootTests.commitRandomBlock(to: state, addresses: addresses, rng: &rng)
+            undos.append(state.takeChanges().undo)
+            roots.append(state.stateRoot)
+        }
+        for block in roots.indices {
+            let past = state.copy()
+            for undo in undos[block...].reversed() { past.revert(undo) }
+            #expect(past.stateRoot == roots[block], "seed \(seed) block \(block)")
+            #expect(state.stateRoot == roots.last!, "seed \(seed): the live state changed")
+        }
+    }
+
     @Test func setOverAnAccountIsUndoneWholly() {
         let state = InMemoryState()
         let a = Address(word: UInt256(7))

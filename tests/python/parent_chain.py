@@ -25,10 +25,12 @@ def wire(value):
 
 
 class ParentChain:
-    def __init__(self):
+    def __init__(self, legacy=False):
+        self.legacy = legacy  # answer blocks without baseFeePerGas, as a pre-London chain does
         self.provider = EthereumTesterProvider()
         self.w3 = Web3(self.provider)
         self.lock = threading.Lock()
+        self.methods = []  # every method asked, in order
         chain = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,9 +55,16 @@ class ParentChain:
         """One JSON-RPC request through web3's formatting, its result put back on the wire
         (quantities and bytes as 0x-hex), an exception as a JSON-RPC error with its message."""
         method, params = request["method"], request.get("params", [])
+        self.methods.append(method)
         out = {"jsonrpc": "2.0", "id": request.get("id")}
         if method == "eth_maxPriorityFeePerGas":
             return {**out, "result": hex(10**9)}
+        if method == "debug_getRawHeader":  # geth's method, from py-evm's own header (eth-tester's JSON pads an empty extraData)
+            import rlp
+            with self.lock:
+                chain = self.provider.ethereum_tester.backend.chain
+                number = chain.get_canonical_head().block_number if params[0] == "latest" else int(params[0], 16)
+                return {**out, "result": "0x" + rlp.encode(chain.get_canonical_block_header_by_number(number)).hex()}
         if method in ("eth_estimateGas", "eth_call", "eth_getTransactionCount") and len(params) > 1 and params[1] == "pending":
             params = [params[0], "latest"] + params[2:]  # every transaction is mined at once: pending is latest
         try:
@@ -66,7 +75,12 @@ class ParentChain:
                     result = self.w3.manager.request_blocking(method, params)
         except Exception as error:  # the message is what the client shows
             return {**out, "error": {"code": -32000, "message": str(error.args[0] if error.args else error)}}
-        return {**out, "result": wire(result)}
+        if self.legacy and method.startswith("eth_getBlockBy") and result:
+            result = {k: v for k, v in result.items() if k != "baseFeePerGas"}
+        result = wire(result)
+        if isinstance(result, dict) and isinstance(result.get("logsBloom"), str):  # web3 gives the bloom as a number: 256 bytes on the wire
+            result["logsBloom"] = "0x" + int(result["logsBloom"], 16).to_bytes(256, "big").hex()
+        return {**out, "result": result}
 
     def funded_key(self, ether=10):
         account = Account.create()
@@ -78,6 +92,15 @@ class ParentChain:
     def mine(self, blocks=1):
         with self.lock:
             self.provider.make_request("evm_mine", [blocks])
+
+    def snapshot(self):
+        """The chain as it is now, to go back to (a reorganisation dropping every later block)."""
+        with self.lock:
+            return self.provider.ethereum_tester.take_snapshot()
+
+    def revert(self, snapshot):
+        with self.lock:
+            self.provider.ethereum_tester.revert_to_snapshot(snapshot)
 
     def close(self):
         self.server.shutdown()

@@ -23,12 +23,17 @@ from validators_support import Cluster, wait_until
 PROVENANCE = "0x000000000000000000000000000000004b520013"
 
 
+def devnet_and_parent(kramaa_bin, directory):
+    """A running devnet of 4 validator processes and a py-evm parent chain."""
+    cluster = Cluster(kramaa_bin, directory / "net", count=4, accounts=2).create()
+    cluster.start_all()
+    return cluster, ParentChain()
+
+
 @pytest.fixture(scope="module")
 def chains(kramaa_bin, tmp_path_factory):
     directory = tmp_path_factory.mktemp("anchor")
-    cluster = Cluster(kramaa_bin, directory / "net", count=4, accounts=2).create()
-    cluster.start_all()
-    parent = ParentChain()
+    cluster, parent = devnet_and_parent(kramaa_bin, directory)
     yield cluster, parent, directory
     parent.close()
     cluster.shutdown()

@@ -163,7 +163,7 @@ def test_permissioned_zero_fee_chain(node_factory, kramaa, tmp_path):
                                    outsider.key).raw_transaction
     err = node.call("eth_sendRawTransaction", "0x" + raw.hex())["error"]
     assert err["code"] == -32000
-    assert err["message"] == f"sender not allowed: {outsider.address} is not on the chain's allow-list"
+    assert err["message"] == f"sender not allowed: {outsider.address} is not on the chain's senders list (docs/PERMISSIONING.md)"
     stranger = Account.create()
     raw = Account.sign_transaction({"data": "0x00", "value": 0, "gas": 100_000, "gasPrice": 0, "nonce": 0, "chainId": 4242},
                                    stranger.key).raw_transaction

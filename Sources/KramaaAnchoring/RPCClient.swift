@@ -3,22 +3,21 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import KramaaRPC
 
 /// What went wrong talking to a node.
-struct ClientError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct ClientError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
-/// A blocking HTTP client for the CLI's commands: JSON-RPC at `/` and the REST interfaces.
-struct NodeClient {
-    let base: URL
-    var timeout: TimeInterval = 30
+/// A blocking HTTP client (the CLI's commands, the node's relayers): JSON-RPC at `/` and the REST interfaces.
+public struct NodeClient: Sendable {
+    public let base: URL
+    public var timeout: TimeInterval = 30
     /// Sent as `Authorization: Bearer …` when set.
-    var token: String?
+    public var token: String?
 
-    init(_ url: String) throws {
+    public init(_ url: String) throws {
         guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
             throw ClientError("--rpc (or KRAMAA_RPC) must be an http(s) URL such as http://127.0.0.1:8545, not \(url)")
         }
@@ -26,7 +25,7 @@ struct NodeClient {
     }
 
     /// Sends one HTTP request; returns the status and body.
-    func request(_ method: String, path: String = "", body: [UInt8]? = nil,
+    public func request(_ method: String, path: String = "", body: [UInt8]? = nil,
                  contentType: String = "application/json", headers: [(String, String)] = []) throws -> (status: Int, body: [UInt8]) {
         var request = URLRequest(url: path.isEmpty ? base : URL(string: path, relativeTo: base)!.absoluteURL, timeoutInterval: timeout)
         request.httpMethod = method
@@ -53,7 +52,7 @@ struct NodeClient {
     }
 
     /// Calls a JSON-RPC method; a JSON-RPC error becomes a `ClientError` with the node's message.
-    func call(_ method: String, _ params: [JSON] = []) throws -> JSON {
+    public func call(_ method: String, _ params: [JSON] = []) throws -> JSON {
         let envelope: JSON = ["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": .array(params)]
         let (status, body) = try request("POST", body: envelope.serialized())
         guard let answer = try? JSON.parse(body) else {

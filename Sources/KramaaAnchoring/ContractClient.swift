@@ -1,18 +1,18 @@
 import KramaaJSON
 import Foundation
 import KramaaChain
-import KramaaEVM
 import KramaaPrimitives
-import KramaaRPC
 
 /// Calls contracts (system contracts included) through a node's JSON-RPC: reads with
 /// `eth_call`, writes as EIP-1559 transactions signed with the caller's key, waiting for the
 /// receipt. A call that would revert is refused before it is sent, with the contract's reason.
-struct ContractClient {
-    let node: NodeClient
+public struct ContractClient: Sendable {
+    public let node: NodeClient
+
+    public init(node: NodeClient) { self.node = node }
 
     /// The ABI-encoded result of a read-only call.
-    func read(_ contract: Address, _ data: [UInt8], from: Address? = nil) throws -> [UInt8] {
+    public func read(_ contract: Address, _ data: [UInt8], from: Address? = nil) throws -> [UInt8] {
         var call: JSONObject = ["to": .string(contract.checksummed), "data": .data(data)]
         if let from { call["from"] = .string(from.checksummed) }
         let result = try node.call("eth_call", [.object(call), "latest"])
@@ -20,7 +20,7 @@ struct ContractClient {
     }
 
     /// Who signs a transaction the CLI sends.
-    enum Signer {
+    public enum Signer: Sendable {
         /// An ordinary account (secp256k1): an EIP-1559 transaction.
         case account(Secp256k1.PrivateKey)
         /// A device's P-256 or Ed25519 key: a device transaction (type 0x4b), its gas paid by
@@ -28,7 +28,7 @@ struct ContractClient {
         case device(SigningKey, sponsor: Secp256k1.PrivateKey?)
 
         /// The signer of a key file: a device transaction for P-256/Ed25519 keys.
-        init(_ key: SigningKey, sponsor: Secp256k1.PrivateKey? = nil) throws {
+        public init(_ key: SigningKey, sponsor: Secp256k1.PrivateKey? = nil) throws {
             switch key {
             case .secp256k1(let k):
                 guard sponsor == nil else { throw ClientError("--sponsor-key applies to device keys (P-256, Ed25519) only") }
@@ -37,7 +37,7 @@ struct ContractClient {
             }
         }
 
-        var sender: Address {
+        public var sender: Address {
             switch self {
             case .account(let k): k.publicKey.address
             case .device(let k, _): k.publicKey.address
@@ -47,13 +47,13 @@ struct ContractClient {
 
     /// Deploys `initCode` (constructor arguments appended) from `key`'s account; returns the
     /// receipt (its `contractAddress` is the new contract's).
-    func deploy(_ initCode: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero) throws -> JSON {
+    public func deploy(_ initCode: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero) throws -> JSON {
         try send(nil, initCode, signer: .account(key), value: value)
     }
 
     /// Sends `data` to `contract` signed with `key`, waits for it to be included, and returns
     /// the receipt; throws with the revert reason when the call would fail.
-    func send(_ contract: Address, _ data: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero,
+    public func send(_ contract: Address, _ data: [UInt8], key: Secp256k1.PrivateKey, value: UInt256 = .zero,
               wait: TimeInterval = 30) throws -> JSON {
         try send(contract, data, signer: .account(key), value: value, wait: wait)
     }
@@ -61,7 +61,7 @@ struct ContractClient {
     /// Sends `data` to `contract` as `signer` (an account's transaction or a device's), waits
     /// for it to be included, and returns the receipt; a call that would revert is refused
     /// before it is sent, with the contract's reason.
-    func send(_ contract: Address?, _ data: [UInt8], signer: Signer, value: UInt256 = .zero, wait: TimeInterval = 30) throws -> JSON {
+    public func send(_ contract: Address?, _ data: [UInt8], signer: Signer, value: UInt256 = .zero, wait: TimeInterval = 30) throws -> JSON {
         let sender = signer.sender
         var call: JSONObject = ["from": .string(sender.checksummed), "data": .data(data)]
         if let contract { call["to"] = .string(contract.checksummed) }
@@ -70,10 +70,17 @@ struct ContractClient {
         let chainId = try RPCHex.decodeQuantity(try node.call("eth_chainId").stringValue ?? "")
         let nonce = try RPCHex.decodeQuantity(try node.call("eth_getTransactionCount", [.string(sender.checksummed), "pending"]).stringValue ?? "")
         let latest = try node.call("eth_getBlockByNumber", ["latest", false])
-        let baseFee = try UInt256(hex: latest["baseFeePerGas"]?.stringValue ?? "0x0")
-        let tip = try UInt256(hex: try node.call("eth_maxPriorityFeePerGas").stringValue ?? "0x0")
         let gas = estimate + estimate / 5 + 10_000
         let tx: Transaction
+        // EIP-1559 when the chain has a base fee; a legacy (EIP-155) transaction at eth_gasPrice otherwise.
+        guard let baseFeeText = latest["baseFeePerGas"]?.stringValue else {
+            guard case .account(let key) = signer else { throw ClientError("this chain has no base fee (no EIP-1559): device transactions cannot be sent to it") }
+            let price = try UInt256(hex: try node.call("eth_gasPrice").stringValue ?? "0x0")
+            return try submit(Transaction(type: .legacy, chainId: chainId, nonce: nonce, maxFeePerGas: price, gasLimit: gas, to: contract, value: value, data: data)
+                .signed(with: key), wait: wait)
+        }
+        let baseFee = try UInt256(hex: baseFeeText)
+        let tip = try UInt256(hex: try node.call("eth_maxPriorityFeePerGas").stringValue ?? "0x0")
         switch signer {
         case .account(let key):
             tx = Transaction(type: .dynamicFee, chainId: chainId, nonce: nonce, maxPriorityFeePerGas: tip,
@@ -88,6 +95,11 @@ struct ContractClient {
             if let sponsor { try unsigned.addSponsorSignature(with: sponsor) }
             tx = unsigned
         }
+        return try submit(tx, wait: wait)
+    }
+
+    /// Sends a signed transaction and waits up to `wait` seconds for its successful receipt.
+    func submit(_ tx: Transaction, wait: TimeInterval) throws -> JSON {
         let hash = try node.call("eth_sendRawTransaction", [.data(tx.encoded)])
         let deadline = Date().addingTimeInterval(wait)
         while Date() < deadline {
@@ -100,42 +112,13 @@ struct ContractClient {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw ClientError("transaction \(hash.stringValue ?? "") was not included within \(Int(wait)) s")
+        throw TransactionNotIncluded(hash: hash.stringValue ?? "", seconds: Int(wait))
     }
 }
 
-/// The CLI's side of the typed contract clients: `eth_call` over JSON-RPC for reads, and
-/// transactions signed with the command's key for writes.
-struct RPCContractCaller: ContractCaller, @unchecked Sendable {
-    let client: ContractClient
-    /// Who sends; reads are made as this account too (what a call returns may depend on it).
-    let signer: ContractClient.Signer?
-
-    func call(_ contract: Address, _ data: [UInt8]) throws(ContractCallError) -> [UInt8] {
-        do { return try client.read(contract, data, from: signer?.sender) } catch {
-            throw .unavailable("\(error)")
-        }
-    }
-
-    /// Sends and waits for the receipt. The output is what the same call returned just before
-    /// (a receipt carries no return data).
-    func send(_ contract: Address, _ data: [UInt8]) async throws(ContractCallError) -> ContractReceipt {
-        guard let signer else { throw .unavailable("this command has no key to send with") }
-        let output = try call(contract, data)
-        do {
-            let receipt = try client.send(contract, data, signer: signer)
-            let hash = try Bytes32(hex: receipt["transactionHash"]?.stringValue ?? "")
-            let block = try RPCHex.decodeQuantity(receipt["blockNumber"]?.stringValue ?? "")
-            return ContractReceipt(transactionHash: hash, blockNumber: block, output: output)
-        } catch {
-            throw .unavailable("\(error)")
-        }
-    }
-}
-
-extension NodeConnection {
-    /// Typed contract clients' caller through this node, sending as `signer` when given.
-    func caller(signer: ContractClient.Signer? = nil) throws -> RPCContractCaller {
-        RPCContractCaller(client: try contracts(), signer: signer)
-    }
+/// A transaction sent but not in a block within the wait (still pending, or dropped by a reorganisation).
+public struct TransactionNotIncluded: Error, CustomStringConvertible {
+    public let hash: String
+    public let seconds: Int
+    public var description: String { "transaction \(hash) was not included within \(seconds) s" }
 }
