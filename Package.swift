@@ -5,6 +5,7 @@ import PackageDescription
 // than the highest it depends on (tools/check_imports.py --layers computes them; tests hold this list to them).
 //   8  KramaaBench            kramaa-bench, the benchmark runner
 //   8  KramaaCLI              the `kramaa` executable
+//   7  KramaaDashboard        the node's web pages: explorer (blocks, certificates, transactions, accounts, validators), assets, the consumer page
 //   7  KramaaAPI              Ethereum JSON-RPC, the platform REST and EPCIS interfaces over a node
 //   7  KramaaFileService      the node's part in file replication: registry allocations followed, DAGs fetched from peers, held reports, heartbeats, repairs
 //   7  KramaaPrivateData      the node's part in private data collections: items kept, shared with member nodes, purged and expired
@@ -168,7 +169,7 @@ let package = Package(
                 "KramaaEVM",
                 "KramaaEVMHarness",
                 "KramaaNode",
-                "KramaaAPI",
+                "KramaaAPI", "KramaaDashboard",
                 "KramaaRPC",
                 "KramaaNetwork",
                 "KramaaValidator",
@@ -428,6 +429,17 @@ let package = Package(
         .target(
             name: "KramaaFileStore",
             dependencies: ["KramaaFiles", "KramaaRPC", "KramaaAuth", "KramaaJSON", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The node's web pages (docs/DASHBOARD.md): server-rendered HTML over the node, the contract clients and the EPCIS index.
+        .target(
+            name: "KramaaDashboard",
+            dependencies: ["KramaaNode", "KramaaChain", "KramaaConsensus", "KramaaEVM", "KramaaPlatform", "KramaaEPCIS", "KramaaEPCISIndex",
+                           "KramaaGS1", "KramaaJSON", "KramaaPrimitives", "KramaaRPC", "KramaaTags"]
+        ),
+        .testTarget(
+            name: "KramaaDashboardTests",
+            dependencies: ["KramaaDashboard", "KramaaNode", "KramaaChain", "KramaaPlatform", "KramaaEPCISIndex", "KramaaEPCIS", "KramaaRPC",
+                           "KramaaPrimitives", "KramaaJSON", "KramaaEVM"]
         ),
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(

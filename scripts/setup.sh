@@ -21,6 +21,9 @@ ensure_system_packages() {
     # MQTT: real clients and a real broker (bridge tests, the messaging benchmark).
     command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
     [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+    # The dashboard's browser tests (tests/python/test_dashboard.py): headless Chromium through its driver.
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "==> installing ${missing[*]} with apt-get"
         as_root apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {

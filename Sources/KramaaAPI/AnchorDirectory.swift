@@ -23,7 +23,12 @@ public struct BlockAnchor: Sendable, Equatable {
         ["chain": .string(chain), "contract": .string(contract.checksummed), "checkpoint": .number(JSONNumber(checkpoint)),
          "parentBlock": .number(JSONNumber(parentBlock)), "parentTransaction": .string(parentTransaction.description),
          "confirmations": .number(JSONNumber(confirmations)),
-         "summary": .string("anchored on \(chain) at block \(parentBlock) (checkpoint of block \(checkpoint), \(confirmations) confirmations)")]
+         "summary": .string(summary)]
+    }
+
+    /// One line for people: where and how deep the block is anchored.
+    public var summary: String {
+        "anchored on \(chain) at block \(parentBlock) (checkpoint of block \(checkpoint), \(confirmations) confirmations)"
     }
 }
 

@@ -214,6 +214,7 @@ struct NodeRunner {
             throw CLIFailure("cannot open the EPCIS index in \(node.dataDirectory.path): \(error)")
         }
         routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData, anchors: anchors), access: api.access))
+        mountDashboard(into: &routes, api: api, index: index, anchors: anchors)
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
             let epcis = try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData, dataDirectory: node.dataDirectory)

@@ -224,6 +224,10 @@ public struct HTTPRoutes: Sendable {
 
     public init() {}
 
+    /// The prefix of the endpoint that also answers browsers' `GET /` (`Accept: text/html`):
+    /// the dashboard. Other GETs of `/` keep the JSON health check; POSTs are JSON-RPC.
+    public static let browserHomePrefix = "/dashboard"
+
     public mutating func mount(_ prefix: String, _ endpoint: any HTTPEndpoint) {
         prefixes.append((prefix, endpoint))
         prefixes.sort { $0.prefix.count > $1.prefix.count }

@@ -165,6 +165,10 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let why = WebSocketUpgradeCheck.problem(head.headers) ?? (configuration.webSocketEnabled ? "only WebSocket upgrades are served" : "WebSocket is disabled on this server")
                 return reject(context: context, head: head, status: .badRequest, close: true, "invalid upgrade request: \(why)")
             }
+            if head.headers[canonicalForm: "accept"].contains(where: { $0.lowercased().hasPrefix("text/html") }),
+               let home = core.routes.endpoint(for: HTTPRoutes.browserHomePrefix) {
+                return beginForEndpoint(context: context, head: head, endpoint: home)  // a browser: the dashboard's home page
+            }
             answerWithoutBody(context: context, head: head, status: .ok, headers: [:], body: Self.healthBody)
         default:
             reject(context: context, head: head, status: .methodNotAllowed, headers: ["allow": "POST, GET, OPTIONS"],

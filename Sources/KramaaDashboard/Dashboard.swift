@@ -1,0 +1,129 @@
+import Foundation
+import KramaaChain
+import KramaaEPCISIndex
+import KramaaGS1
+import KramaaNode
+import KramaaPlatform
+import KramaaPrimitives
+import KramaaRPC
+
+/// The node's web interface (issue 19, docs/DASHBOARD.md): the explorer under `/dashboard`
+/// (also answering browsers' `GET /`) and the consumer's page at GS1 Digital Link paths
+/// (`/01/{gtin}/21/{serial}`). Pages are rendered on the server from the node, the typed
+/// contract clients and the EPCIS index; nothing here writes.
+public struct Dashboard: HTTPEndpoint {
+    /// Where the explorer is mounted; the server hands browsers' `GET /` to it too.
+    public static let prefix = HTTPRoutes.browserHomePrefix
+    /// The GS1 Digital Link path prefix of the consumer page (GTIN).
+    public static let digitalLinkPrefix = "/01"
+
+    let node: Node
+    let index: EPCISIndex?
+    /// What to say about where a block is anchored on parent chains (one line per anchor).
+    let anchors: @Sendable (UInt64) -> [String]
+    /// Whether the consumer page, open to anyone, shows the item's journey (false on a node
+    /// whose reads are closed: the verdict and product only).
+    public var consumerJourney = true
+
+    public init(node: Node, index: EPCISIndex?, anchors: @escaping @Sendable (UInt64) -> [String] = { _ in [] }) {
+        self.node = node
+        self.index = index
+        self.anchors = anchors
+    }
+
+    var reader: NodeContractReader { NodeContractReader(node: node) }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        guard request.method == "GET" || request.method == "HEAD" else {
+            var page = Page.error(status: 405, title: "Read-only", message: "The dashboard only shows pages (GET); writes go through the API with a token.")
+            page.status = 405
+            var r = page.response
+            r.headers.append(("allow", "GET, HEAD"))
+            return r
+        }
+        return page(for: request).response
+    }
+
+    /// The page for a GET.
+    func page(for request: HTTPRequest) -> Page {
+        let path = request.path
+        if path == Self.digitalLinkPrefix || path.hasPrefix(Self.digitalLinkPrefix + "/") { return consumerPage(request) }
+        let rest = path == "/" ? "" : String(path.dropFirst(Self.prefix.count))
+        let parts = rest.split(separator: "/", omittingEmptySubsequences: true).map { HTTPRequest.formDecode($0) }
+        switch (parts.first, parts.count) {
+        case (nil, _): return home()
+        case ("blocks", 2): return blockPage(parts[1])
+        case ("tx", 2): return transactionPage(parts[1])
+        case ("address", 2): return accountPage(parts[1])
+        case ("assets", 2): return assetPage(parts[1])
+        case ("organizations", 2): return organizationPage(parts[1])
+        case ("validators", 1): return validatorsPage()
+        case ("search", 1): return search(request.queryValue("q") ?? "")
+        default: return .error(status: 404, title: "Not found", message: "There is no dashboard page at \(path).")
+        }
+    }
+
+    // MARK: Search
+
+    /// What a search term names, by its shape.
+    enum Term: Equatable {
+        case block(UInt64), hash(Bytes32), address(Address), asset(UInt256)
+    }
+
+    /// Reads a search term; throws a message for the user when it has no known shape.
+    static func parse(term raw: String) throws(SearchError) -> Term {
+        let term = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if term.isEmpty { throw SearchError("Type a block number or hash, a transaction hash, an address, an EPC URI or a Digital Link.") }
+        if term.allSatisfy(\.isASCIIDigitCharacter), let n = UInt64(term) { return .block(n) }
+        if term.hasPrefix("0x") || term.hasPrefix("0X") {
+            let hex = term.dropFirst(2)
+            guard hex.allSatisfy(\.isHexDigit) else { throw SearchError("\(term) is not hexadecimal.") }
+            if hex.count == 64, let hash = try? Bytes32(hex: term) { return .hash(hash) }
+            if hex.count == 40, let address = try? Address(hex: term) { return .address(address) }
+            throw SearchError("\(term) has \(hex.count) hex digits: a hash has 64, an address 40.")
+        }
+        do {
+            if term.hasPrefix("http://") || term.hasPrefix("https://") { return .asset(try AssetRegistry.tokenId(digitalLink: term)) }
+            if term.hasPrefix("urn:epc:") { return .asset(try AssetRegistry.tokenId(epc: term).0) }
+        } catch {
+            throw SearchError("\(term) is not a valid identifier: \(error)")
+        }
+        throw SearchError("\(term) is not a block number, hash, address, EPC URI (urn:epc:id:…) or GS1 Digital Link (https://…/01/…).")
+    }
+
+    struct SearchError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    /// Sends the browser to the page of what the term names (303), or says why not.
+    func search(_ raw: String) -> Page {
+        let term: Term
+        do { term = try Self.parse(term: raw) } catch {
+            return .error(status: 400, title: "Not a search term", message: error.message)
+        }
+        let target: String
+        switch term {
+        case .block(let n): target = "/blocks/\(n)"
+        case .address(let a): target = "/address/\(a.checksummed)"
+        case .asset(let token): target = "/assets/\(token)"
+        case .hash(let hash):
+            if (try? node.transactionLocation(hash)) ?? nil != nil { target = "/tx/\(hash)" } else if (try? node.number(ofHash: hash)) ?? nil != nil {
+                target = "/blocks/\(hash)"
+            } else {
+                return .error(status: 404, title: "Not found", message: "No block or transaction has the hash \(hash) on this chain.")
+            }
+        }
+        return Self.redirect(Self.prefix + target)
+    }
+
+    static func redirect(_ location: String) -> Page {
+        var page = Page(title: "Found", main: "<p>Found: <a href=\"\(location)\">\(location)</a></p>", status: 303)
+        page.redirect = location
+        return page
+    }
+}
+
+extension Character {
+    var isASCIIDigitCharacter: Bool { isASCII && isWholeNumber }
+}
