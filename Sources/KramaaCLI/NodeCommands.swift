@@ -289,7 +289,11 @@ struct NodeRunner {
         }
         let metrics = NodeMetrics(node: node)
         metrics.start()
-        let watch = anchorWatch.isEmpty ? nil : try ParentChainWatch(specs: anchorWatch, node: node)
+        // The parents this node relays to are watched too (asset histories say where events are anchored).
+        let relayed = (anchors?.parents ?? []).filter { p in !anchorWatch.contains { $0.hasPrefix(p.label + "=") } }
+            .map { "\($0.label)=\($0.rpc)@\($0.contract)" }
+        let watchSpecs = anchorWatch + relayed
+        let watch = watchSpecs.isEmpty ? nil : try ParentChainWatch(specs: watchSpecs, node: node)
         watch?.start()
         Self.collectParts(into: metrics, files: files, privateData: privateData, messaging: messagingService)
         let server: RPCServer

@@ -130,6 +130,20 @@ def test_one_node_anchors_to_py_evm_and_a_second_kramaa_network_at_once(kramaa_b
     with pytest.raises(Exception, match="runs no relayers: start it with --anchor-config"):
         cluster.validators[1].rpc("kramaa_anchorStatus")
 
+    # The relayers' state in /metrics, per parent chain.
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{v0.rpc_port}/metrics", timeout=10).read().decode()
+    for label in ("py-evm", "kramaa-parent"):
+        line = next(l for l in text.splitlines() if l.startswith(f'kramaa_anchor_latest_anchored_block{{chain="{label}"}}'))
+        assert float(line.split()[-1]) >= expected, line
+    assert 'kramaa_anchor_failing{chain="down"} 1' in text
+
+    # The parents it relays to are watched: a block's explorer page says where it is anchored.
+    def anchored_on_both():
+        page = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{v0.rpc_port}/dashboard/blocks/{expected}"), timeout=10).read().decode()
+        return "anchored on py-evm at block" in page and "anchored on kramaa-parent at block" in page
+    wait_until(anchored_on_both, 20, message="the block page naming both parents")
+
 
 def test_killed_the_node_catches_up_with_no_gap_or_duplicate(kramaa_bin, setup, relaying):
     cluster, parent, kramaa_parent, directory = setup
