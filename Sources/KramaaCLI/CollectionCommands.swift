@@ -40,13 +40,18 @@ struct CollectionCommand: ParsableCommand {
     struct Put: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Share a value with the member nodes and record its salted hash; prints the item.")
         @Argument var id: UInt64
-        @Option(help: "The value: JSON (a bare word is taken as a string).") var value: String
+        @Option(help: "The value: JSON (a bare word is taken as a string).") var value: String?
+        @Option(help: "A file to share instead (at most 3 MiB): kept as the item's value, {file: {name, size, sha256, base64}}.") var file: String?
         @Option(help: "The item's key: a name (hashed) or 0x and 64 hex digits; default a fresh random key.") var key: String?
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
 
+        func validate() throws {
+            guard (value == nil) != (file == nil) else { throw ValidationError("give --value or --file (one of them)") }
+        }
+
         func run() throws {
-            var body: JSONObject = ["value": (try? JSON.parse(value)) ?? .string(value)]
+            var body: JSONObject = ["value": try file.map(CollectionFile.value) ?? ((try? JSON.parse(value ?? "")) ?? .string(value ?? ""))]
             if let key { body["key"] = .string(key) }
             _ = try connection.rest("POST", "/collections/\(id)/items", try actor.signing(body))
         }
@@ -57,11 +62,18 @@ struct CollectionCommand: ParsableCommand {
         @Argument var id: UInt64
         @Argument(help: "The key: a name or 0x and 64 hex digits.") var key: String
         @Option(name: .customLong("as"), help: "Read as this account (one whose key the node holds), e.g. dev3.") var reader: String?
+        @Option(help: "For an item holding a file: write the file here (its SHA-256 checked) instead of printing the item.") var out: String?
         @OptionGroup var connection: PlatformConnection
 
         func run() throws {
             let headers = try reader.map { [("Kramaa-From", try AccountName.resolve($0, option: "--as").description)] } ?? []
-            _ = try connection.http("GET", "/api/v1/collections/\(id)/items/\(Self.escaped(key))", headers: headers)
+            let path = "/api/v1/collections/\(id)/items/\(Self.escaped(key))"
+            guard let out else { return _ = try connection.http("GET", path, headers: headers) }
+            let (status, bytes) = try connection.node.client().request("GET", path: path, headers: headers)
+            guard (200..<300).contains(status), let answer = try? JSON.parse(bytes) else { throw CLIFailure("the node answered HTTP \(status): \(String(decoding: bytes, as: UTF8.self))") }
+            guard answer["disclosed"]?.boolValue == true else { throw CLIFailure("not disclosed: \(answer["reason"]?.stringValue ?? "?"); nothing was written") }
+            let written = try CollectionFile.write(answer["value"] ?? .null, to: out)
+            print("wrote \(written) bytes to \(out)")
         }
 
         static func escaped(_ key: String) -> String { key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? key }
@@ -74,5 +86,32 @@ struct CollectionCommand: ParsableCommand {
         @OptionGroup var actor: Actor
         @OptionGroup var connection: PlatformConnection
         func run() throws { _ = try connection.rest("DELETE", "/collections/\(id)/items/\(Get.escaped(key))", try actor.signing([:])) }
+    }
+}
+
+/// A file shared as a collection item (`kramaa collection put --file`): its bytes go only to the
+/// member organisations' nodes, like any item, and are erased with it.
+enum CollectionFile {
+    static let maxBytes = 3 * 1024 * 1024
+
+    static func value(_ path: String) throws -> JSON {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIFailure("cannot read \(path)") }
+        guard data.count <= maxBytes else {
+            throw CLIFailure("\(path) has \(data.count) bytes; a collection item holds at most \(maxBytes): share a larger file as a private file (kramaa file add --private) and put its key in the collection")
+        }
+        return ["file": ["name": .string((path as NSString).lastPathComponent), "size": .number(JSONNumber(data.count)),
+                         "sha256": .string(SHA256Digest.hash(Array(data)).description), "base64": .string(data.base64EncodedString())]]
+    }
+
+    /// Writes the file an item's value holds to `path`, after checking its SHA-256; its size.
+    static func write(_ value: JSON, to path: String) throws -> Int {
+        guard let file = value["file"], let text = file["base64"]?.stringValue, let data = Data(base64Encoded: text) else {
+            throw CLIFailure("the item holds no file (put it with --file)")
+        }
+        guard SHA256Digest.hash(Array(data)).description == file["sha256"]?.stringValue else {
+            throw CLIFailure("the file's bytes do not match its SHA-256: nothing was written")
+        }
+        guard FileManager.default.createFile(atPath: path, contents: data) else { throw CLIFailure("cannot write \(path)") }
+        return data.count
     }
 }

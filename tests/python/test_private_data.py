@@ -254,3 +254,28 @@ def test_refusals_share_and_record_nothing(net, kramaa):
     assert out.returncode != 0 and "no role in a member organisation" in out.stderr
     shown = kramaa("collection", "show", str(shared), "--rpc", f"http://127.0.0.1:{v[0].rpc_port}")
     assert json.loads(shown.stdout)["requiredPeers"] == 2
+
+
+def test_a_file_in_a_collection_goes_only_to_member_nodes(net, kramaa, tmp_path):
+    v, orgs, shared = net["v"], net["orgs"], net["shared"]
+    document = tmp_path / "invoice-4411.pdf"
+    content = b"%PDF-1.4 invoice 4411, unit price 7.25 EUR (confidential)\n" * 1500  # ~90 KB
+    document.write_bytes(content)
+    url = lambda i: ["--rpc", f"http://127.0.0.1:{v[i].rpc_port}"]
+    put = kramaa("collection", "put", str(shared), "--file", str(document), "--key", "invoice/4411", "--from", orgs["A"]["admin"], *url(0))
+    item = json.loads(put.stdout)
+    name = file_name(shared, item["key"])
+    assert item["value"]["file"]["name"] == "invoice-4411.pdf" and item["value"]["file"]["size"] == len(content)
+    for i in (0, 1, 2):
+        assert name in held_files(v[i]), i
+    assert name not in held_files(v[3]) and not data_folder_contains(v[3], b"unit price 7.25")
+    out = tmp_path / "fetched.pdf"
+    kramaa("collection", "get", str(shared), "invoice/4411", "--as", orgs["B"]["admin"], "--out", str(out), *url(2))
+    assert out.read_bytes() == content
+    stolen = tmp_path / "stolen.pdf"
+    refused = kramaa("collection", "get", str(shared), "invoice/4411", "--as", orgs["B"]["admin"], "--out", str(stolen), *url(3), check=False)
+    assert refused.returncode != 0 and "does not hold" in refused.stderr and not stolen.exists()
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (4 * 1024 * 1024))
+    too_big = kramaa("collection", "put", str(shared), "--file", str(big), "--from", orgs["A"]["admin"], *url(0), check=False)
+    assert too_big.returncode != 0 and "at most 3145728" in too_big.stderr
