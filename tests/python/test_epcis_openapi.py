@@ -59,7 +59,6 @@ def test_every_operation_of_the_gs1_openapi_is_served(node):
             status, answer_headers, answer = http(node.port, method.upper(), "/epcis" + ("" if concrete == "/" else concrete), body, extra)
             documented = set(spec["paths"][path][method].get("responses", {}))
             assert str(status) in documented, f"{method.upper()} {path} answered {status} ({answer}); documented: {sorted(documented)}"
-            assert status not in (404, 405, 501) or str(status) in documented
             if method == "options":
                 assert "OPTIONS" in answer_headers.get("allow", "") and answer_headers.get("gs1-epcis-version") == "2.0.0", (path, answer_headers)
                 assert answer_headers.get("gs1-epcis-capture-limit") == "100"
