@@ -30,6 +30,9 @@ public final class PrivateDataService: PeerService, PrivateDataHolder, @unchecke
         public var pendingTimeout: Duration = .seconds(120)
         /// How often missing items are asked for again.
         public var retryInterval: Duration = .seconds(2)
+        /// Items received from peers and not yet recorded that a node keeps at once; more are
+        /// refused until some are recorded or expire (a member node cannot fill the disk).
+        public var maximumPending = 10_000
         public init() {}
     }
 
@@ -195,6 +198,10 @@ public final class PrivateDataService: PeerService, PrivateDataHolder, @unchecke
             guard !record.erased(at: node.latest.timestamp) else { return }
             if record.expiresAt != 0 { expiries[id] = record.expiresAt }
         } else {
+            guard pending[id] != nil || pending.count < configuration.maximumPending else {
+                logger.warning("private data: refused \(item.key) from \(peer): \(pending.count) unrecorded items held already")
+                return
+            }
             pending[id] = clock.uptime
         }
         do { try store.put(item) } catch {
