@@ -1,31 +1,5 @@
 /// One GS1 Application Identifier: its format, the checks on its value and its role in GS1 Digital Link.
 public struct ApplicationIdentifier: Sendable, Equatable {
-    /// A rule on a component's content beyond its character set and length.
-    public enum Check: String, Sendable, Equatable {
-        /// The component ends in a GS1 mod-10 check digit.
-        case checkDigit = "csum"
-        /// The component starts with a GS1 Company Prefix (at least four digits).
-        case companyPrefix = "key"
-        /// The component is the digit 0 (the GRAI filler digit).
-        case zero
-        /// Two digits of piece number followed by two of total, 1 ≤ piece ≤ total.
-        case pieceOfTotal = "pieceoftotal"
-        /// The component ends in two GMN check characters.
-        case checkCharacterPair = "csumalpha"
-        /// A number without leading zeros (CPID serial).
-        case noZeroPrefix = "nozeroprefix"
-        /// A date YYMMDD where DD may be 00.
-        case dateWithOptionalDay = "yymmd0"
-        /// A date YYMMDD.
-        case date = "yymmdd"
-        /// A time HHMM.
-        case time = "hhmm"
-        /// 0 or 1.
-        case yesNo = "yesno"
-        /// Not all zeros.
-        case nonZero = "nonzero"
-    }
-
     /// One part of an AI's format, such as `N13` or `[X..17]`.
     public struct Component: Sendable, Equatable {
         public let characterSet: GS1CharacterSet
@@ -50,6 +24,10 @@ public struct ApplicationIdentifier: Sendable, Equatable {
     public let isDataAttribute: Bool
     /// AIs or patterns (`n` = any digit) that must not appear together with this AI.
     public let excludes: [String]
+    /// Requisite AIs: every group must be satisfied by one of its alternatives, an alternative being
+    /// AIs (or patterns) that must all be present, e.g. `[[["01"], ["02"]], [["21"]]]` for "(01) or (02),
+    /// and (21)".
+    public let requisites: [[[String]]]
     /// The Digital Link convenience alpha (short name), e.g. "gtin" for 01.
     public let shortName: String?
     /// Whether the AI is not in the GS1 table but was accepted because unknown AIs were permitted.
@@ -76,9 +54,25 @@ public struct ApplicationIdentifier: Sendable, Equatable {
     /// Whether this AI and `other` must not be used together.
     public func excludes(_ other: String) -> Bool {
         guard other != code else { return false }
-        return excludes.contains { pattern in
-            pattern.count == other.count && zip(pattern.utf8, other.utf8).allSatisfy { $0 == $1 || $0 == UInt8(ascii: "n") }
+        return excludes.contains { Self.pattern($0, matches: other) }
+    }
+
+    /// The first requisite group that none of `present`'s AIs satisfies, written as the General
+    /// Specifications do (`01,02` for either, `01+21` for both); nil when all are satisfied.
+    public func unsatisfiedRequisite(among present: Set<String>) -> String? {
+        for group in requisites {
+            let satisfied = group.contains { alternative in
+                alternative.allSatisfy { pattern in present.contains { Self.pattern(pattern, matches: $0) } }
+            }
+            if !satisfied { return group.map { $0.joined(separator: "+") }.joined(separator: ",") }
         }
+        return nil
+    }
+
+    /// Whether AI `code` matches `pattern`, where `n` stands for any digit (`310n`).
+    static func pattern(_ pattern: String, matches code: String) -> Bool {
+        pattern.utf8.count == code.utf8.count
+            && zip(pattern.utf8, code.utf8).allSatisfy { $0 == $1 || $0 == UInt8(ascii: "n") }
     }
 
     /// Checks `value` against the AI's format and content rules.
@@ -108,50 +102,6 @@ public struct ApplicationIdentifier: Sendable, Equatable {
         }
         if offset != bytes.count { throw .valueTooLong(ai: code, value: value, maximum: maximumLength) }
     }
-
-    private func apply(_ check: Check, to part: String, value: String, verifyCheckDigits: Bool) throws(GS1Error) {
-        let digits = Array(part.utf8).map { Int($0) - 0x30 }
-        func number(_ range: Range<Int>) -> Int { digits[range].reduce(0) { $0 * 10 + $1 } }
-        switch check {
-        case .checkDigit:
-            guard verifyCheckDigits, !GS1CheckDigit.isValid(part), let expected = GS1CheckDigit.compute(part.dropLast()) else { return }
-            throw .invalidCheckDigit(ai: code, value: value, expected: expected)
-        case .checkCharacterPair:
-            guard verifyCheckDigits else { return }
-            guard part.utf8.count >= 3, let expected = GS1CheckDigit.checkCharacterPair(part.dropLast(2)) else {
-                throw .invalidValue(ai: code, value: value, reason: "too short for its two check characters")
-            }
-            if !part.hasSuffix(expected) { throw .invalidCheckCharacters(ai: code, value: value, expected: expected) }
-        case .companyPrefix:
-            guard part.utf8.count >= 4, part.utf8.prefix(4).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                throw .invalidValue(ai: code, value: value, reason: "it must start with a GS1 Company Prefix (at least four digits)")
-            }
-        case .zero:
-            if part != "0" { throw .invalidValue(ai: code, value: value, reason: "the first digit must be 0") }
-        case .pieceOfTotal:
-            let piece = number(0..<2), total = number(2..<4)
-            if piece == 0 || total == 0 || piece > total {
-                throw .invalidValue(ai: code, value: value, reason: "piece number \(piece) of total \(total) is impossible")
-            }
-        case .noZeroPrefix:
-            if part.count > 1, part.hasPrefix("0") { throw .invalidValue(ai: code, value: value, reason: "leading zeros are not allowed") }
-        case .dateWithOptionalDay, .date:
-            let month = number(2..<4), day = number(4..<6)
-            let days = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-            let minimumDay = check == .date ? 1 : 0
-            if month < 1 || month > 12 || day < minimumDay || day > days[month - 1] || (month == 2 && day == 29 && number(0..<2) % 4 != 0) {
-                throw .invalidValue(ai: code, value: value, reason: "'\(part)' is not a valid date YYMMDD")
-            }
-        case .time:
-            if number(0..<2) > 23 || number(2..<4) > 59 {
-                throw .invalidValue(ai: code, value: value, reason: "'\(part)' is not a valid time HHMM")
-            }
-        case .yesNo:
-            if part != "0" && part != "1" { throw .invalidValue(ai: code, value: value, reason: "it must be 0 or 1") }
-        case .nonZero:
-            if digits.allSatisfy({ $0 == 0 }) { throw .invalidValue(ai: code, value: value, reason: "it must not be zero") }
-        }
-    }
 }
 
 extension ApplicationIdentifier {
@@ -173,7 +123,8 @@ extension ApplicationIdentifier {
         ApplicationIdentifier(
             code: code, title: "UNKNOWN",
             components: [Component(characterSet: .cset82, minimumLength: 1, maximumLength: 90, isOptional: false, checks: [])],
-            requiresFNC1: true, keyQualifierSequences: nil, isDataAttribute: false, excludes: [], shortName: nil, isUnknown: true)
+            requiresFNC1: true, keyQualifierSequences: nil, isDataAttribute: false, excludes: [], requisites: [],
+            shortName: nil, isUnknown: true)
     }
 
     /// Looks up `code`, falling back to an unknown-AI stand-in when `permitUnknown` and the code is 2-4 digits.

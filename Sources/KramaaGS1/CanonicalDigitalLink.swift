@@ -11,7 +11,7 @@
 /// - values percent-encoded except letters, digits and `-` `.` `_` `~` `'` `;` `=`.
 ///
 /// Like the reference, the normaliser checks syntax (AI formats, key-qualifier order) but not check
-/// digits, since identifiers are only rewritten, not judged.
+/// digits or requisite AIs, since identifiers are only rewritten, not judged.
 public enum CanonicalDigitalLink {
     /// The stem of every normalised link.
     public static let stem = DigitalLink.canonicalStem
@@ -20,6 +20,7 @@ public enum CanonicalDigitalLink {
         var options = DigitalLink.ParseOptions.digitalLinkJS
         options.verifyCheckDigits = false
         options.validateQuery = false
+        options.checkRequisites = false
         return options
     }()
 

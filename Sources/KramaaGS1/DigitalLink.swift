@@ -42,6 +42,9 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
         public var verifyCheckDigits = true
         /// Check query-string data attributes (values, duplicates, placement); false ignores the query string.
         public var validateQuery = true
+        /// Check that every AI's requisite AIs are present (e.g. (17) needs a GTIN, ITIP or GCN);
+        /// false reads the link's syntax only.
+        public var checkRequisites = true
 
         public init() {}
 
@@ -113,19 +116,19 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
             if path.contains(where: { $0.ai == name }) || attributes.contains(where: { $0.ai == name }) {
                 throw .duplicateAI(name)
             }
-            guard ai.isDataAttribute || (ai.isUnknown && options.permitUnknownAIsAsDataAttributes) else {
-                throw .notADataAttribute(name)
-            }
             for position in 1...(qualifiers.count + 1) {
                 var trial = qualifiers
                 trial.insert(name, at: position - 1)
                 if key.acceptsKeyQualifiers(trial) { throw .attributeBelongsInPath(name) }
             }
+            guard ai.isDataAttribute || (ai.isUnknown && options.permitUnknownAIsAsDataAttributes) else {
+                throw .notADataAttribute(name)
+            }
             attributes.append(AIValue(name, value))
         }
         let link = DigitalLink(stem: syntax.stem, primaryKey: path[0], keyQualifiers: Array(path.dropFirst()),
                                dataAttributes: attributes, otherParameters: others, fragment: syntax.fragment)
-        try link.elementString.checkAssociations()
+        try link.elementString.checkAssociations(requisites: options.checkRequisites)
         return link
     }
 
@@ -148,14 +151,30 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
     /// Builds a Digital Link from AI data as the GS1 Syntax Engine does: the first primary key AI is the key,
     /// the longest valid run of its key qualifiers goes in the path, other AIs become data attributes
     /// (predefined-length AIs first, then the others, each in the order given; repeats dropped).
+    /// When the data holds several primary keys and the first cannot carry the others (a key qualifier
+    /// of a later key is no data attribute, e.g. (8020) with (415)), the next key that can is used, so
+    /// that data in any order (as a decompressed link gives it) builds the same link.
     public init(elementString: GS1ElementString, stem: String = DigitalLink.canonicalStem,
                 permitUnknownAIs: Bool = false, permitUnknownAIsAsDataAttributes: Bool = false) throws(GS1Error) {
+        let keys = elementString.values.filter { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }
+        guard !keys.isEmpty else { throw .missingPrimaryKey }
         try elementString.validate(permitUnknownAIs: permitUnknownAIs)
-        let values = elementString.values
-        guard let key = values.first(where: { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }),
-              let keyAI = ApplicationIdentifier.lookup(key.ai), let alternatives = keyAI.keyQualifierSequences else {
-            throw .missingPrimaryKey
+        var firstError: GS1Error?
+        for key in keys {
+            do {
+                self = try Self.build(elementString.values, key: key, stem: stem, permitUnknownAIs: permitUnknownAIs,
+                                      permitUnknownAIsAsDataAttributes: permitUnknownAIsAsDataAttributes)
+                return
+            } catch {
+                firstError = firstError ?? error
+            }
         }
+        throw firstError!
+    }
+
+    private static func build(_ values: [AIValue], key: AIValue, stem: String, permitUnknownAIs: Bool,
+                              permitUnknownAIsAsDataAttributes: Bool) throws(GS1Error) -> DigitalLink {
+        let alternatives = ApplicationIdentifier.lookup(key.ai)!.keyQualifierSequences!
         let present = Set(values.map(\.ai))
         var best: [String] = []
         for alternative in alternatives {
@@ -180,19 +199,20 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
         let qualifiers = best.compactMap { code in values.first { $0.ai == code } }
         var trimmed = stem
         if trimmed.hasSuffix("/") { trimmed.removeLast() }
-        self.init(stem: trimmed, primaryKey: key, keyQualifiers: qualifiers, dataAttributes: attributes)
+        return DigitalLink(stem: trimmed, primaryKey: key, keyQualifiers: qualifiers, dataAttributes: attributes)
     }
 
     /// The URI with every AI value percent-encoded except unreserved characters (the GS1 canonical escaping),
     /// under `stem` (default: this link's own stem). Non-AI parameters and the fragment are kept.
-    /// - Parameter shortNames: write AIs that have one as their convenience alpha (`/gtin/`, `/lot/`), as
-    ///   digital-link.js does on request; deprecated in the standard, so off by default.
+    /// - Parameter shortNames: write path AIs that have one as their convenience alpha (`/gtin/`, `/lot/`), as
+    ///   digital-link.js does on request; deprecated in the standard, so off by default. Query-string
+    ///   data attributes keep their digits: only path segments may be short names.
     public func uri(stem: String? = nil, shortNames: Bool = false) -> String {
         var out = stem.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? self.stem
         for value in [primaryKey] + keyQualifiers {
             out += "/" + Self.name(of: value.ai, shortNames: shortNames) + "/" + URIPercentEncoding.escape(value.value, in: .path)
         }
-        out += Self.queryString(dataAttributes.map { QueryParameter(name: Self.name(of: $0.ai, shortNames: shortNames), value: $0.value) }
+        out += Self.queryString(dataAttributes.map { QueryParameter(name: $0.ai, value: $0.value) }
                                 + otherParameters)
         if let fragment { out += "#" + fragment }
         return out

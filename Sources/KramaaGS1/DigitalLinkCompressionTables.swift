@@ -32,6 +32,8 @@ enum DigitalLinkCompressionTables {
             "423": [.fixedNumeric(length: 3), .variableNumeric(maximum: 12)],
             "425": [.fixedNumeric(length: 3), .variableNumeric(maximum: 12)],
             "8007": [.variableAlphanumeric(maximum: 24)],
+            // The prototype reads PROD TIME as YYMMDDHH and up to four digits of minutes and seconds.
+            "8008": [.fixedNumeric(length: 8), .variableNumeric(maximum: 4)],
         ]
         for code in 7230...7239 { overrides[String(code)] = [.variableAlphanumeric(maximum: 30)] }
         return overrides

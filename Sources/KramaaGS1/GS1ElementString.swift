@@ -91,16 +91,19 @@ public struct GS1ElementString: Hashable, Sendable, CustomStringConvertible {
         return result
     }
 
-    /// Checks each value against its AI, that repeated AIs repeat the same value, and that no two AIs are exclusive.
-    public func validate(permitUnknownAIs: Bool = false, verifyCheckDigits: Bool = true) throws(GS1Error) {
+    /// Checks each value against its AI, that repeated AIs repeat the same value, that no two AIs are
+    /// exclusive and (unless `requisites` is false, for bare syntax checks) that every AI's requisite AIs
+    /// are present, as in data that identifies something: (21) needs (01), (03) or (8006), and so on.
+    public func validate(permitUnknownAIs: Bool = false, verifyCheckDigits: Bool = true, requisites: Bool = true) throws(GS1Error) {
         for value in values {
             try ApplicationIdentifier.resolve(value.ai, permitUnknown: permitUnknownAIs).validate(value.value, verifyCheckDigits: verifyCheckDigits)
         }
-        try checkAssociations()
+        try checkAssociations(requisites: requisites)
     }
 
-    /// Repeated AIs must have equal values; exclusive AIs (General Specifications "invalid pairs") must not meet.
-    func checkAssociations() throws(GS1Error) {
+    /// Repeated AIs must have equal values; exclusive AIs (General Specifications "invalid pairs") must not
+    /// meet; with `requisites`, each AI's mandatory associations must be satisfied.
+    func checkAssociations(requisites: Bool = false) throws(GS1Error) {
         var seen: [String: String] = [:]
         for value in values {
             if let earlier = seen[value.ai], earlier != value.value { throw .duplicateAI(value.ai) }
@@ -111,6 +114,22 @@ public struct GS1ElementString: Hashable, Sendable, CustomStringConvertible {
             guard let ai = ApplicationIdentifier.lookup(code) else { continue }
             for other in codes where ai.excludes(other) {
                 throw .exclusiveAIs(code, other)
+            }
+        }
+        guard requisites else { return }
+        let present = Set(codes)
+        for code in codes {
+            if let missing = ApplicationIdentifier.lookup(code)?.unsatisfiedRequisite(among: present) {
+                throw .missingRequisiteAIs(code, requires: missing)
+            }
+        }
+        // A digital signature (8030) signs one instance: a key whose serial component is optional
+        // (GDTI, GCN, GRAI) must carry it.
+        if present.contains("8030") {
+            for (code, value) in seen {
+                guard let ai = ApplicationIdentifier.lookup(code), ai.isPrimaryKey, ai.components.last?.isOptional == true,
+                      value.utf8.count <= ai.components.dropLast().reduce(0, { $0 + $1.maximumLength }) else { continue }
+                throw .serialRequiredWithSignature(code)
             }
         }
     }

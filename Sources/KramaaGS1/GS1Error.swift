@@ -23,6 +23,11 @@ public enum GS1Error: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateAI(String)
     /// Two AIs that must not be used together.
     case exclusiveAIs(String, String)
+    /// The AI needs others with it (GS1 General Specifications "mandatory associations"): one of the
+    /// comma-separated alternatives, `+` joining AIs that must all be present.
+    case missingRequisiteAIs(String, requires: String)
+    /// A key whose serial component is optional lacks it although a digital signature (8030) is present.
+    case serialRequiredWithSignature(String)
     /// A bracketed or FNC1 element string that does not parse.
     case malformedElementString(String, reason: String)
     /// A string that is not an http(s) GS1 Digital Link URI at all.
@@ -115,6 +120,11 @@ public enum GS1Error: Error, Equatable, Sendable, CustomStringConvertible {
             return "AI (\(ai)) is given more than once"
         case .exclusiveAIs(let a, let b):
             return "AI (\(a)) and AI (\(b)) must not be used together"
+        case .serialRequiredWithSignature(let ai):
+            return "AI (\(ai)) must carry its serial component when a digital signature, AI (8030), is present"
+        case .missingRequisiteAIs(let ai, let requires):
+            let alternatives = requires.split(separator: ",").map { $0.split(separator: "+").map { "(\($0))" }.joined(separator: " with ") }
+            return "AI (\(ai)) needs \(alternatives.count == 1 ? alternatives[0] : "one of " + alternatives.joined(separator: ", ")) in the same data"
         case .malformedElementString(let input, let reason):
             return "element string '\(input)' is malformed: \(reason)"
         case .notADigitalLink(let input, let reason):

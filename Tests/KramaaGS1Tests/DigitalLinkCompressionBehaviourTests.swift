@@ -37,7 +37,7 @@ import Testing
         // attributes, including an optimised sequence (01 + 3103) and a 90-digit internal value
         "https://example.com/01/09506000134352?3103=000189&17=251231&30=0012",
         "https://example.com/01/09506000134352?91=" + String(repeating: "1234567890", count: 9),
-        "https://example.com/00/095060001343520000?4330=012345C",
+        "https://example.com/00/095060001343520000?4330=012345-",
         // other parameters, a path prefix and a fragment survive
         "https://example.com/some/prefix/01/09506000134352?linkType=gs1:pip&x_y=1#frag",
     ])
