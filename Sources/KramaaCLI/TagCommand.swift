@@ -31,6 +31,9 @@ struct TagCommand: ParsableCommand {
         @Option(name: .customLong("mac-input-start"),
                 help: "Where SDMMACInputOffset points: empty, piccData, encFileData, conventional, afterScheme or a URL offset.")
         var macInputStart = "conventional"
+        @Option(name: .customLong("url-layout"),
+                help: "The URL the tag is programmed with, e.g. 'https://brand.example/t?e={picc}&d={enc:32}{mac}': taps are read by position ({picc}, {uid}, {ctr}, {enc:N}, {mac}).")
+        var urlLayout: String?
         @Option(name: [.customLong("org"), .customLong("organisation")], help: "The on-chain organization id that owns the tag.")
         var organisation: UInt64
         @OptionGroup var actor: Actor
@@ -40,6 +43,7 @@ struct TagCommand: ParsableCommand {
             var body: JSONObject = ["uid": .string(uid), "mode": .string(mode), "fileReadKey": .string(fileKey),
                                     "macInputStart": .string(macInputStart), "organization": .number(JSONNumber(organisation))]
             if let metaKey { body["metaReadKey"] = .string(metaKey) }
+            if let urlLayout { body["urlLayout"] = .string(urlLayout) }
             let (status, answer) = try connection.client().request("POST", path: TagEndpoints.tagsPath, body: try actor.signing(body).serialized())
             try TagCommand.printAnswer(status: status, body: answer, expecting: 201)
         }

@@ -27,6 +27,14 @@ public struct SUNURL: Sendable {
     public struct Field: Sendable, Equatable {
         public let value: Substring
         public let offset: Int
+
+        /// The text of `url` in the UTF-8 byte range `range`.
+        init(_ url: String, _ range: Range<Int>) {
+            let utf8 = url.utf8
+            let lower = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
+            value = url[lower..<utf8.index(lower, offsetBy: range.count)]
+            offset = range.lowerBound
+        }
     }
 
     public let url: String
@@ -63,13 +71,7 @@ public struct SUNURL: Sendable {
         if let compact = fields[.compact] ?? (fields.isEmpty ? Self.lastSegment(of: bytes, before: end) : nil) {
             try Self.splitCompact(bytes, compact, into: &fields)
         }
-        func field(_ slot: Fields.Slot) -> Field? {
-            fields[slot].map { range in
-                let utf8 = url.utf8
-                let lower = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
-                return Field(value: url[lower..<utf8.index(lower, offsetBy: range.count)], offset: range.lowerBound)
-            }
-        }
+        func field(_ slot: Fields.Slot) -> Field? { fields[slot].map { Field(url, $0) } }
         guard let cmac = field(.cmac) else { throw .malformedURL("no MAC parameter (cmac or c) in '\(url)'") }
         guard fields[.picc] != nil || fields[.uid] != nil || fields[.counter] != nil else {
             throw .malformedURL("no PICC data (picc_data, e or p) and no plain uid/ctr in '\(url)'")
@@ -79,6 +81,23 @@ public struct SUNURL: Sendable {
         uid = field(.uid)
         readCounter = field(.counter)
         encFileData = field(.enc)
+    }
+
+    /// Reads `url` by position against the layout the tag is programmed with; throws when the URL
+    /// does not have that layout.
+    public init(_ url: String, layout: SUNURLLayout) throws(SUNError) {
+        var url = url
+        url.makeContiguousUTF8()
+        guard let ranges = layout.match(url) else {
+            throw .malformedURL("'\(url)' does not have the registered layout '\(layout.template)'")
+        }
+        func field(_ name: SUNField) -> Field? { ranges[name].map { Field(url, $0) } }
+        self.url = url
+        cmac = field(.sdmmac)!
+        piccData = field(.piccData)
+        uid = field(.uid)
+        readCounter = field(.readCounter)
+        encFileData = field(.encFileData)
     }
 
     /// The byte ranges of the recognised fields while parsing.

@@ -108,7 +108,7 @@ public struct TagEndpoints: HTTPEndpoint {
         let caller: Caller
         do { caller = try access.authorize(request.credentials, for: .tags) } catch { return error.response }
         guard let body = try? JSON.parse(request.body), body.objectValue != nil else {
-            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, organization}")
+            return Self.problem(400, "the body must be a JSON object {uid, mode, metaReadKey, fileReadKey, macInputStart, urlLayout, organization}")
         }
         let registration: TagRegistration
         do {
@@ -183,7 +183,8 @@ public struct TagEndpoints: HTTPEndpoint {
             organisation = value
         default: throw .invalid(field: "organization", "missing (the on-chain organization id)")
         }
-        return try TagRegistration(uid: uid, mode: mode, metaReadKey: meta, fileReadKey: file, macInputStart: start, organisation: organisation)
+        return try TagRegistration(uid: uid, mode: mode, metaReadKey: meta, fileReadKey: file, macInputStart: start,
+                                   urlLayout: try string("urlLayout", required: false), organisation: organisation)
     }
 
     /// The optional `from` of a registration body (the account acting, when the caller is not

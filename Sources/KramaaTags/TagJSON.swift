@@ -30,6 +30,7 @@ enum TagJSON {
     static func record(_ r: TagRecord) -> JSON {
         ["uid": .string(r.uid.description), "mode": .string(r.mode.rawValue.lowercased()),
          "macInputStart": .string(MACInputStartName.name(r.macInputStart)),
+         "urlLayout": r.urlLayout.map { .string($0.template) } ?? .null,
          "organization": .number(JSONNumber(r.organisation)), "encryptedPICCData": .bool(r.encryptedPICCData),
          "lastReadCounter": r.lastReadCounter.map { .number(JSONNumber(UInt64($0))) } ?? .null,
          "registeredAt": .string(RFC3339.string(secondsSince1970: r.registeredAt)),

@@ -33,6 +33,8 @@ public final class TagKeyStore: @unchecked Sendable {
     private var metaKeys: [[UInt8]: (mode: SDMMode, key: SDMKey?)] = [:]
     /// `metaReadKeys(mode:)`'s answer, until the next registration.
     private var metaKeyLists: [SDMMode: [SDMKey]] = [:]
+    /// `layouts()`'s answer, until the next registration.
+    private var layoutList: [(layout: SUNURLLayout, uids: [TagUID])]?
     private let committer: CounterCommitter
 
     /// Opens (or creates) the store in `directory`.
@@ -58,6 +60,10 @@ public final class TagKeyStore: @unchecked Sendable {
                         last_read_counter INTEGER,
                         registered_at INTEGER NOT NULL)
                     """)
+                // Stores made before URL layouts gain the column (NULL: taps read by parameter names).
+                if try !db.columns(in: "tags").contains(where: { $0.name == "url_layout" }) {
+                    try db.execute(sql: "ALTER TABLE tags ADD COLUMN url_layout TEXT")
+                }
             }
             let rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tags") }
             for row in rows {
@@ -89,7 +95,7 @@ public final class TagKeyStore: @unchecked Sendable {
         }
         let metaKeyID = registration.metaReadKey.map { fingerprint($0, mode: registration.mode) }
         let record = TagRecord(uid: registration.uid, mode: registration.mode, macInputStart: registration.macInputStart,
-                               organisation: registration.organisation, encryptedPICCData: registration.metaReadKey != nil,
+                               urlLayout: registration.urlLayout, organisation: registration.organisation, encryptedPICCData: registration.metaReadKey != nil,
                                lastReadCounter: nil, registeredAt: now)
         lock.lock()
         defer { lock.unlock() }
@@ -97,17 +103,19 @@ public final class TagKeyStore: @unchecked Sendable {
         do {
             try database.write { db in
                 try db.execute(sql: """
-                    INSERT INTO tags (uid, mode, mac_input_start, organisation, sealed_keys, meta_key_id, last_read_counter, registered_at)
-                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+                    INSERT INTO tags (uid, mode, mac_input_start, organisation, sealed_keys, meta_key_id, last_read_counter,
+                                      registered_at, url_layout)
+                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)
                     """, arguments: [uidText, registration.mode.rawValue, MACInputStartName.name(registration.macInputStart),
                                      Int64(bitPattern: registration.organisation), Data(sealed), metaKeyID.map { Data($0) },
-                                     Int64(bitPattern: now)])
+                                     Int64(bitPattern: now), registration.urlLayout?.template])
             }
         } catch {
             throw .database("\(error)")
         }
         entries[registration.uid] = Entry(record: record, sealedKeys: sealed, metaKeyID: metaKeyID, keys: nil)
         metaKeyLists.removeAll()
+        layoutList = nil
         return record
     }
 
@@ -137,6 +145,22 @@ public final class TagKeyStore: @unchecked Sendable {
         entry.keys = keys
         entries[uid] = entry
         return (entry.record, keys)
+    }
+
+    /// The distinct URL layouts tags are registered with, each with its tags: a tap is matched against
+    /// them before the tag is known (a deployment has one per product line, not one per tag).
+    public func layouts() -> [(layout: SUNURLLayout, uids: [TagUID])] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let layoutList { return layoutList }
+        var byTemplate: [String: (layout: SUNURLLayout, uids: [TagUID])] = [:]
+        for (uid, entry) in entries {
+            guard let layout = entry.record.urlLayout else { continue }
+            byTemplate[layout.template + "\u{0}" + entry.record.mode.rawValue, default: (layout, [])].uids.append(uid)
+        }
+        let list = byTemplate.keys.sorted().map { byTemplate[$0]! }
+        layoutList = list
+        return list
     }
 
     /// The distinct meta read keys of registered tags in `mode`, prepared, for decrypting
@@ -222,8 +246,13 @@ public final class TagKeyStore: @unchecked Sendable {
         let registeredAt: Int64 = row["registered_at"]
         let sealed: Data = row["sealed_keys"]
         let metaKeyID: Data? = row["meta_key_id"]
+        let layoutText: String? = row["url_layout"]
+        let layout: SUNURLLayout?
+        do { layout = try layoutText.map { text throws(SUNError) in try SUNURLLayout(text, mode: mode) } } catch {
+            throw TagStoreError.database("row '\(uidText)' has an invalid URL layout: \(error)")
+        }
         let record = TagRecord(uid: uid, mode: mode, macInputStart: try MACInputStartName.parse(row["mac_input_start"]),
-                               organisation: UInt64(bitPattern: organisation), encryptedPICCData: metaKeyID != nil,
+                               urlLayout: layout, organisation: UInt64(bitPattern: organisation), encryptedPICCData: metaKeyID != nil,
                                lastReadCounter: counter.map { UInt32(truncatingIfNeeded: $0) },
                                registeredAt: UInt64(bitPattern: registeredAt))
         return Entry(record: record, sealedKeys: Array(sealed), metaKeyID: metaKeyID.map { Array($0) }, keys: nil)

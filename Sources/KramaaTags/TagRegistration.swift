@@ -9,6 +9,9 @@ public struct TagRecord: Sendable, Equatable {
     public let mode: SDMMode
     /// Where the tag's SDMMACInputOffset points in its URL.
     public let macInputStart: SDMMACInputStart
+    /// The URL the tag is programmed with, when its taps are read by position rather than by
+    /// parameter names (see `SUNURLLayout`).
+    public let urlLayout: SUNURLLayout?
     /// The on-chain organisation id that owns the tag.
     public let organisation: UInt64
     /// Whether PICCData is encrypted (a meta read key was registered) or mirrored in plain.
@@ -28,11 +31,14 @@ public struct TagRegistration: Sendable {
     /// SDMFileReadKey (16 bytes).
     public let fileReadKey: [UInt8]
     public let macInputStart: SDMMACInputStart
+    /// The URL template the tag is programmed with (`SUNURLLayout`); nil reads taps by parameter names.
+    public let urlLayout: SUNURLLayout?
     public let organisation: UInt64
 
-    /// Checks the keys against the mode (16 bytes each) before anything is stored.
+    /// Checks the keys against the mode (16 bytes each) and the layout against the mode before
+    /// anything is stored.
     public init(uid: TagUID, mode: SDMMode, metaReadKey: [UInt8]?, fileReadKey: [UInt8],
-                macInputStart: SDMMACInputStart, organisation: UInt64) throws(TagStoreError) {
+                macInputStart: SDMMACInputStart, urlLayout: String? = nil, organisation: UInt64) throws(TagStoreError) {
         do { _ = try SDMKeys(mode: mode, metaReadKey: metaReadKey, fileReadKey: fileReadKey) } catch {
             throw .invalid(field: "keys", error.description)
         }
@@ -43,6 +49,9 @@ public struct TagRegistration: Sendable {
         self.mode = mode
         self.metaReadKey = metaReadKey
         self.fileReadKey = fileReadKey
+        do { self.urlLayout = try urlLayout.map { template throws(SUNError) in try SUNURLLayout(template, mode: mode) } } catch {
+            throw .invalid(field: "urlLayout", error.description)
+        }
         self.macInputStart = macInputStart
         self.organisation = organisation
     }

@@ -107,7 +107,8 @@ public final class TagReplicator: Sendable {
         let first = await counterRequest(uid: uid, counter: counter, peer: peer)
         guard first == .unknownTag, let (record, keys) = try? store.tag(uid) else { return first }
         let registration = try? TagRegistration(uid: uid, mode: record.mode, metaReadKey: keys.metaRead?.bytes, fileReadKey: keys.fileRead.bytes,
-                                                macInputStart: record.macInputStart, organisation: record.organisation)
+                                                macInputStart: record.macInputStart, urlLayout: record.urlLayout?.template,
+                                                organisation: record.organisation)
         guard let registration, await send(registration, lastReadCounter: nil, to: peer) else { return .unreachable }
         return await counterRequest(uid: uid, counter: counter, peer: peer)
     }
@@ -134,6 +135,7 @@ public final class TagReplicator: Sendable {
             "organization": .number(JSONNumber(registration.organisation)),
         ]
         if let meta = registration.metaReadKey { message["metaReadKey"] = .string(Hex.encode(meta, prefix: false)) }
+        if let layout = registration.urlLayout { message["urlLayout"] = .string(layout.template) }
         if let lastReadCounter { message["lastReadCounter"] = .number(JSONNumber(UInt64(lastReadCounter))) }
         guard let body = try? TagReplicaEnvelope.seal(.object(message), from: identity, to: peer.publicKey),
               let (status, _) = try? await transport.post(peer.url.appendingPathComponent(Self.path), body: body) else { return false }

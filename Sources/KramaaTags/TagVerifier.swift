@@ -58,18 +58,24 @@ public struct TagVerifier: Sendable {
         self.replicator = replicator
     }
 
-    /// Verifies the tag URL `url` (absolute, as the tag wrote it).
+    /// Verifies the tag URL `url` (absolute, as the tag wrote it). A URL with the layout some tags are
+    /// registered with is read by position against it; any other by its parameter names.
     public func verify(sunURL url: String) async throws(VerificationError) -> Verification {
         let sun: SUNURL
         var message: SUNMessage
+        let layout = store.layouts().first { $0.layout.match(url) != nil }
         do {
-            sun = try SUNURL(url)
+            if let layout { sun = try SUNURL(url, layout: layout.layout) } else { sun = try SUNURL(url) }
             message = try sun.message(macInputStart: .empty)
         } catch {
             throw .malformed(error.description)
         }
         guard let picc = try identify(message) else { return Verification(verdict: .unknown) }
-        guard let uid = picc.uid else { throw .malformed(SUNError.missing(.uid).description + " (a tag is looked up by its UID)") }
+        // A tag that mirrors only its counter is known by its layout, when the layout is its alone.
+        let layoutUID = layout.flatMap { $0.uids.count == 1 ? $0.uids[0] : nil }
+        guard let uid = picc.uid ?? layoutUID else {
+            throw .malformed(SUNError.missing(.uid).description + " (a tag is looked up by its UID, or by a URL layout registered for it alone)")
+        }
         guard let counter = picc.readCounter else { throw .malformed(SUNError.missing(.readCounter).description + " (replays cannot be told apart without it)") }
         let found: (record: TagRecord, keys: SDMKeys)?
         do { found = try store.tag(uid) } catch { throw .storage(error) }
