@@ -585,7 +585,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaEPCISTests",
-            dependencies: ["KramaaPrimitives", "KramaaEPCIS", "KramaaJSON", "KramaaTestSupport"]
+            dependencies: ["KramaaPrimitives", "KramaaEPCIS", "KramaaGS1", "KramaaJSON", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaTrieTests",

