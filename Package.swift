@@ -452,7 +452,7 @@ let package = Package(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
                            "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS",
-                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex"]
+                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex", "KramaaStorage"]
         ),
         .target(
             name: "KramaaTestSupport",
@@ -533,7 +533,7 @@ let package = Package(
         .target(
             name: "KramaaValidator",
             dependencies: [
-                "KramaaPrimitives", "KramaaChain", "KramaaNode", "KramaaConsensus", "KramaaNetwork",
+                "KramaaPrimitives", "KramaaChain", "KramaaEVM", "KramaaStorage", "KramaaNode", "KramaaConsensus", "KramaaNetwork",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

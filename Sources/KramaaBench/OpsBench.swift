@@ -12,12 +12,14 @@ import KramaaTestSupport
 
 /// Operations (docs/OPERATIONS.md): the EPCIS index at a million events (load rate, typical
 /// queries' p50/p99 against the same query scanning every event, resident memory, reopening),
-/// and the metrics scrape while the node takes transactions and seals blocks.
+/// the metrics scrape while the node takes transactions and seals blocks, and state sync's
+/// snapshot export and join time at a million accounts.
 enum OpsBench {
     static func run(quick: Bool) -> Section {
         var section = Section(title: "Operations (EPCIS index at scale, metrics scrape)", command: "scripts/bench.sh ops")
         epcisIndex(events: quick ? 20_000 : 1_000_000, into: &section)
         metricsScrape(quick: quick, into: &section)
+        SnapshotBench.run(accounts: quick ? 20_000 : 1_000_000, into: &section)
         return section
     }
 

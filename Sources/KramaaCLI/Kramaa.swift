@@ -15,7 +15,7 @@ struct Kramaa: AsyncParsableCommand {
         version: KramaaVersion.string,
         subcommands: [DevnetCommand.self, FileCommand.self, InitCommand.self, NodeCommand.self, ValidatorsCommand.self, PermissionsCommand.self, OrgCommand.self, CollectionCommand.self, DeviceCommand.self,
                       AssetCommand.self, EventCommand.self, MsgCommand.self, StorageCommand.self, TagCommand.self, TokenCommand.self, VersionCommand.self,
-                      KeysCommand.self, BackupCommand.self, EVMCommand.self, AgentCommand.self, DemoCommand.self, AnchorCommand.self]
+                      KeysCommand.self, BackupCommand.self, SnapshotCommand.self, EVMCommand.self, AgentCommand.self, DemoCommand.self, AnchorCommand.self]
     )
 
     /// No command given: the help, on standard error, and exit 64 (EX_USAGE).

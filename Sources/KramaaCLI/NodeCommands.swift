@@ -98,6 +98,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("anchor-watch"),
             help: "A parent chain whose checkpoint contract anchors this chain, as LABEL=URL@CONTRACT; repeat for each. Asset histories then say where each event is anchored.")
     var anchorWatch: [String] = []
+    @Option(name: .customLong("snapshot-interval"),
+            help: "Write a state snapshot every N blocks into DATADIR/snapshots (the two newest are kept) and serve them to peers joining with `kramaa snapshot sync`.")
+    var snapshotInterval: UInt64?
     @Option(name: .customLong("ready-max-lag"), help: "Blocks the head may be behind the best head a peer told of while /readyz says ready.")
     var readyMaxLag: UInt64 = 2
     @Option(name: .customLong("ready-min-peers"), help: "Peers /readyz needs connected (default: 1 for a validator with bootnodes, else 0).")
@@ -154,6 +157,10 @@ struct NodeCommand: AsyncParsableCommand {
             runner.validator = (key, configuration)
         }
         runner.anchorWatch = anchorWatch
+        if let snapshotInterval {
+            guard snapshotInterval > 0 else { throw ValidationError("--snapshot-interval: a number of blocks, 1 or more") }
+            runner.snapshotInterval = snapshotInterval
+        }
         runner.readiness.maxLag = readyMaxLag
         runner.readiness.validator = key != nil
         runner.readiness.minPeers = readyMinPeers ?? (runner.validator?.1.bootnodes.isEmpty == false ? 1 : 0)
@@ -186,6 +193,8 @@ struct NodeRunner {
     var readiness = OperationsEndpoints.Readiness()
     /// Parent chains whose checkpoints are watched (`--anchor-watch`).
     var anchorWatch: [String] = []
+    /// Write a state snapshot every this many blocks into DATADIR/snapshots (`--snapshot-interval`).
+    var snapshotInterval: UInt64?
     /// The parent chains to relay checkpoints to (`--anchor-config`); nil: none.
     var anchors: AnchorConfiguration?
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
@@ -262,6 +271,7 @@ struct NodeRunner {
                 Console.line("block \(h.number) \(h.hash) txs=\(executed.block.transactions.count) gas=\(h.gasUsed)")
             }
         }
+        if let snapshotInterval { NodeSnapshots.produce(node: node, every: snapshotInterval) }
         var messagingService: MessagingService?
         if let messaging {
             do {
@@ -323,6 +333,7 @@ struct NodeRunner {
                 if let federation = messagingService?.federation { r.attach(federation) }
                 if let replicator = files.replicator { r.attach(replicator) }
                 if let privateData { r.attach(privateData) }
+                r.attach(SnapshotService(folder: NodeSnapshots.folder(node.dataDirectory)))
                 try await r.start()
                 runtime = r
                 metrics.setConsensusSource { r.status().map(ConsensusReport.init) }

@@ -109,8 +109,11 @@ public final class Node: @unchecked Sendable {
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }
             }
-            // One indexed read of every block hash (about 40 ms per 100,000 blocks).
-            accumulator = HistoryAccumulator(leaves: try store.blockHashes(0..<(number + 1)))
+            // A node that joined from a snapshot has the hashes before it from the snapshot.
+            for (n, hash) in try store.ancestorHashes() where n + 256 >= number { state.blockHashes[n] = hash }
+            // One indexed read of every block hash (about 40 ms per 100,000 blocks), or of those
+            // since the snapshot the node joined from.
+            accumulator = try store.historyAccumulator(count: number + 1)
         } catch let error as NodeError {
             throw error
         } catch let error as StoreError {

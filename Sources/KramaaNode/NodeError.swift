@@ -26,6 +26,8 @@ public enum NodeError: Error, CustomStringConvertible {
     case invalidBlock(BlockValidationError)
     /// eth_estimateGas: the call fails even with all the gas allowed.
     case gasRequiredExceedsAllowance(UInt64)
+    /// A state snapshot cannot be written or was refused.
+    case snapshot(SnapshotError)
 
     public var description: String {
         switch self {
@@ -42,6 +44,7 @@ public enum NodeError: Error, CustomStringConvertible {
         case .invalidBlock(let e): return "invalid block: \(e)"
         case .busy(let reason): return reason
         case .gasRequiredExceedsAllowance(let cap): return "gas required exceeds allowance (\(cap))"
+        case .snapshot(let e): return e.description
         }
     }
 }

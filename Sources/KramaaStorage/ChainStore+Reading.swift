@@ -139,25 +139,28 @@ extension ChainStore {
 
     /// Loads the flat state into `state` and checks it against the head's state root.
     public func loadState(into state: InMemoryState, head: BlockHeader) throws(StoreError) {
-        try read { db in
-            var storage: [Data: [UInt256: UInt256]] = [:]
-            let slots = try Row.fetchCursor(db, sql: "SELECT address, slot, value FROM storage")
-            while let row = try slots.next() {
-                let slot = try UInt256(bigEndianBytes: row["slot"] as Data)
-                storage[row["address"] as Data, default: [:]][slot] = try UInt256(bigEndianBytes: row["value"] as Data)
-            }
-            let accounts = try Row.fetchCursor(db, sql: "SELECT a.address, a.nonce, a.balance, a.code_hash, c.bytes FROM accounts a LEFT JOIN code c ON c.hash = a.code_hash")
-            while let row = try accounts.next() {
-                let key = row["address"] as Data
-                state.set(try Address(key), nonce: UInt64(bitPattern: row["nonce"] as Int64),
-                          balance: try UInt256(bigEndianBytes: row["balance"] as Data),
-                          code: Array((row["bytes"] as Data?) ?? Data()), storage: storage[key] ?? [:])
-            }
-        }
+        try read { db in try Self.loadFlatState(db: db, into: state) }
         _ = state.takeChanges()
         let root = state.stateRoot
         if root != head.stateRoot {
             throw .stateMismatch(head: head.number, expected: head.stateRoot.description, found: root.description)
+        }
+    }
+
+    /// Reads the flat state tables (the head's state) into `state`.
+    static func loadFlatState(db: Database, into state: InMemoryState) throws {
+        var storage: [Data: [UInt256: UInt256]] = [:]
+        let slots = try Row.fetchCursor(db, sql: "SELECT address, slot, value FROM storage")
+        while let row = try slots.next() {
+            let slot = try UInt256(bigEndianBytes: row["slot"] as Data)
+            storage[row["address"] as Data, default: [:]][slot] = try UInt256(bigEndianBytes: row["value"] as Data)
+        }
+        let accounts = try Row.fetchCursor(db, sql: "SELECT a.address, a.nonce, a.balance, a.code_hash, c.bytes FROM accounts a LEFT JOIN code c ON c.hash = a.code_hash")
+        while let row = try accounts.next() {
+            let key = row["address"] as Data
+            state.set(try Address(key), nonce: UInt64(bitPattern: row["nonce"] as Int64),
+                      balance: try UInt256(bigEndianBytes: row["balance"] as Data),
+                      code: Array((row["bytes"] as Data?) ?? Data()), storage: storage[key] ?? [:])
         }
     }
 }

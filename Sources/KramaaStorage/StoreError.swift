@@ -9,6 +9,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case decode(String)
     /// A log query matched more than `limit` logs (nothing is returned).
     case tooManyResults(limit: Int)
+    /// What was asked for is not kept by this store (pruned state, a block before a snapshot).
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .write(let reason): return "cannot write to the chain database: \(reason)"
         case .decode(let reason): return "cannot read a stored record: \(reason)"
         case .tooManyResults(let limit): return "query returned more than \(limit) results: narrow the block range or the filter"
+        case .unavailable(let reason): return reason
         }
     }
 }

@@ -40,6 +40,16 @@ public struct HistoryAccumulator: Sendable, Equatable {
         for leaf in leaves { append(leaf) }
     }
 
+    /// The accumulator of `count` leaves from its peak hashes alone (left to right), as a state
+    /// snapshot carries it: a node that joins from a snapshot holds no older block hashes. Nil when
+    /// the number of peaks does not fit `count`.
+    public init?(count: UInt64, peakHashes: [Bytes32]) {
+        let heights = Self.heights(count: count)
+        guard heights.count == peakHashes.count else { return nil }
+        self.count = count
+        peaks = zip(heights, peakHashes).map { Peak(height: $0, hash: $1) }
+    }
+
     /// Adds the next leaf: joins it with the last peaks while their heights match (amortised O(1)).
     public mutating func append(_ leaf: Bytes32) {
         var node = Peak(height: 0, hash: leaf)
