@@ -251,7 +251,10 @@ struct NodeRunner {
             Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
         }
         let tagEndpoints = TagEndpoints(verifier: TagVerifier(store: tags, assets: ChainAssetDirectory(chain: node, reader: NodeContractReader(node: node)), replicator: replicator),
-                                        access: api.access)
+                                        access: api.access) { kind, verdict in
+            metrics?.counter("kramaa_tag_verifications_total", [("kind", kind), ("verdict", verdict)]).increment()
+        }
+        metrics?.addCollector { m in m.gauge("kramaa_tags_registered").record(tags.count) }
         routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
         routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))
         try (files ?? NodeFiles.open(node: node, key: nil, settings: self.files)).mount(into: &routes, api: api, settings: self.files, delegate: delegate)

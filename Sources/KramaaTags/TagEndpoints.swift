@@ -19,12 +19,17 @@ public struct TagEndpoints: HTTPEndpoint {
     public let verifier: TagVerifier
     /// Who may register tags (the `tags` role); verification is open to anyone.
     public let access: AccessPolicy
+    /// Told of every verdict given (`nfc` or `qr`, the verdict; `malformed` for a 400), for the
+    /// operator's metrics.
+    public let onVerdict: (@Sendable (_ kind: String, _ verdict: String) -> Void)?
 
     private var router = HTTPRouter()
 
-    public init(verifier: TagVerifier, access: AccessPolicy = .closed) {
+    public init(verifier: TagVerifier, access: AccessPolicy = .closed,
+                onVerdict: (@Sendable (_ kind: String, _ verdict: String) -> Void)? = nil) {
         self.verifier = verifier
         self.access = access
+        self.onVerdict = onVerdict
         router = routes()
     }
 
@@ -63,6 +68,7 @@ public struct TagEndpoints: HTTPEndpoint {
 
     private func verify(_ request: HTTPRequest) async -> HTTPResponse {
         let result: Verification
+        let kind = request.queryValue("qr") == nil ? "nfc" : "qr"
         do {
             if let qr = request.queryValue("qr") {
                 result = try verifier.verify(qr: qr)
@@ -77,11 +83,14 @@ public struct TagEndpoints: HTTPEndpoint {
             }
         } catch {
             switch error {
-            case .malformed(let why): return Self.problem(400, why)
+            case .malformed(let why):
+                onVerdict?(kind, "malformed")
+                return Self.problem(400, why)
             case .storage(let failure): return Self.problem(503, failure.description)
             case .unconfirmed(let why): return Self.problem(503, why)
             }
         }
+        onVerdict?(kind, result.verdict.rawValue)
         if Self.prefersHTML(request.header("accept")) {
             return .text(TagPage.html(result), contentType: "text/html; charset=utf-8")
         }

@@ -114,6 +114,17 @@ def test_a_tag_is_genuine_once_then_replayed_tampered_and_still_replayed_after_a
     # Malformed input: 400 with a problem body, nothing stored changes.
     status, kind, body = get(node, "/verify?picc_data=XYZ&cmac=00")
     assert status == 400 and kind.startswith("application/problem+json") and "PICC data" in json.loads(body)["detail"]
+    # Every verdict is counted for the operator's metrics (docs/OPERATIONS.md).
+    _, _, scraped = get(node, "/metrics", accept="text/plain")
+    counts = {}
+    for line in scraped.splitlines():
+        if line.startswith("kramaa_tag_verifications_total{"):
+            labels, value = line.rsplit(" ", 1)
+            counts[labels] = float(value)
+    def counted(verdict):
+        return sum(v for k, v in counts.items() if 'kind="nfc"' in k and f'verdict="{verdict}"' in k)
+    assert counted("genuine") == 1 and counted("replayed") == 2 and counted("tampered") == 1 and counted("malformed") == 1, counts
+    assert any(line.startswith("kramaa_tags_registered ") and float(line.split()[1]) == 1 for line in scraped.splitlines()), scraped
 
     node.restart()
     after = verdict(node, target)
