@@ -223,7 +223,33 @@ struct NodeRunner {
             throw CLIFailure("cannot open the EPCIS index in \(node.dataDirectory.path): \(error)")
         }
         routes.mount(PlatformEndpoints.prefix, ReadGatedEndpoint(PlatformEndpoints(api: api, index: index, privateData: privateData, anchors: anchors), access: api.access))
-        mountDashboard(into: &routes, api: api, index: index, anchors: anchors)
+        let tags: TagKeyStore
+        do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
+            throw CLIFailure("cannot open the tag store in \(node.dataDirectory.path): \(error)")
+        }
+        var replicator: TagReplicator?
+        if !tagPeers.isEmpty {
+            let identity = try CLIFailure.wrap { try TagReplicationIdentity.load(directory: node.dataDirectory) }
+            replicator = TagReplicator(identity: identity, peers: tagPeers)
+            Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
+        }
+        let countVerdict: @Sendable (String, String) -> Void = { kind, verdict in
+            metrics?.counter("kramaa_tag_verifications_total", [("kind", kind), ("verdict", verdict)]).increment()
+        }
+        let verifier = TagVerifier(store: tags, assets: ChainAssetDirectory(chain: node, reader: NodeContractReader(node: node)), replicator: replicator)
+        let tagEndpoints = TagEndpoints(verifier: verifier, access: api.access, onVerdict: countVerdict)
+        metrics?.addCollector { m in m.gauge("kramaa_tags_registered").record(tags.count) }
+        // The consumer page judges taps that land on it as /verify does (and counts them the same).
+        mountDashboard(into: &routes, api: api, index: index, anchors: anchors, metrics: metrics) { url in
+            do {
+                let verification = try await verifier.verify(sunURL: url)
+                countVerdict("nfc", verification.verdict.rawValue)
+                return verification
+            } catch {
+                countVerdict("nfc", "malformed")
+                return nil
+            }
+        }
         do {
             let found = try EPCISEndpoints.locateSchema(dataDirectory: node.dataDirectory)
             let epcis = try EPCISEndpoints(api: api, index: index, schema: found?.schema, privateData: privateData, dataDirectory: node.dataDirectory)
@@ -240,21 +266,6 @@ struct NodeRunner {
         } catch {
             throw CLIFailure("cannot load the EPCIS schema: \(error)")
         }
-        let tags: TagKeyStore
-        do { tags = try TagKeyStore(directory: node.dataDirectory) } catch {
-            throw CLIFailure("cannot open the tag store in \(node.dataDirectory.path): \(error)")
-        }
-        var replicator: TagReplicator?
-        if !tagPeers.isEmpty {
-            let identity = try CLIFailure.wrap { try TagReplicationIdentity.load(directory: node.dataDirectory) }
-            replicator = TagReplicator(identity: identity, peers: tagPeers)
-            Console.line("tag keys and counters shared with \(tagPeers.count) peer node(s); a tap needs \(replicator!.quorum) of \(tagPeers.count + 1) nodes")
-        }
-        let tagEndpoints = TagEndpoints(verifier: TagVerifier(store: tags, assets: ChainAssetDirectory(chain: node, reader: NodeContractReader(node: node)), replicator: replicator),
-                                        access: api.access) { kind, verdict in
-            metrics?.counter("kramaa_tag_verifications_total", [("kind", kind), ("verdict", verdict)]).increment()
-        }
-        metrics?.addCollector { m in m.gauge("kramaa_tags_registered").record(tags.count) }
         routes.mount(TagEndpoints.verifyPath, tagEndpoints)  // consumers verify without credentials, always
         routes.mount(TagEndpoints.tagsPath, ReadGatedEndpoint(tagEndpoints, access: api.access))
         try (files ?? NodeFiles.open(node: node, key: nil, settings: self.files)).mount(into: &routes, api: api, settings: self.files, delegate: delegate)

@@ -29,7 +29,7 @@ extension Dashboard {
             <dt>Organisation</dt><dd>\(organizationLink(asset.organisation, name: asset.organisationName))</dd>
             <dt>Status</dt><dd>\(asset.status)</dd><dt>Owner</dt><dd>\(addressLink(asset.owner))</dd><dt>Custodian</dt><dd>\(addressLink(asset.custodian))</dd>
             <dt>Minted in block</dt><dd><a href="/dashboard/blocks/\(asset.mintedAt)">\(asset.mintedAt)</a></dd></dl>
-            <h2>Provenance</h2>\(timeline(token))
+            <h2>Provenance</h2>\(timeline(token, metadata: asset.metadata))
             """
         return Page(title: asset.productName ?? asset.epc, main: main)
     }
@@ -64,7 +64,7 @@ extension Dashboard {
 
     /// The asset's EPCIS events from the index, oldest first: what, when, where, why, who,
     /// the block that finalised it and where that block is anchored.
-    func timeline(_ token: UInt256) -> HTML {
+    func timeline(_ token: UInt256, metadata: JSON? = nil) -> HTML {
         guard let index else { return "<p>This node keeps no EPCIS index.</p>" }
         guard let entries = try? index.history(of: token) else { return "<p class=\"notice\">The EPCIS index could not be read.</p>" }
         guard !entries.isEmpty else { return "<p>No EPCIS events recorded yet.</p>" }
@@ -88,7 +88,7 @@ extension Dashboard {
                 <dt>Proof</dt><dd><span class="tag">finalised</span> in block <a href="/dashboard/blocks/\(e.blockNumber)">\(e.blockNumber)</a>, transaction <a class="mono" href="/dashboard/tx/\(e.transactionHash)">\(Self.short(e.transactionHash))</a></dd>\(anchored)\(extra)</dl></li>
                 """
         }
-        return "<ol class=\"timeline\">\(items)</ol>"
+        return "\(JourneyPictures.map(entries))\(JourneyPictures.sensorCharts(entries, metadata: metadata))<ol class=\"timeline\">\(items)</ol>"
     }
 
     /// `cbv:BizStep-shipping`, `urn:epcglobal:cbv:bizstep:shipping` or `shipping` → `shipping`.
@@ -105,59 +105,6 @@ extension Dashboard {
             guard key.contains(":"), !key.hasPrefix("@") else { return nil }
             return (key, value.stringValue ?? String(decoding: value.serialized(), as: UTF8.self))
         }
-    }
-
-    // MARK: The consumer page
-
-    /// `/01/{gtin}/21/{serial}`: what a consumer sees after scanning or tapping: the verdict
-    /// first (recalled or destroyed before anything else), the product and brand, the journey.
-    func consumerPage(_ request: HTTPRequest) -> Page {
-        let path = request.path
-        let token: UInt256
-        do { token = try AssetRegistry.tokenId(digitalLink: DigitalLink.canonicalStem + path) } catch {
-            return Self.consumer(title: "Not a product link", tone: "warn", headline: "This link does not name a product",
-                                 detail: "\(path) is not a GS1 Digital Link of a serialised item (/01/{GTIN}/21/{serial}): \(error)", status: 400)
-        }
-        guard let asset = assets.asset(tokenId: token) else {
-            return Self.consumer(title: "Unknown item", tone: "warn", headline: "Unknown item",
-                                 detail: "No item with this identifier is registered by any brand on this network. Do not trust a product that claims to be it.", status: 404)
-        }
-        let (tone, headline, detail) = Self.verdict(status: asset.status, brand: asset.organisationName ?? "its brand")
-        let main: HTML = """
-            <section aria-labelledby="verdict"><p id="verdict" class="verdict \(tone)" role="status">\(headline)</p><p>\(detail)</p></section>
-            \(tapCheck(request))<section aria-labelledby="product"><h1 id="product">\(asset.productName ?? "Product")</h1>
-            <dl><dt>Brand</dt><dd>\(asset.organisationName ?? "organisation \(asset.organisation)")</dd><dt>Item</dt><dd class="mono">\(asset.epc)</dd>
-            <dt>Status</dt><dd>\(asset.status)</dd></dl></section>
-            \(consumerJourney ? "<section aria-labelledby=\"journey\"><h2 id=\"journey\">Journey</h2>\(timeline(token))</section>" as HTML : .empty)
-            """
-        var page = Page(title: asset.productName ?? "Product", main: main)
-        page.explorerFrame = false
-        return page
-    }
-
-    /// A tag that writes its SUN message into the Digital Link's query: a link that has the
-    /// tap itself judged by `/verify` (genuine, tampered or replayed), which counts the tap.
-    func tapCheck(_ request: HTTPRequest) -> HTML {
-        guard !request.query.isEmpty, let host = request.header("host") else { return .empty }
-        let verify = "/verify?url=" + urlComponent("http://\(host)\(request.target)")
-        return "<p><a href=\"\(verify)\">Check this tap of the tag</a> (genuine, tampered or replayed).</p>"
-    }
-
-    /// The consumer's verdict from the item's registry status (a page without a tap proves the
-    /// record, not the item in hand: a tap's own verdict comes from `/verify`).
-    static func verdict(status: String, brand: String) -> (tone: String, headline: String, detail: String) {
-        switch status {
-        case "recalled": ("bad", "Recalled — do not use this item", "\(brand) has recalled this item. Contact the seller or the brand.")
-        case "destroyed": ("bad", "Reported destroyed", "This item was reported destroyed and should not be in circulation: its tag or code may have been reused.")
-        case "consumed": ("warn", "Already consumed", "This item was recorded as used up or sold to its final user before.")
-        default: ("good", "Registered by \(brand)", "This item is registered on the network and in circulation. Tap its tag to check that the item in your hand is the original.")
-        }
-    }
-
-    static func consumer(title: String, tone: String, headline: String, detail: String, status: Int) -> Page {
-        var page = Page(title: title, main: "<section aria-labelledby=\"verdict\"><p id=\"verdict\" class=\"verdict \(tone)\" role=\"status\">\(headline)</p><p>\(detail)</p></section>", status: status)
-        page.explorerFrame = false
-        return page
     }
 }
 

@@ -6,6 +6,7 @@ import KramaaNode
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
+import KramaaTags
 
 /// The node's web interface (issue 19, docs/DASHBOARD.md): the explorer under `/dashboard`
 /// (also answering browsers' `GET /`) and the consumer's page at GS1 Digital Link paths
@@ -24,6 +25,12 @@ public struct Dashboard: HTTPEndpoint {
     /// Whether the consumer page, open to anyone, shows the item's journey (false on a node
     /// whose reads are closed: the verdict and product only).
     public var consumerJourney = true
+    /// What the operations page shows besides the chain (readiness, consensus, peers, metrics);
+    /// nil: the page shows the chain's figures only.
+    public var operations: (@Sendable () async -> OperationsStatus)?
+    /// Judges a tap of a tag (the tag URL as it arrived) as `/verify` does, counting it; nil: the
+    /// consumer page links to `/verify` instead.
+    public var verifyTap: (@Sendable (String) async -> Verification?)?
 
     public init(node: Node, index: EPCISIndex?, anchors: @escaping @Sendable (UInt64) -> [String] = { _ in [] }) {
         self.node = node
@@ -41,13 +48,13 @@ public struct Dashboard: HTTPEndpoint {
             r.headers.append(("allow", "GET, HEAD"))
             return r
         }
-        return page(for: request).response
+        return await page(for: request).response
     }
 
     /// The page for a GET.
-    func page(for request: HTTPRequest) -> Page {
+    func page(for request: HTTPRequest) async -> Page {
         let path = request.path
-        if path == Self.digitalLinkPrefix || path.hasPrefix(Self.digitalLinkPrefix + "/") { return consumerPage(request) }
+        if path == Self.digitalLinkPrefix || path.hasPrefix(Self.digitalLinkPrefix + "/") { return await consumerPage(request) }
         let rest = path == "/" ? "" : String(path.dropFirst(Self.prefix.count))
         let parts = rest.split(separator: "/", omittingEmptySubsequences: true).map { HTTPRequest.formDecode($0) }
         switch (parts.first, parts.count) {
@@ -58,6 +65,7 @@ public struct Dashboard: HTTPEndpoint {
         case ("assets", 2): return assetPage(parts[1])
         case ("organizations", 2): return organizationPage(parts[1])
         case ("validators", 1): return validatorsPage()
+        case ("operations", 1): return await operationsPage()
         case ("search", 1): return search(request.queryValue("q") ?? "")
         default: return .error(status: 404, title: "Not found", message: "There is no dashboard page at \(path).")
         }
@@ -117,12 +125,14 @@ public struct Dashboard: HTTPEndpoint {
         return Self.redirect(Self.prefix + target)
     }
 
-    static func redirect(_ location: String) -> Page {
-        var page = Page(title: "Found", main: "<p>Found: <a href=\"\(location)\">\(location)</a></p>", status: 303)
+    static func redirect(_ location: String, status: Int = 303) -> Page {
+        var page = Page(title: "Found", main: "<p>Found: <a href=\"\(location)\">\(location)</a></p>", status: status)
         page.redirect = location
         return page
     }
 }
+
+extension HTTPRequest: HTTPRequestLike {}
 
 extension Character {
     var isASCIIDigitCharacter: Bool { isASCII && isWholeNumber }

@@ -13,9 +13,17 @@ struct Page {
     var explorerFrame = true
     /// A `Location` to send the browser to (with a 3xx status).
     var redirect: String?
+    /// The page's language (`lang` of the document).
+    var language = "en"
+    /// `Link` header values (the resolver's link types).
+    var links: [String] = []
+    /// A body other than HTML (a linkset), with its content type.
+    var body: (text: String, contentType: String)?
 
     var response: HTTPResponse {
+        if let body { return HTTPResponse.text(body.text, contentType: body.contentType, status: status) }
         var r = HTTPResponse.text(render().text, contentType: "text/html; charset=utf-8", status: status)
+        for link in links { r.headers.append(("link", link)) }
         r.headers += [("cache-control", "no-store"), ("x-content-type-options", "nosniff"),
                       ("content-security-policy", "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:")]
         if let redirect { r.headers.append(("location", redirect)) }
@@ -24,7 +32,7 @@ struct Page {
 
     func render() -> HTML {
         let frame: HTML = explorerFrame ? """
-            <nav aria-label="Main"><a href="/dashboard">Blocks</a> <a href="/dashboard/validators">Validators</a></nav>
+            <nav aria-label="Main"><a href="/dashboard">Blocks</a> <a href="/dashboard/validators">Validators</a> <a href="/dashboard/operations">Operations</a></nav>
             <form role="search" action="/dashboard/search" method="get">
             <label class="sr" for="q">Search</label>
             <input id="q" name="q" type="search" placeholder="block, transaction, address, EPC URI or Digital Link" required>
@@ -33,7 +41,7 @@ struct Page {
         let scriptTag: HTML = script.text.isEmpty ? .empty : "<script>\(script)</script>"
         return """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8">
+            <html lang="\(language)"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <link rel="icon" href="data:,">
             <title>\(title) · Kramaa</title>
@@ -66,12 +74,15 @@ struct Page {
         .mono,code{font-family:ui-monospace,monospace;font-size:.9em;overflow-wrap:anywhere}
         .notice{padding:.75rem;border:1px solid var(--line);background:#f6f6f6}
         .verdict{padding:1rem;border-radius:6px;font-size:1.3rem;font-weight:700;color:#fff}
+        .verdict.second{font-size:1.05rem;padding:.6rem}
         .good{background:var(--ok)}.bad{background:var(--bad)}.warn{background:var(--warn)}
         .tag{display:inline-block;padding:0 .4rem;border-radius:3px;background:#e4efe7;color:var(--ok);font-size:.85em}
         .tag.missing{background:#f7e1e2;color:var(--bad)}
         ol.timeline{list-style:none;padding:0;border-left:3px solid var(--accent);margin-left:.5rem}
         ol.timeline>li{margin:0 0 1rem 0;padding-left:1rem;position:relative}
         ol.timeline>li::before{content:"";position:absolute;left:-.55rem;top:.45rem;width:.8rem;height:.8rem;border-radius:50%;background:var(--accent)}
+        figure.chart{margin:.5rem 0;max-width:44rem}figure.chart svg{max-width:100%;height:auto;background:#fafbfc;border:1px solid var(--line)}
+        figure.chart figcaption{color:var(--muted);font-size:.85rem}
         @media (max-width:40rem){dl{grid-template-columns:minmax(0,1fr)}dt{margin-top:.5rem}main{padding:.5rem}}
         """
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KramaaChain
 import KramaaEVM
+import KramaaJSON
 import KramaaNFC
 import KramaaPlatform
 import KramaaPrimitives
@@ -21,11 +22,15 @@ public struct AssetSummary: Sendable, Equatable {
     /// The product's name from the asset's metadata (a `data:application/json` token URI's
     /// `name`), when it has one.
     public var productName: String?
+    /// The JSON of a `data:application/json` token URI (name, sensor limits, …), when it has one.
+    public var metadata: JSON?
 
     public init(tokenId: UInt256, epc: String, organisation: UInt64, owner: Address, custodian: Address,
-                metadataHash: Bytes32, status: String, mintedAt: UInt64, organisationName: String? = nil, productName: String? = nil) {
+                metadataHash: Bytes32, status: String, mintedAt: UInt64, organisationName: String? = nil, productName: String? = nil,
+                metadata: JSON? = nil) {
         self.organisationName = organisationName
         self.productName = productName
+        self.metadata = metadata
         self.tokenId = tokenId
         self.epc = epc
         self.organisation = organisation
@@ -90,7 +95,8 @@ public final class ChainAssetDirectory<Reader: ContractReader>: AssetDirectory, 
         let uri = try? assets.tokenURI(tokenId)
         return AssetSummary(tokenId: tokenId, epc: asset.epc, organisation: asset.organization, owner: asset.owner, custodian: asset.custodian,
                             metadataHash: asset.metadataHash, status: asset.statusName, mintedAt: asset.mintedAtBlock,
-                            organisationName: organizationName(asset.organization), productName: uri.flatMap { ProductMetadata.name(fromTokenURI: $0) })
+                            organisationName: organizationName(asset.organization), productName: uri.flatMap { ProductMetadata.name(fromTokenURI: $0) },
+                            metadata: uri.flatMap { ProductMetadata.object(fromTokenURI: $0) })
     }
 
     public func roles(of account: Address, in organisation: UInt64) -> UInt64 {

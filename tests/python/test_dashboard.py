@@ -192,3 +192,80 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     ok_json(http(port, "POST", "/api/v1/organizations", {"from": factory, "name": "Second"}))
     WebDriverWait(browser, 15).until(lambda d: int(d.find_element(By.ID, "head").text) > before)
     pages.checked()
+
+
+def sun_vector(name):
+    path = VECTORS / "ntag424" / "sun_vectors.json"
+    assert path.is_file(), f"vectors missing at {VECTORS}: set KRAMAA_VECTORS"
+    return {v["id"]: v for v in json.loads(path.read_text())["vectors"]}[name]
+
+
+def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory, browser, tmp_path, monkeypatch):
+    """Pictures and the consumer's tap: an asset whose events carry geo: locations and temperature
+    readings (one above the brand's limit) gets a journey map and a chart with the breach marked;
+    the operations page draws the blocks and says what /readyz says; the consumer page judges a
+    tap of the item's tag itself (genuine, then replayed), speaks German when asked, and answers
+    the resolver's link types."""
+    schema = VECTORS / "epcis" / "schema" / "EPCIS-JSON-Schema.json"
+    monkeypatch.setenv("KRAMAA_EPCIS_SCHEMA", str(schema))
+    node = node_factory("devnet", extra_args=["--accounts", "3"], start=True, fresh=True)
+    port = node.port
+    brand, factory = node.accounts[0], node.accounts[1]
+    org = ok_json(http(port, "POST", "/api/v1/organizations", {"from": brand, "name": "Coldchain Co"}))
+    ok_json(http(port, "PUT", f"/api/v1/organizations/{org['id']}/members/{factory}", {"from": brand, "roles": ["manufacturer"]}))
+    metadata = {"name": "Vaccine box", "sensorLimits": {"Temperature": {"min": 2, "max": 8}}}
+    asset = ok_json(http(port, "POST", "/api/v1/assets", {"from": factory, "organization": org["id"], "epc": EPC, "owner": brand,
+                                                        "tokenURI": "data:application/json," + urllib.parse.quote(json.dumps(metadata))}))
+    stops = [("commissioning", "2026-11-25T08:00:00.000+01:00", "geo:48.1374,11.5755", 4.0),
+             ("shipping", "2026-11-25T12:00:00.000+01:00", "geo:50.1109,8.6821", 9.5),
+             ("receiving", "2026-11-26T09:00:00.000+01:00", "geo:52.5200,13.4050", 5.0)]
+    for step, time, geo, celsius in stops:
+        e = event(step, time, bizLocation={"id": geo},
+                  sensorElementList=[{"sensorReport": [{"type": "gs1:Temperature", "value": celsius, "uom": "CEL", "time": time}]}])
+        job = ok_json(http(port, "POST", "/epcis/capture", document(e), {"Kramaa-From": brand, "Kramaa-Organization": str(org["id"])}))
+        assert job["success"], job
+
+    pages = Pages(browser, port, tmp_path)
+    text = pages.load(f"/dashboard/assets/{asset['tokenId']}", shot="asset-pictures")
+    assert "Journey map" in text and "3 stops" in text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart g.stop")) == 3
+    assert "Temperature" in text and "1 outside the limits" in text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.breach")) == 1 and len(browser.find_elements(By.CSS_SELECTOR, "line.limit")) == 2
+
+    text = pages.load("/dashboard/operations", shot="operations")
+    assert browser.find_element(By.ID, "ready").text in ("Ready", "Not ready")
+    assert "synced" in text and "storage" in text and "Block interval" in text and "Transactions per block" in text
+    assert "kramaa_chain_blocks_total" in text or "kramaa_mempool_size" in text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart rect")) > 0
+
+    # The item's tag: registered and bound through the API, then tapped onto the consumer page.
+    v = sun_vector("boltcard-style-counter0")
+    ok_json(http(port, "POST", "/api/v1/tags", {"from": brand, "uid": v["derived"]["uid"], "mode": "aes", "organization": org["id"],
+                                                "metaReadKey": v["keys"]["sdm_meta_read_key"], "fileReadKey": v["keys"]["sdm_file_read_key"],
+                                                "macInputStart": "empty"}))
+    ok_json(http(port, "POST", f"/api/v1/assets/{asset['tokenId']}/tags", {"from": factory, "uid": v["derived"]["uid"]}))
+    tap = f"/01/10614141073464/21/2018?p={v['picc_data_encrypted']}&c={v['sdmmac']}"
+    assert pages.load(tap, shot="consumer-tap").startswith("Genuine"), "the tap's own verdict comes first"
+    assert pages.load(tap).startswith("Replayed")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    text = pages.load("/01/10614141073464/21/2018?lang=de")
+    assert text.startswith("Registriert von Coldchain Co") and "Selbst prüfen" in text
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
+    status, headers, body = http(port, "GET", "/01/10614141073464/21/2018", headers={"Accept-Language": "fr-FR,fr;q=0.9", "Accept": "text/html"})
+    assert status == 200 and b"Enregistr" in body
+    status, headers, body = http(port, "GET", "/01/10614141073464/21/2018?linkType=linkset")
+    assert status == 200 and headers["content-type"].startswith("application/linkset+json")
+    links = json.loads(body)["linkset"][0]
+    assert links["anchor"] == DIGITAL_LINK and links["https://gs1.org/voc/verificationService"][0]["href"].startswith("/verify")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/01/10614141073464/21/2018?linkType=gs1:verificationService", method="GET")
+    opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,), {"redirect_request": lambda *a, **k: None}))
+    try:
+        opener.open(request, timeout=10)
+        raise AssertionError("expected a redirect")
+    except urllib.error.HTTPError as e:
+        assert e.code == 307 and e.headers["location"].startswith("/verify"), (e.code, e.headers)
+    # A Digital Link with a lot before the serial names the same item.
+    assert "Vaccine box" in pages.load("/01/10614141073464/10/LOT1/21/2018")
+    # Recalled matters more than a genuine tap: it stays first, the tap's verdict after it.
+    ok_json(http(port, "POST", f"/api/v1/assets/{asset['tokenId']}/status", {"from": factory, "status": "recalled"}))
+    assert pages.load("/01/10614141073464/21/2018").startswith("Recalled")

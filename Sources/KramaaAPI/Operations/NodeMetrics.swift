@@ -34,7 +34,7 @@ public struct ConsensusReport: Sendable, Equatable {
 public final class NodeMetrics: @unchecked Sendable {
     public let registry = PrometheusCollectorRegistry()
     public let factory: PrometheusMetricsFactory
-    let node: Node
+    public let node: Node
     private let lock = NSLock()
     private var consensusSource: (@Sendable () -> ConsensusReport?)?
     private var collectors: [@Sendable (NodeMetrics) async -> Void] = []
@@ -80,7 +80,7 @@ public final class NodeMetrics: @unchecked Sendable {
     /// A part's scrape-time update (its own gauges and counters), run at each scrape.
     public func addCollector(_ collector: @escaping @Sendable (NodeMetrics) async -> Void) { lock.withLock { collectors.append(collector) } }
 
-    var consensus: ConsensusReport? { lock.withLock { consensusSource }?() }
+    public var consensus: ConsensusReport? { lock.withLock { consensusSource }?() }
 
     func recordProbe(_ seconds: Double) { lock.withLock { lastProbeSeconds = seconds } }
 
@@ -182,7 +182,7 @@ public final class NodeMetrics: @unchecked Sendable {
     }
 
     /// Bytes of the chain database (`chain.sqlite` with its write-ahead log).
-    static func databaseBytes(in directory: URL) -> Int64 {
+    public static func databaseBytes(in directory: URL) -> Int64 {
         ["chain.sqlite", "chain.sqlite-wal"].reduce(Int64(0)) { total, name in
             total + ((try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int64) ?? 0)
         }

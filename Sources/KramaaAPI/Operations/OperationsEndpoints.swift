@@ -61,9 +61,17 @@ public struct OperationsEndpoints: HTTPEndpoint {
 
     /// Each check with its finding; ready when all pass.
     func check() -> (Bool, JSONObject) {
-        var checks = JSONObject(), ready = true
+        let (ready, checks) = readinessChecks()
+        var object = JSONObject()
+        for c in checks { object[c.name] = ["ok": .bool(c.ok), "detail": .string(c.detail)] }
+        return (ready, object)
+    }
+
+    /// What `/readyz` checks, in order, with each finding; ready when all pass.
+    public func readinessChecks() -> (ready: Bool, checks: [(name: String, ok: Bool, detail: String)]) {
+        var checks: [(name: String, ok: Bool, detail: String)] = [], ready = true
         func add(_ name: String, _ ok: Bool, _ detail: String) {
-            checks[name] = ["ok": .bool(ok), "detail": .string(detail)]
+            checks.append((name, ok, detail))
             ready = ready && ok
         }
         let head = metrics.node.latest.number
