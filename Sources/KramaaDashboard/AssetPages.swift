@@ -29,7 +29,7 @@ extension Dashboard {
             <dt>Organisation</dt><dd>\(organizationLink(asset.organisation, name: asset.organisationName))</dd>
             <dt>Status</dt><dd>\(asset.status)</dd><dt>Owner</dt><dd>\(addressLink(asset.owner))</dd><dt>Custodian</dt><dd>\(addressLink(asset.custodian))</dd>
             <dt>Minted in block</dt><dd><a href="/dashboard/blocks/\(asset.mintedAt)">\(asset.mintedAt)</a></dd></dl>
-            <h2>Provenance</h2>\(timeline(token, metadata: asset.metadata))
+            \(custodySteps(token))<h2>Provenance</h2>\(timeline(token, metadata: asset.metadata))
             """
         return Page(title: asset.productName ?? asset.epc, main: main)
     }
@@ -43,6 +43,7 @@ extension Dashboard {
             <h1>\(org.name)</h1>
             <dl><dt>Organisation</dt><dd>\(org.id)</dd><dt>Founder</dt><dd>\(addressLink(org.founder))</dd>
             <dt>Registered in block</dt><dd><a href="/dashboard/blocks/\(org.createdAtBlock)">\(org.createdAtBlock)</a></dd><dt>Admins</dt><dd>\(org.admins)</dd></dl>
+            <h2>Members</h2>\(members(of: org.id))
             """
         return Page(title: org.name, main: main)
     }
@@ -81,7 +82,7 @@ extension Dashboard {
             let extra: HTML = extensions.isEmpty ? .empty : "<dt>More</dt><dd>\(HTML.join(extensions.map { "<span class=\"mono\">\($0.0)</span>: \($0.1)" }, separator: "<br>"))</dd>"
             let anchored = HTML.join(anchors(e.blockNumber).map { "<dt>Anchored</dt><dd>\($0)</dd>" })
             return """
-                <li><h3>\(what)</h3><dl><dt>When</dt><dd>\(ev.eventTime)\(ev.eventTimeZoneOffset.map { " (local time zone \($0))" } ?? "")</dd>
+                <li><h3><a href="/dashboard/events/\(e.hash)">\(what)</a></h3><dl><dt>When</dt><dd>\(ev.eventTime)\(ev.eventTimeZoneOffset.map { " (local time zone \($0))" } ?? "")</dd>
                 <dt>What</dt><dd class="mono">\(ev.epcList.joined(separator: ", "))\(ev.parentID.map { " in \($0)" } ?? "")</dd>
                 \(why.text.isEmpty ? .empty : "<dt>Why</dt><dd>\(why)</dd>" as HTML)\(place.text.isEmpty ? .empty : "<dt>Where</dt><dd>\(place)</dd>" as HTML)
                 <dt>Who</dt><dd>\(who)</dd>

@@ -65,6 +65,8 @@ public struct Dashboard: HTTPEndpoint {
         case ("assets", 2): return assetPage(parts[1])
         case ("organizations", 2): return organizationPage(parts[1])
         case ("validators", 1): return validatorsPage()
+        case ("devices", 2): return devicePage(parts[1])
+        case ("events", 2): return eventPage(parts[1])
         case ("operations", 1): return await operationsPage()
         case ("search", 1): return search(request.queryValue("q") ?? "")
         default: return .error(status: 404, title: "Not found", message: "There is no dashboard page at \(path).")

@@ -146,7 +146,7 @@ extension Dashboard {
         }) ?? (nil, 0)
         let system: HTML = Self.systemContracts.first { $0.address == address }.map { "<dt>System contract</dt><dd>\($0.name)</dd>" } ?? .empty
         let device: HTML = (try? DeviceClient(reader).device(address)).flatMap { d -> HTML? in
-            d.registeredAtBlock == 0 ? nil : "<dt>Device of organisation</dt><dd>\(d.organization) (\(d.model), \(d.status.map { "\($0)" } ?? "unknown"))</dd>"
+            d.registeredAtBlock == 0 ? nil : "<dt>Device of organisation</dt><dd>\(d.organization) (\(d.model), \(d.status.map { "\($0)" } ?? "unknown")): <a href=\"/dashboard/devices/\(address.checksummed)\">its device page</a></dd>"
         } ?? .empty
         let main: HTML = """
             <h1>\(codeSize > 0 ? "Contract" : "Account")</h1>

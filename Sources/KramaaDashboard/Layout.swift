@@ -72,7 +72,7 @@ struct Page {
         .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
         th{font-weight:600}dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;min-width:0;overflow-wrap:anywhere}
         .mono,code{font-family:ui-monospace,monospace;font-size:.9em;overflow-wrap:anywhere}
-        .notice{padding:.75rem;border:1px solid var(--line);background:#f6f6f6}
+        .notice{padding:.75rem;border:1px solid var(--line);background:#f6f6f6}pre{white-space:pre-wrap}
         .verdict{padding:1rem;border-radius:6px;font-size:1.3rem;font-weight:700;color:#fff}
         .verdict.second{font-size:1.05rem;padding:.6rem}
         .good{background:var(--ok)}.bad{background:var(--bad)}.warn{background:var(--warn)}

@@ -110,6 +110,11 @@ public final class EPCISIndex: @unchecked Sendable {
         }
     }
 
+    /// The event with this event hash, if recorded.
+    public func entry(hash: Bytes32) throws(EPCISIndexError) -> Entry? {
+        try read { store in try store.event(hash: hash) }
+    }
+
     /// Events that name `key` or anything it is aggregated in (a pallet's events reach its items).
     public func history(of key: UInt256) throws(EPCISIndexError) -> [Entry] {
         try read { store in

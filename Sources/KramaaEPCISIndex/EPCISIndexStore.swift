@@ -49,6 +49,9 @@ final class EPCISIndexStore: @unchecked Sendable {
                 CREATE TABLE parents(child BLOB PRIMARY KEY, parent BLOB NOT NULL) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v2: events by hash") { db in
+            try db.execute(sql: "CREATE INDEX events_by_hash ON events(hash)")
+        }
         return m
     }
 
@@ -121,6 +124,12 @@ final class EPCISIndexStore: @unchecked Sendable {
     }
 
     /// The events naming any of `keys`, in chain order.
+    func event(hash: Bytes32) throws -> EPCISIndex.Entry? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM events WHERE hash = ?", arguments: [Data(hash.bytes)]).flatMap { try? Self.entry($0, db) }
+        }
+    }
+
     func events(withKeys keys: Set<UInt256>) throws -> [EPCISIndex.Entry] {
         let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ", ")
         return try db.read { db in

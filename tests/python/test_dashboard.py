@@ -212,7 +212,7 @@ def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory
     port = node.port
     brand, factory = node.accounts[0], node.accounts[1]
     org = ok_json(http(port, "POST", "/api/v1/organizations", {"from": brand, "name": "Coldchain Co"}))
-    ok_json(http(port, "PUT", f"/api/v1/organizations/{org['id']}/members/{factory}", {"from": brand, "roles": ["manufacturer"]}))
+    ok_json(http(port, "PUT", f"/api/v1/organizations/{org['id']}/members/{factory}", {"from": brand, "roles": ["manufacturer", "deviceManager"]}))
     metadata = {"name": "Vaccine box", "sensorLimits": {"Temperature": {"min": 2, "max": 8}}}
     asset = ok_json(http(port, "POST", "/api/v1/assets", {"from": factory, "organization": org["id"], "epc": EPC, "owner": brand,
                                                         "tokenURI": "data:application/json," + urllib.parse.quote(json.dumps(metadata))}))
@@ -264,6 +264,24 @@ def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory
         raise AssertionError("expected a redirect")
     except urllib.error.HTTPError as e:
         assert e.code == 307 and e.headers["location"].startswith("/verify"), (e.code, e.headers)
+    # Registry pages: a device with its history, the organisation's members, custody as steps, an event page.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+    device = ok_json(http(port, "POST", "/api/v1/devices", {"from": factory, "organization": org["id"], "keyType": "p256", "publicKey": "0x" + public.hex(),
+                                                           "model": "Logger " + EVIL, "firmwareHash": "0x" + "ab" * 32}))["device"]
+    text = pages.load(f"/dashboard/devices/{device}", shot="device")
+    assert ("Device Logger " + EVIL) in text and "registered by organisation" in text and "p256" in text
+    text = pages.load(f"/dashboard/organizations/{org['id']}")
+    assert "Members" in text and "manufacturer" in text and "admin" in text
+    ok_json(http(port, "POST", f"/api/v1/assets/{asset['tokenId']}/custody", {"from": brand, "to": factory}))
+    text = pages.load(f"/dashboard/assets/{asset['tokenId']}")
+    assert "Custody and ownership" in text and "minted to" in text and "custody to" in text
+    browser.find_element(By.CSS_SELECTOR, "ol.timeline h3 a").click()
+    WebDriverWait(browser, 10).until(lambda d: "/dashboard/events/" in d.current_url)
+    text = pages.checked(shot="event")
+    assert "As captured" in text and "commissioning" in text and "finalised" in text
+    assert "Event not found" in pages.load("/dashboard/events/0x" + "00" * 32, error=True)
     # A Digital Link with a lot before the serial names the same item.
     assert "Vaccine box" in pages.load("/01/10614141073464/10/LOT1/21/2018")
     # Recalled matters more than a genuine tap: it stays first, the tap's verdict after it.
