@@ -29,9 +29,9 @@ extension Dashboard {
             <dt>Organisation</dt><dd>\(organizationLink(asset.organisation, name: asset.organisationName))</dd>
             <dt>Status</dt><dd>\(asset.status)</dd><dt>Owner</dt><dd>\(addressLink(asset.owner))</dd><dt>Custodian</dt><dd>\(addressLink(asset.custodian))</dd>
             <dt>Minted in block</dt><dd><a href="/dashboard/blocks/\(asset.mintedAt)">\(asset.mintedAt)</a></dd></dl>
-            \(custodySteps(token))<h2>Provenance</h2>\(timeline(token, metadata: asset.metadata))
+            <div id="history">\(custodySteps(token))<h2>Provenance</h2>\(timeline(token, metadata: asset.metadata))</div>
             """
-        return Page(title: asset.productName ?? asset.epc, main: main)
+        return Page(title: asset.productName ?? asset.epc, main: main, script: Self.refreshOnNewBlocks("history"))
     }
 
     func organizationPage(_ id: String) -> Page {

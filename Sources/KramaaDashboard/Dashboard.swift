@@ -66,6 +66,8 @@ public struct Dashboard: HTTPEndpoint {
         case ("organizations", 2): return organizationPage(parts[1])
         case ("validators", 1): return validatorsPage()
         case ("devices", 2): return devicePage(parts[1])
+        case ("pool", 1): return poolPage()
+        case ("anchors", 1): return anchorsPage()
         case ("events", 2): return eventPage(parts[1])
         case ("operations", 1): return await operationsPage()
         case ("search", 1): return search(request.queryValue("q") ?? "")

@@ -118,7 +118,7 @@ extension Dashboard {
         }
         let tx = block.transactions[index], receipt = stored.receipts[index], outcome = stored.outcomes[index]
         let logs = receipt.logs.enumerated().map { i, log -> HTML in
-            "<li><p>Log \(i) from \(addressLink(log.address))</p><ol start=\"0\">\(log.topics.map { t -> HTML in "<li class=\"mono\">\(t)</li>" })</ol><p class=\"mono\">data \(Self.hexPreview(log.data))</p></li>"
+            "<li><p>Log \(i) from \(addressLink(log.address))\(log.topics.first.flatMap { Self.eventNames[$0] }.map { ": <b>\($0)</b>" as HTML } ?? .empty)</p><ol start=\"0\">\(log.topics.map { t -> HTML in "<li class=\"mono\">\(t)</li>" })</ol><p class=\"mono\">data \(Self.hexPreview(log.data))</p></li>"
         }
         let created: HTML = outcome.createdAddress.map { "<dt>Created</dt><dd>\(addressLink($0))</dd>" } ?? .empty
         let main: HTML = """

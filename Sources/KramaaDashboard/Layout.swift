@@ -32,7 +32,7 @@ struct Page {
 
     func render() -> HTML {
         let frame: HTML = explorerFrame ? """
-            <nav aria-label="Main"><a href="/dashboard">Blocks</a> <a href="/dashboard/validators">Validators</a> <a href="/dashboard/operations">Operations</a></nav>
+            <nav aria-label="Main"><a href="/dashboard">Blocks</a> <a href="/dashboard/validators">Validators</a> <a href="/dashboard/operations">Operations</a> <a href="/dashboard/pool">Pool</a> <a href="/dashboard/anchors">Anchors</a></nav>
             <form role="search" action="/dashboard/search" method="get">
             <label class="sr" for="q">Search</label>
             <input id="q" name="q" type="search" placeholder="block, transaction, address, EPC URI or Digital Link" required>

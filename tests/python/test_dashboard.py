@@ -147,6 +147,7 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     assert f"Block {head}" in pages.search(block_hash)
     text = pages.search(tx_hash)
     assert "Transaction" in text and "registerOrganization(string)" in text and "success" in text
+    assert "OrganizationRegistered" in text and "MemberRolesChanged" in text, "system contracts' events by name"
     assert "Acme " + EVIL in text, "the call's decoded argument, as text"
     assert "Balance" in pages.search(brand)
     assert "Provenance" in pages.search(EPC)
@@ -159,6 +160,8 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     pages.load(f"/dashboard/tx/{tx_hash}")
     pages.load(f"/dashboard/address/{brand}")
     assert "Validators" in pages.load("/dashboard/validators")
+    assert "The pool is empty" in pages.load("/dashboard/pool")
+    assert "Anchors" in pages.load("/dashboard/anchors")
     assert "Acme " + EVIL in pages.load(f"/dashboard/organizations/{org['id']}"), "the organisation's name is shown as text"
     assert "Block not found" in pages.load("/dashboard/blocks/99999", error=True)
 
@@ -277,6 +280,11 @@ def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory
     ok_json(http(port, "POST", f"/api/v1/assets/{asset['tokenId']}/custody", {"from": brand, "to": factory}))
     text = pages.load(f"/dashboard/assets/{asset['tokenId']}")
     assert "Custody and ownership" in text and "minted to" in text and "custody to" in text
+    # Live: an event captured while the asset page is open appears on it without a reload.
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.body.getAttribute('data-live')") == "1")
+    late = event("inspecting", "2026-11-26T10:00:00.000+01:00")
+    assert ok_json(http(port, "POST", "/epcis/capture", document(late), {"Kramaa-From": brand, "Kramaa-Organization": str(org["id"])}))["success"]
+    WebDriverWait(browser, 20).until(lambda d: "inspecting" in d.find_element(By.ID, "history").text)
     browser.find_element(By.CSS_SELECTOR, "ol.timeline h3 a").click()
     WebDriverWait(browser, 10).until(lambda d: "/dashboard/events/" in d.current_url)
     text = pages.checked(shot="event")

@@ -1,0 +1,67 @@
+import Foundation
+import KramaaChain
+import KramaaNode
+import KramaaPlatform
+import KramaaPrimitives
+
+/// The system contracts' events by name, the pool, and where blocks are anchored.
+extension Dashboard {
+    /// The system contracts' event topics and their names.
+    static let eventNames: [Bytes32: String] = Dictionary([
+        (OrganizationRegistry.Event.registered, "OrganizationRegistered"), (OrganizationRegistry.Event.rolesChanged, "MemberRolesChanged"),
+        (DeviceRegistry.Event.registered, "DeviceRegistered"), (DeviceRegistry.Event.statusChanged, "DeviceStatusChanged"),
+        (DeviceRegistry.Event.keyRotated, "DeviceKeyRotated"), (DeviceRegistry.Event.agreementKeySet, "DeviceAgreementKeySet"),
+        (DeviceRegistry.Event.agreementKeyRevoked, "DeviceAgreementKeyRevoked"),
+        (AssetRegistry.Event.transfer, "Transfer"), (AssetRegistry.Event.approval, "Approval"), (AssetRegistry.Event.approvalForAll, "ApprovalForAll"),
+        (AssetRegistry.Event.minted, "AssetMinted"), (AssetRegistry.Event.custodyChanged, "CustodyChanged"),
+        (AssetRegistry.Event.statusChanged, "AssetStatusChanged"), (AssetRegistry.Event.deviceBound, "DeviceBound"), (AssetRegistry.Event.tagBound, "TagBound"),
+        (ProvenanceRegistry.Event.recorded, "EPCISEventRecorded"), (ProvenanceRegistry.Event.assetEvent, "AssetEventRecorded"),
+        (DeviceReadings.Event.accepted, "ReadingAccepted"),
+        (ValidatorSetContract.Event.proposed, "ValidatorChangeProposed"), (ValidatorSetContract.Event.approved, "ValidatorChangeApproved"),
+        (ValidatorSetContract.Event.scheduled, "ValidatorSetScheduled"),
+    ], uniquingKeysWith: { first, _ in first })
+
+    /// `/dashboard/pool`: the transactions waiting, by sender and nonce (the first 200).
+    func poolPage() -> Page {
+        let counts = node.poolCounts
+        let rows = node.pooledTransactions().prefix(200).compactMap { raw -> HTML? in
+            guard let tx = try? Transaction.decode(raw) else { return nil }
+            let hash = Keccak256.hash(raw)
+            let sender = node.pooledTransaction(hash)?.sender
+            return "<tr><td class=\"mono\">\(Self.short(hash))</td><td>\(sender.map { addressLink($0) } ?? "?")</td><td>\(tx.nonce)</td><td>\(tx.to.map { addressLink($0) } ?? "contract creation")</td><td>\(tx.gasLimit)</td></tr>"
+        }
+        let main: HTML = """
+            <h1>Pool</h1><p>\(counts.pending) pending (can run now), \(counts.queued) queued (waiting for an earlier nonce).</p>
+            \(rows.isEmpty ? "<p>The pool is empty.</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Hash</th><th scope=\"col\">From</th><th scope=\"col\">Nonce</th><th scope=\"col\">To</th><th scope=\"col\">Gas</th></tr></thead><tbody>\(rows)</tbody></table></div>" as HTML)
+            """
+        return Page(title: "Pool", main: main)
+    }
+
+    /// `/dashboard/anchors`: where the latest blocks are anchored on parent chains (nodes run with
+    /// `--anchor-watch` or `--anchor-config` know).
+    func anchorsPage() -> Page {
+        let head = node.latest.number
+        let first = head >= 50 ? head - 49 : 0
+        let rows = (first...head).reversed().compactMap { n -> HTML? in
+            let lines = anchors(n)
+            guard !lines.isEmpty else { return nil }
+            return "<tr><td>\(blockLink(n))</td><td>\(HTML.join(lines.map { "\($0)" as HTML }, separator: "<br>"))</td></tr>"
+        }
+        let main: HTML = """
+            <h1>Anchors</h1><p>Where blocks \(first) to \(head) are anchored on parent chains.</p>
+            \(rows.isEmpty ? "<p>None of these blocks is anchored yet, or this node watches no parent chain (<code>--anchor-watch</code>).</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Block</th><th scope=\"col\">Anchored</th></tr></thead><tbody>\(rows)</tbody></table></div>" as HTML)
+            """
+        return Page(title: "Anchors", main: main)
+    }
+
+    /// Reloads the part of the page with `id` when a new block arrives (the node's WebSocket
+    /// `eth_subscribe newHeads`), so an asset's timeline shows new events without a reload.
+    static func refreshOnNewBlocks(_ id: String) -> HTML {
+        """
+        (function(){if(!window.WebSocket||!window.fetch)return;var ws;try{ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/');}catch(e){return;}
+        ws.onopen=function(){ws.send(JSON.stringify({jsonrpc:'2.0',id:1,method:'eth_subscribe',params:['newHeads']}));};ws.onerror=function(){};
+        ws.onmessage=function(m){var d=JSON.parse(m.data);if(d.id===1){document.body.setAttribute('data-live','1');return;}if(!d.params)return;
+        fetch(location.href,{headers:{Accept:'text/html'}}).then(function(r){return r.text();}).then(function(t){var n=new DOMParser().parseFromString(t,'text/html').getElementById('\(id)');var o=document.getElementById('\(id)');if(n&&o&&n.innerHTML!==o.innerHTML){o.innerHTML=n.innerHTML;}}).catch(function(){});};})();
+        """
+    }
+}
