@@ -452,7 +452,7 @@ let package = Package(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
                            "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS",
-                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex", "KramaaStorage"]
+                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex", "KramaaStorage", "KramaaDashboard"]
         ),
         .target(
             name: "KramaaTestSupport",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks from a release build and writes their sections of BENCHMARKS.md
 # (or of $KRAMAA_BENCH_OUT: the tests' smoke runs write to a temporary file).
-# Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|ops|verify|all] [--quick]
+# Usage: scripts/bench.sh [primitives|trie|evm|rpc|node|validators|epcis|ops|verify|dashboard|all] [--quick]
 #        scripts/bench.sh chaos [--minutes N] [--seed S]   (kill -9 under load on real processes)
 #        scripts/bench.sh consensus-sim [--seeds N]        (the consensus simulator over the production driver)
 #        scripts/bench.sh messaging [--quick] [--messages N] [--idle N]   (MQTT against mosquitto 2)

@@ -69,6 +69,12 @@ if which.contains("all") || which.contains("validators") {
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
 
+if which.contains("all") || which.contains("dashboard") {
+    let section = DashboardBench.run(quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
 if which.contains("all") || which.contains("ops") {
     let section = OpsBench.run(quick: quick)
     print(section.markdown)

@@ -295,3 +295,17 @@ def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory
     # Recalled matters more than a genuine tap: it stays first, the tap's verdict after it.
     ok_json(http(port, "POST", f"/api/v1/assets/{asset['tokenId']}/status", {"from": factory, "status": "recalled"}))
     assert pages.load("/01/10614141073464/21/2018").startswith("Recalled")
+
+
+def test_the_dashboard_benchmark_runs(kramaa_bin, tmp_path):
+    """scripts/bench.sh dashboard's measurements at 20 events (the real run: 200)."""
+    import subprocess
+    bench = os.path.join(os.path.dirname(kramaa_bin), "kramaa-bench")
+    if not os.path.exists(bench):
+        pytest.skip("kramaa-bench is not built beside the kramaa binary")
+    out = tmp_path / "dashboard.md"
+    run = subprocess.run([bench, "dashboard", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    text = out.read_text()
+    for row in ("Asset page (20 events", "Consumer page", "Explorer home"):
+        assert row in text, row
