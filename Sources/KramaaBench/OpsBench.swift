@@ -16,7 +16,7 @@ import KramaaTestSupport
 /// snapshot export and join time at a million accounts.
 enum OpsBench {
     static func run(quick: Bool) -> Section {
-        var section = Section(title: "Operations (EPCIS index at scale, metrics scrape)", command: "scripts/bench.sh ops")
+        var section = Section(title: "Operations (EPCIS index at scale, metrics scrape, state sync)", command: "scripts/bench.sh ops")
         epcisIndex(events: quick ? 20_000 : 1_000_000, into: &section)
         metricsScrape(quick: quick, into: &section)
         SnapshotBench.run(accounts: quick ? 20_000 : 1_000_000, into: &section)
