@@ -6,7 +6,7 @@ enum DurableFile {
     /// Writes `bytes` to `path` durably; `temporary` must be on the same file system.
     /// `syncFile: false` leaves the file's fsync to the caller, who makes many writes durable at
     /// once with ``syncFileSystem(of:)`` before acknowledging any of them.
-    static func write(_ bytes: [UInt8], to path: String, temporary: String, syncFile: Bool = true, syncDirectory: Bool = true) throws {
+    static func write(_ bytes: some ContiguousBytes, to path: String, temporary: String, syncFile: Bool = true, syncDirectory: Bool = true) throws {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileStoreError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var ok = true

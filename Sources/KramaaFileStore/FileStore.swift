@@ -65,14 +65,11 @@ public final class FileStore: @unchecked Sendable {
     /// The DAG part of `status`, without the lock (callers holding it use this).
     private func walkStatus(_ cid: CID) throws -> Status {
         var seen = Set<CID>()
-        var stack = [cid]
         var bytes: UInt64 = 0
         var missing: [CID] = []
-        while let next = stack.popLast() {
-            guard seen.insert(next).inserted else { continue }
-            guard let block = try blocks.block(next) else { missing.append(next); continue }
-            bytes += UInt64(block.count)
-            stack.append(contentsOf: try BlockLinks.of(next, block).reversed())
+        // File data (raw leaves) is sized, not read: a status of a large file reads its few nodes only.
+        try DAGWalker(source: blocks).walkShape(cid, skipping: &seen, leafSize: { blocks.size($0) }) { next, size in
+            if let size { bytes += size } else { missing.append(next) }
         }
         return Status(cid: cid, pinned: false, complete: missing.isEmpty, blocks: seen.count - missing.count, bytes: bytes, missing: missing)
     }
@@ -140,17 +137,17 @@ public final class FileStore: @unchecked Sendable {
     /// durably. A bad block, a truncated CAR or the quota discards the whole upload.
     public func addToUpload(_ id: String, car: [UInt8]) throws -> (blocks: Int, bytes: UInt64) {
         do {
-            var reader = CARReader()
-            reader.feed(car)
-            var received: [(CID, [UInt8])] = []
+            // The body is read in place: each block is hashed and written from where it lies.
+            var reader = CARReader(whole: car)
+            var received: [(CID, Range<Int>)] = []
             var size: UInt64 = 0
-            while let (cid, block) = try reader.next() {
-                received.append((cid, block))
-                size += UInt64(block.count)
+            while let (cid, range) = try reader.nextInPlace() {
+                received.append((cid, range))
+                size += UInt64(range.count)
             }
             try reader.finish()
             try checkQuota(adding: size)
-            for (cid, block) in received { try uploads.stage(id, cid: cid, block: block) }
+            for (cid, range) in received { try uploads.stage(id, cid: cid, block: car[range]) }
             try uploads.sync(id)
             return (received.count, size)
         } catch {
@@ -167,10 +164,10 @@ public final class FileStore: @unchecked Sendable {
             let staged = try uploads.staged(id)
             let source = StagedSource(staged: staged, store: blocks)
             var seen = Set<CID>()
-            do {
-                try DAGWalker(source: source).walk(root, skipping: &seen) { _, _ in }
-            } catch FilesError.missingBlock(let cid) {
-                throw FileStoreError.incomplete("the upload does not hold \(cid), which \(root) needs; nothing was stored")
+            // Completeness: the DAG's nodes are read, its data blocks only looked up (each was
+            // checked against its CID as it arrived).
+            try DAGWalker(source: source).walkShape(root, skipping: &seen, leafSize: { source.size($0) }) { cid, size in
+                if size == nil { throw FileStoreError.incomplete("the upload does not hold \(cid), which \(root) needs; nothing was stored") }
             }
             var touched = Set<String>()
             for (key, file) in staged.files {
@@ -200,5 +197,10 @@ struct StagedSource: BlockSource {
     func block(_ cid: CID) throws -> [UInt8]? {
         if let file = staged.files[BlockStore.key(cid.multihash)] { return try DurableFile.read(file.path) }
         return try store.block(cid)
+    }
+
+    /// The size of a staged or held block, without reading it.
+    func size(_ cid: CID) -> UInt64? {
+        staged.files[BlockStore.key(cid.multihash)]?.size ?? store.size(cid)
     }
 }

@@ -38,7 +38,7 @@ final class UploadArea: @unchecked Sendable {
 
     func exists(_ id: String) -> Bool { lock.withLock { staged[id] != nil } }
 
-    func stage(_ id: String, cid: CID, block: [UInt8]) throws {
+    func stage(_ id: String, cid: CID, block: ArraySlice<UInt8>) throws {
         guard exists(id) else { throw FileStoreError.unknownUpload(id) }
         if cid.multihash.code == Multihash.identity || store.has(cid) { return }
         let key = BlockStore.key(cid.multihash)

@@ -73,22 +73,39 @@ public struct CARReader {
         return buffer.count - offset >= Int(length) ? (Int(length), offset) : nil
     }
 
+    /// A reader over a CAR held whole (an upload's body): sections are read in place, with no copy
+    /// of the bytes; ``nextInPlace()`` hands out where each block is.
+    public init(whole bytes: [UInt8], verify: Bool = true) {
+        buffer = bytes
+        self.verify = verify
+    }
+
+    /// The bytes ``nextInPlace()``'s ranges index (what was fed, or the whole CAR).
+    public var bytes: [UInt8] { buffer }
+
     /// The next block, or nil until more bytes are fed. Reads the header first.
     public mutating func next() throws(FilesError) -> (cid: CID, block: [UInt8])? {
+        guard let (cid, range) = try nextInPlace() else { return nil }
+        return (cid, Array(buffer[range]))
+    }
+
+    /// The next block's CID and where its bytes are in ``bytes`` (checked against the CID when
+    /// `verify`), or nil until more bytes are fed. The range holds until the next `feed`.
+    public mutating func nextInPlace() throws(FilesError) -> (cid: CID, range: Range<Int>)? {
         if roots == nil {
             guard let (length, payload) = try frame(limit: CAR.maximumHeader, what: "header") else { return nil }
             roots = try CAR.parseHeader(Array(buffer[payload..<payload + length]))
             start = payload + length
         }
         guard let (length, payload) = try frame(limit: CAR.maximumSection, what: "section") else { return nil }
-        let section = Array(buffer[payload..<payload + length])
-        var offset = 0
+        var offset = payload
         let cid: CID
-        do { cid = try CID.read(section, at: &offset) } catch { throw .malformedCAR("a section does not start with a CID: \(error)") }
-        let block = Array(section[offset...])
+        do { cid = try CID.read(buffer, at: &offset) } catch { throw .malformedCAR("a section does not start with a CID: \(error)") }
+        guard offset <= payload + length else { throw .malformedCAR("a section's CID runs past the section") }
+        let range = offset..<(payload + length)
         start = payload + length
-        if verify { try cid.verify(block) }
-        return (cid, block)
+        if verify { try cid.verify(buffer[range]) }
+        return (cid, range)
     }
 
     /// Ends the input: an error if a header or section is incomplete.

@@ -108,9 +108,12 @@ public struct CID: Hashable, Sendable, CustomStringConvertible, Comparable {
     public var codecName: String { Self.codecNames[codec] ?? "0x" + String(codec, radix: 16) }
 
     /// Checks that `block` hashes to this CID.
-    public func verify(_ block: [UInt8]) throws(FilesError) {
+    public func verify(_ block: [UInt8]) throws(FilesError) { try verify(block[...]) }
+
+    /// ``verify(_:)`` for a slice (a block inside a CAR held whole).
+    public func verify(_ block: ArraySlice<UInt8>) throws(FilesError) {
         guard try multihash.verifies(block) else {
-            let actual = (try? Multihash(hashing: block, code: multihash.code)) ?? .sha256(block)
+            let actual = (try? Multihash(hashing: Array(block), code: multihash.code)) ?? .sha256(Array(block))
             let named = (try? CID(version: version, codec: codec, multihash: actual))?.string ?? actual.description
             throw .hashMismatch(cid: string, actual: named)
         }

@@ -66,6 +66,24 @@ public struct DAGWalker<Source: BlockSource> {
         }
     }
 
+    /// Walks the DAG's shape without reading its leaves: blocks that can have links are read and
+    /// their links followed; raw blocks (file data, most of the bytes) are only looked up with
+    /// `leafSize`. `visit` gets each block once with its size, or nil when it is missing.
+    public func walkShape(_ root: CID, skipping seen: inout Set<CID>, leafSize: (CID) throws -> UInt64?,
+                          visit: (CID, UInt64?) throws -> Void) throws {
+        var stack = [root]
+        while let cid = stack.popLast() {
+            guard seen.insert(cid).inserted else { continue }
+            if cid.codec == CID.raw && cid.multihash.code != Multihash.identity {
+                try visit(cid, try leafSize(cid))
+                continue
+            }
+            let block = cid.multihash.code == Multihash.identity ? cid.multihash.digest : try source.block(cid)
+            try visit(cid, block.map { UInt64($0.count) })
+            if let block { stack.append(contentsOf: try BlockLinks.of(cid, block).reversed()) }
+        }
+    }
+
     /// Every CID reachable from `root`.
     public func reachable(_ root: CID) throws -> Set<CID> {
         var seen = Set<CID>()

@@ -77,18 +77,26 @@ public struct Multihash: Hashable, Sendable, CustomStringConvertible {
 
     /// The digest of `bytes` under `code`.
     public static func digest(of bytes: [UInt8], code: UInt64) throws(FilesError) -> [UInt8] {
+        try digest(of: bytes[...], code: code)
+    }
+
+    /// The digest of a slice (a block inside a CAR held whole), without copying it out.
+    public static func digest(of bytes: ArraySlice<UInt8>, code: UInt64) throws(FilesError) -> [UInt8] {
         switch code {
         case sha2_256: return Array(SHA256.hash(data: bytes))
         case sha2_512: return Array(SHA512.hash(data: bytes))
         case sha1: return Array(Insecure.SHA1.hash(data: bytes))
-        case identity: return bytes
+        case identity: return Array(bytes)
         default:
             throw .unsupportedHash("\(names[code] ?? "code 0x" + String(code, radix: 16)) is not computed here; use sha2-256, sha2-512 or identity")
         }
     }
 
     /// Whether `bytes` hash to this multihash (a truncated digest compares its prefix).
-    public func verifies(_ bytes: [UInt8]) throws(FilesError) -> Bool {
+    public func verifies(_ bytes: [UInt8]) throws(FilesError) -> Bool { try verifies(bytes[...]) }
+
+    /// ``verifies(_:)`` for a slice.
+    public func verifies(_ bytes: ArraySlice<UInt8>) throws(FilesError) -> Bool {
         let full = try Self.digest(of: bytes, code: code)
         guard digest.count <= full.count || code == Self.identity else { return false }
         return code == Self.identity ? full == digest : Array(full.prefix(digest.count)) == digest
