@@ -577,7 +577,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaGS1Tests",
-            dependencies: ["KramaaGS1", "KramaaTestSupport"]
+            dependencies: ["KramaaGS1", "KramaaPrimitives", "KramaaTestSupport"]
         ),
         .testTarget(
             name: "KramaaNFCTests",

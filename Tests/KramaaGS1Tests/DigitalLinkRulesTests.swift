@@ -1,4 +1,5 @@
 @testable import KramaaGS1
+import KramaaPrimitives
 import Testing
 
 /// The GS1 rules a Digital Link must follow beyond each value's format: which AIs may accompany a
@@ -216,18 +217,5 @@ import Testing
         }
         // A serial whose escaped character is outside CSET 82 is refused, not escaped into a link.
         #expect(throws: GS1Error.self) { try EPCURI.parse("urn:epc:id:sgtin:0614141.812345.A%23B").digitalLinkURI() }
-    }
-}
-
-/// A small seeded generator so that property tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

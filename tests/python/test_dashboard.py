@@ -14,6 +14,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
+
+from bench_support import bench_smoke
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -299,13 +301,4 @@ def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory
 
 def test_the_dashboard_benchmark_runs(kramaa_bin, tmp_path):
     """scripts/bench.sh dashboard's measurements at 20 events (the real run: 200)."""
-    import subprocess
-    bench = os.path.join(os.path.dirname(kramaa_bin), "kramaa-bench")
-    if not os.path.exists(bench):
-        pytest.skip("kramaa-bench is not built beside the kramaa binary")
-    out = tmp_path / "dashboard.md"
-    run = subprocess.run([bench, "dashboard", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    text = out.read_text()
-    for row in ("Asset page (20 events", "Consumer page", "Explorer home"):
-        assert row in text, row
+    bench_smoke(kramaa_bin, tmp_path, "dashboard", ("Asset page (20 events", "Consumer page", "Explorer home"), timeout=300)

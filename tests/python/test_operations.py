@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 
 import pytest
+
+from bench_support import bench_smoke
 from prometheus_client.parser import text_string_to_metric_families
 
 from validators_support import Cluster, wait_until
@@ -190,15 +192,5 @@ def test_the_grafana_dashboard_reads_only_metrics_the_node_serves(cluster):
 
 def test_the_ops_benchmark_runs_small(kramaa_bin, tmp_path):
     """scripts/bench.sh ops's measurements at 20,000 events and accounts (the real run: 1,000,000)."""
-    import os
-    import subprocess
-    bench = os.path.join(os.path.dirname(kramaa_bin), "kramaa-bench")
-    if not os.path.exists(bench):
-        pytest.skip("kramaa-bench is not built beside the kramaa binary")
-    out = tmp_path / "ops.md"
-    run = subprocess.run([bench, "ops", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    text = out.read_text()
-    for row in ("EPCIS query by EPC", "by bizLocation and a 1-hour eventTime window", "by parent", "reopened", "/metrics scrape",
-                "State snapshot written at", "New node joined from it"):
-        assert row in text, row
+    bench_smoke(kramaa_bin, tmp_path, "ops", ("EPCIS query by EPC", "by bizLocation and a 1-hour eventTime window", "by parent", "reopened",
+                                             "/metrics scrape", "State snapshot written at", "New node joined from it"))
