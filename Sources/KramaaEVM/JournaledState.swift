@@ -248,14 +248,18 @@ public final class JournaledState {
         refund += delta
     }
 
-    /// EIP-6780: the balance always moves to the beneficiary; the account is deleted only if it
-    /// was created in this transaction.
+    /// EIP-6780 as the execution specs apply it: the balance moves to the beneficiary; an account
+    /// created in this transaction is then left with no balance, even when it names itself (the
+    /// ether is burnt at once, not at the end of the transaction: a later call in the same
+    /// transaction sees 0, and a second SELFDESTRUCT moves only what it received since), and is
+    /// deleted at the end of the transaction. Another account keeps what it sends itself.
     public func selfDestruct(_ address: Address, beneficiary: Address) {
         let a = account(address)
         let amount = a.balance
         setBalance(address, .zero)
         addBalance(beneficiary, amount)  // touches the beneficiary even for zero; to itself it nets out
         if a.createdInTransaction {
+            setBalance(address, .zero)
             journal.append(.selfDestruct(address, a.selfDestructed))
             a.selfDestructed = true
         }

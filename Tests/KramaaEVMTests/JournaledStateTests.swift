@@ -41,4 +41,68 @@ import Testing
         state.finishTransaction()
         #expect(state.exists(a) && state.balance(a) == .one)
     }
+
+    // MARK: EIP-6780
+
+    static let contract = Address(word: UInt256(0xc0))
+    static let other = Address(word: UInt256(0xbe))
+
+    /// A state where `contract` was created in the current transaction holding `balance`.
+    static func created(balance: UInt64) -> JournaledState {
+        let state = JournaledState(backend: InMemoryState())
+        state.createContractAccount(contract)
+        state.addBalance(contract, UInt256(balance))
+        return state
+    }
+
+    @Test func anAccountCreatedInTheTransactionThatNamesItselfBurnsItsBalanceAtOnce() {
+        let state = Self.created(balance: 100)
+        state.selfDestruct(Self.contract, beneficiary: Self.contract)
+        #expect(state.balance(Self.contract) == .zero, "a later call in the same transaction sees the ether gone")
+        state.finishTransaction()
+        #expect(!state.exists(Self.contract))
+    }
+
+    @Test func aSecondSelfDestructMovesOnlyWhatArrivedSinceTheFirst() {
+        let state = Self.created(balance: 100)
+        state.selfDestruct(Self.contract, beneficiary: Self.contract)  // burns 100
+        state.addBalance(Self.contract, UInt256(7))                    // a later call sends it 7
+        state.selfDestruct(Self.contract, beneficiary: Self.other)
+        #expect(state.balance(Self.other) == UInt256(7) && state.balance(Self.contract) == .zero)
+        state.addBalance(Self.contract, UInt256(5))                    // ether sent after: lost with the account
+        state.finishTransaction()
+        #expect(!state.exists(Self.contract) && state.balance(Self.other) == UInt256(7))
+    }
+
+    @Test func selfDestructingTwiceToAnotherAccountPaysItEachTime() {
+        let state = Self.created(balance: 100)
+        state.selfDestruct(Self.contract, beneficiary: Self.other)
+        state.addBalance(Self.contract, UInt256(3))
+        state.selfDestruct(Self.contract, beneficiary: Self.other)
+        #expect(state.balance(Self.other) == UInt256(103))
+        state.finishTransaction()
+        #expect(!state.exists(Self.contract) && state.balance(Self.other) == UInt256(103))
+    }
+
+    @Test func anOlderAccountNamingItselfKeepsItsBalanceAndItsCode() {
+        let backend = InMemoryState()
+        backend.set(Self.contract, nonce: 1, balance: UInt256(100), code: [0x00], storage: [.one: .one])
+        let state = JournaledState(backend: backend)
+        state.selfDestruct(Self.contract, beneficiary: Self.contract)
+        #expect(state.balance(Self.contract) == UInt256(100))
+        state.selfDestruct(Self.contract, beneficiary: Self.other)
+        #expect(state.balance(Self.contract) == .zero && state.balance(Self.other) == UInt256(100))
+        state.finishTransaction()
+        #expect(state.exists(Self.contract) && state.storage(Self.contract, .one) == .one, "not deleted: created in an earlier transaction")
+    }
+
+    @Test func aRevertedSelfDestructLeavesTheAccountAsItWas() {
+        let state = Self.created(balance: 100)
+        let snapshot = state.snapshot()
+        state.selfDestruct(Self.contract, beneficiary: Self.contract)
+        state.revert(to: snapshot)
+        #expect(state.balance(Self.contract) == UInt256(100))
+        state.finishTransaction()
+        #expect(state.exists(Self.contract) && state.balance(Self.contract) == UInt256(100))
+    }
 }
