@@ -146,19 +146,7 @@ extension PlatformEndpoints {
     /// report's `uriValue`, a document in an extension), as base32 CIDs; the event's hash on chain
     /// covers them.
     static func filesNamed(in event: JSON) -> [JSON] {
-        var found: [String] = []
-        func walk(_ value: JSON) {
-            switch value {
-            case .string(let text) where text.hasPrefix("ipfs://"):
-                let name = text.dropFirst(7).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-                if let cid = try? CIDBytes(text: String(name)), !found.contains(cid.text) { found.append(cid.text) }
-            case .array(let items): items.forEach(walk)
-            case .object(let object): for (_, v) in object { walk(v) }
-            default: break
-            }
-        }
-        walk(event)
-        return found.map(JSON.string)
+        CIDBytes.named(in: event).map(JSON.string)
     }
 
     private func storageNode(_ node: Address) throws -> JSON {

@@ -81,12 +81,14 @@ extension Dashboard {
             let extensions = Self.extensionFields(ev.json)
             let extra: HTML = extensions.isEmpty ? .empty : "<dt>More</dt><dd>\(HTML.join(extensions.map { "<span class=\"mono\">\($0.0)</span>: \($0.1)" }, separator: "<br>"))</dd>"
             let anchored = HTML.join(anchors(e.blockNumber).map { "<dt>Anchored</dt><dd>\($0)</dd>" })
+            let files = CIDBytes.named(in: ev.json)
+            let attached: HTML = files.isEmpty ? .empty : "<dt>Files</dt><dd>\(HTML.join(files.map { "<a class=\"mono\" href=\"/ipfs/\($0)\">\($0)</a>" as HTML }, separator: "<br>"))</dd>"
             return """
                 <li><h3><a href="/dashboard/events/\(e.hash)">\(what)</a></h3><dl><dt>When</dt><dd>\(ev.eventTime)\(ev.eventTimeZoneOffset.map { " (local time zone \($0))" } ?? "")</dd>
                 <dt>What</dt><dd class="mono">\(ev.epcList.joined(separator: ", "))\(ev.parentID.map { " in \($0)" } ?? "")</dd>
                 \(why.text.isEmpty ? .empty : "<dt>Why</dt><dd>\(why)</dd>" as HTML)\(place.text.isEmpty ? .empty : "<dt>Where</dt><dd>\(place)</dd>" as HTML)
                 <dt>Who</dt><dd>\(who)</dd>
-                <dt>Proof</dt><dd><span class="tag">finalised</span> in block <a href="/dashboard/blocks/\(e.blockNumber)">\(e.blockNumber)</a>, transaction <a class="mono" href="/dashboard/tx/\(e.transactionHash)">\(Self.short(e.transactionHash))</a></dd>\(anchored)\(extra)</dl></li>
+                <dt>Proof</dt><dd><span class="tag">finalised</span> in block <a href="/dashboard/blocks/\(e.blockNumber)">\(e.blockNumber)</a>, transaction <a class="mono" href="/dashboard/tx/\(e.transactionHash)">\(Self.short(e.transactionHash))</a></dd>\(anchored)\(attached)\(extra)</dl></li>
                 """
         }
         return "\(JourneyPictures.map(entries))\(JourneyPictures.sensorCharts(entries, metadata: metadata))<ol class=\"timeline\">\(items)</ol>"

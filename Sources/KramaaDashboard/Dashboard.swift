@@ -61,7 +61,7 @@ public struct Dashboard: HTTPEndpoint {
         case (nil, _): return home()
         case ("blocks", 2): return blockPage(parts[1])
         case ("tx", 2): return transactionPage(parts[1])
-        case ("address", 2): return accountPage(parts[1])
+        case ("address", 2): return accountPage(parts[1], slot: request.queryValue("slot"))
         case ("assets", 2): return assetPage(parts[1])
         case ("organizations", 2): return organizationPage(parts[1])
         case ("validators", 1): return validatorsPage()

@@ -135,7 +135,7 @@ extension Dashboard {
         return Page(title: "Transaction \(Self.short(hash))", main: main)
     }
 
-    func accountPage(_ id: String) -> Page {
+    func accountPage(_ id: String, slot: String? = nil) -> Page {
         guard let address = try? Address(hex: id) else {
             return .error(status: 400, title: "Not an address", message: "\(id) is not an address (0x and 40 hex digits).")
         }
@@ -153,6 +153,7 @@ extension Dashboard {
             <dl><dt>Address</dt><dd class="mono">\(address.checksummed)</dd>\(system)\(device)
             <dt>Balance</dt><dd>\(Self.ether(account?.balance ?? .zero))</dd><dt>Nonce</dt><dd>\(account?.nonce ?? 0)</dd>
             <dt>Code size</dt><dd>\(codeSize) bytes</dd><dt>As of block</dt><dd><a href="/dashboard/blocks/\(head)">\(head)</a></dd></dl>
+            <h2>Storage</h2>\(storageRead(address, slot: slot, head: head))
             """
         return Page(title: "Address \(address.checksummed)", main: main)
     }
@@ -173,9 +174,18 @@ extension Dashboard {
             return "<tr><td>\(addressLink(v))</td><td>\(certified == 0 ? "–" : "\(signed) of \(certified)")</td><td>\(certified == 0 ? "–" : "\(certified - signed)")</td></tr>"
         }
         let note: HTML = certified == 0 ? "<p>No certificates among the last blocks (a single-validator chain, or no blocks yet).</p>" : .empty
+        // Set changes the governance contract scheduled: from which height, and the set.
+        let changes = logs(ValidatorSetContract.address, topic: ValidatorSetContract.Event.scheduled).compactMap { log -> HTML? in
+            var d = ABIDecoder(log.log.data[...])
+            guard let effective = try? d.nextUInt64(), let set = try? d.nextArray({ d throws(ABIDecodingError) in try d.nextAddress() }) else { return nil }
+            return "<tr><td>\(blockLink(log.blockNumber))</td><td>\(effective)</td><td>\(HTML.join(set.map { addressLink($0) }, separator: "<br>"))</td></tr>"
+        }
+        let history: HTML = changes.isEmpty ? "<p>The set has not changed since genesis.</p>"
+            : "<div class=\"scroll\"><table><caption class=\"sr\">Validator set changes</caption><thead><tr><th scope=\"col\">Scheduled in block</th><th scope=\"col\">From height</th><th scope=\"col\">Validators</th></tr></thead><tbody>\(changes)</tbody></table></div>"
         let main: HTML = """
             <h1>Validators</h1><p>\(validators.count) validators for block \(head + 1); precommits over the last \(window) blocks.</p>\(note)
             <div class="scroll"><table><thead><tr><th scope="col">Validator</th><th scope="col">Signed</th><th scope="col">Missed</th></tr></thead><tbody>\(rows)</tbody></table></div>
+            <h2>Set changes</h2>\(history)
             """
         return Page(title: "Validators", main: main)
     }
@@ -270,5 +280,24 @@ extension Dashboard {
             out.append((type, value))
         }
         return out
+    }
+}
+
+extension Dashboard {
+    /// A form to read one storage slot of an account at the head, and the value read (`?slot=`).
+    func storageRead(_ address: Address, slot: String?, head: UInt64) -> HTML {
+        var answer: HTML = .empty
+        if let slot, !slot.isEmpty {
+            if let key = (slot.hasPrefix("0x") ? try? UInt256(hex: slot) : try? UInt256(decimal: slot)) {
+                let value = (try? node.withState(at: head) { state, _ in state.storage(address, slot: key) }) ?? .zero
+                answer = "<p id=\"slot-value\">Slot <span class=\"mono\">\(slot)</span> at block \(head): <span class=\"mono\">\(Bytes32(value))</span></p>"
+            } else {
+                answer = "<p class=\"notice\" role=\"alert\">\(slot) is not a slot number (decimal, or 0x and hex digits).</p>"
+            }
+        }
+        return """
+            <form method="get" action="/dashboard/address/\(address.checksummed)"><label for="slot">Read slot</label>
+            <input id="slot" name="slot" placeholder="0 or 0x…" value="\(slot ?? "")"> <button type="submit">Read</button></form>\(answer)
+            """
     }
 }

@@ -1,3 +1,4 @@
+import KramaaJSON
 import KramaaPrimitives
 
 /// A CID's text forms, for the REST interface and the CLI: what people copy from a gateway.
@@ -71,5 +72,25 @@ extension CIDBytes {
         }
         let zeros = text.prefix { $0 == base58Alphabet[0] }.count
         return [UInt8](repeating: 0, count: zeros) + number
+    }
+}
+
+extension CIDBytes {
+    /// The files a JSON document names (an EPCIS event's `ipfs://CID[/path]` strings, in
+    /// certificationInfo, sensor reports' uriValue or anywhere else), each once, as CIDv1 text.
+    public static func named(in json: JSON) -> [String] {
+        var found: [String] = []
+        func walk(_ value: JSON) {
+            switch value {
+            case .string(let text) where text.hasPrefix("ipfs://"):
+                let name = text.dropFirst(7).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+                if let cid = try? CIDBytes(text: String(name)), !found.contains(cid.text) { found.append(cid.text) }
+            case .array(let items): items.forEach(walk)
+            case .object(let object): for (_, v) in object { walk(v) }
+            default: break
+            }
+        }
+        walk(json)
+        return found
     }
 }

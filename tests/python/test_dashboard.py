@@ -162,6 +162,10 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     pages.load(f"/dashboard/tx/{tx_hash}")
     pages.load(f"/dashboard/address/{brand}")
     assert "Validators" in pages.load("/dashboard/validators")
+    assert "Set changes" in pages.load("/dashboard/validators") and "has not changed since genesis" in pages.load("/dashboard/validators")
+    text = pages.load("/dashboard/address/0x000000000000000000000000000000004b520010?slot=0")
+    assert "Slot 0 at block" in browser.find_element(By.ID, "slot-value").text
+    assert "is not a slot number" in pages.load("/dashboard/address/0x000000000000000000000000000000004b520010?slot=zz")
     assert "The pool is empty" in pages.load("/dashboard/pool")
     assert "Anchors" in pages.load("/dashboard/anchors")
     assert "Acme " + EVIL in pages.load(f"/dashboard/organizations/{org['id']}"), "the organisation's name is shown as text"
@@ -227,12 +231,15 @@ def test_journey_map_sensor_limits_operations_and_the_consumers_tap(node_factory
     for step, time, geo, celsius in stops:
         e = event(step, time, bizLocation={"id": geo},
                   sensorElementList=[{"sensorReport": [{"type": "gs1:Temperature", "value": celsius, "uom": "CEL", "time": time}]}])
+        if step == "commissioning":
+            e["certificationInfo"] = "ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
         job = ok_json(http(port, "POST", "/epcis/capture", document(e), {"Kramaa-From": brand, "Kramaa-Organization": str(org["id"])}))
         assert job["success"], job
 
     pages = Pages(browser, port, tmp_path)
     text = pages.load(f"/dashboard/assets/{asset['tokenId']}", shot="asset-pictures")
     assert "Journey map" in text and "3 stops" in text
+    assert browser.find_elements(By.CSS_SELECTOR, 'a[href="/ipfs/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"]'), "the certificate named by the event"
     assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart g.stop")) == 3
     assert "Temperature" in text and "1 outside the limits" in text
     assert len(browser.find_elements(By.CSS_SELECTOR, "path.breach")) == 1 and len(browser.find_elements(By.CSS_SELECTOR, "line.limit")) == 2
