@@ -64,7 +64,7 @@ public struct Dashboard: HTTPEndpoint {
         case ("address", 2): return accountPage(parts[1], slot: request.queryValue("slot"))
         case ("assets", 2): return assetPage(parts[1])
         case ("organizations", 2): return organizationPage(parts[1])
-        case ("validators", 1): return validatorsPage()
+        case ("validators", 1): return validatorsPage(blocks: request.queryValue("blocks"))
         case ("devices", 2): return devicePage(parts[1])
         case ("pool", 1): return poolPage()
         case ("anchors", 1): return anchorsPage()

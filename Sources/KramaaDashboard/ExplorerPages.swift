@@ -159,10 +159,14 @@ extension Dashboard {
     }
 
     /// The validators of the next height, with their precommits over the last blocks.
-    func validatorsPage() -> Page {
+    /// How many blocks the validators page may count precommits over (`?blocks=`).
+    static let maximumVoteWindow: UInt64 = 10_000
+
+    func validatorsPage(blocks: String? = nil) -> Page {
         let head = node.latest.number
         let validators = node.validators(forHeight: head + 1)
-        let window: UInt64 = min(head, 50)
+        let asked = blocks.flatMap { UInt64($0) }.map { max(1, min($0, Self.maximumVoteWindow)) } ?? 50
+        let window: UInt64 = min(head, asked)
         var signedCount: [Address: Int] = [:], certified = 0
         for n in stride(from: head, to: head - window, by: -1) {
             guard let bytes = (try? node.certificate(number: n)) ?? nil, let c = try? CommitCertificate(rlp: bytes) else { continue }
@@ -184,6 +188,8 @@ extension Dashboard {
             : "<div class=\"scroll\"><table><caption class=\"sr\">Validator set changes</caption><thead><tr><th scope=\"col\">Scheduled in block</th><th scope=\"col\">From height</th><th scope=\"col\">Validators</th></tr></thead><tbody>\(changes)</tbody></table></div>"
         let main: HTML = """
             <h1>Validators</h1><p>\(validators.count) validators for block \(head + 1); precommits over the last \(window) blocks.</p>\(note)
+            <form method="get" action="/dashboard/validators"><label for="blocks">Count over the last</label>
+            <input id="blocks" name="blocks" size="6" value="\(window)"> blocks (at most \(Self.maximumVoteWindow)) <button type="submit">Count</button></form>
             <div class="scroll"><table><thead><tr><th scope="col">Validator</th><th scope="col">Signed</th><th scope="col">Missed</th></tr></thead><tbody>\(rows)</tbody></table></div>
             <h2>Set changes</h2>\(history)
             """

@@ -163,6 +163,7 @@ def test_dashboard_pages_in_chromium(node_factory, browser, tmp_path, monkeypatc
     pages.load(f"/dashboard/address/{brand}")
     assert "Validators" in pages.load("/dashboard/validators")
     assert "Set changes" in pages.load("/dashboard/validators") and "has not changed since genesis" in pages.load("/dashboard/validators")
+    assert "precommits over the last 3 blocks" in pages.load("/dashboard/validators?blocks=3")
     text = pages.load("/dashboard/address/0x000000000000000000000000000000004b520010?slot=0")
     assert "Slot 0 at block" in browser.find_element(By.ID, "slot-value").text
     assert "is not a slot number" in pages.load("/dashboard/address/0x000000000000000000000000000000004b520010?slot=zz")
