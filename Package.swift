@@ -434,7 +434,7 @@ let package = Package(
         .target(
             name: "KramaaDashboard",
             dependencies: ["KramaaNode", "KramaaChain", "KramaaConsensus", "KramaaEVM", "KramaaPlatform", "KramaaEPCIS", "KramaaEPCISIndex",
-                           "KramaaGS1", "KramaaJSON", "KramaaPrimitives", "KramaaRPC", "KramaaTags"]
+                           "KramaaGS1", "KramaaJSON", "KramaaNFC", "KramaaPrimitives", "KramaaRPC", "KramaaTags"]
         ),
         .testTarget(
             name: "KramaaDashboardTests",

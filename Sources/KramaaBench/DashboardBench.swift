@@ -63,20 +63,7 @@ enum DashboardBench {
         let token = try! AssetRegistry.tokenId(epc: epc).0
         precondition(((try? index.history(of: token)) ?? []).count == events, "the index holds every event")
         // Load: transfers accepted and sealed into blocks on another thread while pages are rendered.
-        final class Load: @unchecked Sendable { var stop = false; var blocks = 0 }
-        let load = Load()
-        let loader = Thread {
-            var n: UInt64 = 0
-            while !load.stop {
-                for _ in 0..<20 {
-                    let tx = Transaction(type: .dynamicFee, chainId: 98, nonce: n, maxPriorityFeePerGas: UInt256(2), maxFeePerGas: UInt256(10_000_000_000),
-                                         gasLimit: 21_000, to: Address(word: UInt256(0x1234)), value: UInt256(1), data: []).signed(with: loadKey)
-                    if (try? node.accept(raw: tx.encoded)) != nil { n += 1 }
-                }
-                if (try? node.produceBlock(timestamp: node.latest.timestamp + 1, allowEmpty: true)) != nil { load.blocks += 1 }
-            }
-        }
-        loader.start()
+        let load = BlockLoad(node: node, key: loadKey, chainId: 98)
         Thread.sleep(forTimeInterval: 0.2)
         let runs = quick ? 20 : 200
         func times(_ body: @escaping @Sendable () async -> Int) -> [Double] {
@@ -105,14 +92,13 @@ enum DashboardBench {
             ("Consumer page of that item", page("/01/10614141073464/21/2018"), historyJSON, "the same history as JSON (/api/v1/assets/{id}/history)"),
             ("Explorer home (latest 15 blocks)", page("/dashboard"), latestBlocks, "eth_getBlockByNumber of the latest 15 blocks, in process"),
         ]
-        load.stop = true
-        while !loader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        let blocks = load.stop()
         for (name, ours, reference, referenceName) in rows {
             section.rows.append(Row(name: "\(name): p50 (p99 \(String(format: "%.1f", OpsBench.percentile(ours, 0.99) * 1000)) ms, reference p99 \(String(format: "%.1f", OpsBench.percentile(reference, 0.99) * 1000)) ms)",
                                     ours: OpsBench.percentile(ours, 0.5) * 1000, unit: "ms", reference: OpsBench.percentile(reference, 0.5) * 1000,
                                     referenceName: referenceName))
         }
-        section.notes.append("Rendered in process (no HTTP) while another thread submits 20 transfers per block and seals blocks (\(load.blocks) blocks during the run); \(runs) renders of each page.")
+        section.notes.append("Rendered in process (no HTTP) while another thread submits 20 transfers per block and seals blocks (\(blocks) blocks during the run); \(runs) renders of each page.")
         return section
     }
 }

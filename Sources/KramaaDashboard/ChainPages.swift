@@ -24,11 +24,9 @@ extension Dashboard {
     /// `/dashboard/pool`: the transactions waiting, by sender and nonce (the first 200).
     func poolPage() -> Page {
         let counts = node.poolCounts
-        let rows = node.pooledTransactions().prefix(200).compactMap { raw -> HTML? in
-            guard let tx = try? Transaction.decode(raw) else { return nil }
-            let hash = Keccak256.hash(raw)
-            let sender = node.pooledTransaction(hash)?.sender
-            return "<tr><td class=\"mono\">\(Self.short(hash))</td><td>\(sender.map { addressLink($0) } ?? "?")</td><td>\(tx.nonce)</td><td>\(tx.to.map { addressLink($0) } ?? "contract creation")</td><td>\(tx.gasLimit)</td></tr>"
+        let rows = node.pooledTransactions(limit: 200).map { signed -> HTML in
+            let tx = signed.transaction
+            return "<tr><td class=\"mono\">\(Self.short(signed.hash))</td><td>\(addressLink(signed.sender))</td><td>\(tx.nonce)</td><td>\(tx.to.map { addressLink($0) } ?? "contract creation")</td><td>\(tx.gasLimit)</td></tr>"
         }
         let main: HTML = """
             <h1>Pool</h1><p>\(counts.pending) pending (can run now), \(counts.queued) queued (waiting for an earlier nonce).</p>

@@ -1,6 +1,7 @@
 import Foundation
 import KramaaGS1
 import KramaaJSON
+import KramaaNFC
 import KramaaPlatform
 import KramaaPrimitives
 import KramaaRPC
@@ -13,8 +14,6 @@ import KramaaTags
 /// wrote its SUN message into the link's query, the tap is judged here and its verdict comes
 /// first, unless the item is recalled or destroyed, which matters more.
 extension Dashboard {
-    static let sunParameters: Set<String> = ["picc_data", "e", "p", "enc", "cmac", "c", "uid", "ctr", "m"]
-
     func consumerPage(_ request: HTTPRequest) async -> Page {
         let text = ConsumerText(request)
         let path = request.path
@@ -29,7 +28,7 @@ extension Dashboard {
                                  detail: text.notAProduct(path, "\(error)"), status: 400)
         }
         let here = "/01/\(link.primaryKey.value)/21/\(link.keyQualifiers.first { $0.ai == "21" }!.value)"
-        let tapURL = request.query.contains { Self.sunParameters.contains($0.0.lowercased()) }
+        let tapURL = request.query.contains { SUNURL.isParameterName($0.name) }
             ? "http://\(request.header("host") ?? "localhost")\(request.target)" : nil
         let verifyLink = "/verify" + (tapURL.map { "?url=" + urlComponent($0) } ?? "")
         switch request.queryValue("linkType") {

@@ -1,4 +1,6 @@
+import Foundation
 import KramaaPrimitives
+import KramaaRPC
 import KramaaTags
 
 /// The consumer page's words in the reader's language: `?lang=` or the first supported tag of
@@ -10,7 +12,7 @@ struct ConsumerText {
     let language: String
     private let l: Language
 
-    init(_ request: HTTPRequestLike) {
+    init(_ request: HTTPRequest) {
         var chosen = Language.en
         let asked = [request.queryValue("lang")].compactMap { $0 }
             + (request.header("accept-language") ?? "").split(separator: ",").map { String($0.split(separator: ";")[0]).trimmingCharacters(in: .whitespaces) }
@@ -108,10 +110,4 @@ struct ConsumerText {
                                                     "Aucune marque de ce réseau n'a enregistré l'étiquette à l'origine de ce lien."))
         }
     }
-}
-
-/// What the text needs of a request (a protocol so tests can hand in any request).
-protocol HTTPRequestLike {
-    func queryValue(_ name: String) -> String?
-    func header(_ name: String) -> String?
 }

@@ -136,8 +136,6 @@ public struct Dashboard: HTTPEndpoint {
     }
 }
 
-extension HTTPRequest: HTTPRequestLike {}
-
 extension Character {
     var isASCIIDigitCharacter: Bool { isASCII && isWholeNumber }
 }

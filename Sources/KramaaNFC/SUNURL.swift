@@ -100,6 +100,12 @@ public struct SUNURL: Sendable {
         encFileData = field(.encFileData)
     }
 
+    /// Whether a query parameter is one a SUN URL carries its fields in (`picc_data`, `e`, `p`,
+    /// `enc`, `cmac`, `c`, `uid`, `ctr`, `m`; any case): how a page tells a tag's URL from a plain link.
+    public static func isParameterName(_ name: String) -> Bool {
+        Fields.Slot(name: Array(name.utf8)[...]) != nil
+    }
+
     /// The byte ranges of the recognised fields while parsing.
     private struct Fields {
         enum Slot: Int, CaseIterable {

@@ -11,10 +11,9 @@ import KramaaStorage
 /// against its commit certificate (by the caller, who knows the validators it trusts).
 extension Node {
     /// The hash of the genesis block a genesis document makes (the snapshot's chain identity).
-    public static func genesisHash(of document: Data) throws(NodeError) -> Bytes32 {
-        let genesis: Genesis
-        do { genesis = try Genesis.parse(document) } catch { throw .genesis(error) }
-        return genesis.installing(Node.systemContracts).makeBlock(into: InMemoryState()).hash
+    /// Builds the genesis state: a joining node does it once; a store reads its own.
+    static func genesisHash(of genesis: Genesis) -> Bytes32 {
+        genesis.installing(Node.systemContracts).makeBlock(into: InMemoryState()).hash
     }
 
     /// Writes a snapshot of the chain in `dataDirectory` at block `height` (nil: the head) to
@@ -39,7 +38,7 @@ extension Node {
         guard source.block.number > 0 else { throw .dataDirectory("a snapshot of the genesis block is the genesis document itself") }
         let chunks = SnapshotChunk.chunks(of: source.state, targetBytes: chunkBytes).map(\.encoded)
         let manifest = SnapshotManifest(
-            chainId: genesis.config.chainId, genesisHash: try genesisHash(of: document), block: source.block.encoded,
+            chainId: genesis.config.chainId, genesisHash: source.genesisHash, block: source.block.encoded,
             receipts: source.receipts, certificate: source.certificate ?? [], ancestorHeaders: source.ancestorHeaders.map(\.encoded),
             historyPeaks: source.history.peaks.map(\.hash), accountCount: UInt64(source.state.accounts.count), chunkHashes: [])
         do { return try SnapshotFile.write(manifest, chunks: chunks, to: output) } catch { throw .snapshot(error) }
@@ -65,7 +64,7 @@ extension Node {
         guard manifest.chainId == genesis.config.chainId else {
             throw .wrongChain("chain id \(manifest.chainId), this genesis has \(genesis.config.chainId)")
         }
-        guard let ourGenesis = try? genesisHash(of: genesisDocument), manifest.genesisHash == ourGenesis else {
+        guard manifest.genesisHash == genesisHash(of: genesis) else {
             throw .wrongChain("genesis block \(manifest.genesisHash), this genesis document makes another")
         }
         let block: Block
@@ -119,7 +118,7 @@ extension Node {
         let path = databasePath(dataDirectory)
         do {
             let store = try ChainStore(path: path)
-            try store.initialize(genesisDocument: genesisDocument, snapshotBlock: verified.block, receipts: verified.manifest.receipts,
+            try store.initialize(genesisDocument: genesisDocument, genesisHash: verified.manifest.genesisHash, snapshotBlock: verified.block, receipts: verified.manifest.receipts,
                                  certificate: verified.manifest.certificate.isEmpty ? nil : verified.manifest.certificate,
                                  ancestorHeaders: verified.ancestors, historyPeaks: verified.manifest.historyPeaks,
                                  changes: verified.state.takeChanges())

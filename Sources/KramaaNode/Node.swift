@@ -249,6 +249,12 @@ public final class Node: @unchecked Sendable {
         lock.withLock { pool.all.map(\.transaction.encoded) }
     }
 
+    /// The first `limit` transactions in the pool (per sender in nonce order), with their senders
+    /// and hashes as the pool holds them (what a page lists).
+    public func pooledTransactions(limit: Int) -> [SignedTransaction] {
+        lock.withLock { Array(pool.all.prefix(limit)) }
+    }
+
     /// The nonce an account's next transaction should carry, counting pooled ones.
     public func pendingNonce(_ address: Address) -> UInt64 {
         lock.withLock { pool.nextNonce(address, state: state) }

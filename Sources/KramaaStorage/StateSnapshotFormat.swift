@@ -98,18 +98,14 @@ public struct SnapshotManifest: Sendable, Equatable {
 /// One piece of a snapshot's state: accounts (with their code) and storage slots, in address
 /// order. An account's storage may span chunks, so no chunk grows past the size asked for.
 public struct SnapshotChunk: Sendable, Equatable {
+    public struct Slot: Sendable, Equatable {
+        public var slot: UInt256
+        public var value: UInt256
+    }
+
     public enum Entry: Sendable, Equatable {
         case account(Address, nonce: UInt64, balance: UInt256, code: [UInt8])
-        case storage(Address, [(slot: UInt256, value: UInt256)])
-
-        public static func == (a: Entry, b: Entry) -> Bool {
-            switch (a, b) {
-            case let (.account(x, n1, b1, c1), .account(y, n2, b2, c2)): return x == y && n1 == n2 && b1 == b2 && c1 == c2
-            case let (.storage(x, s1), .storage(y, s2)):
-                return x == y && s1.count == s2.count && zip(s1, s2).allSatisfy { $0.slot == $1.slot && $0.value == $1.value }
-            default: return false
-            }
-        }
+        case storage(Address, [Slot])
     }
 
     public var entries: [Entry] = []
@@ -132,9 +128,9 @@ public struct SnapshotChunk: Sendable, Equatable {
                         w.append(uint: UInt64(1))
                         w.append(address: address)
                         w.appendList { w in
-                            for (slot, value) in slots {
-                                w.append(uint: slot)
-                                w.append(uint: value)
+                            for entry in slots {
+                                w.append(uint: entry.slot)
+                                w.append(uint: entry.value)
                             }
                         }
                     }
@@ -158,8 +154,8 @@ public struct SnapshotChunk: Sendable, Equatable {
                                             code: Array(try item.readBytes())))
                 case 1:
                     var pairs = try item.readList()
-                    var slots: [(slot: UInt256, value: UInt256)] = []
-                    while !pairs.isAtEnd { slots.append((try pairs.readUInt256(), try pairs.readUInt256())) }
+                    var slots: [Slot] = []
+                    while !pairs.isAtEnd { slots.append(Slot(slot: try pairs.readUInt256(), value: try pairs.readUInt256())) }
                     entries.append(.storage(address, slots))
                 default:
                     throw SnapshotError.malformed("a chunk entry of unknown kind \(kind)")
@@ -188,9 +184,9 @@ public struct SnapshotChunk: Sendable, Equatable {
             let code = state.code(hash: account.info.codeHash)
             current.entries.append(.account(address, nonce: account.info.nonce, balance: account.info.balance, code: code))
             size += 64 + code.count
-            var slots: [(slot: UInt256, value: UInt256)] = []
+            var slots: [Slot] = []
             for slot in account.storage.keys.sorted() {
-                slots.append((slot, account.storage[slot]!))
+                slots.append(Slot(slot: slot, value: account.storage[slot]!))
                 size += 66
                 if size >= targetBytes {
                     current.entries.append(.storage(address, slots))
@@ -215,7 +211,7 @@ public struct SnapshotChunk: Sendable, Equatable {
             case .storage(let address, let slots):
                 guard let account = state.accounts[address] else { throw .malformed("storage of \(address) before its account") }
                 var storage = account.storage
-                for (slot, value) in slots where !value.isZero { storage[slot] = value }
+                for entry in slots where !entry.value.isZero { storage[entry.slot] = entry.value }
                 state.set(address, nonce: account.info.nonce, balance: account.info.balance,
                           code: state.code(hash: account.info.codeHash), storage: storage)
             }

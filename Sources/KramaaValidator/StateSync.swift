@@ -130,8 +130,9 @@ public enum StateSyncClient {
                     w.append(bytes32: id)
                     w.append(uint: UInt64(index))
                 }
+                inbox.expect(id: id, index: index, from: peer)  // before asking: an answer may come at once
                 network.send(to: peer, type: MessageType.snapshotChunkRequest, payload: w.bytes)
-                let answer = await inbox.chunk(id: id, index: index, from: peer, until: min(deadline, ContinuousClock.now + .seconds(10)))
+                let answer = await inbox.expected(until: min(deadline, ContinuousClock.now + .seconds(10)))
                 guard let answer, Keccak256.hash(answer) == manifest.chunkHashes[index] else {
                     logger.warning("state sync: \(peer) did not send chunk \(index) (or sent a wrong one); asking another peer")
                     holders.removeAll { $0 == peer }
@@ -146,11 +147,17 @@ public enum StateSyncClient {
         return (manifest, chunks)
     }
 
-    /// What peers sent, collected on the network's threads.
+    /// What peers sent, collected on the network's threads, within bounds: each peer's first offer
+    /// (at most ``maximumOffersPerPeer`` snapshots), and only the one chunk being waited for, so a
+    /// peer that floods offers or unasked chunks fills nothing.
     private final class Inbox: @unchecked Sendable {
+        static let maximumOffersPerPeer = 4
         private let lock = NSLock()
         private var offerList: [(peer: Address, manifest: SnapshotManifest)] = []
-        private var chunks: [String: [UInt8]] = [:]
+        private var offered: Set<Address> = []
+        /// The chunk asked for (peer, snapshot, index) and its answer once it came.
+        private var awaited: (peer: Address, id: Bytes32, index: UInt64)?
+        private var answer: [UInt8]?
 
         var offers: [(peer: Address, manifest: SnapshotManifest)] { lock.withLock { offerList } }
 
@@ -159,27 +166,42 @@ public enum StateSyncClient {
             case .connected(let info):
                 network.send(to: info.address, type: MessageType.snapshotsRequest, payload: [])
             case .message(let from, MessageType.snapshotsOffer, let payload):
+                guard lock.withLock({ offered.insert(from).inserted }) else { return }
                 var r = RLPReader(payload)
                 guard var list = try? r.readList() else { return }
-                while !list.isAtEnd {
+                var manifests: [SnapshotManifest] = []
+                while !list.isAtEnd, manifests.count < Self.maximumOffersPerPeer {
                     guard let raw = try? list.readBytes(), let manifest = try? SnapshotManifest(decoding: Array(raw)) else { return }
-                    lock.withLock { offerList.append((from, manifest)) }
+                    manifests.append(manifest)
                 }
+                lock.withLock { offerList += manifests.map { (from, $0) } }
             case .message(let from, MessageType.snapshotChunk, let payload):
                 var r = RLPReader(payload)
                 guard var list = try? r.readList(), let id = try? list.readBytes32(), let index = try? list.readUInt64(),
                       let bytes = try? list.readBytes() else { return }
-                lock.withLock { chunks["\(from)/\(id)/\(index)"] = Array(bytes) }
+                lock.withLock {
+                    guard let awaited, awaited.peer == from, awaited.id == id, awaited.index == index, answer == nil else { return }
+                    answer = Array(bytes)
+                }
             default:
                 break
             }
         }
 
-        /// The chunk `peer` sent, waiting until `deadline`; nil if none came (an empty answer: it has none).
-        func chunk(id: Bytes32, index: Int, from peer: Address, until deadline: ContinuousClock.Instant) async -> [UInt8]? {
-            let key = "\(peer)/\(id)/\(index)"
+        /// Names the one chunk to keep when it arrives (any earlier answer is dropped).
+        func expect(id: Bytes32, index: Int, from peer: Address) {
+            lock.withLock {
+                awaited = (peer, id, UInt64(index))
+                answer = nil
+            }
+        }
+
+        /// The expected chunk, waiting until `deadline`; nil if none came (an empty answer: the peer
+        /// has none).
+        func expected(until deadline: ContinuousClock.Instant) async -> [UInt8]? {
+            defer { lock.withLock { awaited = nil; answer = nil } }
             while ContinuousClock.now < deadline {
-                if let bytes = lock.withLock({ chunks.removeValue(forKey: key) }) { return bytes.isEmpty ? nil : bytes }
+                if let bytes = lock.withLock({ answer }) { return bytes.isEmpty ? nil : bytes }
                 try? await Task.sleep(for: .milliseconds(2))
             }
             return nil
