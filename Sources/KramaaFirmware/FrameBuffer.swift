@@ -66,7 +66,7 @@ public struct FrameBuffer: ByteSink {
 }
 
 /// Hex digits, lower case.
-public enum Hex {
+public enum HexText {
     @inline(__always) public static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
     /// Writes each byte as two lower-case hex digits.
@@ -79,7 +79,7 @@ public enum Hex {
 }
 
 /// Unpadded base64url (RFC 4648 §5), for the MQTT token's text form.
-public enum Base64URL {
+public enum Base64URLText {
     private static func symbol(_ v: UInt32) -> UInt8 {
         let v = UInt8(v & 63)
         switch v {

@@ -128,11 +128,11 @@ public enum MQTTFrames {
         string(clientIdentifier, into: &out)
         out.update(bigEndian: 42, count: 2)
         out.update(0x30); out.update(0x78)    // "0x"
-        withUnsafeBytes(of: device) { Hex.write($0, to: &out) }
+        withUnsafeBytes(of: device) { HexText.write($0, to: &out) }
         let prefix: StaticString = "kmt1."
-        out.update(bigEndian: UInt64(prefix.utf8CodeUnitCount + Base64URL.encodedLength(DeviceTokenFrame.length)), count: 2)
+        out.update(bigEndian: UInt64(prefix.utf8CodeUnitCount + Base64URLText.encodedLength(DeviceTokenFrame.length)), count: 2)
         out.update(ascii: prefix)
-        withUnsafeBytes(of: token) { Base64URL.write($0, to: &out) }
+        withUnsafeBytes(of: token) { Base64URLText.write($0, to: &out) }
         try finish(body, into: &out)
     }
 

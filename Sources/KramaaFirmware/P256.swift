@@ -150,18 +150,16 @@ public enum P256 {
     /// A private key: the scalar d, 1 ≤ d < n, big-endian.
     public struct PrivateKey {
         public private(set) var scalar: Bytes32
+        /// Q = dG, computed once (a scalar multiplication costs as much as a signature).
+        public let publicKey: PublicKey
 
         /// A key from 32 bytes; refuses 0 and values not below n.
         public init(scalar: Bytes32) throws(FirmwareCryptoError) {
             let d = U256(bigEndian: scalar)
             guard d.isZeroMask == 0, d.lessThanMask(MontgomeryField.p256Order.m) != 0 else { throw .invalidPrivateKey }
             self.scalar = scalar
-        }
-
-        /// Q = dG.
-        public var publicKey: PublicKey {
-            let (x, y) = P256Point.generator.multiplied(by: U256(bigEndian: scalar)).affine
-            return PublicKey(x: x.bigEndianBytes, y: y.bigEndianBytes)
+            let (x, y) = P256Point.generator.multiplied(by: d).affine
+            publicKey = PublicKey(x: x.bigEndianBytes, y: y.bigEndianBytes)
         }
 
         /// ECDSA of the 32-byte `digest` used as the hash value as is, with the RFC 6979 nonce

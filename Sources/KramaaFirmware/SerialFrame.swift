@@ -37,14 +37,14 @@ public enum SerialFrame {
         sink.update(ascii: "kramaa-frame ")
         sink.update(ascii: kind.name)
         sink.update(0x20)
-        Hex.write(bytes, to: &sink)
+        HexText.write(bytes, to: &sink)
         sink.update(0x20)
         var h = Keccak256()
         h.update(ascii: kind.name)
         h.update(0)
         h.update(bytes)
         let check = h.finalize()
-        withUnsafeBytes(of: check) { Hex.write(UnsafeRawBufferPointer(rebasing: $0[0..<4]), to: &sink) }
+        withUnsafeBytes(of: check) { HexText.write(UnsafeRawBufferPointer(rebasing: $0[0..<4]), to: &sink) }
         sink.update(0x0a)
     }
 }
