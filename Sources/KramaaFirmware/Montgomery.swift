@@ -4,7 +4,7 @@
 // a secret value; exponents (inversions, square roots) are public constants.
 
 /// A 256-bit number, eight 32-bit limbs, least significant first.
-public struct U256 {
+public struct U256: Sendable {
     public var limbs: InlineArray<8, UInt32>
 
     @inline(__always) public init(limbs: InlineArray<8, UInt32>) { self.limbs = limbs }
@@ -108,7 +108,7 @@ public struct U256 {
 }
 
 /// Arithmetic modulo `m`; values are kept in Montgomery form (`x·R mod m`) and below `m`.
-public struct MontgomeryField {
+public struct MontgomeryField: Sendable {
     public let m: U256
     /// −m⁻¹ mod 2³².
     let m0inv: UInt32

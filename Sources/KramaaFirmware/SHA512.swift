@@ -21,7 +21,8 @@ public struct SHA512: ByteSink {
     public mutating func finalize() -> Bytes64 {
         let bits = length &* 8
         update(0x80)
-        while used != 120 { update(0) }
+        while used != 112 { update(0) }
+        for _ in 0..<8 { update(0) }
         for i in 0..<8 { update(UInt8(truncatingIfNeeded: bits >> UInt64(56 - 8 * i))) }
         var out = Bytes64(repeating: 0)
         for i in 0..<8 {
