@@ -89,7 +89,8 @@ private struct Bridge {
         switch frame {
         case .identity(let key):
             identity = key
-            return ["frame": "identity", "device": .string(key.address.checksummed), "keyType": .string(key.type.rawValue)]
+            return ["frame": "identity", "device": .string(key.address.checksummed), "keyType": .string(key.type.rawValue),
+                    "publicKey": .data(key.bytes)]
         case .reading(let reading, _, let signature):
             var body: JSONObject = ["kind": .string(reading.kind.description), "value": .string(reading.signedDecimal),
                                     "observedAt": .number(JSONNumber(reading.observedAt)), "sequence": .number(JSONNumber(reading.sequence)),
@@ -118,8 +119,9 @@ private struct Bridge {
                     "held": true]
         case .mqttPublish(let raw, let topic, let envelope):
             guard let connect = pendingConnect else { throw BridgeRefusal("mqtt-publish before the device's mqtt-connect: no session to publish in") }
-            try MQTTRelay.publish(connect: connect, publish: raw, to: mqtt)
+            let reason = try MQTTRelay.publish(connect: connect, publish: raw, to: mqtt)
             return ["frame": "mqtt-publish", "topic": .string(topic), "sequence": .number(JSONNumber(envelope.origin.sequence)),
+                    "reasonCode": .number(JSONNumber(UInt64(reason))),
                     "envelopeHash": .string(envelope.envelopeHash.description)]
         }
     }

@@ -13,7 +13,9 @@ enum MQTTRelay {
         let description: String
     }
 
-    static func publish(connect: [UInt8], publish: [UInt8], to endpoint: MQTTEndpoint) throws {
+    /// Returns the reason code of the PUBLISH's acknowledgement (0 for QoS 0).
+    @discardableResult
+    static func publish(connect: [UInt8], publish: [UInt8], to endpoint: MQTTEndpoint) throws -> UInt8 {
         guard !endpoint.tls else { throw Failure(description: "the bridge relays over plain TCP only; give --mqtt mqtt://host:port") }
         let socket = try TCPSocket(host: endpoint.host, port: endpoint.port)
         defer { socket.close() }
@@ -26,6 +28,7 @@ enum MQTTRelay {
         }
         try socket.send(publish)
         let qos = publish[0] >> 1 & 0x03
+        var reason: UInt8 = 0
         if qos > 0 {
             let answer = try socket.receivePacket()
             guard answer.type == (qos == 1 ? .puback : .pubrec) else { throw Failure(description: "the broker answered \(answer.type) to PUBLISH") }
@@ -33,12 +36,14 @@ enum MQTTRelay {
             guard ack.reasonCode < 0x80 else {
                 throw Failure(description: "the broker refused the PUBLISH: reason 0x\(String(ack.reasonCode, radix: 16))\(ack.properties.string(.reasonString).map { " (\($0))" } ?? "")")
             }
+            reason = ack.reasonCode
             if qos == 2 {
                 try socket.send(MQTTAck(.pubrel, packetIdentifier: ack.packetIdentifier).frame(version: .v5).encoded)
                 _ = try socket.receivePacket()
             }
         }
         try socket.send([0xe0, 0x00])
+        return reason
     }
 }
 

@@ -20,12 +20,13 @@ enum EPCISDocument {
 enum Telemetry {
     /// `devices/{address}/telemetry`, the device's own topic.
     static func withTopic<R>(_ address: Address20, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        var topic = InlineArray<59, UInt8>(repeating: 0)
+        var topic = InlineArray<64, UInt8>(repeating: 0)
         return withUnsafeMutableBytes(of: &topic) { raw in
             var out = FrameBuffer(raw.bindMemory(to: UInt8.self))
             out.update(ascii: "devices/0x")
             withUnsafeBytes(of: address) { HexText.write($0, to: &out) }
             out.update(ascii: "/telemetry")
+            precondition(!out.overflowed, "the topic buffer holds 60 bytes")
             return body(out.bytes)
         }
     }

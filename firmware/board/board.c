@@ -80,7 +80,7 @@ static int semihost(int op, void *arg) {
     __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     return r0;
 }
-enum { SYS_OPEN = 0x01, SYS_CLOSE = 0x02, SYS_WRITE = 0x05, SYS_READ = 0x06, SYS_TIME = 0x11, SYS_GET_CMDLINE = 0x15, SYS_EXIT = 0x18 };
+enum { SYS_OPEN = 0x01, SYS_CLOSE = 0x02, SYS_WRITE = 0x05, SYS_READ = 0x06, SYS_TIME = 0x11, SYS_GET_CMDLINE = 0x15, SYS_EXIT_EXTENDED = 0x20 };
 
 /* The board's clock: Unix seconds (a real board: its RTC, set over the network or at the factory). */
 uint64_t board_unix_time(void) { return (uint32_t)semihost(SYS_TIME, 0); }
@@ -146,8 +146,9 @@ int board_storage_write(const char *path, const uint8_t *buffer, uint32_t length
 }
 
 void board_exit(int code) {
+    /* SYS_EXIT_EXTENDED: the exit code reaches the host (QEMU's own exit status). */
     uint32_t block[2] = { 0x20026u /* ADP_Stopped_ApplicationExit */, (uint32_t)code };
-    semihost(SYS_EXIT, block);
+    semihost(SYS_EXIT_EXTENDED, block);
     for (;;) { }
 }
 
