@@ -4,7 +4,7 @@
 # Embedded Swift for armv7em-none-none-eabi, the board support (firmware/board) in C, linked
 # with Debian's gcc-arm-none-eabi into OUT/kramaa-firmware.elf (default .build/firmware).
 # Prints the image's sizes (arm-none-eabi-size). Needs /opt/swift (or swiftc on PATH) and
-# gcc-arm-none-eabi.
+# gcc-arm-none-eabi. KRAMAA_FIRMWARE_OPT sets the Swift optimisation (default -O: 6 times faster signing than -Osize for 25 KiB more flash).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -16,7 +16,7 @@ mkdir -p "$out"
 cpu=(-mcpu=cortex-m4 -mthumb -mfloat-abi=soft)
 
 swiftc -target armv7em-none-none-eabi -enable-experimental-feature Embedded -enable-experimental-feature Extern \
-    -wmo -Osize -parse-as-library -module-name KramaaFirmwareImage \
+    -wmo "${KRAMAA_FIRMWARE_OPT:--O}" -parse-as-library -module-name KramaaFirmwareImage \
     -Xcc -mfloat-abi=soft -Xfrontend -function-sections \
     "$root"/Sources/KramaaFirmware/*.swift "$here"/app/*.swift -c -o "$out/firmware.o"
 arm-none-eabi-gcc "${cpu[@]}" -Os -fno-short-enums -ffunction-sections -fdata-sections -Wall -Wextra -c "$here/board/board.c" -o "$out/board.o"
