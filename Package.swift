@@ -48,6 +48,7 @@ import PackageDescription
 //   1  KramaaMQTTClient       an MQTT 5/3.1.1 client (SwiftNIO, TCP and TLS) on KramaaMQTT's codec: QoS flows, sessions resumed across reconnections
 //   0  KramaaFiles            content addressing (pure): multiformats, CIDs, dag-pb/dag-cbor/dag-json, UnixFS import, HAMT, CARv1, DAG walks
 //   3  KramaaFileStore        the node's block store on disk (durable writes, pins, GC, quota) and the IPFS trustless gateway /ipfs
+//   0  KramaaFirmware         the device side in Embedded Swift (no Foundation): hashes, P-256 and Ed25519 signing, RLP, the frames a device sends
 //   0  KramaaJSON             the JSON value, parser and writer (order-preserving, exact numbers) and Ethereum hex quantities
 let package = Package(
     name: "kramaa",
@@ -108,6 +109,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // The device side (docs/FIRMWARE.md): pure Swift without Foundation that also compiles as
+        // Embedded Swift for microcontrollers (firmware/build.sh); the tests hold it to the node's code.
+        .target(
+            name: "KramaaFirmware"
+        ),
+        .testTarget(
+            name: "KramaaFirmwareTests",
+            dependencies: ["KramaaFirmware", "KramaaPrimitives", "KramaaChain", "KramaaMessaging", "KramaaMQTT", "KramaaPlatform",
+                           "KramaaEVM", "KramaaTestSupport", "KramaaJSON", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "KramaaJSON",

@@ -8,6 +8,7 @@
 #        scripts/bench.sh files [--quick] [--size MiB]      (import, gateway and CAR throughput, importer memory)
 #        scripts/bench.sh coordination [--quick]            (device readings and signature checks per second, trigger cost)
 #        scripts/bench.sh anchoring [--quick]               (parent gas per anchored block, anchor receipts, relayer catch-up)
+#        scripts/bench.sh firmware                          (image size, stack and instructions per signature and frame on QEMU)
 source "$(dirname "$0")/setup.sh"
 ensure_system_packages
 ensure_python_venv
@@ -65,6 +66,12 @@ if [ "${1:-}" = anchoring ]; then
     swift build -c release --product kramaa
     exec "$KRAMAA_PYTHON" tools/bench/anchoring_bench.py --binary "$KRAMAA_ROOT/.build/release/kramaa" \
         --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
+fi
+if [ "${1:-}" = firmware ]; then
+    # The firmware (docs/FIRMWARE.md): its image's flash and RAM, and per signature and frame the
+    # instructions, stack and allocations on an emulated Cortex-M4 (tools/bench/firmware_bench.py).
+    shift
+    exec "$KRAMAA_PYTHON" tools/bench/firmware_bench.py --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
 fi
 swift build -c release --product kramaa-bench
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.

@@ -24,6 +24,10 @@ ensure_system_packages() {
     # The dashboard's browser tests (tests/python/test_dashboard.py): headless Chromium through its driver.
     command -v chromium >/dev/null || missing+=(chromium)
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    # The firmware (docs/FIRMWARE.md): its image is linked with the Arm bare-metal toolchain and
+    # run on an emulated Cortex-M4 (tests/python/test_firmware.py, scripts/bench.sh firmware).
+    command -v arm-none-eabi-gcc >/dev/null || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+    command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "==> installing ${missing[*]} with apt-get"
         as_root apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {

@@ -100,7 +100,7 @@ struct OrgCommand: ParsableCommand {
 /// `kramaa device ...`
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "device", abstract: "Devices, their keys and status.",
-                                                    subcommands: [Register.self, Show.self, Status.self, Rotate.self, Key.self, AgreementKey.self, MQTTToken.self, Policy.self])
+                                                    subcommands: [Register.self, Show.self, Status.self, Rotate.self, Key.self, AgreementKey.self, MQTTToken.self, Policy.self, DeviceBridgeCommand.self])
 
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a device by its key file's public key (`kramaa keys new`).")
