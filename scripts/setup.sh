@@ -52,4 +52,26 @@ ensure_python_venv() {
         cp "$KRAMAA_ROOT/tests/python/requirements.txt" "$stamp"
     fi
     export KRAMAA_PYTHON="$KRAMAA_VENV/bin/python"
+    ensure_kzg_setup
+}
+
+# The Ethereum KZG ceremony's setup (trusted_setup.txt), which c-kzg needs to make proofs for
+# tests/python/test_point_evaluation.py. Its Python package ships it only in the source
+# distribution, so that is downloaded from PyPI (the version requirements.txt pins) and the one
+# file taken out, into the virtual environment.
+ensure_kzg_setup() {
+    local setup="$KRAMAA_VENV/kzg/trusted_setup.txt"
+    [ -s "$setup" ] && return 0
+    local version
+    version="$(sed -n 's/^ckzg==\([0-9.]*\).*/\1/p' "$KRAMAA_ROOT/tests/python/requirements.txt")"
+    [ -n "$version" ] || { echo "error: tests/python/requirements.txt pins no ckzg version" >&2; return 1; }
+    echo "==> fetching the KZG trusted setup from the ckzg $version source distribution (PyPI)"
+    local tmp
+    tmp="$(mktemp -d)"
+    "$KRAMAA_VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary ":all:" \
+        "ckzg==$version" -d "$tmp"
+    mkdir -p "$KRAMAA_VENV/kzg"
+    tar -xzf "$tmp/ckzg-$version.tar.gz" -C "$tmp" "ckzg-$version/src/trusted_setup.txt"
+    mv "$tmp/ckzg-$version/src/trusted_setup.txt" "$setup"
+    rm -rf "$tmp"
 }

@@ -10,23 +10,6 @@ struct CaseOutcome {
     var test: String
     var index: String
     var failure: String?
-    /// Set on a failed case that needs something this build does not have, recognised by what the
-    /// case does (not by its name): the reason, which the run reports as a known failure.
-    var unsupported: String?
-}
-
-/// Precompiles Cancun has that this build does not, by address, with why a case reaching one is
-/// not held against the EVM.
-let unbuiltPrecompiles: [Address: String] = [
-    Precompiles.address(0x0a): "it calls the point evaluation precompile (0x0a, EIP-4844 KZG), which is not built",
-]
-
-/// Records the accounts every frame of a run enters.
-final class EnteredAccounts: EVMTracer {
-    var entered: Set<Address> = []
-    func onEnter(_ frame: TraceFrameStart) { entered.insert(frame.to) }
-    func onExit(_ frame: TraceFrameEnd) {}
-    func onOpcode(_ step: TraceStep) {}
 }
 
 /// Runs the GeneralStateTests of one fork: builds the pre-state, applies each post entry's
@@ -51,12 +34,6 @@ struct StateTestRunner {
                 let index = "d\(idx["data"] ?? 0) g\(idx["gas"] ?? 0) v\(idx["value"] ?? 0)"
                 var outcome = CaseOutcome(test: name, index: index, failure: nil)
                 outcome.failure = runCase(entry, pre: pre, block: block, blockHashes: hashes)
-                if outcome.failure != nil {
-                    // Run it again, traced, to see whether it reaches a precompile that is not built.
-                    let tracer = EnteredAccounts()
-                    _ = runCase(entry, pre: pre, block: block, blockHashes: hashes, tracer: tracer)
-                    outcome.unsupported = tracer.entered.lazy.compactMap { unbuiltPrecompiles[$0] }.first
-                }
                 outcomes.append(outcome)
             }
         }
@@ -64,8 +41,7 @@ struct StateTestRunner {
     }
 
     /// nil when the case passes, else why it failed.
-    func runCase(_ entry: [String: Any], pre: [PreAccount], block: BlockContext, blockHashes: [UInt64: Bytes32],
-                 tracer: EVMTracer? = nil) -> String? {
+    func runCase(_ entry: [String: Any], pre: [PreAccount], block: BlockContext, blockHashes: [UInt64: Bytes32]) -> String? {
         let expectedException = entry["expectException"] as? String
         guard let txHex = entry["txbytes"] as? String, let raw = try? Hex.decode(txHex) else {
             return "missing txbytes"
@@ -82,7 +58,7 @@ struct StateTestRunner {
             } catch {
                 throw InvalidTransactionError.transaction(error)
             }
-            let receipt = try transition.apply(tx, sender: sender, to: journaled, tracer: tracer)
+            let receipt = try transition.apply(tx, sender: sender, to: journaled)
             if let expectedException { return "accepted a transaction expected to fail with \(expectedException)" }
             state.commit(journaled)
             let root = state.stateRoot.description

@@ -3,7 +3,7 @@ import KramaaPrimitives
 /// A point of `y² = x³ + b` over `F` in Jacobian coordinates: `(X, Y, Z)` stands for
 /// `(X/Z², Y/Z³)`, and `Z = 0` is the point at infinity. Additions and doublings need no
 /// inversion; one inversion at the end brings a result back to affine form.
-struct JacobianPoint<F: BN254FieldElement>: Sendable {
+struct JacobianPoint<F: CurveField>: Sendable {
     var x: F
     var y: F
     var z: F
@@ -97,7 +97,7 @@ struct JacobianPoint<F: BN254FieldElement>: Sendable {
 
 /// An affine point; `(0, 0)` (not on the curve, since b ≠ 0) stands for infinity, as in
 /// the EIP-196/197 encodings.
-struct AffinePoint<F: BN254FieldElement>: Equatable, Sendable {
+struct AffinePoint<F: CurveField>: Equatable, Sendable {
     var x: F
     var y: F
 

@@ -6,7 +6,7 @@ import KramaaPrimitives
 // product costs one interleaved multiply-and-reduce and no division.
 
 /// What the curve code needs from a field: Fp for G1, Fp2 for the G2 twist.
-protocol BN254FieldElement: Equatable, Sendable {
+protocol CurveField: Equatable, Sendable {
     static var zero: Self { get }
     static var one: Self { get }
     /// The constant `b` of the curve `y² = x³ + b` over this field.
@@ -23,7 +23,7 @@ protocol BN254FieldElement: Equatable, Sendable {
 }
 
 /// An element of the BN254 base field, in Montgomery form.
-struct Fp: BN254FieldElement, CustomStringConvertible {
+struct Fp: CurveField, CustomStringConvertible {
     // Limbs of a·R mod p, least significant first.
     var l0: UInt64, l1: UInt64, l2: UInt64, l3: UInt64
 

@@ -8,7 +8,7 @@ import KramaaPrimitives
 // (x, y) ↦ (x·w², y·w³).
 
 /// An element `c0 + c1·u` of Fp2.
-struct Fp2: BN254FieldElement, CustomStringConvertible {
+struct Fp2: CurveField, CustomStringConvertible {
     var c0: Fp
     var c1: Fp
 

@@ -8,7 +8,7 @@ import KramaaPrimitives
 /// are padded with zeros, longer ones are ignored past what it reads, unless the
 /// precompile's EIP says otherwise (blake2f, the pairing check, P256VERIFY).
 public enum Precompiles {
-    /// The precompiles of Cancun without the KZG point evaluation (0x0a, not implemented),
+    /// The precompiles of Cancun (0x01-0x0a, with EIP-4844's KZG point evaluation at 0x0a),
     /// plus RIP-7212's P256VERIFY at 0x100.
     public static let cancun: [Address: PrecompileFunction] = [
         address(0x01): ecrecover,
@@ -20,12 +20,12 @@ public enum Precompiles {
         address(0x07): bn254Mul,
         address(0x08): bn254Pairing,
         address(0x09): blake2f,
+        address(0x0a): pointEvaluation,
         address(0x100): p256Verify,
     ]
 
-    /// Ethereum's Cancun precompiles as far as they are built (0x01-0x09): `cancun` without
-    /// RIP-7212's P256VERIFY, which Ethereum does not have (there 0x100 is a plain, cold account).
-    /// Point evaluation (0x0a, EIP-4844 KZG) is not built.
+    /// Ethereum's Cancun precompiles (0x01-0x0a): `cancun` without RIP-7212's P256VERIFY,
+    /// which Ethereum does not have (there 0x100 is a plain, cold account).
     public static let ethereumCancun: [Address: PrecompileFunction] = cancun.filter { $0.key != address(0x100) }
 
     /// The address `0x00…00n`.
