@@ -221,24 +221,12 @@ struct BLSFp: CurveField, CustomStringConvertible {
     @inline(__always)
     func squared() -> BLSFp { self * self }
 
-    /// `self^e` for an exponent given as limbs, least significant first; most significant bit first.
-    func power(_ e: [UInt64]) -> BLSFp {
-        var result = BLSFp.one
-        for limb in e.reversed() {
-            for bit in stride(from: 63, through: 0, by: -1) {
-                result = result.squared()
-                if (limb >> UInt64(bit)) & 1 == 1 { result = result * self }
-            }
-        }
-        return result
-    }
-
     /// `self^(p−2)` by Fermat; zero stays zero.
-    func inverse() -> BLSFp { power(BLSFp.pMinus2) }
+    func inverse() -> BLSFp { power(limbs: BLSFp.pMinus2) }
 
     /// A square root when one exists.
     func squareRoot() -> BLSFp? {
-        let root = power(BLSFp.pPlus1Over4)
+        let root = power(limbs: BLSFp.pPlus1Over4)
         return root.squared() == self ? root : nil
     }
 }

@@ -88,6 +88,6 @@ enum BLS12381Pairing {
     static func finalExponentiation(_ f: BLSFp12) -> BLSFp12 {
         // f^(p⁶ − 1) = conj(f)/f.
         let t = f.conjugate * f.inverse()
-        return t.power(hardExponent)
+        return t.power(limbs: hardExponent)
     }
 }
