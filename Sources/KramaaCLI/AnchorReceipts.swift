@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KramaaAnchoring
 import KramaaChain
 import KramaaJSON
 import KramaaPrimitives
@@ -8,7 +9,7 @@ import KramaaPrimitives
 /// one of its logs) is in a block of this chain that an anchored checkpoint commits to, and its
 /// verification trusting only the parent chain.
 extension AnchorCommand {
-    static let receiptFormat = "kramaa-anchor-receipt/1"
+    static let receiptFormat = AnchorReceiptBuilder.format
 
     struct Receipt: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write the anchor receipt of a transaction (and one of its logs) as JSON.")
@@ -20,8 +21,10 @@ extension AnchorCommand {
         @OptionGroup var node: NodeConnection
 
         func run() throws {
-            let bundle = try AnchorReceipts(kramaa: try node.client(), parent: try NodeClient(parentURL), contract: try Address(hex: contract))
-                .bundle(transaction: try Bytes32(hex: transaction), log: log)
+            let bundle = try CLIFailure.wrap {
+                try AnchorReceiptBuilder(kramaa: try node.client(), parent: try NodeClient(parentURL), contract: try Address(hex: contract))
+                    .bundle(transaction: try Bytes32(hex: transaction), log: log)
+            }
             let text = String(decoding: JSON.object(bundle).serialized(), as: UTF8.self)
             if let out { try (text + "\n").write(toFile: out, atomically: true, encoding: .utf8) } else { print(text) }
         }
@@ -52,50 +55,8 @@ extension AnchorCommand {
     }
 }
 
-/// Building and checking anchor receipts.
+/// Checking anchor receipts (AnchorReceiptBuilder in KramaaAnchoring makes them).
 struct AnchorReceipts {
-    let kramaa: NodeClient
-    let parent: NodeClient
-    let contract: Address
-    static let anchoredEvent = Keccak256.hash(Array("CheckpointAnchored(uint256,bytes32,bytes32,uint256)".utf8))
-
-    func bundle(transaction: Bytes32, log: Int?) throws -> JSONObject {
-        let receipt = try kramaa.call("eth_getTransactionReceipt", [.string(transaction.description)])
-        guard !receipt.isNull else { throw CLIFailure("no transaction \(transaction) on this chain") }
-        let number = Relayer.quantity(receipt["blockNumber"]), index = Relayer.quantity(receipt["transactionIndex"])
-        // The first checkpoint at or after the block (its history holds every block before it).
-        let logs = try parent.call("eth_getLogs", [["address": .string(contract.checksummed), "fromBlock": "0x0", "toBlock": "latest",
-                                                    "topics": [.string(Self.anchoredEvent.description)]]])
-        let anchored = (logs.arrayValue ?? []).compactMap { l -> (UInt64, JSON)? in
-            guard let topic = l["topics"]?.arrayValue?.dropFirst().first?.stringValue, let n = try? UInt256(hex: topic).uint64Value else { return nil }
-            return n >= number ? (n, l) : nil
-        }.min { $0.0 < $1.0 }
-        guard let (checkpoint, event) = anchored else {
-            throw CLIFailure("block \(number) is not anchored yet in \(contract.checksummed): no checkpoint at or after it (run kramaa anchor run)")
-        }
-        let block = JSON.string(RPCHex.encodeQuantity(number)), at = JSON.string(RPCHex.encodeQuantity(checkpoint))
-        let hashes = try kramaa.call("eth_getBlockByNumber", [block, false])["transactions"]?.arrayValue ?? []
-        let raws: [JSON] = try hashes.map { try kramaa.call("eth_getRawTransactionByHash", [$0]) }
-        // For verification without the parent's RPC: its block header and the receipt's trie proof.
-        let proof = try ParentProof.fetch(transaction: event["transactionHash"] ?? .null, from: parent)
-        var out: JSONObject = [
-            "format": .string(AnchorCommand.receiptFormat),
-            "chainId": .number(JSONNumber(Relayer.quantity(try kramaa.call("eth_chainId")))),
-            "transaction": ["hash": .string(transaction.description), "index": .number(JSONNumber(index))],
-            "block": ["number": .number(JSONNumber(number)), "header": try kramaa.call("debug_getRawHeader", [block]),
-                      "transactions": .array(raws), "receipts": try kramaa.call("debug_getRawReceipts", [block])],
-            "checkpoint": ["number": .number(JSONNumber(checkpoint)), "header": try kramaa.call("debug_getRawHeader", [at]),
-                           "validatorsHash": try kramaa.call("kramaa_getHeaderCommitment", [at])["validatorsHash"] ?? .null],
-            "parent": ["chainId": .number(JSONNumber(Relayer.quantity(try parent.call("eth_chainId")))), "contract": .string(contract.checksummed),
-                       "transaction": event["transactionHash"] ?? .null, "block": .number(JSONNumber(Relayer.quantity(event["blockNumber"]))),
-                       "header": .data(proof.header), "transactionIndex": .number(JSONNumber(proof.transactionIndex)),
-                       "receiptProof": .array(proof.receiptProof.map { .data($0) })],
-        ]
-        if let log { out["log"] = .number(JSONNumber(log)) }
-        if number < checkpoint { out["history"] = try kramaa.call("kramaa_getHistoryProof", [block, at]) }
-        return out
-    }
-
     /// What a verifier trusts of the parent chain: its RPC, or a list of its block hashes.
     enum Parent {
         case rpc(NodeClient)

@@ -1,7 +1,9 @@
+import Foundation
 import KramaaAPI
 import KramaaAuth
 import KramaaDashboard
 import KramaaEPCISIndex
+import KramaaJSON
 import KramaaRPC
 import KramaaTags
 
@@ -13,6 +15,21 @@ extension NodeRunner {
                         verifyTap: @escaping @Sendable (String) async -> Verification?) {
         var dashboard = Dashboard(node: node, index: index) { number in anchors?.anchors(of: number).map(\.summary) ?? [] }
         dashboard.verifyTap = verifyTap
+        if let watch = anchors as? ParentChainWatch {
+            // Built on a thread of its own: it blocks on the parents' JSON-RPC and on the node's
+            // own methods called in process.
+            let rpc = InProcessRPC(dispatcher: RPCDispatcher(handler: api.router()))
+            dashboard.anchorReceipt = { transaction, log, event in
+                try await withCheckedThrowingContinuation { continuation in
+                    Thread.detachNewThread {
+                        continuation.resume(with: Result {
+                            let bundle = try watch.receipt(transaction: transaction, log: log, event: event, rpc: rpc)
+                            return String(decoding: JSON.object(bundle).serialized(), as: UTF8.self)
+                        })
+                    }
+                }
+            }
+        }
         if let metrics { dashboard.operations = Self.operationsStatus(metrics: metrics, readiness: readiness) }
         dashboard.consumerJourney = !closedReads  // closed reads: the open consumer page shows no history
         routes.mount(Dashboard.prefix, ReadGatedEndpoint(dashboard, access: api.access))

@@ -72,7 +72,7 @@ final class ParentChainWatch: AnchorDirectory, @unchecked Sendable {
         }
     }
 
-    static let anchoredEvent = AnchorReceipts.anchoredEvent
+    static let anchoredEvent = AnchorReceiptBuilder.anchoredEvent
 
     /// Reads `parent`'s new checkpoint logs (a failure is tried again next time).
     private func scan(_ parent: Parent) {

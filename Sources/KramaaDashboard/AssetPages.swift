@@ -80,7 +80,9 @@ extension Dashboard {
             let who: HTML = "\(organizationLink(e.organization, name: organisations[e.organization])), recorded by \(addressLink(e.recorder))\(e.device == .zero ? "" : " with device " as HTML)\(e.device == .zero ? .empty : addressLink(e.device))"
             let extensions = Self.extensionFields(ev.json)
             let extra: HTML = extensions.isEmpty ? .empty : "<dt>More</dt><dd>\(HTML.join(extensions.map { "<span class=\"mono\">\($0.0)</span>: \($0.1)" }, separator: "<br>"))</dd>"
-            let anchored = HTML.join(anchors(e.blockNumber).map { "<dt>Anchored</dt><dd>\($0)</dd>" })
+            let anchorLines = anchors(e.blockNumber)
+            let receipt: HTML = anchorLines.isEmpty || anchorReceipt == nil ? .empty : " (<a href=\"\(Self.receiptPath(e))\" download>anchor receipt</a>)"
+            let anchored = HTML.join(anchorLines.map { "<dt>Anchored</dt><dd>\($0)\(receipt)</dd>" })
             let files = CIDBytes.named(in: ev.json)
             let attached: HTML = files.isEmpty ? .empty : "<dt>Files</dt><dd>\(HTML.join(files.map { "<a class=\"mono\" href=\"/ipfs/\($0)\">\($0)</a>" as HTML }, separator: "<br>"))</dd>"
             return """

@@ -52,6 +52,31 @@ extension Dashboard {
         return Page(title: "Anchors", main: main)
     }
 
+    /// `/dashboard/anchor-receipt/{tx}[?log=N | ?event=HASH]`: the transaction's anchor receipt
+    /// as a file to keep, which anyone can check against the parent chain alone
+    /// (`kramaa anchor verify FILE --parent-rpc URL`).
+    func anchorReceiptDownload(_ transaction: String, log: String?, event: String?) async -> Page {
+        guard let anchorReceipt else {
+            return .error(status: 404, title: "No anchor receipts here", message: "This node watches no parent chain (--anchor-watch), so it cannot build anchor receipts.")
+        }
+        guard let hash = try? Bytes32(hex: transaction) else {
+            return .error(status: 400, title: "Not a transaction hash", message: "\(transaction) is not a 32-byte hex transaction hash.")
+        }
+        let logIndex = log.flatMap { Int($0) }
+        let eventHash = event.flatMap { try? Bytes32(hex: $0) }
+        if (log != nil && logIndex == nil) || (event != nil && eventHash == nil) {
+            return .error(status: 400, title: "Bad receipt request", message: "log must be a log index and event a 32-byte hex event hash.")
+        }
+        do {
+            var page = Page(title: "Anchor receipt", main: .empty)
+            page.body = (try await anchorReceipt(hash, logIndex, eventHash), "application/json")
+            page.download = "anchor-receipt-\(hash.description.prefix(18)).json"
+            return page
+        } catch {
+            return .error(status: 404, title: "No anchor receipt yet", message: "No receipt for transaction \(hash): \(error)")
+        }
+    }
+
     /// Reloads the part of the page with `id` when a new block arrives (the node's WebSocket
     /// `eth_subscribe newHeads`), so an asset's timeline shows new events without a reload.
     static func refreshOnNewBlocks(_ id: String) -> HTML {

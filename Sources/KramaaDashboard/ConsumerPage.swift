@@ -1,4 +1,5 @@
 import Foundation
+import KramaaEPCISIndex
 import KramaaGS1
 import KramaaJSON
 import KramaaNFC
@@ -66,13 +67,25 @@ extension Dashboard {
             <dt>\(text.status)</dt><dd>\(text.statusName(asset.status))</dd></dl></section>
             \(consumerJourney ? "<section aria-labelledby=\"journey\"><h2 id=\"journey\">\(text.journey)</h2>\(timeline(token, metadata: asset.metadata))</section>" as HTML : .empty)
             <section aria-labelledby="yourself"><h2 id="yourself">\(text.verifyYourself)</h2><p>\(text.verifyYourselfDetail)</p>
-            <ul><li><a href="\(verifyLink)">\(text.checkTap)</a></li><li><a href="\(here)?linkType=linkset">\(text.links)</a></li></ul></section>
+            <ul><li><a href="\(verifyLink)">\(text.checkTap)</a></li><li><a href="\(here)?linkType=linkset">\(text.links)</a></li>\(consumerJourney ? receiptLink(token, text) : .empty)</ul></section>
             """
         var page = Page(title: asset.productName ?? text.product, main: main)
         page.explorerFrame = false
         page.language = text.language
         page.links = ["<\(verifyLink)>; rel=\"https://gs1.org/voc/verificationService\"", "<\(here)>; rel=\"https://gs1.org/voc/defaultLink\""]
         return page
+    }
+
+    /// A link to the anchor receipt of the item's latest anchored event, when this node builds receipts.
+    func receiptLink(_ token: UInt256, _ text: ConsumerText) -> HTML {
+        guard anchorReceipt != nil, let entries = try? index?.history(of: token),
+              let latest = entries.last(where: { !anchors($0.blockNumber).isEmpty }) else { return .empty }
+        return "<li><a href=\"\(Self.receiptPath(latest))\" download>\(text.anchorReceipt)</a></li>"
+    }
+
+    /// Where an indexed event's anchor receipt is downloaded.
+    static func receiptPath(_ entry: EPCISIndex.Entry) -> String {
+        "\(prefix)/anchor-receipt/\(entry.transactionHash)?event=\(entry.hash)"
     }
 
     /// The item's links as a GS1 resolver gives them (RFC 9264 linkset, GS1 link types).

@@ -36,6 +36,11 @@ struct ConsumerText {
                                 "Vérifier cette lecture de l'étiquette (authentique, falsifiée ou rejouée)") }
     var links: String { pick("All links for this item", "Alle Links zu diesem Artikel", "Tous les liens de cet article") }
     var verifyYourself: String { pick("Verify it yourself", "Selbst prüfen", "Vérifiez vous-même") }
+    var anchorReceipt: String {
+        pick("Download the anchor receipt of its latest step (check it with kramaa anchor verify against the public chain)",
+             "Den Anker-Beleg des letzten Schritts herunterladen (mit kramaa anchor verify gegen die öffentliche Kette prüfen)",
+             "Télécharger le reçu d'ancrage de sa dernière étape (à vérifier avec kramaa anchor verify sur la chaîne publique)")
+    }
     var verifyYourselfDetail: String {
         pick("Every step above is recorded on a shared ledger and finalised by several independent operators; each block is anchored on public chains. The links below check the tag and list the item's services.",
              "Jeder Schritt oben ist in einem gemeinsamen Register erfasst und von mehreren unabhängigen Betreibern bestätigt; jeder Block ist in öffentlichen Ketten verankert. Die Links unten prüfen den Tag und nennen die Dienste zum Artikel.",

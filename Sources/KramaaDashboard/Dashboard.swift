@@ -31,6 +31,10 @@ public struct Dashboard: HTTPEndpoint {
     /// Judges a tap of a tag (the tag URL as it arrived) as `/verify` does, counting it; nil: the
     /// consumer page links to `/verify` instead.
     public var verifyTap: (@Sendable (String) async -> Verification?)?
+    /// Builds the anchor receipt (JSON, `kramaa anchor verify` checks it) of a transaction and
+    /// one of its logs (by index, or the one naming an event hash); throws saying why there is
+    /// none. nil: this node watches no parent chain and offers no receipts.
+    public var anchorReceipt: (@Sendable (_ transaction: Bytes32, _ log: Int?, _ event: Bytes32?) async throws -> String)?
 
     public init(node: Node, index: EPCISIndex?, anchors: @escaping @Sendable (UInt64) -> [String] = { _ in [] }) {
         self.node = node
@@ -68,6 +72,7 @@ public struct Dashboard: HTTPEndpoint {
         case ("devices", 2): return devicePage(parts[1])
         case ("pool", 1): return poolPage()
         case ("anchors", 1): return anchorsPage()
+        case ("anchor-receipt", 2): return await anchorReceiptDownload(parts[1], log: request.queryValue("log"), event: request.queryValue("event"))
         case ("events", 2): return eventPage(parts[1])
         case ("operations", 1): return await operationsPage()
         case ("search", 1): return search(request.queryValue("q") ?? "")

@@ -19,9 +19,15 @@ struct Page {
     var links: [String] = []
     /// A body other than HTML (a linkset), with its content type.
     var body: (text: String, contentType: String)?
+    /// The file name a browser saves `body` under (`Content-Disposition: attachment`).
+    var download: String?
 
     var response: HTTPResponse {
-        if let body { return HTTPResponse.text(body.text, contentType: body.contentType, status: status) }
+        if let body {
+            var r = HTTPResponse.text(body.text, contentType: body.contentType, status: status)
+            if let download { r.headers.append(("content-disposition", "attachment; filename=\"\(download)\"")) }
+            return r
+        }
         var r = HTTPResponse.text(render().text, contentType: "text/html; charset=utf-8", status: status)
         for link in links { r.headers.append(("link", link)) }
         r.headers += [("cache-control", "no-store"), ("x-content-type-options", "nosniff"),
