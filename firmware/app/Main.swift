@@ -55,6 +55,7 @@ public func firmwareMain() {
         let digest = Bytes32(repeating: 0x5a)
         _ = measure(&uart, type == 2 ? "p256-sign-digest" : "ed25519-sign-digest") { key.sign(digest: digest) }
         timingSpread(UInt8(type), &uart)
+        x25519Spread(&uart)
         let epc: StaticString = "urn:epc:id:sgtin:0614141.107346.2018"
         // A sealed envelope too, to a fixed recipient, with an ephemeral key from fixed bytes
         // (the same instructions every run).
@@ -209,31 +210,38 @@ func sendAll<E: EntropySource>(_ key: DeviceKey, chainId: UInt64, nonce: UInt64,
             guard published else { return fail(&uart, "the PUBLISH does not fit") }
             SerialFrame.write(.mqttPublish, tx.bytes, to: &uart)
             // 5. The same reading sealed to another device (HPKE to its agreement key), on its inbox.
-            guard let recipient = sealTo else { return }
-            guard let ephemeral = try? HPKE.ephemeralSecret(&entropy) else { return fail(&uart, "no entropy for the ephemeral key") }
-            let sealed = measure(&uart, "mqtt-publish-sealed") { () -> Bool in
-                data.reset()
-                Telemetry.writePayload(value: readTemperature(now), observedAt: now, into: &data)
-                let contentType: StaticString = "application/json"
-                let built = contentType.withUTF8Buffer { ct in
-                    (try? SealedEnvelopeFrame(chainId: chainId, sequence: now * 1000 + 1, timestamp: now * 1000, recipient: recipient.device,
-                                              recipientKey: recipient.key, contentType: UnsafeRawBufferPointer(ct), payload: data.bytes)
-                        .build(signedBy: key, ephemeralSecret: ephemeral, into: &tx)) != nil
-                }
-                guard built else { return false }
-                data.reset()
-                data.update(tx.bytes)
-                var topicMemory = InlineArray<64, UInt8>(repeating: 0)
-                return withUnsafeMutableBytes(of: &topicMemory) { raw in
-                    var topic = FrameBuffer(raw.bindMemory(to: UInt8.self))
-                    guard (try? MQTTFrames.inboxTopic(recipient.device, into: &topic)) != nil else { return false }
-                    return (try? MQTTFrames.publish(topic: topic.bytes, payload: data.bytes, qos: 1, packetIdentifier: 2, into: &tx)) != nil
-                }
-            }
-            guard sealed else { return fail(&uart, "the sealed PUBLISH does not fit") }
-            SerialFrame.write(.mqttPublish, tx.bytes, to: &uart)
+            if let recipient = sealTo { sendSealed(key, to: recipient, chainId: chainId, now: now, entropy: &entropy, tx: &tx, data: &data, &uart) }
         }
     }
+}
+
+/// A sealed envelope of the reading to `recipient`, published on its inbox (its own function, so
+/// its buffers are on the stack only while it runs).
+@inline(never)
+func sendSealed<E: EntropySource>(_ key: DeviceKey, to recipient: SealRecipient, chainId: UInt64, now: UInt64, entropy: inout E,
+                                  tx: inout FrameBuffer, data: inout FrameBuffer, _ uart: inout UART) {
+    guard let ephemeral = try? HPKE.ephemeralSecret(&entropy) else { return fail(&uart, "no entropy for the ephemeral key") }
+    let sealed = measure(&uart, "mqtt-publish-sealed") { () -> Bool in
+        data.reset()
+        Telemetry.writePayload(value: readTemperature(now), observedAt: now, into: &data)
+        let contentType: StaticString = "application/json"
+        let built = contentType.withUTF8Buffer { ct in
+            (try? SealedEnvelopeFrame(chainId: chainId, sequence: now * 1000 + 1, timestamp: now * 1000, recipient: recipient.device,
+                                      recipientKey: recipient.key, contentType: UnsafeRawBufferPointer(ct), payload: data.bytes)
+                .build(signedBy: key, ephemeralSecret: ephemeral, into: &tx)) != nil
+        }
+        guard built else { return false }
+        data.reset()
+        data.update(tx.bytes)
+        var topicMemory = InlineArray<64, UInt8>(repeating: 0)
+        return withUnsafeMutableBytes(of: &topicMemory) { raw in
+            var topic = FrameBuffer(raw.bindMemory(to: UInt8.self))
+            guard (try? MQTTFrames.inboxTopic(recipient.device, into: &topic)) != nil else { return false }
+            return (try? MQTTFrames.publish(topic: topic.bytes, payload: data.bytes, qos: 1, packetIdentifier: 2, into: &tx)) != nil
+        }
+    }
+    guard sealed else { return fail(&uart, "the sealed PUBLISH does not fit") }
+    SerialFrame.write(.mqttPublish, tx.bytes, to: &uart)
 }
 
 /// Constant time, observed: the instructions of signing with four different secrets and digests
@@ -255,6 +263,28 @@ func timingSpread(_ type: UInt8, _ uart: inout UART) {
         most = max(most, spent)
     }
     uart.update(ascii: "kramaa-bench sign-instructions-over-4-secrets min=")
+    uart.decimal(least)
+    uart.update(ascii: " max=")
+    uart.decimal(most)
+    uart.update(0x0a)
+}
+
+/// The same for X25519: four scalars (a small one among them) on one point.
+func x25519Spread(_ uart: inout UART) {
+    var least = UInt64.max, most: UInt64 = 0
+    var point = X25519.basePoint
+    point[0] = 0x2b
+    for trial in 0..<4 {
+        var scalar = Bytes32(repeating: 0)
+        for i in 0..<32 { scalar[i] = UInt8(truncatingIfNeeded: (i &* 53 &+ trial &* 97) ^ (trial == 3 ? 0xff : 0)) }
+        if trial == 0 { scalar[0] = 0x08; for i in 1..<32 { scalar[i] = 0 } }
+        let start = board_ticks()
+        _ = X25519.scalarMult(scalar, point)
+        let spent = (board_ticks() - start) * 40
+        least = min(least, spent)
+        most = max(most, spent)
+    }
+    uart.update(ascii: "kramaa-bench x25519-instructions-over-4-scalars min=")
     uart.decimal(least)
     uart.update(ascii: " max=")
     uart.decimal(most)
