@@ -38,15 +38,17 @@ public func firmwareMain() {
         guard let key = load(at: path) else { return fail(&uart, "no usable key in storage: provision first") }
         var sealTo: SealRecipient? = nil
         if let device = Argument(7) {
-            var recipient = SealRecipient(device: Address20(repeating: 0), key: Bytes32(repeating: 0))
+            var recipient = SealRecipient(device: Address20(repeating: 0), key: Bytes32(repeating: 0), ephemeral: Bytes32(repeating: 0))
             guard let agreementKey = Argument(8), withUnsafeMutableBytes(of: &recipient.device, { device.hex(into: $0) }),
                   withUnsafeMutableBytes(of: &recipient.key, { agreementKey.hex(into: $0) }) else {
                 return fail(&uart, "RECIPIENT is a 0x address and AGREEMENTKEY 64 hex digits (an X25519 public key)")
             }
+            var entropy = BoardEntropy()
+            guard let ephemeral = try? HPKE.ephemeralSecret(&entropy) else { return fail(&uart, "no entropy for the ephemeral key") }
+            recipient.ephemeral = ephemeral
             sealTo = recipient
         }
-        var entropy = BoardEntropy()
-        epc.withBytes { sendAll(key, chainId: chainId, nonce: nonce, maxFee: maxFee, epc: $0, now: board_unix_time(), sealTo: sealTo, entropy: &entropy, &uart) }
+        epc.withBytes { sendAll(key, chainId: chainId, nonce: nonce, maxFee: maxFee, epc: $0, now: board_unix_time(), sealTo: sealTo, &uart) }
     } else if mode.equals("bench") {
         guard let type = Argument(2)?.number, type == 2 || type == 3 else { return fail(&uart, "usage: bench TYPE") }
         var secret = Bytes32(repeating: 0)
@@ -61,11 +63,11 @@ public func firmwareMain() {
         // (the same instructions every run).
         var recipientSecret = Bytes32(repeating: 0)
         for i in 0..<32 { recipientSecret[i] = UInt8(0x40 + i) }
-        let recipient = SealRecipient(device: Address20(repeating: 0x42), key: measure(&uart, "x25519") { X25519.publicKey(recipientSecret) })
         var entropy = FixedEntropy()
+        let recipient = SealRecipient(device: Address20(repeating: 0x42), key: measure(&uart, "x25519") { X25519.publicKey(recipientSecret) },
+                                      ephemeral: try! HPKE.ephemeralSecret(&entropy))
         epc.withUTF8Buffer {
-            sendAll(key, chainId: 1337, nonce: 0, maxFee: 2_000_000_000, epc: UnsafeRawBufferPointer($0), now: 1_767_225_600, sealTo: recipient,
-                    entropy: &entropy, &uart)
+            sendAll(key, chainId: 1337, nonce: 0, maxFee: 2_000_000_000, epc: UnsafeRawBufferPointer($0), now: 1_767_225_600, sealTo: recipient, &uart)
         }
     } else {
         fail(&uart, "unknown mode: provision, run or bench")
@@ -131,17 +133,19 @@ func load(at path: Argument) -> DeviceKey? {
     return try? DeviceKey(typeCode: record[0], secret: secret)
 }
 
-/// A device to seal envelopes to: its address and its registered X25519 agreement public key.
+/// A device to seal an envelope to: its address and its registered X25519 agreement public key;
+/// and the envelope's ephemeral secret (fresh from the board's entropy, one per envelope).
 struct SealRecipient {
     var device: Address20
     var key: Bytes32
+    var ephemeral: Bytes32
 }
 
 /// Signs and prints: the identity, a signed reading, a device transaction submitting another
 /// reading, a device transaction capturing an EPCIS event, an MQTT CONNECT and PUBLISH of a
 /// signed envelope, and (given a recipient) a PUBLISH of a sealed envelope to its inbox.
-func sendAll<E: EntropySource>(_ key: DeviceKey, chainId: UInt64, nonce: UInt64, maxFee: UInt64, epc: UnsafeRawBufferPointer, now: UInt64,
-                               sealTo: SealRecipient?, entropy: inout E, _ uart: inout UART) {
+func sendAll(_ key: DeviceKey, chainId: UInt64, nonce: UInt64, maxFee: UInt64, epc: UnsafeRawBufferPointer, now: UInt64,
+             sealTo: SealRecipient?, _ uart: inout UART) {
     printIdentity(key, &uart)
     let address = measure(&uart, "address") { key.address }
     let kind = SignedReading.kind(named: "air.temperature.centi-celsius")
@@ -210,7 +214,7 @@ func sendAll<E: EntropySource>(_ key: DeviceKey, chainId: UInt64, nonce: UInt64,
             guard published else { return fail(&uart, "the PUBLISH does not fit") }
             SerialFrame.write(.mqttPublish, tx.bytes, to: &uart)
             // 5. The same reading sealed to another device (HPKE to its agreement key), on its inbox.
-            if let recipient = sealTo { sendSealed(key, to: recipient, chainId: chainId, now: now, entropy: &entropy, tx: &tx, data: &data, &uart) }
+            if let recipient = sealTo { sendSealed(key, to: recipient, chainId: chainId, now: now, tx: &tx, data: &data, &uart) }
         }
     }
 }
@@ -218,9 +222,8 @@ func sendAll<E: EntropySource>(_ key: DeviceKey, chainId: UInt64, nonce: UInt64,
 /// A sealed envelope of the reading to `recipient`, published on its inbox (its own function, so
 /// its buffers are on the stack only while it runs).
 @inline(never)
-func sendSealed<E: EntropySource>(_ key: DeviceKey, to recipient: SealRecipient, chainId: UInt64, now: UInt64, entropy: inout E,
-                                  tx: inout FrameBuffer, data: inout FrameBuffer, _ uart: inout UART) {
-    guard let ephemeral = try? HPKE.ephemeralSecret(&entropy) else { return fail(&uart, "no entropy for the ephemeral key") }
+func sendSealed(_ key: DeviceKey, to recipient: SealRecipient, chainId: UInt64, now: UInt64, tx: inout FrameBuffer, data: inout FrameBuffer,
+                _ uart: inout UART) {
     let sealed = measure(&uart, "mqtt-publish-sealed") { () -> Bool in
         data.reset()
         Telemetry.writePayload(value: readTemperature(now), observedAt: now, into: &data)
@@ -228,7 +231,7 @@ func sendSealed<E: EntropySource>(_ key: DeviceKey, to recipient: SealRecipient,
         let built = contentType.withUTF8Buffer { ct in
             (try? SealedEnvelopeFrame(chainId: chainId, sequence: now * 1000 + 1, timestamp: now * 1000, recipient: recipient.device,
                                       recipientKey: recipient.key, contentType: UnsafeRawBufferPointer(ct), payload: data.bytes)
-                .build(signedBy: key, ephemeralSecret: ephemeral, into: &tx)) != nil
+                .build(signedBy: key, ephemeralSecret: recipient.ephemeral, into: &tx)) != nil
         }
         guard built else { return false }
         data.reset()
