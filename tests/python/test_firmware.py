@@ -232,6 +232,14 @@ def test_a_device_in_qemu_seals_an_envelope_that_only_its_recipient_opens(image,
                      "--sender-key", f"{kind}:{device.public_key.hex()}", check=False)
     assert refused.returncode != 0
 
+    # Sealed to a key the recipient never registered: the node refuses the PUBLISH (0x87).
+    unregistered = json.loads(other.read_text())["publicKey"].removeprefix("0x")
+    code, answers, stderr = device.bridge(device.run(recipient, unregistered))
+    assert code == 1 and [a["sealed"] for a in answers if a["frame"] == "mqtt-publish"] == [False], stderr
+    # (the reading, signed again within the same second of the device's clock, may be a replay too)
+    failures = [line for line in stderr.splitlines() if line.startswith("failed") and "PUBLISH" in line]
+    assert len(failures) == 1 and "refused the PUBLISH: reason 0x87" in failures[0], stderr
+
 
 def test_the_bridge_refuses_malformed_and_forged_frames_and_forwards_nothing(image, devnet, organisation, kramaa_bin, tmp_path):
     org, owner = organisation
