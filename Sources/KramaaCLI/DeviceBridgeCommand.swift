@@ -124,8 +124,10 @@ private struct Bridge {
         case .mqttPublish(let raw, let topic, let envelope):
             guard let connect = pendingConnect else { throw BridgeRefusal("mqtt-publish before the device's mqtt-connect: no session to publish in") }
             let reason = try MQTTRelay.publish(connect: connect, publish: raw, to: mqtt)
+            let sealed: Bool
+            if case .sealed = envelope { sealed = true } else { sealed = false }
             return ["frame": "mqtt-publish", "topic": .string(topic), "sequence": .number(JSONNumber(envelope.origin.sequence)),
-                    "reasonCode": .number(JSONNumber(UInt64(reason))),
+                    "reasonCode": .number(JSONNumber(UInt64(reason))), "sealed": .bool(sealed),
                     "envelopeHash": .string(envelope.envelopeHash.description)]
         }
     }

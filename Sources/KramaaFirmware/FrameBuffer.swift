@@ -55,6 +55,16 @@ public struct FrameBuffer: ByteSink {
         return true
     }
 
+    /// The memory after what is written, for a frame built inside another (``adopt(_:)`` then
+    /// counts what was written there).
+    var rest: UnsafeMutableBufferPointer<UInt8> { UnsafeMutableBufferPointer(start: base + count, count: capacity - count) }
+
+    /// Counts `length` bytes written into ``rest`` as written.
+    mutating func adopt(_ length: Int) {
+        guard count + length <= capacity else { overflowed = true; return }
+        count += length
+    }
+
     /// Removes `length` bytes at `position`.
     mutating func close(_ length: Int, at position: Int) {
         for i in position..<(count - length) { base[i] = base[i + length] }

@@ -112,14 +112,30 @@ public struct SHA256: ByteSink {
     }
 }
 
-/// HMAC-SHA-256 (RFC 2104) with a 32-byte key: RFC 6979's deterministic nonces need no other.
+/// HMAC-SHA-256 (RFC 2104): RFC 6979's deterministic nonces (32-byte keys) and HKDF (any key).
 public struct HMACSHA256: ByteSink {
     private var inner = SHA256()
-    private var key: Bytes32
+    /// The key, zero-padded to SHA-256's 64-byte block.
+    private var block = Bytes64(repeating: 0)
 
     public init(key: Bytes32) {
-        self.key = key
-        for i in 0..<64 { inner.update((i < 32 ? key[i] : 0) ^ 0x36) }
+        for i in 0..<32 { block[i] = key[i] }
+        start()
+    }
+
+    /// A key of any length; one longer than the block is replaced by its SHA-256.
+    public init(key: UnsafeRawBufferPointer) {
+        if key.count > 64 {
+            let digest = SHA256.hash(key)
+            for i in 0..<32 { block[i] = digest[i] }
+        } else {
+            for i in 0..<key.count { block[i] = key[i] }
+        }
+        start()
+    }
+
+    private mutating func start() {
+        for i in 0..<64 { inner.update(block[i] ^ 0x36) }
     }
 
     public mutating func update(_ byte: UInt8) { inner.update(byte) }
@@ -127,7 +143,8 @@ public struct HMACSHA256: ByteSink {
     public mutating func finalize() -> Bytes32 {
         let innerDigest = inner.finalize()
         var outer = SHA256()
-        for i in 0..<64 { outer.update((i < 32 ? key[i] : 0) ^ 0x5c) }
+        for i in 0..<64 { outer.update(block[i] ^ 0x5c) }
+        for i in 0..<64 { block[i] = 0 }
         outer.update(contentsOf: innerDigest)
         return outer.finalize()
     }

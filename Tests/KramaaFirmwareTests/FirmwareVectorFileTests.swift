@@ -17,6 +17,11 @@ import Testing
     static let secrets: [(UInt8, String)] = [(2, "b6746578a40bd764744230c3aacb6360f9fc6eb0334def060411cabb3e8981b6"),
                                              (3, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")]
     static let chainId: UInt64 = 1337
+    /// The recipient of the sealed envelope: a device address and its X25519 agreement key (the
+    /// Ed25519 seed it derives from), and the ephemeral key's input keying material.
+    static let sealRecipient = "4242424242424242424242424242424242424242"
+    static let sealAgreementSeed = "4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b"
+    static let sealIKM = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
     static func document() throws -> Data {
         var cases: [[String: Any]] = []
@@ -77,6 +82,25 @@ import Testing
             try topic.withUnsafeBytes { t in try envelope.withUnsafeBytes { e in try MQTTFrames.publish(topic: t, payload: e, qos: 1, packetIdentifier: 1, into: &out) } }
             return out.array
         }
+        // The same payload sealed to another device: HPKE with the ephemeral secret DeriveKeyPair(ikmE).
+        let agreement = try AgreementPrivateKey(type: .x25519, secret: try Hex.decode(sealAgreementSeed))
+        let recipient = try Hex.decode(sealRecipient)
+        let ephemeral = try Hex.decode(sealIKM).withUnsafeBytes { HPKE.deriveSecret(ikm: $0) }
+        let sealed = try withFrameBuffer { out in
+            try payload.withUnsafeBytes { p in try contentType.withUnsafeBytes { c in
+                try SealedEnvelopeFrame(chainId: chainId, sequence: 1_767_225_600_001, timestamp: 1_767_225_600_000, recipient: Address20(recipient),
+                                        recipientKey: KramaaFirmware.Bytes32(agreement.publicKey.bytes), contentType: c, payload: p)
+                    .build(signedBy: key, ephemeralSecret: ephemeral, into: &out)
+            } }
+            return out.array
+        }
+        let parsedSeal = try SealedEnvelope(parsing: sealed)
+        let inbox = try withFrameBuffer { out in try MQTTFrames.inboxTopic(Address20(recipient), into: &out); return out.array }
+        let sealedPublish = try withFrameBuffer { out in
+            try inbox.withUnsafeBytes { t in try sealed.withUnsafeBytes { e in try MQTTFrames.publish(topic: t, payload: e, qos: 1, packetIdentifier: 2, into: &out) } }
+            return out.array
+        }
+        let inner = try parsedSeal.open(with: agreement, chainId: chainId, senderKey: node.publicKey)
         var line = ByteCollector()
         readingFrame.withUnsafeBytes { SerialFrame.write(.reading, $0, to: &line) }
         return [
@@ -95,6 +119,14 @@ import Testing
             "envelope": ["sequence": 1_767_225_600_000, "timestamp": 1_767_225_600_000, "topic": String(decoding: topic, as: UTF8.self),
                          "contentType": "application/json", "payload": String(decoding: payload, as: UTF8.self), "wire": hex(envelope)] as [String: Any],
             "mqttPublish": ["qos": 1, "packetIdentifier": 1, "bytes": hex(publish)] as [String: Any],
+            "sealedEnvelope": ["suite": "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305 (0x0020, 0x0001, 0x0003), base mode",
+                               "sequence": 1_767_225_600_001, "timestamp": 1_767_225_600_000, "recipient": sealRecipient,
+                               "recipientAgreementPublicKey": hex(agreement.publicKey.bytes), "recipientAgreementPrivateKey": hex(agreement.hpkePrivateKey),
+                               "recipientKeyHash": hex(agreement.publicKey.keyHash.bytes), "ikmE": sealIKM, "skE": hex(ephemeral.array),
+                               "enc": hex(parsedSeal.encapsulatedKey), "info": hex(parsedSeal.info), "aad": hex(parsedSeal.aad),
+                               "plaintext": hex(inner.wireBytes), "ciphertext": hex(parsedSeal.ciphertext),
+                               "signedMessage": hex(parsedSeal.signedMessage), "wire": hex(sealed), "topic": String(decoding: inbox, as: UTF8.self),
+                               "mqttPublish": hex(sealedPublish)] as [String: Any],
         ]
     }
 
@@ -120,6 +152,14 @@ import Testing
             #expect(key.isValidSignature(Array(reading[122...]), digest: KramaaPrimitives.Keccak256.hash(Array(reading[0..<122]))))
             let envelope = try SignedEnvelope(parsing: try Hex.decode((vector["envelope"] as? [String: Any])?["wire"] as? String ?? ""))
             try envelope.verify(chainId: Self.chainId, senderKey: key)
+            let seal = vector["sealedEnvelope"] as? [String: Any] ?? [:]
+            let sealed = try SealedEnvelope(parsing: try Hex.decode(seal["wire"] as? String ?? ""))
+            let opened = try HPKEBox.open(encapsulatedKey: sealed.encapsulatedKey, ciphertext: sealed.ciphertext,
+                                          privateKey: try Hex.decode(seal["recipientAgreementPrivateKey"] as? String ?? ""), kem: .x25519,
+                                          aead: .chaCha20Poly1305, info: sealed.info, aad: sealed.aad)
+            #expect(hex(opened) == seal["plaintext"] as? String)
+            try sealed.verify(chainId: Self.chainId, senderKey: key)
+            try SignedEnvelope(parsing: opened).verify(chainId: Self.chainId, senderKey: key)
             let text = (vector["mqttToken"] as? [String: Any])?["text"] as? String ?? ""
             try DeviceToken.parse(text).verify(device: key.address, chainId: Self.chainId, registeredKey: key, now: 1_767_225_700, maximumTTL: 86_400)
         }

@@ -79,4 +79,33 @@ struct Argument {
             return v
         }
     }
+
+    /// Its hex digits (after an optional `0x`) as exactly `out.count` bytes; false otherwise.
+    func hex(into out: UnsafeMutableRawBufferPointer) -> Bool {
+        withBytes { b in
+            let start = b.count >= 2 && b[0] == 0x30 && (b[1] == 0x78 || b[1] == 0x58) ? 2 : 0
+            guard b.count - start == 2 * out.count else { return false }
+            func nibble(_ c: UInt8) -> UInt8? {
+                switch c {
+                case 0x30...0x39: return c - 0x30
+                case 0x61...0x66: return c - 0x57
+                case 0x41...0x46: return c - 0x37
+                default: return nil
+                }
+            }
+            for i in 0..<out.count {
+                guard let high = nibble(b[start + 2 * i]), let low = nibble(b[start + 2 * i + 1]) else { return false }
+                out[i] = high << 4 | low
+            }
+            return true
+        }
+    }
+}
+
+/// Fixed bytes as entropy (the bench mode only: the same ephemeral key every run).
+struct FixedEntropy: EntropySource {
+    mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 29 &+ 7) }
+        return true
+    }
 }

@@ -4,7 +4,10 @@
 //
 // Command line (semihosting; on a real board these come from its configuration):
 //   provision KEYFILE TYPE                    generate a key (TYPE 2 P-256, 3 Ed25519), store it, print its identity
-//   run KEYFILE CHAINID NONCE MAXFEE EPC      sign a reading, a reading transaction, an EPCIS capture and an MQTT envelope
+//   run KEYFILE CHAINID NONCE MAXFEE EPC [RECIPIENT AGREEMENTKEY]
+//                                             sign a reading, a reading transaction, an EPCIS capture and an MQTT envelope;
+//                                             with a recipient device (0x address) and its X25519 agreement public key
+//                                             (64 hex digits), also a sealed envelope to it on its inbox
 //   bench TYPE                                the same frames with a fixed key, for the footprint figures
 
 /// Frame memory, static (counted in .bss, not on the stack).
@@ -19,7 +22,7 @@ func readTemperature(_ now: UInt64) -> Int64 { 2315 + Int64(now % 50) - 25 }
 public func firmwareMain() {
     var uart = UART()
     uart.line("kramaa firmware on mps2-an386 (Cortex-M4), Embedded Swift")
-    guard let mode = Argument(1) else { return fail(&uart, "usage: provision KEYFILE TYPE | run KEYFILE CHAINID NONCE MAXFEE EPC | bench TYPE") }
+    guard let mode = Argument(1) else { return fail(&uart, "usage: provision KEYFILE TYPE | run KEYFILE CHAINID NONCE MAXFEE EPC [RECIPIENT AGREEMENTKEY] | bench TYPE") }
     if mode.equals("provision") {
         guard let path = Argument(2), let type = Argument(3)?.number, type == 2 || type == 3 else { return fail(&uart, "usage: provision KEYFILE TYPE") }
         var entropy = BoardEntropy()
@@ -30,10 +33,22 @@ public func firmwareMain() {
     } else if mode.equals("run") {
         guard let path = Argument(2), let chainId = Argument(3)?.number, let nonce = Argument(4)?.number,
               let maxFee = Argument(5)?.number, let epc = Argument(6) else {
-            return fail(&uart, "usage: run KEYFILE CHAINID NONCE MAXFEE EPC")
+            return fail(&uart, "usage: run KEYFILE CHAINID NONCE MAXFEE EPC [RECIPIENT AGREEMENTKEY]")
         }
         guard let key = load(at: path) else { return fail(&uart, "no usable key in storage: provision first") }
-        epc.withBytes { sendAll(key, chainId: chainId, nonce: nonce, maxFee: maxFee, epc: $0, now: board_unix_time(), &uart) }
+        var sealTo: SealRecipient? = nil
+        if let device = Argument(7) {
+            var recipient = SealRecipient(device: Address20(repeating: 0), key: Bytes32(repeating: 0), ephemeral: Bytes32(repeating: 0))
+            guard let agreementKey = Argument(8), withUnsafeMutableBytes(of: &recipient.device, { device.hex(into: $0) }),
+                  withUnsafeMutableBytes(of: &recipient.key, { agreementKey.hex(into: $0) }) else {
+                return fail(&uart, "RECIPIENT is a 0x address and AGREEMENTKEY 64 hex digits (an X25519 public key)")
+            }
+            var entropy = BoardEntropy()
+            guard let ephemeral = try? HPKE.ephemeralSecret(&entropy) else { return fail(&uart, "no entropy for the ephemeral key") }
+            recipient.ephemeral = ephemeral
+            sealTo = recipient
+        }
+        epc.withBytes { sendAll(key, chainId: chainId, nonce: nonce, maxFee: maxFee, epc: $0, now: board_unix_time(), sealTo: sealTo, &uart) }
     } else if mode.equals("bench") {
         guard let type = Argument(2)?.number, type == 2 || type == 3 else { return fail(&uart, "usage: bench TYPE") }
         var secret = Bytes32(repeating: 0)
@@ -42,8 +57,18 @@ public func firmwareMain() {
         let digest = Bytes32(repeating: 0x5a)
         _ = measure(&uart, type == 2 ? "p256-sign-digest" : "ed25519-sign-digest") { key.sign(digest: digest) }
         timingSpread(UInt8(type), &uart)
+        x25519Spread(&uart)
         let epc: StaticString = "urn:epc:id:sgtin:0614141.107346.2018"
-        epc.withUTF8Buffer { sendAll(key, chainId: 1337, nonce: 0, maxFee: 2_000_000_000, epc: UnsafeRawBufferPointer($0), now: 1_767_225_600, &uart) }
+        // A sealed envelope too, to a fixed recipient, with an ephemeral key from fixed bytes
+        // (the same instructions every run).
+        var recipientSecret = Bytes32(repeating: 0)
+        for i in 0..<32 { recipientSecret[i] = UInt8(0x40 + i) }
+        var entropy = FixedEntropy()
+        let recipient = SealRecipient(device: Address20(repeating: 0x42), key: measure(&uart, "x25519") { X25519.publicKey(recipientSecret) },
+                                      ephemeral: try! HPKE.ephemeralSecret(&entropy))
+        epc.withUTF8Buffer {
+            sendAll(key, chainId: 1337, nonce: 0, maxFee: 2_000_000_000, epc: UnsafeRawBufferPointer($0), now: 1_767_225_600, sealTo: recipient, &uart)
+        }
     } else {
         fail(&uart, "unknown mode: provision, run or bench")
     }
@@ -108,10 +133,19 @@ func load(at path: Argument) -> DeviceKey? {
     return try? DeviceKey(typeCode: record[0], secret: secret)
 }
 
+/// A device to seal an envelope to: its address and its registered X25519 agreement public key;
+/// and the envelope's ephemeral secret (fresh from the board's entropy, one per envelope).
+struct SealRecipient {
+    var device: Address20
+    var key: Bytes32
+    var ephemeral: Bytes32
+}
+
 /// Signs and prints: the identity, a signed reading, a device transaction submitting another
-/// reading, a device transaction capturing an EPCIS event, and an MQTT CONNECT and PUBLISH of a
-/// signed envelope.
-func sendAll(_ key: DeviceKey, chainId: UInt64, nonce: UInt64, maxFee: UInt64, epc: UnsafeRawBufferPointer, now: UInt64, _ uart: inout UART) {
+/// reading, a device transaction capturing an EPCIS event, an MQTT CONNECT and PUBLISH of a
+/// signed envelope, and (given a recipient) a PUBLISH of a sealed envelope to its inbox.
+func sendAll(_ key: DeviceKey, chainId: UInt64, nonce: UInt64, maxFee: UInt64, epc: UnsafeRawBufferPointer, now: UInt64,
+             sealTo: SealRecipient?, _ uart: inout UART) {
     printIdentity(key, &uart)
     let address = measure(&uart, "address") { key.address }
     let kind = SignedReading.kind(named: "air.temperature.centi-celsius")
@@ -179,8 +213,38 @@ func sendAll(_ key: DeviceKey, chainId: UInt64, nonce: UInt64, maxFee: UInt64, e
             }
             guard published else { return fail(&uart, "the PUBLISH does not fit") }
             SerialFrame.write(.mqttPublish, tx.bytes, to: &uart)
+            // 5. The same reading sealed to another device (HPKE to its agreement key), on its inbox.
+            if let recipient = sealTo { sendSealed(key, to: recipient, chainId: chainId, now: now, tx: &tx, data: &data, &uart) }
         }
     }
+}
+
+/// A sealed envelope of the reading to `recipient`, published on its inbox (its own function, so
+/// its buffers are on the stack only while it runs).
+@inline(never)
+func sendSealed(_ key: DeviceKey, to recipient: SealRecipient, chainId: UInt64, now: UInt64, tx: inout FrameBuffer, data: inout FrameBuffer,
+                _ uart: inout UART) {
+    let sealed = measure(&uart, "mqtt-publish-sealed") { () -> Bool in
+        data.reset()
+        Telemetry.writePayload(value: readTemperature(now), observedAt: now, into: &data)
+        let contentType: StaticString = "application/json"
+        let built = contentType.withUTF8Buffer { ct in
+            (try? SealedEnvelopeFrame(chainId: chainId, sequence: now * 1000 + 1, timestamp: now * 1000, recipient: recipient.device,
+                                      recipientKey: recipient.key, contentType: UnsafeRawBufferPointer(ct), payload: data.bytes)
+                .build(signedBy: key, ephemeralSecret: recipient.ephemeral, into: &tx)) != nil
+        }
+        guard built else { return false }
+        data.reset()
+        data.update(tx.bytes)
+        var topicMemory = InlineArray<64, UInt8>(repeating: 0)
+        return withUnsafeMutableBytes(of: &topicMemory) { raw in
+            var topic = FrameBuffer(raw.bindMemory(to: UInt8.self))
+            guard (try? MQTTFrames.inboxTopic(recipient.device, into: &topic)) != nil else { return false }
+            return (try? MQTTFrames.publish(topic: topic.bytes, payload: data.bytes, qos: 1, packetIdentifier: 2, into: &tx)) != nil
+        }
+    }
+    guard sealed else { return fail(&uart, "the sealed PUBLISH does not fit") }
+    SerialFrame.write(.mqttPublish, tx.bytes, to: &uart)
 }
 
 /// Constant time, observed: the instructions of signing with four different secrets and digests
@@ -202,6 +266,28 @@ func timingSpread(_ type: UInt8, _ uart: inout UART) {
         most = max(most, spent)
     }
     uart.update(ascii: "kramaa-bench sign-instructions-over-4-secrets min=")
+    uart.decimal(least)
+    uart.update(ascii: " max=")
+    uart.decimal(most)
+    uart.update(0x0a)
+}
+
+/// The same for X25519: four scalars (a small one among them) on one point.
+func x25519Spread(_ uart: inout UART) {
+    var least = UInt64.max, most: UInt64 = 0
+    var point = X25519.basePoint
+    point[0] = 0x2b
+    for trial in 0..<4 {
+        var scalar = Bytes32(repeating: 0)
+        for i in 0..<32 { scalar[i] = UInt8(truncatingIfNeeded: (i &* 53 &+ trial &* 97) ^ (trial == 3 ? 0xff : 0)) }
+        if trial == 0 { scalar[0] = 0x08; for i in 1..<32 { scalar[i] = 0 } }
+        let start = board_ticks()
+        _ = X25519.scalarMult(scalar, point)
+        let spent = (board_ticks() - start) * 40
+        least = min(least, spent)
+        most = max(most, spent)
+    }
+    uart.update(ascii: "kramaa-bench x25519-instructions-over-4-scalars min=")
     uart.decimal(least)
     uart.update(ascii: " max=")
     uart.decimal(most)

@@ -97,7 +97,7 @@ enum { SYS_OPEN = 0x01, SYS_CLOSE = 0x02, SYS_WRITE = 0x05, SYS_READ = 0x06, SYS
 /* The board's clock: Unix seconds (a real board: its RTC, set over the network or at the factory). */
 uint64_t board_unix_time(void) { return (uint32_t)semihost(SYS_TIME, 0); }
 
-static char cmdline[256];
+static char cmdline[512];
 static int cmdline_read;
 /* Argument `index` (0: the image) of the semihosting command line into `out`; its length or -1. */
 int board_argument(int index, char *out, int capacity) {

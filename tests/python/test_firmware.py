@@ -110,10 +110,13 @@ class Device:
         assert record["device"].lower() == self.address
         send_signed(devnet.web3(), devnet.keys[0], {"to": devnet.web3().to_checksum_address(self.address), "value": 10**18})
 
-    def run(self):
+    def run(self, *seal_to):
+        """Runs the device once; `seal_to` (a recipient address and its X25519 agreement public key in
+        hex) makes it send a sealed envelope to that device's inbox too."""
         nonce = qty(self.devnet.rpc("eth_getTransactionCount", self.address, "pending"))
         base = qty(self.devnet.rpc("eth_getBlockByNumber", "latest", False)["baseFeePerGas"])
-        return run_device(self.image, "run", str(self.storage), str(qty(self.devnet.rpc("eth_chainId"))), str(nonce), str(2 * base + 10**9), EPC)
+        return run_device(self.image, "run", str(self.storage), str(qty(self.devnet.rpc("eth_chainId"))), str(nonce), str(2 * base + 10**9), EPC,
+                          *seal_to)
 
     def bridge(self, serial_text):
         return bridge(self.kramaa_bin, self.devnet, serial_text, self.tmp_path, self.owner)
@@ -127,16 +130,21 @@ def organisation(kramaa, devnet):
     return org, owner
 
 
-def subscriber(kramaa, devnet, tmp_path, org, owner, topic):
-    """A device of the same organisation (a key made by the CLI) subscribed to `topic`."""
+def subscriber(kramaa, devnet, tmp_path, org, owner, topic=None, agreement=None):
+    """A device of the same organisation (a key made by the CLI) subscribed to `topic` (by default
+    its own inbox); with `agreement` (a key file) it registers that X25519 agreement key first.
+    Returns the client, or (client, address) when no topic is given."""
     url = ["--rpc", f"http://127.0.0.1:{devnet.port}"]
     key = tmp_path / f"listener-{time.time_ns()}.json"
     kramaa("keys", "new", "--type", "ed25519", "--out", str(key))
     record = json.loads(kramaa("device", "register", "--org", str(org), "--key", str(key), "--from", owner, *url).stdout)
+    address = record["device"].lower()
+    if agreement is not None:
+        kramaa("device", "agreement-key", "set", address, "--agreement-key", str(agreement), "--key", str(key), "--from", owner, *url)
     token = kramaa("device", "mqtt-token", "--key", str(key), *url).stdout.strip().splitlines()[-1]
-    client = Client(devnet.mqtt_url, client_id=f"listener-{time.time_ns()}", username=record["device"].lower(), password=token)
-    assert client.subscribe(topic, qos=1) == [1]
-    return client
+    client = Client(devnet.mqtt_url, client_id=f"listener-{time.time_ns()}", username=address, password=token)
+    assert client.subscribe(topic or f"devices/{address}/inbox", qos=1) == [1]
+    return client if topic else (client, address)
 
 
 @pytest.mark.parametrize("key_type", [2, 3], ids=["p256", "ed25519"])
@@ -181,6 +189,56 @@ def test_a_device_in_qemu_signs_readings_and_an_epcis_event_that_land_on_chain(i
     assert message.payload[0] == 0x53 and b'"kind":"air.temperature.centi-celsius"' in message.payload
     listener.close()
     assert by_frame["mqtt-publish"][0]["topic"] == f"devices/{device.address}/telemetry"
+
+
+@pytest.mark.parametrize("key_type", [2, 3], ids=["p256", "ed25519"])
+def test_a_device_in_qemu_seals_an_envelope_that_only_its_recipient_opens(image, devnet, organisation, kramaa, kramaa_bin, tmp_path, key_type):
+    """The firmware seals the reading with HPKE (X25519, HKDF-SHA256, ChaCha20-Poly1305) to another
+    device's registered agreement key; the bridge checks the outer signature and forwards it; the
+    node admits it to the recipient's inbox; the recipient opens it with `kramaa msg open`."""
+    org, owner = organisation
+    device = Device(image, devnet, tmp_path, org, owner, key_type, kramaa_bin)
+    agreement = tmp_path / f"agreement-{time.time_ns()}.json"
+    kramaa("keys", "new", "--type", "x25519", "--out", str(agreement))
+    public = json.loads(agreement.read_text())["publicKey"].removeprefix("0x")
+    inbox, recipient = subscriber(kramaa, devnet, tmp_path, org, owner, agreement=agreement)
+    serial = device.run(recipient, public)
+    assert [line.split()[1] for line in frames(serial)][-2:] == ["mqtt-publish", "mqtt-publish"], serial
+    assert "kramaa-bench mqtt-publish-sealed" in serial and serial.count(" allocations=0") == serial.count("kramaa-bench ") - 1
+
+    code, answers, stderr = device.bridge(serial)
+    assert code == 0, stderr
+    signed, sealed = [a for a in answers if a["frame"] == "mqtt-publish"]
+    assert signed["sealed"] is False and sealed["sealed"] is True
+    assert sealed["reasonCode"] == 0 and sealed["topic"] == f"devices/{recipient}/inbox", sealed
+    (message,) = inbox.receive()
+    inbox.close()
+    assert message.payload[0] == 0x45 and b"air.temperature" not in message.payload, "sealed: the reading is not readable on the way"
+    assert "0x" + keccak(message.payload).hex() == sealed["envelopeHash"]
+
+    envelope = tmp_path / "sealed-envelope"
+    envelope.write_bytes(message.payload)
+    chain = str(qty(devnet.rpc("eth_chainId")))
+    kind = {2: "p256", 3: "ed25519"}[key_type]
+    opened = json.loads(kramaa("msg", "open", "--agreement-key", str(agreement), "--in", str(envelope), "--chain-id", chain,
+                               "--sender-key", f"{kind}:{device.public_key.hex()}").stdout)
+    payload = bytes.fromhex(opened["payload"].removeprefix("0x"))
+    assert opened["sealed"] is True and b'"kind":"air.temperature.centi-celsius"' in payload, opened
+    assert opened["sequence"] == sealed["sequence"] == signed["sequence"] + 1
+    # Another agreement key does not open it.
+    other = tmp_path / f"other-{time.time_ns()}.json"
+    kramaa("keys", "new", "--type", "x25519", "--out", str(other))
+    refused = kramaa("msg", "open", "--agreement-key", str(other), "--in", str(envelope), "--chain-id", chain,
+                     "--sender-key", f"{kind}:{device.public_key.hex()}", check=False)
+    assert refused.returncode != 0
+
+    # Sealed to a key the recipient never registered: the node refuses the PUBLISH (0x87).
+    unregistered = json.loads(other.read_text())["publicKey"].removeprefix("0x")
+    code, answers, stderr = device.bridge(device.run(recipient, unregistered))
+    assert code == 1 and [a["sealed"] for a in answers if a["frame"] == "mqtt-publish"] == [False], stderr
+    # (the reading, signed again within the same second of the device's clock, may be a replay too)
+    failures = [line for line in stderr.splitlines() if line.startswith("failed") and "PUBLISH" in line]
+    assert len(failures) == 1 and "refused the PUBLISH: reason 0x87" in failures[0], stderr
 
 
 def test_the_bridge_refuses_malformed_and_forged_frames_and_forwards_nothing(image, devnet, organisation, kramaa_bin, tmp_path):
