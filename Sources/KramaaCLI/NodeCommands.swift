@@ -215,7 +215,8 @@ struct NodeRunner {
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
     /// The node's HTTP interfaces besides JSON-RPC: the platform REST API, EPCIS 2.0 and tag verification.
     func routes(_ api: EthAPI, deliveries: DeliveryLog? = nil, files: NodeFiles? = nil, privateData: PrivateDataService? = nil,
-                metrics: NodeMetrics? = nil, anchors: (any AnchorDirectory)? = nil, delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
+                metrics: NodeMetrics? = nil, anchors: (any AnchorDirectory)? = nil, activity: DeviceActivity? = nil,
+                delegate: String = "/ip4/127.0.0.1/tcp/0/http") throws -> HTTPRoutes {
         var routes = HTTPRoutes()
         if let deliveries { routes.mount(DeliveryEndpoints.prefix, ReadGatedEndpoint(DeliveryEndpoints(log: deliveries), access: api.access)) }
         let index: EPCISIndex
@@ -240,7 +241,7 @@ struct NodeRunner {
         let tagEndpoints = TagEndpoints(verifier: verifier, access: api.access, onVerdict: countVerdict)
         metrics?.addCollector { m in m.gauge("kramaa_tags_registered").record(tags.count) }
         // The consumer page judges taps that land on it as /verify does (and counts them the same).
-        mountDashboard(into: &routes, api: api, index: index, anchors: anchors, metrics: metrics) { url in
+        mountDashboard(into: &routes, api: api, index: index, anchors: anchors, activity: activity, metrics: metrics) { url in
             do {
                 let verification = try await verifier.verify(sunURL: url)
                 countVerdict("nfc", verification.verdict.rawValue)
@@ -329,7 +330,7 @@ struct NodeRunner {
             logger.logLevel = .warning
             let api = EthAPI(node: node, devAccounts: accounts, access: access, debugAPI: debugAPI, anchorStatus: anchorStatus)
             var served = try routes(api, deliveries: messagingService?.deliveries, files: files, privateData: privateData, metrics: metrics,
-                                    anchors: watch, delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
+                                    anchors: watch, activity: messagingService?.activity, delegate: "/ip4/\(configuration.host)/tcp/\(configuration.port)/http")
             OperationsEndpoints.mount(into: &served, metrics: metrics, readiness: readiness, access: api.access)
             server = try await RPCServer.start(handler: MeteredRPCHandler(ReadGatedHandler(api.router(), access: api.access), metrics: metrics),
                                                routes: served.metered(by: metrics), configuration: configuration, logger: logger)

@@ -4,6 +4,7 @@ import KramaaAuth
 import KramaaDashboard
 import KramaaEPCISIndex
 import KramaaJSON
+import KramaaMessagingService
 import KramaaRPC
 import KramaaTags
 
@@ -11,10 +12,16 @@ extension NodeRunner {
     /// Mounts the dashboard (docs/DASHBOARD.md): the explorer under `/dashboard` (and browsers'
     /// `GET /`) behind the read gate like the other reads, and the consumer page at GS1 Digital
     /// Link paths, open like `/verify` (without the journey when reads are closed).
-    func mountDashboard(into routes: inout HTTPRoutes, api: EthAPI, index: EPCISIndex, anchors: (any AnchorDirectory)?, metrics: NodeMetrics?,
+    func mountDashboard(into routes: inout HTTPRoutes, api: EthAPI, index: EPCISIndex, anchors: (any AnchorDirectory)?, activity: DeviceActivity?, metrics: NodeMetrics?,
                         verifyTap: @escaping @Sendable (String) async -> Verification?) {
         var dashboard = Dashboard(node: node, index: index) { number in anchors?.anchors(of: number).map(\.summary) ?? [] }
         dashboard.verifyTap = verifyTap
+        if let activity {
+            dashboard.deviceActivitySince = activity.since
+            dashboard.deviceActivity = { device in
+                activity.record(of: device).map { DeviceSeen(connections: $0.connections, messages: $0.messages, lastConnected: $0.lastConnected, lastMessage: $0.lastMessage) }
+            }
+        }
         if let watch = anchors as? ParentChainWatch {
             // Built on a thread of its own: it blocks on the parents' JSON-RPC and on the node's
             // own methods called in process.

@@ -34,6 +34,11 @@ public struct Dashboard: HTTPEndpoint {
     /// Builds the anchor receipt (JSON, `kramaa anchor verify` checks it) of a transaction and
     /// one of its logs (by index, or the one naming an event hash); throws saying why there is
     /// none. nil: this node watches no parent chain and offers no receipts.
+    /// What this node's MQTT server saw of a device since the node started (nil: the device has
+    /// not connected here); nil: this node runs no MQTT server.
+    public var deviceActivity: (@Sendable (Address) -> DeviceSeen?)?
+    /// When this node's MQTT server began counting (the node's start), Unix seconds.
+    public var deviceActivitySince: UInt64 = 0
     public var anchorReceipt: (@Sendable (_ transaction: Bytes32, _ log: Int?, _ event: Bytes32?) async throws -> String)?
 
     public init(node: Node, index: EPCISIndex?, anchors: @escaping @Sendable (UInt64) -> [String] = { _ in [] }) {
@@ -143,4 +148,16 @@ public struct Dashboard: HTTPEndpoint {
 
 extension Character {
     var isASCIIDigitCharacter: Bool { isASCII && isWholeNumber }
+}
+
+/// One device's activity on this node's MQTT server since the node started; times are Unix seconds.
+public struct DeviceSeen: Sendable, Equatable {
+    public var connections: UInt64
+    public var messages: UInt64
+    public var lastConnected: UInt64?
+    public var lastMessage: UInt64?
+
+    public init(connections: UInt64, messages: UInt64, lastConnected: UInt64?, lastMessage: UInt64?) {
+        (self.connections, self.messages, self.lastConnected, self.lastMessage) = (connections, messages, lastConnected, lastMessage)
+    }
 }

@@ -59,10 +59,26 @@ extension Dashboard {
             <dt>Organisation</dt><dd>\(organizationLink(device.organization, name: assets.organizationName(device.organization)))</dd>
             <dt>Status</dt><dd>\(device.status.map { "\($0)" } ?? "code \(device.statusCode)")</dd>
             <dt>Signing key</dt><dd class="mono">\(key.map { "\($0.type.rawValue) \($0.address.checksummed)" } ?? "none valid")</dd>
-            <dt>Firmware</dt><dd class="mono">\(device.firmwareHash)</dd><dt>Registered in block</dt><dd>\(blockLink(device.registeredAtBlock))</dd></dl>
+            <dt>Firmware</dt><dd class="mono">\(device.firmwareHash)</dd><dt>Registered in block</dt><dd>\(blockLink(device.registeredAtBlock))</dd>
+            \(messagingActivity(address))</dl>
             <h2>History</h2><div class="scroll"><table><thead><tr><th scope="col">Block</th><th scope="col">What</th></tr></thead><tbody>\(rows)</tbody></table></div>
             """
         return Page(title: "Device \(address.checksummed)", main: main)
+    }
+
+    /// The device's connections and messages on this node's MQTT server (each node serves its
+    /// own clients, so another node may have seen it more recently).
+    func messagingActivity(_ device: Address) -> HTML {
+        guard let deviceActivity else { return "<dt>Messaging</dt><dd>This node runs no MQTT server.</dd>" }
+        let since = Self.time(deviceActivitySince)
+        guard let seen = deviceActivity(device) else {
+            return "<dt>Last seen</dt><dd>not connected to this node's MQTT server since \(since)</dd>"
+        }
+        let last = [seen.lastConnected, seen.lastMessage].compactMap { $0 }.max()
+        return """
+            <dt>Last seen</dt><dd>\(last.map(Self.time) ?? "never")</dd>
+            <dt>Messages</dt><dd>\(seen.messages) published in \(seen.connections) connection\(seen.connections == 1 ? "" : "s") to this node since \(since)\(seen.lastMessage.map { ", the latest at \(Self.time($0))" } ?? "")</dd>
+            """
     }
 
     /// An organisation's members with their roles now, from the role changes the registry logged.

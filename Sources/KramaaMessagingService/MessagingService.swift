@@ -33,13 +33,16 @@ public final class MessagingService: @unchecked Sendable {
     public let federation: MQTTFederation
     /// Deliveries to devices' inboxes, committed on chain as Merkle roots.
     public let deliveries: DeliveryLog
+    /// Each device's connections and messages on this node's MQTT server since the node started.
+    public let activity: DeviceActivity
     private let node: Node
     private var observer: Int?
     /// The running bridges from external brokers.
     public private(set) var bridges: [MQTTBridge] = []
 
-    private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node, deliveries: DeliveryLog) {
+    private init(server: MQTTServer, policy: DeviceTopicPolicy, node: Node, deliveries: DeliveryLog, activity: DeviceActivity) {
         self.server = server
+        self.activity = activity
         self.deliveries = deliveries
         self.federation = server.makeFederation()
         self.policy = policy
@@ -68,12 +71,15 @@ public final class MessagingService: @unchecked Sendable {
                                           replay: ReplayGuard(restoring: [], floor: UInt64(SystemTime.shared.sinceEpoch.inNanoseconds / 1_000_000)),
                                           signatures: signatures)
         let journal = try FileSessionJournal(path: node.dataDirectory.appendingPathComponent(FileSessionJournal.fileName).path)
-        let server = try await MQTTServer.start(configuration: configuration.server, authenticator: authenticator, authorizer: policy,
-                                                inspector: inspector, preverifier: signatures, journal: journal, logger: logger)
+        let activity = DeviceActivity()
+        let server = try await MQTTServer.start(configuration: configuration.server,
+                                                authenticator: ActivityRecordingAuthenticator(authenticator, activity: activity), authorizer: policy,
+                                                inspector: ActivityRecordingInspector(inspector, activity: activity), preverifier: signatures,
+                                                journal: journal, logger: logger)
         let deliveries = try DeliveryLog(node: node, key: committer, logger: logger)
         await server.withBroker { broker in broker.onDelivered = { deliveries.delivered($0, to: $1) } }
         deliveries.start()
-        let service = MessagingService(server: server, policy: policy, node: node, deliveries: deliveries)
+        let service = MessagingService(server: server, policy: policy, node: node, deliveries: deliveries, activity: activity)
         service.observer = node.addObserver { [weak service] event in
             guard case .newBlock(let executed) = event, let service else { return }
             let changed = Self.devicesChanged(in: executed)

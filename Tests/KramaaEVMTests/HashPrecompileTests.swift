@@ -86,11 +86,11 @@ import Testing
         #expect(Precompiles.identity(data, 27)?.gasUsed == 27)
     }
 
-    @Test func tableHasTheCancunAddressesWithoutPointEvaluation() {
+    @Test func tableHasTheCancunAddressesAndP256Verify() {
         let addresses = Set(Precompiles.cancun.keys)
-        let expected = Set((1...9).map { Precompiles.address(UInt16($0)) } + [Precompiles.address(0x100)])
+        let expected = Set((1...10).map { Precompiles.address(UInt16($0)) } + [Precompiles.address(0x100)])
         #expect(addresses == expected)
-        #expect(Precompiles.cancun[Precompiles.address(0x0a)] == nil)
+        #expect(Set(Precompiles.ethereumCancun.keys) == expected.subtracting([Precompiles.address(0x100)]), "Ethereum has no P256VERIFY")
         #expect(Precompiles.address(0x100).bytes == [UInt8](repeating: 0, count: 18) + [1, 0])
         // The table entries are the functions themselves.
         #expect(Precompiles.cancun[Precompiles.address(4)]?([1, 2, 3], 100)?.output == [1, 2, 3])

@@ -9,9 +9,6 @@ Named py-evm differences, and nothing else, are allowed for:
 - py-evm leaves a successful create's deployed code in its output; the creator sees empty return
   data, so the output is compared as empty (the code is compared in the post-state).
 - EIP-7610 (storage-only collision): py-evm lacks it; pinned by the last test, not generated.
-- Point evaluation (0x0a) is not built in Kramaa (a gap of ours, listed in the state tests' known
-  failures); py-evm runs without it too, so 0x0a is a plain cold account on both sides. A random
-  program reading BALANCE(0x0a) found this: seed 1023395.
 """
 import copy
 import json

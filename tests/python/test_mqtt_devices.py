@@ -242,3 +242,30 @@ def test_a_revoked_device_is_banned(devnet, platform):
     platform["cli"]("device", "status", d["address"], "revoked", "--from", d["owner"])
     c = Client(devnet.mqtt_url, username=d["address"], password=token, connect=False)
     assert c.connect(expect_ok=False).value == 0x8A
+
+
+def device_page(devnet, address):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{devnet.port}/dashboard/devices/{address}", timeout=30) as response:
+        return response.read().decode()
+
+
+def test_the_dashboard_shows_when_a_device_was_last_seen_and_how_many_messages_it_sent(devnet, platform, kramaa, tmp_path):
+    """The device page reports this node's MQTT server's view: nothing before the device connects;
+    then its connection and the publications the server took (a refused one is not counted)."""
+    key = tmp_path / "seen.json"
+    kramaa("keys", "new", "--type", "p256", "--out", str(key))
+    org_a, _ = platform["orgs"]
+    address = platform["cli"]("device", "register", "--org", str(org_a), "--key", str(key), "--model", "sensor",
+                              "--from", platform["admins"][0])["device"].lower()
+    assert "not connected to this node" in device_page(devnet, address)
+    token = kramaa("device", "mqtt-token", "--key", str(key), "--rpc", f"http://127.0.0.1:{devnet.port}").stdout.strip().splitlines()[-1]
+    client = Client(devnet.mqtt_url, client_id=f"seen-{time.time_ns()}", username=address, password=token)
+    for reading in (b"21.5", b"21.6", b"21.7"):
+        assert client.publish_code(f"devices/{address}/telemetry", reading) == 0
+    b1 = platform["devices"]["b1"]
+    assert client.publish_code(f"devices/{b1['address']}/in", b"not yours") == 0x87
+    client.close()
+    page = device_page(devnet, address)
+    assert "3 published in 1 connection to this node since" in page, page
+    assert "<dt>Last seen</dt><dd>20" in page, "an ISO time"

@@ -1,4 +1,6 @@
 """Hand-written cases for calls, creation, self-destruct, precompiles and exceptional halts."""
+import hashlib
+
 from eth._utils.address import generate_contract_address
 from eth_keys import keys
 
@@ -114,6 +116,8 @@ def precompile_inputs():
     g1 = (1).to_bytes(32, "big") + (2).to_bytes(32, "big")
     modexp = b"".join(n.to_bytes(32, "big") for n in (1, 1, 1)) + bytes([3, 5, 7])
     modexp_big = b"".join(n.to_bytes(32, "big") for n in (1, 32, 1)) + bytes([3]) + b"\xff" * 32 + bytes([9])
+    infinity = b"\xc0" + bytes(47)
+    point_zero = b"\x01" + hashlib.sha256(infinity).digest()[1:] + (5).to_bytes(32, "big") + bytes(32) + infinity + infinity
     blake = (12).to_bytes(4, "big") + bytes(range(64)) + bytes(range(128)) + bytes(16) + b"\x01"
     return {
         1: [ecrecover, ecrecover[:64] + bytes(64), b""],
@@ -123,6 +127,8 @@ def precompile_inputs():
         7: [g1 + (3).to_bytes(32, "big"), g1 + bytes(32)],
         8: [b"", bytes(192), bytes(100)],
         9: [blake, blake[:-1] + b"\x02", blake[:100]],
+        # The zero polynomial: its commitment and proof are the point at infinity, whatever the setup.
+        10: [point_zero, point_zero[:32] + (1).to_bytes(32, "big") + (1).to_bytes(32, "big") + point_zero[96:], bytes(192), point_zero[:191]],
     }
 
 
@@ -134,8 +140,7 @@ def precompile_cases():
                            "RETURNDATASIZE 32 MSTORE GAS 64 MSTORE 256 0x400 96 MCOPY 352 0 RETURN")
                 yield case(f"precompile-{n}-input{i}-gas{gas:x}", code)
 
-
-    # 0x0a (point evaluation) is not built: a plain, cold, empty account on both sides.
+    # 0x0a (point evaluation) is a precompile: warm from the start, with no code.
     yield case("point-evaluation-address", results(["GAS 0x0a BALANCE POP GAS SWAP1 SUB", "0x0a EXTCODEHASH"]))
 
 

@@ -1,6 +1,6 @@
 """Runs a `kramaa evm batch` case in py-evm's Cancun VM and reports the result in the same shape.
 
-The VM is py-evm's Cancun with the precompiles Kramaa builds (0x01-0x09, see EthereumSetComputation).
+The VM is py-evm's Cancun with its precompiles (0x01-0x0a, point evaluation through c-kzg).
 
 The case's message is applied directly with the Cancun computation's apply_message (or
 apply_create_message without `to`), under the same rules as Kramaa's MessageRunner: the caller,
@@ -16,7 +16,6 @@ from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
 from eth.db.atomic import AtomicDB
 from eth.exceptions import InsufficientFunds, Revert, StackDepthLimit
 from eth.vm.execution_context import ExecutionContext
-from eth._utils.address import force_bytes_to_address
 from eth.vm.forks.cancun.computation import CANCUN_PRECOMPILES, CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
@@ -24,17 +23,10 @@ from eth.vm.forks.spurious_dragon._utils import collect_touched_accounts
 from eth.vm.message import Message
 from eth_hash.auto import keccak
 
-POINT_EVALUATION = force_bytes_to_address(b"\x0a")
-
-
 class EthereumSetComputation(CancunComputation):
-    """Cancun with the precompiles of `kramaa evm batch --precompiles ethereum`: 0x01-0x09.
+    """Cancun with the precompiles of `kramaa evm batch --precompiles ethereum`: 0x01-0x0a."""
 
-    Kramaa does not build point evaluation (0x0a, EIP-4844 KZG); without this py-evm would treat
-    0x0a as a warm precompile and Kramaa as a plain cold account.
-    """
-
-    _precompiles = {a: f for a, f in CANCUN_PRECOMPILES.items() if a != POINT_EVALUATION}
+    _precompiles = dict(CANCUN_PRECOMPILES)
 
 
 class EthereumSetState(CancunState):
