@@ -444,13 +444,13 @@ let package = Package(
         // The node's web pages (docs/DASHBOARD.md): server-rendered HTML over the node, the contract clients and the EPCIS index.
         .target(
             name: "KramaaDashboard",
-            dependencies: ["KramaaNode", "KramaaChain", "KramaaConsensus", "KramaaEVM", "KramaaPlatform", "KramaaEPCIS", "KramaaEPCISIndex",
+            dependencies: ["KramaaNode", "KramaaChain", "KramaaConsensus", "KramaaContracts", "KramaaEVM", "KramaaPlatform", "KramaaEPCIS", "KramaaEPCISIndex",
                            "KramaaGS1", "KramaaJSON", "KramaaNFC", "KramaaPrimitives", "KramaaRPC", "KramaaTags"]
         ),
         .testTarget(
             name: "KramaaDashboardTests",
             dependencies: ["KramaaDashboard", "KramaaNode", "KramaaChain", "KramaaPlatform", "KramaaEPCISIndex", "KramaaEPCIS", "KramaaRPC",
-                           "KramaaPrimitives", "KramaaJSON", "KramaaEVM"]
+                           "KramaaPrimitives", "KramaaJSON", "KramaaEVM", "KramaaContracts"]
         ),
         // The Ethereum JSON-RPC API (eth_*, net_*, web3_*, debug_*) over a node.
         .target(

@@ -118,7 +118,7 @@ extension Dashboard {
         }
         let tx = block.transactions[index], receipt = stored.receipts[index], outcome = stored.outcomes[index]
         let logs = receipt.logs.enumerated().map { i, log -> HTML in
-            "<li><p>Log \(i) from \(addressLink(log.address))\(log.topics.first.flatMap { Self.eventNames[$0] }.map { ": <b>\($0)</b>" as HTML } ?? .empty)</p><ol start=\"0\">\(log.topics.map { t -> HTML in "<li class=\"mono\">\(t)</li>" })</ol><p class=\"mono\">data \(Self.hexPreview(log.data))</p></li>"
+            "<li><p>Log \(i) from \(addressLink(log.address))\(Self.logSummary(log))</p><ol start=\"0\">\(log.topics.map { t -> HTML in "<li class=\"mono\">\(t)</li>" })</ol><p class=\"mono\">data \(Self.hexPreview(log.data))</p></li>"
         }
         let created: HTML = outcome.createdAddress.map { "<dt>Created</dt><dd>\(addressLink($0))</dd>" } ?? .empty
         let main: HTML = """
@@ -256,36 +256,45 @@ extension Dashboard {
         return contract.methods.first { $0.selector == selector }
     }
 
-    /// The called function of a system contract by its selector, else the selector or "transfer".
+    /// The called function of a system contract, else of a contract whose ABI the node knows
+    /// (``ContractABIs``), by its selector; else the selector, "deploy" or "transfer".
     static func callName(_ tx: Transaction) -> String {
         guard tx.data.count >= 4 else { return tx.to == nil ? "deploy" : "transfer" }
+        if tx.to == nil { return "deploy" }
         if let method = systemMethod(tx) { return method.signature }
-        return tx.to == nil ? "deploy" : Hex.encode(tx.data.prefix(4))
+        if let known = ContractABIs.platform.function(tx.data) { return "\(known.signature) (ABI of \(known.contracts.joined(separator: ", ")))" }
+        return Hex.encode(tx.data.prefix(4))
     }
 
-    /// A system-contract call's arguments by their ABI types (static types and `string`/`bytes`),
-    /// nil when the function is not known or an argument does not decode.
+    /// A known call's arguments by their ABI types (static types and `string`/`bytes`), nil when
+    /// the function is not known or an argument does not decode.
     static func decodedArguments(_ tx: Transaction) -> [(type: String, value: String)]? {
-        guard let method = systemMethod(tx), let open = method.signature.firstIndex(of: "(") else { return nil }
-        let types = method.signature[method.signature.index(after: open)...].dropLast().split(separator: ",").map(String.init)
+        let types: [String]
+        if let method = systemMethod(tx), let open = method.signature.firstIndex(of: "(") {
+            types = method.signature[method.signature.index(after: open)...].dropLast().split(separator: ",").map(String.init)
+        } else if tx.to != nil, let known = ContractABIs.platform.function(tx.data) {
+            types = known.types
+        } else {
+            return nil
+        }
         var d = ABIDecoder(calldata: tx.data)
         var out: [(type: String, value: String)] = []
         for type in types {
-            let value: String?
-            switch type {
-            case "address": value = (try? d.nextAddress())?.checksummed
-            case "string": value = try? d.nextString()
-            case "bytes": value = (try? d.nextBytes()).map { bytes in
-                bytes.first == UInt8(ascii: "{") ? String(decoding: bytes.prefix(2048), as: UTF8.self) + (bytes.count > 2048 ? "…" : "") : hexPreview(bytes) }
-            case "bool": value = (try? d.nextBool()).map { "\($0)" }
-            case let t where t.hasPrefix("uint"): value = (try? d.nextUInt())?.description
-            case let t where t.hasPrefix("bytes"): value = (try? d.nextBytes32())?.description
-            default: value = nil
-            }
-            guard let value else { return nil }
+            guard let value = ContractABIs.value(of: type, from: &d) else { return nil }
             out.append((type, value))
         }
         return out
+    }
+
+    /// A log's event name and, for events of known ABIs, its arguments by name.
+    static func logSummary(_ log: Log) -> HTML {
+        let systemName: HTML? = log.topics.first.flatMap { eventNames[$0] }.map { ": <b>\($0)</b>" }
+        if let systemName, systemContracts.contains(where: { $0.address == log.address }) { return systemName }
+        guard let (event, values) = ContractABIs.platform.decode(topics: log.topics, data: log.data) else { return systemName ?? .empty }
+        let arguments = zip(event.arguments, values).map { argument, value -> HTML in
+            "<li><span class=\"mono\">\(argument.type)\(argument.indexed ? " indexed" : "")</span> \(argument.name) = <span class=\"mono\">\(value)</span></li>"
+        }
+        return ": <b>\(event.name)</b> (ABI of \(event.contract))<ul>\(arguments)</ul>"
     }
 }
 
