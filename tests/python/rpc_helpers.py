@@ -68,13 +68,23 @@ def send_signed(w3, key, tx, wait=True):
     account = Account.from_key(key)
     tx = dict(tx)
     tx.setdefault("chainId", w3.eth.chain_id)
-    tx.setdefault("nonce", w3.eth.get_transaction_count(account.address, "pending"))
     if "gasPrice" not in tx and "maxFeePerGas" not in tx:
         tx.update(fee_fields(w3))
     if "gas" not in tx:
         tx["gas"] = w3.eth.estimate_gas({k: v for k, v in tx.items() if k not in ("nonce", "chainId")} | {"from": account.address})
-    signed = Account.sign_transaction(tx, key)
-    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    # The devnet's node sends from its first account too (the MQTT delivery log commits its roots
+    # with it), so a nonce read here can be taken before the transaction arrives: read it again.
+    chosen = "nonce" in tx
+    for attempt in range(5):
+        if not chosen:
+            tx["nonce"] = w3.eth.get_transaction_count(account.address, "pending")
+        signed = Account.sign_transaction(tx, key)
+        try:
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            break
+        except Exception as error:  # web3's RPC error
+            if chosen or "nonce too low" not in str(error) or attempt == 4:
+                raise
     assert tx_hash == signed.hash
     return tx_hash, (wait_receipt(w3, tx_hash) if wait else None)
 

@@ -19,41 +19,45 @@ extension UInt256 {
         UInt256(limbs: (~a.limbs.0, ~a.limbs.1, ~a.limbs.2, ~a.limbs.3))
     }
 
-    /// Left shift; shifts of 256 or more give zero.
+    /// Left shift; shifts of 256 or more give zero. Straight-line: every limb is shifted by the
+    /// bit count, then the whole-limb part picks one of four placements (no loops over limbs by
+    /// index, which the compiler cannot keep in registers).
     @inlinable @inline(__always)
     public static func << (a: UInt256, n: Int) -> UInt256 {
         if n >= 256 { return .zero }
         if n <= 0 { return n == 0 ? a : a >> -n }
-        let limbShift = n >> 6, bits = UInt64(n & 63)
-        var r = UInt256.zero
-        if bits == 0 {
-            for i in limbShift..<4 { r[limb: i] = a[limb: i - limbShift] }
-        } else {
-            r[limb: limbShift] = a[limb: 0] << bits
-            for i in (limbShift + 1)..<4 {
-                r[limb: i] = (a[limb: i - limbShift] << bits) | (a[limb: i - limbShift - 1] >> (64 - bits))
-            }
+        let b = UInt64(n & 63), back = 63 &- b
+        let (a0, a1, a2, a3) = a.limbs
+        // `x >> (64 − b)` as two shifts, so b = 0 carries nothing instead of shifting by 64.
+        let s0 = a0 &<< b
+        let s1 = (a1 &<< b) | ((a0 &>> back) &>> 1)
+        let s2 = (a2 &<< b) | ((a1 &>> back) &>> 1)
+        let s3 = (a3 &<< b) | ((a2 &>> back) &>> 1)
+        switch n >> 6 {
+        case 0: return UInt256(limbs: (s0, s1, s2, s3))
+        case 1: return UInt256(limbs: (0, s0, s1, s2))
+        case 2: return UInt256(limbs: (0, 0, s0, s1))
+        default: return UInt256(limbs: (0, 0, 0, s0))
         }
-        return r
     }
 
-    /// Logical right shift; shifts of 256 or more give zero.
+    /// Logical right shift; shifts of 256 or more give zero. Straight-line, as ``<<(_:_:)``.
     @inlinable @inline(__always)
     public static func >> (a: UInt256, n: Int) -> UInt256 {
         if n >= 256 { return .zero }
         if n <= 0 { return n == 0 ? a : a << -n }
-        let limbShift = n >> 6, bits = UInt64(n & 63)
-        var r = UInt256.zero
-        let top = 3 - limbShift
-        if bits == 0 {
-            for i in 0...top { r[limb: i] = a[limb: i + limbShift] }
-        } else {
-            for i in 0..<top {
-                r[limb: i] = (a[limb: i + limbShift] >> bits) | (a[limb: i + limbShift + 1] << (64 - bits))
-            }
-            r[limb: top] = a[limb: 3] >> bits
+        let b = UInt64(n & 63), back = 63 &- b
+        let (a0, a1, a2, a3) = a.limbs
+        let t0 = (a0 &>> b) | ((a1 &<< back) &<< 1)
+        let t1 = (a1 &>> b) | ((a2 &<< back) &<< 1)
+        let t2 = (a2 &>> b) | ((a3 &<< back) &<< 1)
+        let t3 = a3 &>> b
+        switch n >> 6 {
+        case 0: return UInt256(limbs: (t0, t1, t2, t3))
+        case 1: return UInt256(limbs: (t1, t2, t3, 0))
+        case 2: return UInt256(limbs: (t2, t3, 0, 0))
+        default: return UInt256(limbs: (t3, 0, 0, 0))
         }
-        return r
     }
 
     /// The shift amount an EVM shift opcode takes: the whole word, where anything ≥ 256 saturates.
