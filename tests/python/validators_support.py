@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 
 from eth_account import Account
+from eth_utils import keccak
 
 from conftest import RPCError, parse_dev_accounts, stop_process
 
@@ -371,6 +372,13 @@ class Load(threading.Thread):
                     v.rpc("eth_sendRawTransaction", self.raw[(a.address, n)])
                     self.resubmitted += 1
                 except RPCError as e:
+                    if e.message.startswith("nonce too low"):
+                        # A block took it between reading the nonce and sending: it must be this very
+                        # transaction (same bytes, same hash), not another with its nonce.
+                        tx_hash = "0x" + keccak(bytes.fromhex(self.raw[(a.address, n)].removeprefix("0x"))).hex()
+                        found = v.rpc("eth_getTransactionByHash", tx_hash)
+                        assert found and found.get("blockNumber"), f"nonce {n} of {a.address} was taken by another transaction than {tx_hash}"
+                        continue
                     assert e.message == "already known", f"resubmitting {a.address} nonce {n} to validator {v.index}: {e.message}"
 
     def resume_all(self):
