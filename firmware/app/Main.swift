@@ -250,44 +250,46 @@ func sendSealed(_ key: DeviceKey, to recipient: SealRecipient, chainId: UInt64, 
 /// Constant time, observed: the instructions of signing with four different secrets and digests
 /// (QEMU counts instructions exactly under -icount, so a secret-dependent branch would show).
 func timingSpread(_ type: UInt8, _ uart: inout UART) {
-    var least = UInt64.max, most: UInt64 = 0
-    for trial in 0..<4 {
+    printSpread("sign-instructions-over-4-secrets", &uart) { trial in
         var secret = Bytes32(repeating: 0), digest = Bytes32(repeating: 0)
         for i in 0..<32 {
             secret[i] = UInt8(truncatingIfNeeded: (i &* 37 &+ trial &* 101) ^ (trial == 3 ? 0x7f : 0))
             digest[i] = UInt8(truncatingIfNeeded: i &* 11 &+ trial &* 59)
         }
         if trial == 0 { secret[0] = 0x01; for i in 1..<32 { secret[i] = 0 } }   // a small scalar
-        guard let key = try? DeviceKey(typeCode: type, secret: secret) else { continue }
+        guard let key = try? DeviceKey(typeCode: type, secret: secret) else { return nil }
         let start = board_ticks()
         _ = key.sign(digest: digest)
-        let spent = (board_ticks() - start) * 40
-        least = min(least, spent)
-        most = max(most, spent)
+        return (board_ticks() - start) * 40
     }
-    uart.update(ascii: "kramaa-bench sign-instructions-over-4-secrets min=")
-    uart.decimal(least)
-    uart.update(ascii: " max=")
-    uart.decimal(most)
-    uart.update(0x0a)
 }
 
 /// The same for X25519: four scalars (a small one among them) on one point.
 func x25519Spread(_ uart: inout UART) {
-    var least = UInt64.max, most: UInt64 = 0
     var point = X25519.basePoint
     point[0] = 0x2b
-    for trial in 0..<4 {
+    printSpread("x25519-instructions-over-4-scalars", &uart) { trial in
         var scalar = Bytes32(repeating: 0)
         for i in 0..<32 { scalar[i] = UInt8(truncatingIfNeeded: (i &* 53 &+ trial &* 97) ^ (trial == 3 ? 0xff : 0)) }
         if trial == 0 { scalar[0] = 0x08; for i in 1..<32 { scalar[i] = 0 } }
         let start = board_ticks()
         _ = X25519.scalarMult(scalar, point)
-        let spent = (board_ticks() - start) * 40
+        return (board_ticks() - start) * 40
+    }
+}
+
+/// Runs `trial` 0 to 3 (each returns its instruction count, nil to skip) and prints
+/// `kramaa-bench NAME min=… max=…`.
+func printSpread(_ name: StaticString, _ uart: inout UART, _ trial: (Int) -> UInt64?) {
+    var least = UInt64.max, most: UInt64 = 0
+    for t in 0..<4 {
+        guard let spent = trial(t) else { continue }
         least = min(least, spent)
         most = max(most, spent)
     }
-    uart.update(ascii: "kramaa-bench x25519-instructions-over-4-scalars min=")
+    uart.update(ascii: "kramaa-bench ")
+    uart.update(ascii: name)
+    uart.update(ascii: " min=")
     uart.decimal(least)
     uart.update(ascii: " max=")
     uart.decimal(most)
