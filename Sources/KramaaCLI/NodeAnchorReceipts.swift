@@ -46,7 +46,11 @@ extension ParentChainWatch {
         var failures: [String] = []
         for parent in parents {
             do {
-                return try AnchorReceiptBuilder(kramaa: rpc, parent: parent.client, contract: parent.contract).bundle(transaction: transaction, log: logIndex)
+                let known: @Sendable (UInt64) -> (UInt64, Bytes32, UInt64)? = { number in
+                    self.checkpoint(of: parent, atOrAfter: number).map { ($0.number, $0.transaction, $0.parentBlock) }
+                }
+                return try AnchorReceiptBuilder(kramaa: rpc, parent: parent.client, contract: parent.contract, knownCheckpoint: known)
+                    .bundle(transaction: transaction, log: logIndex)
             } catch {
                 failures.append("\(parent.label): \(error)")
             }

@@ -61,6 +61,11 @@ final class ParentChainWatch: AnchorDirectory, @unchecked Sendable {
 
     func stop() { lock.withLock { stopped = true } }
 
+    /// The first checkpoint at or after block `number` this watch has read from `parent`.
+    func checkpoint(of parent: Parent, atOrAfter number: UInt64) -> Checkpoint? {
+        lock.withLock { checkpoints[parent.label]?.first { $0.number >= number } }
+    }
+
     func anchors(of number: UInt64) -> [BlockAnchor] {
         lock.withLock {
             parents.compactMap { parent in

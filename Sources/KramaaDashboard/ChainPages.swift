@@ -67,6 +67,11 @@ extension Dashboard {
         if (log != nil && logIndex == nil) || (event != nil && eventHash == nil) {
             return .error(status: 400, title: "Bad receipt request", message: "log must be a log index and event a 32-byte hex event hash.")
         }
+        // Each build blocks a thread on the parents' JSON-RPC: at most a few at once.
+        guard receiptBuilds.enter() else {
+            return .error(status: 503, title: "Busy", message: "\(ReceiptBuilds.limit) anchor receipts are being built; try again in a few seconds.")
+        }
+        defer { receiptBuilds.leave() }
         do {
             var page = Page(title: "Anchor receipt", main: .empty)
             page.body = (try await anchorReceipt(hash, logIndex, eventHash), "application/json")
@@ -87,4 +92,21 @@ extension Dashboard {
         fetch(location.href,{headers:{Accept:'text/html'}}).then(function(r){return r.text();}).then(function(t){var n=new DOMParser().parseFromString(t,'text/html').getElementById('\(id)');var o=document.getElementById('\(id)');if(n&&o&&n.innerHTML!==o.innerHTML){o.innerHTML=n.innerHTML;}}).catch(function(){});};})();
         """
     }
+}
+
+/// Anchor receipts being built now, bounded: each holds a thread waiting on parent chains.
+final class ReceiptBuilds: @unchecked Sendable {
+    static let limit = 2
+    private let lock = NSLock()
+    private var running = 0
+
+    func enter() -> Bool {
+        lock.withLock {
+            guard running < Self.limit else { return false }
+            running += 1
+            return true
+        }
+    }
+
+    func leave() { lock.withLock { running -= 1 } }
 }

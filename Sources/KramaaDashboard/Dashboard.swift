@@ -39,6 +39,7 @@ public struct Dashboard: HTTPEndpoint {
     public var deviceActivity: (@Sendable (Address) -> DeviceSeen?)?
     /// When this node's MQTT server began counting (the node's start), Unix seconds.
     public var deviceActivitySince: UInt64 = 0
+    let receiptBuilds = ReceiptBuilds()
     public var anchorReceipt: (@Sendable (_ transaction: Bytes32, _ log: Int?, _ event: Bytes32?) async throws -> String)?
 
     public init(node: Node, index: EPCISIndex?, anchors: @escaping @Sendable (UInt64) -> [String] = { _ in [] }) {
