@@ -101,12 +101,21 @@ public struct SignedEnvelopeFrame {
         }
         RLP.string(contentType, into: &out)
         RLP.string(payload, into: &out)
-        RLP.endList(list, into: &out)
+        try RLP.endSignedList(list, purpose: "envelope", chainId: chainId, key: key, into: &out)
+    }
+}
+
+extension RLP {
+    /// Closes the list of an envelope's fields begun at `start`, signs it for `purpose` and
+    /// appends the signature as its last field: signed and sealed envelopes end alike.
+    static func endSignedList(_ start: Int, purpose: StaticString, chainId: UInt64, key: DeviceKey,
+                              into out: inout FrameBuffer) throws(FrameError) {
+        endList(start, into: &out)
         try out.check()
-        let signature = key.sign(message: DomainMessage(purpose: "envelope", chainId: chainId, body: out.bytes(from: list)))
-        RLP.reopenList(list, into: &out)
-        RLP.string(contentsOf: signature, into: &out)
-        RLP.endList(list, into: &out)
+        let signature = key.sign(message: DomainMessage(purpose: purpose, chainId: chainId, body: out.bytes(from: start)))
+        reopenList(start, into: &out)
+        string(contentsOf: signature, into: &out)
+        endList(start, into: &out)
         try out.check()
     }
 }

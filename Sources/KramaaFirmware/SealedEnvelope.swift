@@ -92,13 +92,7 @@ public struct SealedEnvelopeFrame {
         RLP.header(0x80, ciphertextLength, into: &slot)
         // The twelve fields as one list, signed; then the signature as the thirteenth.
         RLP.reopenList(list, into: &out)
-        RLP.endList(list, into: &out)
-        try out.check()
-        let signature = key.sign(message: DomainMessage(purpose: "sealed-envelope", chainId: chainId, body: out.bytes(from: list)))
-        RLP.reopenList(list, into: &out)
-        RLP.string(contentsOf: signature, into: &out)
-        RLP.endList(list, into: &out)
-        try out.check()
+        try RLP.endSignedList(list, purpose: "sealed-envelope", chainId: chainId, key: key, into: &out)
     }
 }
 
