@@ -27,7 +27,9 @@ public struct NodeClient: Sendable {
     /// Sends one HTTP request; returns the status and body.
     public func request(_ method: String, path: String = "", body: [UInt8]? = nil,
                  contentType: String = "application/json", headers: [(String, String)] = []) throws -> (status: Int, body: [UInt8]) {
-        var request = URLRequest(url: path.isEmpty ? base : URL(string: path, relativeTo: base)!.absoluteURL, timeoutInterval: timeout)
+        let url = path.isEmpty ? base : URL(string: path, relativeTo: base)!.absoluteURL
+        if url.scheme == "http" { return try plainRequest(method, url: url, body: body, contentType: contentType, headers: headers) }
+        var request = URLRequest(url: url, timeoutInterval: timeout)
         request.httpMethod = method
         if let body {
             request.httpBody = Data(body)
@@ -49,6 +51,50 @@ public struct NodeClient: Sendable {
         task.resume()
         done.wait()
         return try result.get()
+    }
+
+    /// A plain-HTTP request on a pooled keep-alive connection (``HTTPConnection``). A request
+    /// that failed on a reused connection before any answer arrived (the node had closed it
+    /// while idle) is sent once more on a fresh one.
+    private func plainRequest(_ method: String, url: URL, body: [UInt8]?, contentType: String,
+                              headers: [(String, String)]) throws -> (status: Int, body: [UInt8]) {
+        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: true), let host = components.host else {
+            throw ClientError("\(url.absoluteString) names no host")
+        }
+        let port = components.port ?? 80
+        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { target += "?" + query }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host):\(port)\r\n"
+        var fields = headers
+        if !fields.contains(where: { $0.0.lowercased() == "accept" }) { fields.insert(("Accept", "application/json"), at: 0) }
+        if let body {
+            fields.append(("Content-Type", contentType))
+            fields.append(("Content-Length", String(body.count)))
+        } else if method != "GET" && method != "HEAD" {
+            fields.append(("Content-Length", "0"))
+        }
+        if let token { fields.append(("Authorization", "Bearer " + token)) }
+        for (name, value) in fields {
+            guard !(name + value).contains(where: { $0 == "\r" || $0 == "\n" }) else { throw ClientError("header \(name) holds a line break") }
+            head += "\(name): \(value)\r\n"
+        }
+        let headBytes = Array((head + "\r\n").utf8)
+        let pool = HTTPConnectionPool.shared
+        while true {
+            var connection: HTTPConnection?
+            do {
+                let open = try pool.take(host: host, port: port, timeout: timeout)
+                connection = open
+                open.limit(timeout)
+                try open.send(head: headBytes, body: body)
+                let answer = try open.response(toHEAD: method == "HEAD")
+                if answer.keepAlive { pool.give(back: open) }
+                return (answer.status, answer.body)
+            } catch {
+                if let connection, connection.reused, !connection.answered { continue }
+                throw ClientError("cannot reach the node at \(base.absoluteString): \(error)")
+            }
+        }
     }
 
     /// Calls a JSON-RPC method; a JSON-RPC error becomes a `ClientError` with the node's message.

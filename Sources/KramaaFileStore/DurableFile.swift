@@ -3,12 +3,18 @@ import Foundation
 /// Writes that are on disk before they are acknowledged: write a temporary file, fsync it,
 /// rename it over the target, fsync the directory (docs/DATA.md, "Files").
 enum DurableFile {
-    /// Writes `bytes` to `path` durably; `temporary` must be on the same file system.
+    /// Writes `bytes` to `path` durably; `temporary` must be on the same file system. A nil
+    /// `temporary` writes `path` in place: only for files a crash discards whole (an upload's
+    /// staging area, deleted at start).
     /// `syncFile: false` leaves the file's fsync to the caller, who makes many writes durable at
     /// once with ``syncFileSystem(of:)`` before acknowledging any of them.
-    static func write(_ bytes: some ContiguousBytes, to path: String, temporary: String, syncFile: Bool = true, syncDirectory: Bool = true) throws {
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileStoreError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+    /// `startWriteback` asks the kernel to start writing the file out now (sync_file_range), so
+    /// the batch's later sync finds most of it on its way to disk already.
+    static func write(_ bytes: some ContiguousBytes, to path: String, temporary: String?, syncFile: Bool = true, syncDirectory: Bool = true,
+                      startWriteback: Bool = false) throws {
+        let written = temporary ?? path
+        let fd = open(written, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileStoreError.io("cannot create \(written): \(String(cString: strerror(errno)))") }
         var ok = true
         bytes.withUnsafeBytes { raw in
             var offset = 0
@@ -19,13 +25,14 @@ enum DurableFile {
             }
         }
         if ok && syncFile && fsync(fd) != 0 { ok = false }
+        if ok && !syncFile && startWriteback { _ = systemStartWriteback(fd, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE */) }
         let code = errno
         close(fd)
         guard ok else {
-            unlink(temporary)
-            throw FileStoreError.io("cannot write \(temporary): \(String(cString: strerror(code)))")
+            unlink(written)
+            throw FileStoreError.io("cannot write \(written): \(String(cString: strerror(code)))")
         }
-        try rename(temporary, to: path)
+        if let temporary { try rename(temporary, to: path) }
         if syncDirectory { try syncDirectoryOf(path) }
     }
 
@@ -84,7 +91,11 @@ enum DurableFile {
 #if os(Linux)
 /// glibc's syncfs(2), which Swift's Glibc module does not export.
 @_silgen_name("syncfs") private func systemSyncFileSystem(_ fd: Int32) -> Int32
+/// glibc's sync_file_range(2) (a GNU extension the Glibc module does not export).
+@_silgen_name("sync_file_range") private func systemStartWriteback(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
 #else
+/// Elsewhere: nothing; the later sync writes everything.
+private func systemStartWriteback(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32 { 0 }
 /// Elsewhere: sync(2), every file system.
 private func systemSyncFileSystem(_ fd: Int32) -> Int32 {
     sync()

@@ -44,8 +44,9 @@ final class UploadArea: @unchecked Sendable {
         let key = BlockStore.key(cid.multihash)
         let path = "\(directory)/\(id)/\(key)"
         if lock.withLock({ staged[id]?.files[key] != nil }) { return }
-        // Made durable with the rest of the batch by `sync` (one syncfs), before the batch is acknowledged.
-        try DurableFile.write(block, to: path, temporary: store.temporaryPath(), syncFile: false, syncDirectory: false)
+        // Written in place (the area is deleted whole at start, so a torn file never counts) and made
+        // durable with the rest of the batch by `sync` (one syncfs), before the batch is acknowledged.
+        try DurableFile.write(block, to: path, temporary: nil, syncFile: false, syncDirectory: false, startWriteback: true)
         lock.withLock {
             staged[id]?.files[key] = (path, cid.multihash, UInt64(block.count))
             sizes[id, default: 0] += UInt64(block.count)
