@@ -74,6 +74,8 @@ if [ "${1:-}" = firmware ]; then
     exec "$KRAMAA_PYTHON" tools/bench/firmware_bench.py --out "${KRAMAA_BENCH_OUT:-$KRAMAA_ROOT/BENCHMARKS.md}" "$@"
 fi
 swift build -c release --product kramaa-bench
+# The validators section also runs them as separate `kramaa node` processes of the release binary.
+swift build -c release --product kramaa
 # The ERC-20 workload is the Vyper token of contracts/, compiled here by vyper from the venv.
 mkdir -p .build/contracts
 "$KRAMAA_VENV/bin/vyper" -f bytecode contracts/ERC20.vy > .build/contracts/ERC20.bin

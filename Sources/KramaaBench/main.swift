@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME]`:
+/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME] [--kramaa PATH]`:
 /// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
 /// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -16,6 +16,8 @@ let out = option("--out") ?? "BENCHMARKS.md"
 let erc20InitCode = option("--erc20")
 /// Runs only the workloads whose name contains this text (EVM section).
 let only = option("--only")
+/// The `kramaa` binary the validators-as-processes benchmark runs (default: beside this one).
+let kramaaBinary = option("--kramaa") ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kramaa").path
 arguments.removeAll { $0.hasPrefix("--") }
 let which = Set(arguments.isEmpty ? ["all"] : arguments)
 
@@ -67,6 +69,9 @@ if which.contains("all") || which.contains("validators") {
     let section = ValidatorBench.run(erc20InitCode: erc20InitCode, quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+    let processes = ValidatorBench.run(erc20InitCode: erc20InitCode, quick: quick, kramaa: kramaaBinary)
+    print(processes.markdown)
+    do { try processes.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
 
 if which.contains("all") || which.contains("dashboard") {
