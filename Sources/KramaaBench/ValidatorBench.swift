@@ -63,6 +63,12 @@ enum ValidatorBench {
             while Date() < deadline && runtimes.contains(where: { $0.peerCount < validators - 1 }) { Thread.sleep(forTimeInterval: 0.05) }
         }
 
+        func phaseSeconds() -> [String: Double] {
+            var sums: [String: Double] = [:]
+            for node in nodes { for total in node.phases.totals { sums[total.phase.rawValue, default: 0] += total.seconds } }
+            return sums
+        }
+
         var count: Int { finality.count }
         var blocks: Int { finality.blocks }
         func waitFor(_ total: Int, timeout: TimeInterval = 120) -> Bool { finality.waitFor(total, timeout: timeout) }
@@ -181,10 +187,12 @@ enum ValidatorBench {
         let total = quick ? 3_000 : 12_000
         let (raws, hashes) = transfers(total)
         let before = finality.count, blocksBefore = finality.blocks
+        let phasesBefore = network.phaseSeconds()
         let started = DispatchTime.now().uptimeNanoseconds
         _ = send(raws, hashes: hashes, to: ports, batch: 100, pace: nil)
         let finished = finality.waitFor(before + total)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let phaseNote = type(of: network).phaseNote(before: phasesBefore, after: network.phaseSeconds(), transactions: total)
         let rate = Double(total) / seconds
         section.rows.append(Row(name: "ERC-20 transfers finalised, 4 validators (\(total) txs, \(finality.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
                                 ours: rate, unit: "tx/s", reference: recoverOne * Double(cores),
@@ -203,6 +211,7 @@ enum ValidatorBench {
         section.rows.append(Row(name: "Finality latency p99 at \(Int(rate / 2)) tx/s", ours: p99 * 1000, unit: "ms",
                                 reference: nil, referenceName: "-", goal: "< 300 ms"))
         section.notes += network.notes
+        section.notes.append(phaseNote)
         section.notes.append("Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate). Every answer waits for the receiving validator's pool journal on disk (group commit); every validator journals what its peers gossip, without waiting.")
         section.notes.append("Ceiling: \(Row.format(recoverOne)) ecrecover/s on one core; each validator recovers each sender once (when the transaction reaches its pool).")
     }
@@ -214,7 +223,20 @@ protocol BenchNetwork: AnyObject {
     var finality: FinalityLog { get }
     /// How the network was run, for the section's notes.
     var notes: [String] { get }
+    /// Seconds each phase of the nodes' phase clocks took since start, summed over the validators.
+    func phaseSeconds() -> [String: Double]
     func stop()
+}
+
+extension BenchNetwork {
+    /// Microseconds per transaction in each phase between two ``phaseSeconds()`` readings, as a note.
+    static func phaseNote(before: [String: Double], after: [String: Double], transactions: Int) -> String {
+        let parts = PhaseClock.Phase.allCases.map { phase in
+            let seconds = (after[phase.rawValue] ?? 0) - (before[phase.rawValue] ?? 0)
+            return "\(phase.rawValue) \(String(format: "%.1f", seconds / Double(max(transactions, 1)) * 1e6)) µs"
+        }
+        return "Where a transaction's time went at full load (kramaa_node_phase_seconds_total, per finalised transaction, summed over the four validators; phases overlap on several threads): " + parts.joined(separator: ", ") + "."
+    }
 }
 
 /// When validator 0 stored each transaction, and how many transactions and blocks it stored.

@@ -101,6 +101,21 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
         }
     }
 
+    /// The phase clocks of every validator (their `/metrics`), summed.
+    func phaseSeconds() -> [String: Double] {
+        var sums: [String: Double] = [:]
+        for port in ports {
+            guard let socket = try? LoopbackSocket(port: port, timeoutSeconds: 10),
+                  let reply = try? socket.request("GET", path: "/metrics", contentType: nil) else { continue }
+            for line in reply.text.split(separator: "\n") where line.hasPrefix("kramaa_node_phase_seconds_total{") {
+                guard let open = line.range(of: "phase=\""), let close = line[open.upperBound...].firstIndex(of: "\""),
+                      let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+                sums[String(line[open.upperBound..<close]), default: 0] += value
+            }
+        }
+        return sums
+    }
+
     /// Resident memory of each validator process, in KiB (VmRSS), and its peak (VmHWM).
     var residentKiB: [(now: Int, peak: Int)] {
         processes.map { process in

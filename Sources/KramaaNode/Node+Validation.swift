@@ -12,7 +12,7 @@ extension Node {
     /// Builds a block on the head from the pool and executes it, holding the result until
     /// `commit`; nil when the pool has nothing and `allowEmpty` is false.
     public func propose(timestamp: UInt64, coinbase: Address, allowEmpty: Bool) -> Block? {
-        lock.withLock { buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty)?.block }
+        phases.measure(.proposal) { lock.withLock { buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty)?.block } }
     }
 
     /// Builds a block on the head from the pool and executes it on the live state as the held
@@ -39,6 +39,8 @@ extension Node {
     /// success holds the result for `commit`. Senders come from the pool when known (each
     /// recovered once), else are recovered here.
     public func validate(_ block: Block) throws(NodeError) {
+        let start = PhaseClock.now
+        defer { phases.add(.validation, since: start) }
         lock.lock()
         defer { lock.unlock() }
         try executeCandidate(block)
@@ -64,7 +66,9 @@ extension Node {
         // The database write (and its fsync) happens outside the lock: submissions and reads go
         // on meanwhile. Only this thread changes the state, and reads exclude the block.
         let stored: StoreError?
+        let storeStart = PhaseClock.now
         do { try store.append(executed, changes: changes, certificate: certificate); stored = nil } catch { stored = error }
+        phases.add(.storage, since: storeStart)
         lock.lock()
         candidate = nil
         storing = nil

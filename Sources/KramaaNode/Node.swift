@@ -157,6 +157,9 @@ public final class Node: @unchecked Sendable {
         }
     }
 
+    /// Time spent per stage of a transaction's way (metrics: `kramaa_node_phase_*`).
+    public let phases = PhaseClock()
+
     /// How many times the journal synced (group commit: fewer than the transactions it took).
     public var journalSyncs: Int { journal.syncs }
 
@@ -194,6 +197,8 @@ public final class Node: @unchecked Sendable {
 
     /// Returns once the journal holds the transaction of `ticket` on disk.
     public func waitUntilDurable(_ ticket: TransactionJournal.Ticket) async throws(NodeError) {
+        let start = PhaseClock.now
+        defer { phases.add(.journal, since: start) }
         do { try await journal.waitUntilDurable(ticket) } catch { throw .journal(error) }
     }
 
@@ -202,7 +207,7 @@ public final class Node: @unchecked Sendable {
     /// at once (a JSON-RPC batch shares one sync). The signature is checked before the node's
     /// lock is taken, so submissions recover senders in parallel.
     public func accept(raw: [UInt8]) throws(NodeError) -> Accepted {
-        do { return try admit(raw: raw) } catch {
+        do { return try phases.measure(.admission) { () throws(NodeError) in try admit(raw: raw) } } catch {
             rejections.record(error)
             throw error
         }

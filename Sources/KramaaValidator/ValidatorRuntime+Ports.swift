@@ -124,6 +124,9 @@ final class NodeApplication: ConsensusApplication {
     let clock: TimeSource
     let logger: Logger
     private var decoded: [Bytes32: Block] = [:]
+    /// When this validator proposed or validated each block of the height: its commit ends the
+    /// consensus phase (votes and their messages) of the node's phase clock.
+    private var votingSince: [Bytes32: UInt64] = [:]
     /// How far ahead of this validator's clock a proposal's time may be (geth allows 15 s):
     /// the chain's time is what liveness and expiry rules read, so a proposer cannot move it on.
     static let maximumProposalDrift: UInt64 = 15
@@ -150,6 +153,7 @@ final class NodeApplication: ConsensusApplication {
     func buildBlock(height: UInt64, round: Int, answer: @escaping ([UInt8], Bytes32) -> Void) {
         let block = node.propose(timestamp: clock.unixSeconds, coinbase: coinbase, allowEmpty: true)!
         decoded[block.hash] = block
+        votingSince[block.hash] = PhaseClock.now
         answer(block.encoded, block.hash)
     }
 
@@ -167,6 +171,7 @@ final class NodeApplication: ConsensusApplication {
                 do { try node.validate(block); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
             }
         }
+        if valid { votingSince[hash] = PhaseClock.now }
         answer(valid)
     }
 
@@ -175,6 +180,8 @@ final class NodeApplication: ConsensusApplication {
             logger.critical("committed block \(hash) at \(height) does not decode; stopping consensus")
             throw ValidatorError.undecodableBlock(height: height, hash: hash)
         }
+        if let since = votingSince[hash] { node.phases.add(.consensus, since: since) }
+        votingSince.removeAll()
         do { _ = try node.commit(block, certificate: certificate.encoded) } catch {
             logger.critical("cannot commit block \(height): \(error); stopping consensus")
             throw error

@@ -79,6 +79,17 @@ def test_metrics_follow_blocks_transactions_and_calls(cluster):
     assert value(after, "kramaa_rpc_request_duration_seconds_count", method="eth_chainId") >= 7
     assert value(after, "kramaa_storage_database_bytes") > 0 and value(after, "kramaa_mempool_size", state="pending") is not None
     assert value(after, "kramaa_epcis_indexed_events") == 0
+    # Where the time went: validator 1 took the 5 transfers from its peer (admission), executed
+    # blocks (proposal or validation), voted (consensus) and stored them; validator 0, which the
+    # transfers were sent to, waited for its journal before answering each.
+    def grew(samples, old, name, phase):
+        return (value(samples, name, phase=phase) or 0) - (value(old, name, phase=phase) or 0)
+    assert grew(after, before, "kramaa_node_phase_runs_total", "admission") >= 5
+    assert grew(after, before, "kramaa_node_phase_seconds_total", "admission") > 0
+    executed = grew(after, before, "kramaa_node_phase_runs_total", "proposal") + grew(after, before, "kramaa_node_phase_runs_total", "validation")
+    assert executed >= 1 and grew(after, before, "kramaa_node_phase_runs_total", "consensus") >= 1
+    assert grew(after, before, "kramaa_node_phase_runs_total", "storage") >= 1 and grew(after, before, "kramaa_node_phase_seconds_total", "storage") > 0
+    assert value(metrics(v[0].rpc_port), "kramaa_node_phase_runs_total", phase="journal") >= 5
 
     # A refused transaction is counted by reason; an unknown method under "other", not by its name.
     refuse_and_misname(v[1].rpc_port)

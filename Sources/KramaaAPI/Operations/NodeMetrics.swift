@@ -41,6 +41,8 @@ public final class NodeMetrics: @unchecked Sendable {
     private var previousTimestamp: UInt64?
     private var previousRejections: [String: Int] = [:]
     private var previousJournalSyncs = 0
+    private var previousPhases: [PhaseClock.Phase: (seconds: Double, runs: Int)] = [:]
+    private var phaseCounters: [PhaseClock.Phase: FloatingPointCounter] = [:]
     /// Transactions in the blocks seen since start (CometBFT's `total_txs`, a gauge).
     private var transactionsSeen = 0
     private var observer: Int?
@@ -163,6 +165,7 @@ public final class NodeMetrics: @unchecked Sendable {
         }
         for (reason, added) in newRejections where added > 0 { counter("kramaa_mempool_failed_txs_total", [("reason", reason)]).increment(by: added) }
         if newSyncs > 0 { counter("kramaa_storage_journal_syncs_total").increment(by: newSyncs) }
+        recordPhases()
         gauge("kramaa_storage_database_bytes").record(Self.databaseBytes(in: node.dataDirectory))
         if let probe = lock.withLock({ lastProbeSeconds }) { gauge("kramaa_storage_probe_sync_seconds").record(probe) }
         let report = consensus
@@ -179,6 +182,23 @@ public final class NodeMetrics: @unchecked Sendable {
         }
         for collector in lock.withLock({ collectors }) { await collector(self) }
         return registry.emitToBuffer()
+    }
+
+    /// The node's phase clock as counters: seconds and runs per phase since start.
+    private func recordPhases() {
+        for total in node.phases.totals {
+            let (seconds, runs, counter) = lock.withLock { () -> (Double, Int, FloatingPointCounter) in
+                let previous = previousPhases[total.phase] ?? (0, 0)
+                previousPhases[total.phase] = (total.seconds, total.runs)
+                let counter = phaseCounters[total.phase] ?? FloatingPointCounter(label: "kramaa_node_phase_seconds_total",
+                                                                                   dimensions: [("phase", total.phase.rawValue)], factory: factory)
+                phaseCounters[total.phase] = counter
+                return (total.seconds - previous.seconds, total.runs - previous.runs, counter)
+            }
+            if seconds > 0 { counter.increment(by: seconds) }
+            let runsCounter = self.counter("kramaa_node_phase_runs_total", [("phase", total.phase.rawValue)])
+            if runs > 0 { runsCounter.increment(by: runs) } else { runsCounter.increment(by: 0) }
+        }
     }
 
     /// Bytes of the chain database (`chain.sqlite` with its write-ahead log).
