@@ -63,6 +63,8 @@ enum ValidatorBench {
             while Date() < deadline && runtimes.contains(where: { $0.peerCount < validators - 1 }) { Thread.sleep(forTimeInterval: 0.05) }
         }
 
+        func cpuSeconds() -> Double { Self.ownCPUSeconds }
+
         func phaseSeconds() -> [String: Double] {
             var sums: [String: Double] = [:]
             for node in nodes { for total in node.phases.totals { sums[total.phase.rawValue, default: 0] += total.seconds } }
@@ -187,12 +189,14 @@ enum ValidatorBench {
         let total = quick ? 3_000 : 12_000
         let (raws, hashes) = transfers(total)
         let before = finality.count, blocksBefore = finality.blocks
-        let phasesBefore = network.phaseSeconds()
+        let phasesBefore = network.phaseSeconds(), cpuBefore = network.cpuSeconds()
         let started = DispatchTime.now().uptimeNanoseconds
         _ = send(raws, hashes: hashes, to: ports, batch: 100, pace: nil)
         let finished = finality.waitFor(before + total)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let phaseNote = type(of: network).phaseNote(before: phasesBefore, after: network.phaseSeconds(), transactions: total)
+        let cpu = network.cpuSeconds() - cpuBefore
+        let cpuNote = "CPU at full load: \(String(format: "%.1f", cpu)) s over \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", cpu / seconds)) of \(cores) cores busy; validators and client together), \(String(format: "%.0f", cpu / Double(total) * 1e6)) µs of CPU per transaction."
         let rate = Double(total) / seconds
         section.rows.append(Row(name: "ERC-20 transfers finalised, 4 validators (\(total) txs, \(finality.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
                                 ours: rate, unit: "tx/s", reference: recoverOne * Double(cores),
@@ -212,6 +216,7 @@ enum ValidatorBench {
                                 reference: nil, referenceName: "-", goal: "< 300 ms"))
         section.notes += network.notes
         section.notes.append(phaseNote)
+        section.notes.append(cpuNote)
         section.notes.append("Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate). Every answer waits for the receiving validator's pool journal on disk (group commit); every validator journals what its peers gossip, without waiting.")
         section.notes.append("Ceiling: \(Row.format(recoverOne)) ecrecover/s on one core; each validator recovers each sender once (when the transaction reaches its pool).")
     }
@@ -225,10 +230,19 @@ protocol BenchNetwork: AnyObject {
     var notes: [String] { get }
     /// Seconds each phase of the nodes' phase clocks took since start, summed over the validators.
     func phaseSeconds() -> [String: Double]
+    /// CPU seconds used so far by the validators and this process (the client), together.
+    func cpuSeconds() -> Double
     func stop()
 }
 
 extension BenchNetwork {
+    /// CPU seconds (user and system) this process used so far.
+    static var ownCPUSeconds: Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     /// Microseconds per transaction in each phase between two ``phaseSeconds()`` readings, as a note.
     static func phaseNote(before: [String: Double], after: [String: Double], transactions: Int) -> String {
         let parts = PhaseClock.Phase.allCases.map { phase in

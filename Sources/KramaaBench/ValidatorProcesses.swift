@@ -116,6 +116,17 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
         return sums
     }
 
+    func cpuSeconds() -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return processes.reduce(Self.ownCPUSeconds) { total, process in
+            let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+            return total + (user + system) / ticks
+        }
+    }
+
     /// Resident memory of each validator process, in KiB (VmRSS), and its peak (VmHWM).
     var residentKiB: [(now: Int, peak: Int)] {
         processes.map { process in
