@@ -1,4 +1,5 @@
 import Foundation
+import KramaaAPI
 import KramaaJSON
 import KramaaNode
 import KramaaPrimitives
@@ -126,6 +127,9 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
             return total + (user + system) / ticks
         }
     }
+
+    /// Bytes of validator 0's chain database (`chain.sqlite` and its write-ahead log).
+    var databaseBytes: Int64 { NodeMetrics.databaseBytes(in: directory.appendingPathComponent("validator-0")) }
 
     /// Resident memory of each validator process, in KiB (VmRSS), and its peak (VmHWM).
     var residentKiB: [(now: Int, peak: Int)] {

@@ -74,6 +74,13 @@ if which.contains("all") || which.contains("validators") {
     do { try processes.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
 
+// Long (1 million transactions): only when asked for by name.
+if which.contains("validators-memory") {
+    let section = ValidatorMemoryBench.run(erc20InitCode: erc20InitCode, kramaa: kramaaBinary, quick: quick)
+    print(section.markdown)
+    do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
+}
+
 if which.contains("all") || which.contains("dashboard") {
     let section = DashboardBench.run(quick: quick)
     print(section.markdown)

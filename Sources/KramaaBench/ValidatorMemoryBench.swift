@@ -1,0 +1,67 @@
+import Foundation
+import KramaaPrimitives
+
+/// Resident memory of validators as they store a long run of transactions (issue 21: bounded,
+/// no growth per block beyond the caches' limits): four `kramaa node` processes take ERC-20
+/// transfers at full rate in rounds, and after each round every validator's resident memory
+/// (VmRSS) and its chain database are read.
+enum ValidatorMemoryBench {
+    static func run(erc20InitCode: String?, kramaa: String, quick: Bool) -> Section {
+        let transactions = quick ? 20_000 : 1_000_000
+        let rounds = quick ? 2 : 10
+        var section = Section(title: "Validators: memory over \(quick ? "20 thousand" : "1 million") transactions (4 `kramaa node` processes)",
+                              command: "scripts/bench.sh validators-memory")
+        guard let initCode = TokenWorkload.initCode(at: erc20InitCode) else {
+            section.notes.append("Needs the compiled token: run through scripts/bench.sh.")
+            return section
+        }
+        guard FileManager.default.isExecutableFile(atPath: kramaa) else {
+            section.notes.append("Needs the release `kramaa` beside kramaa-bench (or --kramaa PATH): run through scripts/bench.sh.")
+            return section
+        }
+        let senders = BenchTransactions.senders(100)
+        let network: ProcessNetwork
+        do { network = try ProcessNetwork(kramaa: kramaa, validators: 4, funded: senders.map(\.publicKey.address)) } catch {
+            section.notes.append("the network did not start: \(error)")
+            return section
+        }
+        defer { network.stop() }
+        let finality = network.finality
+        var workload = TokenWorkload(senders: senders, initCode: initCode)
+        let setup = workload.setup()
+        _ = ValidatorBench.send(setup, hashes: setup.map { Keccak256.hash($0) }, to: [network.ports[0]], batch: 100, pace: nil)
+        guard finality.waitFor(setup.count) else {
+            section.notes.append("setup transactions were not finalised within 120 s")
+            return section
+        }
+        let perRound = transactions / rounds
+        var stored = 0
+        var readings: [(transactions: Int, rss: [Int], database: Int64)] = []
+        let started = Date()
+        for _ in 0..<rounds {
+            // Signed round by round (not timed apart from the round's own sending), so the client holds one round.
+            let lists = workload.transfers(perSender: perRound / senders.count)
+            let raws = (0..<(perRound / senders.count)).flatMap { k in lists.map { $0[k] } }
+            let before = finality.count
+            _ = ValidatorBench.send(raws, hashes: raws.map { Keccak256.hash($0) }, to: network.ports, batch: 100, pace: nil)
+            guard finality.waitFor(before + raws.count, timeout: 600) else {
+                section.notes.append("a round was not finalised within 600 s")
+                break
+            }
+            stored += raws.count
+            readings.append((stored, network.residentKiB.map(\.now), network.databaseBytes))
+        }
+        let seconds = Date().timeIntervalSince(started)
+        for reading in readings {
+            section.rows.append(Row(name: "Validator resident memory after \(reading.transactions) transfers (largest of 4; chain database \(reading.database >> 20) MiB)",
+                                    ours: Double(reading.rss.max() ?? 0) / 1024, unit: "MiB", reference: nil, referenceName: "-"))
+        }
+        if readings.count >= 2 {
+            let first = readings[0], last = readings[readings.count - 1]
+            let growth = zip(first.rss, last.rss).map { Double($1 - $0) * 1024 / Double(last.transactions - first.transactions) }
+            section.notes.append("Growth from \(first.transactions) to \(last.transactions) transfers, per validator: \(growth.map { String(format: "%.1f", $0) }.joined(separator: ", ")) bytes of resident memory per transaction (the chain database grew by \(String(format: "%.0f", Double(last.database - first.database) / Double(last.transactions - first.transactions))) bytes per transaction, on disk).")
+        }
+        section.notes.append("\(stored) ERC-20 transfers from 100 senders to ever-new recipients, in \(readings.count) rounds sent at full rate as JSON-RPC batches of 100 to the four validators in turn, in \(String(format: "%.0f", seconds)) s (\(String(format: "%.0f", Double(stored) / seconds)) tx/s with signing between rounds); each reading once validator 0 stored the round's last block. Resident memory now, per validator, at the end: \(network.residentKiB.map { "\($0.now >> 10) MiB (peak \($0.peak >> 10) MiB)" }.joined(separator: ", ")).")
+        return section
+    }
+}
