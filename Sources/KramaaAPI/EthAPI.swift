@@ -35,15 +35,19 @@ public final class EthAPI: Sendable {
     public let debugAPI: Bool
     /// kramaa_anchorStatus's answer: the node's relayers (nil: it runs none).
     public let anchorStatus: (@Sendable () -> JSON)?
+    /// The validator's consensus state (peers, catching up), for net_peerCount and eth_syncing;
+    /// nil or answering nil: a node without peers.
+    public let consensus: (@Sendable () -> ConsensusReport?)?
 
     /// - Parameter access: closed by default (only calls in this process may sign); a node
     ///   passes its token store, the devnet opens loopback.
     /// - Parameter debugAPI: whether debug_* methods are served (`kramaa node --debug-api`).
     public init(node: Node, devAccounts: DevAccounts = DevAccounts(keys: []), access: AccessPolicy = .closed,
                 debugAPI: Bool = true, traceLimits: TraceLimits = TraceLimits(), clock: TimeSource = SystemTime.shared,
-                anchorStatus: (@Sendable () -> JSON)? = nil) {
+                anchorStatus: (@Sendable () -> JSON)? = nil, consensus: (@Sendable () -> ConsensusReport?)? = nil) {
         self.clock = clock
         self.anchorStatus = anchorStatus
+        self.consensus = consensus
         self.node = node
         self.chain = node
         self.devAccounts = devAccounts
@@ -98,9 +102,15 @@ public final class EthAPI: Sendable {
         r.register("web3_sha3") { p, _ in try p.expect(atMost: 1); return .hash(Keccak256.hash(try p.data(0))) }
         r.register("net_version") { _, _ in .string(String(node.chainId)) }
         r.register("net_listening") { _, _ in .bool(true) }
-        r.register("net_peerCount") { _, _ in .quantity(UInt64(0)) }
+        let consensus = self.consensus
+        r.register("net_peerCount") { _, _ in .quantity(UInt64(consensus?()?.peers ?? 0)) }
         r.register("eth_chainId") { _, _ in .quantity(node.chainId) }
-        r.register("eth_syncing") { _, _ in .bool(false) }
+        r.register("eth_syncing") { _, _ in
+            // geth's shape while catching up: the head and the best head a peer announced.
+            guard let report = consensus?(), report.syncing else { return .bool(false) }
+            return .object(["startingBlock": .quantity(node.latest.number), "currentBlock": .quantity(node.latest.number),
+                            "highestBlock": .quantity(max(report.bestPeerHead, node.latest.number))])
+        }
         r.register("eth_mining") { _, _ in .bool(true) }
         r.register("eth_blockNumber") { _, _ in .quantity(node.latest.number) }
         r.register("eth_coinbase") { _, _ in .address(node.config.validators.first ?? node.genesis.coinbase) }

@@ -67,6 +67,7 @@ def test_metrics_follow_blocks_transactions_and_calls(cluster):
     assert value(after, "kramaa_consensus_height") >= head and value(after, "ethereum_blockchain_height") == value(after, "kramaa_consensus_height")
     assert value(after, "ethereum_best_known_block_number") >= value(after, "ethereum_blockchain_height")
     assert value(after, "kramaa_consensus_validators") == 4 and value(after, "kramaa_p2p_peers") == 3 == value(after, "ethereum_peer_count")
+    assert int(v[1].rpc("net_peerCount"), 16) == 3 and v[1].rpc("eth_syncing") is False  # JSON-RPC agrees with the metrics
     assert value(after, "kramaa_consensus_total_txs") - (value(before, "kramaa_consensus_total_txs") or 0) >= 5
     assert value(after, "kramaa_chain_gas_used_total") - (value(before, "kramaa_chain_gas_used_total") or 0) >= 5 * 21000
     assert value(after, "kramaa_consensus_rounds_per_height_count") >= 1
