@@ -30,7 +30,12 @@ enum BenchTransactions {
         }.joined(separator: ",") + "]"
         try! socket.send(LoopbackSocket.requestText(body: body))
         let reply = try! socket.readResponse()
-        precondition(reply.status == 200 && !reply.text.contains("\"error\""), "refused: \(reply.text.prefix(300))")
+        // fatalError, not precondition: its message is printed in release builds too.
+        if reply.status != 200 || reply.text.contains("\"error\"") {
+            let text = reply.text
+            let first = text.range(of: "\"error\"").map { String(text[$0.lowerBound...].prefix(300)) } ?? String(text.prefix(300))
+            fatalError("HTTP \(reply.status), refused: \(first)")
+        }
     }
 }
 

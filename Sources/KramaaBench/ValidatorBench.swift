@@ -93,11 +93,12 @@ enum ValidatorBench {
         (0..<count).map { i in try! Secp256k1.PrivateKey(Keccak256.hash(Array("bench validator \(i)".utf8))) }
     }
 
-    /// The benchmark chain's genesis: `validators`, and every `funded` account rich.
-    static func genesis(validators keys: [Secp256k1.PrivateKey], funded: [Address]) -> Data {
+    /// The benchmark chain's genesis: `validators`, and every `funded` account rich; fees by
+    /// `feePolicy` (`eip1559`, or `zero` as consortium chains without fees run).
+    static func genesis(validators keys: [Secp256k1.PrivateKey], funded: [Address], feePolicy: String = "eip1559") -> Data {
         let alloc = funded.map { "\"\($0)\": {\"balance\": \"0xffffffffffffffffffffffffffff\"}" }
         return Data("""
-            {"config": {"chainId": \(BenchTransactions.chainId), "kramaa": {"validators": [\(keys.map { "\"\($0.publicKey.address)\"" }.joined(separator: ","))]}},
+            {"config": {"chainId": \(BenchTransactions.chainId), "kramaa": {"feePolicy": "\(feePolicy)", "validators": [\(keys.map { "\"\($0.publicKey.address)\"" }.joined(separator: ","))]}},
              "gasLimit": "0x3938700", "alloc": {\(alloc.joined(separator: ","))}}
             """.utf8)
     }

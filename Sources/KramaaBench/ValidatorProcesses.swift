@@ -23,9 +23,9 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
         let description: String
     }
 
-    init(kramaa: String, validators: Int, funded: [Address]) throws {
+    init(kramaa: String, validators: Int, funded: [Address], feePolicy: String = "eip1559") throws {
         let keys = ValidatorBench.validatorKeys(validators)
-        let genesis = ValidatorBench.genesis(validators: keys, funded: funded)
+        let genesis = ValidatorBench.genesis(validators: keys, funded: funded, feePolicy: feePolicy)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kramaa-vbench-processes-\(UUID().uuidString)")
         let base = Int.random(in: 20_000...30_000)
         ports = (0..<validators).map { base + $0 }
