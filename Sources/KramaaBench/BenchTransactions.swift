@@ -72,11 +72,14 @@ struct TokenWorkload {
         return raws
     }
 
-    /// `perSender` transfers from every sender, each sender's list in nonce order.
-    mutating func transfers(perSender: Int) -> [[[UInt8]]] {
+    /// `perSender` transfers from every sender, each sender's list in nonce order, to ever-new
+    /// recipients, or with `existing` to the first `existing` recipients again (the state's size
+    /// stays as it is: only balances change).
+    mutating func transfers(perSender: Int, existing: Int? = nil) -> [[[UInt8]]] {
         senders.indices.map { s in
             (0..<perSender).map { _ in
-                let to = Address(word: UInt256(recipient) &+ (UInt256(0xbeef) << 100))
+                let number = existing.map { UInt64(1) + (recipient - 1) % UInt64($0) } ?? recipient
+                let to = Address(word: UInt256(number) &+ (UInt256(0xbeef) << 100))
                 recipient += 1
                 defer { nonces[s] += 1 }
                 return transfer(from: s, to: to, amount: .one, nonce: nonces[s])

@@ -15,6 +15,9 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
     let ports: [Int]
     let finality = FinalityLog()
     private let processes: [Process]
+    /// Every validator's standard input (`--stop-with-stdin`): a pipe whose write end only this
+    /// process holds, so it closes when this process ends, however it ends.
+    private let lifeline: (read: FileHandle, write: Int32)
     private let directory: URL
     private let watching = Flag()
     private var watcher: Thread?
@@ -29,6 +32,10 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kramaa-vbench-processes-\(UUID().uuidString)")
         let base = Int.random(in: 20_000...30_000)
         ports = (0..<validators).map { base + $0 }
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw StartFailure(description: "cannot make a pipe: \(String(cString: strerror(errno)))") }
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)  // the validators inherit only the read end
+        lifeline = (FileHandle(fileDescriptor: ends[0], closeOnDealloc: true), ends[1])
         var processes: [Process] = []
         defer { if processes.count < validators { for p in processes { p.terminate() } } }
         for i in 0..<validators {
@@ -40,7 +47,7 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
                 throw StartFailure(description: "cannot write \(keyPath)")
             }
             var arguments = ["node", "--datadir", folder.path, "--rpc-port", String(ports[i]), "--p2p-port", String(base + validators + i),
-                             "--key", keyPath, "--no-mqtt", "--quiet"]
+                             "--key", keyPath, "--no-mqtt", "--quiet", "--stop-with-stdin"]
             for j in 0..<validators where j != i {
                 arguments += ["--bootnode", "\(keys[j].publicKey.address)@127.0.0.1:\(base + validators + j)"]
             }
@@ -52,6 +59,8 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
+            // The lifeline: the validator stops when this process ends, even if it crashes.
+            process.standardInput = lifeline.read
             try process.run()
             processes.append(process)
         }
@@ -153,6 +162,7 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
         watcher.map { _ in Thread.sleep(forTimeInterval: 0.05) }
         for process in processes where process.isRunning { process.terminate() }
         for process in processes { process.waitUntilExit() }
+        close(lifeline.write)
         try? FileManager.default.removeItem(at: directory)
     }
 
