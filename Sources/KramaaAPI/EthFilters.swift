@@ -45,7 +45,14 @@ struct LogCriteria {
                     guard any.count <= Self.maxTopicsPerPosition else {
                         throw APIError.invalidArgument("exceed max topics per search position: at most \(Self.maxTopicsPerPosition), got \(any.count)")
                     }
-                    return try any.compactMap { $0.isNull ? nil : try Bytes32(rpcParam: $0) }
+                    // As geth reads it: a null among the alternatives makes the position a
+                    // wildcard (the alternatives after it are not read).
+                    var values: [Bytes32] = []
+                    for value in any {
+                        if value.isNull { return nil }
+                        values.append(try Bytes32(rpcParam: value))
+                    }
+                    return values
                 default: return [try Bytes32(rpcParam: position)]
                 }
             }
@@ -183,9 +190,9 @@ final class FilterManager: @unchecked Sendable {
     // MARK: Methods
 
     func register(_ r: inout RPCRouter, api: EthAPI) {
-        r.register("eth_getLogs") { [self] p, _ in
+        r.registerSerialized("eth_getLogs") { [self] p, _ in
             try p.expect(atMost: 1)
-            return .array(try logs(LogCriteria(json: p.decode(0, as: JSON.self))).map { EthJSON.log($0) })
+            return EthJSON.serializedLogs(try logs(LogCriteria(json: p.decode(0, as: JSON.self))))
         }
         r.register("eth_newFilter") { [self] p, _ in
             try p.expect(atMost: 1)
@@ -198,23 +205,27 @@ final class FilterManager: @unchecked Sendable {
             let id = try p.string(0)
             return .bool(lock.withLock { filters.removeValue(forKey: id) != nil })
         }
-        r.register("eth_getFilterChanges") { [self] p, _ in
+        r.registerSerialized("eth_getFilterChanges") { [self] p, _ in
             try p.expect(atMost: 1)
             let id = try p.string(0)
-            return try lock.withLock { () throws -> JSON in
+            let taken = try lock.withLock { () throws -> Kind in
                 guard var installed = filters[id] else { throw RPCError.server("filter not found") }
                 installed.lastPoll = Date()
-                let out: JSON
+                let taken = installed.kind
                 switch installed.kind {
-                case .blocks(let hashes): out = .array(hashes.map { .hash($0) }); installed.kind = .blocks([])
-                case .pendingTransactions(let hashes): out = .array(hashes.map { .hash($0) }); installed.kind = .pendingTransactions([])
-                case .logs(let criteria, let queued): out = .array(queued.map { EthJSON.log($0) }); installed.kind = .logs(criteria, [])
+                case .blocks: installed.kind = .blocks([])
+                case .pendingTransactions: installed.kind = .pendingTransactions([])
+                case .logs(let criteria, _): installed.kind = .logs(criteria, [])
                 }
                 filters[id] = installed
-                return out
+                return taken
+            }
+            switch taken {
+            case .blocks(let hashes), .pendingTransactions(let hashes): return JSON.array(hashes.map { .hash($0) }).serialized()
+            case .logs(_, let queued): return EthJSON.serializedLogs(queued)
             }
         }
-        r.register("eth_getFilterLogs") { [self] p, _ in
+        r.registerSerialized("eth_getFilterLogs") { [self] p, _ in
             try p.expect(atMost: 1)
             let id = try p.string(0)
             let criteria = try lock.withLock { () throws -> LogCriteria in
@@ -222,7 +233,7 @@ final class FilterManager: @unchecked Sendable {
                 filters[id]?.lastPoll = Date()
                 return criteria
             }
-            return .array(try logs(criteria).map { EthJSON.log($0) })
+            return EthJSON.serializedLogs(try logs(criteria))
         }
         r.register("eth_subscribe") { [self] p, context in
             try p.expect(atMost: 2)

@@ -4,7 +4,7 @@
 /// Strings are escaped as RFC 8259 requires (quote, backslash, control characters); everything
 /// else, including non-ASCII text, is written as UTF-8.
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8]
+    public internal(set) var bytes: [UInt8]
 
     public init(capacity: Int = 256) {
         bytes = []

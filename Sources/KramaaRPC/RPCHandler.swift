@@ -10,6 +10,34 @@ import NIOConcurrencyHelpers
 /// connection's requests run concurrently; within an HTTP batch they run in order.
 public protocol RPCHandler: Sendable {
     func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON
+    /// The answer as the dispatcher writes it: a value, or JSON the method wrote itself. The
+    /// default answers `handle`'s value; ``RPCRouter`` answers its serialized methods' bytes,
+    /// and a handler wrapping another should pass its inner handler's `respond` on, so those
+    /// answers reach the wire without being parsed back into values.
+    func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult
+}
+
+extension RPCHandler {
+    public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
+        .value(try await handle(request, context: context))
+    }
+}
+
+/// A call's answer: a value, or its JSON already written. Large answers (thousands of logs in
+/// one eth_getLogs) are written straight from their data, without a tree of small values to
+/// build and serialize.
+public enum RPCResult: Sendable {
+    case value(JSON)
+    /// The compact JSON text of one value (the method guarantees it is valid).
+    case serialized([UInt8])
+
+    /// The answer as a value; serialized answers are parsed (for in-process callers and tests).
+    public func json() throws(JSONParseError) -> JSON {
+        switch self {
+        case .value(let value): value
+        case .serialized(let bytes): try JSON.parse(bytes)
+        }
+    }
 }
 
 /// One call: its method, its arguments and (unless a notification) its id.
@@ -111,20 +139,31 @@ public struct RPCContext: Sendable {
 public struct RPCRouter: RPCHandler {
     /// A method's implementation: the arguments and the connection in, the result out.
     public typealias Method = @Sendable (RPCParams, RPCContext) async throws -> JSON
+    /// A method that writes its result's JSON itself (valid, compact text of one value).
+    public typealias SerializedMethod = @Sendable (RPCParams, RPCContext) async throws -> [UInt8]
 
-    private var methods: [String: Method] = [:]
+    private var methods: [String: @Sendable (RPCParams, RPCContext) async throws -> RPCResult] = [:]
 
     public init() {}
 
     /// Registers `body` as `name`; registering a name again replaces the earlier method.
     public mutating func register(_ name: String, _ body: @escaping Method) {
-        methods[name] = body
+        methods[name] = { params, context in .value(try await body(params, context)) }
+    }
+
+    /// Registers `body`, which answers with its result already serialized, as `name`.
+    public mutating func registerSerialized(_ name: String, _ body: @escaping SerializedMethod) {
+        methods[name] = { params, context in .serialized(try await body(params, context)) }
     }
 
     /// The registered method names, sorted (for `rpc_modules`-style listings and tests).
     public var methodNames: [String] { methods.keys.sorted() }
 
     public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
+        try await respond(to: request, context: context).json()
+    }
+
+    public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
         guard let method = methods[request.method] else { throw RPCError.methodNotFound(request.method) }
         return try await method(request.params, context)
     }

@@ -15,7 +15,6 @@ public struct SyntheticLogBlocks {
     /// Largest number of logs in one block (a block gets 0...maxLogs, a few get none).
     public let maxLogs: Int
     private var random: SplitMix64
-    private let transactions: [Transaction]
     private var parent = Bytes32.zero
 
     /// - Parameters:
@@ -27,13 +26,17 @@ public struct SyntheticLogBlocks {
         self.contracts = (0..<contracts).map { Address(word: UInt256(UInt64(0xc0de_0000 + $0))) }
         self.topicValues = (0..<topicValues).map { UInt256(UInt64(0x70_0000 + $0)).bytes32 }
         self.maxLogs = maxLogs
+    }
+
+    /// The signed transactions blocks are made of (signed once: signing is the slow part).
+    public static let transactions: [Transaction] = {
         let key = try! Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0, count: 31) + [9])
-        transactions = (0..<4).map { nonce in
+        return (0..<4).map { nonce in
             Transaction(type: .dynamicFee, chainId: 5, nonce: UInt64(nonce), maxPriorityFeePerGas: .one,
                         maxFeePerGas: UInt256(10_000_000_000), gasLimit: 100_000, to: Address(word: UInt256(0xc0de)), data: [])
                 .signed(with: key)
         }
-    }
+    }()
 
     /// A random log: one of the contracts, 0 to 4 topics, a little data.
     public mutating func log() -> Log {
@@ -54,7 +57,7 @@ public struct SyntheticLogBlocks {
         let txCount = logCount == 0 ? Int(random.next() % 2) : 1 + Int(random.next() % UInt64(min(4, logCount)))
         var logs: [[Log]] = Array(repeating: [], count: txCount)
         for _ in 0..<logCount { logs[Int(random.next() % UInt64(txCount))].append(log()) }
-        return Self.block(number: number, parent: &parent, transactions: Array(transactions.prefix(txCount)), logs: logs)
+        return Self.block(number: number, parent: &parent, transactions: Array(Self.transactions.prefix(txCount)), logs: logs)
     }
 
     /// A block holding `transactions` whose receipts carry `logs` (one list per transaction).
