@@ -63,7 +63,8 @@ struct LogCriteria {
     static let maxAddresses = 1000, maxTopicsPerPosition = 1000
     /// Logs one eth_getLogs answer may hold; a query matching more is refused.
     static let maxResults = 10_000
-    /// Blocks one log query may cover (each block with logs is read to match them).
+    /// Blocks one log query may cover. The log index reads only the blocks that can match, but
+    /// its lists of blocks per address or topic still grow with the range, so the bound stays.
     static let maxBlockRange: UInt64 = 100_000
 
     func matches(_ log: Log) -> Bool { LogFilter(fromBlock: 0, toBlock: 0, addresses: addresses, topics: topics).matches(log) }
@@ -190,9 +191,9 @@ final class FilterManager: @unchecked Sendable {
     // MARK: Methods
 
     func register(_ r: inout RPCRouter, api: EthAPI) {
-        r.registerSerialized("eth_getLogs") { [self] p, _ in
+        r.registerWriting("eth_getLogs") { [self] p, _ in
             try p.expect(atMost: 1)
-            return EthJSON.serializedLogs(try logs(LogCriteria(json: p.decode(0, as: JSON.self))))
+            return EthJSON.writtenLogs(try logs(LogCriteria(json: p.decode(0, as: JSON.self))))
         }
         r.register("eth_newFilter") { [self] p, _ in
             try p.expect(atMost: 1)
@@ -205,7 +206,7 @@ final class FilterManager: @unchecked Sendable {
             let id = try p.string(0)
             return .bool(lock.withLock { filters.removeValue(forKey: id) != nil })
         }
-        r.registerSerialized("eth_getFilterChanges") { [self] p, _ in
+        r.registerWriting("eth_getFilterChanges") { [self] p, _ in
             try p.expect(atMost: 1)
             let id = try p.string(0)
             let taken = try lock.withLock { () throws -> Kind in
@@ -221,11 +222,11 @@ final class FilterManager: @unchecked Sendable {
                 return taken
             }
             switch taken {
-            case .blocks(let hashes), .pendingTransactions(let hashes): return JSON.array(hashes.map { .hash($0) }).serialized()
-            case .logs(_, let queued): return EthJSON.serializedLogs(queued)
+            case .blocks(let hashes), .pendingTransactions(let hashes): return WrittenJSON(.array(hashes.map { .hash($0) }))
+            case .logs(_, let queued): return EthJSON.writtenLogs(queued)
             }
         }
-        r.registerSerialized("eth_getFilterLogs") { [self] p, _ in
+        r.registerWriting("eth_getFilterLogs") { [self] p, _ in
             try p.expect(atMost: 1)
             let id = try p.string(0)
             let criteria = try lock.withLock { () throws -> LogCriteria in
@@ -233,7 +234,7 @@ final class FilterManager: @unchecked Sendable {
                 filters[id]?.lastPoll = Date()
                 return criteria
             }
-            return EthJSON.serializedLogs(try logs(criteria))
+            return EthJSON.writtenLogs(try logs(criteria))
         }
         r.register("eth_subscribe") { [self] p, context in
             try p.expect(atMost: 2)

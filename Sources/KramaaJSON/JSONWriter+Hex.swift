@@ -1,32 +1,37 @@
 /// Ethereum's hex strings written straight into the output: what large answers (thousands of
-/// logs in one eth_getLogs) are made of. Each value is encoded in place, with no `String` per
-/// value and no escape scan (hex digits never need escaping), and is byte for byte what
-/// ``RPCHex`` encodes and ``JSONWriter/writeString(_:)`` would write for it.
+/// logs in one eth_getLogs) are made of. Each value is encoded on the stack and appended in
+/// one copy, with no `String` per value and no escape scan (hex digits never need escaping),
+/// and is byte for byte what ``RPCHex`` encodes and ``JSONWriter/writeString(_:)`` would write.
 extension JSONWriter {
     private static let digitText: StaticString = "0123456789abcdef"
-
-    /// Appends `count` bytes written by `body` (given exactly that many bytes to fill).
-    @inline(__always)
-    private mutating func append(count: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: count))
-        bytes.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
-    }
+    /// Bytes of data encoded per stack buffer (a longer value is appended in pieces).
+    private static let piece = 128
 
     /// Appends `"0x…"`, two lowercase digits per byte (Ethereum's data; `"0x"` when empty).
     public mutating func writeHexData(_ data: UnsafeRawBufferPointer) {
-        append(count: 4 + 2 * data.count) { out in
+        let digits = Self.digitText.utf8Start
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4 + 2 * Self.piece) { buffer in
+            let out = buffer.baseAddress!
             out[0] = UInt8(ascii: "\"")
             out[1] = UInt8(ascii: "0")
             out[2] = UInt8(ascii: "x")
-            let digits = Self.digitText.utf8Start
-            var o = out + 3
-            for byte in data {
-                o[0] = digits[Int(byte >> 4)]
-                o[1] = digits[Int(byte & 0xf)]
-                o += 2
-            }
-            o[0] = UInt8(ascii: "\"")
+            var used = 3
+            var start = 0
+            repeat {
+                let end = min(start + Self.piece, data.count)
+                for byte in data[start..<end] {
+                    out[used] = digits[Int(byte >> 4)]
+                    out[used + 1] = digits[Int(byte & 0xf)]
+                    used += 2
+                }
+                if end == data.count {
+                    out[used] = UInt8(ascii: "\"")
+                    used += 1
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: used))
+                used = 0
+                start = end
+            } while start < data.count
         }
     }
 
@@ -38,15 +43,17 @@ extension JSONWriter {
     /// Appends `"0x1a"`: a quantity in minimal lowercase digits (`"0x0"` for zero).
     public mutating func writeQuantity(_ value: UInt64) {
         let count = value == 0 ? 1 : (64 - value.leadingZeroBitCount + 3) / 4
-        append(count: 4 + count) { out in
+        let digits = Self.digitText.utf8Start
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            let out = buffer.baseAddress!
             out[0] = UInt8(ascii: "\"")
             out[1] = UInt8(ascii: "0")
             out[2] = UInt8(ascii: "x")
-            let digits = Self.digitText.utf8Start
             for i in 0..<count {
                 out[3 + i] = digits[Int(truncatingIfNeeded: value >> UInt64(4 * (count - 1 - i))) & 0xf]
             }
             out[3 + count] = UInt8(ascii: "\"")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: 4 + count))
         }
     }
 }

@@ -50,6 +50,11 @@ public struct JSONWriter {
         bytes.append(contentsOf: serialized)
     }
 
+    /// Makes room for `count` more bytes at once (a large value about to be written).
+    public mutating func reserve(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
+    }
+
     /// Drops everything written after the first `count` bytes.
     public mutating func truncate(to count: Int) {
         bytes.removeSubrange(count...)

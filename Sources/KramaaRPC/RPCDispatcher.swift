@@ -249,9 +249,10 @@ public struct RPCDispatcher: Sendable {
         case .success(.value(let value)):
             writer.writeRaw(#","result":"#)
             writer.write(value)
-        case .success(.serialized(let bytes)):
+        case .success(.written(let written)):
             writer.writeRaw(#","result":"#)
-            writer.writeRaw(bytes)
+            writer.reserve(written.size + 1)
+            written.write(&writer)
         case .failure(let error):
             writer.writeRaw(#","error":"#)
             writer.write(error.json)

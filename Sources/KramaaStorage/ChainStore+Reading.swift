@@ -107,7 +107,10 @@ extension ChainStore {
         let numbers = try read { db in try LogIndex.candidates(filter, from: from, to: to, db: db) }
         var out: [LocatedLog] = []
         for n in numbers {
-            out += try locatedLogs(number: UInt64(n)).filter { filter.matches($0.log) }
+            let logs = try locatedLogs(number: UInt64(n))
+            // Every log of the block often matches (a block's Transfer events by token address):
+            // the cached array is then shared, not copied log by log.
+            if out.isEmpty && logs.allSatisfy({ filter.matches($0.log) }) { out = logs } else { out += logs.filter { filter.matches($0.log) } }
             if out.count > limit { throw .tooManyResults(limit: limit) }
         }
         return out

@@ -21,11 +21,11 @@ import Testing
         #expect(try await answer(#"{"jsonrpc":"2.0","id":1,"method":"echo","params":null}"#)?["result"] == .null)
     }
 
-    /// A method that writes its own JSON: the dispatcher puts its bytes in the envelope as
-    /// they are; an in-process caller of `handle` gets them parsed.
-    @Test func serializedResultsGoOutAsWritten() async throws {
+    /// A method that writes its own JSON: the dispatcher has it write into the envelope; an
+    /// in-process caller of `handle` gets it parsed.
+    @Test func writtenResultsGoOutAsWritten() async throws {
         var router = RPCRouter()
-        router.registerSerialized("raw") { _, _ in Array(#"[{"a":"0x1"},true]"#.utf8) }
+        router.registerWriting("raw") { _, _ in WrittenJSON(size: 4) { $0.writeRaw(#"[{"a":"0x1"},true]"#) } }
         let dispatcher = RPCDispatcher(handler: router)
         #expect(await dispatcher.respond(to: callBody("raw", "[]", id: "3")) == #"{"jsonrpc":"2.0","id":3,"result":[{"a":"0x1"},true]}"#)
         #expect(try await router.handle(RPCRequest(method: "raw"), context: .inProcess()) == [["a": "0x1"], true])
