@@ -496,7 +496,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaStorageTests",
-            dependencies: ["KramaaStorage", "KramaaChain", "KramaaState", "KramaaEVM", "KramaaPrimitives"]
+            dependencies: ["KramaaStorage", "KramaaChain", "KramaaState", "KramaaEVM", "KramaaPrimitives", "KramaaTestSupport",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "KramaaStateTests",

@@ -45,7 +45,14 @@ struct LogCriteria {
                     guard any.count <= Self.maxTopicsPerPosition else {
                         throw APIError.invalidArgument("exceed max topics per search position: at most \(Self.maxTopicsPerPosition), got \(any.count)")
                     }
-                    return try any.compactMap { $0.isNull ? nil : try Bytes32(rpcParam: $0) }
+                    // As geth reads it: a null among the alternatives makes the position a
+                    // wildcard (the alternatives after it are not read).
+                    var values: [Bytes32] = []
+                    for value in any {
+                        if value.isNull { return nil }
+                        values.append(try Bytes32(rpcParam: value))
+                    }
+                    return values
                 default: return [try Bytes32(rpcParam: position)]
                 }
             }
@@ -56,7 +63,8 @@ struct LogCriteria {
     static let maxAddresses = 1000, maxTopicsPerPosition = 1000
     /// Logs one eth_getLogs answer may hold; a query matching more is refused.
     static let maxResults = 10_000
-    /// Blocks one log query may cover (each block with logs is read to match them).
+    /// Blocks one log query may cover. The log index reads only the blocks that can match, but
+    /// its lists of blocks per address or topic still grow with the range, so the bound stays.
     static let maxBlockRange: UInt64 = 100_000
 
     func matches(_ log: Log) -> Bool { LogFilter(fromBlock: 0, toBlock: 0, addresses: addresses, topics: topics).matches(log) }
@@ -183,9 +191,9 @@ final class FilterManager: @unchecked Sendable {
     // MARK: Methods
 
     func register(_ r: inout RPCRouter, api: EthAPI) {
-        r.register("eth_getLogs") { [self] p, _ in
+        r.registerWriting("eth_getLogs") { [self] p, _ in
             try p.expect(atMost: 1)
-            return .array(try logs(LogCriteria(json: p.decode(0, as: JSON.self))).map { EthJSON.log($0) })
+            return EthJSON.writtenLogs(try logs(LogCriteria(json: p.decode(0, as: JSON.self))))
         }
         r.register("eth_newFilter") { [self] p, _ in
             try p.expect(atMost: 1)
@@ -198,23 +206,27 @@ final class FilterManager: @unchecked Sendable {
             let id = try p.string(0)
             return .bool(lock.withLock { filters.removeValue(forKey: id) != nil })
         }
-        r.register("eth_getFilterChanges") { [self] p, _ in
+        r.registerWriting("eth_getFilterChanges") { [self] p, _ in
             try p.expect(atMost: 1)
             let id = try p.string(0)
-            return try lock.withLock { () throws -> JSON in
+            let taken = try lock.withLock { () throws -> Kind in
                 guard var installed = filters[id] else { throw RPCError.server("filter not found") }
                 installed.lastPoll = Date()
-                let out: JSON
+                let taken = installed.kind
                 switch installed.kind {
-                case .blocks(let hashes): out = .array(hashes.map { .hash($0) }); installed.kind = .blocks([])
-                case .pendingTransactions(let hashes): out = .array(hashes.map { .hash($0) }); installed.kind = .pendingTransactions([])
-                case .logs(let criteria, let queued): out = .array(queued.map { EthJSON.log($0) }); installed.kind = .logs(criteria, [])
+                case .blocks: installed.kind = .blocks([])
+                case .pendingTransactions: installed.kind = .pendingTransactions([])
+                case .logs(let criteria, _): installed.kind = .logs(criteria, [])
                 }
                 filters[id] = installed
-                return out
+                return taken
+            }
+            switch taken {
+            case .blocks(let hashes), .pendingTransactions(let hashes): return WrittenJSON(.array(hashes.map { .hash($0) }))
+            case .logs(_, let queued): return EthJSON.writtenLogs(queued)
             }
         }
-        r.register("eth_getFilterLogs") { [self] p, _ in
+        r.registerWriting("eth_getFilterLogs") { [self] p, _ in
             try p.expect(atMost: 1)
             let id = try p.string(0)
             let criteria = try lock.withLock { () throws -> LogCriteria in
@@ -222,7 +234,7 @@ final class FilterManager: @unchecked Sendable {
                 filters[id]?.lastPoll = Date()
                 return criteria
             }
-            return .array(try logs(criteria).map { EthJSON.log($0) })
+            return EthJSON.writtenLogs(try logs(criteria))
         }
         r.register("eth_subscribe") { [self] p, context in
             try p.expect(atMost: 2)

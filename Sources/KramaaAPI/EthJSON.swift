@@ -111,6 +111,49 @@ enum EthJSON {
         ])
     }
 
+    /// `logs` as a JSON array of ``log(_:removed:)``'s objects (the same members in the same
+    /// order), written straight into `w`: an eth_getLogs answer of thousands of logs builds no
+    /// tree of small strings (each log would be ten allocations and its hex encoded twice).
+    static func writeLogs(_ logs: [LocatedLog], removed: Bool = false, into w: inout JSONWriter) {
+        w.writeRaw("[")
+        for i in logs.indices {
+            if i > 0 { w.writeRaw(",") }
+            writeLog(logs[i], removed: removed, into: &w)
+        }
+        w.writeRaw("]")
+    }
+
+    private static func writeLog(_ l: borrowing LocatedLog, removed: Bool, into w: inout JSONWriter) {
+        w.writeRaw(#"{"address":"#)
+        l.log.address.withUnsafeBytes { w.writeHexData($0) }
+        w.writeRaw(#","topics":["#)
+        for k in l.log.topics.indices {
+            if k > 0 { w.writeRaw(",") }
+            l.log.topics[k].withUnsafeBytes { w.writeHexData($0) }
+        }
+        w.writeRaw(#"],"data":"#)
+        w.writeHexData(l.log.data)
+        w.writeRaw(#","blockNumber":"#)
+        w.writeQuantity(l.blockNumber)
+        w.writeRaw(#","transactionHash":"#)
+        l.transactionHash.withUnsafeBytes { w.writeHexData($0) }
+        w.writeRaw(#","transactionIndex":"#)
+        w.writeQuantity(UInt64(l.transactionIndex))
+        w.writeRaw(#","blockHash":"#)
+        l.blockHash.withUnsafeBytes { w.writeHexData($0) }
+        w.writeRaw(#","logIndex":"#)
+        w.writeQuantity(UInt64(l.logIndex))
+        w.writeRaw(removed ? #","removed":true}"# : #","removed":false}"#)
+    }
+
+    /// `logs` to be written by ``writeLogs(_:removed:into:)`` into the response, with room
+    /// reserved for all of them (a log's members and punctuation take under 380 bytes besides
+    /// its topics and data).
+    static func writtenLogs(_ logs: [LocatedLog]) -> WrittenJSON {
+        let size = logs.reduce(2) { $0 + 380 + 69 * $1.log.topics.count + 2 * $1.log.data.count }
+        return WrittenJSON(size: size) { writeLogs(logs, into: &$0) }
+    }
+
     /// Every receipt of a block, in order.
     static func receipts(_ block: Block, _ stored: StoredReceipts) -> [JSON] {
         let hash = block.hash

@@ -13,8 +13,12 @@ public struct ReadGatedHandler<Inner: RPCHandler>: RPCHandler {
     }
 
     public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
+        try await respond(to: request, context: context).json()
+    }
+
+    public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
         try access.authorizeRead(context.credentials)
-        return try await inner.handle(request, context: context)
+        return try await inner.respond(to: request, context: context)
     }
 }
 

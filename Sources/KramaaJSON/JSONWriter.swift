@@ -4,7 +4,7 @@
 /// Strings are escaped as RFC 8259 requires (quote, backslash, control characters); everything
 /// else, including non-ASCII text, is written as UTF-8.
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8]
+    public internal(set) var bytes: [UInt8]
 
     public init(capacity: Int = 256) {
         bytes = []
@@ -48,6 +48,11 @@ public struct JSONWriter {
     /// Appends already-serialized JSON bytes.
     public mutating func writeRaw(_ serialized: some Sequence<UInt8>) {
         bytes.append(contentsOf: serialized)
+    }
+
+    /// Makes room for `count` more bytes at once (a large value about to be written).
+    public mutating func reserve(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
     }
 
     /// Drops everything written after the first `count` bytes.

@@ -187,9 +187,9 @@ public struct RPCDispatcher: Sendable {
         let held = gates ?? AnswerGates()
         let callContext = RPCContext(transport: context.transport, remoteAddress: context.remoteAddress,
                                      authorization: context.authorization, connection: context.connection, created: created, gates: held)
-        var result: Result<JSON, RPCError>
+        var result: Result<RPCResult, RPCError>
         do {
-            result = .success(try await handler.handle(request, context: callContext))
+            result = .success(try await handler.respond(to: request, context: callContext))
         } catch {
             result = .failure(RPCError.from(error))
         }
@@ -242,13 +242,17 @@ public struct RPCDispatcher: Sendable {
     }
 
     /// Writes `{"jsonrpc":"2.0","id":…,"result":…}` or `…,"error":{…}}`.
-    static func writeResponse(id: JSON, result: Result<JSON, RPCError>, into writer: inout JSONWriter) {
+    static func writeResponse(id: JSON, result: Result<RPCResult, RPCError>, into writer: inout JSONWriter) {
         writer.writeRaw(#"{"jsonrpc":"2.0","id":"#)
         writer.write(id)
         switch result {
-        case .success(let value):
+        case .success(.value(let value)):
             writer.writeRaw(#","result":"#)
             writer.write(value)
+        case .success(.written(let written)):
+            writer.writeRaw(#","result":"#)
+            writer.reserve(written.size + 1)
+            written.write(&writer)
         case .failure(let error):
             writer.writeRaw(#","error":"#)
             writer.write(error.json)

@@ -10,6 +10,59 @@ import NIOConcurrencyHelpers
 /// connection's requests run concurrently; within an HTTP batch they run in order.
 public protocol RPCHandler: Sendable {
     func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON
+    /// The answer as the dispatcher writes it: a value, or JSON the method writes itself. The
+    /// default answers `handle`'s value; ``RPCRouter`` answers its writing methods' JSON, and a
+    /// handler wrapping another should pass its inner handler's `respond` on, so those answers
+    /// reach the wire without being parsed back into values.
+    func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult
+}
+
+extension RPCHandler {
+    public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
+        .value(try await handle(request, context: context))
+    }
+}
+
+/// A call's answer: a value, or JSON the method writes itself. Large answers (thousands of
+/// logs in one eth_getLogs) are written straight from their data into the response, without
+/// a tree of small values to build and serialize, nor a buffer of their own to copy.
+public enum RPCResult: Sendable {
+    case value(JSON)
+    case written(WrittenJSON)
+
+    /// The answer as a value; written answers are written and parsed (for in-process callers
+    /// and tests).
+    public func json() throws(JSONParseError) -> JSON {
+        switch self {
+        case .value(let value): value
+        case .written(let written): try JSON.parse(written.bytes())
+        }
+    }
+}
+
+/// JSON a method writes itself, when the response is written: `write` appends the compact
+/// text of one value (the method guarantees it is valid); `size` is about how many bytes that
+/// is, reserved up front so a large answer is not copied as its buffer grows.
+public struct WrittenJSON: Sendable {
+    public let size: Int
+    public let write: @Sendable (inout JSONWriter) -> Void
+
+    public init(size: Int, write: @escaping @Sendable (inout JSONWriter) -> Void) {
+        self.size = size
+        self.write = write
+    }
+
+    /// A value written as the writer writes values (for methods that answer either way).
+    public init(_ value: JSON) {
+        self.init(size: 64) { $0.write(value) }
+    }
+
+    /// The text on its own.
+    public func bytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: size)
+        write(&writer)
+        return writer.bytes
+    }
 }
 
 /// One call: its method, its arguments and (unless a notification) its id.
@@ -111,20 +164,31 @@ public struct RPCContext: Sendable {
 public struct RPCRouter: RPCHandler {
     /// A method's implementation: the arguments and the connection in, the result out.
     public typealias Method = @Sendable (RPCParams, RPCContext) async throws -> JSON
+    /// A method whose result's JSON is written by the method itself, into the response.
+    public typealias WritingMethod = @Sendable (RPCParams, RPCContext) async throws -> WrittenJSON
 
-    private var methods: [String: Method] = [:]
+    private var methods: [String: @Sendable (RPCParams, RPCContext) async throws -> RPCResult] = [:]
 
     public init() {}
 
     /// Registers `body` as `name`; registering a name again replaces the earlier method.
     public mutating func register(_ name: String, _ body: @escaping Method) {
-        methods[name] = body
+        methods[name] = { params, context in .value(try await body(params, context)) }
+    }
+
+    /// Registers `body`, which writes its result's JSON itself, as `name`.
+    public mutating func registerWriting(_ name: String, _ body: @escaping WritingMethod) {
+        methods[name] = { params, context in .written(try await body(params, context)) }
     }
 
     /// The registered method names, sorted (for `rpc_modules`-style listings and tests).
     public var methodNames: [String] { methods.keys.sorted() }
 
     public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
+        try await respond(to: request, context: context).json()
+    }
+
+    public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
         guard let method = methods[request.method] else { throw RPCError.methodNotFound(request.method) }
         return try await method(request.params, context)
     }

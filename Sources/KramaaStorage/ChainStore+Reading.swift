@@ -99,29 +99,18 @@ extension ChainStore {
         }
     }
 
-    /// Logs matching `filter`, in chain order. The index narrows the blocks by address or
-    /// first topic; each candidate block's receipts give the logs themselves.
+    /// Logs matching `filter`, in chain order. The log index (`LogIndex`) gives the blocks that
+    /// can hold a match; only their logs are read and matched. More than `limit` matches
+    /// throw `tooManyResults`.
     public func logs(_ filter: LogFilter, limit: Int = 10_000) throws(StoreError) -> [LocatedLog] {
-        let from = Int64(filter.fromBlock), to = Int64(min(filter.toBlock, UInt64(Int64.max)))
-        // The index narrows by address if any are given, else by first topic, else by range only.
-        var keyed: (column: String, values: [Data])?
-        if !filter.addresses.isEmpty {
-            keyed = ("address", filter.addresses.map { Data($0.bytes) })
-        } else if let first = filter.topics.first, let wanted = first, !wanted.isEmpty {
-            keyed = ("topic0", wanted.map { Data($0.bytes) })
-        }
-        let numbers: [Int64] = try read { db in
-            var sql = "SELECT DISTINCT number FROM logs WHERE number BETWEEN ? AND ?"
-            var args: [DatabaseValueConvertible] = [from, to]
-            if let keyed {
-                sql += " AND \(keyed.column) IN (\(keyed.values.map { _ in "?" }.joined(separator: ",")))"
-                args += keyed.values as [DatabaseValueConvertible]
-            }
-            return try Int64.fetchAll(db, sql: sql + " ORDER BY number", arguments: StatementArguments(args))
-        }
+        let from = Int64(min(filter.fromBlock, UInt64(Int64.max))), to = Int64(min(filter.toBlock, UInt64(Int64.max)))
+        let numbers = try read { db in try LogIndex.candidates(filter, from: from, to: to, db: db) }
         var out: [LocatedLog] = []
         for n in numbers {
-            out += try locatedLogs(number: UInt64(n)).filter { filter.matches($0.log) }
+            let logs = try locatedLogs(number: UInt64(n))
+            // Every log of the block often matches (a block's Transfer events by token address):
+            // the cached array is then shared, not copied log by log.
+            if out.isEmpty && logs.allSatisfy({ filter.matches($0.log) }) { out = logs } else { out += logs.filter { filter.matches($0.log) } }
             if out.count > limit { throw .tooManyResults(limit: limit) }
         }
         return out
@@ -129,10 +118,22 @@ extension ChainStore {
 
     /// Every log of block `number` with its position; recent blocks' answers are cached
     /// (blocks never change once stored).
+    /// The block is read in one query and not decoded: its hash is the stored one and its
+    /// transactions are only hashed.
     public func locatedLogs(number: UInt64) throws(StoreError) -> [LocatedLog] {
         if let cached = logCache.get(number) { return cached }
-        guard let block = try block(number: number), let stored = try receipts(number: number) else { return [] }
-        let logs = LocatedLog.locate(block: block, receipts: stored.receipts)
+        let logs = try read { db -> [LocatedLog] in
+            let sql = "SELECT h.hash, b.rlp AS body, r.rlp AS receipts FROM headers h JOIN bodies b ON b.number = h.number "
+                + "JOIN receipts r ON r.number = h.number WHERE h.number = ?"
+            guard let row = try Row.fetchOne(db, sql: sql, arguments: [Int64(number)]) else { return [] }
+            let stored = try StoredReceipts.decode(Array(row["receipts"] as Data))
+            guard stored.receipts.contains(where: { !$0.logs.isEmpty }) else { return [] }
+            let hashes = try Block.transactionHashes(ofBody: Array(row["body"] as Data))
+            guard hashes.count == stored.receipts.count else {
+                throw StoreError.decode("block \(number) has \(hashes.count) transactions and \(stored.receipts.count) receipts")
+            }
+            return LocatedLog.locate(number: number, blockHash: try Bytes32(Array(row["hash"] as Data)), receipts: stored.receipts) { hashes[$0] }
+        }
         logCache.put(number, logs)
         return logs
     }

@@ -6,13 +6,15 @@ import KramaaPrimitives
 import KramaaState
 
 /// The chain on disk: SQLite through GRDB in WAL mode. Headers, bodies, receipts, a
-/// transaction index, a logs index and the flat world state (accounts, storage, code).
+/// transaction index, a log index (`LogIndex`) and the flat world state (accounts, storage, code).
 /// A block and the state changes it made are written in one SQLite transaction with
 /// `synchronous=FULL`, so a block reported as stored survives kill -9 and power loss.
 public final class ChainStore: Sendable {
     public let path: String
     let db: DatabasePool
-    let logCache = BlockCache<[LocatedLog]>(capacity: 256)
+    /// Decoded logs of recently read blocks: at most 256 blocks and 100,000 logs (about 30 MB
+    /// of Transfer-sized logs), so a few full blocks cannot hold hundreds of megabytes.
+    let logCache = BlockCache<[LocatedLog]>(capacity: 256, maxWeight: 100_000) { $0.count }
 
     /// Opens (creating if needed) the database at `path`, migrates it, and checks it.
     public init(path: String) throws(StoreError) {
@@ -62,6 +64,10 @@ public final class ChainStore: Sendable {
         }
         m.registerMigration("v3: commit certificates") { db in
             try db.execute(sql: "CREATE TABLE certificates(number INTEGER PRIMARY KEY, rlp BLOB NOT NULL)")
+        }
+        m.registerMigration("v4: log index by address and every topic position") { db in
+            try LogIndex.create(db: db)
+            try db.execute(sql: "DROP TABLE logs")
         }
         return m
     }
@@ -120,16 +126,11 @@ public final class ChainStore: Sendable {
                        arguments: [n, Data(hash.bytes), Data(block.header.encoded)])
         try db.execute(sql: "INSERT INTO bodies(number, rlp) VALUES (?, ?)", arguments: [n, Data(block.encodedBody)])
         try db.execute(sql: "INSERT INTO receipts(number, rlp) VALUES (?, ?)", arguments: [n, Data(receipts.encoded)])
-        var logIndex = 0
         for (i, tx) in block.transactions.enumerated() {
             try db.execute(sql: "INSERT OR REPLACE INTO transactions(hash, number, idx) VALUES (?, ?, ?)",
                            arguments: [Data(tx.hash.bytes), n, i])
-            for log in receipts.receipts[i].logs {
-                try db.execute(sql: "INSERT INTO logs(number, log_index, address, topic0) VALUES (?, ?, ?, ?)",
-                               arguments: [n, logIndex, Data(log.address.bytes), log.topics.first.map { Data($0.bytes) }])
-                logIndex += 1
-            }
         }
+        try LogIndex.insert(number: block.number, receipts: receipts.receipts, db: db)
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('head', ?)", arguments: [Data(String(n).utf8)])
     }
 
@@ -164,19 +165,35 @@ public final class ChainStore: Sendable {
 }
 
 /// A small cache of per-block answers, keyed by block number; the oldest numbers go first.
+/// Bounded by entries and by total weight (what `weight` says an entry costs, e.g. its logs).
 final class BlockCache<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [UInt64: Value] = [:]
+    private var totalWeight = 0
     private let capacity: Int
+    private let maxWeight: Int
+    private let weight: (Value) -> Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, maxWeight: Int = .max, weight: @escaping (Value) -> Int = { _ in 1 }) {
+        self.capacity = capacity
+        self.maxWeight = maxWeight
+        self.weight = weight
+    }
 
     func get(_ number: UInt64) -> Value? { lock.withLock { entries[number] } }
 
+    /// Keeps `value` unless it alone passes the weight bound, dropping the oldest numbers
+    /// until it fits.
     func put(_ number: UInt64, _ value: Value) {
+        let cost = weight(value)
+        guard cost <= maxWeight else { return }
         lock.withLock {
-            if entries.count >= capacity, let oldest = entries.keys.min() { entries[oldest] = nil }
+            if let old = entries.removeValue(forKey: number) { totalWeight -= weight(old) }
+            while !entries.isEmpty && (entries.count >= capacity || totalWeight + cost > maxWeight), let oldest = entries.keys.min() {
+                totalWeight -= weight(entries.removeValue(forKey: oldest)!)
+            }
             entries[number] = value
+            totalWeight += cost
         }
     }
 }

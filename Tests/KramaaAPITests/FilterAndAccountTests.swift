@@ -61,6 +61,31 @@ import Testing
         #expect(recovered.address == from)
     }
 
+    /// eth_getLogs writes its answer straight to bytes: the logs must be what receipts show
+    /// (built as values), and topic positions must be read and matched as geth does.
+    @Test func getLogsAnswersAsReceiptsShowLogsAndMatchesTopicsAsGeth() async throws {
+        let f = try APIFixture()
+        var hashes: [JSON] = []
+        for n in 0..<3 { hashes.append(try await f.send(f.signed(nonce: UInt64(n), to: APIFixture.contract, data: UInt256(UInt64(7 + n)).bigEndianBytes))) }
+        try f.seal(1)
+        var fromReceipts: [JSON] = []
+        for hash in hashes { fromReceipts += try await f.call("eth_getTransactionReceipt", [hash])["logs"]?.arrayValue ?? [] }
+        #expect(fromReceipts.count == 3)
+        let contract = JSON.address(APIFixture.contract), topic = JSON.hash(APIFixture.topic), other = JSON.hash(UInt256(1).bytes32)
+        #expect(try await f.call("eth_getLogs", [["fromBlock": "0x1", "address": contract]]) == .array(fromReceipts))
+        // The logs have one topic: a second position, even a wildcard, excludes them (geth's filterLogs).
+        #expect(try await f.call("eth_getLogs", [["fromBlock": "0x1", "topics": [topic, .null]]]) == [])
+        #expect(try await f.call("eth_getLogs", [["fromBlock": "0x1", "topics": [topic, []]]]) == [])
+        // A null among the alternatives makes the position a wildcard (geth's FilterCriteria).
+        #expect(try await f.call("eth_getLogs", [["fromBlock": "0x1", "topics": [[other, .null]]]]) == .array(fromReceipts))
+        #expect(try await f.call("eth_getLogs", [["fromBlock": "0x1", "topics": [[.null, "not even hex"]]]]) == .array(fromReceipts))
+        #expect(try await f.call("eth_getLogs", [["fromBlock": "0x1", "topics": [[other]]]]) == [])
+        // Through the dispatcher too (the bytes the wire carries).
+        let text = try #require(await RPCDispatcher(handler: f.router).respond(
+            to: #"{"jsonrpc":"2.0","id":7,"method":"eth_getLogs","params":[{"fromBlock":"0x1","address":"\#(APIFixture.contract.lowercased)"}]}"#))
+        #expect(try JSON.parse(text) == ["jsonrpc": "2.0", "id": 7, "result": .array(fromReceipts)])
+    }
+
     @Test func badInputGetsGethsErrorsAndChangesNothing() async throws {
         let f = try APIFixture()
         let cases: [(String, [JSON], Int, String)] = [

@@ -210,3 +210,27 @@ import Testing
         }
     }
 }
+
+/// The hex writers encode straight into the output what RPCHex and writeString would write.
+@Suite struct JSONWriterHexTests {
+    @Test func hexDataAndQuantitiesMatchTheStringEncoders() {
+        var random = SplitMix64(seed: 1)
+        var quantities: [UInt64] = [0, 1, 0xf, 0x10, 0xff, 0x100, UInt64.max, 1 << 63]
+        quantities += (0..<200).map { _ in random.next() >> (random.next() % 64) }
+        for value in quantities {
+            var w = JSONWriter()
+            w.writeQuantity(value)
+            var expected = JSONWriter()
+            expected.writeString(RPCHex.encodeQuantity(value))
+            #expect(w.bytes == expected.bytes, "\(value)")
+        }
+        for length in [0, 1, 2, 20, 32, 33, 100] {
+            let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            var w = JSONWriter()
+            w.writeRaw("[")
+            w.writeHexData(data)
+            w.writeRaw("]")
+            #expect(try! JSON.parse(w.bytes) == [.data(data)])
+        }
+    }
+}

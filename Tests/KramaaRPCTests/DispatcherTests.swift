@@ -21,6 +21,16 @@ import Testing
         #expect(try await answer(#"{"jsonrpc":"2.0","id":1,"method":"echo","params":null}"#)?["result"] == .null)
     }
 
+    /// A method that writes its own JSON: the dispatcher has it write into the envelope; an
+    /// in-process caller of `handle` gets it parsed.
+    @Test func writtenResultsGoOutAsWritten() async throws {
+        var router = RPCRouter()
+        router.registerWriting("raw") { _, _ in WrittenJSON(size: 4) { $0.writeRaw(#"[{"a":"0x1"},true]"#) } }
+        let dispatcher = RPCDispatcher(handler: router)
+        #expect(await dispatcher.respond(to: callBody("raw", "[]", id: "3")) == #"{"jsonrpc":"2.0","id":3,"result":[{"a":"0x1"},true]}"#)
+        #expect(try await router.handle(RPCRequest(method: "raw"), context: .inProcess()) == [["a": "0x1"], true])
+    }
+
     @Test func idsAreEchoedExactly() async throws {
         for id in [#""abc""#, #""""#, "0", "-1.50e3", "18446744073709551617", "null", #""\u00e9""#] {
             let text = try #require(await dispatcher.respond(to: callBody("echo", id: id)))

@@ -15,9 +15,13 @@ public struct MeteredRPCHandler<Inner: RPCHandler>: RPCHandler {
     }
 
     public func handle(_ request: RPCRequest, context: RPCContext) async throws -> JSON {
+        try await respond(to: request, context: context).json()
+    }
+
+    public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
-            let result = try await inner.handle(request, context: context)
+            let result = try await inner.respond(to: request, context: context)
             record(request.method, failed: false, since: start)
             return result
         } catch {

@@ -66,6 +66,27 @@ public struct Block: Equatable, Sendable {
         return transactions
     }
 
+    /// The hashes of a body's transactions (keccak256 of each one's encoding as the body holds
+    /// it), read without decoding them: what a block's logs need from its body.
+    public static func transactionHashes(ofBody raw: [UInt8]) throws(TransactionError) -> [Bytes32] {
+        var hashes: [Bytes32] = []
+        do {
+            var outer = RLPReader(raw)
+            var body = try outer.readList()
+            var list = try body.readList()
+            try raw.withUnsafeBytes { bytes in
+                while !list.isAtEnd {
+                    let h = try list.readHeader()
+                    let range = h.isList ? h.start..<h.payload.upperBound : h.payload
+                    hashes.append(Keccak256.hash(UnsafeRawBufferPointer(rebasing: bytes[range])))
+                }
+            }
+        } catch {
+            throw .malformed(field: "block body", error as! RLPError)
+        }
+        return hashes
+    }
+
     /// The hash of an encoded block (keccak256 of its header's RLP), read without decoding
     /// its transactions; nil when the bytes are not a block's outer shape.
     public static func hash(ofEncoded raw: [UInt8]) -> Bytes32? {

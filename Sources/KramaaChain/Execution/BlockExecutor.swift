@@ -40,6 +40,17 @@ public struct ExecutedBlock: Sendable {
     /// Candidates left out because they can never be included as they are (nonce too low,
     /// insufficient funds, ...), with the reason.
     public var rejected: [(hash: Bytes32, error: InvalidTransactionError)]
+
+    /// A block with its receipts as executed elsewhere (tests and benchmarks write made-up
+    /// blocks to storage through this; the node gets them from `BlockExecutor`).
+    public init(block: Block, senders: [Address], receipts: [Receipt], outcomes: [TransactionOutcome],
+                rejected: [(hash: Bytes32, error: InvalidTransactionError)] = []) {
+        self.block = block
+        self.senders = senders
+        self.receipts = receipts
+        self.outcomes = outcomes
+        self.rejected = rejected
+    }
 }
 
 /// Builds and executes blocks under the chain's rules: each transaction through the state

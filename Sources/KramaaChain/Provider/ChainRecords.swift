@@ -16,7 +16,9 @@ public struct StoredReceipts: Sendable {
 }
 
 /// Which logs `eth_getLogs` and log filters want: a block range, addresses (any of), and
-/// topics by position (each position any of its values; nil matches anything).
+/// topics by position (each position any of its values; nil or empty matches anything). As in
+/// geth, a log must have at least as many topics as the filter has positions, wildcards
+/// included: `[A, nil]` matches only logs with two topics or more.
 public struct LogFilter: Sendable, Equatable {
     public var fromBlock: UInt64
     public var toBlock: UInt64
@@ -30,12 +32,13 @@ public struct LogFilter: Sendable, Equatable {
         self.topics = topics
     }
 
-    /// Whether `log` matches the address and topic conditions.
+    /// Whether `log` matches the address and topic conditions (geth's `filterLogs`).
     public func matches(_ log: Log) -> Bool {
         if !addresses.isEmpty && !addresses.contains(log.address) { return false }
+        if topics.count > log.topics.count { return false }
         for (i, wanted) in topics.enumerated() {
             guard let wanted, !wanted.isEmpty else { continue }
-            guard i < log.topics.count, wanted.contains(log.topics[i]) else { return false }
+            guard wanted.contains(log.topics[i]) else { return false }
         }
         return true
     }
@@ -64,13 +67,20 @@ public struct LocatedLog: Sendable, Equatable {
 extension LocatedLog {
     /// Every log of a block with its position.
     public static func locate(block: Block, receipts: [Receipt]) -> [LocatedLog] {
+        locate(number: block.number, blockHash: block.hash, receipts: receipts) { block.transactions[$0].hash }
+    }
+
+    /// Every log of block `number` (hash `blockHash`) with its position; `transactionHash`
+    /// gives the hash of the transaction at an index (asked only for those with logs).
+    public static func locate(number: UInt64, blockHash: Bytes32, receipts: [Receipt],
+                              transactionHash: (Int) -> Bytes32) -> [LocatedLog] {
         var out: [LocatedLog] = []
+        out.reserveCapacity(receipts.reduce(0) { $0 + $1.logs.count })
         var index = 0
-        let hash = block.hash
         for (i, receipt) in receipts.enumerated() where !receipt.logs.isEmpty {
-            let txHash = block.transactions[i].hash
+            let txHash = transactionHash(i)
             for log in receipt.logs {
-                out.append(LocatedLog(log: log, blockNumber: block.number, blockHash: hash, transactionHash: txHash,
+                out.append(LocatedLog(log: log, blockNumber: number, blockHash: blockHash, transactionHash: txHash,
                                       transactionIndex: i, logIndex: index))
                 index += 1
             }

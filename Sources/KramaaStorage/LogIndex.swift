@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import KramaaChain
+import KramaaEVM
+import KramaaPrimitives
+
+/// The index log queries are answered through: for every block, each distinct log address and
+/// each distinct topic value at each position (0...3) its logs hold, as one row
+/// `(key, number)` of `log_keys`, clustered by key; and `log_blocks`, the blocks holding any
+/// log. It is written with its block, in the same transaction.
+///
+/// A query's conditions (the addresses; each topic position with values) each select the
+/// blocks holding one of their keys; the candidates are the blocks every condition selects.
+/// Only those blocks are read, and their logs are matched exactly (`LogFilter.matches`), since
+/// a block can hold one log with the address and another with the topic. So a query over
+/// 100,000 blocks costs the blocks that can match, not the range.
+enum LogIndex {
+    /// The key of a log address: a 0 byte, then the 20 bytes.
+    static func key(address: Address) -> Data {
+        var key = Data(capacity: 21)
+        key.append(0)
+        address.withUnsafeBytes { key.append(contentsOf: $0) }
+        return key
+    }
+
+    /// The key of a topic at `position` (0...3): the byte `1 + position`, then the 32 bytes.
+    static func key(topic: Bytes32, position: Int) -> Data {
+        var key = Data(capacity: 33)
+        key.append(UInt8(1 + position))
+        topic.withUnsafeBytes { key.append(contentsOf: $0) }
+        return key
+    }
+
+    /// The distinct keys of a block's logs.
+    static func keys(of receipts: [Receipt]) -> Set<Data> {
+        var keys = Set<Data>()
+        for receipt in receipts {
+            for log in receipt.logs {
+                keys.insert(key(address: log.address))
+                for (position, topic) in log.topics.prefix(4).enumerated() { keys.insert(key(topic: topic, position: position)) }
+            }
+        }
+        return keys
+    }
+
+    /// Indexes block `number`'s logs (part of storing the block).
+    static func insert(number: UInt64, receipts: [Receipt], db: Database) throws {
+        guard receipts.contains(where: { !$0.logs.isEmpty }) else { return }
+        let n = Int64(number)
+        try db.execute(sql: "INSERT INTO log_blocks(number) VALUES (?)", arguments: [n])
+        let statement = try db.cachedStatement(sql: "INSERT INTO log_keys(key, number) VALUES (?, ?)")
+        for key in keys(of: receipts) { try statement.execute(arguments: [key, n]) }
+    }
+
+    /// Creates the tables and indexes every stored block (the migration from the index of
+    /// addresses and first topics, which could not narrow a query by its other topics).
+    static func create(db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE log_keys(key BLOB NOT NULL, number INTEGER NOT NULL, PRIMARY KEY(key, number)) WITHOUT ROWID;
+            CREATE TABLE log_blocks(number INTEGER PRIMARY KEY);
+            """)
+        let rows = try Row.fetchCursor(db, sql: "SELECT number, rlp FROM receipts ORDER BY number")
+        while let row = try rows.next() {
+            let stored = try StoredReceipts.decode(Array(row["rlp"] as Data))
+            try insert(number: UInt64(row["number"] as Int64), receipts: stored.receipts, db: db)
+        }
+    }
+
+    /// Blocks counted when estimating how many blocks a condition selects: enough to tell a
+    /// narrow condition from a broad one, few enough that estimating costs little.
+    static let estimateCap = 2_048
+
+    /// The blocks numbered `from...to` that may hold a log `filter` matches, in order.
+    static func candidates(_ filter: LogFilter, from: Int64, to: Int64, db: Database) throws -> [Int64] {
+        // One condition per constrained part of the filter, each a list of keys (any of).
+        var conditions: [[Data]] = []
+        if !filter.addresses.isEmpty { conditions.append(Array(Set(filter.addresses.map { key(address: $0) }))) }
+        for (position, wanted) in filter.topics.prefix(4).enumerated() {
+            guard let wanted, !wanted.isEmpty else { continue }
+            conditions.append(Array(Set(wanted.map { key(topic: $0, position: position) })))
+        }
+        guard !conditions.isEmpty else {
+            return try Int64.fetchAll(db, sql: "SELECT number FROM log_blocks WHERE number BETWEEN ? AND ? ORDER BY number",
+                                      arguments: [from, to])
+        }
+        func among(_ keys: [Data]) -> String { "key IN (" + keys.map { _ in "?" }.joined(separator: ",") + ")" }
+        // The narrowest condition drives: its blocks are listed, the others only probed per block.
+        let sizes = try conditions.map { keys in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM log_keys WHERE \(among(keys)) AND number BETWEEN ? AND ? LIMIT \(estimateCap))",
+                             arguments: StatementArguments(keys + [from, to] as [DatabaseValueConvertible])) ?? 0
+        }
+        let driver = sizes.indices.min { sizes[$0] < sizes[$1] }!
+        if sizes[driver] == 0 { return [] }
+        var sql = "SELECT DISTINCT d.number FROM log_keys d WHERE d.\(among(conditions[driver])) AND d.number BETWEEN ? AND ?"
+        var arguments: [DatabaseValueConvertible] = conditions[driver] + [from, to] as [DatabaseValueConvertible]
+        for (i, keys) in conditions.enumerated() where i != driver {
+            sql += " AND EXISTS (SELECT 1 FROM log_keys c WHERE c.\(among(keys)) AND c.number = d.number)"
+            arguments += keys as [DatabaseValueConvertible]
+        }
+        return try Int64.fetchAll(db, sql: sql + " ORDER BY d.number", arguments: StatementArguments(arguments))
+    }
+}
