@@ -191,20 +191,34 @@ final class HTTPConnection {
                     while try !line().isEmpty {}
                     break
                 }
+                guard size <= Self.maximumAnswer - body.count else { throw Self.tooLarge }
                 body += try bytes(size)
                 _ = try line()
             }
         } else if let length = header("content-length") {
             guard let count = Int(length), count >= 0 else { throw ClientError("the answer's content-length is not a number") }
+            guard count <= Self.maximumAnswer else { throw Self.tooLarge }
             body = try bytes(count)
         } else {
             keepAlive = false
-            while try fill() {}
+            while try fill() {
+                guard buffer.count - start <= Self.maximumAnswer else { throw Self.tooLarge }
+            }
             body = Array(buffer[start...])
             start = buffer.count
         }
+        // A large answer's room is not kept for the life of a pooled connection.
+        if start == buffer.count && buffer.capacity > 1 << 20 {
+            buffer = []
+            start = 0
+        }
         return Response(status: status, body: body, keepAlive: keepAlive)
     }
+
+    /// The largest answer body read (a node caps a JSON-RPC answer at 25 MB and a block at
+    /// a few MiB; a file is read block by block): anything larger is refused, not buffered.
+    static let maximumAnswer = 256 << 20
+    static let tooLarge = ClientError("the answer is larger than \(maximumAnswer >> 20) MiB; nothing this client asks for is that large")
 }
 
 /// Idle keep-alive connections by host and port, shared by every ``NodeClient`` of the process.

@@ -27,7 +27,7 @@ enum EPCISBench {
                 gas: 1_000_000))
         }
         _ = ValidatorBench.send(setup, hashes: setup.map { Keccak256.hash($0) }, to: [ports[0]], batch: 101, pace: nil)
-        guard network.waitFor(setup.count) else {
+        guard network.finality.waitFor(setup.count) else {
             section.notes.append("setup transactions were not finalised within 120 s")
             return section
         }
@@ -57,16 +57,16 @@ enum EPCISBench {
         let verifyOne = Harness.rate(batch: 1, seconds: quick ? 0.3 : 1) { blackHole(probeKey.isValidSignature(probeSignature, for: probeMessage)) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
 
-        let before = network.count, blocksBefore = network.blocks, headBefore = network.nodes[0].latest.number
+        let before = network.finality.count, blocksBefore = network.finality.blocks, headBefore = network.nodes[0].latest.number
         let started = DispatchTime.now().uptimeNanoseconds
         _ = ValidatorBench.send(raws, hashes: raws.map { Keccak256.hash($0) }, to: ports, batch: 50, pace: nil)
-        let finished = network.waitFor(before + raws.count, timeout: 300)
+        let finished = network.finality.waitFor(before + raws.count, timeout: 300)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var failed = 0
         for n in (headBefore + 1)...max(headBefore + 1, network.nodes[0].latest.number) {
             failed += (try? network.nodes[0].receipts(number: n))?.receipts.filter { !$0.success }.count ?? 0
         }
-        section.rows.append(Row(name: "EPCIS events captured and finalised (\(raws.count) events, one per P-256 device transaction, \(network.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
+        section.rows.append(Row(name: "EPCIS events captured and finalised (\(raws.count) events, one per P-256 device transaction, \(network.finality.blocks - blocksBefore) blocks\(finished ? "" : ", TIMED OUT"))",
                                 ours: Double(raws.count) / seconds, unit: "events/s", reference: verifyOne * Double(cores),
                                 referenceName: "P-256 verify on \(cores) cores", goal: "≥ 1,000"))
         section.notes.append("Failed (reverted) captures among them: \(failed). The network is the validator benchmark's: four validators in one process with their own SQLite folders, TLS peers on loopback and JSON-RPC servers; the transactions are signed before timing and sent as JSON-RPC batches of 50 to the four servers in turn. Each capture: device signature check (P-256), JSON-LD parse, CBV 2.0 event hash, the record and two logs.")

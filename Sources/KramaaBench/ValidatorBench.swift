@@ -71,10 +71,6 @@ enum ValidatorBench {
             return sums
         }
 
-        var count: Int { finality.count }
-        var blocks: Int { finality.blocks }
-        func waitFor(_ total: Int, timeout: TimeInterval = 120) -> Bool { finality.waitFor(total, timeout: timeout) }
-
         var notes: [String] {
             let rounds = runtimes.map { $0.statistics }
             return ["Heights committed per validator: \(rounds.map(\.commits)); rounds beyond the first: \(rounds.map(\.extraRounds)).",

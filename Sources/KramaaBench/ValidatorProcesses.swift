@@ -20,7 +20,6 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
     private let lifeline: (read: FileHandle, write: Int32)
     private let directory: URL
     private let watching = Flag()
-    private var watcher: Thread?
 
     struct StartFailure: Error, CustomStringConvertible {
         let description: String
@@ -80,7 +79,6 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
         }
         let thread = Thread { [self] in watch() }
         thread.stackSize = 1 << 20
-        watcher = thread
         thread.start()
     }
 
@@ -158,8 +156,7 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
     }
 
     func stop() {
-        watching.lower()
-        watcher.map { _ in Thread.sleep(forTimeInterval: 0.05) }
+        watching.lower()  // the watcher ends at its next poll, or when its validator goes
         for process in processes where process.isRunning { process.terminate() }
         for process in processes { process.waitUntilExit() }
         close(lifeline.write)

@@ -175,12 +175,17 @@ import Glibc
             switch index {
             case 0: .answer("SMTP ready\r\n\r\n")
             case 1: .answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
-            default: .answerAndClose("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+            case 2: .answerAndClose("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+            case 3: .answerAndClose("HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n")
+            default: .answerAndClose("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000001\r\n")
             }
         }
         let client = try NodeClient("http://127.0.0.1:\(server.port)")
         #expect { try client.request("GET", path: "/") } throws: { "\($0)".contains("not HTTP/1.1") }
         #expect { try client.request("GET", path: "/") } throws: { "\($0)".contains("not hexadecimal") }
         #expect { try client.request("GET", path: "/") } throws: { "\($0)".contains("ended early") }
+        // A node claiming a terabyte (or a 256 MiB chunk) is refused before anything is buffered.
+        #expect { try client.request("GET", path: "/") } throws: { "\($0)".contains("larger than 256 MiB") }
+        #expect { try client.request("GET", path: "/") } throws: { "\($0)".contains("larger than 256 MiB") }
     }
 }

@@ -42,13 +42,13 @@ public final class NodeMetrics: @unchecked Sendable {
     private var previousRejections: [String: Int] = [:]
     private var previousJournalSyncs = 0
     private var previousPhases: [PhaseClock.Phase: (seconds: Double, runs: Int)] = [:]
-    private var phaseCounters: [PhaseClock.Phase: FloatingPointCounter] = [:]
     /// Transactions in the blocks seen since start (CometBFT's `total_txs`, a gauge).
     private var transactionsSeen = 0
     private var observer: Int?
     private var counters: [String: Metrics.Counter] = [:]
     private var gauges: [String: Metrics.Gauge] = [:]
     private var timers: [String: Metrics.Timer] = [:]
+    private var floatingCounters: [String: FloatingPointCounter] = [:]
     private var recorders: [String: Recorder] = [:]
     /// The last storage probe's write-and-sync time (readiness), reported as a gauge.
     private var lastProbeSeconds: Double?
@@ -90,6 +90,10 @@ public final class NodeMetrics: @unchecked Sendable {
 
     public func counter(_ name: String, _ labels: [(String, String)] = []) -> Metrics.Counter {
         cached(&counters, name, labels) { Metrics.Counter(label: name, dimensions: labels, factory: $0) }
+    }
+
+    public func floatingCounter(_ name: String, _ labels: [(String, String)] = []) -> FloatingPointCounter {
+        cached(&floatingCounters, name, labels) { FloatingPointCounter(label: name, dimensions: labels, factory: $0) }
     }
 
     public func gauge(_ name: String, _ labels: [(String, String)] = []) -> Metrics.Gauge {
@@ -187,17 +191,14 @@ public final class NodeMetrics: @unchecked Sendable {
     /// The node's phase clock as counters: seconds and runs per phase since start.
     private func recordPhases() {
         for total in node.phases.totals {
-            let (seconds, runs, counter) = lock.withLock { () -> (Double, Int, FloatingPointCounter) in
+            let labels = [("phase", total.phase.rawValue)]
+            let (seconds, runs) = lock.withLock {
                 let previous = previousPhases[total.phase] ?? (0, 0)
                 previousPhases[total.phase] = (total.seconds, total.runs)
-                let counter = phaseCounters[total.phase] ?? FloatingPointCounter(label: "kramaa_node_phase_seconds_total",
-                                                                                   dimensions: [("phase", total.phase.rawValue)], factory: factory)
-                phaseCounters[total.phase] = counter
-                return (total.seconds - previous.seconds, total.runs - previous.runs, counter)
+                return (total.seconds - previous.seconds, total.runs - previous.runs)
             }
-            if seconds > 0 { counter.increment(by: seconds) }
-            let runsCounter = self.counter("kramaa_node_phase_runs_total", [("phase", total.phase.rawValue)])
-            if runs > 0 { runsCounter.increment(by: runs) } else { runsCounter.increment(by: 0) }
+            floatingCounter("kramaa_node_phase_seconds_total", labels).increment(by: seconds)
+            counter("kramaa_node_phase_runs_total", labels).increment(by: runs)
         }
     }
 
