@@ -1,36 +1,63 @@
 import Foundation
 import KramaaFiles
 
-/// Blocks on disk under `<data>/files/blocks`, one file per block named by its multihash
-/// (base32, so CIDv0 and CIDv1 of the same bytes share it), in 2-character sub-directories
-/// (the characters before the last). A block is written to `files/tmp`, fsynced, renamed into
-/// place and its directory fsynced before `put` returns. Other code (replication, pinning
-/// services) reads and writes blocks through this type or through `BlockSource`/`BlockSink`.
+/// Blocks on disk under `<data>/files`. A block stored alone (`put`: replication, pinning
+/// services) is a file in `blocks/`, named by its multihash (base32, so CIDv0 and CIDv1 of the
+/// same bytes share it), in 2-character sub-directories (the characters before the last); it is
+/// written to `tmp/`, fsynced, renamed into place and its directory fsynced before `put`
+/// returns. An upload's blocks arrive as one pack file in `packs/` (``PackFile``), indexed in
+/// memory from a scan at start. Other code reads and writes blocks through this type or through
+/// `BlockSource`/`BlockSink`.
 public final class BlockStore: BlockSource, @unchecked Sendable {
     public let root: String
     let blocksDirectory: String
     let tmpDirectory: String
+    let packsDirectory: String
     private let lock = NSLock()
     private var usedBytes: UInt64 = 0
     private var count = 0
     private var sequence = 0
+    /// Blocks held in packs, and how many sections each pack has (more than it has indexed
+    /// blocks when some of them are also held alone: collection then rewrites it).
+    private var packed: [String: PackLocation] = [:]
+    private var packSections: [String: Int] = [:]
 
     public init(directory: String) throws {
         root = directory
         blocksDirectory = directory + "/blocks"
         tmpDirectory = directory + "/tmp"
-        for d in [directory, blocksDirectory, tmpDirectory] {
+        packsDirectory = directory + "/packs"
+        for d in [directory, blocksDirectory, tmpDirectory, packsDirectory] {
             do { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) } catch {
                 throw FileStoreError.io("cannot create \(d): \(error.localizedDescription)")
             }
         }
         // Leftovers of writes a crash interrupted were never acknowledged.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: tmpDirectory)) ?? [] { unlink(tmpDirectory + "/" + name) }
-        try forEachKey { _, size in
+        try forEachLooseKey { _, size in
             usedBytes += size
             count += 1
         }
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: packsDirectory)) ?? [] where file.hasSuffix(PackFile.suffix) {
+            let name = String(file.dropLast(PackFile.suffix.count))
+            var sections = 0
+            try PackFile.scan(path: packPath(name), name: name) { key, location in
+                sections += 1
+                if packed[key] == nil && !hasLoose(key) {
+                    packed[key] = location
+                    usedBytes += UInt64(location.length)
+                    count += 1
+                }
+            }
+            packSections[name] = sections
+        }
     }
+
+    func packPath(_ name: String) -> String { "\(packsDirectory)/\(name)\(PackFile.suffix)" }
+
+    private func hasLoose(_ key: String) -> Bool { access(path(key), F_OK) == 0 }
+
+    private func location(_ key: String) -> PackLocation? { lock.withLock { packed[key] } }
 
     /// Bytes and blocks held.
     public var usage: (bytes: UInt64, blocks: Int) { lock.withLock { (usedBytes, count) } }
@@ -44,18 +71,26 @@ public final class BlockStore: BlockSource, @unchecked Sendable {
     }
 
     public func has(_ cid: CID) -> Bool {
-        access(path(Self.key(cid.multihash)), F_OK) == 0 || cid.multihash.code == Multihash.identity
+        if cid.multihash.code == Multihash.identity { return true }
+        let key = Self.key(cid.multihash)
+        return location(key) != nil || hasLoose(key)
     }
 
     public func block(_ cid: CID) throws -> [UInt8]? {
         if cid.multihash.code == Multihash.identity { return cid.multihash.digest }
-        return try DurableFile.read(path(Self.key(cid.multihash)))
+        let key = Self.key(cid.multihash)
+        // A pack being collected has its live blocks written alone first: a read that finds the
+        // pack gone finds the block alone.
+        if let location = location(key), let block = try PackFile.read(path: packPath(location.pack), location) { return block }
+        return try DurableFile.read(path(key))
     }
 
     /// The size of a block held, without reading it.
     public func size(_ cid: CID) -> UInt64? {
+        let key = Self.key(cid.multihash)
+        if let location = location(key) { return UInt64(location.length) }
         var st = stat()
-        return stat(path(Self.key(cid.multihash)), &st) == 0 ? UInt64(st.st_size) : nil
+        return stat(path(key), &st) == 0 ? UInt64(st.st_size) : nil
     }
 
     /// A fresh temporary path in `files/tmp`.
@@ -71,8 +106,9 @@ public final class BlockStore: BlockSource, @unchecked Sendable {
     public func put(_ cid: CID, _ block: [UInt8], syncDirectory: Bool = true) throws -> Bool {
         try cid.verify(block)
         if cid.multihash.code == Multihash.identity { return false }
-        let target = path(Self.key(cid.multihash))
-        if access(target, F_OK) == 0 { return false }
+        let key = Self.key(cid.multihash)
+        let target = path(key)
+        if location(key) != nil || hasLoose(key) { return false }
         try ensureShard(target)
         try DurableFile.write(block, to: target, temporary: temporaryPath(), syncDirectory: syncDirectory)
         lock.withLock {
@@ -82,17 +118,25 @@ public final class BlockStore: BlockSource, @unchecked Sendable {
         return true
     }
 
-    /// Moves a block file already written and fsynced (an upload's staging area) into place.
-    func adopt(file: String, multihash: Multihash, size: UInt64) throws -> String? {
-        let target = path(Self.key(multihash))
-        if access(target, F_OK) == 0 { unlink(file); return nil }
-        try ensureShard(target)
+    /// Moves an upload's pack, complete and durable, into `packs/` and indexes its blocks
+    /// (`blocks`: key → where it lies in the pack). Blocks the store already holds stay where they
+    /// are; a pack none of whose blocks is new is deleted at once.
+    func adoptPack(file: String, name: String, sections: Int, blocks: [String: PackLocation]) throws {
+        let target = packPath(name)
         try DurableFile.rename(file, to: target)
-        lock.withLock {
-            usedBytes += size
-            count += 1
+        try DurableFile.syncDirectory(packsDirectory)
+        let indexed = lock.withLock { () -> Int in
+            var indexed = 0
+            for (key, location) in blocks where packed[key] == nil && !hasLoose(key) {
+                packed[key] = location
+                usedBytes += UInt64(location.length)
+                count += 1
+                indexed += 1
+            }
+            if indexed > 0 { packSections[name] = sections }
+            return indexed
         }
-        return (target as NSString).deletingLastPathComponent
+        if indexed == 0 { unlink(target) }
     }
 
     private func ensureShard(_ target: String) throws {
@@ -103,18 +147,49 @@ public final class BlockStore: BlockSource, @unchecked Sendable {
         }
     }
 
-    /// Removes a block (garbage collection).
-    func delete(key: String, size: UInt64) {
-        if unlink(path(key)) == 0 {
+    /// Removes every block whose key is not in `live` (garbage collection). A pack all of whose
+    /// blocks are dead is deleted; one with some live blocks (or sections held alone as well) has
+    /// its live blocks written alone, durably, before it is deleted. Returns what was removed.
+    func retain(only live: Set<String>) throws -> (blocks: Int, bytes: UInt64) {
+        var removedBlocks = 0
+        var removedBytes: UInt64 = 0
+        var dead: [(String, UInt64)] = []
+        try forEachLooseKey { key, size in if !live.contains(key) { dead.append((key, size)) } }
+        for (key, size) in dead where unlink(path(key)) == 0 {
+            removedBlocks += 1
+            removedBytes += size
+        }
+        let byPack = lock.withLock { Dictionary(grouping: packed, by: { $0.value.pack }) }
+        for (name, entries) in byPack {
+            let survivors = entries.filter { live.contains($0.key) }
+            let whole = lock.withLock { packSections[name] } == entries.count
+            if survivors.count == entries.count && whole { continue }
+            for (key, location) in survivors {
+                guard let block = try PackFile.read(path: packPath(name), location) else { continue }
+                let target = path(key)
+                try ensureShard(target)
+                try DurableFile.write(block, to: target, temporary: temporaryPath())
+            }
             lock.withLock {
-                usedBytes -= min(usedBytes, size)
-                count -= 1
+                for (key, _) in entries { packed[key] = nil }
+                packSections[name] = nil
+            }
+            unlink(packPath(name))
+            for (key, location) in entries where !live.contains(key) {
+                removedBlocks += 1
+                removedBytes += UInt64(location.length)
             }
         }
+        try DurableFile.syncDirectory(packsDirectory)
+        lock.withLock {
+            usedBytes -= min(usedBytes, removedBytes)
+            count -= min(count, removedBlocks)
+        }
+        return (removedBlocks, removedBytes)
     }
 
-    /// Every block's key and size.
-    func forEachKey(_ body: (String, UInt64) throws -> Void) throws {
+    /// Every block held alone: its key and size.
+    private func forEachLooseKey(_ body: (String, UInt64) throws -> Void) throws {
         let fm = FileManager.default
         for shard in (try? fm.contentsOfDirectory(atPath: blocksDirectory)) ?? [] {
             for key in (try? fm.contentsOfDirectory(atPath: blocksDirectory + "/" + shard)) ?? [] {

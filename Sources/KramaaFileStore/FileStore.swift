@@ -106,10 +106,7 @@ public final class FileStore: @unchecked Sendable {
                 var seen = Set<CID>()
                 try walker.walk(root, skipping: &seen) { cid, _ in live.insert(BlockStore.key(cid.multihash)) }
             }
-            var removed: [(String, UInt64)] = []
-            try blocks.forEachKey { key, size in if !live.contains(key) { removed.append((key, size)) } }
-            for (key, size) in removed { blocks.delete(key: key, size: size) }
-            return (removed.count, removed.reduce(0) { $0 + $1.1 })
+            return try blocks.retain(only: live)
         }
     }
 
@@ -169,12 +166,7 @@ public final class FileStore: @unchecked Sendable {
             try DAGWalker(source: source).walkShape(root, skipping: &seen, leafSize: { source.size($0) }) { cid, size in
                 if size == nil { throw FileStoreError.incomplete("the upload does not hold \(cid), which \(root) needs; nothing was stored") }
             }
-            var touched = Set<String>()
-            for (key, file) in staged.files {
-                if let directory = try blocks.adopt(file: file.path, multihash: file.multihash, size: file.size) { touched.insert(directory) }
-                _ = key
-            }
-            for directory in touched { try DurableFile.syncDirectory(directory) }
+            try blocks.adoptPack(file: staged.pack, name: id, sections: staged.sections, blocks: staged.blocks)
             pins[root] = name
             try savePins()
             var status = try walkStatus(root)
@@ -195,12 +187,12 @@ struct StagedSource: BlockSource {
     let store: BlockStore
 
     func block(_ cid: CID) throws -> [UInt8]? {
-        if let file = staged.files[BlockStore.key(cid.multihash)] { return try DurableFile.read(file.path) }
+        if let location = staged.blocks[BlockStore.key(cid.multihash)] { return try PackFile.read(path: staged.pack, location) }
         return try store.block(cid)
     }
 
     /// The size of a staged or held block, without reading it.
     func size(_ cid: CID) -> UInt64? {
-        staged.files[BlockStore.key(cid.multihash)]?.size ?? store.size(cid)
+        staged.blocks[BlockStore.key(cid.multihash)].map { UInt64($0.length) } ?? store.size(cid)
     }
 }

@@ -1,19 +1,32 @@
 import Foundation
 import KramaaFiles
 
-/// Uploads in progress: `files/uploads/<id>/`, one durably written file per block received.
-/// Nothing here is in the store until the upload commits; a discarded upload (or one a restart
-/// interrupted) is deleted whole, so a failed upload leaves nothing behind.
+/// Uploads in progress: `files/uploads/<id>/pack`, the upload's new blocks appended to one pack
+/// file (``PackFile``) as they arrive. Nothing here is in the store until the upload commits and
+/// the pack moves into `files/packs`; a discarded upload (or one a restart interrupted) is
+/// deleted whole, so a failed upload leaves nothing behind.
 final class UploadArea: @unchecked Sendable {
     let directory: String
     let store: BlockStore
     private let lock = NSLock()
-    private var sizes: [String: UInt64] = [:]
+    private var uploads: [String: Upload] = [:]
 
-    struct Staged {
-        var files: [String: (path: String, multihash: Multihash, size: UInt64)] = [:]
+    /// One upload's pack and the blocks staged in it.
+    final class Upload: @unchecked Sendable {
+        let pack: PackFile.Writer
+        var blocks: [String: PackLocation] = [:]
+        var sections = 0
+        var bytes: UInt64 = 0
+
+        init(pack: PackFile.Writer) { self.pack = pack }
     }
-    private var staged: [String: Staged] = [:]
+
+    /// What an upload staged: its pack's path and the blocks in it.
+    struct Staged {
+        var pack: String
+        var sections: Int
+        var blocks: [String: PackLocation]
+    }
 
     init(directory: String, store: BlockStore) throws {
         self.directory = directory
@@ -24,52 +37,61 @@ final class UploadArea: @unchecked Sendable {
         }
     }
 
-    var stagedBytes: UInt64 { lock.withLock { sizes.values.reduce(0, +) } }
+    var stagedBytes: UInt64 { lock.withLock { uploads.values.reduce(0) { $0 + $1.bytes } } }
 
     func begin() throws -> String {
         let id = (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16).leftPadded2 }.joined()
         guard mkdir(directory + "/" + id, 0o755) == 0 else { throw FileStoreError.io("cannot create an upload directory") }
-        lock.withLock {
-            sizes[id] = 0
-            staged[id] = Staged()
-        }
+        let upload = Upload(pack: try PackFile.Writer(path: "\(directory)/\(id)/pack"))
+        lock.withLock { uploads[id] = upload }
         return id
     }
 
-    func exists(_ id: String) -> Bool { lock.withLock { staged[id] != nil } }
+    func exists(_ id: String) -> Bool { lock.withLock { uploads[id] != nil } }
 
+    private func upload(_ id: String) throws -> Upload {
+        guard let upload = lock.withLock({ uploads[id] }) else { throw FileStoreError.unknownUpload(id) }
+        return upload
+    }
+
+    /// Appends a block (checked against its CID by the caller) to the upload's pack, unless the
+    /// store or the upload holds it already.
     func stage(_ id: String, cid: CID, block: ArraySlice<UInt8>) throws {
-        guard exists(id) else { throw FileStoreError.unknownUpload(id) }
+        let upload = try upload(id)
         if cid.multihash.code == Multihash.identity || store.has(cid) { return }
         let key = BlockStore.key(cid.multihash)
-        let path = "\(directory)/\(id)/\(key)"
-        if lock.withLock({ staged[id]?.files[key] != nil }) { return }
-        // Written in place (the area is deleted whole at start, so a torn file never counts) and made
-        // durable with the rest of the batch by `sync` (one syncfs), before the batch is acknowledged.
-        try DurableFile.write(block, to: path, temporary: nil, syncFile: false, syncDirectory: false, startWriteback: true)
-        lock.withLock {
-            staged[id]?.files[key] = (path, cid.multihash, UInt64(block.count))
-            sizes[id, default: 0] += UInt64(block.count)
+        // Claimed before writing, so a block sent twice at once is written once.
+        let claimed = lock.withLock { () -> Bool in
+            guard upload.blocks[key] == nil else { return false }
+            upload.blocks[key] = PackLocation(pack: "", offset: 0, length: 0)
+            return true
+        }
+        guard claimed else { return }
+        do {
+            let (offset, length) = try upload.pack.append(cid, block)
+            lock.withLock {
+                upload.blocks[key] = PackLocation(pack: id, offset: offset, length: length)
+                upload.sections += 1
+                upload.bytes += UInt64(length)
+            }
+        } catch {
+            lock.withLock { upload.blocks[key] = nil }
+            throw error
         }
     }
 
-    /// Makes a batch of `stage`d blocks durable: their contents (one syncfs for the batch) and
-    /// their renames (one directory fsync).
+    /// Makes a batch of `stage`d blocks durable (one fdatasync of the pack) before it is acknowledged.
     func sync(_ id: String) throws {
-        try DurableFile.syncFileSystem(of: "\(directory)/\(id)")
-        try DurableFile.syncDirectory("\(directory)/\(id)")
+        try upload(id).pack.sync()
     }
 
     func staged(_ id: String) throws -> Staged {
-        guard let s = lock.withLock({ staged[id] }) else { throw FileStoreError.unknownUpload(id) }
-        return s
+        let upload = try upload(id)
+        return lock.withLock { Staged(pack: upload.pack.path, sections: upload.sections, blocks: upload.blocks) }
     }
 
     func discard(_ id: String) {
-        lock.withLock {
-            sizes[id] = nil
-            staged[id] = nil
-        }
+        lock.withLock { uploads[id] = nil }
         try? FileManager.default.removeItem(atPath: "\(directory)/\(id)")
     }
 }
