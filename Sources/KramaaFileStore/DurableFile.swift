@@ -70,11 +70,3 @@ enum DurableFile {
         return out
     }
 }
-
-#if os(Linux)
-/// glibc's sync_file_range(2) (a GNU extension the Glibc module does not export).
-@_silgen_name("sync_file_range") func systemStartWriteback(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
-#else
-/// Elsewhere: nothing; the later sync writes everything.
-func systemStartWriteback(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32 { 0 }
-#endif

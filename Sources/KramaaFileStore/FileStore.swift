@@ -166,6 +166,7 @@ public final class FileStore: @unchecked Sendable {
             try DAGWalker(source: source).walkShape(root, skipping: &seen, leafSize: { source.size($0) }) { cid, size in
                 if size == nil { throw FileStoreError.incomplete("the upload does not hold \(cid), which \(root) needs; nothing was stored") }
             }
+            try uploads.finish(id)
             try blocks.adoptPack(file: staged.pack, name: id, sections: staged.sections, blocks: staged.blocks)
             pins[root] = name
             try savePins()

@@ -80,9 +80,14 @@ final class UploadArea: @unchecked Sendable {
         }
     }
 
-    /// Makes a batch of `stage`d blocks durable (one fdatasync of the pack) before it is acknowledged.
+    /// Makes a batch of `stage`d blocks durable (one write and fdatasync of the pack) before it is acknowledged.
     func sync(_ id: String) throws {
         try upload(id).pack.sync()
+    }
+
+    /// Completes the upload's pack before it moves into the store.
+    func finish(_ id: String) throws {
+        try upload(id).pack.finish()
     }
 
     func staged(_ id: String) throws -> Staged {

@@ -76,6 +76,39 @@ final class PackStoreTests: XCTestCase {
         XCTAssertEqual(files("packs").count, 1)
     }
 
+    func testALargeUploadInUnevenBatchesReadsBackWhole() throws {
+        // 1 MiB chunks over 11.3 MiB: sections cross the writer's 4 MiB buffer and each batch's
+        // sync ends mid-page, so the padded last page is written again by the next batch.
+        var builder = FileBuilder(profile: .unixfsV1_2025, sink: MemoryBlocks())
+        let data = bytes(11 << 20 + 300_001, seed: 6)
+        try builder.append(data)
+        let root = try builder.finish().cid
+        let blocks = builder.sink.blocks
+        let store = try FileStore(dataDirectory: directory)
+        let id = try store.beginUpload(size: nil)
+        let all = Array(blocks).sorted { $0.key < $1.key }
+        var index = 0, step = 1
+        while index < all.count {
+            var car = CAR.header(roots: [root])
+            for (cid, block) in all[index..<min(all.count, index + step)] { car += CAR.section(cid, block) }
+            _ = try store.addToUpload(id, car: car)
+            index += step
+            step += 2
+        }
+        _ = try store.commitUpload(id, root: root, name: "")
+        let pack = "\(directory)/files/packs/\(try XCTUnwrap(files("packs").first))"
+        let sectionBytes = all.reduce(0) { total, entry in
+            total + Varint.size(UInt64(entry.key.bytes.count + entry.value.count)) + entry.key.bytes.count + entry.value.count
+        }
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: pack)[.size] as? Int, sectionBytes, "no padding left")
+        for reopened in [store, try FileStore(dataDirectory: directory)] {
+            try assertHolds(reopened, (root, blocks))
+            var read: [UInt8] = []
+            try UnixFSReader(source: reopened.blocks).read(root, emit: { read += $0 })
+            XCTAssertEqual(read, data)
+        }
+    }
+
     func testCollectionKeepsTheLiveBlocksOfAPartlyDeadPack() throws {
         let whole = bytes(20_000, seed: 2)
         let first = try dag(whole)
