@@ -207,7 +207,7 @@ def main():
             f"at {t_tcp / t_curl:.2f}× of what loopback TCP carries here" +
             (f" (half a page-cache read, {rate(t_cat) / 2:.0f} MiB/s, is beyond what loopback TCP carries on this machine); " if rate(t_tcp) < rate(t_cat) / 2 else "; ") +
             f"replication ≤ 3× {'met' if t_replicate / t_copy <= 3 else 'not met'}; importer memory < 64 MiB {'met' if max(rss_hash, rss_add) < 64 << 10 else 'not met'}.",
-            "- Import into a node: every block is checked against its CID and written to its own file, each upload batch of about 2 MiB made durable with one syncfs before it is acknowledged (docs/DATA.md); the durable-write row is the disk's own rate in the same run.",
+            "- Import into a node: every block is checked against its CID and appended to the upload's pack file (O_DIRECT), each upload batch of about 2 MiB made durable with one fdatasync before it is acknowledged (docs/DATA.md); the durable-write row is the disk's own rate in the same run.",
             f"- Measured on {os.cpu_count()} cores, {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}.",
         ]
         table = ["| measurement | throughput | note |", "|---|---:|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
