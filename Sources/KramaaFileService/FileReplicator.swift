@@ -13,11 +13,19 @@ import Logging
 /// its root by CIDv1. `put` returns once the block is on disk.
 public protocol ReplicaStore: DAGStoreView, Sendable {
     func put(_ block: ExchangeBlock) throws
+    /// Blocks received together, durable together (by default one `put` each).
+    func put(_ blocks: [ExchangeBlock]) throws
     /// Keeps the DAG under `root` from garbage collection (recursive pin).
     func pin(_ root: [UInt8]) throws
     func unpin(_ root: [UInt8]) throws
     /// What the store can still take.
     var freeBytes: UInt64 { get }
+}
+
+extension ReplicaStore {
+    public func put(_ blocks: [ExchangeBlock]) throws {
+        for block in blocks { try put(block) }
+    }
 }
 
 /// The node's part in file replication (docs/FILES.md, "Replication"), over the file registry
@@ -190,15 +198,28 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         guard var fetch = fetches[root] else { return }
         let actions = event(&fetch.machine)
         fetches[root] = fetch
+        // The blocks an event stores are stored together (one sync), before any later action.
+        var storing: [ExchangeBlock] = []
+        func storeGathered() -> Bool {
+            guard !storing.isEmpty else { return true }
+            defer { storing = [] }
+            do { try store.put(storing) } catch {
+                finish(root, failure: "cannot store \(storing.count) block(s) from \(Hex.encode(storing[0].cid)): \(error)")
+                return false
+            }
+            return true
+        }
         for action in actions {
+            if case .store(let block) = action {
+                storing.append(block)
+                continue
+            }
+            guard storeGathered() else { return }
             switch action {
             case .send(let peer, let message):
                 sender?.send(to: peer, type: message.type, payload: message.payload)
-            case .store(let block):
-                do { try store.put(block) } catch {
-                    finish(root, failure: "cannot store block \(Hex.encode(block.cid)): \(error)")
-                    return
-                }
+            case .store:
+                break
             case .penalize(let peer, let reason):
                 penalties[peer, default: 0] += 1
                 logger.warning("files: peer \(peer) \(reason) (fetching \(Hex.encode(root))); dropped from the fetch")
@@ -208,6 +229,7 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
                 finish(root, failure: reason)
             }
         }
+        _ = storeGathered()
     }
 
     private func finish(_ root: [UInt8], failure: String?) {

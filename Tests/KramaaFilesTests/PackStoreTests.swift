@@ -141,6 +141,34 @@ final class PackStoreTests: XCTestCase {
         XCTAssertEqual(reopened.blocks.usage.bytes, 0)
     }
 
+    func testBatchesOfBlocksGoToOneBatchPackThatSurvivesARestartAndCollection() throws {
+        let dag = try dag(bytes(30_000, seed: 7))
+        let all = Array(dag.blocks).sorted { $0.key < $1.key }.map { (cid: $0.key, block: $0.value) }
+        let store = try FileStore(dataDirectory: directory)
+        // A batch with a block that does not match its CID stores nothing.
+        var bad = Array(all[..<5])
+        bad[3].block[0] ^= 1
+        XCTAssertThrowsError(try store.blocks.put(batch: bad))
+        XCTAssertEqual(store.blocks.usage.blocks, 0)
+        XCTAssertEqual(try store.blocks.put(batch: Array(all[..<10])), 10)
+        // Held blocks and repeats within a batch are not appended again.
+        XCTAssertEqual(try store.blocks.put(batch: Array(all[5..<20]) + Array(all[15..<20])), 10)
+        XCTAssertEqual(try store.blocks.put(batch: Array(all[20...])), all.count - 20)
+        XCTAssertEqual(files("packs").count, 1)
+        XCTAssertEqual(files("blocks"), [])
+        // Reopened without the pack being finished (as after a crash; the first store is not used
+        // again): every acknowledged block is there.
+        let reopened = try FileStore(dataDirectory: directory)
+        XCTAssertEqual(reopened.blocks.usage.blocks, all.count)
+        try assertHolds(reopened, dag)
+        try reopened.pin(dag.root)
+        XCTAssertEqual(try reopened.collectGarbage().blocks, 0)
+        try assertHolds(reopened, dag)
+        try reopened.unpin(dag.root)
+        XCTAssertEqual(try reopened.collectGarbage().blocks, all.count)
+        XCTAssertEqual(files("packs") + files("blocks"), [])
+    }
+
     func testATornPackKeepsTheBlocksBeforeTheDamage() throws {
         let dag = try dag(bytes(12_000, seed: 3))
         do { try upload(try FileStore(dataDirectory: directory), dag) }
