@@ -13,7 +13,8 @@ import Logging
 /// its root by CIDv1. `put` returns once the block is on disk.
 public protocol ReplicaStore: DAGStoreView, Sendable {
     func put(_ block: ExchangeBlock) throws
-    /// Blocks received together, durable together (by default one `put` each).
+    /// Blocks received together, each already checked against its CID by the fetch, durable
+    /// together (by default one `put` each).
     func put(_ blocks: [ExchangeBlock]) throws
     /// Keeps the DAG under `root` from garbage collection (recursive pin).
     func pin(_ root: [UInt8]) throws
@@ -84,6 +85,8 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         /// A registry allocation (reported held once complete) rather than a reader's request.
         var allocation: Bool
         var waiters: [CheckedContinuation<Void, any Error>] = []
+        /// When the fetch began (the clock's uptime), for the log.
+        var started: Duration = .zero
     }
 
     public init(node: Node, key: Secp256k1.PrivateKey, store: ReplicaStore, codec: DAGCodec, configuration: Configuration = Configuration(),
@@ -189,7 +192,7 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
         let peers = sender?.connectedPeerAddresses ?? []
         let providers = holders + peers.filter { !holders.contains($0) && !penalties.keys.contains($0) }
         fetches[root] = Fetch(machine: DAGFetch(root: root, providers: providers, timeout: configuration.fetchTimeout),
-                              allocation: allocation, waiters: waiter.map { [$0] } ?? [])
+                              allocation: allocation, waiters: waiter.map { [$0] } ?? [], started: clock.uptime)
         drive(root) { $0.start(now: self.clock.uptime, codec: self.codec, store: self.store) }
     }
 
@@ -240,7 +243,8 @@ public final class FileReplicator: PeerService, @unchecked Sendable {
             if fetch.allocation { schedule(after: configuration.retryDelay) { $0.retry(root) } }
             return
         }
-        logger.info("files: holds \(Hex.encode(root)) (\(fetch.machine.fetchedBlocks) blocks, \(fetch.machine.fetchedBytes) bytes fetched)")
+        let seconds = (clock.uptime - fetch.started).inSeconds
+        logger.info("files: holds \(Hex.encode(root)) (\(fetch.machine.fetchedBlocks) blocks, \(fetch.machine.fetchedBytes) bytes fetched in \(String(format: "%.2f", seconds)) s)")
         for w in fetch.waiters { w.resume() }
         guard fetch.allocation || allocated.contains(root) else { return }
         do { try store.pin(root) } catch { logger.warning("files: cannot pin \(Hex.encode(root)) locally: \(error)") }

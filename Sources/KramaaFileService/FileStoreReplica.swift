@@ -21,11 +21,12 @@ public struct FileStoreReplica: ReplicaStore {
         try store.blocks.put(cid, block.data)
     }
 
-    /// A batch is checked, appended to the store's batch pack and synced once.
+    /// A fetch's batch, every block of which the fetch checked against its CID (``DAGFetch``),
+    /// appended to the store's batch pack and synced once.
     public func put(_ blocks: [ExchangeBlock]) throws {
         let batch = try blocks.map { (cid: try CID(bytes: $0.cid), block: $0.data) }
         try store.checkQuota(adding: blocks.reduce(0) { $0 + UInt64($1.data.count) })
-        try store.blocks.put(batch: batch)
+        try store.blocks.put(batch: batch, checked: true)
     }
 
     public func pin(_ root: [UInt8]) throws { try store.pin(try CID(bytes: root), name: "replica") }
