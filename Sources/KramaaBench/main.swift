@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME] [--kramaa PATH]`:
+/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|epcis-hash|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME] [--kramaa PATH]`:
 /// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
 /// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -99,7 +99,8 @@ if which.contains("all") || which.contains("verify") {
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }
 
-if which.contains("all") || which.contains("epcis") {
+// `epcis-hash` runs the event hash alone (one thread, no network: what callgrind can profile).
+if which.contains("all") || which.contains("epcis") || which.contains("epcis-hash") {
     let section = EPCISHashBench.run(vectors: ProcessInfo.processInfo.environment["KRAMAA_VECTORS"] ?? "../shared/vectors", quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }

@@ -28,7 +28,9 @@ public enum CanonicalDigitalLink {
     /// (the EPCIS hash then keeps the string as it is).
     public static func normalise(_ uri: String) -> String? {
         if uri.hasPrefix("urn:epc:") {
-            return (try? EPCURI.parse(uri)).flatMap(normalise(epcURI:))
+            // The element string the parse validated is the one converted: checked once, not thrice.
+            guard let values = try? EPCURI.parseResolving(uri).elementString, let link = try? DigitalLink(validated: values) else { return nil }
+            return normalise(digitalLink: link)
         }
         guard let link = try? DigitalLink.parse(uri, options: options) else { return nil }
         return normalise(digitalLink: link)

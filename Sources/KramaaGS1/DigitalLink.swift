@@ -159,6 +159,21 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
         let keys = elementString.values.filter { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }
         guard !keys.isEmpty else { throw .missingPrimaryKey }
         try elementString.validate(permitUnknownAIs: permitUnknownAIs)
+        try self.init(validated: elementString, keys: keys, stem: stem, permitUnknownAIs: permitUnknownAIs,
+                      permitUnknownAIsAsDataAttributes: permitUnknownAIsAsDataAttributes)
+    }
+
+    /// The Digital Link of an element string already validated as `init(elementString:)` does
+    /// (`GS1ElementString.validate()` with its defaults), without validating it again.
+    init(validated elementString: GS1ElementString) throws(GS1Error) {
+        let keys = elementString.values.filter { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }
+        guard !keys.isEmpty else { throw .missingPrimaryKey }
+        try self.init(validated: elementString, keys: keys, stem: DigitalLink.canonicalStem, permitUnknownAIs: false,
+                      permitUnknownAIsAsDataAttributes: false)
+    }
+
+    private init(validated elementString: GS1ElementString, keys: [AIValue], stem: String, permitUnknownAIs: Bool,
+                 permitUnknownAIsAsDataAttributes: Bool) throws(GS1Error) {
         var firstError: GS1Error?
         for key in keys {
             do {

@@ -65,9 +65,9 @@ struct URIParts {
     let fragment: String?
 
     /// Every character allowed anywhere in a URI (RFC 3986), including `%`.
-    private static let uriCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%".utf8)
+    private static let uriCharacters = ByteSet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%".utf8)
     /// URI characters that may not appear in a domain.
-    private static let badDomainCharacters = Set("_~?#@!$&'()*+,;=%".utf8)
+    private static let badDomainCharacters = ByteSet("_~?#@!$&'()*+,;=%".utf8)
 
     static func split(_ uri: String) throws(GS1Error) -> URIParts {
         if let bad = uri.utf8.first(where: { !uriCharacters.contains($0) }) {
@@ -77,8 +77,9 @@ struct URIParts {
         guard let scheme = schemes.first(where: { uri.hasPrefix($0) }) else {
             throw .notADigitalLink(uri, reason: "it must start with http:// or https://")
         }
+        // Every character is ASCII from here (checked above): bytes are searched, not Characters.
         var rest = Substring(uri.dropFirst(scheme.count))
-        guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex else {
+        guard let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")), slash > rest.startIndex else {
             throw .notADigitalLink(uri, reason: "it has no domain name followed by a path")
         }
         let host = rest[..<slash]
@@ -87,12 +88,12 @@ struct URIParts {
         }
         rest = rest[slash...]
         var fragment: String?
-        if let hash = rest.firstIndex(of: "#") {
+        if let hash = rest.utf8.firstIndex(of: UInt8(ascii: "#")) {
             fragment = String(rest[rest.index(after: hash)...])
             rest = rest[..<hash]
         }
         var query: [(name: String, value: String?)] = []
-        if let mark = rest.firstIndex(of: "?") {
+        if let mark = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
             for parameter in rest[rest.index(after: mark)...].split(separator: "&") {
                 if let equals = parameter.firstIndex(of: "=") {
                     query.append((String(parameter[..<equals]), String(parameter[parameter.index(after: equals)...])))

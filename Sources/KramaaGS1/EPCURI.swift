@@ -75,7 +75,11 @@ public struct EPCURI: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses an EPC URI and checks it against the Tag Data Standard grammar and the AI formats.
-    public static func parse(_ urn: String) throws(GS1Error) -> EPCURI {
+    public static func parse(_ urn: String) throws(GS1Error) -> EPCURI { try parseResolving(urn).uri }
+
+    /// `parse`, also handing back the element string its check computed (and validated), so a
+    /// caller converting the URI (the EPCIS hash's Digital Link) does not compute it again.
+    static func parseResolving(_ urn: String) throws(GS1Error) -> (uri: EPCURI, elementString: GS1ElementString) {
         func fail(_ reason: String) -> GS1Error { .malformedEPCURI(urn, reason: reason) }
         let head = urn.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
         guard head.count == 5, head[0] == "urn", head[1] == "epc" else {
@@ -131,8 +135,7 @@ public struct EPCURI: Hashable, Sendable, CustomStringConvertible {
             throw fail("ITIP piece and total must be two digits each")
         }
         let uri = EPCURI(scheme: scheme, form: form, companyPrefix: prefix, components: components)
-        _ = try uri.elementString()
-        return uri
+        return (uri, try uri.elementString())
     }
 
     static func checkCompanyPrefix(_ prefix: String, in urn: String) throws(GS1Error) {

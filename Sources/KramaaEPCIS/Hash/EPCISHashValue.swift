@@ -17,7 +17,7 @@ enum EPCISHashValue {
     /// Digital Link (`https://id.gs1.org/01/…/21/…`). Anything else stays as written.
     static func canonical(_ value: String) -> String {
         var value = value
-        if value.contains("urn:epcglobal:cbv:") { value = webVocabulary(value) }
+        if value.containsCodePoints("urn:epcglobal:cbv:") { value = webVocabulary(value) }
         if let number = EPCISHashNumber.canonical(value) { value = number }
         if value.hasPrefix("urn:epc:") || value.hasPrefix("http") {
             if let link = CanonicalDigitalLink.normalise(value) { return link }
@@ -37,7 +37,7 @@ enum EPCISHashValue {
     /// source/destination types and error reasons by their Web URI prefixes.
     private static func webVocabulary(_ value: String) -> String {
         var value = value
-        for (urn, web) in urnVocabularies where value.contains(urn) {
+        for (urn, web) in urnVocabularies where value.containsCodePoints(urn) {
             value = value.replacing(urn, with: web)
         }
         return value

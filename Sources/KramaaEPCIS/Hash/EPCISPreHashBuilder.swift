@@ -64,7 +64,7 @@ struct EPCISPreHashBuilder {
     /// Extensions (`{…/}name`) directly inside a standard field with more than one child.
     private func gatherUserExtensions(_ children: inout [EPCISHashNode]) -> [EPCISHashNode] {
         guard children.count > 1 else { return [] }
-        for child in children where child.name.contains("eventTime") || child.name.contains("action") { return [] }
+        for child in children where child.name.containsCodePoints("eventTime") || child.name.containsCodePoints("action") { return [] }
         var extensions: [EPCISHashNode] = []
         children.removeAll { child in
             guard !child.isTypedReference, Self.isUserExtensionName(child.name) else { return false }
@@ -105,12 +105,12 @@ struct EPCISPreHashBuilder {
     /// Names holding `time` (not `offset`, any case) carry timestamps.
     static func isTimeField(_ name: String) -> Bool {
         let lower = name.lowercased()
-        return lower.contains("time") && !lower.contains("offset")
+        return lower.containsCodePoints("time") && !lower.containsCodePoints("offset")
     }
 
     /// `{https://example.com/ns/}field`: an extension whose namespace ends in `/`.
     static func isUserExtensionName(_ name: String) -> Bool {
-        name.contains("{") && name.contains("/}")
+        name.containsCodePoints("{") && name.containsCodePoints("/}")
     }
 
     /// Code-point order, as the reference sorts strings.
