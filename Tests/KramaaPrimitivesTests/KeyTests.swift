@@ -28,6 +28,27 @@ import Testing
         #expect(throws: KeyError.notOnCurve(.p256)) { try Secp256r1.PublicKey(serialized: offCurve) }
     }
 
+    /// Compressed keys are parsed once and remembered: a key parsed again is the same key
+    /// (same point, same compressed bytes, same address, same verdicts), and an x that is no
+    /// point is refused every time, never remembered.
+    @Test func aCompressedKeyParsedAgainIsTheSameKeyAndABadOneIsRefusedEveryTime() throws {
+        let signer = Secp256r1.PrivateKey()
+        let compressed = signer.publicKey.compressedRepresentation
+        let first = try Secp256r1.PublicKey(serialized: compressed)
+        let again = try Secp256r1.PublicKey(serialized: compressed)
+        #expect(first == again && again == signer.publicKey)
+        #expect(again.compressedRepresentation == compressed)
+        #expect(again.uncompressedRepresentation == signer.publicKey.uncompressedRepresentation)
+        #expect(PublicKey.p256(again).address == PublicKey.p256(signer.publicKey).address)
+        let digest = Keccak256.hash(Array("tap".utf8))
+        let signature = signer.sign(digest: digest)
+        #expect(again.isValidSignature(signature, digest: digest))
+        #expect(!again.isValidSignature(signature, digest: Keccak256.hash(Array("other".utf8))))
+        // x = p - 1 with an even y: no point of P-256 has it (checked the first time and after).
+        let notAPoint = [0x02] + Array(try Bytes32(hex: "ffffffff00000001000000000000000000000000fffffffffffffffffffffffe").bytes)
+        for _ in 0..<2 { #expect(throws: KeyError.notOnCurve(.p256)) { try Secp256r1.PublicKey(serialized: notAPoint) } }
+    }
+
     @Test func signAndVerify() throws {
         let key = Secp256r1.PrivateKey()
         let message = Array("commissioned".utf8)

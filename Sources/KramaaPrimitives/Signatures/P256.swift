@@ -75,17 +75,33 @@ extension Secp256r1 {
     // @unchecked: swift-crypto 3's key types are immutable but not marked Sendable.
     public struct PublicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
         let key: P256.Signing.PublicKey
+        /// 33 bytes: `02`/`03` ‖ x (kept: the address and did:key are made from it).
+        public let compressedRepresentation: [UInt8]
 
-        init(key: P256.Signing.PublicKey) { self.key = key }
+        init(key: P256.Signing.PublicKey) {
+            self.key = key
+            compressedRepresentation = Array(key.compressedRepresentation)
+        }
 
         /// Parses SEC 1 form: 33 bytes compressed (`02`/`03 ‖ x`) or 65 bytes uncompressed
         /// (`04 ‖ x ‖ y`). The point must be on the curve.
+        ///
+        /// Compressed keys are remembered (``ParsedKeys``): decompressing is a modular square
+        /// root, as costly as the signature check itself, and a device signs with one key for years.
         public init(serialized bytes: some Collection<UInt8>) throws(KeyError) {
             let input = Array(bytes)
+            if input.count == 33, let known = ParsedKeys.shared[input] {
+                self = known
+                return
+            }
+            let key: P256.Signing.PublicKey
             do {
                 switch input.count {
                 case 33 where input[0] == 0x02 || input[0] == 0x03:
                     key = try P256.Signing.PublicKey(compressedRepresentation: input)
+                    self.init(key: key)
+                    ParsedKeys.shared[input] = self
+                    return
                 case 65 where input[0] == 0x04:
                     key = try P256.Signing.PublicKey(x963Representation: input)
                 case 33, 65:
@@ -98,6 +114,7 @@ extension Secp256r1 {
             } catch {
                 throw .notOnCurve(.p256)
             }
+            self.init(key: key)
         }
 
         /// Parses the 33-byte compressed form only.
@@ -112,8 +129,6 @@ extension Secp256r1 {
             try self.init(serialized: [0x04] + bytes)
         }
 
-        /// 33 bytes: `02`/`03` ‖ x. The form used in did:key.
-        public var compressedRepresentation: [UInt8] { Array(key.compressedRepresentation) }
         /// 65 bytes: `04 ‖ x ‖ y`.
         public var uncompressedRepresentation: [UInt8] { Array(key.x963Representation) }
         /// 64 bytes: `x ‖ y`.
@@ -170,4 +185,28 @@ struct PrehashedDigest: Digest {
     }
 
     var description: String { "Prehashed: \(value)" }
+}
+
+extension Secp256r1 {
+    /// Compressed public keys already parsed (valid points only), so a device's key is
+    /// decompressed once, not at every transaction and on every validator. Bounded: when full,
+    /// it is emptied and fills again with the keys in use.
+    final class ParsedKeys: @unchecked Sendable {
+        static let shared = ParsedKeys(capacity: 16_384)
+        private let capacity: Int
+        private let lock = NSLock()
+        private var keys: [[UInt8]: PublicKey] = [:]
+
+        init(capacity: Int) { self.capacity = capacity }
+
+        subscript(compressed: [UInt8]) -> PublicKey? {
+            get { lock.withLock { keys[compressed] } }
+            set {
+                lock.withLock {
+                    if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
+                    keys[compressed] = newValue
+                }
+            }
+        }
+    }
 }
