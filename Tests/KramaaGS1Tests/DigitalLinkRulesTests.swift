@@ -218,4 +218,17 @@ import Testing
         // A serial whose escaped character is outside CSET 82 is refused, not escaped into a link.
         #expect(throws: GS1Error.self) { try EPCURI.parse("urn:epc:id:sgtin:0614141.812345.A%23B").digitalLinkURI() }
     }
+
+    /// ASCII URIs are split by bytes, others by Characters: non-ASCII text anywhere (a combining
+    /// mark after a separator, a wide digit, an accented serial) is refused either way, and the
+    /// ASCII neighbours of such URIs still parse.
+    @Test func nonASCIIEPCURIsAreRefusedWhereverTheTextIs() throws {
+        #expect(try EPCURI.parse("urn:epc:id:sgtin:0614141.107346.2017").components == ["107346", "2017"])
+        #expect(try EPCURI.parse("urn:epc:idpat:sgtin:0614141.107346.*").components == ["107346"])
+        for urn in ["urn:\u{301}epc:id:sgtin:0614141.107346.2017", "urn:epc:id:sgtin:\u{301}0614141.107346.2017",
+                    "urn:epc:id:sgtin:0614141.\u{301}107346.2017", "urn:epc:id:sgtin:0614141.107346.20\u{e9}17",
+                    "urn:epc:id:sgtin:061414\u{ff11}.107346.2017", "urn:epc:id:sgln:0614141.12345.\u{301}"] {
+            #expect(throws: GS1Error.self, "\(urn)") { try EPCURI.parse(urn) }
+        }
+    }
 }

@@ -3,15 +3,24 @@ extension StringProtocol {
     /// the reference implementation's Python `in` does: no Unicode equivalence, no locale, and
     /// none of the cost of Foundation's `range(of:)` (the hash asks this of every value and name).
     func containsCodePoints(_ needle: String) -> Bool {
-        let haystack = utf8
-        let pattern = needle.utf8
+        var needle = needle
+        return needle.withUTF8 { pattern in
+            if let found = utf8.withContiguousStorageIfAvailable({ Self.occurs(pattern, in: $0) }) { return found }
+            return Array(utf8).withUnsafeBufferPointer { Self.occurs(pattern, in: $0) }
+        }
+    }
+
+    private static func occurs(_ pattern: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = pattern.first else { return true }
         guard haystack.count >= pattern.count else { return false }
-        var start = haystack.startIndex
-        let lastStart = haystack.index(haystack.endIndex, offsetBy: -pattern.count)
-        while start <= lastStart {
-            if haystack[start] == first && haystack[start...].starts(with: pattern) { return true }
-            start = haystack.index(after: start)
+        var start = 0
+        while start <= haystack.count - pattern.count {
+            if haystack[start] == first {
+                var matched = 1
+                while matched < pattern.count && haystack[start + matched] == pattern[matched] { matched += 1 }
+                if matched == pattern.count { return true }
+            }
+            start += 1
         }
         return false
     }
