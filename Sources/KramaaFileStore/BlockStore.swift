@@ -152,7 +152,8 @@ public final class BlockStore: BlockSource, @unchecked Sendable {
                 throw error
             }
             lock.withLock {
-                for (key, location) in appended {
+                // A commit may have indexed one of these meanwhile: that copy stays the one read.
+                for (key, location) in appended where packed[key] == nil {
                     packed[key] = location
                     usedBytes += UInt64(location.length)
                     count += 1
