@@ -21,9 +21,11 @@ extension EVM {
         var gas = msg.gas
         var returnData: [UInt8] = []
         let state = self.state
+        /// The account whose storage SLOAD and SSTORE reach (cached once per frame).
+        let account = state.account(msg.recipient)
         let codePtr = code.start
         let blocks = code.blocks
-        let codeCount = code.bytes.count
+        let codeCount = code.size
         var steps: UInt64 = 0
         defer { instructionsExecuted &+= steps }
         /// The instruction being traced (traced mode only).
@@ -81,6 +83,8 @@ extension EVM {
         }
 
         if codePtr[0] != 0x5b, let error = enterBlock(0) { return halt(error) }
+        // Opcodes are listed one by one, not as ranges, so the switch compiles to one jump table
+        // (ranges compile to a chain of comparisons ahead of it).
         do {
             while true {
                 let op = codePtr[pc]
@@ -230,11 +234,11 @@ extension EVM {
                     memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: index(offset), as: UInt8.self)
                     sp -= 2
                 case 0x54:  // SLOAD
-                    let slot = stack[sp - 1]
-                    gas -= state.warm(msg.recipient, slot: slot) ? Gas.coldSload : Gas.warmAccess
+                    let (value, wasCold) = state.load(account, msg.recipient, stack[sp - 1])
+                    gas -= wasCold ? Gas.coldSload : Gas.warmAccess
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = state.storage(msg.recipient, slot)
+                    stack[sp - 1] = value
                 case 0x55:  // SSTORE
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     if gas <= Gas.sstoreSentry {
@@ -243,9 +247,9 @@ extension EVM {
                     }
                     let slot = stack[sp - 1], value = stack[sp - 2]
                     sp -= 2
-                    if !chargeSstore(msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
+                    if !chargeSstore(account, msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
                     traceStep()
-                    state.setStorage(msg.recipient, slot, value)
+                    state.setStorage(account, msg.recipient, slot, value)
                     if let error = enterNextBlock() { return halt(error) }
                     continue
                 case 0x56:  // JUMP
@@ -294,20 +298,21 @@ extension EVM {
                         (memory.base + index(dest)).copyMemory(from: memory.base + index(src), byteCount: index(size))
                     }
                 case 0x5f: stack[sp] = .zero; sp += 1
-                case 0x60...0x7f:  // PUSH1...PUSH32
+                case 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+                     0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f:  // PUSH1...PUSH32
                     let n = Int(op - 0x5f)
                     stack[sp] = UInt256(pushData: UnsafeRawPointer(codePtr + pc + 1), count: n)
                     sp += 1
                     pc += n
-                case 0x80...0x8f:  // DUP
+                case 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f:  // DUP
                     stack[sp] = stack[sp - Int(op - 0x7f)]
                     sp += 1
-                case 0x90...0x9f:  // SWAP
+                case 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f:  // SWAP
                     let other = sp - 1 - Int(op - 0x8f)
                     let top = stack[sp - 1]
                     stack[sp - 1] = stack[other]
                     stack[other] = top
-                case 0xa0...0xa4:  // LOG0...LOG4
+                case 0xa0, 0xa1, 0xa2, 0xa3, 0xa4:  // LOG0...LOG4
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let topicCount = Int(op - 0xa0)
                     let offset = stack[sp - 1], size = stack[sp - 2]
@@ -439,11 +444,10 @@ extension EVM {
     /// SSTORE gas and refunds: EIP-2200 net metering with EIP-2929 cold slots and EIP-3529 refunds.
     /// Charges and adjusts the refund counter (as geth's gas function does, so a tracer sees the
     /// new refund); the caller writes the slot. False when out of gas.
-    func chargeSstore(_ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
-        var cost: Int64 = 0
-        if state.warm(address, slot: slot) { cost += Gas.coldSload }
-        let current = state.storage(address, slot)
-        let original = state.originalStorage(address, slot)
+    func chargeSstore(_ account: CachedAccount, _ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
+        let (current, wasCold) = state.load(account, address, slot)
+        var cost: Int64 = wasCold ? Gas.coldSload : 0
+        let original = state.originalStorage(account, slot, current: current)
         if current == value {
             cost += Gas.warmAccess
         } else if original == current {
