@@ -27,6 +27,8 @@ public final class AnalyzedCode: @unchecked Sendable {
     /// The original bytes.
     public let bytes: [UInt8]
     public let hash: Bytes32
+    /// `bytes.count`, stored: the array's getter is a call where the interpreter loop does not inline it.
+    let size: Int
     /// 32 zero bytes, `bytes`, then 33 zero bytes (a STOP, and room for a PUSH32 at the end).
     let storage: UnsafeMutableRawPointer
     /// Bit i set when byte i is a JUMPDEST instruction.
@@ -45,6 +47,7 @@ public final class AnalyzedCode: @unchecked Sendable {
         self.bytes = bytes
         self.hash = hash ?? Keccak256.hash(bytes)
         let count = bytes.count
+        size = count
         let storage = UnsafeMutableRawPointer.allocate(byteCount: AnalyzedCode.frontPadding + count + 33, alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0, count: AnalyzedCode.frontPadding + count + 33)
         bytes.withUnsafeBytes { (storage + AnalyzedCode.frontPadding).copyMemory(from: $0.baseAddress!, byteCount: count) }
@@ -115,7 +118,7 @@ public final class AnalyzedCode: @unchecked Sendable {
     /// True when `target` is a JUMPDEST instruction.
     @inline(__always)
     func isJumpdest(_ target: UInt256) -> Bool {
-        guard target.fitsInUInt64, target.low64 < UInt64(bytes.count) else { return false }
+        guard target.fitsInUInt64, target.low64 < UInt64(size) else { return false }
         let i = Int(target.low64)
         return jumpdests[i >> 6] >> UInt64(i & 63) & 1 == 1
     }

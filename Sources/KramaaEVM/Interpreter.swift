@@ -21,9 +21,11 @@ extension EVM {
         var gas = msg.gas
         var returnData: [UInt8] = []
         let state = self.state
+        /// The account whose storage SLOAD and SSTORE reach (cached once per frame).
+        let account = state.account(msg.recipient)
         let codePtr = code.start
         let blocks = code.blocks
-        let codeCount = code.bytes.count
+        let codeCount = code.size
         var steps: UInt64 = 0
         defer { instructionsExecuted &+= steps }
         /// The instruction being traced (traced mode only).
@@ -81,6 +83,7 @@ extension EVM {
         }
 
         if codePtr[0] != 0x5b, let error = enterBlock(0) { return halt(error) }
+        let handlers = Handler.table
         do {
             while true {
                 let op = codePtr[pc]
@@ -97,41 +100,41 @@ extension EVM {
                     if gas < 0 { return halt(.outOfGas) }
                     if !OpcodeTable.hasDynamicGas(op) { traceStep() }
                 }
-                switch op {
-                case 0x00:  // STOP
+                switch handlers[Int(op)] {
+                case .stop:
                     return ExecutionResult(status: .success, gasLeft: gas)
-                case 0x01: sp -= 1; stack[sp - 1] = stack[sp] &+ stack[sp - 1]
-                case 0x02: sp -= 1; stack[sp - 1] = stack[sp] &* stack[sp - 1]
-                case 0x03: sp -= 1; stack[sp - 1] = stack[sp] &- stack[sp - 1]
-                case 0x04: sp -= 1; stack[sp - 1] = stack[sp].div(stack[sp - 1])
-                case 0x05: sp -= 1; stack[sp - 1] = stack[sp].sdiv(stack[sp - 1])
-                case 0x06: sp -= 1; stack[sp - 1] = stack[sp].mod(stack[sp - 1])
-                case 0x07: sp -= 1; stack[sp - 1] = stack[sp].smod(stack[sp - 1])
-                case 0x08: sp -= 2; stack[sp - 1] = stack[sp + 1].addmod(stack[sp], stack[sp - 1])
-                case 0x09: sp -= 2; stack[sp - 1] = stack[sp + 1].mulmod(stack[sp], stack[sp - 1])
-                case 0x0a:  // EXP
+                case .add: sp -= 1; stack[sp - 1] = stack[sp] &+ stack[sp - 1]
+                case .mul: sp -= 1; stack[sp - 1] = stack[sp] &* stack[sp - 1]
+                case .sub: sp -= 1; stack[sp - 1] = stack[sp] &- stack[sp - 1]
+                case .div: sp -= 1; stack[sp - 1] = stack[sp].div(stack[sp - 1])
+                case .sdiv: sp -= 1; stack[sp - 1] = stack[sp].sdiv(stack[sp - 1])
+                case .mod: sp -= 1; stack[sp - 1] = stack[sp].mod(stack[sp - 1])
+                case .smod: sp -= 1; stack[sp - 1] = stack[sp].smod(stack[sp - 1])
+                case .addmod: sp -= 2; stack[sp - 1] = stack[sp + 1].addmod(stack[sp], stack[sp - 1])
+                case .mulmod: sp -= 2; stack[sp - 1] = stack[sp + 1].mulmod(stack[sp], stack[sp - 1])
+                case .exp:
                     let exponent = stack[sp - 2]
                     gas -= Gas.expByte * Int64(exponent.byteWidthUsed)
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
                     sp -= 1
                     stack[sp - 1] = stack[sp].power(exponent)
-                case 0x0b: sp -= 1; stack[sp - 1] = stack[sp].signExtend(stack[sp - 1])
-                case 0x10: sp -= 1; stack[sp - 1] = stack[sp] < stack[sp - 1] ? .one : .zero
-                case 0x11: sp -= 1; stack[sp - 1] = stack[sp - 1] < stack[sp] ? .one : .zero
-                case 0x12: sp -= 1; stack[sp - 1] = stack[sp].signedLessThan(stack[sp - 1]) ? .one : .zero
-                case 0x13: sp -= 1; stack[sp - 1] = stack[sp - 1].signedLessThan(stack[sp]) ? .one : .zero
-                case 0x14: sp -= 1; stack[sp - 1] = stack[sp] == stack[sp - 1] ? .one : .zero
-                case 0x15: stack[sp - 1] = stack[sp - 1].isZero ? .one : .zero
-                case 0x16: sp -= 1; stack[sp - 1] = stack[sp] & stack[sp - 1]
-                case 0x17: sp -= 1; stack[sp - 1] = stack[sp] | stack[sp - 1]
-                case 0x18: sp -= 1; stack[sp - 1] = stack[sp] ^ stack[sp - 1]
-                case 0x19: stack[sp - 1] = ~stack[sp - 1]
-                case 0x1a: sp -= 1; stack[sp - 1] = stack[sp].byte(of: stack[sp - 1])
-                case 0x1b: sp -= 1; stack[sp - 1] = stack[sp].shl(stack[sp - 1])
-                case 0x1c: sp -= 1; stack[sp - 1] = stack[sp].shr(stack[sp - 1])
-                case 0x1d: sp -= 1; stack[sp - 1] = stack[sp].sar(stack[sp - 1])
-                case 0x20:  // KECCAK256
+                case .signextend: sp -= 1; stack[sp - 1] = stack[sp].signExtend(stack[sp - 1])
+                case .lt: sp -= 1; stack[sp - 1] = stack[sp] < stack[sp - 1] ? .one : .zero
+                case .gt: sp -= 1; stack[sp - 1] = stack[sp - 1] < stack[sp] ? .one : .zero
+                case .slt: sp -= 1; stack[sp - 1] = stack[sp].signedLessThan(stack[sp - 1]) ? .one : .zero
+                case .sgt: sp -= 1; stack[sp - 1] = stack[sp - 1].signedLessThan(stack[sp]) ? .one : .zero
+                case .eq: sp -= 1; stack[sp - 1] = stack[sp] == stack[sp - 1] ? .one : .zero
+                case .iszero: stack[sp - 1] = stack[sp - 1].isZero ? .one : .zero
+                case .and: sp -= 1; stack[sp - 1] = stack[sp] & stack[sp - 1]
+                case .or: sp -= 1; stack[sp - 1] = stack[sp] | stack[sp - 1]
+                case .xor: sp -= 1; stack[sp - 1] = stack[sp] ^ stack[sp - 1]
+                case .not: stack[sp - 1] = ~stack[sp - 1]
+                case .byte: sp -= 1; stack[sp - 1] = stack[sp].byte(of: stack[sp - 1])
+                case .shl: sp -= 1; stack[sp - 1] = stack[sp].shl(stack[sp - 1])
+                case .shr: sp -= 1; stack[sp - 1] = stack[sp].shr(stack[sp - 1])
+                case .sar: sp -= 1; stack[sp - 1] = stack[sp].sar(stack[sp - 1])
+                case .keccak256:
                     let offset = stack[sp - 1], size = stack[sp - 2]
                     if !expand(offset, size) { return halt(.outOfGas) }
                     let n = index(size)
@@ -142,19 +145,19 @@ extension EVM {
                     let h = n == 0 ? Keccak256.hash([UInt8]()) :
                         Keccak256.hash(UnsafeRawBufferPointer(start: memory.base + index(offset), count: n))
                     stack[sp - 1] = UInt256(h)
-                case 0x30: stack[sp] = UInt256(msg.recipient); sp += 1
-                case 0x31:  // BALANCE
+                case .address: stack[sp] = UInt256(msg.recipient); sp += 1
+                case .balance:
                     let a = Address(word: stack[sp - 1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     traceStep()
                     stack[sp - 1] = state.balance(a)
-                case 0x32: stack[sp] = UInt256(transaction.origin); sp += 1
-                case 0x33: stack[sp] = UInt256(msg.caller); sp += 1
-                case 0x34: stack[sp] = msg.value; sp += 1
-                case 0x35:  // CALLDATALOAD
+                case .origin: stack[sp] = UInt256(transaction.origin); sp += 1
+                case .caller: stack[sp] = UInt256(msg.caller); sp += 1
+                case .callvalue: stack[sp] = msg.value; sp += 1
+                case .calldataload:
                     stack[sp - 1] = loadWord(msg.input, at: stack[sp - 1])
-                case 0x36: stack[sp] = UInt256(msg.input.count); sp += 1
-                case 0x37, 0x39, 0x3e:  // CALLDATACOPY, CODECOPY, RETURNDATACOPY
+                case .calldatasize: stack[sp] = UInt256(msg.input.count); sp += 1
+                case .copy:  // CALLDATACOPY, CODECOPY, RETURNDATACOPY
                     let dest = stack[sp - 1], src = stack[sp - 2], size = stack[sp - 3]
                     sp -= 3
                     if op == 0x3e {
@@ -167,14 +170,14 @@ extension EVM {
                     traceStep()
                     let source = op == 0x37 ? msg.input : op == 0x39 ? code.bytes : returnData
                     memory.write(source, sourceOffset: src, count: index(size), at: index(dest))
-                case 0x38: stack[sp] = UInt256(codeCount); sp += 1
-                case 0x3a: stack[sp] = transaction.gasPrice; sp += 1
-                case 0x3b:  // EXTCODESIZE
+                case .codesize: stack[sp] = UInt256(codeCount); sp += 1
+                case .gasprice: stack[sp] = transaction.gasPrice; sp += 1
+                case .extcodesize:
                     let a = Address(word: stack[sp - 1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     traceStep()
                     stack[sp - 1] = UInt256(state.code(a).bytes.count)
-                case 0x3c:  // EXTCODECOPY
+                case .extcodecopy:
                     let a = Address(word: stack[sp - 1])
                     let dest = stack[sp - 2], src = stack[sp - 3], size = stack[sp - 4]
                     sp -= 4
@@ -184,13 +187,13 @@ extension EVM {
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
                     memory.write(state.code(a).bytes, sourceOffset: src, count: index(size), at: index(dest))
-                case 0x3d: stack[sp] = UInt256(returnData.count); sp += 1
-                case 0x3f:  // EXTCODEHASH
+                case .returndatasize: stack[sp] = UInt256(returnData.count); sp += 1
+                case .extcodehash:
                     let a = Address(word: stack[sp - 1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     traceStep()
                     stack[sp - 1] = state.isDead(a) ? .zero : UInt256(state.codeHash(a))
-                case 0x40:  // BLOCKHASH
+                case .blockhash:
                     let n = stack[sp - 1]
                     var result = UInt256.zero
                     if n.fitsInUInt64, n.low64 < block.number, n.low64 + 256 >= block.number,
@@ -198,44 +201,44 @@ extension EVM {
                         result = UInt256(h)
                     }
                     stack[sp - 1] = result
-                case 0x41: stack[sp] = UInt256(block.coinbase); sp += 1
-                case 0x42: stack[sp] = UInt256(block.timestamp); sp += 1
-                case 0x43: stack[sp] = UInt256(block.number); sp += 1
-                case 0x44: stack[sp] = UInt256(block.prevRandao); sp += 1
-                case 0x45: stack[sp] = UInt256(block.gasLimit); sp += 1
-                case 0x46: stack[sp] = UInt256(block.chainId); sp += 1
-                case 0x47: stack[sp] = state.balance(msg.recipient); sp += 1
-                case 0x48: stack[sp] = block.baseFee; sp += 1
-                case 0x49:  // BLOBHASH
+                case .coinbase: stack[sp] = UInt256(block.coinbase); sp += 1
+                case .timestamp: stack[sp] = UInt256(block.timestamp); sp += 1
+                case .number: stack[sp] = UInt256(block.number); sp += 1
+                case .prevrandao: stack[sp] = UInt256(block.prevRandao); sp += 1
+                case .gaslimit: stack[sp] = UInt256(block.gasLimit); sp += 1
+                case .chainid: stack[sp] = UInt256(block.chainId); sp += 1
+                case .selfbalance: stack[sp] = state.balance(msg.recipient); sp += 1
+                case .basefee: stack[sp] = block.baseFee; sp += 1
+                case .blobhash:
                     let i = stack[sp - 1]
                     stack[sp - 1] = i.fitsInUInt64 && i.low64 < UInt64(transaction.blobHashes.count)
                         ? UInt256(transaction.blobHashes[Int(i.low64)]) : .zero
-                case 0x4a: stack[sp] = block.blobBaseFee; sp += 1
-                case 0x50: sp -= 1
-                case 0x51:  // MLOAD
+                case .blobbasefee: stack[sp] = block.blobBaseFee; sp += 1
+                case .pop: sp -= 1
+                case .mload:
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
                     traceStep()
                     stack[sp - 1] = UInt256(bigEndianWordAt: memory.base + index(offset))
-                case 0x52:  // MSTORE
+                case .mstore:
                     let offset = stack[sp - 1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
                     traceStep()
                     stack[sp - 2].storeBigEndian(to: memory.base + index(offset))
                     sp -= 2
-                case 0x53:  // MSTORE8
+                case .mstore8:
                     let offset = stack[sp - 1]
                     if !expand(offset, 1) { return halt(.outOfGas) }
                     traceStep()
                     memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: index(offset), as: UInt8.self)
                     sp -= 2
-                case 0x54:  // SLOAD
-                    let slot = stack[sp - 1]
-                    gas -= state.warm(msg.recipient, slot: slot) ? Gas.coldSload : Gas.warmAccess
+                case .sload:
+                    let (value, wasCold) = state.load(account, msg.recipient, stack[sp - 1])
+                    gas -= wasCold ? Gas.coldSload : Gas.warmAccess
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = state.storage(msg.recipient, slot)
-                case 0x55:  // SSTORE
+                    stack[sp - 1] = value
+                case .sstore:
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     if gas <= Gas.sstoreSentry {
                         if Mode.traced { traceFailureMessage = "out of gas: not enough gas for reentrancy sentry" }
@@ -243,18 +246,18 @@ extension EVM {
                     }
                     let slot = stack[sp - 1], value = stack[sp - 2]
                     sp -= 2
-                    if !chargeSstore(msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
+                    if !chargeSstore(account, msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
                     traceStep()
-                    state.setStorage(msg.recipient, slot, value)
+                    state.setStorage(account, msg.recipient, slot, value)
                     if let error = enterNextBlock() { return halt(error) }
                     continue
-                case 0x56:  // JUMP
+                case .jump:
                     let target = stack[sp - 1]
                     sp -= 1
                     if !code.isJumpdest(target) { return halt(.invalidJump) }
                     pc = Int(target.low64)
                     continue
-                case 0x57:  // JUMPI
+                case .jumpi:
                     let target = stack[sp - 1], condition = stack[sp - 2]
                     sp -= 2
                     if !condition.isZero {
@@ -264,21 +267,21 @@ extension EVM {
                     }
                     if let error = enterNextBlock() { return halt(error) }
                     continue
-                case 0x58: stack[sp] = UInt256(pc); sp += 1
-                case 0x59: stack[sp] = UInt256(memory.size); sp += 1
-                case 0x5a:  // GAS
+                case .pc: stack[sp] = UInt256(pc); sp += 1
+                case .msize: stack[sp] = UInt256(memory.size); sp += 1
+                case .gas:
                     stack[sp] = UInt256(UInt64(gas)); sp += 1
                     if let error = enterNextBlock() { return halt(error) }
                     continue
-                case 0x5b:  // JUMPDEST
+                case .jumpdest:
                     if let error = enterBlock(pc) { return halt(error) }
-                case 0x5c:  // TLOAD
+                case .tload:
                     stack[sp - 1] = state.transientStorage(msg.recipient, stack[sp - 1])
-                case 0x5d:  // TSTORE
+                case .tstore:
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     state.setTransientStorage(msg.recipient, stack[sp - 1], stack[sp - 2])
                     sp -= 2
-                case 0x5e:  // MCOPY
+                case .mcopy:
                     let dest = stack[sp - 1], src = stack[sp - 2], size = stack[sp - 3]
                     sp -= 3
                     if !size.isZero {
@@ -293,21 +296,21 @@ extension EVM {
                     if !size.isZero {
                         (memory.base + index(dest)).copyMemory(from: memory.base + index(src), byteCount: index(size))
                     }
-                case 0x5f: stack[sp] = .zero; sp += 1
-                case 0x60...0x7f:  // PUSH1...PUSH32
+                case .push0: stack[sp] = .zero; sp += 1
+                case .push:  // PUSH1...PUSH32
                     let n = Int(op - 0x5f)
                     stack[sp] = UInt256(pushData: UnsafeRawPointer(codePtr + pc + 1), count: n)
                     sp += 1
                     pc += n
-                case 0x80...0x8f:  // DUP
+                case .dup:
                     stack[sp] = stack[sp - Int(op - 0x7f)]
                     sp += 1
-                case 0x90...0x9f:  // SWAP
+                case .swap:
                     let other = sp - 1 - Int(op - 0x8f)
                     let top = stack[sp - 1]
                     stack[sp - 1] = stack[other]
                     stack[other] = top
-                case 0xa0...0xa4:  // LOG0...LOG4
+                case .log:  // LOG0...LOG4
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let topicCount = Int(op - 0xa0)
                     let offset = stack[sp - 1], size = stack[sp - 2]
@@ -322,7 +325,7 @@ extension EVM {
                     let log = Log(address: msg.recipient, topics: topics, data: memory.bytes(index(offset), index(size)))
                     state.addLog(log)
                     if Mode.traced { tracer?.onLog(log) }
-                case 0xf0, 0xf5:  // CREATE, CREATE2
+                case .create:  // CREATE, CREATE2
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let value = stack[sp - 1], offset = stack[sp - 2], size = stack[sp - 3]
                     let salt = op == 0xf5 ? stack[sp - 4] : .zero
@@ -347,7 +350,7 @@ extension EVM {
                     stack[sp - 1] = result.createdAddress.map { UInt256($0) } ?? .zero
                     if let error = enterNextBlock() { return halt(error) }
                     continue
-                case 0xf1, 0xf2, 0xf4, 0xfa:  // CALL, CALLCODE, DELEGATECALL, STATICCALL
+                case .call:  // CALL, CALLCODE, DELEGATECALL, STATICCALL
                     let hasValue = op == 0xf1 || op == 0xf2
                     let requested = stack[sp - 1]
                     let target = Address(word: stack[sp - 2])
@@ -395,15 +398,13 @@ extension EVM {
                     sp += 1
                     if let error = enterNextBlock() { return halt(error) }
                     continue
-                case 0xf3, 0xfd:  // RETURN, REVERT
+                case .returnOrRevert:  // RETURN, REVERT
                     let offset = stack[sp - 1], size = stack[sp - 2]
                     if !expand(offset, size) { return halt(.outOfGas) }
                     traceStep()
                     let output = memory.bytes(index(offset), index(size))
                     return ExecutionResult(status: op == 0xf3 ? .success : .revert, gasLeft: gas, output: output)
-                case 0xfe:
-                    return halt(.invalidOpcode(op))
-                case 0xff:  // SELFDESTRUCT
+                case .selfdestruct:
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let beneficiary = Address(word: stack[sp - 1])
                     if state.warm(beneficiary) { gas -= Gas.coldAccountAccess }
@@ -412,7 +413,7 @@ extension EVM {
                     traceStep()
                     state.selfDestruct(msg.recipient, beneficiary: beneficiary)
                     return ExecutionResult(status: .success, gasLeft: gas)
-                default:
+                case .invalid:
                     return halt(.invalidOpcode(op))
                 }
                 pc += 1
@@ -439,11 +440,10 @@ extension EVM {
     /// SSTORE gas and refunds: EIP-2200 net metering with EIP-2929 cold slots and EIP-3529 refunds.
     /// Charges and adjusts the refund counter (as geth's gas function does, so a tracer sees the
     /// new refund); the caller writes the slot. False when out of gas.
-    func chargeSstore(_ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
-        var cost: Int64 = 0
-        if state.warm(address, slot: slot) { cost += Gas.coldSload }
-        let current = state.storage(address, slot)
-        let original = state.originalStorage(address, slot)
+    func chargeSstore(_ account: CachedAccount, _ address: Address, _ slot: UInt256, _ value: UInt256, _ gas: inout Int64) -> Bool {
+        let (current, wasCold) = state.load(account, address, slot)
+        var cost: Int64 = wasCold ? Gas.coldSload : 0
+        let original = state.originalStorage(account, slot, current: current)
         if current == value {
             cost += Gas.warmAccess
         } else if original == current {

@@ -6,8 +6,9 @@ public final class CachedAccount {
     public var balance: UInt256
     public var code: AnalyzedCode?
     public var codeHash: Bytes32
-    /// Slots read or written in this block: current values.
-    public var storage: [UInt256: UInt256] = [:]
+    /// Slots read, written or warmed in this block: current values, and for EIP-2929 the
+    /// transaction that warmed each, so SLOAD finds value and warmth in one lookup.
+    public var storage: [UInt256: CachedSlot] = [:]
     /// Values at the start of the transaction (EIP-2200's "original value") of the slots this
     /// transaction wrote; any other slot's original value is its current one.
     var originalStorage: [UInt256: UInt256] = [:]
@@ -32,13 +33,27 @@ public final class CachedAccount {
     public var info: AccountInfo { AccountInfo(nonce: nonce, balance: balance, codeHash: codeHash) }
 }
 
+/// A cached storage slot: its current value and the transaction (`JournaledState`'s
+/// `transactionNumber`) in which it was last warmed; warm while that number is current, so
+/// ending a transaction cools every slot without visiting them.
+public struct CachedSlot {
+    public var value: UInt256
+    var warmIn: Int
+
+    @inline(__always)
+    init(value: UInt256, warmIn: Int = 0) {
+        self.value = value
+        self.warmIn = warmIn
+    }
+}
+
 /// A change that `revert(to:)` undoes.
 enum JournalEntry {
     case created(Address, previous: (exists: Bool, cleared: Bool, created: Bool, nonce: UInt64, balance: UInt256,
-                                     codeHash: Bytes32, code: AnalyzedCode?, storage: [UInt256: UInt256]))
+                                     codeHash: Bytes32, code: AnalyzedCode?, storage: [UInt256: CachedSlot]))
     case balance(Address, UInt256)
     case nonce(Address, UInt64)
-    case storage(Address, UInt256, UInt256?)
+    case storage(Address, UInt256, UInt256)
     case code(Address, Bytes32, AnalyzedCode?)
     case touched(Address)
     case warmAddress(Address)
@@ -49,7 +64,7 @@ enum JournalEntry {
     case selfDestruct(Address, Bool)
 }
 
-/// A slot of one account, for access lists and transient storage.
+/// A slot of one account, for transient storage.
 struct SlotKey: Hashable {
     var address: Address
     var slot: UInt256
@@ -64,7 +79,8 @@ public final class JournaledState {
     public private(set) var accounts: [Address: CachedAccount] = [:]
     var journal: [JournalEntry] = []
     var warmAddresses: Set<Address> = []
-    var warmSlots: Set<SlotKey> = []
+    /// Numbers the transactions of this state; a slot is warm when its `warmIn` equals it.
+    var transactionNumber = 1
     var transientStorage: [SlotKey: UInt256] = [:]
     var touched: Set<Address> = []
     /// Accounts whose `originalStorage` this transaction filled (cleared when it ends).
@@ -165,7 +181,9 @@ public final class JournaledState {
         a.exists = true
         a.storageCleared = true
         a.createdInTransaction = true
-        a.storage = [:]
+        // Storage is gone, but a slot warmed earlier in the transaction stays warm (EIP-2929).
+        let now = transactionNumber
+        a.storage = a.storage.filter { $0.value.warmIn == now }.mapValues { CachedSlot(value: .zero, warmIn: $0.warmIn) }
         a.nonce = 1
         a.codeHash = AccountInfo.emptyCodeHash
         a.code = .empty
@@ -178,34 +196,66 @@ public final class JournaledState {
     public func hasCollision(_ address: Address) -> Bool {
         let a = account(address)
         if a.nonce != 0 || a.codeHash != AccountInfo.emptyCodeHash { return true }
-        if a.storageCleared { return a.storage.values.contains { !$0.isZero } }
+        if a.storageCleared { return a.storage.values.contains { !$0.value.isZero } }
         return backend.hasStorage(address)
     }
 
     // MARK: Storage
 
+    /// Runs `body` on the slot's cache entry, reading it from the backend first if absent:
+    /// one hash lookup for the read and any change.
+    @inline(__always)
+    func withSlot<R>(_ a: CachedAccount, _ address: Address, _ slot: UInt256, _ body: (inout CachedSlot) -> R) -> R {
+        body(&a.storage[slot, default: CachedSlot(value: a.storageCleared ? .zero : backend.storage(address, slot: slot))])
+    }
+
+    /// SLOAD's access to a slot of `a` (the account at `address`): its value, and whether it was
+    /// cold (EIP-2929); it is warm afterwards.
+    @inline(__always)
+    func load(_ a: CachedAccount, _ address: Address, _ slot: UInt256) -> (value: UInt256, wasCold: Bool) {
+        let now = transactionNumber
+        let (value, wasCold) = withSlot(a, address, slot) { entry in
+            let wasCold = entry.warmIn != now
+            entry.warmIn = now
+            return (entry.value, wasCold)
+        }
+        if wasCold { journal.append(.warmSlot(address, slot)) }
+        return (value, wasCold)
+    }
+
     public func storage(_ address: Address, _ slot: UInt256) -> UInt256 {
-        let a = account(address)
-        if let v = a.storage[slot] { return v }
-        let v = a.storageCleared ? UInt256.zero : backend.storage(address, slot: slot)
-        a.storage[slot] = v
-        return v
+        withSlot(account(address), address, slot) { $0.value }
     }
 
     /// The slot's value at the start of the transaction.
     public func originalStorage(_ address: Address, _ slot: UInt256) -> UInt256 {
-        account(address).originalStorage[slot] ?? storage(address, slot)
+        let a = account(address)
+        return a.originalStorage[slot] ?? withSlot(a, address, slot) { $0.value }
+    }
+
+    /// The slot's value at the start of the transaction, given its current one.
+    @inline(__always)
+    func originalStorage(_ a: CachedAccount, _ slot: UInt256, current: UInt256) -> UInt256 {
+        a.originalStorage[slot] ?? current
     }
 
     public func setStorage(_ address: Address, _ slot: UInt256, _ value: UInt256) {
-        let a = account(address)
+        setStorage(account(address), address, slot, value)
+    }
+
+    /// Writes a slot of `a` (the account at `address`), journaled.
+    func setStorage(_ a: CachedAccount, _ address: Address, _ slot: UInt256, _ value: UInt256) {
+        let old = withSlot(a, address, slot) { entry in
+            let old = entry.value
+            entry.value = value
+            return old
+        }
         // The first write of a transaction sees the value the transaction started with.
         if a.originalStorage[slot] == nil {
-            a.originalStorage[slot] = storage(address, slot)
+            a.originalStorage[slot] = old
             storageWritten.insert(address)
         }
-        journal.append(.storage(address, slot, a.storage[slot]))
-        a.storage[slot] = value
+        journal.append(.storage(address, slot, old))
     }
 
     public func transientStorage(_ address: Address, _ slot: UInt256) -> UInt256 {
@@ -231,9 +281,7 @@ public final class JournaledState {
     /// Warms a slot; returns true if it was cold.
     @discardableResult
     public func warm(_ address: Address, slot: UInt256) -> Bool {
-        guard warmSlots.insert(SlotKey(address: address, slot: slot)).inserted else { return false }
-        journal.append(.warmSlot(address, slot))
-        return true
+        load(account(address), address, slot).wasCold
     }
 
     // MARK: Logs, refunds, self-destruct
@@ -286,13 +334,13 @@ public final class JournaledState {
                 a.storage = p.storage
             case .balance(let address, let old): accounts[address]!.balance = old
             case .nonce(let address, let old): accounts[address]!.nonce = old
-            case .storage(let address, let slot, let old): accounts[address]!.storage[slot] = old
+            case .storage(let address, let slot, let old): accounts[address]!.storage[slot, default: CachedSlot(value: old)].value = old
             case .code(let address, let hash, let code):
                 accounts[address]!.codeHash = hash
                 accounts[address]!.code = code
             case .touched(let address): touched.remove(address)
             case .warmAddress(let address): warmAddresses.remove(address)
-            case .warmSlot(let address, let slot): warmSlots.remove(SlotKey(address: address, slot: slot))
+            case .warmSlot(let address, let slot): accounts[address]!.storage[slot]?.warmIn = 0
             case .transient(let address, let slot, let old): transientStorage[SlotKey(address: address, slot: slot)] = old
             case .refund(let old): refund = old
             case .log: logs.removeLast()
@@ -329,7 +377,7 @@ public final class JournaledState {
         let emitted = logs
         journal.removeAll(keepingCapacity: true)
         warmAddresses.removeAll(keepingCapacity: true)
-        warmSlots.removeAll(keepingCapacity: true)
+        transactionNumber += 1
         transientStorage.removeAll(keepingCapacity: true)
         touched.removeAll(keepingCapacity: true)
         logs.removeAll(keepingCapacity: true)

@@ -112,7 +112,8 @@ public final class InMemoryState: StateBackend {
             let infoChanged = account.info != cached.info || accounts[address] == nil
             account.info = cached.info
             var slots = dirtySlots[address] ?? []
-            for (slot, value) in cached.storage where account.storage[slot] ?? .zero != value {
+            for (slot, entry) in cached.storage where account.storage[slot] ?? .zero != entry.value {
+                let value = entry.value
                 rememberSlot(address, slot, account.storage[slot] ?? .zero)
                 account.storage[slot] = value.isZero ? nil : value
                 slots.insert(slot)

@@ -23,19 +23,21 @@ public struct UInt256: Hashable, Sendable {
         self.limbs = (UInt64(value), 0, 0, 0)
     }
 
-    public static let zero = UInt256(limbs: (0, 0, 0, 0))
-    public static let one = UInt256(limbs: (1, 0, 0, 0))
+    // Constants are computed rather than stored globals: a global costs a call and a lazy
+    // initialisation check wherever the optimiser declines to inline (the interpreter loop).
+    @inlinable @inline(__always) public static var zero: UInt256 { UInt256(limbs: (0, 0, 0, 0)) }
+    @inlinable @inline(__always) public static var one: UInt256 { UInt256(limbs: (1, 0, 0, 0)) }
     public static let max = UInt256(limbs: (.max, .max, .max, .max))
     /// 2^255: the most negative value when read as two's complement.
     public static let signBit = UInt256(limbs: (0, 0, 0, 1 << 63))
 
-    @inlinable public var isZero: Bool { (limbs.0 | limbs.1 | limbs.2 | limbs.3) == 0 }
+    @inlinable @inline(__always) public var isZero: Bool { (limbs.0 | limbs.1 | limbs.2 | limbs.3) == 0 }
     /// True when the two's-complement reading is negative (bit 255 set).
-    @inlinable public var isNegative: Bool { limbs.3 >> 63 == 1 }
+    @inlinable @inline(__always) public var isNegative: Bool { limbs.3 >> 63 == 1 }
     /// True when the value fits in 64 bits.
-    @inlinable public var fitsInUInt64: Bool { (limbs.1 | limbs.2 | limbs.3) == 0 }
+    @inlinable @inline(__always) public var fitsInUInt64: Bool { (limbs.1 | limbs.2 | limbs.3) == 0 }
     /// The low 64 bits.
-    @inlinable public var low64: UInt64 { limbs.0 }
+    @inlinable @inline(__always) public var low64: UInt64 { limbs.0 }
 
     /// The value as `UInt64` if it fits, else nil.
     @inlinable public var uint64Value: UInt64? { fitsInUInt64 ? limbs.0 : nil }
