@@ -168,7 +168,7 @@ public final class BlockStore: BlockSource, @unchecked Sendable {
     /// The open batch pack, created (and its directory entry made durable) if there is none.
     private func openBatchPack() throws -> (name: String, writer: PackFile.Writer, bytes: UInt64) {
         if let pack = batchPack { return pack }
-        let name = "batch-" + (0..<12).map { _ in String(UInt8.random(in: 0...255), radix: 16).leftPadded2 }.joined()
+        let name = "batch-" + UploadArea.randomName(bytes: 12)
         let pack = (name: name, writer: try PackFile.Writer(path: packPath(name)), bytes: UInt64(0))
         try DurableFile.syncDirectory(packsDirectory)
         batchPack = pack

@@ -68,7 +68,7 @@ enum PackFile {
         private func copyIn(_ bytes: UnsafeRawBufferPointer) throws {
             var taken = 0
             while taken < bytes.count {
-                if filled == Self.capacity { try writeBuffer(keepingTail: true) }
+                if filled == Self.capacity { try writeBuffer() }
                 let n = min(bytes.count - taken, Self.capacity - filled)
                 (buffer + filled).copyMemory(from: bytes.baseAddress! + taken, byteCount: n)
                 taken += n
@@ -76,9 +76,9 @@ enum PackFile {
             }
         }
 
-        /// Writes the buffer at `bufferStart`, its last page padded with zeros. `keepingTail`
-        /// then drops the whole pages from the buffer, keeping the partial one at its front.
-        private func writeBuffer(keepingTail: Bool) throws {
+        /// Writes the buffer at `bufferStart`, its last page padded with zeros, then drops the
+        /// whole pages from the buffer, keeping the partial one at its front.
+        private func writeBuffer() throws {
             let length = (filled + Self.alignment - 1) / Self.alignment * Self.alignment
             memset(buffer + filled, 0, length - filled)
             var done = 0
@@ -89,7 +89,6 @@ enum PackFile {
                 guard n > 0 else { throw FileStoreError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
                 done += n
             }
-            guard keepingTail else { return }
             let whole = filled / Self.alignment * Self.alignment
             if whole > 0 {
                 buffer.copyMemory(from: buffer + whole, byteCount: filled - whole)
@@ -107,7 +106,7 @@ enum PackFile {
         /// Makes everything appended so far durable before a batch is acknowledged.
         func sync() throws {
             try lock.withLock {
-                try writeBuffer(keepingTail: true)
+                try writeBuffer()
                 guard fdatasync(fd) == 0 else { throw FileStoreError.io("cannot sync \(path): \(String(cString: strerror(errno)))") }
             }
         }
@@ -115,7 +114,7 @@ enum PackFile {
         /// Writes and syncs everything and cuts the last page's padding: the pack is complete.
         func finish() throws {
             try lock.withLock {
-                try writeBuffer(keepingTail: true)
+                try writeBuffer()
                 guard ftruncate(fd, off_t(end)) == 0, fdatasync(fd) == 0 else {
                     throw FileStoreError.io("cannot finish \(path): \(String(cString: strerror(errno)))")
                 }

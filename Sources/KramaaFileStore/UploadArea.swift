@@ -40,7 +40,7 @@ final class UploadArea: @unchecked Sendable {
     var stagedBytes: UInt64 { lock.withLock { uploads.values.reduce(0) { $0 + $1.bytes } } }
 
     func begin() throws -> String {
-        let id = (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16).leftPadded2 }.joined()
+        let id = Self.randomName(bytes: 16)
         guard mkdir(directory + "/" + id, 0o755) == 0 else { throw FileStoreError.io("cannot create an upload directory") }
         let upload = Upload(pack: try PackFile.Writer(path: "\(directory)/\(id)/pack"))
         lock.withLock { uploads[id] = upload }
@@ -101,6 +101,9 @@ final class UploadArea: @unchecked Sendable {
     }
 }
 
-extension String {
-    var leftPadded2: String { count >= 2 ? self : "0" + self }
+extension UploadArea {
+    /// A fresh random name for an upload or a pack: `bytes` random bytes in hex.
+    static func randomName(bytes: Int) -> String {
+        Multibase.encodeBare((0..<bytes).map { _ in UInt8.random(in: 0...255) }, base: .base16)
+    }
 }

@@ -156,24 +156,22 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
     /// that data in any order (as a decompressed link gives it) builds the same link.
     public init(elementString: GS1ElementString, stem: String = DigitalLink.canonicalStem,
                 permitUnknownAIs: Bool = false, permitUnknownAIsAsDataAttributes: Bool = false) throws(GS1Error) {
-        let keys = elementString.values.filter { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }
-        guard !keys.isEmpty else { throw .missingPrimaryKey }
-        try elementString.validate(permitUnknownAIs: permitUnknownAIs)
-        try self.init(validated: elementString, keys: keys, stem: stem, permitUnknownAIs: permitUnknownAIs,
-                      permitUnknownAIsAsDataAttributes: permitUnknownAIsAsDataAttributes)
+        try self.init(elementString: elementString, stem: stem, permitUnknownAIs: permitUnknownAIs,
+                      permitUnknownAIsAsDataAttributes: permitUnknownAIsAsDataAttributes, validated: false)
     }
 
     /// The Digital Link of an element string already validated as `init(elementString:)` does
     /// (`GS1ElementString.validate()` with its defaults), without validating it again.
     init(validated elementString: GS1ElementString) throws(GS1Error) {
-        let keys = elementString.values.filter { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }
-        guard !keys.isEmpty else { throw .missingPrimaryKey }
-        try self.init(validated: elementString, keys: keys, stem: DigitalLink.canonicalStem, permitUnknownAIs: false,
-                      permitUnknownAIsAsDataAttributes: false)
+        try self.init(elementString: elementString, stem: DigitalLink.canonicalStem, permitUnknownAIs: false,
+                      permitUnknownAIsAsDataAttributes: false, validated: true)
     }
 
-    private init(validated elementString: GS1ElementString, keys: [AIValue], stem: String, permitUnknownAIs: Bool,
-                 permitUnknownAIsAsDataAttributes: Bool) throws(GS1Error) {
+    private init(elementString: GS1ElementString, stem: String, permitUnknownAIs: Bool, permitUnknownAIsAsDataAttributes: Bool,
+                 validated: Bool) throws(GS1Error) {
+        let keys = elementString.values.filter { ApplicationIdentifier.lookup($0.ai)?.isPrimaryKey == true }
+        guard !keys.isEmpty else { throw .missingPrimaryKey }
+        if !validated { try elementString.validate(permitUnknownAIs: permitUnknownAIs) }
         var firstError: GS1Error?
         for key in keys {
             do {
