@@ -151,6 +151,9 @@ public enum DataDirectoryBackup {
         switch relative {
         case "epcis-index.sqlite": 0
         case "chain.sqlite": 1
+        // The tag counter log before the table it is checkpointed into: a checkpoint between
+        // the two copies leaves its counters in the table's snapshot, never in neither.
+        case "tags.sqlite": 3
         default: 2
         }
     }

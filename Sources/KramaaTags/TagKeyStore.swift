@@ -12,7 +12,7 @@ import KramaaPrimitives
 /// Every row is loaded at open; a tag's keys are decrypted on its first tap and kept in memory
 /// as prepared `SDMKeys`. The counter rule is applied in memory under one lock (so two taps of
 /// the same URL racing each other give one genuine and one replayed), and a genuine tap is
-/// answered only once its counter is on disk (`commit`), written by group commit.
+/// answered only once its counter is on disk (`commit`), written by group commit to the log.
 public final class TagKeyStore: @unchecked Sendable {
     public static let databaseName = "tags.sqlite"
     public static let keyFileName = "tag-keys.kek"
@@ -37,8 +37,12 @@ public final class TagKeyStore: @unchecked Sendable {
     private var layoutList: [(layout: SUNURLLayout, uids: [TagUID])]?
     private let committer: CounterCommitter
 
-    /// Opens (or creates) the store in `directory`.
-    public init(directory: URL) throws(TagStoreError) {
+    /// Opens (or creates) the store in `directory`; `counterLogCapacity` is the size of
+    /// `tag-counters.log` in bytes (16 per counter), checkpointed into the table when full.
+    public init(directory: URL, counterLogCapacity: Int = 1 << 20) throws(TagStoreError) {
+        guard counterLogCapacity > 0, counterLogCapacity % 16 == 0 else {
+            throw .invalid(field: "counterLogCapacity", "a positive multiple of 16 bytes (one counter record), not \(counterLogCapacity)")
+        }
         kek = try Self.loadOrCreateKEK(directory.appendingPathComponent(Self.keyFileName))
         do {
             var configuration = Configuration()
@@ -65,6 +69,9 @@ public final class TagKeyStore: @unchecked Sendable {
                     try db.execute(sql: "ALTER TABLE tags ADD COLUMN url_layout TEXT")
                 }
             }
+            // Counters a previous run made durable in the log go into the table before it is read.
+            committer = try CounterCommitter(database: database, logPath: directory.appendingPathComponent(CounterLog.fileName).path,
+                                             logCapacity: counterLogCapacity)
             let rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tags") }
             for row in rows {
                 let entry = try Self.entry(row)
@@ -75,7 +82,6 @@ public final class TagKeyStore: @unchecked Sendable {
         } catch {
             throw .database("\(error)")
         }
-        committer = CounterCommitter(database: database)
     }
 
     deinit { committer.stop() }
@@ -204,7 +210,7 @@ public final class TagKeyStore: @unchecked Sendable {
     /// arrive during one sync share the next). A crash before that loses only taps that were
     /// never answered genuine.
     public func commit(uid: TagUID, readCounter: UInt32) async throws(TagStoreError) {
-        try await committer.commit(uid: uid.description, counter: readCounter)
+        try await committer.commit(uid: uid, counter: readCounter)
     }
 
     // MARK: Keys at rest
@@ -281,76 +287,5 @@ public final class TagKeyStore: @unchecked Sendable {
         } catch {
             throw .keyFile("\(error)")
         }
-    }
-}
-
-/// Group commit of read counters: one writer thread takes every counter queued while the last
-/// transaction was syncing and writes them in one transaction (`synchronous=FULL`, so each
-/// commit is one fsync), then resumes their waiters. A counter only ever goes up in the table.
-final class CounterCommitter: @unchecked Sendable {
-    private struct Pending {
-        let uid: String
-        let counter: UInt32
-        let waiter: CheckedContinuation<TagStoreError?, Never>
-    }
-
-    private let database: DatabaseQueue
-    private let condition = NSCondition()
-    private var pending: [Pending] = []
-    private var stopped = false
-
-    init(database: DatabaseQueue) {
-        self.database = database
-        let thread = Thread { [self] in
-            while flushNext() {}
-        }
-        thread.name = "kramaa.tags.commit"
-        thread.start()
-    }
-
-    func commit(uid: String, counter: UInt32) async throws(TagStoreError) {
-        let failure = await withCheckedContinuation { waiter in
-            condition.lock()
-            pending.append(Pending(uid: uid, counter: counter, waiter: waiter))
-            condition.signal()
-            condition.unlock()
-        }
-        if let failure { throw failure }
-    }
-
-    /// Waits for work and writes one batch; false when the store is gone (the thread ends).
-    private func flushNext() -> Bool {
-        condition.lock()
-        while pending.isEmpty {
-            if stopped { condition.unlock(); return false }
-            condition.wait()
-        }
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        condition.unlock()
-        var failure: TagStoreError?
-        do {
-            try database.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    UPDATE tags SET last_read_counter = ?
-                    WHERE uid = ? AND (last_read_counter IS NULL OR last_read_counter < ?)
-                    """)
-                for item in batch {
-                    try statement.execute(arguments: [Int64(item.counter), item.uid, Int64(item.counter)])
-                }
-            }
-        } catch {
-            failure = .database("cannot store read counters: \(error)")
-        }
-        for item in batch { item.waiter.resume(returning: failure) }
-        return true
-    }
-
-    /// Ends the writer thread once the queued counters are written.
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.signal()
-        condition.unlock()
     }
 }

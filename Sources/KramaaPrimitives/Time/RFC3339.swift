@@ -1,15 +1,60 @@
 import Foundation
 
 /// Times as the interfaces write them: RFC 3339 in UTC to the second (`2026-12-04T09:58:05Z`).
+///
+/// Formatted by arithmetic on the proleptic Gregorian calendar (days to civil date), not by a
+/// `DateFormatter`: making one costs tens of microseconds (ICU loads its symbols each time),
+/// and answers such as `/verify` write a time in every response. Fractions of a second are
+/// dropped, as `ISO8601DateFormatter` with `.withInternetDateTime` drops them.
 public enum RFC3339 {
     public static func string(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds.isFinite, let whole = Int64(exactly: seconds), let text = string(unixSeconds: whole) else {
+            return ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime])
+        }
+        return text
     }
 
     /// `seconds` since 1970 (Unix time).
     public static func string(secondsSince1970 seconds: UInt64) -> String {
         string(Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    /// Years 0000–9999 only (four digits); nil outside them.
+    static func string(unixSeconds: Int64) -> String? {
+        let (days, secondOfDay) = unixSeconds.quotientAndRemainder(dividingBy: 86_400)
+        let (day, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
+        let (year, month, dayOfMonth) = civil(daysSince1970: day)
+        guard (0...9999).contains(year) else { return nil }
+        let fields: [(Int64, Int)] = [(year, 4), (month, 2), (dayOfMonth, 2), (second / 3600, 2), (second / 60 % 60, 2), (second % 60, 2)]
+        let separators: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "Z")]
+        return String(unsafeUninitializedCapacity: 20) { buffer in
+            var at = 0
+            for (index, (value, width)) in fields.enumerated() {
+                var rest = value
+                for position in stride(from: at + width - 1, through: at, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                at += width
+                buffer[at] = separators[index]
+                at += 1
+            }
+            return at
+        }
+    }
+
+    /// The Gregorian date `days` after 1970-01-01 (negative before it), after Howard Hinnant's
+    /// `civil_from_days`: eras of 400 years (146,097 days) starting on 1 March.
+    static func civil(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
