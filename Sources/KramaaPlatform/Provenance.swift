@@ -68,9 +68,17 @@ public struct ProvenanceRegistry: SystemContract {
 
     public init() {}
 
-    /// The storage slot of an event's record (block, organisation, recorder, device follow it),
-    /// for `eth_getProof` against a block's state root.
+    /// The storage slot of an event's record, for `eth_getProof` against a block's state root.
+    /// It holds the block the event was recorded in; the next slot holds the organisation
+    /// (above bit 160) and the device (the low 160 bits, zero when a member recorded it), the
+    /// one after the recorder: three slots, since each new slot costs a capture 22,100 gas.
     public static func recordSlot(_ hash: Bytes32) -> UInt256 { Slot.event(hash) }
+
+    static func packOrganizationAndDevice(_ org: UInt64, _ device: Address) -> UInt256 { UInt256(org) << 160 | UInt256(device) }
+
+    static func unpackOrganizationAndDevice(_ word: UInt256) -> (org: UInt64, device: Address) {
+        ((word >> 160).uint64Value ?? .max, Address(word: word))
+    }
 
     /// The key of an EPC (URN or Digital Link) in the asset and aggregation maps, if it is a
     /// GS1 identifier with a Digital Link form.
@@ -91,8 +99,8 @@ public struct ProvenanceRegistry: SystemContract {
             let base = Slot.event(hash)
             let block = try call.loadUInt64(base)
             try call.require(block != 0, "no event \(EPCISEventHash.hashID(digest: hash))")
-            return ABI.encode([.uint(UInt256(block)), .uint(try call.load(StorageSlot.offset(base, 1))),
-                               .address(try call.loadAddress(StorageSlot.offset(base, 2))), .address(try call.loadAddress(StorageSlot.offset(base, 3)))])
+            let (org, device) = Self.unpackOrganizationAndDevice(try call.load(StorageSlot.offset(base, 1)))
+            return ABI.encode([.uint(UInt256(block)), .uint(UInt256(org)), .address(try call.loadAddress(StorageSlot.offset(base, 2))), .address(device)])
         case Method.breachedAt.selector:
             let token = try call.decode { d throws(ABIDecodingError) in try d.nextUInt() }
             return ABI.encode([.uint(try call.load(Slot.breach(token)))])
@@ -137,9 +145,8 @@ public struct ProvenanceRegistry: SystemContract {
             try call.require(try call.loadUInt64(base) == 0, "event \(index) (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
             try claimEventID(of: event, index: index, hash: hash, call)
             try call.store(base, max(call.blockNumber, 1))
-            try call.store(StorageSlot.offset(base, 1), org)
+            try call.store(StorageSlot.offset(base, 1), Self.packOrganizationAndDevice(org, device))
             try call.store(StorageSlot.offset(base, 2), call.caller)
-            try call.store(StorageSlot.offset(base, 3), device)
             try call.emit([Event.recorded, hash, Bytes32(UInt256(org)), Bytes32(UInt256(call.caller))],
                           ABI.encode([.address(device), .uint(UInt256(UInt64(index)))]))
             try aggregate(event, call)

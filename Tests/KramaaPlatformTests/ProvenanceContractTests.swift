@@ -53,6 +53,7 @@ import Testing
         ])
         var record = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.record.callData([.fixedBytes(hash)])).output[...])
         #expect(try record.nextUInt64() == chain.head.number && record.nextUInt64() == 1 && record.nextAddress() == chain.addresses[1])
+        #expect(try record.nextAddress() == .zero)  // a member recorded it: no device
         // The same event again, even written differently (another time zone spelling), is refused.
         let again = Self.document(Self.objectEvent([P.epc], bizStep: "https://ref.gs1.org/cbv/BizStep-commissioning", time: "2026-11-25T10:00:00+01:00"))
         P.expectRefusal(chain, 1, Self.provenance, Self.capture(1, again), "event 0 (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
@@ -66,6 +67,11 @@ import Testing
         let first = chain.send(3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting"))))
         #expect(first.success)
         #expect(first.logs.first?.data == ABI.encode([.address(chain.addresses[3]), .uint(.zero)]))
+        // The record: block, organisation and device (packed in one slot), recorder.
+        let hash = try #require(first.logs.first?.topics[1])
+        var record = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.record.callData([.fixedBytes(hash)])).output[...])
+        #expect(try record.nextUInt64() == chain.head.number && record.nextUInt64() == 1)
+        #expect(try record.nextAddress() == chain.addresses[3] && record.nextAddress() == chain.addresses[3])
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:01:00Z"))),
                         "device \(chain.addresses[3]) belongs to organisation 1, not 2")
         #expect(chain.send(1, DeviceRegistry.address, DeviceRegistry.Method.setStatus.callData([.address(chain.addresses[3]), .uint(UInt256(3))])).success)
