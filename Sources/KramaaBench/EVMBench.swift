@@ -31,7 +31,8 @@ enum EVMBench {
         var dataIndex: Int
     }
 
-    static func run(vectors: String, python: String?, erc20InitCode: String?, only: String? = nil, quick: Bool) -> Section {
+    static func run(vectors: String, python: String?, erc20InitCode: String?, only: String? = nil, runs: Int? = nil,
+                    quick: Bool) -> Section {
         var section = Section(title: "EVM execution", command: "scripts/bench.sh evm")
         let root = vectors + "/evm-benchmarks/benchmarks"
         var workloads: [Workload] = []
@@ -46,7 +47,7 @@ enum EVMBench {
             }
         }
         for workload in workloads where only.map({ workload.name.contains($0) }) ?? true {
-            let (gasUsed, rate, status) = measure(workload, seconds: quick ? 0.2 : 1.0)
+            let (gasUsed, rate, status) = measure(workload, seconds: quick ? 0.2 : 1.0, runs: runs)
             var reference: Double?
             var referenceName = "evmone baseline (published)"
             if let python, pyevmSubset.contains(workload.name) {
@@ -90,11 +91,16 @@ enum EVMBench {
         return (w.gas - result.gasLeft, result.status)
     }
 
-    static func measure(_ w: Workload, seconds: Double) -> (Int64, Double, String) {
+    /// Gas used, gas/s and status: best of 3 timed rounds, or one round of exactly `runs` messages.
+    static func measure(_ w: Workload, seconds: Double, runs: Int? = nil) -> (Int64, Double, String) {
         let backend = InMemoryState(pre: w.pre)
         let cache = CodeCache()  // as in the node: code is analysed once per code hash
         let (gasUsed, status) = execute(w, backend: backend, cache: cache)
-        let perRun = Harness.rate(batch: 1, seconds: seconds * 3) { _ = execute(w, backend: backend, cache: cache) }
+        let perRun = if let runs {
+            Double(runs) / Harness.time { for _ in 0..<runs { _ = execute(w, backend: backend, cache: cache) } }
+        } else {
+            Harness.rate(batch: 1, seconds: seconds * 3) { _ = execute(w, backend: backend, cache: cache) }
+        }
         let label = status == .success ? "success" : "\(status)"
         return (gasUsed, perRun * Double(gasUsed), label)
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|epcis-hash|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME] [--kramaa PATH]`:
+/// `kramaa-bench [primitives|trie|evm|rpc|node|validators|epcis|epcis-hash|ops|verify|all] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME] [--runs N] [--kramaa PATH]`:
 /// runs benchmarks and writes their sections of BENCHMARKS.md. Always run from a release build.
 /// The EVM section reads `$KRAMAA_VECTORS` and runs py-evm with `$KRAMAA_PYTHON`.
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -16,6 +16,9 @@ let out = option("--out") ?? "BENCHMARKS.md"
 let erc20InitCode = option("--erc20")
 /// Runs only the workloads whose name contains this text (EVM section).
 let only = option("--only")
+/// Runs each EVM workload this many times instead of for a set time, so that instruction
+/// counts (callgrind) compare between builds.
+let runs = option("--runs").flatMap { Int($0) }
 /// The `kramaa` binary the validators-as-processes benchmark runs (default: beside this one).
 let kramaaBinary = option("--kramaa") ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kramaa").path
 arguments.removeAll { $0.hasPrefix("--") }
@@ -42,7 +45,8 @@ if which.contains("all") || which.contains("trie") {
 if which.contains("all") || which.contains("evm") {
     let environment = ProcessInfo.processInfo.environment
     let section = EVMBench.run(vectors: environment["KRAMAA_VECTORS"] ?? "../shared/vectors",
-                               python: environment["KRAMAA_PYTHON"], erc20InitCode: erc20InitCode, only: only, quick: quick)
+                               python: environment["KRAMAA_PYTHON"], erc20InitCode: erc20InitCode, only: only, runs: runs,
+                               quick: quick)
     print(section.markdown)
     do { try section.write(to: out, machine: machine) } catch { print("cannot write \(out): \(error)"); exit(1) }
 }

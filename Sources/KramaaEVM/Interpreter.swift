@@ -472,8 +472,11 @@ extension EVM {
     func loadWord(_ data: [UInt8], at offset: UInt256) -> UInt256 {
         guard offset.fitsInUInt64, offset.low64 < UInt64(data.count) else { return .zero }
         let start = index(offset)
-        let n = Swift.min(32, data.count - start)
-        let word = data.withUnsafeBytes { UInt256(bigEndian: UnsafeRawBufferPointer(rebasing: $0[start..<start + n])) }
-        return word << (8 * (32 - n))
+        return data.withUnsafeBytes { bytes in
+            if start + 32 <= bytes.count { return UInt256(bigEndianWordAt: bytes.baseAddress! + start) }
+            // The last bytes of the data, then zeros.
+            let n = bytes.count - start
+            return UInt256(bigEndian: UnsafeRawBufferPointer(rebasing: bytes[start...])) << (8 * (32 - n))
+        }
     }
 }

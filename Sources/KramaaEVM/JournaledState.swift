@@ -150,7 +150,14 @@ public final class JournaledState {
     }
 
     /// Moves `value` from one account to another; false (and nothing changed) if `from` lacks it.
+    /// Zero moves nothing but still touches both accounts (EIP-161), as a zero transfer would;
+    /// most calls carry no value, so they skip the balance reads and journal entries.
     public func transfer(from: Address, to: Address, value: UInt256) -> Bool {
+        if value.isZero {
+            touch(from)
+            touch(to)
+            return true
+        }
         let fromBalance = balance(from)
         if fromBalance < value { return false }
         setBalance(from, fromBalance &- value)

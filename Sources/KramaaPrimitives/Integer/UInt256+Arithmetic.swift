@@ -64,24 +64,32 @@ extension UInt256 {
         return UInt256(limbs: (r0, r1, r2, r3))
     }
 
-    /// The exact 512-bit product as (high, low) halves.
+    /// The exact 512-bit product as (high, low) halves: schoolbook, one row per limb of `b`,
+    /// straight-line so the limbs stay in registers (MULMOD's cost is mostly this and the
+    /// reduction).
     @inlinable
     public func multipliedFullWidth(by b: UInt256) -> (high: UInt256, low: UInt256) {
-        var r: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &r) { raw in
-            let out = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-            for i in 0..<4 {
-                let bi = b[limb: i]
-                var carry: UInt64 = 0
-                for j in 0..<4 {
-                    let (hi, lo) = multiplyAdd(self[limb: j], bi, out[i + j], carry)
-                    out[i + j] = lo
-                    carry = hi
-                }
-                out[i + 4] = carry
-            }
-        }
-        return (UInt256(limbs: (r.4, r.5, r.6, r.7)), UInt256(limbs: (r.0, r.1, r.2, r.3)))
+        let (a0, a1, a2, a3) = limbs
+        let (b0, b1, b2, b3) = b.limbs
+        var c: UInt64
+        var r0, r1, r2, r3, r4, r5, r6, r7: UInt64
+        (c, r0) = multiplyAdd(a0, b0, 0, 0)
+        (c, r1) = multiplyAdd(a1, b0, 0, c)
+        (c, r2) = multiplyAdd(a2, b0, 0, c)
+        (r4, r3) = multiplyAdd(a3, b0, 0, c)
+        (c, r1) = multiplyAdd(a0, b1, r1, 0)
+        (c, r2) = multiplyAdd(a1, b1, r2, c)
+        (c, r3) = multiplyAdd(a2, b1, r3, c)
+        (r5, r4) = multiplyAdd(a3, b1, r4, c)
+        (c, r2) = multiplyAdd(a0, b2, r2, 0)
+        (c, r3) = multiplyAdd(a1, b2, r3, c)
+        (c, r4) = multiplyAdd(a2, b2, r4, c)
+        (r6, r5) = multiplyAdd(a3, b2, r5, c)
+        (c, r3) = multiplyAdd(a0, b3, r3, 0)
+        (c, r4) = multiplyAdd(a1, b3, r4, c)
+        (c, r5) = multiplyAdd(a2, b3, r5, c)
+        (r7, r6) = multiplyAdd(a3, b3, r6, c)
+        return (UInt256(limbs: (r4, r5, r6, r7)), UInt256(limbs: (r0, r1, r2, r3)))
     }
 
     /// Quotient and remainder of unsigned division; `divisor` must not be zero.

@@ -16,9 +16,14 @@ public enum UInt256Error: Error, Equatable, CustomStringConvertible {
 
 extension UInt256 {
     /// Reads up to 32 big-endian bytes (fewer are left-padded with zeros, as RLP and ABI integers are).
+    /// A whole word is read as four limbs, not byte by byte.
     @inlinable
     public init(bigEndian raw: UnsafeRawBufferPointer) {
         precondition(raw.count <= 32, "UInt256 holds at most 32 bytes")
+        if raw.count == 32 {
+            self.init(bigEndianWordAt: raw.baseAddress!)
+            return
+        }
         var r = UInt256.zero
         var shift = 0
         var i = raw.count - 1
@@ -45,7 +50,7 @@ extension UInt256 {
     public init(pushData p: UnsafeRawPointer, count: Int) {
         if count <= 8 {
             let word = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
-            self.init(limbs: (count == 8 ? word : word & ((1 << UInt64(8 * count)) - 1), 0, 0, 0))
+            self.init(limbs: (word & (UInt64.max &>> UInt64(64 - 8 * count)), 0, 0, 0))
             return
         }
         let w = UInt256(bigEndianWordAt: p + (count - 32)).limbs
