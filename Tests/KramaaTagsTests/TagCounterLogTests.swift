@@ -65,7 +65,8 @@ import Testing
         #expect(log.count == 64)
         // 25 records through a log of 4: six checkpoints, and the 25th is the first record now.
         #expect(Array(log[8..<12]) == [0, 0, 0, 250] && log[16..<64].allSatisfy { $0 == 0 })
-        let recovered = try TagKeyStore(directory: try Self.crashCopy(dir.url).url, counterLogCapacity: 64)
+        let crashed = try Self.crashCopy(dir.url)
+        let recovered = try TagKeyStore(directory: crashed.url, counterLogCapacity: 64)
         for tag in 0..<3 { #expect(recovered.record(Self.uids[tag])?.lastReadCounter == highest[tag]) }
     }
 
@@ -77,7 +78,8 @@ import Testing
                 group.addTask { try? await store.commit(uid: Self.uids[counter % 3], readCounter: UInt32(counter)) }
             }
         }
-        let recovered = try TagKeyStore(directory: try Self.crashCopy(dir.url).url, counterLogCapacity: 48)
+        let crashed = try Self.crashCopy(dir.url)
+        let recovered = try TagKeyStore(directory: crashed.url, counterLogCapacity: 48)
         #expect(recovered.record(Self.uids[0])?.lastReadCounter == 120)
         #expect(recovered.record(Self.uids[1])?.lastReadCounter == 118)
         #expect(recovered.record(Self.uids[2])?.lastReadCounter == 119)
