@@ -43,14 +43,14 @@ enum EPCISBench {
         var nonce: UInt64 = 0
         for eventsPerTransaction in [1, 10] {
             let transactions = max(1, perDevice / eventsPerTransaction)
-            let (events, seconds, blocks, failed, finished) = capture(network: network, devices: devices, ports: ports, firstNonce: nonce,
+            let (events, seconds, blocks, failed, finished, fill) = capture(network: network, devices: devices, ports: ports, firstNonce: nonce,
                                                                       transactionsPerDevice: transactions, eventsPerTransaction: eventsPerTransaction)
             nonce += UInt64(transactions)
             let shape = eventsPerTransaction == 1 ? "one per P-256 device transaction" : "\(eventsPerTransaction) per P-256 device transaction"
             section.rows.append(Row(name: "EPCIS events captured and finalised (\(events) events, \(shape), \(blocks) blocks\(finished ? "" : ", TIMED OUT"))",
                                     ours: Double(events) / seconds, unit: "events/s", reference: verifyOne * Double(cores),
                                     referenceName: "P-256 verify on \(cores) cores", goal: "≥ 5,000"))
-            section.notes.append("\(shape): failed (reverted) captures among them: \(failed).")
+            section.notes.append("\(shape): failed (reverted) captures among them: \(failed); \(fill).")
         }
         section.notes.append("The network is the validator benchmark's: four validators in one process with their own SQLite folders, TLS peers on loopback and JSON-RPC servers; the transactions are signed before timing and sent as JSON-RPC batches of 50 to the four servers in turn. Each capture: device signature check (P-256), JSON-LD parse, CBV 2.0 event hash of every event, the records and their logs.")
         return section
@@ -58,9 +58,9 @@ enum EPCISBench {
 
     /// Each device sends its captures in nonce order, devices taking turns; returns the events
     /// finalised, the seconds from the first send to the last event's block, the blocks, the
-    /// reverted captures and whether all were finalised in time.
+    /// reverted captures, whether all were finalised in time, and how full the blocks were.
     static func capture(network: ValidatorBench.Network, devices: [SigningKey], ports: [Int], firstNonce: UInt64, transactionsPerDevice: Int,
-                        eventsPerTransaction: Int) -> (events: Int, seconds: Double, blocks: Int, failed: Int, finished: Bool) {
+                        eventsPerTransaction: Int) -> (events: Int, seconds: Double, blocks: Int, failed: Int, finished: Bool, fill: String) {
         var raws: [[UInt8]] = []
         for t in 0..<transactionsPerDevice {
             let nonce = firstNonce + UInt64(t)
@@ -90,10 +90,16 @@ enum EPCISBench {
         _ = ValidatorBench.send(raws, hashes: raws.map { Keccak256.hash($0) }, to: ports, batch: 50, pace: nil)
         let finished = network.finality.waitFor(before + raws.count, timeout: 300)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        var failed = 0
+        var failed = 0, gasUsed: UInt64 = 0, gasLimit: UInt64 = 0, fullest: UInt64 = 0
         for n in (headBefore + 1)...max(headBefore + 1, network.nodes[0].latest.number) {
             failed += (try? network.nodes[0].receipts(number: n))?.receipts.filter { !$0.success }.count ?? 0
+            if let header = try? network.nodes[0].header(number: n) {
+                gasUsed += header.gasUsed
+                gasLimit += header.gasLimit
+                fullest = max(fullest, header.gasUsed * 100 / max(header.gasLimit, 1))
+            }
         }
-        return (raws.count * eventsPerTransaction, seconds, network.finality.blocks - blocksBefore, failed, finished)
+        let fill = "blocks \(gasUsed * 100 / max(gasLimit, 1)) % full on average (fullest \(fullest) %), \(gasUsed / UInt64(max(raws.count * eventsPerTransaction, 1))) gas per event"
+        return (raws.count * eventsPerTransaction, seconds, network.finality.blocks - blocksBefore, failed, finished, fill)
     }
 }
