@@ -1,3 +1,5 @@
+import KramaaPrimitives
+
 /// An instant read from an RFC 3339 date-time (`2005-04-03T20:33:31.116-06:00`), as EPCIS
 /// writes `eventTime`, `recordTime` and the query time bounds.
 ///
@@ -43,7 +45,7 @@ public struct EPCISTimestamp: Sendable, Hashable, Comparable, CustomStringConver
     public var description: String {
         let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86_400 : (secondsSinceEpoch - 86_399) / 86_400
         let secondOfDay = Int(secondsSinceEpoch - days * 86_400)
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day) = CivilDate.date(daysSince1970: days)
         var text = Self.pad(Int(year), 4) + "-" + Self.pad(month, 2) + "-" + Self.pad(day, 2) + "T"
         text += Self.pad(secondOfDay / 3600, 2) + ":" + Self.pad(secondOfDay / 60 % 60, 2) + ":" + Self.pad(secondOfDay % 60, 2)
         if nanoseconds > 0 {
@@ -114,7 +116,7 @@ public struct EPCISTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         guard bytes.count > 10, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
               let date = parseDate(bytes, at: 0), let time = parseTime(bytes, at: 11)
         else { return nil }
-        let days = Self.days(fromCivil: Int64(date.year), date.month, date.day)
+        let days = CivilDate.days(year: Int64(date.year), month: date.month, day: date.day)
         let local = days * 86_400 + Int64(time.hour * 3600 + time.minute * 60 + time.second)
         return EPCISTimestamp(
             secondsSinceEpoch: local - Int64(time.offsetMinutes * 60), nanoseconds: time.nanoseconds,
@@ -138,30 +140,6 @@ public struct EPCISTimestamp: Sendable, Hashable, Comparable, CustomStringConver
         case 4, 6, 9, 11: 30
         default: 31
         }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    private static func days(fromCivil year: Int64, _ month: Int, _ day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let monthIndex = Int64(month > 2 ? month - 3 : month + 9)
-        let dayOfYear = (153 * monthIndex + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The civil date (proleptic Gregorian) of a day count since 1970-01-01.
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

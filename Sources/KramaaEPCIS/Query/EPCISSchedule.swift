@@ -1,4 +1,5 @@
 import KramaaJSON
+import KramaaPrimitives
 
 /// When a scheduled query subscription runs (EPCIS 2.0 section 8.2.5.3, the REST binding's
 /// `schedule`): like a cron entry, each of second, minute, hour, dayOfMonth, month and
@@ -58,7 +59,7 @@ public struct EPCISSchedule: Sendable, Equatable {
     public func fires(at unixSeconds: Int64) -> Bool {
         let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
         let inDay = Int(unixSeconds - days * 86_400)
-        let (_, month, day) = EPCISTimestamp.civil(fromDays: days)
+        let (_, month, day) = CivilDate.date(daysSince1970: days)
         let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
         return seconds.contains(inDay % 60) && minutes.contains(inDay / 60 % 60) && hours.contains(inDay / 3600)
             && daysOfMonth.contains(day) && months.contains(month) && daysOfWeek.contains(weekday)

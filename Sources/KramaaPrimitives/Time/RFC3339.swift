@@ -24,9 +24,9 @@ public enum RFC3339 {
     static func string(unixSeconds: Int64) -> String? {
         let (days, secondOfDay) = unixSeconds.quotientAndRemainder(dividingBy: 86_400)
         let (day, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-        let (year, month, dayOfMonth) = civil(daysSince1970: day)
+        let (year, month, dayOfMonth) = CivilDate.date(daysSince1970: day)
         guard (0...9999).contains(year) else { return nil }
-        let fields: [(Int64, Int)] = [(year, 4), (month, 2), (dayOfMonth, 2), (second / 3600, 2), (second / 60 % 60, 2), (second % 60, 2)]
+        let fields: [(Int64, Int)] = [(year, 4), (Int64(month), 2), (Int64(dayOfMonth), 2), (second / 3600, 2), (second / 60 % 60, 2), (second % 60, 2)]
         let separators: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"), UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "Z")]
         return String(unsafeUninitializedCapacity: 20) { buffer in
             var at = 0
@@ -42,19 +42,5 @@ public enum RFC3339 {
             }
             return at
         }
-    }
-
-    /// The Gregorian date `days` after 1970-01-01 (negative before it), after Howard Hinnant's
-    /// `civil_from_days`: eras of 400 years (146,097 days) starting on 1 March.
-    static func civil(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
