@@ -11,8 +11,9 @@ import KramaaPrimitives
 /// each instruction to the tracer once its whole cost is known (after the dynamic charges,
 /// before any effect), so the tracer sees geth's `gas` and `gasCost`.
 extension EVM {
+    /// `account` is the recipient's, the account whose storage SLOAD and SSTORE reach.
     // swiftlint:disable:next function_body_length cyclomatic_complexity
-    func interpret<Mode: InterpreterMode>(_ msg: Message, code: AnalyzedCode, mode: Mode.Type) -> ExecutionResult {
+    func interpret<Mode: InterpreterMode>(_ msg: Message, code: AnalyzedCode, account: CachedAccount, mode: Mode.Type) -> ExecutionResult {
         let stack = UnsafeMutablePointer<UInt256>.allocate(capacity: Gas.stackLimit)
         defer { stack.deallocate() }
         var memory = Memory()
@@ -21,8 +22,6 @@ extension EVM {
         var gas = msg.gas
         var returnData: [UInt8] = []
         let state = self.state
-        /// The account whose storage SLOAD and SSTORE reach (cached once per frame).
-        let account = state.account(msg.recipient)
         let codePtr = code.start
         let blocks = code.blocks
         let codeCount = code.size

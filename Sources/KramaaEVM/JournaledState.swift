@@ -98,10 +98,12 @@ public final class JournaledState {
     public init(backend: StateBackend, codeCache: CodeCache = CodeCache()) {
         self.backend = backend
         self.codeCache = codeCache
+        // `init(minimumCapacity:)` rather than `reserveCapacity`, which runs unspecialised in
+        // the standard library and costs about as much as the resizes it saves.
         let n = JournaledState.initialCapacity
-        accounts.reserveCapacity(n)
-        warmAddresses.reserveCapacity(n)
-        touched.reserveCapacity(n)
+        accounts = Dictionary(minimumCapacity: n)
+        warmAddresses = Set(minimumCapacity: n)
+        touched = Set(minimumCapacity: n)
         journal.reserveCapacity(2 * n)
     }
 
@@ -127,8 +129,10 @@ public final class JournaledState {
 
     public func nonce(_ address: Address) -> UInt64 { account(address).nonce }
 
-    public func code(_ address: Address) -> AnalyzedCode {
-        let a = account(address)
+    public func code(_ address: Address) -> AnalyzedCode { code(of: account(address)) }
+
+    /// The analysed code of an account already looked up.
+    func code(of a: CachedAccount) -> AnalyzedCode {
         if let c = a.code { return c }
         if a.codeHash == AccountInfo.emptyCodeHash { a.code = .empty; return .empty }
         let c = codeCache.code(hash: a.codeHash) { backend.code(hash: a.codeHash) }
