@@ -123,5 +123,15 @@ public final class AnalyzedCode: @unchecked Sendable {
         return jumpdests[i >> 6] >> UInt64(i & 63) & 1 == 1
     }
 
+    /// The immediate of the PUSH1...PUSH8 (`count` bytes) at `instruction` (in `start`'s
+    /// buffer): the eight bytes ending at its last one, big-endian, masked to `count` bytes
+    /// (the front padding covers reads before offset 0).
+    @inline(__always)
+    static func limbImmediate(_ instruction: UnsafePointer<UInt8>, count: Int) -> UInt256 {
+        let raw = UnsafeRawPointer(instruction + count - 7)
+        let word = UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self))
+        return UInt256(limbs: (word & (UInt64.max &>> UInt64(64 - 8 * count)), 0, 0, 0))
+    }
+
     public static let empty = AnalyzedCode([])
 }

@@ -14,7 +14,12 @@ enum Handler: UInt8 {
     case blockhash, coinbase, timestamp, number, prevrandao, gaslimit, chainid, selfbalance, basefee
     case blobhash, blobbasefee
     case pop, mload, mstore, mstore8, sload, sstore, jump, jumpi, pc, msize, gas, jumpdest
-    case tload, tstore, mcopy, push0, push, dup, swap, log
+    case tload, tstore, mcopy, push0
+    /// PUSH1...PUSH8, whose immediate fits one limb (most pushes: one load, no branches).
+    case pushLimb
+    /// PUSH9...PUSH32.
+    case push
+    case dup, swap, log
     /// CREATE and CREATE2.
     case create
     /// CALL, CALLCODE, DELEGATECALL and STATICCALL.
@@ -104,7 +109,8 @@ enum Handler: UInt8 {
         case 0x5d: self = .tstore
         case 0x5e: self = .mcopy
         case 0x5f: self = .push0
-        case 0x60...0x7f: self = .push
+        case 0x60...0x67: self = .pushLimb
+        case 0x68...0x7f: self = .push
         case 0x80...0x8f: self = .dup
         case 0x90...0x9f: self = .swap
         case 0xa0...0xa4: self = .log

@@ -48,8 +48,9 @@ public final class EVM {
         }
         let snapshot = state.snapshot()
         let precompile = precompiles[msg.codeAddress]
+        let recipient = state.account(msg.recipient)  // looked up once for the frame
         if msg.kind == .call {
-            if !state.exists(msg.recipient) && precompile == nil && msg.value.isZero {
+            if !recipient.exists && precompile == nil && msg.value.isZero {
                 // EIP-158: calling a missing account with no value creates nothing.
                 return ExecutionResult(status: .success, gasLeft: msg.gas)
             }
@@ -68,8 +69,8 @@ public final class EVM {
                 if tracer != nil { traceFailureMessage = EVM.precompileFailureMessage(msg.codeAddress) }
             }
         } else {
-            let code = state.code(msg.codeAddress)
-            result = code.bytes.isEmpty ? ExecutionResult(status: .success, gasLeft: msg.gas) : run(msg, code: code)
+            let code = msg.codeAddress == msg.recipient ? state.code(of: recipient) : state.code(msg.codeAddress)
+            result = code.bytes.isEmpty ? ExecutionResult(status: .success, gasLeft: msg.gas) : run(msg, code: code, account: recipient)
         }
         if result.status != .success {
             state.revert(to: snapshot)
@@ -129,7 +130,7 @@ public final class EVM {
         let msg = Message(kind: salt == nil ? .create : .create2, caller: caller, recipient: address, codeAddress: address,
                           value: value, input: [], gas: gas, depth: depth)
         var result = initCode.isEmpty ? ExecutionResult(status: .success, gasLeft: gas)
-            : run(msg, code: AnalyzedCode(initCode, hash: nil))
+            : run(msg, code: AnalyzedCode(initCode, hash: nil), account: state.account(address))
         if result.status == .success {
             let code = result.output
             let depositCost = Gas.codeDeposit * Int64(code.count)

@@ -11,18 +11,19 @@ import KramaaPrimitives
 /// each instruction to the tracer once its whole cost is known (after the dynamic charges,
 /// before any effect), so the tracer sees geth's `gas` and `gasCost`.
 extension EVM {
+    /// `account` is the recipient's, the account whose storage SLOAD and SSTORE reach.
     // swiftlint:disable:next function_body_length cyclomatic_complexity
-    func interpret<Mode: InterpreterMode>(_ msg: Message, code: AnalyzedCode, mode: Mode.Type) -> ExecutionResult {
+    func interpret<Mode: InterpreterMode>(_ msg: Message, code: AnalyzedCode, account: CachedAccount, mode: Mode.Type) -> ExecutionResult {
         let stack = UnsafeMutablePointer<UInt256>.allocate(capacity: Gas.stackLimit)
         defer { stack.deallocate() }
         var memory = Memory()
-        var sp = 0
+        /// The stack pointer: one past the top item (a pointer, not an index, so handlers
+        /// address items without scaling an index).
+        var sp = stack
         var pc = 0
         var gas = msg.gas
         var returnData: [UInt8] = []
         let state = self.state
-        /// The account whose storage SLOAD and SSTORE reach (cached once per frame).
-        let account = state.account(msg.recipient)
         let codePtr = code.start
         let blocks = code.blocks
         let codeCount = code.size
@@ -56,8 +57,9 @@ extension EVM {
             steps &+= UInt64(block.instructions)
             gas -= Int64(block.gas)
             if gas < 0 { return .outOfGas }
-            if sp < Int(block.required) { return .stackUnderflow }
-            if sp + Int(block.growth) > Gas.stackLimit { return .stackOverflow }
+            let height = sp - stack
+            if height < Int(block.required) { return .stackUnderflow }
+            if height + Int(block.growth) > Gas.stackLimit { return .stackOverflow }
             return nil
         }
 
@@ -91,8 +93,8 @@ extension EVM {
                     if tracer?.shouldStop == true { return ExecutionResult(status: .failure(.outOfGas), gasLeft: 0) }
                     steps &+= 1
                     let info = OpcodeTable.entries[Int(op)]
-                    step = TraceStepRecord(pc: pc, op: op, gas: gas, sp: sp, memorySize: memory.size)
-                    if let error = EVM.stackError(info, sp: sp) {  // geth checks the stack before the gas
+                    step = TraceStepRecord(pc: pc, op: op, gas: gas, sp: sp - stack, memorySize: memory.size)
+                    if let error = EVM.stackError(info, sp: sp - stack) {  // geth checks the stack before the gas
                         traceInstruction(&step, cost: info.gas, error: error, msg: msg, stack: stack, memory: memory.base, returnData: returnData)
                         return ExecutionResult(status: .failure(error), gasLeft: 0)
                     }
@@ -103,39 +105,39 @@ extension EVM {
                 switch handlers[Int(op)] {
                 case .stop:
                     return ExecutionResult(status: .success, gasLeft: gas)
-                case .add: sp -= 1; stack[sp - 1] = stack[sp] &+ stack[sp - 1]
-                case .mul: sp -= 1; stack[sp - 1] = stack[sp] &* stack[sp - 1]
-                case .sub: sp -= 1; stack[sp - 1] = stack[sp] &- stack[sp - 1]
-                case .div: sp -= 1; stack[sp - 1] = stack[sp].div(stack[sp - 1])
-                case .sdiv: sp -= 1; stack[sp - 1] = stack[sp].sdiv(stack[sp - 1])
-                case .mod: sp -= 1; stack[sp - 1] = stack[sp].mod(stack[sp - 1])
-                case .smod: sp -= 1; stack[sp - 1] = stack[sp].smod(stack[sp - 1])
-                case .addmod: sp -= 2; stack[sp - 1] = stack[sp + 1].addmod(stack[sp], stack[sp - 1])
-                case .mulmod: sp -= 2; stack[sp - 1] = stack[sp + 1].mulmod(stack[sp], stack[sp - 1])
+                case .add: sp -= 1; sp[-1] = sp[0] &+ sp[-1]
+                case .mul: sp -= 1; sp[-1] = sp[0] &* sp[-1]
+                case .sub: sp -= 1; sp[-1] = sp[0] &- sp[-1]
+                case .div: sp -= 1; sp[-1] = sp[0].div(sp[-1])
+                case .sdiv: sp -= 1; sp[-1] = sp[0].sdiv(sp[-1])
+                case .mod: sp -= 1; sp[-1] = sp[0].mod(sp[-1])
+                case .smod: sp -= 1; sp[-1] = sp[0].smod(sp[-1])
+                case .addmod: sp -= 2; sp[-1] = sp[1].addmod(sp[0], sp[-1])
+                case .mulmod: sp -= 2; sp[-1] = sp[1].mulmod(sp[0], sp[-1])
                 case .exp:
-                    let exponent = stack[sp - 2]
+                    let exponent = sp[-2]
                     gas -= Gas.expByte * Int64(exponent.byteWidthUsed)
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
                     sp -= 1
-                    stack[sp - 1] = stack[sp].power(exponent)
-                case .signextend: sp -= 1; stack[sp - 1] = stack[sp].signExtend(stack[sp - 1])
-                case .lt: sp -= 1; stack[sp - 1] = stack[sp] < stack[sp - 1] ? .one : .zero
-                case .gt: sp -= 1; stack[sp - 1] = stack[sp - 1] < stack[sp] ? .one : .zero
-                case .slt: sp -= 1; stack[sp - 1] = stack[sp].signedLessThan(stack[sp - 1]) ? .one : .zero
-                case .sgt: sp -= 1; stack[sp - 1] = stack[sp - 1].signedLessThan(stack[sp]) ? .one : .zero
-                case .eq: sp -= 1; stack[sp - 1] = stack[sp] == stack[sp - 1] ? .one : .zero
-                case .iszero: stack[sp - 1] = stack[sp - 1].isZero ? .one : .zero
-                case .and: sp -= 1; stack[sp - 1] = stack[sp] & stack[sp - 1]
-                case .or: sp -= 1; stack[sp - 1] = stack[sp] | stack[sp - 1]
-                case .xor: sp -= 1; stack[sp - 1] = stack[sp] ^ stack[sp - 1]
-                case .not: stack[sp - 1] = ~stack[sp - 1]
-                case .byte: sp -= 1; stack[sp - 1] = stack[sp].byte(of: stack[sp - 1])
-                case .shl: sp -= 1; stack[sp - 1] = stack[sp].shl(stack[sp - 1])
-                case .shr: sp -= 1; stack[sp - 1] = stack[sp].shr(stack[sp - 1])
-                case .sar: sp -= 1; stack[sp - 1] = stack[sp].sar(stack[sp - 1])
+                    sp[-1] = sp[0].power(exponent)
+                case .signextend: sp -= 1; sp[-1] = sp[0].signExtend(sp[-1])
+                case .lt: sp -= 1; sp[-1] = sp[0] < sp[-1] ? .one : .zero
+                case .gt: sp -= 1; sp[-1] = sp[-1] < sp[0] ? .one : .zero
+                case .slt: sp -= 1; sp[-1] = sp[0].signedLessThan(sp[-1]) ? .one : .zero
+                case .sgt: sp -= 1; sp[-1] = sp[-1].signedLessThan(sp[0]) ? .one : .zero
+                case .eq: sp -= 1; sp[-1] = sp[0] == sp[-1] ? .one : .zero
+                case .iszero: sp[-1] = sp[-1].isZero ? .one : .zero
+                case .and: sp -= 1; sp[-1] = sp[0] & sp[-1]
+                case .or: sp -= 1; sp[-1] = sp[0] | sp[-1]
+                case .xor: sp -= 1; sp[-1] = sp[0] ^ sp[-1]
+                case .not: sp[-1] = ~sp[-1]
+                case .byte: sp -= 1; sp[-1] = sp[0].byte(of: sp[-1])
+                case .shl: sp -= 1; sp[-1] = sp[0].shl(sp[-1])
+                case .shr: sp -= 1; sp[-1] = sp[0].shr(sp[-1])
+                case .sar: sp -= 1; sp[-1] = sp[0].sar(sp[-1])
                 case .keccak256:
-                    let offset = stack[sp - 1], size = stack[sp - 2]
+                    let offset = sp[-1], size = sp[-2]
                     if !expand(offset, size) { return halt(.outOfGas) }
                     let n = index(size)
                     gas -= Gas.keccakWord * Gas.words(Int64(n))
@@ -144,21 +146,21 @@ extension EVM {
                     sp -= 1
                     let h = n == 0 ? Keccak256.hash([UInt8]()) :
                         Keccak256.hash(UnsafeRawBufferPointer(start: memory.base + index(offset), count: n))
-                    stack[sp - 1] = UInt256(h)
-                case .address: stack[sp] = UInt256(msg.recipient); sp += 1
+                    sp[-1] = UInt256(h)
+                case .address: sp[0] = UInt256(msg.recipient); sp += 1
                 case .balance:
-                    let a = Address(word: stack[sp - 1])
+                    let a = Address(word: sp[-1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = state.balance(a)
-                case .origin: stack[sp] = UInt256(transaction.origin); sp += 1
-                case .caller: stack[sp] = UInt256(msg.caller); sp += 1
-                case .callvalue: stack[sp] = msg.value; sp += 1
+                    sp[-1] = state.balance(a)
+                case .origin: sp[0] = UInt256(transaction.origin); sp += 1
+                case .caller: sp[0] = UInt256(msg.caller); sp += 1
+                case .callvalue: sp[0] = msg.value; sp += 1
                 case .calldataload:
-                    stack[sp - 1] = loadWord(msg.input, at: stack[sp - 1])
-                case .calldatasize: stack[sp] = UInt256(msg.input.count); sp += 1
+                    sp[-1] = loadWord(msg.input, at: sp[-1])
+                case .calldatasize: sp[0] = UInt256(msg.input.count); sp += 1
                 case .copy:  // CALLDATACOPY, CODECOPY, RETURNDATACOPY
-                    let dest = stack[sp - 1], src = stack[sp - 2], size = stack[sp - 3]
+                    let dest = sp[-1], src = sp[-2], size = sp[-3]
                     sp -= 3
                     if op == 0x3e {
                         let (end, overflow) = src.addingReportingOverflow(size)
@@ -170,16 +172,16 @@ extension EVM {
                     traceStep()
                     let source = op == 0x37 ? msg.input : op == 0x39 ? code.bytes : returnData
                     memory.write(source, sourceOffset: src, count: index(size), at: index(dest))
-                case .codesize: stack[sp] = UInt256(codeCount); sp += 1
-                case .gasprice: stack[sp] = transaction.gasPrice; sp += 1
+                case .codesize: sp[0] = UInt256(codeCount); sp += 1
+                case .gasprice: sp[0] = transaction.gasPrice; sp += 1
                 case .extcodesize:
-                    let a = Address(word: stack[sp - 1])
+                    let a = Address(word: sp[-1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = UInt256(state.code(a).bytes.count)
+                    sp[-1] = UInt256(state.code(a).bytes.count)
                 case .extcodecopy:
-                    let a = Address(word: stack[sp - 1])
-                    let dest = stack[sp - 2], src = stack[sp - 3], size = stack[sp - 4]
+                    let a = Address(word: sp[-1])
+                    let dest = sp[-2], src = sp[-3], size = sp[-4]
                     sp -= 4
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     if !expand(dest, size) { return halt(.outOfGas) }
@@ -187,64 +189,64 @@ extension EVM {
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
                     memory.write(state.code(a).bytes, sourceOffset: src, count: index(size), at: index(dest))
-                case .returndatasize: stack[sp] = UInt256(returnData.count); sp += 1
+                case .returndatasize: sp[0] = UInt256(returnData.count); sp += 1
                 case .extcodehash:
-                    let a = Address(word: stack[sp - 1])
+                    let a = Address(word: sp[-1])
                     if !chargeAccess(a, &gas) { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = state.isDead(a) ? .zero : UInt256(state.codeHash(a))
+                    sp[-1] = state.isDead(a) ? .zero : UInt256(state.codeHash(a))
                 case .blockhash:
-                    let n = stack[sp - 1]
+                    let n = sp[-1]
                     var result = UInt256.zero
                     if n.fitsInUInt64, n.low64 < block.number, n.low64 + 256 >= block.number,
                        let h = state.backend.blockHash(n.low64) {
                         result = UInt256(h)
                     }
-                    stack[sp - 1] = result
-                case .coinbase: stack[sp] = UInt256(block.coinbase); sp += 1
-                case .timestamp: stack[sp] = UInt256(block.timestamp); sp += 1
-                case .number: stack[sp] = UInt256(block.number); sp += 1
-                case .prevrandao: stack[sp] = UInt256(block.prevRandao); sp += 1
-                case .gaslimit: stack[sp] = UInt256(block.gasLimit); sp += 1
-                case .chainid: stack[sp] = UInt256(block.chainId); sp += 1
-                case .selfbalance: stack[sp] = state.balance(msg.recipient); sp += 1
-                case .basefee: stack[sp] = block.baseFee; sp += 1
+                    sp[-1] = result
+                case .coinbase: sp[0] = UInt256(block.coinbase); sp += 1
+                case .timestamp: sp[0] = UInt256(block.timestamp); sp += 1
+                case .number: sp[0] = UInt256(block.number); sp += 1
+                case .prevrandao: sp[0] = UInt256(block.prevRandao); sp += 1
+                case .gaslimit: sp[0] = UInt256(block.gasLimit); sp += 1
+                case .chainid: sp[0] = UInt256(block.chainId); sp += 1
+                case .selfbalance: sp[0] = state.balance(msg.recipient); sp += 1
+                case .basefee: sp[0] = block.baseFee; sp += 1
                 case .blobhash:
-                    let i = stack[sp - 1]
-                    stack[sp - 1] = i.fitsInUInt64 && i.low64 < UInt64(transaction.blobHashes.count)
+                    let i = sp[-1]
+                    sp[-1] = i.fitsInUInt64 && i.low64 < UInt64(transaction.blobHashes.count)
                         ? UInt256(transaction.blobHashes[Int(i.low64)]) : .zero
-                case .blobbasefee: stack[sp] = block.blobBaseFee; sp += 1
+                case .blobbasefee: sp[0] = block.blobBaseFee; sp += 1
                 case .pop: sp -= 1
                 case .mload:
-                    let offset = stack[sp - 1]
+                    let offset = sp[-1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = UInt256(bigEndianWordAt: memory.base + index(offset))
+                    sp[-1] = UInt256(bigEndianWordAt: memory.base + index(offset))
                 case .mstore:
-                    let offset = stack[sp - 1]
+                    let offset = sp[-1]
                     if !expand(offset, 32) { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 2].storeBigEndian(to: memory.base + index(offset))
+                    sp[-2].storeBigEndian(to: memory.base + index(offset))
                     sp -= 2
                 case .mstore8:
-                    let offset = stack[sp - 1]
+                    let offset = sp[-1]
                     if !expand(offset, 1) { return halt(.outOfGas) }
                     traceStep()
-                    memory.base.storeBytes(of: UInt8(truncatingIfNeeded: stack[sp - 2].low64), toByteOffset: index(offset), as: UInt8.self)
+                    memory.base.storeBytes(of: UInt8(truncatingIfNeeded: sp[-2].low64), toByteOffset: index(offset), as: UInt8.self)
                     sp -= 2
                 case .sload:
-                    let (value, wasCold) = state.load(account, msg.recipient, stack[sp - 1])
+                    let (value, wasCold) = state.load(account, msg.recipient, sp[-1])
                     gas -= wasCold ? Gas.coldSload : Gas.warmAccess
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
-                    stack[sp - 1] = value
+                    sp[-1] = value
                 case .sstore:
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     if gas <= Gas.sstoreSentry {
                         if Mode.traced { traceFailureMessage = "out of gas: not enough gas for reentrancy sentry" }
                         return halt(.outOfGas)
                     }
-                    let slot = stack[sp - 1], value = stack[sp - 2]
+                    let slot = sp[-1], value = sp[-2]
                     sp -= 2
                     if !chargeSstore(account, msg.recipient, slot, value, &gas) { return halt(.outOfGas) }
                     traceStep()
@@ -252,13 +254,13 @@ extension EVM {
                     if let error = enterNextBlock() { return halt(error) }
                     continue
                 case .jump:
-                    let target = stack[sp - 1]
+                    let target = sp[-1]
                     sp -= 1
                     if !code.isJumpdest(target) { return halt(.invalidJump) }
                     pc = Int(target.low64)
                     continue
                 case .jumpi:
-                    let target = stack[sp - 1], condition = stack[sp - 2]
+                    let target = sp[-1], condition = sp[-2]
                     sp -= 2
                     if !condition.isZero {
                         if !code.isJumpdest(target) { return halt(.invalidJump) }
@@ -267,22 +269,22 @@ extension EVM {
                     }
                     if let error = enterNextBlock() { return halt(error) }
                     continue
-                case .pc: stack[sp] = UInt256(pc); sp += 1
-                case .msize: stack[sp] = UInt256(memory.size); sp += 1
+                case .pc: sp[0] = UInt256(pc); sp += 1
+                case .msize: sp[0] = UInt256(memory.size); sp += 1
                 case .gas:
-                    stack[sp] = UInt256(UInt64(gas)); sp += 1
+                    sp[0] = UInt256(UInt64(gas)); sp += 1
                     if let error = enterNextBlock() { return halt(error) }
                     continue
                 case .jumpdest:
                     if let error = enterBlock(pc) { return halt(error) }
                 case .tload:
-                    stack[sp - 1] = state.transientStorage(msg.recipient, stack[sp - 1])
+                    sp[-1] = state.transientStorage(msg.recipient, sp[-1])
                 case .tstore:
                     if msg.isStatic { return halt(.writeInStaticContext) }
-                    state.setTransientStorage(msg.recipient, stack[sp - 1], stack[sp - 2])
+                    state.setTransientStorage(msg.recipient, sp[-1], sp[-2])
                     sp -= 2
                 case .mcopy:
-                    let dest = stack[sp - 1], src = stack[sp - 2], size = stack[sp - 3]
+                    let dest = sp[-1], src = sp[-2], size = sp[-3]
                     sp -= 3
                     if !size.isZero {
                         let (srcEnd, o1) = src.addingReportingOverflow(size)
@@ -296,39 +298,44 @@ extension EVM {
                     if !size.isZero {
                         (memory.base + index(dest)).copyMemory(from: memory.base + index(src), byteCount: index(size))
                     }
-                case .push0: stack[sp] = .zero; sp += 1
-                case .push:  // PUSH1...PUSH32
+                case .push0: sp[0] = .zero; sp += 1
+                case .pushLimb:  // PUSH1...PUSH8
                     let n = Int(op - 0x5f)
-                    stack[sp] = UInt256(pushData: UnsafeRawPointer(codePtr + pc + 1), count: n)
+                    sp[0] = AnalyzedCode.limbImmediate(codePtr + pc, count: n)
+                    sp += 1
+                    pc += n
+                case .push:  // PUSH9...PUSH32
+                    let n = Int(op - 0x5f)
+                    sp[0] = UInt256(pushData: UnsafeRawPointer(codePtr + pc + 1), count: n)
                     sp += 1
                     pc += n
                 case .dup:
-                    stack[sp] = stack[sp - Int(op - 0x7f)]
+                    sp[0] = sp[-Int(op - 0x7f)]
                     sp += 1
                 case .swap:
                     let other = sp - 1 - Int(op - 0x8f)
-                    let top = stack[sp - 1]
-                    stack[sp - 1] = stack[other]
-                    stack[other] = top
+                    let top = sp[-1]
+                    sp[-1] = other.pointee
+                    other.pointee = top
                 case .log:  // LOG0...LOG4
                     if msg.isStatic { return halt(.writeInStaticContext) }
                     let topicCount = Int(op - 0xa0)
-                    let offset = stack[sp - 1], size = stack[sp - 2]
+                    let offset = sp[-1], size = sp[-2]
                     if !expand(offset, size) { return halt(.outOfGas) }
                     gas -= Gas.logTopic * Int64(topicCount) + Gas.logByte * Int64(size.low64)
                     if gas < 0 { return halt(.outOfGas) }
                     traceStep()
                     var topics: [Bytes32] = []
                     topics.reserveCapacity(topicCount)
-                    for i in 0..<topicCount { topics.append(stack[sp - 3 - i].bytes32) }
+                    for i in 0..<topicCount { topics.append(sp[-3 - i].bytes32) }
                     sp -= 2 + topicCount
                     let log = Log(address: msg.recipient, topics: topics, data: memory.bytes(index(offset), index(size)))
                     state.addLog(log)
                     if Mode.traced { tracer?.onLog(log) }
                 case .create:  // CREATE, CREATE2
                     if msg.isStatic { return halt(.writeInStaticContext) }
-                    let value = stack[sp - 1], offset = stack[sp - 2], size = stack[sp - 3]
-                    let salt = op == 0xf5 ? stack[sp - 4] : .zero
+                    let value = sp[-1], offset = sp[-2], size = sp[-3]
+                    let salt = op == 0xf5 ? sp[-4] : .zero
                     sp -= op == 0xf5 ? 3 : 2
                     if !expand(offset, size) { return halt(.outOfGas) }
                     if size.low64 > UInt64(Gas.maxInitCodeSize) || !size.fitsInUInt64 {
@@ -347,17 +354,17 @@ extension EVM {
                         salt: op == 0xf5 ? salt : nil, depth: msg.depth + 1)
                     gas += result.gasLeft
                     returnData = result.status == .revert ? result.output : []
-                    stack[sp - 1] = result.createdAddress.map { UInt256($0) } ?? .zero
+                    sp[-1] = result.createdAddress.map { UInt256($0) } ?? .zero
                     if let error = enterNextBlock() { return halt(error) }
                     continue
                 case .call:  // CALL, CALLCODE, DELEGATECALL, STATICCALL
                     let hasValue = op == 0xf1 || op == 0xf2
-                    let requested = stack[sp - 1]
-                    let target = Address(word: stack[sp - 2])
-                    let value = hasValue ? stack[sp - 3] : .zero
+                    let requested = sp[-1]
+                    let target = Address(word: sp[-2])
+                    let value = hasValue ? sp[-3] : .zero
                     let base = hasValue ? sp - 4 : sp - 3
-                    let inOffset = stack[base], inSize = stack[base - 1]
-                    let outOffset = stack[base - 2], outSize = stack[base - 3]
+                    let inOffset = base[0], inSize = base[-1]
+                    let outOffset = base[-2], outSize = base[-3]
                     sp = base - 3
                     if op == 0xf1 && msg.isStatic && !value.isZero { return halt(.writeInStaticContext) }
                     if !expand(inOffset, inSize) || !expand(outOffset, outSize) { return halt(.outOfGas) }
@@ -394,19 +401,19 @@ extension EVM {
                     returnData = result.output
                     let n = Swift.min(index(outSize), result.output.count)
                     if n > 0 { memory.write(result.output, sourceOffset: .zero, count: n, at: index(outOffset)) }
-                    stack[sp] = result.status == .success ? .one : .zero
+                    sp[0] = result.status == .success ? .one : .zero
                     sp += 1
                     if let error = enterNextBlock() { return halt(error) }
                     continue
                 case .returnOrRevert:  // RETURN, REVERT
-                    let offset = stack[sp - 1], size = stack[sp - 2]
+                    let offset = sp[-1], size = sp[-2]
                     if !expand(offset, size) { return halt(.outOfGas) }
                     traceStep()
                     let output = memory.bytes(index(offset), index(size))
                     return ExecutionResult(status: op == 0xf3 ? .success : .revert, gasLeft: gas, output: output)
                 case .selfdestruct:
                     if msg.isStatic { return halt(.writeInStaticContext) }
-                    let beneficiary = Address(word: stack[sp - 1])
+                    let beneficiary = Address(word: sp[-1])
                     if state.warm(beneficiary) { gas -= Gas.coldAccountAccess }
                     if !state.balance(msg.recipient).isZero && state.isDead(beneficiary) { gas -= Gas.newAccount }
                     if gas < 0 { return halt(.outOfGas) }

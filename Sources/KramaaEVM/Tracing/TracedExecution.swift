@@ -42,10 +42,12 @@ extension OpcodeTable {
 }
 
 extension EVM {
-    /// Runs a frame's code through the fast or the traced interpreter.
+    /// Runs a frame's code through the fast or the traced interpreter; `account` is the
+    /// recipient's, whose storage the frame reaches.
     @inline(__always)
-    func run(_ msg: Message, code: AnalyzedCode) -> ExecutionResult {
-        tracer == nil ? interpret(msg, code: code, mode: UntracedMode.self) : interpret(msg, code: code, mode: TracedMode.self)
+    func run(_ msg: Message, code: AnalyzedCode, account: CachedAccount) -> ExecutionResult {
+        tracer == nil ? interpret(msg, code: code, account: account, mode: UntracedMode.self)
+            : interpret(msg, code: code, account: account, mode: TracedMode.self)
     }
 
     /// geth's per-instruction stack check (`minStack`, `maxStack`).

@@ -2,27 +2,22 @@ extension UInt256 {
     /// Sum and whether it overflowed 256 bits.
     @inlinable @inline(__always)
     public func addingReportingOverflow(_ b: UInt256) -> (partialValue: UInt256, overflow: Bool) {
-        let (r0, c0) = limbs.0.addingReportingOverflow(b.limbs.0)
-        let (t1, c1a) = limbs.1.addingReportingOverflow(b.limbs.1)
-        let (r1, c1b) = t1.addingReportingOverflow(c0 ? 1 : 0)
-        let (t2, c2a) = limbs.2.addingReportingOverflow(b.limbs.2)
-        let (r2, c2b) = t2.addingReportingOverflow((c1a || c1b) ? 1 : 0)
-        let (t3, c3a) = limbs.3.addingReportingOverflow(b.limbs.3)
-        let (r3, c3b) = t3.addingReportingOverflow((c2a || c2b) ? 1 : 0)
-        return (UInt256(limbs: (r0, r1, r2, r3)), c3a || c3b)
+        // Carries as 0/1 integers, not `||` of flags, which compiled to branches.
+        let (r0, c0) = addingWithCarry(limbs.0, b.limbs.0, 0)
+        let (r1, c1) = addingWithCarry(limbs.1, b.limbs.1, c0)
+        let (r2, c2) = addingWithCarry(limbs.2, b.limbs.2, c1)
+        let (r3, c3) = addingWithCarry(limbs.3, b.limbs.3, c2)
+        return (UInt256(limbs: (r0, r1, r2, r3)), c3 != 0)
     }
 
     /// Difference and whether it borrowed (b > self).
     @inlinable @inline(__always)
     public func subtractingReportingOverflow(_ b: UInt256) -> (partialValue: UInt256, overflow: Bool) {
-        let (r0, c0) = limbs.0.subtractingReportingOverflow(b.limbs.0)
-        let (t1, c1a) = limbs.1.subtractingReportingOverflow(b.limbs.1)
-        let (r1, c1b) = t1.subtractingReportingOverflow(c0 ? 1 : 0)
-        let (t2, c2a) = limbs.2.subtractingReportingOverflow(b.limbs.2)
-        let (r2, c2b) = t2.subtractingReportingOverflow((c1a || c1b) ? 1 : 0)
-        let (t3, c3a) = limbs.3.subtractingReportingOverflow(b.limbs.3)
-        let (r3, c3b) = t3.subtractingReportingOverflow((c2a || c2b) ? 1 : 0)
-        return (UInt256(limbs: (r0, r1, r2, r3)), c3a || c3b)
+        let (r0, c0) = subtractingWithBorrow(limbs.0, b.limbs.0, 0)
+        let (r1, c1) = subtractingWithBorrow(limbs.1, b.limbs.1, c0)
+        let (r2, c2) = subtractingWithBorrow(limbs.2, b.limbs.2, c1)
+        let (r3, c3) = subtractingWithBorrow(limbs.3, b.limbs.3, c2)
+        return (UInt256(limbs: (r0, r1, r2, r3)), c3 != 0)
     }
 
     /// Product and whether it overflowed 256 bits.

@@ -65,13 +65,13 @@ extension UInt256 {
     var shiftAmount: Int { fitsInUInt64 && limbs.0 < 256 ? Int(limbs.0) : 256 }
 
     /// EVM `SHL`: `value << self`.
-    @inlinable public func shl(_ value: UInt256) -> UInt256 { value << shiftAmount }
+    @inlinable @inline(__always) public func shl(_ value: UInt256) -> UInt256 { value << shiftAmount }
 
     /// EVM `SHR`: `value >> self`, logical.
-    @inlinable public func shr(_ value: UInt256) -> UInt256 { value >> shiftAmount }
+    @inlinable @inline(__always) public func shr(_ value: UInt256) -> UInt256 { value >> shiftAmount }
 
     /// EVM `SAR`: `value >> self`, arithmetic (copies of the sign bit shift in).
-    @inlinable public func sar(_ value: UInt256) -> UInt256 {
+    @inlinable @inline(__always) public func sar(_ value: UInt256) -> UInt256 {
         let n = shiftAmount
         if !value.isNegative { return value >> n }
         if n >= 256 { return .max }
