@@ -68,12 +68,11 @@ final class CounterCommitter: @unchecked Sendable {
             // A batch larger than the whole log goes in pieces, each checkpointed when full.
             var rest = batch[...]
             while !rest.isEmpty {
-                if !log.hasRoom(for: 1) { try checkpoint() }
-                let fits = min(rest.count, (log.capacity - log.position) / CounterLog.recordSize)
-                let piece = rest.prefix(fits)
+                if log.room == 0 { try checkpoint() }
+                let piece = rest.prefix(log.room)
                 try log.append(piece.lazy.map { (uid: $0.uid, counter: $0.counter) })
                 for item in piece { logged[item.uid] = max(logged[item.uid] ?? 0, item.counter) }
-                rest = rest.dropFirst(fits)
+                rest = rest.dropFirst(piece.count)
             }
         } catch {
             failure = error

@@ -61,13 +61,13 @@ final class CounterLog {
         return counters
     }
 
-    /// Whether `records` more fit before the file must be checkpointed and zeroed.
-    func hasRoom(for records: Int) -> Bool { position + records * Self.recordSize <= capacity }
+    /// How many more records fit before the file must be checkpointed and zeroed.
+    var room: Int { (capacity - position) / Self.recordSize }
 
     /// Writes the records at `position` and syncs them; only then do they count. On failure
     /// `position` stays, so the next batch overwrites what may have been written.
     func append(_ records: some Collection<(uid: TagUID, counter: UInt32)>) throws(TagStoreError) {
-        precondition(hasRoom(for: records.count), "checkpoint the counter log before it overflows")
+        precondition(records.count <= room, "checkpoint the counter log before it overflows")
         buffer.removeAll(keepingCapacity: true)
         for record in records { Self.encode(record.uid, record.counter, into: &buffer) }
         let written = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(position)) }

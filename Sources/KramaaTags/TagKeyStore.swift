@@ -40,7 +40,7 @@ public final class TagKeyStore: @unchecked Sendable {
     /// Opens (or creates) the store in `directory`; `counterLogCapacity` is the size of
     /// `tag-counters.log` in bytes (16 per counter), checkpointed into the table when full.
     public init(directory: URL, counterLogCapacity: Int = 1 << 20) throws(TagStoreError) {
-        guard counterLogCapacity > 0, counterLogCapacity % 16 == 0 else {
+        guard counterLogCapacity > 0, counterLogCapacity % CounterLog.recordSize == 0 else {
             throw .invalid(field: "counterLogCapacity", "a positive multiple of 16 bytes (one counter record), not \(counterLogCapacity)")
         }
         kek = try Self.loadOrCreateKEK(directory.appendingPathComponent(Self.keyFileName))

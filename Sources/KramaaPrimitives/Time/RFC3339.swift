@@ -17,7 +17,7 @@ public enum RFC3339 {
 
     /// `seconds` since 1970 (Unix time).
     public static func string(secondsSince1970 seconds: UInt64) -> String {
-        string(Date(timeIntervalSince1970: TimeInterval(seconds)))
+        Int64(exactly: seconds).flatMap { string(unixSeconds: $0) } ?? string(Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 
     /// Years 0000–9999 only (four digits); nil outside them.
