@@ -492,7 +492,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaNodeTests",
-            dependencies: ["KramaaNode", "KramaaChain", "KramaaState", "KramaaStorage", "KramaaPrimitives"]
+            dependencies: ["KramaaNode", "KramaaChain", "KramaaState", "KramaaStorage", "KramaaPrimitives", "KramaaTrie",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "KramaaStorageTests",

@@ -112,8 +112,10 @@ final class FilterManager: @unchecked Sendable {
         switch event {
         case .newBlock(let executed):
             let block = executed.block
-            let logs = LocatedLog.locate(block: block, receipts: executed.receipts)
             lock.lock()
+            // Locating logs hashes every transaction: only when a filter or subscription wants them.
+            let wantsLogs = !logSubscriptions.isEmpty || filters.values.contains { if case .logs = $0.kind { true } else { false } }
+            let logs = wantsLogs ? LocatedLog.locate(block: block, receipts: executed.receipts) : []
             let now = Date()
             filters = filters.filter { now.timeIntervalSince($0.value.lastPoll) < Self.timeout }
             for (id, var installed) in filters {

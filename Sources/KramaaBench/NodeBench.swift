@@ -156,8 +156,12 @@ enum NodeBench {
         precondition(chain.failed == 0, "token setup failed")
         let txs = workload.transfers(perSender: perSender)
         let blocksBefore = chain.blocks
+        let phasesBefore = PhaseTotals.seconds([chain.node]), cpuBefore = ProcessCPU.seconds
         let seconds = submit(txs, to: chain)
+        let cpu = ProcessCPU.seconds - cpuBefore
         let total = Double(senders * perSender)
+        let phases = PhaseTotals.perTransaction(before: phasesBefore, after: PhaseTotals.seconds([chain.node]), transactions: Int(total))
+        section.notes.append("ERC-20 run: where a transaction's time went (kramaa_node_phase_seconds_total per included transaction; phases overlap on several threads): \(phases). CPU: \(String(format: "%.2f", cpu)) s over \(String(format: "%.2f", seconds)) s (\(String(format: "%.2f", cpu / seconds)) of \(cores) cores busy; node and client together), \(String(format: "%.0f", cpu / total * 1e6)) µs of CPU per transaction.")
         section.rows.append(Row(name: "ERC-20 transfers included (Vyper token, \(Int(total)) txs from \(senders) senders, \(chain.blocks - blocksBefore) blocks, \(chain.failed) failed)",
                                 ours: total / seconds, unit: "tx/s", reference: recoverAll,
                                 referenceName: "ecrecover on \(cores) cores", goal: "≥ 20,000"))

@@ -63,13 +63,9 @@ enum ValidatorBench {
             while Date() < deadline && runtimes.contains(where: { $0.peerCount < validators - 1 }) { Thread.sleep(forTimeInterval: 0.05) }
         }
 
-        func cpuSeconds() -> Double { Self.ownCPUSeconds }
+        func cpuSeconds() -> Double { ProcessCPU.seconds }
 
-        func phaseSeconds() -> [String: Double] {
-            var sums: [String: Double] = [:]
-            for node in nodes { for total in node.phases.totals { sums[total.phase.rawValue, default: 0] += total.seconds } }
-            return sums
-        }
+        func phaseSeconds() -> [String: Double] { PhaseTotals.seconds(nodes) }
 
         var notes: [String] {
             let rounds = runtimes.map { $0.statistics }
@@ -233,20 +229,39 @@ protocol BenchNetwork: AnyObject {
 }
 
 extension BenchNetwork {
-    /// CPU seconds (user and system) this process used so far.
-    static var ownCPUSeconds: Double {
+    /// Microseconds per transaction in each phase between two ``phaseSeconds()`` readings, as a note.
+    static func phaseNote(before: [String: Double], after: [String: Double], transactions: Int) -> String {
+        "Where a transaction's time went at full load (kramaa_node_phase_seconds_total, per finalised transaction, summed over the four validators; phases overlap on several threads): "
+            + PhaseTotals.perTransaction(before: before, after: after, transactions: transactions) + "."
+    }
+}
+
+/// The nodes' phase clocks (`kramaa_node_phase_seconds_total`) read and compared by benchmarks.
+enum PhaseTotals {
+    /// Seconds per phase since start, summed over `nodes`.
+    static func seconds(_ nodes: [Node]) -> [String: Double] {
+        var sums: [String: Double] = [:]
+        for node in nodes { for total in node.phases.totals { sums[total.phase.rawValue, default: 0] += total.seconds } }
+        return sums
+    }
+
+    /// Microseconds per transaction in each phase between two ``seconds(_:)`` readings
+    /// ("admission 80.1 µs, journal …"); phases that never ran are left out.
+    static func perTransaction(before: [String: Double], after: [String: Double], transactions: Int) -> String {
+        PhaseClock.Phase.allCases.compactMap { phase -> String? in
+            guard let end = after[phase.rawValue], end > 0 else { return nil }
+            let seconds = end - (before[phase.rawValue] ?? 0)
+            return "\(phase.rawValue) \(String(format: "%.1f", seconds / Double(max(transactions, 1)) * 1e6)) µs"
+        }.joined(separator: ", ")
+    }
+}
+
+/// CPU seconds (user and system) this process used so far.
+enum ProcessCPU {
+    static var seconds: Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
-    /// Microseconds per transaction in each phase between two ``phaseSeconds()`` readings, as a note.
-    static func phaseNote(before: [String: Double], after: [String: Double], transactions: Int) -> String {
-        let parts = PhaseClock.Phase.allCases.map { phase in
-            let seconds = (after[phase.rawValue] ?? 0) - (before[phase.rawValue] ?? 0)
-            return "\(phase.rawValue) \(String(format: "%.1f", seconds / Double(max(transactions, 1)) * 1e6)) µs"
-        }
-        return "Where a transaction's time went at full load (kramaa_node_phase_seconds_total, per finalised transaction, summed over the four validators; phases overlap on several threads): " + parts.joined(separator: ", ") + "."
     }
 }
 

@@ -126,7 +126,7 @@ final class ProcessNetwork: BenchNetwork, @unchecked Sendable {
 
     func cpuSeconds() -> Double {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return processes.reduce(Self.ownCPUSeconds) { total, process in
+        return processes.reduce(ProcessCPU.seconds) { total, process in
             let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
             // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
             let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []

@@ -62,15 +62,16 @@ extension Node {
 
     /// An EIP-1186 proof of `address` and `slots` against the state root of block `number`
     /// (default the head; an earlier one while its state is kept: the live tries copied and the
-    /// later blocks' undo records reverted). Refused for the moment a validator holds an
-    /// executed but uncommitted block (the tries include it).
+    /// later blocks' undo records reverted, and those of a block being stored). Refused for the
+    /// moment a validator holds an executed block not yet committed (the tries include it).
     public func proof(_ address: Address, slots: [UInt256], at number: UInt64? = nil) throws(NodeError) -> (AccountProof, BlockHeader) {
         lock.lock()
         defer { lock.unlock() }
-        guard candidate == nil else { throw .busy("a block is being validated on top of the head; retry") }
-        guard let number, number < head.number else { return (state.proof(address, slots: slots), head) }
+        guard candidate == nil || storing != nil else { throw .busy("a block is being validated on top of the head; retry") }
+        let number = min(number ?? head.number, head.number)
+        if number == head.number && storing == nil { return (state.proof(address, slots: slots), head) }
         do throws(ChainReadError) {
-            let undos = try undos(after: number)
+            let undos = try undos(after: number) + (storing.map { [$0] } ?? [])
             guard let header = try header(number: number) else { throw ChainReadError.unknownBlock(number) }
             let past = state.copy()
             for undo in undos.reversed() { past.revert(undo) }

@@ -51,36 +51,13 @@ extension Node {
     @discardableResult
     public func commit(_ block: Block, certificate: [UInt8]) throws(NodeError) -> ExecutedBlock {
         lock.lock()
-        let executed: ExecutedBlock
-        let changes: StateChanges
-        do {
-            if candidate?.block.hash != block.hash { try executeCandidate(block) }
-            executed = candidate!
-            changes = state.takeChanges()
-            storing = changes.undo  // reads keep excluding the block until it is stored
-        } catch {
-            lock.unlock()
-            throw error
+        if candidate?.block.hash != block.hash {
+            do { try executeCandidate(block) } catch {
+                lock.unlock()
+                throw error
+            }
         }
-        lock.unlock()
-        // The database write (and its fsync) happens outside the lock: submissions and reads go
-        // on meanwhile. Only this thread changes the state, and reads exclude the block.
-        let stored: StoreError?
-        let storeStart = PhaseClock.now
-        do { try store.append(executed, changes: changes, certificate: certificate); stored = nil } catch { stored = error }
-        phases.add(.storage, since: storeStart)
-        lock.lock()
-        candidate = nil
-        storing = nil
-        if let stored {
-            state.revert(changes.undo)
-            lock.unlock()
-            throw .store(stored)
-        }
-        advanceHead(executed, undo: changes.undo)
-        lock.unlock()
-        observers.notify(.newBlock(executed))
-        return executed
+        return try storeCandidate(certificate: certificate)
     }
 
     /// The hash of the block executed and held for commit, if any.

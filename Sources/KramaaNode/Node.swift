@@ -296,35 +296,51 @@ public final class Node: @unchecked Sendable {
 
     /// Builds a block from the pool on the head, stores it durably, then makes it the head.
     /// Returns nil when there is nothing to include and empty blocks are not wanted.
+    /// Submissions and reads go on while the block is written (see ``storeCandidate``).
     @discardableResult
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
+        let start = PhaseClock.now
         lock.lock()
         let coinbase = genesis.config.validators.first ?? genesis.coinbase
-        guard let executed = buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty) else {
+        guard buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty) != nil else {
             lock.unlock()
             return nil
         }
-        candidate = nil
+        phases.add(.proposal, since: start)
+        return try storeCandidate(certificate: nil)
+    }
+
+    /// Stores the held candidate durably, then makes it the head and tells the observers.
+    /// Call with the lock held; it is released while the database writes (and syncs), so
+    /// submissions and reads go on meanwhile, and is not held on return. Only the caller changes
+    /// the state in between (one block is stored at a time), and reads exclude the block until
+    /// it is stored (`storing`). On failure the state is put back as it was before the block.
+    func storeCandidate(certificate: [UInt8]?) throws(NodeError) -> ExecutedBlock {
+        let executed = candidate!
+        let changes = state.takeChanges()
+        storing = changes.undo
+        lock.unlock()
+        let start = PhaseClock.now
+        let failure: StoreError?
         do {
-            try publish(executed, changes: state.takeChanges(), certificate: nil)
+            try store.append(executed, changes: changes, certificate: certificate, keepUndo: historyRetention)
+            failure = nil
         } catch {
-            lock.unlock()
-            throw error
+            failure = error
         }
+        phases.add(.storage, since: start)
+        lock.lock()
+        candidate = nil
+        storing = nil
+        if let failure {
+            state.revert(changes.undo)
+            lock.unlock()
+            throw .store(failure)
+        }
+        advanceHead(executed, undo: changes.undo)
         lock.unlock()
         observers.notify(.newBlock(executed))
         return executed
-    }
-
-    /// Stores an executed block durably, then makes it the head. Call with the lock held.
-    func publish(_ executed: ExecutedBlock, changes: StateChanges, certificate: [UInt8]?) throws(NodeError) {
-        do {
-            try store.append(executed, changes: changes, certificate: certificate, keepUndo: historyRetention)
-        } catch {
-            state.revert(changes.undo)  // the head stays where it was, and so does the state
-            throw .store(error)
-        }
-        advanceHead(executed, undo: changes.undo)
     }
 
     /// Makes a stored block the head. Call with the lock held.

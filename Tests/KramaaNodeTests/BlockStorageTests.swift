@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import KramaaChain
+import KramaaNode
+import KramaaPrimitives
+import KramaaTrie
+import Testing
+
+/// A produced block is written to the database outside the node's lock: what the node answers
+/// meanwhile, and what a write that fails leaves behind.
+@Suite struct BlockStorageTests {
+    static let recipient = "0x00000000000000000000000000000000000000aa"
+
+    static func freshNode() throws -> (Node, URL) {
+        let dir = NodeTests.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: NodeTests.genesisDocument())
+        return (try Node(dataDirectory: dir), dir)
+    }
+
+    @Test func aBlockTheDatabaseRefusesLeavesHeadStateAndPoolAsTheyWere() throws {
+        let (node, dir) = try Self.freshNode()
+        let sender = NodeTests.key.publicKey.address
+        _ = try node.accept(raw: NodeTests().tx(0, to: Self.recipient))
+        let head = node.latest
+        let balance = node.withState { s, _ in s.account(sender)?.balance }
+        // Another connection holds the database's write lock: the block cannot be stored.
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true  // the transaction stays open between the two accesses
+        let other = try DatabaseQueue(path: dir.appendingPathComponent("chain.sqlite").path, configuration: holding)
+        try other.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
+        #expect(throws: NodeError.self) { try node.produceBlock(timestamp: 10, allowEmpty: false) }
+        #expect(node.latest == head)
+        #expect(node.withState { s, _ in s.stateRoot } == head.stateRoot)
+        #expect(node.withState { s, _ in s.account(sender)?.balance } == balance)
+        #expect(node.pendingNonce(sender) == 1, "the transaction is still in the pool")
+        #expect(try node.proof(sender, slots: []).1 == head)
+        // Once the lock is gone the same transaction goes into the next block.
+        try other.inDatabase { try $0.execute(sql: "ROLLBACK") }
+        let stored = try #require(try node.produceBlock(timestamp: 11, allowEmpty: false))
+        #expect(stored.block.transactions.count == 1)
+        #expect(node.latest.number == 1)
+        #expect(node.withState { s, _ in s.stateRoot } == node.latest.stateRoot)
+    }
+
+    /// Proofs asked for while blocks are produced (some while one is being written) always
+    /// verify against the state root of the header they come with.
+    @Test func proofsDuringBlockProductionMatchTheHeaderTheyName() throws {
+        let (node, _) = try Self.freshNode()
+        let sender = NodeTests.key.publicKey.address
+        let blocks = 40
+        let producer = Thread {
+            for n in 0..<blocks {
+                _ = try? node.accept(raw: NodeTests().tx(UInt64(n), to: Self.recipient))
+                _ = try? node.produceBlock(timestamp: UInt64(100 + n), allowEmpty: false)
+            }
+        }
+        producer.start()
+        var checked = 0, numbers = Set<UInt64>()
+        // A pause between proofs, so the reader does not starve the producer of the lock.
+        while !producer.isFinished {
+            let (proof, header) = try node.proof(sender, slots: [])
+            let leaf = try #require(try SecureTrie.verifyProof(root: header.stateRoot, key: Array(sender.bytes), proof: proof.accountProof),
+                                    "block \(header.number): no account in the proof")
+            var account = RLPReader(leaf)
+            var fields = try account.readList()
+            #expect(try fields.readUInt64() == proof.info.nonce)
+            #expect(try fields.readUInt256() == proof.info.balance)
+            #expect(proof.info.nonce == header.number, "one transaction per block from this sender")
+            checked += 1
+            numbers.insert(header.number)
+            usleep(100)
+        }
+        #expect(node.latest.number == UInt64(blocks))
+        #expect(numbers.count > 1, "proofs were asked for across blocks")
+    }
+}
