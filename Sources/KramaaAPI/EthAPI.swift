@@ -157,6 +157,11 @@ public final class EthAPI: Sendable {
                 }),
             ])
         }
+        // A batch's transactions have their senders recovered before its calls run, so that work
+        // goes on while a block being built holds the node's lock (the calls then only pool them).
+        r.registerBatchPreparation("eth_sendRawTransaction") { params, _ in
+            node.prepare(raws: params.compactMap { try? $0.data(0) })
+        }
         r.register("eth_sendRawTransaction") { p, c in
             try p.expect(atMost: 1)
             // The hash is answered only once the transaction is in the journal on disk; the calls

@@ -20,6 +20,12 @@ public struct ReadGatedHandler<Inner: RPCHandler>: RPCHandler {
         try access.authorizeRead(context.credentials)
         return try await inner.respond(to: request, context: context)
     }
+
+    /// Passed on only for a caller its calls would admit: no work ahead for refused ones.
+    public func prepare(batch: [RPCRequest], context: RPCContext) async {
+        guard (try? access.authorizeRead(context.credentials)) != nil else { return }
+        await inner.prepare(batch: batch, context: context)
+    }
 }
 
 /// An HTTP endpoint whose GET and HEAD requests need the `read` role when the node closes

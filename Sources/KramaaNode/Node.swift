@@ -50,6 +50,8 @@ public final class Node: @unchecked Sendable {
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
+    /// Transactions checked ahead by ``prepare(raws:)``, by hash, until `accept` takes them.
+    private let prepared = PreparedTransactions()
     let rejections = RejectionCounts()
     /// The pool's journal; set at the end of `init` (its rewrites read the pool).
     private var journal: TransactionJournal!
@@ -217,18 +219,29 @@ public final class Node: @unchecked Sendable {
     /// `alreadyKnown`, …), for the operator's metrics.
     public var rejectionCounts: [String: Int] { rejections.counts }
 
+    /// Decodes and checks transactions about to be submitted one by one (a JSON-RPC batch's),
+    /// recovering their senders now, without the lock; ``accept(raw:)`` then takes each checked
+    /// transaction from here instead of recovering its sender while others wait for the lock.
+    /// What fails a check is left for `accept` to refuse with its error. Counted as admission.
+    public func prepare(raws: [[UInt8]]) {
+        phases.measure(.admission) {
+            for raw in raws {
+                let hash = Keccak256.hash(raw)
+                if let signed = try? checked(raw: raw, hash: hash) { prepared.put(hash, signed) }
+            }
+        }
+    }
+
     private func admit(raw: [UInt8]) throws(NodeError) -> Accepted {
         let hash = Keccak256.hash(raw)
-        // A transaction gossiped by several peers arrives several times: refuse the copies
-        // before paying for the signature recovery.
-        if lock.withLock({ pool.contains(hash) }) { throw .pool(.alreadyKnown) }
-        let tx: Transaction
-        do { tx = try Transaction.decode(raw) } catch { throw .decode(error) }
         let signed: SignedTransaction
-        do {
-            signed = try TxPool.check(tx, encodedSize: raw.count, hash: hash, chain: genesis.config, config: poolConfig)
-        } catch {
-            throw .pool(error)
+        if let known = prepared.take(hash) {
+            signed = known
+        } else {
+            // A transaction gossiped by several peers arrives several times: refuse the copies
+            // before paying for the signature recovery.
+            if lock.withLock({ pool.contains(hash) }) { throw .pool(.alreadyKnown) }
+            signed = try checked(raw: raw, hash: hash)
         }
         lock.lock()
         do { try pool.add(checked: signed, state: state, head: head) } catch {
@@ -246,6 +259,17 @@ public final class Node: @unchecked Sendable {
         lock.unlock()
         observers.notify(.newTransaction(signed))
         return Accepted(hash: signed.hash, ticket: ticket)
+    }
+
+    /// The checks that need neither the lock nor the state, with the sender's recovery.
+    private func checked(raw: [UInt8], hash: Bytes32) throws(NodeError) -> SignedTransaction {
+        let tx: Transaction
+        do { tx = try Transaction.decode(raw) } catch { throw .decode(error) }
+        do {
+            return try TxPool.check(tx, encodedSize: raw.count, hash: hash, chain: genesis.config, config: poolConfig)
+        } catch {
+            throw .pool(error)
+        }
     }
 
     /// Every transaction in the pool (pending and queued, per sender in nonce order), encoded:

@@ -77,7 +77,7 @@ public struct RPCDispatcher: Sendable {
         guard case .array(let items) = document else {
             var writer = JSONWriter()
             var outcome = Outcome()
-            let answered = await call(document, context: context, into: &writer, subscriptions: &outcome.subscriptions)
+            let answered = await call(Self.decodeRequest(document), context: context, into: &writer, subscriptions: &outcome.subscriptions)
             if answered { outcome.body = writer.bytes }
             return outcome
         }
@@ -101,11 +101,13 @@ public struct RPCDispatcher: Sendable {
             writer.writeRaw("]")
             return Outcome(body: writer.bytes)
         }
+        let requests = items.map(Self.decodeRequest)
+        await handler.prepare(batch: requests.compactMap { try? $0.get() }, context: context)
         var outcome = Outcome()
         writer.writeRaw("[")
         var answers = 0
         var held: [HeldAnswer] = []
-        for item in items {
+        for (item, request) in zip(items, requests) {
             let mark = writer.bytes.count
             if answers > 0 { writer.writeRaw(",") }
             if writer.bytes.count > limits.maxBatchResponseBytes {
@@ -119,7 +121,7 @@ public struct RPCDispatcher: Sendable {
                 continue
             }
             let gates = AnswerGates()
-            if await call(item, context: context, gates: gates, into: &writer, subscriptions: &outcome.subscriptions) {
+            if await call(request, context: context, gates: gates, into: &writer, subscriptions: &outcome.subscriptions) {
                 answers += 1
                 if let answer = HeldAnswer(gates: gates, item: item, start: mark, end: writer.bytes.count) { held.append(answer) }
             } else {
@@ -174,10 +176,10 @@ public struct RPCDispatcher: Sendable {
 
     /// Runs one call and writes its answer; `false` if it was a notification (nothing written).
     /// Without `gates` (a single call) its answer's gates are awaited here.
-    private func call(_ item: JSON, context: RPCContext, gates: AnswerGates? = nil, into writer: inout JSONWriter,
+    private func call(_ decoded: Result<RPCRequest, InvalidCall>, context: RPCContext, gates: AnswerGates? = nil, into writer: inout JSONWriter,
                       subscriptions: inout [RPCSubscription]) async -> Bool {
         let request: RPCRequest
-        switch Self.decodeRequest(item) {
+        switch decoded {
         case .failure(let invalid):
             Self.writeResponse(id: invalid.id, result: .failure(invalid.error), into: &writer)
             return true

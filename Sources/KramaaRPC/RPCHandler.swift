@@ -15,12 +15,19 @@ public protocol RPCHandler: Sendable {
     /// handler wrapping another should pass its inner handler's `respond` on, so those answers
     /// reach the wire without being parsed back into values.
     func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult
+    /// Called with a batch's well-formed calls before any of them runs (they then run in
+    /// order): work that needs no shared state, such as recovering the senders of transactions,
+    /// is done for the whole batch here, so it goes on while a lock the calls take is held
+    /// elsewhere. The default does nothing; a handler wrapping another passes it on.
+    func prepare(batch: [RPCRequest], context: RPCContext) async
 }
 
 extension RPCHandler {
     public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
         .value(try await handle(request, context: context))
     }
+
+    public func prepare(batch: [RPCRequest], context: RPCContext) async {}
 }
 
 /// A call's answer: a value, or JSON the method writes itself. Large answers (thousands of
@@ -167,7 +174,11 @@ public struct RPCRouter: RPCHandler {
     /// A method whose result's JSON is written by the method itself, into the response.
     public typealias WritingMethod = @Sendable (RPCParams, RPCContext) async throws -> WrittenJSON
 
+    /// A batch's preparation for one method: the arguments of every call of it in the batch.
+    public typealias Preparation = @Sendable ([RPCParams], RPCContext) async -> Void
+
     private var methods: [String: @Sendable (RPCParams, RPCContext) async throws -> RPCResult] = [:]
+    private var preparations: [String: Preparation] = [:]
 
     public init() {}
 
@@ -181,6 +192,12 @@ public struct RPCRouter: RPCHandler {
         methods[name] = { params, context in .written(try await body(params, context)) }
     }
 
+    /// Registers what a batch does ahead for its calls of `name` (``RPCHandler/prepare(batch:context:)``).
+    /// It may only do work ahead: the calls' answers must be what they would be without it.
+    public mutating func registerBatchPreparation(_ name: String, _ body: @escaping Preparation) {
+        preparations[name] = body
+    }
+
     /// The registered method names, sorted (for `rpc_modules`-style listings and tests).
     public var methodNames: [String] { methods.keys.sorted() }
 
@@ -191,6 +208,13 @@ public struct RPCRouter: RPCHandler {
     public func respond(to request: RPCRequest, context: RPCContext) async throws -> RPCResult {
         guard let method = methods[request.method] else { throw RPCError.methodNotFound(request.method) }
         return try await method(request.params, context)
+    }
+
+    public func prepare(batch: [RPCRequest], context: RPCContext) async {
+        guard !preparations.isEmpty else { return }
+        var params: [String: [RPCParams]] = [:]
+        for request in batch where preparations[request.method] != nil { params[request.method, default: []].append(request.params) }
+        for (name, list) in params { await preparations[name]!(list, context) }
     }
 }
 

@@ -103,3 +103,30 @@ import Testing
         #expect(RPCContext.inProcess().credentials.remoteAddress == nil)
     }
 }
+
+/// A batch refused for want of the `read` role gets no work done ahead for it either.
+@Suite struct ReadGatedBatchTests {
+    final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: [String] = []
+        func add(_ name: String) { lock.withLock { names.append(name) } }
+        var all: [String] { lock.withLock { names } }
+    }
+
+    @Test func aRefusedCallerIsNotPrepared() async throws {
+        let seen = Seen()
+        var router = RPCRouter()
+        router.register("look") { _, _ in
+            seen.add("call")
+            return .bool(true)
+        }
+        router.registerBatchPreparation("look") { _, _ in seen.add("prepare") }
+        let gated = ReadGatedHandler(router, access: AccessPolicy(tokens: nil, openLoopbackWrites: false, closedReads: true))
+        let body = #"[{"jsonrpc":"2.0","id":1,"method":"look"},{"jsonrpc":"2.0","id":2,"method":"look"}]"#
+        let refused = try #require(await RPCDispatcher(handler: gated).respond(to: body, context: .remote("10.0.0.7:4000")))
+        #expect(refused.contains(#""error""#) && !refused.contains(#""result""#))
+        #expect(seen.all.isEmpty, "neither prepared nor run for a caller without the read role")
+        _ = await RPCDispatcher(handler: gated).respond(to: body, context: .inProcess())
+        #expect(seen.all == ["prepare", "call", "call"])
+    }
+}

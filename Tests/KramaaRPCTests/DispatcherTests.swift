@@ -31,6 +31,29 @@ import Testing
         #expect(try await router.handle(RPCRequest(method: "raw"), context: .inProcess()) == [["a": "0x1"], true])
     }
 
+    /// A batch's preparation sees the arguments of its calls of that method, once and before
+    /// any call runs; a single call is not prepared, and a method without one is not affected.
+    @Test func aBatchIsPreparedOnceBeforeItsCallsRun() async throws {
+        let probe = Probe()
+        var router = RPCRouter()
+        router.register("take") { p, _ in
+            probe.record("call \(try p.decode(0, as: UInt64.self))")
+            return .bool(true)
+        }
+        router.register("other") { _, _ in .null }
+        router.registerBatchPreparation("take") { params, _ in
+            probe.record("prepare " + params.map { (try? $0.decode(0, as: UInt64.self)).map(String.init) ?? "?" }.joined(separator: ","))
+        }
+        let dispatcher = RPCDispatcher(handler: router)
+        let body = "[" + [callBody("take", #"["0x1"]"#, id: "1"), callBody("other", id: "2"), "5",
+                          callBody("take", #"["0x2"]"#, id: "3")].joined(separator: ",") + "]"
+        let text = try #require(await dispatcher.respond(to: body))
+        #expect(try JSON.parse(text).arrayValue?.count == 4)
+        #expect(probe.all == ["prepare 1,2", "call 1", "call 2"])
+        _ = await dispatcher.respond(to: callBody("take", #"["0x3"]"#, id: "4"))
+        #expect(probe.all.last == "call 3", "a single call runs without a preparation")
+    }
+
     @Test func idsAreEchoedExactly() async throws {
         for id in [#""abc""#, #""""#, "0", "-1.50e3", "18446744073709551617", "null", #""\u00e9""#] {
             let text = try #require(await dispatcher.respond(to: callBody("echo", id: id)))

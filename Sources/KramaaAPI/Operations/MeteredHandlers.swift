@@ -31,6 +31,10 @@ public struct MeteredRPCHandler<Inner: RPCHandler>: RPCHandler {
         }
     }
 
+    public func prepare(batch: [RPCRequest], context: RPCContext) async {
+        await inner.prepare(batch: batch, context: context)
+    }
+
     private func record(_ method: String, failed: Bool, since start: UInt64) {
         let labels = [("method", method)]
         metrics.counter("kramaa_rpc_requests_total", labels).increment()
