@@ -50,6 +50,9 @@ public final class Node: @unchecked Sendable {
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
+    /// Held by ``produceBlock`` from building a block to storing it (the node's lock is not held
+    /// while it is written).
+    private let producing = NSLock()
     /// Transactions checked ahead by ``prepare(raws:)``, by hash, until `accept` takes them.
     private let prepared = PreparedTransactions()
     let rejections = RejectionCounts()
@@ -227,7 +230,7 @@ public final class Node: @unchecked Sendable {
         phases.measure(.admission) {
             for raw in raws {
                 let hash = Keccak256.hash(raw)
-                if let signed = try? checked(raw: raw, hash: hash) { prepared.put(hash, signed) }
+                if let signed = try? checked(raw: raw, hash: hash) { prepared.put(hash, signed, size: raw.count) }
             }
         }
     }
@@ -323,6 +326,8 @@ public final class Node: @unchecked Sendable {
     /// Submissions and reads go on while the block is written (see ``storeCandidate``).
     @discardableResult
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
+        producing.lock()  // one at a time: the next waits until this block is stored
+        defer { producing.unlock() }
         let start = PhaseClock.now
         lock.lock()
         let coinbase = genesis.config.validators.first ?? genesis.coinbase

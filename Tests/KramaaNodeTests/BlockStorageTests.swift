@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import KramaaChain
-import KramaaNode
+@testable import KramaaNode
 import KramaaPrimitives
 import KramaaTrie
 import Testing
@@ -72,5 +72,37 @@ import Testing
         }
         #expect(node.latest.number == UInt64(blocks))
         #expect(numbers.count > 1, "proofs were asked for across blocks")
+    }
+
+    /// Blocks asked for from several threads at once are built and stored one after the other.
+    @Test func concurrentProductionStoresEveryBlockInTurn() throws {
+        let (node, _) = try Self.freshNode()
+        for n in 0..<20 { _ = try node.accept(raw: NodeTests().tx(UInt64(n), to: Self.recipient)) }
+        let threads = (0..<2).map { t in
+            Thread { for n in 0..<10 { _ = try? node.produceBlock(timestamp: UInt64(100 + 10 * t + n), allowEmpty: true) } }
+        }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { !$0.isFinished }) { usleep(1_000) }
+        #expect(node.latest.number == 20)
+        #expect(node.withState { s, _ in s.stateRoot } == node.latest.stateRoot)
+        var included = 0
+        for n in 1...20 as ClosedRange<UInt64> { included += try node.block(number: n)?.transactions.count ?? 0 }
+        #expect(included == 20)
+    }
+
+    /// The table of transactions checked ahead gives each back once and starts again empty
+    /// past its bound on bytes.
+    @Test func preparedTransactionsAreTakenOnceAndBounded() throws {
+        let table = PreparedTransactions()
+        let signed = try TxPool.check(try Transaction.decode(NodeTests().tx(0, to: Self.recipient)), encodedSize: 100,
+                                      chain: ChainConfig(chainId: 77), config: TxPoolConfig())
+        let first = Bytes32(UInt256(1)), second = Bytes32(UInt256(2))
+        table.put(first, signed, size: 100)
+        #expect(table.take(first)?.hash == signed.hash)
+        #expect(table.take(first) == nil, "taken once")
+        table.put(first, signed, size: PreparedTransactions.maxBytes - 10)
+        table.put(second, signed, size: 20)  // past the bound: the first goes
+        #expect(table.take(first) == nil)
+        #expect(table.take(second) != nil)
     }
 }
