@@ -105,4 +105,17 @@ import Testing
         #expect(table.take(first) == nil)
         #expect(table.take(second) != nil)
     }
+
+    /// Blocks a validator commits keep their undo records as the node's history setting says:
+    /// an archive node can read the state of blocks older than the ones memory holds.
+    @Test func committedBlocksKeepTheHistoryTheNodeIsSetTo() throws {
+        let (node, _) = try Self.freshNode()
+        node.historyRetention = nil  // archive
+        for n in 0..<(Node.historyDepth + 3) {
+            let block = try #require(node.propose(timestamp: 100 + n, coinbase: .zero, allowEmpty: true))
+            _ = try node.commit(block, certificate: [0xc0])
+        }
+        #expect(node.latest.number == Node.historyDepth + 3)
+        #expect(try node.withState(at: 1) { _, header in header.number } == 1)
+    }
 }
