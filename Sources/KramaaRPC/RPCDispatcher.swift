@@ -112,7 +112,7 @@ public struct RPCDispatcher: Sendable {
             if answers > 0 { writer.writeRaw(",") }
             if writer.bytes.count > limits.maxBatchResponseBytes {
                 // Over the limit: the remaining calls are refused without being run.
-                if case .success(let request) = Self.decodeRequest(item), let id = request.id {
+                if case .success(let call) = request, let id = call.id {
                     Self.writeResponse(id: id, result: .failure(.responseTooLarge), into: &writer)
                     answers += 1
                 } else {
