@@ -421,7 +421,7 @@ let package = Package(
         // The node's index of the EPCIS events captured on chain, fed by new blocks through a ChainProvider.
         .target(
             name: "KramaaEPCISIndex",
-            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaEPCIS", "KramaaPlatform", "KramaaJSON", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KramaaPrimitives", "KramaaChain", "KramaaEPCIS", "KramaaGS1", "KramaaPlatform", "KramaaJSON", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "KramaaEPCISIndexTests",

@@ -28,7 +28,14 @@ struct ProveDelivery: ParsableCommand {
         var out: [JSON] = []
         for delivery in deliveries {
             var object = delivery.objectValue ?? JSONObject()
-            object["verified"] = DeliveryVerdict.check(delivery, reader: reader).json
+            let verdict = DeliveryVerdict.check(delivery, reader: reader)
+            object["verified"] = verdict.json
+            // The node read the registry before this check did: a root included in between is
+            // reported as the check found it, so `committed` and `verified` never disagree.
+            if verdict.valid, let block = verdict.blockNumber, let committer = verdict.committer, let count = verdict.count {
+                object["committed"] = .object(["committer": .string(committer.lowercased), "blockNumber": .number(JSONNumber(block)),
+                                               "count": .number(JSONNumber(count))])
+            }
             out.append(.object(object))
         }
         print(String(decoding: JSON.object(["envelopeHash": .string(envelopeHash), "deliveries": .array(out)]).serialized(), as: UTF8.self))
@@ -63,6 +70,8 @@ struct DeliveryVerdict {
     var reason: String
     var blockNumber: UInt64?
     var committer: Address?
+    /// How many deliveries the committed root holds, per the registry.
+    var count: UInt64?
 
     var json: JSON {
         var o: JSONObject = ["valid": .bool(valid), "reason": .string(reason)]
@@ -97,7 +106,7 @@ struct DeliveryVerdict {
             return bad("cannot read the delivery registry: \(error)")
         }
         var d = ABIDecoder(output[...])
-        guard let committer = try? d.nextAddress(), let block = try? d.nextUInt64(), block > 0 else {
+        guard let committer = try? d.nextAddress(), let block = try? d.nextUInt64(), block > 0, let count = try? d.nextUInt64() else {
             return bad("root \(root) is not committed on this chain (yet: the node commits every few seconds)")
         }
         guard let validators = try? ValidatorSetClient(reader).validators(atHeight: block), validators.contains(committer) else {
@@ -105,6 +114,6 @@ struct DeliveryVerdict {
                                    blockNumber: block, committer: committer)
         }
         return DeliveryVerdict(valid: true, reason: "envelope \(hash) was delivered to \(recipient): root committed in block \(block) by validator \(committer)",
-                               blockNumber: block, committer: committer)
+                               blockNumber: block, committer: committer, count: count)
     }
 }

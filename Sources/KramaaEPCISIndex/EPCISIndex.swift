@@ -1,6 +1,7 @@
 import Foundation
 import KramaaChain
 import KramaaEPCIS
+import KramaaGS1
 import KramaaPlatform
 import KramaaPrimitives
 
@@ -200,15 +201,16 @@ public final class EPCISIndex: @unchecked Sendable {
                                       detail: "\(parsed.events.count) events in the document, \(recorded.count) EPCISEventRecorded logs"))
             }
             let recordTime = EPCISTimestamp(secondsSinceEpoch: Int64(block.header.timestamp))
+            let links = CanonicalDigitalLink.Memo()  // identifiers the document's events share, normalised once
             for (captured, log) in zip(parsed.events, recorded) {
                 let event = captured.recorded(at: recordTime)
                 var data = ABIDecoder(log.data[...])
                 let device = (try? data.nextAddress()) ?? .zero
                 entries.append(Entry(event: event, hash: log.topics[1], organization: org, recorder: Address(word: UInt256(log.topics[3])),
                                      device: device, blockNumber: block.header.number, blockHash: block.hash,
-                                     transactionHash: tx.hash, transactionIndex: i, keys: ProvenanceRegistry.keys(of: event)))
-                if case .aggregation = event.type, let parentID = event.parentID, let parent = ProvenanceRegistry.key(ofEPC: parentID) {
-                    for child in event.childEPCs.compactMap(ProvenanceRegistry.key(ofEPC:)) {
+                                     transactionHash: tx.hash, transactionIndex: i, keys: ProvenanceRegistry.keys(of: event, links: links)))
+                if case .aggregation = event.type, let parentID = event.parentID, let parent = ProvenanceRegistry.key(ofEPC: parentID, links: links) {
+                    for child in event.childEPCs.compactMap({ ProvenanceRegistry.key(ofEPC: $0, links: links) }) {
                         if event.action == .add {
                             parents.append((child, parent))
                         } else if event.action == .delete, (currentParent(of: child, pending: parents)) == parent {

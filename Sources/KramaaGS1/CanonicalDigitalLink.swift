@@ -36,6 +36,24 @@ public enum CanonicalDigitalLink {
         return normalise(digitalLink: link)
     }
 
+    /// Normalised links of the identifiers one piece of work meets (the events of one capture
+    /// document, say), each worked out once: a read point or location named by every event, and an
+    /// EPC the event hash normalises and the asset registry then keys by. Lives as long as that
+    /// work, so it holds at most the identifiers the work names; not for sharing between threads.
+    public final class Memo {
+        private var links: [String: String?] = [:]
+
+        public init() {}
+
+        /// ``CanonicalDigitalLink/normalise(_:)`` of `uri`, computed the first time it is asked.
+        public func normalise(_ uri: String) -> String? {
+            if let known = links[uri] { return known }
+            let link = CanonicalDigitalLink.normalise(uri)
+            links[uri] = .some(link)
+            return link
+        }
+    }
+
     /// The normalised Digital Link of an EPC URI; nil if its AIs do not form a valid Digital Link.
     public static func normalise(epcURI: EPCURI) -> String? {
         guard let values = try? epcURI.elementString(), let link = try? DigitalLink(elementString: values) else { return nil }

@@ -82,8 +82,11 @@ public struct ProvenanceRegistry: SystemContract {
 
     /// The key of an EPC (URN or Digital Link) in the asset and aggregation maps, if it is a
     /// GS1 identifier with a Digital Link form.
-    public static func key(ofEPC epc: String) -> UInt256? {
-        if epc.hasPrefix("urn:epc:id:") { return try? AssetRegistry.tokenId(epc: epc).0 }
+    /// The asset key of an identifier: the token id a pure-identity EPC or a Digital Link is minted
+    /// under. `links` normalises EPCs (the event hash of the same document has, mostly).
+    public static func key(ofEPC epc: String, links: CanonicalDigitalLink.Memo = .init()) -> UInt256? {
+        // AssetRegistry.tokenId(epc:) of a pure-identity EPC: its normalised link, hashed.
+        if epc.hasPrefix("urn:epc:id:") { return links.normalise(epc).map(AssetRegistry.tokenId(canonicalDigitalLink:)) }
         if epc.hasPrefix("http://") || epc.hasPrefix("https://") { return try? AssetRegistry.tokenId(digitalLink: epc) }
         return nil
     }
@@ -138,9 +141,10 @@ public struct ProvenanceRegistry: SystemContract {
         try call.require(document.events.count <= Self.maxEventsPerCapture,
                          "a capture holds at most \(Self.maxEventsPerCapture) events (this one \(document.events.count))")
         var hashes: [Bytes32] = []
+        let links = CanonicalDigitalLink.Memo()  // identifiers the document's events share, normalised once
         for (index, event) in document.events.enumerated() {
             try call.charge(3_000)
-            let hash = EPCISEventHash.digest(of: event)
+            let hash = EPCISEventHash.digest(of: event, links: links)
             let base = Slot.event(hash)
             try call.require(try call.loadUInt64(base) == 0, "event \(index) (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
             try claimEventID(of: event, index: index, hash: hash, call)
@@ -149,8 +153,8 @@ public struct ProvenanceRegistry: SystemContract {
             try call.store(StorageSlot.offset(base, 2), call.caller)
             try call.emit([Event.recorded, hash, Bytes32(UInt256(org)), Bytes32(UInt256(call.caller))],
                           ABI.encode([.address(device), .uint(UInt256(UInt64(index)))]))
-            try aggregate(event, call)
-            try linkAssets(event, hash: hash, call)
+            try aggregate(event, links: links, call)
+            try linkAssets(event, hash: hash, links: links, call)
             hashes.append(hash)
         }
         return hashes
@@ -168,11 +172,11 @@ public struct ProvenanceRegistry: SystemContract {
         try call.store(slot, UInt256(hash))
     }
 
-    public static func keys(of event: EPCISEvent) -> [UInt256] {
+    public static func keys(of event: EPCISEvent, links: CanonicalDigitalLink.Memo = .init()) -> [UInt256] {
         var epcs = event.epcList + event.childEPCs + event.inputEPCList + event.outputEPCList
         if let parent = event.parentID { epcs.append(parent) }
         var seen = Set<UInt256>()
-        return epcs.compactMap(key(ofEPC:)).filter { seen.insert($0).inserted }
+        return epcs.compactMap { key(ofEPC: $0, links: links) }.filter { seen.insert($0).inserted }
     }
 
     /// Whether an event reports a breach: a sensor alert or a damaged/destroyed/expired disposition.
@@ -183,12 +187,12 @@ public struct ProvenanceRegistry: SystemContract {
 
     /// Emits the asset link of every minted asset the event names; on receiving, moves custody,
     /// and on a breach marks it, to the assets named and everything aggregated in them.
-    private func linkAssets(_ event: EPCISEvent, hash: Bytes32, _ call: SystemCall) throws(SystemCallError) {
+    private func linkAssets(_ event: EPCISEvent, hash: Bytes32, links: CanonicalDigitalLink.Memo, _ call: SystemCall) throws(SystemCallError) {
         let assets = call.reading(AssetRegistry.address)
         let receiving = event.bizStep.map(Self.custodySteps.contains) ?? false
         let breach = Self.isBreach(event)
         var visited = 0
-        for key in Self.keys(of: event) {
+        for key in Self.keys(of: event, links: links) {
             if try assets.loadAddress(AssetRegistry.Slot.owner(key)) != .zero {
                 try call.emit([Event.assetEvent, Bytes32(key), hash])
             }
@@ -219,9 +223,9 @@ public struct ProvenanceRegistry: SystemContract {
 
     /// AggregationEvent ADD puts the children in the parent; DELETE takes them out (all of them
     /// when the event lists none, as EPCIS says).
-    private func aggregate(_ event: EPCISEvent, _ call: SystemCall) throws(SystemCallError) {
-        guard case .aggregation = event.type, let parentID = event.parentID, let parent = Self.key(ofEPC: parentID) else { return }
-        let listed = event.childEPCs.compactMap(Self.key(ofEPC:))
+    private func aggregate(_ event: EPCISEvent, links: CanonicalDigitalLink.Memo, _ call: SystemCall) throws(SystemCallError) {
+        guard case .aggregation = event.type, let parentID = event.parentID, let parent = Self.key(ofEPC: parentID, links: links) else { return }
+        let listed = event.childEPCs.compactMap { Self.key(ofEPC: $0, links: links) }
         var children = try children(of: parent, call)
         switch event.action {
         case .add?: for child in listed where !children.contains(child) { children.append(child) }

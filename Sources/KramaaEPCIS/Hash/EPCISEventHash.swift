@@ -1,3 +1,4 @@
+import KramaaGS1
 import KramaaPrimitives
 
 /// The EPCIS Event Hash ID of GS1 CBV 2.0: a fingerprint of an event that does not depend on its
@@ -15,8 +16,10 @@ public enum EPCISEventHash {
     public static let suffix = "?ver=CBV2.0"
 
     /// The pre-hash string of a JSON-LD event.
-    public static func preHash(of event: EPCISEvent, ignoring: Set<String> = []) -> String {
-        EPCISPreHashBuilder(ignoredFields: ignoring).preHash(eventType: event.type.name, children: EPCISHashNode.eventChildren(of: event))
+    /// `links` normalises its identifiers: pass one memo for the events of a document, so an
+    /// identifier they share is normalised once.
+    public static func preHash(of event: EPCISEvent, ignoring: Set<String> = [], links: CanonicalDigitalLink.Memo = .init()) -> String {
+        EPCISPreHashBuilder(ignoredFields: ignoring, links: links).preHash(eventType: event.type.name, children: EPCISHashNode.eventChildren(of: event))
     }
 
     /// The pre-hash string of an event already read into hash nodes (from XML, say). `ignoring`
@@ -36,7 +39,9 @@ public enum EPCISEventHash {
     }
 
     /// The raw 32-byte event hash of a JSON-LD event.
-    public static func digest(of event: EPCISEvent) -> Bytes32 { digest(ofPreHash: preHash(of: event)) }
+    public static func digest(of event: EPCISEvent, links: CanonicalDigitalLink.Memo = .init()) -> Bytes32 {
+        digest(ofPreHash: preHash(of: event, links: links))
+    }
 
     /// The EPCIS Event Hash ID of a JSON-LD event.
     public static func hashID(of event: EPCISEvent) -> String { hashID(digest: digest(of: event)) }

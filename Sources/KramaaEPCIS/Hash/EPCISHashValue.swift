@@ -15,12 +15,13 @@ enum EPCISHashValue {
     /// A value's canonical form: CBV 1.x URNs become Web URIs, numbers lose leading zeros, signs and
     /// trailing fraction zeros, and EPC URIs or GS1 Digital Links become the constrained canonical
     /// Digital Link (`https://id.gs1.org/01/…/21/…`). Anything else stays as written.
-    static func canonical(_ value: String) -> String {
+    /// `links` normalises identifiers (each once, when it is shared by the events of a document).
+    static func canonical(_ value: String, links: CanonicalDigitalLink.Memo) -> String {
         var value = value
         if value.containsCodePoints("urn:epcglobal:cbv:") { value = webVocabulary(value) }
         if let number = EPCISHashNumber.canonical(value) { value = number }
         if value.hasPrefix("urn:epc:") || value.hasPrefix("http") {
-            if let link = CanonicalDigitalLink.normalise(value) { return link }
+            if let link = links.normalise(value) { return link }
         }
         return value
     }

@@ -1,3 +1,5 @@
+import KramaaGS1
+
 /// Builds the pre-hash string of one event tree (GS1 CBV 2.0 "EPCIS Event Hash ID"):
 /// `eventType=<type>`, then the standard fields in the canonical property order (values of one
 /// field sorted), then everything else (ilmd, the typed-reference lists, user extensions) sorted.
@@ -11,6 +13,9 @@ struct EPCISPreHashBuilder {
 
     /// Further event-level members to leave out (the reference implementation's `ignoreFields` extension).
     var ignoredFields: Set<String> = []
+
+    /// Normalises the identifiers the event names (shared by the events of one document).
+    var links = CanonicalDigitalLink.Memo()
 
     /// The pre-hash string of `event` (`eventType` is the event's type name).
     func preHash(eventType: String, children: [EPCISHashNode]) -> String {
@@ -55,7 +60,7 @@ struct EPCISPreHashBuilder {
         let value = EPCISHashValue.trimmed(child.text)
         var text = ""
         if !value.isEmpty {
-            text = Self.isTimeField(child.name) ? EPCISHashValue.timestamp(value) : EPCISHashValue.canonical(value)
+            text = Self.isTimeField(child.name) ? EPCISHashValue.timestamp(value) : EPCISHashValue.canonical(value, links: links)
         }
         guard !text.isEmpty || !grandChildren.isEmpty else { return "" }
         return text.isEmpty ? child.name + grandChildren : child.name + "=" + text + grandChildren
@@ -91,13 +96,13 @@ struct EPCISPreHashBuilder {
     private func entry(_ child: EPCISHashNode) -> String {
         if child.isTypedReference {
             var text = ""
-            if let type = child.referenceType { text = "type=" + EPCISHashValue.canonical(EPCISHashValue.trimmed(type)) }
+            if let type = child.referenceType { text = "type=" + EPCISHashValue.canonical(EPCISHashValue.trimmed(type), links: links) }
             let value = EPCISHashValue.trimmed(child.text)
-            text += value.isEmpty ? child.name : child.name + "=" + EPCISHashValue.canonical(value)
+            text += value.isEmpty ? child.name : child.name + "=" + EPCISHashValue.canonical(value, links: links)
             return text
         }
         let value = EPCISHashValue.trimmed(child.text)
-        var text = value.isEmpty ? child.name : child.name + "=" + EPCISHashValue.canonical(value)
+        var text = value.isEmpty ? child.name : child.name + "=" + EPCISHashValue.canonical(value, links: links)
         if !child.children.isEmpty { generic(child.children, into: &text) }
         return text
     }
