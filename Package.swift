@@ -462,7 +462,7 @@ let package = Package(
         .executableTarget(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
-                           "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS",
+                           "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS", "KramaaGS1",
                            "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex", "KramaaStorage", "KramaaDashboard"]
         ),
         .target(

@@ -59,7 +59,7 @@ public struct ApplicationIdentifier: Sendable, Equatable {
 
     /// The first requisite group that none of `present`'s AIs satisfies, written as the General
     /// Specifications do (`01,02` for either, `01+21` for both); nil when all are satisfied.
-    public func unsatisfiedRequisite(among present: Set<String>) -> String? {
+    public func unsatisfiedRequisite(among present: some Collection<String>) -> String? {
         for group in requisites {
             let satisfied = group.contains { alternative in
                 alternative.allSatisfy { pattern in present.contains { Self.pattern(pattern, matches: $0) } }
@@ -91,7 +91,7 @@ public struct ApplicationIdentifier: Sendable, Equatable {
             guard length >= component.minimumLength else {
                 throw .valueTooShort(ai: code, value: value, minimum: minimumLength)
             }
-            let part = String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+            let part = length == bytes.count ? value : String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
             if let bad = component.characterSet.firstInvalidCharacter(in: part) {
                 throw .invalidCharacter(ai: code, value: value, character: bad, characterSet: component.characterSet)
             }

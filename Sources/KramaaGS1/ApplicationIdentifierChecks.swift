@@ -77,8 +77,7 @@ extension ApplicationIdentifier {
     /// Applies `check` to one component `part` of `value`.
     func apply(_ check: Check, to part: String, value: String, verifyCheckDigits: Bool) throws(GS1Error) {
         let bytes = Array(part.utf8)
-        let digits = bytes.map { Int($0) - 0x30 }
-        func number(_ range: Range<Int>) -> Int { digits[range].reduce(0) { $0 * 10 + $1 } }
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1) - 0x30 } }
         func invalid(_ reason: String) -> GS1Error { .invalidValue(ai: code, value: value, reason: reason) }
         func member(_ list: Set<String>, _ what: String) throws(GS1Error) {
             if !list.contains(part) { throw invalid("'\(part)' is not \(what)") }
@@ -122,7 +121,7 @@ extension ApplicationIdentifier {
         case .yesNo:
             if part != "0" && part != "1" { throw invalid("it must be 0 or 1") }
         case .nonZero:
-            if digits.allSatisfy({ $0 == 0 }) { throw invalid("it must not be zero") }
+            if bytes.allSatisfy({ $0 == UInt8(ascii: "0") }) { throw invalid("it must not be zero") }
         case .hasNonDigit:
             if bytes.allSatisfy(Self.isDigit) { throw invalid("it must contain a character that is not a digit") }
         case .hyphen:

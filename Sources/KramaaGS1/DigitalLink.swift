@@ -188,7 +188,8 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
     private static func build(_ values: [AIValue], key: AIValue, stem: String, permitUnknownAIs: Bool,
                               permitUnknownAIsAsDataAttributes: Bool) throws(GS1Error) -> DigitalLink {
         let alternatives = ApplicationIdentifier.lookup(key.ai)!.keyQualifierSequences!
-        let present = Set(values.map(\.ai))
+        // A link holds a handful of AIs: arrays, not hashing, hold them.
+        let present = values.map(\.ai)
         var best: [String] = []
         for alternative in alternatives {
             let candidate = alternative.filter(present.contains)
@@ -197,7 +198,7 @@ public struct DigitalLink: Hashable, Sendable, CustomStringConvertible {
                 best = candidate
             }
         }
-        let pathAIs = Set([key.ai] + best)
+        let pathAIs = [key.ai] + best
         var attributes: [AIValue] = []
         for fixedFirst in [true, false] {
             for value in values where !pathAIs.contains(value.ai) && !attributes.contains(where: { $0.ai == value.ai }) {

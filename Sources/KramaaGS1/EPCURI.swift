@@ -156,12 +156,9 @@ public struct EPCURI: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Characters written raw in a GS3A3 component; the others of CSET 82 are escaped as `%HH`.
-    static func isRawGS3A3(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        default: return Array("!'()*+,-.:;=_".utf8).contains(byte)
-        }
-    }
+    static func isRawGS3A3(_ byte: UInt8) -> Bool { rawGS3A3.contains(byte) }
+
+    private static let rawGS3A3 = ByteSet(Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!'()*+,-.:;=_".utf8))
 
     /// Decodes a GS3A3 component: raw characters and `%HH` escapes of other GS1 characters.
     static func unescape(_ part: String, in urn: String) throws(GS1Error) -> String {

@@ -37,6 +37,8 @@ public enum GS1CharacterSet: Sendable, Equatable, CustomStringConvertible {
 
     /// The first character of `value` outside this set, if any.
     public func firstInvalidCharacter(in value: String) -> Character? {
+        // Every set is ASCII: when every byte belongs, every character is one byte and belongs.
+        if value.utf8.allSatisfy(contains) { return nil }
         for character in value where !character.utf8.allSatisfy(contains) || character.utf8.count != 1 {
             return character
         }

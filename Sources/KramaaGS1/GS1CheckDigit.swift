@@ -5,20 +5,26 @@ public enum GS1CheckDigit {
     ///
     /// Weights 3 and 1 alternate from the right, starting with 3 next to the check digit.
     public static func compute(_ digits: some StringProtocol) -> Character? {
+        digit(of: digits.utf8, count: digits.utf8.count).map { Character(Unicode.Scalar($0)) }
+    }
+
+    /// The check digit (ASCII) of the first `count` bytes of `digits`, or nil if one is not a digit.
+    static func digit(of digits: some Collection<UInt8>, count: Int) -> UInt8? {
         var sum = 0
-        var weightThree = true
-        for byte in digits.utf8.reversed() {
+        var weightThree = count % 2 == 1  // weight 3 falls on the digit next to the check digit
+        for byte in digits.prefix(count) {
             guard byte >= 0x30, byte <= 0x39 else { return nil }
             sum += Int(byte - 0x30) * (weightThree ? 3 : 1)
             weightThree.toggle()
         }
-        return Character(Unicode.Scalar(UInt8(0x30 + (10 - sum % 10) % 10)))
+        return UInt8(0x30 + (10 - sum % 10) % 10)
     }
 
     /// Whether `digits` ends in its correct mod-10 check digit (at least two digits, all digits).
     public static func isValid(_ digits: some StringProtocol) -> Bool {
-        guard digits.count >= 2, let last = digits.last else { return false }
-        return compute(digits.dropLast()) == last
+        let bytes = digits.utf8, count = bytes.count
+        guard count >= 2 else { return false }
+        return digit(of: bytes, count: count - 1) == bytes[bytes.index(bytes.startIndex, offsetBy: count - 1)]
     }
 
     /// Whether the digit at 1-based `position` is the check digit of the digits before it

@@ -104,32 +104,35 @@ public struct GS1ElementString: Hashable, Sendable, CustomStringConvertible {
     /// Repeated AIs must have equal values; exclusive AIs (General Specifications "invalid pairs") must not
     /// meet; with `requisites`, each AI's mandatory associations must be satisfied.
     func checkAssociations(requisites: Bool = false) throws(GS1Error) {
-        var seen: [String: String] = [:]
+        // Element strings hold a handful of AIs: arrays, not hashing, hold them.
+        var seen: [AIValue] = []  // each AI once, with its value
         for value in values {
-            if let earlier = seen[value.ai], earlier != value.value { throw .duplicateAI(value.ai) }
-            seen[value.ai] = value.value
+            if let earlier = seen.first(where: { $0.ai == value.ai }) {
+                if earlier.value != value.value { throw .duplicateAI(value.ai) }
+            } else {
+                seen.append(value)
+            }
         }
-        let codes = Array(seen.keys).sorted()
-        for code in codes {
-            guard let ai = ApplicationIdentifier.lookup(code) else { continue }
+        let found = seen.compactMap { value in ApplicationIdentifier.lookup(value.ai).map { (value, $0) } }
+            .sorted { $0.0.ai.utf8.lexicographicallyPrecedes($1.0.ai.utf8) }
+        let codes = seen.map(\.ai).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for (value, ai) in found {
             for other in codes where ai.excludes(other) {
-                throw .exclusiveAIs(code, other)
+                throw .exclusiveAIs(value.ai, other)
             }
         }
         guard requisites else { return }
-        let present = Set(codes)
-        for code in codes {
-            if let missing = ApplicationIdentifier.lookup(code)?.unsatisfiedRequisite(among: present) {
-                throw .missingRequisiteAIs(code, requires: missing)
+        for (value, ai) in found {
+            if let missing = ai.unsatisfiedRequisite(among: codes) {
+                throw .missingRequisiteAIs(value.ai, requires: missing)
             }
         }
         // A digital signature (8030) signs one instance: a key whose serial component is optional
         // (GDTI, GCN, GRAI) must carry it.
-        if present.contains("8030") {
-            for (code, value) in seen {
-                guard let ai = ApplicationIdentifier.lookup(code), ai.isPrimaryKey, ai.components.last?.isOptional == true,
-                      value.utf8.count <= ai.components.dropLast().reduce(0, { $0 + $1.maximumLength }) else { continue }
-                throw .serialRequiredWithSignature(code)
+        if codes.contains("8030") {
+            for (value, ai) in found where ai.isPrimaryKey && ai.components.last?.isOptional == true
+                && value.value.utf8.count <= ai.components.dropLast().reduce(0, { $0 + $1.maximumLength }) {
+                throw .serialRequiredWithSignature(value.ai)
             }
         }
     }
