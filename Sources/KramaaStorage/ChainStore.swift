@@ -16,12 +16,19 @@ public final class ChainStore: Sendable {
     /// of Transfer-sized logs), so a few full blocks cannot hold hundreds of megabytes.
     let logCache = BlockCache<[LocatedLog]>(capacity: 256, maxWeight: 100_000) { $0.count }
 
+    /// The writer connection's page cache, in KiB (an upper bound: SQLite fills it as pages are used).
+    public static let writerCacheKiB = 32 * 1024
+
     /// Opens (creating if needed) the database at `path`, migrates it, and checks it.
     public init(path: String) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The writer inserts at random places of large indexes (transactions by hash, storage
+            // by slot): with SQLite's default 2 MiB page cache nearly every insert reads its leaf
+            // page back from the file. Readers keep the default.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)") }
         }
         do {
             db = try DatabasePool(path: path, configuration: configuration)
