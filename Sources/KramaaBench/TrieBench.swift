@@ -1,5 +1,7 @@
 import Foundation
+import KramaaEVM
 import KramaaPrimitives
+import KramaaState
 import KramaaTrie
 
 /// Benchmarks of the Merkle Patricia Trie (layer 1). References, measured in the same run:
@@ -62,6 +64,10 @@ enum TrieBench {
             blackHole(acc)
         }
 
+        // A block's worth of slot writes to one contract, committed and rooted: its cost follows
+        // the writes, not the contract's size (the small contract is the reference).
+        let blockOnBig = stateBlockSeconds(slotsHeld: n, quick: quick), blockOnSmall = stateBlockSeconds(slotsHeld: 1_000, quick: quick)
+
         let label = "\(n / 1000)k random 32-byte keys, 32-byte values"
         section.rows = [
             Row(name: "Trie insert (\(label))", ours: Double(n) / insertSeconds, unit: "key/s",
@@ -74,6 +80,8 @@ enum TrieBench {
                 reference: Double(n) / (insertSeconds + rootSeconds), referenceName: "trie insert + first root"),
             Row(name: "orderedRoot of 1,000 items of 200 B", ours: ordered, unit: "root/s",
                 reference: orderedFloor, referenceName: "Keccak-256 of each item once"),
+            Row(name: "World state: 100 slot writes committed + state root, contract holding \(n / 1000)k slots", ours: 1 / blockOnBig, unit: "block/s",
+                reference: 1 / blockOnSmall, referenceName: "the same, contract holding 1k slots"),
         ]
         section.notes = [
             String(format: "%d keys: insert %.1f ms, first root %.1f ms, %d updates + root %.3f ms, sorted builder %.1f ms.",
@@ -81,5 +89,29 @@ enum TrieBench {
             builtRoot == root ? "Sorted builder and trie agree on the root \(root)." : "ROOT MISMATCH between builder and trie",
         ]
         return section
+    }
+
+    /// Seconds (best of several) to write 100 new slots of one contract that holds `slotsHeld`,
+    /// commit them to an ``InMemoryState`` and compute the state root.
+    static func stateBlockSeconds(slotsHeld: Int, quick: Bool) -> Double {
+        let state = InMemoryState()
+        let contract = Address(word: UInt256(0xC0DE as UInt64))
+        var storage: [UInt256: UInt256] = [:]
+        for i in 0..<slotsHeld { storage[UInt256(UInt64(i) &* 0x9E37_79B9_7F4A_7C15)] = UInt256(UInt64(i + 1)) }
+        state.set(contract, nonce: 1, balance: .zero, code: [0x00], storage: storage)
+        _ = state.stateRoot
+        _ = state.takeChanges()
+        var best = Double.infinity
+        for round in 0..<(quick ? 5 : 20) {
+            let journaled = JournaledState(backend: state)
+            for j in 0..<100 { journaled.setStorage(contract, UInt256(UInt64(1 << 40 + round * 100 + j)), UInt256(UInt64(j + 1))) }
+            journaled.finishTransaction()
+            best = min(best, Harness.time {
+                state.commit(journaled)
+                blackHole(state.stateRoot)
+            })
+            _ = state.takeChanges()
+        }
+        return best
     }
 }

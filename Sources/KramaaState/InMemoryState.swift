@@ -100,6 +100,7 @@ public final class InMemoryState: StateBackend {
             }
             rememberAccount(address)
             var account: Account
+            let existed = accounts[address] != nil
             if cached.storageCleared {
                 rememberStorage(address)
                 account = Account(info: cached.info)
@@ -107,9 +108,12 @@ public final class InMemoryState: StateBackend {
                 pending.clearedStorage.insert(address)
                 pending.storage[address] = [:]
             } else {
-                account = accounts[address] ?? Account(info: cached.info)
+                // Taken out, not copied: while the table also held it, the first slot written
+                // below would copy the account's whole storage (every block, for a contract
+                // with millions of slots).
+                account = accounts.removeValue(forKey: address) ?? Account(info: cached.info)
             }
-            let infoChanged = account.info != cached.info || accounts[address] == nil
+            let infoChanged = account.info != cached.info || !existed
             account.info = cached.info
             var slots = dirtySlots[address] ?? []
             for (slot, entry) in cached.storage where account.storage[slot] ?? .zero != entry.value {
