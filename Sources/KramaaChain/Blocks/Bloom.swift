@@ -18,9 +18,23 @@ public struct Bloom: Equatable, Hashable, Sendable {
     }
 
     /// The bloom of a list of logs.
-    public init(logs: some Sequence<Log>) {
+    public init(logs: some Collection<Log>) {
         self.init()
-        for log in logs { add(log) }
+        guard logs.count > 1 else {
+            for log in logs { add(log) }
+            return
+        }
+        // Logs of one transaction often repeat their emitter and topics (an event per item of a
+        // batch): each distinct value is hashed once, setting the bits every repeat would set.
+        var addresses: [Address] = []
+        var topics = Set<Bytes32>()
+        for log in logs {
+            if !addresses.contains(log.address) {
+                addresses.append(log.address)
+                log.address.withUnsafeBytes { add(raw: $0) }
+            }
+            for topic in log.topics where topics.insert(topic).inserted { topic.withUnsafeBytes { add(raw: $0) } }
+        }
     }
 
     public mutating func add(_ log: Log) {

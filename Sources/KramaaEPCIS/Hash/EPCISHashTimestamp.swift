@@ -39,7 +39,8 @@ enum EPCISHashTimestamp {
                 while end < count, (0x30...0x39).contains(bytes[end]) { end += 1 }
             }
         }
-        var time = String(decoding: bytes[11..<end], as: UTF8.self).replacing(",", with: ".")
+        // A decimal comma becomes a point (bytes, not a string search: every event has timestamps).
+        var time = String(decoding: bytes[11..<end].lazy.map { $0 == UInt8(ascii: ",") ? UInt8(ascii: ".") : $0 }, as: UTF8.self)
         if end == 16 { time += ":00" }
         let offset = Array(bytes[end...])
         var zone: String
