@@ -1,5 +1,8 @@
 /// One GS1 Application Identifier: its format, the checks on its value and its role in GS1 Digital Link.
-public struct ApplicationIdentifier: Sendable, Equatable {
+///
+/// Immutable and shared: a class, so a table lookup hands out one reference instead of copying
+/// the ten references of its fields (every identifier check looks its AIs up several times).
+public final class ApplicationIdentifier: Sendable, Equatable {
     /// One part of an AI's format, such as `N13` or `[X..17]`.
     public struct Component: Sendable, Equatable {
         public let characterSet: GS1CharacterSet
@@ -33,9 +36,36 @@ public struct ApplicationIdentifier: Sendable, Equatable {
     /// Whether the AI is not in the GS1 table but was accepted because unknown AIs were permitted.
     public let isUnknown: Bool
 
+    /// The shortest and longest values (optional components left out of the shortest).
+    public let minimumLength: Int
+    public let maximumLength: Int
+
+    init(code: String, title: String, components: [Component], requiresFNC1: Bool, keyQualifierSequences: [[String]]?,
+         isDataAttribute: Bool, excludes: [String], requisites: [[[String]]], shortName: String?, isUnknown: Bool) {
+        self.code = code
+        self.title = title
+        self.components = components
+        self.requiresFNC1 = requiresFNC1
+        self.keyQualifierSequences = keyQualifierSequences
+        self.isDataAttribute = isDataAttribute
+        self.excludes = excludes
+        self.requisites = requisites
+        self.shortName = shortName
+        self.isUnknown = isUnknown
+        minimumLength = components.reduce(0) { $0 + ($1.isOptional ? 0 : $1.minimumLength) }
+        maximumLength = components.reduce(0) { $0 + $1.maximumLength }
+    }
+
+    /// Equal when every field is (the same table entry, or an equal stand-in).
+    public static func == (lhs: ApplicationIdentifier, rhs: ApplicationIdentifier) -> Bool {
+        lhs === rhs
+            || (lhs.code == rhs.code && lhs.title == rhs.title && lhs.components == rhs.components && lhs.requiresFNC1 == rhs.requiresFNC1
+                && lhs.keyQualifierSequences == rhs.keyQualifierSequences && lhs.isDataAttribute == rhs.isDataAttribute
+                && lhs.excludes == rhs.excludes && lhs.requisites == rhs.requisites && lhs.shortName == rhs.shortName
+                && lhs.isUnknown == rhs.isUnknown)
+    }
+
     public var isPrimaryKey: Bool { keyQualifierSequences != nil }
-    public var minimumLength: Int { components.reduce(0) { $0 + ($1.isOptional ? 0 : $1.minimumLength) } }
-    public var maximumLength: Int { components.reduce(0) { $0 + $1.maximumLength } }
 
     /// Whether `qualifiers` (AIs following this primary key in a Digital Link path) are a valid sequence.
     public func acceptsKeyQualifiers(_ qualifiers: [String]) -> Bool {
