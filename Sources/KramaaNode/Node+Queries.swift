@@ -49,7 +49,7 @@ extension Node {
         return try ((number + 1)...head.number).map { n throws(ChainReadError) in
             guard let undo = history[n] ?? stored[n] else {
                 let oldest = ((try? store.oldestUndo()) ?? nil).map { $0 - 1 } ?? head.number
-                throw .historicalStateUnavailable(number, oldest: oldest, kept: historyRetention.map(Int.init) ?? Int.max)
+                throw .historicalStateUnavailable(number, oldest: oldest, kept: historyRetention.map(Int.init))
             }
             return undo
         }

@@ -118,4 +118,24 @@ import Testing
         #expect(node.latest.number == Node.historyDepth + 3)
         #expect(try node.withState(at: 1) { _, header in header.number } == 1)
     }
+
+    /// A node made an archive node after it pruned says which state is its oldest, not how many
+    /// blocks it keeps (it keeps them all from now on).
+    @Test func anArchiveNodeThatPrunedBeforeNamesItsOldestState() throws {
+        let (node, _) = try Self.freshNode()
+        node.historyRetention = 2
+        for n in 0..<(Node.historyDepth + 3) {
+            let block = try #require(node.propose(timestamp: 100 + n, coinbase: .zero, allowEmpty: true))
+            _ = try node.commit(block, certificate: [0xc0])
+        }
+        node.historyRetention = nil  // archive from now on
+        do {
+            _ = try node.withState(at: 1) { _, header in header.number }
+            Issue.record("block 1's state was pruned, yet it was served")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("historical state not available: block 1 is older than the oldest state this archive node holds"), "\(text)")
+            #expect(!text.contains("\(Int.max)"))
+        }
+    }
 }

@@ -35,8 +35,9 @@ public enum ChainReadError: Error, CustomStringConvertible, Equatable {
     case storage(String)
     /// No block with this number (yet).
     case unknownBlock(UInt64)
-    /// The state of an older block than the chain keeps was asked for.
-    case historicalStateUnavailable(UInt64, oldest: UInt64, kept: Int)
+    /// The state of an older block than the chain keeps was asked for; `kept` is how many recent
+    /// blocks' states the node keeps (nil: every one, an archive node that pruned before it was one).
+    case historicalStateUnavailable(UInt64, oldest: UInt64, kept: Int?)
     /// A log query matched more than `limit` logs (nothing is returned).
     case tooManyResults(limit: Int)
 
@@ -44,8 +45,11 @@ public enum ChainReadError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .storage(let reason): return reason
         case .unknownBlock: return "header not found"
-        case .historicalStateUnavailable(let n, let oldest, let kept):
+        case .historicalStateUnavailable(let n, let oldest, let kept?):
             return "historical state not available: block \(n) is older than the \(kept) recent blocks this node keeps (oldest \(oldest))"
+        case .historicalStateUnavailable(let n, let oldest, nil):
+            return "historical state not available: block \(n) is older than the oldest state this archive node holds (block \(oldest)); "
+                + "it pruned older states before it kept them all"
         case .tooManyResults(let limit): return "query returned more than \(limit) results: narrow the block range or the filter"
         }
     }
