@@ -37,12 +37,7 @@ enum EPCISHashBench {
             })
         }
         // Identifier normalisation alone: every EPC the examples name, each worked out afresh (no memo).
-        let identifiers = events.flatMap { event -> [String] in
-            var ids: [String] = event.epcList + event.childEPCs
-            ids += event.inputEPCList + event.outputEPCList
-            if let parent = event.parentID { ids.append(parent) }
-            return ids
-        }
+        let identifiers = events.flatMap(\.allEPCs)
         var normaliseSeconds = Double.infinity, identifierFloorSeconds = Double.infinity
         for _ in 0..<3 where !identifiers.isEmpty {
             normaliseSeconds = min(normaliseSeconds, Harness.time {

@@ -32,10 +32,7 @@ struct ProveDelivery: ParsableCommand {
             object["verified"] = verdict.json
             // The node read the registry before this check did: a root included in between is
             // reported as the check found it, so `committed` and `verified` never disagree.
-            if verdict.valid, let block = verdict.blockNumber, let committer = verdict.committer, let count = verdict.count {
-                object["committed"] = .object(["committer": .string(committer.lowercased), "blockNumber": .number(JSONNumber(block)),
-                                               "count": .number(JSONNumber(count))])
-            }
+            if verdict.valid, let commitment = verdict.commitment { object["committed"] = commitment.json }
             out.append(.object(object))
         }
         print(String(decoding: JSON.object(["envelopeHash": .string(envelopeHash), "deliveries": .array(out)]).serialized(), as: UTF8.self))
@@ -68,15 +65,15 @@ struct VerifyDelivery: ParsableCommand {
 struct DeliveryVerdict {
     var valid: Bool
     var reason: String
-    var blockNumber: UInt64?
-    var committer: Address?
-    /// How many deliveries the committed root holds, per the registry.
-    var count: UInt64?
+    /// What the registry holds for the proof's root, when it holds it.
+    var commitment: DeliveryRegistry.Commitment?
 
     var json: JSON {
         var o: JSONObject = ["valid": .bool(valid), "reason": .string(reason)]
-        if let blockNumber { o["blockNumber"] = .number(JSONNumber(blockNumber)) }
-        if let committer { o["committer"] = .string(committer.lowercased) }
+        if let commitment {
+            o["blockNumber"] = .number(JSONNumber(commitment.blockNumber))
+            o["committer"] = .string(commitment.committer.lowercased)
+        }
         return .object(o)
     }
 
@@ -105,15 +102,15 @@ struct DeliveryVerdict {
         do { output = try reader.call(DeliveryRegistry.address, DeliveryRegistry.Method.root.callData([.fixedBytes(root)])) } catch {
             return bad("cannot read the delivery registry: \(error)")
         }
-        var d = ABIDecoder(output[...])
-        guard let committer = try? d.nextAddress(), let block = try? d.nextUInt64(), block > 0, let count = try? d.nextUInt64() else {
+        guard let commitment = DeliveryRegistry.Commitment(rootAnswer: output) else {
             return bad("root \(root) is not committed on this chain (yet: the node commits every few seconds)")
         }
+        let (block, committer) = (commitment.blockNumber, commitment.committer)
         guard let validators = try? ValidatorSetClient(reader).validators(atHeight: block), validators.contains(committer) else {
             return DeliveryVerdict(valid: false, reason: "root committed in block \(block) by \(committer), which was not a validator then",
-                                   blockNumber: block, committer: committer)
+                                   commitment: commitment)
         }
         return DeliveryVerdict(valid: true, reason: "envelope \(hash) was delivered to \(recipient): root committed in block \(block) by validator \(committer)",
-                               blockNumber: block, committer: committer, count: count)
+                               commitment: commitment)
     }
 }

@@ -37,12 +37,7 @@ extension DeliveryProof {
             "proof": .array(steps.map { .object(["sibling": .string($0.sibling.description), "left": .bool($0.siblingIsLeft)]) }),
             "root": .string(root.description),
         ]
-        if let c = committed {
-            o["committed"] = .object(["committer": .string(c.committer.lowercased), "blockNumber": .number(JSONNumber(c.blockNumber)),
-                                      "count": .number(JSONNumber(c.count))])
-        } else {
-            o["committed"] = .null
-        }
+        o["committed"] = committed?.json ?? .null
         return .object(o)
     }
 }

@@ -143,15 +143,13 @@ public final class DeliveryLog: @unchecked Sendable {
         }
     }
 
-    private func isCommitted(_ root: Bytes32) -> Bool { (committed(root)?.blockNumber ?? 0) > 0 }
+    private func isCommitted(_ root: Bytes32) -> Bool { committed(root) != nil }
 
-    /// Who committed `root`, in which block, per the registry.
-    func committed(_ root: Bytes32) -> (committer: Address, blockNumber: UInt64, count: UInt64)? {
+    /// Who committed `root`, in which block, per the registry; nil while it is not committed.
+    func committed(_ root: Bytes32) -> DeliveryRegistry.Commitment? {
         let reader = NodeContractReader(node: node)
         guard let output = try? reader.call(DeliveryRegistry.address, DeliveryRegistry.Method.root.callData([.fixedBytes(root)])) else { return nil }
-        var d = ABIDecoder(output[...])
-        guard let committer = try? d.nextAddress(), let block = try? d.nextUInt64(), let count = try? d.nextUInt64() else { return nil }
-        return (committer, block, count)
+        return DeliveryRegistry.Commitment(rootAnswer: output)
     }
 
     /// Sends a transaction committing each root not yet on chain and not sent in the last
@@ -187,7 +185,7 @@ public final class DeliveryLog: @unchecked Sendable {
             let tree = DeliveryMerkleTree(leaves: batch.deliveries.map { leaf($0.envelope, $0.recipient) })
             let recipient = batch.deliveries[index].recipient
             return DeliveryProof(chainId: node.chainId, envelopeHash: envelope, recipient: recipient, index: index,
-                                 steps: tree.proof(of: index), root: tree.root, committed: committed(batch.root).flatMap { $0.blockNumber > 0 ? $0 : nil })
+                                 steps: tree.proof(of: index), root: tree.root, committed: committed(batch.root))
         }
     }
 
@@ -222,7 +220,7 @@ public struct DeliveryProof: Sendable {
     public var index: Int
     public var steps: [DeliveryMerkleTree.Step]
     public var root: Bytes32
-    public var committed: (committer: Address, blockNumber: UInt64, count: UInt64)?
+    public var committed: DeliveryRegistry.Commitment?
 
     public var leaf: Bytes32 { DeliveryRegistry.leaf(chainId: chainId, envelopeHash: envelopeHash, recipient: recipient) }
 }

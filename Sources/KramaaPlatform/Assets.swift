@@ -118,6 +118,13 @@ public struct AssetRegistry: SystemContract {
         return (tokenId(canonicalDigitalLink: link), parsed.urn)
     }
 
+    /// ``tokenId(epc:)`` of a pure-identity EPC (nil when it is none), its link normalised
+    /// through `links`: a capture's event hash has normalised the EPCs of its document already.
+    public static func tokenId(pureIdentityEPC epc: String, links: CanonicalDigitalLink.Memo) -> UInt256? {
+        guard epc.hasPrefix("urn:epc:id:") else { return nil }
+        return links.normalise(epc).map(tokenId(canonicalDigitalLink:))
+    }
+
     /// The token id of a GS1 Digital Link (any domain; checked).
     public static func tokenId(digitalLink: String) throws(GS1Error) -> UInt256 {
         tokenId(canonicalDigitalLink: CanonicalDigitalLink.normalise(digitalLink: try DigitalLink.parse(digitalLink)))

@@ -1,4 +1,5 @@
 import KramaaEVM
+import KramaaJSON
 import KramaaPrimitives
 
 /// The delivery registry (`0x…4b520014`): Merkle roots of delivered messages, committed by the
@@ -29,6 +30,26 @@ public struct DeliveryRegistry: SystemContract {
 
     public enum Event {
         public static let committed = ABI.eventTopic("DeliveriesCommitted(bytes32,address,uint256)")
+    }
+
+    /// Who committed a root, in which block, and how many deliveries it holds: the answer of
+    /// `deliveryRoot`, read by the node that serves proofs and by whoever checks one.
+    public struct Commitment: Sendable, Equatable {
+        public var committer: Address
+        public var blockNumber: UInt64
+        public var count: UInt64
+
+        /// Decodes `deliveryRoot`'s answer; nil when it is not one, or the root is not committed.
+        public init?(rootAnswer output: [UInt8]) {
+            var d = ABIDecoder(output[...])
+            guard let committer = try? d.nextAddress(), let block = try? d.nextUInt64(), let count = try? d.nextUInt64(), block > 0 else { return nil }
+            (self.committer, blockNumber, self.count) = (committer, block, count)
+        }
+
+        /// As proofs of delivery carry it (`committed`).
+        public var json: JSON {
+            .object(["committer": .string(committer.lowercased), "blockNumber": .number(JSONNumber(blockNumber)), "count": .number(JSONNumber(count))])
+        }
     }
 
     public init() {}

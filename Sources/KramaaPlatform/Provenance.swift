@@ -85,8 +85,7 @@ public struct ProvenanceRegistry: SystemContract {
     /// The asset key of an identifier: the token id a pure-identity EPC or a Digital Link is minted
     /// under. `links` normalises EPCs (the event hash of the same document has, mostly).
     public static func key(ofEPC epc: String, links: CanonicalDigitalLink.Memo = .init()) -> UInt256? {
-        // AssetRegistry.tokenId(epc:) of a pure-identity EPC: its normalised link, hashed.
-        if epc.hasPrefix("urn:epc:id:") { return links.normalise(epc).map(AssetRegistry.tokenId(canonicalDigitalLink:)) }
+        if epc.hasPrefix("urn:epc:id:") { return AssetRegistry.tokenId(pureIdentityEPC: epc, links: links) }
         if epc.hasPrefix("http://") || epc.hasPrefix("https://") { return try? AssetRegistry.tokenId(digitalLink: epc) }
         return nil
     }

@@ -17,7 +17,7 @@ public final class ChainStore: Sendable {
     let logCache = BlockCache<[LocatedLog]>(capacity: 256, maxWeight: 100_000) { $0.count }
 
     /// The writer connection's page cache, in KiB (an upper bound: SQLite fills it as pages are used).
-    public static let writerCacheKiB = 32 * 1024
+    static let writerCacheKiB = 32 * 1024
 
     /// Opens (creating if needed) the database at `path`, migrates it, and checks it.
     public init(path: String) throws(StoreError) {

@@ -14,10 +14,7 @@ import Testing
         let url = try Vectors.folder("digitallink").appendingPathComponent("dl-vectors.json")
         let vectors = (try Vectors.json(url) as? [String: Any])?["vectors"] as? [[String: Any]] ?? []
         var urns = vectors.compactMap { $0["epc_urn"] as? String }
-        for event in try exampleEvents() {
-            urns += event.epcList + event.childEPCs + event.inputEPCList + event.outputEPCList + (event.parentID.map { [$0] } ?? [])
-        }
-        return urns
+        return urns + (try exampleEvents()).flatMap(\.allEPCs)
     }
 
     static func exampleEvents() throws -> [EPCISEvent] {
