@@ -30,11 +30,15 @@ public struct TransactionContext: Sendable {
     public var origin: Address
     public var gasPrice: UInt256
     public var blobHashes: [Bytes32]
+    /// What the called system contract worked out from this transaction's input ahead of time
+    /// (``SystemContract/prepare(_:)``, on another thread), for its top-level call only.
+    public var prepared: (any Sendable)?
 
-    public init(origin: Address, gasPrice: UInt256, blobHashes: [Bytes32] = []) {
+    public init(origin: Address, gasPrice: UInt256, blobHashes: [Bytes32] = [], prepared: (any Sendable)? = nil) {
         self.origin = origin
         self.gasPrice = gasPrice
         self.blobHashes = blobHashes
+        self.prepared = prepared
     }
 }
 

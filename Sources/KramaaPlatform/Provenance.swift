@@ -131,19 +131,31 @@ public struct ProvenanceRegistry: SystemContract {
         return (org, .zero)
     }
 
+    /// A capture's document, parsed and hashed before its transaction runs; see ``prepare(_:)``.
+    public func prepare(_ input: [UInt8]) -> (any Sendable)? {
+        guard input.count >= 4, input[0..<4].elementsEqual(Method.capture.selectorBytes) else { return nil }
+        var decoder = ABIDecoder(calldata: input)
+        guard (try? decoder.nextUInt64()) != nil, let bytes = try? decoder.nextBytes() else { return nil }
+        return PreparedCapture(bytes)
+    }
+
     private func capture(org: UInt64, _ bytes: [UInt8], _ call: SystemCall) throws(SystemCallError) -> [Bytes32] {
         let (org, device) = try recorder(org: org, call)
         try call.charge(8 * Int64(bytes.count))  // parsing and hashing the document
+        let prepared = (call.prepared as? PreparedCapture).flatMap { $0.bytes == bytes ? $0 : nil }
         let document: EPCISDocument
-        do { document = try EPCISDocument(bytes: bytes) } catch { throw .reverted("invalid EPCIS document: \(error)") }
+        switch prepared?.document ?? PreparedCapture.parse(bytes) {
+        case .success(let parsed): document = parsed
+        case .failure(let error): throw .reverted("invalid EPCIS document: \(error)")
+        }
         try call.require(!document.events.isEmpty, "the EPCIS document holds no events")
         try call.require(document.events.count <= Self.maxEventsPerCapture,
                          "a capture holds at most \(Self.maxEventsPerCapture) events (this one \(document.events.count))")
         var hashes: [Bytes32] = []
-        let links = CanonicalDigitalLink.Memo()  // identifiers the document's events share, normalised once
+        let links = prepared?.links ?? CanonicalDigitalLink.Memo()  // identifiers the document's events share, normalised once
         for (index, event) in document.events.enumerated() {
             try call.charge(3_000)
-            let hash = EPCISEventHash.digest(of: event, links: links)
+            let hash = prepared?.digests?[index] ?? EPCISEventHash.digest(of: event, links: links)
             let base = Slot.event(hash)
             try call.require(try call.loadUInt64(base) == 0, "event \(index) (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
             try claimEventID(of: event, index: index, hash: hash, call)
@@ -241,5 +253,41 @@ public struct ProvenanceRegistry: SystemContract {
 
     private func storeChildren(_ children: [UInt256], of key: UInt256, _ call: SystemCall) throws(SystemCallError) {
         try call.storeWordArray(Slot.children(key), children)
+    }
+}
+
+/// What ``ProvenanceRegistry/prepare(_:)`` works out from a capture's document before the
+/// transaction runs (in parallel with the block's other captures): the parsed document or why
+/// it is not one, each event's hash, and every identifier the events name, normalised. It
+/// depends on the document's bytes alone, so the capture gives the same result with it or
+/// without it; the capture only uses it for the very bytes it was made from.
+///
+/// Sendable unchecked: it is made on a worker thread and handed over when the preparation of
+/// the block's transactions ends; from then on only the thread executing the block uses it
+/// (and fills its memo further), once.
+final class PreparedCapture: @unchecked Sendable {
+    let bytes: [UInt8]
+    let document: Result<EPCISDocument, EPCISDocumentReadError>
+    /// The event hashes, when the document has events and no more than a capture may hold.
+    let digests: [Bytes32]?
+    let links = CanonicalDigitalLink.Memo()
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        document = Self.parse(bytes)
+        guard case .success(let parsed) = document, !parsed.events.isEmpty,
+              parsed.events.count <= ProvenanceRegistry.maxEventsPerCapture else {
+            digests = nil
+            return
+        }
+        let links = self.links
+        digests = parsed.events.map { event in
+            _ = ProvenanceRegistry.keys(of: event, links: links)  // the asset keys, normalised ahead too
+            return EPCISEventHash.digest(of: event, links: links)
+        }
+    }
+
+    static func parse(_ bytes: [UInt8]) -> Result<EPCISDocument, EPCISDocumentReadError> {
+        Result { () throws(EPCISDocumentReadError) in try EPCISDocument(bytes: bytes) }
     }
 }

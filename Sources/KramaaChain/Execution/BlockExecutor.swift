@@ -109,14 +109,16 @@ public struct BlockExecutor {
         // Once one of a sender's transactions is left out, its later nonces cannot run either.
         var skipped: Set<Address> = []
         let permissions = PermissionCheck(config: config, height: header.number, state: state)
-        for candidate in candidates where !skipped.contains(candidate.sender) {
+        let candidates = Array(candidates)
+        var prepared = Preparations(systemContracts, candidates.map(\.transaction), chunk: Preparations.buildChunk)
+        for (index, candidate) in candidates.enumerated() where !skipped.contains(candidate.sender) {
             guard run.gasUsed + candidate.transaction.gasLimit <= header.gasLimit,
                   permissions.refusal(candidate.sender, creating: candidate.transaction.to == nil) == nil else {
                 skipped.insert(candidate.sender)
                 continue
             }
             do {
-                try run.apply(candidate)
+                try run.apply(candidate, prepared: prepared.result(index))
             } catch {
                 skipped.insert(candidate.sender)
                 switch error {
@@ -163,6 +165,35 @@ public struct BlockExecutor {
         return out
     }
 
+    /// What the system contracts prepare from a block's transactions (``SystemContracts/prepare(_:)``),
+    /// worked out in parallel a chunk of transactions at a time, just before the first of the
+    /// chunk runs: a block being built stops where the pool's candidates stop fitting, so
+    /// candidates far past that point are never prepared.
+    struct Preparations {
+        /// Candidates prepared at once while building: enough for every core, few wasted at the end.
+        static let buildChunk = 32
+
+        let contracts: SystemContracts
+        let transactions: [Transaction]
+        let chunk: Int
+        private var results: [(any Sendable)?] = []
+
+        init(_ contracts: SystemContracts, _ transactions: [Transaction], chunk: Int) {
+            self.contracts = contracts
+            self.transactions = transactions
+            self.chunk = max(chunk, 1)
+        }
+
+        /// The preparation of transaction `index` (nil: nothing to prepare).
+        mutating func result(_ index: Int) -> (any Sendable)? {
+            while results.count <= index {
+                let end = min(transactions.count, results.count + chunk)
+                results += contracts.prepare(transactions[results.count..<end].map { ($0.to, $0.data) })
+            }
+            return results[index]
+        }
+    }
+
     /// One block's execution in progress over one journal.
     struct Run {
         let executor: BlockExecutor
@@ -184,10 +215,10 @@ public struct BlockExecutor {
             transition = executor.transition(header)
         }
 
-        mutating func apply(_ candidate: SignedTransaction) throws(InvalidTransactionError) {
+        mutating func apply(_ candidate: SignedTransaction, prepared: (any Sendable)? = nil) throws(InvalidTransactionError) {
             let tx = candidate.transaction
             if tx.type == .blob { throw .transaction(.typeNotSupported(tx.type.rawValue)) }
-            let result = try transition.apply(tx, sender: candidate.sender, to: journaled)
+            let result = try transition.apply(tx, sender: candidate.sender, to: journaled, prepared: prepared)
             gasUsed += result.gasUsed
             included.append(candidate)
             receipts.append(Receipt(type: tx.type, success: result.success, cumulativeGasUsed: gasUsed, logs: result.logs))

@@ -101,9 +101,11 @@ public struct StateTransition {
     }
 
     /// Checks `tx` against the state, runs it and ends the transaction; `tracer`, when given, sees
-    /// every frame and instruction (debug tracing). Throws, changing nothing, when `tx` cannot run.
+    /// every frame and instruction (debug tracing); `prepared`, what the called system contract
+    /// prepared from `tx`'s input (``SystemContracts/prepare(_:)``). Throws, changing nothing,
+    /// when `tx` cannot run.
     public func apply(_ tx: Transaction, sender: Address, to state: JournaledState, mode: TransitionMode = .block,
-                      tracer: EVMTracer? = nil) throws(InvalidTransactionError) -> TransactionReceiptData {
+                      tracer: EVMTracer? = nil, prepared: (any Sendable)? = nil) throws(InvalidTransactionError) -> TransactionReceiptData {
         if tx.type == .system { return try applySystem(tx, sender: sender, to: state, mode: mode, tracer: tracer) }
         var block = self.block
         let nonce = state.nonce(sender)
@@ -170,7 +172,7 @@ public struct StateTransition {
         }
 
         let evm = EVM(state: state, block: block,
-                      transaction: TransactionContext(origin: sender, gasPrice: gasPrice, blobHashes: tx.blobVersionedHashes),
+                      transaction: TransactionContext(origin: sender, gasPrice: gasPrice, blobHashes: tx.blobVersionedHashes, prepared: prepared),
                       precompiles: precompiles, systemContracts: systemContracts)
         evm.tracer = tracer
         tracer?.onTransactionStart(gasLimit: tx.gasLimit)

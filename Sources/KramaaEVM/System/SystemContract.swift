@@ -1,4 +1,5 @@
 import KramaaPrimitives
+import Dispatch
 
 /// A contract implemented natively in Swift at a fixed address: the chain's governance and
 /// platform logic (validators, organisations, devices, assets, provenance).
@@ -11,6 +12,18 @@ public protocol SystemContract: Sendable {
     /// Runs one call. Return the ABI-encoded output; throw ``SystemCallError/revert(_:)`` to undo
     /// every change of the call and return revert data.
     func execute(_ call: SystemCall) throws(SystemCallError) -> [UInt8]
+
+    /// Work on a transaction's `input` that depends on nothing else (no state, no block), done
+    /// before the transaction runs and possibly on another thread, while the block's
+    /// transactions are prepared in parallel. ``SystemCall/prepared`` hands the result to
+    /// `execute` when the transaction calls this contract directly. Whatever it returns,
+    /// `execute` must behave exactly as without it: same output, state, logs and gas.
+    /// Nil (the default): nothing to prepare.
+    func prepare(_ input: [UInt8]) -> (any Sendable)?
+}
+
+extension SystemContract {
+    public func prepare(_ input: [UInt8]) -> (any Sendable)? { nil }
 }
 
 /// How a system-contract call stops early.
@@ -40,6 +53,34 @@ public struct SystemContracts: Sendable {
     }
 
     public static let none = SystemContracts()
+
+    /// ``SystemContract/prepare(_:)`` of the contract at `to` for `input`; nil when `to` is no
+    /// system contract or it has nothing to prepare.
+    public func prepare(to: Address?, input: [UInt8]) -> (any Sendable)? {
+        guard let to, let contract = byAddress[to] else { return nil }
+        return contract.prepare(input)
+    }
+
+    /// The preparations of `transactions` (each its `to` and `input`), in their order,
+    /// computed in parallel over the machine's cores; nil entries where there is nothing to
+    /// prepare. Runs nothing at all when no transaction calls a system contract.
+    public func prepare(_ transactions: [(to: Address?, input: [UInt8])]) -> [(any Sendable)?] {
+        let indices = transactions.indices.filter { transactions[$0].to.map { byAddress[$0] != nil } ?? false }
+        var results = [(any Sendable)?](repeating: nil, count: transactions.count)
+        guard !indices.isEmpty else { return results }
+        if indices.count == 1 {
+            results[indices[0]] = prepare(to: transactions[indices[0]].to, input: transactions[indices[0]].input)
+            return results
+        }
+        results.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out  // each iteration writes its own element
+            DispatchQueue.concurrentPerform(iterations: indices.count) { k in
+                let i = indices[k]
+                out[i] = prepare(to: transactions[i].to, input: transactions[i].input)
+            }
+        }
+        return results
+    }
 
     /// Code placed at each system contract's address in genesis: the single byte INVALID (0xfe),
     /// so the account is a contract (EXTCODESIZE > 0, as Solidity's callers check) but its code
@@ -85,6 +126,10 @@ public final class SystemCall {
         self.gasLeft = message.gas
         self.depth = message.depth
     }
+
+    /// What this contract's ``SystemContract/prepare(_:)`` returned for the transaction's input,
+    /// when this is the transaction's own call of the contract (depth 0); nil otherwise.
+    public var prepared: (any Sendable)? { depth == 0 ? evm.transaction.prepared : nil }
 
     /// The transaction's sender (ORIGIN).
     public var origin: Address { evm.transaction.origin }
