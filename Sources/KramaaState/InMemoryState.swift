@@ -195,19 +195,27 @@ public final class InMemoryState: StateBackend {
             let root = updateStorageTrie(address, account)
             _ = accountTrie.updateValue(InMemoryState.encode(account.info, storageRoot: root), forKey: address.bytes)
         }
+        let changedAccounts = dirtyAccounts.count
         dirtyAccounts.removeAll(keepingCapacity: true)
         dirtySlots.removeAll(keepingCapacity: true)
         rebuildStorage.removeAll(keepingCapacity: true)
-        return accountTrie.rootHash
+        return changedAccounts >= Self.parallelHashingChanges ? accountTrie.rootHashInParallel : accountTrie.rootHash
     }
+
+    /// Changes to one trie since its last root from which it is hashed on several threads
+    /// (below, the threads' start-up costs more than they save).
+    static let parallelHashingChanges = 256
 
     private func updateStorageTrie(_ address: Address, _ account: Account) -> Bytes32 {
         var trie: SecureTrie
+        let changes: Int
         if rebuildStorage.contains(address) || storageTries[address] == nil {
             trie = SecureTrie()
+            changes = account.storage.count
             for (slot, value) in account.storage { _ = trie.updateValue(InMemoryState.encode(value), forKey: slot.bigEndianBytes) }
         } else {
             trie = storageTries.removeValue(forKey: address)!
+            changes = dirtySlots[address]?.count ?? 0
             for slot in dirtySlots[address] ?? [] {
                 if let value = account.storage[slot] {
                     _ = trie.updateValue(InMemoryState.encode(value), forKey: slot.bigEndianBytes)
@@ -216,7 +224,7 @@ public final class InMemoryState: StateBackend {
                 }
             }
         }
-        let root = trie.rootHash
+        let root = changes >= Self.parallelHashingChanges ? trie.rootHashInParallel : trie.rootHash
         storageTries[address] = trie
         return root
     }

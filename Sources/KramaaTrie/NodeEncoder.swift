@@ -1,3 +1,4 @@
+import Dispatch
 import KramaaPrimitives
 
 /// Encodes trie nodes (Yellow Paper, appendix D) into one reused buffer:
@@ -122,6 +123,36 @@ extension TrieNode {
 }
 
 extension TrieNode {
+    /// ``computeRef(_:)`` of a branch with its sixteen subtries hashed on the machine's cores
+    /// (any other node on this thread). The subtries have no node in common that could change
+    /// in place: a node referenced twice is copied before it is changed (`makeUnique`).
+    mutating func computeRefInParallel() -> NodeRef {
+        guard case .branch(var branch) = self, !branch.ref.isComputed else {
+            var encoder = NodeEncoder()
+            return computeRef(&encoder)
+        }
+        self = .empty
+        makeUnique(&branch)
+        var children = branch.children
+        branch.children = []
+        var refs = [NodeRef](repeating: NodeRef(), count: 16)
+        children.withUnsafeMutableBufferPointer { children in
+            refs.withUnsafeMutableBufferPointer { refs in
+                nonisolated(unsafe) let (children, refs) = (children, refs)  // each iteration its own element
+                DispatchQueue.concurrentPerform(iterations: 16) { i in
+                    var encoder = NodeEncoder()
+                    refs[i] = children[i].computeRef(&encoder)
+                }
+            }
+        }
+        var encoder = NodeEncoder()
+        encoder.encodeBranch(value: branch.value) { refs[$0] }
+        branch.children = children
+        branch.ref = encoder.ref
+        self = .branch(branch)
+        return branch.ref
+    }
+
     /// This node's reference, computed (where not cached) without caching it.
     func peekRef(_ encoder: inout NodeEncoder) -> NodeRef {
         let cached = ref

@@ -67,6 +67,9 @@ public struct SecureTrie: Sendable {
     /// The root hash (see `MerklePatriciaTrie.rootHash`).
     public var rootHash: Bytes32 { mutating get { trie.rootHash } }
 
+    /// The root hash computed on several threads (see `MerklePatriciaTrie.rootHashInParallel`).
+    public var rootHashInParallel: Bytes32 { mutating get { trie.rootHashInParallel } }
+
     /// The proof for `key` (see `MerklePatriciaTrie.proof(forKey:)`): the path to `keccak256(key)`.
     public mutating func proof(forKey key: [UInt8]) -> [[UInt8]] { trie.proof(forKey: Self.hashedKey(key).bytes) }
 

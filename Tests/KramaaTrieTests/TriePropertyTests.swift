@@ -27,6 +27,35 @@ import KramaaTrie
         model.map { (key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
+    /// Roots hashed on several threads equal roots hashed on one, round after round of random
+    /// changes (so hashes cached by the threads are reused and invalidated correctly), for tries
+    /// whose root is a branch, an extension, a leaf or empty; a copy sharing nodes with the
+    /// trie keeps its own root.
+    @Test(arguments: 0..<6)
+    func rootsHashedInParallelEqualRootsHashedOnOneThread(seed: UInt64) {
+        var rng = SplitMix64(seed: 700 + seed)
+        var parallel = MerklePatriciaTrie(), serial = MerklePatriciaTrie()
+        var model: [[UInt8]: [UInt8]] = [:]
+        #expect(parallel.rootHashInParallel == MerklePatriciaTrie.emptyRootHash)
+        for round in 0..<12 {
+            let shared = parallel, sharedRoot = serial.rootHash
+            for _ in 0..<(round == 0 ? 1 : Int(rng.next() % 300)) {
+                let k = rng.next() % 10 < 3 && !model.isEmpty ? model.keys.randomElement(using: &rng)! : Self.key(&rng)
+                if rng.next() % 10 < 3 {
+                    parallel.removeValue(forKey: k); serial.removeValue(forKey: k); model.removeValue(forKey: k)
+                } else {
+                    let v = Self.value(&rng)
+                    parallel.updateValue(v, forKey: k); serial.updateValue(v, forKey: k); model[k] = v
+                }
+            }
+            let root = parallel.rootHashInParallel
+            #expect(root == serial.rootHash)
+            #expect(root == MerklePatriciaTrie.root(of: Self.sortedEntries(model)))
+            var untouched = shared
+            #expect(untouched.rootHashInParallel == sharedRoot)
+        }
+    }
+
     /// Random inserts, updates and deletes, with roots taken along the way (so cached hashes
     /// must be invalidated correctly), match a trie built from the final contents in random
     /// order and the sorted builder; lookups, count and iteration match the model.
