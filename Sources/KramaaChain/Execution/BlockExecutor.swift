@@ -110,7 +110,7 @@ public struct BlockExecutor {
         var skipped: Set<Address> = []
         let permissions = PermissionCheck(config: config, height: header.number, state: state)
         let candidates = Array(candidates)
-        var prepared = Preparations(systemContracts, candidates.map(\.transaction), chunk: Preparations.buildChunk)
+        var prepared = Preparations(systemContracts, candidates.map(\.transaction))
         for (index, candidate) in candidates.enumerated() where !skipped.contains(candidate.sender) {
             guard run.gasUsed + candidate.transaction.gasLimit <= header.gasLimit,
                   permissions.refusal(candidate.sender, creating: candidate.transaction.to == nil) == nil else {
@@ -118,7 +118,7 @@ public struct BlockExecutor {
                 continue
             }
             do {
-                try run.apply(candidate, prepared: prepared.result(index))
+                try run.apply(candidate, prepared: prepared.result(index, ahead: run.expectedToFit(candidate.transaction)))
             } catch {
                 skipped.insert(candidate.sender)
                 switch error {
@@ -168,26 +168,22 @@ public struct BlockExecutor {
     /// What the system contracts prepare from a block's transactions (``SystemContracts/prepare(_:)``),
     /// worked out in parallel a chunk of transactions at a time, just before the first of the
     /// chunk runs: a block being built stops where the pool's candidates stop fitting, so
-    /// candidates far past that point are never prepared.
+    /// candidates past that point should not be prepared (the caller says how many lie ahead).
     struct Preparations {
-        /// Candidates prepared at once while building: enough for every core, few wasted at the end.
-        static let buildChunk = 32
-
         let contracts: SystemContracts
         let transactions: [Transaction]
-        let chunk: Int
         private var results: [(any Sendable)?] = []
 
-        init(_ contracts: SystemContracts, _ transactions: [Transaction], chunk: Int) {
+        init(_ contracts: SystemContracts, _ transactions: [Transaction]) {
             self.contracts = contracts
             self.transactions = transactions
-            self.chunk = max(chunk, 1)
         }
 
-        /// The preparation of transaction `index` (nil: nothing to prepare).
-        mutating func result(_ index: Int) -> (any Sendable)? {
+        /// The preparation of transaction `index` (nil: nothing to prepare); when it is not
+        /// prepared yet, it and the `ahead - 1` transactions after it are, together.
+        mutating func result(_ index: Int, ahead: Int) -> (any Sendable)? {
             while results.count <= index {
-                let end = min(transactions.count, results.count + chunk)
+                let end = min(transactions.count, max(results.count + ahead, index + 1))
                 results += contracts.prepare(transactions[results.count..<end].map { ($0.to, $0.data) })
             }
             return results[index]
@@ -225,6 +221,16 @@ public struct BlockExecutor {
             outcomes.append(TransactionOutcome(
                 gasUsed: result.gasUsed, effectiveGasPrice: tx.effectiveGasPrice(baseFee: header.baseFeePerGas) ?? .zero,
                 createdAddress: result.createdAddress, output: result.output))
+        }
+
+        /// How many transactions like `next` the block may still take, judged by the gas the
+        /// included ones used on average (16 before any is included; at least 1).
+        func expectedToFit(_ next: Transaction) -> Int {
+            guard !included.isEmpty else { return 16 }
+            let average = max(gasUsed / UInt64(included.count), 21_000)
+            let room = header.gasLimit - gasUsed
+            guard room >= next.gasLimit else { return 1 }
+            return Int(min((room - next.gasLimit) / average, 64)) + 1
         }
 
         mutating func seal() -> ExecutedBlock {

@@ -75,7 +75,7 @@ extension BlockExecutor {
         template.gasUsed = 0
         var run = Run(executor: self, header: template, state: state)
         let permissions = PermissionCheck(config: config, height: header.number, state: state)
-        var prepared = Preparations(systemContracts, block.transactions, chunk: block.transactions.count)
+        var prepared = Preparations(systemContracts, block.transactions)
         for (i, tx) in block.transactions.enumerated() {
             if tx.type != .system, let refusal = permissions.refusal(senders[i], creating: tx.to == nil) {
                 throw refusal == .sender ? .senderNotAllowed(index: i, senders[i]) : .deployerNotAllowed(index: i, senders[i])
@@ -83,7 +83,7 @@ extension BlockExecutor {
             guard run.gasUsed + tx.gasLimit <= header.gasLimit else {
                 throw .gasLimitExceeded(used: run.gasUsed + tx.gasLimit, limit: header.gasLimit)
             }
-            do { try run.apply(SignedTransaction(tx, sender: senders[i]), prepared: prepared.result(i)) } catch {
+            do { try run.apply(SignedTransaction(tx, sender: senders[i]), prepared: prepared.result(i, ahead: block.transactions.count)) } catch {
                 throw .invalidTransaction(index: i, error)
             }
         }
