@@ -143,7 +143,7 @@ public final class Node: @unchecked Sendable {
             do {
                 let tx = try Transaction.decode(raw)
                 let signed = try TxPool.check(tx, encodedSize: raw.count, hash: Keccak256.hash(raw), chain: genesis.config, config: poolConfig)
-                try pool.add(checked: signed, state: state, head: head)
+                try pool.add(checked: signed, encodedSize: raw.count, state: state, head: head)
                 journalReplay.restored += 1
             } catch {
                 journalReplay.dropped += 1
@@ -247,7 +247,7 @@ public final class Node: @unchecked Sendable {
             signed = try checked(raw: raw, hash: hash)
         }
         lock.lock()
-        do { try pool.add(checked: signed, state: state, head: head) } catch {
+        do { try pool.add(checked: signed, encodedSize: raw.count, state: state, head: head) } catch {
             lock.unlock()
             throw .pool(error)
         }

@@ -86,6 +86,32 @@ import Testing
         #expect(!pool.pending(state: state, baseFee: head.baseFeePerGas).contains { $0.sender == F.addresses[0] })
     }
 
+    @Test func aPoolAtItsByteLimitEvictsCheaperTransactionsOrRefusesChangingNothing() throws {
+        let (state, head) = F.chain()
+        var config = TxPoolConfig()
+        config.maxBytes = 10_000
+        let pool = TxPool(chain: F.genesis().config, config: config)
+        // Three senders, 3,000 bytes each at 5, 6 and 7 gwei: nearly full by bytes, far below the count.
+        for key in 0..<3 {
+            try pool.add(F.transfer(from: key, nonce: 0, feeCap: UInt64(5 + key) * 1_000_000_000), encodedSize: 3_000, state: state, head: head)
+        }
+        #expect(pool.count == 3 && pool.byteCount == 9_000)
+        // 7,000 bytes need 6,000 freed; at 5.5 gwei only the 5 gwei one is cheaper: refused, nothing dropped.
+        #expect(throws: TxPoolError.full) {
+            try pool.add(F.transfer(from: 3, nonce: 0, feeCap: 5_500_000_000), encodedSize: 7_000, state: state, head: head)
+        }
+        #expect(pool.count == 3 && pool.byteCount == 9_000)
+        // At 6.5 gwei it takes the place of the two cheapest, and only theirs.
+        try pool.add(F.transfer(from: 3, nonce: 0, feeCap: 6_500_000_000), encodedSize: 7_000, state: state, head: head)
+        #expect(pool.count == 2 && pool.byteCount == 10_000)
+        #expect(Set(pool.all.map(\.sender)) == [F.addresses[2], F.addresses[3]])
+        // A replacement counts its new size instead of the old one; removal gives the bytes back.
+        try pool.add(F.transfer(from: 2, nonce: 0, tip: 1_100_000_000, feeCap: 9_000_000_000), encodedSize: 1_000, state: state, head: head)
+        #expect(pool.count == 2 && pool.byteCount == 8_000)
+        for signed in pool.all { pool.remove(hash: signed.hash) }
+        #expect(pool.count == 0 && pool.byteCount == 0)
+    }
+
     @Test func pendingOrderPrefersHigherTipsThenArrival() throws {
         let (state, head) = F.chain()
         let pool = TxPool(chain: F.genesis().config)

@@ -171,11 +171,12 @@ import Testing
         let tx = f.chain.transaction(3, to: Self.target, data: Self.function)
         #expect(throws: TxPoolError.refused(GateRefusal(
             "device \(f.device)'s policy does not allow function 0x\(Hex.encode(Self.function, prefix: false)) of \(Self.target); its organisation can allow it with allowDeviceCall"))) {
-            try pool.add(checked: tx, state: f.chain.state, head: f.chain.head)
+            try pool.add(checked: tx, encodedSize: tx.transaction.encoded.count, state: f.chain.state, head: f.chain.head)
         }
         #expect(pool.count == 0)
         #expect(f.admin(f.allow(Self.target, Self.function)))
-        try pool.add(checked: f.chain.transaction(3, to: Self.target, data: Self.function), state: f.chain.state, head: f.chain.head)
+        let allowed = f.chain.transaction(3, to: Self.target, data: Self.function)
+        try pool.add(checked: allowed, encodedSize: allowed.transaction.encoded.count, state: f.chain.state, head: f.chain.head)
         #expect(pool.count == 1)
     }
 

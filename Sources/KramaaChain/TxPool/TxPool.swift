@@ -5,6 +5,10 @@ import KramaaPrimitives
 public struct TxPoolConfig: Sendable {
     /// Most transactions held, pending and queued together.
     public var capacity = 20_000
+    /// Most encoded bytes held, pending and queued together: the count alone would let 20,000
+    /// transactions of 128 KiB hold 2.5 GiB. 64 MiB holds 512 of the largest, or the whole
+    /// count of transactions up to 3.3 KiB (an EPCIS capture of ten events is about 4 KiB).
+    public var maxBytes = 64 << 20
     /// Most future-nonce transactions one sender may hold.
     public var maxQueuedPerSender = 64
     /// Largest encoded transaction accepted (geth: 128 KiB).
@@ -27,6 +31,8 @@ public final class TxPool {
         public var signed: SignedTransaction
         /// Arrival order, to break ties between equal tips.
         var sequence: UInt64
+        /// Encoded bytes, counted against ``TxPoolConfig/maxBytes``.
+        var size: Int
     }
 
     public let chain: ChainConfig
@@ -38,6 +44,8 @@ public final class TxPool {
     private var bySender: [Address: [UInt64: Entry]] = [:]
     private var byHash: [Bytes32: (sender: Address, nonce: UInt64)] = [:]
     private var sequence: UInt64 = 0
+    /// Encoded bytes of every transaction held.
+    public private(set) var byteCount = 0
 
     public init(chain: ChainConfig, config: TxPoolConfig = TxPoolConfig()) {
         self.chain = chain
@@ -70,7 +78,7 @@ public final class TxPool {
     /// Validates and adds a transaction; returns the hash of a transaction it replaced.
     @discardableResult
     public func add(_ tx: Transaction, encodedSize: Int, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
-        try add(checked: Self.check(tx, encodedSize: encodedSize, chain: chain, config: config), state: state, head: head)
+        try add(checked: Self.check(tx, encodedSize: encodedSize, chain: chain, config: config), encodedSize: encodedSize, state: state, head: head)
     }
 
     /// The checks that need neither the pool nor the state: size, type, replay protection,
@@ -88,10 +96,10 @@ public final class TxPool {
         return SignedTransaction(tx, sender: sender, hash: hash)
     }
 
-    /// Adds a transaction that passed `check`: the checks against the state and the pool.
-    /// Returns the hash of the transaction it replaced, if any.
+    /// Adds a transaction that passed `check` (`encodedSize` bytes): the checks against the
+    /// state and the pool. Returns the hash of the transaction it replaced, if any.
     @discardableResult
-    public func add(checked signed: SignedTransaction, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
+    public func add(checked signed: SignedTransaction, encodedSize: Int, state: StateBackend, head: BlockHeader) throws(TxPoolError) -> Bytes32? {
         let tx = signed.transaction, sender = signed.sender, hash = signed.hash
         if byHash[hash] != nil { throw .alreadyKnown }
         switch PermissionCheck(config: chain, height: head.number + 1, state: state).refusal(sender, creating: tx.to == nil) {
@@ -127,26 +135,35 @@ public final class TxPool {
             }
         }
 
-        var replaced: Bytes32?
+        var replaced: Entry?
         if let existing = bySender[sender]?[tx.nonce] {
             let old = existing.signed.transaction
             guard Self.bumped(tx.maxFeePerGas, over: old.maxFeePerGas, percent: config.priceBumpPercent),
                   Self.bumped(tx.maxPriorityFeePerGas, over: old.maxPriorityFeePerGas, percent: config.priceBumpPercent)
             else { throw .replacementUnderpriced }
-            replaced = existing.signed.hash
+            replaced = existing
         } else {
             let next = nextNonce(sender, state: state)
             if tx.nonce > next {
                 let queued = (bySender[sender] ?? [:]).keys.filter { $0 > next }.count
                 if queued >= config.maxQueuedPerSender { throw .accountLimitExceeded(sender) }
             }
-            if byHash.count >= config.capacity { try evictCheaperThan(tx, sender: sender) }
         }
-        if let replaced { byHash[replaced] = nil }
+        let count = byHash.count + (replaced == nil ? 1 : 0), bytes = byteCount + encodedSize - (replaced?.size ?? 0)
+        if count > config.capacity || bytes > config.maxBytes {
+            for (victim, nonce) in try victims(cheaperThan: tx, sender: sender, count: count - config.capacity, bytes: bytes - config.maxBytes) {
+                remove(victim, nonce: nonce)
+            }
+        }
+        if let replaced {
+            byHash[replaced.signed.hash] = nil
+            byteCount -= replaced.size
+        }
         sequence += 1
-        bySender[sender, default: [:]][tx.nonce] = Entry(signed: signed, sequence: sequence)
+        bySender[sender, default: [:]][tx.nonce] = Entry(signed: signed, sequence: sequence, size: encodedSize)
         byHash[hash] = (sender, tx.nonce)
-        return replaced
+        byteCount += encodedSize
+        return replaced?.signed.hash
     }
 
     /// `new` ≥ `old` × (100 + percent) / 100.
@@ -154,22 +171,30 @@ public final class TxPool {
         new &* UInt256(100) >= old &* UInt256(100 + percent)
     }
 
-    /// Makes room by dropping the cheapest last-nonce transaction of another sender, if it is
-    /// cheaper than `tx`; dropping only last nonces never opens a gap.
-    private func evictCheaperThan(_ tx: Transaction, sender: Address) throws(TxPoolError) {
-        var cheapest: (Address, UInt64, UInt256)?
+    /// What to drop so that `tx` fits: at least `count` transactions and `bytes` bytes, taken
+    /// from other senders' last nonces (dropping only last nonces never opens a gap), cheapest
+    /// first, each cheaper than `tx`. Throws `.full`, choosing nothing, when those cannot make room.
+    private func victims(cheaperThan tx: Transaction, sender: Address, count: Int, bytes: Int) throws(TxPoolError) -> [(Address, UInt64)] {
+        var lasts: [(sender: Address, nonce: UInt64, price: UInt256, size: Int)] = []
         for (other, entries) in bySender where other != sender {
-            guard let last = entries.keys.max(), let entry = entries[last] else { continue }
-            let price = entry.signed.transaction.maxFeePerGas
-            if cheapest == nil || price < cheapest!.2 { cheapest = (other, last, price) }
+            guard let last = entries.keys.max(), let entry = entries[last], entry.signed.transaction.maxFeePerGas < tx.maxFeePerGas else { continue }
+            lasts.append((other, last, entry.signed.transaction.maxFeePerGas, entry.size))
         }
-        guard let (victim, nonce, price) = cheapest, price < tx.maxFeePerGas else { throw .full }
-        remove(victim, nonce: nonce)
+        lasts.sort { $0.price < $1.price }
+        var chosen: [(Address, UInt64)] = []
+        var freed = 0
+        for last in lasts where chosen.count < count || freed < bytes {
+            chosen.append((last.sender, last.nonce))
+            freed += last.size
+        }
+        guard chosen.count >= count, freed >= bytes else { throw .full }
+        return chosen
     }
 
     private func remove(_ sender: Address, nonce: UInt64) {
         guard let entry = bySender[sender]?.removeValue(forKey: nonce) else { return }
         byHash[entry.signed.hash] = nil
+        byteCount -= entry.size
         if bySender[sender]?.isEmpty == true { bySender[sender] = nil }
     }
 
