@@ -14,6 +14,7 @@ enum VerifyBench {
     /// No chain in this benchmark: no tag is bound to an asset, so the answer has `asset: null`.
     struct NoAssets: AssetDirectory {
         func asset(boundTo uid: TagUID) -> AssetSummary? { nil }
+        func assetWithoutWaiting(boundTo uid: TagUID) -> AssetSummary?? { .some(nil) }
         func asset(tokenId: UInt256) -> AssetSummary? { nil }
         func roles(of account: Address, in organisation: UInt64) -> UInt64 { 0 }
         func organizationName(_ organisation: UInt64) -> String? { nil }

@@ -177,10 +177,16 @@ public protocol HTTPEndpoint: Sendable {
     /// may send `text/plain` or a form cross-origin without a CORS preflight, so accepting
     /// those would let any web page write. Default: ``HTTPMediaType/json``.
     var acceptedBodyTypes: Set<String> { get }
+    /// Whether `request`'s answer may run on the connection's event loop instead of the
+    /// concurrency pool, sparing two thread hops. Only for answers that never block their
+    /// thread (no file, database or chain read that waits; awaiting is fine): a blocked event
+    /// loop stalls every connection it serves. Default: false.
+    func answersOnEventLoop(_ request: HTTPRequest) -> Bool
 }
 
 extension HTTPEndpoint {
     public var acceptedBodyTypes: Set<String> { HTTPMediaType.json }
+    public func answersOnEventLoop(_ request: HTTPRequest) -> Bool { false }
 }
 
 /// Media types of request bodies.

@@ -215,7 +215,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                                   remoteAddress: context.channel.remoteAddress.flatMap(Self.describe))
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
-        call = Task {
+        let answer: @Sendable () async -> Void = {
             let response = await endpoint.respond(to: request)
             loop.execute {
                 let (handler, context) = bound.value
@@ -242,6 +242,13 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.write(context: context, head: head, status: HTTPResponseStatus(statusCode: response.status), headers: headers,
                               body: head.method == .HEAD ? [] : response.body, contentType: contentType, close: false)
             }
+        }
+        // An answer that never waits runs on this connection's event loop: no hop to the
+        // concurrency pool and back (two thread wake-ups, more than a tag verification costs).
+        if endpoint.answersOnEventLoop(request), #available(macOS 15.0, *) {
+            call = Task(executorPreference: EventLoopTaskExecutor(loop), operation: answer)
+        } else {
+            call = Task(operation: answer)
         }
     }
 
@@ -442,3 +449,18 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
+
+/// Runs a task's jobs on a NIO event loop: for answers that never block (see
+/// ``HTTPEndpoint/answersOnEventLoop(_:)``), which then start, resume after their awaits and
+/// write on the connection's own thread.
+@available(macOS 15.0, *)
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}

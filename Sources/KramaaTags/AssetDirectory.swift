@@ -53,6 +53,14 @@ public protocol AssetDirectory: Sendable {
     func roles(of account: Address, in organisation: UInt64) -> UInt64
     /// The organisation's name (`getOrganization`), nil when there is no such organisation.
     func organizationName(_ organisation: UInt64) -> String?
+    /// ``asset(boundTo:)`` when it is known without waiting for the chain (a cached answer):
+    /// `.some(nil)` for a tag known to be bound to nothing; nil when finding out would wait (the
+    /// verifier then asks ``asset(boundTo:)`` away from the connection's event loop).
+    func assetWithoutWaiting(boundTo uid: TagUID) -> AssetSummary??
+}
+
+extension AssetDirectory {
+    public func assetWithoutWaiting(boundTo uid: TagUID) -> AssetSummary?? { nil }
 }
 
 /// An `AssetDirectory` over a chain's head state: the typed system-contract clients over
@@ -70,18 +78,20 @@ public final class ChainAssetDirectory<Reader: ContractReader>: AssetDirectory, 
         self.reader = reader
     }
 
-    public func asset(boundTo uid: TagUID) -> AssetSummary? {
+    public func assetWithoutWaiting(boundTo uid: TagUID) -> AssetSummary?? {
         let head = chain.latest.number
-        lock.lock()
-        if cacheHead != head {
-            byTag.removeAll(keepingCapacity: true)
-            cacheHead = head
+        return lock.withLock {
+            if cacheHead != head {
+                byTag.removeAll(keepingCapacity: true)
+                cacheHead = head
+            }
+            return byTag[uid]
         }
-        if let cached = byTag[uid] {
-            lock.unlock()
-            return cached
-        }
-        lock.unlock()
+    }
+
+    public func asset(boundTo uid: TagUID) -> AssetSummary? {
+        if let cached = assetWithoutWaiting(boundTo: uid) { return cached }
+        let head = chain.latest.number
         let found = (try? AssetClient(reader).asset(boundToTag: uid.bytes)).flatMap { asset(tokenId: $0) }
         lock.lock()
         if cacheHead == head { byTag[uid] = .some(found) }

@@ -43,6 +43,14 @@ public struct TagEndpoints: HTTPEndpoint {
         await router.respond(to: request)
     }
 
+    /// A tap (`GET /verify` with SUN parameters) is answered on the connection's event loop:
+    /// keys and counters are in memory, the counter's sync is awaited, and a chain read that
+    /// would wait runs on the concurrency pool (`TagVerifier`). QR payloads read the chain, and
+    /// registrations write the database: those stay on the pool.
+    public func answersOnEventLoop(_ request: HTTPRequest) -> Bool {
+        request.method == "GET" && request.path == Self.verifyPath && request.queryValue("qr") == nil
+    }
+
     /// The route table: verification (open to anyone), registration, replication, a registration's record.
     private func routes() -> HTTPRouter {
         var r = HTTPRouter()

@@ -80,7 +80,7 @@ public struct TagVerifier: Sendable {
         let found: (record: TagRecord, keys: SDMKeys)?
         do { found = try store.tag(uid) } catch { throw .storage(error) }
         guard let (record, keys) = found else { return Verification(verdict: .unknown, uid: uid, readCounter: counter) }
-        let bound = assets.asset(boundTo: uid)
+        let bound = await boundAsset(uid)
         // Keys registered by an organisation other than the one whose asset the UID is bound
         // to prove nothing about that asset: never genuine, and no counter moves.
         if let bound, bound.organisation != record.organisation {
@@ -123,6 +123,15 @@ public struct TagVerifier: Sendable {
             result.verdict = .unknown
         }
         return result
+    }
+
+    /// The asset bound to `uid`. A read that would wait for the chain runs on the shared
+    /// concurrency pool: a tap may be answered on its connection's event loop
+    /// (``TagEndpoints/answersOnEventLoop(_:)``), which must never wait.
+    private func boundAsset(_ uid: TagUID) async -> AssetSummary? {
+        if let known = assets.assetWithoutWaiting(boundTo: uid) { return known }
+        let assets = self.assets
+        return await Task.detached { assets.asset(boundTo: uid) }.value
     }
 
     /// The mirrored UID and counter: plain ones as they are; encrypted ones decrypted with each
