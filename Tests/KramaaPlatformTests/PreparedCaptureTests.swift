@@ -82,6 +82,31 @@ import Testing
         #expect(result.logs.first?.topics[1] == EPCISEventHash.digest(of: event))
     }
 
+    /// Preparations run on dispatch's worker threads, not the EVM's large stack: the deepest
+    /// document the JSON reader takes is parsed and hashed there as on the executing thread.
+    @Test func theDeepestDocumentIsPreparedOnWorkerThreads() throws {
+        func deep(_ levels: Int) -> String {
+            let nested = String(repeating: #"{"https://example.com/ns/d": "#, count: levels) + "1" + String(repeating: "}", count: levels)
+            return C.document(C.objectEvent([P.epc], bizStep: "inspecting").dropLast() + #", "https://example.com/ns/deep": "# + nested + "}")
+        }
+        let documents = [deep(120), deep(200), C.document(C.objectEvent([P.epc], bizStep: "shipping"))]
+        let results = SystemContracts.platform.prepare(documents.map { (C.provenance, C.capture(1, $0)) })
+        for (document, result) in zip(documents, results) {
+            let capture = try #require(result as? PreparedCapture)
+            switch (capture.document, Result { () throws(EPCISDocumentReadError) in try EPCISDocument(bytes: Array(document.utf8)) }) {
+            case (.success(let prepared), .success(let parsed)):
+                #expect(capture.digests == parsed.events.map { EPCISEventHash.digest(of: $0) })
+                #expect(prepared.events.count == parsed.events.count)
+            case (.failure(let prepared), .failure(let parsed)):
+                #expect(prepared == parsed)
+            default:
+                Issue.record("prepared and parsed disagree on whether the document reads")
+            }
+        }
+        #expect((results[0] as? PreparedCapture)?.digests != nil, "120 levels are within the reader's depth")
+        #expect((results[1] as? PreparedCapture)?.digests == nil, "200 levels are beyond it")
+    }
+
     @Test func preparationsKeepTheirTransactionsOrder() throws {
         let documents = (0..<40).map { C.document(C.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T10:\(String(format: "%02d", $0)):00Z")) }
         var inputs: [(to: Address?, input: [UInt8])] = []
