@@ -314,6 +314,9 @@ public final class Node: @unchecked Sendable {
         lock.withLock { pool.counts(state: state) }
     }
 
+    /// Encoded bytes of the pool's transactions (bounded by `TxPoolConfig.maxBytes`).
+    public var poolBytes: Int { lock.withLock { pool.byteCount } }
+
     /// A transaction waiting in the pool.
     public func pooledTransaction(_ hash: Bytes32) -> SignedTransaction? {
         lock.withLock { pool.transaction(hash) }

@@ -24,16 +24,18 @@ import Testing
         var routes = HTTPRoutes()
         OperationsEndpoints.mount(into: &routes, metrics: metrics, readiness: .init(), access: .developmentLoopback)
         let handler = MeteredRPCHandler(fixture.router, metrics: metrics)
-        _ = try await handler.handle(RPCRequest(method: "eth_sendRawTransaction", params: RPCParams([.data(fixture.signed(nonce: 0, to: APIFixture.contract, data: [1]).encoded)])),
-                                     context: .inProcess())
+        let pooled = fixture.signed(nonce: 0, to: APIFixture.contract, data: [1]).encoded
+        _ = try await handler.handle(RPCRequest(method: "eth_sendRawTransaction", params: RPCParams([.data(pooled)])), context: .inProcess())
         _ = try? await handler.handle(RPCRequest(method: "eth_sendRawTransaction", params: RPCParams([.data(fixture.signed(nonce: 0, to: APIFixture.contract).encoded)])),
                                       context: .inProcess())
         _ = try? await handler.handle(RPCRequest(method: "no_such_method"), context: .inProcess())
+        let waiting = Self.text(await Self.get(routes, "/metrics", remote: "127.0.0.1")).split(separator: "\n")
+        #expect(waiting.contains { $0 == "kramaa_mempool_bytes \(pooled.count)" || $0 == "kramaa_mempool_bytes \(pooled.count).0" }, "\(waiting)")
         try fixture.seal(1)
         let scraped = await Self.get(routes, "/metrics", remote: "127.0.0.1")
         #expect(scraped.status == 200 && scraped.headers.contains { $0.name == "content-type" && $0.value.hasPrefix("text/plain; version=0.0.4") })
         let text = Self.text(scraped)
-        for line in ["kramaa_consensus_height 1", "ethereum_blockchain_height 1", "kramaa_consensus_num_txs 1", "kramaa_consensus_total_txs 1",
+        for line in ["kramaa_consensus_height 1", "kramaa_mempool_bytes 0", "ethereum_blockchain_height 1", "kramaa_consensus_num_txs 1", "kramaa_consensus_total_txs 1",
                      #"kramaa_rpc_requests_total{method="eth_sendRawTransaction"} 2"#, #"kramaa_rpc_errors_total{method="eth_sendRawTransaction"} 1"#,
                      #"kramaa_rpc_requests_total{method="other"} 1"#, #"kramaa_mempool_failed_txs_total{reason="replacement_transaction_underpriced"} 1"#] {
             #expect(text.split(separator: "\n").contains { $0 == line || $0.hasPrefix(line + ".") || $0 == line + ".0" }, "\(line) in\n\(text)")

@@ -161,6 +161,7 @@ public final class NodeMetrics: @unchecked Sendable {
         let pool = node.poolCounts
         gauge("kramaa_mempool_size", [("state", "pending")]).record(pool.pending)
         gauge("kramaa_mempool_size", [("state", "queued")]).record(pool.queued)
+        gauge("kramaa_mempool_bytes").record(node.poolBytes)
         let rejections = node.rejectionCounts
         let syncs = node.journalSyncs
         let (newRejections, newSyncs) = lock.withLock {
