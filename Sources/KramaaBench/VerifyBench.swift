@@ -84,7 +84,7 @@ enum VerifyBench {
         }
         section.notes.append("Each tap is an AN12196-layout message (encrypted PICCData, SDMMAC over an empty input) made by SUNTagSimulator; the node decrypts the PICCData with each distinct registered meta read key (here one per connection), looks the UID up, checks the MAC and applies the counter rule.")
         section.notes.append("Genuine taps are answered after their counter is durable in tag-counters.log (records overwritten in place in a fixed, zero-filled file, one write and one fdatasync per group commit; checkpointed into tags.sqlite when full): taps arriving during one sync share the next (group commit), so a crash never forgets a counter that was answered genuine. Until 2026-12-06 each commit was a tags.sqlite transaction (WAL, synchronous=FULL), about twice the sync's cost.")
-        section.notes.append("Taps are answered on their connection's event loop (HTTPEndpoint.answersOnEventLoop, since 2026-12-06): before, each hopped to the concurrency pool and back. Replayed taps on 4 connections gained about a fifth (same-session means of 6 runs: 17.3 → 20.6 k/s); genuine ones wait on the counter log's syncs and did not change.")
+        section.notes.append("Taps are answered on their connection's event loop (HTTPEndpoint.answersOnEventLoop, since 2026-12-06); before, each hopped to the concurrency pool and back.")
         section.notes.append("Client threads, the server's event loops and the commit thread share the machine's \(ProcessInfo.processInfo.activeProcessorCount) cores; no chain is attached (asset lookups answer nothing).")
         return section
     }

@@ -133,7 +133,7 @@ public struct ProvenanceRegistry: SystemContract {
 
     /// A capture's document, parsed and hashed before its transaction runs; see ``prepare(_:)``.
     public func prepare(_ input: [UInt8]) -> (any Sendable)? {
-        guard input.count >= 4, input[0..<4].elementsEqual(Method.capture.selectorBytes) else { return nil }
+        guard SystemMethod.selector(of: input) == Method.capture.selector else { return nil }
         var decoder = ABIDecoder(calldata: input)
         guard (try? decoder.nextUInt64()) != nil, let bytes = try? decoder.nextBytes() else { return nil }
         return PreparedCapture(bytes)

@@ -79,8 +79,12 @@ public final class ChainAssetDirectory<Reader: ContractReader>: AssetDirectory, 
     }
 
     public func assetWithoutWaiting(boundTo uid: TagUID) -> AssetSummary?? {
-        let head = chain.latest.number
-        return lock.withLock {
+        cached(uid, head: chain.latest.number)
+    }
+
+    /// The cached answer for `uid` at `head` (the cache emptied when the head moved).
+    private func cached(_ uid: TagUID, head: UInt64) -> AssetSummary?? {
+        lock.withLock {
             if cacheHead != head {
                 byTag.removeAll(keepingCapacity: true)
                 cacheHead = head
@@ -90,8 +94,8 @@ public final class ChainAssetDirectory<Reader: ContractReader>: AssetDirectory, 
     }
 
     public func asset(boundTo uid: TagUID) -> AssetSummary? {
-        if let cached = assetWithoutWaiting(boundTo: uid) { return cached }
         let head = chain.latest.number
+        if let known = cached(uid, head: head) { return known }
         let found = (try? AssetClient(reader).asset(boundToTag: uid.bytes)).flatMap { asset(tokenId: $0) }
         lock.lock()
         if cacheHead == head { byTag[uid] = .some(found) }

@@ -68,10 +68,6 @@ public struct SystemContracts: Sendable {
         let indices = transactions.indices.filter { transactions[$0].to.map { byAddress[$0] != nil } ?? false }
         var results = [(any Sendable)?](repeating: nil, count: transactions.count)
         guard !indices.isEmpty else { return results }
-        if indices.count == 1 {
-            results[indices[0]] = prepare(to: transactions[indices[0]].to, input: transactions[indices[0]].input)
-            return results
-        }
         results.withUnsafeMutableBufferPointer { out in
             nonisolated(unsafe) let out = out  // each iteration writes its own element
             DispatchQueue.concurrentPerform(iterations: indices.count) { k in
@@ -140,10 +136,7 @@ public final class SystemCall {
     public var coinbase: Address { evm.block.coinbase }
 
     /// The 4-byte function selector, or nil when the input is shorter.
-    public var selector: UInt32? {
-        guard input.count >= 4 else { return nil }
-        return input[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
-    }
+    public var selector: UInt32? { SystemMethod.selector(of: input) }
 
     /// A decoder over the arguments after the selector.
     public var arguments: ABIDecoder { ABIDecoder(calldata: input) }
@@ -260,6 +253,12 @@ extension SystemCall {
 
 extension SystemMethod {
     /// The 4-byte selector as it starts calldata.
+    /// The selector `calldata` begins with (its first four bytes, big-endian); nil when shorter.
+    public static func selector(of calldata: [UInt8]) -> UInt32? {
+        guard calldata.count >= 4 else { return nil }
+        return calldata[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
     public var selectorBytes: [UInt8] {
         [UInt8(selector >> 24), UInt8(selector >> 16 & 0xff), UInt8(selector >> 8 & 0xff), UInt8(selector & 0xff)]
     }
