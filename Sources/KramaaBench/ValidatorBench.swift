@@ -99,6 +99,7 @@ enum ValidatorBench {
     /// server, optionally paced (transactions per second overall); returns each one's send time.
     static func send(_ raws: [[UInt8]], hashes: [Bytes32], to ports: [Int], batch: Int, pace: Double?) -> [Bytes32: UInt64] {
         let batches = stride(from: 0, to: raws.count, by: batch).map { $0..<min($0 + batch, raws.count) }
+        let requests = batches.map { BenchTransactions.batchRequest(raws[$0]) }
         let times = Counts(raws.count)
         let start = DispatchTime.now().uptimeNanoseconds
         // One thread per server (concurrentPerform would run only as many at once as there are cores).
@@ -112,7 +113,7 @@ enum ValidatorBench {
                     if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
                 }
                 let now = DispatchTime.now().uptimeNanoseconds
-                BenchTransactions.sendBatch(raws[range], on: socket)
+                BenchTransactions.send(batchRequest: requests[k], on: socket)
                 for i in range { times.set(i, Int(now)) }
             }
         }
@@ -210,7 +211,7 @@ enum ValidatorBench {
         section.notes += network.notes
         section.notes.append(phaseNote)
         section.notes.append(cpuNote)
-        section.notes.append("Transactions are signed before timing and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate). Every answer waits for the receiving validator's pool journal on disk (group commit); every validator journals what its peers gossip, without waiting.")
+        section.notes.append("Transactions are signed and their requests written before timing, and sent as JSON-RPC batches (100 at full load, 20 when paced) to the four servers in turn; a transaction counts when validator 0 stores its block (final: BFT commit with a certificate). Every answer waits for the receiving validator's pool journal on disk (group commit); every validator journals what its peers gossip, without waiting.")
         section.notes.append("Ceiling: \(Row.format(recoverOne)) ecrecover/s on one core; each validator recovers each sender once (when the transaction reaches its pool).")
     }
 }

@@ -39,7 +39,9 @@ public struct PermissionsContract: SystemContract {
         static let approvals = StorageSlot.named("kramaa.permissions.approvals")
 
         /// 0: unset (the chain config decides), 1: open, 2: restricted.
-        static func mode(_ list: List) -> UInt256 { StorageSlot.mapping(mode, UInt256(UInt64(list.rawValue))) }
+        static func mode(_ list: List) -> UInt256 { modeSlots[Int(list.rawValue)] }
+        /// Hashed once: the pool reads two of them for every transaction it takes.
+        private static let modeSlots = List.allCases.map { StorageSlot.mapping(mode, UInt256(UInt64($0.rawValue))) }
         static func member(_ list: List, _ account: Address) -> UInt256 {
             StorageSlot.mapping(StorageSlot.mapping(members, UInt256(UInt64(list.rawValue))), account)
         }
@@ -201,8 +203,14 @@ public struct PermissionCheck {
         let storage = SlotReader { state.storage(PermissionsContract.address, slot: $0) }
         open = !PermissionsContract.restricted(.senders, in: storage, configured: config.allowList)
             && !PermissionsContract.restricted(.deployers, in: storage, configured: config.deployerAllowList)
-        let set = (try? ValidatorSetContract.validators(forHeight: height, in: SlotReader { state.storage(ValidatorSetContract.address, slot: $0) })) ?? []
-        validators = Set(set.isEmpty ? config.validators : set)
+        // Only a restricted list needs the validators (always allowed): an open chain's pool
+        // does not read the set for every transaction.
+        if open {
+            validators = []
+        } else {
+            let set = (try? ValidatorSetContract.validators(forHeight: height, in: SlotReader { state.storage(ValidatorSetContract.address, slot: $0) })) ?? []
+            validators = Set(set.isEmpty ? config.validators : set)
+        }
     }
 
     /// Why `sender` may not send this transaction (a deployment when `creating`), or nil.
