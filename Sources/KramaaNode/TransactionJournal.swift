@@ -56,7 +56,7 @@ public final class TransactionJournal: @unchecked Sendable {
     private var bufferedSince: UInt64 = 0
     /// How long records nobody waits for may stay unsynced: peers' transactions are journaled
     /// without an acknowledgement depending on them, so they need not cost a sync each.
-    let unwaitedDelay: Duration = .milliseconds(100)
+    let unwaitedDelay: Duration
     /// The last ticket handed out, and the last one on disk.
     private var appended: Ticket = 0
     private var durable: Ticket = 0
@@ -85,9 +85,11 @@ public final class TransactionJournal: @unchecked Sendable {
     ///   rewrite. It must call `cut` while holding the lock under which the owner calls `append`
     ///   after adding to its pool, so that every record is either in what it returns or
     ///   appended after the cut.
-    public init(path: String, initial: [[UInt8]], compactionThreshold: Int = 16 << 20,
+    ///   `unwaitedDelay` bounds how long records nobody waits for stay unsynced.
+    public init(path: String, initial: [[UInt8]], compactionThreshold: Int = 16 << 20, unwaitedDelay: Duration = .milliseconds(100),
                 liveRecords: @escaping (_ cut: () -> Void) -> [[UInt8]]) throws(JournalError) {
         self.path = path
+        self.unwaitedDelay = unwaitedDelay
         self.liveRecords = liveRecords
         self.compactionThreshold = compactionThreshold
         fd = -1
@@ -113,15 +115,22 @@ public final class TransactionJournal: @unchecked Sendable {
         defer { condition.unlock() }
         if let failure { throw failure }
         if stopped { throw .closed }
-        if buffer.isEmpty { bufferedSince = DispatchTime.now().uptimeNanoseconds }
+        let first = buffer.isEmpty
+        if first { bufferedSince = DispatchTime.now().uptimeNanoseconds }
         RecordLog.frame(record, hash: hash, into: &buffer)
         appended += 1
-        condition.signal()
+        // Only the first record of a write matters to the writer (it starts the unwaited
+        // delay); later ones leave its deadline as it was, and waking it for each would cost a
+        // context switch per transaction.
+        if first { condition.signal() }
         return appended
     }
 
     /// Returns once the record of `ticket` is on disk; throws if the journal cannot write it.
     public func waitUntilDurable(_ ticket: Ticket) async throws(JournalError) {
+        // Most of a batch's tickets were made durable by the sync its first one waited for:
+        // those return without suspending the task (a suspension is a hop through the executor).
+        if condition.withLock({ durable >= ticket }) { return }
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 condition.lock()
@@ -132,8 +141,10 @@ public final class TransactionJournal: @unchecked Sendable {
                     condition.unlock()
                     continuation.resume(throwing: failure)
                 } else {
+                    // Someone waits now: sync without the unwaited delay. The writer has been
+                    // told already if others wait (it takes every waiter before it sleeps again).
+                    if waiters.isEmpty { condition.signal() }
                     waiters.append((ticket, continuation))
-                    condition.signal()  // someone waits now: sync without the unwaited delay
                     condition.unlock()
                 }
             }

@@ -31,16 +31,30 @@ enum LogIndex {
         return key
     }
 
-    /// The distinct keys of a block's logs.
-    static func keys(of receipts: [Receipt]) -> Set<Data> {
-        var keys = Set<Data>()
-        for receipt in receipts {
-            for log in receipt.logs {
-                keys.insert(key(address: log.address))
-                for (position, topic) in log.topics.prefix(4).enumerated() { keys.insert(key(topic: topic, position: position)) }
+    /// A part of a log a key names, before the key is encoded: gathering a block's distinct
+    /// parts hashes fixed-size values, and only those distinct ones become `Data`.
+    private enum Part: Hashable {
+        case address(Address)
+        case topic(Bytes32, position: Int)
+
+        var key: Data {
+            switch self {
+            case .address(let address): LogIndex.key(address: address)
+            case .topic(let topic, let position): LogIndex.key(topic: topic, position: position)
             }
         }
-        return keys
+    }
+
+    /// The distinct keys of a block's logs.
+    static func keys(of receipts: [Receipt]) -> [Data] {
+        var parts = Set<Part>()
+        for receipt in receipts {
+            for log in receipt.logs {
+                parts.insert(.address(log.address))
+                for (position, topic) in log.topics.prefix(4).enumerated() { parts.insert(.topic(topic, position: position)) }
+            }
+        }
+        return parts.map(\.key)
     }
 
     /// Indexes block `number`'s logs (part of storing the block).

@@ -59,6 +59,35 @@ import Testing
         #expect(try TransactionJournal.read(path: journalPath(dir)).count == 64)
     }
 
+    /// The writer is woken by the first record of a write and by the first waiter, not by
+    /// every record: records nobody waits for are synced once their delay is up, and a waiter
+    /// arriving during that delay (more records appended meanwhile) is answered at once.
+    @Test func recordsNobodyWaitsForAreSyncedTogetherAndAWaiterEndsTheDelay() async throws {
+        let dir = NodeTests.freshDirectory()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let quick = try TransactionJournal(path: journalPath(dir) + ".quick", initial: [], unwaitedDelay: .milliseconds(50)) { cut in cut(); return [] }
+        for n in 0..<5 { _ = try quick.append([UInt8(n), 1, 2]) }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(quick.syncs == 1)
+        #expect(try TransactionJournal.read(path: journalPath(dir) + ".quick") == (0..<5).map { [UInt8($0), 1, 2] })
+        quick.close()
+
+        let slow = try TransactionJournal(path: journalPath(dir), initial: [], unwaitedDelay: .seconds(30)) { cut in cut(); return [] }
+        _ = try slow.append([1])
+        try await Task.sleep(for: .milliseconds(50))  // the writer is in its 30 s delay now
+        var tickets: [TransactionJournal.Ticket] = []
+        for n in 0..<20 { tickets.append(try slow.append([2, UInt8(n)])) }
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for ticket in tickets { group.addTask { try await slow.waitUntilDurable(ticket) } }
+            try await group.waitForAll()
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(slow.syncs <= 2)
+        #expect(try TransactionJournal.read(path: journalPath(dir)).count == 21)
+        slow.close()
+    }
+
     @Test func aRewriteKeepsTheLiveRecordsAndWhatFollowsTheCut() async throws {
         let dir = NodeTests.freshDirectory()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
