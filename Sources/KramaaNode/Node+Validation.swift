@@ -68,8 +68,9 @@ extension Node {
         discardCandidate()
         var senders: [Address] = []
         senders.reserveCapacity(block.transactions.count)
+        let hashes = block.transactions.map(\.hash)
         for (i, tx) in block.transactions.enumerated() {
-            if let known = pool.transaction(tx.hash) {
+            if let known = pool.transaction(hashes[i]) {
                 senders.append(known.sender)
                 continue
             }
@@ -79,7 +80,7 @@ extension Node {
         }
         let state = self.state, executor = self.executor, parent = head, root = accumulator.root
         let result = evmThread.run { () -> Result<ExecutedBlock, BlockValidationError> in
-            Result { () throws(BlockValidationError) in try executor.execute(block, senders: senders, parent: parent, state: state, historyRoot: root) }
+            Result { () throws(BlockValidationError) in try executor.execute(block, senders: senders, hashes: hashes, parent: parent, state: state, historyRoot: root) }
         }
         switch result {
         case .success(let executed):

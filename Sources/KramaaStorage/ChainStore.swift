@@ -103,7 +103,7 @@ public final class ChainStore: Sendable {
                        keepUndo: UInt64? = ChainStore.undoDepth) throws(StoreError) {
         try write { db in
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
-            try Self.insert(block: executed.block, receipts: stored, db: db)
+            try Self.insert(block: executed.block, receipts: stored, transactionHashes: executed.transactionHashes, db: db)
             try Self.apply(changes, db: db)
             let n = executed.block.number
             if let certificate {
@@ -126,7 +126,8 @@ public final class ChainStore: Sendable {
         }
     }
 
-    static func insert(block: Block, receipts: StoredReceipts, db: Database) throws {
+    /// `transactionHashes`: those of `block.transactions` when the caller has them.
+    static func insert(block: Block, receipts: StoredReceipts, transactionHashes: [Bytes32]? = nil, db: Database) throws {
         let n = Int64(block.number)
         let hash = block.hash
         try db.execute(sql: "INSERT INTO headers(number, hash, rlp) VALUES (?, ?, ?)",
@@ -135,7 +136,7 @@ public final class ChainStore: Sendable {
         try db.execute(sql: "INSERT INTO receipts(number, rlp) VALUES (?, ?)", arguments: [n, Data(receipts.encoded)])
         let indexTransaction = try db.cachedStatement(sql: "INSERT OR REPLACE INTO transactions(hash, number, idx) VALUES (?, ?, ?)")
         for (i, tx) in block.transactions.enumerated() {
-            try indexTransaction.execute(arguments: [Data(tx.hash.bytes), n, i])
+            try indexTransaction.execute(arguments: [Data((transactionHashes?[i] ?? tx.hash).bytes), n, i])
         }
         try LogIndex.insert(number: block.number, receipts: receipts.receipts, db: db)
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('head', ?)", arguments: [Data(String(n).utf8)])

@@ -27,6 +27,8 @@ import Testing
         #expect(try BlockHeader.decode(block.header.encoded) == block.header)
         #expect(try Block.decodeBody(block.encodedBody) == block.transactions)
         for r in built.receipts { #expect(try Receipt.decode(r.encoded) == r) }
+        // Storage indexes the block by these: they must be the transactions' own hashes.
+        #expect(built.transactionHashes == txs.map(\.hash))
     }
 
     @Test func aSendersGapOrFailureSkipsItsLaterNoncesAndDropsOnlyHopelessOnes() {
@@ -63,8 +65,9 @@ import Testing
         }
         #expect(imported.0.stateRoot == before, "a refused block changes nothing")
         #expect(BlockValidationError.timestampBeforeParent(parent: 10, got: 9).description == "timestamp 9 is before the parent's 10")
-        _ = try executor.execute(block, senders: [F.addresses[0]], parent: parent, state: imported.0)
+        let executed = try executor.execute(block, senders: [F.addresses[0]], hashes: [tx.hash], parent: parent, state: imported.0)
         #expect(imported.0.stateRoot == block.header.stateRoot)
+        #expect(executed.transactionHashes == block.transactions.map(\.hash))
     }
 
     @Test func baseFeeFollowsEIP1559AndStaysZeroUnderTheZeroFeePolicy() {

@@ -40,11 +40,16 @@ public struct ExecutedBlock: Sendable {
     /// Candidates left out because they can never be included as they are (nonce too low,
     /// insufficient funds, ...), with the reason.
     public var rejected: [(hash: Bytes32, error: InvalidTransactionError)]
+    /// The hashes of `block.transactions`, in order: known from the pool or from execution, so
+    /// storing the block does not encode and hash every transaction again.
+    public var transactionHashes: [Bytes32]
 
     /// A block with its receipts as executed elsewhere (tests and benchmarks write made-up
     /// blocks to storage through this; the node gets them from `BlockExecutor`).
+    /// `transactionHashes`, when given, must be those of `block.transactions`.
     public init(block: Block, senders: [Address], receipts: [Receipt], outcomes: [TransactionOutcome],
-                rejected: [(hash: Bytes32, error: InvalidTransactionError)] = []) {
+                rejected: [(hash: Bytes32, error: InvalidTransactionError)] = [], transactionHashes: [Bytes32]? = nil) {
+        self.transactionHashes = transactionHashes ?? block.transactions.map(\.hash)
         self.block = block
         self.senders = senders
         self.receipts = receipts
@@ -244,7 +249,7 @@ public struct BlockExecutor {
             for r in receipts { bloom.formUnion(r.bloom) }
             header.logsBloom = bloom
             return ExecutedBlock(block: Block(header: header, transactions: transactions), senders: included.map(\.sender),
-                                 receipts: receipts, outcomes: outcomes, rejected: rejected)
+                                 receipts: receipts, outcomes: outcomes, rejected: rejected, transactionHashes: included.map(\.hash))
         }
     }
 }

@@ -53,7 +53,8 @@ extension BlockExecutor {
     /// transactions' recovered senders (recovered once, when they arrived).
     /// `historyRoot` as for `build`: on a chain that commits history, the header's `extraData`
     /// must be the commitment execution gives.
-    public func execute(_ block: Block, senders: [Address], parent: BlockHeader,
+    /// `hashes`, when the caller has them, are those of `block.transactions` (spares hashing each).
+    public func execute(_ block: Block, senders: [Address], hashes: [Bytes32]? = nil, parent: BlockHeader,
                         state: InMemoryState, historyRoot: Bytes32? = nil) throws(BlockValidationError) -> ExecutedBlock {
         let header = block.header
         guard header.parentHash == parent.hash else { throw .wrongParent(expected: parent.hash, got: header.parentHash) }
@@ -83,7 +84,7 @@ extension BlockExecutor {
             guard run.gasUsed + tx.gasLimit <= header.gasLimit else {
                 throw .gasLimitExceeded(used: run.gasUsed + tx.gasLimit, limit: header.gasLimit)
             }
-            do { try run.apply(SignedTransaction(tx, sender: senders[i]), prepared: prepared.result(i, ahead: block.transactions.count)) } catch {
+            do { try run.apply(SignedTransaction(tx, sender: senders[i], hash: hashes?[i]), prepared: prepared.result(i, ahead: block.transactions.count)) } catch {
                 throw .invalidTransaction(index: i, error)
             }
         }
@@ -100,6 +101,7 @@ extension BlockExecutor {
         if let commitment = commitment(after: got, historyRoot: historyRoot, state: state), header.extraData != commitment.extraData {
             throw .wrongCommitment(expected: commitment, got: header.extraData)
         }
-        return ExecutedBlock(block: block, senders: senders, receipts: executed.receipts, outcomes: executed.outcomes, rejected: [])
+        return ExecutedBlock(block: block, senders: senders, receipts: executed.receipts, outcomes: executed.outcomes, rejected: [],
+                             transactionHashes: executed.transactionHashes)
     }
 }
