@@ -18,9 +18,10 @@ import Testing
         var head: BlockHeader
         var nonces: [Int: UInt64] = [:]
 
-        init(deployers: Set<Address>? = nil) {
+        init(senders: Set<Address>? = nil, deployers: Set<Address>? = nil) {
             var genesis = F.genesis()
             genesis.config.validators = Array(F.addresses.prefix(2))
+            genesis.config.allowList = senders
             genesis.config.deployerAllowList = deployers
             genesis = genesis.installing(.governance)
             executor = BlockExecutor(config: genesis.config, systemContracts: .governance)
@@ -75,6 +76,22 @@ import Testing
                                            parent: parent, state: chain.state)
         }
         chain.state.discardChanges()
+    }
+
+    /// The validators send whatever the senders list holds (the chain must be able to govern
+    /// itself); anyone else must be on it, in the pool as in a block.
+    @Test func aRestrictedSendersListStillLetsTheValidatorsSend() throws {
+        var chain = Chain(senders: [F.addresses[3]])
+        let pool = TxPool(chain: chain.executor.config)
+        let to = Address(word: UInt256(0xbeef))
+        try pool.add(checked: chain.tx(0, nonce: 0, to: to), encodedSize: 100, state: chain.state, head: chain.head)  // a validator, not listed
+        try pool.add(checked: chain.tx(3, nonce: 0, to: to), encodedSize: 100, state: chain.state, head: chain.head)  // listed
+        #expect(throws: TxPoolError.self) {
+            try pool.add(checked: chain.tx(2, nonce: 0, to: to), encodedSize: 100, state: chain.state, head: chain.head)
+        }
+        #expect(pool.count == 2)
+        let block = chain.mine([(0, to, []), (2, to, []), (3, to, [])])
+        #expect(block.senders == [F.addresses[0], F.addresses[3]])
     }
 
     @Test func genesisListsSeedTheContractAndOutsidersCannotPropose() throws {
