@@ -252,13 +252,13 @@ extension SystemCall {
 }
 
 extension SystemMethod {
-    /// The 4-byte selector as it starts calldata.
     /// The selector `calldata` begins with (its first four bytes, big-endian); nil when shorter.
     public static func selector(of calldata: [UInt8]) -> UInt32? {
         guard calldata.count >= 4 else { return nil }
         return calldata[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
     }
 
+    /// The 4-byte selector as it starts calldata.
     public var selectorBytes: [UInt8] {
         [UInt8(selector >> 24), UInt8(selector >> 16 & 0xff), UInt8(selector >> 8 & 0xff), UInt8(selector & 0xff)]
     }
