@@ -213,7 +213,7 @@ let package = Package(
             name: "KramaaStorage",
             dependencies: [
                 "KramaaPrimitives", "KramaaEVM", "KramaaState", "KramaaChain",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(

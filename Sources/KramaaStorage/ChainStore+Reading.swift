@@ -148,20 +148,38 @@ extension ChainStore {
         }
     }
 
-    /// Reads the flat state tables (the head's state) into `state`.
+    /// Reads the head's state into `state`: the flat state tables, with the change records not yet
+    /// folded into them applied in block order (``StateFolding``).
     static func loadFlatState(db: Database, into state: InMemoryState) throws {
-        var storage: [Data: [UInt256: UInt256]] = [:]
+        var storage: [Address: [UInt256: UInt256]] = [:]
         let slots = try Row.fetchCursor(db, sql: "SELECT address, slot, value FROM storage")
         while let row = try slots.next() {
             let slot = try UInt256(bigEndianBytes: row["slot"] as Data)
-            storage[row["address"] as Data, default: [:]][slot] = try UInt256(bigEndianBytes: row["value"] as Data)
+            storage[try Address(row["address"] as Data), default: [:]][slot] = try UInt256(bigEndianBytes: row["value"] as Data)
         }
-        let accounts = try Row.fetchCursor(db, sql: "SELECT a.address, a.nonce, a.balance, a.code_hash, c.bytes FROM accounts a LEFT JOIN code c ON c.hash = a.code_hash")
-        while let row = try accounts.next() {
-            let key = row["address"] as Data
-            state.set(try Address(key), nonce: UInt64(bitPattern: row["nonce"] as Int64),
-                      balance: try UInt256(bigEndianBytes: row["balance"] as Data),
-                      code: Array((row["bytes"] as Data?) ?? Data()), storage: storage[key] ?? [:])
+        var accounts: [Address: AccountInfo] = [:]
+        var code: [Bytes32: [UInt8]] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT a.address, a.nonce, a.balance, a.code_hash, c.bytes FROM accounts a LEFT JOIN code c ON c.hash = a.code_hash")
+        while let row = try rows.next() {
+            let info = AccountInfo(nonce: UInt64(bitPattern: row["nonce"] as Int64), balance: try UInt256(bigEndianBytes: row["balance"] as Data),
+                                   codeHash: try Bytes32(Array(row["code_hash"] as Data)))
+            accounts[try Address(row["address"] as Data)] = info
+            if let bytes = row["bytes"] as Data? { code[info.codeHash] = Array(bytes) }
+        }
+        let pending = try StateChangeLog.pending(db: db)
+        for address in pending.clearedStorage { storage[address] = nil }
+        for (address, slots) in pending.storage {
+            for (slot, value) in slots { storage[address, default: [:]][slot] = value.isZero ? nil : value }
+        }
+        for (address, info) in pending.accounts {
+            accounts[address] = info
+            if let info, code[info.codeHash] == nil,
+               let bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM code WHERE hash = ?", arguments: [Data(info.codeHash.bytes)]) {
+                code[info.codeHash] = Array(bytes)
+            }
+        }
+        for (address, info) in accounts {
+            state.set(address, nonce: info.nonce, balance: info.balance, code: code[info.codeHash] ?? [], storage: storage[address] ?? [:])
         }
     }
 }

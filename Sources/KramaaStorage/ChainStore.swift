@@ -6,12 +6,15 @@ import KramaaPrimitives
 import KramaaState
 
 /// The chain on disk: SQLite through GRDB in WAL mode. Headers, bodies, receipts, a
-/// transaction index, a log index (`LogIndex`) and the flat world state (accounts, storage, code).
+/// transaction index, a log index (`LogIndex`) and the flat world state (accounts, storage, code),
+/// which catches up with the head every few blocks from per-block change records (`StateFolding`).
 /// A block and the state changes it made are written in one SQLite transaction with
 /// `synchronous=FULL`, so a block reported as stored survives kill -9 and power loss.
 public final class ChainStore: Sendable {
     public let path: String
     let db: DatabasePool
+    /// When the flat state tables catch up with the head (``StateFolding``).
+    public let stateFolding: StateFolding
     /// Decoded logs of recently read blocks: at most 256 blocks and 100,000 logs (about 30 MB
     /// of Transfer-sized logs), so a few full blocks cannot hold hundreds of megabytes.
     let logCache = BlockCache<[LocatedLog]>(capacity: 256, maxWeight: 100_000) { $0.count }
@@ -20,8 +23,9 @@ public final class ChainStore: Sendable {
     static let writerCacheKiB = 32 * 1024
 
     /// Opens (creating if needed) the database at `path`, migrates it, and checks it.
-    public init(path: String) throws(StoreError) {
+    public init(path: String, stateFolding: StateFolding = .standard) throws(StoreError) {
         self.path = path
+        self.stateFolding = stateFolding
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -76,6 +80,9 @@ public final class ChainStore: Sendable {
             try LogIndex.create(db: db)
             try db.execute(sql: "DROP TABLE logs")
         }
+        m.registerMigration("v5: state change records folded into the flat state") { db in
+            try StateChangeLog.create(db: db)
+        }
         return m
     }
 
@@ -104,8 +111,8 @@ public final class ChainStore: Sendable {
         try write { db in
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
             try Self.insert(block: executed.block, receipts: stored, transactionHashes: executed.transactionHashes, db: db)
-            try Self.apply(changes, db: db)
             let n = executed.block.number
+            try StateChangeLog.append(changes, number: n, folding: self.stateFolding, db: db)
             if let certificate {
                 try db.execute(sql: "INSERT INTO certificates(number, rlp) VALUES (?, ?)", arguments: [Int64(n), Data(certificate)])
             }
@@ -134,26 +141,37 @@ public final class ChainStore: Sendable {
                        arguments: [n, Data(hash.bytes), Data(block.header.encoded)])
         try db.execute(sql: "INSERT INTO bodies(number, rlp) VALUES (?, ?)", arguments: [n, Data(block.encodedBody)])
         try db.execute(sql: "INSERT INTO receipts(number, rlp) VALUES (?, ?)", arguments: [n, Data(receipts.encoded)])
-        let indexTransaction = try db.cachedStatement(sql: "INSERT OR REPLACE INTO transactions(hash, number, idx) VALUES (?, ?, ?)")
+        let indexTransaction = try RowStatement(db, sql: "INSERT OR REPLACE INTO transactions(hash, number, idx) VALUES (?, ?, ?)")
         for (i, tx) in block.transactions.enumerated() {
-            try indexTransaction.execute(arguments: [Data((transactionHashes?[i] ?? tx.hash).bytes), n, i])
+            try (transactionHashes?[i] ?? tx.hash).withUnsafeBytes { hash in try indexTransaction.run(hash, n, Int64(i)) }
         }
         try LogIndex.insert(number: block.number, receipts: receipts.receipts, db: db)
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('head', ?)", arguments: [Data(String(n).utf8)])
     }
 
-    /// Writes a block's state changes: one row per account and per storage slot, through
-    /// statements prepared once per connection (a block of ERC-20 transfers writes thousands).
+    /// Writes state changes straight into the flat tables (the genesis state, a snapshot's, a fold).
     static func apply(_ changes: StateChanges, db: Database) throws {
-        for (hash, bytes) in changes.code {
+        try insertCode(changes.code, db: db)
+        try applyFlat(changes, db: db)
+    }
+
+    /// New code, by hash.
+    static func insertCode(_ code: [Bytes32: [UInt8]], db: Database) throws {
+        for (hash, bytes) in code {
             try db.execute(sql: "INSERT OR IGNORE INTO code(hash, bytes) VALUES (?, ?)", arguments: [Data(hash.bytes), Data(bytes)])
         }
-        for address in changes.clearedStorage {
+    }
+
+    /// Writes changed accounts and slots, one row each, in key order (the order of the tables'
+    /// B-trees, so consecutive writes share pages), through statements prepared once per
+    /// connection: cleared storages first, then accounts, then slots.
+    static func applyFlat(_ changes: StateChanges, db: Database) throws {
+        for address in changes.clearedStorage.sorted() {
             try db.execute(sql: "DELETE FROM storage WHERE address = ?", arguments: [Data(address.bytes)])
         }
         let putAccount = try db.cachedStatement(sql: "INSERT OR REPLACE INTO accounts(address, nonce, balance, code_hash) VALUES (?, ?, ?, ?)")
         let deleteAccount = try db.cachedStatement(sql: "DELETE FROM accounts WHERE address = ?")
-        for (address, info) in changes.accounts {
+        for (address, info) in changes.accounts.sorted(by: { $0.key < $1.key }) {
             let key = Data(address.bytes)
             if let info {
                 try putAccount.execute(arguments: [key, Int64(bitPattern: info.nonce), Data(info.balance.bigEndianBytes), Data(info.codeHash.bytes)])
@@ -161,15 +179,18 @@ public final class ChainStore: Sendable {
                 try deleteAccount.execute(arguments: [key])
             }
         }
-        let putSlot = try db.cachedStatement(sql: "INSERT OR REPLACE INTO storage(address, slot, value) VALUES (?, ?, ?)")
-        let deleteSlot = try db.cachedStatement(sql: "DELETE FROM storage WHERE address = ? AND slot = ?")
-        for (address, slots) in changes.storage {
-            let key = Data(address.bytes)
-            for (slot, value) in slots {
-                if value.isZero {
-                    try deleteSlot.execute(arguments: [key, Data(slot.bigEndianBytes)])
-                } else {
-                    try putSlot.execute(arguments: [key, Data(slot.bigEndianBytes), Data(value.bigEndianBytes)])
+        let putSlot = try RowStatement(db, sql: "INSERT OR REPLACE INTO storage(address, slot, value) VALUES (?, ?, ?)")
+        let deleteSlot = try RowStatement(db, sql: "DELETE FROM storage WHERE address = ? AND slot = ?")
+        for (address, slots) in changes.storage.sorted(by: { $0.key < $1.key }) {
+            try address.withUnsafeBytes { key in
+                for (slot, value) in slots.sorted(by: { $0.key < $1.key }) {
+                    try slot.bytes32.withUnsafeBytes { slot in
+                        if value.isZero {
+                            try deleteSlot.run(key, slot)
+                        } else {
+                            try value.bytes32.withUnsafeBytes { value in try putSlot.run(key, slot, value) }
+                        }
+                    }
                 }
             }
         }

@@ -62,8 +62,8 @@ enum LogIndex {
         guard receipts.contains(where: { !$0.logs.isEmpty }) else { return }
         let n = Int64(number)
         try db.execute(sql: "INSERT INTO log_blocks(number) VALUES (?)", arguments: [n])
-        let statement = try db.cachedStatement(sql: "INSERT INTO log_keys(key, number) VALUES (?, ?)")
-        for key in keys(of: receipts) { try statement.execute(arguments: [key, n]) }
+        let statement = try RowStatement(db, sql: "INSERT INTO log_keys(key, number) VALUES (?, ?)")
+        for key in keys(of: receipts) { try key.withUnsafeBytes { key in try statement.run(key, n) } }
     }
 
     /// Creates the tables and indexes every stored block (the migration from the index of
