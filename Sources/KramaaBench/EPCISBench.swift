@@ -54,7 +54,7 @@ enum EPCISBench {
                                     referenceName: "P-256 verify on \(cores) cores", goal: "≥ 5,000"))
             section.notes.append("\(events) events, \(shape): failed (reverted) captures among them: \(failed); \(fill).")
         }
-        section.notes.append("The network is the validator benchmark's: four validators in one process with their own SQLite folders, TLS peers on loopback and JSON-RPC servers; the transactions are signed before timing and sent as JSON-RPC batches of 50 to the four servers in turn. Each capture: device signature check (P-256), JSON-LD parse, CBV 2.0 event hash of every event, the records and their logs. A validator building or importing a block parses and hashes its captures' documents on all cores first (SystemContract.prepare, since 2026-12-06), then runs the transactions in order.")
+        section.notes.append("The network is the validator benchmark's: four validators in one process with their own SQLite folders, TLS peers on loopback and JSON-RPC servers; the transactions are signed before timing and sent as JSON-RPC batches of 50 to the four servers in turn. Each capture: device signature check (P-256), JSON-LD parse, CBV 2.0 event hash of every event, the records and their logs. A validator building or importing a block parses and hashes its captures' documents on all cores first (SystemContract.prepare, since 2026-12-06), then runs the transactions in order. Each block's state changes are stored as one record and folded into the flat state tables every 16 blocks (docs/DATA.md, since 2026-12-06), so the sustained run's blocks include their folds.")
         return section
     }
 
