@@ -27,6 +27,43 @@ public enum CanonicalDigitalLink {
     /// The normalised Digital Link of an EPC URI or GS1 Digital Link URI, or nil if `uri` is neither
     /// (the EPCIS hash then keeps the string as it is).
     public static func normalise(_ uri: String) -> String? {
+        simpleSGTIN(uri) ?? normaliseGenerally(uri)
+    }
+
+    /// The most common EPC of events worked out directly: a pure-identity SGTIN whose serial is
+    /// ASCII letters and digits (nothing to unescape or escape), e.g.
+    /// `urn:epc:id:sgtin:0614141.107346.2017` → `https://id.gs1.org/01/10614141073464/21/2017`.
+    /// nil for anything else, which takes the general path; where both answer they agree (tested).
+    /// The general path builds the element string, parses it back and re-encodes it: about 6 µs,
+    /// a twentieth of a captured event's cost on each validator.
+    static func simpleSGTIN(_ uri: String) -> String? {
+        let head = "urn:epc:id:sgtin:".utf8
+        let all = uri.utf8
+        guard all.starts(with: head) else { return nil }
+        let body = all.dropFirst(head.count)
+        guard let firstDot = body.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        let companyPrefix = body[..<firstDot]
+        let rest = body[body.index(after: firstDot)...]
+        guard let secondDot = rest.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        let itemReference = rest[..<secondDot], serial = rest[rest.index(after: secondDot)...]
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        func isLetterOrDigit(_ byte: UInt8) -> Bool { isDigit(byte) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) }
+        guard (6...12).contains(companyPrefix.count), companyPrefix.count + itemReference.count == 13,
+              companyPrefix.allSatisfy(isDigit), itemReference.allSatisfy(isDigit),
+              (1...20).contains(serial.count), serial.allSatisfy(isLetterOrDigit) else { return nil }
+        // GTIN-14: the item reference's first digit (the indicator), the company prefix, the rest
+        // of the item reference, then the check digit.
+        var gtin = [UInt8](repeating: 0, count: 14)
+        gtin[0] = itemReference.first!
+        var index = 1
+        for byte in companyPrefix { gtin[index] = byte; index += 1 }
+        for byte in itemReference.dropFirst() { gtin[index] = byte; index += 1 }
+        gtin[13] = GS1CheckDigit.digit(of: gtin, count: 13)!
+        return stem + "/01/" + String(decoding: gtin, as: UTF8.self) + "/21/" + String(decoding: serial, as: UTF8.self)
+    }
+
+    /// ``normalise(_:)`` without the direct SGTIN path.
+    static func normaliseGenerally(_ uri: String) -> String? {
         if uri.hasPrefix("urn:epc:") {
             // The element string the parse validated is the one converted: checked once, not thrice.
             guard let values = try? EPCURI.parseResolving(uri).elementString, let link = try? DigitalLink(validated: values) else { return nil }
