@@ -41,9 +41,8 @@ enum StateChangeLog {
     static func append(_ changes: StateChanges, number: UInt64, folding: StateFolding, db: Database) throws {
         try ChainStore.insertCode(changes.code, db: db)
         try db.execute(sql: "INSERT INTO state_changes(number, rlp) VALUES (?, ?)", arguments: [Int64(number), Data(changes.recordEncoded)])
-        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS records, TOTAL(LENGTH(rlp)) AS bytes FROM state_changes")
-        let records: Int = row?["records"] ?? 0, bytes: Double = row?["bytes"] ?? 0
-        if records >= folding.blocks || bytes >= Double(folding.bytes) { try fold(db: db) }
+        let waiting = try size(db: db)
+        if waiting.records >= folding.blocks || waiting.bytes >= folding.bytes { try fold(db: db) }
     }
 
     /// The records not yet folded, merged in block order into one set of changes.
@@ -66,9 +65,10 @@ enum StateChangeLog {
         try db.execute(sql: "DELETE FROM state_changes")
     }
 
-    /// Blocks whose changes are recorded but not folded.
-    static func count(db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM state_changes") ?? 0
+    /// The records not yet folded: how many, and their encoded bytes.
+    static func size(db: Database) throws -> (records: Int, bytes: Int) {
+        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS records, TOTAL(LENGTH(rlp)) AS bytes FROM state_changes")
+        return (row?["records"] ?? 0, Int(row?["bytes"] as Double? ?? 0))
     }
 }
 

@@ -56,7 +56,7 @@ import Testing
     }
 
     static func pendingRecords(_ store: ChainStore) throws -> Int {
-        try store.db.read { db in try StateChangeLog.count(db: db) }
+        try store.db.read { db in try StateChangeLog.size(db: db).records }
     }
 
     @Test func theHeadsStateIsTheTablesWithTheRecordsNotYetFoldedWhateverTheFold() throws {
