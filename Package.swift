@@ -536,7 +536,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KramaaValidatorTests",
-            dependencies: ["KramaaValidator", "KramaaNode", "KramaaChain", "KramaaPrimitives", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KramaaValidator", "KramaaNode", "KramaaChain", "KramaaConsensus", "KramaaPrimitives", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KramaaTagsTests",

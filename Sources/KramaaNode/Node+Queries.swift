@@ -29,6 +29,15 @@ extension Node {
         }
     }
 
+    /// Runs `body` with the state after block `number`, which may be the committed head still
+    /// being written (``committedHead``): for consensus, which decides the next height meanwhile.
+    /// Later numbers read the committed head's state.
+    func withCommittedState<T>(at number: UInt64, _ body: (StateBackend) -> T) throws(ChainReadError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(try view(at: min(number, head.number), snapshot: false))
+    }
+
     /// The state of block `number`: the live state (or a snapshot of it) seen through the undo
     /// records of the blocks after it. Call with the lock held.
     private func view(at number: UInt64, snapshot: Bool) throws(ChainReadError) -> StateBackend {
@@ -68,7 +77,8 @@ extension Node {
         lock.lock()
         defer { lock.unlock() }
         guard candidate == nil || storing != nil else { throw .busy("a block is being validated on top of the head; retry") }
-        let number = min(number ?? head.number, head.number)
+        let stored = latest.number  // a validator's committed head may still be being written
+        let number = min(number ?? stored, stored)
         if number == head.number && storing == nil { return (state.proof(address, slots: slots), head) }
         do throws(ChainReadError) {
             let undos = try undos(after: number) + (storing.map { [$0] } ?? [])

@@ -48,8 +48,15 @@ extension Node {
 
     /// Stores `block` (finalised by consensus, with its certificate) and makes it the head.
     /// Reuses the held candidate when it is this block; otherwise executes it first.
+    ///
+    /// With `waitForStorage` false the block becomes the committed head (``committedHead``) at
+    /// once and is written behind, while the caller goes on to the next height; ``latest``, the
+    /// reads and the observers follow when it is stored. The next commit waits for it, and so
+    /// must anything that tells others this block is final and durable here (a validator's
+    /// consensus state before it signs at the next height: ``waitUntilStored()``).
     @discardableResult
-    public func commit(_ block: Block, certificate: [UInt8]) throws(NodeError) -> ExecutedBlock {
+    public func commit(_ block: Block, certificate: [UInt8], waitForStorage: Bool = true) throws(NodeError) -> ExecutedBlock {
+        if !waitForStorage { try waitUntilStored() }  // without the lock: readers go on meanwhile
         lock.lock()
         if candidate?.block.hash != block.hash {
             do { try executeCandidate(block) } catch {
@@ -57,7 +64,7 @@ extension Node {
                 throw error
             }
         }
-        return try storeCandidate(certificate: certificate)
+        return waitForStorage ? try storeCandidate(certificate: certificate) : try storeCandidateBehind(certificate: certificate)
     }
 
     /// The hash of the block executed and held for commit, if any.

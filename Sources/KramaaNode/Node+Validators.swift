@@ -4,13 +4,14 @@ import KramaaPrimitives
 
 extension Node {
     /// The validators of `height`, from the validator set contract in the state after block
-    /// `height - 1` (or the head's, for later heights); the genesis validators when the contract
-    /// holds no set. For a height whose state is no longer kept (only the last 128 are), from
-    /// the genesis set and the contract's set-change logs (``validatorSetHistory(upTo:)``).
+    /// `height - 1` (or the committed head's, for later heights: the block consensus committed
+    /// last counts, stored yet or not); the genesis validators when the contract holds no set.
+    /// For a height whose state is no longer kept (only the last 128 are), from the genesis set
+    /// and the contract's set-change logs (``validatorSetHistory(upTo:)``).
     public func validators(forHeight height: UInt64) -> [Address] {
         let fromContract: [Address]?
         do {
-            fromContract = try withState(at: min(height > 0 ? height - 1 : 0, latest.number)) { state, _ in
+            fromContract = try withCommittedState(at: height > 0 ? height - 1 : 0) { state in
                 try? ValidatorSetContract.validators(forHeight: height, in: SlotReader {
                     state.storage(ValidatorSetContract.address, slot: $0)
                 })

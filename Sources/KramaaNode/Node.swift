@@ -31,12 +31,18 @@ public final class Node: @unchecked Sendable {
     let evmThread = LargeStackThread(name: "kramaa-evm")
     /// Calls and traces (on state snapshots), apart from block building on `evmThread`.
     let callThread = LargeStackThread(name: "kramaa-calls")
+    /// The committed head: the block the next one is built on. A validator's runs ahead of the
+    /// stored head (``latest``) by one block while that block is written.
     private(set) var head: BlockHeader {
-        didSet { headCell.set(head) }
+        didSet { committedCell.set(head) }
     }
-    /// The head under its own small lock, for ``latest``: readers of the head alone
+    /// The stored head under its own small lock, for ``latest``: readers of the head alone
     /// (eth_blockNumber, fee suggestions, REST) never wait while a call or trace holds `lock`.
-    private let headCell: HeadCell
+    let headCell: HeadCell
+    /// The committed head under its own lock, for ``committedHead``.
+    private let committedCell: HeadCell
+    /// Writes the blocks a validator commits behind consensus (``commit(_:certificate:waitForStorage:)``).
+    let blockWriter = BlockWriter()
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
     /// The Merkle mountain range of the hashes of blocks 0 to the head: its root goes into the
@@ -109,8 +115,9 @@ public final class Node: @unchecked Sendable {
             try store.loadState(into: state, head: head)
             _ = state.takeChanges()
             history = try store.undoRecords(from: number >= Node.historyDepth ? number - Node.historyDepth + 1 : 0)
-            self.head = head
             headCell = HeadCell(head)
+            committedCell = HeadCell(head)
+            self.head = head
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }
             }
@@ -171,6 +178,7 @@ public final class Node: @unchecked Sendable {
     /// Stops the journal after writing what it holds (call when the node stops; transactions
     /// submitted later are refused).
     public func close() {
+        try? blockWriter.waitUntilIdle()
         journal.close()
     }
 
@@ -182,6 +190,16 @@ public final class Node: @unchecked Sendable {
 
     /// The latest stored block's header.
     public var latest: BlockHeader { headCell.get() }
+
+    /// The header of the latest block committed: ``latest``, or on a validator the block after
+    /// it while that block is being written (consensus goes on to the next height meanwhile).
+    public var committedHead: BlockHeader { committedCell.get() }
+
+    /// Returns once every committed block is stored; throws when writing one failed (the node
+    /// then refuses to commit more: restart it).
+    public func waitUntilStored() throws(NodeError) {
+        do { try blockWriter.waitUntilIdle() } catch { throw .store(error) }
+    }
 
     // MARK: Transactions
 
@@ -348,6 +366,12 @@ public final class Node: @unchecked Sendable {
     /// the state in between (one block is stored at a time), and reads exclude the block until
     /// it is stored (`storing`). On failure the state is put back as it was before the block.
     func storeCandidate(certificate: [UInt8]?) throws(NodeError) -> ExecutedBlock {
+        // After any block still being written behind; waiting with the lock held cannot deadlock:
+        // the writer's announcement, which may take the lock, runs once it is idle.
+        do { try blockWriter.waitUntilIdle() } catch {
+            lock.unlock()
+            throw .store(error)
+        }
         let executed = candidate!
         let changes = state.takeChanges()
         storing = changes.undo
@@ -370,8 +394,37 @@ public final class Node: @unchecked Sendable {
             throw .store(failure)
         }
         advanceHead(executed, undo: changes.undo)
+        headCell.set(head)
         lock.unlock()
         observers.notify(.newBlock(executed))
+        return executed
+    }
+
+    /// Makes the held candidate the committed head at once and queues its write on
+    /// ``blockWriter``; ``latest`` and the observers follow when it is stored. Call with the
+    /// lock held; it is not held on return. Reads meanwhile see the stored head's state (the
+    /// block's undo record is in `history`, as for any later block), so nothing reads a block
+    /// before it is on disk; the next block may be executed on top of it.
+    func storeCandidateBehind(certificate: [UInt8]) throws(NodeError) -> ExecutedBlock {
+        // At most one block in flight (callers wait before taking the lock, so this rarely waits).
+        do { try blockWriter.waitUntilIdle() } catch {
+            lock.unlock()
+            throw .store(error)
+        }
+        let executed = candidate!
+        let changes = state.takeChanges()
+        candidate = nil
+        advanceHead(executed, undo: changes.undo)
+        lock.unlock()
+        let store = self.store, retention = historyRetention, phases = self.phases, headCell = self.headCell, observers = self.observers
+        blockWriter.enqueue({ () throws(StoreError) in
+            let start = PhaseClock.now
+            try store.append(executed, changes: changes, certificate: certificate, keepUndo: retention)
+            phases.add(.storage, since: start)
+            headCell.set(executed.block.header)
+        }, then: {
+            observers.notify(.newBlock(executed))
+        })
         return executed
     }
 

@@ -72,10 +72,19 @@ extension ValidatorRuntime {
 /// The consensus safety state on disk: written to a temporary file, synced, renamed over
 /// the previous one and the directory synced, so a crash leaves the old or the new state,
 /// never a torn one.
+///
+/// The driver saves the state before anything it covers is sent. Saving first waits for
+/// `beforeSaving` (the node's blocks written behind consensus): so nothing is signed at a
+/// height before the block under it is stored here, and a restarted validator's stored head
+/// is never more than one height below its safety state.
 final class SafetyStore: SafetyStorage {
     let path: URL
+    let beforeSaving: () throws -> Void
 
-    init(path: URL) { self.path = path }
+    init(path: URL, beforeSaving: @escaping () throws -> Void = {}) {
+        self.path = path
+        self.beforeSaving = beforeSaving
+    }
 
     func load() throws -> SafetyState? {
         guard let data = FileManager.default.contents(atPath: path.path) else { return nil }
@@ -86,6 +95,7 @@ final class SafetyStore: SafetyStorage {
 
     /// Replaces the stored state; returns once it is on disk.
     func save(_ state: SafetyState) throws {
+        try beforeSaving()
         let temporary = path.path + ".tmp"
         let bytes = state.encoded
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
@@ -138,7 +148,8 @@ final class NodeApplication: ConsensusApplication {
         self.logger = logger
     }
 
-    var committedHeight: UInt64 { node.latest.number }
+    /// The block consensus committed last, stored yet or not (``Node/commit(_:certificate:waitForStorage:)``).
+    var committedHeight: UInt64 { node.committedHead.number }
 
     /// The validator set of `height` (one vote each), as the validator set contract says in the
     /// head's state: genesis validators, changed by approved proposals.
@@ -182,7 +193,9 @@ final class NodeApplication: ConsensusApplication {
         }
         if let since = votingSince[hash] { node.phases.add(.consensus, since: since) }
         votingSince.removeAll()
-        do { _ = try node.commit(block, certificate: certificate.encoded) } catch {
+        // Written behind while the next height is decided; nothing is signed at that height
+        // before it is on disk (SafetyStore waits for it).
+        do { _ = try node.commit(block, certificate: certificate.encoded, waitForStorage: false) } catch {
             logger.critical("cannot commit block \(height): \(error); stopping consensus")
             throw error
         }

@@ -59,7 +59,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
         let queue = self.queue
         driver = try ConsensusDriver(
             chainId: node.chainId, signer: PrivateKeySigner(key), configuration: driverConfiguration, clock: clock, transport: transport,
-            storage: SafetyStore(path: node.dataDirectory.appendingPathComponent("consensus.rlp")),
+            storage: SafetyStore(path: node.dataDirectory.appendingPathComponent("consensus.rlp"),
+                                 beforeSaving: { [node] () throws in try node.waitUntilStored() }),
             application: NodeApplication(node: node, coinbase: key.publicKey.address, clock: clock, logger: logger),
             hashBlock: { bytes in Block.hash(ofEncoded: bytes) ?? Keccak256.hash(bytes) },  // header only: no transaction decoding
             hop: { work in queue.async(work) })
@@ -137,6 +138,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
     public func stop() async {
         queue.sync { self.driver.stop() }
         queue.stop()
+        try? node.waitUntilStored()  // the last committed block, written behind
         if let observer { node.removeObserver(observer) }
         await transport.network?.stop()
     }
