@@ -69,15 +69,22 @@ public struct ProvenanceRegistry: SystemContract {
     public init() {}
 
     /// The storage slot of an event's record, for `eth_getProof` against a block's state root.
-    /// It holds the block the event was recorded in; the next slot holds the organisation
-    /// (above bit 160) and the device (the low 160 bits, zero when a member recorded it), the
-    /// one after the recorder: three slots, since each new slot costs a capture 22,100 gas.
+    /// It holds the block the event was recorded in. The next slot holds the recorder (the low
+    /// 160 bits) and the organisation (bits 160–223), with bit 255 set when the recorder is a
+    /// device's key: the device is then the one the device registry maps that key to (a key is
+    /// never registered twice nor its mapping removed, so this holds after the device's key
+    /// changes). Two slots, since each new slot costs a capture 22,100 gas.
     public static func recordSlot(_ hash: Bytes32) -> UInt256 { Slot.event(hash) }
 
-    static func packOrganizationAndDevice(_ org: UInt64, _ device: Address) -> UInt256 { UInt256(org) << 160 | UInt256(device) }
+    static let recordedByDevice = UInt256.one << 255
 
-    static func unpackOrganizationAndDevice(_ word: UInt256) -> (org: UInt64, device: Address) {
-        ((word >> 160).uint64Value ?? .max, Address(word: word))
+    static func packRecorder(_ recorder: Address, org: UInt64, byDevice: Bool) -> UInt256 {
+        (byDevice ? recordedByDevice : .zero) | UInt256(org) << 160 | UInt256(recorder)
+    }
+
+    static func unpackRecorder(_ word: UInt256) -> (recorder: Address, org: UInt64, byDevice: Bool) {
+        let byDevice = word & recordedByDevice == recordedByDevice
+        return (Address(word: word), ((word & ~recordedByDevice) >> 160).uint64Value ?? .max, byDevice)
     }
 
     /// The key of an EPC (URN or Digital Link) in the asset and aggregation maps, if it is a
@@ -101,8 +108,9 @@ public struct ProvenanceRegistry: SystemContract {
             let base = Slot.event(hash)
             let block = try call.loadUInt64(base)
             try call.require(block != 0, "no event \(EPCISEventHash.hashID(digest: hash))")
-            let (org, device) = Self.unpackOrganizationAndDevice(try call.load(StorageSlot.offset(base, 1)))
-            return ABI.encode([.uint(UInt256(block)), .uint(UInt256(org)), .address(try call.loadAddress(StorageSlot.offset(base, 2))), .address(device)])
+            let (recorder, org, byDevice) = Self.unpackRecorder(try call.load(StorageSlot.offset(base, 1)))
+            let device = byDevice ? try call.reading(DeviceRegistry.address).loadAddress(DeviceRegistry.Slot.keyDevice(recorder)) : .zero
+            return ABI.encode([.uint(UInt256(block)), .uint(UInt256(org)), .address(recorder), .address(device)])
         case Method.breachedAt.selector:
             let token = try call.decode { d throws(ABIDecodingError) in try d.nextUInt() }
             return ABI.encode([.uint(try call.load(Slot.breach(token)))])
@@ -160,8 +168,7 @@ public struct ProvenanceRegistry: SystemContract {
             try call.require(try call.loadUInt64(base) == 0, "event \(index) (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
             try claimEventID(of: event, index: index, hash: hash, call)
             try call.store(base, max(call.blockNumber, 1))
-            try call.store(StorageSlot.offset(base, 1), Self.packOrganizationAndDevice(org, device))
-            try call.store(StorageSlot.offset(base, 2), call.caller)
+            try call.store(StorageSlot.offset(base, 1), Self.packRecorder(call.caller, org: org, byDevice: device != .zero))
             try call.emit([Event.recorded, hash, Bytes32(UInt256(org)), Bytes32(UInt256(call.caller))],
                           ABI.encode([.address(device), .uint(UInt256(UInt64(index)))]))
             try aggregate(event, links: links, call)

@@ -11,11 +11,13 @@ import Testing
     static let orgs = OrganizationRegistry.address, devices = DeviceRegistry.address, assets = AssetRegistry.address
     static let epc = "urn:epc:id:sgtin:0614141.107346.2018"
 
-    static func chain(_ contracts: SystemContracts = .platform) -> ContractChain { ContractChain(contracts: contracts) }
+    static func chain(_ contracts: SystemContracts = .platform, keyCount: Int = 4) -> ContractChain {
+        ContractChain(contracts: contracts, keyCount: keyCount)
+    }
 
     /// A chain with the brand (org 1, key 0 admin, key 1 manufacturer + device manager) and the carrier (org 2, key 2).
-    static func withOrganisations(_ contracts: SystemContracts = .platform) -> ContractChain {
-        let chain = chain(contracts)
+    static func withOrganisations(_ contracts: SystemContracts = .platform, keyCount: Int = 4) -> ContractChain {
+        let chain = chain(contracts, keyCount: keyCount)
         #expect(chain.send(0, orgs, OrganizationRegistry.Method.register.callData([.string("Acme Brand")])).success)
         #expect(chain.send(2, orgs, OrganizationRegistry.Method.register.callData([.string("Fast Carrier")])).success)
         let roles = OrganizationRoles([.manufacturer, .deviceManager]).rawValue

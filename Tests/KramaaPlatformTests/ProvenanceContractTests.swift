@@ -1,7 +1,7 @@
 import KramaaChain
 import KramaaEPCIS
 import KramaaEVM
-import KramaaPlatform
+@testable import KramaaPlatform
 import KramaaPrimitives
 import KramaaTestSupport
 import Testing
@@ -54,29 +54,54 @@ import Testing
         var record = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.record.callData([.fixedBytes(hash)])).output[...])
         #expect(try record.nextUInt64() == chain.head.number && record.nextUInt64() == 1 && record.nextAddress() == chain.addresses[1])
         #expect(try record.nextAddress() == .zero)  // a member recorded it: no device
+        #expect(chain.storage(Self.provenance)[StorageSlot.offset(ProvenanceRegistry.recordSlot(hash), 1)]
+                == UInt256(1) << 160 | UInt256(chain.addresses[1]), "not marked a device key")
         // The same event again, even written differently (another time zone spelling), is refused.
         let again = Self.document(Self.objectEvent([P.epc], bizStep: "https://ref.gs1.org/cbv/BizStep-commissioning", time: "2026-11-25T10:00:00+01:00"))
         P.expectRefusal(chain, 1, Self.provenance, Self.capture(1, again), "event 0 (\(EPCISEventHash.hashID(digest: hash))) is recorded already")
     }
 
     @Test func devicesRecordWithTheirCurrentKeyOnly() throws {
-        let (chain, _) = Self.chain()
+        let chain = P.withOrganisations(keyCount: 5)  // key 4 becomes the device's next key
         // Key 3 is a device of the brand (a secp256k1 device key can send ordinary transactions).
         let deviceKey = PublicKey.secp256k1(chain.keys[3].publicKey)
         #expect(P.registerDevice(chain, deviceKey).success)
         let first = chain.send(3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting"))))
         #expect(first.success)
         #expect(first.logs.first?.data == ABI.encode([.address(chain.addresses[3]), .uint(.zero)]))
-        // The record: block, organisation and device (packed in one slot), recorder.
+        // The record: block, organisation, recorder (the key) and device.
         let hash = try #require(first.logs.first?.topics[1])
-        var record = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.record.callData([.fixedBytes(hash)])).output[...])
-        #expect(try record.nextUInt64() == chain.head.number && record.nextUInt64() == 1)
-        #expect(try record.nextAddress() == chain.addresses[3] && record.nextAddress() == chain.addresses[3])
+        let recordedAt = chain.head.number
+        let record = { (hash: Bytes32) throws -> (UInt64, UInt64, Address, Address) in
+            var d = ABIDecoder(chain.read(Self.provenance, ProvenanceRegistry.Method.record.callData([.fixedBytes(hash)])).output[...])
+            return (try d.nextUInt64(), try d.nextUInt64(), try d.nextAddress(), try d.nextAddress())
+        }
+        #expect(try record(hash) == (recordedAt, 1, chain.addresses[3], chain.addresses[3]))
+        // Two slots: the block alone (what a proof shows), then the recorder with its organisation, marked a device key.
+        #expect(chain.storage(Self.provenance)[ProvenanceRegistry.recordSlot(hash)] == UInt256(recordedAt))
+        #expect(chain.storage(Self.provenance)[StorageSlot.offset(ProvenanceRegistry.recordSlot(hash), 1)]
+                == ProvenanceRegistry.recordedByDevice | UInt256(1) << 160 | UInt256(chain.addresses[3]))
+        #expect(chain.storage(Self.provenance)[StorageSlot.offset(ProvenanceRegistry.recordSlot(hash), 2)] == nil)
+
         P.expectRefusal(chain, 3, Self.provenance, Self.capture(2, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:01:00Z"))),
                         "device \(chain.addresses[3]) belongs to organisation 1, not 2")
+
+        // The device's key changes to key 4's: its events now name key 4 as recorder, and the
+        // event recorded with the old key still names the device.
+        let next = SigningKey.secp256k1(chain.keys[4])
+        let message = DeviceRegistry.rotationMessage(chainId: ContractChain.chainId, device: chain.addresses[3], newKey: next.publicKey)
+        #expect(chain.send(1, DeviceRegistry.address, DeviceRegistry.Method.rotate.callData([
+            .address(chain.addresses[3]), .uint(UInt256(UInt64(next.publicKey.type.code))), .bytes(next.publicKey.bytes),
+            .bytes(next.signature(for: message))])).success)
+        let rotated = chain.send(4, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:03:00Z"))))
+        #expect(rotated.success, "\(ContractChain.revertReason(rotated.output) ?? "")")
+        let second = try #require(rotated.logs.first { $0.topics.first == ProvenanceRegistry.Event.recorded }?.topics[1])
+        #expect(try record(second) == (chain.head.number, 1, chain.addresses[4], chain.addresses[3]))
+        #expect(try record(hash) == (recordedAt, 1, chain.addresses[3], chain.addresses[3]))
+
         #expect(chain.send(1, DeviceRegistry.address, DeviceRegistry.Method.setStatus.callData([.address(chain.addresses[3]), .uint(UInt256(3))])).success)
         // A revoked device's transactions are refused before they run (docs/DEVICE-POLICIES.md).
-        P.expectRefusal(chain, 3, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:02:00Z"))),
+        P.expectRefusal(chain, 4, Self.provenance, Self.capture(0, Self.document(Self.objectEvent([P.epc], bizStep: "inspecting", time: "2026-11-25T09:02:00Z"))),
                         "device \(chain.addresses[3]) is revoked: its keys can no longer send transactions")
     }
 
