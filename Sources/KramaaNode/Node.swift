@@ -48,6 +48,8 @@ public final class Node: @unchecked Sendable {
     /// The Merkle mountain range of the hashes of blocks 0 to the head: its root goes into the
     /// next block's header on a chain that commits history (``HeaderCommitment``).
     var accumulator = HistoryAccumulator()
+    /// The gas a transaction of recent blocks used, on average (a moving average over blocks).
+    private var recentGasPerTransaction: UInt64 = 21_000
     /// A block executed on the head but not yet committed (validators; see Node+Validation).
     var candidate: ExecutedBlock?
     /// Whether a block on `head` at `time` would begin with system transactions (cached: the
@@ -332,6 +334,16 @@ public final class Node: @unchecked Sendable {
         lock.withLock { pool.counts(state: state) }
     }
 
+    /// Whether the pool holds at least a full block's worth of transactions, judged by the gas
+    /// recent blocks' transactions used (gas limits alone overstate it, often several times): a
+    /// validator then builds its next block at once, while the last one is still being written.
+    public var poolFillsBlock: Bool {
+        lock.withLock {
+            let expected = UInt64(pool.count).multipliedReportingOverflow(by: recentGasPerTransaction)
+            return min(pool.gasLimitTotal, expected.overflow ? .max : expected.partialValue) >= head.gasLimit
+        }
+    }
+
     /// Encoded bytes of the pool's transactions (bounded by `TxPoolConfig.maxBytes`).
     public var poolBytes: Int { lock.withLock { pool.byteCount } }
 
@@ -432,6 +444,8 @@ public final class Node: @unchecked Sendable {
     func advanceHead(_ executed: ExecutedBlock, undo: StateUndo) {
         head = executed.block.header
         accumulator.append(executed.block.hash)
+        let included = UInt64(executed.block.transactions.count)
+        if included > 0 { recentGasPerTransaction = (3 * recentGasPerTransaction + head.gasUsed / included) / 4 }
         history[head.number] = undo
         if head.number >= Node.historyDepth { history[head.number - Node.historyDepth] = nil }
         state.blockHashes[head.number] = executed.block.hash

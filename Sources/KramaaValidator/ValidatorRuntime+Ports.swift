@@ -162,6 +162,11 @@ final class NodeApplication: ConsensusApplication {
     var producesEmptyBlocks: Bool { node.config.emptyBlocks }
 
     func buildBlock(height: UInt64, round: Int, answer: @escaping ([UInt8], Bytes32) -> Void) {
+        // With a full block waiting it is built at once, while the last block is still being
+        // written; with less, after the write, so that it also takes what arrives meanwhile
+        // (blocks stay as large as without writing behind). Nothing is sent before the write
+        // either way (SafetyStore).
+        if !node.poolFillsBlock { try? node.waitUntilStored() }
         let block = node.propose(timestamp: clock.unixSeconds, coinbase: coinbase, allowEmpty: true)!
         decoded[block.hash] = block
         votingSince[block.hash] = PhaseClock.now

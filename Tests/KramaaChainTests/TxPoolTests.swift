@@ -71,6 +71,29 @@ import Testing
         #expect(pool.pending(state: state, baseFee: head.baseFeePerGas).first?.hash == better.hash)
     }
 
+    /// The pool's summed gas limits follow every addition, replacement, removal and prune.
+    @Test func gasLimitTotalFollowsWhatThePoolHolds() throws {
+        let (state, head) = F.chain()
+        let pool = TxPool(chain: F.genesis().config)
+        try pool.add(F.transfer(from: 0, nonce: 0, gas: 21_000), encodedSize: 100, state: state, head: head)
+        try pool.add(F.transfer(from: 0, nonce: 1, gas: 50_000), encodedSize: 100, state: state, head: head)
+        let second = F.transfer(from: 1, nonce: 0, gas: 30_000)
+        try pool.add(second, encodedSize: 100, state: state, head: head)
+        #expect(pool.gasLimitTotal == 101_000)
+        // A replacement counts its own gas limit instead of the one it replaced.
+        try pool.add(F.transfer(from: 0, nonce: 1, tip: 2_000_000_000, feeCap: 20_000_000_000, gas: 60_000), encodedSize: 100, state: state, head: head)
+        #expect(pool.gasLimitTotal == 111_000)
+        pool.remove(hash: second.hash)
+        #expect(pool.gasLimitTotal == 81_000)
+        // Refused: nothing changes.
+        #expect(throws: TxPoolError.self) { try pool.add(F.transfer(from: 0, nonce: 1, gas: 90_000), encodedSize: 100, state: state, head: head) }
+        #expect(pool.gasLimitTotal == 81_000)
+        let funded = try #require(state.account(F.addresses[0]))
+        state.set(F.addresses[0], nonce: 2, balance: funded.balance, code: [], storage: [:])
+        pool.prune(state: state)
+        #expect(pool.count == 0 && pool.gasLimitTotal == 0)
+    }
+
     @Test func fullPoolEvictsOnlyForABetterPrice() throws {
         let (state, head) = F.chain()
         var config = TxPoolConfig()

@@ -46,6 +46,9 @@ public final class TxPool {
     private var sequence: UInt64 = 0
     /// Encoded bytes of every transaction held.
     public private(set) var byteCount = 0
+    /// The gas limits of every transaction held, summed: a block's worth waits when this
+    /// reaches the block gas limit.
+    public private(set) var gasLimitTotal: UInt64 = 0
 
     public init(chain: ChainConfig, config: TxPoolConfig = TxPoolConfig()) {
         self.chain = chain
@@ -158,11 +161,13 @@ public final class TxPool {
         if let replaced {
             byHash[replaced.signed.hash] = nil
             byteCount -= replaced.size
+            gasLimitTotal &-= replaced.signed.transaction.gasLimit
         }
         sequence += 1
         bySender[sender, default: [:]][tx.nonce] = Entry(signed: signed, sequence: sequence, size: encodedSize)
         byHash[hash] = (sender, tx.nonce)
         byteCount += encodedSize
+        gasLimitTotal &+= tx.gasLimit
         return replaced?.signed.hash
     }
 
@@ -195,6 +200,7 @@ public final class TxPool {
         guard let entry = bySender[sender]?.removeValue(forKey: nonce) else { return }
         byHash[entry.signed.hash] = nil
         byteCount -= entry.size
+        gasLimitTotal &-= entry.signed.transaction.gasLimit
         if bySender[sender]?.isEmpty == true { bySender[sender] = nil }
     }
 
