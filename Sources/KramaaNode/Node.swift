@@ -314,7 +314,7 @@ public final class Node: @unchecked Sendable {
 
     /// Whether the pool has transactions that can run now.
     public var hasPendingTransactions: Bool {
-        lock.withLock { pool.counts(state: state).pending > 0 }
+        lock.withLock { pool.hasPending(state: state) }
     }
 
     /// Whether a block made at `timestamp` would begin with system transactions (due triggers,

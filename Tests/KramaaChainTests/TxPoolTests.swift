@@ -9,11 +9,17 @@ import Testing
     @Test func futureNonceWaitsUntilTheGapCloses() throws {
         let (state, head) = F.chain()
         let pool = TxPool(chain: F.genesis().config)
+        #expect(!pool.hasPending(state: state))
         try pool.add(F.transfer(from: 0, nonce: 1), encodedSize: 100, state: state, head: head)
         #expect(pool.counts(state: state) == (pending: 0, queued: 1))
+        #expect(!pool.hasPending(state: state), "a nonce gap: nothing can run")
         #expect(pool.pending(state: state, baseFee: head.baseFeePerGas).isEmpty)
+        try pool.add(F.transfer(from: 1, nonce: 2), encodedSize: 100, state: state, head: head)
+        #expect(!pool.hasPending(state: state))
         try pool.add(F.transfer(from: 0, nonce: 0), encodedSize: 100, state: state, head: head)
-        #expect(pool.counts(state: state) == (pending: 2, queued: 0))
+        #expect(pool.hasPending(state: state))
+        #expect(pool.counts(state: state) == (pending: 2, queued: 1))
+        pool.remove(hash: F.transfer(from: 1, nonce: 2).hash)
         #expect(pool.pending(state: state, baseFee: head.baseFeePerGas).map(\.transaction.nonce) == [0, 1])
         #expect(pool.nextNonce(F.addresses[0], state: state) == 2)
     }

@@ -247,6 +247,12 @@ public final class TxPool {
         return (pending, byHash.count - pending)
     }
 
+    /// Whether any transaction can run now: `counts(state:).pending > 0`, but it stops at the
+    /// first sender that has one instead of walking every sender's run (consensus asks often).
+    public func hasPending(state: StateBackend) -> Bool {
+        bySender.contains { sender, entries in entries[state.account(sender)?.nonce ?? 0] != nil }
+    }
+
     /// A sender's transactions that can run now: consecutive nonces from the account's.
     private func executableRun(_ sender: Address, _ entries: [UInt64: Entry], state: StateBackend) -> [Entry] {
         var nonce = state.account(sender)?.nonce ?? 0
