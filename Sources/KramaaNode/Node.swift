@@ -378,12 +378,7 @@ public final class Node: @unchecked Sendable {
     /// the state in between (one block is stored at a time), and reads exclude the block until
     /// it is stored (`storing`). On failure the state is put back as it was before the block.
     func storeCandidate(certificate: [UInt8]?) throws(NodeError) -> ExecutedBlock {
-        // After any block still being written behind; waiting with the lock held cannot deadlock:
-        // the writer's announcement, which may take the lock, runs once it is idle.
-        do { try blockWriter.waitUntilIdle() } catch {
-            lock.unlock()
-            throw .store(error)
-        }
+        try waitUntilStoredHoldingLock()
         let executed = candidate!
         let changes = state.takeChanges()
         storing = changes.undo
@@ -418,11 +413,7 @@ public final class Node: @unchecked Sendable {
     /// block's undo record is in `history`, as for any later block), so nothing reads a block
     /// before it is on disk; the next block may be executed on top of it.
     func storeCandidateBehind(certificate: [UInt8]) throws(NodeError) -> ExecutedBlock {
-        // At most one block in flight (callers wait before taking the lock, so this rarely waits).
-        do { try blockWriter.waitUntilIdle() } catch {
-            lock.unlock()
-            throw .store(error)
-        }
+        try waitUntilStoredHoldingLock()  // one block in flight (`commit` waited already, without the lock)
         let executed = candidate!
         let changes = state.takeChanges()
         candidate = nil
@@ -438,6 +429,16 @@ public final class Node: @unchecked Sendable {
             observers.notify(.newBlock(executed))
         })
         return executed
+    }
+
+    /// ``waitUntilStored()`` for a caller holding the lock, which it releases when throwing.
+    /// Waiting with the lock held cannot deadlock: the writer's announcement, which may take the
+    /// lock, runs once the writer is idle.
+    private func waitUntilStoredHoldingLock() throws(NodeError) {
+        do { try waitUntilStored() } catch {
+            lock.unlock()
+            throw error
+        }
     }
 
     /// Makes a stored block the head. Call with the lock held.

@@ -81,7 +81,7 @@ final class SafetyStore: SafetyStorage {
     let path: URL
     let beforeSaving: () throws -> Void
 
-    init(path: URL, beforeSaving: @escaping () throws -> Void = {}) {
+    init(path: URL, beforeSaving: @escaping () throws -> Void) {
         self.path = path
         self.beforeSaving = beforeSaving
     }

@@ -73,7 +73,7 @@ public final class TxPool {
     /// The nonce the sender's next transaction should carry: the account nonce plus its
     /// consecutive pending transactions.
     public func nextNonce(_ sender: Address, state: StateBackend) -> UInt64 {
-        var nonce = state.account(sender)?.nonce ?? 0
+        var nonce = Self.accountNonce(sender, state)
         while bySender[sender]?[nonce] != nil { nonce += 1 }
         return nonce
     }
@@ -250,12 +250,17 @@ public final class TxPool {
     /// Whether any transaction can run now: `counts(state:).pending > 0`, but it stops at the
     /// first sender that has one instead of walking every sender's run (consensus asks often).
     public func hasPending(state: StateBackend) -> Bool {
-        bySender.contains { sender, entries in entries[state.account(sender)?.nonce ?? 0] != nil }
+        bySender.contains { sender, entries in entries[Self.accountNonce(sender, state)] != nil }
+    }
+
+    /// The nonce the sender's account has reached: its next transaction that can run carries it.
+    private static func accountNonce(_ sender: Address, _ state: StateBackend) -> UInt64 {
+        state.account(sender)?.nonce ?? 0
     }
 
     /// A sender's transactions that can run now: consecutive nonces from the account's.
     private func executableRun(_ sender: Address, _ entries: [UInt64: Entry], state: StateBackend) -> [Entry] {
-        var nonce = state.account(sender)?.nonce ?? 0
+        var nonce = Self.accountNonce(sender, state)
         var run: [Entry] = []
         while let e = entries[nonce] { run.append(e); nonce += 1 }
         return run
