@@ -61,22 +61,35 @@ public enum RPCHex {
     }
 
     /// Decodes data (geth's `hexutil.Bytes`); `0x` is empty data.
+    ///
+    /// One table lookup per digit into an uninitialised array: a signed transaction's hex is
+    /// decoded on every `eth_sendRawTransaction`.
     public static func decodeData(_ text: String) throws(HexError) -> [UInt8] {
         var text = text
         return try text.withUTF8 { utf8 in Result { () throws(HexError) -> [UInt8] in
             guard hasPrefix(utf8) else { throw .missingPrefix }
             let count = utf8.count - 2
             guard count % 2 == 0 else { throw .oddLength }
-            var out = [UInt8](repeating: 0, count: count / 2)
-            for i in 0..<out.count {
-                guard let hi = digitValue(utf8[2 + 2 * i]), let lo = digitValue(utf8[3 + 2 * i]) else {
-                    throw .invalidCharacter
+            var valid = true
+            let out = [UInt8](unsafeUninitializedCapacity: count / 2) { out, initialized in
+                var bad: UInt8 = 0
+                var i = 2
+                for o in 0..<out.count {
+                    let hi = digitTable[Int(utf8[i])], lo = digitTable[Int(utf8[i + 1])]
+                    bad |= (hi | lo) & 0x80
+                    out[o] = hi << 4 | lo
+                    i += 2
                 }
-                out[i] = hi << 4 | lo
+                valid = bad == 0
+                initialized = out.count
             }
+            guard valid else { throw .invalidCharacter }
             return out
         } }.get()
     }
+
+    /// Each byte's hex digit value, or 0xFF for a byte that is not a hex digit (either case).
+    private static let digitTable: [UInt8] = (0...255).map { digitValue(UInt8($0)) ?? 0xFF }
 
     /// Decodes data that must be exactly `length` bytes (20 for an address, 32 for a hash).
     public static func decodeData(_ text: String, length: Int) throws(HexError) -> [UInt8] {
@@ -106,7 +119,14 @@ public enum RPCHex {
     }
 
     /// `0x` followed by two lowercase digits per byte.
+    @inlinable
     public static func encodeData(_ bytes: some Collection<UInt8>) -> String {
+        if let text = bytes.withContiguousStorageIfAvailable({ encodeData(buffer: $0) }) { return text }
+        return encodeData(buffer: Array(bytes))
+    }
+
+    /// `0x` followed by two lowercase digits per byte, from contiguous bytes.
+    public static func encodeData(buffer bytes: UnsafeBufferPointer<UInt8>) -> String {
         String(unsafeUninitializedCapacity: 2 + 2 * bytes.count) { out in
             out[0] = UInt8(ascii: "0")
             out[1] = UInt8(ascii: "x")
@@ -118,6 +138,11 @@ public enum RPCHex {
             }
             return i
         }
+    }
+
+    @usableFromInline
+    static func encodeData(buffer bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { encodeData(buffer: $0) }
     }
 
     // MARK: Single digits

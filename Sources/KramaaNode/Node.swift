@@ -54,7 +54,10 @@ public final class Node: @unchecked Sendable {
     var candidate: ExecutedBlock?
     /// Whether a block on `head` at `time` would begin with system transactions (cached: the
     /// consensus driver asks every 50 ms).
-    private var dueSystemCalls: (head: Bytes32, time: UInt64, due: Bool)?
+    private var dueSystemCalls: (head: UInt64, stateRoot: Bytes32, time: UInt64, due: Bool)?
+    /// ``hasPendingTransactions`` at a pool version and committed state: the consensus driver
+    /// asks on every message it handles.
+    private var pendingAnswer: (poolVersion: UInt64, head: UInt64, stateRoot: Bytes32, pending: Bool)?
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
@@ -314,17 +317,27 @@ public final class Node: @unchecked Sendable {
 
     /// Whether the pool has transactions that can run now.
     public var hasPendingTransactions: Bool {
-        lock.withLock { pool.hasPending(state: state) }
+        lock.withLock {
+            if let cached = pendingAnswer, cached.poolVersion == pool.version, cached.head == head.number,
+               cached.stateRoot == head.stateRoot { return cached.pending }
+            let pending = pool.hasPending(state: state)
+            pendingAnswer = (pool.version, head.number, head.stateRoot, pending)
+            return pending
+        }
     }
 
     /// Whether a block made at `timestamp` would begin with system transactions (due triggers,
     /// docs/TRIGGERS.md): reason enough to make a block with an empty pool.
     public func hasDueSystemCalls(at timestamp: UInt64) -> Bool {
         lock.withLock {
-            if let cached = dueSystemCalls, cached.head == head.hash, cached.time == timestamp { return cached.due }
+            // A candidate being built takes the due calls itself; it is asked apart from the cache,
+            // so a dropped candidate does not leave "nothing due" cached for the rest of the second.
+            guard candidate == nil else { return false }
+            if let cached = dueSystemCalls, cached.head == head.number, cached.stateRoot == head.stateRoot,
+               cached.time == timestamp { return cached.due }
             let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: .zero)
-            let due = candidate == nil && !executor.systemTransactions(header, state: state).isEmpty
-            dueSystemCalls = (head.hash, timestamp, due)
+            let due = !executor.systemTransactions(header, state: state).isEmpty
+            dueSystemCalls = (head.number, head.stateRoot, timestamp, due)
             return due
         }
     }

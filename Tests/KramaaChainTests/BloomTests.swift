@@ -37,4 +37,31 @@ import Testing
         let bits = Bloom(logs: [log]).bytes.reduce(0) { $0 + $1.nonzeroBitCount }
         #expect((1...3).contains(bits))
     }
+
+    /// A block's receipts share one memo: each receipt's bloom must be what it is alone, whatever
+    /// the receipts before it left in the memo (and past the memo's capacity).
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func bloomsMadeWithABlocksMemoEqualBloomsMadeAlone(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        var memo = Bloom.Memo()
+        for round in 0..<400 {
+            var logs = Self.randomLogs(&rng)
+            // Later rounds bring ever-new values too, so the memo fills and then stops growing.
+            if round % 2 == 1 {
+                logs.append(Log(address: Address(word: UInt256(rng.next())), topics: (0..<4).map { _ in Bytes32(UInt256(rng.next())) }, data: []))
+            }
+            #expect(Bloom(logs: logs, memo: &memo) == Bloom(logs: logs))
+        }
+    }
+
+    /// A stored receipt keeps the bloom it was stored with (decoding does not hash its logs again).
+    @Test func aDecodedReceiptHasItsStoredBloom() throws {
+        let log = Log(address: Address(word: UInt256(9 as UInt64)), topics: [Bytes32(UInt256(3 as UInt64))], data: [1, 2])
+        let receipt = Receipt(type: .dynamicFee, success: true, cumulativeGasUsed: 21_000, logs: [log])
+        #expect(try Receipt.decode(receipt.encoded) == receipt)
+        // A bloom that is not its logs' (a foreign encoder's) comes back as it was stored.
+        var foreign = receipt
+        foreign.bloom = Bloom.empty
+        #expect(try Receipt.decode(foreign.encoded).bloom == Bloom.empty)
+    }
 }

@@ -24,6 +24,24 @@ import Testing
         #expect(pool.nextNonce(F.addresses[0], state: state) == 2)
     }
 
+    /// Answers cached against the pool's version stay right only if every change moves it.
+    @Test func theVersionMovesWithEveryChangeAndNoRead() throws {
+        let (state, head) = F.chain()
+        let pool = TxPool(chain: F.genesis().config)
+        var seen = pool.version
+        func changed() -> Bool { defer { seen = pool.version }; return pool.version != seen }
+        try pool.add(F.transfer(from: 0, nonce: 0), encodedSize: 100, state: state, head: head)
+        #expect(changed())
+        _ = pool.hasPending(state: state)
+        _ = pool.pending(state: state, baseFee: head.baseFeePerGas)
+        _ = pool.counts(state: state)
+        #expect(!changed(), "reads leave it")
+        #expect(throws: TxPoolError.self) { try pool.add(F.transfer(from: 0, nonce: 0), encodedSize: 100, state: state, head: head) }
+        #expect(!changed(), "a refused transaction leaves it")
+        pool.remove(hash: F.transfer(from: 0, nonce: 0).hash)
+        #expect(changed())
+    }
+
     @Test func refusalsCarryGethsMessagesAndLeaveThePoolUnchanged() throws {
         let (state, head) = F.chain(F.genesis(allowList: Set(F.addresses.prefix(3))))
         let pool = TxPool(chain: F.genesis(allowList: Set(F.addresses.prefix(3))).config)

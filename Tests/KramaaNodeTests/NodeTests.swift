@@ -49,6 +49,27 @@ import Testing
         #expect(throws: NodeError.self) { try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument()) }
     }
 
+    /// The answer to "can anything run?" is cached against the pool's version and the head:
+    /// it must change with each transaction that comes or goes and each block.
+    @Test func pendingTransactionsFollowThePoolAndTheHead() throws {
+        let dir = Self.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())
+        let node = try Node(dataDirectory: dir)
+        let to = "0x00000000000000000000000000000000000000aa"
+        #expect(!node.hasPendingTransactions)
+        _ = try node.accept(raw: tx(1, to: to))
+        #expect(!node.hasPendingTransactions, "nonce 1 waits for 0")
+        _ = try node.accept(raw: tx(0, to: to))
+        #expect(node.hasPendingTransactions)
+        #expect(node.hasPendingTransactions, "asked again at the same version")
+        _ = try #require(try node.produceBlock(timestamp: 100, allowEmpty: false))
+        #expect(!node.hasPendingTransactions, "both were included")
+        _ = try node.accept(raw: tx(3, to: to))
+        #expect(!node.hasPendingTransactions)
+        _ = try node.accept(raw: tx(2, to: to))
+        #expect(node.hasPendingTransactions)
+    }
+
     @Test func recentStatesStayReadableAfterARestart() throws {
         let dir = Self.freshDirectory()
         try Node.initialize(dataDirectory: dir, genesisDocument: Self.genesisDocument())

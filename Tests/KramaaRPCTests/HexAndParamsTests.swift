@@ -49,6 +49,27 @@ import Testing
         #expect(throws: HexError.wrongLength(digits: 4, want: 40)) { try RPCHex.decodeData("0x1234", length: 20) }
         #expect(RPCHex.encodeData([0x00, 0x0f, 0xf0, 0xff]) == "0x000ff0ff")
         #expect(RPCHex.encodeData([]) == "0x")
+        #expect(RPCHex.encodeData([UInt8](repeating: 0xab, count: 40).prefix(3)) == "0xababab")
+    }
+
+    /// Any bytes come back from their hex (upper- or lowercase), and a single character that is
+    /// not a digit, wherever it stands, refuses the whole string.
+    @Test func dataRoundTripsAndEveryNonDigitIsRefused() throws {
+        var rng = SystemRandomNumberGenerator()
+        let digits = Set("0123456789abcdefABCDEF".utf8)
+        for length in 0..<70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let text = RPCHex.encodeData(bytes)
+            #expect(try RPCHex.decodeData(text) == bytes)
+            #expect(try RPCHex.decodeData("0X" + text.dropFirst(2).uppercased()) == bytes)
+            guard length > 0 else { continue }
+            var utf8 = Array(text.utf8)
+            let at = Int.random(in: 2..<utf8.count, using: &rng)
+            var bad: UInt8
+            repeat { bad = UInt8.random(in: 0...127, using: &rng) } while digits.contains(bad)
+            utf8[at] = bad
+            #expect(throws: HexError.invalidCharacter) { try RPCHex.decodeData(String(decoding: utf8, as: UTF8.self)) }
+        }
         #expect(JSON.data([0xab]) == "0xab" && JSON.quantity(0) == "0x0")
     }
 }

@@ -37,18 +37,60 @@ public struct Bloom: Equatable, Hashable, Sendable {
         }
     }
 
+    /// The bloom of a list of logs, taking the bits of values seen before from `memo`: the
+    /// receipts of one block repeat their emitters and event topics (every transfer of a token
+    /// has the token's address and the Transfer topic), so a block's receipts hash each once.
+    public init(logs: some Collection<Log>, memo: inout Memo) {
+        self.init()
+        for log in logs {
+            setBits(memo.bits(of: log.address))
+            for topic in log.topics { setBits(memo.bits(of: topic)) }
+        }
+    }
+
+    /// The three bit positions of values already hashed, for ``init(logs:memo:)``; holds at most
+    /// `Memo.capacity` values (then hashes the rest each time), so a block of distinct values
+    /// costs no more memory than that.
+    public struct Memo {
+        static let capacity = 4096
+        private var addresses: [Address: SIMD3<UInt16>] = [:]
+        private var topics: [Bytes32: SIMD3<UInt16>] = [:]
+
+        public init() {}
+
+        mutating func bits(of address: Address) -> SIMD3<UInt16> {
+            if let bits = addresses[address] { return bits }
+            let bits = address.withUnsafeBytes { Bloom.bits(of: $0) }
+            if addresses.count + topics.count < Self.capacity { addresses[address] = bits }
+            return bits
+        }
+
+        mutating func bits(of topic: Bytes32) -> SIMD3<UInt16> {
+            if let bits = topics[topic] { return bits }
+            let bits = topic.withUnsafeBytes { Bloom.bits(of: $0) }
+            if addresses.count + topics.count < Self.capacity { topics[topic] = bits }
+            return bits
+        }
+    }
+
     public mutating func add(_ log: Log) {
         log.address.withUnsafeBytes { add(raw: $0) }
         for topic in log.topics { topic.withUnsafeBytes { add(raw: $0) } }
     }
 
-    mutating func add(raw: UnsafeRawBufferPointer) {
-        let hash = Keccak256.hash(raw)
-        hash.withUnsafeBytes { h in
-            for i in stride(from: 0, to: 6, by: 2) {
-                let bit = (Int(h[i]) << 8 | Int(h[i + 1])) & 2047
-                bytes[Bloom.byteCount - 1 - bit / 8] |= 1 << UInt8(bit % 8)
-            }
+    mutating func add(raw: UnsafeRawBufferPointer) { setBits(Self.bits(of: raw)) }
+
+    /// The three bits a value sets: the first three byte pairs of its Keccak hash, mod 2048.
+    static func bits(of raw: UnsafeRawBufferPointer) -> SIMD3<UInt16> {
+        Keccak256.hash(raw).withUnsafeBytes { h in
+            SIMD3(UInt16(h[0]) << 8 | UInt16(h[1]), UInt16(h[2]) << 8 | UInt16(h[3]), UInt16(h[4]) << 8 | UInt16(h[5])) & 2047
+        }
+    }
+
+    private mutating func setBits(_ bits: SIMD3<UInt16>) {
+        for i in 0..<3 {
+            let bit = Int(bits[i])
+            bytes[Bloom.byteCount - 1 - bit / 8] |= 1 << UInt8(bit % 8)
         }
     }
 

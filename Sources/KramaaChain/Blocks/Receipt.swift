@@ -19,6 +19,15 @@ public struct Receipt: Equatable, Sendable {
         self.bloom = Bloom(logs: logs)
     }
 
+    /// A receipt whose bloom is known (decoded, or made with a block's ``Bloom/Memo``).
+    public init(type: TransactionType, success: Bool, cumulativeGasUsed: UInt64, logs: [Log], bloom: Bloom) {
+        self.type = type
+        self.success = success
+        self.cumulativeGasUsed = cumulativeGasUsed
+        self.logs = logs
+        self.bloom = bloom
+    }
+
     /// The consensus encoding: `rlp([status, cumulativeGasUsed, bloom, logs])`, prefixed with
     /// the type byte for typed transactions.
     public var encoded: [UInt8] {
@@ -63,9 +72,8 @@ public struct Receipt: Equatable, Sendable {
             try l.finish()
         }
         try r.finish()
-        var receipt = Receipt(type: type, success: status == 1, cumulativeGasUsed: cumulative, logs: logs)
-        receipt.bloom = bloom
-        return receipt
+        // The stored bloom, not one hashed again from the logs (four hashes per Transfer log).
+        return Receipt(type: type, success: status == 1, cumulativeGasUsed: cumulative, logs: logs, bloom: bloom)
     }
 
     /// The receipts root of a block: an ordered trie of the encoded receipts.

@@ -205,6 +205,8 @@ public struct BlockExecutor {
         var gasUsed: UInt64 = 0
         var included: [SignedTransaction] = []
         var receipts: [Receipt] = []
+        /// Bloom bits of the addresses and topics this block's logs had so far.
+        var bloomMemo = Bloom.Memo()
         var outcomes: [TransactionOutcome] = []
         var rejected: [(hash: Bytes32, error: InvalidTransactionError)] = []
 
@@ -222,7 +224,8 @@ public struct BlockExecutor {
             let result = try transition.apply(tx, sender: candidate.sender, to: journaled, prepared: prepared)
             gasUsed += result.gasUsed
             included.append(candidate)
-            receipts.append(Receipt(type: tx.type, success: result.success, cumulativeGasUsed: gasUsed, logs: result.logs))
+            receipts.append(Receipt(type: tx.type, success: result.success, cumulativeGasUsed: gasUsed, logs: result.logs,
+                                    bloom: Bloom(logs: result.logs, memo: &bloomMemo)))
             outcomes.append(TransactionOutcome(
                 gasUsed: result.gasUsed, effectiveGasPrice: tx.effectiveGasPrice(baseFee: header.baseFeePerGas) ?? .zero,
                 createdAddress: result.createdAddress, output: result.output))

@@ -41,7 +41,12 @@ public final class TxPool {
     /// state as blocks will check it, so a refusal reaches the sender at once.
     public var gate: (any TransactionGate)?
     /// Per sender, by nonce.
-    private var bySender: [Address: [UInt64: Entry]] = [:]
+    private var bySender: [Address: [UInt64: Entry]] = [:] {
+        didSet { version &+= 1 }
+    }
+    /// Changes whenever a transaction comes or goes: what the pool held at one version, it
+    /// holds at every read of the same version (for answers cached against it).
+    public private(set) var version: UInt64 = 0
     private var byHash: [Bytes32: (sender: Address, nonce: UInt64)] = [:]
     private var sequence: UInt64 = 0
     /// Encoded bytes of every transaction held.

@@ -9,8 +9,14 @@ public enum StorageSlot {
     }
 
     /// The slot of `mapping[key]` for a mapping rooted at `base`: keccak256(key ‖ base).
+    /// Hashed from a 64-byte stack buffer: the pool's device gate and every system contract
+    /// take one per mapping read.
     public static func mapping(_ base: UInt256, _ key: UInt256) -> UInt256 {
-        UInt256(Keccak256.hash(key.bigEndianBytes + base.bigEndianBytes))
+        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buffer in
+            key.storeBigEndian(to: buffer.baseAddress!)
+            base.storeBigEndian(to: buffer.baseAddress! + 32)
+            return UInt256(Keccak256.hash(UnsafeRawBufferPointer(buffer)))
+        }
     }
 
     public static func mapping(_ base: UInt256, _ key: Address) -> UInt256 { mapping(base, UInt256(key)) }
@@ -20,7 +26,12 @@ public enum StorageSlot {
     public static func offset(_ base: UInt256, _ index: Int) -> UInt256 { base &+ UInt256(UInt64(index)) }
 
     /// Where the elements of a dynamic array whose length is at `base` start: keccak256(base).
-    public static func elements(_ base: UInt256) -> UInt256 { UInt256(Keccak256.hash(base.bigEndianBytes)) }
+    public static func elements(_ base: UInt256) -> UInt256 {
+        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { buffer in
+            base.storeBigEndian(to: buffer.baseAddress!)
+            return UInt256(Keccak256.hash(UnsafeRawBufferPointer(buffer)))
+        }
+    }
 }
 
 /// Reads storage slots: a system call (metered) or a plain state read (the node answering
