@@ -69,47 +69,6 @@ extension ValidatorRuntime {
     }
 }
 
-/// The consensus safety state on disk: written to a temporary file, synced, renamed over
-/// the previous one and the directory synced, so a crash leaves the old or the new state,
-/// never a torn one.
-///
-/// The driver saves the state before anything it covers is sent. Saving first waits for
-/// `beforeSaving` (the node's blocks written behind consensus): so nothing is signed at a
-/// height before the block under it is stored here, and a restarted validator's stored head
-/// is never more than one height below its safety state.
-final class SafetyStore: SafetyStorage {
-    let path: URL
-    let beforeSaving: () throws -> Void
-
-    init(path: URL, beforeSaving: @escaping () throws -> Void) {
-        self.path = path
-        self.beforeSaving = beforeSaving
-    }
-
-    func load() throws -> SafetyState? {
-        guard let data = FileManager.default.contents(atPath: path.path) else { return nil }
-        do { return try SafetyState(rlp: Array(data)) } catch {
-            throw ValidatorError.corruptSafetyState(path: path.path, reason: "\(error)")
-        }
-    }
-
-    /// Replaces the stored state; returns once it is on disk.
-    func save(_ state: SafetyState) throws {
-        try beforeSaving()
-        let temporary = path.path + ".tmp"
-        let bytes = state.encoded
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw ValidatorError.io("open \(temporary): errno \(errno)") }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == bytes.count, synced == 0 else { throw ValidatorError.io("write \(temporary): errno \(errno)") }
-        guard rename(temporary, path.path) == 0 else { throw ValidatorError.io("rename to \(path.path): errno \(errno)") }
-        let dir = open(path.deletingLastPathComponent().path, O_RDONLY)
-        if dir >= 0 { _ = fsync(dir); close(dir) }
-    }
-}
-
 public enum ValidatorError: Error, CustomStringConvertible {
     case corruptSafetyState(path: String, reason: String)
     case io(String)
