@@ -235,7 +235,13 @@ public final class Node: @unchecked Sendable {
     /// at once (a JSON-RPC batch shares one sync). The signature is checked before the node's
     /// lock is taken, so submissions recover senders in parallel.
     public func accept(raw: [UInt8]) throws(NodeError) -> Accepted {
-        do { return try phases.measure(.admission) { () throws(NodeError) in try admit(raw: raw) } } catch {
+        try accept(raw: raw, hash: Keccak256.hash(raw))
+    }
+
+    /// ``accept(raw:)`` for a caller that has hashed `raw` already (`hash` must be its
+    /// Keccak-256): gossip hashes each transaction to know whether a peer sent it.
+    public func accept(raw: [UInt8], hash: Bytes32) throws(NodeError) -> Accepted {
+        do { return try phases.measure(.admission) { () throws(NodeError) in try admit(raw: raw, hash: hash) } } catch {
             rejections.record(error)
             throw error
         }
@@ -258,8 +264,7 @@ public final class Node: @unchecked Sendable {
         }
     }
 
-    private func admit(raw: [UInt8]) throws(NodeError) -> Accepted {
-        let hash = Keccak256.hash(raw)
+    private func admit(raw: [UInt8], hash: Bytes32) throws(NodeError) -> Accepted {
         let signed: SignedTransaction
         if let known = prepared.take(hash) {
             signed = known

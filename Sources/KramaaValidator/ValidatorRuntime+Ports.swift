@@ -59,12 +59,13 @@ extension ValidatorRuntime {
         var raws: [[UInt8]] = []
         while !list.isAtEnd, let raw = try? list.readBytes() { raws.append(Array(raw)) }
         // Senders are recovered off the consensus queue; the pool takes each once.
-        for raw in raws { fromPeers.insert(Keccak256.hash(raw)) }
+        let hashes = raws.map { Keccak256.hash($0) }
+        fromPeers.formUnion(hashes)
         if fromPeers.count > 200_000 { fromPeers.removeAll() }  // bounded; a stale entry only costs one re-broadcast
         let batch = raws
         DispatchQueue.global().async {
             // Journaled without waiting: nothing is acknowledged to a peer.
-            for raw in batch { _ = try? node.accept(raw: raw) }
+            for (raw, hash) in zip(batch, hashes) { _ = try? node.accept(raw: raw, hash: hash) }
         }
     }
 }
