@@ -38,7 +38,7 @@ enum BenchTransactions {
         try! socket.send(request)
         let reply = try! socket.readResponse()
         // fatalError, not precondition: its message is printed in release builds too.
-        if reply.status != 200 || contains(reply.body, errorKey) {
+        if reply.status != 200 || Harness.contains(reply.body, errorKey) {
             let text = reply.text
             let first = text.range(of: "\"error\"").map { String(text[$0.lowerBound...].prefix(300)) } ?? String(text.prefix(300))
             fatalError("HTTP \(reply.status), refused: \(first)")
@@ -46,24 +46,6 @@ enum BenchTransactions {
     }
 
     private static let errorKey = Array(#""error""#.utf8)
-
-    /// Whether `needle` occurs in `haystack`, by a plain byte scan: Foundation's generic
-    /// `firstRange(of:)` took 4 % of the machine's CPU in the node benchmark, on the client's
-    /// side of the shared cores.
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        return haystack.withUnsafeBufferPointer { h in
-            needle.withUnsafeBufferPointer { n in
-                var i = 0
-                let last = h.count - n.count
-                while i <= last {
-                    if h[i] == first, memcmp(h.baseAddress! + i, n.baseAddress!, n.count) == 0 { return true }
-                    i += 1
-                }
-                return false
-            }
-        }
-    }
 }
 
 /// The Vyper ERC-20 of contracts/ (compiled by scripts/bench.sh) as a workload: deployed by the

@@ -122,7 +122,7 @@ public enum RPCHex {
     @inlinable
     public static func encodeData(_ bytes: some Collection<UInt8>) -> String {
         if let text = bytes.withContiguousStorageIfAvailable({ encodeData(buffer: $0) }) { return text }
-        return encodeData(buffer: Array(bytes))
+        return Array(bytes).withUnsafeBufferPointer { encodeData(buffer: $0) }
     }
 
     /// `0x` followed by two lowercase digits per byte, from contiguous bytes.
@@ -138,11 +138,6 @@ public enum RPCHex {
             }
             return i
         }
-    }
-
-    @usableFromInline
-    static func encodeData(buffer bytes: [UInt8]) -> String {
-        bytes.withUnsafeBufferPointer { encodeData(buffer: $0) }
     }
 
     // MARK: Single digits

@@ -54,10 +54,17 @@ public final class Node: @unchecked Sendable {
     var candidate: ExecutedBlock?
     /// Whether a block on `head` at `time` would begin with system transactions (cached: the
     /// consensus driver asks every 50 ms).
-    private var dueSystemCalls: (head: UInt64, stateRoot: Bytes32, time: UInt64, due: Bool)?
+    private var dueSystemCalls: (state: StateKey, time: UInt64, due: Bool)?
     /// ``hasPendingTransactions`` at a pool version and committed state: the consensus driver
     /// asks on every message it handles.
-    private var pendingAnswer: (poolVersion: UInt64, head: UInt64, stateRoot: Bytes32, pending: Bool)?
+    private var pendingAnswer: (poolVersion: UInt64, state: StateKey, pending: Bool)?
+    /// Which committed state an answer cached above was computed on (the head's number and
+    /// state root; without hashing the header).
+    private struct StateKey: Equatable {
+        let number: UInt64
+        let stateRoot: Bytes32
+    }
+    private var stateKey: StateKey { StateKey(number: head.number, stateRoot: head.stateRoot) }
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
@@ -323,10 +330,9 @@ public final class Node: @unchecked Sendable {
     /// Whether the pool has transactions that can run now.
     public var hasPendingTransactions: Bool {
         lock.withLock {
-            if let cached = pendingAnswer, cached.poolVersion == pool.version, cached.head == head.number,
-               cached.stateRoot == head.stateRoot { return cached.pending }
+            if let cached = pendingAnswer, cached.poolVersion == pool.version, cached.state == stateKey { return cached.pending }
             let pending = pool.hasPending(state: state)
-            pendingAnswer = (pool.version, head.number, head.stateRoot, pending)
+            pendingAnswer = (pool.version, stateKey, pending)
             return pending
         }
     }
@@ -338,11 +344,10 @@ public final class Node: @unchecked Sendable {
             // A candidate being built takes the due calls itself; it is asked apart from the cache,
             // so a dropped candidate does not leave "nothing due" cached for the rest of the second.
             guard candidate == nil else { return false }
-            if let cached = dueSystemCalls, cached.head == head.number, cached.stateRoot == head.stateRoot,
-               cached.time == timestamp { return cached.due }
+            if let cached = dueSystemCalls, cached.state == stateKey, cached.time == timestamp { return cached.due }
             let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: .zero)
             let due = !executor.systemTransactions(header, state: state).isEmpty
-            dueSystemCalls = (head.number, head.stateRoot, timestamp, due)
+            dueSystemCalls = (stateKey, timestamp, due)
             return due
         }
     }

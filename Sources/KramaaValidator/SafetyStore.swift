@@ -52,7 +52,7 @@ final class SafetyStore: SafetyStorage {
                 .compactMap { $0 }.max { $0.sequence < $1.sequence }
             guard let latest else { throw SlotError.noValidSlot }
             let state = try SafetyState(rlp: Array(latest.payload))
-            if try open(existing: slot) { sequence = latest.sequence }
+            if open(existing: slot) { sequence = latest.sequence }
             return state
         } catch {
             throw ValidatorError.corruptSafetyState(path: path.path, reason: "\(error)")
@@ -78,29 +78,20 @@ final class SafetyStore: SafetyStorage {
     }
 
     /// Writes a new file of two slots large enough for `record` (in the slot its sequence
-    /// picks), through a temporary file, `fsync`, `rename` and a directory `fsync`.
+    /// picks), replacing the old one atomically (``PrivateFile/replace(path:content:)``).
     private func rebuild(with record: [UInt8], sequence: UInt64) throws {
         var size = Self.minimumSlotSize
         while size < 2 * record.count { size *= 2 }
         var file = [UInt8](repeating: 0, count: 2 * size)
         let offset = Int(sequence % 2) * size
         file.replaceSubrange(offset..<(offset + record.count), with: record)
-        let temporary = path.path + ".tmp"
-        let tmp = Foundation.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard tmp >= 0 else { throw ValidatorError.io("open \(temporary): \(String(cString: strerror(errno)))") }
-        let written = file.withUnsafeBytes { write(tmp, $0.baseAddress, $0.count) }
-        let synced = fsync(tmp)
-        close(tmp)
-        guard written == file.count, synced == 0 else { throw ValidatorError.io("write \(temporary): \(String(cString: strerror(errno)))") }
-        guard rename(temporary, path.path) == 0 else { throw ValidatorError.io("rename to \(path.path): \(String(cString: strerror(errno)))") }
-        let dir = Foundation.open(path.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
-        if dir >= 0 { _ = fsync(dir); close(dir) }
-        guard try open(existing: size) else { throw ValidatorError.io("reopen \(path.path): \(String(cString: strerror(errno)))") }
+        do { try PrivateFile.replace(path: path.path, content: file) } catch { throw ValidatorError.io("\(error)") }
+        guard open(existing: size) else { throw ValidatorError.io("reopen \(path.path): \(String(cString: strerror(errno)))") }
     }
 
     /// Opens the slotted file for saves in place; false when it cannot be opened for writing
     /// (saves then rebuild it).
-    private func open(existing slot: Int) throws -> Bool {
+    private func open(existing slot: Int) -> Bool {
         if fd >= 0 { close(fd) }
         fd = Foundation.open(path.path, O_RDWR | O_CLOEXEC)
         slotSize = fd >= 0 ? slot : 0

@@ -52,7 +52,8 @@ import Testing
         for height in 2...20 { try store.save(Self.state(UInt64(height), blockBytes: 1000)) }
         #expect(try Self.inode(path) == inode, "no rename: the same file")
         #expect(try FileManager.default.attributesOfItem(atPath: path.path)[.size] as? Int == size)
-        #expect(!FileManager.default.fileExists(atPath: path.path + ".tmp"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: path.deletingLastPathComponent().path) == ["consensus.rlp"],
+                "no temporary file left beside it")
     }
 
     /// A crash in the middle of writing a slot leaves that slot torn: loading takes the other

@@ -25,16 +25,9 @@ public struct Bloom: Equatable, Hashable, Sendable {
             return
         }
         // Logs of one transaction often repeat their emitter and topics (an event per item of a
-        // batch): each distinct value is hashed once, setting the bits every repeat would set.
-        var addresses: [Address] = []
-        var topics = Set<Bytes32>()
-        for log in logs {
-            if !addresses.contains(log.address) {
-                addresses.append(log.address)
-                log.address.withUnsafeBytes { add(raw: $0) }
-            }
-            for topic in log.topics where topics.insert(topic).inserted { topic.withUnsafeBytes { add(raw: $0) } }
-        }
+        // batch): each distinct value is hashed once, as across a block's receipts.
+        var memo = Memo()
+        self.init(logs: logs, memo: &memo)
     }
 
     /// The bloom of a list of logs, taking the bits of values seen before from `memo`: the
@@ -59,16 +52,21 @@ public struct Bloom: Equatable, Hashable, Sendable {
         public init() {}
 
         mutating func bits(of address: Address) -> SIMD3<UInt16> {
-            if let bits = addresses[address] { return bits }
-            let bits = address.withUnsafeBytes { Bloom.bits(of: $0) }
-            if addresses.count + topics.count < Self.capacity { addresses[address] = bits }
-            return bits
+            let room = addresses.count + topics.count < Self.capacity
+            return Self.bits(of: address, in: &addresses, room: room) { address.withUnsafeBytes { Bloom.bits(of: $0) } }
         }
 
         mutating func bits(of topic: Bytes32) -> SIMD3<UInt16> {
-            if let bits = topics[topic] { return bits }
-            let bits = topic.withUnsafeBytes { Bloom.bits(of: $0) }
-            if addresses.count + topics.count < Self.capacity { topics[topic] = bits }
+            let room = addresses.count + topics.count < Self.capacity
+            return Self.bits(of: topic, in: &topics, room: room) { topic.withUnsafeBytes { Bloom.bits(of: $0) } }
+        }
+
+        /// The remembered bits of `value`, or `hash()` (kept when there is `room`).
+        private static func bits<Key: Hashable>(of value: Key, in known: inout [Key: SIMD3<UInt16>], room: Bool,
+                                                hash: () -> SIMD3<UInt16>) -> SIMD3<UInt16> {
+            if let bits = known[value] { return bits }
+            let bits = hash()
+            if room { known[value] = bits }
             return bits
         }
     }

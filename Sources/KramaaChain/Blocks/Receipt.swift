@@ -12,11 +12,7 @@ public struct Receipt: Equatable, Sendable {
     public var bloom: Bloom
 
     public init(type: TransactionType, success: Bool, cumulativeGasUsed: UInt64, logs: [Log]) {
-        self.type = type
-        self.success = success
-        self.cumulativeGasUsed = cumulativeGasUsed
-        self.logs = logs
-        self.bloom = Bloom(logs: logs)
+        self.init(type: type, success: success, cumulativeGasUsed: cumulativeGasUsed, logs: logs, bloom: Bloom(logs: logs))
     }
 
     /// A receipt whose bloom is known (decoded, or made with a block's ``Bloom/Memo``).
