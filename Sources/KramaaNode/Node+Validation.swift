@@ -12,12 +12,15 @@ extension Node {
     /// Builds a block on the head from the pool and executes it, holding the result until
     /// `commit`; nil when the pool has nothing and `allowEmpty` is false.
     public func propose(timestamp: UInt64, coinbase: Address, allowEmpty: Bool) -> Block? {
-        phases.measure(.proposal) { lock.withLock { buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty)?.block } }
+        phases.measure(.proposal) {
+            building.withLock { lock.withLock { buildCandidate(timestamp: timestamp, coinbase: coinbase, allowEmpty: allowEmpty)?.block } }
+        }
     }
 
     /// Builds a block on the head from the pool and executes it on the live state as the held
     /// candidate (replacing any earlier one). Nil, leaving the state as it was, when nothing
-    /// could be included and `allowEmpty` is false. Call with the lock held.
+    /// could be included and `allowEmpty` is false. Call holding `building` and the lock; the
+    /// lock is let go while the transactions run (``runUnlocked(_:)``) and held again on return.
     func buildCandidate(timestamp: UInt64, coinbase: Address, allowEmpty: Bool) -> ExecutedBlock? {
         discardCandidate()
         let header = executor.childHeader(of: head, timestamp: timestamp, coinbase: coinbase)
@@ -25,14 +28,22 @@ extension Node {
         let system = executor.systemTransactions(header, state: state)  // due triggers: worth a block on their own
         if candidates.isEmpty && !allowEmpty && system.isEmpty { return nil }
         let state = self.state, executor = self.executor, root = accumulator.root
-        let executed = evmThread.run { executor.build(header, candidates: candidates, state: state, system: system, historyRoot: root) }
-        for rejected in executed.rejected { pool.remove(hash: rejected.hash) }
-        if executed.block.transactions.isEmpty && !allowEmpty {
-            state.discardChanges()
-            return nil
-        }
+        let draft = runUnlocked { executor.draft(header, candidates: candidates, state: state, system: system) }
+        for rejected in draft.body.rejected { pool.remove(hash: rejected.hash) }
+        if draft.body.block.transactions.isEmpty && !allowEmpty { return nil }
+        let executed = evmThread.run { executor.seal(draft, historyRoot: root) }
         candidate = executed
         return executed
+    }
+
+    /// Runs `body` on the EVM thread without the node's lock (held on entry and again on return),
+    /// for a block's transactions, which only read the live state: submissions, pool reads and
+    /// state reads go on meanwhile. Nothing writes the state meanwhile: only a holder of
+    /// `building` does (building, executing or storing a block), and the caller holds it.
+    private func runUnlocked<T>(_ body: @escaping () -> T) -> T {
+        lock.unlock()
+        defer { lock.lock() }
+        return evmThread.run(body)
     }
 
     /// Executes a block proposed by another validator on the head and checks every root; on
@@ -41,6 +52,8 @@ extension Node {
     public func validate(_ block: Block) throws(NodeError) {
         let start = PhaseClock.now
         defer { phases.add(.validation, since: start) }
+        building.lock()
+        defer { building.unlock() }
         lock.lock()
         defer { lock.unlock() }
         try executeCandidate(block)
@@ -56,6 +69,8 @@ extension Node {
     /// consensus state before it signs at the next height: ``waitUntilStored()``).
     @discardableResult
     public func commit(_ block: Block, certificate: [UInt8], waitForStorage: Bool = true) throws(NodeError) -> ExecutedBlock {
+        building.lock()
+        defer { building.unlock() }
         if !waitForStorage { try waitUntilStored() }  // without the lock: readers go on meanwhile
         lock.lock()
         if candidate?.block.hash != block.hash {
@@ -86,8 +101,11 @@ extension Node {
             }
         }
         let state = self.state, executor = self.executor, parent = head, root = accumulator.root
-        let result = evmThread.run { () -> Result<ExecutedBlock, BlockValidationError> in
-            Result { () throws(BlockValidationError) in try executor.execute(block, senders: senders, hashes: hashes, parent: parent, state: state, historyRoot: root) }
+        let drafted = runUnlocked { () -> Result<BlockDraft, BlockValidationError> in
+            Result { () throws(BlockValidationError) in try executor.draft(importing: block, senders: senders, hashes: hashes, parent: parent, state: state) }
+        }
+        let result = drafted.flatMap { draft in
+            evmThread.run { Result { () throws(BlockValidationError) in try executor.seal(draft, of: block, historyRoot: root) } }
         }
         switch result {
         case .success(let executed):

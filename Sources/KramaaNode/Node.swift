@@ -68,9 +68,11 @@ public final class Node: @unchecked Sendable {
     /// The undo record of the candidate while it is being stored (its changes are taken).
     var storing: StateUndo?
     let observers = Observers()
-    /// Held by ``produceBlock`` from building a block to storing it (the node's lock is not held
-    /// while it is written).
-    private let producing = NSLock()
+    /// Held by whoever changes the live state: building, executing or committing a block, from
+    /// the start to the block stored (or queued for writing), the node's lock being let go while
+    /// its transactions run and while it is written. So the state is unchanged while a block runs
+    /// on it without the lock, and blocks are made one at a time. Taken before the lock.
+    let building = NSLock()
     /// Transactions checked ahead by ``prepare(raws:)``, by hash, until `accept` takes them.
     private let prepared = PreparedTransactions()
     let rejections = RejectionCounts()
@@ -382,8 +384,8 @@ public final class Node: @unchecked Sendable {
     /// Submissions and reads go on while the block is written (see ``storeCandidate``).
     @discardableResult
     public func produceBlock(timestamp: UInt64, allowEmpty: Bool) throws(NodeError) -> ExecutedBlock? {
-        producing.lock()  // one at a time: the next waits until this block is stored
-        defer { producing.unlock() }
+        building.lock()  // one at a time: the next waits until this block is stored
+        defer { building.unlock() }
         let start = PhaseClock.now
         lock.lock()
         let coinbase = genesis.config.validators.first ?? genesis.coinbase

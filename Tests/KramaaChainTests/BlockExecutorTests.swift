@@ -31,6 +31,56 @@ import Testing
         #expect(built.transactionHashes == txs.map(\.hash))
     }
 
+    /// The node runs a block's transactions without its lock: the draft must only read the state,
+    /// and its seal must give what building at once gives.
+    @Test func aDraftOnlyReadsTheStateAndItsSealIsTheBuiltBlock() throws {
+        let (state, genesis) = F.chain(), (twin, _) = F.chain()
+        let executor = BlockExecutor(config: F.genesis().config)
+        let header = executor.childHeader(of: genesis, timestamp: 10, coinbase: Address(word: UInt256(0xc0)))
+        let candidates = [SignedTransaction(F.transfer(from: 0, nonce: 0, value: 5), sender: F.addresses[0]),
+                          SignedTransaction(F.transfer(from: 1, nonce: 0, value: 7), sender: F.addresses[1])]
+        _ = state.takeChanges()  // the genesis allocations
+        let rootBefore = state.stateRoot, accountsBefore = state.accounts
+        let draft = executor.draft(header, candidates: candidates, state: state)
+        #expect(state.accounts == accountsBefore && state.takeChanges().isEmpty, "the draft wrote the state")
+        #expect(state.stateRoot == rootBefore)
+        #expect(draft.body.block.header.gasUsed == 42_000 && draft.body.block.transactions.count == 2)
+        #expect(draft.body.block.header.receiptsRoot == Receipt.root(draft.body.receipts))
+        let sealed = executor.seal(draft, historyRoot: nil)
+        let built = executor.build(header, candidates: candidates, state: twin)
+        #expect(sealed.block == built.block)
+        #expect(sealed.block.header.stateRoot == state.stateRoot && state.stateRoot != rootBefore)
+        #expect(state.account(Address(word: UInt256(0xbeef)))?.balance == UInt256(12))
+    }
+
+    /// A block whose body does not give its roots is refused by the draft, before the state is
+    /// written; one whose state root alone is wrong, by the seal (the caller discards its changes).
+    @Test func anImportedBlocksBodyIsCheckedBeforeItsStateIsWritten() throws {
+        let (source, genesis) = F.chain(), (target, _) = F.chain()
+        let executor = BlockExecutor(config: F.genesis().config)
+        let tx = SignedTransaction(F.transfer(from: 0, nonce: 0, value: 5), sender: F.addresses[0])
+        let block = executor.build(executor.childHeader(of: genesis, timestamp: 10, coinbase: .zero), candidates: [tx], state: source).block
+        var badReceipts = block
+        badReceipts.header.receiptsRoot = Keccak256.hash([1])
+        _ = target.takeChanges()  // the genesis allocations
+        let accountsBefore = target.accounts
+        #expect(throws: BlockValidationError.mismatch(field: "receipts root", expected: block.header.receiptsRoot, got: badReceipts.header.receiptsRoot)) {
+            try executor.draft(importing: badReceipts, senders: [tx.sender], parent: genesis, state: target)
+        }
+        #expect(target.accounts == accountsBefore && target.takeChanges().isEmpty)
+        var badState = block
+        badState.header.stateRoot = Keccak256.hash([2])
+        let draft = try executor.draft(importing: badState, senders: [tx.sender], parent: genesis, state: target)
+        #expect(target.accounts == accountsBefore, "the draft wrote the state")
+        #expect(throws: BlockValidationError.mismatch(field: "state root", expected: block.header.stateRoot, got: badState.header.stateRoot)) {
+            try executor.seal(draft, of: badState, historyRoot: nil)
+        }
+        target.discardChanges()
+        #expect(target.accounts == accountsBefore)
+        let good = try executor.seal(executor.draft(importing: block, senders: [tx.sender], parent: genesis, state: target), of: block, historyRoot: nil)
+        #expect(good.block == block && target.stateRoot == block.header.stateRoot)
+    }
+
     @Test func aSendersGapOrFailureSkipsItsLaterNoncesAndDropsOnlyHopelessOnes() {
         let (state, genesis) = F.chain()
         let executor = BlockExecutor(config: F.genesis().config)

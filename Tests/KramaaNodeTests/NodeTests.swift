@@ -108,6 +108,44 @@ import Testing
         #expect(built.outcomes[0].gasUsed >= 21_000 + 500 * 114)
     }
 
+    /// A block's transactions run without the node's lock (only building, executing and
+    /// committing blocks change the state): while a long transaction runs, a submission and a
+    /// state read return at once, the read sees the state before the block, and what was
+    /// submitted waits for the next block.
+    @Test func submissionsAndReadsGoOnWhileABlockRuns() throws {
+        // JUMPDEST PUSH0 JUMP: loops until its gas runs out.
+        let spinner = "0x0000000000000000000000000000000000005b5b"
+        let genesis = String(decoding: Self.genesisDocument(), as: UTF8.self)
+            .replacingOccurrences(of: #""alloc":{"#, with: #""alloc":{"\#(spinner)":{"code":"0x5b5f56"},"#)
+        let dir = Self.freshDirectory()
+        try Node.initialize(dataDirectory: dir, genesisDocument: Data(genesis.utf8))
+        let node = try Node(dataDirectory: dir)
+        let sender = Self.key.publicKey.address
+        // Nearly the block's whole gas (30M): what comes next cannot fit beside it.
+        _ = try node.accept(raw: tx(0, to: spinner, gas: 29_990_000))
+        let building = DispatchGroup()
+        nonisolated(unsafe) var built: ExecutedBlock?
+        let began = ContinuousClock.now
+        DispatchQueue.global().async(group: building) { built = try? node.produceBlock(timestamp: 1, allowEmpty: false) }
+        Thread.sleep(forTimeInterval: 0.05)
+        try #require(building.wait(timeout: .now()) == .timedOut, "the block took under 50 ms: too short to see anything beside it")
+        let started = ContinuousClock.now
+        _ = try node.accept(raw: tx(1, to: "0x00000000000000000000000000000000000000aa"))
+        let nonceMeanwhile = try node.withState(at: node.latest.number) { s, _ in s.account(sender)?.nonce }
+        let waited = ContinuousClock.now - started
+        building.wait()
+        let whole = ContinuousClock.now - began
+        #expect(waited * 4 < whole, "the submission and the read took \(waited) of the block's \(whole): they waited for it")
+        #expect(nonceMeanwhile == 0, "a read during the block sees the state before it")
+        let block = try #require(built)
+        #expect(block.block.transactions.count == 1 && block.receipts[0].success == false, "the spinner alone, out of gas")
+        #expect(block.outcomes[0].gasUsed == 29_990_000)
+        #expect(node.pendingNonce(sender) == 2)
+        let next = try #require(try node.produceBlock(timestamp: 2, allowEmpty: false))
+        #expect(next.block.transactions.count == 1, "the transaction submitted meanwhile comes next")
+        #expect(node.withState { s, _ in s.account(sender)?.nonce } == 2)
+    }
+
     @Test func aMissingOrBadDataDirectoryIsExplained() {
         do {
             _ = try Node(dataDirectory: Self.freshDirectory())

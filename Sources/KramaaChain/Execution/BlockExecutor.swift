@@ -107,6 +107,15 @@ public struct BlockExecutor {
     /// chain that ``ChainConfig/commitsHistory`` puts in the header (``HeaderCommitment``).
     public func build(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState,
                       system known: [Transaction]? = nil, historyRoot: Bytes32? = nil) -> ExecutedBlock {
+        seal(draft(header, candidates: candidates, state: state, system: known), historyRoot: historyRoot)
+    }
+
+    /// The first half of ``build(_:candidates:state:system:historyRoot:)``: runs the candidates
+    /// and completes what the body decides (gas used, transactions and receipts roots, bloom),
+    /// only reading `state`; the changes wait in the draft until ``seal(_:historyRoot:)``. So a
+    /// node may let others read `state` meanwhile, as long as nothing writes it.
+    public func draft(_ header: BlockHeader, candidates: some Sequence<SignedTransaction>, state: InMemoryState,
+                      system known: [Transaction]? = nil) -> BlockDraft {
         let system = known ?? systemTransactions(header, state: state)
         var run = Run(executor: self, header: header, state: state)
         // The protocol's calls first (due triggers): `systemTransactions` keeps only what applies.
@@ -132,9 +141,16 @@ public struct BlockExecutor {
                 }
             }
         }
-        var executed = run.seal()
-        if let commitment = commitment(after: executed.block.header, historyRoot: historyRoot, state: state) {
-            executed.block = Block(header: executed.block.header.with(extraData: commitment.extraData), transactions: executed.block.transactions)
+        return run.finishBody()
+    }
+
+    /// The second half of ``build(_:candidates:state:system:historyRoot:)``: writes the draft's
+    /// changes into the state it ran on (unchanged since) and completes the header with the state
+    /// root and, on a chain that commits history, the commitment.
+    public func seal(_ draft: BlockDraft, historyRoot: Bytes32?) -> ExecutedBlock {
+        var executed = draft.seal()
+        if let commitment = commitment(after: executed.block.header, historyRoot: historyRoot, state: draft.state) {
+            executed.block.header.extraData = commitment.extraData
         }
         return executed
     }
@@ -241,19 +257,39 @@ public struct BlockExecutor {
             return Int(min((room - next.gasLimit) / average, 64)) + 1
         }
 
-        mutating func seal() -> ExecutedBlock {
-            state.commit(journaled)
+        /// Completes what the body decides of the header; the state is not touched.
+        func finishBody() -> BlockDraft {
+            var header = header
             header.gasUsed = gasUsed
-            header.stateRoot = state.stateRoot
             let transactions = included.map(\.transaction)
             header.transactionsRoot = Block.transactionsRoot(transactions)
             header.receiptsRoot = Receipt.root(receipts)
             var bloom = Bloom()
             for r in receipts { bloom.formUnion(r.bloom) }
             header.logsBloom = bloom
-            return ExecutedBlock(block: Block(header: header, transactions: transactions), senders: included.map(\.sender),
-                                 receipts: receipts, outcomes: outcomes, rejected: rejected, transactionHashes: included.map(\.hash))
+            let body = ExecutedBlock(block: Block(header: header, transactions: transactions), senders: included.map(\.sender),
+                                     receipts: receipts, outcomes: outcomes, rejected: rejected, transactionHashes: included.map(\.hash))
+            return BlockDraft(body: body, state: state, journaled: journaled)
         }
+    }
+}
+
+/// A block whose transactions have run on a state that was only read: the header holds
+/// everything but the state root (and a commitment), and the changes wait in a journal until
+/// ``BlockExecutor/seal(_:historyRoot:)`` writes them (see ``BlockExecutor/draft(_:candidates:state:system:)``).
+/// Dropping a draft leaves the state as it was.
+public struct BlockDraft {
+    /// The block so far: its header lacks the state root.
+    public let body: ExecutedBlock
+    let state: InMemoryState
+    let journaled: JournaledState
+
+    /// Writes the changes into the state and sets the header's state root.
+    func seal() -> ExecutedBlock {
+        state.commit(journaled)
+        var executed = body
+        executed.block.header.stateRoot = state.stateRoot
+        return executed
     }
 }
 

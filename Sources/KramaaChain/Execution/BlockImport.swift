@@ -56,6 +56,14 @@ extension BlockExecutor {
     /// `hashes`, when the caller has them, are those of `block.transactions` (spares hashing each).
     public func execute(_ block: Block, senders: [Address], hashes: [Bytes32]? = nil, parent: BlockHeader,
                         state: InMemoryState, historyRoot: Bytes32? = nil) throws(BlockValidationError) -> ExecutedBlock {
+        try seal(draft(importing: block, senders: senders, hashes: hashes, parent: parent, state: state), of: block, historyRoot: historyRoot)
+    }
+
+    /// The first half of ``execute(_:senders:hashes:parent:state:historyRoot:)``: checks the
+    /// header against `parent`, runs the transactions and checks what the body decides (gas
+    /// used, transactions and receipts roots, bloom), only reading `state` (see ``BlockDraft``).
+    public func draft(importing block: Block, senders: [Address], hashes: [Bytes32]? = nil, parent: BlockHeader,
+                      state: InMemoryState) throws(BlockValidationError) -> BlockDraft {
         let header = block.header
         guard header.parentHash == parent.hash else { throw .wrongParent(expected: parent.hash, got: header.parentHash) }
         guard header.number == parent.number + 1 else { throw .wrongNumber(expected: parent.number + 1, got: header.number) }
@@ -88,20 +96,31 @@ extension BlockExecutor {
                 throw .invalidTransaction(index: i, error)
             }
         }
-        let executed = run.seal()
-        let got = executed.block.header
+        let draft = run.finishBody()
+        let got = draft.body.block.header
         if got.gasUsed != header.gasUsed { throw .wrongGasUsed(computed: got.gasUsed, header: header.gasUsed) }
-        for (field, computed, claimed) in [("state root", got.stateRoot, header.stateRoot),
-                                           ("transactions root", got.transactionsRoot, header.transactionsRoot),
+        for (field, computed, claimed) in [("transactions root", got.transactionsRoot, header.transactionsRoot),
                                            ("receipts root", got.receiptsRoot, header.receiptsRoot),
                                            ("logs bloom", Keccak256.hash(got.logsBloom.bytes), Keccak256.hash(header.logsBloom.bytes))]
         where computed != claimed {
             throw .mismatch(field: field, expected: computed, got: claimed)
         }
-        if let commitment = commitment(after: got, historyRoot: historyRoot, state: state), header.extraData != commitment.extraData {
+        return draft
+    }
+
+    /// The second half of ``execute(_:senders:hashes:parent:state:historyRoot:)``: writes the
+    /// changes of `draft` (from ``draft(importing:senders:hashes:parent:state:)`` of `block`) into
+    /// its state and checks the state root and commitment `block` claims. On failure the caller
+    /// discards the changes (`InMemoryState.discardChanges()`).
+    public func seal(_ draft: BlockDraft, of block: Block, historyRoot: Bytes32?) throws(BlockValidationError) -> ExecutedBlock {
+        let executed = draft.seal()
+        let header = block.header, root = executed.block.header.stateRoot
+        if root != header.stateRoot { throw .mismatch(field: "state root", expected: root, got: header.stateRoot) }
+        if let commitment = commitment(after: executed.block.header, historyRoot: historyRoot, state: draft.state),
+           header.extraData != commitment.extraData {
             throw .wrongCommitment(expected: commitment, got: header.extraData)
         }
-        return ExecutedBlock(block: block, senders: senders, receipts: executed.receipts, outcomes: executed.outcomes, rejected: [],
+        return ExecutedBlock(block: block, senders: executed.senders, receipts: executed.receipts, outcomes: executed.outcomes, rejected: [],
                              transactionHashes: executed.transactionHashes)
     }
 }
