@@ -101,3 +101,29 @@ struct TokenWorkload {
                                  data: ABI.call("transfer(address,uint256)", [.address(to), .uint(amount)]), gas: 100_000)
     }
 }
+
+/// The machine's ecrecover rate, the reference of the transaction benchmarks: on one core, and
+/// on every core at once. The rows' ceiling is the first times the cores; the second says what
+/// the cores give together at that moment (on this kind of machine, two threads recovering at
+/// once did between 1.5 and 2 times one, changing from hour to hour with the host's load).
+struct RecoveryCeiling {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let oneCore: Double
+    let together: Double
+
+    init(probe: Transaction, quick: Bool) {
+        let seconds = quick ? 0.3 : 1
+        oneCore = Harness.rate(batch: 1, seconds: seconds) { blackHole(try! probe.sender()) }
+        together = Harness.rate(threads: cores, seconds: seconds) { _ in { blackHole(try! probe.sender()) } }
+    }
+
+    /// One core's rate times the cores: the rows' reference.
+    var allCores: Double { oneCore * Double(cores) }
+
+    /// What the rows' reference is, and the rate on every core at once, with `rate` against it
+    /// (`recoveriesPerTransaction`: how many times the machine recovers each transaction's sender).
+    func note(rate: Double, named name: String, recoveriesPerTransaction: Int = 1) -> String {
+        let ratio = rate * Double(recoveriesPerTransaction) / together
+        return "The ecrecover ceiling is \(Row.format(oneCore)) recoveries/s on one core × \(cores). Measured on \(cores) threads at once, recovery gives \(Row.format(together))/s in this run (since 2026-12-07; the rows keep the ceiling above): against that, the \(name) is \(String(format: "%.2f", ratio))."
+    }
+}

@@ -29,6 +29,26 @@ enum Harness {
         return best
     }
 
+    /// Operations per second of `threads` threads together, each repeating for `seconds` the
+    /// operation `make(thread)` returns (made once per thread, outside the count: a connection,
+    /// a buffer).
+    static func rate(threads: Int, seconds: Double, _ make: @escaping @Sendable (Int) -> () -> Void) -> Double {
+        let counts = Counts(threads)
+        let elapsed = time {
+            onThreads(threads) { thread in
+                let operation = make(thread)
+                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+                var n = 0
+                repeat {
+                    operation()
+                    n += 1
+                } while DispatchTime.now().uptimeNanoseconds < deadline
+                counts.set(thread, n)
+            }
+        }
+        return Double(counts.total) / elapsed
+    }
+
     /// Runs `body(i)` for i in 0..<count, each on its own thread, all at once; returns when all end.
     static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let group = DispatchGroup()
