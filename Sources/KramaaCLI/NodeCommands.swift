@@ -105,6 +105,18 @@ struct NodeCommand: AsyncParsableCommand {
     var readyMaxLag: UInt64 = 2
     @Option(name: .customLong("ready-min-peers"), help: "Peers /readyz needs connected (default: 1 for a validator with bootnodes, else 0).")
     var readyMinPeers: Int?
+    @Option(name: .customLong("block-gather"),
+            help: "Milliseconds a validator about to propose lets transactions gather after a commit, unless a full block waits (0 to 10000; default 20; 0 builds at once).")
+    var blockGather: Int?
+
+    /// `--block-gather`, checked: at most 10 s (a proposer waiting longer would hold every height up).
+    static func blockGather(_ milliseconds: Int?) throws -> Duration? {
+        guard let milliseconds else { return nil }
+        guard (0...10_000).contains(milliseconds) else {
+            throw ValidationError("--block-gather \(milliseconds): milliseconds from 0 to 10000")
+        }
+        return .milliseconds(milliseconds)
+    }
 
     /// `--history`: a number of blocks (at least the ones kept in memory) or `archive` (nil: every block).
     static func historyRetention(_ text: String) throws -> UInt64? {
@@ -118,6 +130,7 @@ struct NodeCommand: AsyncParsableCommand {
     func run() async throws {
         logging.bootstrap()
         _ = try Self.historyRetention(history)  // before anything is opened or listened on
+        let gather = try Self.blockGather(blockGather)
         var anchors: AnchorConfiguration?
         if let anchorConfig {
             guard !closedReads else { throw ValidationError("--anchor-config with --closed-reads: the relayers read this node's JSON-RPC without a token; run them with open reads") }
@@ -154,6 +167,7 @@ struct NodeCommand: AsyncParsableCommand {
             var configuration = ValidatorRuntime.Configuration(listenPort: p2p.port)
             configuration.listenHost = p2p.host
             configuration.bootnodes = try p2p.parsedBootnodes()
+            if let gather { configuration.blockGather = gather }
             runner.validator = (key, configuration)
         }
         runner.anchorWatch = anchorWatch

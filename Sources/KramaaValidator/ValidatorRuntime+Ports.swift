@@ -86,13 +86,20 @@ public enum ValidatorError: Error, CustomStringConvertible {
     }
 }
 
-/// The driver's application: the node. Blocks are built and validated at once (on the
-/// consensus thread); blocks decoded while validating are kept for the commit that follows.
+/// The driver's application: the node. Blocks are validated at once and built at once or, to
+/// let transactions gather, `gather` after the last commit (on the consensus thread either way);
+/// blocks decoded while validating are kept for the commit that follows.
 final class NodeApplication: ConsensusApplication {
     let node: Node
     let coinbase: Address
     let clock: TimeSource
     let logger: Logger
+    /// ``ValidatorRuntime/Configuration/blockGather``.
+    let gather: Duration
+    /// Runs work on the consensus thread (where a block built after a wait is built).
+    let hop: (@escaping () -> Void) -> Void
+    /// When this validator last committed a block (the clock's uptime).
+    private var lastCommit: Duration?
     private var decoded: [Bytes32: Block] = [:]
     /// When this validator proposed or validated each block of the height: its commit ends the
     /// consensus phase (votes and their messages) of the node's phase clock.
@@ -101,11 +108,14 @@ final class NodeApplication: ConsensusApplication {
     /// the chain's time is what liveness and expiry rules read, so a proposer cannot move it on.
     static let maximumProposalDrift: UInt64 = 15
 
-    init(node: Node, coinbase: Address, clock: TimeSource, logger: Logger) {
+    init(node: Node, coinbase: Address, clock: TimeSource, logger: Logger, gather: Duration = .zero,
+         hop: @escaping (@escaping () -> Void) -> Void = { $0() }) {
         self.node = node
         self.coinbase = coinbase
         self.clock = clock
         self.logger = logger
+        self.gather = gather
+        self.hop = hop
     }
 
     /// The block consensus committed last, stored yet or not (``Node/commit(_:certificate:waitForStorage:)``).
@@ -122,6 +132,18 @@ final class NodeApplication: ConsensusApplication {
     var producesEmptyBlocks: Bool { node.config.emptyBlocks }
 
     func buildBlock(height: UInt64, round: Int, answer: @escaping ([UInt8], Bytes32) -> Void) {
+        let wait = lastCommit.map { $0 + gather - clock.uptime } ?? .zero
+        guard wait > .zero, !node.poolFillsBlock else { return build(height: height, answer: answer) }
+        // The timer fires on the clock's thread and only hops back: the application and the
+        // driver's answer are touched on the consensus thread alone.
+        let later = ConsensusThreadOnly { [weak self] () -> Void in self?.build(height: height, answer: answer) }
+        clock.schedule(after: wait) { [hop = ConsensusThreadOnly(hop)] in hop.value(later.value) }
+    }
+
+    private func build(height: UInt64, answer: @escaping ([UInt8], Bytes32) -> Void) {
+        // A block of this height committed during the wait (a peer's, through sync): the
+        // driver is past it and wants no answer.
+        guard node.committedHead.number + 1 == height else { return }
         // With a full block waiting it is built at once, while the last block is still being
         // written; with less, after the write, so that it also takes what arrives meanwhile
         // (blocks stay as large as without writing behind). Nothing is sent before the write
@@ -164,6 +186,7 @@ final class NodeApplication: ConsensusApplication {
             logger.critical("cannot commit block \(height): \(error); stopping consensus")
             throw error
         }
+        lastCommit = clock.uptime
         decoded.removeAll()
     }
 
@@ -179,4 +202,11 @@ final class NodeApplication: ConsensusApplication {
             answer(blocks)
         }
     }
+}
+
+/// A value made on the consensus thread that a timer carries to the hop back there, where alone
+/// it is used.
+private struct ConsensusThreadOnly<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

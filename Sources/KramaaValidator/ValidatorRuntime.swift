@@ -22,6 +22,12 @@ public final class ValidatorRuntime: @unchecked Sendable {
         public var regossipInterval: Duration = .milliseconds(500)
         /// With `emptyBlocks`, the longest wait before a height starts without transactions.
         public var emptyBlockInterval: Duration = .seconds(1)
+        /// How long after a commit the proposer lets transactions gather before building the next
+        /// block, unless a full block's worth waits already: larger blocks under load, each
+        /// height's fixed costs (votes, saves, roots, a database commit) spread over more
+        /// transactions, for at most this much more latency (CometBFT's `timeout_commit` plays
+        /// this part; its default is 1 s). Zero builds at once.
+        public var blockGather: Duration = .milliseconds(20)
 
         public init(listenPort: Int) { self.listenPort = listenPort }
     }
@@ -61,7 +67,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
             chainId: node.chainId, signer: PrivateKeySigner(key), configuration: driverConfiguration, clock: clock, transport: transport,
             storage: SafetyStore(path: node.dataDirectory.appendingPathComponent("consensus.rlp"),
                                  beforeSaving: { [node] () throws in try node.waitUntilStored() }),
-            application: NodeApplication(node: node, coinbase: key.publicKey.address, clock: clock, logger: logger),
+            application: NodeApplication(node: node, coinbase: key.publicKey.address, clock: clock, logger: logger,
+                                         gather: configuration.blockGather, hop: { work in queue.async(work) }),
             hashBlock: { bytes in Block.hash(ofEncoded: bytes) ?? Keccak256.hash(bytes) },  // header only: no transaction decoding
             hop: { work in queue.async(work) })
         if Self.tracing {

@@ -324,3 +324,15 @@ def test_follower_syncs_200_blocks_quickly(kramaa_bin, kramaa, tmp_path):
             follower.terminate()
             assert follower.wait(20) == 0
         assert cluster.shutdown() == {i: 0 for i in range(cluster.count)}
+
+
+def test_block_gather_out_of_range_is_refused_before_anything_opens(kramaa_bin, tmp_path):
+    """`--block-gather` (a proposer's wait for transactions after a commit) takes 0 to 10000 ms;
+    another value is refused by name before the data directory is touched."""
+    datadir = tmp_path / "never"
+    done = subprocess.run([kramaa_bin, "node", "--datadir", str(datadir), "--block-gather", "10001"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "--block-gather 10001: milliseconds from 0 to 10000" in done.stderr, done.stderr
+    assert not datadir.exists()
+
