@@ -12,14 +12,16 @@ extension ValidatorRuntime {
 
     // MARK: Transactions
 
-    /// A transaction entered the local pool (RPC or a peer): batch it for the peers. The
-    /// pool refuses what it already holds, so a transaction crosses each link at most twice.
-    func transactionArrived(_ signed: SignedTransaction) {
+    /// Transactions entered the local pool (RPC or a peer), in order: consensus learns there is
+    /// work, and they are batched for the peers. The pool refuses what it already holds, so a
+    /// transaction crosses each link at most twice.
+    func transactionsArrived(_ batch: [SignedTransaction]) {
         driver.workArrived()
         // Validators dial each other, so what came from a peer has reached them all already.
-        if fromPeers.remove(signed.hash) != nil { return }
-        outgoingTransactions.append(signed.transaction.encoded)
-        if !flushScheduled {
+        for signed in batch where fromPeers.remove(signed.hash) == nil {
+            outgoingTransactions.append(signed.transaction.encoded)
+        }
+        if !outgoingTransactions.isEmpty && !flushScheduled {
             flushScheduled = true
             queue.asyncAfter(seconds: Self.transactionBatchDelay) { [weak self] in self?.flushTransactions() }
         }
@@ -209,4 +211,29 @@ final class NodeApplication: ConsensusApplication {
 private struct ConsensusThreadOnly<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// Transactions the pool accepted, on their way to the consensus thread: the first of a run
+/// wakes it, the rest join the same wake (one hand-off per batch, not one per transaction:
+/// futex wakes were 4.8 % of the validator benchmark's CPU).
+final class Arrivals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiting: [SignedTransaction] = []
+
+    /// Adds `signed`; true when nothing was waiting (the caller schedules a ``take()``).
+    func add(_ signed: SignedTransaction) -> Bool {
+        lock.withLock {
+            waiting.append(signed)
+            return waiting.count == 1
+        }
+    }
+
+    /// Everything waiting, oldest first.
+    func take() -> [SignedTransaction] {
+        lock.withLock {
+            let all = waiting
+            waiting = []
+            return all
+        }
+    }
 }

@@ -44,6 +44,8 @@ public final class ValidatorRuntime: @unchecked Sendable {
     /// Hashes of transactions received from peers, not to be sent back out.
     var fromPeers: Set<Bytes32> = []
     var flushScheduled = false
+    /// Transactions the pool took, waiting for the consensus thread.
+    let arrivals = Arrivals()
     private var observer: Int?
 
     /// Heights committed by this runtime, and rounds beyond the first they needed (read
@@ -133,7 +135,9 @@ public final class ValidatorRuntime: @unchecked Sendable {
         for service in serviceList { service.attach(transport.network!) }
         observer = node.addObserver { [weak self] event in
             guard let self else { return }
-            if case .newTransaction(let signed) = event { queue.async { self.transactionArrived(signed) } }
+            if case .newTransaction(let signed) = event, arrivals.add(signed) {
+                queue.async { self.transactionsArrived(self.arrivals.take()) }
+            }
             if case .newBlock(let executed) = event, executed.receipts.contains(where: { $0.logs.contains { $0.address == PermissionsContract.address } }) {
                 self.dropPeersNoLongerAllowed()
             }
