@@ -157,8 +157,9 @@ public final class EthAPI: Sendable {
                 }),
             ])
         }
-        // A batch's transactions have their senders recovered before its calls run, so that work
-        // goes on while a block being built holds the node's lock (the calls then only pool them).
+        // A batch's transactions have their senders recovered before its calls run, outside the
+        // node's lock; each call then only pools its transaction (one turn of the lock, not two:
+        // a call recovering its own sender first asks the pool whether it holds it already).
         r.registerBatchPreparation("eth_sendRawTransaction") { params, _ in
             node.prepare(raws: params.compactMap { try? $0.data(0) })
         }

@@ -41,8 +41,9 @@ public struct ExecutedBlock: Sendable {
     /// insufficient funds, ...), with the reason.
     public var rejected: [(hash: Bytes32, error: InvalidTransactionError)]
     /// The hashes of `block.transactions`, in order: known from the pool or from execution, so
-    /// storing the block does not encode and hash every transaction again.
-    public var transactionHashes: [Bytes32]
+    /// storing the block does not encode and hash every transaction again. Set once, with the
+    /// transactions (a changed copy would index the block under stale hashes).
+    public let transactionHashes: [Bytes32]
 
     /// A block with its receipts as executed elsewhere (tests and benchmarks write made-up
     /// blocks to storage through this; the node gets them from `BlockExecutor`).
