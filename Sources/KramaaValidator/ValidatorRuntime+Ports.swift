@@ -138,8 +138,9 @@ final class NodeApplication: ConsensusApplication {
         guard wait > .zero, !node.poolFillsBlock else { return build(height: height, answer: answer) }
         // The timer fires on the clock's thread and only hops back: the application and the
         // driver's answer are touched on the consensus thread alone.
-        let later = ConsensusThreadOnly { [weak self] () -> Void in self?.build(height: height, answer: answer) }
-        clock.schedule(after: wait) { [hop = ConsensusThreadOnly(hop)] in hop.value(later.value) }
+        nonisolated(unsafe) let later = { [weak self] () -> Void in self?.build(height: height, answer: answer) }
+        nonisolated(unsafe) let hop = self.hop
+        clock.schedule(after: wait) { hop(later) }
     }
 
     private func build(height: UInt64, answer: @escaping ([UInt8], Bytes32) -> Void) {
@@ -206,16 +207,10 @@ final class NodeApplication: ConsensusApplication {
     }
 }
 
-/// A value made on the consensus thread that a timer carries to the hop back there, where alone
-/// it is used.
-private struct ConsensusThreadOnly<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Transactions the pool accepted, on their way to the consensus thread: the first of a run
 /// wakes it, the rest join the same wake (one hand-off per batch, not one per transaction:
-/// futex wakes were 4.8 % of the validator benchmark's CPU).
+/// futex wakes were 4.8 % of the validator benchmark's CPU). What waits is at most what the
+/// pool took since that thread last drained it (the pool is bounded), as the queued tasks were.
 final class Arrivals: @unchecked Sendable {
     private let lock = NSLock()
     private var waiting: [SignedTransaction] = []

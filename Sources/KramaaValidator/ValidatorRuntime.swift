@@ -65,14 +65,15 @@ public final class ValidatorRuntime: @unchecked Sendable {
         driverConfiguration.regossipInterval = configuration.regossipInterval
         driverConfiguration.emptyBlockInterval = configuration.emptyBlockInterval
         let queue = self.queue
+        let hop: (@escaping () -> Void) -> Void = { work in queue.async(work) }  // onto the consensus thread
         driver = try ConsensusDriver(
             chainId: node.chainId, signer: PrivateKeySigner(key), configuration: driverConfiguration, clock: clock, transport: transport,
             storage: SafetyStore(path: node.dataDirectory.appendingPathComponent("consensus.rlp"),
                                  beforeSaving: { [node] () throws in try node.waitUntilStored() }),
             application: NodeApplication(node: node, coinbase: key.publicKey.address, clock: clock, logger: logger,
-                                         gather: configuration.blockGather, hop: { work in queue.async(work) }),
+                                         gather: configuration.blockGather, hop: hop),
             hashBlock: { bytes in Block.hash(ofEncoded: bytes) ?? Keccak256.hash(bytes) },  // header only: no transaction decoding
-            hop: { work in queue.async(work) })
+            hop: hop)
         if Self.tracing {
             let address = key.publicKey.address.lowercased.prefix(8)
             driver.trace = { print("\(DispatchTime.now().uptimeNanoseconds / 1_000_000 % 100_000) \(address) \($0)") }
