@@ -463,7 +463,8 @@ let package = Package(
             name: "KramaaBench",
             dependencies: ["KramaaPlatform", "KramaaPrimitives", "KramaaChain", "KramaaTrie", "KramaaEVM", "KramaaState", "KramaaEVMHarness", "KramaaRPC",
                            "KramaaTestSupport", "KramaaNode", "KramaaAPI", "KramaaValidator", "KramaaNetwork", "KramaaTags", "KramaaNFC", "KramaaEPCIS", "KramaaGS1",
-                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex", "KramaaStorage", "KramaaDashboard"]
+                           "KramaaJSON", "KramaaMQTTClient", "KramaaMQTT", "KramaaEPCISIndex", "KramaaStorage", "KramaaDashboard",
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
         .target(
             name: "KramaaTestSupport",

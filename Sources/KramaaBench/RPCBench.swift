@@ -98,6 +98,11 @@ enum RPCBench {
         section.rows.append(Row(name: "HTTP keep-alive, \(clients) connections in parallel, one call per request",
                                 ours: Double(clients * perClient) / parallelSeconds, unit: "call/s",
                                 reference: single, referenceName: "one connection", goal: "≥ 3,000"))
+        let overhead = EndpointOverhead.measure(quick: quick)
+        section.rows.append(Row(name: "HTTP GET to an endpoint answering on the event loop, \(clients) connections (the node's HTTP layer)",
+                                ours: overhead.ours, unit: "req/s", reference: overhead.bare,
+                                referenceName: "bare SwiftNIO HTTP/1.1 server, same answer"))
+        section.notes.append("The endpoint row: a fixed 62-byte JSON answer to the same GET, through the node's server (routing, deadlines, request budget, CORS, the endpoint's task started on the event loop; tag taps go this way) and through NIO's server pipeline with a handler that writes it; best of three alternating runs each. Since 2026-12-07 the node's layer splits the target in one pass over its bytes, keeps one deadline timer per connection instead of scheduling three per request, and arms the write timeout only for a write that did not complete at once.")
         section.notes.append("Loopback figures swing by tens of percent between runs on a shared 2-core machine (client, event loop and task pool threads compete for the cores); compare the ratios.")
         section.notes.append("Client and server share the machine's \(ProcessInfo.processInfo.activeProcessorCount) cores; the server runs \(configuration.threads) event loops and runs handlers on Swift's task pool.")
         return section

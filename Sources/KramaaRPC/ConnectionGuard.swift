@@ -73,7 +73,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var held = 0
     /// A read was refused by the budget: everything after it is dropped.
     private var refused = false
+    /// When the current phase must be over; nil when it has no deadline.
+    private var deadline: NIODeadline?
+    /// The one scheduled check of `deadline`, and when it runs.
     private var timer: Scheduled<Void>?
+    private var timerFires = NIODeadline.distantFuture
     private var context: ChannelHandlerContext?
 
     init(budget: RequestBudget, configuration: RPCServer.Configuration) {
@@ -152,11 +156,14 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Deadlines
 
+    /// Sets the deadline of the phase entered. The timer is moved only when the new deadline
+    /// comes before it fires; otherwise it stays, and when it fires it closes the connection if
+    /// the deadline has passed, or waits again until it. So a request on a busy connection
+    /// schedules no timer (three scheduled and cancelled per request before: idle, head, body).
     private func enter(_ next: Phase) {
-        guard next != phase || timer == nil else { return }
+        guard next != phase || deadline == nil else { return }
         phase = next
-        timer?.cancel()
-        timer = nil
+        deadline = nil
         guard !refused, let context else { return }
         let timeout: Duration? = switch next {
         case .idle: configuration.idleTimeout
@@ -164,17 +171,27 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .body, .webSocketMessage: configuration.bodyTimeout
         case .working, .webSocketIdle: nil
         }
-        guard let timeout else { return }
+        guard let timeout else { return }  // a timer still armed finds no deadline when it fires
+        let due = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        deadline = due
+        if timer != nil && timerFires <= due { return }
+        timer?.cancel()
+        arm(at: due, context: context)
+    }
+
+    private func arm(at due: NIODeadline, context: ChannelHandlerContext) {
+        timerFires = due
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+        timer = context.eventLoop.scheduleTask(deadline: due) {
             let (handler, context) = bound.value
-            handler.timedOut(context: context, in: next)
+            handler.timerFired(context: context)
         }
     }
 
-    private func timedOut(context: ChannelHandlerContext, in phase: Phase) {
-        guard phase == self.phase else { return }
-        context.close(promise: nil)
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard let deadline, !refused else { return }
+        if deadline <= .now() { context.close(promise: nil) } else { arm(at: deadline, context: context) }
     }
 
     private func releaseHeld() {
@@ -186,6 +203,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private func finish() {
         timer?.cancel()
         timer = nil
+        deadline = nil
         releaseHeld()
     }
 }

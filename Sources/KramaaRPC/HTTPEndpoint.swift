@@ -35,35 +35,67 @@ public struct HTTPRequest: Sendable {
     /// The first query item of that name.
     public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
 
-    /// Splits `/path?query` into the path and decoded query items.
+    /// Splits `/path?query` into the path and decoded query items (empty items, `a&&b`, are
+    /// skipped; an item without `=` has the value ""). One pass over the UTF-8 bytes: every
+    /// request to an endpoint goes through here, and splitting by `Character` cost a tenth of
+    /// the server's CPU per tag verification. The delimiters are bytes, as RFC 3986 has them.
     public static func split(uri: String) -> (path: String, query: [(name: String, value: String)]) {
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = String(parts.first ?? "")
-        guard parts.count > 1 else { return (path, []) }
-        let items = parts[1].split(separator: "&").map { item -> (name: String, value: String) in
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (formDecode(pair[0]), pair.count > 1 ? formDecode(pair[1]) : "")
+        var uri = uri
+        return uri.withUTF8 { bytes in
+            guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")) else { return (String(decoding: bytes, as: UTF8.self), []) }
+            let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<mark]), as: UTF8.self)
+            var query: [(name: String, value: String)] = []
+            var start = mark + 1
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+                if end > start {
+                    let item = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                    if let equals = item.firstIndex(of: UInt8(ascii: "=")) {
+                        query.append((formDecode(UnsafeBufferPointer(rebasing: item[..<equals])),
+                                      formDecode(UnsafeBufferPointer(rebasing: item[(equals + 1)...]))))
+                    } else {
+                        query.append((formDecode(item), ""))
+                    }
+                }
+                start = end + 1
+            }
+            return (path, query)
         }
-        return (path, items)
+    }
+
+    /// The path of `/path?query` (what precedes the first `?`), without decoding the query.
+    public static func path(ofURI uri: String) -> String {
+        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri }
+        return String(decoding: uri.utf8[..<mark], as: UTF8.self)
     }
 
     /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; malformed
     /// escapes are kept as written.
     public static func formDecode(_ text: Substring) -> String {
+        var text = text
+        return text.withUTF8 { formDecode($0) }
+    }
+
+    /// `formDecode` of UTF-8 bytes; text without `+` or `%` is taken as it is.
+    static func formDecode(_ text: UnsafeBufferPointer<UInt8>) -> String {
+        guard text.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else {
+            return String(decoding: text, as: UTF8.self)
+        }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = Array(text.utf8)[...]
-        while let byte = iterator.popFirst() {
+        bytes.reserveCapacity(text.count)
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
             if byte == UInt8(ascii: "+") {
                 bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
-                      let high = RPCHex.digitValue(iterator[iterator.startIndex]),
-                      let low = RPCHex.digitValue(iterator[iterator.startIndex + 1]) {
+            } else if byte == UInt8(ascii: "%"), index + 2 < text.count,
+                      let high = RPCHex.digitValue(text[index + 1]), let low = RPCHex.digitValue(text[index + 2]) {
                 bytes.append(high << 4 | low)
-                iterator.removeFirst(2)
+                index += 2
             } else {
                 bytes.append(byte)
             }
+            index += 1
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -225,7 +257,7 @@ public struct HTTPRoutes: Sendable {
 
     /// The stream provider for `path`, if any.
     public func streamProvider(for path: String) -> (any WebSocketStreamProvider)? {
-        streams.first { path == $0.prefix || path.hasPrefix($0.prefix + "/") }?.provider
+        streams.first { Self.path(path, isUnder: $0.prefix) }?.provider
     }
 
     public init() {}
@@ -241,10 +273,18 @@ public struct HTTPRoutes: Sendable {
 
     /// The endpoint serving `path`, if any.
     public func endpoint(for path: String) -> (any HTTPEndpoint)? {
-        prefixes.first { path == $0.prefix || path.hasPrefix($0.prefix + "/") }?.endpoint
+        prefixes.first { Self.path(path, isUnder: $0.prefix) }?.endpoint
     }
 
     public var isEmpty: Bool { prefixes.isEmpty }
+
+    /// `path` is `prefix` or below it (`prefix/…`), compared as bytes without building a string.
+    static func path(_ path: String, isUnder prefix: String) -> Bool {
+        let path = path.utf8, prefix = prefix.utf8
+        guard path.starts(with: prefix) else { return false }
+        let rest = path.dropFirst(prefix.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "/")
+    }
 }
 
 /// Serves WebSocket upgrades of GET requests as a stream of text messages from the server (an

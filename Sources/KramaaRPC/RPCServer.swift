@@ -224,8 +224,7 @@ struct ServerCore: Sendable {
 
     /// Whether `uri` (path and maybe a query) is the served path.
     func pathMatches(_ uri: String) -> Bool {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return path == configuration.path
+        HTTPRequest.path(ofURI: uri) == configuration.path
     }
 
     /// HTTP/1.1 with pipelining, error handling and (if enabled) the WebSocket upgrade.

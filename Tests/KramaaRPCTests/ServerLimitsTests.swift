@@ -60,6 +60,32 @@ import Testing
         }
     }
 
+    /// On a connection reused for several requests the deadlines stay those of the current
+    /// phase: idle longer than the header timeout, it is kept (the idle timeout is longer) and
+    /// answers again; a head trickled on it is then cut at the header timeout.
+    @Test func aReusedConnectionKeepsEachPhasesDeadline() async throws {
+        try await withServer(configure: { $0.headerTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server in
+            try await offload { [port = server.port] in
+                let socket = try LoopbackSocket(port: port, timeoutSeconds: 30)
+                for i in 0..<3 { #expect(try socket.request(body: callBody("echo", "[\(i)]")).json()["result"] == [.number(JSONNumber(i))]) }
+                Thread.sleep(forTimeInterval: 1.0)
+                #expect(try socket.request(body: callBody("echo", "[7]")).json()["result"] == [7], "idle for 1 s, under the 60 s idle timeout")
+                try socket.send("POST / HTTP/1.1\r\nHost: x\r\n")
+                let started = Date()
+                var closedAfter: Double?
+                for _ in 0..<120 {
+                    do { try socket.send("X") } catch {
+                        closedAfter = Date().timeIntervalSince(started)
+                        break
+                    }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                if closedAfter == nil, try socket.waitForClose() { closedAfter = Date().timeIntervalSince(started) }
+                #expect(closedAfter != nil && closedAfter! < Self.loadedBound, "closed after \(String(describing: closedAfter)) s")
+            }
+        }
+    }
+
     /// A client that asks for a large answer and never reads it is disconnected at the write
     /// timeout, so the unread answer is not held.
     @Test func unreadAnswersAreDroppedAtTheWriteTimeout() async throws {
