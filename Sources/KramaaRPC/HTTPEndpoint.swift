@@ -44,20 +44,10 @@ public struct HTTPRequest: Sendable {
         return uri.withUTF8 { bytes in
             guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")) else { return (String(decoding: bytes, as: UTF8.self), []) }
             let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<mark]), as: UTF8.self)
-            var query: [(name: String, value: String)] = []
-            var start = mark + 1
-            while start <= bytes.count {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
-                if end > start {
-                    let item = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                    if let equals = item.firstIndex(of: UInt8(ascii: "=")) {
-                        query.append((formDecode(UnsafeBufferPointer(rebasing: item[..<equals])),
-                                      formDecode(UnsafeBufferPointer(rebasing: item[(equals + 1)...]))))
-                    } else {
-                        query.append((formDecode(item), ""))
-                    }
-                }
-                start = end + 1
+            let query = bytes[(mark + 1)...].split(separator: UInt8(ascii: "&")).map { slice -> (name: String, value: String) in
+                let item = UnsafeBufferPointer(rebasing: slice)
+                guard let equals = item.firstIndex(of: UInt8(ascii: "=")) else { return (formDecode(item), "") }
+                return (formDecode(UnsafeBufferPointer(rebasing: item[..<equals])), formDecode(UnsafeBufferPointer(rebasing: item[(equals + 1)...])))
             }
             return (path, query)
         }

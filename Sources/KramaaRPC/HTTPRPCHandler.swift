@@ -33,8 +33,9 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var form = Form.jsonRPC
     private var body = ByteBuffer()
     private var call: Task<Void, Never>?
-    /// `remote(_:)`'s answer once known (the outer optional: not described yet).
-    private var describedRemote: String??
+    /// The peer as endpoints and the dispatcher see it (`describe`), taken once when the
+    /// connection's handler is added, not for every request.
+    private var peer: String?
     /// The last response's write, so a close waits for it.
     private var lastWrite: EventLoopFuture<Void>?
 
@@ -44,6 +45,10 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     init(core: ServerCore, connectionGuard: ConnectionGuard) {
         self.core = core
         self.connectionGuard = connectionGuard
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        peer = context.channel.remoteAddress.flatMap(Self.describe)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -215,7 +220,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
         let request = HTTPRequest(method: head.method.rawValue, path: path, query: query,
                                   headers: head.headers.map { ($0.name.lowercased(), $0.value) },
                                   body: Array(body.readableBytesView), target: head.uri,
-                                  remoteAddress: remote(context))
+                                  remoteAddress: peer)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let answer: @Sendable () async -> Void = {
@@ -366,7 +371,7 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
         let core = self.core
-        let peer = remote(context)
+        let peer = self.peer
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         call = Task {
@@ -455,14 +460,6 @@ final class HTTPRPCHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func closeAfterWrites(context: ChannelHandlerContext) {
         guard let lastWrite else { return context.close(promise: nil) }
         lastWrite.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
-    }
-
-    /// The peer as endpoints and the dispatcher see it, described once per connection.
-    private func remote(_ context: ChannelHandlerContext) -> String? {
-        if let described = describedRemote { return described }
-        let described = context.channel.remoteAddress.flatMap(Self.describe)
-        describedRemote = .some(described)
-        return described
     }
 
     /// `127.0.0.1:53122` (or `[::1]:53122`).
