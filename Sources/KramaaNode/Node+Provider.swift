@@ -5,6 +5,11 @@ import KramaaStorage
 
 /// The node as a `ChainProvider`: headers from the head cell or the database, everything else
 /// from the database, state through the undo history (`withState(at:)`).
+///
+/// Nothing of a block after ``latest`` is read, though the database may hold it already: a block
+/// is written before it becomes the latest, and a client that found its receipt then asked for
+/// the state at `latest` would get the state before it. So each read takes the latest number
+/// first and leaves out what lies beyond it.
 extension Node: ChainProvider {
     /// The header of block `number`, or nil when there is no such block yet.
     public func header(number: UInt64) throws(ChainReadError) -> BlockHeader? {
@@ -15,33 +20,43 @@ extension Node: ChainProvider {
     }
 
     public func number(ofHash hash: Bytes32) throws(ChainReadError) -> UInt64? {
-        try read { () throws(StoreError) in try store.number(ofHash: hash) }
+        let latest = latest.number
+        return try read { () throws(StoreError) in try store.number(ofHash: hash) }.flatMap { $0 <= latest ? $0 : nil }
     }
 
     public func block(number: UInt64) throws(ChainReadError) -> Block? {
-        try read { () throws(StoreError) in try store.block(number: number) }
+        guard number <= latest.number else { return nil }
+        return try read { () throws(StoreError) in try store.block(number: number) }
     }
 
     public func receipts(number: UInt64) throws(ChainReadError) -> StoredReceipts? {
-        try read { () throws(StoreError) in try store.receipts(number: number) }
+        guard number <= latest.number else { return nil }
+        return try read { () throws(StoreError) in try store.receipts(number: number) }
     }
 
     public func transactionLocation(_ hash: Bytes32) throws(ChainReadError) -> (number: UInt64, index: Int)? {
-        try read { () throws(StoreError) in try store.transactionLocation(hash) }
+        let latest = latest.number
+        return try read { () throws(StoreError) in try store.transactionLocation(hash) }.flatMap { $0.number <= latest ? $0 : nil }
     }
 
     public func logs(_ filter: LogFilter, limit: Int) throws(ChainReadError) -> [LocatedLog] {
-        try read { () throws(StoreError) in try store.logs(filter, limit: limit) }
+        var filter = filter
+        filter.toBlock = min(filter.toBlock, latest.number)
+        guard filter.fromBlock <= filter.toBlock else { return [] }
+        return try read { () throws(StoreError) in try store.logs(filter, limit: limit) }
     }
 
-    /// The hashes of blocks `range`, in order (one indexed read).
+    /// The hashes of blocks `range`, in order (one indexed read); those after ``latest`` left out.
     public func blockHashes(_ range: Range<UInt64>) throws(ChainReadError) -> [Bytes32] {
-        try read { () throws(StoreError) in try store.blockHashes(range) }
+        let end = min(range.upperBound, latest.number &+ 1)
+        guard range.lowerBound < end else { return [] }
+        return try read { () throws(StoreError) in try store.blockHashes(range.lowerBound..<end) }
     }
 
     /// The certificate stored with block `number` (nil for genesis and single-node blocks).
     public func certificate(number: UInt64) throws(ChainReadError) -> [UInt8]? {
-        try read { () throws(StoreError) in try store.certificate(number: number) }
+        guard number <= latest.number else { return nil }
+        return try read { () throws(StoreError) in try store.certificate(number: number) }
     }
 
     public func addBlockObserver(_ body: @escaping @Sendable (ExecutedBlock) -> Void) -> Int {

@@ -43,6 +43,9 @@ public final class Node: @unchecked Sendable {
     private let committedCell: HeadCell
     /// Writes the blocks a validator commits behind consensus (``commit(_:certificate:waitForStorage:)``).
     let blockWriter = BlockWriter()
+    /// Runs right after a block is written and before it becomes ``latest`` (tests look at what
+    /// reads see in that moment).
+    var afterWrite: (@Sendable (ExecutedBlock) -> Void)?
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
     /// The Merkle mountain range of the hashes of blocks 0 to the head: its root goes into the
@@ -417,6 +420,7 @@ public final class Node: @unchecked Sendable {
             failure = error
         }
         phases.add(.storage, since: start)
+        if failure == nil { afterWrite?(executed) }
         lock.lock()
         candidate = nil
         storing = nil
@@ -445,10 +449,12 @@ public final class Node: @unchecked Sendable {
         advanceHead(executed, undo: changes.undo)
         lock.unlock()
         let store = self.store, retention = historyRetention, phases = self.phases, headCell = self.headCell, observers = self.observers
+        let afterWrite = self.afterWrite
         blockWriter.enqueue({ () throws(StoreError) in
             let start = PhaseClock.now
             try store.append(executed, changes: changes, certificate: certificate, keepUndo: retention)
             phases.add(.storage, since: start)
+            afterWrite?(executed)
             headCell.set(executed.block.header)
         }, then: {
             observers.notify(.newBlock(executed))
