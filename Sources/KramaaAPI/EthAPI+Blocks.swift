@@ -25,13 +25,14 @@ extension EthAPI {
     }
 
     /// A transaction by hash: included (with its block) or waiting in the pool.
+    /// A transaction pending (asked first: see ``Node/pooledTransaction(_:)``) or included.
     func transactionJSON(_ hash: Bytes32) throws -> JSON {
+        if let pooled = node.pooledTransaction(hash) {
+            return EthJSON.transaction(pooled.transaction, sender: pooled.sender, location: nil, baseFee: nil)
+        }
         if let (number, index) = try chain.transactionLocation(hash), let (block, stored) = try storedBlock(number) {
             return EthJSON.transaction(block.transactions[index], sender: stored.senders[index],
                                        location: (block.hash, number, index), baseFee: block.header.baseFeePerGas)
-        }
-        if let pooled = node.pooledTransaction(hash) {
-            return EthJSON.transaction(pooled.transaction, sender: pooled.sender, location: nil, baseFee: nil)
         }
         return .null
     }
@@ -71,10 +72,11 @@ extension EthAPI {
         r.register("eth_getRawTransactionByHash") { [self] p, _ in
             try p.expect(atMost: 1)
             let hash = try p.decode(0, as: Bytes32.self)
+            if let pooled = node.pooledTransaction(hash) { return .data(pooled.transaction.encoded) }
             if let (number, index) = try chain.transactionLocation(hash), let block = try chain.block(number: number) {
                 return .data(block.transactions[index].encoded)
             }
-            return node.pooledTransaction(hash).map { .data($0.transaction.encoded) } ?? .null
+            return .null
         }
         r.register("eth_getTransactionReceipt") { [self] p, _ in
             try p.expect(atMost: 1)

@@ -46,6 +46,10 @@ public final class Node: @unchecked Sendable {
     /// Runs right after a block is written and before it becomes ``latest`` (tests look at what
     /// reads see in that moment).
     var afterWrite: (@Sendable (ExecutedBlock) -> Void)?
+    /// A validator's committed block while it is written behind, until it is ``latest``: its
+    /// transactions have left the pool and are not yet read from the database, so they are
+    /// found here, still pending (``pooledTransaction(_:)``).
+    private var writing: ExecutedBlock?
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
     /// The Merkle mountain range of the hashes of blocks 0 to the head: its root goes into the
@@ -375,9 +379,15 @@ public final class Node: @unchecked Sendable {
     /// Encoded bytes of the pool's transactions (bounded by `TxPoolConfig.maxBytes`).
     public var poolBytes: Int { lock.withLock { pool.byteCount } }
 
-    /// A transaction waiting in the pool.
+    /// A transaction waiting in the pool, or in a committed block still being written (until that
+    /// block is ``latest``). Look here before the database: a transaction leaves both only once
+    /// its block is read from there, so it is never out of sight in between.
     public func pooledTransaction(_ hash: Bytes32) -> SignedTransaction? {
-        lock.withLock { pool.transaction(hash) }
+        lock.withLock {
+            if let pooled = pool.transaction(hash) { return pooled }
+            guard let writing, let index = writing.transactionHashes.firstIndex(of: hash) else { return nil }
+            return SignedTransaction(writing.block.transactions[index], sender: writing.senders[index], hash: hash)
+        }
     }
 
     // MARK: Blocks
@@ -447,6 +457,7 @@ public final class Node: @unchecked Sendable {
         let changes = state.takeChanges()
         candidate = nil
         advanceHead(executed, undo: changes.undo)
+        writing = executed
         lock.unlock()
         let store = self.store, retention = historyRetention, phases = self.phases, headCell = self.headCell, observers = self.observers
         let afterWrite = self.afterWrite
@@ -456,6 +467,7 @@ public final class Node: @unchecked Sendable {
             phases.add(.storage, since: start)
             afterWrite?(executed)
             headCell.set(executed.block.header)
+            self.lock.withLock { if self.writing?.block.hash == executed.block.hash { self.writing = nil } }
         }, then: {
             observers.notify(.newBlock(executed))
         })

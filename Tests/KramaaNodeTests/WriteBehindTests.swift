@@ -50,6 +50,11 @@ import Testing
         #expect(proofHeader == genesis)
         #expect(proof.info.nonce == 0)
         #expect(announced.seen.isEmpty)
+        // Its transaction has left the pool and is not read from the database yet: still found, pending.
+        let firstHash = first.transactions[0].hash
+        #expect(node.pooledTransaction(firstHash)?.hash == firstHash)
+        #expect(node.pooledTransaction(firstHash)?.sender == sender)
+        #expect(try node.transactionLocation(firstHash) == nil)
 
         // The next block is executed on the committed one; its commit waits for the first write.
         _ = try node.accept(raw: NodeTests().tx(1, to: Self.recipient))
@@ -68,6 +73,8 @@ import Testing
         #expect(try node.withState(at: 2) { s, _ in s.account(Self.recipientAddress)?.balance } != nil)
         #expect(try node.withState(at: 1) { s, _ in s.account(sender)?.nonce } == 1)
         #expect(try node.block(number: 1)?.hash == first.hash)
+        #expect(node.pooledTransaction(firstHash) == nil)
+        #expect(try node.transactionLocation(firstHash)?.number == 1)
 
         node.close()
         let reopened = try Node(dataDirectory: dir)
