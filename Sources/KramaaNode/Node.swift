@@ -38,9 +38,9 @@ public final class Node: @unchecked Sendable {
     }
     /// The stored head under its own small lock, for ``latest``: readers of the head alone
     /// (eth_blockNumber, fee suggestions, REST) never wait while a call or trace holds `lock`.
-    let headCell: HeadCell
+    let headCell: LockedCell<BlockHeader>
     /// The committed head under its own lock, for ``committedHead``.
-    private let committedCell: HeadCell
+    private let committedCell: LockedCell<BlockHeader>
     /// Writes the blocks a validator commits behind consensus (``commit(_:certificate:waitForStorage:)``).
     let blockWriter = BlockWriter()
     /// Runs right after a block is written and before it becomes ``latest`` (tests look at what
@@ -48,8 +48,9 @@ public final class Node: @unchecked Sendable {
     var afterWrite: (@Sendable (ExecutedBlock) -> Void)?
     /// A validator's committed block while it is written behind, until it is ``latest``: its
     /// transactions have left the pool and are not yet read from the database, so they are
-    /// found here, still pending (``pooledTransaction(_:)``).
-    private var writing: ExecutedBlock?
+    /// found here, still pending (``pooledTransaction(_:)``). Under its own lock: the writer
+    /// clears it, and must never wait for the node's lock (a holder of that may wait for the writer).
+    private let writing = LockedCell<ExecutedBlock?>(nil)
     /// The undo record of each recent block (by number), to read the state before it.
     var history: [UInt64: StateUndo] = [:]
     /// The Merkle mountain range of the hashes of blocks 0 to the head: its root goes into the
@@ -136,8 +137,8 @@ public final class Node: @unchecked Sendable {
             try store.loadState(into: state, head: head)
             _ = state.takeChanges()
             history = try store.undoRecords(from: number >= Node.historyDepth ? number - Node.historyDepth + 1 : 0)
-            headCell = HeadCell(head)
-            committedCell = HeadCell(head)
+            headCell = LockedCell(head)
+            committedCell = LockedCell(head)
             self.head = head
             for n in (number > 256 ? number - 256 : 0)...number {
                 if let h = try store.header(number: n) { state.blockHashes[n] = h.hash }
@@ -385,8 +386,8 @@ public final class Node: @unchecked Sendable {
     public func pooledTransaction(_ hash: Bytes32) -> SignedTransaction? {
         lock.withLock {
             if let pooled = pool.transaction(hash) { return pooled }
-            guard let writing, let index = writing.transactionHashes.firstIndex(of: hash) else { return nil }
-            return SignedTransaction(writing.block.transactions[index], sender: writing.senders[index], hash: hash)
+            guard let block = writing.get(), let index = block.transactionHashes.firstIndex(of: hash) else { return nil }
+            return SignedTransaction(block.block.transactions[index], sender: block.senders[index], hash: hash)
         }
     }
 
@@ -457,17 +458,17 @@ public final class Node: @unchecked Sendable {
         let changes = state.takeChanges()
         candidate = nil
         advanceHead(executed, undo: changes.undo)
-        writing = executed
+        writing.set(executed)  // before the lock is let go: the pool no longer holds its transactions
         lock.unlock()
         let store = self.store, retention = historyRetention, phases = self.phases, headCell = self.headCell, observers = self.observers
-        let afterWrite = self.afterWrite
+        let afterWrite = self.afterWrite, writing = self.writing
         blockWriter.enqueue({ () throws(StoreError) in
             let start = PhaseClock.now
             try store.append(executed, changes: changes, certificate: certificate, keepUndo: retention)
             phases.add(.storage, since: start)
             afterWrite?(executed)
             headCell.set(executed.block.header)
-            self.lock.withLock { if self.writing?.block.hash == executed.block.hash { self.writing = nil } }
+            writing.set(nil)  // after the head moved: its transactions are read from the database now
         }, then: {
             observers.notify(.newBlock(executed))
         })
@@ -572,13 +573,13 @@ final class Observers: @unchecked Sendable {
     }
 }
 
-/// A header behind its own lock (see `Node.latest`).
-final class HeadCell: @unchecked Sendable {
+/// A value behind its own small lock, for what is read without the node's lock (see `Node.latest`).
+final class LockedCell<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var header: BlockHeader
+    private var value: Value
 
-    init(_ header: BlockHeader) { self.header = header }
+    init(_ value: Value) { self.value = value }
 
-    func set(_ header: BlockHeader) { lock.withLock { self.header = header } }
-    func get() -> BlockHeader { lock.withLock { header } }
+    func set(_ value: Value) { lock.withLock { self.value = value } }
+    func get() -> Value { lock.withLock { value } }
 }

@@ -82,6 +82,30 @@ import Testing
         #expect(reopened.withState { s, _ in s.stateRoot } == second.header.stateRoot)
     }
 
+    /// A commit that stores its block at once waits, holding the node's lock, for a block still
+    /// written behind: the writer must finish without that lock.
+    @Test func aCommitWaitingForStorageFollowsABlockWrittenBehind() throws {
+        let (node, _) = try BlockStorageTests.freshNode()
+        let gate = Gate(node)
+        _ = try node.accept(raw: NodeTests().tx(0, to: Self.recipient))
+        let first = try #require(node.propose(timestamp: 10, coinbase: .zero, allowEmpty: false))
+        try node.commit(first, certificate: [0xc0], waitForStorage: false)
+        _ = try node.accept(raw: NodeTests().tx(1, to: Self.recipient))
+        let second = try #require(node.propose(timestamp: 11, coinbase: .zero, allowEmpty: false))
+        final class Outcome: @unchecked Sendable { var error: (any Error)?; let done = DispatchSemaphore(value: 0) }
+        let outcome = Outcome()
+        Thread.detachNewThread {
+            do { try node.commit(second, certificate: [0xc0]) } catch { outcome.error = error }
+            outcome.done.signal()
+        }
+        usleep(50_000)  // the commit is waiting for the first write now
+        gate.release(1)
+        #expect(outcome.done.wait(timeout: .now() + 10) == .success, "the commit never returned: the writer waits for the lock its waiter holds")
+        #expect(outcome.error == nil)
+        #expect(node.latest == second.header)
+        #expect(try node.transactionLocation(first.transactions[0].hash)?.number == 1)
+    }
+
     /// A write that fails leaves the disk at the block before, refuses every later commit (the
     /// head in memory ran ahead), and a restart opens what was stored.
     @Test func aFailedWriteBehindRefusesLaterCommitsAndTheDiskKeepsTheBlockBefore() throws {
