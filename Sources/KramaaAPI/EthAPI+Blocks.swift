@@ -24,8 +24,8 @@ extension EthAPI {
         return (block, receipts)
     }
 
-    /// A transaction by hash: included (with its block) or waiting in the pool.
-    /// A transaction pending (asked first: see ``Node/pooledTransaction(_:)``) or included.
+    /// A transaction by hash: pending (asked first: see ``Node/pooledTransaction(_:)``) or
+    /// included (with its block).
     func transactionJSON(_ hash: Bytes32) throws -> JSON {
         if let pooled = node.pooledTransaction(hash) {
             return EthJSON.transaction(pooled.transaction, sender: pooled.sender, location: nil, baseFee: nil)
