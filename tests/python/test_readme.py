@@ -50,6 +50,7 @@ SERVER_SUBCOMMANDS = {"devnet", "node"}
 VALIDATORS = 4          # `kramaa devnet` default: validator processes, consecutive ports each
 COMMAND_TIMEOUT = 90    # seconds for one walkthrough command
 READY_TIMEOUT = 90      # seconds for a chain to answer
+PORTS_TIMEOUT = 60      # seconds for the default ports to be let go of (a devnet still stopping)
 RUN_SH_TIMEOUT = 1800   # scripts/run.sh builds release first (a no-op after scripts/test.sh's build)
 
 # Commands shown in ```sh (or usage) blocks that other tests or scripts run, by program prefix
@@ -538,12 +539,26 @@ def test_readme_walkthrough(kramaa_bin, tmp_path):
 
 
 def port_busy(port):
+    """Whether `kramaa` could not listen on 127.0.0.1:`port`: bound as its servers bind (SO_REUSEADDR),
+    so a port held only by connections in TIME_WAIT (a devnet stopped within the last minute leaves
+    its peer ports so) counts as free, as it is for the devnet, and a port something listens on does not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return False
         except OSError:
             return True
+
+
+def busy_ports(ports, timeout):
+    """The ports of `ports` still busy after waiting up to `timeout` seconds for them to be let go of."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = [p for p in ports if port_busy(p)]
+        if not busy or time.monotonic() > deadline:
+            return busy
+        time.sleep(0.5)
 
 
 def test_run_sh():
@@ -556,7 +571,7 @@ def test_run_sh():
     if not release.exists() and not os.environ.get("KRAMAA_RUN_SH_BUILD"):
         pytest.skip(f"{release} is not built: scripts/test.sh builds it before the Python tests (CI); "
                     "set KRAMAA_RUN_SH_BUILD=1 to let scripts/run.sh build it here")
-    busy = [p for p in [*range(8545, 8545 + VALIDATORS), *range(30303, 30303 + VALIDATORS)] if port_busy(p)]
+    busy = busy_ports([*range(8545, 8545 + VALIDATORS), *range(30303, 30303 + VALIDATORS)], PORTS_TIMEOUT)
     assert not busy, (f"scripts/run.sh serves on the README's default ports, but {busy} are in use on 127.0.0.1: "
                       "stop what listens there (another devnet?) and run again")
     env = {k: v for k, v in os.environ.items() if k not in ("KRAMAA_RPC", "KRAMAA_TOKEN")}
