@@ -141,7 +141,10 @@ public struct Keccak256: Sendable {
 
     @inline(__always)
     private static func permute(_ s: inout KeccakLanes, _ rc: UnsafeBufferPointer<UInt64>) {
-        var a00 = s.0, a10 = s.1, a20 = s.2, a30 = s.3, a40 = s.4, a01 = s.5, a11 = s.6, a21 = s.7, a31 = s.8, a41 = s.9, a02 = s.10, a12 = s.11, a22 = s.12, a32 = s.13, a42 = s.14, a03 = s.15, a13 = s.16, a23 = s.17, a33 = s.18, a43 = s.19, a04 = s.20, a14 = s.21, a24 = s.22, a34 = s.23, a44 = s.24
+        // Lane complementing (the Keccak team's implementation notes): six lanes are held
+        // complemented through the rounds, so chi needs one NOT per row instead of five; theta,
+        // rho and pi carry the complements through unchanged.
+        var a00 = s.0, a10 = ~s.1, a20 = ~s.2, a30 = s.3, a40 = s.4, a01 = s.5, a11 = s.6, a21 = s.7, a31 = ~s.8, a41 = s.9, a02 = s.10, a12 = s.11, a22 = ~s.12, a32 = s.13, a42 = s.14, a03 = s.15, a13 = s.16, a23 = ~s.17, a33 = s.18, a43 = s.19, a04 = ~s.20, a14 = s.21, a24 = s.22, a34 = s.23, a44 = s.24
         for round in 0..<24 {
             let c0 = a00 ^ a01 ^ a02 ^ a03 ^ a04
             let c1 = a10 ^ a11 ^ a12 ^ a13 ^ a14
@@ -178,33 +181,34 @@ public struct Keccak256: Sendable {
             let b24 = rotl(a42 ^ d4, 39)
             let b32 = rotl(a43 ^ d4, 8)
             let b40 = rotl(a44 ^ d4, 14)
-            a00 = b00 ^ (~b10 & b20)
-            a10 = b10 ^ (~b20 & b30)
-            a20 = b20 ^ (~b30 & b40)
-            a30 = b30 ^ (~b40 & b00)
-            a40 = b40 ^ (~b00 & b10)
-            a01 = b01 ^ (~b11 & b21)
-            a11 = b11 ^ (~b21 & b31)
-            a21 = b21 ^ (~b31 & b41)
-            a31 = b31 ^ (~b41 & b01)
-            a41 = b41 ^ (~b01 & b11)
-            a02 = b02 ^ (~b12 & b22)
-            a12 = b12 ^ (~b22 & b32)
+            // Chi on the complemented lanes: one NOT per row instead of five.
+            a00 = b00 ^ (b10 | b20)
+            a10 = b10 ^ (~b20 | b30)
+            a20 = b20 ^ (b30 & b40)
+            a30 = b30 ^ (b40 | b00)
+            a40 = b40 ^ (b00 & b10)
+            a01 = b01 ^ (b11 | b21)
+            a11 = b11 ^ (b21 & b31)
+            a21 = b21 ^ (b31 | ~b41)
+            a31 = b31 ^ (b41 | b01)
+            a41 = b41 ^ (b01 & b11)
+            a02 = b02 ^ (b12 | b22)
+            a12 = b12 ^ (b22 & b32)
             a22 = b22 ^ (~b32 & b42)
-            a32 = b32 ^ (~b42 & b02)
-            a42 = b42 ^ (~b02 & b12)
-            a03 = b03 ^ (~b13 & b23)
-            a13 = b13 ^ (~b23 & b33)
-            a23 = b23 ^ (~b33 & b43)
-            a33 = b33 ^ (~b43 & b03)
-            a43 = b43 ^ (~b03 & b13)
+            a32 = ~b32 ^ (b42 | b02)
+            a42 = b42 ^ (b02 & b12)
+            a03 = b03 ^ (b13 & b23)
+            a13 = b13 ^ (b23 | b33)
+            a23 = b23 ^ (~b33 | b43)
+            a33 = ~b33 ^ (b43 & b03)
+            a43 = b43 ^ (b03 | b13)
             a04 = b04 ^ (~b14 & b24)
-            a14 = b14 ^ (~b24 & b34)
-            a24 = b24 ^ (~b34 & b44)
-            a34 = b34 ^ (~b44 & b04)
-            a44 = b44 ^ (~b04 & b14)
+            a14 = ~b14 ^ (b24 | b34)
+            a24 = b24 ^ (b34 & b44)
+            a34 = b34 ^ (b44 | b04)
+            a44 = b44 ^ (b04 & b14)
             a00 ^= rc[round]
         }
-        s = (a00, a10, a20, a30, a40, a01, a11, a21, a31, a41, a02, a12, a22, a32, a42, a03, a13, a23, a33, a43, a04, a14, a24, a34, a44)
+        s = (a00, ~a10, ~a20, a30, a40, a01, a11, a21, ~a31, a41, a02, a12, ~a22, a32, a42, a03, a13, ~a23, a33, a43, ~a04, a14, a24, a34, a44)
     }
 }
