@@ -25,13 +25,11 @@ extension Node: ChainProvider {
     }
 
     public func block(number: UInt64) throws(ChainReadError) -> Block? {
-        guard number <= latest.number else { return nil }
-        return try read { () throws(StoreError) in try store.block(number: number) }
+        try readUpToLatest(number) { () throws(StoreError) in try store.block(number: number) }
     }
 
     public func receipts(number: UInt64) throws(ChainReadError) -> StoredReceipts? {
-        guard number <= latest.number else { return nil }
-        return try read { () throws(StoreError) in try store.receipts(number: number) }
+        try readUpToLatest(number) { () throws(StoreError) in try store.receipts(number: number) }
     }
 
     public func transactionLocation(_ hash: Bytes32) throws(ChainReadError) -> (number: UInt64, index: Int)? {
@@ -55,8 +53,7 @@ extension Node: ChainProvider {
 
     /// The certificate stored with block `number` (nil for genesis and single-node blocks).
     public func certificate(number: UInt64) throws(ChainReadError) -> [UInt8]? {
-        guard number <= latest.number else { return nil }
-        return try read { () throws(StoreError) in try store.certificate(number: number) }
+        try readUpToLatest(number) { () throws(StoreError) in try store.certificate(number: number) }
     }
 
     public func addBlockObserver(_ body: @escaping @Sendable (ExecutedBlock) -> Void) -> Int {
@@ -66,6 +63,12 @@ extension Node: ChainProvider {
     }
 
     public func removeBlockObserver(_ token: Int) { removeObserver(token) }
+
+    /// `body`'s read of what block `number` holds, or nil when the block is after ``latest``.
+    private func readUpToLatest<T>(_ number: UInt64, _ body: () throws(StoreError) -> T?) throws(ChainReadError) -> T? {
+        guard number <= latest.number else { return nil }
+        return try read(body)
+    }
 
     private func read<T>(_ body: () throws(StoreError) -> T) throws(ChainReadError) -> T {
         do { return try body() } catch {
