@@ -552,24 +552,28 @@ final class RejectionCounts: @unchecked Sendable {
 }
 
 /// The observer list, under its own lock so notifying never waits for the node.
+///
+/// Notifying (once per accepted transaction) allocates nothing: it takes the array as it is
+/// (copy on write: adding or removing while a notification runs makes a new one).
 final class Observers: @unchecked Sendable {
+    private typealias Body = @Sendable (NodeEvent) -> Void
     private let lock = NSLock()
     private var next = 0
-    private var bodies: [Int: @Sendable (NodeEvent) -> Void] = [:]
+    private var bodies: [(token: Int, body: Body)] = []
 
     func add(_ body: @escaping @Sendable (NodeEvent) -> Void) -> Int {
         lock.withLock {
             next += 1
-            bodies[next] = body
+            bodies.append((next, body))
             return next
         }
     }
 
-    func remove(_ token: Int) { lock.withLock { bodies[token] = nil } }
+    func remove(_ token: Int) { lock.withLock { bodies.removeAll { $0.token == token } } }
 
     func notify(_ event: NodeEvent) {
-        let current = lock.withLock { Array(bodies.values) }
-        for body in current { body(event) }
+        let current = lock.withLock { bodies }
+        for observer in current { observer.body(event) }
     }
 }
 
