@@ -62,19 +62,8 @@ import Testing
         return (0..<32).map { UInt8(truncatingIfNeeded: state[$0 / 8] >> UInt64(8 * ($0 % 8))) }
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func thePermutationAgreesWithTheTextbookOneOnRandomStates() {
-        var random = SplitMix(state: 21)
+        var random = SplitMix64(seed: 21)
         for _ in 0..<500 {
             var lanes = (0..<25).map { _ in random.next() }
             var tuple: KeccakLanes = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -92,7 +81,7 @@ import Testing
     }
 
     @Test func everyMessageLengthAcrossThreeBlocksHashesAsTheTextbookSponge() {
-        var random = SplitMix(state: 7)
+        var random = SplitMix64(seed: 7)
         for length in 0...(3 * 136 + 1) {
             let message = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             guard Keccak256.hash(message).bytes == Self.textbookKeccak256(message) else {
