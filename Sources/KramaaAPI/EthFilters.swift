@@ -138,7 +138,7 @@ final class FilterManager: @unchecked Sendable {
             for (s, criteria) in logSubs {
                 for log in logs where criteria.matches(log.log) { s.send(EthJSON.log(log)) }
             }
-        case .newTransaction(let signed):
+        case .newTransaction(let signed, _):
             lock.lock()
             for (id, installed) in filters {
                 if case .pendingTransactions(let hashes) = installed.kind {

@@ -3,7 +3,7 @@ import KramaaStorage
 
 /// Writes committed blocks to the database one at a time on its own thread, so that a
 /// validator decides and executes the next height while the last one is written (write-behind;
-/// see ``Node/commit(_:certificate:waitForStorage:)``).
+/// see ``Node/commit(_:certificate:waitForStorage:transactionHashes:)``).
 ///
 /// At most one block is in flight: whoever stores next waits until the writer is idle. A failed
 /// write is kept and refuses every later one: the head in memory has run ahead of the disk,

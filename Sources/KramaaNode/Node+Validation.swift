@@ -48,19 +48,21 @@ extension Node {
 
     /// Executes a block proposed by another validator on the head and checks every root; on
     /// success holds the result for `commit`. Senders come from the pool when known (each
-    /// recovered once), else are recovered here.
-    public func validate(_ block: Block) throws(NodeError) {
+    /// recovered once), else are recovered here. `transactionHashes`, when the caller has them
+    /// (``Block/decodeHashingTransactions(_:)``), spares hashing each transaction again.
+    public func validate(_ block: Block, transactionHashes: [Bytes32]? = nil) throws(NodeError) {
         let start = PhaseClock.now
         defer { phases.add(.validation, since: start) }
         building.lock()
         defer { building.unlock() }
         lock.lock()
         defer { lock.unlock() }
-        try executeCandidate(block)
+        try executeCandidate(block, hashes: transactionHashes)
     }
 
     /// Stores `block` (finalised by consensus, with its certificate) and makes it the head.
-    /// Reuses the held candidate when it is this block; otherwise executes it first.
+    /// Reuses the held candidate when it is this block; otherwise executes it first
+    /// (`transactionHashes` as for ``validate(_:transactionHashes:)``).
     ///
     /// With `waitForStorage` false the block becomes the committed head (``committedHead``) at
     /// once and is written behind, while the caller goes on to the next height; ``latest``, the
@@ -68,13 +70,14 @@ extension Node {
     /// must anything that tells others this block is final and durable here (a validator's
     /// consensus state before it signs at the next height: ``waitUntilStored()``).
     @discardableResult
-    public func commit(_ block: Block, certificate: [UInt8], waitForStorage: Bool = true) throws(NodeError) -> ExecutedBlock {
+    public func commit(_ block: Block, certificate: [UInt8], waitForStorage: Bool = true,
+                       transactionHashes: [Bytes32]? = nil) throws(NodeError) -> ExecutedBlock {
         building.lock()
         defer { building.unlock() }
         if !waitForStorage { try waitUntilStored() }  // without the lock: readers go on meanwhile
         lock.lock()
         if candidate?.block.hash != block.hash {
-            do { try executeCandidate(block) } catch {
+            do { try executeCandidate(block, hashes: transactionHashes) } catch {
                 lock.unlock()
                 throw error
             }
@@ -85,12 +88,14 @@ extension Node {
     /// The hash of the block executed and held for commit, if any.
     public var candidateHash: Bytes32? { lock.withLock { candidate?.block.hash } }
 
-    /// Executes `block` on the head as the held candidate. Call with the lock held.
-    private func executeCandidate(_ block: Block) throws(NodeError) {
+    /// Executes `block` on the head as the held candidate; `hashes` are its transactions'
+    /// hashes when known. Call with the lock held.
+    private func executeCandidate(_ block: Block, hashes known: [Bytes32]?) throws(NodeError) {
         discardCandidate()
         var senders: [Address] = []
         senders.reserveCapacity(block.transactions.count)
-        let hashes = block.transactions.map(\.hash)
+        precondition(known == nil || known!.count == block.transactions.count, "a block's transaction hashes, one per transaction")
+        let hashes = known ?? block.transactions.map(\.hash)
         for (i, tx) in block.transactions.enumerated() {
             if let known = pool.transaction(hashes[i]) {
                 senders.append(known.sender)

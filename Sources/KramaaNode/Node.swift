@@ -41,7 +41,7 @@ public final class Node: @unchecked Sendable {
     let headCell: LockedCell<BlockHeader>
     /// The committed head under its own lock, for ``committedHead``.
     private let committedCell: LockedCell<BlockHeader>
-    /// Writes the blocks a validator commits behind consensus (``commit(_:certificate:waitForStorage:)``).
+    /// Writes the blocks a validator commits behind consensus (``commit(_:certificate:waitForStorage:transactionHashes:)``).
     let blockWriter = BlockWriter()
     /// Runs right after a block is written and before it becomes ``latest`` (tests look at what
     /// reads see in that moment).
@@ -305,7 +305,7 @@ public final class Node: @unchecked Sendable {
             throw .journal(error)
         }
         lock.unlock()
-        observers.notify(.newTransaction(signed))
+        observers.notify(.newTransaction(signed, raw: raw))
         return Accepted(hash: signed.hash, ticket: ticket)
     }
 
@@ -517,8 +517,9 @@ public final class Node: @unchecked Sendable {
 public enum NodeEvent: Sendable {
     /// A block became the head (already stored durably).
     case newBlock(ExecutedBlock)
-    /// The pool accepted a transaction.
-    case newTransaction(SignedTransaction)
+    /// The pool accepted a transaction; `raw` is its wire form as submitted (canonical: the
+    /// bytes its hash covers), for those that pass it on without encoding it again.
+    case newTransaction(SignedTransaction, raw: [UInt8])
 }
 
 /// Refusals of the pool by reason, under their own lock.

@@ -15,11 +15,11 @@ extension ValidatorRuntime {
     /// Transactions entered the local pool (RPC or a peer), in order: consensus learns there is
     /// work, and they are batched for the peers. The pool refuses what it already holds, so a
     /// transaction crosses each link at most twice.
-    func transactionsArrived(_ batch: [SignedTransaction]) {
+    func transactionsArrived(_ batch: [PooledTransaction]) {
         driver.workArrived()
         // Validators dial each other, so what came from a peer has reached them all already.
-        for signed in batch where fromPeers.remove(signed.hash) == nil {
-            outgoingTransactions.append(signed.transaction.encoded)
+        for pooled in batch where fromPeers.remove(pooled.signed.hash) == nil {
+            outgoingTransactions.append(pooled.raw)
         }
         if !outgoingTransactions.isEmpty && !flushScheduled {
             flushScheduled = true
@@ -72,6 +72,12 @@ extension ValidatorRuntime {
     }
 }
 
+/// A transaction the pool took, with the bytes it came in: what gossip sends on as they are.
+struct PooledTransaction: Sendable {
+    let signed: SignedTransaction
+    let raw: [UInt8]
+}
+
 public enum ValidatorError: Error, CustomStringConvertible {
     case corruptSafetyState(path: String, reason: String)
     case io(String)
@@ -90,7 +96,8 @@ public enum ValidatorError: Error, CustomStringConvertible {
 
 /// The driver's application: the node. Blocks are validated at once and built at once or, to
 /// let transactions gather, `gather` after the last commit (on the consensus thread either way);
-/// blocks decoded while validating are kept for the commit that follows.
+/// blocks decoded while validating are kept for the commit that follows, with their
+/// transactions' hashes (read off the proposal's bytes, not encoded again).
 final class NodeApplication: ConsensusApplication {
     let node: Node
     let coinbase: Address
@@ -102,7 +109,7 @@ final class NodeApplication: ConsensusApplication {
     let hop: (@escaping () -> Void) -> Void
     /// When this validator last committed a block (the clock's uptime).
     private var lastCommit: Duration?
-    private var decoded: [Bytes32: Block] = [:]
+    private var decoded: [Bytes32: (block: Block, transactionHashes: [Bytes32]?)] = [:]
     /// When this validator proposed or validated each block of the height: its commit ends the
     /// consensus phase (votes and their messages) of the node's phase clock.
     private var votingSince: [Bytes32: UInt64] = [:]
@@ -120,7 +127,7 @@ final class NodeApplication: ConsensusApplication {
         self.hop = hop
     }
 
-    /// The block consensus committed last, stored yet or not (``Node/commit(_:certificate:waitForStorage:)``).
+    /// The block consensus committed last, stored yet or not (``Node/commit(_:certificate:waitForStorage:transactionHashes:)``).
     var committedHeight: UInt64 { node.committedHead.number }
 
     /// The validator set of `height` (one vote each), as the validator set contract says in the
@@ -153,7 +160,7 @@ final class NodeApplication: ConsensusApplication {
         // either way (SafetyStore).
         if !node.poolFillsBlock { try? node.waitUntilStored() }
         let block = node.propose(timestamp: clock.unixSeconds, coinbase: coinbase, allowEmpty: true)!
-        decoded[block.hash] = block
+        decoded[block.hash] = (block, nil)
         votingSince[block.hash] = PhaseClock.now
         answer(block.encoded, block.hash)
     }
@@ -162,14 +169,14 @@ final class NodeApplication: ConsensusApplication {
         var valid = false
         if node.candidateHash == hash {
             valid = true
-        } else if let block = try? Block.decode(bytes), block.hash == hash {
+        } else if case let (block, hashes)? = try? Block.decodeHashingTransactions(bytes), block.hash == hash {
             if decoded.count > 16 { decoded.removeAll() }
-            decoded[hash] = block
+            decoded[hash] = (block, hashes)
             let now = clock.unixSeconds
             if block.header.timestamp > now &+ Self.maximumProposalDrift {
                 logger.warning("refused block \(hash) at \(height): its time \(block.header.timestamp) is \(block.header.timestamp - now) s ahead of this validator's clock (at most \(Self.maximumProposalDrift))")
             } else {
-                do { try node.validate(block); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
+                do { try node.validate(block, transactionHashes: hashes); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
             }
         }
         if valid { votingSince[hash] = PhaseClock.now }
@@ -177,7 +184,8 @@ final class NodeApplication: ConsensusApplication {
     }
 
     func commit(height: UInt64, block bytes: [UInt8], hash: Bytes32, certificate: CommitCertificate) throws {
-        guard let block = decoded[hash] ?? (try? Block.decode(bytes)), block.hash == hash else {
+        let known = decoded[hash] ?? (try? Block.decodeHashingTransactions(bytes)).map { ($0.block, Optional($0.transactionHashes)) }
+        guard case let (block, hashes)? = known, block.hash == hash else {
             logger.critical("committed block \(hash) at \(height) does not decode; stopping consensus")
             throw ValidatorError.undecodableBlock(height: height, hash: hash)
         }
@@ -185,7 +193,7 @@ final class NodeApplication: ConsensusApplication {
         votingSince.removeAll()
         // Written behind while the next height is decided; nothing is signed at that height
         // before it is on disk (SafetyStore waits for it).
-        do { _ = try node.commit(block, certificate: certificate.encoded, waitForStorage: false) } catch {
+        do { _ = try node.commit(block, certificate: certificate.encoded, waitForStorage: false, transactionHashes: hashes) } catch {
             logger.critical("cannot commit block \(height): \(error); stopping consensus")
             throw error
         }
@@ -211,20 +219,20 @@ final class NodeApplication: ConsensusApplication {
 /// wakes it, the rest join the same wake (one hand-off per batch, not one per transaction:
 /// futex wakes were 4.8 % of the validator benchmark's CPU). What waits is at most what the
 /// pool took since that thread last drained it (the pool is bounded), as the queued tasks were.
-final class Arrivals: @unchecked Sendable {
+final class Arrivals<Element: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var waiting: [SignedTransaction] = []
+    private var waiting: [Element] = []
 
-    /// Adds `signed`; true when nothing was waiting (the caller schedules a ``take()``).
-    func add(_ signed: SignedTransaction) -> Bool {
+    /// Adds `element`; true when nothing was waiting (the caller schedules a ``take()``).
+    func add(_ element: Element) -> Bool {
         lock.withLock {
-            waiting.append(signed)
+            waiting.append(element)
             return waiting.count == 1
         }
     }
 
     /// Everything waiting, oldest first.
-    func take() -> [SignedTransaction] {
+    func take() -> [Element] {
         lock.withLock {
             let all = waiting
             waiting = []

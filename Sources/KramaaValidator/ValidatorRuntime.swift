@@ -45,7 +45,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
     var fromPeers: Set<Bytes32> = []
     var flushScheduled = false
     /// Transactions the pool took, waiting for the consensus thread.
-    let arrivals = Arrivals()
+    let arrivals = Arrivals<PooledTransaction>()
     private var observer: Int?
 
     /// Heights committed by this runtime, and rounds beyond the first they needed (read
@@ -136,7 +136,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         for service in serviceList { service.attach(transport.network!) }
         observer = node.addObserver { [weak self] event in
             guard let self else { return }
-            if case .newTransaction(let signed) = event, arrivals.add(signed) {
+            if case .newTransaction(let signed, let raw) = event, arrivals.add(PooledTransaction(signed: signed, raw: raw)) {
                 queue.async { self.transactionsArrived(self.arrivals.take()) }
             }
             if case .newBlock(let executed) = event, executed.receipts.contains(where: { $0.logs.contains { $0.address == PermissionsContract.address } }) {

@@ -31,6 +31,31 @@ import Testing
         #expect(built.transactionHashes == txs.map(\.hash))
     }
 
+    /// A proposed block's transaction hashes are read off its bytes while decoding (the node uses
+    /// them instead of encoding each transaction again): they must be the transactions' own
+    /// hashes for every type a body holds (a legacy one as a list, a typed one as a string), and
+    /// the block the same as plain decoding gives.
+    @Test func decodingABlockWithHashesGivesEachTransactionsOwnHash() throws {
+        let legacy = Transaction(type: .legacy, chainId: F.chainId, nonce: 3, maxFeePerGas: UInt256(7), gasLimit: 21_000,
+                                 to: Address(word: UInt256(0xbeef)), value: UInt256(1)).signed(with: F.keys[2])
+        let accessList = Transaction(type: .accessList, chainId: F.chainId, nonce: 0, maxFeePerGas: UInt256(9), gasLimit: 60_000,
+                                     to: Address(word: UInt256(0xcafe)), value: .zero, data: [1, 2, 3],
+                                     accessList: [AccessListEntry(address: Address(word: UInt256(0xcafe)), storageKeys: [Bytes32(UInt256(5))])])
+            .signed(with: F.keys[3])
+        let txs = [F.transfer(from: 0, nonce: 0, value: 5), legacy, accessList, F.transfer(from: 1, nonce: 4, data: Array(repeating: 0xab, count: 300))]
+        let block = Block(header: BlockHeader(parentHash: .zero, coinbase: .zero, stateRoot: .zero, number: 9, gasLimit: 30_000_000,
+                                              timestamp: 1, baseFeePerGas: .zero), transactions: txs)
+        let (decoded, hashes) = try Block.decodeHashingTransactions(block.encoded)
+        #expect(decoded == block)
+        #expect(decoded == (try Block.decode(block.encoded)))
+        #expect(hashes == txs.map(\.hash))
+        #expect(hashes == (try Block.transactionHashes(ofBody: block.encodedBody)))
+        #expect(try Block.decodeHashingTransactions(Block(header: block.header, transactions: []).encoded).transactionHashes.isEmpty)
+        var truncated = block.encoded
+        truncated.removeLast()
+        #expect(throws: TransactionError.self) { try Block.decodeHashingTransactions(truncated) }
+    }
+
     /// The node runs a block's transactions without its lock: the draft must only read the state,
     /// and its seal must give what building at once gives.
     @Test func aDraftOnlyReadsTheStateAndItsSealIsTheBuiltBlock() throws {

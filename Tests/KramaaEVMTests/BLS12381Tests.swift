@@ -20,7 +20,7 @@ import Testing
     static func element(_ value: BigUInt) -> BLSFp { BLSFp(bigEndian: bigEndian48(value)[...])! }
     static func integer(_ element: BLSFp) -> BigUInt { BigUInt(Data(element.bigEndianBytes)) }
 
-    static func scalar(_ rng: inout SplitMix) -> UInt256 {
+    static func scalar(_ rng: inout SplitMix64) -> UInt256 {
         UInt256(limbs: (rng.next(), rng.next(), rng.next(), rng.next() & 0x3fff_ffff_ffff_ffff))
     }
 
@@ -28,7 +28,7 @@ import Testing
     static func g2(_ k: UInt256) -> BLSG2Affine { JacobianPoint(BLS12381.g2Generator).multiplied(by: k).affine }
 
     @Test func fieldArithmeticAgreesWithBigIntegers() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<200 {
             let a = BigUInt(Data((0..<48).map { _ in UInt8.random(in: 0...255, using: &rng) })) % Self.p
             let b = BigUInt(Data((0..<48).map { _ in UInt8.random(in: 0...255, using: &rng) })) % Self.p
@@ -49,7 +49,7 @@ import Testing
         #expect(g1.isOnCurve && g2.isOnCurve && BLS12381.setupG2.isOnCurve)
         #expect(hex(BLS12381.encodeG1(g1)) == "97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb")
         #expect(hex(BLS12381.encodeG2(g2)).hasPrefix("93e02b6052719f607dacd3a088274f65"))
-        var rng = SplitMix(state: 11)
+        var rng = SplitMix64(seed: 11)
         for _ in 0..<8 {
             let p = Self.g1(Self.scalar(&rng)), q = Self.g2(Self.scalar(&rng))
             #expect(try BLS12381.decodeG1(BLS12381.encodeG1(p)[...]) == p)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func thePairingIsBilinearAndNonDegenerate() {
-        var rng = SplitMix(state: 5)
+        var rng = SplitMix64(seed: 5)
         let base = BLS12381Pairing.pairing(BLS12381.g1Generator, BLS12381.g2Generator)
         #expect(!base.isOne)
         for _ in 0..<2 {
@@ -86,7 +86,7 @@ import Testing
     /// A constant polynomial c: its commitment is [c]G1, its value c everywhere, its quotient
     /// zero (the proof is the point at infinity), whatever the setup.
     @Test func aConstantPolynomialsProofVerifiesAtEveryPoint() throws {
-        var rng = SplitMix(state: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<3 {
             let c = Self.scalar(&rng), z = Self.scalar(&rng)
             let commitment = BLS12381.encodeG1(Self.g1(c))

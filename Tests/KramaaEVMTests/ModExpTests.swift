@@ -64,7 +64,7 @@ import Testing
 
     @Test func largeOperandsWork() throws {
         // 512-byte base and modulus (odd and even) with a 32-byte exponent, against BigInt.
-        var rng = SplitMix(state: 11)
+        var rng = SplitMix64(seed: 11)
         for even in [false, true] {
             var mod = (0..<512).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             mod[0] |= 0x80
@@ -98,7 +98,7 @@ import Testing
         return result
     }
 
-    static func random(_ rng: inout SplitMix) -> UInt256 {
+    static func random(_ rng: inout SplitMix64) -> UInt256 {
         var v = UInt256(limbs: (rng.next(), rng.next(), rng.next(), rng.next()))
         // Vary the size, and sometimes use special limbs.
         v = v >> Int(rng.next() % 256)
@@ -108,7 +108,7 @@ import Testing
 
     @Test(arguments: [UInt64(1), 2, 3])
     func matchesUInt256Reference(seed: UInt64) {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<1500 {
             let b = Self.random(&rng), e = Self.random(&rng), m = Self.random(&rng)
             let out = ModularExponentiation.power(base: Self.bytes(b, length: 32), exponent: Self.bytes(e, length: 32),
@@ -120,7 +120,7 @@ import Testing
 
     @Test func singleLimbModuliNearTwoToThe64() {
         // The one-limb Montgomery path needs a 65th bit for moduli of 2⁶³ and above.
-        var rng = SplitMix(state: 6)
+        var rng = SplitMix64(seed: 6)
         let moduli: [UInt64] = [.max, .max - 58, (1 << 63) + 1, (1 << 63) - 1, 3, 0xffff_ffff_0000_0001]
         for m in moduli {
             for _ in 0..<200 {
@@ -161,7 +161,7 @@ import Testing
 
     @Test(arguments: [UInt64(4), 5])
     func matchesBigIntOnLongOperands(seed: UInt64) {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<40 {
             let lengths = [Int(rng.next() % 160) + 1, Int(rng.next() % 40) + 1, Int(rng.next() % 160) + 1]
             let operands = lengths.map { n in (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }

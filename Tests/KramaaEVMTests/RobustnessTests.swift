@@ -5,12 +5,12 @@ import Testing
 /// Random and hostile inputs: every precompile either fails cleanly (nil) or charges no
 /// more than the gas it was given. A trap here would take down the node.
 @Suite struct PrecompileRobustnessTests {
-    static func randomBytes(_ count: Int, _ rng: inout SplitMix) -> [UInt8] {
+    static func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     }
 
     @Test func randomInputsNeverTrap() {
-        var rng = SplitMix(state: 99)
+        var rng = SplitMix64(seed: 99)
         let entries = Precompiles.cancun.sorted { $0.key < $1.key }
         for _ in 0..<40 {
             for (address, precompile) in entries {
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func modexpHostileHeaders() {
-        var rng = SplitMix(state: 100)
+        var rng = SplitMix64(seed: 100)
         let lengths: [UInt256] = [0, 1, 2, 31, 32, 33, 64, 1024, UInt256(1) << 32, UInt256(UInt64.max),
                                   UInt256(1) << 64, UInt256(1) << 255, .max]
         for _ in 0..<300 {

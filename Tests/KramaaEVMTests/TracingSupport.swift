@@ -83,7 +83,7 @@ func callCode(_ op: UInt8, gas: UInt256, to: Address, value: UInt256 = .zero,
 /// memory, logs, calls between A, B and C and to precompiles, creations, reverts, invalid
 /// bytes and forward jumps, so that every interpreter path (and its failures) comes up.
 struct TraceProgramGenerator {
-    var rng: SplitMix
+    var rng: SplitMix64
 
     mutating func below(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
 

@@ -42,7 +42,7 @@ func checkGasChain(_ steps: [StructLogger.Step], _ context: String) {
     typealias A = TraceAccounts
 
     @Test func tracedRunsMatchUntracedRunsOnRandomPrograms() {
-        var generator = TraceProgramGenerator(rng: SplitMix(state: 2024))
+        var generator = TraceProgramGenerator(rng: SplitMix64(seed: 2024))
         var failures = 0, successes = 0, steps = 0, deepSteps = 0
         for seed in 0..<400 {
             let pre = tracePre(a: generator.program(length: 5 + generator.below(40)),

@@ -24,18 +24,10 @@ func withFrameBuffer<R>(capacity: Int = 4096, _ body: (inout FrameBuffer) throws
     return try body(&buffer)
 }
 
-/// A seeded generator (SplitMix64): random inputs that a failure message can reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
-    }
+/// Random inputs a failure message can reproduce: KramaaPrimitives' seeded SplitMix64.
+typealias SeededGenerator = SplitMix64
 
+extension SplitMix64 {
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) } }
 }
 

@@ -7,7 +7,7 @@ import Testing
 /// Transactions the pool took reach the consensus thread in one hand-off per run, in order.
 @Suite struct ArrivalsTests {
     @Test func onlyTheFirstOfARunAsksForAWakeAndTakeGivesAllInOrder() throws {
-        let arrivals = Arrivals()
+        let arrivals = Arrivals<SignedTransaction>()
         let transactions = try (0..<5 as Range<UInt64>).map { SignedTransaction(try Transaction.decode(BlockGatherTests.transfer($0)), sender: .zero) }
         #expect(arrivals.add(transactions[0]), "the first wakes the thread")
         for signed in transactions[1...] { #expect(!arrivals.add(signed), "the rest join that wake") }
@@ -18,7 +18,7 @@ import Testing
 
     /// Added from many threads at once, every transaction is taken exactly once.
     @Test func concurrentAddsAreTakenExactlyOnce() async throws {
-        let arrivals = Arrivals()
+        let arrivals = Arrivals<SignedTransaction>()
         let signed = SignedTransaction(try Transaction.decode(BlockGatherTests.transfer(0)), sender: .zero)
         let wakes = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<8 { group.addTask { (0..<500).reduce(0) { n, _ in n + (arrivals.add(signed) ? 1 : 0) } } }

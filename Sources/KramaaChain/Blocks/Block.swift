@@ -48,6 +48,14 @@ public struct Block: Equatable, Sendable {
 
     /// Decodes a body written by `encodedBody`.
     public static func decodeBody(_ raw: [UInt8]) throws(TransactionError) -> [Transaction] {
+        var hashes: [Bytes32]? = nil
+        return try decodeBody(raw, hashes: &hashes)
+    }
+
+    /// ``decodeBody(_:)`` that also appends each transaction's hash to `hashes` when it is not
+    /// nil, taken from the bytes the transaction came in: the same as hashing its encoding again,
+    /// since decoding accepts canonical RLP only, without encoding it again.
+    static func decodeBody(_ raw: [UInt8], hashes: inout [Bytes32]?) throws(TransactionError) -> [Transaction] {
         var transactions: [Transaction] = []
         do {
             var outer = RLPReader(raw)
@@ -57,6 +65,7 @@ public struct Block: Equatable, Sendable {
                 let h = try list.readHeader()
                 let bytes = h.isList ? Array(raw[h.start..<h.payload.upperBound]) : Array(raw[h.payload])
                 transactions.append(try Transaction.decode(bytes))
+                hashes?.append(Keccak256.hash(bytes))
             }
         } catch let error as TransactionError {
             throw error
@@ -96,6 +105,20 @@ public struct Block: Equatable, Sendable {
 
     /// Decodes a block written by `encoded`.
     public static func decode(_ raw: [UInt8]) throws(TransactionError) -> Block {
+        var hashes: [Bytes32]? = nil
+        return try decode(raw, hashes: &hashes)
+    }
+
+    /// Decodes a block written by `encoded` with its transactions' hashes (each read off the
+    /// bytes it came in, see ``decodeBody(_:hashes:)``): what executing a proposed block needs,
+    /// without encoding every transaction again to hash it.
+    public static func decodeHashingTransactions(_ raw: [UInt8]) throws(TransactionError) -> (block: Block, transactionHashes: [Bytes32]) {
+        var hashes: [Bytes32]? = []
+        let block = try decode(raw, hashes: &hashes)
+        return (block, hashes!)
+    }
+
+    private static func decode(_ raw: [UInt8], hashes: inout [Bytes32]?) throws(TransactionError) -> Block {
         let header: BlockHeader
         let range: Range<Int>
         do {
@@ -108,7 +131,7 @@ public struct Block: Equatable, Sendable {
         var body = RLPWriter(reservingCapacity: rest.count + 8)
         body.appendListHeader(payloadLength: rest.count)
         body.append(encoded: raw[rest])
-        return Block(header: header, transactions: try decodeBody(body.bytes))
+        return Block(header: header, transactions: try decodeBody(body.bytes, hashes: &hashes))
     }
 
     /// Where the header item lies in an encoded block: the first item of the one outer list,
