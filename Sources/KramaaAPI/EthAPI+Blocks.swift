@@ -24,17 +24,18 @@ extension EthAPI {
         return (block, receipts)
     }
 
-    /// A transaction by hash: pending (asked first: see ``Node/pooledTransaction(_:)``) or
-    /// included (with its block).
+    /// A transaction by hash: pending or included (with its block), see ``Node/transactionStatus(_:)``.
     func transactionJSON(_ hash: Bytes32) throws -> JSON {
-        if let pooled = node.pooledTransaction(hash) {
+        switch try node.transactionStatus(hash) {
+        case .pending(let pooled)?:
             return EthJSON.transaction(pooled.transaction, sender: pooled.sender, location: nil, baseFee: nil)
-        }
-        if let (number, index) = try chain.transactionLocation(hash), let (block, stored) = try storedBlock(number) {
+        case .included(let number, let index)?:
+            guard let (block, stored) = try storedBlock(number) else { return .null }
             return EthJSON.transaction(block.transactions[index], sender: stored.senders[index],
                                        location: (block.hash, number, index), baseFee: block.header.baseFeePerGas)
+        case nil:
+            return .null
         }
-        return .null
     }
 
     func registerBlocks(_ r: inout RPCRouter) {
@@ -71,12 +72,11 @@ extension EthAPI {
         }
         r.register("eth_getRawTransactionByHash") { [self] p, _ in
             try p.expect(atMost: 1)
-            let hash = try p.decode(0, as: Bytes32.self)
-            if let pooled = node.pooledTransaction(hash) { return .data(pooled.transaction.encoded) }
-            if let (number, index) = try chain.transactionLocation(hash), let block = try chain.block(number: number) {
-                return .data(block.transactions[index].encoded)
+            switch try node.transactionStatus(p.decode(0, as: Bytes32.self)) {
+            case .pending(let pooled)?: return .data(pooled.transaction.encoded)
+            case .included(let number, let index)?: return try chain.block(number: number).map { .data($0.transactions[index].encoded) } ?? .null
+            case nil: return .null
             }
-            return .null
         }
         r.register("eth_getTransactionReceipt") { [self] p, _ in
             try p.expect(atMost: 1)

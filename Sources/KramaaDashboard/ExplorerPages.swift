@@ -110,11 +110,9 @@ extension Dashboard {
         guard let hash = try? Bytes32(hex: id) else {
             return .error(status: 400, title: "Not a transaction hash", message: "\(id) is not a 32-byte hash (0x and 64 hex digits).")
         }
-        // The pool first: a transaction leaves it when its block is committed, and shows in the
-        // database once that block is the latest, so asked the other way round, one committed
-        // in between would be in neither.
-        let pending: HTML = node.pooledTransaction(hash) != nil ? " It is waiting in the pool." : ""
-        guard let (number, index) = (try? node.transactionLocation(hash)) ?? nil,
+        let status = (try? node.transactionStatus(hash)) ?? nil
+        let pending: HTML = if case .pending? = status { " It is waiting in the pool." } else { "" }
+        guard case .included(let number, let index)? = status,
               let block = (try? node.block(number: number)) ?? nil, let stored = (try? node.receipts(number: number)) ?? nil,
               index < block.transactions.count else {
             return .error(status: 404, title: "Transaction not found", message: "No block of this chain holds the transaction \(hash).\(pending)")

@@ -37,6 +37,16 @@ extension Node: ChainProvider {
         return try read { () throws(StoreError) in try store.transactionLocation(hash) }.flatMap { $0.number <= latest ? $0 : nil }
     }
 
+    /// Where a transaction is, for the reads that answer either way (eth_getTransactionByHash,
+    /// eth_getRawTransactionByHash, the dashboard): waiting (``pooledTransaction(_:)``), else in a
+    /// stored block; nil when neither holds it. The pool is asked first: a transaction leaves it
+    /// only once its block is read from the database, so asked the other way round, one committed
+    /// in between would be in neither.
+    public func transactionStatus(_ hash: Bytes32) throws(ChainReadError) -> TransactionStatus? {
+        if let pooled = pooledTransaction(hash) { return .pending(pooled) }
+        return try transactionLocation(hash).map { .included(number: $0.number, index: $0.index) }
+    }
+
     public func logs(_ filter: LogFilter, limit: Int) throws(ChainReadError) -> [LocatedLog] {
         var filter = filter
         filter.toBlock = min(filter.toBlock, latest.number)
@@ -76,4 +86,12 @@ extension Node: ChainProvider {
             throw .storage(error.description)
         }
     }
+}
+
+/// A transaction found by ``Node/transactionStatus(_:)``.
+public enum TransactionStatus: Sendable, Equatable {
+    /// In the pool, or in a committed block still being written (not read from the database yet).
+    case pending(SignedTransaction)
+    /// At `index` of the stored block `number`.
+    case included(number: UInt64, index: Int)
 }

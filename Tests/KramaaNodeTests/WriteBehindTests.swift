@@ -55,9 +55,13 @@ import Testing
         #expect(node.pooledTransaction(firstHash)?.hash == firstHash)
         #expect(node.pooledTransaction(firstHash)?.sender == sender)
         #expect(try node.transactionLocation(firstHash) == nil)
+        #expect(try node.transactionStatus(firstHash) == .pending(try #require(node.pooledTransaction(firstHash))))
 
         // The next block is executed on the committed one; its commit waits for the first write.
-        _ = try node.accept(raw: NodeTests().tx(1, to: Self.recipient))
+        let secondRaw = NodeTests().tx(1, to: Self.recipient)
+        _ = try node.accept(raw: secondRaw)
+        let secondHash = Keccak256.hash(secondRaw)
+        #expect(try node.transactionStatus(secondHash) == .pending(try #require(node.pooledTransaction(secondHash))), "in the pool: pending")
         let second = try #require(node.propose(timestamp: 11, coinbase: .zero, allowEmpty: false))
         #expect(second.header.parentHash == first.hash)
         #expect(second.transactions.count == 1)
@@ -74,6 +78,8 @@ import Testing
         #expect(try node.withState(at: 1) { s, _ in s.account(sender)?.nonce } == 1)
         #expect(try node.block(number: 1)?.hash == first.hash)
         #expect(node.pooledTransaction(firstHash) == nil)
+        #expect(try node.transactionStatus(firstHash) == .included(number: 1, index: 0))
+        #expect(try node.transactionStatus(Bytes32(UInt256(7))) == nil)
         #expect(try node.transactionLocation(firstHash)?.number == 1)
 
         node.close()
