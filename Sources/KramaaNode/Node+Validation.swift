@@ -49,7 +49,8 @@ extension Node {
     /// Executes a block proposed by another validator on the head and checks every root; on
     /// success holds the result for `commit`. Senders come from the pool when known (each
     /// recovered once), else are recovered here. `transactionHashes`, when the caller has them
-    /// (``Block/decodeHashingTransactions(_:)``), spares hashing each transaction again.
+    /// (``Block/decodeHashingTransactions(_:)``), spares hashing each transaction again; they
+    /// must be those of `block.transactions`, in order (senders are looked up by them).
     public func validate(_ block: Block, transactionHashes: [Bytes32]? = nil) throws(NodeError) {
         let start = PhaseClock.now
         defer { phases.add(.validation, since: start) }

@@ -169,14 +169,15 @@ final class NodeApplication: ConsensusApplication {
         var valid = false
         if node.candidateHash == hash {
             valid = true
-        } else if case let (block, hashes)? = try? Block.decodeHashingTransactions(bytes), block.hash == hash {
+        } else if let proposal = Self.decodeProposal(bytes, hash: hash) {
+            let block = proposal.block
             if decoded.count > 16 { decoded.removeAll() }
-            decoded[hash] = (block, hashes)
+            decoded[hash] = proposal
             let now = clock.unixSeconds
             if block.header.timestamp > now &+ Self.maximumProposalDrift {
                 logger.warning("refused block \(hash) at \(height): its time \(block.header.timestamp) is \(block.header.timestamp - now) s ahead of this validator's clock (at most \(Self.maximumProposalDrift))")
             } else {
-                do { try node.validate(block, transactionHashes: hashes); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
+                do { try node.validate(block, transactionHashes: proposal.transactionHashes); valid = true } catch { logger.warning("refused block \(hash) at \(height): \(error)") }
             }
         }
         if valid { votingSince[hash] = PhaseClock.now }
@@ -184,8 +185,7 @@ final class NodeApplication: ConsensusApplication {
     }
 
     func commit(height: UInt64, block bytes: [UInt8], hash: Bytes32, certificate: CommitCertificate) throws {
-        let known = decoded[hash] ?? (try? Block.decodeHashingTransactions(bytes)).map { ($0.block, Optional($0.transactionHashes)) }
-        guard case let (block, hashes)? = known, block.hash == hash else {
+        guard case let (block, hashes)? = decoded[hash] ?? Self.decodeProposal(bytes, hash: hash) else {
             logger.critical("committed block \(hash) at \(height) does not decode; stopping consensus")
             throw ValidatorError.undecodableBlock(height: height, hash: hash)
         }
@@ -199,6 +199,13 @@ final class NodeApplication: ConsensusApplication {
         }
         lastCommit = clock.uptime
         decoded.removeAll()
+    }
+
+    /// The block `bytes` hold, with its transactions' hashes read off them; nil unless they are a
+    /// block whose hash is `hash`.
+    private static func decodeProposal(_ bytes: [UInt8], hash: Bytes32) -> (block: Block, transactionHashes: [Bytes32]?)? {
+        guard let decoded = try? Block.decodeHashingTransactions(bytes), decoded.block.hash == hash else { return nil }
+        return (decoded.block, decoded.transactionHashes)
     }
 
     func committedBlocks(from first: UInt64, limit: UInt64, answer: @escaping @Sendable ([SyncedBlock]) -> Void) {

@@ -7,7 +7,7 @@ import Testing
 /// over random inputs, and against the RFCs' own examples.
 @Suite struct FirmwareCryptoTests {
     @Test func hashesMatchTheNodesOverRandomInputs() {
-        var rng = SeededGenerator(seed: 1)
+        var rng = SplitMix64(seed: 1)
         for length in [0, 1, 55, 56, 63, 64, 111, 112, 127, 128, 135, 136, 137, 200, 1000] + (0..<40).map({ _ in Int.random(in: 0..<600, using: &rng) }) {
             let input = rng.bytes(length)
             input.withUnsafeBytes { raw in
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func hmacMatchesSwiftCrypto() {
-        var rng = SeededGenerator(seed: 2)
+        var rng = SplitMix64(seed: 2)
         for _ in 0..<20 {
             let key = rng.bytes(32), message = rng.bytes(Int.random(in: 0..<300, using: &rng))
             var mac = HMACSHA256(key: KramaaFirmware.Bytes32(key))
@@ -47,7 +47,7 @@ import Testing
             let msg = try Hex.decode(message)
             #expect(hex(msg.withUnsafeBytes { key.sign(message: $0) }.array) == signature)
         }
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<25 {
             let seed = rng.bytes(32), message = rng.bytes(Int.random(in: 0..<200, using: &rng))
             let node = try KramaaPrimitives.Ed25519.PrivateKey(rawRepresentation: seed)
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func p256KeysAndSignaturesAreTheNodes() throws {
-        var rng = SeededGenerator(seed: 4)
+        var rng = SplitMix64(seed: 4)
         for _ in 0..<25 {
             let secret = randomSecret(2, &rng)
             let node = try Secp256r1.PrivateKey(rawRepresentation: secret)
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func keyGenerationUsesTheEntropyAndRefusesAStuckSource() throws {
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         var entropy = ScriptedEntropy(bytes: rng.bytes(64))
         let first = try KramaaFirmware.DeviceKey.generate(typeCode: 2, entropy: &entropy)
         let second = try KramaaFirmware.DeviceKey.generate(typeCode: 2, entropy: &entropy)
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func deviceAddressesAreTheNodes() throws {
-        var rng = SeededGenerator(seed: 6)
+        var rng = SplitMix64(seed: 6)
         for type: UInt8 in [2, 3] {
             for _ in 0..<10 {
                 let (firmware, node) = try keyPair(type, randomSecret(type, &rng))

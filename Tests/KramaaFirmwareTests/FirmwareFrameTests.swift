@@ -15,7 +15,7 @@ import Testing
 
 
     @Test(arguments: keyTypes) func deviceTransactionsAreTheNodes(type: UInt8) throws {
-        var rng = SeededGenerator(seed: 10 + UInt64(type))
+        var rng = SplitMix64(seed: 10 + UInt64(type))
         for round in 0..<20 {
             let (firmware, node) = try keyPair(type, randomSecret(type, &rng))
             let chainId = UInt64.random(in: 1...UInt64(UInt32.max), using: &rng)
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func aTamperedDeviceTransactionIsRefusedByTheNode() throws {
-        var rng = SeededGenerator(seed: 12)
+        var rng = SplitMix64(seed: 12)
         let (firmware, _) = try keyPair(2, randomSecret(2, &rng))
         var wire = try withFrameBuffer { out in
             let tx = KramaaFirmware.DeviceTransaction(chainId: 1337, nonce: 1, maxPriorityFeePerGas: 1, maxFeePerGas: 2_000_000_000, gasLimit: 100_000,
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func captureCalldataIsTheNodes() throws {
-        var rng = SeededGenerator(seed: 13)
+        var rng = SplitMix64(seed: 13)
         for length in [0, 1, 31, 32, 33, 500] {
             let document = rng.bytes(length), org = UInt64.random(in: 0...1000, using: &rng)
             let firmware = try withFrameBuffer { out in
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test(arguments: keyTypes) func readingsAreTheNodes(type: UInt8) throws {
-        var rng = SeededGenerator(seed: 20 + UInt64(type))
+        var rng = SplitMix64(seed: 20 + UInt64(type))
         for _ in 0..<20 {
             let (firmware, node) = try keyPair(type, randomSecret(type, &rng))
             let value = Int64.random(in: Int64.min...Int64.max, using: &rng)
@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test(arguments: keyTypes) func tokensAreTheNodes(type: UInt8) throws {
-        var rng = SeededGenerator(seed: 30 + UInt64(type))
+        var rng = SplitMix64(seed: 30 + UInt64(type))
         for _ in 0..<10 {
             let (firmware, node) = try keyPair(type, randomSecret(type, &rng))
             let chainId = UInt64.random(in: 1...100_000, using: &rng), now = UInt64.random(in: 1_700_000_000...1_900_000_000, using: &rng)
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test(arguments: keyTypes) func envelopesAreTheNodes(type: UInt8) throws {
-        var rng = SeededGenerator(seed: 40 + UInt64(type))
+        var rng = SplitMix64(seed: 40 + UInt64(type))
         for round in 0..<16 {
             let (firmware, node) = try keyPair(type, randomSecret(type, &rng))
             let chainId = UInt64.random(in: 1...100_000, using: &rng), sequence = UInt64.random(in: 0...UInt64.max, using: &rng)
@@ -144,7 +144,7 @@ import Testing
     }
 
     @Test func mqttPacketsAreTheNodesCodecs() throws {
-        var rng = SeededGenerator(seed: 50)
+        var rng = SplitMix64(seed: 50)
         let (firmware, node) = try keyPair(3, randomSecret(3, &rng))
         let token = DeviceTokenFrame(chainId: 1337, device: firmware.address, issuedAt: 1_800_000_000, expiresAt: 1_800_000_600,
                                      nonce: InlineArray<16, UInt8>(rng.bytes(16))).write(signedBy: firmware)
@@ -171,7 +171,7 @@ import Testing
     }
 
     @Test func framesRefuseWhatTheirFormatForbidsAndBuffersTooSmall() throws {
-        var rng = SeededGenerator(seed: 60)
+        var rng = SplitMix64(seed: 60)
         let (firmware, _) = try keyPair(2, randomSecret(2, &rng))
         let wildcard = Array("devices/+/x".utf8), empty: [UInt8] = []
         #expect(throws: FrameError.invalidField) {

@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test(arguments: keyTypes) func sealedEnvelopesOpenWithTheNodeAndAreTheReferenceSeal(type: UInt8) throws {
-        var rng = SeededGenerator(seed: 90 + UInt64(type))
+        var rng = SplitMix64(seed: 90 + UInt64(type))
         for round in 0..<12 {
             let (firmware, node) = try keyPair(type, randomSecret(type, &rng))
             let agreement = try AgreementPrivateKey(type: .x25519, secret: rng.bytes(32))
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func aFreshEphemeralKeyEachTimeAndRefusals() throws {
-        var rng = SeededGenerator(seed: 99)
+        var rng = SplitMix64(seed: 99)
         let (firmware, _) = try keyPair(3, randomSecret(3, &rng))
         let agreement = try AgreementPrivateKey(type: .x25519, secret: rng.bytes(32))
         var entropy = ScriptedEntropy(bytes: rng.bytes(64))

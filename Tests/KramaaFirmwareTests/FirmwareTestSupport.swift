@@ -24,9 +24,7 @@ func withFrameBuffer<R>(capacity: Int = 4096, _ body: (inout FrameBuffer) throws
     return try body(&buffer)
 }
 
-/// Random inputs a failure message can reproduce: KramaaPrimitives' seeded SplitMix64.
-typealias SeededGenerator = SplitMix64
-
+/// Random bytes from KramaaPrimitives' seeded generator: inputs a failure message can reproduce.
 extension SplitMix64 {
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) } }
 }
@@ -51,7 +49,7 @@ func keyPair(_ typeCode: UInt8, _ secret: [UInt8]) throws -> (KramaaFirmware.Dev
 }
 
 /// A random valid secret for a key type (a P-256 scalar must be below n: retry the rare miss).
-func randomSecret(_ typeCode: UInt8, _ rng: inout SeededGenerator) -> [UInt8] {
+func randomSecret(_ typeCode: UInt8, _ rng: inout SplitMix64) -> [UInt8] {
     while true {
         let secret = rng.bytes(32)
         if (try? KramaaFirmware.DeviceKey(typeCode: typeCode, secret: KramaaFirmware.Bytes32(secret))) != nil { return secret }
