@@ -59,6 +59,8 @@ struct DevnetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let stopping = Failure()
+        stopping.catchStopSignals()
         let dir = URL(fileURLWithPath: datadir)
         // An existing folder is locked first (a second devnet on it is told who has it); a new
         // one is made only once the ports are known to be free.
@@ -75,7 +77,7 @@ struct DevnetCommand: AsyncParsableCommand {
         let token = try CLIFailure.wrap { try TokenStore.developmentToken(in: dir) }
         if settings.validators > 1 {
             try await DevnetNetwork(settings: settings, directory: dir, rpcPort: rpc.port, p2pPort: p2pPort, quiet: quiet, dev: dev, mqtt: mqtt,
-                                    developmentToken: (token, dev.addresses[0]), origins: rpc.configuration(defaultOrigins: ["*"]).allowedOrigins).run()
+                                    developmentToken: (token, dev.addresses[0]), origins: rpc.configuration(defaultOrigins: ["*"]).allowedOrigins).run(stopping)
             return
         }
         if !Node.isInitialized(dataDirectory: dir) {
@@ -87,6 +89,7 @@ struct DevnetCommand: AsyncParsableCommand {
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
         var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
+        runner.stopping = stopping
         runner.openLoopbackWrites = true
         runner.files.quota = filesQuota
         runner.messaging = mqtt.configuration(webSocketDefault: MQTTOptions.devnetWebSocketPort)

@@ -97,11 +97,10 @@ struct DevnetNetwork {
         return text
     }
 
-    /// Runs the validators until SIGINT/SIGTERM (exit 0) or until one fails to start.
-    func run() async throws {
+    /// Runs the validators until `stopping` ends (SIGINT/SIGTERM: exit 0) or until one fails to start.
+    func run(_ stopping: Failure) async throws {
         try prepare()
         let executable = Executable.url
-        let stopping = Failure()
         let ready = readyBlock()
         let output = DevnetOutput(count: count) { Console.line(ready.rendered) }
         let lifeline = try Self.pipe()

@@ -128,6 +128,8 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let stopping = Failure()
+        stopping.catchStopSignals()
         logging.bootstrap()
         _ = try Self.historyRetention(history)  // before anything is opened or listened on
         let gather = try Self.blockGather(blockGather)
@@ -152,6 +154,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw CLIFailure("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
         var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
+        runner.stopping = stopping
         runner.debugAPI = debugAPI
         runner.openLoopbackWrites = devOpenWrites
         runner.closedReads = closedReads
@@ -214,6 +217,9 @@ struct NodeRunner {
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
+    /// Ends `run`: a stop signal, a fatal error, or the end of standard input. Give the command's
+    /// own, which caught the stop signals before start-up began.
+    var stopping = Failure()
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
@@ -288,7 +294,7 @@ struct NodeRunner {
     }
 
     func run(_ configuration: RPCServer.Configuration) async throws {
-        let failure = Failure()
+        let failure = stopping
         let producer = BlockProducer(node: node) { error in
             KeysCommand.printError("block production stopped: \(error)")
             failure.raise()
@@ -430,7 +436,7 @@ final class Failure: @unchecked Sendable {
         set { lock.withLock { stopping = newValue } }
     }
     private var stopping = false
-    private var sources: [DispatchSourceSignal] = []
+    private var sources: [DispatchSourceSignal] = []  // guarded by lock
 
     func raise() {
         lock.withLock { raised = true }
@@ -448,14 +454,25 @@ final class Failure: @unchecked Sendable {
         c?.resume()
     }
 
-    func waitForSignalOrFailure() async {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in self?.finish() }
-            source.resume()
-            sources.append(source)
+    /// Takes SIGINT and SIGTERM from now on: one that comes while the process still starts ends
+    /// the later wait at once (an orderly stop, exit 0) instead of killing the process with the
+    /// signal's default action. Commands call it first thing; calling it again does nothing.
+    func catchStopSignals() {
+        lock.withLock {
+            guard sources.isEmpty else { return }
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { [weak self] in self?.finish() }
+                source.resume()
+                sources.append(source)
+            }
         }
+    }
+
+    /// Returns on SIGINT or SIGTERM (caught since `catchStopSignals`, or from here on) or on `raise`/`finish`.
+    func waitForSignalOrFailure() async {
+        catchStopSignals()
         await withCheckedContinuation { c in
             let resumeNow = lock.withLock { () -> Bool in
                 if done { return true }

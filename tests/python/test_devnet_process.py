@@ -248,3 +248,39 @@ def test_exit_codes(kramaa_bin, tmp_path):
     assert not (tmp_path / "nothing-here").exists()
     usage = run(kramaa_bin, "devnet", "--accounts", "0")
     assert usage.returncode == 64  # a usage error keeps the usage text
+
+
+def stop_at_first_line(args, sig):
+    """Starts `args`, sends `sig` as soon as the first output line appears (start-up is still going
+    on: the servers are not up yet); returns (exit code, every line)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        first = proc.stdout.readline()
+        proc.send_signal(sig)
+        rest = proc.stdout.read()
+        return proc.wait(30), (first + rest).decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_during_start_up_is_an_orderly_stop(kramaa_bin, tmp_path, sig):
+    """A stop signal that comes while the devnet or a node still starts (the validators of a
+    devnet stopped right after they answer, CI 2026-12-07: 'validator 3 exited (status 15)') is
+    taken like one after: start-up finishes, the node stops in order and exits 0, and the chain
+    is there for the next run."""
+    datadir = tmp_path / "chain"
+    port = port_block(1)
+    devnet = [kramaa_bin, "devnet", "--datadir", str(datadir), "--validators", "1", "--accounts", "2",
+              "--rpc-port", str(port), "--no-mqtt", "--quiet"]
+    code, text = stop_at_first_line(devnet, sig)
+    assert text.startswith("new devnet"), text
+    assert code == 0 and "\nstopping\n" in text, f"exit {code}:\n{text}"
+    code, text = stop_at_first_line(devnet, sig)
+    assert text.startswith("continuing the devnet"), text
+    assert code == 0 and "\nstopping\n" in text, f"exit {code}:\n{text}"
+    node = [kramaa_bin, "node", "--datadir", str(datadir), "--rpc-port", str(port), "--no-mqtt", "--quiet"]
+    code, text = stop_at_first_line(node, sig)
+    assert code == 0 and "\nstopping\n" in text, f"exit {code}:\n{text}"
