@@ -104,7 +104,7 @@ struct DevnetNetwork {
         let ready = readyBlock()
         let output = DevnetOutput(count: count) { Console.line(ready.rendered) }
         let lifeline = try Self.pipe()
-        defer { close(lifeline.read) }  // the write end stays open until this process ends
+        defer { close(lifeline.read) }  // the write end stays open until the validators are told to stop
         let started = Date()
         var processes: [Process] = []
         for i in 0..<count {
@@ -133,6 +133,14 @@ struct DevnetNetwork {
         await stopping.waitForSignalOrFailure()
         stopping.stopRequested = true
         Console.line("stopping \(count) validators")
+        // A validator still starting may not take signals yet (SIGTERM would kill it before it
+        // stops in order): each one's standard input ends (--stop-with-stdin), which a validator
+        // reads once it is up; the ones up are signalled as well. One that never gets up is
+        // signalled after a while.
+        close(lifeline.write)
+        for (i, p) in processes.enumerated() where p.isRunning && output.isUp(i) { p.terminate() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while processes.contains(where: \.isRunning), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         for p in processes where p.isRunning { p.terminate() }
         for (i, p) in processes.enumerated() {
             p.waitUntilExit()
