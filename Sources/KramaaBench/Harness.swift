@@ -4,6 +4,18 @@ import KramaaPrimitives
 /// Timing and reporting shared by every benchmark. Each figure is reported beside a reference
 /// measured in the same run, because these machines are shared and noisy.
 enum Harness {
+    /// `perf record --control fifo:PATH` (named by `$KRAMAA_PERF_CONTROL`): `profiled` turns
+    /// sampling on around a timed part only, so a profile holds that workload and not its setup.
+    static let perfControl: FileHandle? = ProcessInfo.processInfo.environment["KRAMAA_PERF_CONTROL"].flatMap { FileHandle(forWritingAtPath: $0) }
+
+    /// Runs `body` with perf sampling on when `$KRAMAA_PERF_CONTROL` names perf's control FIFO
+    /// (start perf with `--delay=-1` so it begins disabled); otherwise just runs it.
+    static func profiled<T>(_ body: () throws -> T) rethrows -> T {
+        perfControl?.write(Data("enable\n".utf8))
+        defer { perfControl?.write(Data("disable\n".utf8)) }
+        return try body()
+    }
+
     /// Seconds elapsed while running `body` once.
     static func time(_ body: () -> Void) -> Double {
         let start = DispatchTime.now().uptimeNanoseconds

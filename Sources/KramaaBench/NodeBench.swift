@@ -147,7 +147,7 @@ enum NodeBench {
         let txs = workload.transfers(perSender: perSender)
         let blocksBefore = chain.blocks
         let phasesBefore = PhaseTotals.seconds([chain.node]), cpuBefore = ProcessCPU.seconds
-        let seconds = submit(txs, to: chain)
+        let seconds = Harness.profiled { submit(txs, to: chain) }
         let cpu = ProcessCPU.seconds - cpuBefore
         let total = Double(senders * perSender)
         let phases = PhaseTotals.perTransaction(before: phasesBefore, after: PhaseTotals.seconds([chain.node]), transactions: Int(total))

@@ -185,8 +185,10 @@ enum ValidatorBench {
         let before = finality.count, blocksBefore = finality.blocks
         let phasesBefore = network.phaseSeconds(), cpuBefore = network.cpuSeconds()
         let started = DispatchTime.now().uptimeNanoseconds
-        _ = send(raws, hashes: hashes, to: ports, batch: 100, pace: nil)
-        let finished = finality.waitFor(before + total)
+        let finished = Harness.profiled {
+            _ = send(raws, hashes: hashes, to: ports, batch: 100, pace: nil)
+            return finality.waitFor(before + total)
+        }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let phaseNote = type(of: network).phaseNote(before: phasesBefore, after: network.phaseSeconds(), transactions: total)
         let cpu = network.cpuSeconds() - cpuBefore
