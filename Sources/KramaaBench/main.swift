@@ -21,6 +21,21 @@ let only = option("--only")
 let runs = option("--runs").flatMap { Int($0) }
 /// The `kramaa` binary the validators-as-processes benchmark runs (default: beside this one).
 let kramaaBinary = option("--kramaa") ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kramaa").path
+/// The sections this binary runs (`all`: every one but `validators-memory`, which takes minutes).
+let sections: Set = ["all", "primitives", "trie", "evm", "rpc", "node", "epcis", "epcis-hash", "validators", "validators-memory",
+                     "dashboard", "ops", "verify"]
+let usage = "usage: kramaa-bench [\(sections.sorted().joined(separator: "|"))] [--quick] [--out BENCHMARKS.md] [--erc20 INITCODE.hex] [--only NAME] [--runs N] [--kramaa PATH]"
+// Anything else (a misspelt section, --help) is refused before a section runs: each one
+// rewrites its part of BENCHMARKS.md, and running them all takes a quarter of an hour.
+if arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(usage)
+    exit(0)
+}
+let unknown = arguments.filter { $0 != "--quick" && ($0.hasPrefix("-") || !sections.contains($0)) }
+if !unknown.isEmpty {
+    FileHandle.standardError.write(Data("kramaa-bench: unknown \(unknown.joined(separator: " ")): nothing was run\n\(usage)\n".utf8))
+    exit(64)
+}
 arguments.removeAll { $0.hasPrefix("--") }
 let which = Set(arguments.isEmpty ? ["all"] : arguments)
 

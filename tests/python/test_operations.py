@@ -3,13 +3,14 @@ Prometheus' text format (parsed by the reference client library) with consensus,
 JSON-RPC, HTTP and storage metrics that follow what happens; `/livez` and `/readyz` with their
 checks; JSON logs. (`/metrics` closed with reads while the probes stay open: OperationsEndpointsTests.)"""
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from bench_support import bench_smoke
+from bench_support import bench_binary, bench_smoke
 from prometheus_client.parser import text_string_to_metric_families
 
 from validators_support import Cluster, wait_until
@@ -206,3 +207,17 @@ def test_the_ops_benchmark_runs_small(kramaa_bin, tmp_path):
     """scripts/bench.sh ops's measurements at 20,000 events and accounts (the real run: 1,000,000)."""
     bench_smoke(kramaa_bin, tmp_path, "ops", ("EPCIS query by EPC", "by bizLocation and a 1-hour eventTime window", "by parent", "reopened",
                                              "/metrics scrape", "State snapshot written at", "New node joined from it"))
+
+
+def test_kramaa_bench_refuses_what_it_does_not_know_and_runs_nothing(kramaa_bin, tmp_path):
+    """A misspelt section or `--help` must not fall through to running every section (each
+    rewrites its part of BENCHMARKS.md; all of them take a quarter of an hour)."""
+    bench = bench_binary(kramaa_bin)
+    out = tmp_path / "BENCHMARKS.md"
+    for args, code in ((["--help"], 0), (["valdators"], 64), (["verify", "--qick"], 64)):
+        run = subprocess.run([bench, *args, "--out", str(out)], capture_output=True, text=True, timeout=30)
+        assert run.returncode == code, (args, run.returncode, run.stdout[-500:], run.stderr[-500:])
+        assert "usage: kramaa-bench" in run.stdout + run.stderr
+        if code:
+            assert f"unknown {args[-1]}" in run.stderr, run.stderr
+        assert not out.exists(), f"{args} wrote {out}"
