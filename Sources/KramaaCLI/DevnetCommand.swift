@@ -88,8 +88,7 @@ struct DevnetCommand: AsyncParsableCommand {
         }
         let node = try CLIFailure.wrap { try Node(dataDirectory: dir) }
         try CLIFailure.wrap { try TokenStore(directory: dir).install(token, account: dev.addresses[0], roles: Set(AccessRole.allCases), label: "devnet") }
-        var runner = NodeRunner(node: node, accounts: dev, quiet: quiet)
-        runner.stopping = stopping
+        var runner = NodeRunner(node: node, accounts: dev, quiet: quiet, stopping: stopping)
         runner.openLoopbackWrites = true
         runner.files.quota = filesQuota
         runner.messaging = mqtt.configuration(webSocketDefault: MQTTOptions.devnetWebSocketPort)

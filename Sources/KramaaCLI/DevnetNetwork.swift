@@ -133,12 +133,10 @@ struct DevnetNetwork {
         await stopping.waitForSignalOrFailure()
         stopping.stopRequested = true
         Console.line("stopping \(count) validators")
-        // A validator still starting may not take signals yet (SIGTERM would kill it before it
-        // stops in order): each one's standard input ends (--stop-with-stdin), which a validator
-        // reads once it is up; the ones up are signalled as well. One that never gets up is
-        // signalled after a while.
+        // Every validator runs with --stop-with-stdin: ending their standard input stops each
+        // in order, one still starting as soon as it is up (a signal could reach it before it
+        // takes signals, and kill it). One that never gets up is signalled after a while.
         close(lifeline.write)
-        for (i, p) in processes.enumerated() where p.isRunning && output.isUp(i) { p.terminate() }
         let deadline = ContinuousClock.now + .seconds(30)
         while processes.contains(where: \.isRunning), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         for p in processes where p.isRunning { p.terminate() }

@@ -24,9 +24,6 @@ final class DevnetOutput: @unchecked Sendable {
     /// Whether every validator has said it is up.
     var allValidatorsUp: Bool { lock.withLock { up.count == count } }
 
-    /// Whether validator `index` has said it is up (it takes stop signals from then on).
-    func isUp(_ index: Int) -> Bool { lock.withLock { up.contains(index) } }
-
     /// Starts copying validator `index`'s output from `stdout` and `stderr` (read ends of pipes)
     /// until they close.
     func forward(index: Int, stdout: Int32, stderr: Int32) {

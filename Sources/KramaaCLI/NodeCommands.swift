@@ -153,8 +153,7 @@ struct NodeCommand: AsyncParsableCommand {
         if key == nil && node.config.validators.count > 1 {
             throw CLIFailure("this chain has \(node.config.validators.count) validators: give --key (this node's key) and --bootnode (its peers) to join them")
         }
-        var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet)
-        runner.stopping = stopping
+        var runner = NodeRunner(node: node, accounts: DevAccounts.derived(count: devAccounts), quiet: quiet, stopping: stopping)
         runner.debugAPI = debugAPI
         runner.openLoopbackWrites = devOpenWrites
         runner.closedReads = closedReads
@@ -217,19 +216,20 @@ struct NodeRunner {
     /// Called with the JSON-RPC port and the MQTT endpoints once everything serves, before the
     /// address line (the single-node devnet prints its ready block here).
     var onReady: ((_ rpcPort: Int, _ mqtt: [String]) -> Void)?
-    /// Ends `run`: a stop signal, a fatal error, or the end of standard input. Give the command's
+    /// Ends `run`: a stop signal, a fatal error, or the end of standard input: the command's
     /// own, which caught the stop signals before start-up began.
-    var stopping = Failure()
+    let stopping: Failure
 
     /// Who may write: tokens from the data directory; loopback open only on the devnet.
     var access: AccessPolicy {
         AccessPolicy(tokens: TokenStore(directory: node.dataDirectory), openLoopbackWrites: openLoopbackWrites, closedReads: closedReads)
     }
 
-    init(node: Node, accounts: DevAccounts, quiet: Bool) {
+    init(node: Node, accounts: DevAccounts, quiet: Bool, stopping: Failure) {
         self.node = node
         self.accounts = accounts
         self.quiet = quiet
+        self.stopping = stopping
     }
 
     /// The HTTP endpoints served beside JSON-RPC: tag verification and registration.
@@ -294,10 +294,9 @@ struct NodeRunner {
     }
 
     func run(_ configuration: RPCServer.Configuration) async throws {
-        let failure = stopping
-        let producer = BlockProducer(node: node) { error in
+        let producer = BlockProducer(node: node) { [stopping] error in
             KeysCommand.printError("block production stopped: \(error)")
-            failure.raise()
+            stopping.raise()
         }
         if !quiet {
             node.addObserver { event in
@@ -394,12 +393,12 @@ struct NodeRunner {
         Console.line("chain \(node.chainId), head block \(node.latest.number); data in \(node.dataDirectory.path)")
         let replay = node.journalReplay
         Console.line("restored \(replay.restored) transactions from the pool journal (\(replay.dropped) dropped: already in a block or no longer valid)")
-        if stopWithStdin { StdinLifeline.watch(failure) }
+        if stopWithStdin { StdinLifeline.watch(stopping) }
         Console.line(openLoopbackWrites ? "writes: open to loopback callers without a token (development), others need a bearer token"
                                         : "writes: bearer token required (`kramaa token create --datadir \(node.dataDirectory.path)`)")
         // Last of the start-up lines: the devnet (and tests) take it to mean the node serves.
         Console.line(DevnetOutput.upMarker + "http://\(configuration.host):\(server.port)")
-        await failure.waitForSignalOrFailure()
+        await stopping.waitForSignalOrFailure()
         Console.line("stopping")
         relayers?.stop()
         producer.stop()
@@ -411,7 +410,7 @@ struct NodeRunner {
         await runtime?.stop()
         await server.shutdown(gracePeriod: .seconds(2))
         node.close()
-        if failure.raised { throw ExitCode.failure }
+        if stopping.raised { throw ExitCode.failure }
     }
 }
 

@@ -84,9 +84,8 @@ final class CounterCommitter: @unchecked Sendable {
 
     /// How long the writer looks for new counters after a batch, yielding its core between
     /// looks, before it sleeps: the next taps tend to come within this (their clients were just
-    /// answered), and waking a sleeping thread on busy cores costs about as much as the sync.
-    /// Measured (BENCHMARKS.md, tags): genuine taps on 4 connections 7.35 → 8.27 k/s (mean of 6
-    /// alternating rounds; 300 µs was no better); at most this much CPU per batch when idle.
+    /// answered), and waking a sleeping thread on busy cores costs about as much as the sync
+    /// (measured in BENCHMARKS.md, tags). At most this much CPU per batch when idle.
     static let pollNanoseconds: UInt64 = 100_000
 
     /// Returns when a counter is queued, the store stops, or `pollNanoseconds` have passed.

@@ -257,8 +257,8 @@ def stop_at_first_line(args, sig):
     try:
         first = proc.stdout.readline()
         proc.send_signal(sig)
-        rest = proc.stdout.read()
-        return proc.wait(30), (first + rest).decode(errors="replace")
+        rest, _ = proc.communicate(timeout=60)  # a stop that never ends fails here, not by hanging
+        return proc.returncode, (first + rest).decode(errors="replace")
     finally:
         if proc.poll() is None:
             proc.kill()
