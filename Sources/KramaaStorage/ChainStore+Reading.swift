@@ -93,10 +93,7 @@ extension ChainStore {
 
     /// Where a transaction was included: block number and index.
     public func transactionLocation(_ hash: Bytes32) throws(StoreError) -> (number: UInt64, index: Int)? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT number, idx FROM transactions WHERE hash = ?", arguments: [Data(hash.bytes)])
-                .map { (UInt64($0["number"] as Int64), $0["idx"] as Int) }
-        }
+        try read { db in try TransactionIndex.location(hash, waiting: waitingTransactions, db: db) }
     }
 
     /// Logs matching `filter`, in chain order. The log index (`LogIndex`) gives the blocks that

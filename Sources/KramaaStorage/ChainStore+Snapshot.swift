@@ -152,7 +152,7 @@ extension ChainStore {
                 headers.appendList { w in for header in ancestorHeaders { w.append(bytes: header.encoded) } }
                 try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('ancestor_headers', ?)", arguments: [Data(headers.bytes)])
                 try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('history_peaks', ?)", arguments: [Data(historyPeaks.flatMap(\.bytes))])
-                try Self.insert(block: block, receipts: stored, db: db)
+                try Self.insert(block: block, receipts: stored, folding: self.stateFolding, db: db)
                 if let certificate {
                     try db.execute(sql: "INSERT INTO certificates(number, rlp) VALUES (?, ?)", arguments: [Int64(block.number), Data(certificate)])
                 }

@@ -18,6 +18,8 @@ public final class ChainStore: Sendable {
     /// Decoded logs of recently read blocks: at most 256 blocks and 100,000 logs (about 30 MB
     /// of Transfer-sized logs), so a few full blocks cannot hold hundreds of megabytes.
     let logCache = BlockCache<[LocatedLog]>(capacity: 256, maxWeight: 100_000) { $0.count }
+    /// The transaction hashes waiting to be folded into their index, as lookups last read them.
+    let waitingTransactions = WaitingTransactions()
 
     /// The writer connection's page cache, in KiB (an upper bound: SQLite fills it as pages are used).
     static let writerCacheKiB = 32 * 1024
@@ -83,6 +85,12 @@ public final class ChainStore: Sendable {
         m.registerMigration("v5: state change records folded into the flat state") { db in
             try StateChangeLog.create(db: db)
         }
+        m.registerMigration("v6: transaction hashes folded into their index") { db in
+            try TransactionIndex.batches.create(db: db)
+        }
+        m.registerMigration("v7: log keys folded into their index") { db in
+            try LogIndex.batches.create(db: db)
+        }
         return m
     }
 
@@ -98,7 +106,7 @@ public final class ChainStore: Sendable {
                 throw StoreError.alreadyInitialized(path: self.path)
             }
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('genesis', ?)", arguments: [genesisDocument])
-            try Self.insert(block: block, receipts: StoredReceipts(receipts: [], senders: [], outcomes: []), db: db)
+            try Self.insert(block: block, receipts: StoredReceipts(receipts: [], senders: [], outcomes: []), folding: stateFolding, db: db)
             try Self.apply(changes, db: db)
         }
     }
@@ -110,7 +118,7 @@ public final class ChainStore: Sendable {
                        keepUndo: UInt64? = ChainStore.undoDepth) throws(StoreError) {
         try write { db in
             let stored = StoredReceipts(receipts: executed.receipts, senders: executed.senders, outcomes: executed.outcomes)
-            try Self.insert(block: executed.block, receipts: stored, transactionHashes: executed.transactionHashes, db: db)
+            try Self.insert(block: executed.block, receipts: stored, transactionHashes: executed.transactionHashes, folding: self.stateFolding, db: db)
             let n = executed.block.number
             try StateChangeLog.append(changes, number: n, folding: self.stateFolding, db: db)
             if let certificate {
@@ -134,18 +142,15 @@ public final class ChainStore: Sendable {
     }
 
     /// `transactionHashes`: those of `block.transactions` when the caller has them.
-    static func insert(block: Block, receipts: StoredReceipts, transactionHashes: [Bytes32]? = nil, db: Database) throws {
+    static func insert(block: Block, receipts: StoredReceipts, transactionHashes: [Bytes32]? = nil, folding: StateFolding, db: Database) throws {
         let n = Int64(block.number)
         let hash = block.hash
         try db.execute(sql: "INSERT INTO headers(number, hash, rlp) VALUES (?, ?, ?)",
                        arguments: [n, Data(hash.bytes), Data(block.header.encoded)])
         try db.execute(sql: "INSERT INTO bodies(number, rlp) VALUES (?, ?)", arguments: [n, Data(block.encodedBody)])
         try db.execute(sql: "INSERT INTO receipts(number, rlp) VALUES (?, ?)", arguments: [n, Data(receipts.encoded)])
-        let indexTransaction = try RowStatement(db, sql: "INSERT OR REPLACE INTO transactions(hash, number, idx) VALUES (?, ?, ?)")
-        for (i, tx) in block.transactions.enumerated() {
-            try (transactionHashes?[i] ?? tx.hash).withUnsafeBytes { hash in try indexTransaction.run(hash, n, Int64(i)) }
-        }
-        try LogIndex.insert(number: block.number, receipts: receipts.receipts, db: db)
+        try TransactionIndex.append(transactionHashes ?? block.transactions.map(\.hash), number: block.number, folding: folding, db: db)
+        try LogIndex.insert(number: block.number, receipts: receipts.receipts, folding: folding, db: db)
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('head', ?)", arguments: [Data(String(n).utf8)])
     }
 

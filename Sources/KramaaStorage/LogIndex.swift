@@ -57,13 +57,59 @@ enum LogIndex {
         return parts.map(\.key)
     }
 
-    /// Indexes block `number`'s logs (part of storing the block).
-    static func insert(number: UInt64, receipts: [Receipt], db: Database) throws {
+    /// The batches of log keys waiting to be folded into `log_keys` (``IndexBatches``): each
+    /// block's distinct keys, each `00` ‖ address or `01`–`04` ‖ topic, one after the other.
+    static let batches = IndexBatches(table: "log_batches")
+
+    /// Indexes block `number`'s logs (part of storing the block): the block joins `log_blocks`
+    /// at once, and its keys wait in `log_batches` until `folding` says to fold them.
+    static func insert(number: UInt64, receipts: [Receipt], folding: StateFolding, db: Database) throws {
         guard receipts.contains(where: { !$0.logs.isEmpty }) else { return }
-        let n = Int64(number)
-        try db.execute(sql: "INSERT INTO log_blocks(number) VALUES (?)", arguments: [n])
+        try db.execute(sql: "INSERT INTO log_blocks(number) VALUES (?)", arguments: [Int64(number)])
+        let entries = keys(of: receipts).reduce(into: [UInt8]()) { $0.append(contentsOf: $1) }
+        if try batches.append(entries, number: number, folding: folding, db: db) { try fold(db: db) }
+    }
+
+    /// Writes the waiting keys into `log_keys` in key order (those of one key in block order) and drops them.
+    static func fold(db: Database) throws {
+        // Fixed-size keys sort without comparing `Data` (which took most of a fold's time):
+        // the kind byte, then the address (left-aligned, zero-padded) or the topic, as the
+        // B-tree orders the encoded keys.
+        var rows: [(kind: UInt8, value: Bytes32, number: Int64)] = []
+        for batch in try batches.drain(db: db) {
+            for key in try keys(inBatch: batch.entries, number: batch.number) {
+                var padded: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+                withUnsafeMutableBytes(of: &padded) { padded in key.dropFirst().withUnsafeBytes { padded.copyMemory(from: $0) } }
+                let value = withUnsafeBytes(of: padded) { Bytes32(copying: $0) }
+                rows.append((key[key.startIndex], value, batch.number))
+            }
+        }
+        rows.sort { a, b in
+            if a.kind != b.kind { return a.kind < b.kind }
+            return a.value != b.value ? a.value < b.value : a.number < b.number
+        }
         let statement = try RowStatement(db, sql: "INSERT INTO log_keys(key, number) VALUES (?, ?)")
-        for key in keys(of: receipts) { try key.withUnsafeBytes { key in try statement.run(key, n) } }
+        var key = [UInt8](repeating: 0, count: 33)
+        for row in rows {
+            key[0] = row.kind
+            row.value.withUnsafeBytes { for i in 0..<32 { key[1 + i] = $0[i] } }
+            try key.withUnsafeBytes { try statement.run(UnsafeRawBufferPointer(rebasing: $0[0..<(row.kind == 0 ? 21 : 33)]), row.number) }
+        }
+    }
+
+    /// The keys of a waiting batch, split by their first byte (an address's key is 21 bytes, a topic's 33).
+    static func keys(inBatch entries: Data, number: Int64) throws -> [Data] {
+        var keys: [Data] = []
+        var at = entries.startIndex
+        while at < entries.endIndex {
+            let length = entries[at] == 0 ? 21 : 33
+            guard entries[at] <= 4, entries.endIndex - at >= length else {
+                throw StoreError.decode("the waiting log keys of block \(number) are cut short or damaged at byte \(at - entries.startIndex)")
+            }
+            keys.append(entries[at..<(at + length)])
+            at += length
+        }
+        return keys
     }
 
     /// Creates the tables and indexes every stored block (the migration from the index of
@@ -76,7 +122,11 @@ enum LogIndex {
         let rows = try Row.fetchCursor(db, sql: "SELECT number, rlp FROM receipts ORDER BY number")
         while let row = try rows.next() {
             let stored = try StoredReceipts.decode(Array(row["rlp"] as Data))
-            try insert(number: UInt64(row["number"] as Int64), receipts: stored.receipts, db: db)
+            guard stored.receipts.contains(where: { !$0.logs.isEmpty }) else { continue }
+            let number: Int64 = row["number"]
+            try db.execute(sql: "INSERT INTO log_blocks(number) VALUES (?)", arguments: [number])
+            let statement = try RowStatement(db, sql: "INSERT INTO log_keys(key, number) VALUES (?, ?)")
+            for key in keys(of: stored.receipts) { try key.withUnsafeBytes { key in try statement.run(key, number) } }
         }
     }
 
@@ -103,14 +153,22 @@ enum LogIndex {
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM log_keys WHERE \(among(keys)) AND number BETWEEN ? AND ? LIMIT \(estimateCap))",
                              arguments: StatementArguments(keys + [from, to] as [DatabaseValueConvertible])) ?? 0
         }
+        // The blocks whose keys wait in `log_batches` (the newest, at most a fold's worth) are
+        // matched against the conditions in memory.
+        var waiting: [Int64] = []
+        for batch in try from <= to ? batches.waiting(from...to, db: db) : [] {
+            let keys = Set(try keys(inBatch: batch.entries, number: batch.number))
+            if conditions.allSatisfy({ $0.contains(where: keys.contains) }) { waiting.append(batch.number) }
+        }
         let driver = sizes.indices.min { sizes[$0] < sizes[$1] }!
-        if sizes[driver] == 0 { return [] }
+        if sizes[driver] == 0 { return waiting }
         var sql = "SELECT DISTINCT d.number FROM log_keys d WHERE d.\(among(conditions[driver])) AND d.number BETWEEN ? AND ?"
         var arguments: [DatabaseValueConvertible] = conditions[driver] + [from, to] as [DatabaseValueConvertible]
         for (i, keys) in conditions.enumerated() where i != driver {
             sql += " AND EXISTS (SELECT 1 FROM log_keys c WHERE c.\(among(keys)) AND c.number = d.number)"
             arguments += keys as [DatabaseValueConvertible]
         }
-        return try Int64.fetchAll(db, sql: sql + " ORDER BY d.number", arguments: StatementArguments(arguments))
+        let indexed = try Int64.fetchAll(db, sql: sql + " ORDER BY d.number", arguments: StatementArguments(arguments))
+        return waiting.isEmpty ? indexed : Array(Set(indexed + waiting)).sorted()
     }
 }

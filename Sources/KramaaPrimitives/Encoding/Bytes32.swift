@@ -64,9 +64,15 @@ public struct Bytes32: Hashable, Sendable, Comparable, CustomStringConvertible {
         hasher.combine(storage.3)
     }
 
-    /// Lexicographic byte order.
+    /// Lexicographic byte order: the words read big-endian compare as the bytes do.
     public static func < (a: Bytes32, b: Bytes32) -> Bool {
-        a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.lexicographicallyPrecedes(y) } }
+        let (x0, y0) = (UInt64(bigEndian: a.storage.0), UInt64(bigEndian: b.storage.0))
+        if x0 != y0 { return x0 < y0 }
+        let (x1, y1) = (UInt64(bigEndian: a.storage.1), UInt64(bigEndian: b.storage.1))
+        if x1 != y1 { return x1 < y1 }
+        let (x2, y2) = (UInt64(bigEndian: a.storage.2), UInt64(bigEndian: b.storage.2))
+        if x2 != y2 { return x2 < y2 }
+        return UInt64(bigEndian: a.storage.3) < UInt64(bigEndian: b.storage.3)
     }
 }
 
