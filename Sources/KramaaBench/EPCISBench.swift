@@ -87,10 +87,11 @@ enum EPCISBench {
                 raws.append(tx.encoded)
             }
         }
+        let requests = ValidatorBench.Requests(raws, batch: 50), hashes = raws.map { Keccak256.hash($0) }
         let before = network.finality.count, blocksBefore = network.finality.blocks, headBefore = network.nodes[0].latest.number
         let phasesBefore = network.phaseSeconds(), cpuBefore = network.cpuSeconds()
         let started = DispatchTime.now().uptimeNanoseconds
-        _ = ValidatorBench.send(raws, hashes: raws.map { Keccak256.hash($0) }, to: ports, batch: 50, pace: nil)
+        _ = ValidatorBench.send(requests, hashes: hashes, to: ports, pace: nil)
         let finished = network.finality.waitFor(before + raws.count, timeout: 300)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let events = raws.count * eventsPerTransaction

@@ -95,12 +95,27 @@ enum ValidatorBench {
             """.utf8)
     }
 
+    /// JSON-RPC batch requests of raw transactions, written before any timing starts.
+    struct Requests {
+        let batches: [Range<Int>]
+        let bodies: [[UInt8]]
+
+        init(_ raws: [[UInt8]], batch: Int) {
+            batches = stride(from: 0, to: raws.count, by: batch).map { $0..<min($0 + batch, raws.count) }
+            bodies = batches.map { BenchTransactions.batchRequest(raws[$0]) }
+        }
+    }
+
     /// Sends raw transactions as batches, batch k to server k mod n, one client thread per
     /// server, optionally paced (transactions per second overall); returns each one's send time.
     static func send(_ raws: [[UInt8]], hashes: [Bytes32], to ports: [Int], batch: Int, pace: Double?) -> [Bytes32: UInt64] {
-        let batches = stride(from: 0, to: raws.count, by: batch).map { $0..<min($0 + batch, raws.count) }
-        let requests = batches.map { BenchTransactions.batchRequest(raws[$0]) }
-        let times = Counts(raws.count)
+        send(Requests(raws, batch: batch), hashes: hashes, to: ports, pace: pace)
+    }
+
+    /// ``send(_:hashes:to:batch:pace:)`` for requests written beforehand.
+    static func send(_ requests: Requests, hashes: [Bytes32], to ports: [Int], pace: Double?) -> [Bytes32: UInt64] {
+        let batches = requests.batches
+        let times = Counts(hashes.count)
         let start = DispatchTime.now().uptimeNanoseconds
         // One thread per server (concurrentPerform would run only as many at once as there are cores).
         Harness.onThreads(ports.count) { c in
@@ -113,7 +128,7 @@ enum ValidatorBench {
                     if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
                 }
                 let now = DispatchTime.now().uptimeNanoseconds
-                BenchTransactions.send(batchRequest: requests[k], on: socket)
+                BenchTransactions.send(batchRequest: requests.bodies[k], on: socket)
                 for i in range { times.set(i, Int(now)) }
             }
         }
@@ -182,11 +197,12 @@ enum ValidatorBench {
         // Full load.
         let total = quick ? 3_000 : 12_000
         let (raws, hashes) = transfers(total)
+        let requests = Requests(raws, batch: 100)
         let before = finality.count, blocksBefore = finality.blocks
         let phasesBefore = network.phaseSeconds(), cpuBefore = network.cpuSeconds()
         let started = DispatchTime.now().uptimeNanoseconds
         let finished = Harness.profiled {
-            _ = send(raws, hashes: hashes, to: ports, batch: 100, pace: nil)
+            _ = send(requests, hashes: hashes, to: ports, pace: nil)
             return finality.waitFor(before + total)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -201,8 +217,9 @@ enum ValidatorBench {
         // Latency at half that rate.
         let paced = quick ? 1_500 : 6_000
         let (raws2, hashes2) = transfers(paced)
+        let requests2 = Requests(raws2, batch: 20)
         let before2 = finality.count
-        let sentAt = send(raws2, hashes: hashes2, to: ports, batch: 20, pace: rate / 2)
+        let sentAt = send(requests2, hashes: hashes2, to: ports, pace: rate / 2)
         _ = finality.waitFor(before2 + paced)
         let latencies = finality.latencies(hashes2, sentAt: sentAt)
         let p50 = percentile(latencies, 0.5), p99 = percentile(latencies, 0.99)

@@ -43,7 +43,6 @@ public final class ValidatorRuntime: @unchecked Sendable {
     var outgoingTransactions: [[UInt8]] = []
     /// Hashes of transactions received from peers, not to be sent back out.
     var fromPeers: Set<Bytes32> = []
-    var flushScheduled = false
     /// Transactions the pool took, waiting for the consensus thread.
     let arrivals = Arrivals<PooledTransaction>()
     private var observer: Int?
@@ -137,7 +136,7 @@ public final class ValidatorRuntime: @unchecked Sendable {
         observer = node.addObserver { [weak self] event in
             guard let self else { return }
             if case .newTransaction(let signed, let raw) = event, arrivals.add(PooledTransaction(signed: signed, raw: raw)) {
-                queue.async { self.transactionsArrived(self.arrivals.take()) }
+                queue.asyncAfter(seconds: Self.transactionBatchDelay) { self.transactionsArrived(self.arrivals.take()) }
             }
             if case .newBlock(let executed) = event, executed.receipts.contains(where: { $0.logs.contains { $0.address == PermissionsContract.address } }) {
                 self.dropPeersNoLongerAllowed()

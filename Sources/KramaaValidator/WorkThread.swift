@@ -26,12 +26,14 @@ final class WorkThread: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Runs `body` on the thread once `seconds` have passed.
+    /// Runs `body` on the thread once `seconds` have passed. The thread is woken only when this
+    /// is now its earliest timer: waiting, it wakes by the earlier one anyway and looks again.
     func asyncAfter(seconds: Double, _ body: @escaping () -> Void) {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9)
         condition.lock()
+        let earliest = timers.nextTime.map { deadline < $0 } ?? true
         timers.push(body, at: deadline)
-        condition.signal()
+        if earliest { condition.signal() }
         condition.unlock()
     }
 
