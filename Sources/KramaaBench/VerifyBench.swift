@@ -11,6 +11,23 @@ import KramaaTestSupport
 /// write). Reference, measured in the same run: `SUNVerifier.verify` of the same kind of message
 /// in memory on one thread, the cryptographic floor of a verification.
 enum VerifyBench {
+    /// Mean time of a 16-byte record overwritten in place and synced (`pwrite` + `fdatasync`),
+    /// 500 times in a file of `directory`: the floor under a genuine tap's answer.
+    static func syncMicroseconds(in directory: URL) -> Double {
+        let path = directory.appendingPathComponent("sync-probe").path
+        let fd = open(path, O_RDWR | O_CREAT, 0o600)
+        guard fd >= 0 else { return .nan }
+        defer { close(fd); unlink(path) }
+        let record = [UInt8](repeating: 0x5a, count: 16)
+        _ = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, 16, 0) }
+        _ = fdatasync(fd)
+        let count = 500
+        let seconds = Harness.time {
+            for _ in 0..<count { _ = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, 16, 0) }; _ = fdatasync(fd) }
+        }
+        return seconds / Double(count) * 1e6
+    }
+
     /// No chain in this benchmark: no tag is bound to an asset, so the answer has `asset: null`.
     struct NoAssets: AssetDirectory {
         func asset(boundTo uid: TagUID) -> AssetSummary? { nil }
@@ -87,7 +104,8 @@ enum VerifyBench {
         section.notes.append("Taps are answered on their connection's event loop (HTTPEndpoint.answersOnEventLoop, since 2026-12-06); before, each hopped to the concurrency pool and back.")
         section.notes.append("The client checks each answer by a byte scan (Harness.contains, shared with the node benchmark's client) since 2026-12-07; before, by comparing a slice at every offset, which cost the shared cores enough that the replayed row at 4 connections read 17.6–17.9 k against 21.3 k with the scan (same hour, 2 rounds each; the genuine row, bound by the sync, 8.7–8.8 against 8.1–8.8 k).")
         section.notes.append("The commit thread polls for new counters for 100 µs after each batch before it sleeps (CounterCommitter.pollNanoseconds, since 2026-12-08). Six alternating rounds without and with it, same hour, genuine taps on 4 connections: 6.9, 7.2, 7.6, 6.5, 7.8, 8.1 k/s against 8.3, 7.6, 9.0, 8.1, 7.7, 8.9 (means 7.35 and 8.27); on 16 and 48 connections no difference beyond the noise (means 14.9 and 15.0, 18.8 and 17.4 k/s). Before it, the thread averaged 1.6 taps per sync at 4 connections and was syncing or waking almost all the time.")
-        section.notes.append("The floor is the disk: a 16-byte record overwritten in place and synced takes 115–125 µs alone on this machine (pwrite + fdatasync, O_DSYNC and O_DIRECT alike; the disk has no FUA; two syncs at once take 200 µs each). 10,000 genuine taps/s on 4 connections needs each connection's tap answered within 400 µs, one sync and the wait for the one in progress included.")
+        let sync = Self.syncMicroseconds(in: directory)
+        section.notes.append("The floor is the disk: a 16-byte record overwritten in place and synced (pwrite + fdatasync, in the tags' folder) took \(String(format: "%.0f", sync)) µs alone in this run (115–125 µs on the machine of 2026-12-08T00:15, where O_DSYNC and O_DIRECT were no faster and two syncs at once took 200 µs each). 10,000 genuine taps/s on 4 connections needs each connection's tap answered within 400 µs, one sync and the wait for the one in progress included.")
         section.notes.append("Client threads, the server's event loops and the commit thread share the machine's \(ProcessInfo.processInfo.activeProcessorCount) cores; no chain is attached (asset lookups answer nothing).")
         return section
     }
