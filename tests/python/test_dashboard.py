@@ -19,6 +19,7 @@ from bench_support import bench_smoke
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -105,8 +106,16 @@ class Pages:
         box = self.driver.find_element(By.ID, "q")
         box.clear()
         box.send_keys(term)
+        # The page the search leaves is marked: until it is gone, its URL can already pass the
+        # check below (a search from a provenance page for the same item lands on that page
+        # again), and its elements go stale under the reader while the next page loads. A new
+        # document has a new window, without the mark; while it loads, Chrome may refuse a
+        # script or a lookup, which the wait retries.
+        self.driver.execute_script("window.__leaving = true")
         self.driver.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
-        WebDriverWait(self.driver, 10).until(lambda d: "/search" not in d.current_url or d.find_elements(By.CSS_SELECTOR, "[role=alert]"))
+        WebDriverWait(self.driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return window.__leaving === undefined && document.readyState === 'complete'")
+            and ("/search" not in d.current_url or d.find_elements(By.CSS_SELECTOR, "[role=alert]")))
         return self.checked()
 
 
